@@ -1,0 +1,67 @@
+# mintong — `make help` lists the targets. `make up` and `make test` install what
+# they need into .venv on a fresh clone.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find protos -name '*.proto' | sort)
+
+.PHONY: help install up test lint format gen gen-check boundaries pytest lock bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	@# The repository and the generated protobuf code are importable from the venv.
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/gen" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mintong.pth"
+	touch $@
+
+install: $(STAMP) ## create .venv with the pinned dependencies
+
+up: $(STAMP) ## run the whole platform on this machine (Ctrl-C stops it)
+	$(PY) deploy/local/up.py
+
+test: $(STAMP) lint gen-check boundaries pytest ## lint, proto freshness, boundaries and every test
+
+lint: $(STAMP) ## ruff and buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd protos && ../$(VENV)/bin/buf lint
+
+format: $(STAMP) ## format the Python code
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+gen: $(STAMP) ## regenerate gen/ from protos/ (the output is committed)
+	rm -rf gen && mkdir gen
+	$(PY) -m grpc_tools.protoc -I protos --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
+
+gen-check: $(STAMP) ## fail when gen/ is not what protos/ generate
+	@tmp=$$(mktemp -d) && \
+	$(PY) -m grpc_tools.protoc -I protos --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTOS) && \
+	if diff -r -x __pycache__ $$tmp gen > /dev/null; then echo "gen/ is fresh"; rm -rf $$tmp; \
+	else diff -r -x __pycache__ $$tmp gen | head -20; rm -rf $$tmp; echo "gen/ is stale: run 'make gen' and commit"; exit 1; fi
+
+boundaries: $(STAMP) ## import-linter contracts between services, layers and the runtime
+	$(VENV)/bin/lint-imports
+
+pytest: $(STAMP) ## unit, integration and e2e tests (real NATS, SQLite and PostgreSQL)
+	$(PY) -m pytest
+
+lock: ## re-resolve requirements.txt into constraints.txt in a scratch venv
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -r requirements.txt
+	( echo "# Exact versions for requirements.txt; regenerate with 'make lock'."; .lock-venv/bin/pip freeze ) > constraints.txt
+	rm -rf .lock-venv
+
+bench: $(STAMP) ## vacancy-read benchmark through the gateway (writes docs/performance.md)
+	$(PY) bench/vacancy_read.py
+
+clean: ## remove the venv and local data
+	rm -rf $(VENV) var

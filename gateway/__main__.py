@@ -1,0 +1,35 @@
+"""``python -m gateway``: serve the HTTP gateway until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from services.runtime.lifecycle import configure_logging
+from services.runtime.telemetry import setup_tracing
+
+
+def main() -> None:
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        sys.exit(f"gateway: bad configuration: {exc}")
+    configure_logging(settings.log_level)
+    setup_tracing("gateway", settings.data_dir)
+    app = create_app(settings)
+    print(f"mintong gateway on http://{settings.http_host}:{settings.http_port} (docs at /docs)", flush=True)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.shutdown_grace),
+    )
+
+
+if __name__ == "__main__":
+    main()

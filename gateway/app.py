@@ -1,0 +1,60 @@
+"""The gateway application factory."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from gateway import problems
+from gateway.clients import Clients
+from gateway.config import GatewaySettings
+from gateway.deps import channel
+from gateway.routes import admin, catalogue, health
+from services.runtime.events import EventBus, load_streams
+
+DESCRIPTION = """The one HTTP API of mintong for the bureau's APP, WeChat official account
+and web platform. Every `/v1` request names its channel in `X-Mintong-Channel`.
+Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`
+and the `field` at fault."""
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    admin_token = settings.ensure_admin_token()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.clients = Clients(settings)
+        app.state.bus = EventBus(
+            settings.nats_url, "mintong-gateway", load_streams(settings.nats_streams_file)
+        )
+        await app.state.bus.start()
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+            await app.state.bus.close()
+
+    app = FastAPI(title="mintong gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.admin_token = admin_token
+    app.state.grpc_timeout = settings.grpc_timeout
+    problems.install(app)
+
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+        supplied = request.headers.get("x-request-id", "")
+        request.state.request_id = supplied if 0 < len(supplied) <= 128 else str(uuid.uuid4())
+        response: Response = await call_next(request)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response
+
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])
+    v1.include_router(catalogue.router)
+    v1.include_router(admin.router)
+    app.include_router(v1)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    return app

@@ -1,0 +1,43 @@
+"""One gRPC channel per service, and the health of each."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+from mintong.booking.v1 import catalogue_pb2_grpc
+from services.runtime.config import ServiceSettings
+
+SERVICES = ("identity", "booking", "cards", "notify")
+
+
+class Clients:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.channels = {
+            name: grpc.aio.insecure_channel(
+                settings.grpc_target(name), interceptors=aio_client_interceptors()
+            )
+            for name in SERVICES
+        }
+        self.catalogue = catalogue_pb2_grpc.CatalogueServiceStub(self.channels["booking"])
+        self.catalogue_admin = catalogue_pb2_grpc.CatalogueAdminServiceStub(self.channels["booking"])
+
+    async def health(self, deadline: float = 1.0) -> dict[str, str]:
+        """Each service's overall health status, e.g. {"booking": "SERVING"}."""
+
+        async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
+            try:
+                answer = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=deadline
+                )
+            except grpc.aio.AioRpcError as exc:
+                return name, f"UNREACHABLE ({exc.code().name})"
+            return name, health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+        return dict(await asyncio.gather(*(check(n, c) for n, c in self.channels.items())))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.channels.values()))

@@ -1,0 +1,94 @@
+"""Typed dependencies of the routes: the channel, who is calling, the services."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.clients import Clients
+from gateway.problems import Problem
+from services.runtime import context
+
+ChannelName = Literal["app", "wechat", "web"]
+CHANNELS: tuple[str, ...] = ("app", "wechat", "web")
+
+
+async def channel(
+    x_mintong_channel: Annotated[
+        str | None,
+        Header(description="The channel the citizen uses: app, wechat or web.", examples=["wechat"]),
+    ] = None,
+) -> ChannelName:
+    if x_mintong_channel not in CHANNELS:
+        raise Problem(
+            400,
+            "invalid_channel",
+            "Every /v1 request names its channel in X-Mintong-Channel: app, wechat or web"
+            + ("." if x_mintong_channel is None else f", not {x_mintong_channel!r}."),
+            field="X-Mintong-Channel",
+        )
+    return x_mintong_channel  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Call:
+    """What travels with every gRPC call: request id and authenticated caller."""
+
+    request_id: str
+    caller: str
+    timeout: float
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for a stub call."""
+        return {
+            "metadata": ((context.REQUEST_ID_KEY, self.request_id), (context.CALLER_KEY, self.caller)),
+            "timeout": self.timeout,
+        }
+
+
+def _call(request: Request, caller: str) -> Call:
+    return Call(
+        getattr(request.state, "request_id", "") or str(uuid.uuid4()),
+        caller,
+        request.app.state.grpc_timeout,
+    )
+
+
+async def anonymous_call(request: Request) -> Call:
+    return _call(request, "anonymous")
+
+
+_bearer = HTTPBearer(auto_error=False, description="The administrator token (MINTONG_ADMIN_TOKEN).")
+
+
+async def admin_call(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Call:
+    expected: str = request.app.state.admin_token
+    if credentials is None:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Administrator routes need a bearer token.",
+            field="Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise Problem(403, "forbidden", "This token may not use administrator routes.", field="Authorization")
+    return _call(request, "admin:token")
+
+
+def clients(request: Request) -> Clients:
+    return request.app.state.clients  # type: ignore[no-any-return]
+
+
+Channel = Annotated[ChannelName, Depends(channel)]
+AnonymousCall = Annotated[Call, Depends(anonymous_call)]
+AdminCall = Annotated[Call, Depends(admin_call)]
+Services = Annotated[Clients, Depends(clients)]

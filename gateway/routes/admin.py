@@ -1,0 +1,129 @@
+"""Bureau administrators: load the catalogue, publish slots, suspend and resume
+businesses. Bearer token until staff sign-in exists; the booking service checks
+the caller again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field, model_validator
+
+from gateway import schemas
+from gateway.deps import AdminCall, Channel, Services
+from gateway.problems import Problem
+from mintong.booking.v1 import catalogue_pb2 as pb
+
+router = APIRouter(prefix="/admin", tags=["administration"])
+
+Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+_FORMATS = {
+    "application/json": pb.CATALOGUE_FORMAT_JSON,
+    "application/yaml": pb.CATALOGUE_FORMAT_YAML,
+    "application/x-yaml": pb.CATALOGUE_FORMAT_YAML,
+    "text/yaml": pb.CATALOGUE_FORMAT_YAML,
+}
+MAX_CATALOGUE_BYTES = 2_000_000
+
+
+class CatalogueLoaded(BaseModel):
+    cities: list[str]
+    office_count: int
+    business_count: int
+
+
+@router.put(
+    "/catalogue",
+    response_model=CatalogueLoaded,
+    summary="Load or refresh the catalogue (YAML or JSON, see deploy/demo/catalogue.yaml)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": {"type": "object"}} for media in _FORMATS},
+        }
+    },
+)
+async def load_catalogue(
+    request: Request, _channel: Channel, call: AdminCall, services: Services
+) -> CatalogueLoaded:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _FORMATS:
+        raise Problem(
+            415,
+            "unsupported_media_type",
+            f"Send the catalogue as one of {', '.join(_FORMATS)}, not {media or 'nothing'}.",
+            field="Content-Type",
+        )
+    content = await request.body()
+    if len(content) > MAX_CATALOGUE_BYTES:
+        raise Problem(413, "catalogue_too_large", f"At most {MAX_CATALOGUE_BYTES} bytes.", field="body")
+    answer = await services.catalogue_admin.LoadCatalogue(
+        pb.LoadCatalogueRequest(content=content, format=_FORMATS[media]), **call.options
+    )
+    return CatalogueLoaded(
+        cities=list(answer.city_codes), office_count=answer.office_count, business_count=answer.business_count
+    )
+
+
+class PublishSlots(BaseModel):
+    city: str | None = Field(None, description="Every office of this city …")
+    office_id: str | None = Field(None, description="… or this one office.")
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    @model_validator(mode="after")
+    def _one_place(self) -> PublishSlots:
+        if bool(self.city) == bool(self.office_id):
+            raise ValueError("give either city or office_id")
+        return self
+
+
+class SlotsPublished(BaseModel):
+    created: int
+    updated: int
+
+
+@router.post("/slots/publish", response_model=SlotsPublished, summary="Open slots from opening hours")
+async def publish_slots(
+    body: PublishSlots, _channel: Channel, call: AdminCall, services: Services
+) -> SlotsPublished:
+    answer = await services.catalogue_admin.PublishSlots(
+        pb.PublishSlotsRequest(
+            city_code=body.city or "",
+            office_id=body.office_id or "",
+            from_date=schemas.date_to_proto(body.from_),
+            to_date=schemas.date_to_proto(body.to),
+        ),
+        **call.options,
+    )
+    return SlotsPublished(created=answer.created_count, updated=answer.updated_count)
+
+
+class Suspension(BaseModel):
+    announcement: str = Field(min_length=1, max_length=2000, description="Shown to every citizen.")
+
+
+@router.post(
+    "/cities/{city}/businesses/{code}/suspend",
+    response_model=schemas.Business,
+    summary="Suspend a business online and at the windows, with an announcement",
+)
+async def suspend(
+    city: Code, code: Code, body: Suspension, channel: Channel, call: AdminCall, services: Services
+) -> schemas.Business:
+    answer = await services.catalogue_admin.SuspendBusiness(
+        pb.SuspendBusinessRequest(city_code=city, business_code=code, announcement=body.announcement),
+        **call.options,
+    )
+    return schemas.Business.of(answer.business, channel)
+
+
+@router.post("/cities/{city}/businesses/{code}/resume", response_model=schemas.Business)
+async def resume(
+    city: Code, code: Code, channel: Channel, call: AdminCall, services: Services
+) -> schemas.Business:
+    answer = await services.catalogue_admin.ResumeBusiness(
+        pb.ResumeBusinessRequest(city_code=city, business_code=code), **call.options
+    )
+    return schemas.Business.of(answer.business, channel)

@@ -1,0 +1,89 @@
+"""The public catalogue: cities, businesses, offices and slot vacancy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from gateway import schemas
+from gateway.deps import AnonymousCall, Channel, Services
+from gateway.problems import Problem
+from mintong.booking.v1 import catalogue_pb2 as pb
+from mintong.common.v1 import common_pb2
+
+router = APIRouter(tags=["catalogue"])
+
+Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+BusinessCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")]
+
+
+@router.get("/cities", response_model=schemas.Cities)
+async def list_cities(call: AnonymousCall, services: Services) -> schemas.Cities:
+    answer = await services.catalogue.ListCities(pb.ListCitiesRequest(), **call.options)
+    return schemas.Cities(cities=[schemas.City.of(c) for c in answer.cities])
+
+
+@router.get("/cities/{city}/businesses", response_model=schemas.Businesses)
+async def list_businesses(
+    city: Code, channel: Channel, call: AnonymousCall, services: Services
+) -> schemas.Businesses:
+    answer = await services.catalogue.ListBusinesses(pb.ListBusinessesRequest(city_code=city), **call.options)
+    return schemas.Businesses(businesses=[schemas.Business.of(b, channel) for b in answer.businesses])
+
+
+@router.get(
+    "/cities/{city}/offices",
+    response_model=schemas.Offices,
+    summary="Offices of a city, nearest first when lat/lng are given",
+)
+async def list_offices(
+    city: Code,
+    call: AnonymousCall,
+    services: Services,
+    business: BusinessCode = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84).")] = None,
+    lng: Annotated[float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84).")] = None,
+) -> schemas.Offices:
+    if (lat is None) != (lng is None):
+        missing = "lng" if lng is None else "lat"
+        raise Problem(400, "incomplete_location", "Give both lat and lng, or neither.", field=missing)
+    request = pb.ListOfficesRequest(city_code=city, business_code=business or "")
+    if lat is not None and lng is not None:
+        request.origin.CopyFrom(common_pb2.GeoPoint(latitude=lat, longitude=lng))
+    answer = await services.catalogue.ListOffices(request, **call.options)
+    return schemas.Offices(
+        offices=[
+            schemas.OfficeEntry(
+                office=schemas.Office.of(e.office),
+                distance_km=round(e.distance_km, 2) if e.HasField("distance_km") else None,
+                earliest_available_slot=schemas.Slot.of(e.earliest_available_slot)
+                if e.HasField("earliest_available_slot")
+                else None,
+            )
+            for e in answer.entries
+        ]
+    )
+
+
+@router.get(
+    "/offices/{office_id}/slots",
+    response_model=schemas.Slots,
+    summary="Slots of an office for a business, each with its vacancy",
+)
+async def list_slots(
+    office_id: Code,
+    call: AnonymousCall,
+    services: Services,
+    business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
+    from_: Annotated[dt.date | None, Query(alias="from", description="First day (default today).")] = None,
+    to: Annotated[dt.date | None, Query(description="Last day, at most 31 days after from.")] = None,
+) -> schemas.Slots:
+    request = pb.ListSlotsRequest(office_id=office_id, business_code=business)
+    if from_:
+        request.from_date.CopyFrom(schemas.date_to_proto(from_))
+    if to:
+        request.to_date.CopyFrom(schemas.date_to_proto(to))
+    answer = await services.catalogue.ListSlots(request, **call.options)
+    return schemas.Slots(slots=[schemas.Slot.of(s) for s in answer.slots])

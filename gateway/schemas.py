@@ -1,0 +1,166 @@
+"""The JSON shapes of the gateway, and their translation from the services' protos."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from mintong.booking.v1 import catalogue_pb2 as pb
+from mintong.common.v1 import common_pb2
+
+_CHANNEL = {common_pb2.CHANNEL_APP: "app", common_pb2.CHANNEL_WECHAT: "wechat", common_pb2.CHANNEL_WEB: "web"}
+_HANDLING = {
+    pb.HANDLING_ONLINE: "online",
+    pb.HANDLING_WINDOW: "window",
+    pb.HANDLING_ONLINE_OR_WINDOW: "online_or_window",
+}
+_STATUS = {pb.BUSINESS_STATUS_ACTIVE: "active", pb.BUSINESS_STATUS_SUSPENDED: "suspended"}
+
+
+def date_of(value: common_pb2.Date) -> dt.date:
+    return dt.date(value.year, value.month, value.day)
+
+
+def date_to_proto(value: dt.date) -> common_pb2.Date:
+    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def hhmm(value: common_pb2.TimeOfDay) -> str:
+    return f"{value.hours:02d}:{value.minutes:02d}"
+
+
+class City(BaseModel):
+    code: str
+    name: str
+    time_zone: str
+
+    @classmethod
+    def of(cls, c: pb.City) -> City:
+        return cls(code=c.code, name=c.name, time_zone=c.time_zone)
+
+
+class Business(BaseModel):
+    code: str
+    category: str
+    name: str
+    service_guide: str
+    materials: list[str]
+    phone: str
+    duration_minutes: int
+    handling: Literal["online", "window", "online_or_window"]
+    requires_pre_application: bool
+    channels: list[Literal["app", "wechat", "web"]]
+    offered_on_this_channel: bool = Field(description="Whether the channel of the request offers it.")
+    status: Literal["active", "suspended"]
+    announcement: str = Field(description="Why it is suspended, as the bureau announced it.")
+
+    @classmethod
+    def of(cls, b: pb.Business, channel: str) -> Business:
+        channels = [_CHANNEL[c] for c in b.channels]
+        return cls(
+            code=b.code,
+            category=b.category,
+            name=b.name,
+            service_guide=b.service_guide,
+            materials=list(b.materials),
+            phone=b.phone,
+            duration_minutes=b.duration_minutes,
+            handling=_HANDLING[b.handling],  # type: ignore[arg-type]
+            requires_pre_application=b.requires_pre_application,
+            channels=channels,  # type: ignore[arg-type]
+            offered_on_this_channel=channel in channels,
+            status=_STATUS[b.status],  # type: ignore[arg-type]
+            announcement=b.announcement,
+        )
+
+
+class Location(BaseModel):
+    lat: float
+    lng: float
+
+
+class OpeningHours(BaseModel):
+    weekday: int = Field(description="ISO weekday: 1 = Monday … 7 = Sunday.")
+    opens: str
+    closes: str
+
+
+class Office(BaseModel):
+    id: str
+    city: str
+    name: str
+    kind: str
+    address: str
+    location: Location
+    phone: str
+    opening_hours: list[OpeningHours]
+    walk_in_allowed: bool
+    visit_requirements: list[str]
+    businesses: list[str]
+
+    @classmethod
+    def of(cls, o: pb.Office) -> Office:
+        return cls(
+            id=o.id,
+            city=o.city_code,
+            name=o.name,
+            kind=o.kind,
+            address=o.address,
+            location=Location(lat=o.location.latitude, lng=o.location.longitude),
+            phone=o.phone,
+            opening_hours=[
+                OpeningHours(weekday=h.weekday, opens=hhmm(h.opens), closes=hhmm(h.closes))
+                for h in o.opening_hours
+            ],
+            walk_in_allowed=o.walk_in_allowed,
+            visit_requirements=list(o.visit_requirements),
+            businesses=list(o.business_codes),
+        )
+
+
+class Slot(BaseModel):
+    id: int
+    office_id: str
+    date: dt.date
+    start: str
+    end: str
+    capacity: int
+    remaining: int = Field(description="Seats still free: capacity minus bookings.")
+
+    @classmethod
+    def of(cls, s: pb.Slot) -> Slot:
+        return cls(
+            id=s.id,
+            office_id=s.office_id,
+            date=date_of(s.date),
+            start=hhmm(s.start),
+            end=hhmm(s.end),
+            capacity=s.capacity,
+            remaining=s.remaining,
+        )
+
+
+class OfficeEntry(BaseModel):
+    office: Office
+    distance_km: float | None = Field(None, description="Set when lat and lng were given.")
+    earliest_available_slot: Slot | None = Field(
+        None, description="The first slot with vacancy for the business asked about."
+    )
+
+
+class Cities(BaseModel):
+    cities: list[City]
+
+
+class Businesses(BaseModel):
+    businesses: list[Business]
+
+
+class Offices(BaseModel):
+    offices: list[OfficeEntry]
+
+
+class Slots(BaseModel):
+    slots: list[Slot]

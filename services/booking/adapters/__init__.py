@@ -1,0 +1,1 @@
+"""What the booking service plugs into: tables, repositories, event mapping, migrations."""

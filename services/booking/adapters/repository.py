@@ -1,0 +1,309 @@
+"""The catalogue repository on SQL (SQLite or PostgreSQL), inside one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Row, Table, and_, case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.booking.adapters import orm
+from services.booking.domain import model
+
+
+async def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE, in the dialect at hand (both speak it)."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    statement = insert.values(**values)
+    changes = {k: statement.excluded[k] for k in values if k not in keys}
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=keys, set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=keys)
+    )
+
+
+class SqlCatalogueRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    # cities
+    async def list_cities(self) -> list[model.City]:
+        rows = await self.conn.execute(select(orm.cities).order_by(orm.cities.c.code))
+        return [model.City(r.code, r.name, r.time_zone) for r in rows]
+
+    async def get_city(self, code: str) -> model.City | None:
+        row = (await self.conn.execute(select(orm.cities).where(orm.cities.c.code == code))).first()
+        return model.City(row.code, row.name, row.time_zone) if row else None
+
+    async def save_city(self, city: model.City) -> None:
+        await upsert(
+            self.conn,
+            orm.cities,
+            {"code": city.code, "name": city.name, "time_zone": city.time_zone},
+            ["code"],
+        )
+
+    # businesses
+    async def list_businesses(self, city_code: str) -> list[model.Business]:
+        rows = await self.conn.execute(
+            select(orm.businesses)
+            .where(orm.businesses.c.city_code == city_code)
+            .order_by(orm.businesses.c.category, orm.businesses.c.code)
+        )
+        return [_business(r) for r in rows]
+
+    async def get_business(self, city_code: str, code: str) -> model.Business | None:
+        row = (
+            await self.conn.execute(
+                select(orm.businesses).where(
+                    orm.businesses.c.city_code == city_code, orm.businesses.c.code == code
+                )
+            )
+        ).first()
+        return _business(row) if row else None
+
+    async def save_business(self, b: model.Business) -> None:
+        await upsert(
+            self.conn,
+            orm.businesses,
+            {
+                "city_code": b.city_code,
+                "code": b.code,
+                "category": b.category,
+                "name": b.name,
+                "service_guide": b.service_guide,
+                "materials": list(b.materials),
+                "phone": b.phone,
+                "duration_minutes": b.duration_minutes,
+                "handling": b.handling.value,
+                "requires_pre_application": b.requires_pre_application,
+                "channels": sorted(c.value for c in b.channels),
+                "status": b.status.value,
+                "announcement": b.announcement,
+            },
+            ["city_code", "code"],
+        )
+
+    # offices
+    async def list_offices(self, city_code: str, business_code: str | None = None) -> list[model.Office]:
+        query = select(orm.offices).where(orm.offices.c.city_code == city_code).order_by(orm.offices.c.id)
+        if business_code:
+            handles = select(orm.office_businesses.c.office_id).where(
+                orm.office_businesses.c.business_code == business_code
+            )
+            query = query.where(orm.offices.c.id.in_(handles))
+        rows = (await self.conn.execute(query)).all()
+        groups = await self._groups([r.id for r in rows])
+        return [_office(r, groups.get(r.id, ())) for r in rows]
+
+    async def get_office(self, office_id: str) -> model.Office | None:
+        row = (await self.conn.execute(select(orm.offices).where(orm.offices.c.id == office_id))).first()
+        if row is None:
+            return None
+        groups = await self._groups([office_id])
+        return _office(row, groups.get(office_id, ()))
+
+    async def _groups(self, office_ids: list[str]) -> dict[str, tuple[model.SlotGroup, ...]]:
+        if not office_ids:
+            return {}
+        g, ob = orm.slot_groups, orm.office_businesses
+        members: dict[tuple[str, str], list[str]] = {}
+        for r in await self.conn.execute(
+            select(ob).where(ob.c.office_id.in_(office_ids)).order_by(ob.c.business_code)
+        ):
+            members.setdefault((r.office_id, r.group_code), []).append(r.business_code)
+        result: dict[str, list[model.SlotGroup]] = {}
+        for r in await self.conn.execute(
+            select(g).where(g.c.office_id.in_(office_ids)).order_by(g.c.office_id, g.c.position)
+        ):
+            result.setdefault(r.office_id, []).append(
+                model.SlotGroup(
+                    r.code, tuple(members.get((r.office_id, r.code), ())), r.capacity, r.slot_minutes
+                )
+            )
+        return {k: tuple(v) for k, v in result.items()}
+
+    async def save_office(self, o: model.Office) -> None:
+        await upsert(
+            self.conn,
+            orm.offices,
+            {
+                "id": o.id,
+                "city_code": o.city_code,
+                "name": o.name,
+                "kind": o.kind,
+                "address": o.address,
+                "latitude": o.location.latitude,
+                "longitude": o.location.longitude,
+                "phone": o.phone,
+                "opening_hours": [
+                    [p.weekday, p.opens.strftime("%H:%M"), p.closes.strftime("%H:%M")]
+                    for p in o.opening_hours
+                ],
+                "walk_in_allowed": o.walk_in_allowed,
+                "visit_requirements": list(o.visit_requirements),
+                "closed_dates": sorted(d.isoformat() for d in o.closed_dates),
+            },
+            ["id"],
+        )
+        # Group membership is replaced whole; slots already published are kept.
+        await self.conn.execute(
+            delete(orm.office_businesses).where(orm.office_businesses.c.office_id == o.id)
+        )
+        await self.conn.execute(
+            delete(orm.slot_groups).where(
+                orm.slot_groups.c.office_id == o.id,
+                orm.slot_groups.c.code.not_in([g.code for g in o.slot_groups]),
+            )
+        )
+        for position, group in enumerate(o.slot_groups):
+            await upsert(
+                self.conn,
+                orm.slot_groups,
+                {
+                    "office_id": o.id,
+                    "code": group.code,
+                    "capacity": group.capacity,
+                    "slot_minutes": group.slot_minutes,
+                    "position": position,
+                },
+                ["office_id", "code"],
+            )
+        rows = [
+            {"office_id": o.id, "business_code": code, "group_code": g.code}
+            for g in o.slot_groups
+            for code in g.business_codes
+        ]
+        if rows:
+            await self.conn.execute(orm.office_businesses.insert(), rows)
+
+    # slots
+    async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
+        if not slots:
+            return 0, 0
+        s = orm.slots
+        office_ids = {slot.office_id for slot in slots}
+        first, last = min(x.date for x in slots), max(x.date for x in slots)
+        existing = {
+            (r.office_id, r.group_code, r.date, r.start_time): r
+            for r in await self.conn.execute(
+                select(s.c.id, s.c.office_id, s.c.group_code, s.c.date, s.c.start_time, s.c.capacity).where(
+                    s.c.office_id.in_(office_ids), s.c.date.between(first, last)
+                )
+            )
+        }
+        new_rows, updated = [], 0
+        for slot in slots:
+            found = existing.get((slot.office_id, slot.group, slot.date, slot.start))
+            if found is None:
+                new_rows.append(
+                    {
+                        "office_id": slot.office_id,
+                        "group_code": slot.group,
+                        "date": slot.date,
+                        "start_time": slot.start,
+                        "end_time": slot.end,
+                        "capacity": slot.capacity,
+                        "booked": 0,
+                    }
+                )
+            elif found.capacity != slot.capacity:
+                # Never below what is already booked: nobody loses an appointment.
+                capacity = case((s.c.booked > slot.capacity, s.c.booked), else_=slot.capacity)
+                await self.conn.execute(update(s).where(s.c.id == found.id).values(capacity=capacity))
+                updated += 1
+        if new_rows:
+            await self.conn.execute(s.insert(), new_rows)
+        return len(new_rows), updated
+
+    async def list_slots(
+        self, office_id: str, group: str, first: dt.date, last: dt.date, after: dt.datetime
+    ) -> list[model.Slot]:
+        s = orm.slots
+        rows = await self.conn.execute(
+            select(s)
+            .where(
+                s.c.office_id == office_id,
+                s.c.group_code == group,
+                s.c.date.between(first, last),
+                _not_started(after),
+            )
+            .order_by(s.c.date, s.c.start_time)
+        )
+        return [_slot(r) for r in rows]
+
+    async def earliest_available(self, office_id: str, group: str, after: dt.datetime) -> model.Slot | None:
+        s = orm.slots
+        row = (
+            await self.conn.execute(
+                select(s)
+                .where(
+                    s.c.office_id == office_id,
+                    s.c.group_code == group,
+                    s.c.booked < s.c.capacity,
+                    _not_started(after),
+                )
+                .order_by(s.c.date, s.c.start_time)
+                .limit(1)
+            )
+        ).first()
+        return _slot(row) if row else None
+
+
+def _not_started(after: dt.datetime):  # type: ignore[no-untyped-def]
+    s = orm.slots
+    return (s.c.date > after.date()) | and_(s.c.date == after.date(), s.c.start_time >= after.time())
+
+
+def _business(r: Row[Any]) -> model.Business:
+    return model.Business(
+        city_code=r.city_code,
+        code=r.code,
+        category=r.category,
+        name=r.name,
+        service_guide=r.service_guide,
+        materials=tuple(r.materials),
+        phone=r.phone,
+        duration_minutes=r.duration_minutes,
+        handling=model.Handling(r.handling),
+        requires_pre_application=r.requires_pre_application,
+        channels=frozenset(model.Channel(c) for c in r.channels),
+        status=model.BusinessStatus(r.status),
+        announcement=r.announcement,
+    )
+
+
+def _office(r: Row[Any], groups: tuple[model.SlotGroup, ...]) -> model.Office:
+    return model.Office(
+        id=r.id,
+        city_code=r.city_code,
+        name=r.name,
+        kind=r.kind,
+        address=r.address,
+        location=model.GeoPoint(r.latitude, r.longitude),
+        phone=r.phone,
+        opening_hours=tuple(
+            model.OpeningPeriod(w, dt.time.fromisoformat(a), dt.time.fromisoformat(b))
+            for w, a, b in r.opening_hours
+        ),
+        walk_in_allowed=r.walk_in_allowed,
+        visit_requirements=tuple(r.visit_requirements),
+        slot_groups=groups,
+        closed_dates=frozenset(dt.date.fromisoformat(d) for d in r.closed_dates),
+    )
+
+
+def _slot(r: Row[Any]) -> model.Slot:
+    return model.Slot(
+        id=r.id,
+        office_id=r.office_id,
+        group=r.group_code,
+        date=r.date,
+        start=r.start_time,
+        end=r.end_time,
+        capacity=r.capacity,
+        booked=r.booked,
+    )

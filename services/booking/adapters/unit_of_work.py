@@ -1,0 +1,46 @@
+"""The SQL unit of work: one transaction for the state change and its events."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.booking.adapters import event_mapper, orm
+from services.booking.adapters.repository import SqlCatalogueRepository
+from services.booking.domain.events import Event
+from services.runtime.db import Database
+from services.runtime.outbox import add_event
+
+
+class SqlTransaction:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.catalogue = SqlCatalogueRepository(conn)
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database, on_commit: Callable[[], None] = lambda: None) -> None:
+        self.db = db
+        self.on_commit = on_commit  # the relay's wake-up: publish without waiting to poll
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlTransaction]:
+        async with self.db.write() as conn:
+            tx = SqlTransaction(conn)
+            yield tx
+            now = dt.datetime.now(dt.UTC)
+            for event in tx.events:
+                await add_event(conn, orm.outbox, event_mapper.to_proto(event, now))
+        if tx.events:
+            self.on_commit()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlTransaction]:
+        async with self.db.read() as conn:
+            yield SqlTransaction(conn)

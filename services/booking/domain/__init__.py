@@ -1,0 +1,1 @@
+"""Pure booking domain: no gRPC, SQL, NATS or generated code here."""

@@ -1,0 +1,196 @@
+"""The booking service's gRPC servicers: proto ↔ domain at the edge, nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mintong.booking.v1 import catalogue_pb2 as pb
+from mintong.booking.v1 import catalogue_pb2_grpc as pb_grpc
+from mintong.common.v1 import common_pb2
+from services.booking.domain import model
+from services.booking.service_layer import handlers
+from services.booking.service_layer.handlers import Clock
+from services.booking.service_layer.unit_of_work import UnitOfWork
+from services.runtime.context import require_role
+from services.runtime.errors import InvalidArgument
+
+ADMIN = "admin"
+
+_CHANNELS = {
+    model.Channel.APP: common_pb2.CHANNEL_APP,
+    model.Channel.WECHAT: common_pb2.CHANNEL_WECHAT,
+    model.Channel.WEB: common_pb2.CHANNEL_WEB,
+}
+_HANDLING = {
+    model.Handling.ONLINE: pb.HANDLING_ONLINE,
+    model.Handling.WINDOW: pb.HANDLING_WINDOW,
+    model.Handling.ONLINE_OR_WINDOW: pb.HANDLING_ONLINE_OR_WINDOW,
+}
+_STATUS = {
+    model.BusinessStatus.ACTIVE: pb.BUSINESS_STATUS_ACTIVE,
+    model.BusinessStatus.SUSPENDED: pb.BUSINESS_STATUS_SUSPENDED,
+}
+
+
+def date_from_proto(value: common_pb2.Date, field: str) -> dt.date | None:
+    """An unset date is None; a set but impossible one is the caller's mistake."""
+    if not (value.year or value.month or value.day):
+        return None
+    try:
+        return dt.date(value.year, value.month, value.day)
+    except ValueError as exc:
+        raise InvalidArgument("invalid_date", f"{field}: {exc}", field=field) from None
+
+
+def date_to_proto(value: dt.date) -> common_pb2.Date:
+    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def _time(value: dt.time) -> common_pb2.TimeOfDay:
+    return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
+
+
+def city_to_proto(c: model.City) -> pb.City:
+    return pb.City(code=c.code, name=c.name, time_zone=c.time_zone)
+
+
+def business_to_proto(b: model.Business) -> pb.Business:
+    return pb.Business(
+        city_code=b.city_code,
+        code=b.code,
+        category=b.category,
+        name=b.name,
+        service_guide=b.service_guide,
+        materials=b.materials,
+        phone=b.phone,
+        duration_minutes=b.duration_minutes,
+        handling=_HANDLING[b.handling],
+        requires_pre_application=b.requires_pre_application,
+        channels=sorted(_CHANNELS[c] for c in b.channels),
+        status=_STATUS[b.status],
+        announcement=b.announcement,
+    )
+
+
+def office_to_proto(o: model.Office) -> pb.Office:
+    return pb.Office(
+        id=o.id,
+        city_code=o.city_code,
+        name=o.name,
+        kind=o.kind,
+        address=o.address,
+        location=common_pb2.GeoPoint(latitude=o.location.latitude, longitude=o.location.longitude),
+        phone=o.phone,
+        opening_hours=[
+            pb.OpeningHours(weekday=p.weekday, opens=_time(p.opens), closes=_time(p.closes))
+            for p in sorted(o.opening_hours, key=lambda p: (p.weekday, p.opens))
+        ],
+        walk_in_allowed=o.walk_in_allowed,
+        visit_requirements=o.visit_requirements,
+        business_codes=o.business_codes,
+    )
+
+
+def slot_to_proto(s: model.Slot) -> pb.Slot:
+    return pb.Slot(
+        id=s.id or 0,
+        office_id=s.office_id,
+        group=s.group,
+        date=date_to_proto(s.date),
+        start=_time(s.start),
+        end=_time(s.end),
+        capacity=s.capacity,
+        booked=s.booked,
+        remaining=s.remaining,
+    )
+
+
+class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    async def ListCities(self, request: pb.ListCitiesRequest, context) -> pb.ListCitiesResponse:  # type: ignore[no-untyped-def]
+        cities = await handlers.list_cities(self.uow)
+        return pb.ListCitiesResponse(cities=[city_to_proto(c) for c in cities])
+
+    async def ListBusinesses(self, request: pb.ListBusinessesRequest, context) -> pb.ListBusinessesResponse:  # type: ignore[no-untyped-def]
+        found = await handlers.list_businesses(self.uow, request.city_code)
+        return pb.ListBusinessesResponse(businesses=[business_to_proto(b) for b in found])
+
+    async def ListOffices(self, request: pb.ListOfficesRequest, context) -> pb.ListOfficesResponse:  # type: ignore[no-untyped-def]
+        origin = (
+            model.GeoPoint(request.origin.latitude, request.origin.longitude)
+            if request.HasField("origin")
+            else None
+        )
+        entries = await handlers.list_offices(
+            self.uow, self.clock, request.city_code, request.business_code or None, origin
+        )
+        response = pb.ListOfficesResponse()
+        for entry in entries:
+            item = response.entries.add(office=office_to_proto(entry.office))
+            if entry.distance_km is not None:
+                item.distance_km = entry.distance_km
+            if entry.earliest_available is not None:
+                item.earliest_available_slot.CopyFrom(slot_to_proto(entry.earliest_available))
+        return response
+
+    async def ListSlots(self, request: pb.ListSlotsRequest, context) -> pb.ListSlotsResponse:  # type: ignore[no-untyped-def]
+        slots = await handlers.list_slots(
+            self.uow,
+            self.clock,
+            request.office_id,
+            request.business_code,
+            date_from_proto(request.from_date, "from"),
+            date_from_proto(request.to_date, "to"),
+        )
+        return pb.ListSlotsResponse(slots=[slot_to_proto(s) for s in slots])
+
+
+class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
+    """Every call re-checks that the caller is an administrator."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    async def LoadCatalogue(self, request: pb.LoadCatalogueRequest, context) -> pb.LoadCatalogueResponse:  # type: ignore[no-untyped-def]
+        require_role(ADMIN)
+        fmt = "json" if request.format == pb.CATALOGUE_FORMAT_JSON else "yaml"
+        result = await handlers.load_catalogue(self.uow, request.content, fmt)
+        return pb.LoadCatalogueResponse(
+            city_codes=result.city_codes,
+            office_count=result.office_count,
+            business_count=result.business_count,
+        )
+
+    async def PublishSlots(self, request: pb.PublishSlotsRequest, context) -> pb.PublishSlotsResponse:  # type: ignore[no-untyped-def]
+        require_role(ADMIN)
+        first = date_from_proto(request.from_date, "from")
+        last = date_from_proto(request.to_date, "to")
+        if first is None or last is None:
+            raise InvalidArgument(
+                "date_required", "Give both from and to.", field="from" if first is None else "to"
+            )
+        created, updated = await handlers.publish_slots(
+            self.uow,
+            first=first,
+            last=last,
+            office_id=request.office_id or None,
+            city_code=request.city_code or None,
+        )
+        return pb.PublishSlotsResponse(created_count=created, updated_count=updated)
+
+    async def SuspendBusiness(
+        self, request: pb.SuspendBusinessRequest, context
+    ) -> pb.SuspendBusinessResponse:  # type: ignore[no-untyped-def]
+        require_role(ADMIN)
+        business = await handlers.suspend_business(
+            self.uow, request.city_code, request.business_code, request.announcement
+        )
+        return pb.SuspendBusinessResponse(business=business_to_proto(business))
+
+    async def ResumeBusiness(self, request: pb.ResumeBusinessRequest, context) -> pb.ResumeBusinessResponse:  # type: ignore[no-untyped-def]
+        require_role(ADMIN)
+        business = await handlers.resume_business(self.uow, request.city_code, request.business_code)
+        return pb.ResumeBusinessResponse(business=business_to_proto(business))

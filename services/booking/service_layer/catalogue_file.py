@@ -1,0 +1,196 @@
+"""The catalogue file administrators load (YAML or JSON): its schema and its
+translation into domain objects. Every mistake is reported with the path of the
+field at fault, e.g. ``cities[1].offices[0].opening_hours.mon``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from services.booking.domain import model
+from services.runtime.errors import InvalidArgument
+
+_WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+_PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessDoc(_Strict):
+    code: Code
+    category: str
+    name: str
+    service_guide: str
+    materials: list[str] = []
+    phone: str
+    duration_minutes: int = Field(gt=0, le=480)
+    handling: Literal["online", "window", "online_or_window"]
+    requires_pre_application: bool = False
+    channels: list[Literal["app", "wechat", "web"]] = ["app", "wechat", "web"]
+    status: Literal["active", "suspended"] = "active"
+    announcement: str = ""
+
+    @model_validator(mode="after")
+    def _suspension_is_announced(self) -> BusinessDoc:
+        if self.status == "suspended" and not self.announcement.strip():
+            raise ValueError("a suspended business needs an announcement")
+        return self
+
+
+class SlotGroupDoc(_Strict):
+    code: Code
+    businesses: list[Code] = Field(min_length=1)
+    capacity: int = Field(gt=0, le=1000)
+    slot_minutes: int = Field(gt=0, le=480)
+
+
+class LocationDoc(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class OfficeDoc(_Strict):
+    id: Code
+    name: str
+    kind: str
+    address: str
+    location: LocationDoc
+    phone: str
+    #: Keys are weekdays or ranges ("mon-fri", "sat"); values "HH:MM-HH:MM" periods.
+    opening_hours: dict[str, list[str]]
+    walk_in_allowed: bool = True
+    visit_requirements: list[str] = []
+    closed_dates: list[dt.date] = []
+    slot_groups: list[SlotGroupDoc] = []
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _valid_hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for days, periods in value.items():
+            _weekdays(days)
+            for period in periods:
+                _period(period)
+        return value
+
+
+class CityDoc(_Strict):
+    code: Code
+    name: str
+    time_zone: str = "Asia/Shanghai"
+    businesses: list[BusinessDoc] = []
+    offices: list[OfficeDoc] = []
+
+    @model_validator(mode="after")
+    def _groups_name_known_businesses(self) -> CityDoc:
+        known = {b.code for b in self.businesses}
+        for office in self.offices:
+            seen: set[str] = set()
+            for group in office.slot_groups:
+                for code in group.businesses:
+                    if code not in known:
+                        raise ValueError(f"office {office.id} lists unknown business {code}")
+                    if code in seen:
+                        raise ValueError(f"office {office.id} lists business {code} in two groups")
+                    seen.add(code)
+        return self
+
+
+class CatalogueDoc(_Strict):
+    cities: list[CityDoc] = Field(min_length=1)
+
+
+def _weekdays(spec: str) -> list[int]:
+    first, _, last = spec.lower().partition("-")
+    if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
+        raise ValueError(f"{spec!r} is not a weekday or range such as 'mon-fri'")
+    start, end = _WEEKDAYS[first], _WEEKDAYS[last or first]
+    if end < start:
+        raise ValueError(f"{spec!r} runs backwards")
+    return list(range(start, end + 1))
+
+
+def _period(text: str) -> tuple[dt.time, dt.time]:
+    match = _PERIOD.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a period such as '09:00-12:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        opens, closes = dt.time(h1, m1), dt.time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    if closes <= opens:
+        raise ValueError(f"{text!r} closes before it opens")
+    return opens, closes
+
+
+def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
+    try:
+        raw = json.loads(content) if fmt == "json" else yaml.safe_load(content)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InvalidArgument(
+            "malformed_catalogue", f"Not valid {fmt.upper()}: {exc}", field="content"
+        ) from None
+    try:
+        return CatalogueDoc.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        raise InvalidArgument(
+            "invalid_catalogue", f"{where or 'catalogue'}: {first['msg']}", field=where or "content"
+        ) from None
+
+
+def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[model.Office]]:
+    city = model.City(code=doc.code, name=doc.name, time_zone=doc.time_zone)
+    businesses = [
+        model.Business(
+            city_code=doc.code,
+            code=b.code,
+            category=b.category,
+            name=b.name,
+            service_guide=b.service_guide,
+            materials=tuple(b.materials),
+            phone=b.phone,
+            duration_minutes=b.duration_minutes,
+            handling=model.Handling(b.handling),
+            requires_pre_application=b.requires_pre_application,
+            channels=frozenset(model.Channel(c) for c in b.channels),
+            status=model.BusinessStatus(b.status),
+            announcement=b.announcement,
+        )
+        for b in doc.businesses
+    ]
+    offices = [
+        model.Office(
+            id=o.id,
+            city_code=doc.code,
+            name=o.name,
+            kind=o.kind,
+            address=o.address,
+            location=model.GeoPoint(o.location.lat, o.location.lng),
+            phone=o.phone,
+            opening_hours=tuple(
+                model.OpeningPeriod(weekday, *_period(period))
+                for days, periods in o.opening_hours.items()
+                for weekday in _weekdays(days)
+                for period in periods
+            ),
+            walk_in_allowed=o.walk_in_allowed,
+            visit_requirements=tuple(o.visit_requirements),
+            slot_groups=tuple(
+                model.SlotGroup(g.code, tuple(g.businesses), g.capacity, g.slot_minutes)
+                for g in o.slot_groups
+            ),
+            closed_dates=frozenset(o.closed_dates),
+        )
+        for o in doc.offices
+    ]
+    return city, businesses, offices

@@ -1,0 +1,184 @@
+"""Use cases of the catalogue. Each runs in one transaction of the unit of work;
+every state change emits its event in that same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from services.booking.domain import events, model
+from services.booking.service_layer import catalogue_file
+from services.booking.service_layer.unit_of_work import CatalogueRepository, UnitOfWork
+from services.runtime.errors import InvalidArgument, NotFound
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    city_codes: tuple[str, ...]
+    office_count: int
+    business_count: int
+
+
+async def load_catalogue(uow: UnitOfWork, content: bytes, fmt: Literal["yaml", "json"]) -> LoadResult:
+    """Add or refresh every city, business and office in the file. Things absent
+    from the file are kept: slots and bookings may refer to them."""
+    doc = catalogue_file.parse(content, fmt)
+    result = LoadResult(
+        city_codes=tuple(c.code for c in doc.cities),
+        office_count=sum(len(c.offices) for c in doc.cities),
+        business_count=sum(len(c.businesses) for c in doc.cities),
+    )
+    async with uow.write() as tx:
+        for city_doc in doc.cities:
+            city, businesses, offices = catalogue_file.to_domain(city_doc)
+            await tx.catalogue.save_city(city)
+            for business in businesses:
+                await tx.catalogue.save_business(business)
+            for office in offices:
+                await tx.catalogue.save_office(office)
+        tx.emit(events.CatalogueLoaded(result.city_codes, result.office_count, result.business_count))
+    return result
+
+
+async def publish_slots(
+    uow: UnitOfWork,
+    *,
+    first: dt.date,
+    last: dt.date,
+    office_id: str | None = None,
+    city_code: str | None = None,
+) -> tuple[int, int]:
+    """Open the slots the opening hours give, for one office or every office of a
+    city. Publishing again is harmless: existing slots keep their bookings."""
+    model.check_date_range(first, last)
+    if bool(office_id) == bool(city_code):
+        raise InvalidArgument(
+            "office_or_city_required", "Name either one office or one city.", field="office_id"
+        )
+    created = updated = 0
+    async with uow.write() as tx:
+        if office_id:
+            offices = [await _office(tx.catalogue, office_id)]
+        else:
+            await _city(tx.catalogue, city_code or "")
+            offices = await tx.catalogue.list_offices(city_code or "")
+        for office in offices:
+            c, u = await tx.catalogue.upsert_slots(office.plan_slots(first, last))
+            created, updated = created + c, updated + u
+            tx.emit(events.SlotsPublished(office.id, first, last, c, u))
+    return created, updated
+
+
+async def suspend_business(uow: UnitOfWork, city_code: str, code: str, announcement: str) -> model.Business:
+    async with uow.write() as tx:
+        business, event = (await _business(tx.catalogue, city_code, code)).suspend(announcement)
+        await tx.catalogue.save_business(business)
+        tx.emit(event)
+    return business
+
+
+async def resume_business(uow: UnitOfWork, city_code: str, code: str) -> model.Business:
+    async with uow.write() as tx:
+        business, resumed = (await _business(tx.catalogue, city_code, code)).resume()
+        if resumed:
+            await tx.catalogue.save_business(business)
+            tx.emit(resumed)
+    return business
+
+
+async def list_cities(uow: UnitOfWork) -> list[model.City]:
+    async with uow.read() as tx:
+        return await tx.catalogue.list_cities()
+
+
+async def list_businesses(uow: UnitOfWork, city_code: str) -> list[model.Business]:
+    async with uow.read() as tx:
+        await _city(tx.catalogue, city_code)
+        return await tx.catalogue.list_businesses(city_code)
+
+
+async def list_offices(
+    uow: UnitOfWork,
+    clock: Clock,
+    city_code: str,
+    business_code: str | None = None,
+    origin: model.GeoPoint | None = None,
+) -> list[model.OfficeEntry]:
+    """Offices of a city (those handling ``business_code`` if given), each with its
+    earliest slot with vacancy for that business; nearest first given an origin."""
+    async with uow.read() as tx:
+        city = await _city(tx.catalogue, city_code)
+        if business_code:
+            await _business(tx.catalogue, city_code, business_code)
+        now = _local_now(clock, city)
+        entries = []
+        for office in await tx.catalogue.list_offices(city_code, business_code or None):
+            group = office.group_for(business_code) if business_code else None
+            earliest = await tx.catalogue.earliest_available(office.id, group.code, now) if group else None
+            distance = origin.distance_km(office.location) if origin else None
+            entries.append(model.OfficeEntry(office, distance, earliest))
+    if origin:
+        entries.sort(key=lambda e: (e.distance_km, _earliest_key(e)))
+    return entries
+
+
+def _earliest_key(entry: model.OfficeEntry) -> tuple[int, dt.date, dt.time]:
+    slot = entry.earliest_available
+    return (0, slot.date, slot.start) if slot else (1, dt.date.max, dt.time.max)
+
+
+async def list_slots(
+    uow: UnitOfWork,
+    clock: Clock,
+    office_id: str,
+    business_code: str,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> list[model.Slot]:
+    """The slots a citizen can still choose from (not yet started), with vacancy.
+    Without dates: today and the six days after, the usual booking horizon."""
+    async with uow.read() as tx:
+        office = await _office(tx.catalogue, office_id)
+        city = await _city(tx.catalogue, office.city_code)
+        await _business(tx.catalogue, office.city_code, business_code, field="business")
+        group = office.group_for(business_code)
+        if group is None:
+            raise NotFound("business_at_office", f"{business_code} at {office_id}", field="business")
+        now = _local_now(clock, city)
+        first = first or now.date()
+        last = last or first + dt.timedelta(days=6)
+        model.check_date_range(first, last)
+        return await tx.catalogue.list_slots(office.id, group.code, first, last, now)
+
+
+def _local_now(clock: Clock, city: model.City) -> dt.datetime:
+    """Wall-clock time in the city, naive like the slot times stored for it."""
+    return clock().astimezone(ZoneInfo(city.time_zone)).replace(tzinfo=None)
+
+
+async def _city(repo: CatalogueRepository, code: str) -> model.City:
+    city = await repo.get_city(code)
+    if city is None:
+        raise NotFound("city", code, field="city")
+    return city
+
+
+async def _business(
+    repo: CatalogueRepository, city_code: str, code: str, *, field: str = "business"
+) -> model.Business:
+    business = await repo.get_business(city_code, code)
+    if business is None:
+        raise NotFound("business", code, field=field)
+    return business
+
+
+async def _office(repo: CatalogueRepository, office_id: str) -> model.Office:
+    office = await repo.get_office(office_id)
+    if office is None:
+        raise NotFound("office", office_id, field="office_id")
+    return office

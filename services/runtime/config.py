@@ -1,0 +1,67 @@
+"""Settings every service shares, read from MINTONG_* environment variables.
+
+One-machine defaults work with no configuration at all: SQLite files and the
+embedded NATS server under the data dir.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: The embedded nats-server listens here, away from a system NATS on 4222.
+DEFAULT_NATS_PORT = 14222
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration common to all services; each service subclasses it."""
+
+    model_config = SettingsConfigDict(env_prefix="MINTONG_", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    data_dir: Path = Path("var")
+    #: When set, PostgreSQL is used; each service keeps its tables in its own schema
+    #: named ``<db_schema_prefix><service>`` (e.g. "booking").
+    database_url: str | None = None
+    db_schema_prefix: str = Field(default="", pattern=r"^[a-z0-9_]*$")
+    nats_url: str = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+    #: JetStream replicas per stream: 1 on one machine, 3 on a NATS cluster.
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    nats_streams_file: Path = REPO_ROOT / "deploy" / "nats" / "streams.yaml"
+    grpc_host: str = "127.0.0.1"
+    #: Seconds a stopping server gives in-flight calls before cancelling them.
+    shutdown_grace: float = Field(default=5.0, ge=0)
+    log_level: str = "INFO"
+
+    # Where each service listens; every process knows them all, so one environment
+    # configures the whole platform. *_grpc_target overrides host:port (e.g. a
+    # Kubernetes service name).
+    identity_grpc_port: int = 50051
+    booking_grpc_port: int = 50052
+    cards_grpc_port: int = 50053
+    notify_grpc_port: int = 50054
+    identity_grpc_target: str | None = None
+    booking_grpc_target: str | None = None
+    cards_grpc_target: str | None = None
+    notify_grpc_target: str | None = None
+
+    def grpc_port(self, service: str) -> int:
+        return int(getattr(self, f"{service}_grpc_port"))
+
+    def grpc_target(self, service: str) -> str:
+        target = getattr(self, f"{service}_grpc_target")
+        return target or f"{self.grpc_host}:{self.grpc_port(service)}"
+
+    def database_schema_for(self, service: str) -> str:
+        return f"{self.db_schema_prefix}{service}"
+
+    def database_url_for(self, service: str) -> str:
+        """The SQLAlchemy URL of one service's own database."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"

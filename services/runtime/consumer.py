@@ -1,0 +1,170 @@
+"""Durable JetStream consumers that handle each event once.
+
+Every message is handled inside one write transaction that also records its
+event id in ``processed_events``; a redelivery, or a re-publication after the
+stream's duplicate window, finds the id there and is only acknowledged. The
+message is acknowledged after the commit, so a consumer that dies first gets it
+again. The consumer's span continues the trace carried in the headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import api
+from opentelemetry import trace
+from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.runtime import telemetry
+from services.runtime.db import Database
+from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus
+
+log = logging.getLogger(__name__)
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    return Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), nullable=False),
+        Column("event_id", String(64), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    subject: str
+    type: str
+    data: bytes
+
+
+Handler = Callable[[AsyncConnection, Event], Awaitable[None]]
+
+
+class EventConsumer:
+    """A durable pull consumer on ``stream`` for ``subjects``, handled by ``handler``."""
+
+    def __init__(
+        self,
+        db: Database,
+        processed: Table,
+        bus: EventBus,
+        *,
+        stream: str,
+        durable: str,
+        subjects: list[str],
+        handler: Handler,
+        batch_size: int = 50,
+        ack_wait: float = 30.0,
+        retry_delay: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.processed = processed
+        self.bus = bus
+        self.stream = stream
+        self.durable = durable
+        self.subjects = subjects
+        self.handler = handler
+        self.batch_size = batch_size
+        self.ack_wait = ack_wait
+        self.retry_delay = retry_delay
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = telemetry.tracer(__name__)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.durable}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _subscribe(self):  # type: ignore[no-untyped-def]
+        js = await self.bus.jetstream()
+        config = api.ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            deliver_policy=api.DeliverPolicy.ALL,
+            filter_subjects=self.subjects,
+            max_ack_pending=1000,
+        )
+        try:
+            await js.add_consumer(self.stream, config)
+        except Exception as exc:  # already there with other settings: keep it
+            log.debug("consumer %s exists: %s", self.durable, exc)
+        return await js.pull_subscribe_bind(self.durable, stream=self.stream)
+
+    async def _run(self) -> None:
+        subscription = None
+        while True:
+            try:
+                if subscription is None:
+                    subscription = await self._subscribe()
+                messages = await subscription.fetch(self.batch_size, timeout=1.0)
+            except (NatsTimeout, TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s: %s; retrying", self.durable, exc)
+                subscription = None
+                await asyncio.sleep(self.retry_delay)
+                continue
+            for msg in messages:
+                await self.process(msg)
+
+    async def process(self, msg: Msg) -> None:
+        headers = msg.headers or {}
+        event = Event(
+            id=headers.get(MSG_ID) or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}",
+            subject=msg.subject,
+            type=headers.get(EVENT_TYPE, ""),
+            data=msg.data,
+        )
+        with self._tracer.start_as_current_span(
+            f"{msg.subject} process",
+            context=telemetry.extract(headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "messaging.message.id": event.id,
+                "messaging.consumer.group.name": self.durable,
+            },
+        ) as span:
+            try:
+                handled = await self._handle_once(event)
+            except Exception as exc:
+                span.record_exception(exc)
+                log.exception("consumer %s failed on event %s; will be redelivered", self.durable, event.id)
+                await msg.nak(delay=self.retry_delay)
+                return
+            span.set_attribute("mintong.duplicate", not handled)
+            await msg.ack()
+
+    async def _handle_once(self, event: Event) -> bool:
+        """Handle and record ``event`` in one transaction; False if it was done before.
+        Two deliveries racing past the check collide on the primary key: one rolls
+        back, is redelivered and then finds the record."""
+        key = (self.processed.c.consumer == self.durable) & (self.processed.c.event_id == event.id)
+        async with self.db.write() as conn:
+            if (await conn.execute(select(self.processed.c.event_id).where(key))).first():
+                return False
+            await conn.execute(
+                self.processed.insert().values(
+                    consumer=self.durable, event_id=event.id, processed_at=dt.datetime.now(dt.UTC)
+                )
+            )
+            await self.handler(conn, event)
+        return True

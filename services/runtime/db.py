@@ -1,0 +1,94 @@
+"""Async SQLAlchemy engine and transactions for SQLite and PostgreSQL.
+
+SQLite: WAL journal, and every write transaction starts with ``BEGIN IMMEDIATE``
+so that two writers never both read and then both try to upgrade their lock (the
+classic ``database is locked`` deadlock); writers of one process also queue on an
+asyncio lock instead of spinning on busy_timeout.
+PostgreSQL (asyncpg): each service keeps its tables in its own schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+_WRITE = "mintong_write"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` / ``sqlite://`` spellings people type."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """One service's database: an engine plus read and write transactions."""
+
+    def __init__(self, url: str, *, schema: str, pool_size: int = 10) -> None:
+        self.url = normalise_url(url)
+        self.schema = schema
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            if database := make_url(self.url).database:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(self.url)
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                connect_args={"server_settings": {"search_path": schema}},
+            )
+        # Only SQLite needs writers of one process queued: it has one writer at a time.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: commits when the block ends, rolls back on error."""
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a consistent snapshot on both databases)."""
+        # The connection begins on first use and rolls back when closed.
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from the driver so "begin" below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a booking acknowledged to a citizen survives a power cut too.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

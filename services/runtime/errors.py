@@ -1,0 +1,62 @@
+"""Errors a service's domain raises so that every caller gets a precise answer.
+
+Pure Python on purpose: domain code may import this module; the gRPC interceptor
+turns a :class:`ProblemError` into a status with a ``mintong.common.v1.Problem``
+detail, and the gateway turns that into ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Kind(enum.Enum):
+    """What went wrong, in words both gRPC and HTTP can map."""
+
+    INVALID = 400  # the input itself is wrong
+    UNAUTHENTICATED = 401
+    FORBIDDEN = 403
+    NOT_FOUND = 404
+    CONFLICT = 409  # the current state forbids it
+    UNPROCESSABLE = 422  # well-formed, but a rule refuses it
+    TOO_MANY = 429
+
+    @property
+    def http_status(self) -> int:
+        return self.value
+
+
+class ProblemError(Exception):
+    kind: Kind = Kind.INVALID
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        title: str | None = None,
+        kind: Kind | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.title = title or code.replace("_", " ").capitalize()
+        if kind is not None:
+            self.kind = kind
+
+
+class InvalidArgument(ProblemError):
+    kind = Kind.INVALID
+
+
+class NotFound(ProblemError):
+    kind = Kind.NOT_FOUND
+
+    def __init__(self, what: str, key: str, *, field: str | None = None) -> None:
+        super().__init__(f"{what}_not_found", f"No {what.replace('_', ' ')} {key!r}.", field=field)
+
+
+class Conflict(ProblemError):
+    kind = Kind.CONFLICT

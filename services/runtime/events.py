@@ -1,0 +1,152 @@
+"""NATS JetStream plumbing: event subjects, the stream configuration and one
+connection per process that survives NATS being down.
+
+Subjects come from the ``(mintong.events.v1.subject)`` option on each event
+message; streams come from ``deploy/nats/streams.yaml``. Neither is spelled
+anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+import yaml
+from google.protobuf.message import Message
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
+from mintong.events.v1 import options_pb2
+
+log = logging.getLogger(__name__)
+
+MSG_ID = "Nats-Msg-Id"  # JetStream's de-duplication header
+EVENT_TYPE = "Mintong-Event-Type"  # full proto name of the payload
+
+
+def subject_of(message: Message | type[Message]) -> str:
+    subject: str = message.DESCRIPTOR.GetOptions().Extensions[options_pb2.subject]
+    if not subject:
+        raise ValueError(f"{message.DESCRIPTOR.full_name} declares no (mintong.events.v1.subject)")
+    return subject
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: list[str]
+    max_age_days: float
+    duplicate_window_seconds: float
+
+    def covers(self, subject: str) -> bool:
+        return any(_matches(pattern, subject) for pattern in self.subjects)
+
+    def config(self, replicas: int) -> api.StreamConfig:
+        return api.StreamConfig(
+            name=self.name,
+            subjects=self.subjects,
+            retention=api.RetentionPolicy.LIMITS,
+            storage=api.StorageType.FILE,
+            max_age=self.max_age_days * 86400,
+            duplicate_window=self.duplicate_window_seconds,
+            num_replicas=replicas,
+        )
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    """NATS wildcards: ``*`` is one token, ``>`` one or more trailing tokens."""
+    p_tokens, s_tokens = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p_tokens):
+        if token == ">":
+            return len(s_tokens) > i
+        if i >= len(s_tokens) or token not in ("*", s_tokens[i]):
+            return False
+    return len(p_tokens) == len(s_tokens)
+
+
+def load_streams(path: Path) -> list[StreamSpec]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        StreamSpec(
+            name=item["name"],
+            subjects=list(item["subjects"]),
+            max_age_days=float(item.get("max_age_days", 30)),
+            duplicate_window_seconds=float(item.get("duplicate_window_seconds", 120)),
+        )
+        for item in document["streams"]
+    ]
+
+
+class EventBus:
+    """One NATS connection for a process. ``start`` returns at once; the connection
+    is made in the background and retried forever, so a service serves requests
+    (and its outbox fills) while NATS is down."""
+
+    def __init__(self, url: str, name: str, streams: list[StreamSpec], replicas: int = 1) -> None:
+        self.url = url
+        self.name = name
+        self.streams = streams
+        self.replicas = replicas
+        self.nc: NATS | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name=f"nats-connect-{self.name}")
+
+    async def jetstream(self) -> JetStreamContext:
+        await self._ready.wait()
+        assert self.nc is not None
+        return self.nc.jetstream()
+
+    async def _connect(self) -> None:
+        retrying = AsyncRetrying(
+            wait=wait_exponential(multiplier=0.2, max=5),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=lambda state: log.warning(
+                "NATS at %s not reachable (%s); retrying", self.url, state.outcome.exception()
+            ),
+        )
+        async for attempt in retrying:
+            with attempt:
+                nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    connect_timeout=2,
+                    reconnect_time_wait=0.5,
+                    max_reconnect_attempts=-1,
+                )
+                try:
+                    await ensure_streams(nc.jetstream(), self.streams, self.replicas)
+                except Exception:
+                    await nc.close()
+                    raise
+        self.nc = nc
+        self._ready.set()
+        log.info("connected to NATS at %s", self.url)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.nc is not None:
+            await self.nc.drain() if self.nc.is_connected else await self.nc.close()
+
+
+async def ensure_streams(js: JetStreamContext, streams: list[StreamSpec], replicas: int) -> None:
+    """Create the streams, or bring an existing one to the configured settings."""
+    for spec in streams:
+        config = spec.config(replicas)
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)

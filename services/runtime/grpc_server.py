@@ -1,0 +1,118 @@
+"""The gRPC aio server every service runs: health checking, reflection, request
+context and error mapping, and a graceful stop.
+
+``start_server`` returns ``(server, port, health)`` so tests bind port 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from mintong.common.v1 import common_pb2
+from services.runtime import context
+from services.runtime.errors import Kind, ProblemError
+
+log = logging.getLogger(__name__)
+
+GRPC_CODES: dict[Kind, int] = {
+    Kind.INVALID: code_pb2.INVALID_ARGUMENT,
+    Kind.NOT_FOUND: code_pb2.NOT_FOUND,
+    Kind.CONFLICT: code_pb2.FAILED_PRECONDITION,
+    Kind.UNPROCESSABLE: code_pb2.FAILED_PRECONDITION,
+    Kind.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
+    Kind.FORBIDDEN: code_pb2.PERMISSION_DENIED,
+    Kind.TOO_MANY: code_pb2.RESOURCE_EXHAUSTED,
+}
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def problem_status(error: ProblemError) -> grpc.Status:
+    """A gRPC status carrying the problem as a ``mintong.common.v1.Problem`` detail."""
+    problem = common_pb2.Problem(
+        code=error.code, title=error.title, detail=error.detail, status=error.kind.http_status
+    )
+    if error.field:
+        problem.field_violations.add(field=error.field, description=error.detail)
+    detail = any_pb2.Any()
+    detail.Pack(problem)
+    status = status_pb2.Status(code=GRPC_CODES[error.kind], message=error.detail, details=[detail])
+    return rpc_status.to_status(status)
+
+
+class ContextInterceptor(grpc.aio.ServerInterceptor):
+    """Reads request id and caller from metadata into context variables, and turns
+    a :class:`ProblemError` raised by a handler into a rich status."""
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        inner = handler.unary_unary
+
+        async def behaviour(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+            tokens = (
+                context.request_id.set(metadata.get(context.REQUEST_ID_KEY, "")),
+                context.caller.set(metadata.get(context.CALLER_KEY, "anonymous")),
+            )
+            try:
+                return await inner(request, ctx)
+            except ProblemError as error:
+                status = problem_status(error)
+                await ctx.abort(status.code, status.details, status.trailing_metadata)
+            finally:
+                context.caller.reset(tokens[1])
+                context.request_id.reset(tokens[0])
+
+        return grpc.unary_unary_rpc_method_handler(
+            behaviour,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+async def start_server(
+    register: Callable[[grpc.aio.Server], None],
+    service_names: Iterable[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """Build, bind and start a server; ``register`` adds the service's servicers."""
+    server = grpc.aio.server(interceptors=[aio_server_interceptor(), ContextInterceptor()])
+    register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = list(service_names)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:
+        raise PortInUse(f"cannot listen on {host}:{port}: is the port already in use?") from exc
+    if bound == 0:
+        raise PortInUse(f"cannot listen on {host}:{port}: is the port already in use?")
+    await server.start()
+    for name in ["", *names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound, health_servicer
+
+
+async def stop_server(
+    server: grpc.aio.Server, health_servicer: health.aio.HealthServicer, grace: float
+) -> None:
+    """Tell load balancers first (NOT_SERVING), then let in-flight calls finish."""
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(grace)

