@@ -20,7 +20,6 @@ from honcho.printer import Printer
 from pydantic import ValidationError
 
 from gateway.config import GatewaySettings
-from services.runtime.config import DEFAULT_NATS_PORT
 
 SERVICES = ("identity", "booking", "cards", "notify")
 
@@ -61,7 +60,8 @@ def main() -> int:
     wanted["MINTONG_HTTP_PORT"] = settings.http_port
     embedded_nats = "MINTONG_NATS_URL" not in os.environ
     if embedded_nats:
-        wanted["the embedded NATS (set MINTONG_NATS_URL to use another NATS)"] = DEFAULT_NATS_PORT
+        wanted["MINTONG_EMBEDDED_NATS_PORT, or set MINTONG_NATS_URL"] = settings.embedded_nats_port
+        env["MINTONG_NATS_URL"] = f"nats://127.0.0.1:{settings.embedded_nats_port}"
     busy = [f"  port {port} ({name})" for name, port in wanted.items() if not port_free("127.0.0.1", port)]
     if busy:
         print("make up: these ports are in use; stop what uses them or choose others:", file=sys.stderr)
@@ -75,9 +75,8 @@ def main() -> int:
     manager = Manager(Printer(sys.stdout))
     if embedded_nats:
         binary = shutil.which("nats-server", path=str(Path(python).parent)) or "nats-server"
-        manager.add_process(
-            "nats", f"{binary} -c {nats_config(settings.data_dir, DEFAULT_NATS_PORT)}", env=env
-        )
+        config = nats_config(settings.data_dir, settings.embedded_nats_port)
+        manager.add_process("nats", f"{binary} -c {config}", env=env)
     for service in SERVICES:
         manager.add_process(service, f"{python} -m services.{service}", env=env)
     manager.add_process("gateway", f"{python} -m gateway", env=env)

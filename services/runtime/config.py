@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: The embedded nats-server listens here, away from a system NATS on 4222.
+#: `make up` starts its own nats-server here, away from a system NATS on 4222.
 DEFAULT_NATS_PORT = 14222
 
 
@@ -30,11 +30,16 @@ class ServiceSettings(BaseSettings):
     database_url: str | None = None
     db_schema_prefix: str = Field(default="", pattern=r"^[a-z0-9_]*$")
     nats_url: str = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+    #: Where `make up` runs its own nats-server when MINTONG_NATS_URL is not set.
+    embedded_nats_port: int = DEFAULT_NATS_PORT
     #: JetStream replicas per stream: 1 on one machine, 3 on a NATS cluster.
     nats_replicas: int = Field(default=1, ge=1, le=5)
     nats_streams_file: Path = REPO_ROOT / "deploy" / "nats" / "streams.yaml"
     grpc_host: str = "127.0.0.1"
-    #: Seconds a stopping server gives in-flight calls before cancelling them.
+    #: Seconds a stopping server reports NOT_SERVING while still answering, so that
+    #: load balancers stop sending it calls (a few seconds under Kubernetes).
+    shutdown_drain: float = Field(default=0.0, ge=0)
+    #: Seconds a stopping server then gives in-flight calls before cancelling them.
     shutdown_grace: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
 

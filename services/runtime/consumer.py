@@ -79,12 +79,16 @@ class EventConsumer:
         self.ack_wait = ack_wait
         self.retry_delay = retry_delay
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._tracer = telemetry.tracer(__name__)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.durable}")
 
     async def stop(self) -> None:
+        # A flag as well as the cancel: a cancellation racing with a fetch timeout
+        # can be swallowed on Python 3.11; the loop then ends at its next turn.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -107,7 +111,7 @@ class EventConsumer:
 
     async def _run(self) -> None:
         subscription = None
-        while True:
+        while not self._stopping:
             try:
                 if subscription is None:
                     subscription = await self._subscribe()

@@ -6,6 +6,7 @@ context and error mapping, and a graceful stop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -111,8 +112,10 @@ async def start_server(
 
 
 async def stop_server(
-    server: grpc.aio.Server, health_servicer: health.aio.HealthServicer, grace: float
+    server: grpc.aio.Server, health_servicer: health.aio.HealthServicer, *, drain: float, grace: float
 ) -> None:
-    """Tell load balancers first (NOT_SERVING), then let in-flight calls finish."""
+    """Tell load balancers first (NOT_SERVING) and keep answering for ``drain``
+    seconds, then refuse new calls and give in-flight ones ``grace`` seconds."""
     await health_servicer.enter_graceful_shutdown()
+    await asyncio.sleep(drain)
     await server.stop(grace)

@@ -72,7 +72,12 @@ class ServiceHost:
 
     async def stop(self) -> None:
         if self._server is not None and self._health is not None:
-            await stop_server(self._server, self._health, self.settings.shutdown_grace)
+            await stop_server(
+                self._server,
+                self._health,
+                drain=self.settings.shutdown_drain,
+                grace=self.settings.shutdown_grace,
+            )
         for worker in reversed(self.workers):
             await worker.stop()
         await self.bus.close()

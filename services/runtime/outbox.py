@@ -11,7 +11,6 @@ consumer after it, continue the citizen's trace.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -106,6 +105,7 @@ class OutboxRelay:
         self.publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._tracer = telemetry.tracer(__name__)
 
     def wake(self) -> None:
@@ -116,13 +116,14 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         backoff = 0.0
-        while True:
+        while not self._stopping:
             try:
                 published = await self.publish_pending()
                 backoff = 0.0
@@ -134,9 +135,17 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 continue
             if published < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                self._wake.clear()
+                await self._sleep_until_woken()
+
+    async def _sleep_until_woken(self) -> None:
+        # asyncio.wait rather than wait_for or timeout(): on Python 3.11 those can
+        # swallow a cancellation that races with their own timeout, and stop() hangs.
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=self.poll_interval)
+        finally:
+            waiter.cancel()
+        self._wake.clear()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were sent.

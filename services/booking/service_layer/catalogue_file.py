@@ -1,16 +1,26 @@
 """The catalogue file administrators load (YAML or JSON): its schema and its
 translation into domain objects. Every mistake is reported with the path of the
-field at fault, e.g. ``cities[1].offices[0].opening_hours.mon``."""
+field at fault, e.g. ``cities[1].offices[0].opening_hours.mon[0]``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from services.booking.domain import model
 from services.runtime.errors import InvalidArgument
@@ -18,6 +28,34 @@ from services.runtime.errors import InvalidArgument
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def _weekdays(spec: str) -> list[int]:
+    first, _, last = spec.lower().partition("-")
+    if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
+        raise ValueError(f"{spec!r} is not a weekday or range such as 'mon-fri'")
+    start, end = _WEEKDAYS[first], _WEEKDAYS[last or first]
+    if end < start:
+        raise ValueError(f"{spec!r} runs backwards")
+    return list(range(start, end + 1))
+
+
+def _period(text: str) -> tuple[dt.time, dt.time]:
+    match = _PERIOD.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a period such as '09:00-12:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        opens, closes = dt.time(h1, m1), dt.time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    if closes <= opens:
+        raise ValueError(f"{text!r} closes before it opens")
+    return opens, closes
+
+
+Weekdays = Annotated[str, AfterValidator(lambda v: _weekdays(v) and v)]
+Period = Annotated[str, AfterValidator(lambda v: _period(v) and v)]
 
 
 class _Strict(BaseModel):
@@ -65,7 +103,7 @@ class OfficeDoc(_Strict):
     location: LocationDoc
     phone: str
     #: Keys are weekdays or ranges ("mon-fri", "sat"); values "HH:MM-HH:MM" periods.
-    opening_hours: dict[str, list[str]]
+    opening_hours: dict[Weekdays, list[Period]]
     walk_in_allowed: bool = True
     visit_requirements: list[str] = []
     closed_dates: list[dt.date] = []
@@ -73,11 +111,18 @@ class OfficeDoc(_Strict):
 
     @field_validator("opening_hours")
     @classmethod
-    def _valid_hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+    def _no_overlap(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Two periods of one day sharing minutes would plan the same slot twice."""
+        by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
         for days, periods in value.items():
-            _weekdays(days)
-            for period in periods:
-                _period(period)
+            for weekday in _weekdays(days):
+                by_day.setdefault(weekday, []).extend(_period(p) for p in periods)
+        for weekday, periods in by_day.items():
+            periods.sort()
+            for (_, closes), (opens, _) in itertools.pairwise(periods):
+                if opens < closes:
+                    day = next(k for k, v in _WEEKDAYS.items() if v == weekday)
+                    raise ValueError(f"periods overlap on {day} at {opens:%H:%M}")
         return value
 
 
@@ -88,8 +133,18 @@ class CityDoc(_Strict):
     businesses: list[BusinessDoc] = []
     offices: list[OfficeDoc] = []
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
+        return value
+
     @model_validator(mode="after")
     def _groups_name_known_businesses(self) -> CityDoc:
+        _refuse_duplicates("business", [b.code for b in self.businesses])
         known = {b.code for b in self.businesses}
         for office in self.offices:
             seen: set[str] = set()
@@ -106,29 +161,17 @@ class CityDoc(_Strict):
 class CatalogueDoc(_Strict):
     cities: list[CityDoc] = Field(min_length=1)
 
-
-def _weekdays(spec: str) -> list[int]:
-    first, _, last = spec.lower().partition("-")
-    if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
-        raise ValueError(f"{spec!r} is not a weekday or range such as 'mon-fri'")
-    start, end = _WEEKDAYS[first], _WEEKDAYS[last or first]
-    if end < start:
-        raise ValueError(f"{spec!r} runs backwards")
-    return list(range(start, end + 1))
+    @model_validator(mode="after")
+    def _unique(self) -> CatalogueDoc:
+        # Office ids are global: a repeated one would silently move an office.
+        _refuse_duplicates("city", [c.code for c in self.cities])
+        _refuse_duplicates("office", [o.id for c in self.cities for o in c.offices])
+        return self
 
 
-def _period(text: str) -> tuple[dt.time, dt.time]:
-    match = _PERIOD.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a period such as '09:00-12:00'")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    try:
-        opens, closes = dt.time(h1, m1), dt.time(h2, m2)
-    except ValueError as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
-    if closes <= opens:
-        raise ValueError(f"{text!r} closes before it opens")
-    return opens, closes
+def _refuse_duplicates(what: str, keys: list[str]) -> None:
+    if repeated := sorted({k for k in keys if keys.count(k) > 1}):
+        raise ValueError(f"{what} {', '.join(repeated)} appears more than once")
 
 
 def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:

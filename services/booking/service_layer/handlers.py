@@ -140,8 +140,9 @@ async def list_slots(
     first: dt.date | None = None,
     last: dt.date | None = None,
 ) -> list[model.Slot]:
-    """The slots a citizen can still choose from (not yet started), with vacancy.
-    Without dates: today and the six days after, the usual booking horizon."""
+    """The slots a citizen can still choose from (not yet started), each with its
+    vacancy; full ones too, so that a citizen sees the day is taken rather than
+    closed. Without dates: today and the six days after, the usual booking horizon."""
     async with uow.read() as tx:
         office = await _office(tx.catalogue, office_id)
         city = await _city(tx.catalogue, office.city_code)

@@ -1,0 +1,235 @@
+"""The event machinery end to end against a real nats-server and real databases:
+an outbox row reaches the handler's effect exactly once when the relay publishes
+it twice, when NATS stops and restarts mid-stream, when a consumer dies before
+acking, and when the same event is re-published after the duplicate window."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from nats.js.errors import NotFoundError
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mintong.booking.v1 import events_pb2
+from services.booking import bootstrap
+from services.booking.adapters import orm
+from services.booking.config import BookingSettings
+from services.runtime.consumer import Event, EventConsumer
+from services.runtime.db import Database
+from services.runtime.events import MSG_ID, EventBus, StreamSpec, load_streams, subject_of
+from services.runtime.outbox import OutboxRelay, add_event
+
+# The consumer's own effect, written in the consumer's transaction. No unique key on
+# purpose: a duplicate delivery that got through would show as a second row.
+effects_metadata = MetaData()
+effects = Table(
+    "test_effects",
+    effects_metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("office_id", String(64), nullable=False),
+)
+
+
+class Harness:
+    def __init__(self, db: Database, bus: EventBus, streams: list[StreamSpec]) -> None:
+        self.db = db
+        self.bus = bus
+        self.streams = streams
+        self.relay = OutboxRelay(db, orm.outbox, bus, poll_interval=0.05)
+        self.failures_left = 0
+
+    async def write_events(self, *office_ids: str) -> list[str]:
+        async with self.db.write() as conn:
+            return [
+                await add_event(conn, orm.outbox, events_pb2.SlotsPublished(office_id=o)) for o in office_ids
+            ]
+
+    async def handler(self, conn: AsyncConnection, event: Event) -> None:
+        message = events_pb2.SlotsPublished.FromString(event.data)
+        await conn.execute(effects.insert().values(event_id=event.id, office_id=message.office_id))
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("handler failed after writing its effect")
+
+    def consumer(self, **options: Any) -> EventConsumer:
+        return EventConsumer(
+            self.db,
+            orm.processed_events,
+            self.bus,
+            stream="BOOKING",
+            durable="test-consumer",
+            subjects=[subject_of(events_pb2.SlotsPublished)],
+            handler=self.handler,
+            **{"ack_wait": 1.0, "retry_delay": 0.1, **options},
+        )
+
+    async def effects(self) -> list[tuple[str, str]]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(select(effects.c.event_id, effects.c.office_id).order_by(effects.c.n))
+            return [(r.event_id, r.office_id) for r in rows]
+
+    async def unpublished(self) -> int:
+        async with self.db.read() as conn:
+            query = select(func.count()).where(orm.outbox.c.published_at.is_(None))
+            return int((await conn.execute(query)).scalar_one())
+
+    async def stream_ids(self) -> list[str]:
+        """Event ids in the stream, in stream order."""
+        js = await self.bus.jetstream()
+        info = await js.stream_info("BOOKING")
+        ids = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg("BOOKING", seq)
+            ids.append(message.headers[MSG_ID])
+        return ids
+
+
+@pytest.fixture
+async def harness(make_settings: Callable[..., Any]) -> AsyncIterator[Harness]:
+    settings = make_settings(BookingSettings)
+    app = bootstrap.build(settings)
+    await asyncio.to_thread(app.migrate)
+    async with app.db.write() as conn:
+        await conn.run_sync(effects_metadata.create_all)
+    streams = load_streams(settings.nats_streams_file)
+    bus = EventBus(settings.nats_url, "test", streams)
+    await bus.start()
+    yield Harness(app.db, bus, streams)
+    await bus.close()
+    await app.db.dispose()
+
+
+async def eventually(check: Callable[[], Any], within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_row_published_twice_is_one_message_and_one_effect(harness: Harness) -> None:
+    ids = await harness.write_events("a", "b", "c")
+    assert await harness.relay.publish_pending() == 3
+    # The relay crashed after publishing but before marking: it publishes again.
+    async with harness.db.write() as conn:
+        await conn.execute(update(orm.outbox).values(published_at=None))
+    assert await harness.relay.publish_pending() == 3
+    assert await harness.stream_ids() == ids  # JetStream dropped the duplicates
+
+    consumer = harness.consumer()
+    await consumer.start()
+    await eventually(lambda: _count(harness, 3))
+    await consumer.stop()
+    assert await harness.effects() == list(zip(ids, "abc", strict=True))
+
+
+async def test_events_keep_their_order_across_a_nats_restart(harness: Harness, nats_server: Any) -> None:
+    await harness.relay.start()
+    first = await harness.write_events("1", "2")
+    await eventually(lambda: _none_unpublished(harness))
+
+    nats_server.stop()
+    second = await harness.write_events("3", "4", "5")  # the service keeps working
+    harness.relay.wake()
+    await asyncio.sleep(0.5)
+    assert await harness.unpublished() == 3  # waiting in the outbox, not lost
+
+    nats_server.start()
+    await eventually(lambda: _none_unpublished(harness))
+    await harness.relay.stop()
+    assert await harness.stream_ids() == first + second
+
+    consumer = harness.consumer()
+    await consumer.start()
+    await eventually(lambda: _count(harness, 5))
+    await consumer.stop()
+    assert [office for _, office in await harness.effects()] == ["1", "2", "3", "4", "5"]
+
+
+async def test_a_consumer_that_dies_before_acking_does_not_apply_twice(harness: Harness) -> None:
+    [event_id] = await harness.write_events("x")
+    await harness.relay.publish_pending()
+
+    # A first consumer handles the event and commits, then dies before its ack.
+    dying = harness.consumer()
+    subscription = await dying._subscribe()
+    [message] = await subscription.fetch(1, timeout=5)
+    assert await dying._handle_once(
+        Event(message.headers[MSG_ID], message.subject, "", message.data)
+    )  # no ack: the process is gone
+
+    # The message comes back after ack_wait; the restarted consumer only acks it.
+    consumer = harness.consumer()
+    await consumer.start()
+    js = await harness.bus.jetstream()
+    await eventually(lambda: _acked(js))
+    await consumer.stop()
+    assert await harness.effects() == [(event_id, "x")]
+
+
+async def test_a_failing_handler_leaves_no_trace_and_is_retried(harness: Harness) -> None:
+    harness.failures_left = 2
+    [event_id] = await harness.write_events("y")
+    await harness.relay.publish_pending()
+    consumer = harness.consumer()
+    await consumer.start()
+    await eventually(lambda: _count(harness, 1))
+    js = await harness.bus.jetstream()
+    await eventually(lambda: _acked(js))
+    await consumer.stop()
+    assert harness.failures_left == 0
+    assert await harness.effects() == [(event_id, "y")]  # the two failed tries rolled back
+
+
+async def test_a_republication_after_the_duplicate_window_is_handled_once(harness: Harness) -> None:
+    js = await harness.bus.jetstream()
+    short = replace(harness.streams[0], duplicate_window_seconds=0.2)
+    await js.update_stream(short.config(replicas=1))
+    [event_id] = await harness.write_events("z")
+    await harness.relay.publish_pending()
+    await asyncio.sleep(0.5)  # the server has forgotten the id
+    async with harness.db.write() as conn:
+        await conn.execute(update(orm.outbox).values(published_at=None))
+    await harness.relay.publish_pending()
+    assert await harness.stream_ids() == [event_id, event_id]  # two copies in the stream
+
+    consumer = harness.consumer()
+    await consumer.start()
+    await eventually(lambda: _acked(js, 2))
+    await consumer.stop()
+    assert await harness.effects() == [(event_id, "z")]
+
+
+async def test_the_trace_context_is_stored_with_the_row(harness: Harness, spans: Any) -> None:
+    from opentelemetry import trace
+
+    with trace.get_tracer("test").start_as_current_span("citizen request") as span:
+        await harness.write_events("t")
+    async with harness.db.read() as conn:
+        headers = json.loads((await conn.execute(select(orm.outbox.c.headers))).scalar_one())
+    assert f"{span.get_span_context().trace_id:032x}" in headers["traceparent"]
+
+
+async def _count(harness: Harness, n: int) -> bool:
+    return len(await harness.effects()) >= n
+
+
+async def _none_unpublished(harness: Harness) -> bool:
+    return await harness.unpublished() == 0
+
+
+async def _acked(js: Any, delivered: int = 1) -> bool:
+    try:
+        info = await js.consumer_info("BOOKING", "test-consumer")
+    except NotFoundError:  # the consumer task has not created it yet
+        return False
+    return bool(
+        info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.stream_seq >= delivered
+    )

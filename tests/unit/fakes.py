@@ -1,0 +1,122 @@
+"""In-memory fakes of the booking service's ports (service_layer/unit_of_work.py),
+so the handlers can be tested without a database or a message broker.
+
+The repository keeps the semantics of adapters/repository.py; the unit of work
+runs each write on a copy of the state and adopts it, with its events, only when
+the block ends without an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from services.booking.domain import model
+from services.booking.domain.events import Event
+
+SlotKey = tuple[str, str, dt.date, dt.time]  # office, group, date, start
+
+
+class FakeCatalogueRepository:
+    def __init__(self) -> None:
+        self.cities: dict[str, model.City] = {}
+        self.businesses: dict[tuple[str, str], model.Business] = {}
+        self.offices: dict[str, model.Office] = {}
+        self.slots: dict[SlotKey, model.Slot] = {}
+        self._next_slot_id = 1
+
+    async def list_cities(self) -> list[model.City]:
+        return sorted(self.cities.values(), key=lambda c: c.code)
+
+    async def get_city(self, code: str) -> model.City | None:
+        return self.cities.get(code)
+
+    async def save_city(self, city: model.City) -> None:
+        self.cities[city.code] = city
+
+    async def list_businesses(self, city_code: str) -> list[model.Business]:
+        found = [b for b in self.businesses.values() if b.city_code == city_code]
+        return sorted(found, key=lambda b: (b.category, b.code))
+
+    async def get_business(self, city_code: str, code: str) -> model.Business | None:
+        return self.businesses.get((city_code, code))
+
+    async def save_business(self, business: model.Business) -> None:
+        self.businesses[(business.city_code, business.code)] = business
+
+    async def list_offices(self, city_code: str, business_code: str | None = None) -> list[model.Office]:
+        found = [
+            o
+            for o in self.offices.values()
+            if o.city_code == city_code and (not business_code or business_code in o.business_codes)
+        ]
+        return sorted(found, key=lambda o: o.id)
+
+    async def get_office(self, office_id: str) -> model.Office | None:
+        return self.offices.get(office_id)
+
+    async def save_office(self, office: model.Office) -> None:
+        self.offices[office.id] = office
+
+    async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
+        created = updated = 0
+        for slot in slots:
+            key = (slot.office_id, slot.group, slot.date, slot.start)
+            found = self.slots.get(key)
+            if found is None:
+                self.slots[key] = replace(slot, id=self._next_slot_id, booked=0)
+                self._next_slot_id += 1
+                created += 1
+            elif found.capacity != slot.capacity:
+                # Never below what is already booked: nobody loses an appointment.
+                self.slots[key] = replace(found, capacity=max(slot.capacity, found.booked))
+                updated += 1
+        return created, updated
+
+    async def list_slots(
+        self, office_id: str, group: str, first: dt.date, last: dt.date, after: dt.datetime
+    ) -> list[model.Slot]:
+        return [s for s in self._not_started(office_id, group, after) if first <= s.date <= last]
+
+    async def earliest_available(self, office_id: str, group: str, after: dt.datetime) -> model.Slot | None:
+        return next((s for s in self._not_started(office_id, group, after) if s.booked < s.capacity), None)
+
+    def _not_started(self, office_id: str, group: str, after: dt.datetime) -> list[model.Slot]:
+        """Slots of a group starting at or after ``after`` (naive local), by date and start."""
+        found = [
+            s
+            for s in self.slots.values()
+            if s.office_id == office_id and s.group == group and dt.datetime.combine(s.date, s.start) >= after
+        ]
+        return sorted(found, key=lambda s: (s.date, s.start))
+
+
+class FakeTransaction:
+    def __init__(self, catalogue: FakeCatalogueRepository, *, writable: bool) -> None:
+        self.catalogue = catalogue
+        self.events: list[Event] = []
+        self.writable = writable
+
+    def emit(self, event: Event) -> None:
+        assert self.writable, f"{event!r} emitted in a read transaction"
+        self.events.append(event)
+
+
+class FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.catalogue = FakeCatalogueRepository()
+        self.committed_events: list[Event] = []
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[FakeTransaction]:
+        tx = FakeTransaction(copy.deepcopy(self.catalogue), writable=True)
+        yield tx  # an error here leaves self.catalogue and committed_events as they were
+        self.catalogue = tx.catalogue
+        self.committed_events.extend(tx.events)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[FakeTransaction]:
+        yield FakeTransaction(self.catalogue, writable=False)
