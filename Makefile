@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: help install up test lint format gen gen-check boundaries pytest lock bench clean
+.PHONY: help install up test lint format gen gen-check boundaries pytest lock openapi bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -60,8 +60,11 @@ lock: ## re-resolve requirements.txt into constraints.txt in a scratch venv
 	( echo "# Exact versions for requirements.txt; regenerate with 'make lock'."; .lock-venv/bin/pip freeze ) > constraints.txt
 	rm -rf .lock-venv
 
+openapi: $(STAMP) ## regenerate docs/openapi.json from the gateway
+	$(PY) -m gateway openapi > docs/openapi.json
+
 bench: $(STAMP) ## vacancy-read benchmark through the gateway (writes docs/performance.md)
-	$(PY) bench/vacancy_read.py
+	$(PY) bench/vacancy_read.py --write docs/performance.md
 
 clean: ## remove the venv and local data
 	rm -rf $(VENV) var

@@ -1,7 +1,9 @@
-"""``python -m gateway``: serve the HTTP gateway until SIGTERM/SIGINT."""
+"""``python -m gateway``: serve the HTTP gateway until SIGTERM/SIGINT.
+``python -m gateway openapi``: print the OpenAPI document (docs/openapi.json)."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import uvicorn
@@ -13,7 +15,16 @@ from services.runtime.lifecycle import configure_logging
 from services.runtime.telemetry import setup_tracing
 
 
+def openapi() -> str:
+    """The OpenAPI document, from settings that need no environment."""
+    app = create_app(GatewaySettings(admin_token="not-used-for-documents"))
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
 def main() -> None:
+    if sys.argv[1:] == ["openapi"]:
+        sys.stdout.write(openapi())
+        return
     try:
         settings = GatewaySettings()
     except ValidationError as exc:

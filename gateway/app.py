@@ -14,6 +14,7 @@ from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
 from gateway.routes import admin, catalogue, health
+from services.runtime import telemetry
 from services.runtime.events import EventBus, load_streams
 
 DESCRIPTION = """The one HTTP API of mintong for the bureau's APP, WeChat official account
@@ -37,6 +38,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         finally:
             await app.state.clients.close()
             await app.state.bus.close()
+            telemetry.flush()
 
     app = FastAPI(title="mintong gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.admin_token = admin_token

@@ -6,22 +6,17 @@ import asyncio
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from mintong.booking.v1 import catalogue_pb2_grpc
 from services.runtime.config import ServiceSettings
+from services.runtime.grpc_client import insecure_channel
 
 SERVICES = ("identity", "booking", "cards", "notify")
 
 
 class Clients:
     def __init__(self, settings: ServiceSettings) -> None:
-        self.channels = {
-            name: grpc.aio.insecure_channel(
-                settings.grpc_target(name), interceptors=aio_client_interceptors()
-            )
-            for name in SERVICES
-        }
+        self.channels = {name: insecure_channel(settings.grpc_target(name)) for name in SERVICES}
         self.catalogue = catalogue_pb2_grpc.CatalogueServiceStub(self.channels["booking"])
         self.catalogue_admin = catalogue_pb2_grpc.CatalogueAdminServiceStub(self.channels["booking"])
 

@@ -13,8 +13,7 @@ from typing import Literal
 from services.booking import bootstrap
 from services.booking.config import BookingSettings
 from services.booking.service_layer import handlers
-from services.runtime.lifecycle import configure_logging, run_until_signalled
-from services.runtime.telemetry import setup_tracing
+from services.runtime.lifecycle import configure_logging, serve
 
 log = logging.getLogger("services.booking")
 
@@ -62,12 +61,12 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = BookingSettings()
+    if (args.command or "serve") == "serve":
+        serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
+        return
     configure_logging(settings.log_level)
     app = bootstrap.build(settings)
-    match args.command or "serve":
-        case "serve":
-            setup_tracing(bootstrap.NAME, settings.data_dir)
-            asyncio.run(run_until_signalled(app.host.start, app.host.stop))
+    match args.command:
         case "migrate":
             app.migrate()
         case "seed":

@@ -93,7 +93,11 @@ async def start_server(
     port: int = 0,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build, bind and start a server; ``register`` adds the service's servicers."""
-    server = grpc.aio.server(interceptors=[aio_server_interceptor(), ContextInterceptor()])
+    server = grpc.aio.server(
+        interceptors=[aio_server_interceptor(), ContextInterceptor()],
+        # gRPC shares ports by default: a second copy would silently split the calls.
+        options=[("grpc.so_reuseport", 0)],
+    )
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -5,15 +5,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
+
+from services.runtime.config import ServiceSettings
+from services.runtime.grpc_server import PortInUse
+from services.runtime.host import ServiceHost
+from services.runtime.telemetry import setup_tracing
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]) -> None:
+    """A service process: logging and tracing set up, then the host built and run
+    until a signal. A port already in use is a one-line message, not a traceback."""
+    configure_logging(settings.log_level)
+    setup_tracing(name, settings.data_dir)
+    host = build()
+    try:
+        asyncio.run(run_until_signalled(host.start, host.stop))
+    except PortInUse as exc:
+        sys.exit(f"{name}: {exc}")
+
+
 async def run_until_signalled(
-    start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+    start: Callable[[], Awaitable[object]], stop: Callable[[], Awaitable[None]]
 ) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

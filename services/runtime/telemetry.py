@@ -107,6 +107,14 @@ def instrument_sql() -> None:
         instrumentor.instrument(enable_commenter=False)
 
 
+def flush(timeout_millis: int = 5000) -> None:
+    """Export the spans still buffered. For processes that may not reach atexit:
+    uvicorn re-raises SIGTERM after its shutdown, which ends the process at once."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush(timeout_millis)
+
+
 def current_carrier() -> dict[str, str]:
     """The active trace context as headers (W3C ``traceparent``/``tracestate``)."""
     carrier: dict[str, str] = {}

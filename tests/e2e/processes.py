@@ -1,0 +1,54 @@
+"""Running the platform as processes from tests, the way `make up` does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def clean_env(data_dir: Path, **values: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINTONG_", "OTEL_"))}
+    env.update(MINTONG_DATA_DIR=str(data_dir), MINTONG_SHUTDOWN_GRACE="1")
+    env.update({k: str(v) for k, v in values.items()})
+    return env
+
+
+def platform_ports() -> dict[str, int]:
+    names = ["HTTP_PORT", "EMBEDDED_NATS_PORT"] + [
+        f"{s}_GRPC_PORT" for s in ("IDENTITY", "BOOKING", "CARDS", "NOTIFY")
+    ]
+    return {f"MINTONG_{name}": free_port() for name in names}
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the platform exited while starting"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("the platform did not become ready")
+
+
+def start_platform(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it)."""
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "deploy/local/up.py")],
+        env=clean_env(data_dir, **ports),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

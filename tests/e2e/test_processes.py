@@ -1,0 +1,117 @@
+"""The platform as processes, the way `make up` runs it: every service and the
+gateway started by deploy/local/up.py, one trace across processes in the
+OTLP-JSON files, Ctrl-C stopping everything; and a service run alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.conftest import free_port, wait_for_port
+from tests.e2e.processes import ROOT, clean_env, platform_ports, start_platform, wait_ready
+
+pytestmark = pytest.mark.slow
+
+
+def spans_by_service(traces: Path) -> dict[str, list[dict[str, object]]]:
+    result = {}
+    for file in traces.glob("*.jsonl"):
+        spans = []
+        for line in file.read_text().splitlines():
+            for resource in json.loads(line)["resourceSpans"]:
+                for scope in resource["scopeSpans"]:
+                    spans.extend(scope["spans"])
+        result[file.stem] = spans
+    return result
+
+
+def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    ports = platform_ports()
+    url = f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}"
+    process = start_platform(tmp_path, ports)
+    try:
+        wait_ready(url, process)
+        web = {"X-Mintong-Channel": "web"}
+        cities = httpx.get(f"{url}/v1/cities", headers=web).json()["cities"]
+        assert {c["code"] for c in cities} == {"zhengzhou", "haikou"}
+        haikou = httpx.get(f"{url}/v1/cities/haikou/offices", headers=web).json()["offices"]
+        assert haikou and not any(o["office"]["walk_in_allowed"] for o in haikou)
+
+        token_file = tmp_path / "admin-token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        admin = {**web, "Authorization": f"Bearer {token_file.read_text().strip()}"}
+        suspended = httpx.post(
+            f"{url}/v1/admin/cities/zhengzhou/businesses/RESIDENCE_PERMIT/suspend",
+            json={"announcement": "Paused for maintenance."},
+            headers={**admin, "traceparent": "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01"},
+        )
+        assert suspended.status_code == 200, suspended.text
+        time.sleep(1)  # let the relay publish
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = process.communicate(timeout=60)
+    log = output.decode()
+    assert "gateway at http://127.0.0.1" in log
+
+    for port in ports.values():  # everything stopped and let go of its port
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+
+    # One trace across the processes, from the traceparent the channel sent.
+    spans = spans_by_service(tmp_path / "traces")
+    trace_id = "0123456789abcdef0123456789abcdef"
+    in_trace = {
+        service: [s["name"] for s in found if s["traceId"] == trace_id] for service, found in spans.items()
+    }
+    assert any(name.startswith("POST /v1/admin") for name in in_trace["gateway"]), in_trace
+    assert any(name.endswith("SuspendBusiness") for name in in_trace["booking"]), in_trace
+    assert "mintong.booking.business.suspended publish" in in_trace["booking"], in_trace
+
+
+def test_make_up_names_the_port_in_use(tmp_path: Path) -> None:
+    ports = platform_ports()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", ports["MINTONG_BOOKING_GRPC_PORT"]))
+        busy.listen()
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "deploy/local/up.py")],
+            env=clean_env(tmp_path, **ports),
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"port {ports['MINTONG_BOOKING_GRPC_PORT']} (MINTONG_BOOKING_GRPC_PORT)" in result.stderr.decode()
+
+
+def test_a_service_runs_alone_and_stops_on_sigterm(tmp_path: Path, nats_server: object) -> None:
+    port = free_port()
+    env = clean_env(tmp_path, MINTONG_NOTIFY_GRPC_PORT=port, MINTONG_NATS_URL=nats_server.url)  # type: ignore[attr-defined]
+    process = subprocess.Popen([sys.executable, "-m", "services.notify"], env=env, cwd=ROOT)
+    try:
+        wait_for_port(port, timeout=30)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+        # A second copy finds the port taken and says so in one line.
+        second = subprocess.run(
+            [sys.executable, "-m", "services.notify"], env=env, cwd=ROOT, capture_output=True, timeout=30
+        )
+        assert second.returncode == 1
+        assert f"notify: cannot listen on 127.0.0.1:{port}" in second.stderr.decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
