@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from services.booking import bootstrap
 from services.booking.config import BookingSettings
@@ -24,9 +25,9 @@ async def _seed(app: bootstrap.Booking, demo_catalogue: bytes, fmt: str) -> None
     the service runs."""
     if not await handlers.list_cities(app.uow):
         log.info("loaded demo catalogue: %s", await handlers.load_catalogue(app.uow, demo_catalogue, fmt))
-    today = dt.date.today()
-    last = today + dt.timedelta(days=app.settings.demo_slot_days - 1)
     for city in await handlers.list_cities(app.uow):
+        today = app.clock().astimezone(ZoneInfo(city.time_zone)).date()
+        last = today + dt.timedelta(days=app.settings.demo_slot_days - 1)
         created, _ = await handlers.publish_slots(app.uow, first=today, last=last, city_code=city.code)
         log.info("%s: %d new slots until %s", city.code, created, last)
 
