@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.runtime import telemetry
 from services.runtime.db import Database
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus
+from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Event:
 Handler = Callable[[AsyncConnection, Event], Awaitable[None]]
 
 
-class EventConsumer:
+class EventConsumer(BackgroundLoop):
     """A durable pull consumer on ``stream`` for ``subjects``, handled by ``handler``."""
 
     def __init__(
@@ -68,6 +69,7 @@ class EventConsumer:
         ack_wait: float = 30.0,
         retry_delay: float = 2.0,
     ) -> None:
+        super().__init__()
         self.db = db
         self.processed = processed
         self.bus = bus
@@ -78,20 +80,8 @@ class EventConsumer:
         self.batch_size = batch_size
         self.ack_wait = ack_wait
         self.retry_delay = retry_delay
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self.name = f"consumer-{durable}"
         self._tracer = telemetry.tracer(__name__)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.durable}")
-
-    async def stop(self) -> None:
-        # A flag as well as the cancel: a cancellation racing with a fetch timeout
-        # can be swallowed on Python 3.11; the loop then ends at its next turn.
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _subscribe(self):  # type: ignore[no-untyped-def]
         js = await self.bus.jetstream()
@@ -111,7 +101,7 @@ class EventConsumer:
 
     async def _run(self) -> None:
         subscription = None
-        while not self._stopping:
+        while self.running:
             try:
                 if subscription is None:
                     subscription = await self._subscribe()

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.runtime import telemetry
 from services.runtime.db import Database
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus, subject_of
+from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,11 @@ async def add_event(conn: AsyncConnection, outbox: Table, event: Message) -> str
     return event_id
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     """Publishes a service's outbox. One relay per database keeps the order of rows;
     a failed publish stops the batch so that no later event overtakes it."""
+
+    name = "outbox-relay"
 
     def __init__(
         self,
@@ -97,6 +100,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         publish_timeout: float = 2.0,
     ) -> None:
+        super().__init__()
         self.db = db
         self.outbox = outbox
         self.bus = bus
@@ -104,26 +108,15 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.publish_timeout = publish_timeout
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._tracer = telemetry.tracer(__name__)
 
     def wake(self) -> None:
         """Call after a commit that added events: publish now rather than at the next poll."""
         self._wake.set()
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
     async def _run(self) -> None:
         backoff = 0.0
-        while not self._stopping:
+        while self.running:
             try:
                 published = await self.publish_pending()
                 backoff = 0.0
