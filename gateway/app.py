@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from gateway import problems
@@ -15,7 +16,7 @@ from gateway.config import GatewaySettings
 from gateway.deps import channel
 from gateway.routes import admin, catalogue, health
 from services.runtime import telemetry
-from services.runtime.events import EventBus, load_streams
+from services.runtime.events import EventBus
 
 DESCRIPTION = """The one HTTP API of mintong for the bureau's APP, WeChat official account
 and web platform. Every `/v1` request names its channel in `X-Mintong-Channel`.
@@ -29,9 +30,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = Clients(settings)
-        app.state.bus = EventBus(
-            settings.nats_url, "mintong-gateway", load_streams(settings.nats_streams_file)
-        )
+        # The gateway publishes nothing: it connects for readiness and leaves the
+        # streams to the services that own them.
+        app.state.bus = EventBus(settings.nats_url, "mintong-gateway", streams=[])
         await app.state.bus.start()
         try:
             yield
@@ -49,8 +50,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def _request_id(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
         supplied = request.headers.get("x-request-id", "")
         request.state.request_id = supplied if 0 < len(supplied) <= 128 else str(uuid.uuid4())
+        # The request id on the span, and the trace id in the answer: a citizen's
+        # report or a channel's log leads an SRE straight to the trace.
+        span = trace.get_current_span()
+        span.set_attribute("mintong.request_id", request.state.request_id)
         response: Response = await call_next(request)
         response.headers["X-Request-Id"] = request.state.request_id
+        if span.get_span_context().is_valid:
+            response.headers["X-Trace-Id"] = f"{span.get_span_context().trace_id:032x}"
         return response
 
     app.include_router(health.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 
 from pydantic import Field, SecretStr, model_validator
@@ -38,8 +39,10 @@ class GatewaySettings(ServiceSettings):
         token = secrets.token_urlsafe(24)
         path = self.data_dir / "admin-token"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(token + "\n", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when an older file had a wider mode
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(token + "\n")
         self.admin_token = SecretStr(token)
         log.warning("dev mode: no MINTONG_ADMIN_TOKEN set; a random one is in %s", path)
         return token

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import honcho.manager
 from honcho.manager import Manager
 from honcho.printer import Printer
 from pydantic import ValidationError
@@ -72,6 +73,9 @@ def main() -> int:
     for step in (["migrate"], ["seed"]):
         subprocess.run([python, "-m", "services.booking", *step], env=env, check=True)
 
+    # honcho kills what has not stopped after KILL_WAIT seconds: give every process
+    # its configured drain and grace first.
+    honcho.manager.KILL_WAIT = int(settings.shutdown_drain + settings.shutdown_grace) + 5
     manager = Manager(Printer(sys.stdout))
     if embedded_nats:
         binary = shutil.which("nats-server", path=str(Path(python).parent)) or "nats-server"

@@ -116,7 +116,10 @@ class EventConsumer(BackgroundLoop):
                 await asyncio.sleep(self.retry_delay)
                 continue
             for msg in messages:
-                await self.process(msg)
+                try:
+                    await self.process(msg)
+                except Exception:  # e.g. the ack was lost: redelivery is harmless
+                    log.exception("consumer %s: could not settle a message", self.durable)
 
     async def process(self, msg: Msg) -> None:
         headers = msg.headers or {}

@@ -14,9 +14,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _WRITE = "mintong_write"
 
@@ -38,6 +39,9 @@ class Database:
         self.url = normalise_url(url)
         self.schema = schema
         self.is_sqlite = self.url.startswith("sqlite")
+        # Looked up at call time, not imported: the OpenTelemetry instrumentation
+        # patches sqlalchemy's factory when tracing is set up, after this import.
+        create_async_engine = sa_asyncio.create_async_engine
         if self.is_sqlite:
             if database := make_url(self.url).database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -124,6 +124,9 @@ class EventBus:
                     connect_timeout=2,
                     reconnect_time_wait=0.5,
                     max_reconnect_attempts=-1,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
                 )
                 try:
                     await ensure_streams(nc.jetstream(), self.streams, self.replicas)
@@ -133,6 +136,20 @@ class EventBus:
         self.nc = nc
         self._ready.set()
         log.info("connected to NATS at %s", self.url)
+
+    async def ensure_streams(self) -> None:
+        """Create the streams again, e.g. after NATS lost its store."""
+        await ensure_streams(await self.jetstream(), self.streams, self.replicas)
+
+    # One line per event while NATS is away, instead of nats-py's tracebacks.
+    async def _on_error(self, error: Exception) -> None:
+        log.warning("NATS %s: %s", self.url, error or type(error).__name__)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("disconnected from NATS at %s; reconnecting", self.url)
+
+    async def _on_reconnected(self) -> None:
+        log.info("reconnected to NATS at %s", self.url)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
 from services.runtime import context
 
@@ -24,5 +24,10 @@ class _ContextMetadata(grpc.aio.UnaryUnaryClientInterceptor):
 
 def insecure_channel(target: str, **options: Any) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
-        target, interceptors=[*aio_client_interceptors(), _ContextMetadata()], **options
+        target,
+        interceptors=[
+            *aio_client_interceptors(filter_=filters.negate(filters.health_check())),
+            _ContextMetadata(),
+        ],
+        **options,
     )

@@ -17,7 +17,7 @@ from google.rpc import code_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from mintong.common.v1 import common_pb2
 from services.runtime import context
@@ -94,7 +94,11 @@ async def start_server(
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build, bind and start a server; ``register`` adds the service's servicers."""
     server = grpc.aio.server(
-        interceptors=[aio_server_interceptor(), ContextInterceptor()],
+        # Health checks are probes, every few seconds: not worth a trace each.
+        interceptors=[
+            aio_server_interceptor(filter_=filters.negate(filters.health_check())),
+            ContextInterceptor(),
+        ],
         # gRPC shares ports by default: a second copy would silently split the calls.
         options=[("grpc.so_reuseport", 0)],
     )

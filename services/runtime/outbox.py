@@ -11,12 +11,14 @@ consumer after it, continue the citizen's trace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import uuid
 
 from google.protobuf.message import Message
+from nats.js.errors import NoStreamResponseError
 from opentelemetry import trace
 from sqlalchemy import (
     BigInteger,
@@ -85,8 +87,12 @@ async def add_event(conn: AsyncConnection, outbox: Table, event: Message) -> str
 
 
 class OutboxRelay(BackgroundLoop):
-    """Publishes a service's outbox. One relay per database keeps the order of rows;
-    a failed publish stops the batch so that no later event overtakes it."""
+    """Publishes a service's outbox in ``seq`` order; a failed publish stops the
+    batch so that no later event overtakes it. Events of one aggregate keep their
+    order because their transactions serialise on the aggregate's row and write
+    the outbox last, so ``seq`` follows their commits. Several relays on one
+    database (replicas) keep it too: each publishes in order and JetStream drops
+    the re-publications inside the duplicate window."""
 
     name = "outbox-relay"
 
@@ -124,8 +130,11 @@ class OutboxRelay(BackgroundLoop):
                 raise
             except Exception as exc:  # NATS down, timeouts, DB busy: try again later
                 backoff = min(max(backoff * 2, 0.1), 5.0)
-                log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
+                log.warning("outbox relay: %s; retrying in %.1fs", exc or type(exc).__name__, backoff)
                 await asyncio.sleep(backoff)
+                if isinstance(exc, NoStreamResponseError):  # NATS lost its store
+                    with contextlib.suppress(Exception):
+                        await self.bus.ensure_streams()
                 continue
             if published < self.batch_size:
                 await self._sleep_until_woken()

@@ -57,6 +57,7 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             headers={**admin, "traceparent": "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01"},
         )
         assert suspended.status_code == 200, suspended.text
+        assert suspended.headers["x-trace-id"] == "0123456789abcdef0123456789abcdef"
         time.sleep(1)  # let the relay publish
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
@@ -78,6 +79,12 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert any(name.startswith("POST /v1/admin") for name in in_trace["gateway"]), in_trace
     assert any(name.endswith("SuspendBusiness") for name in in_trace["booking"]), in_trace
     assert "mintong.booking.business.suspended publish" in in_trace["booking"], in_trace
+    sql = [
+        span
+        for span in spans["booking"]
+        if span["traceId"] == trace_id and any(a["key"] == "db.system" for a in span.get("attributes", []))
+    ]
+    assert sql, "the booking process traced no SQL statement of the request"
 
 
 def test_make_up_names_the_port_in_use(tmp_path: Path) -> None:
