@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from opentelemetry import trace
-from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.runtime import telemetry
@@ -68,6 +68,7 @@ class EventConsumer(BackgroundLoop):
         batch_size: int = 50,
         ack_wait: float = 30.0,
         retry_delay: float = 2.0,
+        keep_processed: dt.timedelta = dt.timedelta(days=31),
     ) -> None:
         super().__init__()
         self.db = db
@@ -80,6 +81,8 @@ class EventConsumer(BackgroundLoop):
         self.batch_size = batch_size
         self.ack_wait = ack_wait
         self.retry_delay = retry_delay
+        #: Longer than the streams' max_age: older events cannot be delivered again.
+        self.keep_processed = keep_processed
         self.name = f"consumer-{durable}"
         self._tracer = telemetry.tracer(__name__)
 
@@ -106,7 +109,8 @@ class EventConsumer(BackgroundLoop):
                 if subscription is None:
                     subscription = await self._subscribe()
                 messages = await subscription.fetch(self.batch_size, timeout=1.0)
-            except (NatsTimeout, TimeoutError):
+            except (NatsTimeout, TimeoutError):  # nothing new: a quiet moment for housekeeping
+                await self.now_and_then(lambda: self.forget(dt.datetime.now(dt.UTC) - self.keep_processed))
                 continue
             except asyncio.CancelledError:
                 raise
@@ -149,6 +153,18 @@ class EventConsumer(BackgroundLoop):
                 return
             span.set_attribute("mintong.duplicate", not handled)
             await msg.ack()
+
+    async def forget(self, processed_before: dt.datetime) -> int:
+        """Delete the records of events handled before the given time: once the
+        stream itself no longer holds them (max_age), they cannot come back."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(self.processed).where(
+                    (self.processed.c.consumer == self.durable)
+                    & (self.processed.c.processed_at < processed_before)
+                )
+            )
+        return int(result.rowcount or 0)
 
     async def _handle_once(self, event: Event) -> bool:
         """Handle and record ``event`` in one transaction; False if it was done before.

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     select,
     text,
     update,
@@ -105,6 +106,7 @@ class OutboxRelay(BackgroundLoop):
         batch_size: int = 200,
         poll_interval: float = 1.0,
         publish_timeout: float = 2.0,
+        keep_published: dt.timedelta = dt.timedelta(days=7),
     ) -> None:
         super().__init__()
         self.db = db
@@ -113,6 +115,8 @@ class OutboxRelay(BackgroundLoop):
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.publish_timeout = publish_timeout
+        #: Published rows are kept this long (to see what was sent), then deleted.
+        self.keep_published = keep_published
         self._wake = asyncio.Event()
         self._tracer = telemetry.tracer(__name__)
 
@@ -137,7 +141,16 @@ class OutboxRelay(BackgroundLoop):
                         await self.bus.ensure_streams()
                 continue
             if published < self.batch_size:
+                await self.now_and_then(lambda: self.prune(dt.datetime.now(dt.UTC) - self.keep_published))
                 await self._sleep_until_woken()
+
+    async def prune(self, published_before: dt.datetime) -> int:
+        """Delete rows published before the given time; returns how many."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(self.outbox).where(self.outbox.c.published_at < published_before)
+            )
+        return int(result.rowcount or 0)
 
     async def _sleep_until_woken(self) -> None:
         # asyncio.wait rather than wait_for or timeout(): on Python 3.11 those can

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundLoop:
@@ -16,6 +20,18 @@ class BackgroundLoop:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._next_chore = 0.0
+
+    async def now_and_then(self, chore: Callable[[], Awaitable[object]], every: float = 600.0) -> None:
+        """Run a housekeeping chore at most once per ``every`` seconds; a failed one
+        waits for the next time rather than stopping the loop."""
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_chore:
+            self._next_chore = now + every
+            try:
+                await chore()
+            except Exception as exc:
+                log.warning("%s: housekeeping failed: %s", self.name, exc)
 
     @property
     def running(self) -> bool:

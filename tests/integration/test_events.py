@@ -233,3 +233,22 @@ async def _acked(js: Any, delivered: int = 1) -> bool:
     return bool(
         info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.stream_seq >= delivered
     )
+
+
+async def test_old_published_rows_and_processed_records_are_pruned(harness: Harness) -> None:
+    import datetime as dt
+
+    [event_id] = await harness.write_events("p")
+    await harness.write_events("unpublished")
+    await harness.relay.publish_pending()
+    async with harness.db.write() as conn:  # the second row has not been published
+        await conn.execute(update(orm.outbox).where(orm.outbox.c.id != event_id).values(published_at=None))
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert await harness.relay.prune(published_before=later) == 1
+    assert await harness.unpublished() == 1  # never pruned before it is published
+
+    consumer = harness.consumer()
+    assert await consumer._handle_once(
+        Event(event_id, "s", "", events_pb2.SlotsPublished().SerializeToString())
+    )
+    assert await consumer.forget(processed_before=later) == 1
