@@ -28,9 +28,10 @@ up: $(STAMP) ## run the whole platform on this machine (Ctrl-C stops it)
 
 test: $(STAMP) lint gen-check boundaries pytest ## lint, proto freshness, boundaries and every test
 
-lint: $(STAMP) ## ruff and buf lint
+lint: $(STAMP) ## ruff, mypy and buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	cd protos && ../$(VENV)/bin/buf lint
 
 format: $(STAMP) ## format the Python code

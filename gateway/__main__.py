@@ -7,7 +7,7 @@ import json
 import sys
 
 import uvicorn
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
@@ -17,7 +17,7 @@ from services.runtime.telemetry import setup_tracing
 
 def openapi() -> str:
     """The OpenAPI document, from settings that need no environment."""
-    app = create_app(GatewaySettings(admin_token="not-used-for-documents"))
+    app = create_app(GatewaySettings(admin_token=SecretStr("not-used-for-documents")))
     return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
 
 

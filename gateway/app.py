@@ -47,7 +47,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     problems.install(app)
 
     @app.middleware("http")
-    async def _request_id(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+    async def _request_id(request: Request, call_next) -> Response:
         supplied = request.headers.get("x-request-id", "")
         request.state.request_id = supplied if 0 < len(supplied) <= 128 else str(uuid.uuid4())
         # The request id on the span, and the trace id in the answer: a citizen's

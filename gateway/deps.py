@@ -85,7 +85,8 @@ async def admin_call(
 
 
 def clients(request: Request) -> Clients:
-    return request.app.state.clients  # type: ignore[no-any-return]
+    clients: Clients = request.app.state.clients
+    return clients
 
 
 Channel = Annotated[ChannelName, Depends(channel)]

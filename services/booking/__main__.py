@@ -19,7 +19,7 @@ from services.runtime.lifecycle import configure_logging, serve
 log = logging.getLogger("services.booking")
 
 
-async def _seed(app: bootstrap.Booking, demo_catalogue: bytes, fmt: str) -> None:
+async def _seed(app: bootstrap.Booking, demo_catalogue: bytes, fmt: Literal["yaml", "json"]) -> None:
     """Load the demo catalogue into an empty database, then make sure the next days
     have slots (publishing again is harmless). The events wait in the outbox until
     the service runs."""

@@ -86,7 +86,7 @@ class EventConsumer(BackgroundLoop):
         self.name = f"consumer-{durable}"
         self._tracer = telemetry.tracer(__name__)
 
-    async def _subscribe(self):  # type: ignore[no-untyped-def]
+    async def _subscribe(self):
         js = await self.bus.jetstream()
         config = api.ConsumerConfig(
             durable_name=self.durable,

@@ -30,7 +30,8 @@ EVENT_TYPE = "Mintong-Event-Type"  # full proto name of the payload
 
 
 def subject_of(message: Message | type[Message]) -> str:
-    subject: str = message.DESCRIPTOR.GetOptions().Extensions[options_pb2.subject]
+    options = message.DESCRIPTOR.GetOptions()
+    subject: str = options.Extensions[options_pb2.subject]  # type: ignore[index]  # stubs lag
     if not subject:
         raise ValueError(f"{message.DESCRIPTOR.full_name} declares no (mintong.events.v1.subject)")
     return subject
@@ -113,7 +114,9 @@ class EventBus:
             wait=wait_exponential(multiplier=0.2, max=5),
             retry=retry_if_exception_type(Exception),
             before_sleep=lambda state: log.warning(
-                "NATS at %s not reachable (%s); retrying", self.url, state.outcome.exception()
+                "NATS at %s not reachable (%s); retrying",
+                self.url,
+                state.outcome.exception() if state.outcome else "?",
             ),
         )
         async for attempt in retrying:

@@ -15,7 +15,7 @@ class _ContextMetadata(grpc.aio.UnaryUnaryClientInterceptor):
     """Adds request id and caller from the context variables, unless the caller of
     the stub already set them explicitly."""
 
-    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
         metadata = list(client_call_details.metadata or ())
         present = {key for key, _ in metadata}
         metadata += [(k, v) for k, v in context.outgoing_metadata() if k not in present]

@@ -57,7 +57,7 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
     """Reads request id and caller from metadata into context variables, and turns
     a :class:`ProblemError` raised by a handler into a rich status."""
 
-    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler

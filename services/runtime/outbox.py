@@ -190,7 +190,7 @@ class OutboxRelay(BackgroundLoop):
                     )
         return len(sent)
 
-    async def _publish(self, js, row) -> None:  # type: ignore[no-untyped-def]
+    async def _publish(self, js, row) -> None:
         parent = telemetry.extract(json.loads(row.headers))
         with self._tracer.start_as_current_span(
             f"{row.subject} publish",

@@ -253,7 +253,7 @@ class SqlCatalogueRepository:
         return _slot(row) if row else None
 
 
-def _not_started(after: dt.datetime):  # type: ignore[no-untyped-def]
+def _not_started(after: dt.datetime):
     s = orm.slots
     return (s.c.date > after.date()) | and_(s.c.date == after.date(), s.c.start_time >= after.time())
 

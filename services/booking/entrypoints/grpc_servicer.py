@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.booking.v1 import catalogue_pb2_grpc as pb_grpc
@@ -110,15 +111,15 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         self.uow = uow
         self.clock = clock
 
-    async def ListCities(self, request: pb.ListCitiesRequest, context) -> pb.ListCitiesResponse:  # type: ignore[no-untyped-def]
+    async def ListCities(self, request: pb.ListCitiesRequest, context) -> pb.ListCitiesResponse:
         cities = await handlers.list_cities(self.uow)
         return pb.ListCitiesResponse(cities=[city_to_proto(c) for c in cities])
 
-    async def ListBusinesses(self, request: pb.ListBusinessesRequest, context) -> pb.ListBusinessesResponse:  # type: ignore[no-untyped-def]
+    async def ListBusinesses(self, request: pb.ListBusinessesRequest, context) -> pb.ListBusinessesResponse:
         found = await handlers.list_businesses(self.uow, request.city_code)
         return pb.ListBusinessesResponse(businesses=[business_to_proto(b) for b in found])
 
-    async def ListOffices(self, request: pb.ListOfficesRequest, context) -> pb.ListOfficesResponse:  # type: ignore[no-untyped-def]
+    async def ListOffices(self, request: pb.ListOfficesRequest, context) -> pb.ListOfficesResponse:
         origin = (
             model.GeoPoint(request.origin.latitude, request.origin.longitude)
             if request.HasField("origin")
@@ -136,7 +137,7 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
                 item.earliest_available_slot.CopyFrom(slot_to_proto(entry.earliest_available))
         return response
 
-    async def ListSlots(self, request: pb.ListSlotsRequest, context) -> pb.ListSlotsResponse:  # type: ignore[no-untyped-def]
+    async def ListSlots(self, request: pb.ListSlotsRequest, context) -> pb.ListSlotsResponse:
         slots = await handlers.list_slots(
             self.uow,
             self.clock,
@@ -154,9 +155,9 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
 
-    async def LoadCatalogue(self, request: pb.LoadCatalogueRequest, context) -> pb.LoadCatalogueResponse:  # type: ignore[no-untyped-def]
+    async def LoadCatalogue(self, request: pb.LoadCatalogueRequest, context) -> pb.LoadCatalogueResponse:
         require_role(ADMIN)
-        fmt = "json" if request.format == pb.CATALOGUE_FORMAT_JSON else "yaml"
+        fmt: Literal["yaml", "json"] = "json" if request.format == pb.CATALOGUE_FORMAT_JSON else "yaml"
         result = await handlers.load_catalogue(self.uow, request.content, fmt)
         return pb.LoadCatalogueResponse(
             city_codes=result.city_codes,
@@ -164,7 +165,7 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
             business_count=result.business_count,
         )
 
-    async def PublishSlots(self, request: pb.PublishSlotsRequest, context) -> pb.PublishSlotsResponse:  # type: ignore[no-untyped-def]
+    async def PublishSlots(self, request: pb.PublishSlotsRequest, context) -> pb.PublishSlotsResponse:
         require_role(ADMIN)
         first = date_from_proto(request.from_date, "from")
         last = date_from_proto(request.to_date, "to")
@@ -183,14 +184,14 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
 
     async def SuspendBusiness(
         self, request: pb.SuspendBusinessRequest, context
-    ) -> pb.SuspendBusinessResponse:  # type: ignore[no-untyped-def]
+    ) -> pb.SuspendBusinessResponse:
         require_role(ADMIN)
         business = await handlers.suspend_business(
             self.uow, request.city_code, request.business_code, request.announcement
         )
         return pb.SuspendBusinessResponse(business=business_to_proto(business))
 
-    async def ResumeBusiness(self, request: pb.ResumeBusinessRequest, context) -> pb.ResumeBusinessResponse:  # type: ignore[no-untyped-def]
+    async def ResumeBusiness(self, request: pb.ResumeBusinessRequest, context) -> pb.ResumeBusinessResponse:
         require_role(ADMIN)
         business = await handlers.resume_business(self.uow, request.city_code, request.business_code)
         return pb.ResumeBusinessResponse(business=business_to_proto(business))

@@ -114,9 +114,9 @@ class OfficeDoc(_Strict):
     def _no_overlap(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         """Two periods of one day sharing minutes would plan the same slot twice."""
         by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
-        for days, periods in value.items():
+        for days, texts in value.items():
             for weekday in _weekdays(days):
-                by_day.setdefault(weekday, []).extend(_period(p) for p in periods)
+                by_day.setdefault(weekday, []).extend(_period(p) for p in texts)
         for weekday, periods in by_day.items():
             periods.sort()
             for (_, closes), (opens, _) in itertools.pairwise(periods):

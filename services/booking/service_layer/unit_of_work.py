@@ -41,7 +41,8 @@ class CatalogueRepository(Protocol):
 
 
 class Transaction(Protocol):
-    catalogue: CatalogueRepository
+    @property
+    def catalogue(self) -> CatalogueRepository: ...
 
     def emit(self, event: Event) -> None:
         """Record an event: it is published if, and only if, the transaction commits."""
