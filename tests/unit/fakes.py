@@ -61,6 +61,13 @@ class FakeCatalogueRepository:
     async def save_office(self, office: model.Office) -> None:
         self.offices[office.id] = office
 
+    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str] | None:
+        office = self.offices.get(office_id)
+        group = office.group_for(business_code) if office else None
+        if office is None or group is None or (office.city_code, business_code) not in self.businesses:
+            return None
+        return group.code, self.cities[office.city_code].time_zone
+
     async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
         created = updated = 0
         for slot in slots:

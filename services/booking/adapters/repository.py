@@ -180,6 +180,19 @@ class SqlCatalogueRepository:
         if rows:
             await self.conn.execute(orm.office_businesses.insert(), rows)
 
+    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str] | None:
+        ob, o, c, b = orm.office_businesses, orm.offices, orm.cities, orm.businesses
+        row = (
+            await self.conn.execute(
+                select(ob.c.group_code, c.c.time_zone)
+                .join(o, o.c.id == ob.c.office_id)
+                .join(c, c.c.code == o.c.city_code)
+                .join(b, (b.c.city_code == o.c.city_code) & (b.c.code == ob.c.business_code))
+                .where(ob.c.office_id == office_id, ob.c.business_code == business_code)
+            )
+        ).first()
+        return (row.group_code, row.time_zone) if row else None
+
     # slots
     async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
         if not slots:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 from services.booking.domain import events, model
@@ -115,7 +115,7 @@ async def list_offices(
         city = await _city(tx.catalogue, city_code)
         if business_code:
             await _business(tx.catalogue, city_code, business_code)
-        now = _local_now(clock, city)
+        now = _local_now(clock, city.time_zone)
         entries = []
         for office in await tx.catalogue.list_offices(city_code, business_code or None):
             group = office.group_for(business_code) if business_code else None
@@ -144,22 +144,27 @@ async def list_slots(
     vacancy; full ones too, so that a citizen sees the day is taken rather than
     closed. Without dates: today and the six days after, the usual booking horizon."""
     async with uow.read() as tx:
-        office = await _office(tx.catalogue, office_id)
-        city = await _city(tx.catalogue, office.city_code)
-        await _business(tx.catalogue, office.city_code, business_code, field="business")
-        group = office.group_for(business_code)
-        if group is None:
-            raise NotFound("business_at_office", f"{business_code} at {office_id}", field="business")
-        now = _local_now(clock, city)
+        found = await tx.catalogue.find_group(office_id, business_code)
+        if found is None:
+            await _explain_missing_group(tx.catalogue, office_id, business_code)
+        group, time_zone = found
+        now = _local_now(clock, time_zone)
         first = first or now.date()
         last = last or first + dt.timedelta(days=6)
         model.check_date_range(first, last)
-        return await tx.catalogue.list_slots(office.id, group.code, first, last, now)
+        return await tx.catalogue.list_slots(office_id, group, first, last, now)
 
 
-def _local_now(clock: Clock, city: model.City) -> dt.datetime:
+async def _explain_missing_group(repo: CatalogueRepository, office_id: str, business_code: str) -> NoReturn:
+    """Raise the precise reason a business has no slots at an office."""
+    office = await _office(repo, office_id)
+    await _business(repo, office.city_code, business_code, field="business")
+    raise NotFound("business_at_office", f"{business_code} at {office_id}", field="business")
+
+
+def _local_now(clock: Clock, time_zone: str) -> dt.datetime:
     """Wall-clock time in the city, naive like the slot times stored for it."""
-    return clock().astimezone(ZoneInfo(city.time_zone)).replace(tzinfo=None)
+    return clock().astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
 
 
 async def _city(repo: CatalogueRepository, code: str) -> model.City:

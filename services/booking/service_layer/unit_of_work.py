@@ -24,6 +24,11 @@ class CatalogueRepository(Protocol):
     async def get_office(self, office_id: str) -> model.Office | None: ...
     async def save_office(self, office: model.Office) -> None: ...
 
+    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str] | None:
+        """The slot group of a business at an office and the time zone of its city,
+        in one look-up (the vacancy read's hot path); None if any of them is unknown."""
+        ...
+
     async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
         """Add new slots; for existing ones set the new capacity, never below what is
         booked. Returns (created, updated)."""
