@@ -14,7 +14,7 @@ from gateway import problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
-from gateway.routes import admin, catalogue, health
+from gateway.routes import admin, catalogue, health, notify
 from services.runtime import telemetry
 from services.runtime.events import EventBus
 
@@ -25,7 +25,7 @@ and the `field` at fault."""
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    admin_token = settings.ensure_admin_token()
+    admin_token, receipt_secret = settings.ensure_secrets()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="mintong gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.admin_token = admin_token
     app.state.grpc_timeout = settings.grpc_timeout
+    app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)
 
     @app.middleware("http")
@@ -64,6 +65,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])
     v1.include_router(catalogue.router)
     v1.include_router(admin.router)
+    v1.include_router(notify.router)
     app.include_router(v1)
+    # Providers' callbacks come from no citizen channel: they are signed instead.
+    app.include_router(notify.providers, prefix="/v1")
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app

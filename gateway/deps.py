@@ -84,6 +84,11 @@ async def admin_call(
     return _call(request, "admin:token")
 
 
+async def service_call(request: Request) -> Call:
+    """The gateway acting for an outside system it has authenticated (a provider)."""
+    return _call(request, "service:gateway")
+
+
 def clients(request: Request) -> Clients:
     clients: Clients = request.app.state.clients
     return clients
@@ -92,4 +97,5 @@ def clients(request: Request) -> Clients:
 Channel = Annotated[ChannelName, Depends(channel)]
 AnonymousCall = Annotated[Call, Depends(anonymous_call)]
 AdminCall = Annotated[Call, Depends(admin_call)]
+ServiceCall = Annotated[Call, Depends(service_call)]
 Services = Annotated[Clients, Depends(clients)]

@@ -147,10 +147,22 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 class Clock:
-    """A clock tests move by hand."""
+    """A clock tests set by hand. Stopped unless ``ticking``: then it runs from the
+    instant set, as a real one does (retries' back-off needs time to pass)."""
 
-    def __init__(self, now: dt.datetime = MONDAY_0800) -> None:
+    def __init__(self, now: dt.datetime = MONDAY_0800, *, ticking: bool = False) -> None:
+        self.ticking = ticking
         self.now = now
+
+    @property
+    def now(self) -> dt.datetime:
+        if not self.ticking:
+            return self._start
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._set_at)
+
+    @now.setter
+    def now(self, value: dt.datetime) -> None:
+        self._start, self._set_at = value, time.monotonic()
 
     def __call__(self) -> dt.datetime:
         return self.now
@@ -197,6 +209,28 @@ async def booking(
     await handlers.publish_slots(
         app.uow, first=dt.date(2030, 1, 7), last=dt.date(2030, 1, 13), city_code="testcity"
     )
+    await app.host.start(port=0)
+    yield app
+    await app.host.stop()
+
+
+@pytest.fixture
+async def notify(make_settings: Callable[..., Any], clock: Clock) -> AsyncIterator[Any]:
+    """The notify service on port 0, migrated, with sandbox providers, fast retries
+    and no quiet hours unless a test sets them."""
+    from services.notify import bootstrap
+    from services.notify.config import NotifySettings
+
+    settings = make_settings(
+        NotifySettings,
+        notify_retry_first_delay=0.05,
+        notify_retry_max_delay=0.2,
+        notify_quiet_start="00:00",
+        notify_quiet_end="00:00",
+    )
+    clock.ticking = True
+    app = bootstrap.build(settings, clock=clock)
+    await asyncio.to_thread(app.migrate)
     await app.host.start(port=0)
     yield app
     await app.host.stop()

@@ -70,8 +70,8 @@ def main() -> int:
         return 2
 
     python = sys.executable
-    for step in (["migrate"], ["seed"]):
-        subprocess.run([python, "-m", "services.booking", *step], env=env, check=True)
+    for service, step in (("booking", "migrate"), ("notify", "migrate"), ("booking", "seed")):
+        subprocess.run([python, "-m", f"services.{service}", step], env=env, check=True)
 
     # honcho kills what has not stopped after KILL_WAIT seconds: give every process
     # its configured drain and grace first.

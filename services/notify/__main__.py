@@ -1,9 +1,25 @@
-"""``python -m services.notify``: run the notify service until SIGTERM/SIGINT."""
+"""``python -m services.notify [serve|migrate]``."""
+
+from __future__ import annotations
+
+import argparse
 
 from services.notify import bootstrap
-from services.runtime.config import ServiceSettings
-from services.runtime.lifecycle import serve
+from services.notify.config import NotifySettings
+from services.runtime.lifecycle import configure_logging, serve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.notify")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args()
+    settings = NotifySettings()
+    if args.command == "serve":
+        serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
+        return
+    configure_logging(settings.log_level)
+    bootstrap.build(settings).migrate()
+
 
 if __name__ == "__main__":
-    settings = ServiceSettings()
-    serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings))
+    main()

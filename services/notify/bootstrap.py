@@ -1,13 +1,137 @@
-"""The notify service's composition root. Its domain, database and gRPC API arrive
-with the issue that builds it; until then it takes part in health and readiness."""
+"""The notify service's composition root: everything is built here, from settings."""
 
 from __future__ import annotations
 
-from services.runtime.config import ServiceSettings
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import yaml
+
+from mintong.notify.v1 import notify_pb2, notify_pb2_grpc
+from services.notify.adapters import event_decoder, orm
+from services.notify.adapters.http_sms import HttpSmsProvider
+from services.notify.adapters.sandbox import SandboxProvider
+from services.notify.adapters.store import SqlStore, SqlUnitOfWork
+from services.notify.config import NotifySettings
+from services.notify.domain.model import Channel, QuietHours, RetryPolicy
+from services.notify.domain.providers import Provider
+from services.notify.domain.templates import TemplateBook
+from services.notify.entrypoints.grpc_servicer import NotifyAdminServicer, NotifyServicer
+from services.notify.service_layer import subscriptions
+from services.notify.service_layer.notifier import Clock, Notifier
+from services.notify.service_layer.worker import DeliveryWorker
+from services.runtime import migrations
+from services.runtime.consumer import Event, EventConsumer
+from services.runtime.db import Database
+from services.runtime.events import load_streams
 from services.runtime.host import ServiceHost
 
 NAME = "notify"
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
 
-def build(settings: ServiceSettings) -> ServiceHost:
-    return ServiceHost(NAME, settings, register=lambda server: None, service_names=[])
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Notify:
+    settings: NotifySettings
+    db: Database
+    notifier: Notifier
+    sandboxes: dict[Channel, SandboxProvider]
+    worker: DeliveryWorker
+    consumers: list[EventConsumer]
+    host: ServiceHost
+
+    def migrate(self) -> None:
+        migrations.upgrade(self.db, MIGRATIONS)
+
+
+def _yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
+    db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
+    uow = SqlUnitOfWork(db)
+    templates = TemplateBook.from_document(_yaml(settings.notify_templates_file))
+
+    # Sandbox providers for every channel that has no real adapter configured.
+    sandboxes = {c: SandboxProvider(c, db) for c in (Channel.SMS, Channel.WECHAT, Channel.APP_PUSH)}
+    providers: dict[Channel, Provider] = dict(sandboxes)
+    if settings.notify_sms_provider == "http":
+        assert settings.notify_sms_url and settings.notify_sms_key_id and settings.notify_sms_secret
+        providers[Channel.SMS] = HttpSmsProvider(
+            url=settings.notify_sms_url,
+            key_id=settings.notify_sms_key_id,
+            secret=settings.notify_sms_secret.get_secret_value().encode(),
+        )
+        del sandboxes[Channel.SMS]
+
+    quiet = (
+        QuietHours(settings.notify_quiet_start, settings.notify_quiet_end)
+        if settings.notify_quiet_start != settings.notify_quiet_end
+        else None
+    )
+    notifier = Notifier(
+        uow,
+        templates,
+        providers,
+        clock=clock,
+        time_zone=settings.notify_time_zone,
+        retry=RetryPolicy(
+            dt.timedelta(seconds=settings.notify_retry_first_delay),
+            dt.timedelta(seconds=settings.notify_retry_max_delay),
+            settings.notify_max_attempts,
+        ),
+        quiet=quiet,
+    )
+    worker = DeliveryWorker(notifier)
+    notifier.on_queued = worker.wake
+
+    table = subscriptions.load(_yaml(settings.notify_subscriptions_file), notifier)
+    subscriptions.check_fields(
+        table, lambda name: set(event_decoder.message_class(name).DESCRIPTOR.fields_by_name)
+    )
+
+    async def on_event(conn, event: Event) -> None:
+        values = event_decoder.decode(event)
+        await subscriptions.handle(notifier, table, SqlStore(conn), event.subject, event.id, values)
+        worker.wake()
+
+    # One durable consumer per stream the subscriptions read from.
+    by_stream: dict[str, list[str]] = {}
+    for spec in load_streams(settings.nats_streams_file):
+        if taken := sorted(subject for subject in table if spec.covers(subject)):
+            by_stream[spec.name] = taken
+
+    def register(server: grpc.aio.Server) -> None:
+        notify_pb2_grpc.add_NotifyServiceServicer_to_server(NotifyServicer(notifier), server)
+        notify_pb2_grpc.add_NotifyAdminServiceServicer_to_server(
+            NotifyAdminServicer(notifier, db, sandboxes), server
+        )
+
+    host = ServiceHost(
+        NAME,
+        settings,
+        register=register,
+        service_names=[s.full_name for s in notify_pb2.DESCRIPTOR.services_by_name.values()],
+        db=db,
+    )
+    consumers = [
+        EventConsumer(
+            db,
+            orm.processed_events,
+            host.bus,
+            stream=stream,
+            durable=f"{NAME}-{stream.lower()}",
+            subjects=subjects,
+            handler=on_event,
+        )
+        for stream, subjects in by_stream.items()
+    ]
+    host.workers += [worker, *consumers]
+    return Notify(settings, db, notifier, sandboxes, worker, consumers, host)

@@ -35,6 +35,8 @@ class ServiceHost:
         db: Database | None = None,
         outbox: Table | None = None,
     ) -> None:
+        """Add the service's own background loops (consumers, workers) to
+        ``workers`` after construction; they start after NATS and before gRPC."""
         self.name = name
         self.settings = settings
         self.register = register

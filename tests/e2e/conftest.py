@@ -18,6 +18,7 @@ from gateway.config import GatewaySettings
 from services.runtime.config import ServiceSettings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+RECEIPT_SECRET = "test-receipt-secret-0123456789"
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Platform:
     url: str
     http: httpx.AsyncClient
     booking: Any
+    notify: Any
     settings: GatewaySettings
 
     def headers(self, channel: str = "web", admin: bool = False) -> dict[str, str]:
@@ -35,20 +37,24 @@ class Platform:
 
 
 @pytest.fixture
-async def platform(booking: Any, make_settings: Callable[..., Any]) -> AsyncIterator[Platform]:
+async def platform(booking: Any, notify: Any, make_settings: Callable[..., Any]) -> AsyncIterator[Platform]:
     from services.cards import bootstrap as cards
     from services.identity import bootstrap as identity
-    from services.notify import bootstrap as notify
 
-    targets = {"booking_grpc_target": f"127.0.0.1:{booking.host.port}"}
+    targets = {
+        "booking_grpc_target": f"127.0.0.1:{booking.host.port}",
+        "notify_grpc_target": f"127.0.0.1:{notify.host.port}",
+    }
     others = []
-    for module in (identity, cards, notify):
+    for module in (identity, cards):
         host = module.build(make_settings(ServiceSettings))
         port = await host.start(port=0)
         targets[f"{module.NAME}_grpc_target"] = f"127.0.0.1:{port}"
         others.append(host)
 
-    settings = make_settings(GatewaySettings, admin_token=ADMIN_TOKEN, **targets)
+    settings = make_settings(
+        GatewaySettings, admin_token=ADMIN_TOKEN, receipt_secret=RECEIPT_SECRET, **targets
+    )
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -57,7 +63,7 @@ async def platform(booking: Any, make_settings: Callable[..., Any]) -> AsyncIter
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        yield Platform(url, http, booking, settings)
+        yield Platform(url, http, booking, notify, settings)
     server.should_exit = True
     await task
     sock.close()

@@ -60,3 +60,83 @@ class BusinessResumed(_message.Message):
     city_code: str
     business_code: str
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ...) -> None: ...
+
+class BookingConfirmed(_message.Message):
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "office_phone", "date", "start", "confirmation_code", "materials", "visit_requirements")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_PHONE_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    VISIT_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    booking_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    office_name: str
+    office_address: str
+    office_phone: str
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    confirmation_code: str
+    materials: _containers.RepeatedScalarFieldContainer[str]
+    visit_requirements: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., office_phone: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., visit_requirements: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BookingCancelled(_message.Message):
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    booking_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    office_name: str
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
+
+class BookingRescheduled(_message.Message):
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "old_date", "old_start", "date", "start", "confirmation_code", "materials")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OLD_DATE_FIELD_NUMBER: _ClassVar[int]
+    OLD_START_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    booking_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    office_name: str
+    office_address: str
+    old_date: _common_pb2.Date
+    old_start: _common_pb2.TimeOfDay
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    confirmation_code: str
+    materials: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., old_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., old_start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -1,0 +1,127 @@
+"""Messages: what sandbox providers recorded (staff), and providers' delivery receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from gateway.deps import AdminCall, ServiceCall, Services
+from gateway.problems import Problem
+from mintong.notify.v1 import notify_pb2 as pb
+from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+router = APIRouter(tags=["messages"])
+providers = APIRouter(prefix="/providers", tags=["providers"])
+
+_CHANNELS = {
+    pb.DELIVERY_CHANNEL_SMS: "sms",
+    pb.DELIVERY_CHANNEL_WECHAT: "wechat",
+    pb.DELIVERY_CHANNEL_APP_PUSH: "app_push",
+    pb.DELIVERY_CHANNEL_INBOX: "inbox",
+}
+_STATUSES = {
+    pb.DELIVERY_STATUS_QUEUED: "queued",
+    pb.DELIVERY_STATUS_SENDING: "sending",
+    pb.DELIVERY_STATUS_DELIVERED: "delivered",
+    pb.DELIVERY_STATUS_FAILED: "failed",
+}
+
+
+class SandboxMessage(BaseModel):
+    provider: str = Field(description="Always a sandbox_* provider: nothing here reached anyone.")
+    channel: str
+    to: str
+    title: str
+    body: str
+    delivery_id: str
+    recorded_at: dt.datetime
+
+
+class SandboxMessages(BaseModel):
+    messages: list[SandboxMessage]
+
+
+@router.get(
+    "/sandbox/messages",
+    response_model=SandboxMessages,
+    summary="What the sandbox providers recorded instead of sending (administrators; sandbox only)",
+)
+async def sandbox_messages(
+    call: AdminCall,
+    services: Services,
+    to: Annotated[str | None, Query(max_length=512, description="A phone, openid or device token.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> SandboxMessages:
+    answer = await services.notify_admin.ListSandboxMessages(
+        pb.ListSandboxMessagesRequest(to=to or "", limit=limit), **call.options
+    )
+    return SandboxMessages(
+        messages=[
+            SandboxMessage(
+                provider=m.provider,
+                channel=_CHANNELS[m.channel],
+                to=m.to,
+                title=m.title,
+                body=m.body,
+                delivery_id=m.delivery_id,
+                recorded_at=m.recorded_at.ToDatetime(dt.UTC),
+            )
+            for m in answer.messages
+        ]
+    )
+
+
+class Receipt(BaseModel):
+    provider_ref: str = Field(min_length=1, max_length=128)
+    status: Literal["delivered", "failed"]
+    reason: str = Field(default="", max_length=500)
+
+
+class ReceiptRecorded(BaseModel):
+    delivery_id: str
+    status: str
+
+
+@providers.post(
+    "/{provider}/receipts",
+    response_model=ReceiptRecorded,
+    summary="A provider's delivery receipt, signed like our requests to it (docs/sms-provider.md)",
+)
+async def receipt(
+    request: Request,
+    provider: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,32}$")],
+    call: ServiceCall,
+    services: Services,
+    timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER)] = None,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> ReceiptRecorded:
+    secret = request.app.state.receipt_secret
+    if secret is None:
+        raise Problem(
+            503, "receipts_not_configured", "This gateway takes no receipts (MINTONG_RECEIPT_SECRET)."
+        )
+    body = await request.body()
+    if not timestamp or not signature:
+        raise Problem(401, "unsigned_receipt", "Receipts must be signed.", field=SIGNATURE_HEADER)
+    if not verify(secret, timestamp, body, signature, now=time.time()):
+        raise Problem(
+            401, "bad_signature", "The receipt's signature does not verify.", field=SIGNATURE_HEADER
+        )
+    try:
+        parsed = Receipt.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "body"
+        raise Problem(400, "invalid_receipt", f"{field}: {first['msg']}", field=field) from None
+    status = pb.DELIVERY_STATUS_DELIVERED if parsed.status == "delivered" else pb.DELIVERY_STATUS_FAILED
+    answer = await services.notify_admin.RecordReceipt(
+        pb.RecordReceiptRequest(
+            provider=provider, provider_ref=parsed.provider_ref, status=status, reason=parsed.reason
+        ),
+        **call.options,
+    )
+    return ReceiptRecorded(delivery_id=answer.delivery.id, status=_STATUSES[answer.delivery.status])

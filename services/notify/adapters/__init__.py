@@ -1,0 +1,1 @@
+"""What notify plugs into: tables, the SQL store, providers, event mapping, migrations."""

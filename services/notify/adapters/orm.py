@@ -1,0 +1,104 @@
+"""The notify database: SQLAlchemy Core tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from services.runtime.consumer import processed_events_table
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("citizen_id", String(64), primary_key=True),
+    Column("language", String(8), nullable=False),
+    Column("preferred", String(16), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("wechat_openids", JSON, nullable=False),
+    Column("app_device_token", String(512), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("citizen_id", String(64), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("city_code", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("variables", JSON, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    # What caused it (event id or idempotency key) + template + citizen: the same
+    # cause never makes a second message, even after the stream's duplicate window.
+    Column("source_key", String(300), nullable=False, unique=True),
+    # Cancelling this key (e.g. a booking id) withdraws what has not gone yet.
+    Column("cancel_key", String(128), nullable=True, index=True),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=True),
+    Index("ix_messages_inbox", "citizen_id", "created_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    # 0 the inbox copy, 1 the first channel tried, 2 its fallback, …
+    Column("position", Integer, nullable=False),
+    Column("address", String(512), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("provider", String(32), nullable=True),
+    Column("provider_ref", String(128), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("trace_context", JSON, nullable=False),
+    # At most one delivery per message and channel: the dedup the issue asks for.
+    UniqueConstraint("message_id", "channel"),
+    Index("ix_deliveries_due", "status", "due_at"),
+    Index("ix_deliveries_provider_ref", "provider", "provider_ref"),
+)
+
+sandbox_records = Table(
+    "sandbox_records",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("to", String(512), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("delivery_id", String(36), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+processed_events = processed_events_table(metadata)

@@ -1,0 +1,95 @@
+"""Sandbox providers: they send nothing, record what they would have sent (staff and
+tests read it through the admin API), and can be told to fail or be slow.
+
+They are named "sandbox" everywhere a person can see them; nothing they record has
+reached a citizen."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from services.notify.adapters import orm
+from services.notify.domain.model import Channel
+from services.notify.domain.providers import Accepted, Outgoing, Permanent, Retryable
+from services.runtime.db import Database
+
+
+class Mode(enum.Enum):
+    DELIVER = "deliver"
+    FAIL_PERMANENTLY = "fail_permanently"
+    FAIL_TRANSIENTLY = "fail_transiently"
+    SLOW = "slow"
+    AWAIT_RECEIPT = "await_receipt"  # accept, and let a receipt decide
+
+
+@dataclass
+class Behaviour:
+    mode: Mode = Mode.DELIVER
+    times: int = 0  # transient failures still to give
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Recorded:
+    provider: str
+    channel: Channel
+    to: str
+    title: str
+    body: str
+    delivery_id: str
+    recorded_at: dt.datetime
+
+
+class SandboxProvider:
+    def __init__(self, channel: Channel, db: Database) -> None:
+        self.channel = channel
+        self.name = f"sandbox_{channel.value}"
+        self.db = db
+        self.behaviour = Behaviour()
+
+    def behave(self, mode: Mode, *, times: int = 0, delay: float = 0.0) -> None:
+        self.behaviour = Behaviour(mode, times, delay)
+
+    async def send(self, outgoing: Outgoing) -> Accepted:
+        b = self.behaviour
+        if b.mode is Mode.SLOW:
+            await asyncio.sleep(b.delay)
+        elif b.mode is Mode.FAIL_PERMANENTLY:
+            raise Permanent(f"{self.name}: told to fail permanently")
+        elif b.mode is Mode.FAIL_TRANSIENTLY and b.times > 0:
+            b.times -= 1
+            raise Retryable(f"{self.name}: told to fail transiently ({b.times} more)")
+        async with self.db.write() as conn:
+            await conn.execute(
+                orm.sandbox_records.insert().values(
+                    provider=self.name,
+                    channel=self.channel.value,
+                    to=outgoing.to,
+                    title=outgoing.title,
+                    body=outgoing.body,
+                    delivery_id=outgoing.delivery_id,
+                    recorded_at=dt.datetime.now(dt.UTC),
+                )
+            )
+        return Accepted(
+            provider_ref=f"{self.name}-{uuid.uuid4()}", delivered=b.mode is not Mode.AWAIT_RECEIPT
+        )
+
+
+async def recorded(db: Database, to: str | None, limit: int) -> list[Recorded]:
+    r = orm.sandbox_records
+    query = select(r).order_by(r.c.seq.desc()).limit(limit)
+    if to:
+        query = query.where(r.c.to == to)
+    async with db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        Recorded(x.provider, Channel(x.channel), x.to, x.title, x.body, x.delivery_id, x.recorded_at)
+        for x in reversed(rows)
+    ]

@@ -1,0 +1,282 @@
+"""The notify store on SQL (SQLite or PostgreSQL), inside one transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.notify.adapters import orm
+from services.notify.domain.messages import Delivery, Message
+from services.notify.domain.model import Channel, Contacts, Status
+from services.runtime.db import Database
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+class SqlStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get_contacts(self, citizen_id: str) -> Contacts | None:
+        row = (
+            await self.conn.execute(select(orm.contacts).where(orm.contacts.c.citizen_id == citizen_id))
+        ).first()
+        if row is None:
+            return None
+        return Contacts(
+            citizen_id=row.citizen_id,
+            language=row.language,
+            preferred=Channel(row.preferred) if row.preferred else None,
+            phone=row.phone,
+            wechat_openids=dict(row.wechat_openids),
+            app_device_token=row.app_device_token,
+        )
+
+    async def save_contacts(self, contacts: Contacts) -> None:
+        values = {
+            "language": contacts.language,
+            "preferred": contacts.preferred.value if contacts.preferred else None,
+            "phone": contacts.phone,
+            "wechat_openids": contacts.wechat_openids,
+            "app_device_token": contacts.app_device_token,
+            "updated_at": dt.datetime.now(dt.UTC),
+        }
+        done = await self.conn.execute(
+            update(orm.contacts).where(orm.contacts.c.citizen_id == contacts.citizen_id).values(**values)
+        )
+        if not done.rowcount:
+            await self.conn.execute(orm.contacts.insert().values(citizen_id=contacts.citizen_id, **values))
+
+    async def add_message(self, message: Message) -> bool:
+        # A savepoint, so that a duplicate leaves the caller's transaction usable.
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    orm.messages.insert().values(
+                        id=message.id,
+                        citizen_id=message.citizen_id,
+                        template=message.template,
+                        city_code=message.city_code,
+                        language=message.language,
+                        variables=message.variables,
+                        urgent=message.urgent,
+                        source_key=message.source_key,
+                        cancel_key=message.cancel_key,
+                        title=message.title,
+                        body=message.body,
+                        created_at=message.created_at,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def message_by_source(self, source_key: str) -> Message | None:
+        return await self._message(orm.messages.c.source_key == source_key)
+
+    async def get_message(self, message_id: str) -> Message | None:
+        return await self._message(orm.messages.c.id == message_id)
+
+    async def _message(self, where: Any) -> Message | None:
+        row = (await self.conn.execute(select(orm.messages).where(where))).first()
+        if row is None:
+            return None
+        found = (
+            await self.conn.execute(
+                select(orm.deliveries)
+                .where(orm.deliveries.c.message_id == row.id)
+                .order_by(orm.deliveries.c.position)
+            )
+        ).all()
+        return _message(row, tuple(_delivery(d) for d in found))
+
+    async def inbox(
+        self, citizen_id: str, limit: int, before: tuple[dt.datetime, str] | None
+    ) -> list[Message]:
+        m = orm.messages
+        query = select(m).where(m.c.citizen_id == citizen_id)
+        if before is not None:
+            at, message_id = before
+            query = query.where(or_(m.c.created_at < at, and_(m.c.created_at == at, m.c.id < message_id)))
+        rows = await self.conn.execute(query.order_by(m.c.created_at.desc(), m.c.id.desc()).limit(limit))
+        return [_message(r, ()) for r in rows]
+
+    async def unread_count(self, citizen_id: str) -> int:
+        m = orm.messages
+        query = select(func.count()).where(m.c.citizen_id == citizen_id, m.c.read_at.is_(None))
+        return int((await self.conn.execute(query)).scalar_one())
+
+    async def mark_read(self, message_id: str, at: dt.datetime) -> None:
+        await self.conn.execute(
+            update(orm.messages)
+            .where(orm.messages.c.id == message_id, orm.messages.c.read_at.is_(None))
+            .values(read_at=at)
+        )
+
+    async def add_delivery(self, delivery: Delivery) -> None:
+        d = orm.deliveries
+        position = select(func.count()).where(d.c.message_id == delivery.message_id).scalar_subquery()
+        await self.conn.execute(
+            d.insert().values(
+                id=delivery.id,
+                message_id=delivery.message_id,
+                channel=delivery.channel.value,
+                position=position,
+                address=delivery.address,
+                title=delivery.title,
+                body=delivery.body,
+                status=delivery.status.value,
+                reason=delivery.reason,
+                attempts=delivery.attempts,
+                due_at=delivery.due_at,
+                provider=delivery.provider,
+                provider_ref=delivery.provider_ref,
+                updated_at=delivery.updated_at,
+                trace_context=delivery.trace_context,
+            )
+        )
+
+    async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        d = orm.deliveries
+        due = (
+            await self.conn.execute(
+                select(d.c.id)
+                .where(d.c.status == Status.QUEUED.value, d.c.due_at <= now)
+                .order_by(d.c.due_at)
+                .limit(limit)
+            )
+        ).all()
+        claimed = []
+        for (delivery_id,) in due:
+            # The status in the WHERE makes the claim safe among several workers.
+            done = await self.conn.execute(
+                update(d)
+                .where(d.c.id == delivery_id, d.c.status == Status.QUEUED.value)
+                .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
+            )
+            if done.rowcount:
+                row = (await self.conn.execute(select(d).where(d.c.id == delivery_id))).one()
+                claimed.append(_delivery(row))
+        return claimed
+
+    async def update_delivery(
+        self,
+        delivery_id: str,
+        *,
+        status: Status,
+        reason: str,
+        due_at: dt.datetime | None = None,
+        provider: str | None = None,
+        provider_ref: str | None = None,
+        now: dt.datetime,
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "reason": reason, "updated_at": now}
+        if due_at is not None:
+            values["due_at"] = due_at
+        if provider is not None:
+            values["provider"] = provider
+        if provider_ref is not None:
+            values["provider_ref"] = provider_ref
+        await self.conn.execute(
+            update(orm.deliveries).where(orm.deliveries.c.id == delivery_id).values(**values)
+        )
+
+    async def by_provider_ref(self, provider: str, provider_ref: str) -> Delivery | None:
+        d = orm.deliveries
+        row = (
+            await self.conn.execute(
+                select(d).where(d.c.provider == provider, d.c.provider_ref == provider_ref)
+            )
+        ).first()
+        return _delivery(row) if row else None
+
+    async def channels_tried(self, message_id: str) -> set[Channel]:
+        rows = await self.conn.execute(
+            select(orm.deliveries.c.channel).where(orm.deliveries.c.message_id == message_id)
+        )
+        return {Channel(r.channel) for r in rows}
+
+    async def cancel(self, cancel_key: str, reason: str, now: dt.datetime) -> int:
+        d, m = orm.deliveries, orm.messages
+        of_key = select(m.c.id).where(m.c.cancel_key == cancel_key)
+        done = await self.conn.execute(
+            update(d)
+            .where(d.c.message_id.in_(of_key), d.c.status == Status.QUEUED.value)
+            .values(status=Status.FAILED.value, reason=reason, updated_at=now)
+        )
+        return int(done.rowcount or 0)
+
+    async def requeue_stuck(self, older_than: dt.datetime, now: dt.datetime) -> int:
+        d = orm.deliveries
+        done = await self.conn.execute(
+            update(d)
+            .where(
+                d.c.status == Status.SENDING.value, d.c.provider_ref.is_(None), d.c.updated_at < older_than
+            )
+            .values(
+                status=Status.QUEUED.value, reason="worker stopped while sending; retried", updated_at=now
+            )
+        )
+        return int(done.rowcount or 0)
+
+
+def _delivery(r: Row[Any]) -> Delivery:
+    return Delivery(
+        id=r.id,
+        message_id=r.message_id,
+        channel=Channel(r.channel),
+        address=r.address,
+        title=r.title,
+        body=r.body,
+        status=Status(r.status),
+        reason=r.reason,
+        attempts=r.attempts,
+        due_at=_utc(r.due_at),  # type: ignore[arg-type]
+        updated_at=_utc(r.updated_at),  # type: ignore[arg-type]
+        provider=r.provider,
+        provider_ref=r.provider_ref,
+        trace_context=dict(r.trace_context),
+    )
+
+
+def _message(r: Row[Any], deliveries: tuple[Delivery, ...]) -> Message:
+    return Message(
+        id=r.id,
+        citizen_id=r.citizen_id,
+        template=r.template,
+        city_code=r.city_code,
+        language=r.language,
+        variables=dict(r.variables),
+        urgent=r.urgent,
+        source_key=r.source_key,
+        title=r.title,
+        body=r.body,
+        created_at=_utc(r.created_at),  # type: ignore[arg-type]
+        cancel_key=r.cancel_key,
+        read_at=_utc(r.read_at),
+        deliveries=deliveries,
+    )
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlStore]:
+        async with self.db.write() as conn:
+            yield SqlStore(conn)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlStore]:
+        async with self.db.read() as conn:
+            yield SqlStore(conn)

@@ -1,0 +1,1 @@
+"""Pure notify domain: templates, routing, deliveries. No gRPC, SQL, NATS or generated code."""

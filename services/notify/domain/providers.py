@@ -1,0 +1,48 @@
+"""The port every provider adapter (SMS gateway, WeChat, APP push, sandbox) implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.notify.domain.model import Channel
+
+
+class ProviderError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Retryable(ProviderError):
+    """Try again later: a timeout, a 5xx, a rate limit."""
+
+
+class Permanent(ProviderError):
+    """Trying again cannot help: an invalid number, a blocked openid, a 4xx."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    delivery_id: str  # unique per (message, channel): providers may use it to deduplicate
+    channel: Channel
+    to: str
+    title: str
+    body: str
+    city_code: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider_ref: str
+    #: True when the provider confirms delivery at once; else a receipt will tell.
+    delivered: bool
+
+
+class Provider(Protocol):
+    name: str
+    channel: Channel
+
+    async def send(self, outgoing: Outgoing) -> Accepted:
+        """Hand a message over; raises Retryable or Permanent."""
+        ...

@@ -1,0 +1,1 @@
+"""How the outside reaches notify: the gRPC servicers."""

@@ -1,0 +1,1 @@
+"""Use cases of notify: send, deliver, receipts, inbox, preferences, events."""

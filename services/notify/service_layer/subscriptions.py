@@ -1,0 +1,124 @@
+"""Which events become which messages: a table read from subscriptions.yaml, so
+that a new event → message mapping is a data change, not new plumbing. Checked
+when loaded: unknown templates, variables a template needs but the mapping does
+not fill, and fields the event does not have all fail at start."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.notify.service_layer.notifier import Notifier
+from services.notify.service_layer.ports import Store
+
+
+class SubscriptionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Action:
+    #: "send" a template, or "cancel" what is still queued under a key.
+    kind: str
+    template: str = ""
+    variables: Mapping[str, str] | None = None  # template variable -> event field
+    #: Send at `at` (local) the day before the date in this field, not at once.
+    day_before: str | None = None
+    at: dt.time = dt.time(18, 0)
+    #: Event field whose value later cancels this message (or, for "cancel", the key).
+    cancel_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subject: str
+    event: str  # full proto name of the payload
+    citizen: str
+    city: str
+    actions: tuple[Action, ...]
+
+    def fields(self) -> set[str]:
+        used = {self.citizen, self.city}
+        for a in self.actions:
+            used |= set((a.variables or {}).values()) | {f for f in (a.day_before, a.cancel_key) if f}
+        return used
+
+
+def load(document: Mapping[str, Any], notifier: Notifier) -> dict[str, Subscription]:
+    result = {}
+    for i, item in enumerate(document.get("subscriptions") or []):
+        where = f"subscriptions[{i}]"
+        actions = []
+        for j, spec in enumerate(item["actions"]):
+            if "cancel" in spec:
+                actions.append(Action("cancel", cancel_key=spec["cancel"]))
+                continue
+            template = notifier.templates.templates.get(spec["send"])
+            if template is None:
+                raise SubscriptionError(f"{where}.actions[{j}]: no template {spec['send']!r}")
+            variables = dict(spec.get("variables") or {})
+            if set(variables) != template.variables:
+                raise SubscriptionError(
+                    f"{where}.actions[{j}]: {spec['send']} needs exactly {sorted(template.variables)}, "
+                    f"the mapping fills {sorted(variables)}"
+                )
+            at = dt.time.fromisoformat(spec["at"]) if "at" in spec else dt.time(18, 0)
+            actions.append(
+                Action("send", spec["send"], variables, spec.get("day_before"), at, spec.get("cancel_key"))
+            )
+        subscription = Subscription(
+            item["subject"], item["event"], item["citizen"], item["city"], tuple(actions)
+        )
+        if subscription.subject in result:
+            raise SubscriptionError(f"{where}: {subscription.subject} is subscribed twice")
+        result[subscription.subject] = subscription
+    return result
+
+
+def check_fields(subscriptions: Mapping[str, Subscription], fields_of: Callable[[str], set[str]]) -> None:
+    """Every field a subscription reads exists in its event."""
+    for s in subscriptions.values():
+        if missing := s.fields() - fields_of(s.event):
+            raise SubscriptionError(f"{s.subject}: {s.event} has no field {', '.join(sorted(missing))}")
+
+
+def _printable(value: Any) -> str:
+    return "; ".join(value) if isinstance(value, list) else str(value)
+
+
+async def handle(
+    notifier: Notifier,
+    subscriptions: Mapping[str, Subscription],
+    store: Store,
+    subject: str,
+    event_id: str,
+    values: Mapping[str, Any],
+) -> None:
+    """Carry out a subscription's actions, in order, in the consumer's transaction."""
+    subscription = subscriptions.get(subject)
+    if subscription is None:
+        return
+    citizen, city = str(values[subscription.citizen]), str(values[subscription.city])
+    for action in subscription.actions:
+        if action.kind == "cancel":
+            await notifier.cancel_in(store, str(values[action.cancel_key or ""]), f"withdrawn by {subject}")
+            continue
+        not_before = None
+        if action.day_before:
+            day = dt.date.fromisoformat(values[action.day_before])
+            local = dt.datetime.combine(day - dt.timedelta(days=1), action.at, tzinfo=notifier.zone)
+            if day <= notifier.clock().astimezone(notifier.zone).date():
+                continue  # a same-day booking: the confirmation is the reminder
+            not_before = local.astimezone(dt.UTC)
+        await notifier.send_in(
+            store,
+            citizen_id=citizen,
+            template=action.template,
+            variables={name: _printable(values[field]) for name, field in (action.variables or {}).items()},
+            city_code=city,
+            source_key=f"{event_id}:{action.template}:{citizen}",
+            not_before=not_before,
+            cancel_key=str(values[action.cancel_key]) if action.cancel_key else None,
+        )

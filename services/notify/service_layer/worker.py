@@ -1,0 +1,42 @@
+"""The delivery worker: hands due deliveries to providers, woken when a message is
+queued, else every poll interval (scheduled reminders, retries' back-off)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.notify.service_layer.notifier import Notifier
+from services.runtime.worker import BackgroundLoop
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryWorker(BackgroundLoop):
+    name = "delivery-worker"
+
+    def __init__(self, notifier: Notifier, poll_interval: float = 1.0) -> None:
+        super().__init__()
+        self.notifier = notifier
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while self.running:
+            try:
+                tried = await self.notifier.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery worker: a round failed; trying again")
+                tried = 0
+            if not tried:
+                waiter = asyncio.ensure_future(self._wake.wait())
+                try:  # asyncio.wait: see services/runtime/outbox.py on wait_for
+                    await asyncio.wait({waiter}, timeout=self.poll_interval)
+                finally:
+                    waiter.cancel()
+                self._wake.clear()
