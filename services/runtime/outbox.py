@@ -117,12 +117,7 @@ class OutboxRelay(BackgroundLoop):
         self.publish_timeout = publish_timeout
         #: Published rows are kept this long (to see what was sent), then deleted.
         self.keep_published = keep_published
-        self._wake = asyncio.Event()
         self._tracer = telemetry.tracer(__name__)
-
-    def wake(self) -> None:
-        """Call after a commit that added events: publish now rather than at the next poll."""
-        self._wake.set()
 
     async def _run(self) -> None:
         backoff = 0.0
@@ -142,7 +137,7 @@ class OutboxRelay(BackgroundLoop):
                 continue
             if published < self.batch_size:
                 await self.now_and_then(lambda: self.prune(dt.datetime.now(dt.UTC) - self.keep_published))
-                await self._sleep_until_woken()
+                await self.nap(self.poll_interval)
 
     async def prune(self, published_before: dt.datetime) -> int:
         """Delete rows published before the given time; returns how many."""
@@ -151,16 +146,6 @@ class OutboxRelay(BackgroundLoop):
                 delete(self.outbox).where(self.outbox.c.published_at < published_before)
             )
         return int(result.rowcount or 0)
-
-    async def _sleep_until_woken(self) -> None:
-        # asyncio.wait rather than wait_for or timeout(): on Python 3.11 those can
-        # swallow a cancellation that races with their own timeout, and stop() hangs.
-        waiter = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({waiter}, timeout=self.poll_interval)
-        finally:
-            waiter.cancel()
-        self._wake.clear()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were sent.

@@ -21,6 +21,22 @@ class BackgroundLoop:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_chore = 0.0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New work is there: end the current nap now rather than at its end."""
+        self._wake.set()
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep until woken or ``seconds`` have passed. asyncio.wait rather than
+        wait_for or timeout(): on Python 3.11 those can swallow a cancellation that
+        races with their own timeout, and stop() hangs."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds)
+        finally:
+            waiter.cancel()
+        self._wake.clear()
 
     async def now_and_then(self, chore: Callable[[], Awaitable[object]], every: float = 600.0) -> None:
         """Run a housekeeping chore at most once per ``every`` seconds; a failed one

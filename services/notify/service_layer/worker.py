@@ -19,10 +19,6 @@ class DeliveryWorker(BackgroundLoop):
         super().__init__()
         self.notifier = notifier
         self.poll_interval = poll_interval
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def _run(self) -> None:
         while self.running:
@@ -34,9 +30,4 @@ class DeliveryWorker(BackgroundLoop):
                 log.exception("delivery worker: a round failed; trying again")
                 tried = 0
             if not tried:
-                waiter = asyncio.ensure_future(self._wake.wait())
-                try:  # asyncio.wait: see services/runtime/outbox.py on wait_for
-                    await asyncio.wait({waiter}, timeout=self.poll_interval)
-                finally:
-                    waiter.cancel()
-                self._wake.clear()
+                await self.nap(self.poll_interval)
