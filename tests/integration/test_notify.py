@@ -381,3 +381,24 @@ async def _count(notify: Any, citizen: str, n: int) -> list[Any] | None:
 async def _delivered(notify: Any, message_id: str) -> Any:
     message = await notify.notifier.get_message(message_id, citizen_id=None)
     return message if all(d.status.value == "delivered" for d in message.deliveries) else None
+
+
+async def test_quiet_hours_hold_what_can_wait_and_not_what_cannot(
+    client: Client, notify: Any, clock: Any
+) -> None:
+    from services.notify.domain.model import QuietHours
+
+    notify.notifier.quiet = QuietHours()
+    clock.now = dt.datetime(2030, 1, 7, 15, 0, tzinfo=dt.UTC)  # 23:00 in Haikou
+    await client.prefer("c14", pb.DELIVERY_CHANNEL_SMS, phone=PHONE)
+    later = await client.send("c14", "card_delivered", "quiet-1", application_id="A7")
+    now = await client.send(
+        "c14", "booking_cancelled", "quiet-2", business="b", office="o", date="2030-01-08", time="09:00"
+    )
+    sms_later = (await notify.notifier.get_message(later.id, citizen_id=None)).deliveries[1]
+    assert (sms_later.status.value, sms_later.due_at) == (
+        "queued",
+        dt.datetime(2030, 1, 8, 0, 0, tzinfo=dt.UTC),
+    )
+    assert outcome(await client.settled(now.id)) == [("INBOX", "DELIVERED"), ("SMS", "DELIVERED")]
+    assert outcome(later)[0] == ("INBOX", "DELIVERED")  # the inbox copy never waits
