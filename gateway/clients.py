@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mintong.booking.v1 import catalogue_pb2_grpc
+from mintong.identity.v1 import identity_pb2_grpc
 from mintong.notify.v1 import notify_pb2_grpc
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_client import insecure_channel
@@ -20,7 +21,10 @@ class Clients:
         self.channels = {name: insecure_channel(settings.grpc_target(name)) for name in SERVICES}
         self.catalogue = catalogue_pb2_grpc.CatalogueServiceStub(self.channels["booking"])
         self.catalogue_admin = catalogue_pb2_grpc.CatalogueAdminServiceStub(self.channels["booking"])
+        self.notify = notify_pb2_grpc.NotifyServiceStub(self.channels["notify"])
         self.notify_admin = notify_pb2_grpc.NotifyAdminServiceStub(self.channels["notify"])
+        self.identity = identity_pb2_grpc.IdentityServiceStub(self.channels["identity"])
+        self.identity_admin = identity_pb2_grpc.IdentityAdminServiceStub(self.channels["identity"])
 
     async def health(self, deadline: float = 1.0) -> dict[str, str]:
         """Each service's overall health status, e.g. {"booking": "SERVING"}."""

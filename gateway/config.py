@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import secrets
-
 from pydantic import Field, SecretStr, model_validator
 
 from services.runtime.config import ServiceSettings
-
-log = logging.getLogger(__name__)
+from services.runtime.dev_secrets import dev_secret
 
 
 class GatewaySettings(ServiceSettings):
@@ -43,15 +38,7 @@ class GatewaySettings(ServiceSettings):
 
     def _secret(self, name: str) -> str:
         value: SecretStr | None = getattr(self, name)
-        if value is not None:
-            return value.get_secret_value()
-        made = secrets.token_urlsafe(24)
-        path = self.data_dir / name.replace("_", "-")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # also when an older file had a wider mode
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(made + "\n")
-        setattr(self, name, SecretStr(made))
-        log.warning("dev mode: no MINTONG_%s set; a random one is in %s", name.upper(), path)
-        return made
+        if value is None:
+            value = SecretStr(dev_secret(self.data_dir, name.replace("_", "-")))
+            setattr(self, name, value)
+        return value.get_secret_value()

@@ -12,6 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.clients import Clients
 from gateway.problems import Problem
+from mintong.common.v1 import common_pb2
+from mintong.identity.v1 import identity_pb2
 from services.runtime import context
 
 ChannelName = Literal["app", "wechat", "web"]
@@ -84,6 +86,44 @@ async def admin_call(
     return _call(request, "admin:token")
 
 
+CHANNEL_PROTO = {
+    "app": common_pb2.CHANNEL_APP,
+    "wechat": common_pb2.CHANNEL_WECHAT,
+    "web": common_pb2.CHANNEL_WEB,
+}
+
+
+@dataclass(frozen=True)
+class Citizen:
+    id: str
+    access_token: str
+    call: Call
+
+
+async def citizen(
+    request: Request,
+    channel: Annotated[ChannelName, Depends(channel)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Citizen:
+    """The signed-in citizen: identity checks the token (signature, audience =
+    this channel, expiry, session not signed out) on every request."""
+    if credentials is None:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Sign in first.",
+            field="Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    answer = await request.app.state.clients.identity.Authenticate(
+        identity_pb2.AuthenticateRequest(
+            access_token=credentials.credentials, channel=CHANNEL_PROTO[channel]
+        ),
+        **_call(request, "service:gateway").options,
+    )
+    return Citizen(answer.citizen_id, credentials.credentials, _call(request, f"citizen:{answer.citizen_id}"))
+
+
 async def service_call(request: Request) -> Call:
     """The gateway acting for an outside system it has authenticated (a provider)."""
     return _call(request, "service:gateway")
@@ -98,4 +138,5 @@ Channel = Annotated[ChannelName, Depends(channel)]
 AnonymousCall = Annotated[Call, Depends(anonymous_call)]
 AdminCall = Annotated[Call, Depends(admin_call)]
 ServiceCall = Annotated[Call, Depends(service_call)]
+SignedIn = Annotated[Citizen, Depends(citizen)]
 Services = Annotated[Clients, Depends(clients)]

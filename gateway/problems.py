@@ -85,6 +85,8 @@ def from_grpc(error: grpc.aio.AioRpcError) -> Problem:
                 field=problem.field_violations[0].field if problem.field_violations else None,
             )
             result.errors = [{"field": v.field, "message": v.description} for v in problem.field_violations]
+            if problem.retry_after_seconds:
+                result.headers["Retry-After"] = str(problem.retry_after_seconds)
             return result
     http = _GRPC_STATUS.get(error.code(), 502)
     if http == 503:

@@ -70,8 +70,15 @@ def main() -> int:
         return 2
 
     python = sys.executable
-    for service, step in (("booking", "migrate"), ("notify", "migrate"), ("booking", "seed")):
-        subprocess.run([python, "-m", f"services.{service}", step], env=env, check=True)
+    demo_residents = str(Path(__file__).resolve().parents[1] / "demo" / "residents.csv")
+    for service, *step in (
+        ("booking", "migrate"),
+        ("notify", "migrate"),
+        ("identity", "migrate"),
+        ("booking", "seed"),
+        ("identity", "import", demo_residents),  # importing again only updates
+    ):
+        subprocess.run([python, "-m", f"services.{service}", *step], env=env, check=True)
 
     # honcho kills what has not stopped after KILL_WAIT seconds: give every process
     # its configured drain and grace first.

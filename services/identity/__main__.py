@@ -1,9 +1,68 @@
-"""``python -m services.identity``: run the identity service until SIGTERM/SIGINT."""
+"""``python -m services.identity [serve|migrate|import FILE|verify-audit]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Literal
 
 from services.identity import bootstrap
-from services.runtime.config import ServiceSettings
-from services.runtime.lifecycle import serve
+from services.identity.adapters import audit, orm
+from services.identity.config import IdentitySettings
+from services.identity.service_layer import register
+from services.runtime.lifecycle import configure_logging, serve
+
+
+async def _import(app: bootstrap.Identity, content: bytes, fmt: Literal["json", "csv"]) -> int:
+    try:
+        result = await register.import_residents(
+            app.uow, app.cipher, content, fmt, actor="admin:cli", now=dt.datetime.now(dt.UTC)
+        )
+        print(f"imported {result.imported}, updated {result.updated}, refused {len(result.problems)}")
+        for problem in result.problems:
+            print(f"  line {problem.line}: {problem.field}: {problem.reason}")
+        return 1 if result.problems else 0
+    finally:
+        await app.db.dispose()
+
+
+async def _verify(app: bootstrap.Identity) -> int:
+    try:
+        async with app.db.read() as conn:
+            result = await audit.verify(conn, orm.audit)
+        print(result)
+        return 0 if result.ok else 1
+    finally:
+        await app.db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.identity")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the gRPC service (default)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    load = commands.add_parser("import", help="import residents from a CSV or JSON file")
+    load.add_argument("file", type=Path)
+    commands.add_parser("verify-audit", help="check the audit log's hash chain")
+    args = parser.parse_args()
+    settings = IdentitySettings()
+    if (args.command or "serve") == "serve":
+        serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
+        return
+    configure_logging(settings.log_level)
+    app = bootstrap.build(settings)
+    match args.command:
+        case "migrate":
+            app.migrate()
+        case "import":
+            fmt: Literal["json", "csv"] = "csv" if args.file.suffix.lower() == ".csv" else "json"
+            sys.exit(asyncio.run(_import(app, args.file.read_bytes(), fmt)))
+        case "verify-audit":
+            sys.exit(asyncio.run(_verify(app)))
+
 
 if __name__ == "__main__":
-    settings = ServiceSettings()
-    serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings))
+    main()

@@ -45,6 +45,8 @@ class ProblemError(Exception):
         self.title = title or code.replace("_", " ").capitalize()
         if kind is not None:
             self.kind = kind
+        #: For TOO_MANY: seconds before trying again.
+        self.retry_after: int | None = None
 
 
 class InvalidArgument(ProblemError):

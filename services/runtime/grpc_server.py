@@ -43,7 +43,11 @@ class PortInUse(RuntimeError):
 def problem_status(error: ProblemError) -> grpc.Status:
     """A gRPC status carrying the problem as a ``mintong.common.v1.Problem`` detail."""
     problem = common_pb2.Problem(
-        code=error.code, title=error.title, detail=error.detail, status=error.kind.http_status
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        status=error.kind.http_status,
+        retry_after_seconds=error.retry_after or 0,
     )
     if error.field:
         problem.field_violations.add(field=error.field, description=error.detail)

@@ -27,6 +27,7 @@ class Platform:
     http: httpx.AsyncClient
     booking: Any
     notify: Any
+    identity: Any
     settings: GatewaySettings
 
     def headers(self, channel: str = "web", admin: bool = False) -> dict[str, str]:
@@ -37,20 +38,25 @@ class Platform:
 
 
 @pytest.fixture
-async def platform(booking: Any, notify: Any, make_settings: Callable[..., Any]) -> AsyncIterator[Platform]:
+async def platform(
+    booking: Any, notify: Any, make_settings: Callable[..., Any], clock: Any
+) -> AsyncIterator[Platform]:
     from services.cards import bootstrap as cards
     from services.identity import bootstrap as identity
+    from services.identity.config import IdentitySettings
 
     targets = {
         "booking_grpc_target": f"127.0.0.1:{booking.host.port}",
         "notify_grpc_target": f"127.0.0.1:{notify.host.port}",
     }
-    others = []
-    for module in (identity, cards):
-        host = module.build(make_settings(ServiceSettings))
-        port = await host.start(port=0)
-        targets[f"{module.NAME}_grpc_target"] = f"127.0.0.1:{port}"
-        others.append(host)
+    cards_host = cards.build(make_settings(ServiceSettings))
+    targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
+    citizens = identity.build(
+        make_settings(IdentitySettings, notify_grpc_target=targets["notify_grpc_target"]), clock=clock
+    )
+    await asyncio.to_thread(citizens.migrate)
+    targets["identity_grpc_target"] = f"127.0.0.1:{await citizens.host.start(port=0)}"
+    others = [cards_host, citizens.host]
 
     settings = make_settings(
         GatewaySettings, admin_token=ADMIN_TOKEN, receipt_secret=RECEIPT_SECRET, **targets
@@ -63,7 +69,7 @@ async def platform(booking: Any, notify: Any, make_settings: Callable[..., Any])
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        yield Platform(url, http, booking, notify, settings)
+        yield Platform(url, http, booking, notify, citizens, settings)
     server.should_exit = True
     await task
     sock.close()

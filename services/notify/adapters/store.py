@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -103,7 +103,7 @@ class SqlStore:
         self, citizen_id: str, limit: int, before: tuple[dt.datetime, str] | None
     ) -> list[Message]:
         m = orm.messages
-        query = select(m).where(m.c.citizen_id == citizen_id)
+        query = select(m).where(m.c.citizen_id == citizen_id, _in_inbox())
         if before is not None:
             at, message_id = before
             query = query.where(or_(m.c.created_at < at, and_(m.c.created_at == at, m.c.id < message_id)))
@@ -112,7 +112,7 @@ class SqlStore:
 
     async def unread_count(self, citizen_id: str) -> int:
         m = orm.messages
-        query = select(func.count()).where(m.c.citizen_id == citizen_id, m.c.read_at.is_(None))
+        query = select(func.count()).where(m.c.citizen_id == citizen_id, m.c.read_at.is_(None), _in_inbox())
         return int((await self.conn.execute(query)).scalar_one())
 
     async def mark_read(self, message_id: str, at: dt.datetime) -> None:
@@ -227,6 +227,17 @@ class SqlStore:
             )
         )
         return int(done.rowcount or 0)
+
+
+def _in_inbox() -> Any:
+    """A message is in the inbox once its inbox copy is delivered: a reminder waiting
+    for its day is not there yet, and a withdrawn one never is."""
+    d = orm.deliveries
+    return exists().where(
+        d.c.message_id == orm.messages.c.id,
+        d.c.channel == Channel.INBOX.value,
+        d.c.status == Status.DELIVERED.value,
+    )
 
 
 def _delivery(r: Row[Any]) -> Delivery:

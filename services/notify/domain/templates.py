@@ -31,9 +31,12 @@ class Template:
     variables: frozenset[str]
     #: Urgent messages (one-time codes, same-day changes) ignore quiet hours.
     urgent: bool
-    #: The push channels it may use; None means any. The inbox always gets a copy.
+    #: The push channels it may use; None means any.
     channels: tuple[Channel, ...] | None
     texts: Mapping[str, Mapping[Channel, Text]]
+    #: Whether the in-app inbox keeps a copy; not for one-time codes, which must
+    #: not be readable from a session other than the phone's owner's.
+    inbox: bool = True
 
     def render(self, language: str, channel: Channel, values: Mapping[str, str]) -> Text:
         missing = self.variables - values.keys()
@@ -73,7 +76,10 @@ class TemplateBook:
             where = f"templates.{name}"
             variables = frozenset(spec.get("variables", []))
             channels = tuple(Channel(c) for c in spec["channels"]) if spec.get("channels") else None
-            needed = [*(channels or (Channel.SMS, Channel.WECHAT, Channel.APP_PUSH)), Channel.INBOX]
+            inbox = bool(spec.get("inbox", True))
+            needed = [*(channels or (Channel.SMS, Channel.WECHAT, Channel.APP_PUSH))] + (
+                [Channel.INBOX] if inbox else []
+            )
             texts: dict[str, dict[Channel, Text]] = {}
             for language in LANGUAGES:
                 if language not in spec:
@@ -93,5 +99,5 @@ class TemplateBook:
                                 f"{where}.{language}.{part}: uses {', '.join(sorted(unknown))}, "
                                 "which the template does not declare"
                             )
-            templates[name] = Template(name, variables, bool(spec.get("urgent")), channels, texts)
+            templates[name] = Template(name, variables, bool(spec.get("urgent")), channels, texts, inbox)
         return cls(templates)

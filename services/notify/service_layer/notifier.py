@@ -103,7 +103,9 @@ class Notifier:
         if phone:
             contacts = replace(contacts, phone=phone)
         values = {k: str(v) for k, v in variables.items()}
-        inbox = chosen.render(contacts.language, Channel.INBOX, values)
+        # Rendering checks the variables even when there is no inbox copy to keep.
+        first_channel = Channel.INBOX if chosen.inbox else (chosen.channels or (Channel.SMS,))[0]
+        inbox = chosen.render(contacts.language, first_channel, values)
         routes = route(contacts, city_code, chosen.channels)
         if chosen.channels and not routes:
             wanted = ", ".join(c.value for c in chosen.channels)
@@ -118,18 +120,19 @@ class Notifier:
             variables=values,
             urgent=chosen.urgent,
             source_key=source_key,
-            title=inbox.title,
-            body=inbox.body,
+            title=inbox.title if chosen.inbox else "",
+            body=inbox.body if chosen.inbox else "",
             created_at=now,
             cancel_key=cancel_key,
         )
         if not await store.add_message(message):  # a concurrent twin won
             return await store.message_by_source(source_key)  # type: ignore[return-value]
-        # The inbox is ours: its copy is delivered when the message is made.
-        status = Status.QUEUED if not_before and not_before > now else Status.DELIVERED
-        await store.add_delivery(
-            self._delivery(message, Channel.INBOX, citizen_id, status, not_before or now)
-        )
+        # The inbox is ours: its copy is delivered when the message is made (or due).
+        if chosen.inbox:
+            status = Status.QUEUED if not_before and not_before > now else Status.DELIVERED
+            await store.add_delivery(
+                self._delivery(message, Channel.INBOX, citizen_id, status, not_before or now)
+            )
         if routes:
             channel, address = routes[0]
             due = self._due(message, not_before or now)

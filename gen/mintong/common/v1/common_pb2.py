@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emintong/common/v1/common.proto\x12\x11mintong.common.v1\"0\n\x04\x44\x61te\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"+\n\tTimeOfDay\x12\r\n\x05hours\x18\x01 \x01(\x05\x12\x0f\n\x07minutes\x18\x02 \x01(\x05\"/\n\x08GeoPoint\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"#\n\x08PageInfo\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x83\x01\n\x07Problem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12;\n\x10\x66ield_violations\x18\x04 \x03(\x0b\x32!.mintong.common.v1.FieldViolation\x12\x0e\n\x06status\x18\x05 \x01(\x05*X\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_APP\x10\x01\x12\x12\n\x0e\x43HANNEL_WECHAT\x10\x02\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emintong/common/v1/common.proto\x12\x11mintong.common.v1\"0\n\x04\x44\x61te\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"+\n\tTimeOfDay\x12\r\n\x05hours\x18\x01 \x01(\x05\x12\x0f\n\x07minutes\x18\x02 \x01(\x05\"/\n\x08GeoPoint\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"#\n\x08PageInfo\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xa0\x01\n\x07Problem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12;\n\x10\x66ield_violations\x18\x04 \x03(\x0b\x32!.mintong.common.v1.FieldViolation\x12\x0e\n\x06status\x18\x05 \x01(\x05\x12\x1b\n\x13retry_after_seconds\x18\x06 \x01(\x05*X\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_APP\x10\x01\x12\x12\n\x0e\x43HANNEL_WECHAT\x10\x02\x12\x0f\n\x0b\x43HANNEL_WEB\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mintong.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANNEL']._serialized_start=476
-  _globals['_CHANNEL']._serialized_end=564
+  _globals['_CHANNEL']._serialized_start=505
+  _globals['_CHANNEL']._serialized_end=593
   _globals['_DATE']._serialized_start=53
   _globals['_DATE']._serialized_end=101
   _globals['_TIMEOFDAY']._serialized_start=103
@@ -46,5 +46,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FIELDVIOLATION']._serialized_start=288
   _globals['_FIELDVIOLATION']._serialized_end=340
   _globals['_PROBLEM']._serialized_start=343
-  _globals['_PROBLEM']._serialized_end=474
+  _globals['_PROBLEM']._serialized_end=503
 # @@protoc_insertion_point(module_scope)

@@ -67,15 +67,17 @@ class FieldViolation(_message.Message):
     def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Problem(_message.Message):
-    __slots__ = ("code", "title", "detail", "field_violations", "status")
+    __slots__ = ("code", "title", "detail", "field_violations", "status", "retry_after_seconds")
     CODE_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     FIELD_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     code: str
     title: str
     detail: str
     field_violations: _containers.RepeatedCompositeFieldContainer[FieldViolation]
     status: int
-    def __init__(self, code: _Optional[str] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., field_violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., status: _Optional[int] = ...) -> None: ...
+    retry_after_seconds: int
+    def __init__(self, code: _Optional[str] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ..., field_violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., status: _Optional[int] = ..., retry_after_seconds: _Optional[int] = ...) -> None: ...

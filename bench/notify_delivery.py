@@ -1,0 +1,488 @@
+"""Notify-delivery benchmark: messages/s from booking events to the sandbox SMS provider,
+and the p50/p95/p99 latency from publishing an event to its message being delivered.
+
+It starts the whole platform the way `make up` does, with the helpers of
+``bench/vacancy_read.py`` (fresh temporary data directory, free ports, a nats-server of
+its own; quiet hours switched off so that nothing waits for the morning), gives N
+citizens a phone and SMS as their channel (``SetPreferences`` over gRPC), then
+publishes one ``mintong.booking.v1.BookingConfirmed`` event per citizen to JetStream,
+as booking's outbox relay would, for a booking today (Asia/Shanghai), so that no
+day-before reminder is scheduled and each event makes exactly one SMS. An SMS counts
+as delivered at the ``recorded_at`` of its row in notify's ``sandbox_records`` table
+(read from the SQLite file or the ``bench_notify`` PostgreSQL schema, joined on the
+phone); its latency is that time minus the time its event was published.
+
+Each database gets two runs, with citizens of their own: a burst (``--events`` events
+published at once: the throughput, and the latency when they queue) and a paced run
+(``--paced-rate`` events/s for ``--paced-seconds``, below that throughput: the latency
+when little queues). SQLite first, then PostgreSQL (tables in ``bench_*`` schemas,
+dropped before and after); a markdown table at the end. About 2 minutes in all.
+
+    .venv/bin/python bench/notify_delivery.py                       # both databases
+    .venv/bin/python bench/notify_delivery.py --database sqlite --events 200 --paced-rate 0
+    .venv/bin/python bench/notify_delivery.py --write docs/performance.md
+
+This is a benchmark, not a test: it asserts nothing. Undelivered messages after the
+timeout, duplicates and failed deliveries are counted and reported, not raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib.util
+import math
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from zoneinfo import ZoneInfo
+
+import grpc
+import httpx
+import nats
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from mintong.booking.v1 import events_pb2
+from mintong.common.v1 import common_pb2
+from mintong.notify.v1 import notify_pb2 as pb
+from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
+from services.notify.adapters import orm
+from services.runtime.context import CALLER_KEY
+from services.runtime.events import EVENT_TYPE, MSG_ID, subject_of
+
+
+def _vacancy_read() -> ModuleType:
+    """bench/vacancy_read.py, for its helpers (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("vacancy_read", Path(__file__).with_name("vacancy_read.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+vr = _vacancy_read()
+
+START, END = "<!-- notify-delivery:start -->", "<!-- notify-delivery:end -->"
+ZONE = ZoneInfo("Asia/Shanghai")  # notify's default MINTONG_NOTIFY_TIME_ZONE
+#: Quiet hours (22:00-08:00 by default) would hold the messages until morning.
+NO_QUIET_HOURS = {"MINTONG_NOTIFY_QUIET_START": "00:00", "MINTONG_NOTIFY_QUIET_END": "00:00"}
+SERVICE = ((CALLER_KEY, "service:bench"),)
+IN_FLIGHT = 32  # publishes (and SetPreferences calls) awaiting their answer at once
+POLL = 0.2  # seconds between looks at the sandbox table
+
+
+@dataclass
+class Run:
+    database: str
+    rate: float  # events/s asked for; 0: all at once
+    published: dict[str, float]  # phone -> when its event was published (Unix seconds)
+    publish_seconds: float  # from the first publish to the last one's acknowledgement
+    delivered: dict[str, float] = field(default_factory=dict)  # phone -> first recorded_at
+    duplicates: int = 0  # sandbox records beyond the first for a phone
+    failed: int = 0  # SMS deliveries notify gave up on
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by role, while measured
+    cpu_seconds: float = 0.0  # from the first publish until all were seen delivered (or the timeout)
+
+    @property
+    def latencies(self) -> list[float]:
+        return sorted(self.delivered[p] - self.published[p] for p in self.delivered)
+
+    @property
+    def missing(self) -> int:
+        return len(self.published) - len(self.delivered)
+
+    @property
+    def wall(self) -> float:
+        """From the first publish to the last delivery."""
+        if not self.delivered:
+            return float("nan")
+        return max(self.delivered.values()) - min(self.published.values())
+
+    @property
+    def throughput(self) -> float:
+        return len(self.delivered) / self.wall if self.delivered else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        ordered = self.latencies
+        if not ordered:
+            return float("nan")
+        return ordered[max(1, math.ceil(len(ordered) * p / 100)) - 1] * 1000
+
+    def cpu_share(self, role: str) -> float:
+        """Percent of one core the role's processes used while the run was measured."""
+        used = sum(t for key, t in self.cpu.items() if key == role or key.startswith(role + ":"))
+        return 100 * used / self.cpu_seconds if self.cpu_seconds else float("nan")
+
+    @property
+    def publishing(self) -> str:
+        return "all at once" if not self.rate else f"{self.rate:g}/s"
+
+
+# ---------------------------------------------------------------- the platform's side
+
+
+def launcher_env(platform_: vr.Platform) -> dict[str, str]:
+    """The MINTONG_* settings the platform was started with (vacancy_read chose the ports)."""
+    raw = Path(f"/proc/{platform_.launcher.pid}/environ").read_bytes()
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {name: value for name, _, value in pairs if name.startswith("MINTONG_")}
+
+
+def notify_engine(env: dict[str, str]) -> AsyncEngine:
+    """notify's own database, read beside the service (WAL on SQLite: readers do not block it)."""
+    if url := env.get("MINTONG_DATABASE_URL"):
+        schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "notify"
+        return create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    return create_async_engine(f"sqlite+aiosqlite:///{Path(env['MINTONG_DATA_DIR']).resolve() / 'notify.db'}")
+
+
+async def last_seq(engine: AsyncEngine) -> int:
+    r = orm.sandbox_records
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.coalesce(func.max(r.c.seq), 0)))).scalar_one())
+
+
+async def recorded_since(engine: AsyncEngine, after: int) -> list[tuple[str, dt.datetime]]:
+    """(phone, recorded_at in UTC) of every sandbox record after sequence number `after`."""
+    r = orm.sandbox_records
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(r.c.to, r.c.recorded_at).where(r.c.seq > after).order_by(r.c.seq))
+        return [(to, at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for to, at in rows]
+
+
+async def count_since(engine: AsyncEngine, after: int) -> int:
+    r = orm.sandbox_records
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).where(r.c.seq > after))).scalar_one())
+
+
+async def wait_recorded(engine: AsyncEngine, after: int, expected: int, seconds: float) -> None:
+    """Until `expected` records follow sequence number `after`, or `seconds` have passed."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        if await count_since(engine, after) >= expected or time.perf_counter() >= deadline:
+            return
+        await asyncio.sleep(POLL)
+
+
+async def failed_sms(engine: AsyncEngine, phones: set[str]) -> int:
+    d = orm.deliveries
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(d.c.address).where(d.c.channel == "sms", d.c.status == "failed"))
+        return sum(1 for (address,) in rows if address in phones)
+
+
+async def wait_for_stream(nats_url: str, stream: str = "BOOKING", within: float = 30.0) -> None:
+    """The services create the streams when they connect to NATS, which may follow /readyz."""
+    nc = await nats.connect(nats_url)
+    try:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                await nc.jetstream().stream_info(stream)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"no JetStream stream {stream} after {within:.0f} s") from None
+                await asyncio.sleep(0.25)
+    finally:
+        await nc.close()
+
+
+# ---------------------------------------------------------------- the load
+
+
+def phone_of(run: int, n: int) -> str:
+    return f"+861{3 + run}{n:09d}"  # eleven digits; one prefix per run
+
+
+async def give_phones(notify_target: str, citizens: dict[str, str]) -> None:
+    """Every citizen prefers SMS, on their own phone (citizen -> phone)."""
+    semaphore = asyncio.Semaphore(IN_FLIGHT)
+    async with grpc.aio.insecure_channel(notify_target) as channel:
+        stub = pb_grpc.NotifyServiceStub(channel)
+
+        async def one(citizen: str, phone: str) -> None:
+            preferences = pb.Preferences(
+                citizen_id=citizen, language="zh-CN", preferred_channel=pb.DELIVERY_CHANNEL_SMS, phone=phone
+            )
+            async with semaphore:
+                await stub.SetPreferences(
+                    pb.SetPreferencesRequest(preferences=preferences), metadata=SERVICE, timeout=30
+                )
+
+        await asyncio.gather(*(one(c, p) for c, p in citizens.items()))
+
+
+def booking_confirmed(booking_id: str, citizen: str, day: dt.date) -> events_pb2.BookingConfirmed:
+    """As in tests/integration/test_notify.py, on `day`."""
+    return events_pb2.BookingConfirmed(
+        booking_id=booking_id,
+        citizen_id=citizen,
+        city_code="haikou",
+        business_name="ID card renewal",
+        office_name="Longhua centre",
+        office_address="21 Longkun Rd",
+        office_phone="0898-1",
+        date=common_pb2.Date(year=day.year, month=day.month, day=day.day),
+        start=common_pb2.TimeOfDay(hours=16, minutes=30),
+        confirmation_code="K7Q2",
+        materials=["ID card", "Booklet"],
+        visit_requirements=["Mask"],
+    )
+
+
+async def publish(
+    nats_url: str, run: int, citizens: dict[str, str], rate: float
+) -> tuple[dict[str, float], float]:
+    """One BookingConfirmed per citizen, all at once or `rate` per second: when each
+    was published (phone -> Unix seconds, taken just before the publish), and how long
+    publishing took until the last acknowledgement."""
+    today = dt.datetime.now(ZONE).date()  # same day: notify schedules no reminder
+    semaphore = asyncio.Semaphore(IN_FLIGHT)
+    published: dict[str, float] = {}
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        started = time.perf_counter()
+
+        async def one(n: int, citizen: str, phone: str) -> None:
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            event = booking_confirmed(f"bench-{run}-{n}", citizen, today)
+            headers = {MSG_ID: f"bench-{run}-{n}-{os.getpid()}", EVENT_TYPE: event.DESCRIPTOR.full_name}
+            async with semaphore:
+                published[phone] = time.time()
+                await js.publish(subject_of(event), event.SerializeToString(), headers=headers, timeout=30)
+
+        await asyncio.gather(*(one(n, c, p) for n, (c, p) in enumerate(citizens.items())))
+        return published, time.perf_counter() - started
+    finally:
+        await nc.close()
+
+
+async def measure_run(
+    database: str,
+    run: int,
+    events: int,
+    rate: float,
+    platform_: vr.Platform,
+    engine: AsyncEngine,
+    args: argparse.Namespace,
+) -> Run:
+    env = launcher_env(platform_)
+    citizens = {f"bench-citizen-{run}-{n:05d}": phone_of(run, n) for n in range(events)}
+    started = time.perf_counter()
+    await give_phones(f"127.0.0.1:{env['MINTONG_NOTIFY_GRPC_PORT']}", citizens)
+    print(f"  {events} citizens given a phone in {time.perf_counter() - started:.1f} s", flush=True)
+    after = await last_seq(engine)
+
+    before = platform_.cpu_seconds()
+    cpu_started = time.perf_counter()
+    published, publish_seconds = await publish(env["MINTONG_NATS_URL"], run, citizens, rate)
+    result = Run(database, rate, published, publish_seconds)
+    await wait_recorded(engine, after, len(published), args.timeout)
+    after_cpu = platform_.cpu_seconds()
+    result.cpu_seconds = time.perf_counter() - cpu_started
+    result.cpu = {k: after_cpu[k] - before.get(k, 0.0) for k in after_cpu}
+
+    await asyncio.sleep(1.0)  # a duplicate, if there is one, has a moment to show
+    for phone, at in await recorded_since(engine, after):
+        if phone not in published:
+            continue
+        if phone in result.delivered:
+            result.duplicates += 1
+        else:
+            result.delivered[phone] = at.timestamp()
+    result.failed = await failed_sms(engine, set(published))
+    return result
+
+
+async def measure(database: str, args: argparse.Namespace) -> list[Run]:
+    print(f"\n{database}: starting the platform ...", flush=True)
+    try:
+        return await measure_platform(database, args)
+    finally:
+        if database == "postgresql":
+            await vr.drop_schemas(args.database_url)
+
+
+async def measure_platform(database: str, args: argparse.Namespace) -> list[Run]:
+    runs = []
+    settings = NO_QUIET_HOURS | dict(args.set)
+    with vr.running_platform(database, args.database_url, settings) as platform_:
+        async with httpx.AsyncClient(base_url=platform_.url) as http:
+            print(f"  ready after {await vr.wait_ready(platform_, http):.1f} s", flush=True)
+        env = launcher_env(platform_)
+        await wait_for_stream(env["MINTONG_NATS_URL"])
+        engine = notify_engine(env)
+        try:
+            plan = [(args.events, 0.0)]  # (events, rate)
+            if args.paced_rate:
+                plan.append((round(args.paced_rate * args.paced_seconds), args.paced_rate))
+            for run, (events, rate) in enumerate(plan):
+                result = await measure_run(database, run, events, rate, platform_, engine, args)
+                runs.append(result)
+                print(
+                    f"  {result.publishing:>11}: {len(result.published)} events published in "
+                    f"{result.publish_seconds:.1f} s, {len(result.delivered)} delivered "
+                    f"in {result.wall:.1f} s "
+                    f"({result.throughput:.1f}/s), p50 {result.percentile_ms(50):.0f} ms, "
+                    f"p99 {result.percentile_ms(99):.0f} ms, missing {result.missing}, "
+                    f"duplicates {result.duplicates}, failed {result.failed}; "
+                    f"notify CPU {result.cpu_share('notify'):.0f} %",
+                    flush=True,
+                )
+        finally:
+            await engine.dispose()
+    return runs
+
+
+# ---------------------------------------------------------------- the report
+
+
+def results_table(runs: list[Run]) -> str:
+    rows = [
+        "| Database | Publishing | Events | Published in (s) | Delivered | Not delivered | Duplicates "
+        "| First publish to last delivery (s) | Delivered/s | p50 (ms) | p95 (ms) | p99 (ms) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in runs:
+        rows.append(
+            f"| {r.database} | {r.publishing} | {len(r.published)} | {r.publish_seconds:.1f} "
+            f"| {len(r.delivered)} | {r.missing} | {r.duplicates} | {r.wall:.1f} | {r.throughput:.0f} "
+            f"| {r.percentile_ms(50):.0f} | {r.percentile_ms(95):.0f} | {r.percentile_ms(99):.0f} |"
+        )
+    return "\n".join(rows)
+
+
+CPU_COLUMNS = {  # column: the roles it adds up
+    "notify": ("notify",),
+    "nats": ("nats",),
+    "other services, gateway, honcho": ("identity", "booking", "cards", "gateway", "launcher"),
+    "postgres": ("postgres",),
+    "this benchmark": ("load generator",),
+    "whole machine": ("machine",),
+}
+
+
+def cpu_table(runs: list[Run]) -> str:
+    rows = [
+        "| Database | Publishing | " + " | ".join(CPU_COLUMNS) + " |",
+        "|---|---|" + "--:|" * len(CPU_COLUMNS),
+    ]
+    for r in runs:
+        shares = (sum(r.cpu_share(role) for role in roles) for roles in CPU_COLUMNS.values())
+        rows.append(f"| {r.database} | {r.publishing} | " + " | ".join(f"{x:.0f}" for x in shares) + " |")
+    return "\n".join(rows)
+
+
+def report(runs: list[Run], args: argparse.Namespace, command: str, pg_version: str | None) -> str:
+    settings = "default settings (INFO logs, traces to JSON-lines files) but no quiet hours"
+    if args.set:
+        settings += ", changed by " + ", ".join(f"`{k}={v}`" for k, v in args.set)
+    failed = sum(r.failed for r in runs)
+    lines = [
+        f"Measured on {dt.date.today().isoformat()} with `{command}`, on a platform started as "
+        f"`make up` starts it ({settings}). For each run, as many new citizens as events are given "
+        "a phone and SMS as their channel, then one `mintong.booking.v1.BookingConfirmed` per "
+        "citizen (a booking today, so no reminder) is published to JetStream, all at once (a burst) "
+        "or at a steady rate (paced); each becomes one SMS to the sandbox provider. Latency is from "
+        "publishing the event to the `recorded_at` of its sandbox record; a message not recorded within "
+        f"{args.timeout:g} s of the last publish counts as not delivered"
+        + (f"; notify gave up on {failed} of them." if failed else "."),
+        "",
+        results_table(runs),
+        "",
+        "CPU used from the first publish to the last delivery, in percent of one core "
+        f"(the machine has {os.cpu_count()} cores, {100 * (os.cpu_count() or 1)} % in all):",
+        "",
+        cpu_table(runs),
+        "",
+        "The machine is the one described under *Vacancy read* above: "
+        + "; ".join(f"{k} {v}" for k, v in vr.machine())
+        + f"; {vr.software(pg_version)}.",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace what lies between the markers in `path` (added at its end if missing)."""
+    block = f"{START}\n{section}\n{END}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Notify delivery\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
+    parser.add_argument("--database-url", default=vr.POSTGRES_URL, help="PostgreSQL (default: %(default)s)")
+    parser.add_argument(
+        "--events", type=int, default=1000, help="events of the burst, at most 5000 (default 1000)"
+    )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=20.0,
+        help="events/s of the paced run; 0: no paced run (default 20)",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=15.0, help="length of the paced run (default 15)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds after the last publish to wait (default 60)"
+    )
+    parser.add_argument(
+        "--set",
+        type=vr.setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the platform (repeatable)",
+    )
+    parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
+    args = parser.parse_args()
+    if not 1 <= args.events <= 5000:
+        parser.error("--events must be between 1 and 5000")
+    if not 0 < args.timeout <= 90:
+        parser.error("--timeout must be in (0, 90]")
+    if not 0 <= args.paced_rate <= 500 or not 0 < args.paced_seconds <= 60:
+        parser.error("--paced-rate must be in [0, 500] and --paced-seconds in (0, 60]")
+
+    databases = [args.database] if args.database else ["sqlite", "postgresql"]
+    pg_version = None
+    if "postgresql" in databases:
+        try:
+            pg_version = await vr.drop_schemas(args.database_url)  # leftovers of an interrupted run
+        except (OSError, TimeoutError) as exc:
+            raise SystemExit(f"PostgreSQL at {args.database_url} is unreachable: {exc}") from exc
+
+    runs: list[Run] = []
+    for database in databases:
+        runs += await measure(database, args)
+
+    command = shlex.join(["python", "bench/notify_delivery.py", *sys.argv[1:]])
+    section = report(runs, args, command, pg_version)
+    print("\n" + section)
+    if args.write:
+        write_section(args.write, section)
+        print(f"\nwrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

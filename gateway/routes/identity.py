@@ -1,0 +1,226 @@
+"""Signing in with real-name authentication, the signed-in citizen, their inbox,
+and the administrators' resident import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.deps import CHANNEL_PROTO, AdminCall, AnonymousCall, Channel, Services, SignedIn
+from gateway.problems import Problem
+from mintong.common.v1 import common_pb2
+from mintong.identity.v1 import identity_pb2 as pb
+from mintong.notify.v1 import notify_pb2
+
+router = APIRouter(tags=["sign-in"])
+admin = APIRouter(prefix="/admin", tags=["administration"])
+
+
+class CodeRequest(BaseModel):
+    id_number: str = Field(max_length=64, description="The 18-character resident ID number.")
+    name: str = Field(max_length=100, description="The name on the resident register.")
+
+
+class CodeRequested(BaseModel):
+    status: Literal["sent_if_matched"] = Field(
+        description="A code went to the phone on file if ID number and name matched; the answer never says."
+    )
+    resend_after_seconds: int
+
+
+@router.post("/auth/otp", response_model=CodeRequested, status_code=202, summary="Ask for a one-time code")
+async def request_code(
+    body: CodeRequest, request: Request, channel: Channel, call: AnonymousCall, services: Services
+) -> CodeRequested:
+    answer = await services.identity.RequestCode(
+        pb.RequestCodeRequest(
+            id_number=body.id_number,
+            name=body.name,
+            channel=CHANNEL_PROTO[channel],
+            client_ip=request.client.host if request.client else "",
+        ),
+        **call.options,
+    )
+    return CodeRequested(status="sent_if_matched", resend_after_seconds=answer.resend_after_seconds)
+
+
+class SignIn(BaseModel):
+    id_number: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    code: str = Field(pattern=r"^\s*\d{6}\s*$", description="The six digits of the one-time code.")
+
+
+class Refresh(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class TokenAnswer(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    refresh_token: str
+    citizen_id: str
+
+
+def _tokens(tokens: pb.Tokens) -> TokenAnswer:
+    return TokenAnswer(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in_seconds,
+        refresh_token=tokens.refresh_token,
+        citizen_id=tokens.citizen_id,
+    )
+
+
+@router.post("/auth/token", response_model=TokenAnswer, summary="Sign in with ID number, name and code")
+async def sign_in(body: SignIn, channel: Channel, call: AnonymousCall, services: Services) -> TokenAnswer:
+    answer = await services.identity.SignIn(
+        pb.SignInRequest(
+            id_number=body.id_number, name=body.name, code=body.code, channel=CHANNEL_PROTO[channel]
+        ),
+        **call.options,
+    )
+    return _tokens(answer.tokens)
+
+
+@router.post("/auth/refresh", response_model=TokenAnswer, summary="A new access token (and refresh token)")
+async def refresh(body: Refresh, channel: Channel, call: AnonymousCall, services: Services) -> TokenAnswer:
+    answer = await services.identity.Refresh(
+        pb.RefreshRequest(refresh_token=body.refresh_token, channel=CHANNEL_PROTO[channel]), **call.options
+    )
+    return _tokens(answer.tokens)
+
+
+@router.post("/auth/logout", status_code=204, summary="End this session")
+async def sign_out(me: SignedIn, channel: Channel, services: Services) -> Response:
+    await services.identity.SignOut(
+        pb.SignOutRequest(access_token=me.access_token, channel=CHANNEL_PROTO[channel]), **me.call.options
+    )
+    return Response(status_code=204)
+
+
+class Me(BaseModel):
+    citizen_id: str
+    id_number: str = Field(description="Masked: 110105********002X.")
+    name: str
+    phone: str = Field(description="Masked: 138****8000.")
+    city: str
+    gender: str
+    birth_date: dt.date
+    card_status: str
+    card_expires_on: dt.date | None
+
+
+def _date(value: common_pb2.Date) -> dt.date | None:
+    return dt.date(value.year, value.month, value.day) if value.year else None
+
+
+@router.get("/me", response_model=Me, summary="The signed-in citizen")
+async def me(me: SignedIn, services: Services) -> Me:
+    answer = await services.identity.GetMe(pb.GetMeRequest(citizen_id=me.id), **me.call.options)
+    return Me(
+        citizen_id=answer.citizen_id,
+        id_number=answer.masked_id_number,
+        name=answer.name,
+        phone=answer.masked_phone,
+        city=answer.city_code,
+        gender=answer.gender,
+        birth_date=_date(answer.birth_date) or dt.date.min,
+        card_status=answer.card_status,
+        card_expires_on=_date(answer.card_expires_on),
+    )
+
+
+class InboxMessage(BaseModel):
+    id: str
+    template: str
+    title: str
+    body: str
+    created_at: dt.datetime
+    read: bool
+
+
+class Inbox(BaseModel):
+    messages: list[InboxMessage]
+    next_page_token: str
+    unread_count: int
+
+
+@router.get("/me/messages", response_model=Inbox, summary="The signed-in citizen's inbox, newest first")
+async def my_messages(
+    me: SignedIn,
+    services: Services,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page_token: Annotated[str, Query(max_length=200)] = "",
+) -> Inbox:
+    answer = await services.notify.ListInbox(
+        notify_pb2.ListInboxRequest(
+            citizen_id=me.id, page=common_pb2.PageRequest(page_size=page_size, page_token=page_token)
+        ),
+        **me.call.options,
+    )
+    return Inbox(
+        messages=[
+            InboxMessage(
+                id=m.id,
+                template=m.template,
+                title=m.title,
+                body=m.body,
+                created_at=m.created_at.ToDatetime(dt.UTC),
+                read=m.read,
+            )
+            for m in answer.messages
+        ],
+        next_page_token=answer.page.next_page_token,
+        unread_count=answer.unread_count,
+    )
+
+
+class ImportProblem(BaseModel):
+    line: int
+    field: str
+    reason: str
+
+
+class Imported(BaseModel):
+    imported: int
+    updated: int
+    problems: list[ImportProblem]
+
+
+@admin.post(
+    "/residents/import",
+    response_model=Imported,
+    summary="Import residents: a JSON array, or text/csv with the documented columns",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_residents(
+    request: Request, _channel: Channel, call: AdminCall, services: Services
+) -> Imported:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    formats = {"application/json": pb.IMPORT_FORMAT_JSON, "text/csv": pb.IMPORT_FORMAT_CSV}
+    if media not in formats:
+        raise Problem(
+            415, "unsupported_media_type", "Send application/json or text/csv.", field="Content-Type"
+        )
+    content = await request.body()
+    if len(content) > 20_000_000:
+        raise Problem(413, "import_too_large", "At most 20 MB per import.", field="body")
+    answer = await services.identity_admin.ImportResidents(
+        pb.ImportResidentsRequest(content=content, format=formats[media]), **call.options
+    )
+    return Imported(
+        imported=answer.imported,
+        updated=answer.updated,
+        problems=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in answer.problems],
+    )

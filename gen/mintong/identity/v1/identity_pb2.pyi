@@ -1,0 +1,164 @@
+from mintong.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IMPORT_FORMAT_UNSPECIFIED: _ClassVar[ImportFormat]
+    IMPORT_FORMAT_JSON: _ClassVar[ImportFormat]
+    IMPORT_FORMAT_CSV: _ClassVar[ImportFormat]
+IMPORT_FORMAT_UNSPECIFIED: ImportFormat
+IMPORT_FORMAT_JSON: ImportFormat
+IMPORT_FORMAT_CSV: ImportFormat
+
+class RequestCodeRequest(_message.Message):
+    __slots__ = ("id_number", "name", "channel", "client_ip")
+    ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
+    id_number: str
+    name: str
+    channel: _common_pb2.Channel
+    client_ip: str
+    def __init__(self, id_number: _Optional[str] = ..., name: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., client_ip: _Optional[str] = ...) -> None: ...
+
+class RequestCodeResponse(_message.Message):
+    __slots__ = ("resend_after_seconds",)
+    RESEND_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    resend_after_seconds: int
+    def __init__(self, resend_after_seconds: _Optional[int] = ...) -> None: ...
+
+class SignInRequest(_message.Message):
+    __slots__ = ("id_number", "name", "code", "channel")
+    ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    id_number: str
+    name: str
+    code: str
+    channel: _common_pb2.Channel
+    def __init__(self, id_number: _Optional[str] = ..., name: _Optional[str] = ..., code: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
+
+class Tokens(_message.Message):
+    __slots__ = ("access_token", "expires_in_seconds", "refresh_token", "citizen_id")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    expires_in_seconds: int
+    refresh_token: str
+    citizen_id: str
+    def __init__(self, access_token: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ..., refresh_token: _Optional[str] = ..., citizen_id: _Optional[str] = ...) -> None: ...
+
+class SignInResponse(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: Tokens
+    def __init__(self, tokens: _Optional[_Union[Tokens, _Mapping]] = ...) -> None: ...
+
+class RefreshResponse(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: Tokens
+    def __init__(self, tokens: _Optional[_Union[Tokens, _Mapping]] = ...) -> None: ...
+
+class RefreshRequest(_message.Message):
+    __slots__ = ("refresh_token", "channel")
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    channel: _common_pb2.Channel
+    def __init__(self, refresh_token: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
+
+class SignOutRequest(_message.Message):
+    __slots__ = ("access_token", "channel")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    channel: _common_pb2.Channel
+    def __init__(self, access_token: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
+
+class SignOutResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AuthenticateRequest(_message.Message):
+    __slots__ = ("access_token", "channel")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    channel: _common_pb2.Channel
+    def __init__(self, access_token: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
+
+class AuthenticateResponse(_message.Message):
+    __slots__ = ("citizen_id", "session_id")
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    citizen_id: str
+    session_id: str
+    def __init__(self, citizen_id: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class GetMeRequest(_message.Message):
+    __slots__ = ("citizen_id",)
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    citizen_id: str
+    def __init__(self, citizen_id: _Optional[str] = ...) -> None: ...
+
+class GetMeResponse(_message.Message):
+    __slots__ = ("citizen_id", "masked_id_number", "name", "masked_phone", "city_code", "gender", "birth_date", "card_status", "card_expires_on")
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    MASKED_ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MASKED_PHONE_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    GENDER_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    CARD_STATUS_FIELD_NUMBER: _ClassVar[int]
+    CARD_EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    citizen_id: str
+    masked_id_number: str
+    name: str
+    masked_phone: str
+    city_code: str
+    gender: str
+    birth_date: _common_pb2.Date
+    card_status: str
+    card_expires_on: _common_pb2.Date
+    def __init__(self, citizen_id: _Optional[str] = ..., masked_id_number: _Optional[str] = ..., name: _Optional[str] = ..., masked_phone: _Optional[str] = ..., city_code: _Optional[str] = ..., gender: _Optional[str] = ..., birth_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., card_status: _Optional[str] = ..., card_expires_on: _Optional[_Union[_common_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class ImportResidentsRequest(_message.Message):
+    __slots__ = ("content", "format")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    format: ImportFormat
+    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[ImportFormat, str]] = ...) -> None: ...
+
+class RowProblem(_message.Message):
+    __slots__ = ("line", "field", "reason")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    line: int
+    field: str
+    reason: str
+    def __init__(self, line: _Optional[int] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ImportResidentsResponse(_message.Message):
+    __slots__ = ("imported", "updated", "problems")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    updated: int
+    problems: _containers.RepeatedCompositeFieldContainer[RowProblem]
+    def __init__(self, imported: _Optional[int] = ..., updated: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[RowProblem, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""Identity adapters: PII sealing, the audit log, and (later) tables and repositories."""

@@ -1,0 +1,87 @@
+"""The identity database. Personal data (ID numbers, names, phones, addresses) is
+stored sealed (adapters/pii.py) and found through keyed hashes, never in clear."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from services.identity.adapters.audit import audit_table
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("citizen_id", String(36), primary_key=True),
+    Column("id_lookup", String(64), nullable=False, unique=True),
+    Column("id_sealed", Text, nullable=False),
+    Column("name_sealed", Text, nullable=False),
+    Column("phone_sealed", Text, nullable=False),
+    Column("address_sealed", Text, nullable=False),
+    Column("city_code", String(64), nullable=False),
+    Column("gender", String(8), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("photo_captured_on", Date, nullable=True),
+    Column("fingerprint_on_file", Boolean, nullable=False),
+    Column("card_issued_on", Date, nullable=True),
+    Column("card_expires_on", Date, nullable=True),
+    Column("card_status", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+challenges = Table(
+    "challenges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # Keyed hash of the ID number asked for, whether or not it matched the register.
+    Column("id_lookup", String(64), nullable=False),
+    Column("citizen_id", String(36), nullable=True),  # None: no match; never accepted
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_challenges_lookup_created", "id_lookup", "created_at"),
+)
+
+# One row per code request, per key ("number:<lookup>", "address:<ip>"): the limits count them.
+rate_events = Table(
+    "rate_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_events_key_at", "key", "at"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("citizen_id", String(36), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("refresh_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+audit = audit_table(metadata)

@@ -1,0 +1,186 @@
+"""Identity's store on SQL; personal data sealed on the way in, opened on the way out."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.identity.adapters import audit as audit_log
+from services.identity.adapters import orm
+from services.identity.adapters.pii import PiiCipher
+from services.identity.domain.model import CardStatus, Resident
+from services.identity.service_layer.ports import Challenge, Session
+from services.runtime.db import Database
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+class SqlStore:
+    def __init__(self, conn: AsyncConnection, cipher: PiiCipher, clock: Any) -> None:
+        self.conn = conn
+        self.cipher = cipher
+        self.clock = clock
+
+    async def resident_by_lookup(self, id_lookup: str) -> Resident | None:
+        row = (
+            await self.conn.execute(select(orm.residents).where(orm.residents.c.id_lookup == id_lookup))
+        ).first()
+        return self._resident(row) if row else None
+
+    async def resident(self, citizen_id: str) -> Resident | None:
+        query = select(orm.residents).where(orm.residents.c.citizen_id == citizen_id)
+        row = (await self.conn.execute(query)).first()
+        return self._resident(row) if row else None
+
+    def _resident(self, r: Row[Any]) -> Resident:
+        return Resident(
+            citizen_id=r.citizen_id,
+            id_number=self.cipher.open(r.id_sealed),
+            name=self.cipher.open(r.name_sealed),
+            phone=self.cipher.open(r.phone_sealed),
+            city_code=r.city_code,
+            household_address=self.cipher.open(r.address_sealed),
+            gender=r.gender,
+            birth_date=r.birth_date,
+            photo_captured_on=r.photo_captured_on,
+            fingerprint_on_file=r.fingerprint_on_file,
+            card_issued_on=r.card_issued_on,
+            card_expires_on=r.card_expires_on,
+            card_status=CardStatus(r.card_status),
+        )
+
+    async def save_resident(self, resident: Resident, id_lookup: str, now: dt.datetime) -> bool:
+        values = {
+            "id_sealed": self.cipher.seal(resident.id_number),
+            "name_sealed": self.cipher.seal(resident.name),
+            "phone_sealed": self.cipher.seal(resident.phone),
+            "address_sealed": self.cipher.seal(resident.household_address),
+            "city_code": resident.city_code,
+            "gender": resident.gender,
+            "birth_date": resident.birth_date,
+            "photo_captured_on": resident.photo_captured_on,
+            "fingerprint_on_file": resident.fingerprint_on_file,
+            "card_issued_on": resident.card_issued_on,
+            "card_expires_on": resident.card_expires_on,
+            "card_status": resident.card_status.value,
+            "updated_at": now,
+        }
+        done = await self.conn.execute(
+            update(orm.residents).where(orm.residents.c.id_lookup == id_lookup).values(**values)
+        )
+        if done.rowcount:
+            return False
+        await self.conn.execute(
+            orm.residents.insert().values(citizen_id=resident.citizen_id, id_lookup=id_lookup, **values)
+        )
+        return True
+
+    async def count_rate(self, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+        e = orm.rate_events
+        row = (
+            await self.conn.execute(
+                select(func.count(), func.max(e.c.at)).where(e.c.key == key, e.c.at >= since)
+            )
+        ).one()
+        return int(row[0]), _utc(row[1])
+
+    async def add_rate(self, key: str, at: dt.datetime) -> None:
+        await self.conn.execute(orm.rate_events.insert().values(key=key, at=at))
+
+    async def add_challenge(self, id_lookup: str, challenge: Challenge, at: dt.datetime) -> None:
+        await self.conn.execute(
+            orm.challenges.insert().values(
+                id=challenge.id,
+                id_lookup=id_lookup,
+                citizen_id=challenge.citizen_id,
+                code_hash=challenge.code_hash,
+                created_at=at,
+                expires_at=challenge.expires_at,
+                attempts=0,
+            )
+        )
+
+    async def latest_challenge(self, id_lookup: str) -> Challenge | None:
+        c = orm.challenges
+        query = select(c).where(c.c.id_lookup == id_lookup).order_by(c.c.created_at.desc()).limit(1)
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None
+        expires = _utc(row.expires_at)
+        assert expires is not None
+        return Challenge(row.id, row.citizen_id, row.code_hash, expires, row.attempts, _utc(row.used_at))
+
+    async def count_attempt(self, challenge_id: str) -> None:
+        c = orm.challenges
+        await self.conn.execute(update(c).where(c.c.id == challenge_id).values(attempts=c.c.attempts + 1))
+
+    async def use_challenge(self, challenge_id: str, at: dt.datetime) -> None:
+        await self.conn.execute(
+            update(orm.challenges).where(orm.challenges.c.id == challenge_id).values(used_at=at)
+        )
+
+    async def add_session(self, session: Session, refresh_hash: str, at: dt.datetime) -> None:
+        await self.conn.execute(
+            orm.sessions.insert().values(
+                id=session.id,
+                citizen_id=session.citizen_id,
+                channel=session.channel,
+                refresh_hash=refresh_hash,
+                created_at=at,
+                expires_at=session.expires_at,
+            )
+        )
+
+    async def _session(self, where: Any) -> Session | None:
+        row = (await self.conn.execute(select(orm.sessions).where(where))).first()
+        if row is None:
+            return None
+        expires = _utc(row.expires_at)
+        assert expires is not None
+        return Session(row.id, row.citizen_id, row.channel, expires, _utc(row.revoked_at))
+
+    async def session(self, session_id: str) -> Session | None:
+        return await self._session(orm.sessions.c.id == session_id)
+
+    async def session_by_refresh(self, refresh_hash: str) -> Session | None:
+        return await self._session(orm.sessions.c.refresh_hash == refresh_hash)
+
+    async def replace_refresh(self, session_id: str, refresh_hash: str) -> None:
+        s = orm.sessions
+        await self.conn.execute(update(s).where(s.c.id == session_id).values(refresh_hash=refresh_hash))
+
+    async def revoke(self, session_id: str, at: dt.datetime) -> None:
+        s = orm.sessions
+        await self.conn.execute(
+            update(s).where(s.c.id == session_id, s.c.revoked_at.is_(None)).values(revoked_at=at)
+        )
+
+    async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
+        await audit_log.append(
+            self.conn, orm.audit, actor=actor, action=action, subject=subject, detail=detail, at=self.clock()
+        )
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database, cipher: PiiCipher, clock: Any) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlStore]:
+        async with self.db.write() as conn:
+            yield SqlStore(conn, self.cipher, self.clock)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlStore]:
+        async with self.db.read() as conn:
+            yield SqlStore(conn, self.cipher, self.clock)

@@ -1,0 +1,29 @@
+"""Identity settings (MINTONG_* environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from services.runtime.config import ServiceSettings
+
+
+class IdentitySettings(ServiceSettings):
+    #: HS256 key of access tokens; the gateway never needs it (it asks identity).
+    token_secret: SecretStr | None = None
+    access_token_minutes: int = Field(default=10, ge=1, le=60)
+    #: Fernet keys sealing personal data, newest first, comma-separated (rotation:
+    #: put a new key first, run `python -m services.identity rotate-keys`, drop the old).
+    pii_keys: SecretStr | None = None
+    #: Key of the keyed hashes personal data is looked up by.
+    pii_lookup_key: SecretStr | None = None
+    otp_per_number_per_hour: int = Field(default=5, ge=1)
+    otp_per_address_per_hour: int = Field(default=20, ge=1)
+    otp_resend_seconds: int = Field(default=60, ge=1)
+
+    @model_validator(mode="after")
+    def _keys_outside_dev(self) -> IdentitySettings:
+        if self.env != "dev":
+            for name in ("token_secret", "pii_keys", "pii_lookup_key"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"MINTONG_{name.upper()} must be set when MINTONG_ENV is not dev")
+        return self

@@ -1,0 +1,1 @@
+"""Pure identity domain: no gRPC, SQL, NATS or generated code here."""

@@ -1,0 +1,1 @@
+"""How the outside reaches identity: the gRPC servicers."""

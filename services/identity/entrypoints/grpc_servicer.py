@@ -1,0 +1,121 @@
+"""Identity's gRPC servicers: proto ↔ domain at the edge, and who may ask what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from mintong.common.v1 import common_pb2
+from mintong.identity.v1 import identity_pb2 as pb
+from mintong.identity.v1 import identity_pb2_grpc as pb_grpc
+from services.identity.adapters.pii import PiiCipher
+from services.identity.domain.id_number import parse
+from services.identity.domain.model import mask_phone
+from services.identity.service_layer import register
+from services.identity.service_layer.auth import Auth, Clock
+from services.identity.service_layer.ports import Claims, UnitOfWork
+from services.runtime import context as calls
+from services.runtime.errors import InvalidArgument, NotFound
+
+CHANNELS: dict[int, str] = {
+    common_pb2.CHANNEL_APP: "app",
+    common_pb2.CHANNEL_WECHAT: "wechat",
+    common_pb2.CHANNEL_WEB: "web",
+}
+
+
+def channel_of(value: int) -> str:
+    if value not in CHANNELS:
+        raise InvalidArgument("invalid_channel", "Name the channel: app, wechat or web.", field="channel")
+    return CHANNELS[value]
+
+
+def _tokens(result: tuple[Claims, str, int, str]) -> pb.Tokens:
+    claims, access, lifetime, refresh = result
+    return pb.Tokens(
+        access_token=access, expires_in_seconds=lifetime, refresh_token=refresh, citizen_id=claims.citizen_id
+    )
+
+
+def _date(value: dt.date | None) -> common_pb2.Date:
+    return common_pb2.Date(year=value.year, month=value.month, day=value.day) if value else common_pb2.Date()
+
+
+class IdentityServicer(pb_grpc.IdentityServiceServicer):
+    def __init__(self, auth: Auth, uow: UnitOfWork, clock: Clock) -> None:
+        self.auth = auth
+        self.uow = uow
+        self.clock = clock
+
+    async def RequestCode(self, request, context):
+        wait = await self.auth.request_code(
+            request.id_number, request.name, channel_of(request.channel), request.client_ip or "unknown"
+        )
+        return pb.RequestCodeResponse(resend_after_seconds=wait)
+
+    async def SignIn(self, request, context):
+        result = await self.auth.sign_in(
+            request.id_number, request.name, request.code, channel_of(request.channel)
+        )
+        return pb.SignInResponse(tokens=_tokens(result))
+
+    async def Refresh(self, request, context):
+        result = await self.auth.refresh(request.refresh_token, channel_of(request.channel))
+        return pb.RefreshResponse(tokens=_tokens(result))
+
+    async def SignOut(self, request, context):
+        await self.auth.sign_out(request.access_token, channel_of(request.channel))
+        return pb.SignOutResponse()
+
+    async def Authenticate(self, request, context):
+        claims = await self.auth.authenticate(request.access_token, channel_of(request.channel))
+        return pb.AuthenticateResponse(citizen_id=claims.citizen_id, session_id=claims.session_id)
+
+    async def GetMe(self, request, context):
+        # A citizen sees only themselves, whatever id they ask for.
+        role, _, subject = context_caller()
+        if role != "citizen" or subject != request.citizen_id:
+            raise NotFound("citizen", request.citizen_id or "?", field="citizen_id")
+        async with self.uow.read() as store:
+            resident = await store.resident(subject)
+        if resident is None:
+            raise NotFound("citizen", subject, field="citizen_id")
+        number = parse(resident.id_number, today=self.clock().date())
+        return pb.GetMeResponse(
+            citizen_id=resident.citizen_id,
+            masked_id_number=number.masked,
+            name=resident.name,
+            masked_phone=mask_phone(resident.phone),
+            city_code=resident.city_code,
+            gender=resident.gender,
+            birth_date=_date(resident.birth_date),
+            card_status=resident.card_status.value,
+            card_expires_on=_date(resident.card_expires_on),
+        )
+
+
+def context_caller() -> tuple[str, str, str]:
+    return calls.caller.get().partition(":")
+
+
+class IdentityAdminServicer(pb_grpc.IdentityAdminServiceServicer):
+    def __init__(self, uow: UnitOfWork, cipher: PiiCipher, clock: Clock) -> None:
+        self.uow = uow
+        self.cipher = cipher
+        self.clock = clock
+
+    async def ImportResidents(self, request, context):
+        context_require_admin()
+        fmt: Literal["json", "csv"] = "csv" if request.format == pb.IMPORT_FORMAT_CSV else "json"
+        result = await register.import_residents(
+            self.uow, self.cipher, request.content, fmt, actor=calls.caller.get(), now=self.clock()
+        )
+        return pb.ImportResidentsResponse(
+            imported=result.imported,
+            updated=result.updated,
+            problems=[pb.RowProblem(line=p.line, field=p.field, reason=p.reason) for p in result.problems],
+        )
+
+
+def context_require_admin() -> None:
+    calls.require_role("admin")

@@ -1,0 +1,1 @@
+"""Use cases of identity: the register, real-name authentication, sessions."""

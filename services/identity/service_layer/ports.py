@@ -1,0 +1,86 @@
+"""The ports identity's use cases run on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.identity.domain.model import Resident
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: str
+    citizen_id: str | None
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    used_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    citizen_id: str
+    channel: str
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class Store(Protocol):
+    async def resident_by_lookup(self, id_lookup: str) -> Resident | None: ...
+    async def resident(self, citizen_id: str) -> Resident | None: ...
+    async def save_resident(self, resident: Resident, id_lookup: str, now: dt.datetime) -> bool:
+        """Insert or update by ID number; True when it was new."""
+        ...
+
+    async def count_rate(self, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+        """How many events under ``key`` since then, and the latest one's time."""
+        ...
+
+    async def add_rate(self, key: str, at: dt.datetime) -> None: ...
+    async def add_challenge(self, id_lookup: str, challenge: Challenge, at: dt.datetime) -> None: ...
+    async def latest_challenge(self, id_lookup: str) -> Challenge | None: ...
+    async def count_attempt(self, challenge_id: str) -> None: ...
+    async def use_challenge(self, challenge_id: str, at: dt.datetime) -> None: ...
+
+    async def add_session(self, session: Session, refresh_hash: str, at: dt.datetime) -> None: ...
+    async def session(self, session_id: str) -> Session | None: ...
+    async def session_by_refresh(self, refresh_hash: str) -> Session | None: ...
+    async def replace_refresh(self, session_id: str, refresh_hash: str) -> None: ...
+    async def revoke(self, session_id: str, at: dt.datetime) -> None: ...
+    async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    def write(self) -> AbstractAsyncContextManager[Store]: ...
+    def read(self) -> AbstractAsyncContextManager[Store]: ...
+
+
+class Sealer(Protocol):
+    def lookup(self, plain: str) -> str: ...
+
+
+class CodeSender(Protocol):
+    async def send_code(
+        self, *, citizen_id: str, phone: str, code: str, city_code: str, key: str
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Claims:
+    citizen_id: str
+    session_id: str
+    channel: str
+
+
+class Tokens(Protocol):
+    def issue(self, claims: Claims, now: dt.datetime) -> tuple[str, int]:
+        """A signed access token and its lifetime in seconds."""
+        ...
+
+    def verify(self, token: str, channel: str, now: dt.datetime) -> Claims:
+        """Raises a ProblemError (401) for anything but a valid, unexpired token for ``channel``."""
+        ...

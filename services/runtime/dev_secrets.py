@@ -1,0 +1,26 @@
+"""Secrets for dev mode only: made up once, kept in a file under the data dir that
+only its owner can read. Outside dev mode every secret comes from configuration."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def dev_secret(data_dir: Path, name: str) -> str:
+    """The secret in ``<data_dir>/<name>``, made (0600) the first time."""
+    path = data_dir / name
+    if path.exists():
+        os.chmod(path, 0o600)  # also when an older file had a wider mode
+        return path.read_text(encoding="utf-8").strip()
+    made = secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(made + "\n")
+    log.warning("dev mode: a random %s was made in %s", name, path)
+    return made
