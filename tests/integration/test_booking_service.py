@@ -8,8 +8,6 @@ from typing import Any
 
 import grpc
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
@@ -113,14 +111,6 @@ async def test_the_database_refuses_an_overbooked_slot(booking: Any) -> None:
     async with booking.db.read() as conn:
         over = select(func.count()).where(orm.slots.c.booked > orm.slots.c.capacity)
         assert (await conn.execute(over)).scalar_one() == 0
-
-
-async def test_migrations_match_the_tables_the_code_uses(booking: Any) -> None:
-    async with booking.db.engine.connect() as conn:
-        differences = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), orm.metadata)
-        )
-    assert differences == []
 
 
 async def test_graceful_stop_tells_health_checkers_first(booking: Any) -> None:

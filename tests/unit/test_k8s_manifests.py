@@ -2,8 +2,11 @@
 
 Every YAML file parses; every path a kustomization names exists; every container of
 the base runs non-root with resource requests and limits and readiness and liveness
-probes (gRPC probes on the service's own port); no secret-looking env var carries a
-literal value.
+probes (gRPC probes on the service's own port); every service with a database
+migrates it in an initContainer, which gets PGPASSWORD with the server from the
+postgres component; every key a process refuses to start without in prod reaches it
+from the Secret; no secret-looking env var carries a literal value, and every key of
+the Secret is documented.
 """
 
 from __future__ import annotations
@@ -16,7 +19,20 @@ import yaml
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 GRPC_PORTS = {"identity": 50051, "booking": 50052, "cards": 50053, "notify": 50054}
-SECRET_NAME = re.compile(r"TOKEN|PASSWORD|SECRET", re.IGNORECASE)
+# A key id names a key (MINTONG_NOTIFY_SMS_KEY_ID) and is no secret itself.
+SECRET_NAME = re.compile(r"TOKEN|PASSWORD|SECRET|KEY(?!_ID)", re.IGNORECASE)
+DATABASE_SERVICES = ("booking", "identity", "notify")
+SECRET = "mintong-secrets"
+# What each process refuses to start without when MINTONG_ENV=prod (the ConfigMap's
+# setting), in every container of its pod: migrate loads the same settings.
+REQUIRED_SECRETS = {
+    "gateway": {"MINTONG_ADMIN_TOKEN": "admin-token", "MINTONG_RECEIPT_SECRET": "receipt-secret"},
+    "identity": {
+        "MINTONG_TOKEN_SECRET": "token-secret",
+        "MINTONG_PII_KEYS": "pii-keys",
+        "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
+    },
+}
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
@@ -34,6 +50,26 @@ def _workloads(root: Path) -> list[dict[str, Any]]:
 
 def _pod(workload: dict[str, Any]) -> dict[str, Any]:
     return workload["spec"]["template"]["spec"]
+
+
+def _containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    pod = _pod(workload)
+    return pod.get("containers", []) + pod.get("initContainers", [])
+
+
+def _deployment(root: Path, name: str) -> dict[str, Any]:
+    (found,) = [w for w in _workloads(root) if w["kind"] == "Deployment" and w["metadata"]["name"] == name]
+    return found
+
+
+def _secret_refs(container: dict[str, Any]) -> dict[str, str]:
+    """Env var name -> key of mintong-secrets, for the vars taken from that Secret."""
+    refs = {}
+    for env in container.get("env", []):
+        ref = env.get("valueFrom", {}).get("secretKeyRef", {})
+        if ref.get("name") == SECRET:
+            refs[env["name"]] = ref["key"]
+    return refs
 
 
 def test_every_yaml_file_parses() -> None:
@@ -106,15 +142,75 @@ def test_services_select_a_workload() -> None:
         assert any(selector <= labels.items() for labels in pod_labels), service["metadata"]["name"]
 
 
+def test_secret_name_pattern() -> None:
+    for name in ("MINTONG_PII_KEYS", "MINTONG_PII_LOOKUP_KEY", "MINTONG_NOTIFY_SMS_SECRET", "PGPASSWORD"):
+        assert SECRET_NAME.search(name), name
+    for name in ("MINTONG_NOTIFY_SMS_KEY_ID", "MINTONG_NOTIFY_SMS_URL", "PGDATA"):
+        assert not SECRET_NAME.search(name), name
+
+
 def test_no_literal_secrets() -> None:
     for workload in _workloads(K8S):
-        pod = _pod(workload)
-        for container in pod["containers"] + pod.get("initContainers", []):
+        for container in _containers(workload):
             for env in container.get("env", []):
                 if SECRET_NAME.search(env["name"]):
-                    assert "value" not in env and "valueFrom" in env, (
+                    assert "value" not in env and "secretKeyRef" in env.get("valueFrom", {}), (
                         f"{workload['metadata']['name']}: {env['name']} must come from a Secret"
                     )
     for config in (d for d in _manifests(K8S) if d.get("kind") == "ConfigMap"):
         leaked = [key for key in config.get("data", {}) if SECRET_NAME.search(key)]
         assert not leaked, f"ConfigMap {config['metadata']['name']} holds {leaked}"
+
+
+def test_services_with_a_database_migrate_first() -> None:
+    for name in DATABASE_SERVICES:
+        pod = _pod(_deployment(K8S / "base", name))
+        (server,) = pod["containers"]
+        (migrate,) = [c for c in pod.get("initContainers", []) if c["name"] == "migrate"]
+        assert migrate["command"] == ["python", "-m", f"services.{name}", "migrate"], name
+        for field in ("image", "envFrom", "resources", "securityContext", "volumeMounts"):
+            assert migrate[field] == server[field], (name, field)
+        assert _secret_refs(migrate) == _secret_refs(server), name
+
+
+def test_postgres_component_gives_every_database_service_its_password() -> None:
+    component = K8S / "components" / "postgres"
+    (kust,) = _docs(component / "kustomization.yaml")
+    patched: set[str] = set()
+    for patch in kust["patches"]:
+        for doc in _docs(component / patch["path"]):
+            if doc["kind"] != "Deployment":
+                continue
+            name = doc["metadata"]["name"]
+            patched.add(name)
+            containers = {c["name"]: c for c in _containers(doc)}
+            assert set(containers) == {name, "migrate"}, name
+            for container in containers.values():
+                assert _secret_refs(container) == {"PGPASSWORD": "postgres-password"}, name
+    assert patched == set(DATABASE_SERVICES)
+
+
+def test_prod_secrets_reach_every_container_that_needs_them() -> None:
+    for name, needed in REQUIRED_SECRETS.items():
+        for container in _containers(_deployment(K8S / "base", name)):
+            refs = _secret_refs(container)
+            assert needed.items() <= refs.items(), f"{name}/{container['name']}"
+
+
+def test_production_keeps_the_sandbox_sms_provider() -> None:
+    # A real SMS gateway is switched on in an overlay of the operator's own (README).
+    for workload in _workloads(K8S):
+        for container in _containers(workload):
+            assert not [e for e in container.get("env", []) if e["name"].startswith("MINTONG_NOTIFY_SMS_")]
+    for config in (d for d in _manifests(K8S) if d.get("kind") == "ConfigMap"):
+        assert not [k for k in config.get("data", {}) if k.startswith("MINTONG_NOTIFY_SMS_")]
+
+
+def test_every_secret_key_is_documented() -> None:
+    readme = (K8S / "README.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| `([a-z0-9-]+)` ", readme, re.MULTILINE))
+    used = {key for w in _workloads(K8S) for c in _containers(w) for key in _secret_refs(c).values()}
+    assert used <= table, f"undocumented Secret keys: {sorted(used - table)}"
+    created = set(re.findall(r"--from-literal=([a-z0-9-]+)=", readme))
+    # sms-secret is only needed with a real SMS gateway; the README adds it there.
+    assert created == table - {"sms-secret"}, "the create command and the table disagree"

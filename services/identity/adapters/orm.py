@@ -18,14 +18,9 @@ from sqlalchemy import (
 )
 
 from services.identity.adapters.audit import audit_table
+from services.runtime.db import NAMING_CONVENTION
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 residents = Table(
     "residents",

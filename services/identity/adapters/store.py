@@ -15,12 +15,7 @@ from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import Challenge, Session
-from services.runtime.db import Database
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+from services.runtime.db import Database, as_utc
 
 
 class SqlStore:
@@ -90,7 +85,7 @@ class SqlStore:
                 select(func.count(), func.max(e.c.at)).where(e.c.key == key, e.c.at >= since)
             )
         ).one()
-        return int(row[0]), _utc(row[1])
+        return int(row[0]), as_utc(row[1])
 
     async def add_rate(self, key: str, at: dt.datetime) -> None:
         await self.conn.execute(orm.rate_events.insert().values(key=key, at=at))
@@ -114,9 +109,9 @@ class SqlStore:
         row = (await self.conn.execute(query)).first()
         if row is None:
             return None
-        expires = _utc(row.expires_at)
+        expires = as_utc(row.expires_at)
         assert expires is not None
-        return Challenge(row.id, row.citizen_id, row.code_hash, expires, row.attempts, _utc(row.used_at))
+        return Challenge(row.id, row.citizen_id, row.code_hash, expires, row.attempts, as_utc(row.used_at))
 
     async def count_attempt(self, challenge_id: str) -> None:
         c = orm.challenges
@@ -143,9 +138,9 @@ class SqlStore:
         row = (await self.conn.execute(select(orm.sessions).where(where))).first()
         if row is None:
             return None
-        expires = _utc(row.expires_at)
+        expires = as_utc(row.expires_at)
         assert expires is not None
-        return Session(row.id, row.citizen_id, row.channel, expires, _utc(row.revoked_at))
+        return Session(row.id, row.citizen_id, row.channel, expires, as_utc(row.revoked_at))
 
     async def session(self, session_id: str) -> Session | None:
         return await self._session(orm.sessions.c.id == session_id)

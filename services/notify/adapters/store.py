@@ -14,12 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Channel, Contacts, Status
-from services.runtime.db import Database
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+from services.runtime.db import Database, as_utc
 
 
 class SqlStore:
@@ -251,8 +246,8 @@ def _delivery(r: Row[Any]) -> Delivery:
         status=Status(r.status),
         reason=r.reason,
         attempts=r.attempts,
-        due_at=_utc(r.due_at),  # type: ignore[arg-type]
-        updated_at=_utc(r.updated_at),  # type: ignore[arg-type]
+        due_at=as_utc(r.due_at),  # type: ignore[arg-type]
+        updated_at=as_utc(r.updated_at),  # type: ignore[arg-type]
         provider=r.provider,
         provider_ref=r.provider_ref,
         trace_context=dict(r.trace_context),
@@ -271,9 +266,9 @@ def _message(r: Row[Any], deliveries: tuple[Delivery, ...]) -> Message:
         source_key=r.source_key,
         title=r.title,
         body=r.body,
-        created_at=_utc(r.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(r.created_at),  # type: ignore[arg-type]
         cancel_key=r.cancel_key,
-        read_at=_utc(r.read_at),
+        read_at=as_utc(r.read_at),
         deliveries=deliveries,
     )
 
