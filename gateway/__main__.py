@@ -7,11 +7,11 @@ import json
 import sys
 
 import uvicorn
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from services.runtime.lifecycle import configure_logging
+from services.runtime.lifecycle import configure_logging, load_settings
 from services.runtime.telemetry import setup_tracing
 
 
@@ -30,10 +30,7 @@ def main() -> None:
     if sys.argv[1:] == ["openapi"]:
         sys.stdout.write(openapi())
         return
-    try:
-        settings = GatewaySettings()
-    except ValidationError as exc:
-        sys.exit(f"gateway: bad configuration: {exc}")
+    settings = load_settings(GatewaySettings)
     configure_logging(settings.log_level)
     setup_tracing("gateway", settings.data_dir)
     app = create_app(settings)

@@ -18,9 +18,9 @@ from pathlib import Path
 import honcho.manager
 from honcho.manager import Manager
 from honcho.printer import Printer
-from pydantic import ValidationError
 
 from gateway.config import GatewaySettings
+from services.runtime.lifecycle import load_settings
 
 SERVICES = ("identity", "booking", "cards", "notify")
 
@@ -49,11 +49,7 @@ def nats_config(data_dir: Path, port: int) -> Path:
 
 
 def main() -> int:
-    try:
-        settings = GatewaySettings()
-    except ValidationError as exc:
-        print(f"make up: bad configuration: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings(GatewaySettings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from services.booking import bootstrap
 from services.booking.config import BookingSettings
 from services.booking.service_layer import handlers
-from services.runtime.lifecycle import configure_logging, serve
+from services.runtime.lifecycle import configure_logging, load_settings, serve
 
 log = logging.getLogger("services.booking")
 
@@ -61,7 +61,7 @@ def main() -> None:
     where.add_argument("--city")
     args = parser.parse_args()
 
-    settings = BookingSettings()
+    settings = load_settings(BookingSettings)
     if (args.command or "serve") == "serve":
         serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
         return

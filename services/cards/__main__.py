@@ -2,8 +2,8 @@
 
 from services.cards import bootstrap
 from services.runtime.config import ServiceSettings
-from services.runtime.lifecycle import serve
+from services.runtime.lifecycle import load_settings, serve
 
 if __name__ == "__main__":
-    settings = ServiceSettings()
+    settings = load_settings(ServiceSettings)
     serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings))

@@ -13,7 +13,8 @@ from services.identity import bootstrap
 from services.identity.adapters import audit, orm
 from services.identity.config import IdentitySettings
 from services.identity.service_layer import register
-from services.runtime.lifecycle import configure_logging, serve
+from services.runtime.errors import ProblemError
+from services.runtime.lifecycle import configure_logging, load_settings, serve
 
 
 async def _import(app: bootstrap.Identity, content: bytes, fmt: Literal["json", "csv"]) -> int:
@@ -21,12 +22,15 @@ async def _import(app: bootstrap.Identity, content: bytes, fmt: Literal["json", 
         result = await register.import_residents(
             app.uow, app.cipher, content, fmt, actor="admin:cli", now=dt.datetime.now(dt.UTC)
         )
-        print(f"imported {result.imported}, updated {result.updated}, refused {len(result.problems)}")
-        for problem in result.problems:
-            print(f"  line {problem.line}: {problem.field}: {problem.reason}")
-        return 1 if result.problems else 0
+    except ProblemError as problem:
+        print(f"refused: {problem.detail}", file=sys.stderr)
+        return 2
     finally:
         await app.db.dispose()
+    print(f"imported {result.imported}, updated {result.updated}, refused {len(result.problems)}")
+    for bad in result.problems:
+        print(f"  line {bad.line}: {bad.field}: {bad.reason}")
+    return 1 if result.problems else 0
 
 
 async def _verify(app: bootstrap.Identity) -> int:
@@ -48,7 +52,7 @@ def main() -> None:
     load.add_argument("file", type=Path)
     commands.add_parser("verify-audit", help="check the audit log's hash chain")
     args = parser.parse_args()
-    settings = IdentitySettings()
+    settings = load_settings(IdentitySettings)
     if (args.command or "serve") == "serve":
         serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
         return

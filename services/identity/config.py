@@ -11,8 +11,9 @@ class IdentitySettings(ServiceSettings):
     #: HS256 key of access tokens; the gateway never needs it (it asks identity).
     token_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=10, ge=1, le=60)
-    #: Fernet keys sealing personal data, newest first, comma-separated (rotation:
-    #: put a new key first, run `python -m services.identity rotate-keys`, drop the old).
+    #: Fernet keys sealing personal data, newest first, comma-separated. Rotation:
+    #: put a new key first (values sealed under any listed key still open); dropping
+    #: the old key needs the stored values re-sealed first, which is not built yet.
     pii_keys: SecretStr | None = None
     #: Key of the keyed hashes personal data is looked up by.
     pii_lookup_key: SecretStr | None = None

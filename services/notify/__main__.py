@@ -6,14 +6,14 @@ import argparse
 
 from services.notify import bootstrap
 from services.notify.config import NotifySettings
-from services.runtime.lifecycle import configure_logging, serve
+from services.runtime.lifecycle import configure_logging, load_settings, serve
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.notify")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     args = parser.parse_args()
-    settings = NotifySettings()
+    settings = load_settings(NotifySettings)
     if args.command == "serve":
         serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
         return

@@ -7,11 +7,29 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_server import PortInUse
 from services.runtime.host import ServiceHost
 from services.runtime.telemetry import setup_tracing
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(cls: type[SettingsT]) -> SettingsT:
+    """Settings from the environment, or exit naming what is wrong, never echoing
+    values (some are secrets)."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        sys.exit(f"bad configuration: {problems}")
 
 
 def configure_logging(level: str) -> None:

@@ -4,6 +4,7 @@ sandbox), tokens per channel, and nothing that tells who is on the register."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -27,6 +28,7 @@ def number(prefix17: str) -> str:
 
 
 ZHANG = number("41010519850312123")
+OWNER = {"id_number": ZHANG, "name": "张伟"}
 WANG = number("46010619780921111")
 CSV = "\n".join(
     [
@@ -251,3 +253,36 @@ async def test_a_citizen_reads_only_their_own_inbox(platform: Platform) -> None:
     assert inbox.status_code == 200, inbox.text
     assert [m["template"] for m in inbox.json()["messages"]] == ["card_delivered"]
     assert "A1" in inbox.json()["messages"][0]["body"]
+
+
+async def test_one_code_opens_one_session_even_when_sent_twice_at_once(platform: Platform) -> None:
+    await load_register(platform)
+    await platform.http.post(
+        "/v1/auth/otp", json={"id_number": ZHANG, "name": "张伟"}, headers=platform.headers()
+    )
+    code = await code_for(platform, "+8613800138001")
+    attempt = {"id_number": ZHANG, "name": "张伟", "code": code}
+    answers = await asyncio.gather(
+        *(platform.http.post("/v1/auth/token", json=attempt, headers=platform.headers()) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401]
+
+
+async def test_a_stranger_asking_with_a_wrong_name_does_not_cancel_the_owners_code(
+    platform: Platform,
+) -> None:
+    await load_register(platform)
+    clock = platform.identity.auth.clock
+    await platform.http.post(
+        "/v1/auth/otp", json={"id_number": ZHANG, "name": "张伟"}, headers=platform.headers()
+    )
+    code = await code_for(platform, "+8613800138001")
+    clock.now += dt.timedelta(seconds=61)
+    stranger = await platform.http.post(
+        "/v1/auth/otp", json={"id_number": ZHANG, "name": "冒名"}, headers=platform.headers()
+    )
+    assert stranger.status_code == 202
+    ok = await platform.http.post(
+        "/v1/auth/token", json={"id_number": ZHANG, "name": "张伟", "code": code}, headers=platform.headers()
+    )
+    assert ok.status_code == 200, ok.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,6 +59,25 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         )
         assert suspended.status_code == 200, suspended.text
         assert suspended.headers["x-trace-id"] == "0123456789abcdef0123456789abcdef"
+        # A demo resident signs in: the code goes identity -> notify -> the SMS sandbox.
+        asked = httpx.post(
+            f"{url}/v1/auth/otp", json={"id_number": "410105198503121235", "name": "张伟"}, headers=web
+        )
+        assert asked.status_code == 202, asked.text
+        code = None
+        for _ in range(100):
+            sent = httpx.get(f"{url}/v1/sandbox/messages", params={"to": "+8613800138001"}, headers=admin)
+            if found := sent.json()["messages"]:
+                code = re.search(r"\d{6}", found[-1]["body"]).group(0)  # type: ignore[union-attr]
+                break
+            time.sleep(0.1)
+        assert code, "the one-time code never reached the sandbox"
+        signed_in = httpx.post(
+            f"{url}/v1/auth/token",
+            json={"id_number": "410105198503121235", "name": "张伟", "code": code},
+            headers=web,
+        )
+        assert signed_in.status_code == 200, signed_in.text
         time.sleep(1)  # let the relay publish
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does

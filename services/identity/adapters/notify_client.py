@@ -12,11 +12,18 @@ CODE_MINUTES = "5"
 
 class NotifyCodeSender:
     def __init__(self, target: str) -> None:
-        self._channel = insecure_channel(target)
-        self._stub = pb_grpc.NotifyServiceStub(self._channel)
+        self.target = target
+        self._stub: pb_grpc.NotifyServiceStub | None = None
+
+    def _notify(self) -> pb_grpc.NotifyServiceStub:
+        # Made on first use, inside the running event loop: a grpc.aio channel made
+        # by the composition root (before asyncio.run) would belong to no loop.
+        if self._stub is None:
+            self._stub = pb_grpc.NotifyServiceStub(insecure_channel(self.target))
+        return self._stub
 
     async def send_code(self, *, citizen_id: str, phone: str, code: str, city_code: str, key: str) -> None:
-        await self._stub.SendMessage(
+        await self._notify().SendMessage(
             pb.SendMessageRequest(
                 citizen_id=citizen_id,
                 template="one_time_code",
@@ -28,6 +35,3 @@ class NotifyCodeSender:
             metadata=((context.CALLER_KEY, "service:identity"),),
             timeout=5,
         )
-
-    async def close(self) -> None:
-        await self._channel.close()

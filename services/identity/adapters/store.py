@@ -105,7 +105,12 @@ class SqlStore:
 
     async def latest_challenge(self, id_lookup: str) -> Challenge | None:
         c = orm.challenges
-        query = select(c).where(c.c.id_lookup == id_lookup).order_by(c.c.created_at.desc()).limit(1)
+        query = (
+            select(c)
+            .where(c.c.id_lookup == id_lookup, c.c.citizen_id.is_not(None))
+            .order_by(c.c.created_at.desc())
+            .limit(1)
+        )
         row = (await self.conn.execute(query)).first()
         if row is None:
             return None
@@ -113,14 +118,19 @@ class SqlStore:
         assert expires is not None
         return Challenge(row.id, row.citizen_id, row.code_hash, expires, row.attempts, as_utc(row.used_at))
 
-    async def count_attempt(self, challenge_id: str) -> None:
+    async def count_attempt(self, challenge_id: str, below: int) -> bool:
         c = orm.challenges
-        await self.conn.execute(update(c).where(c.c.id == challenge_id).values(attempts=c.c.attempts + 1))
-
-    async def use_challenge(self, challenge_id: str, at: dt.datetime) -> None:
-        await self.conn.execute(
-            update(orm.challenges).where(orm.challenges.c.id == challenge_id).values(used_at=at)
+        done = await self.conn.execute(
+            update(c).where(c.c.id == challenge_id, c.c.attempts < below).values(attempts=c.c.attempts + 1)
         )
+        return bool(done.rowcount)
+
+    async def use_challenge(self, challenge_id: str, at: dt.datetime) -> bool:
+        c = orm.challenges
+        done = await self.conn.execute(
+            update(c).where(c.c.id == challenge_id, c.c.used_at.is_(None)).values(used_at=at)
+        )
+        return bool(done.rowcount)
 
     async def add_session(self, session: Session, refresh_hash: str, at: dt.datetime) -> None:
         await self.conn.execute(

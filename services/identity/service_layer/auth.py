@@ -133,33 +133,34 @@ class Auth:
         return self.sealer.lookup(f"code:{challenge_id}:{code}")
 
     async def sign_in(self, raw_id: str, name: str, code: str, channel: str) -> tuple[Claims, str, int, str]:
-        """(claims, access token, lifetime, refresh token) for a correct code."""
+        """(claims, access token, lifetime, refresh token) for a correct code. One
+        transaction checks the code and spends it, so two requests with the same
+        code cannot both succeed; a wrong try is counted and committed."""
         now = self.clock()
         number = id_number.parse(raw_id, today=now.date())
         lookup = self.sealer.lookup(number.value)
         async with self.uow.write() as store:
             challenge = await store.latest_challenge(lookup)
-            if (
-                challenge is None
-                or challenge.used_at is not None
-                or challenge.expires_at <= now
-                or challenge.attempts >= self.policy.max_attempts
-            ):
+            usable = (
+                challenge is not None
+                and challenge.used_at is None
+                and challenge.expires_at > now
+                and challenge.attempts < self.policy.max_attempts
+            )
+            if not usable or challenge is None:
                 raise _wrong_code()
-            if not hmac.compare_digest(challenge.code_hash, self._code_hash(challenge.id, code.strip())):
-                await store.count_attempt(challenge.id)
-                wrong = True
-            else:
-                wrong = False
-                resident = await store.resident(challenge.citizen_id) if challenge.citizen_id else None
-                if resident is None or not _same_name(resident.name, name):
-                    wrong = True
-        if wrong:
-            raise _wrong_code()
-        assert resident is not None
-        async with self.uow.write() as store:
-            await store.use_challenge(challenge.id, now)
-            return await self._open_session(store, resident.citizen_id, channel, now)
+            resident = await store.resident(challenge.citizen_id or "")
+            right = hmac.compare_digest(challenge.code_hash, self._code_hash(challenge.id, code.strip()))
+            if not right:
+                if not await store.count_attempt(challenge.id, self.policy.max_attempts):
+                    raise _wrong_code()
+            elif (
+                resident is not None
+                and _same_name(resident.name, name)
+                and await store.use_challenge(challenge.id, now)
+            ):
+                return await self._open_session(store, resident.citizen_id, channel, now)
+        raise _wrong_code()  # after the commit, so that a wrong try stays counted
 
     async def _open_session(
         self, store: Store, citizen_id: str, channel: str, now: dt.datetime
