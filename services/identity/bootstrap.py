@@ -11,14 +11,14 @@ import grpc
 from mintong.identity.v1 import identity_pb2, identity_pb2_grpc
 from services.identity.adapters.notify_client import NotifyCodeSender
 from services.identity.adapters.pii import PiiCipher
-from services.identity.adapters.store import SqlUnitOfWork
+from services.identity.adapters.store import SqlStore
 from services.identity.adapters.tokens import JwtTokens
 from services.identity.config import IdentitySettings
 from services.identity.domain.model import OtpPolicy
 from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
 from services.identity.service_layer.auth import Auth, Clock
 from services.runtime import migrations
-from services.runtime.db import Database
+from services.runtime.db import Database, TransactionFactory
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
 
@@ -35,7 +35,7 @@ class Identity:
     settings: IdentitySettings
     db: Database
     cipher: PiiCipher
-    uow: SqlUnitOfWork
+    uow: TransactionFactory[SqlStore]
     auth: Auth
     host: ServiceHost
 
@@ -55,7 +55,7 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         if settings.token_secret
         else dev_secret(settings.data_dir, "token-secret")
     )
-    uow = SqlUnitOfWork(db, cipher, clock)
+    uow = TransactionFactory(db, lambda conn: SqlStore(conn, cipher, clock))
     auth = Auth(
         uow,
         cipher,

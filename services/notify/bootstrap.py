@@ -13,7 +13,7 @@ from mintong.notify.v1 import notify_pb2, notify_pb2_grpc
 from services.notify.adapters import event_decoder, orm
 from services.notify.adapters.http_sms import HttpSmsProvider
 from services.notify.adapters.sandbox import SandboxProvider
-from services.notify.adapters.store import SqlStore, SqlUnitOfWork
+from services.notify.adapters.store import SqlStore
 from services.notify.config import NotifySettings
 from services.notify.domain.model import Channel, QuietHours, RetryPolicy
 from services.notify.domain.providers import Provider
@@ -24,7 +24,7 @@ from services.notify.service_layer.notifier import Clock, Notifier
 from services.notify.service_layer.worker import DeliveryWorker
 from services.runtime import migrations
 from services.runtime.consumer import Event, EventConsumer
-from services.runtime.db import Database
+from services.runtime.db import Database, TransactionFactory
 from services.runtime.events import load_streams
 from services.runtime.host import ServiceHost
 
@@ -56,7 +56,7 @@ def _yaml(path: Path) -> dict:
 
 def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
-    uow = SqlUnitOfWork(db)
+    uow = TransactionFactory(db, SqlStore)
     templates = TemplateBook.from_document(_yaml(settings.notify_templates_file))
 
     # Sandbox providers for every channel that has no real adapter configured.

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy import event
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _WRITE = "mintong_write"
+T = TypeVar("T")
 
 #: Constraint and index names every service's metadata uses, so that migrations
 #: name them the same on SQLite and PostgreSQL.
@@ -91,6 +93,25 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class TransactionFactory(Generic[T]):
+    """A unit of work that hands each transaction's connection to ``make`` (e.g. a
+    store class), for services whose writes need nothing more than the transaction."""
+
+    def __init__(self, db: Database, make: Callable[[AsyncConnection], T]) -> None:
+        self.db = db
+        self.make = make
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[T]:
+        async with self.db.write() as conn:
+            yield self.make(conn)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[T]:
+        async with self.db.read() as conn:
+            yield self.make(conn)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

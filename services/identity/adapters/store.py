@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
@@ -15,7 +13,7 @@ from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import Challenge, Session
-from services.runtime.db import Database, as_utc
+from services.runtime.db import as_utc
 
 
 class SqlStore:
@@ -172,20 +170,3 @@ class SqlStore:
         await audit_log.append(
             self.conn, orm.audit, actor=actor, action=action, subject=subject, detail=detail, at=self.clock()
         )
-
-
-class SqlUnitOfWork:
-    def __init__(self, db: Database, cipher: PiiCipher, clock: Any) -> None:
-        self.db = db
-        self.cipher = cipher
-        self.clock = clock
-
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[SqlStore]:
-        async with self.db.write() as conn:
-            yield SqlStore(conn, self.cipher, self.clock)
-
-    @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlStore]:
-        async with self.db.read() as conn:
-            yield SqlStore(conn, self.cipher, self.clock)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, or_, select, update
@@ -14,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Channel, Contacts, Status
-from services.runtime.db import Database, as_utc
+from services.runtime.db import as_utc
 
 
 class SqlStore:
@@ -271,18 +269,3 @@ def _message(r: Row[Any], deliveries: tuple[Delivery, ...]) -> Message:
         read_at=as_utc(r.read_at),
         deliveries=deliveries,
     )
-
-
-class SqlUnitOfWork:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[SqlStore]:
-        async with self.db.write() as conn:
-            yield SqlStore(conn)
-
-    @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlStore]:
-        async with self.db.read() as conn:
-            yield SqlStore(conn)
