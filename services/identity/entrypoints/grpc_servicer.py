@@ -73,7 +73,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def GetMe(self, request, context):
         # A citizen sees only themselves, whatever id they ask for.
-        role, _, subject = context_caller()
+        role, _, subject = calls.caller.get().partition(":")
         if role != "citizen" or subject != request.citizen_id:
             raise NotFound("citizen", request.citizen_id or "?", field="citizen_id")
         async with self.uow.read() as store:
@@ -94,10 +94,6 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         )
 
 
-def context_caller() -> tuple[str, str, str]:
-    return calls.caller.get().partition(":")
-
-
 class IdentityAdminServicer(pb_grpc.IdentityAdminServiceServicer):
     def __init__(self, uow: UnitOfWork, cipher: PiiCipher, clock: Clock) -> None:
         self.uow = uow
@@ -105,7 +101,7 @@ class IdentityAdminServicer(pb_grpc.IdentityAdminServiceServicer):
         self.clock = clock
 
     async def ImportResidents(self, request, context):
-        context_require_admin()
+        calls.require_role("admin")
         fmt: Literal["json", "csv"] = "csv" if request.format == pb.IMPORT_FORMAT_CSV else "json"
         result = await register.import_residents(
             self.uow, self.cipher, request.content, fmt, actor=calls.caller.get(), now=self.clock()
@@ -115,7 +111,3 @@ class IdentityAdminServicer(pb_grpc.IdentityAdminServiceServicer):
             updated=result.updated,
             problems=[pb.RowProblem(line=p.line, field=p.field, reason=p.reason) for p in result.problems],
         )
-
-
-def context_require_admin() -> None:
-    calls.require_role("admin")

@@ -11,7 +11,7 @@ from services.notify.adapters import sandbox
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Channel, Contacts, Status
 from services.notify.service_layer.notifier import Notifier
-from services.runtime import context
+from services.runtime import context as calls
 from services.runtime.db import Database
 from services.runtime.errors import InvalidArgument, NotFound
 
@@ -72,7 +72,7 @@ def message_to_proto(m: Message) -> pb.Message:
 def acting_for(citizen_id: str) -> str | None:
     """The citizen a caller may see, or None for trusted callers (all). A citizen
     asking for someone else's things gets NOT_FOUND, as if they did not exist."""
-    role, _, subject = context.caller.get().partition(":")
+    role, _, subject = calls.caller.get().partition(":")
     if role in TRUSTED:
         return None
     if role == "citizen" and subject and (not citizen_id or subject == citizen_id):
@@ -85,7 +85,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.notifier = notifier
 
     async def SendMessage(self, request: pb.SendMessageRequest, context) -> pb.SendMessageResponse:
-        context_role_is_trusted()
+        calls.require_role(*TRUSTED)
         message = await self.notifier.send(
             citizen_id=request.citizen_id,
             template=request.template,
@@ -138,10 +138,6 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return pb.SetPreferencesResponse(preferences=_preferences(saved))
 
 
-def context_role_is_trusted() -> None:
-    context.require_role(*TRUSTED)
-
-
 def _preferences(c: Contacts) -> pb.Preferences:
     return pb.Preferences(
         citizen_id=c.citizen_id,
@@ -164,7 +160,7 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
     async def ListSandboxMessages(
         self, request: pb.ListSandboxMessagesRequest, context
     ) -> pb.ListSandboxMessagesResponse:
-        context_role_is_trusted()
+        calls.require_role(*TRUSTED)
         if not self.sandboxes:
             raise NotFound("sandbox", "provider", field="to")
         limit = request.limit if 0 < request.limit <= 500 else 100
@@ -187,7 +183,7 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
     async def SetSandboxBehaviour(
         self, request: pb.SetSandboxBehaviourRequest, context
     ) -> pb.SetSandboxBehaviourResponse:
-        context_role_is_trusted()
+        calls.require_role(*TRUSTED)
         provider = self.sandboxes.get(CHANNEL_OF.get(request.channel))  # type: ignore[arg-type]
         if provider is None or request.mode not in MODES:
             raise InvalidArgument(
@@ -197,7 +193,7 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
         return pb.SetSandboxBehaviourResponse()
 
     async def RecordReceipt(self, request: pb.RecordReceiptRequest, context) -> pb.RecordReceiptResponse:
-        context_role_is_trusted()
+        calls.require_role(*TRUSTED)
         if request.status not in (pb.DELIVERY_STATUS_DELIVERED, pb.DELIVERY_STATUS_FAILED):
             raise InvalidArgument(
                 "invalid_receipt_status", "A receipt says delivered or failed.", field="status"
