@@ -11,10 +11,12 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from services.identity.adapters.audit import audit_table
@@ -80,3 +82,56 @@ sessions = Table(
 )
 
 audit = audit_table(metadata)
+
+# --- one citizen on every channel (service_layer/channels.py, face.py) --------------
+
+# A WeChat openid (per city official account) or an APP device, bound to a citizen.
+# The openid or device id is kept only as a keyed hash: enough to find the binding
+# when it signs in, useless to whoever reads the table without the key.
+bindings = Table(
+    "bindings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("citizen_id", String(36), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("city_code", String(64), nullable=False),  # "" for devices
+    Column("subject_lookup", String(64), nullable=False),
+    Column("public_key", LargeBinary, nullable=True),  # devices: the raw Ed25519 key
+    Column("label", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("kind", "city_code", "subject_lookup"),
+)
+
+# Which sessions a binding opened: removing the binding ends them (a lost phone).
+binding_sessions = Table(
+    "binding_sessions",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("binding_id", String(36), nullable=False, index=True),
+)
+
+# Single-use nonces a device signs to sign in.
+device_challenges = Table(
+    "device_challenges",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("device_lookup", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+# Every comparison a face-verification provider answered: a match raises its
+# session's assurance for a while; failures are counted per citizen per day.
+face_attempts = Table(
+    "face_attempts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("citizen_id", String(36), nullable=False),
+    Column("session_id", String(36), nullable=False, index=True),
+    Column("matched", Boolean, nullable=False),
+    Column("provider_ref", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_face_attempts_citizen_at", "citizen_id", "at"),
+)

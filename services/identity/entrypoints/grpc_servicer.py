@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.identity.v1 import identity_pb2_grpc as pb_grpc
 from services.identity.adapters.pii import PiiCipher
+from services.identity.domain.channels import Assurance
 from services.identity.domain.id_number import parse
 from services.identity.domain.model import mask_phone
 from services.identity.service_layer import register
@@ -41,11 +43,22 @@ def _date(value: dt.date | None) -> common_pb2.Date:
     return common_pb2.Date(year=value.year, month=value.month, day=value.day) if value else common_pb2.Date()
 
 
+#: A session's assurance level and when it lapses (service_layer/face.py).
+AssuranceOf = Callable[[str], Awaitable[tuple[Assurance, dt.datetime | None]]]
+
+
+async def _otp_only(session_id: str) -> tuple[Assurance, dt.datetime | None]:
+    return Assurance.OTP, None
+
+
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
-    def __init__(self, auth: Auth, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(
+        self, auth: Auth, uow: UnitOfWork, clock: Clock, *, assurance: AssuranceOf = _otp_only
+    ) -> None:
         self.auth = auth
         self.uow = uow
         self.clock = clock
+        self.assurance = assurance
 
     async def RequestCode(self, request, context):
         wait = await self.auth.request_code(
@@ -69,7 +82,13 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def Authenticate(self, request, context):
         claims = await self.auth.authenticate(request.access_token, channel_of(request.channel))
-        return pb.AuthenticateResponse(citizen_id=claims.citizen_id, session_id=claims.session_id)
+        level, until = await self.assurance(claims.session_id)
+        answer = pb.AuthenticateResponse(
+            citizen_id=claims.citizen_id, session_id=claims.session_id, assurance_level=level.value
+        )
+        if until is not None:
+            answer.assurance_expires_at.FromDatetime(until)
+        return answer
 
     async def GetMe(self, request, context):
         # A citizen sees only themselves, whatever id they ask for.

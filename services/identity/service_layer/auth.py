@@ -159,12 +159,14 @@ class Auth:
                 and _same_name(resident.name, name)
                 and await store.use_challenge(challenge.id, now)
             ):
-                return await self._open_session(store, resident.citizen_id, channel, now)
+                return await self.open_session(store, resident.citizen_id, channel, now)
         raise _wrong_code()  # after the commit, so that a wrong try stays counted
 
-    async def _open_session(
+    async def open_session(
         self, store: Store, citizen_id: str, channel: str, now: dt.datetime
     ) -> tuple[Claims, str, int, str]:
+        """A new session for ``citizen_id`` on ``channel``, inside the caller's
+        transaction (real-name sign-in here, one-step sign-in in channels.py)."""
         refresh = secrets.token_urlsafe(32)
         session = Session(str(uuid.uuid4()), citizen_id, channel, now + SESSION_LIFETIME, None)
         await store.add_session(session, self.sealer.lookup(f"refresh:{refresh}"), now)

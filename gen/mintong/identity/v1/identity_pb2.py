@@ -22,52 +22,53 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from mintong.common.v1 import common_pb2 as mintong_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mintong/identity/v1/identity.proto\x12\x13mintong.identity.v1\x1a\x1emintong/common/v1/common.proto\"u\n\x12RequestCodeRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\x12\x11\n\tclient_ip\x18\x04 \x01(\t\"3\n\x13RequestCodeResponse\x12\x1c\n\x14resend_after_seconds\x18\x01 \x01(\x05\"k\n\rSignInRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12+\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"e\n\x06Tokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x05\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12\x12\n\ncitizen_id\x18\x04 \x01(\t\"=\n\x0eSignInResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\">\n\x0fRefreshResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\"T\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"S\n\x0eSignOutRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x11\n\x0fSignOutResponse\"X\n\x13\x41uthenticateRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\">\n\x14\x41uthenticateResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"\"\n\x0cGetMeRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\xf8\x01\n\rGetMeResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x18\n\x10masked_id_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmasked_phone\x18\x04 \x01(\t\x12\x11\n\tcity_code\x18\x05 \x01(\t\x12\x0e\n\x06gender\x18\x06 \x01(\t\x12+\n\nbirth_date\x18\x07 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x08 \x01(\t\x12\x30\n\x0f\x63\x61rd_expires_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\"\\\n\x16ImportResidentsRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x31\n\x06\x66ormat\x18\x02 \x01(\x0e\x32!.mintong.identity.v1.ImportFormat\"9\n\nRowProblem\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"o\n\x17ImportResidentsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x31\n\x08problems\x18\x03 \x03(\x0b\x32\x1f.mintong.identity.v1.RowProblem*\\\n\x0cImportFormat\x12\x1d\n\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12IMPORT_FORMAT_JSON\x10\x01\x12\x15\n\x11IMPORT_FORMAT_CSV\x10\x02\x32\xa7\x04\n\x0fIdentityService\x12`\n\x0bRequestCode\x12\'.mintong.identity.v1.RequestCodeRequest\x1a(.mintong.identity.v1.RequestCodeResponse\x12Q\n\x06SignIn\x12\".mintong.identity.v1.SignInRequest\x1a#.mintong.identity.v1.SignInResponse\x12T\n\x07Refresh\x12#.mintong.identity.v1.RefreshRequest\x1a$.mintong.identity.v1.RefreshResponse\x12T\n\x07SignOut\x12#.mintong.identity.v1.SignOutRequest\x1a$.mintong.identity.v1.SignOutResponse\x12\x63\n\x0c\x41uthenticate\x12(.mintong.identity.v1.AuthenticateRequest\x1a).mintong.identity.v1.AuthenticateResponse\x12N\n\x05GetMe\x12!.mintong.identity.v1.GetMeRequest\x1a\".mintong.identity.v1.GetMeResponse2\x84\x01\n\x14IdentityAdminService\x12l\n\x0fImportResidents\x12+.mintong.identity.v1.ImportResidentsRequest\x1a,.mintong.identity.v1.ImportResidentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mintong/identity/v1/identity.proto\x12\x13mintong.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emintong/common/v1/common.proto\"u\n\x12RequestCodeRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\x12\x11\n\tclient_ip\x18\x04 \x01(\t\"3\n\x13RequestCodeResponse\x12\x1c\n\x14resend_after_seconds\x18\x01 \x01(\x05\"k\n\rSignInRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12+\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"e\n\x06Tokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x05\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12\x12\n\ncitizen_id\x18\x04 \x01(\t\"=\n\x0eSignInResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\">\n\x0fRefreshResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\"T\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"S\n\x0eSignOutRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x11\n\x0fSignOutResponse\"X\n\x13\x41uthenticateRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x91\x01\n\x14\x41uthenticateResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x03 \x01(\t\x12\x38\n\x14\x61ssurance_expires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\"\n\x0cGetMeRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\xf8\x01\n\rGetMeResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x18\n\x10masked_id_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmasked_phone\x18\x04 \x01(\t\x12\x11\n\tcity_code\x18\x05 \x01(\t\x12\x0e\n\x06gender\x18\x06 \x01(\t\x12+\n\nbirth_date\x18\x07 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x08 \x01(\t\x12\x30\n\x0f\x63\x61rd_expires_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\"\\\n\x16ImportResidentsRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x31\n\x06\x66ormat\x18\x02 \x01(\x0e\x32!.mintong.identity.v1.ImportFormat\"9\n\nRowProblem\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"o\n\x17ImportResidentsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x31\n\x08problems\x18\x03 \x03(\x0b\x32\x1f.mintong.identity.v1.RowProblem*\\\n\x0cImportFormat\x12\x1d\n\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12IMPORT_FORMAT_JSON\x10\x01\x12\x15\n\x11IMPORT_FORMAT_CSV\x10\x02\x32\xa7\x04\n\x0fIdentityService\x12`\n\x0bRequestCode\x12\'.mintong.identity.v1.RequestCodeRequest\x1a(.mintong.identity.v1.RequestCodeResponse\x12Q\n\x06SignIn\x12\".mintong.identity.v1.SignInRequest\x1a#.mintong.identity.v1.SignInResponse\x12T\n\x07Refresh\x12#.mintong.identity.v1.RefreshRequest\x1a$.mintong.identity.v1.RefreshResponse\x12T\n\x07SignOut\x12#.mintong.identity.v1.SignOutRequest\x1a$.mintong.identity.v1.SignOutResponse\x12\x63\n\x0c\x41uthenticate\x12(.mintong.identity.v1.AuthenticateRequest\x1a).mintong.identity.v1.AuthenticateResponse\x12N\n\x05GetMe\x12!.mintong.identity.v1.GetMeRequest\x1a\".mintong.identity.v1.GetMeResponse2\x84\x01\n\x14IdentityAdminService\x12l\n\x0fImportResidents\x12+.mintong.identity.v1.ImportResidentsRequest\x1a,.mintong.identity.v1.ImportResidentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mintong.identity.v1.identity_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_IMPORTFORMAT']._serialized_start=1499
-  _globals['_IMPORTFORMAT']._serialized_end=1591
-  _globals['_REQUESTCODEREQUEST']._serialized_start=91
-  _globals['_REQUESTCODEREQUEST']._serialized_end=208
-  _globals['_REQUESTCODERESPONSE']._serialized_start=210
-  _globals['_REQUESTCODERESPONSE']._serialized_end=261
-  _globals['_SIGNINREQUEST']._serialized_start=263
-  _globals['_SIGNINREQUEST']._serialized_end=370
-  _globals['_TOKENS']._serialized_start=372
-  _globals['_TOKENS']._serialized_end=473
-  _globals['_SIGNINRESPONSE']._serialized_start=475
-  _globals['_SIGNINRESPONSE']._serialized_end=536
-  _globals['_REFRESHRESPONSE']._serialized_start=538
-  _globals['_REFRESHRESPONSE']._serialized_end=600
-  _globals['_REFRESHREQUEST']._serialized_start=602
-  _globals['_REFRESHREQUEST']._serialized_end=686
-  _globals['_SIGNOUTREQUEST']._serialized_start=688
-  _globals['_SIGNOUTREQUEST']._serialized_end=771
-  _globals['_SIGNOUTRESPONSE']._serialized_start=773
-  _globals['_SIGNOUTRESPONSE']._serialized_end=790
-  _globals['_AUTHENTICATEREQUEST']._serialized_start=792
-  _globals['_AUTHENTICATEREQUEST']._serialized_end=880
-  _globals['_AUTHENTICATERESPONSE']._serialized_start=882
-  _globals['_AUTHENTICATERESPONSE']._serialized_end=944
-  _globals['_GETMEREQUEST']._serialized_start=946
-  _globals['_GETMEREQUEST']._serialized_end=980
-  _globals['_GETMERESPONSE']._serialized_start=983
-  _globals['_GETMERESPONSE']._serialized_end=1231
-  _globals['_IMPORTRESIDENTSREQUEST']._serialized_start=1233
-  _globals['_IMPORTRESIDENTSREQUEST']._serialized_end=1325
-  _globals['_ROWPROBLEM']._serialized_start=1327
-  _globals['_ROWPROBLEM']._serialized_end=1384
-  _globals['_IMPORTRESIDENTSRESPONSE']._serialized_start=1386
-  _globals['_IMPORTRESIDENTSRESPONSE']._serialized_end=1497
-  _globals['_IDENTITYSERVICE']._serialized_start=1594
-  _globals['_IDENTITYSERVICE']._serialized_end=2145
-  _globals['_IDENTITYADMINSERVICE']._serialized_start=2148
-  _globals['_IDENTITYADMINSERVICE']._serialized_end=2280
+  _globals['_IMPORTFORMAT']._serialized_start=1616
+  _globals['_IMPORTFORMAT']._serialized_end=1708
+  _globals['_REQUESTCODEREQUEST']._serialized_start=124
+  _globals['_REQUESTCODEREQUEST']._serialized_end=241
+  _globals['_REQUESTCODERESPONSE']._serialized_start=243
+  _globals['_REQUESTCODERESPONSE']._serialized_end=294
+  _globals['_SIGNINREQUEST']._serialized_start=296
+  _globals['_SIGNINREQUEST']._serialized_end=403
+  _globals['_TOKENS']._serialized_start=405
+  _globals['_TOKENS']._serialized_end=506
+  _globals['_SIGNINRESPONSE']._serialized_start=508
+  _globals['_SIGNINRESPONSE']._serialized_end=569
+  _globals['_REFRESHRESPONSE']._serialized_start=571
+  _globals['_REFRESHRESPONSE']._serialized_end=633
+  _globals['_REFRESHREQUEST']._serialized_start=635
+  _globals['_REFRESHREQUEST']._serialized_end=719
+  _globals['_SIGNOUTREQUEST']._serialized_start=721
+  _globals['_SIGNOUTREQUEST']._serialized_end=804
+  _globals['_SIGNOUTRESPONSE']._serialized_start=806
+  _globals['_SIGNOUTRESPONSE']._serialized_end=823
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=825
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=913
+  _globals['_AUTHENTICATERESPONSE']._serialized_start=916
+  _globals['_AUTHENTICATERESPONSE']._serialized_end=1061
+  _globals['_GETMEREQUEST']._serialized_start=1063
+  _globals['_GETMEREQUEST']._serialized_end=1097
+  _globals['_GETMERESPONSE']._serialized_start=1100
+  _globals['_GETMERESPONSE']._serialized_end=1348
+  _globals['_IMPORTRESIDENTSREQUEST']._serialized_start=1350
+  _globals['_IMPORTRESIDENTSREQUEST']._serialized_end=1442
+  _globals['_ROWPROBLEM']._serialized_start=1444
+  _globals['_ROWPROBLEM']._serialized_end=1501
+  _globals['_IMPORTRESIDENTSRESPONSE']._serialized_start=1503
+  _globals['_IMPORTRESIDENTSRESPONSE']._serialized_end=1614
+  _globals['_IDENTITYSERVICE']._serialized_start=1711
+  _globals['_IDENTITYSERVICE']._serialized_end=2262
+  _globals['_IDENTITYADMINSERVICE']._serialized_start=2265
+  _globals['_IDENTITYADMINSERVICE']._serialized_end=2397
 # @@protoc_insertion_point(module_scope)

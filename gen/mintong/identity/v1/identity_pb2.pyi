@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from mintong.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -100,12 +103,16 @@ class AuthenticateRequest(_message.Message):
     def __init__(self, access_token: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
 
 class AuthenticateResponse(_message.Message):
-    __slots__ = ("citizen_id", "session_id")
+    __slots__ = ("citizen_id", "session_id", "assurance_level", "assurance_expires_at")
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSURANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ASSURANCE_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     citizen_id: str
     session_id: str
-    def __init__(self, citizen_id: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+    assurance_level: str
+    assurance_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, citizen_id: _Optional[str] = ..., session_id: _Optional[str] = ..., assurance_level: _Optional[str] = ..., assurance_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetMeRequest(_message.Message):
     __slots__ = ("citizen_id",)
