@@ -78,7 +78,12 @@ def main() -> None:
             asyncio.run(_once(app, handlers.load_catalogue(app.uow, content, _format(args.file))))
         case "publish-slots":
             work = handlers.publish_slots(
-                app.uow, first=args.first, last=args.last, office_id=args.office, city_code=args.city
+                app.uow,
+                first=args.first,
+                last=args.last,
+                office_id=args.office,
+                city_code=args.city,
+                clock=app.clock,
             )
             asyncio.run(_once(app, work))
 

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import grpc
 
-from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc
+from mintong.booking.v1 import bookings_pb2, bookings_pb2_grpc, catalogue_pb2, catalogue_pb2_grpc
 from services.booking.adapters import orm
 from services.booking.adapters.unit_of_work import SqlUnitOfWork
 from services.booking.config import BookingSettings
+from services.booking.entrypoints.bookings_servicer import BookingServicer, BookingStaffServicer, QrSigner
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
 from services.booking.service_layer.handlers import Clock
+from services.booking.service_layer.holds import HoldKeeper
 from services.runtime import migrations
 from services.runtime.db import Database
+from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
 
 NAME = "booking"
@@ -42,19 +45,42 @@ class Booking:
 def build(settings: BookingSettings, *, clock: Clock = utc_now) -> Booking:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
     uow = SqlUnitOfWork(db)
+    qr_key = (
+        settings.qr_secret.get_secret_value()
+        if settings.qr_secret
+        else dev_secret(settings.data_dir, "qr-secret")
+    )
+    bookings_servicer = BookingServicer(uow, clock, QrSigner(qr_key.encode()))
 
     def register(server: grpc.aio.Server) -> None:
         catalogue_pb2_grpc.add_CatalogueServiceServicer_to_server(CatalogueServicer(uow, clock), server)
-        catalogue_pb2_grpc.add_CatalogueAdminServiceServicer_to_server(CatalogueAdminServicer(uow), server)
+        catalogue_pb2_grpc.add_CatalogueAdminServiceServicer_to_server(
+            CatalogueAdminServicer(uow, clock), server
+        )
+        bookings_pb2_grpc.add_BookingServiceServicer_to_server(bookings_servicer, server)
+        bookings_pb2_grpc.add_BookingStaffServiceServicer_to_server(
+            BookingStaffServicer(uow, clock, bookings_servicer), server
+        )
 
-    services = catalogue_pb2.DESCRIPTOR.services_by_name
+    services = [
+        *catalogue_pb2.DESCRIPTOR.services_by_name.values(),
+        *bookings_pb2.DESCRIPTOR.services_by_name.values(),
+    ]
     host = ServiceHost(
         NAME,
         settings,
         register=register,
-        service_names=[s.full_name for s in services.values()],
+        service_names=[s.full_name for s in services],
         db=db,
         outbox=orm.outbox,
+    )
+    host.workers.append(
+        HoldKeeper(
+            uow,
+            clock,
+            every=settings.hold_check_seconds,
+            keep_keys=dt.timedelta(hours=settings.idempotency_keep_hours),
+        )
     )
     uow.on_commit = host.wake_relay
     return Booking(settings, db, uow, host, clock)

@@ -24,6 +24,16 @@ def caller_role() -> str:
     return caller.get().partition(":")[0]
 
 
+def caller_subject() -> str:
+    """Who the caller is within their role: a citizen id, a staff id."""
+    return caller.get().partition(":")[2].partition("@")[0]
+
+
+def caller_office() -> str:
+    """The office a window clerk works at, spelled "clerk:<staff id>@<office id>"."""
+    return caller.get().partition("@")[2]
+
+
 def require_role(*roles: str) -> None:
     """Services re-check who may call, whatever the gateway already checked."""
     from services.runtime.errors import Kind, ProblemError

@@ -16,6 +16,16 @@ def _date(value: dt.date) -> common_pb2.Date:
     return common_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
+def _time(value: dt.time) -> common_pb2.TimeOfDay:
+    return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
+
+
+def _timestamp(value: dt.datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
 def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
     ts = Timestamp()
     ts.FromDatetime(occurred_at)
@@ -46,5 +56,73 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
         case events.BusinessResumed():
             return events_pb2.BusinessResumed(
                 occurred_at=ts, city_code=event.city_code, business_code=event.business_code
+            )
+        case events.BookingConfirmed(booking=b):
+            return events_pb2.BookingConfirmed(
+                occurred_at=ts,
+                booking_id=b.id,
+                citizen_id=b.citizen_id,
+                city_code=b.city_code,
+                business_name=b.snapshot.business_name,
+                office_name=b.snapshot.office_name,
+                office_address=b.snapshot.office_address,
+                office_phone=b.snapshot.office_phone,
+                date=_date(b.date),
+                start=_time(b.start),
+                confirmation_code=b.confirmation_code,
+                materials=b.snapshot.materials,
+                visit_requirements=b.snapshot.visit_requirements,
+            )
+        case events.BookingCancelled(booking=b):
+            return events_pb2.BookingCancelled(
+                occurred_at=ts,
+                booking_id=b.id,
+                citizen_id=b.citizen_id,
+                city_code=b.city_code,
+                business_name=b.snapshot.business_name,
+                office_name=b.snapshot.office_name,
+                date=_date(b.date),
+                start=_time(b.start),
+            )
+        case events.BookingRescheduled(booking=b):
+            return events_pb2.BookingRescheduled(
+                occurred_at=ts,
+                booking_id=b.id,
+                citizen_id=b.citizen_id,
+                city_code=b.city_code,
+                business_name=b.snapshot.business_name,
+                office_name=b.snapshot.office_name,
+                office_address=b.snapshot.office_address,
+                old_date=_date(event.old_date),
+                old_start=_time(event.old_start),
+                date=_date(b.date),
+                start=_time(b.start),
+                confirmation_code=b.confirmation_code,
+                materials=b.snapshot.materials,
+            )
+        case events.WaitlistOfferMade(entry=e):
+            assert e.hold_expires_at is not None
+            return events_pb2.WaitlistOfferMade(
+                occurred_at=ts,
+                entry_id=e.id,
+                citizen_id=e.citizen_id,
+                city_code=e.city_code,
+                business_name=event.snapshot.business_name,
+                office_name=event.snapshot.office_name,
+                date=_date(event.date),
+                start=_time(event.start),
+                hold_expires_at=_timestamp(e.hold_expires_at),
+                hold_minutes=event.hold_minutes,
+            )
+        case events.WaitlistOfferExpired(entry=e):
+            return events_pb2.WaitlistOfferExpired(
+                occurred_at=ts,
+                entry_id=e.id,
+                citizen_id=e.citizen_id,
+                city_code=e.city_code,
+                business_name=event.snapshot.business_name,
+                office_name=event.snapshot.office_name,
+                date=_date(event.date),
+                start=_time(event.start),
             )
     raise TypeError(f"no proto for {event!r}")

@@ -9,16 +9,20 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 
 from services.runtime.consumer import processed_events_table
@@ -33,6 +37,8 @@ cities = Table(
     Column("code", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("time_zone", String(64), nullable=False),
+    # The city's booking rules (domain.bookings.BookingRules.to_json); NULL = defaults.
+    Column("rules", JSON, nullable=True),
 )
 
 businesses = Table(
@@ -102,10 +108,111 @@ slots = Table(
     Column("start_time", Time, nullable=False),
     Column("end_time", Time, nullable=False),
     Column("capacity", Integer, nullable=False),
+    # Places taken by active bookings…
     Column("booked", Integer, nullable=False, server_default="0"),
+    # …and places held for a citizen from the waitlist until they confirm.
+    Column("held", Integer, nullable=False, server_default="0"),
     UniqueConstraint("office_id", "group_code", "date", "start_time"),
-    # The second guard against overbooking: the database itself refuses it.
-    CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+    # The second guard against overbooking (the first is the conditional update):
+    # the database itself refuses it.
+    CheckConstraint("booked >= 0 AND held >= 0 AND booked + held <= capacity", name="booked_within_capacity"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("citizen_id", String(64), nullable=False, index=True),
+    Column("city_code", String(64), nullable=False),
+    Column("business_code", String(64), nullable=False),
+    Column("office_id", String(64), nullable=False),
+    Column("slot_id", BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("slots.id"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("confirmation_code", String(16), nullable=False, unique=True),
+    Column("channel", String(16), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("reason_code", String(64), nullable=False, server_default=""),
+    Column("destination", String(64), nullable=False, server_default=""),
+    Column("pre_application_id", String(64), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=True),
+    # One active booking per citizen per business, guarded by the database: two
+    # concurrent requests for different slots cannot both pass.
+    Index(
+        "uq_bookings_one_active",
+        "citizen_id",
+        "city_code",
+        "business_code",
+        unique=True,
+        sqlite_where=text("status = 'confirmed'"),
+        postgresql_where=text("status = 'confirmed'"),
+    ),
+    Index("ix_bookings_office_id_date", "office_id", "date"),
+    Index("ix_bookings_slot_id", "slot_id"),
+)
+
+# A request's idempotency key, written in the booking's own transaction: a retry
+# finds it and replays the answer; a concurrent twin waits on it, then replays.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("citizen_id", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    # The order of joining: first come, first offered (timestamps can tie).
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("citizen_id", String(64), nullable=False, index=True),
+    Column("city_code", String(64), nullable=False),
+    Column("business_code", String(64), nullable=False),
+    Column("office_id", String(64), nullable=False),
+    Column("group_code", String(64), nullable=False),
+    # NULL: the earliest place at the office.
+    Column("slot_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    # reason_code / destination / pre_application_id, checked when joining.
+    Column("request", JSON, nullable=False),
+    Column("held_slot_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=True),
+    Column("hold_expires_at", DateTime(timezone=True), nullable=True),
+    Column("booking_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # One open entry per citizen per business: a waitlist is no way round the
+    # one-active-booking rule.
+    Index(
+        "uq_waitlist_entries_one_open",
+        "citizen_id",
+        "city_code",
+        "business_code",
+        unique=True,
+        sqlite_where=text("status IN ('waiting', 'offered')"),
+        postgresql_where=text("status IN ('waiting', 'offered')"),
+    ),
+    Index("ix_waitlist_entries_office_id_group_code_status", "office_id", "group_code", "status"),
+    Index("ix_waitlist_entries_status_hold_expires_at", "status", "hold_expires_at"),
+)
+
+# Pre-applications staff approved, as the pre-application workflow reports them:
+# a business that needs one books only with an approved id of the same citizen.
+pre_application_approvals = Table(
+    "pre_application_approvals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("citizen_id", String(64), nullable=False),
+    Column("city_code", String(64), nullable=False),
+    Column("business_code", String(64), nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
 )
 
 outbox = outbox_table(metadata)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
 from services.booking.domain import model
+from services.booking.domain.rules import BookingRules
 
 
 async def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str]) -> None:
@@ -32,17 +33,22 @@ class SqlCatalogueRepository:
     # cities
     async def list_cities(self) -> list[model.City]:
         rows = await self.conn.execute(select(orm.cities).order_by(orm.cities.c.code))
-        return [model.City(r.code, r.name, r.time_zone) for r in rows]
+        return [_city(r) for r in rows]
 
     async def get_city(self, code: str) -> model.City | None:
         row = (await self.conn.execute(select(orm.cities).where(orm.cities.c.code == code))).first()
-        return model.City(row.code, row.name, row.time_zone) if row else None
+        return _city(row) if row else None
 
     async def save_city(self, city: model.City) -> None:
         await upsert(
             self.conn,
             orm.cities,
-            {"code": city.code, "name": city.name, "time_zone": city.time_zone},
+            {
+                "code": city.code,
+                "name": city.name,
+                "time_zone": city.time_zone,
+                "rules": city.rules.to_json(),
+            },
             ["code"],
         )
 
@@ -224,8 +230,9 @@ class SqlCatalogueRepository:
                     }
                 )
             elif found.capacity != slot.capacity:
-                # Never below what is already booked: nobody loses an appointment.
-                capacity = case((s.c.booked > slot.capacity, s.c.booked), else_=slot.capacity)
+                # Never below what is booked or held: nobody loses an appointment.
+                taken = s.c.booked + s.c.held
+                capacity = case((taken > slot.capacity, taken), else_=slot.capacity)
                 await self.conn.execute(update(s).where(s.c.id == found.id).values(capacity=capacity))
                 updated += 1
         if new_rows:
@@ -256,7 +263,7 @@ class SqlCatalogueRepository:
                 .where(
                     s.c.office_id == office_id,
                     s.c.group_code == group,
-                    s.c.booked < s.c.capacity,
+                    s.c.booked + s.c.held < s.c.capacity,
                     _not_started(after),
                 )
                 .order_by(s.c.date, s.c.start_time)
@@ -269,6 +276,10 @@ class SqlCatalogueRepository:
 def _not_started(after: dt.datetime):
     s = orm.slots
     return (s.c.date > after.date()) | and_(s.c.date == after.date(), s.c.start_time >= after.time())
+
+
+def _city(r: Row[Any]) -> model.City:
+    return model.City(r.code, r.name, r.time_zone, BookingRules.from_json(r.rules))
 
 
 def _business(r: Row[Any]) -> model.Business:
@@ -319,4 +330,5 @@ def _slot(r: Row[Any]) -> model.Slot:
         end=r.end_time,
         capacity=r.capacity,
         booked=r.booked,
+        held=r.held,
     )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import event_mapper, orm
+from services.booking.adapters.bookings_repository import SqlBookingRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.domain.events import Event
 from services.runtime.db import Database
@@ -18,6 +19,7 @@ from services.runtime.outbox import add_event
 class SqlTransaction:
     def __init__(self, conn: AsyncConnection) -> None:
         self.catalogue = SqlCatalogueRepository(conn)
+        self.bookings = SqlBookingRepository(conn)
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:

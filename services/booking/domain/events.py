@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # bookings.py needs model.py, which emits events: no import at run time
+    from services.booking.domain.bookings import Booking, Snapshot, WaitlistEntry
 
 
 @dataclass(frozen=True)
@@ -35,4 +39,48 @@ class BusinessResumed:
     business_code: str
 
 
-Event = CatalogueLoaded | SlotsPublished | BusinessSuspended | BusinessResumed
+@dataclass(frozen=True)
+class BookingConfirmed:
+    booking: Booking
+
+
+@dataclass(frozen=True)
+class BookingCancelled:
+    booking: Booking
+
+
+@dataclass(frozen=True)
+class BookingRescheduled:
+    booking: Booking
+    old_date: dt.date
+    old_start: dt.time
+
+
+@dataclass(frozen=True)
+class WaitlistOfferMade:
+    entry: WaitlistEntry
+    snapshot: Snapshot
+    date: dt.date
+    start: dt.time
+    hold_minutes: int
+
+
+@dataclass(frozen=True)
+class WaitlistOfferExpired:
+    entry: WaitlistEntry
+    snapshot: Snapshot
+    date: dt.date
+    start: dt.time
+
+
+Event = (
+    CatalogueLoaded
+    | SlotsPublished
+    | BusinessSuspended
+    | BusinessResumed
+    | BookingConfirmed
+    | BookingCancelled
+    | BookingRescheduled
+    | WaitlistOfferMade
+    | WaitlistOfferExpired
+)

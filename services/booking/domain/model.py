@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from services.booking.domain import events
+from services.booking.domain.rules import BookingRules
 from services.runtime.errors import InvalidArgument
 
 #: A citizen may ask for at most this many days of slots at once.
@@ -50,6 +51,7 @@ class City:
     code: str
     name: str
     time_zone: str
+    rules: BookingRules = field(default_factory=BookingRules)
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,12 @@ class Slot:
     end: dt.time
     capacity: int
     booked: int
+    #: Places held for citizens from the waitlist (taken until confirmed or expired).
+    held: int = 0
 
     @property
     def remaining(self) -> int:
-        return max(self.capacity - self.booked, 0)
+        return max(self.capacity - self.booked - self.held, 0)
 
     def starts_at(self, tz: dt.tzinfo) -> dt.datetime:
         return dt.datetime.combine(self.date, self.start, tzinfo=tz)

@@ -47,7 +47,7 @@ def date_to_proto(value: dt.date) -> common_pb2.Date:
     return common_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
-def _time(value: dt.time) -> common_pb2.TimeOfDay:
+def time_to_proto(value: dt.time) -> common_pb2.TimeOfDay:
     return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
 
 
@@ -83,7 +83,7 @@ def office_to_proto(o: model.Office) -> pb.Office:
         location=common_pb2.GeoPoint(latitude=o.location.latitude, longitude=o.location.longitude),
         phone=o.phone,
         opening_hours=[
-            pb.OpeningHours(weekday=p.weekday, opens=_time(p.opens), closes=_time(p.closes))
+            pb.OpeningHours(weekday=p.weekday, opens=time_to_proto(p.opens), closes=time_to_proto(p.closes))
             for p in sorted(o.opening_hours, key=lambda p: (p.weekday, p.opens))
         ],
         walk_in_allowed=o.walk_in_allowed,
@@ -98,8 +98,8 @@ def slot_to_proto(s: model.Slot) -> pb.Slot:
         office_id=s.office_id,
         group=s.group,
         date=date_to_proto(s.date),
-        start=_time(s.start),
-        end=_time(s.end),
+        start=time_to_proto(s.start),
+        end=time_to_proto(s.end),
         capacity=s.capacity,
         booked=s.booked,
         remaining=s.remaining,
@@ -152,8 +152,9 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
 class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
     """Every call re-checks that the caller is an administrator."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
+        self.clock = clock
 
     async def LoadCatalogue(self, request: pb.LoadCatalogueRequest, context) -> pb.LoadCatalogueResponse:
         require_role(ADMIN)
@@ -179,6 +180,7 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
             last=last,
             office_id=request.office_id or None,
             city_code=request.city_code or None,
+            clock=self.clock,
         )
         return pb.PublishSlotsResponse(created_count=created, updated_count=updated)
 

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.booking.domain import model
+from services.booking.domain import model, rules
 from services.runtime.errors import InvalidArgument
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -126,10 +126,29 @@ class OfficeDoc(_Strict):
         return value
 
 
+class BookingRulesDoc(_Strict):
+    """A city's booking policy; anything left out keeps the default."""
+
+    horizon_days: int = Field(default=7, ge=1, le=90)
+    release_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    cancel_cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    no_show_limit: int = Field(default=3, ge=1, le=100)
+    no_show_window_days: int = Field(default=90, ge=1, le=3650)
+    no_show_block_days: int = Field(default=30, ge=0, le=3650)
+    hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    entry_exit_reasons: list[Code] = list(rules.DEFAULT_ENTRY_EXIT_REASONS)
+    #: ISO 3166 alpha-2 codes, e.g. [AU].
+    suspended_destinations: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
+
+    def to_domain(self) -> rules.BookingRules:
+        return rules.BookingRules.from_json(self.model_dump())
+
+
 class CityDoc(_Strict):
     code: Code
     name: str
     time_zone: str = "Asia/Shanghai"
+    booking_rules: BookingRulesDoc = BookingRulesDoc()
     businesses: list[BusinessDoc] = []
     offices: list[OfficeDoc] = []
 
@@ -192,7 +211,9 @@ def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
 
 
 def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[model.Office]]:
-    city = model.City(code=doc.code, name=doc.name, time_zone=doc.time_zone)
+    city = model.City(
+        code=doc.code, name=doc.name, time_zone=doc.time_zone, rules=doc.booking_rules.to_domain()
+    )
     businesses = [
         model.Business(
             city_code=doc.code,

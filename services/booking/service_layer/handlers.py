@@ -10,7 +10,7 @@ from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 from services.booking.domain import events, model
-from services.booking.service_layer import catalogue_file
+from services.booking.service_layer import bookings, catalogue_file
 from services.booking.service_layer.unit_of_work import CatalogueRepository, UnitOfWork
 from services.runtime.errors import InvalidArgument, NotFound
 
@@ -52,9 +52,11 @@ async def publish_slots(
     last: dt.date,
     office_id: str | None = None,
     city_code: str | None = None,
+    clock: Clock | None = None,
 ) -> tuple[int, int]:
     """Open the slots the opening hours give, for one office or every office of a
-    city. Publishing again is harmless: existing slots keep their bookings."""
+    city. Publishing again is harmless: existing slots keep their bookings. New
+    places go to the office's waitlists first, in the same transaction."""
     model.check_date_range(first, last)
     if bool(office_id) == bool(city_code):
         raise InvalidArgument(
@@ -71,6 +73,8 @@ async def publish_slots(
             c, u = await tx.catalogue.upsert_slots(office.plan_slots(first, last))
             created, updated = created + c, updated + u
             tx.emit(events.SlotsPublished(office.id, first, last, c, u))
+            if clock is not None and (c or u):
+                await bookings.offer_vacancies(tx, office.id, clock())
     return created, updated
 
 

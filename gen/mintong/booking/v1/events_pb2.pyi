@@ -140,3 +140,47 @@ class BookingRescheduled(_message.Message):
     confirmation_code: str
     materials: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., old_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., old_start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WaitlistOfferMade(_message.Message):
+    __slots__ = ("occurred_at", "entry_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start", "hold_expires_at", "hold_minutes")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    HOLD_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    HOLD_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    entry_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    office_name: str
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    hold_expires_at: _timestamp_pb2.Timestamp
+    hold_minutes: int
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hold_minutes: _Optional[int] = ...) -> None: ...
+
+class WaitlistOfferExpired(_message.Message):
+    __slots__ = ("occurred_at", "entry_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    entry_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    office_name: str
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...

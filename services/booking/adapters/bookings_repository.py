@@ -1,0 +1,485 @@
+"""Bookings, idempotency keys and the waitlist on SQL, inside one transaction.
+
+Every count change is a conditional UPDATE whose WHERE clause re-checks the
+invariant (``booked + held < capacity``), so the database decides a race, not a
+read made earlier; the slots' CHECK constraint is the second guard. Inserts that
+may collide (an idempotency key, the one active booking, the one open waitlist
+entry) use ``ON CONFLICT DO NOTHING`` so that a collision is an answer, not an
+aborted transaction (PostgreSQL cannot continue a transaction after an error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.booking.adapters import orm
+from services.booking.adapters.repository import _business, _city, _office, _slot
+from services.booking.domain import model
+from services.booking.domain.bookings import (
+    OPEN_WAIT_STATUSES,
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    Snapshot,
+    WaitlistEntry,
+    WaitStatus,
+)
+from services.booking.service_layer.unit_of_work import SlotContext
+from services.runtime.db import as_utc
+
+b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
+
+
+class SqlBookingRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._postgres = conn.dialect.name == "postgresql"
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self._postgres else sqlite.insert)(table)
+
+    # what a booking needs to know, in one read
+    async def slot_context(self, slot_id: int, business_code: str) -> SlotContext | None:
+        """The slot, its office, the city and the business if the office handles
+        that business in the slot's group; None when any of it does not exist."""
+        o, c, bu, ob = orm.offices, orm.cities, orm.businesses, orm.office_businesses
+        row = (
+            await self.conn.execute(
+                select(
+                    s,
+                    *[col.label(f"o_{col.name}") for col in o.c],
+                    *[col.label(f"c_{col.name}") for col in c.c],
+                    *[col.label(f"b_{col.name}") for col in bu.c],
+                )
+                .join(o, o.c.id == s.c.office_id)
+                .join(c, c.c.code == o.c.city_code)
+                .join(ob, and_(ob.c.office_id == s.c.office_id, ob.c.group_code == s.c.group_code))
+                .join(bu, and_(bu.c.city_code == o.c.city_code, bu.c.code == ob.c.business_code))
+                .where(s.c.id == slot_id, ob.c.business_code == business_code)
+            )
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+
+        def prefixed(prefix: str) -> Any:
+            return _Prefixed({key[len(prefix) :]: m[key] for key in m if key.startswith(prefix)})
+
+        return SlotContext(
+            slot=_slot(row),
+            office=_office(prefixed("o_"), ()),
+            city=_city(prefixed("c_")),
+            business=_business(prefixed("b_")),
+        )
+
+    async def no_shows(self, citizen_id: str, since: dt.datetime) -> list[dt.datetime]:
+        rows = await self.conn.execute(
+            select(b.c.changed_at)
+            .where(
+                b.c.citizen_id == citizen_id,
+                b.c.status == BookingStatus.NO_SHOW.value,
+                b.c.changed_at >= since,
+            )
+            .order_by(b.c.changed_at.desc())
+        )
+        return [as_utc(r.changed_at) for r in rows]  # type: ignore[misc]
+
+    async def pre_application_approved(
+        self, approval_id: str, citizen_id: str, business: model.Business
+    ) -> bool:
+        a = orm.pre_application_approvals
+        row = (
+            await self.conn.execute(
+                select(a.c.id).where(
+                    a.c.id == approval_id,
+                    a.c.citizen_id == citizen_id,
+                    a.c.city_code == business.city_code,
+                    a.c.business_code == business.code,
+                )
+            )
+        ).first()
+        return row is not None
+
+    async def record_pre_application_approval(
+        self, approval_id: str, citizen_id: str, city_code: str, business_code: str, at: dt.datetime
+    ) -> None:
+        a = orm.pre_application_approvals
+        await self.conn.execute(
+            self._insert(a)
+            .values(
+                id=approval_id,
+                citizen_id=citizen_id,
+                city_code=city_code,
+                business_code=business_code,
+                approved_at=at,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    # idempotency
+    async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, bytes] | None:
+        row = (
+            await self.conn.execute(
+                select(k.c.fingerprint, k.c.response).where(k.c.citizen_id == citizen_id, k.c.key == key)
+            )
+        ).first()
+        return (row.fingerprint, row.response) if row else None
+
+    async def claim_idempotency_key(
+        self, citizen_id: str, key: str, fingerprint: str, response: bytes, now: dt.datetime
+    ) -> bool:
+        """False when the key is already taken (on PostgreSQL, after waiting for a
+        concurrent twin to commit or roll back)."""
+        result = await self.conn.execute(
+            self._insert(k)
+            .values(
+                citizen_id=citizen_id, key=key, fingerprint=fingerprint, response=response, created_at=now
+            )
+            .on_conflict_do_nothing()
+        )
+        return result.rowcount == 1
+
+    async def set_idempotent_response(self, citizen_id: str, key: str, response: bytes) -> None:
+        await self.conn.execute(
+            update(k).where(k.c.citizen_id == citizen_id, k.c.key == key).values(response=response)
+        )
+
+    async def prune_idempotency_keys(self, before: dt.datetime) -> int:
+        result = await self.conn.execute(k.delete().where(k.c.created_at < before))
+        return result.rowcount
+
+    # slot counts
+    async def take_place(self, slot_id: int) -> bool:
+        """One more booked place, if there is one free."""
+        result = await self.conn.execute(
+            update(s)
+            .where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity)
+            .values(booked=s.c.booked + 1)
+        )
+        return result.rowcount == 1
+
+    async def hold_place(self, slot_id: int) -> bool:
+        result = await self.conn.execute(
+            update(s).where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity).values(held=s.c.held + 1)
+        )
+        return result.rowcount == 1
+
+    async def release_place(self, slot_id: int) -> None:
+        await self.conn.execute(update(s).where(s.c.id == slot_id).values(booked=s.c.booked - 1))
+
+    async def release_hold(self, slot_id: int) -> None:
+        await self.conn.execute(update(s).where(s.c.id == slot_id).values(held=s.c.held - 1))
+
+    async def convert_hold(self, slot_id: int) -> None:
+        """A held place becomes a booked one; the total taken does not change."""
+        await self.conn.execute(
+            update(s).where(s.c.id == slot_id).values(held=s.c.held - 1, booked=s.c.booked + 1)
+        )
+
+    async def get_slot(self, slot_id: int) -> model.Slot | None:
+        row = (await self.conn.execute(select(s).where(s.c.id == slot_id))).first()
+        return _slot(row) if row else None
+
+    async def slots_with_vacancy(self, office_id: str, after: dt.datetime) -> list[model.Slot]:
+        rows = await self.conn.execute(
+            select(s)
+            .where(
+                s.c.office_id == office_id,
+                s.c.booked + s.c.held < s.c.capacity,
+                or_(s.c.date > after.date(), and_(s.c.date == after.date(), s.c.start_time > after.time())),
+            )
+            .order_by(s.c.date, s.c.start_time)
+        )
+        return [_slot(r) for r in rows]
+
+    # bookings
+    async def add_booking(self, booking: Booking) -> bool:
+        """False when a unique key collides: the citizen's one active booking for
+        the business, or (vanishingly rarely) the confirmation code."""
+        result = await self.conn.execute(
+            self._insert(b).values(**_booking_row(booking)).on_conflict_do_nothing()
+        )
+        return result.rowcount == 1
+
+    async def active_booking(self, citizen_id: str, city_code: str, business_code: str) -> Booking | None:
+        row = (
+            await self.conn.execute(
+                select(b).where(
+                    b.c.citizen_id == citizen_id,
+                    b.c.city_code == city_code,
+                    b.c.business_code == business_code,
+                    b.c.status == BookingStatus.CONFIRMED.value,
+                )
+            )
+        ).first()
+        return _booking(row) if row else None
+
+    async def get_booking(self, booking_id: str, citizen_id: str | None = None) -> Booking | None:
+        query = select(b).where(b.c.id == booking_id)
+        if citizen_id is not None:
+            query = query.where(b.c.citizen_id == citizen_id)
+        row = (await self.conn.execute(query)).first()
+        return _booking(row) if row else None
+
+    async def list_bookings(self, citizen_id: str, statuses: list[BookingStatus]) -> list[Booking]:
+        query = select(b).where(b.c.citizen_id == citizen_id)
+        if statuses:
+            query = query.where(b.c.status.in_([x.value for x in statuses]))
+        rows = await self.conn.execute(query.order_by(b.c.starts_at.desc(), b.c.created_at.desc()))
+        return [_booking(r) for r in rows]
+
+    async def office_bookings(self, office_id: str, date: dt.date) -> list[Booking]:
+        rows = await self.conn.execute(
+            select(b)
+            .where(b.c.office_id == office_id, b.c.date == date)
+            .order_by(b.c.start_time, b.c.created_at)
+        )
+        return [_booking(r) for r in rows]
+
+    async def change_status(
+        self, booking_id: str, old: BookingStatus, new: BookingStatus, now: dt.datetime
+    ) -> bool:
+        """Only from ``old``: of two concurrent changes, one wins and one sees False."""
+        result = await self.conn.execute(
+            update(b)
+            .where(b.c.id == booking_id, b.c.status == old.value)
+            .values(status=new.value, changed_at=now)
+        )
+        return result.rowcount == 1
+
+    async def move_booking(self, old: Booking, new: Booking, now: dt.datetime) -> bool:
+        """Only if nobody changed the booking since it was read."""
+        row = _booking_row(new)
+        for unchanged in ("id", "citizen_id", "created_at", "status"):
+            row.pop(unchanged)
+        result = await self.conn.execute(
+            update(b)
+            .where(
+                b.c.id == old.id,
+                b.c.slot_id == old.slot_id,
+                b.c.status == BookingStatus.CONFIRMED.value,
+            )
+            .values(**row, changed_at=now)
+        )
+        return result.rowcount == 1
+
+    # waitlist
+    async def add_entry(self, entry: WaitlistEntry) -> bool:
+        """False when the citizen already has an open entry for the business."""
+        result = await self.conn.execute(
+            self._insert(w)
+            .values(
+                id=entry.id,
+                citizen_id=entry.citizen_id,
+                city_code=entry.city_code,
+                business_code=entry.business_code,
+                office_id=entry.office_id,
+                group_code=entry.group_code,
+                slot_id=entry.slot_id,
+                status=entry.status.value,
+                channel=entry.channel.value,
+                request=_request_json(entry.request),
+                created_at=entry.created_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        return result.rowcount == 1
+
+    async def get_entry(self, entry_id: str, citizen_id: str | None = None) -> WaitlistEntry | None:
+        query = select(w).where(w.c.id == entry_id)
+        if citizen_id is not None:
+            query = query.where(w.c.citizen_id == citizen_id)
+        row = (await self.conn.execute(query)).first()
+        return _entry(row) if row else None
+
+    async def open_entry(self, citizen_id: str, city_code: str, business_code: str) -> WaitlistEntry | None:
+        row = (
+            await self.conn.execute(
+                select(w).where(
+                    w.c.citizen_id == citizen_id,
+                    w.c.city_code == city_code,
+                    w.c.business_code == business_code,
+                    w.c.status.in_(OPEN_WAIT_STATUSES),
+                )
+            )
+        ).first()
+        return _entry(row) if row else None
+
+    async def list_entries(self, citizen_id: str) -> list[tuple[WaitlistEntry, int]]:
+        """The citizen's entries, newest first, each with its place among those
+        waiting for the same thing (0 when not waiting)."""
+        rows = (
+            await self.conn.execute(
+                select(w).where(w.c.citizen_id == citizen_id).order_by(w.c.seq.desc())
+            )
+        ).all()
+        result = []
+        for row in rows:
+            position = 0
+            if row.status == WaitStatus.WAITING.value:
+                ahead = select(func.count()).where(
+                    w.c.status == WaitStatus.WAITING.value,
+                    w.c.office_id == row.office_id,
+                    w.c.group_code == row.group_code,
+                    w.c.seq < row.seq,
+                )
+                position = int((await self.conn.execute(ahead)).scalar_one()) + 1
+            result.append((_entry(row), position))
+        return result
+
+    async def next_waiting(self, slot: model.Slot) -> WaitlistEntry | None:
+        """The longest-waiting entry a freed place in ``slot`` can go to: one that
+        waits for that very slot, or for the earliest place in its office group."""
+        assert slot.id is not None
+        query = (
+            select(w)
+            .where(
+                w.c.status == WaitStatus.WAITING.value,
+                w.c.office_id == slot.office_id,
+                w.c.group_code == slot.group,
+                or_(w.c.slot_id == slot.id, w.c.slot_id.is_(None)),
+            )
+            .order_by(w.c.seq)
+            .limit(1)
+        )
+        if self._postgres:
+            # Another transaction offering to the same entry: take the next one
+            # rather than wait for it.
+            query = query.with_for_update(skip_locked=True)
+        row = (await self.conn.execute(query)).first()
+        return _entry(row) if row else None
+
+    async def has_waiting(self, office_id: str) -> bool:
+        row = (
+            await self.conn.execute(
+                select(w.c.id)
+                .where(w.c.office_id == office_id, w.c.status == WaitStatus.WAITING.value)
+                .limit(1)
+            )
+        ).first()
+        return row is not None
+
+    async def offer(self, entry_id: str, slot_id: int, expires_at: dt.datetime) -> bool:
+        result = await self.conn.execute(
+            update(w)
+            .where(w.c.id == entry_id, w.c.status == WaitStatus.WAITING.value)
+            .values(status=WaitStatus.OFFERED.value, held_slot_id=slot_id, hold_expires_at=expires_at)
+        )
+        return result.rowcount == 1
+
+    async def close_entry(
+        self, entry_id: str, old: WaitStatus, new: WaitStatus, booking_id: str | None = None
+    ) -> bool:
+        result = await self.conn.execute(
+            update(w)
+            .where(w.c.id == entry_id, w.c.status == old.value)
+            .values(status=new.value, booking_id=booking_id)
+        )
+        return result.rowcount == 1
+
+    async def expired_holds(self, now: dt.datetime, limit: int) -> list[str]:
+        rows = await self.conn.execute(
+            select(w.c.id)
+            .where(w.c.status == WaitStatus.OFFERED.value, w.c.hold_expires_at <= now)
+            .order_by(w.c.hold_expires_at)
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
+
+class _Prefixed(dict[str, Any]):
+    """A row's prefixed columns, readable as attributes like a Row."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _request_json(request: BookingRequest | None) -> dict[str, str]:
+    if request is None:
+        return {}
+    return {
+        "reason_code": request.reason_code,
+        "destination": request.destination,
+        "pre_application_id": request.pre_application_id,
+    }
+
+
+def _booking_row(x: Booking) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "citizen_id": x.citizen_id,
+        "city_code": x.city_code,
+        "business_code": x.business_code,
+        "office_id": x.office_id,
+        "slot_id": x.slot_id,
+        "date": x.date,
+        "start_time": x.start,
+        "end_time": x.end,
+        "starts_at": x.starts_at,
+        "status": x.status.value,
+        "confirmation_code": x.confirmation_code,
+        "channel": x.channel.value,
+        "snapshot": x.snapshot.to_json(),
+        "reason_code": x.reason_code,
+        "destination": x.destination,
+        "pre_application_id": x.pre_application_id,
+        "created_at": x.created_at,
+    }
+
+
+def _booking(r: Row[Any]) -> Booking:
+    return Booking(
+        id=r.id,
+        citizen_id=r.citizen_id,
+        city_code=r.city_code,
+        business_code=r.business_code,
+        office_id=r.office_id,
+        slot_id=r.slot_id,
+        date=r.date,
+        start=r.start_time,
+        end=r.end_time,
+        starts_at=as_utc(r.starts_at),  # type: ignore[arg-type]
+        status=BookingStatus(r.status),
+        confirmation_code=r.confirmation_code,
+        channel=model.Channel(r.channel),
+        snapshot=Snapshot.from_json(r.snapshot),
+        created_at=as_utc(r.created_at),  # type: ignore[arg-type]
+        reason_code=r.reason_code,
+        destination=r.destination,
+        pre_application_id=r.pre_application_id,
+        changed_at=as_utc(r.changed_at),
+    )
+
+
+def _entry(r: Row[Any]) -> WaitlistEntry:
+    req = r.request or {}
+    return WaitlistEntry(
+        id=r.id,
+        citizen_id=r.citizen_id,
+        city_code=r.city_code,
+        business_code=r.business_code,
+        office_id=r.office_id,
+        group_code=r.group_code,
+        slot_id=r.slot_id,
+        status=WaitStatus(r.status),
+        channel=model.Channel(r.channel),
+        created_at=as_utc(r.created_at),  # type: ignore[arg-type]
+        request=BookingRequest(
+            slot_id=r.slot_id or 0,
+            business_code=r.business_code,
+            reason_code=req.get("reason_code", ""),
+            destination=req.get("destination", ""),
+            pre_application_id=req.get("pre_application_id", ""),
+        ),
+        held_slot_id=r.held_slot_id,
+        hold_expires_at=as_utc(r.hold_expires_at),
+        booking_id=r.booking_id,
+    )

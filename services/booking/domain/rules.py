@@ -1,0 +1,78 @@
+"""A city's booking policy: values from the catalogue file, with the defaults the
+seed's bureaus use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+#: The reasons entry-exit documents are issued for while only emergencies are
+#: (the seed's list); a city may narrow or widen it in its booking rules.
+DEFAULT_ENTRY_EXIT_REASONS = (
+    "FUNERAL",
+    "MEDICAL_TREATMENT",
+    "CRITICALLY_ILL_RELATIVE",
+    "URGENT_BUSINESS",
+    "LABOUR_SERVICES",
+    "EMPLOYMENT",
+    "STUDY_ABROAD",
+    "EXPIRING_VISA",
+)
+ENTRY_EXIT_CATEGORY = "entry_exit"
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """One city's booking policy; the defaults are what the seed's bureaus use."""
+
+    #: Slots can be booked from now up to this many days ahead (today counts as day 1)…
+    horizon_days: int = 7
+    #: …and the last day of the horizon opens at this local time each day.
+    release_time: dt.time = dt.time(8, 0)
+    #: No cancelling or moving a booking later than this before it starts.
+    cancel_cutoff: dt.timedelta = dt.timedelta(hours=2)
+    #: ``no_show_limit`` no-shows within ``no_show_window`` block booking for ``no_show_block``.
+    no_show_limit: int = 3
+    no_show_window: dt.timedelta = dt.timedelta(days=90)
+    no_show_block: dt.timedelta = dt.timedelta(days=30)
+    #: How long a freed place is held for the first citizen on its waitlist.
+    hold: dt.timedelta = dt.timedelta(minutes=15)
+    entry_exit_reasons: tuple[str, ...] = DEFAULT_ENTRY_EXIT_REASONS
+    #: Destinations (ISO 3166 alpha-2) whose endorsements are suspended, e.g. ("AU",).
+    suspended_destinations: tuple[str, ...] = ()
+
+    def last_bookable_date(self, now: dt.datetime) -> dt.date:
+        """``now`` is local wall-clock time; before the release time the last day
+        of the horizon is not open yet."""
+        days = self.horizon_days - (1 if now.time() >= self.release_time else 2)
+        return now.date() + dt.timedelta(days=max(days, 0))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "horizon_days": self.horizon_days,
+            "release_time": self.release_time.strftime("%H:%M"),
+            "cancel_cutoff_minutes": int(self.cancel_cutoff.total_seconds() // 60),
+            "no_show_limit": self.no_show_limit,
+            "no_show_window_days": self.no_show_window.days,
+            "no_show_block_days": self.no_show_block.days,
+            "hold_minutes": int(self.hold.total_seconds() // 60),
+            "entry_exit_reasons": list(self.entry_exit_reasons),
+            "suspended_destinations": list(self.suspended_destinations),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object] | None) -> BookingRules:
+        if not data:
+            return cls()
+        d = dict(data)
+        return cls(
+            horizon_days=int(d["horizon_days"]),  # type: ignore[call-overload]
+            release_time=dt.time.fromisoformat(str(d["release_time"])),
+            cancel_cutoff=dt.timedelta(minutes=int(d["cancel_cutoff_minutes"])),  # type: ignore[call-overload]
+            no_show_limit=int(d["no_show_limit"]),  # type: ignore[call-overload]
+            no_show_window=dt.timedelta(days=int(d["no_show_window_days"])),  # type: ignore[call-overload]
+            no_show_block=dt.timedelta(days=int(d["no_show_block_days"])),  # type: ignore[call-overload]
+            hold=dt.timedelta(minutes=int(d["hold_minutes"])),  # type: ignore[call-overload]
+            entry_exit_reasons=tuple(d["entry_exit_reasons"]),  # type: ignore[arg-type]
+            suspended_destinations=tuple(d["suspended_destinations"]),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,252 @@
+"""gRPC servicers of bookings and the waitlist: proto ↔ domain, and who may call.
+
+A citizen acts only on their own bookings and entries: the service layer looks
+them up by (id, caller's citizen id), so anyone else's is NOT_FOUND whatever the
+gateway did. A window clerk acts only for the office in their caller identity."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from mintong.booking.v1 import bookings_pb2 as pb
+from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
+from mintong.common.v1 import common_pb2
+from services.booking.domain.bookings import Booking, BookingRequest, BookingStatus, WaitlistEntry, WaitStatus
+from services.booking.domain.model import Channel
+from services.booking.entrypoints.grpc_servicer import date_from_proto, date_to_proto, time_to_proto
+from services.booking.service_layer import bookings
+from services.booking.service_layer.handlers import Clock
+from services.booking.service_layer.unit_of_work import UnitOfWork
+from services.runtime.context import caller_office, caller_role, caller_subject, require_role
+from services.runtime.errors import InvalidArgument, Kind, ProblemError
+
+CITIZEN = "citizen"
+
+_STATUS = {
+    BookingStatus.CONFIRMED: pb.BOOKING_STATUS_CONFIRMED,
+    BookingStatus.CANCELLED: pb.BOOKING_STATUS_CANCELLED,
+    BookingStatus.LAPSED: pb.BOOKING_STATUS_LAPSED,
+    BookingStatus.NO_SHOW: pb.BOOKING_STATUS_NO_SHOW,
+    BookingStatus.CHECKED_IN: pb.BOOKING_STATUS_CHECKED_IN,
+}
+_STATUS_FROM_PROTO = {v: k for k, v in _STATUS.items()}
+_WAIT = {
+    WaitStatus.WAITING: pb.WAIT_STATUS_WAITING,
+    WaitStatus.OFFERED: pb.WAIT_STATUS_OFFERED,
+    WaitStatus.BOOKED: pb.WAIT_STATUS_BOOKED,
+    WaitStatus.EXPIRED: pb.WAIT_STATUS_EXPIRED,
+    WaitStatus.LEFT: pb.WAIT_STATUS_LEFT,
+}
+_CHANNEL = {
+    Channel.APP: common_pb2.CHANNEL_APP,
+    Channel.WECHAT: common_pb2.CHANNEL_WECHAT,
+    Channel.WEB: common_pb2.CHANNEL_WEB,
+}
+_CHANNEL_FROM_PROTO = {v: k for k, v in _CHANNEL.items()}
+
+
+class QrSigner:
+    """The QR payload a kiosk scans: ``MT1.<booking id>.<code>.<mac>``. The MAC lets
+    a scanner refuse a forged or altered code before asking anyone."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def payload(self, booking: Booking) -> str:
+        body = f"MT1.{booking.id}.{booking.confirmation_code}"
+        mac = hmac.new(self.key, body.encode(), hashlib.sha256).digest()[:12]
+        return f"{body}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def _timestamp(value: dt.datetime | None) -> Timestamp:
+    ts = Timestamp()
+    if value is not None:
+        ts.FromDatetime(value)
+    return ts
+
+
+def _channel(value: int) -> Channel:
+    try:
+        return _CHANNEL_FROM_PROTO[value]  # type: ignore[index]
+    except KeyError:
+        raise InvalidArgument("invalid_channel", "Name the channel.", field="channel") from None
+
+
+def _citizen() -> str:
+    require_role(CITIZEN)
+    return caller_subject()
+
+
+class BookingServicer(pb_grpc.BookingServiceServicer):
+    def __init__(self, uow: UnitOfWork, clock: Clock, qr: QrSigner) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.qr = qr
+
+    def to_proto(self, b: Booking, *, staff: bool = False) -> pb.Booking:
+        s = b.snapshot
+        return pb.Booking(
+            id=b.id,
+            city_code=b.city_code,
+            business_code=b.business_code,
+            office_id=b.office_id,
+            slot_id=b.slot_id,
+            date=date_to_proto(b.date),
+            start=time_to_proto(b.start),
+            end=time_to_proto(b.end),
+            status=_STATUS[b.status],
+            confirmation_code=b.confirmation_code,
+            qr_payload=self.qr.payload(b),
+            snapshot=pb.BookingSnapshot(
+                business_name=s.business_name,
+                service_guide=s.service_guide,
+                materials=s.materials,
+                phone=s.phone,
+                office_name=s.office_name,
+                office_address=s.office_address,
+                office_phone=s.office_phone,
+                visit_requirements=s.visit_requirements,
+            ),
+            channel=_CHANNEL[b.channel],
+            created_at=_timestamp(b.created_at),
+            reason_code=b.reason_code,
+            destination=b.destination,
+            pre_application_id=b.pre_application_id,
+            citizen_id=b.citizen_id if staff else "",
+        )
+
+    def _render(self, b: Booking) -> bytes:
+        return self.to_proto(b).SerializeToString()
+
+    async def Book(self, request: pb.BookRequest, context) -> pb.BookResponse:
+        citizen = _citizen()
+        booked = await bookings.book(
+            self.uow,
+            self.clock,
+            citizen,
+            _channel(request.channel),
+            BookingRequest(
+                slot_id=request.slot_id,
+                business_code=request.business_code,
+                reason_code=request.reason_code,
+                destination=request.destination,
+                pre_application_id=request.pre_application_id,
+            ),
+            request.idempotency_key,
+            self._render,
+        )
+        if booked.replayed is not None:
+            return pb.BookResponse(booking=pb.Booking.FromString(booked.replayed), replayed=True)
+        assert booked.booking is not None
+        return pb.BookResponse(booking=self.to_proto(booked.booking))
+
+    async def Cancel(self, request: pb.CancelRequest, context) -> pb.CancelResponse:
+        booking = await bookings.cancel(self.uow, self.clock, _citizen(), request.booking_id)
+        return pb.CancelResponse(booking=self.to_proto(booking))
+
+    async def Reschedule(self, request: pb.RescheduleRequest, context) -> pb.RescheduleResponse:
+        booking = await bookings.reschedule(
+            self.uow, self.clock, _citizen(), request.booking_id, request.slot_id
+        )
+        return pb.RescheduleResponse(booking=self.to_proto(booking))
+
+    async def GetBooking(self, request: pb.GetBookingRequest, context) -> pb.GetBookingResponse:
+        booking = await bookings.get_booking(self.uow, _citizen(), request.booking_id)
+        return pb.GetBookingResponse(booking=self.to_proto(booking))
+
+    async def ListBookings(self, request: pb.ListBookingsRequest, context) -> pb.ListBookingsResponse:
+        statuses = [_STATUS_FROM_PROTO[s] for s in request.statuses if s in _STATUS_FROM_PROTO]
+        found = await bookings.list_bookings(self.uow, _citizen(), statuses)
+        return pb.ListBookingsResponse(bookings=[self.to_proto(b) for b in found])
+
+    async def JoinWaitlist(self, request: pb.JoinWaitlistRequest, context) -> pb.JoinWaitlistResponse:
+        citizen = _citizen()
+        slot_id = request.slot_id if request.HasField("slot_id") else 0
+        if bool(slot_id) == bool(request.office_id):
+            raise InvalidArgument(
+                "slot_or_office_required",
+                "Wait either for one full slot (slot_id) or for the earliest place at an office (office_id).",
+                field="slot_id",
+            )
+        entry = await bookings.join_waitlist(
+            self.uow,
+            self.clock,
+            citizen,
+            _channel(request.channel),
+            BookingRequest(
+                slot_id=slot_id,
+                business_code=request.business_code,
+                reason_code=request.reason_code,
+                destination=request.destination,
+                pre_application_id=request.pre_application_id,
+            ),
+            request.office_id,
+        )
+        return pb.JoinWaitlistResponse(entry=entry_to_proto(entry, 0))
+
+    async def ConfirmOffer(self, request: pb.ConfirmOfferRequest, context) -> pb.ConfirmOfferResponse:
+        booking = await bookings.confirm_offer(self.uow, self.clock, _citizen(), request.entry_id)
+        return pb.ConfirmOfferResponse(booking=self.to_proto(booking))
+
+    async def LeaveWaitlist(self, request: pb.LeaveWaitlistRequest, context) -> pb.LeaveWaitlistResponse:
+        entry = await bookings.leave_waitlist(self.uow, self.clock, _citizen(), request.entry_id)
+        return pb.LeaveWaitlistResponse(entry=entry_to_proto(entry, 0))
+
+    async def ListWaitlist(self, request: pb.ListWaitlistRequest, context) -> pb.ListWaitlistResponse:
+        entries = await bookings.list_waitlist(self.uow, _citizen())
+        return pb.ListWaitlistResponse(entries=[entry_to_proto(e, position) for e, position in entries])
+
+
+def entry_to_proto(e: WaitlistEntry, position: int) -> pb.WaitlistEntry:
+    message = pb.WaitlistEntry(
+        id=e.id,
+        city_code=e.city_code,
+        business_code=e.business_code,
+        office_id=e.office_id,
+        status=_WAIT[e.status],
+        position=position,
+        booking_id=e.booking_id or "",
+        created_at=_timestamp(e.created_at),
+    )
+    if e.slot_id is not None:
+        message.slot_id = e.slot_id
+    if e.status is WaitStatus.OFFERED and e.held_slot_id is not None:
+        message.held_slot_id = e.held_slot_id
+        message.hold_expires_at.CopyFrom(_timestamp(e.hold_expires_at))
+    return message
+
+
+def _may_act_for(office_id: str) -> None:
+    """Administrators act for every office; a window clerk for their own only."""
+    require_role("clerk", "admin")
+    if caller_role() != "admin" and caller_office() != office_id:
+        raise ProblemError(
+            "wrong_office", "Window clerks act only for their own office.", kind=Kind.FORBIDDEN
+        )
+
+
+class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
+    def __init__(self, uow: UnitOfWork, clock: Clock, bookings_servicer: BookingServicer) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.render = bookings_servicer.to_proto
+
+    async def ListOfficeBookings(
+        self, request: pb.ListOfficeBookingsRequest, context
+    ) -> pb.ListOfficeBookingsResponse:
+        _may_act_for(request.office_id)
+        date = date_from_proto(request.date, "date")
+        if date is None:
+            raise InvalidArgument("date_required", "Name the day.", field="date")
+        found = await bookings.office_bookings(self.uow, request.office_id, date)
+        return pb.ListOfficeBookingsResponse(bookings=[self.render(b, staff=True) for b in found])
+
+    async def MarkNoShow(self, request: pb.MarkNoShowRequest, context) -> pb.MarkNoShowResponse:
+        require_role("clerk", "admin")
+        booking = await bookings.mark_no_show(self.uow, self.clock, request.booking_id, _may_act_for)
+        return pb.MarkNoShowResponse(booking=self.render(booking, staff=True))
