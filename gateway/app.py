@@ -14,7 +14,7 @@ from gateway import problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
-from gateway.routes import admin, catalogue, health, identity, notify
+from gateway.routes import admin, catalogue, channels, health, identity, notify
 from services.runtime import telemetry
 from services.runtime.events import EventBus
 
@@ -68,6 +68,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(notify.router)
     v1.include_router(identity.router)
     v1.include_router(identity.admin)
+    v1.include_router(channels.router)
+    v1.include_router(channels.face)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")

@@ -98,6 +98,9 @@ class Citizen:
     id: str
     access_token: str
     call: Call
+    #: "otp", or "face" while a face match on this session is recent: the routes of
+    #: actions that need it (online ID card replacement) check it.
+    assurance_level: str = "otp"
 
 
 async def citizen(
@@ -121,7 +124,12 @@ async def citizen(
         ),
         **_call(request, "service:gateway").options,
     )
-    return Citizen(answer.citizen_id, credentials.credentials, _call(request, f"citizen:{answer.citizen_id}"))
+    return Citizen(
+        answer.citizen_id,
+        credentials.credentials,
+        _call(request, f"citizen:{answer.citizen_id}"),
+        answer.assurance_level or "otp",
+    )
 
 
 async def service_call(request: Request) -> Call:

@@ -8,15 +8,24 @@ from pathlib import Path
 
 import grpc
 
-from mintong.identity.v1 import identity_pb2, identity_pb2_grpc
+from mintong.identity.v1 import channels_pb2, channels_pb2_grpc, identity_pb2, identity_pb2_grpc
+from services.identity.adapters.channel_store import SqlChannelStore
+from services.identity.adapters.device_keys import Ed25519Keys
+from services.identity.adapters.face import SandboxFaceVerifier
 from services.identity.adapters.notify_client import NotifyCodeSender
 from services.identity.adapters.pii import PiiCipher
 from services.identity.adapters.store import SqlStore
 from services.identity.adapters.tokens import JwtTokens
+from services.identity.adapters.wechat import HttpWeChatOAuth, SandboxWeChatOAuth, parse_apps
 from services.identity.config import IdentitySettings
+from services.identity.domain.channels import FacePolicy
 from services.identity.domain.model import OtpPolicy
+from services.identity.entrypoints.channels_servicer import ChannelBindingServicer, FaceVerificationServicer
 from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
 from services.identity.service_layer.auth import Auth, Clock
+from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
+from services.identity.service_layer.channels import Channels
+from services.identity.service_layer.face import FaceVerification
 from services.runtime import migrations
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.dev_secrets import dev_secret
@@ -38,6 +47,11 @@ class Identity:
     uow: TransactionFactory[SqlStore]
     auth: Auth
     host: ServiceHost
+    channels: Channels
+    face: FaceVerification
+    #: The providers, so tests (and a developer) can reach the sandboxes.
+    wechat: WeChatOAuth
+    face_verifier: FaceVerifier
 
     def migrate(self) -> None:
         migrations.upgrade(self.db, MIGRATIONS)
@@ -69,8 +83,40 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         ),
     )
 
+    channel_uow = TransactionFactory(db, lambda conn: SqlChannelStore(conn, cipher, clock))
+    wechat: WeChatOAuth = (
+        HttpWeChatOAuth(parse_apps(settings.wechat_apps.get_secret_value()))
+        if settings.wechat_oauth == "http" and settings.wechat_apps
+        else SandboxWeChatOAuth()
+    )
+    face_verifier: FaceVerifier = SandboxFaceVerifier()
+    channels = Channels(
+        channel_uow,
+        auth,
+        cipher,
+        wechat,
+        Ed25519Keys(),
+        clock=clock,
+        challenge_lifetime=dt.timedelta(seconds=settings.device_challenge_seconds),
+    )
+    face = FaceVerification(
+        channel_uow,
+        auth,
+        face_verifier,
+        clock=clock,
+        policy=FacePolicy(
+            lasts=dt.timedelta(minutes=settings.face_assurance_minutes),
+            failures_per_day=settings.face_failures_per_day,
+        ),
+    )
+
     def register(server: grpc.aio.Server) -> None:
-        identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(auth, uow, clock), server)
+        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
+            IdentityServicer(auth, uow, clock, assurance=face.assurance), server
+        )
+        bindings, faces = ChannelBindingServicer(channels), FaceVerificationServicer(face)
+        channels_pb2_grpc.add_ChannelBindingServiceServicer_to_server(bindings, server)
+        channels_pb2_grpc.add_FaceVerificationServiceServicer_to_server(faces, server)
         identity_pb2_grpc.add_IdentityAdminServiceServicer_to_server(
             IdentityAdminServicer(uow, cipher, clock), server
         )
@@ -79,7 +125,22 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         NAME,
         settings,
         register=register,
-        service_names=[s.full_name for s in identity_pb2.DESCRIPTOR.services_by_name.values()],
+        service_names=[
+            s.full_name
+            for file in (identity_pb2, channels_pb2)
+            for s in file.DESCRIPTOR.services_by_name.values()
+        ],
         db=db,
     )
-    return Identity(settings, db, cipher, uow, auth, host)
+    return Identity(
+        settings,
+        db,
+        cipher,
+        uow,
+        auth,
+        host,
+        channels=channels,
+        face=face,
+        wechat=wechat,
+        face_verifier=face_verifier,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 
 from services.runtime.config import ServiceSettings
@@ -20,6 +22,24 @@ class IdentitySettings(ServiceSettings):
     otp_per_number_per_hour: int = Field(default=5, ge=1)
     otp_per_address_per_hour: int = Field(default=20, ge=1)
     otp_resend_seconds: int = Field(default=60, ge=1)
+    #: "sandbox" makes up openids (``sandbox-…``) for development; "http" asks WeChat.
+    wechat_oauth: Literal["sandbox", "http"] = "sandbox"
+    #: For "http": each city's official account, JSON
+    #: ``{"haikou": {"appid": "wx…", "secret": "…"}}``.
+    wechat_apps: SecretStr | None = None
+    #: Only the sandbox so far: the real provider's adapter follows its contract.
+    face_provider: Literal["sandbox"] = "sandbox"
+    #: How long a face match holds a session at assurance level "face".
+    face_assurance_minutes: int = Field(default=15, ge=1, le=120)
+    #: Failed face comparisons per citizen per 24 hours before face verification is refused.
+    face_failures_per_day: int = Field(default=3, ge=1)
+    device_challenge_seconds: int = Field(default=60, ge=10, le=600)
+
+    @model_validator(mode="after")
+    def _wechat_configured(self) -> IdentitySettings:
+        if self.wechat_oauth == "http" and self.wechat_apps is None:
+            raise ValueError("MINTONG_WECHAT_OAUTH=http needs MINTONG_WECHAT_APPS")
+        return self
 
     @model_validator(mode="after")
     def _keys_outside_dev(self) -> IdentitySettings:
