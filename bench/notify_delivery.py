@@ -55,6 +55,7 @@ from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
 from services.notify.adapters import orm
 from services.runtime.context import CALLER_KEY
 from services.runtime.events import EVENT_TYPE, MSG_ID, subject_of
+from services.runtime.pii import PiiCipher
 
 
 def _vacancy_read() -> ModuleType:
@@ -144,18 +145,27 @@ def notify_engine(env: dict[str, str]) -> AsyncEngine:
     return create_async_engine(f"sqlite+aiosqlite:///{Path(env['MINTONG_DATA_DIR']).resolve() / 'notify.db'}")
 
 
+def notify_cipher(env: dict[str, str]) -> PiiCipher:
+    """The keys notify seals phones with: configured, else its data dir's dev keys."""
+    keys, lookup_key = env.get("MINTONG_PII_KEYS"), env.get("MINTONG_PII_LOOKUP_KEY")
+    if keys and lookup_key:
+        return PiiCipher([k.strip() for k in keys.split(",") if k.strip()], lookup_key)
+    return PiiCipher.for_dev(Path(env["MINTONG_DATA_DIR"]))
+
+
 async def last_seq(engine: AsyncEngine) -> int:
     r = orm.sandbox_records
     async with engine.connect() as conn:
         return int((await conn.execute(select(func.coalesce(func.max(r.c.seq), 0)))).scalar_one())
 
 
-async def recorded_since(engine: AsyncEngine, after: int) -> list[tuple[str, dt.datetime]]:
+async def recorded_since(engine: AsyncEngine, cipher: PiiCipher, after: int) -> list[tuple[str, dt.datetime]]:
     """(phone, recorded_at in UTC) of every sandbox record after sequence number `after`."""
     r = orm.sandbox_records
     async with engine.connect() as conn:
-        rows = await conn.execute(select(r.c.to, r.c.recorded_at).where(r.c.seq > after).order_by(r.c.seq))
-        return [(to, at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for to, at in rows]
+        query = select(r.c.to_sealed, r.c.recorded_at).where(r.c.seq > after).order_by(r.c.seq)
+        rows = await conn.execute(query)
+        return [(cipher.open(to), at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for to, at in rows]
 
 
 async def count_since(engine: AsyncEngine, after: int) -> int:
@@ -173,11 +183,12 @@ async def wait_recorded(engine: AsyncEngine, after: int, expected: int, seconds:
         await asyncio.sleep(POLL)
 
 
-async def failed_sms(engine: AsyncEngine, phones: set[str]) -> int:
+async def failed_sms(engine: AsyncEngine, cipher: PiiCipher, phones: set[str]) -> int:
     d = orm.deliveries
     async with engine.connect() as conn:
-        rows = await conn.execute(select(d.c.address).where(d.c.channel == "sms", d.c.status == "failed"))
-        return sum(1 for (address,) in rows if address in phones)
+        query = select(d.c.address_sealed).where(d.c.channel == "sms", d.c.status == "failed")
+        rows = await conn.execute(query)
+        return sum(1 for (address,) in rows if cipher.open(address) in phones)
 
 
 async def wait_for_stream(nats_url: str, stream: str = "BOOKING", within: float = 30.0) -> None:
@@ -295,14 +306,15 @@ async def measure_run(
     result.cpu = {k: after_cpu[k] - before.get(k, 0.0) for k in after_cpu}
 
     await asyncio.sleep(1.0)  # a duplicate, if there is one, has a moment to show
-    for phone, at in await recorded_since(engine, after):
+    cipher = notify_cipher(env)
+    for phone, at in await recorded_since(engine, cipher, after):
         if phone not in published:
             continue
         if phone in result.delivered:
             result.duplicates += 1
         else:
             result.delivered[phone] = at.timestamp()
-    result.failed = await failed_sms(engine, set(published))
+    result.failed = await failed_sms(engine, cipher, set(published))
     return result
 
 

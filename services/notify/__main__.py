@@ -1,24 +1,46 @@
-"""``python -m services.notify [serve|migrate]``."""
+"""``python -m services.notify [serve|migrate|reseal]``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from services.notify import bootstrap
 from services.notify.config import NotifySettings
 from services.runtime.lifecycle import configure_logging, load_settings, serve
 
 
+async def _reseal(app: bootstrap.Notify, batch: int) -> int:
+    try:
+        reports = await app.reseal(batch)
+    finally:
+        await app.db.dispose()
+    for report in reports:
+        print(report)
+    return 1 if any(r.unopenable for r in reports) else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.notify")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the gRPC service (default)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    again = commands.add_parser(
+        "reseal", help="re-seal every stored address under the newest MINTONG_PII_KEYS key"
+    )
+    again.add_argument("--batch", type=int, default=500, help="rows per transaction")
     args = parser.parse_args()
     settings = load_settings(NotifySettings)
-    if args.command == "serve":
+    if (args.command or "serve") == "serve":
         serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
         return
     configure_logging(settings.log_level)
-    bootstrap.build(settings).migrate()
+    app = bootstrap.build(settings)
+    match args.command:
+        case "migrate":
+            app.migrate()
+        case "reseal":
+            raise SystemExit(asyncio.run(_reseal(app, args.batch)))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from services.runtime.consumer import Event, EventConsumer
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.events import load_streams
 from services.runtime.host import ServiceHost
+from services.runtime.pii import PiiCipher, ResealReport, reseal
 
 NAME = "notify"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -40,6 +41,7 @@ def utc_now() -> dt.datetime:
 class Notify:
     settings: NotifySettings
     db: Database
+    cipher: PiiCipher
     notifier: Notifier
     sandboxes: dict[Channel, SandboxProvider]
     worker: DeliveryWorker
@@ -47,7 +49,12 @@ class Notify:
     host: ServiceHost
 
     def migrate(self) -> None:
-        migrations.upgrade(self.db, MIGRATIONS)
+        # The cipher seals the addresses rows written before 0002 kept in clear.
+        migrations.upgrade(self.db, MIGRATIONS, attributes={"pii_cipher": self.cipher})
+
+    async def reseal(self, batch: int = 500) -> list[ResealReport]:
+        """Every sealed address re-sealed under the newest key (key rotation)."""
+        return await reseal(self.db, self.cipher, orm.SEALED, batch=batch)
 
 
 def _yaml(path: Path) -> dict:
@@ -56,11 +63,12 @@ def _yaml(path: Path) -> dict:
 
 def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
-    uow = TransactionFactory(db, SqlStore)
+    cipher = settings.pii_cipher()
+    uow = TransactionFactory(db, lambda conn: SqlStore(conn, cipher))
     templates = TemplateBook.from_document(_yaml(settings.notify_templates_file))
 
     # Sandbox providers for every channel that has no real adapter configured.
-    sandboxes = {c: SandboxProvider(c, db) for c in (Channel.SMS, Channel.WECHAT, Channel.APP_PUSH)}
+    sandboxes = {c: SandboxProvider(c, db, cipher) for c in (Channel.SMS, Channel.WECHAT, Channel.APP_PUSH)}
     providers: dict[Channel, Provider] = dict(sandboxes)
     if settings.notify_sms_provider == "http":
         assert settings.notify_sms_url and settings.notify_sms_key_id and settings.notify_sms_secret
@@ -99,7 +107,7 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
 
     async def on_event(conn, event: Event) -> None:
         values = event_decoder.decode(event)
-        await subscriptions.handle(notifier, table, SqlStore(conn), event.subject, event.id, values)
+        await subscriptions.handle(notifier, table, SqlStore(conn, cipher), event.subject, event.id, values)
         worker.wake()
 
     # One durable consumer per stream the subscriptions read from.
@@ -111,7 +119,7 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
     def register(server: grpc.aio.Server) -> None:
         notify_pb2_grpc.add_NotifyServiceServicer_to_server(NotifyServicer(notifier), server)
         notify_pb2_grpc.add_NotifyAdminServiceServicer_to_server(
-            NotifyAdminServicer(notifier, db, sandboxes), server
+            NotifyAdminServicer(notifier, db, cipher, sandboxes), server
         )
 
     host = ServiceHost(
@@ -134,4 +142,4 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
         for stream, subjects in by_stream.items()
     ]
     host.workers += [worker, *consumers]
-    return Notify(settings, db, notifier, sandboxes, worker, consumers, host)
+    return Notify(settings, db, cipher, notifier, sandboxes, worker, consumers, host)

@@ -8,12 +8,16 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from services.runtime.config import ServiceSettings
+from services.runtime.pii import PiiSettings
 
 HERE = Path(__file__).parent
 
 
-class NotifySettings(ServiceSettings):
+class NotifySettings(PiiSettings):
+    """Notify's own settings; the MINTONG_PII_* keys sealing citizens' addresses
+    come with :class:`PiiSettings` (identity reads the same names from its own
+    environment: one key set per deployment, or one per service)."""
+
     notify_templates_file: Path = HERE / "templates.yaml"
     notify_subscriptions_file: Path = HERE / "subscriptions.yaml"
     #: Time zone of quiet hours and reminder times.

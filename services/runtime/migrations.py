@@ -8,6 +8,7 @@ Each service's ``env.py`` calls :func:`run_env`; operators and bootstraps call
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command, context
@@ -18,11 +19,20 @@ from sqlalchemy.engine import Connection
 from services.runtime.db import Database
 
 
-def upgrade(db: Database, script_location: Path, revision: str = "head") -> None:
+def upgrade(
+    db: Database,
+    script_location: Path,
+    revision: str = "head",
+    *,
+    attributes: Mapping[str, object] | None = None,
+) -> None:
     """Bring the database up to ``revision``. Blocking: call it via ``asyncio.to_thread``
-    from async code (env.py runs its own event loop)."""
+    from async code (env.py runs its own event loop). ``attributes`` reach the
+    migration scripts as ``alembic.context.config.attributes`` (e.g. the cipher a
+    data migration seals existing rows with)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes.update(attributes or {})
     cfg.attributes["database"] = db
     command.upgrade(cfg, revision)
 

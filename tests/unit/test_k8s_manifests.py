@@ -26,12 +26,13 @@ SECRET = "mintong-secrets"
 # What each process refuses to start without when MINTONG_ENV=prod (the ConfigMap's
 # setting), in every container of its pod: migrate loads the same settings.
 REQUIRED_SECRETS = {
-    "gateway": {"MINTONG_ADMIN_TOKEN": "admin-token", "MINTONG_RECEIPT_SECRET": "receipt-secret"},
+    "gateway": {"MINTONG_RECEIPT_SECRET": "receipt-secret"},
     "identity": {
         "MINTONG_TOKEN_SECRET": "token-secret",
         "MINTONG_PII_KEYS": "pii-keys",
         "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
     },
+    "notify": {"MINTONG_PII_KEYS": "pii-keys", "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key"},
 }
 
 

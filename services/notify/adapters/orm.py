@@ -1,4 +1,10 @@
-"""The notify database: SQLAlchemy Core tables."""
+"""The notify database: SQLAlchemy Core tables.
+
+Citizens' addresses (phone numbers, WeChat openids, device tokens, the ``to`` of
+what a sandbox recorded) are stored sealed (services/runtime/pii.py), never in
+clear; ``*_lookup`` columns hold keyed hashes where an address is searched for.
+Every ``*_sealed`` column is listed in :data:`SEALED`, which the ``reseal``
+command walks after a key rotation."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from sqlalchemy import (
 
 from services.runtime.consumer import processed_events_table
 from services.runtime.db import NAMING_CONVENTION
+from services.runtime.pii import SealedColumns
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -29,9 +36,10 @@ contacts = Table(
     Column("citizen_id", String(64), primary_key=True),
     Column("language", String(8), nullable=False),
     Column("preferred", String(16), nullable=True),
-    Column("phone", String(32), nullable=True),
-    Column("wechat_openids", JSON, nullable=False),
-    Column("app_device_token", String(512), nullable=True),
+    Column("phone_sealed", Text, nullable=True),
+    # The JSON object {city code: openid}, sealed whole; NULL when there is none.
+    Column("wechat_openids_sealed", Text, nullable=True),
+    Column("app_device_token_sealed", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -65,7 +73,8 @@ deliveries = Table(
     Column("channel", String(16), nullable=False),
     # 0 the inbox copy, 1 the first channel tried, 2 its fallback, …
     Column("position", Integer, nullable=False),
-    Column("address", String(512), nullable=False),
+    # Phone, openid or device token (the citizen id for the inbox copy).
+    Column("address_sealed", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("status", String(16), nullable=False),
@@ -88,7 +97,9 @@ sandbox_records = Table(
     Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
     Column("provider", String(32), nullable=False),
     Column("channel", String(16), nullable=False),
-    Column("to", String(512), nullable=False, index=True),
+    Column("to_sealed", Text, nullable=False),
+    # Keyed hash of the address, for "what went to this phone" (sandbox.to_lookup).
+    Column("to_lookup", String(64), nullable=False, index=True),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("delivery_id", String(36), nullable=False),
@@ -96,3 +107,9 @@ sandbox_records = Table(
 )
 
 processed_events = processed_events_table(metadata)
+
+SEALED = (
+    SealedColumns(contacts, ("phone_sealed", "wechat_openids_sealed", "app_device_token_sealed")),
+    SealedColumns(deliveries, ("address_sealed",)),
+    SealedColumns(sandbox_records, ("to_sealed",)),
+)

@@ -2,7 +2,9 @@
 tests read it through the admin API), and can be told to fail or be slow.
 
 They are named "sandbox" everywhere a person can see them; nothing they record has
-reached a citizen."""
+reached a citizen. The recipient is kept sealed, with a keyed hash to find what went
+to one address; administrators reading the sandbox see it opened (in dev they read
+one-time codes there)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from services.notify.adapters import orm
 from services.notify.domain.model import Channel
 from services.notify.domain.providers import Accepted, Outgoing, Permanent, Retryable
 from services.runtime.db import Database
+from services.runtime.pii import PiiCipher
 
 
 class Mode(enum.Enum):
@@ -46,11 +49,17 @@ class Recorded:
     recorded_at: dt.datetime
 
 
+def to_lookup(cipher: PiiCipher, to: str) -> str:
+    """The keyed hash ``sandbox_records.to_lookup`` holds (migration 0002 repeats it)."""
+    return cipher.lookup(f"notify-address:{to}")
+
+
 class SandboxProvider:
-    def __init__(self, channel: Channel, db: Database) -> None:
+    def __init__(self, channel: Channel, db: Database, cipher: PiiCipher) -> None:
         self.channel = channel
         self.name = f"sandbox_{channel.value}"
         self.db = db
+        self.cipher = cipher
         self.behaviour = Behaviour()
 
     def behave(self, mode: Mode, *, times: int = 0, delay: float = 0.0) -> None:
@@ -70,7 +79,8 @@ class SandboxProvider:
                 orm.sandbox_records.insert().values(
                     provider=self.name,
                     channel=self.channel.value,
-                    to=outgoing.to,
+                    to_sealed=self.cipher.seal(outgoing.to),
+                    to_lookup=to_lookup(self.cipher, outgoing.to),
                     title=outgoing.title,
                     body=outgoing.body,
                     delivery_id=outgoing.delivery_id,
@@ -82,14 +92,22 @@ class SandboxProvider:
         )
 
 
-async def recorded(db: Database, to: str | None, limit: int) -> list[Recorded]:
+async def recorded(db: Database, cipher: PiiCipher, to: str | None, limit: int) -> list[Recorded]:
     r = orm.sandbox_records
     query = select(r).order_by(r.c.seq.desc()).limit(limit)
     if to:
-        query = query.where(r.c.to == to)
+        query = query.where(r.c.to_lookup == to_lookup(cipher, to))
     async with db.read() as conn:
         rows = (await conn.execute(query)).all()
     return [
-        Recorded(x.provider, Channel(x.channel), x.to, x.title, x.body, x.delivery_id, x.recorded_at)
+        Recorded(
+            x.provider,
+            Channel(x.channel),
+            cipher.open(x.to_sealed),
+            x.title,
+            x.body,
+            x.delivery_id,
+            x.recorded_at,
+        )
         for x in reversed(rows)
     ]

@@ -1,8 +1,10 @@
-"""The notify store on SQL (SQLite or PostgreSQL), inside one transaction."""
+"""The notify store on SQL (SQLite or PostgreSQL), inside one transaction.
+Citizens' addresses are sealed on the way in and opened on the way out."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, or_, select, update
@@ -13,11 +15,19 @@ from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Channel, Contacts, Status
 from services.runtime.db import as_utc
+from services.runtime.pii import PiiCipher
 
 
 class SqlStore:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
         self.conn = conn
+        self.cipher = cipher
+
+    def _seal(self, plain: str | None) -> str | None:
+        return self.cipher.seal(plain) if plain else None
+
+    def _open(self, sealed: str | None) -> str | None:
+        return self.cipher.open(sealed) if sealed else None
 
     async def get_contacts(self, citizen_id: str) -> Contacts | None:
         row = (
@@ -29,18 +39,20 @@ class SqlStore:
             citizen_id=row.citizen_id,
             language=row.language,
             preferred=Channel(row.preferred) if row.preferred else None,
-            phone=row.phone,
-            wechat_openids=dict(row.wechat_openids),
-            app_device_token=row.app_device_token,
+            phone=self._open(row.phone_sealed),
+            wechat_openids=json.loads(self._open(row.wechat_openids_sealed) or "{}"),
+            app_device_token=self._open(row.app_device_token_sealed),
         )
 
     async def save_contacts(self, contacts: Contacts) -> None:
         values = {
             "language": contacts.language,
             "preferred": contacts.preferred.value if contacts.preferred else None,
-            "phone": contacts.phone,
-            "wechat_openids": contacts.wechat_openids,
-            "app_device_token": contacts.app_device_token,
+            "phone_sealed": self._seal(contacts.phone),
+            "wechat_openids_sealed": self._seal(
+                json.dumps(contacts.wechat_openids, sort_keys=True) if contacts.wechat_openids else None
+            ),
+            "app_device_token_sealed": self._seal(contacts.app_device_token),
             "updated_at": dt.datetime.now(dt.UTC),
         }
         done = await self.conn.execute(
@@ -90,7 +102,7 @@ class SqlStore:
                 .order_by(orm.deliveries.c.position)
             )
         ).all()
-        return _message(row, tuple(_delivery(d) for d in found))
+        return _message(row, tuple(self._delivery(d) for d in found))
 
     async def inbox(
         self, citizen_id: str, limit: int, before: tuple[dt.datetime, str] | None
@@ -124,7 +136,7 @@ class SqlStore:
                 message_id=delivery.message_id,
                 channel=delivery.channel.value,
                 position=position,
-                address=delivery.address,
+                address_sealed=self.cipher.seal(delivery.address),
                 title=delivery.title,
                 body=delivery.body,
                 status=delivery.status.value,
@@ -158,7 +170,7 @@ class SqlStore:
             )
             if done.rowcount:
                 row = (await self.conn.execute(select(d).where(d.c.id == delivery_id))).one()
-                claimed.append(_delivery(row))
+                claimed.append(self._delivery(row))
         return claimed
 
     async def update_delivery(
@@ -190,7 +202,7 @@ class SqlStore:
                 select(d).where(d.c.provider == provider, d.c.provider_ref == provider_ref)
             )
         ).first()
-        return _delivery(row) if row else None
+        return self._delivery(row) if row else None
 
     async def channels_tried(self, message_id: str) -> set[Channel]:
         rows = await self.conn.execute(
@@ -207,6 +219,24 @@ class SqlStore:
             .values(status=Status.FAILED.value, reason=reason, updated_at=now)
         )
         return int(done.rowcount or 0)
+
+    def _delivery(self, r: Row[Any]) -> Delivery:
+        return Delivery(
+            id=r.id,
+            message_id=r.message_id,
+            channel=Channel(r.channel),
+            address=self.cipher.open(r.address_sealed),
+            title=r.title,
+            body=r.body,
+            status=Status(r.status),
+            reason=r.reason,
+            attempts=r.attempts,
+            due_at=as_utc(r.due_at),  # type: ignore[arg-type]
+            updated_at=as_utc(r.updated_at),  # type: ignore[arg-type]
+            provider=r.provider,
+            provider_ref=r.provider_ref,
+            trace_context=dict(r.trace_context),
+        )
 
     async def requeue_stuck(self, older_than: dt.datetime, now: dt.datetime) -> int:
         d = orm.deliveries
@@ -230,25 +260,6 @@ def _in_inbox() -> Any:
         d.c.message_id == orm.messages.c.id,
         d.c.channel == Channel.INBOX.value,
         d.c.status == Status.DELIVERED.value,
-    )
-
-
-def _delivery(r: Row[Any]) -> Delivery:
-    return Delivery(
-        id=r.id,
-        message_id=r.message_id,
-        channel=Channel(r.channel),
-        address=r.address,
-        title=r.title,
-        body=r.body,
-        status=Status(r.status),
-        reason=r.reason,
-        attempts=r.attempts,
-        due_at=as_utc(r.due_at),  # type: ignore[arg-type]
-        updated_at=as_utc(r.updated_at),  # type: ignore[arg-type]
-        provider=r.provider,
-        provider_ref=r.provider_ref,
-        trace_context=dict(r.trace_context),
     )
 
 

@@ -14,6 +14,7 @@ from services.notify.service_layer.notifier import Notifier
 from services.runtime import context as calls
 from services.runtime.db import Database
 from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.pii import PiiCipher
 
 CHANNELS = {
     Channel.SMS: pb.DELIVERY_CHANNEL_SMS,
@@ -151,10 +152,15 @@ def _preferences(c: Contacts) -> pb.Preferences:
 
 class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
     def __init__(
-        self, notifier: Notifier, db: Database, sandboxes: dict[Channel, sandbox.SandboxProvider]
+        self,
+        notifier: Notifier,
+        db: Database,
+        cipher: PiiCipher,
+        sandboxes: dict[Channel, sandbox.SandboxProvider],
     ) -> None:
         self.notifier = notifier
         self.db = db
+        self.cipher = cipher
         self.sandboxes = sandboxes
 
     async def ListSandboxMessages(
@@ -164,7 +170,7 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
         if not self.sandboxes:
             raise NotFound("sandbox", "provider", field="to")
         limit = request.limit if 0 < request.limit <= 500 else 100
-        found = await sandbox.recorded(self.db, request.to or None, limit)
+        found = await sandbox.recorded(self.db, self.cipher, request.to or None, limit)
         return pb.ListSandboxMessagesResponse(
             messages=[
                 pb.SandboxMessage(
