@@ -43,6 +43,16 @@ async def _verify(app: bootstrap.Identity) -> int:
         await app.db.dispose()
 
 
+async def _reseal(app: bootstrap.Identity, batch: int) -> int:
+    try:
+        reports = await app.reseal(batch)
+    finally:
+        await app.db.dispose()
+    for report in reports:
+        print(report)
+    return 1 if any(r.unopenable for r in reports) else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.identity")
     commands = parser.add_subparsers(dest="command")
@@ -51,6 +61,10 @@ def main() -> None:
     load = commands.add_parser("import", help="import residents from a CSV or JSON file")
     load.add_argument("file", type=Path)
     commands.add_parser("verify-audit", help="check the audit log's hash chain")
+    again = commands.add_parser(
+        "reseal", help="re-seal every stored personal datum under the newest MINTONG_PII_KEYS key"
+    )
+    again.add_argument("--batch", type=int, default=500, help="rows per transaction")
     args = parser.parse_args()
     settings = load_settings(IdentitySettings)
     if (args.command or "serve") == "serve":
@@ -66,6 +80,8 @@ def main() -> None:
             sys.exit(asyncio.run(_import(app, args.file.read_bytes(), fmt)))
         case "verify-audit":
             sys.exit(asyncio.run(_verify(app)))
+        case "reseal":
+            sys.exit(asyncio.run(_reseal(app, args.batch)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 
 from mintong.identity.v1 import channels_pb2, channels_pb2_grpc, identity_pb2, identity_pb2_grpc
+from services.identity.adapters import orm
 from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.adapters.device_keys import Ed25519Keys
 from services.identity.adapters.face import SandboxFaceVerifier
@@ -26,10 +27,12 @@ from services.identity.service_layer.auth import Auth, Clock
 from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
 from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.face import FaceVerification
+from services.identity.service_layer.housekeeping import PruneWorker
 from services.runtime import migrations
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
+from services.runtime.pii import ResealReport, reseal
 
 NAME = "identity"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -56,14 +59,14 @@ class Identity:
     def migrate(self) -> None:
         migrations.upgrade(self.db, MIGRATIONS)
 
+    async def reseal(self, batch: int = 500) -> list[ResealReport]:
+        """Every sealed value re-sealed under the newest key (key rotation)."""
+        return await reseal(self.db, self.cipher, orm.SEALED, batch=batch)
+
 
 def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
-    if settings.pii_keys and settings.pii_lookup_key:
-        keys = [k.strip() for k in settings.pii_keys.get_secret_value().split(",") if k.strip()]
-        cipher = PiiCipher(keys, settings.pii_lookup_key.get_secret_value())
-    else:  # dev mode only: the settings refuse missing keys elsewhere
-        cipher = PiiCipher.for_dev(settings.data_dir)
+    cipher = settings.pii_cipher()
     token_key = (
         settings.token_secret.get_secret_value()
         if settings.token_secret
@@ -132,6 +135,7 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         ],
         db=db,
     )
+    host.workers.append(PruneWorker(uow, clock, settings.identity_prune_interval))
     return Identity(
         settings,
         db,

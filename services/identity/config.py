@@ -6,22 +6,22 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from services.runtime.config import ServiceSettings
+from services.runtime.pii import PiiSettings
 
 
-class IdentitySettings(ServiceSettings):
+class IdentitySettings(PiiSettings):
+    """Identity's settings; MINTONG_PII_KEYS and MINTONG_PII_LOOKUP_KEY, the keys sealing
+    personal data (rotation: put a new key first, run ``python -m services.identity
+    reseal``, then drop the old key), come with :class:`PiiSettings`."""
+
     #: HS256 key of access tokens; the gateway never needs it (it asks identity).
     token_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=10, ge=1, le=60)
-    #: Fernet keys sealing personal data, newest first, comma-separated. Rotation:
-    #: put a new key first (values sealed under any listed key still open); dropping
-    #: the old key needs the stored values re-sealed first, which is not built yet.
-    pii_keys: SecretStr | None = None
-    #: Key of the keyed hashes personal data is looked up by.
-    pii_lookup_key: SecretStr | None = None
     otp_per_number_per_hour: int = Field(default=5, ge=1)
     otp_per_address_per_hour: int = Field(default=20, ge=1)
     otp_resend_seconds: int = Field(default=60, ge=1)
+    #: Seconds between two prunings of spent rate events, challenges and sessions.
+    identity_prune_interval: float = Field(default=3600.0, gt=0)
     #: "sandbox" makes up openids (``sandbox-…``) for development; "http" asks WeChat.
     wechat_oauth: Literal["sandbox", "http"] = "sandbox"
     #: For "http": each city's official account, JSON

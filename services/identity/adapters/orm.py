@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from services.identity.adapters.audit import audit_table
 from services.runtime.db import NAMING_CONVENTION
+from services.runtime.pii import SealedColumns
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -82,6 +83,10 @@ sessions = Table(
 )
 
 audit = audit_table(metadata)
+
+#: Every sealed column: what ``python -m services.identity reseal`` walks after a key
+#: rotation (a guard test checks that each ``*_sealed`` column is listed).
+SEALED = (SealedColumns(residents, ("id_sealed", "name_sealed", "phone_sealed", "address_sealed")),)
 
 # --- one citizen on every channel (service_layer/channels.py, face.py) --------------
 

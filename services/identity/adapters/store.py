@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, Table, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity.adapters import audit as audit_log
 from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.model import CardStatus, Resident
-from services.identity.service_layer.ports import Challenge, Session
+from services.identity.service_layer.ports import Challenge, Pruned, Session
 from services.runtime.db import as_utc
 
 
@@ -165,6 +165,30 @@ class SqlStore:
         await self.conn.execute(
             update(s).where(s.c.id == session_id, s.c.revoked_at.is_(None)).values(revoked_at=at)
         )
+
+    async def prune(
+        self,
+        *,
+        rates_before: dt.datetime,
+        challenges_before: dt.datetime,
+        sessions_before: dt.datetime,
+        limit: int,
+    ) -> Pruned:
+        r, c, s = orm.rate_events, orm.challenges, orm.sessions
+        return Pruned(
+            rate_events=await self._delete_some(r, r.c.seq, r.c.at < rates_before, limit),
+            challenges=await self._delete_some(c, c.c.id, c.c.expires_at < challenges_before, limit),
+            sessions=await self._delete_some(
+                s, s.c.id, or_(s.c.expires_at < sessions_before, s.c.revoked_at < sessions_before), limit
+            ),
+        )
+
+    async def _delete_some(self, table: Table, key: Any, where: Any, limit: int) -> int:
+        # DELETE … LIMIT is not portable: pick the keys, then delete them.
+        keys = (await self.conn.execute(select(key).where(where).limit(limit))).scalars().all()
+        if keys:
+            await self.conn.execute(delete(table).where(key.in_(keys)))
+        return len(keys)
 
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
         await audit_log.append(

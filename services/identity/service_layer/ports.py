@@ -29,6 +29,13 @@ class Session:
     revoked_at: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class Pruned:
+    rate_events: int = 0
+    challenges: int = 0
+    sessions: int = 0
+
+
 class Store(Protocol):
     async def resident_by_lookup(self, id_lookup: str) -> Resident | None: ...
     async def resident(self, citizen_id: str) -> Resident | None: ...
@@ -61,6 +68,18 @@ class Store(Protocol):
     async def replace_refresh(self, session_id: str, refresh_hash: str) -> None: ...
     async def revoke(self, session_id: str, at: dt.datetime) -> None: ...
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
+    async def prune(
+        self,
+        *,
+        rates_before: dt.datetime,
+        challenges_before: dt.datetime,
+        sessions_before: dt.datetime,
+        limit: int,
+    ) -> Pruned:
+        """Delete up to ``limit`` rows of each kind: rate events older than
+        ``rates_before``, challenges expired before ``challenges_before``, sessions
+        expired or revoked before ``sessions_before``."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -1,0 +1,76 @@
+"""Pruning what sign-in leaves behind, so that it does not pile up: rate-limit
+events once the limits no longer count them, one-time-code challenges once they
+have expired, and sessions once they have expired or been signed out.
+
+Challenges and sessions are kept a day past their end (:data:`GRACE`), so that
+whoever looks into a citizen's "my code did not work" or "I was signed out" the
+same day still finds the rows. Nothing is lost by deleting them afterwards: an
+expired or revoked session and a missing one get the same answer (sign in again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from services.identity.service_layer.auth import Clock
+from services.identity.service_layer.ports import Pruned, UnitOfWork
+from services.runtime.worker import BackgroundLoop
+
+log = logging.getLogger(__name__)
+
+#: The longest span the one-time-code limits count back (Auth.request_code: an hour).
+RATE_WINDOW = dt.timedelta(hours=1)
+GRACE = dt.timedelta(days=1)
+#: Rows of each kind per transaction: sign-ins wait for at most one batch.
+BATCH = 1000
+
+
+async def prune(uow: UnitOfWork, now: dt.datetime, *, batch: int = BATCH) -> Pruned:
+    """Delete everything due, one transaction per batch; returns the totals."""
+    total = Pruned()
+    while True:
+        async with uow.write() as store:
+            done = await store.prune(
+                rates_before=now - RATE_WINDOW,
+                challenges_before=now - GRACE,
+                sessions_before=now - GRACE,
+                limit=batch,
+            )
+        total = Pruned(
+            total.rate_events + done.rate_events,
+            total.challenges + done.challenges,
+            total.sessions + done.sessions,
+        )
+        if max(done.rate_events, done.challenges, done.sessions) < batch:
+            return total
+
+
+class PruneWorker(BackgroundLoop):
+    """Runs :func:`prune` at start and then every ``interval`` seconds."""
+
+    name = "identity-prune"
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, interval: float) -> None:
+        super().__init__()
+        self.uow = uow
+        self.clock = clock
+        self.interval = interval
+
+    async def _run(self) -> None:
+        while self.running:
+            try:
+                pruned = await prune(self.uow, self.clock())
+                if pruned != Pruned():
+                    log.info(
+                        "pruned %d rate events, %d challenges, %d sessions",
+                        pruned.rate_events,
+                        pruned.challenges,
+                        pruned.sessions,
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("identity prune: a round failed; trying again next time")
+            await self.nap(self.interval)

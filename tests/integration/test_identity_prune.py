@@ -1,0 +1,99 @@
+"""Identity prunes what sign-in leaves behind (rate events past the limits' hour,
+challenges and sessions a day past their end), on SQLite and PostgreSQL, by hand and
+from its background worker, with the test's clock deciding what is old."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.identity import bootstrap
+from services.identity.adapters import orm
+from services.identity.config import IdentitySettings
+from services.identity.service_layer.housekeeping import PruneWorker, prune
+from services.identity.service_layer.ports import Challenge, Pruned, Session
+from tests.conftest import Clock
+from tests.integration.test_notify import eventually
+
+HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+
+
+@pytest.fixture
+async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
+    settings = IdentitySettings(data_dir=tmp_path, identity_prune_interval=0.05, **backend)
+    app = bootstrap.build(settings, clock=clock)
+    await asyncio.to_thread(app.migrate)
+    yield app
+    await app.db.dispose()
+
+
+async def counts(app: Any) -> tuple[int, int, int]:
+    async with app.db.read() as conn:
+        return tuple(  # type: ignore[return-value]
+            [
+                (await conn.execute(select(func.count()).select_from(t))).scalar_one()
+                for t in (orm.rate_events, orm.challenges, orm.sessions)
+            ]
+        )
+
+
+async def leave_behind(app: Any, now: dt.datetime) -> None:
+    """Of each kind, rows that are due for pruning at ``now`` and rows that are not."""
+    async with app.uow.write() as store:
+        await store.add_rate("number:x", now - 2 * HOUR)  # no limit counts it any more
+        await store.add_rate("number:x", now - HOUR / 2)  # the hourly limit still does
+        for n, expires in enumerate((now - 2 * DAY, now - HOUR, now + 5 * dt.timedelta(minutes=1))):
+            challenge = Challenge(f"ch-{n}", "c1", "hash", expires, 0, None)
+            await store.add_challenge("lookup", challenge, now - 2 * DAY)
+        sessions = [
+            (Session("s-expired", "c1", "app", now - 2 * DAY, None), None),
+            (Session("s-revoked-long-ago", "c1", "app", now + DAY, None), now - 2 * DAY),
+            (Session("s-revoked-today", "c1", "app", now + DAY, None), now - HOUR),
+            (Session("s-live", "c1", "app", now + DAY, None), None),
+        ]
+        for session, revoked in sessions:
+            await store.add_session(session, f"refresh-{session.id}", now - 3 * DAY)
+            if revoked:
+                await store.revoke(session.id, revoked)
+
+
+async def test_pruning_deletes_what_nothing_reads_any_more_and_keeps_the_rest(
+    identity: Any, clock: Clock
+) -> None:
+    await leave_behind(identity, clock.now)
+    assert await counts(identity) == (2, 3, 4)
+    # Batches of one row: the loop goes on until a batch comes back short.
+    assert await prune(identity.uow, clock.now, batch=1) == Pruned(rate_events=1, challenges=1, sessions=2)
+    assert await counts(identity) == (1, 2, 2)
+    async with identity.uow.read() as store:
+        assert (await store.count_rate("number:x", clock.now - HOUR))[0] == 1  # the limit is unchanged
+        assert await store.session("s-live") is not None
+        assert await store.session("s-revoked-today") is not None  # kept a day for whoever asks
+    assert await prune(identity.uow, clock.now) == Pruned()
+
+    clock.now += 2 * DAY
+    assert await prune(identity.uow, clock.now) == Pruned(rate_events=1, challenges=2, sessions=1)
+    assert await counts(identity) == (0, 0, 1)  # the live session expires only in a day's time
+
+
+async def test_the_worker_prunes_at_start_and_then_every_interval(identity: Any, clock: Clock) -> None:
+    [worker] = [w for w in identity.host.workers if isinstance(w, PruneWorker)]
+    assert worker.interval == 0.05  # MINTONG_IDENTITY_PRUNE_INTERVAL
+    await leave_behind(identity, clock.now)
+    await worker.start()
+    try:
+        await eventually(lambda: _counts_are(identity, (1, 2, 2)))
+        clock.now += 2 * DAY  # the next rounds see two days later
+        await eventually(lambda: _counts_are(identity, (0, 0, 1)))
+    finally:
+        await worker.stop()
+
+
+async def _counts_are(app: Any, expected: tuple[int, int, int]) -> bool:
+    return await counts(app) == expected
