@@ -1,0 +1,337 @@
+"""Citizens' bookings and waitlist entries, and the window staff's view of them.
+
+Thin on purpose: the booking service checks ownership, rules and capacity; the
+gateway authenticates, names the channel and translates JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
+from gateway.schemas import date_of, date_to_proto, hhmm
+from mintong.booking.v1 import bookings_pb2 as pb
+
+router = APIRouter(tags=["bookings"])
+staff_router = APIRouter(prefix="/staff", tags=["window staff"])
+
+Id = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="A booking or waitlist entry id.")]
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+SlotId = Annotated[int, Field(ge=1, le=2**62, description="A slot id from the slot list.")]
+
+BookingStatus = Literal["confirmed", "cancelled", "lapsed", "no_show", "checked_in"]
+_STATUS: dict[pb.BookingStatus, BookingStatus] = {
+    pb.BOOKING_STATUS_CONFIRMED: "confirmed",
+    pb.BOOKING_STATUS_CANCELLED: "cancelled",
+    pb.BOOKING_STATUS_LAPSED: "lapsed",
+    pb.BOOKING_STATUS_NO_SHOW: "no_show",
+    pb.BOOKING_STATUS_CHECKED_IN: "checked_in",
+}
+_STATUS_PROTO = {v: k for k, v in _STATUS.items()}
+WaitStatus = Literal["waiting", "offered", "booked", "expired", "left"]
+_WAIT: dict[pb.WaitStatus, WaitStatus] = {
+    pb.WAIT_STATUS_WAITING: "waiting",
+    pb.WAIT_STATUS_OFFERED: "offered",
+    pb.WAIT_STATUS_BOOKED: "booked",
+    pb.WAIT_STATUS_EXPIRED: "expired",
+    pb.WAIT_STATUS_LEFT: "left",
+}
+_CHANNEL = {v: k for k, v in CHANNEL_PROTO.items()}
+
+
+class BookingRequest(BaseModel):
+    slot_id: SlotId
+    business: Code = Field(description="The business code, e.g. ID_CARD_RENEWAL.")
+    reason_code: str = Field(default="", max_length=64, description="Entry-exit only: the emergency reason.")
+    destination: str = Field(
+        default="", max_length=64, description="Entry-exit only: the destination country (ISO 3166 alpha-2)."
+    )
+    pre_application_id: str = Field(
+        default="", max_length=64, description="Where the business needs it: the approved pre-application."
+    )
+
+
+class Snapshot(BaseModel):
+    """What the citizen was told when they booked; it does not change afterwards."""
+
+    business_name: str
+    service_guide: str
+    materials: list[str]
+    phone: str
+    office_name: str
+    office_address: str
+    office_phone: str
+    visit_requirements: list[str]
+
+
+class Booking(BaseModel):
+    id: str
+    status: BookingStatus
+    confirmation_code: str = Field(description="Short code for check-in at a kiosk or window.")
+    qr_payload: str = Field(description="What the check-in QR code encodes.")
+    city: str
+    business: str
+    office_id: str
+    slot_id: int
+    date: dt.date
+    start: str
+    end: str
+    channel: Literal["app", "wechat", "web"]
+    created_at: dt.datetime
+    reason_code: str
+    destination: str
+    pre_application_id: str
+    snapshot: Snapshot
+    citizen_id: str | None = Field(default=None, description="Staff answers only.")
+
+    @classmethod
+    def of(cls, b: pb.Booking) -> Booking:
+        s = b.snapshot
+        return cls(
+            id=b.id,
+            status=_STATUS[b.status],
+            confirmation_code=b.confirmation_code,
+            qr_payload=b.qr_payload,
+            city=b.city_code,
+            business=b.business_code,
+            office_id=b.office_id,
+            slot_id=b.slot_id,
+            date=date_of(b.date),
+            start=hhmm(b.start),
+            end=hhmm(b.end),
+            channel=_CHANNEL[b.channel],  # type: ignore[arg-type]
+            created_at=b.created_at.ToDatetime(dt.UTC),
+            reason_code=b.reason_code,
+            destination=b.destination,
+            pre_application_id=b.pre_application_id,
+            snapshot=Snapshot(
+                business_name=s.business_name,
+                service_guide=s.service_guide,
+                materials=list(s.materials),
+                phone=s.phone,
+                office_name=s.office_name,
+                office_address=s.office_address,
+                office_phone=s.office_phone,
+                visit_requirements=list(s.visit_requirements),
+            ),
+            citizen_id=b.citizen_id or None,
+        )
+
+
+class Bookings(BaseModel):
+    bookings: list[Booking]
+
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="A new UUID per booking; send the same one when retrying it.",
+    ),
+]
+
+
+@router.post(
+    "/bookings",
+    response_model=Booking,
+    status_code=201,
+    summary="Book a place in a slot (at most once per Idempotency-Key)",
+    response_description="The booking; a retry with the same key and body gets the first answer again, "
+    "marked with the header Idempotent-Replayed: true.",
+)
+async def book(
+    body: BookingRequest,
+    idempotency_key: IdempotencyKey,
+    channel: Channel,
+    citizen: SignedIn,
+    services: Services,
+    response: Response,
+) -> Booking:
+    answer = await services.bookings.Book(
+        pb.BookRequest(
+            slot_id=body.slot_id,
+            business_code=body.business,
+            reason_code=body.reason_code,
+            destination=body.destination,
+            pre_application_id=body.pre_application_id,
+            idempotency_key=idempotency_key,
+            channel=CHANNEL_PROTO[channel],
+        ),
+        **citizen.call.options,
+    )
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return Booking.of(answer.booking)
+
+
+@router.get("/bookings", response_model=Bookings, summary="My bookings, latest appointment first")
+async def list_bookings(
+    citizen: SignedIn,
+    services: Services,
+    status: Annotated[list[BookingStatus] | None, Query(description="Only these statuses.")] = None,
+) -> Bookings:
+    answer = await services.bookings.ListBookings(
+        pb.ListBookingsRequest(statuses=[_STATUS_PROTO[s] for s in status or []]), **citizen.call.options
+    )
+    return Bookings(bookings=[Booking.of(b) for b in answer.bookings])
+
+
+@router.get("/bookings/{booking_id}", response_model=Booking, summary="One of my bookings")
+async def get_booking(booking_id: Id, citizen: SignedIn, services: Services) -> Booking:
+    answer = await services.bookings.GetBooking(
+        pb.GetBookingRequest(booking_id=booking_id), **citizen.call.options
+    )
+    return Booking.of(answer.booking)
+
+
+@router.post("/bookings/{booking_id}/cancel", response_model=Booking, summary="Cancel my booking")
+async def cancel(booking_id: Id, citizen: SignedIn, services: Services) -> Booking:
+    answer = await services.bookings.Cancel(pb.CancelRequest(booking_id=booking_id), **citizen.call.options)
+    return Booking.of(answer.booking)
+
+
+class Reschedule(BaseModel):
+    slot_id: SlotId
+
+
+@router.post(
+    "/bookings/{booking_id}/reschedule",
+    response_model=Booking,
+    summary="Move my booking to another slot (or keep it, if that one is full)",
+)
+async def reschedule(booking_id: Id, body: Reschedule, citizen: SignedIn, services: Services) -> Booking:
+    answer = await services.bookings.Reschedule(
+        pb.RescheduleRequest(booking_id=booking_id, slot_id=body.slot_id), **citizen.call.options
+    )
+    return Booking.of(answer.booking)
+
+
+# the waitlist
+
+
+class JoinWaitlist(BaseModel):
+    business: Code
+    slot_id: SlotId | None = Field(default=None, description="Wait for this full slot…")
+    office_id: Code | None = Field(default=None, description="…or for the earliest place at this office.")
+    reason_code: str = Field(default="", max_length=64)
+    destination: str = Field(default="", max_length=64)
+    pre_application_id: str = Field(default="", max_length=64)
+
+
+class WaitlistEntry(BaseModel):
+    id: str
+    status: WaitStatus
+    city: str
+    business: str
+    office_id: str
+    slot_id: int | None = Field(description="None: the earliest place at the office.")
+    position: int | None = Field(description="Place in line while waiting (1 = next).")
+    held_slot_id: int | None = Field(description="While offered: the slot whose place is held for you.")
+    hold_expires_at: dt.datetime | None = Field(description="While offered: confirm before this.")
+    booking_id: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, e: pb.WaitlistEntry) -> WaitlistEntry:
+        offered = e.HasField("held_slot_id")
+        return cls(
+            id=e.id,
+            status=_WAIT[e.status],
+            city=e.city_code,
+            business=e.business_code,
+            office_id=e.office_id,
+            slot_id=e.slot_id if e.HasField("slot_id") else None,
+            position=e.position or None,
+            held_slot_id=e.held_slot_id if offered else None,
+            hold_expires_at=e.hold_expires_at.ToDatetime(dt.UTC) if offered else None,
+            booking_id=e.booking_id or None,
+            created_at=e.created_at.ToDatetime(dt.UTC),
+        )
+
+
+class WaitlistEntries(BaseModel):
+    entries: list[WaitlistEntry]
+
+
+@router.post("/waitlist", response_model=WaitlistEntry, status_code=201, summary="Wait for a place")
+async def join_waitlist(
+    body: JoinWaitlist, channel: Channel, citizen: SignedIn, services: Services
+) -> WaitlistEntry:
+    request = pb.JoinWaitlistRequest(
+        business_code=body.business,
+        office_id=body.office_id or "",
+        reason_code=body.reason_code,
+        destination=body.destination,
+        pre_application_id=body.pre_application_id,
+        channel=CHANNEL_PROTO[channel],
+    )
+    if body.slot_id is not None:
+        request.slot_id = body.slot_id
+    answer = await services.bookings.JoinWaitlist(request, **citizen.call.options)
+    return WaitlistEntry.of(answer.entry)
+
+
+@router.get("/waitlist", response_model=WaitlistEntries, summary="My waitlist entries")
+async def list_waitlist(citizen: SignedIn, services: Services) -> WaitlistEntries:
+    answer = await services.bookings.ListWaitlist(pb.ListWaitlistRequest(), **citizen.call.options)
+    return WaitlistEntries(entries=[WaitlistEntry.of(e) for e in answer.entries])
+
+
+@router.post(
+    "/waitlist/{entry_id}/confirm",
+    response_model=Booking,
+    summary="Book the place held for me",
+)
+async def confirm_offer(entry_id: Id, citizen: SignedIn, services: Services) -> Booking:
+    answer = await services.bookings.ConfirmOffer(
+        pb.ConfirmOfferRequest(entry_id=entry_id), **citizen.call.options
+    )
+    return Booking.of(answer.booking)
+
+
+@router.post("/waitlist/{entry_id}/leave", response_model=WaitlistEntry, summary="Stop waiting")
+async def leave_waitlist(entry_id: Id, citizen: SignedIn, services: Services) -> WaitlistEntry:
+    answer = await services.bookings.LeaveWaitlist(
+        pb.LeaveWaitlistRequest(entry_id=entry_id), **citizen.call.options
+    )
+    return WaitlistEntry.of(answer.entry)
+
+
+# window staff
+
+Clerk = Annotated[Staff, Depends(staff("window_clerk", "administrator"))]
+
+
+@staff_router.get(
+    "/offices/{office_id}/bookings",
+    response_model=Bookings,
+    summary="An office's bookings of a day (window clerks: their own office)",
+)
+async def office_bookings(
+    office_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+    date: Annotated[dt.date, Query(description="The day, e.g. 2030-01-07.")],
+    member: Clerk,
+    services: Services,
+) -> Bookings:
+    require_office(member, office_id)
+    answer = await services.booking_staff.ListOfficeBookings(
+        pb.ListOfficeBookingsRequest(office_id=office_id, date=date_to_proto(date)), **member.call.options
+    )
+    return Bookings(bookings=[Booking.of(b) for b in answer.bookings])
+
+
+@staff_router.post(
+    "/bookings/{booking_id}/no-show",
+    response_model=Booking,
+    summary="Record that the citizen did not come",
+)
+async def mark_no_show(booking_id: Id, member: Clerk, services: Services) -> Booking:
+    answer = await services.booking_staff.MarkNoShow(
+        pb.MarkNoShowRequest(booking_id=booking_id), **member.call.options
+    )
+    return Booking.of(answer.booking)

@@ -1,0 +1,210 @@
+"""Bookings through the real gateway: signed-in citizens on every channel, the
+notifications they get through NATS and notify, the waitlist, window staff, and
+nobody reaching anyone else's objects (404 on every object route and channel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USER, Platform
+from tests.e2e.test_identity import ZHANG, bearer, code_for, load_register
+from tests.integration.test_notify import eventually
+
+WANG = {"id_number": "460106197809211111", "name": "王强", "phone": "+8613900139001"}
+ZHANG_P = {"id_number": ZHANG, "name": "张伟", "phone": "+8613800138001"}
+CHANNELS = ("app", "wechat", "web")
+
+
+async def sign_in(platform: Platform, who: dict[str, str], channel: str, clock: Any) -> dict[str, str]:
+    """Headers of ``who`` signed in on ``channel`` (the clock moves past the resend wait)."""
+    sent = len(
+        (
+            await platform.http.get(
+                "/v1/sandbox/messages", params={"to": who["phone"]}, headers=platform.headers(admin=True)
+            )
+        ).json()["messages"]
+    )
+    person = {"id_number": who["id_number"], "name": who["name"]}
+    asked = await platform.http.post("/v1/auth/otp", json=person, headers=platform.headers(channel))
+    assert asked.status_code == 202, asked.text
+    code = await code_for(platform, who["phone"], already=sent)
+    answer = await platform.http.post(
+        "/v1/auth/token", json={**person, "code": code}, headers=platform.headers(channel)
+    )
+    assert answer.status_code == 200, answer.text
+    clock.now = clock.now + dt.timedelta(seconds=61)
+    return bearer(platform, answer.json()["access_token"], channel)
+
+
+async def slot_ids(platform: Platform, office: str = "centre") -> list[int]:
+    """From Wednesday on: far enough ahead to cancel (the test clock says Monday 08:00)."""
+    answer = await platform.http.get(
+        f"/v1/offices/{office}/slots",
+        params={"business": "ID_CARD_RENEWAL", "from": "2030-01-09", "to": "2030-01-12"},
+        headers=platform.headers(),
+    )
+    assert answer.status_code == 200, answer.text
+    return [s["id"] for s in answer.json()["slots"]]
+
+
+def with_key(headers: dict[str, str], key: str | None = None) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key or str(uuid.uuid4())}
+
+
+async def test_a_citizen_books_is_told_and_cannot_overbook(platform: Platform, clock: Any) -> None:
+    await load_register(platform)
+    zhang = await sign_in(platform, ZHANG_P, "web", clock)
+    slots = await slot_ids(platform, "north")  # one place each
+    body = {"slot_id": slots[0], "business": "ID_CARD_RENEWAL"}
+
+    missing = await platform.http.post("/v1/bookings", json=body, headers=zhang)
+    assert (missing.status_code, missing.json()["code"], missing.json()["field"]) == (
+        400,
+        "invalid_request",
+        "Idempotency-Key",
+    )
+    made = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang, "key-1"))
+    assert made.status_code == 201, made.text
+    booking = made.json()
+    assert booking["status"] == "confirmed" and booking["snapshot"]["office_name"] == "North station"
+    assert booking["qr_payload"].startswith(f"MT1.{booking['id']}.{booking['confirmation_code']}.")
+    replay = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang, "key-1"))
+    assert (replay.status_code, replay.headers["Idempotent-Replayed"], replay.json()) == (
+        201,
+        "true",
+        booking,
+    )
+    changed = await platform.http.post(
+        "/v1/bookings", json={**body, "slot_id": slots[1]}, headers=with_key(zhang, "key-1")
+    )
+    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+    assert changed.headers["content-type"] == "application/problem+json"
+
+    wang = await sign_in(platform, WANG, "app", clock)
+    full = await platform.http.post("/v1/bookings", json=body, headers=with_key(wang))
+    assert (full.status_code, full.json()["code"], full.json()["field"]) == (409, "slot_full", "slot_id")
+
+    # The confirmation reaches the citizen's inbox through NATS and notify, with what to bring.
+    async def confirmed() -> Any:
+        messages = (await platform.http.get("/v1/me/messages", headers=zhang)).json()["messages"]
+        return [m for m in messages if m["template"] == "booking_confirmed"] or None
+
+    message = (await eventually(confirmed))[0]
+    assert booking["confirmation_code"] in message["body"]
+
+    cancelled = await platform.http.post(f"/v1/bookings/{booking['id']}/cancel", headers=zhang)
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    listed = (await platform.http.get("/v1/bookings", params={"status": "cancelled"}, headers=zhang)).json()
+    assert [b["id"] for b in listed["bookings"]] == [booking["id"]]
+    again = await platform.http.post("/v1/bookings", json=body, headers=with_key(wang))
+    assert again.status_code == 201, again.text
+
+
+async def test_nobody_reaches_anyone_elses_booking_or_entry_on_any_channel(
+    platform: Platform, clock: Any
+) -> None:
+    await load_register(platform)
+    owner = await sign_in(platform, WANG, "app", clock)
+    first = await sign_in(platform, ZHANG_P, "app", clock)
+    north = await slot_ids(platform, "north")
+    await platform.http.post(
+        "/v1/bookings", json={"slot_id": north[1], "business": "ID_CARD_RENEWAL"}, headers=with_key(first)
+    )
+    entry = await platform.http.post(
+        "/v1/waitlist", json={"business": "ID_CARD_RENEWAL", "slot_id": north[1]}, headers=owner
+    )
+    assert entry.status_code == 201, entry.text
+    entry_id = entry.json()["id"]
+    theirs = (
+        await platform.http.post(
+            "/v1/bookings", json={"slot_id": north[0], "business": "ID_CARD_RENEWAL"}, headers=with_key(owner)
+        )
+    ).json()
+    other_slot = (await slot_ids(platform, "centre"))[0]
+    for channel in CHANNELS:
+        intruder = await sign_in(platform, ZHANG_P, channel, clock)
+        for method, path, body in (
+            ("GET", f"/v1/bookings/{theirs['id']}", None),
+            ("POST", f"/v1/bookings/{theirs['id']}/cancel", None),
+            ("POST", f"/v1/bookings/{theirs['id']}/reschedule", {"slot_id": other_slot}),
+            ("POST", f"/v1/waitlist/{entry_id}/confirm", None),
+            ("POST", f"/v1/waitlist/{entry_id}/leave", None),
+        ):
+            answer = await platform.http.request(method, path, json=body, headers=intruder)
+            assert answer.status_code == 404, (channel, path, answer.text)
+            assert answer.json()["code"] in ("booking_not_found", "waitlist_entry_not_found")
+        listed = (await platform.http.get("/v1/bookings", headers=intruder)).json()["bookings"]
+        assert theirs["id"] not in {b["id"] for b in listed}
+        assert (await platform.http.get("/v1/waitlist", headers=intruder)).json() == {"entries": []}
+    # The owner still has it, untouched.
+    mine = await platform.http.get(f"/v1/bookings/{theirs['id']}", headers=owner)
+    assert (mine.status_code, mine.json()["status"]) == (200, "confirmed")
+
+
+async def test_the_waitlist_offer_is_announced_and_confirmed(platform: Platform, clock: Any) -> None:
+    await load_register(platform)
+    zhang = await sign_in(platform, ZHANG_P, "wechat", clock)
+    wang = await sign_in(platform, WANG, "web", clock)
+    slot = (await slot_ids(platform, "north"))[1]
+    taken = (
+        await platform.http.post(
+            "/v1/bookings", json={"slot_id": slot, "business": "ID_CARD_RENEWAL"}, headers=with_key(wang)
+        )
+    ).json()
+    joined = await platform.http.post(
+        "/v1/waitlist", json={"business": "ID_CARD_RENEWAL", "slot_id": slot}, headers=zhang
+    )
+    assert (joined.status_code, joined.json()["status"], joined.json()["position"]) == (201, "waiting", None)
+    assert (await platform.http.get("/v1/waitlist", headers=zhang)).json()["entries"][0]["position"] == 1
+    await platform.http.post(f"/v1/bookings/{taken['id']}/cancel", headers=wang)
+    offered = (await platform.http.get("/v1/waitlist", headers=zhang)).json()["entries"][0]
+    assert offered["status"] == "offered" and offered["held_slot_id"] == slot
+
+    async def told() -> Any:
+        messages = (await platform.http.get("/v1/me/messages", headers=zhang)).json()["messages"]
+        return [m for m in messages if m["template"] == "waitlist_offer"] or None
+
+    assert "15" in (await eventually(told))[0]["body"]
+    made = await platform.http.post(f"/v1/waitlist/{offered['id']}/confirm", headers=zhang)
+    assert (made.status_code, made.json()["slot_id"], made.json()["channel"]) == (200, slot, "wechat")
+
+
+async def test_window_staff_see_their_own_office_only(platform: Platform, clock: Any) -> None:
+    await load_register(platform)
+    wang = await sign_in(platform, WANG, "app", clock)
+    slot = (await slot_ids(platform, "centre"))[0]
+    made = (
+        await platform.http.post(
+            "/v1/bookings", json={"slot_id": slot, "business": "ID_CARD_RENEWAL"}, headers=with_key(wang)
+        )
+    ).json()
+    day = made["date"]
+    centre = await platform.make_staff("window_clerk", office_id="centre")
+    north = await platform.make_staff("window_clerk", office_id="north")
+    reviewer = await platform.make_staff("reviewer")
+    path = "/v1/staff/offices/centre/bookings"
+    listed = await platform.http.get(path, params={"date": day}, headers=centre)
+    assert listed.status_code == 200, listed.text
+    assert [b["id"] for b in listed.json()["bookings"]] == [made["id"]]
+    assert listed.json()["bookings"][0]["citizen_id"]  # staff see whose it is
+    assert (
+        await platform.http.get(path, params={"date": day}, headers=platform.headers(admin=True))
+    ).status_code == 200
+    wrong = await platform.http.get(path, params={"date": day}, headers=north)
+    assert (wrong.status_code, wrong.json()["code"]) == (403, "wrong_office")
+    assert (await platform.http.get(path, params={"date": day}, headers=reviewer)).status_code == 403
+    assert (await platform.http.get(path, params={"date": day}, headers=wang)).status_code == 401
+    # Marking a no-show: only after the appointment began, and only at one's own office.
+    early = await platform.http.post(f"/v1/staff/bookings/{made['id']}/no-show", headers=centre)
+    assert (early.status_code, early.json()["code"]) == (409, "not_started")
+    clock.now = clock.now + dt.timedelta(days=2, hours=2)
+    # Staff tokens are short-lived: the morning's have run out by now.
+    platform.admin_token = await platform.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
+    centre = await platform.make_staff("window_clerk", office_id="centre")
+    north = await platform.make_staff("window_clerk", office_id="north")
+    refused = await platform.http.post(f"/v1/staff/bookings/{made['id']}/no-show", headers=north)
+    assert (refused.status_code, refused.json()["code"]) == (403, "wrong_office")
+    marked = await platform.http.post(f"/v1/staff/bookings/{made['id']}/no-show", headers=centre)
+    assert (marked.status_code, marked.json()["status"]) == (200, "no_show")
