@@ -123,6 +123,11 @@ async def test_nobody_reaches_anyone_elses_booking_or_entry_on_any_channel(
         )
     ).json()
     other_slot = (await slot_ids(platform, "centre"))[0]
+
+    async def owners_message() -> Any:
+        return (await platform.http.get("/v1/me/messages", headers=owner)).json()["messages"] or None
+
+    message_id = (await eventually(owners_message))[0]["id"]
     for channel in CHANNELS:
         intruder = await sign_in(platform, ZHANG_P, channel, clock)
         for method, path, body in (
@@ -131,16 +136,20 @@ async def test_nobody_reaches_anyone_elses_booking_or_entry_on_any_channel(
             ("POST", f"/v1/bookings/{theirs['id']}/reschedule", {"slot_id": other_slot}),
             ("POST", f"/v1/waitlist/{entry_id}/confirm", None),
             ("POST", f"/v1/waitlist/{entry_id}/leave", None),
+            ("GET", f"/v1/me/messages/{message_id}", None),
+            ("POST", f"/v1/me/messages/{message_id}/read", None),
         ):
             answer = await platform.http.request(method, path, json=body, headers=intruder)
             assert answer.status_code == 404, (channel, path, answer.text)
-            assert answer.json()["code"] in ("booking_not_found", "waitlist_entry_not_found")
+            assert answer.json()["code"].endswith("_not_found")
         listed = (await platform.http.get("/v1/bookings", headers=intruder)).json()["bookings"]
         assert theirs["id"] not in {b["id"] for b in listed}
         assert (await platform.http.get("/v1/waitlist", headers=intruder)).json() == {"entries": []}
     # The owner still has it, untouched.
     mine = await platform.http.get(f"/v1/bookings/{theirs['id']}", headers=owner)
     assert (mine.status_code, mine.json()["status"]) == (200, "confirmed")
+    read = await platform.http.post(f"/v1/me/messages/{message_id}/read", headers=owner)
+    assert (read.status_code, read.json()["read"]) == (200, True)
 
 
 async def test_the_waitlist_offer_is_announced_and_confirmed(platform: Platform, clock: Any) -> None:
