@@ -17,12 +17,7 @@ from services.runtime.telemetry import setup_tracing
 
 def openapi() -> str:
     """The OpenAPI document, from settings that need no environment."""
-    app = create_app(
-        GatewaySettings(
-            admin_token=SecretStr("not-used-for-documents"),
-            receipt_secret=SecretStr("not-used-for-documents"),
-        )
-    )
+    app = create_app(GatewaySettings(receipt_secret=SecretStr("not-used-for-documents")))
     return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
 
 

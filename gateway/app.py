@@ -14,7 +14,7 @@ from gateway import problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
-from gateway.routes import admin, catalogue, channels, health, identity, notify
+from gateway.routes import admin, catalogue, channels, health, identity, notify, staff
 from services.runtime import telemetry
 from services.runtime.events import EventBus
 
@@ -25,7 +25,7 @@ and the `field` at fault."""
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    admin_token, receipt_secret = settings.ensure_secrets()
+    receipt_secret = settings.ensure_secrets()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,7 +42,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             telemetry.flush()
 
     app = FastAPI(title="mintong gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
-    app.state.admin_token = admin_token
     app.state.grpc_timeout = settings.grpc_timeout
     app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)
@@ -70,6 +69,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(identity.admin)
     v1.include_router(channels.router)
     v1.include_router(channels.face)
+    v1.include_router(staff.router)
+    v1.include_router(staff.admin)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mintong.booking.v1 import catalogue_pb2_grpc
-from mintong.identity.v1 import channels_pb2_grpc, identity_pb2_grpc
+from mintong.identity.v1 import channels_pb2_grpc, identity_pb2_grpc, staff_pb2_grpc
 from mintong.notify.v1 import notify_pb2_grpc
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_client import insecure_channel
@@ -27,6 +27,8 @@ class Clients:
         self.identity_admin = identity_pb2_grpc.IdentityAdminServiceStub(self.channels["identity"])
         self.channel_bindings = channels_pb2_grpc.ChannelBindingServiceStub(self.channels["identity"])
         self.face_verification = channels_pb2_grpc.FaceVerificationServiceStub(self.channels["identity"])
+        self.staff = staff_pb2_grpc.StaffServiceStub(self.channels["identity"])
+        self.staff_admin = staff_pb2_grpc.StaffAdminServiceStub(self.channels["identity"])
 
     async def health(self, deadline: float = 1.0) -> dict[str, str]:
         """Each service's overall health status, e.g. {"booking": "SERVING"}."""

@@ -11,8 +11,6 @@ from services.runtime.dev_secrets import dev_secret
 class GatewaySettings(ServiceSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
-    #: Bearer token of the administrator routes until staff sign-in exists.
-    admin_token: SecretStr | None = None
     #: HMAC key of the delivery receipts providers post to
     #: /v1/providers/{provider}/receipts (scheme: docs/sms-provider.md).
     receipt_secret: SecretStr | None = None
@@ -21,10 +19,10 @@ class GatewaySettings(ServiceSettings):
 
     # Secrets have no built-in default: outside dev mode they must be set; in dev
     # mode a random one is made at start and written to a file under the data dir
-    # that only its owner can read (admin-token, receipt-secret).
+    # that only its owner can read (receipt-secret). Staff sign in (identity).
     @model_validator(mode="after")
     def _secrets_outside_dev(self) -> GatewaySettings:
-        for name in ("admin_token", "receipt_secret"):
+        for name in ("receipt_secret",):
             value: SecretStr | None = getattr(self, name)
             if self.env != "dev" and value is None:
                 raise ValueError(f"MINTONG_{name.upper()} must be set when MINTONG_ENV is not dev")
@@ -32,9 +30,9 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError(f"MINTONG_{name.upper()} must be at least 16 characters")
         return self
 
-    def ensure_secrets(self) -> tuple[str, str]:
-        """The admin token and the receipt secret, made up in dev mode when unset."""
-        return self._secret("admin_token"), self._secret("receipt_secret")
+    def ensure_secrets(self) -> str:
+        """The receipt secret, made up in dev mode when unset."""
+        return self._secret("receipt_secret")
 
     def _secret(self, name: str) -> str:
         value: SecretStr | None = getattr(self, name)

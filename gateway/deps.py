@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hmac
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.clients import Clients
 from gateway.problems import Problem
 from mintong.common.v1 import common_pb2
-from mintong.identity.v1 import identity_pb2
+from mintong.identity.v1 import identity_pb2, staff_pb2
 from services.runtime import context
 
 ChannelName = Literal["app", "wechat", "web"]
@@ -66,24 +66,86 @@ async def anonymous_call(request: Request) -> Call:
     return _call(request, "anonymous")
 
 
-_bearer = HTTPBearer(auto_error=False, description="The administrator token (MINTONG_ADMIN_TOKEN).")
+_bearer = HTTPBearer(auto_error=False, description="A citizen's access token from POST /v1/auth/token.")
+_staff_bearer = HTTPBearer(
+    auto_error=False, scheme_name="StaffBearer", description="A staff token from POST /v1/staff/token."
+)
+
+StaffRoleName = Literal["window_clerk", "reviewer", "administrator", "sre"]
+#: A staff role, and how services see it: the caller is "<caller role>:<staff id>"
+#: (e.g. "admin:8f0c…"; a window clerk "clerk:<staff id>@<office id>"), and services
+#: check the caller role with require_role (services.runtime.context).
+STAFF_ROLES: dict[staff_pb2.StaffRole, tuple[StaffRoleName, str]] = {
+    staff_pb2.STAFF_ROLE_WINDOW_CLERK: ("window_clerk", "clerk"),
+    staff_pb2.STAFF_ROLE_REVIEWER: ("reviewer", "reviewer"),
+    staff_pb2.STAFF_ROLE_ADMINISTRATOR: ("administrator", "admin"),
+    staff_pb2.STAFF_ROLE_SRE: ("sre", "sre"),
+}
 
 
-async def admin_call(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Call:
-    expected: str = request.app.state.admin_token
+@dataclass(frozen=True)
+class Staff:
+    id: str
+    username: str
+    role: StaffRoleName
+    office_id: str | None  # window clerks only
+    access_token: str
+    call: Call
+
+
+async def signed_in_staff(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)]
+) -> Staff:
+    """The signed-in staff member: identity checks the token (signature, staff
+    audience, expiry, session open, account active) on every request and answers
+    with the role and office the account has now."""
     if credentials is None:
         raise Problem(
             401,
             "unauthenticated",
-            "Administrator routes need a bearer token.",
+            "Staff routes need a staff token: sign in at /v1/staff/token.",
             field="Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise Problem(403, "forbidden", "This token may not use administrator routes.", field="Authorization")
-    return _call(request, "admin:token")
+    answer = await request.app.state.clients.staff.Authenticate(
+        staff_pb2.StaffServiceAuthenticateRequest(access_token=credentials.credentials),
+        **_call(request, "service:gateway").options,
+    )
+    role, caller_role = STAFF_ROLES[answer.role]
+    caller = f"{caller_role}:{answer.staff_id}" + (f"@{answer.office_id}" if answer.office_id else "")
+    return Staff(
+        answer.staff_id,
+        answer.username,
+        role,
+        answer.office_id or None,
+        credentials.credentials,
+        _call(request, caller),
+    )
+
+
+def staff(*roles: StaffRoleName) -> Callable[..., Awaitable[Staff]]:
+    """A dependency: the signed-in staff member, refused (403) unless they have one
+    of ``roles`` (any role when none is named)."""
+
+    async def dependency(member: Annotated[Staff, Depends(signed_in_staff)]) -> Staff:
+        if roles and member.role not in roles:
+            raise Problem(
+                403,
+                "forbidden",
+                f"This needs one of the staff roles: {', '.join(roles)}.",
+                field="Authorization",
+            )
+        return member
+
+    return dependency
+
+
+def require_office(member: Staff, office_id: str) -> None:
+    """A window clerk acts only for their own office; other roles are bound to none."""
+    if member.role == "window_clerk" and member.office_id != office_id:
+        raise Problem(
+            403, "wrong_office", "A window clerk acts only for their own office.", field="office_id"
+        )
 
 
 CHANNEL_PROTO = {
@@ -144,7 +206,9 @@ def clients(request: Request) -> Clients:
 
 Channel = Annotated[ChannelName, Depends(channel)]
 AnonymousCall = Annotated[Call, Depends(anonymous_call)]
-AdminCall = Annotated[Call, Depends(admin_call)]
 ServiceCall = Annotated[Call, Depends(service_call)]
 SignedIn = Annotated[Citizen, Depends(citizen)]
+AnyStaff = Annotated[Staff, Depends(staff())]
+Administrator = Annotated[Staff, Depends(staff("administrator"))]
+Operator = Annotated[Staff, Depends(staff("administrator", "sre"))]
 Services = Annotated[Clients, Depends(clients)]

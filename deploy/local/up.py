@@ -20,9 +20,11 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from gateway.config import GatewaySettings
+from services.runtime.dev_secrets import dev_secret
 from services.runtime.lifecycle import load_settings
 
 SERVICES = ("identity", "booking", "cards", "notify")
+DEV_ADMIN = "admin"
 
 
 def port_free(host: str, port: int) -> bool:
@@ -84,14 +86,27 @@ def main() -> int:
         binary = shutil.which("nats-server", path=str(Path(python).parent)) or "nats-server"
         config = nats_config(settings.data_dir, settings.embedded_nats_port)
         manager.add_process("nats", f"{binary} -c {config}", env=env)
+    # Staff sign in at /v1/staff/token. On a developer's machine the first
+    # administrator gets a random password, kept in a file only its owner reads;
+    # identity makes the account at start when it is missing.
+    service_env = {name: env for name in SERVICES}
+    admin_note = ""
+    if settings.env == "dev" and "MINTONG_BOOTSTRAP_ADMIN_USER" not in os.environ:
+        password = dev_secret(settings.data_dir, "admin-password")
+        service_env["identity"] = dict(
+            env, MINTONG_BOOTSTRAP_ADMIN_USER=DEV_ADMIN, MINTONG_BOOTSTRAP_ADMIN_PASSWORD=password
+        )
+        admin_note = (
+            f" Staff: administrator {DEV_ADMIN!r}, password in {settings.data_dir / 'admin-password'}."
+        )
     for service in SERVICES:
-        manager.add_process(service, f"{python} -m services.{service}", env=env)
+        manager.add_process(service, f"{python} -m services.{service}", env=service_env[service])
     manager.add_process("gateway", f"{python} -m gateway", env=env)
 
     print(
         f"\nmintong: gateway at http://{settings.http_host}:{settings.http_port} "
         f"(API docs at /docs, readiness at /readyz); traces in {settings.data_dir / 'traces'}; "
-        "Ctrl-C stops everything.\n",
+        f"Ctrl-C stops everything.{admin_note}\n",
         flush=True,
     )
     manager.loop()

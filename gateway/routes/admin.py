@@ -1,6 +1,6 @@
 """Bureau administrators: load the catalogue, publish slots, suspend and resume
-businesses. Bearer token until staff sign-in exists; the booking service checks
-the caller again."""
+businesses. An administrator's staff token; the booking service checks the
+caller's role again."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field, model_validator
 
 from gateway import schemas
-from gateway.deps import AdminCall, Channel, Services
+from gateway.deps import Administrator, Channel, Services
 from gateway.problems import Problem
 from mintong.booking.v1 import catalogue_pb2 as pb
 
@@ -45,7 +45,7 @@ class CatalogueLoaded(BaseModel):
     },
 )
 async def load_catalogue(
-    request: Request, _channel: Channel, call: AdminCall, services: Services
+    request: Request, _channel: Channel, admin: Administrator, services: Services
 ) -> CatalogueLoaded:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in _FORMATS:
@@ -59,7 +59,7 @@ async def load_catalogue(
     if len(content) > MAX_CATALOGUE_BYTES:
         raise Problem(413, "catalogue_too_large", f"At most {MAX_CATALOGUE_BYTES} bytes.", field="body")
     answer = await services.catalogue_admin.LoadCatalogue(
-        pb.LoadCatalogueRequest(content=content, format=_FORMATS[media]), **call.options
+        pb.LoadCatalogueRequest(content=content, format=_FORMATS[media]), **admin.call.options
     )
     return CatalogueLoaded(
         cities=list(answer.city_codes), office_count=answer.office_count, business_count=answer.business_count
@@ -86,7 +86,7 @@ class SlotsPublished(BaseModel):
 
 @router.post("/slots/publish", response_model=SlotsPublished, summary="Open slots from opening hours")
 async def publish_slots(
-    body: PublishSlots, _channel: Channel, call: AdminCall, services: Services
+    body: PublishSlots, _channel: Channel, admin: Administrator, services: Services
 ) -> SlotsPublished:
     answer = await services.catalogue_admin.PublishSlots(
         pb.PublishSlotsRequest(
@@ -95,7 +95,7 @@ async def publish_slots(
             from_date=schemas.date_to_proto(body.from_),
             to_date=schemas.date_to_proto(body.to),
         ),
-        **call.options,
+        **admin.call.options,
     )
     return SlotsPublished(created=answer.created_count, updated=answer.updated_count)
 
@@ -110,20 +110,20 @@ class Suspension(BaseModel):
     summary="Suspend a business online and at the windows, with an announcement",
 )
 async def suspend(
-    city: Code, code: Code, body: Suspension, channel: Channel, call: AdminCall, services: Services
+    city: Code, code: Code, body: Suspension, channel: Channel, admin: Administrator, services: Services
 ) -> schemas.Business:
     answer = await services.catalogue_admin.SuspendBusiness(
         pb.SuspendBusinessRequest(city_code=city, business_code=code, announcement=body.announcement),
-        **call.options,
+        **admin.call.options,
     )
     return schemas.Business.of(answer.business, channel)
 
 
 @router.post("/cities/{city}/businesses/{code}/resume", response_model=schemas.Business)
 async def resume(
-    city: Code, code: Code, channel: Channel, call: AdminCall, services: Services
+    city: Code, code: Code, channel: Channel, admin: Administrator, services: Services
 ) -> schemas.Business:
     answer = await services.catalogue_admin.ResumeBusiness(
-        pb.ResumeBusinessRequest(city_code=city, business_code=code), **call.options
+        pb.ResumeBusinessRequest(city_code=city, business_code=code), **admin.call.options
     )
     return schemas.Business.of(answer.business, channel)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import CHANNEL_PROTO, AdminCall, AnonymousCall, Channel, Services, SignedIn
+from gateway.deps import CHANNEL_PROTO, Administrator, AnonymousCall, Channel, Services, SignedIn
 from gateway.problems import Problem
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
@@ -205,7 +205,7 @@ class Imported(BaseModel):
     },
 )
 async def import_residents(
-    request: Request, _channel: Channel, call: AdminCall, services: Services
+    request: Request, _channel: Channel, admin: Administrator, services: Services
 ) -> Imported:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     formats = {"application/json": pb.IMPORT_FORMAT_JSON, "text/csv": pb.IMPORT_FORMAT_CSV}
@@ -217,7 +217,7 @@ async def import_residents(
     if len(content) > 20_000_000:
         raise Problem(413, "import_too_large", "At most 20 MB per import.", field="body")
     answer = await services.identity_admin.ImportResidents(
-        pb.ImportResidentsRequest(content=content, format=formats[media]), **call.options
+        pb.ImportResidentsRequest(content=content, format=formats[media]), **admin.call.options
     )
     return Imported(
         imported=answer.imported,

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from gateway.deps import AdminCall, ServiceCall, Services
+from gateway.deps import Operator, ServiceCall, Services
 from gateway.problems import Problem
 from mintong.notify.v1 import notify_pb2 as pb
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -48,16 +48,16 @@ class SandboxMessages(BaseModel):
 @router.get(
     "/sandbox/messages",
     response_model=SandboxMessages,
-    summary="What the sandbox providers recorded instead of sending (administrators; sandbox only)",
+    summary="What the sandbox providers recorded instead of sending (administrators and SREs; sandbox only)",
 )
 async def sandbox_messages(
-    call: AdminCall,
+    staff: Operator,
     services: Services,
     to: Annotated[str | None, Query(max_length=512, description="A phone, openid or device token.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SandboxMessages:
     answer = await services.notify_admin.ListSandboxMessages(
-        pb.ListSandboxMessagesRequest(to=to or "", limit=limit), **call.options
+        pb.ListSandboxMessagesRequest(to=to or "", limit=limit), **staff.call.options
     )
     return SandboxMessages(
         messages=[

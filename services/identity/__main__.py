@@ -1,10 +1,12 @@
-"""``python -m services.identity [serve|migrate|import FILE|verify-audit]``."""
+"""``python -m services.identity [serve|migrate|import FILE|verify-audit|create-staff …]``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
+import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Literal
@@ -12,6 +14,7 @@ from typing import Literal
 from services.identity import bootstrap
 from services.identity.adapters import audit, orm
 from services.identity.config import IdentitySettings
+from services.identity.domain.staff import StaffRole
 from services.identity.service_layer import register
 from services.runtime.errors import ProblemError
 from services.runtime.lifecycle import configure_logging, load_settings, serve
@@ -43,6 +46,41 @@ async def _verify(app: bootstrap.Identity) -> int:
         await app.db.dispose()
 
 
+#: Where ``create-staff`` takes the password from when set (else stdin or a prompt):
+#: never from the command line, which other users of the machine can read.
+PASSWORD_ENV = "MINTONG_STAFF_PASSWORD"
+
+
+def _read_password() -> str:
+    if password := os.environ.get(PASSWORD_ENV):
+        return password
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        sys.exit("the two passwords differ")
+    return first
+
+
+async def _create_staff(app: bootstrap.Identity, args: argparse.Namespace, password: str) -> int:
+    try:
+        account = await app.staff.create(
+            actor="admin:cli",
+            username=args.username,
+            display_name=args.display_name or "",
+            role=StaffRole(args.role),
+            office_id=args.office,
+            password=password,
+        )
+    except ProblemError as problem:
+        print(f"refused: {problem.detail}", file=sys.stderr)
+        return 2
+    finally:
+        await app.db.dispose()
+    print(f"made {account.role.value} {account.username!r} ({account.id})")
+    return 0
+
+
 async def _reseal(app: bootstrap.Identity, batch: int) -> int:
     try:
         reports = await app.reseal(batch)
@@ -65,6 +103,14 @@ def main() -> None:
         "reseal", help="re-seal every stored personal datum under the newest MINTONG_PII_KEYS key"
     )
     again.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    create = commands.add_parser(
+        "create-staff",
+        help=f"make a staff account; the password comes from {PASSWORD_ENV}, stdin or a prompt",
+    )
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in StaffRole])
+    create.add_argument("--office", help="the office of a window clerk")
+    create.add_argument("--display-name")
     args = parser.parse_args()
     settings = load_settings(IdentitySettings)
     if (args.command or "serve") == "serve":
@@ -82,6 +128,8 @@ def main() -> None:
             sys.exit(asyncio.run(_verify(app)))
         case "reseal":
             sys.exit(asyncio.run(_reseal(app, args.batch)))
+        case "create-staff":
+            sys.exit(asyncio.run(_create_staff(app, args, _read_password())))
 
 
 if __name__ == "__main__":

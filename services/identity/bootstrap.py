@@ -3,37 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
-from mintong.identity.v1 import channels_pb2, channels_pb2_grpc, identity_pb2, identity_pb2_grpc
+from mintong.identity.v1 import (
+    channels_pb2,
+    channels_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
+    staff_pb2,
+    staff_pb2_grpc,
+)
 from services.identity.adapters import orm
 from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.adapters.device_keys import Ed25519Keys
 from services.identity.adapters.face import SandboxFaceVerifier
 from services.identity.adapters.notify_client import NotifyCodeSender
+from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.adapters.pii import PiiCipher
+from services.identity.adapters.staff_store import SqlStaffStore
+from services.identity.adapters.staff_tokens import JwtStaffTokens
 from services.identity.adapters.store import SqlStore
 from services.identity.adapters.tokens import JwtTokens
 from services.identity.adapters.wechat import HttpWeChatOAuth, SandboxWeChatOAuth, parse_apps
 from services.identity.config import IdentitySettings
 from services.identity.domain.channels import FacePolicy
 from services.identity.domain.model import OtpPolicy
+from services.identity.domain.staff import LockoutPolicy
 from services.identity.entrypoints.channels_servicer import ChannelBindingServicer, FaceVerificationServicer
 from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
+from services.identity.entrypoints.staff_servicer import StaffAdminServicer, StaffServicer
 from services.identity.service_layer.auth import Auth, Clock
 from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
 from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.face import FaceVerification
 from services.identity.service_layer.housekeeping import PruneWorker
+from services.identity.service_layer.staff import Passwords, StaffAuth
 from services.runtime import migrations
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
 from services.runtime.pii import ResealReport, reseal
 
+log = logging.getLogger(__name__)
 NAME = "identity"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -49,6 +64,7 @@ class Identity:
     cipher: PiiCipher
     uow: TransactionFactory[SqlStore]
     auth: Auth
+    staff: StaffAuth
     host: ServiceHost
     channels: Channels
     face: FaceVerification
@@ -64,7 +80,31 @@ class Identity:
         return await reseal(self.db, self.cipher, orm.SEALED, batch=batch)
 
 
-def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
+class BootstrapAdministrator:
+    """At start: the administrator named by MINTONG_BOOTSTRAP_ADMIN_USER/_PASSWORD,
+    made if missing; and the dummy password hash warmed up."""
+
+    def __init__(self, staff: StaffAuth, settings: IdentitySettings) -> None:
+        self.staff = staff
+        self.settings = settings
+
+    async def start(self) -> None:
+        await self.staff.prepare()
+        user, password = self.settings.bootstrap_admin_user, self.settings.bootstrap_admin_password
+        if (
+            user
+            and password
+            and await self.staff.ensure_administrator(username=user, password=password.get_secret_value())
+        ):
+            log.warning("made the bootstrap administrator %r", user)
+
+    async def stop(self) -> None:
+        pass
+
+
+def build(
+    settings: IdentitySettings, *, clock: Clock = utc_now, passwords: Passwords | None = None
+) -> Identity:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
     cipher = settings.pii_cipher()
     token_key = (
@@ -83,6 +123,18 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
             resend_after=dt.timedelta(seconds=settings.otp_resend_seconds),
             per_number_per_hour=settings.otp_per_number_per_hour,
             per_address_per_hour=settings.otp_per_address_per_hour,
+        ),
+    )
+
+    staff = StaffAuth(
+        TransactionFactory(db, lambda conn: SqlStaffStore(conn, clock)),
+        cipher,
+        passwords or Argon2Passwords(),
+        JwtStaffTokens(token_key, dt.timedelta(minutes=settings.staff_token_minutes)),
+        clock=clock,
+        lockout=LockoutPolicy(
+            max_failures=settings.staff_signin_max_failures,
+            window=dt.timedelta(minutes=settings.staff_signin_window_minutes),
         ),
     )
 
@@ -123,6 +175,8 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         identity_pb2_grpc.add_IdentityAdminServiceServicer_to_server(
             IdentityAdminServicer(uow, cipher, clock), server
         )
+        staff_pb2_grpc.add_StaffServiceServicer_to_server(StaffServicer(staff), server)
+        staff_pb2_grpc.add_StaffAdminServiceServicer_to_server(StaffAdminServicer(staff), server)
 
     host = ServiceHost(
         NAME,
@@ -130,11 +184,12 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         register=register,
         service_names=[
             s.full_name
-            for file in (identity_pb2, channels_pb2)
+            for file in (identity_pb2, staff_pb2, channels_pb2)
             for s in file.DESCRIPTOR.services_by_name.values()
         ],
         db=db,
     )
+    host.workers.append(BootstrapAdministrator(staff, settings))
     host.workers.append(PruneWorker(uow, clock, settings.identity_prune_interval))
     return Identity(
         settings,
@@ -142,6 +197,7 @@ def build(settings: IdentitySettings, *, clock: Clock = utc_now) -> Identity:
         cipher,
         uow,
         auth,
+        staff,
         host,
         channels=channels,
         face=face,

@@ -22,6 +22,16 @@ class IdentitySettings(PiiSettings):
     otp_resend_seconds: int = Field(default=60, ge=1)
     #: Seconds between two prunings of spent rate events, challenges and sessions.
     identity_prune_interval: float = Field(default=3600.0, gt=0)
+    #: Staff tokens have no refresh: a staff member signs in again after this.
+    staff_token_minutes: int = Field(default=30, ge=1, le=720)
+    #: This many failed staff sign-ins within the window lock the username (429)
+    #: until the oldest of them leaves the window.
+    staff_signin_max_failures: int = Field(default=5, ge=1)
+    staff_signin_window_minutes: int = Field(default=15, ge=1)
+    #: The first administrator, made at start when no staff member has this
+    #: username. There is no default password: both or neither are set.
+    bootstrap_admin_user: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
     #: "sandbox" makes up openids (``sandbox-…``) for development; "http" asks WeChat.
     wechat_oauth: Literal["sandbox", "http"] = "sandbox"
     #: For "http": each city's official account, JSON
@@ -47,4 +57,8 @@ class IdentitySettings(PiiSettings):
             for name in ("token_secret", "pii_keys", "pii_lookup_key"):
                 if getattr(self, name) is None:
                     raise ValueError(f"MINTONG_{name.upper()} must be set when MINTONG_ENV is not dev")
+        if (self.bootstrap_admin_user is None) != (self.bootstrap_admin_password is None):
+            raise ValueError(
+                "set both MINTONG_BOOTSTRAP_ADMIN_USER and MINTONG_BOOTSTRAP_ADMIN_PASSWORD, or neither"
+            )
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,10 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.runtime.config import ServiceSettings
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+#: The bootstrap administrator every test platform starts with (identity makes it
+#: from MINTONG_BOOTSTRAP_ADMIN_USER/_PASSWORD), signed in once at start.
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "test-admin-password-0123456789"
 RECEIPT_SECRET = "test-receipt-secret-0123456789"
 
 
@@ -29,12 +33,36 @@ class Platform:
     notify: Any
     identity: Any
     settings: GatewaySettings
+    admin_token: str = ""
 
     def headers(self, channel: str = "web", admin: bool = False) -> dict[str, str]:
+        """The channel header; with ``admin``, the bootstrap administrator's staff token."""
         headers = {"X-Mintong-Channel": channel}
         if admin:
-            headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+            headers["Authorization"] = f"Bearer {self.admin_token}"
         return headers
+
+    async def staff_sign_in(self, username: str, password: str) -> str:
+        answer = await self.http.post(
+            "/v1/staff/token", json={"username": username, "password": password}, headers=self.headers()
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
+    async def make_staff(
+        self, role: str, *, username: str | None = None, office_id: str | None = None
+    ) -> dict[str, str]:
+        """A new staff member made by the administrator, signed in: headers with their token."""
+        username = username or f"{role}-{uuid.uuid4().hex[:8]}"
+        password = f"{username}-password-0123"
+        made = await self.http.post(
+            "/v1/admin/staff",
+            json={"username": username, "role": role, "office_id": office_id, "password": password},
+            headers=self.headers(admin=True),
+        )
+        assert made.status_code == 201, made.text
+        token = await self.staff_sign_in(username, password)
+        return {**self.headers(), "Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -52,15 +80,19 @@ async def platform(
     cards_host = cards.build(make_settings(ServiceSettings))
     targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
     citizens = identity.build(
-        make_settings(IdentitySettings, notify_grpc_target=targets["notify_grpc_target"]), clock=clock
+        make_settings(
+            IdentitySettings,
+            notify_grpc_target=targets["notify_grpc_target"],
+            bootstrap_admin_user=ADMIN_USER,
+            bootstrap_admin_password=ADMIN_PASSWORD,
+        ),
+        clock=clock,
     )
     await asyncio.to_thread(citizens.migrate)
     targets["identity_grpc_target"] = f"127.0.0.1:{await citizens.host.start(port=0)}"
     others = [cards_host, citizens.host]
 
-    settings = make_settings(
-        GatewaySettings, admin_token=ADMIN_TOKEN, receipt_secret=RECEIPT_SECRET, **targets
-    )
+    settings = make_settings(GatewaySettings, receipt_secret=RECEIPT_SECRET, **targets)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -69,7 +101,9 @@ async def platform(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        yield Platform(url, http, booking, notify, citizens, settings)
+        running = Platform(url, http, booking, notify, citizens, settings)
+        running.admin_token = await running.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
+        yield running
     server.should_exit = True
     await task
     sock.close()

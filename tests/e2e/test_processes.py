@@ -49,9 +49,16 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         haikou = httpx.get(f"{url}/v1/cities/haikou/offices", headers=web).json()["offices"]
         assert haikou and not any(o["office"]["walk_in_allowed"] for o in haikou)
 
-        token_file = tmp_path / "admin-token"
-        assert token_file.stat().st_mode & 0o777 == 0o600
-        admin = {**web, "Authorization": f"Bearer {token_file.read_text().strip()}"}
+        # `make up` made the first administrator, its random password kept private.
+        password_file = tmp_path / "admin-password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        signed_in_staff = httpx.post(
+            f"{url}/v1/staff/token",
+            json={"username": "admin", "password": password_file.read_text().strip()},
+            headers=web,
+        )
+        assert signed_in_staff.status_code == 200, signed_in_staff.text
+        admin = {**web, "Authorization": f"Bearer {signed_in_staff.json()['access_token']}"}
         suspended = httpx.post(
             f"{url}/v1/admin/cities/zhengzhou/businesses/RESIDENCE_PERMIT/suspend",
             json={"announcement": "Paused for maintenance."},
@@ -84,6 +91,8 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=60)
     log = output.decode()
     assert "gateway at http://127.0.0.1" in log
+    assert f"password in {tmp_path / 'admin-password'}" in log
+    assert password_file.read_text().strip() not in log
 
     for port in ports.values():  # everything stopped and let go of its port
         with socket.socket() as s:

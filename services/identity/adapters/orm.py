@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -87,6 +88,33 @@ audit = audit_table(metadata)
 #: Every sealed column: what ``python -m services.identity reseal`` walks after a key
 #: rotation (a guard test checks that each ``*_sealed`` column is listed).
 SEALED = (SealedColumns(residents, ("id_sealed", "name_sealed", "phone_sealed", "address_sealed")),)
+
+# Staff of the bureau. The username is kept normalised (lower case, NFKC); the
+# password only as an argon2id hash.
+staff_accounts = Table(
+    "staff_accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("office_id", String(64), nullable=True),  # window clerks only
+    Column("active", Boolean, nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per staff sign-in; its token is refused once the row is revoked.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(36), ForeignKey("staff_accounts.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
 
 # --- one citizen on every channel (service_layer/channels.py, face.py) --------------
 

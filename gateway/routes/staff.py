@@ -1,0 +1,174 @@
+"""Staff sign-in (username + password → a short-lived staff token), sign-out, and
+the administrators' staff accounts. Identity checks every staff token and the
+role again; the gateway only turns HTTP into calls."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.deps import STAFF_ROLES, Administrator, AnonymousCall, AnyStaff, Services, StaffRoleName
+from mintong.identity.v1 import staff_pb2 as pb
+
+router = APIRouter(prefix="/staff", tags=["staff"])
+admin = APIRouter(prefix="/admin/staff", tags=["administration"])
+
+ROLE_PROTO = {name: value for value, (name, _) in STAFF_ROLES.items()}
+StaffId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+OfficeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class StaffSignIn(BaseModel):
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class StaffToken(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds; then sign in again (staff tokens are not refreshed).")
+    staff_id: str
+    username: str
+    role: StaffRoleName
+    office_id: str | None = Field(description="The office of a window clerk; null for other roles.")
+
+
+@router.post(
+    "/token",
+    response_model=StaffToken,
+    summary="Staff sign-in with username and password",
+    description="Unknown username and wrong password get the same 401. After repeated failures "
+    "the username is locked for a while: 429 with Retry-After.",
+)
+async def sign_in(body: StaffSignIn, request: Request, call: AnonymousCall, services: Services) -> StaffToken:
+    answer = await services.staff.SignIn(
+        pb.StaffServiceSignInRequest(
+            username=body.username,
+            password=body.password,
+            client_ip=request.client.host if request.client else "",
+        ),
+        **call.options,
+    )
+    return StaffToken(
+        access_token=answer.access_token,
+        expires_in=answer.expires_in_seconds,
+        staff_id=answer.staff.staff_id,
+        username=answer.staff.username,
+        role=STAFF_ROLES[answer.staff.role][0],
+        office_id=answer.staff.office_id or None,
+    )
+
+
+@router.post("/logout", status_code=204, summary="End this staff session")
+async def sign_out(me: AnyStaff, services: Services) -> Response:
+    await services.staff.SignOut(
+        pb.StaffServiceSignOutRequest(access_token=me.access_token), **me.call.options
+    )
+    return Response(status_code=204)
+
+
+class StaffMe(BaseModel):
+    staff_id: str
+    username: str
+    role: StaffRoleName
+    office_id: str | None
+
+
+@router.get("/me", response_model=StaffMe, summary="The signed-in staff member")
+async def me(me: AnyStaff) -> StaffMe:
+    return StaffMe(staff_id=me.id, username=me.username, role=me.role, office_id=me.office_id)
+
+
+class StaffMember(BaseModel):
+    staff_id: str
+    username: str
+    display_name: str
+    role: StaffRoleName
+    office_id: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, member: pb.StaffMember) -> StaffMember:
+        return cls(
+            staff_id=member.staff_id,
+            username=member.username,
+            display_name=member.display_name,
+            role=STAFF_ROLES[member.role][0],
+            office_id=member.office_id or None,
+            active=member.active,
+        )
+
+
+class NewStaff(BaseModel):
+    username: str = Field(min_length=3, max_length=64, description="a–z, digits, '.', '_', '-'.")
+    display_name: str = Field(default="", max_length=200)
+    role: StaffRoleName
+    office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
+    password: str = Field(min_length=12, max_length=1024, description="The first password (12+ characters).")
+
+
+class RoleChange(BaseModel):
+    role: StaffRoleName
+    office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
+
+
+class ActiveChange(BaseModel):
+    active: bool = Field(description="false disables the account and ends its sessions.")
+
+
+class StaffList(BaseModel):
+    staff: list[StaffMember]
+
+
+@admin.post("", response_model=StaffMember, status_code=201, summary="Make a staff account")
+async def create_staff(body: NewStaff, admin: Administrator, services: Services) -> StaffMember:
+    answer = await services.staff_admin.CreateStaff(
+        pb.CreateStaffRequest(
+            username=body.username,
+            display_name=body.display_name,
+            role=ROLE_PROTO[body.role],
+            office_id=body.office_id or "",
+            password=body.password,
+        ),
+        **admin.call.options,
+    )
+    return StaffMember.of(answer.staff)
+
+
+@admin.get("", response_model=StaffList, summary="Staff accounts, by username")
+async def list_staff(
+    admin: Administrator,
+    services: Services,
+    role: StaffRoleName | None = None,
+    office_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+) -> StaffList:
+    answer = await services.staff_admin.ListStaff(
+        pb.ListStaffRequest(
+            role=ROLE_PROTO[role] if role else pb.STAFF_ROLE_UNSPECIFIED, office_id=office_id or ""
+        ),
+        **admin.call.options,
+    )
+    return StaffList(staff=[StaffMember.of(m) for m in answer.staff])
+
+
+@admin.put("/{staff_id}/role", response_model=StaffMember, summary="Give a staff member another role")
+async def set_role(
+    staff_id: StaffId, body: RoleChange, admin: Administrator, services: Services
+) -> StaffMember:
+    answer = await services.staff_admin.SetStaffRole(
+        pb.SetStaffRoleRequest(staff_id=staff_id, role=ROLE_PROTO[body.role], office_id=body.office_id or ""),
+        **admin.call.options,
+    )
+    return StaffMember.of(answer.staff)
+
+
+@admin.put("/{staff_id}/active", response_model=StaffMember, summary="Disable or enable a staff account")
+async def set_active(
+    staff_id: StaffId, body: ActiveChange, admin: Administrator, services: Services
+) -> StaffMember:
+    answer = await services.staff_admin.SetStaffActive(
+        pb.SetStaffActiveRequest(staff_id=staff_id, active=body.active), **admin.call.options
+    )
+    return StaffMember.of(answer.staff)

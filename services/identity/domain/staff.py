@@ -1,0 +1,116 @@
+"""Staff of the bureau: their roles, the office a window clerk is bound to, and the
+rules for usernames, passwords and repeated failed sign-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from services.runtime.errors import InvalidArgument
+
+
+class StaffRole(enum.Enum):
+    WINDOW_CLERK = "window_clerk"
+    REVIEWER = "reviewer"
+    ADMINISTRATOR = "administrator"
+    SRE = "sre"
+
+    @property
+    def caller_role(self) -> str:
+        """How the role is spelled in a call's caller ("<role>:<staff id>"), the
+        word services check with ``require_role``."""
+        return _CALLER_ROLES[self]
+
+
+_CALLER_ROLES = {
+    StaffRole.WINDOW_CLERK: "clerk",
+    StaffRole.REVIEWER: "reviewer",
+    StaffRole.ADMINISTRATOR: "admin",
+    StaffRole.SRE: "sre",
+}
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+_OFFICE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PASSWORD_MIN = 12
+#: argon2 takes any length, but hashing megabytes on request is a denial of service.
+PASSWORD_MAX = 1024
+
+
+def normalise_username(raw: str) -> str:
+    """One spelling per username, whatever the keyboard: NFKC, trimmed, lower case."""
+    return unicodedata.normalize("NFKC", raw).strip().casefold()
+
+
+def check_username(raw: str) -> str:
+    username = normalise_username(raw)
+    if not _USERNAME.match(username):
+        raise InvalidArgument(
+            "invalid_username",
+            "A username has 3–64 characters: letters a–z, digits, '.', '_' or '-', starting "
+            "with a letter or digit.",
+            field="username",
+        )
+    return username
+
+
+def check_password(password: str) -> None:
+    """Length is what makes a password strong (NIST SP 800-63B); no composition rules."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidArgument(
+            "weak_password",
+            f"A staff password has {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+            field="password",
+        )
+
+
+def check_office(role: StaffRole, office_id: str | None) -> str | None:
+    """A window clerk serves at exactly one office; no other role is bound to one."""
+    office = (office_id or "").strip() or None
+    if role is StaffRole.WINDOW_CLERK:
+        if office is None:
+            raise InvalidArgument(
+                "office_required", "A window clerk is bound to an office: name it.", field="office_id"
+            )
+        if not _OFFICE.match(office):
+            raise InvalidArgument("invalid_office", "Not an office id.", field="office_id")
+        return office
+    if office is not None:
+        raise InvalidArgument(
+            "office_not_allowed", "Only window clerks are bound to an office.", field="office_id"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: str
+    username: str
+    display_name: str
+    role: StaffRole
+    office_id: str | None
+    active: bool
+
+    def __post_init__(self) -> None:
+        check_office(self.role, self.office_id)
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """Repeated failed sign-ins lock a username (known or not, so that the lock
+    tells nothing) until the failures age out of the window."""
+
+    max_failures: int = 5
+    window: dt.timedelta = dt.timedelta(minutes=15)
+
+    def retry_after(self, failures: list[dt.datetime], now: dt.datetime) -> int | None:
+        """Seconds until a sign-in may be tried again, or None when it may now.
+        ``failures`` are the times of the failures within the window."""
+        if len(failures) < self.max_failures:
+            return None
+        # The lock opens when enough failures have aged out to be under the limit.
+        ordered = sorted(failures)
+        opens = ordered[len(ordered) - self.max_failures] + self.window
+        return max(1, int((opens - now).total_seconds()) + 1)
