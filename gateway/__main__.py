@@ -36,6 +36,8 @@ def main() -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace),
+        # X-Forwarded-For is the app's business (MINTONG_TRUSTED_PROXIES), not uvicorn's.
+        proxy_headers=False,
     )
 
 

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import problems
+from gateway import privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
@@ -45,6 +46,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.grpc_timeout = settings.grpc_timeout
     app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)
+    # The client address (the per-address code limit) from X-Forwarded-For only when
+    # the peer is a configured proxy: uvicorn's own handling is switched off where the
+    # gateway is served (it trusts 127.0.0.1 by default), so this setting decides.
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    privacy.redact_access_log()
 
     @app.middleware("http")
     async def _request_id(request: Request, call_next) -> Response:
@@ -74,5 +81,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz", server_request_hook=privacy.redact_span_url
+    )
     return app

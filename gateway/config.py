@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+import ipaddress
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from services.runtime.config import ServiceSettings
 from services.runtime.dev_secrets import dev_secret
@@ -16,6 +20,23 @@ class GatewaySettings(ServiceSettings):
     receipt_secret: SecretStr | None = None
     #: Seconds the gateway waits for a service before answering 504.
     grpc_timeout: float = Field(default=5.0, gt=0)
+    #: Reverse proxies in front of the gateway: addresses or CIDRs, comma-separated.
+    #: Only a request whose direct peer is one of them has its client address taken
+    #: from X-Forwarded-For (the per-address one-time-code limit counts it). None by
+    #: default: the socket's peer, since anyone can send the header.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for network in value if isinstance(value, list) else []:
+            try:  # no "*": trusting every peer would let anyone pick their address
+                ipaddress.ip_network(str(network), strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP address or CIDR") from None
+        return value
 
     # Secrets have no built-in default: outside dev mode they must be set; in dev
     # mode a random one is made at start and written to a file under the data dir

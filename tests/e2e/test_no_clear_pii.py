@@ -1,0 +1,243 @@
+"""No clear ID number or phone number anywhere the platform writes.
+
+The whole platform runs (real nats-server, every service, the uvicorn gateway); a
+resident is imported, signs in with a code read back from the notify sandbox, reads
+themselves and their inbox, and gets notifications on every path notify has (a
+direct send, a booking event through NATS, a failed channel falling back to SMS).
+Then everything the platform wrote is searched for the resident's ID number and
+phone, in the spellings people type them: every file under the data dir (SQLite
+databases with their WAL, the nats-server's JetStream store, the traces), a text
+dump of every PostgreSQL table of the test's schemas, every message of every stream,
+every span (written out as the OTLP-JSON lines the services write), every log record
+at DEBUG (aiosqlite logs each statement's parameters there) and the process's
+stdout/stderr. Only the answers meant to carry them may: the administrator's view of
+what the sandbox sent, and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import grpc
+import nats
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from mintong.notify.v1 import notify_pb2 as pb
+from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
+from services.runtime import context
+from services.runtime.telemetry import OtlpJsonLinesExporter
+from tests.e2e.conftest import Platform
+from tests.integration.test_notify import booking_confirmed, eventually, publish
+
+# The check character is X, so that a lower-cased number is a different spelling.
+ID_NUMBER = "46010619920415108X"
+NAME = "林静"
+PHONE = "13987654321"
+E164 = f"+86{PHONE}"
+SERVICE = ((context.CALLER_KEY, "service:identity"),)
+
+CSV = (
+    "id_number,name,phone,city,household_address,photo_captured_on,fingerprint_on_file,"
+    "card_issued_on,card_expires_on,card_status\n"
+    f"{ID_NUMBER},{NAME},{PHONE},haikou,海南省海口市美兰区,2022-01-04,true,2022-01-10,2042-01-10,valid\n"
+)
+
+#: What must not be found, in the spellings people and programs write them.
+NEEDLES = {
+    "ID number": ID_NUMBER,
+    "ID number, lower case": ID_NUMBER.lower(),
+    "ID number without its check character": ID_NUMBER[:17],
+    "ID number in groups": f"{ID_NUMBER[:6]} {ID_NUMBER[6:14]} {ID_NUMBER[14:]}",
+    "ID number in groups, lower case": f"{ID_NUMBER[:6]} {ID_NUMBER[6:14]} {ID_NUMBER[14:]}".lower(),
+    "phone": PHONE,  # also inside +86…, 86… and %2B86…
+    "phone in groups": f"{PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}",
+    "phone with dashes": f"{PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}",
+}
+
+
+def leaks(where: str, content: bytes | str) -> list[str]:
+    data = content.encode() if isinstance(content, str) else content
+    return [f"{what} in {where}" for what, needle in NEEDLES.items() if needle.encode() in data]
+
+
+async def sign_in(platform: Platform) -> dict[str, Any]:
+    admin = platform.headers(admin=True)
+    imported = await platform.http.post(
+        "/v1/admin/residents/import", content=CSV.encode(), headers={**admin, "Content-Type": "text/csv"}
+    )
+    assert (imported.status_code, imported.json()["imported"]) == (200, 1), imported.text
+    who = {"id_number": ID_NUMBER.lower(), "name": NAME}  # as a citizen may type it
+    asked = await platform.http.post("/v1/auth/otp", json=who, headers=platform.headers("app"))
+    assert asked.status_code == 202, asked.text
+
+    async def code() -> list[dict[str, Any]]:
+        # Looked up by the phone, as an administrator reading codes in dev does.
+        answer = await platform.http.get("/v1/sandbox/messages", params={"to": E164}, headers=admin)
+        return answer.json()["messages"]  # type: ignore[no-any-return]
+
+    [sms] = await eventually(code)
+    assert sms["to"] == E164  # the administrators' sandbox view is the one place it shows
+    digits = re.search(r"(?<!\d)\d{6}(?!\d)", sms["body"]).group(0)  # type: ignore[union-attr]
+    answer = await platform.http.post(
+        "/v1/auth/token", json={**who, "code": digits}, headers=platform.headers("app")
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def notify_on_every_path(platform: Platform, nats_url: str, citizen_id: str) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{platform.notify.host.port}") as channel:
+        notify, admin = pb_grpc.NotifyServiceStub(channel), pb_grpc.NotifyAdminServiceStub(channel)
+        preferences = pb.Preferences(
+            citizen_id=citizen_id,
+            preferred_channel=pb.DELIVERY_CHANNEL_WECHAT,
+            phone=E164,
+            wechat_openids={"haikou": "o-linjing"},
+            app_device_token="device-linjing",
+        )
+        await notify.SetPreferences(pb.SetPreferencesRequest(preferences=preferences), metadata=SERVICE)
+        # WeChat and the APP refuse for good: the message falls back to SMS, the phone
+        # read back from the stored contacts.
+        for refusing in (pb.DELIVERY_CHANNEL_WECHAT, pb.DELIVERY_CHANNEL_APP_PUSH):
+            await admin.SetSandboxBehaviour(
+                pb.SetSandboxBehaviourRequest(channel=refusing, mode=pb.SANDBOX_MODE_FAIL_PERMANENTLY),
+                metadata=SERVICE,
+            )
+        sent = await notify.SendMessage(
+            pb.SendMessageRequest(
+                citizen_id=citizen_id,
+                template="card_delivered",
+                variables={"application_id": "A-7"},
+                city_code="haikou",
+                idempotency_key="leak-card",
+            ),
+            metadata=SERVICE,
+        )
+        await publish(nats_url, booking_confirmed("b-leak", citizen_id), "evt-leak")
+
+        async def settled() -> bool:
+            answer = await notify.GetMessage(
+                pb.GetMessageRequest(message_id=sent.message.id), metadata=SERVICE
+            )
+            channels = {(d.channel, d.status) for d in answer.message.deliveries}
+            return (pb.DELIVERY_CHANNEL_SMS, pb.DELIVERY_STATUS_DELIVERED) in channels
+
+        async def to_the_phone() -> list[pb.SandboxMessage] | None:
+            found = await admin.ListSandboxMessages(pb.ListSandboxMessagesRequest(to=E164), metadata=SERVICE)
+            # The one-time code, the card message and the booking confirmation.
+            return list(found.messages) if len(found.messages) >= 3 else None
+
+        await eventually(settled)
+        assert all(m.to == E164 for m in await eventually(to_the_phone))
+
+
+def files_under(root: Path) -> list[tuple[str, bytes]]:
+    return [(str(p.relative_to(root)), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()]
+
+
+async def stream_messages(nats_url: str) -> list[tuple[str, bytes]]:
+    """Every message still in every stream, headers and payload."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        found = []
+        for info in await js.streams_info():
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(info.config.name, seq)
+                except nats.js.errors.NotFoundError:
+                    continue
+                headers = "".join(f"{k}: {v}\n" for k, v in (msg.headers or {}).items())
+                found.append((f"stream {info.config.name} #{seq}", headers.encode() + (msg.data or b"")))
+        return found
+    finally:
+        await nc.close()
+
+
+async def postgres_rows(backend: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every row of every table of the test's schemas, as PostgreSQL spells it as text."""
+    conn = await asyncpg.connect(backend["database_url"].replace("+asyncpg", ""))
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema LIKE $1 AND table_type = 'BASE TABLE'",
+            backend["db_schema_prefix"] + "%",
+        )
+        rows = []
+        for schema, table in tables:
+            for (text,) in await conn.fetch(f'SELECT t::text FROM "{schema}"."{table}" t'):
+                rows.append((f"{schema}.{table}", text))
+        return rows
+    finally:
+        await conn.close()
+
+
+async def test_no_clear_id_number_or_phone_is_left_anywhere(
+    platform: Platform,
+    nats_server: Any,
+    backend: dict[str, Any],
+    spans: InMemorySpanExporter,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tokens = await sign_in(platform)
+    signed_in = {**platform.headers("app"), "Authorization": f"Bearer {tokens['access_token']}"}
+    me = await platform.http.get("/v1/me", headers=signed_in)
+    assert me.status_code == 200, me.text
+    assert me.json()["phone"] == f"{PHONE[:3]}****{PHONE[-4:]}"
+    assert not leaks("the citizen's /v1/me", me.text)
+
+    await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
+    inbox = await platform.http.get("/v1/me/messages", headers=signed_in)
+    assert {m["template"] for m in inbox.json()["messages"]} >= {"card_delivered", "booking_confirmed"}
+    assert not leaks("the citizen's inbox", inbox.text)
+    await asyncio.sleep(0.2)  # the last SQL and spans of background work settle
+
+    found: list[str] = []
+    scanned: dict[str, int] = {}
+
+    # Spans, written out the way every service process writes its trace file.
+    finished = spans.get_finished_spans()
+    exporter = OtlpJsonLinesExporter(tmp_path / "traces" / "e2e.jsonl")
+    exporter.export(finished)
+    exporter.shutdown()
+    scanned["spans"] = len(finished)
+
+    for where, data in await stream_messages(nats_server.url):
+        found += leaks(where, data)
+        scanned["stream messages"] = scanned.get("stream messages", 0) + 1
+
+    if "database_url" in backend:
+        for where, text in await postgres_rows(backend):
+            found += leaks(where, text)
+            scanned["database rows"] = scanned.get("database rows", 0) + 1
+
+    # Every file: SQLite databases and their -wal, the JetStream store, the traces.
+    for name, data in await asyncio.to_thread(files_under, tmp_path):
+        found += leaks(name, data)
+        scanned["files"] = scanned.get("files", 0) + 1
+        if name.endswith(".db"):
+            scanned["sqlite databases"] = scanned.get("sqlite databases", 0) + 1
+
+    for record in caplog.records:
+        if record.name == "httpx" and platform.url in record.getMessage():
+            continue  # this test's own HTTP client, saying which URLs it asked for
+        text = record.getMessage() + (record.exc_text or "")
+        found += leaks(f"a log record of {record.name}", text)
+    scanned["log records"] = len(caplog.records)
+    out, err = capfd.readouterr()
+    found += leaks("stdout", out) + leaks("stderr", err)
+
+    assert not found, "\n".join(f"{n} × {what}" for what, n in Counter(found).items())
+    # The search looked where the data is: spans, events, databases and logs exist.
+    assert scanned["spans"] > 20 and scanned["stream messages"] >= 1 and scanned["log records"] > 0
+    assert scanned.get("sqlite databases", 0) >= 3 or scanned.get("database rows", 0) > 10, scanned
