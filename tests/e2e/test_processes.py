@@ -93,6 +93,13 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "gateway at http://127.0.0.1" in log
     assert f"password in {tmp_path / 'admin-password'}" in log
     assert password_file.read_text().strip() not in log
+    # The demo resident who signed in is nowhere in clear: not in any process's output
+    # (uvicorn's access log of the ?to= search included), not in any file under the
+    # data dir (databases, the NATS store, the trace files).
+    for clear in ("410105198503121235", "13800138001"):
+        assert clear not in log
+        for path in (p for p in tmp_path.rglob("*") if p.is_file()):
+            assert clear.encode() not in path.read_bytes(), path
 
     for port in ports.values():  # everything stopped and let go of its port
         with socket.socket() as s:
