@@ -220,7 +220,7 @@ async def device_challenge(
 
 class DeviceSignIn(BaseModel):
     device_id: str = Field(pattern=DEVICE_ID)
-    nonce: str = Field(min_length=1, max_length=64)
+    nonce: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     signature: str = Field(
         min_length=1,
         max_length=128,

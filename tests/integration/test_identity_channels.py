@@ -92,3 +92,13 @@ async def test_binding_changes_are_audited_in_a_chain_that_verifies(identity: An
     mine = [r for r in rows if r.action.startswith("binding.")]
     assert [r.action for r in mine] == ["binding.add", "binding.remove"]
     assert all("sandbox-" not in r.detail and r.subject == f"citizen:{binding.citizen_id}" for r in mine)
+
+
+async def test_what_no_database_would_take_is_refused_before_it(identity: Any) -> None:
+    token = await session(identity, ZHANG, "app")
+    with pytest.raises(ProblemError) as absent:
+        await identity.channels.remove_binding(token, "app", "a\x00b")
+    assert absent.value.code == "binding_not_found"
+    with pytest.raises(ProblemError) as refused:
+        await identity.channels.sign_in_with_device("ios-12345678", "n\x00nce", b"sig", "app")
+    assert refused.value.code == "device_signin_invalid"

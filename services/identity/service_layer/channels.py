@@ -12,6 +12,7 @@ right or wrong, so a captured signature can never be replayed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import uuid
 from dataclasses import replace
@@ -40,6 +41,10 @@ Tokens = tuple[Claims, str, int, str]
 CHALLENGE_LIFETIME = dt.timedelta(seconds=60)
 CHALLENGES_PER_ADDRESS_PER_HOUR = 60
 CHALLENGES_PER_DEVICE_PER_HOUR = 20
+# What this service hands out (secrets.token_urlsafe, uuid4): anything else is unknown
+# before it reaches the database (PostgreSQL refuses NUL characters outright).
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_BINDING_ID = re.compile(r"[0-9a-f-]{36}")
 
 
 def _wrong_channel(detail: str) -> ProblemError:
@@ -189,6 +194,8 @@ class Channels:
     async def remove_binding(self, access_token: str, channel: str, binding_id: str) -> None:
         claims = await self.auth.authenticate(access_token, channel)
         actor = f"citizen:{claims.citizen_id}"
+        if not _BINDING_ID.fullmatch(binding_id):
+            raise NotFound("binding", binding_id[:64], field="binding_id")
         async with self.uow.write() as store:
             # Only among the citizen's own: someone else's binding is as absent as a made-up id.
             removed = await store.remove_binding(binding_id, claims.citizen_id, self.clock())
@@ -263,7 +270,7 @@ class Channels:
         if channel != BindingKind.APP_DEVICE.channel:
             raise _wrong_channel("Device sign-in works on the APP channel only.")
         device = device_id(raw_device_id)
-        if not nonce or len(nonce) > 64:
+        if not _NONCE.fullmatch(nonce):
             raise _device_refused()
         lookup = self._lookup(BindingKind.APP_DEVICE, "", device)
         now = self.clock()
