@@ -31,14 +31,33 @@ def hhmm(value: common_pb2.TimeOfDay) -> str:
     return f"{value.hours:02d}:{value.minutes:02d}"
 
 
+class BookingPolicy(BaseModel):
+    horizon_days: int = Field(description="Slots can be booked this many days ahead, today included…")
+    release_time: str = Field(description="…and the last of those days opens at this local time (HH:MM).")
+    cancel_cutoff_minutes: int = Field(description="Cancel or move a booking until this long before it.")
+    hold_minutes: int = Field(description="How long a place freed for the waitlist is held for its first.")
+
+
 class City(BaseModel):
     code: str
     name: str
     time_zone: str
+    booking_policy: BookingPolicy
 
     @classmethod
     def of(cls, c: pb.City) -> City:
-        return cls(code=c.code, name=c.name, time_zone=c.time_zone)
+        p = c.booking_policy
+        return cls(
+            code=c.code,
+            name=c.name,
+            time_zone=c.time_zone,
+            booking_policy=BookingPolicy(
+                horizon_days=p.horizon_days,
+                release_time=hhmm(p.release_time),
+                cancel_cutoff_minutes=p.cancel_cutoff_minutes,
+                hold_minutes=p.hold_minutes,
+            ),
+        )
 
 
 class Business(BaseModel):

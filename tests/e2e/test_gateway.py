@@ -29,7 +29,20 @@ def assert_problem(response: Any, status: int, code: str, field: str | None = No
 async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform: Platform) -> None:
     http, h = platform.http, platform.headers("wechat")
     cities = (await http.get("/v1/cities", headers=h)).json()["cities"]
-    assert cities == [{"code": "testcity", "name": "Test City", "time_zone": "Asia/Shanghai"}]
+    assert cities == [
+        {
+            "code": "testcity",
+            "name": "Test City",
+            "time_zone": "Asia/Shanghai",
+            # The defaults: the test catalogue sets no booking rules.
+            "booking_policy": {
+                "horizon_days": 7,
+                "release_time": "08:00",
+                "cancel_cutoff_minutes": 120,
+                "hold_minutes": 15,
+            },
+        }
+    ]
 
     businesses = {
         b["code"]: b

@@ -52,7 +52,18 @@ def time_to_proto(value: dt.time) -> common_pb2.TimeOfDay:
 
 
 def city_to_proto(c: model.City) -> pb.City:
-    return pb.City(code=c.code, name=c.name, time_zone=c.time_zone)
+    rules = c.rules
+    return pb.City(
+        code=c.code,
+        name=c.name,
+        time_zone=c.time_zone,
+        booking_policy=pb.BookingPolicy(
+            horizon_days=rules.horizon_days,
+            release_time=time_to_proto(rules.release_time),
+            cancel_cutoff_minutes=int(rules.cancel_cutoff.total_seconds() // 60),
+            hold_minutes=int(rules.hold.total_seconds() // 60),
+        ),
+    )
 
 
 def business_to_proto(b: model.Business) -> pb.Business:

@@ -38,14 +38,28 @@ CATALOGUE_FORMAT_YAML: CatalogueFormat
 CATALOGUE_FORMAT_JSON: CatalogueFormat
 
 class City(_message.Message):
-    __slots__ = ("code", "name", "time_zone")
+    __slots__ = ("code", "name", "time_zone", "booking_policy")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_POLICY_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     time_zone: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    booking_policy: BookingPolicy
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ..., booking_policy: _Optional[_Union[BookingPolicy, _Mapping]] = ...) -> None: ...
+
+class BookingPolicy(_message.Message):
+    __slots__ = ("horizon_days", "release_time", "cancel_cutoff_minutes", "hold_minutes")
+    HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_CUTOFF_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    HOLD_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    horizon_days: int
+    release_time: _common_pb2.TimeOfDay
+    cancel_cutoff_minutes: int
+    hold_minutes: int
+    def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ...) -> None: ...
 
 class Business(_message.Message):
     __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement")
