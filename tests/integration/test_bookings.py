@@ -602,3 +602,35 @@ async def test_a_crowd_never_overbooks(booking: Any, stub: Any, slots: Any, clie
         ).scalar_one()
     assert rows == len(ok)
     assert await outbox_events(booking, "mintong.booking.v1.BookingConfirmed") == len(ok) + len(early)
+
+
+async def test_booking_directly_ends_waiting_and_a_held_place_becomes_the_booking(
+    booking: Any, stub: Any, slots: Any
+) -> None:
+    wed = MONDAY + dt.timedelta(days=2)
+    a, b = slots[("north", wed, "09:00")], slots[("north", wed, "09:30")]  # one place each
+    holder_a = (await book(stub, "ha", a.id)).booking
+    holder_b = (await book(stub, "hb", b.id)).booking
+
+    async def join(cid: str, slot_id: int) -> Any:
+        request = pb.JoinWaitlistRequest(business_code="ID_CARD_RENEWAL", slot_id=slot_id, channel=WEB)
+        return (await stub.JoinWaitlist(request, metadata=citizen(cid))).entry
+
+    first, second = await join("w1", a.id), await join("w2", a.id)
+    await join("w3", b.id)
+    # w1 is offered a's place, but books it directly: the hold becomes the booking.
+    await stub.Cancel(pb.CancelRequest(booking_id=holder_a.id), metadata=citizen("ha"))
+    made = (await book(stub, "w1", a.id)).booking
+    entry = (await stub.ListWaitlist(pb.ListWaitlistRequest(), metadata=citizen("w1"))).entries[0]
+    assert (entry.id, entry.status, entry.booking_id) == (first.id, pb.WAIT_STATUS_BOOKED, made.id)
+    assert (await counts(booking))[a.id][:3] == (1, 1, 0)
+    # w3 books elsewhere while waiting for b: the entry ends, nothing stays held.
+    await book(stub, "w3", slots[("centre", wed, "09:00")].id)
+    assert (await stub.ListWaitlist(pb.ListWaitlistRequest(), metadata=citizen("w3"))).entries[0].status == (
+        pb.WAIT_STATUS_LEFT
+    )
+    await stub.Cancel(pb.CancelRequest(booking_id=holder_b.id), metadata=citizen("hb"))
+    assert (await counts(booking))[b.id][:3] == (1, 0, 0)  # nobody left waiting for b
+    # w2 still waits for a.
+    assert (await stub.ListWaitlist(pb.ListWaitlistRequest(), metadata=citizen("w2"))).entries[0].id == second.id
+    await assert_invariants(booking)

@@ -177,6 +177,7 @@ async def book(
         if (replay := await _replay(tx, citizen_id, idempotency_key, fingerprint)) is not None:
             return replay
         ctx = await _checked_context(tx, citizen_id, channel, request, now)
+        waiting = await tx.bookings.open_entry(citizen_id, ctx.city.code, request.business_code)
     booking = _new_booking(ctx, citizen_id, channel, request, now)
     async with uow.write() as tx:
         answer = render(booking)
@@ -188,11 +189,33 @@ async def book(
         inserted = await _insert_booking(tx, booking, now)
         if inserted is not booking:
             await tx.bookings.set_idempotent_response(citizen_id, idempotency_key, render(inserted))
-        # Last, so that the hot slot row stays locked only until the commit.
-        if not await tx.bookings.take_place(inserted.slot_id):
-            raise _slot_full(ctx.slot)
+        # Booking the very place held for them: the hold becomes the booking.
+        converted = (
+            waiting is not None
+            and _holds(waiting, inserted.slot_id, now)
+            and await tx.bookings.close_entry(waiting.id, WaitStatus.OFFERED, WaitStatus.BOOKED, inserted.id)
+        )
+        if converted:
+            await tx.bookings.convert_hold(inserted.slot_id)
+        else:
+            if waiting is not None:
+                # Booked another way: the citizen stops waiting, and a place held for
+                # them goes to the next in line rather than sit idle until it expires.
+                await _stop_waiting(tx, waiting, now)
+            # Last, so that the hot slot row stays locked only until the commit.
+            if not await tx.bookings.take_place(inserted.slot_id):
+                raise _slot_full(ctx.slot)
         tx.emit(events.BookingConfirmed(inserted))
     return Booked(inserted)
+
+
+def _holds(entry: WaitlistEntry, slot_id: int, now: dt.datetime) -> bool:
+    return (
+        entry.status is WaitStatus.OFFERED
+        and entry.held_slot_id == slot_id
+        and entry.hold_expires_at is not None
+        and entry.hold_expires_at > now
+    )
 
 
 async def _replay(tx: Transaction, citizen_id: str, key: str, fingerprint: str) -> Booked | None:
@@ -426,15 +449,17 @@ async def leave_waitlist(uow: UnitOfWork, clock: Clock, citizen_id: str, entry_i
     now = clock()
     async with uow.write() as tx:
         entry = await _own_entry(tx, citizen_id, entry_id)
-        if entry.status is WaitStatus.WAITING:
-            if not await tx.bookings.close_entry(entry.id, WaitStatus.WAITING, WaitStatus.LEFT):
-                raise Refused("entry_changed", "The entry changed meanwhile; read it again.")
-        elif entry.status is WaitStatus.OFFERED:
-            if not await _end_hold(tx, entry, WaitStatus.LEFT, now):
-                raise Refused("entry_changed", "The entry changed meanwhile; read it again.")
-        else:
+        if entry.status not in (WaitStatus.WAITING, WaitStatus.OFFERED):
             return entry
+        if not await _stop_waiting(tx, entry, now):
+            raise Refused("entry_changed", "The entry changed meanwhile; read it again.")
     return replace(entry, status=WaitStatus.LEFT)
+
+
+async def _stop_waiting(tx: Transaction, entry: WaitlistEntry, now: dt.datetime) -> bool:
+    if entry.status is WaitStatus.OFFERED:
+        return await _end_hold(tx, entry, WaitStatus.LEFT, now)
+    return await tx.bookings.close_entry(entry.id, WaitStatus.WAITING, WaitStatus.LEFT)
 
 
 async def expire_holds(uow: UnitOfWork, clock: Clock, *, batch: int = 100) -> int:
