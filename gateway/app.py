@@ -15,7 +15,7 @@ from gateway import privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
-from gateway.routes import admin, catalogue, channels, health, identity, notify, staff
+from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
 from services.runtime import telemetry
 from services.runtime.events import EventBus
 
@@ -78,6 +78,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(channels.face)
     v1.include_router(staff.router)
     v1.include_router(staff.admin)
+    v1.include_router(bookings.router)
+    v1.include_router(bookings.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Administrator, AnonymousCall, Channel, Services, SignedIn
@@ -162,20 +162,40 @@ async def my_messages(
         **me.call.options,
     )
     return Inbox(
-        messages=[
-            InboxMessage(
-                id=m.id,
-                template=m.template,
-                title=m.title,
-                body=m.body,
-                created_at=m.created_at.ToDatetime(dt.UTC),
-                read=m.read,
-            )
-            for m in answer.messages
-        ],
+        messages=[_inbox_message(m) for m in answer.messages],
         next_page_token=answer.page.next_page_token,
         unread_count=answer.unread_count,
     )
+
+
+MessageId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$", description="A message id from the inbox.")]
+
+
+def _inbox_message(m: notify_pb2.Message) -> InboxMessage:
+    return InboxMessage(
+        id=m.id,
+        template=m.template,
+        title=m.title,
+        body=m.body,
+        created_at=m.created_at.ToDatetime(dt.UTC),
+        read=m.read,
+    )
+
+
+@router.get("/me/messages/{message_id}", response_model=InboxMessage, summary="One message of my inbox")
+async def my_message(message_id: MessageId, me: SignedIn, services: Services) -> InboxMessage:
+    answer = await services.notify.GetMessage(
+        notify_pb2.GetMessageRequest(message_id=message_id), **me.call.options
+    )
+    return _inbox_message(answer.message)
+
+
+@router.post("/me/messages/{message_id}/read", response_model=InboxMessage, summary="Mark a message read")
+async def mark_read(message_id: MessageId, me: SignedIn, services: Services) -> InboxMessage:
+    answer = await services.notify.MarkRead(
+        notify_pb2.MarkReadRequest(citizen_id=me.id, message_id=message_id), **me.call.options
+    )
+    return _inbox_message(answer.message)
 
 
 class ImportProblem(BaseModel):
