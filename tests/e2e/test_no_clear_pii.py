@@ -199,6 +199,22 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     assert me.json()["phone"] == f"{PHONE[:3]}****{PHONE[-4:]}"
     assert not leaks("the citizen's /v1/me", me.text, NEEDLES)
 
+    # A real booking and its cancellation: booking rows, outbox, stream and messages too.
+    slots = await platform.http.get(
+        "/v1/offices/centre/slots",
+        params={"business": "ID_CARD_RENEWAL", "from": "2030-01-09", "to": "2030-01-09"},
+        headers=signed_in,
+    )
+    booked = await platform.http.post(
+        "/v1/bookings",
+        json={"slot_id": slots.json()["slots"][0]["id"], "business": "ID_CARD_RENEWAL"},
+        headers={**signed_in, "Idempotency-Key": "leak-test"},
+    )
+    assert booked.status_code == 201, booked.text
+    assert not leaks("a booking", booked.text, NEEDLES)
+    cancelled = await platform.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=signed_in)
+    assert cancelled.status_code == 200, cancelled.text
+
     await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
     inbox = await platform.http.get("/v1/me/messages", headers=signed_in)
     assert {m["template"] for m in inbox.json()["messages"]} >= {"card_delivered", "booking_confirmed"}
