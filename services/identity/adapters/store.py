@@ -80,13 +80,18 @@ class SqlStore:
         e = orm.rate_events
         row = (
             await self.conn.execute(
-                select(func.count(), func.max(e.c.at)).where(e.c.key == key, e.c.at >= since)
+                select(func.count(), func.max(e.c.at)).where(e.c.key == self._rate_key(key), e.c.at >= since)
             )
         ).one()
         return int(row[0]), as_utc(row[1])
 
     async def add_rate(self, key: str, at: dt.datetime) -> None:
-        await self.conn.execute(orm.rate_events.insert().values(key=key, at=at))
+        await self.conn.execute(orm.rate_events.insert().values(key=self._rate_key(key), at=at))
+
+    def _rate_key(self, key: str) -> str:
+        # Limits count by client address too: an IP address is personal data, so
+        # rate keys are stored as keyed hashes like every other look-up value.
+        return self.cipher.lookup(f"rate:{key}")
 
     async def add_challenge(self, id_lookup: str, challenge: Challenge, at: dt.datetime) -> None:
         await self.conn.execute(
