@@ -342,13 +342,16 @@ async def test_administrator_mistakes_get_a_precise_problem_and_change_nothing(
     assert [c["code"] for c in cities] == ["testcity"]
 
 
-async def test_administrator_routes_need_the_token(platform: Platform) -> None:
+async def test_administrator_routes_need_an_administrators_staff_token(platform: Platform) -> None:
     path = "/v1/admin/cities/testcity/businesses/ID_CARD_RENEWAL/resume"
     missing = await platform.http.post(path, headers=platform.headers())
     assert_problem(missing, 401, "unauthenticated", "Authorization")
     assert missing.headers["www-authenticate"] == "Bearer"
+    # A token that is no staff token authenticates no one: 401, not 403.
     wrong = await platform.http.post(path, headers={**platform.headers(), "Authorization": "Bearer guess"})
-    assert_problem(wrong, 403, "forbidden", "Authorization")
+    assert_problem(wrong, 401, "token_invalid", "Authorization")
+    reviewer = await platform.make_staff("reviewer")
+    assert_problem(await platform.http.post(path, headers=reviewer), 403, "forbidden", "Authorization")
 
 
 async def test_health_readiness_and_docs(platform: Platform, nats_server: Any) -> None:
