@@ -97,3 +97,80 @@ async def test_the_worker_prunes_at_start_and_then_every_interval(identity: Any,
 
 async def _counts_are(app: Any, expected: tuple[int, int, int]) -> bool:
     return await counts(app) == expected
+
+
+async def test_staff_sessions_device_challenges_face_attempts_and_binding_links_are_pruned_too(
+    identity: Any, clock: Clock
+) -> None:
+    now = clock.now
+    rows = {
+        orm.staff_accounts: [{"id": "st", "username": "clerk", "active": True, "created_at": now}],
+        orm.staff_sessions: [
+            {"id": "old", "staff_id": "st", "created_at": now - 3 * DAY, "expires_at": now - 2 * DAY},
+            {"id": "live", "staff_id": "st", "created_at": now, "expires_at": now + HOUR},
+        ],
+        orm.device_challenges: [
+            {
+                "nonce": "n-old",
+                "device_lookup": "d",
+                "created_at": now - 3 * DAY,
+                "expires_at": now - 2 * DAY,
+            },
+            {"nonce": "n-new", "device_lookup": "d", "created_at": now, "expires_at": now + HOUR},
+        ],
+        orm.face_attempts: [
+            {
+                "id": "f-old",
+                "citizen_id": "c1",
+                "session_id": "s",
+                "matched": False,
+                "provider_ref": "",
+                "at": now - 3 * DAY,
+            },
+            {
+                "id": "f-new",
+                "citizen_id": "c1",
+                "session_id": "s",
+                "matched": True,
+                "provider_ref": "",
+                "at": now - HOUR,
+            },
+        ],
+    }
+    async with identity.db.write() as conn:
+        for table, values in rows.items():
+            columns = {c.name for c in table.c}
+            for value in values:
+                # Whatever else a row needs (not what pruning looks at) gets a plain filler.
+                filler = {
+                    c.name: _filler(c)
+                    for c in table.c
+                    if c.name not in value and not c.nullable and c.default is None
+                }
+                await conn.execute(
+                    table.insert().values(**{k: v for k, v in {**filler, **value}.items() if k in columns})
+                )
+        await conn.execute(orm.binding_sessions.insert().values(session_id="gone", binding_id="b"))
+    async with identity.uow.write() as store:
+        await store.add_session(Session("kept", "c1", "wechat", now + DAY, None), "refresh-kept", now)
+    async with identity.db.write() as conn:
+        await conn.execute(orm.binding_sessions.insert().values(session_id="kept", binding_id="b"))
+
+    assert await prune(identity.uow, now) == Pruned(
+        staff_sessions=1, device_challenges=1, face_attempts=1, binding_sessions=1
+    )
+    async with identity.db.read() as conn:
+        for table, key, left in (
+            (orm.staff_sessions, orm.staff_sessions.c.id, ["live"]),
+            (orm.device_challenges, orm.device_challenges.c.nonce, ["n-new"]),
+            (orm.face_attempts, orm.face_attempts.c.id, ["f-new"]),
+            (orm.binding_sessions, orm.binding_sessions.c.session_id, ["kept"]),
+        ):
+            assert list((await conn.execute(select(key))).scalars()) == left, table.name
+
+
+def _filler(column: Any) -> Any:
+    python_type = column.type.python_type
+    return {str: "x", int: 0, bool: False, dt.datetime: dt.datetime(2030, 1, 1, tzinfo=dt.UTC)}.get(
+        python_type, "x"
+    )

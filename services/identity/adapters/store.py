@@ -180,11 +180,24 @@ class SqlStore:
         limit: int,
     ) -> Pruned:
         r, c, s = orm.rate_events, orm.challenges, orm.sessions
+        ss, d, f, bs = orm.staff_sessions, orm.device_challenges, orm.face_attempts, orm.binding_sessions
+        ended = or_(s.c.expires_at < sessions_before, s.c.revoked_at < sessions_before)
         return Pruned(
             rate_events=await self._delete_some(r, r.c.seq, r.c.at < rates_before, limit),
             challenges=await self._delete_some(c, c.c.id, c.c.expires_at < challenges_before, limit),
-            sessions=await self._delete_some(
-                s, s.c.id, or_(s.c.expires_at < sessions_before, s.c.revoked_at < sessions_before), limit
+            sessions=await self._delete_some(s, s.c.id, ended, limit),
+            staff_sessions=await self._delete_some(
+                ss, ss.c.id, or_(ss.c.expires_at < sessions_before, ss.c.revoked_at < sessions_before), limit
+            ),
+            device_challenges=await self._delete_some(
+                d, d.c.nonce, d.c.expires_at < challenges_before, limit
+            ),
+            # The face limit counts a day back; a day's grace after that, as for sessions.
+            face_attempts=await self._delete_some(
+                f, f.c.id, f.c.at < sessions_before - dt.timedelta(days=1), limit
+            ),
+            binding_sessions=await self._delete_some(
+                bs, bs.c.session_id, bs.c.session_id.not_in(select(s.c.id)), limit
             ),
         )
 

@@ -1,6 +1,8 @@
 """Pruning what sign-in leaves behind, so that it does not pile up: rate-limit
-events once the limits no longer count them, one-time-code challenges once they
-have expired, and sessions once they have expired or been signed out.
+events once the limits no longer count them, one-time-code and device challenges
+once they have expired, citizens' and staff sessions once they have expired or been
+signed out (with their links to the binding that opened them), and face comparisons
+once the daily failure limit no longer counts them.
 
 Challenges and sessions are kept a day past their end (:data:`GRACE`), so that
 whoever looks into a citizen's "my code did not work" or "I was signed out" the
@@ -38,12 +40,8 @@ async def prune(uow: UnitOfWork, now: dt.datetime, *, batch: int = BATCH) -> Pru
                 sessions_before=now - GRACE,
                 limit=batch,
             )
-        total = Pruned(
-            total.rate_events + done.rate_events,
-            total.challenges + done.challenges,
-            total.sessions + done.sessions,
-        )
-        if max(done.rate_events, done.challenges, done.sessions) < batch:
+        total += done
+        if done.largest < batch:
             return total
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Protocol
 
 from services.identity.domain.model import Resident
@@ -34,6 +34,18 @@ class Pruned:
     rate_events: int = 0
     challenges: int = 0
     sessions: int = 0
+    staff_sessions: int = 0
+    device_challenges: int = 0
+    face_attempts: int = 0
+    #: Links from a session to the binding that opened it, once the session is gone.
+    binding_sessions: int = 0
+
+    def __add__(self, other: Pruned) -> Pruned:
+        return Pruned(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @property
+    def largest(self) -> int:
+        return max(astuple(self))
 
 
 class Store(Protocol):
