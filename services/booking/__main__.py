@@ -1,10 +1,11 @@
-"""``python -m services.booking [serve|migrate|seed|load-catalogue FILE|publish-slots]``."""
+"""``python -m services.booking [serve|migrate|seed|load-catalogue FILE|publish-slots|verify-audit]``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
+import getpass
 import logging
 from collections.abc import Awaitable
 from pathlib import Path
@@ -12,8 +13,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.booking import bootstrap
+from services.booking.adapters import orm
 from services.booking.config import BookingSettings
 from services.booking.service_layer import handlers
+from services.runtime import audit, context
 from services.runtime.lifecycle import configure_logging, load_settings, serve
 
 log = logging.getLogger("services.booking")
@@ -59,6 +62,7 @@ def main() -> None:
     where = publish.add_mutually_exclusive_group(required=True)
     where.add_argument("--office")
     where.add_argument("--city")
+    commands.add_parser("verify-audit", help="check the audit log's hash chain")
     args = parser.parse_args()
 
     settings = load_settings(BookingSettings)
@@ -66,8 +70,12 @@ def main() -> None:
         serve(bootstrap.NAME, settings, lambda: bootstrap.build(settings).host)
         return
     configure_logging(settings.log_level)
+    # What an operator changes from the command line is audited under their login.
+    context.caller.set(f"cli:{getpass.getuser()}")
     app = bootstrap.build(settings)
     match args.command:
+        case "verify-audit":
+            raise SystemExit(asyncio.run(audit.verify_command(app.db, orm.audit)))
         case "migrate":
             app.migrate()
         case "seed":

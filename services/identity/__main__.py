@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 from services.identity import bootstrap
-from services.identity.adapters import audit, orm
+from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.domain.staff import StaffRole
 from services.identity.service_layer import register
+from services.runtime import audit
 from services.runtime.errors import ProblemError
 from services.runtime.lifecycle import configure_logging, load_settings, serve
 
@@ -34,16 +35,6 @@ async def _import(app: bootstrap.Identity, content: bytes, fmt: Literal["json", 
     for bad in result.problems:
         print(f"  line {bad.line}: {bad.field}: {bad.reason}")
     return 1 if result.problems else 0
-
-
-async def _verify(app: bootstrap.Identity) -> int:
-    try:
-        async with app.db.read() as conn:
-            result = await audit.verify(conn, orm.audit)
-        print(result)
-        return 0 if result.ok else 1
-    finally:
-        await app.db.dispose()
 
 
 #: Where ``create-staff`` takes the password from when set (else stdin or a prompt):
@@ -125,7 +116,7 @@ def main() -> None:
             fmt: Literal["json", "csv"] = "csv" if args.file.suffix.lower() == ".csv" else "json"
             sys.exit(asyncio.run(_import(app, args.file.read_bytes(), fmt)))
         case "verify-audit":
-            sys.exit(asyncio.run(_verify(app)))
+            sys.exit(asyncio.run(audit.verify_command(app.db, orm.audit)))
         case "reseal":
             sys.exit(asyncio.run(_reseal(app, args.batch)))
         case "create-staff":

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2, identity_pb2_grpc
-from services.identity.adapters import audit, orm
+from services.identity.adapters import orm
+from services.runtime import audit
 from tests.e2e.conftest import Platform
 from tests.e2e.test_identity import WANG, ZHANG, bearer, code_for, load_register
 

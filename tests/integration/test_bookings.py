@@ -632,5 +632,45 @@ async def test_booking_directly_ends_waiting_and_a_held_place_becomes_the_bookin
     await stub.Cancel(pb.CancelRequest(booking_id=holder_b.id), metadata=citizen("hb"))
     assert (await counts(booking))[b.id][:3] == (1, 0, 0)  # nobody left waiting for b
     # w2 still waits for a.
-    assert (await stub.ListWaitlist(pb.ListWaitlistRequest(), metadata=citizen("w2"))).entries[0].id == second.id
+    assert (await stub.ListWaitlist(pb.ListWaitlistRequest(), metadata=citizen("w2"))).entries[
+        0
+    ].id == second.id
     await assert_invariants(booking)
+
+
+async def test_staff_actions_are_in_the_hash_chained_audit_log(
+    booking: Any, stub: Any, slots: Any, clock: Any
+) -> None:
+    from services.runtime import audit
+
+    admin = ((context.CALLER_KEY, "admin:st-1"),)
+    clerk = ((context.CALLER_KEY, "clerk:st-2@centre"),)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
+        await catalogue_pb2_grpc.CatalogueAdminServiceStub(channel).SuspendBusiness(
+            catalogue_pb2.SuspendBusinessRequest(
+                city_code="testcity", business_code="HOUSEHOLD_REGISTRATION", announcement="Closed for a day."
+            ),
+            metadata=admin,
+        )
+        made = (await book(stub, "c1", slots[("centre", MONDAY, "09:00")].id)).booking
+        staff = pb_grpc.BookingStaffServiceStub(channel)
+        await staff.ListOfficeBookings(
+            pb.ListOfficeBookingsRequest(office_id="centre", date=common_pb2.Date(year=2030, month=1, day=7)),
+            metadata=clerk,
+        )
+        clock.now = clock.now + dt.timedelta(hours=2)
+        await staff.MarkNoShow(pb.MarkNoShowRequest(booking_id=made.id), metadata=clerk)
+    async with booking.db.read() as conn:
+        entries = [
+            (r.actor, r.action, r.subject)
+            for r in await conn.execute(select(orm.audit).order_by(orm.audit.c.seq))
+            if r.actor != "anonymous"  # the fixture's own catalogue load
+        ]
+        assert entries == [
+            ("admin:st-1", "business.suspended", "testcity/HOUSEHOLD_REGISTRATION"),
+            ("clerk:st-2@centre", "bookings.listed", "centre"),
+            ("clerk:st-2@centre", "booking.no_show", made.id),
+        ]
+        assert (await audit.verify(conn, orm.audit)).ok
+    # Citizens' own actions are their business, not the audit log's.
+    assert all(actor != "citizen:c1" for actor, _, _ in entries)

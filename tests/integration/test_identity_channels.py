@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from services.identity import bootstrap
-from services.identity.adapters import audit, orm
+from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.domain.channels import device_message
 from services.identity.service_layer import register
+from services.runtime import audit
 from services.runtime.errors import ProblemError
 from tests.conftest import Clock
 from tests.e2e.test_identity import CSV, WANG, ZHANG

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, delete, select, text, update
 
-from services.identity.adapters.audit import GENESIS_HASH, append, audit_table, verify
 from services.identity.adapters.pii import DEV_KEYS_FILE, PiiCipher, PiiKeyError
+from services.runtime.audit import GENESIS_HASH, append, audit_table, verify
 from services.runtime.config import ServiceSettings
 from services.runtime.db import Database
 

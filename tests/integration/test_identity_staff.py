@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import select, text
 
 from services.identity import bootstrap
-from services.identity.adapters import audit, orm
+from services.identity.adapters import orm
 from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.config import IdentitySettings
 from services.identity.domain.staff import StaffRole
 from services.identity.service_layer.staff import StaffAuth
+from services.runtime import audit
 from services.runtime.errors import ProblemError
 from tests.conftest import Clock
 

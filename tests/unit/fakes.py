@@ -105,11 +105,16 @@ class FakeTransaction:
     def __init__(self, catalogue: FakeCatalogueRepository, *, writable: bool) -> None:
         self.catalogue = catalogue
         self.events: list[Event] = []
+        self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable
 
     def emit(self, event: Event) -> None:
         assert self.writable, f"{event!r} emitted in a read transaction"
         self.events.append(event)
+
+    async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
+        assert self.writable, f"audit {action!r} in a read transaction"
+        self.audited.append((action, subject, detail))
 
 
 class FakeUnitOfWork:

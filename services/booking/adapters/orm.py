@@ -25,6 +25,7 @@ from sqlalchemy import (
     text,
 )
 
+from services.runtime.audit import audit_table
 from services.runtime.consumer import processed_events_table
 from services.runtime.db import NAMING_CONVENTION
 from services.runtime.outbox import outbox_table
@@ -216,4 +217,6 @@ pre_application_approvals = Table(
 )
 
 outbox = outbox_table(metadata)
+# Staff actions: catalogue changes, clerks' views of bookings, no-shows.
+audit = audit_table(metadata)
 processed_events = processed_events_table(metadata)

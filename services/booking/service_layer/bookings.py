@@ -546,10 +546,14 @@ async def offer_vacancies(tx: Transaction, office_id: str, now: dt.datetime) -> 
 
 
 async def office_bookings(uow: UnitOfWork, office_id: str, date: dt.date) -> list[Booking]:
-    async with uow.read() as tx:
+    """A write transaction for a read: who looked at which citizens' bookings is
+    itself recorded, in the audit log."""
+    async with uow.write() as tx:
         if await tx.catalogue.get_office(office_id) is None:
             raise NotFound("office", office_id, field="office_id")
-        return await tx.bookings.office_bookings(office_id, date)
+        found = await tx.bookings.office_bookings(office_id, date)
+        await tx.audit("bookings.listed", office_id, {"date": date.isoformat(), "count": len(found)})
+        return found
 
 
 async def mark_no_show(
@@ -569,6 +573,7 @@ async def mark_no_show(
             raise Refused("not_started", "A booking can be marked as missed only after it started.")
         for status in (BookingStatus.CONFIRMED, BookingStatus.LAPSED):
             if await tx.bookings.change_status(booking.id, status, BookingStatus.NO_SHOW, now):
+                await tx.audit("booking.no_show", booking.id, {"office": booking.office_id})
                 return replace(booking, status=BookingStatus.NO_SHOW, changed_at=now)
         raise Refused("booking_not_active", f"This booking is {booking.status.value}.")
 

@@ -42,6 +42,11 @@ async def load_catalogue(uow: UnitOfWork, content: bytes, fmt: Literal["yaml", "
             for office in offices:
                 await tx.catalogue.save_office(office)
         tx.emit(events.CatalogueLoaded(result.city_codes, result.office_count, result.business_count))
+        await tx.audit(
+            "catalogue.loaded",
+            ",".join(result.city_codes),
+            {"offices": result.office_count, "businesses": result.business_count},
+        )
     return result
 
 
@@ -75,6 +80,11 @@ async def publish_slots(
             tx.emit(events.SlotsPublished(office.id, first, last, c, u))
             if clock is not None and (c or u):
                 await bookings.offer_vacancies(tx, office.id, clock())
+        await tx.audit(
+            "slots.published",
+            office_id or city_code or "",
+            {"from": first.isoformat(), "to": last.isoformat(), "created": created, "updated": updated},
+        )
     return created, updated
 
 
@@ -83,6 +93,7 @@ async def suspend_business(uow: UnitOfWork, city_code: str, code: str, announcem
         business, event = (await _business(tx.catalogue, city_code, code)).suspend(announcement)
         await tx.catalogue.save_business(business)
         tx.emit(event)
+        await tx.audit("business.suspended", f"{city_code}/{code}", {"announcement": business.announcement})
     return business
 
 
@@ -92,6 +103,7 @@ async def resume_business(uow: UnitOfWork, city_code: str, code: str) -> model.B
         if resumed:
             await tx.catalogue.save_business(business)
             tx.emit(resumed)
+            await tx.audit("business.resumed", f"{city_code}/{code}", {})
     return business
 
 

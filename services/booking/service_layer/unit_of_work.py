@@ -121,6 +121,10 @@ class Transaction(Protocol):
         """Record an event: it is published if, and only if, the transaction commits."""
         ...
 
+    async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
+        """Append a staff action, by the current caller, to the hash-chained audit log."""
+        ...
+
 
 class UnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[Transaction]: ...

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from services.identity.adapters.audit import audit_table
+from services.runtime.audit import audit_table
 from services.runtime.db import NAMING_CONVENTION
 from services.runtime.pii import SealedColumns
 

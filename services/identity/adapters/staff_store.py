@@ -9,10 +9,10 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.identity.adapters import audit as audit_log
 from services.identity.adapters import orm
 from services.identity.domain.staff import StaffAccount, StaffRole
 from services.identity.service_layer.staff import Clock, StaffSession
+from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 
 _accounts = orm.staff_accounts

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import Row, Table, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.identity.adapters import audit as audit_log
 from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import Challenge, Pruned, Session
+from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 
 

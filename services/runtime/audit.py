@@ -1,6 +1,9 @@
-"""The identity service's append-only, hash-chained audit log.
+"""An append-only, hash-chained audit log, one per service database.
 
-Every access to a resident's full record and every staff action is one entry. Each
+Every access to a resident's full record and every staff action is one entry, in
+the log of the service that did it (identity: sign-ins, the register, staff
+accounts; booking: catalogue changes and clerks' views of bookings; notify: the
+sandbox's messages), written in the same transaction as the action. Each
 entry's ``hash`` is SHA-256 over the previous entry's hash and the entry's own
 content, so the entries form a chain: altering an entry's content breaks its own
 hash, and deleting or re-linking one breaks the link of the entry after it (and a
@@ -47,6 +50,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.runtime.db import Database
+
 GENESIS_HASH = "0" * 64
 
 # SQLite's INTEGER PRIMARY KEY is its rowid; PostgreSQL gets a bigint.
@@ -56,7 +61,7 @@ _VERIFY_BATCH = 1000
 
 
 def audit_table(metadata: MetaData, name: str = "audit_log") -> Table:
-    """Attach the audit table to the identity service's metadata."""
+    """Attach the audit table to a service's metadata."""
     return Table(
         name,
         metadata,
@@ -202,3 +207,14 @@ def _digest(
 def _canonical(value: Any) -> str:
     """One spelling per value: sorted keys, no spaces, UTF-8 as is, no NaN."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+async def verify_command(db: Database, table: Table) -> int:
+    """The ``verify-audit`` command of every service: print the result, exit code."""
+    try:
+        async with db.read() as conn:
+            result = await verify(conn, table)
+        print(result)
+        return 0 if result.ok else 1
+    finally:
+        await db.dispose()
