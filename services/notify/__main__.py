@@ -1,4 +1,4 @@
-"""``python -m services.notify [serve|migrate|reseal]``."""
+"""``python -m services.notify [serve|migrate|reseal|verify-audit]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import asyncio
 
 from services.notify import bootstrap
+from services.notify.adapters import orm
 from services.notify.config import NotifySettings
+from services.runtime import audit
 from services.runtime.lifecycle import configure_logging, load_settings, serve
 
 
@@ -29,6 +31,7 @@ def main() -> None:
         "reseal", help="re-seal every stored address under the newest MINTONG_PII_KEYS key"
     )
     again.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    commands.add_parser("verify-audit", help="check the audit log's hash chain")
     args = parser.parse_args()
     settings = load_settings(NotifySettings)
     if (args.command or "serve") == "serve":
@@ -41,6 +44,8 @@ def main() -> None:
             app.migrate()
         case "reseal":
             raise SystemExit(asyncio.run(_reseal(app, args.batch)))
+        case "verify-audit":
+            raise SystemExit(asyncio.run(audit.verify_command(app.db, orm.audit)))
 
 
 if __name__ == "__main__":

@@ -107,6 +107,24 @@ async def test_roles_decide_the_routes(platform: Platform) -> None:
     me = (await platform.http.get("/v1/staff/me", headers=clerk)).json()
     assert (me["role"], me["office_id"]) == ("window_clerk", "zz-office-1")
 
+    # Each service audits the staff actions it performed, under the staff member's id.
+    from sqlalchemy import select
+
+    from services.booking.adapters import orm as booking_orm
+    from services.notify.adapters import orm as notify_orm
+    from services.runtime import audit
+
+    sre_id = (await platform.http.get("/v1/staff/me", headers=sre)).json()["staff_id"]
+    for db, table, actions in (
+        (platform.notify.db, notify_orm.audit, {(f"sre:{sre_id}", "sandbox.listed")}),
+        (platform.booking.db, booking_orm.audit, {("slots.published",)}),
+    ):
+        async with db.read() as conn:
+            rows = (await conn.execute(select(table))).all()
+            assert (await audit.verify(conn, table)).ok
+        logged = {(r.actor, r.action) for r in rows} | {(r.action,) for r in rows if r.actor.startswith("admin:")}
+        assert actions <= logged, (table, logged)
+
 
 async def test_citizen_and_staff_tokens_are_never_mistaken_for_each_other(platform: Platform) -> None:
     citizen = (await sign_in(platform, "web"))["access_token"]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from services.runtime.audit import audit_table
 from services.runtime.consumer import processed_events_table
 from services.runtime.db import NAMING_CONVENTION
 from services.runtime.pii import SealedColumns
@@ -107,6 +108,9 @@ sandbox_records = Table(
 )
 
 processed_events = processed_events_table(metadata)
+# Staff actions: reading the sandbox's recorded messages (one-time codes among them)
+# and changing a sandbox's behaviour.
+audit = audit_table(metadata)
 
 SEALED = (
     SealedColumns(contacts, ("phone_sealed", "wechat_openids_sealed", "app_device_token_sealed")),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from mintong.common.v1 import common_pb2
 from mintong.notify.v1 import notify_pb2 as pb
 from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
-from services.notify.adapters import sandbox
+from services.notify.adapters import orm, sandbox
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Channel, Contacts, Status
 from services.notify.service_layer.notifier import Notifier
+from services.runtime import audit
 from services.runtime import context as calls
 from services.runtime.db import Database
 from services.runtime.errors import InvalidArgument, NotFound
@@ -171,6 +174,12 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
             raise NotFound("sandbox", "provider", field="to")
         limit = request.limit if 0 < request.limit <= 500 else 100
         found = await sandbox.recorded(self.db, self.cipher, request.to or None, limit)
+        # The recipient only as its keyed hash: the log must not hold phone numbers.
+        await self._audit(
+            "sandbox.listed",
+            f"to:{self.cipher.lookup(request.to)}" if request.to else "all",
+            {"count": len(found)},
+        )
         return pb.ListSandboxMessagesResponse(
             messages=[
                 pb.SandboxMessage(
@@ -196,7 +205,28 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
                 "not_a_sandbox", "That channel has no sandbox provider here.", field="channel"
             )
         provider.behave(MODES[request.mode], times=request.times, delay=request.delay_seconds)
+        await self._audit(
+            "sandbox.behaviour_set",
+            provider.name,
+            {
+                "mode": pb.SandboxMode.Name(request.mode),
+                "times": request.times,
+                "delay": request.delay_seconds,
+            },
+        )
         return pb.SetSandboxBehaviourResponse()
+
+    async def _audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
+        async with self.db.write() as conn:
+            await audit.append(
+                conn,
+                orm.audit,
+                actor=calls.caller.get(),
+                action=action,
+                subject=subject,
+                detail=detail,
+                at=dt.datetime.now(dt.UTC),
+            )
 
     async def RecordReceipt(self, request: pb.RecordReceiptRequest, context) -> pb.RecordReceiptResponse:
         calls.require_role(*TRUSTED)
