@@ -1,0 +1,1083 @@
+"""Flash-crowd benchmark: N signed-in citizens released at once on one day's slots.
+
+It starts the whole platform the way `make up` does, with the helpers of
+``bench/vacancy_read.py`` (fresh temporary data directory, free ports, a nats-server of
+its own), and through the gateway, as an administrator (the bootstrap account, given
+to identity by this script): loads a catalogue of its own (one city, one office, one
+day of ``--slots`` slots of ``--capacity`` places, published for tomorrow), imports
+``--citizens`` made-up residents with valid ID numbers and phones, and signs every one
+of them in with a real one-time code (asked for at /v1/auth/otp, read from notify's
+SMS sandbox, exchanged at /v1/auth/token; the per-address code limit is raised for
+the run). None of that is measured.
+
+Then the release: every citizen, at the same instant, sends ``POST /v1/bookings``
+(its own connection, its channel, a new Idempotency-Key) for a random slot of the
+day; refused with ``slot_full``, they try another slot they have not seen full, up
+to ``--attempts`` slots. A few citizens (``--double-submit``) send their first
+request twice at once with the same key, as a double click does; an answer of 5xx
+or a broken connection is retried with the same key, as a careful client would.
+Reported: bookings/s (bookings made / time from release to the last answer), the
+time to sell out, requests/s, p50/p95/p99 latency of the answers, the answers by
+status and problem code, and the CPU each process used.
+
+Afterwards the booking database is read directly (the SQLite file or the
+``bench_booking`` schema): no slot oversold, every place counted by a row, every 201
+backed by its row (none lost), no citizen with two bookings and no key answered with
+two (no duplicates), one BookingConfirmed outbox event per booking, all published.
+
+In the same run, before the release, the raw database primitive alone is measured
+with the same driver and the same durability settings, no gateway and no gRPC: the
+same number of clients, the same slot choices, each booking one transaction of
+``UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity`` and an
+``INSERT`` of a booking row, on scratch tables (asyncpg with the service's pool size
+in a ``bench_raw`` schema; aiosqlite in WAL mode with synchronous=FULL and BEGIN
+IMMEDIATE, writers queued on one lock, as the service does). The end-to-end
+bookings/s is reported as a share of it.
+
+    .venv/bin/python bench/flash_crowd.py                        # both databases, 2000 citizens
+    .venv/bin/python bench/flash_crowd.py --database postgresql --citizens 500
+    .venv/bin/python bench/flash_crowd.py --profile /tmp/prof     # py-spy the release, if installed
+    .venv/bin/python bench/flash_crowd.py --write docs/performance.md
+
+This is a benchmark, not a test: it asserts nothing, and reports violations and
+missed targets rather than raising them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import datetime as dt
+import importlib.util
+import math
+import os
+import random
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from mintong.booking.v1 import events_pb2
+from services.booking.adapters import orm
+from services.identity.domain.id_number import check_character
+
+
+def _vacancy_read() -> ModuleType:
+    """bench/vacancy_read.py, for its helpers (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("vacancy_read", Path(__file__).with_name("vacancy_read.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+vr = _vacancy_read()
+
+START, END = "<!-- flash-crowd:start -->", "<!-- flash-crowd:end -->"
+CITY, OFFICE, BUSINESS, GROUP = "benchcity", "bench-hall", "ID_CARD_RENEWAL", "bench"
+ZONE = ZoneInfo("Asia/Shanghai")
+CHANNELS = ("web", "app", "wechat")
+ADMIN_USER = "bench-admin"
+RAW_SCHEMA = "bench_raw"
+SIGN_IN_CONCURRENCY = 24
+REQUEST_TIMEOUT = 60.0  # the client's own; the gateway gives up on a service after 5 s
+RETRIES = 3  # per request, with the same key, after a 5xx or a broken connection
+TARGET_P99_MS, TARGET_RATIO = 1000.0, 0.25
+
+
+def catalogue(slots: int, capacity: int) -> str:
+    """One city, one office, ``slots`` slots of ``capacity`` places a day (10 minutes each from 06:00)."""
+    end = dt.datetime(2000, 1, 1, 6, 0) + dt.timedelta(minutes=10 * slots)
+    return f"""
+cities:
+  - code: {CITY}
+    name: Bench City
+    time_zone: Asia/Shanghai
+    businesses:
+      - code: {BUSINESS}
+        category: id_card
+        name: ID card renewal
+        service_guide: Renew an expiring card at the hall.
+        materials: [Current ID card]
+        phone: "0371-00000000"
+        duration_minutes: 10
+        handling: window
+        channels: [app, wechat, web]
+    offices:
+      - id: {OFFICE}
+        name: Bench hall
+        kind: service_hall
+        address: 1 Bench Road
+        location: {{lat: 34.75, lng: 113.66}}
+        phone: "0371-10000000"
+        opening_hours: {{mon-sun: ["06:00-{end:%H:%M}"]}}
+        slot_groups:
+          - {{code: {GROUP}, businesses: [{BUSINESS}], capacity: {capacity}, slot_minutes: 10}}
+"""
+
+
+@dataclass(frozen=True)
+class Resident:
+    id_number: str
+    name: str
+    phone: str  # E.164
+    channel: str
+
+
+def residents(count: int, seed: int) -> list[Resident]:
+    """Made-up residents with valid GB 11643 ID numbers and distinct mobile numbers."""
+    rng = random.Random(seed)
+    made = []
+    for n in range(count):
+        born = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(40 * 365))
+        first17 = f"410105{born:%Y%m%d}{n % 1000:03d}"
+        # The sequence repeats every 1000: the birth date keeps the numbers apart.
+        number = first17 + check_character(first17)
+        made.append(Resident(number, f"测试{n}", f"+86139{seed % 100:02d}{n:06d}", CHANNELS[n % 3]))
+    if len({r.id_number for r in made}) != count:
+        return residents(count, seed + 1)
+    return made
+
+
+def residents_csv(people: list[Resident]) -> str:
+    lines = [
+        "id_number,name,phone,city,household_address,photo_captured_on,fingerprint_on_file,"
+        "card_issued_on,card_expires_on,card_status"
+    ]
+    for r in people:
+        lines.append(f"{r.id_number},{r.name},{r.phone[3:]},{CITY},,,,,,valid")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Answer:
+    citizen: int
+    status: int  # 0: no answer (connection broken, client timeout)
+    code: str  # problem code, or "" for 201
+    latency: float
+    done_at: float  # seconds after the release
+    booking_id: str = ""
+    replayed: bool = False
+    key: str = ""
+
+
+@dataclass
+class Crowd:
+    """What the citizens saw."""
+
+    answers: list[Answer]
+    wall: float  # release to last answer
+    sold_out_at: float | None  # release to the answer of the last booking made
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def made(self) -> list[Answer]:
+        return [a for a in self.answers if a.status == 201 and not a.replayed]
+
+    @property
+    def answered(self) -> list[Answer]:
+        return [a for a in self.answers if a.status]
+
+    def percentile_ms(self, p: float, answers: list[Answer] | None = None) -> float:
+        return percentile_ms([a.latency for a in (self.answered if answers is None else answers)], p)
+
+    def by_status(self) -> dict[str, int]:
+        counted: collections.Counter[str] = collections.Counter()
+        for a in self.answers:
+            if a.status == 201:
+                counted["201 replayed" if a.replayed else "201"] += 1
+            elif a.status == 0:
+                counted["no answer"] += 1
+            else:
+                counted[f"{a.status} {a.code}".strip()] += 1
+        return dict(sorted(counted.items()))
+
+    def cpu_share(self, role: str) -> float:
+        used = sum(t for key, t in self.cpu.items() if key == role or key.startswith(role + ":"))
+        return 100 * used / self.wall if self.wall else float("nan")
+
+
+@dataclass
+class Raw:
+    """The raw primitive: one run of the same crowd against scratch tables."""
+
+    driver: str
+    latencies: list[float]
+    made: int
+    wall: float
+
+    @property
+    def rate(self) -> float:
+        return self.made / self.wall
+
+    @property
+    def transactions_per_s(self) -> float:
+        return len(self.latencies) / self.wall
+
+
+@dataclass
+class Check:
+    slots: int = 0
+    oversold: int = 0  # slots with more bookings (or counted places) than capacity
+    miscounted: int = 0  # slots whose counter differs from their live rows
+    lost: int = 0  # 201 answers without their booking row
+    unanswered: int = 0  # rows no citizen got a 201 for
+    duplicates: int = 0  # citizens with two bookings, or a key answered with two ids
+    events_missing: int = 0  # bookings without exactly one BookingConfirmed
+    events_unpublished: int = 0
+
+    @property
+    def violations(self) -> int:
+        return self.oversold + self.miscounted + self.lost + self.duplicates + self.events_missing
+
+
+@dataclass
+class Result:
+    database: str
+    citizens: int
+    seats: int
+    crowd: Crowd
+    raws: list[Raw]
+    check: Check
+    sign_in_seconds: float
+    profile: list[str] = field(default_factory=list)
+
+    @property
+    def raw_rate(self) -> float:
+        return statistics.median(r.rate for r in self.raws)
+
+    @property
+    def rate(self) -> float:
+        return len(self.crowd.made) / self.crowd.wall
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.raw_rate
+
+
+def percentile_ms(values: list[float], p: float) -> float:
+    """Nearest-rank percentile, in milliseconds."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(1, math.ceil(len(ordered) * p / 100)) - 1] * 1000
+
+
+# ---------------------------------------------------------------- the crowd's choices
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One citizen's slots in the order they will try them, and whether they double-click."""
+
+    slots: tuple[int, ...]
+    double: bool
+
+
+def plans(count: int, slot_ids: list[int], attempts: int, double_share: float, seed: int) -> list[Plan]:
+    rng = random.Random(seed)
+    return [
+        Plan(tuple(rng.sample(slot_ids, min(attempts, len(slot_ids)))), rng.random() < double_share)
+        for _ in range(count)
+    ]
+
+
+# ---------------------------------------------------------------- the platform's side
+
+
+def launcher_env(platform_: Any) -> dict[str, str]:
+    raw = Path(f"/proc/{platform_.launcher.pid}/environ").read_bytes()
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {name: value for name, _, value in pairs if name.startswith("MINTONG_")}
+
+
+def booking_engine(env: dict[str, str]) -> AsyncEngine:
+    if url := env.get("MINTONG_DATABASE_URL"):
+        schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "booking"
+        return create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    return create_async_engine(
+        f"sqlite+aiosqlite:///{Path(env['MINTONG_DATA_DIR']).resolve() / 'booking.db'}"
+    )
+
+
+class Admin:
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http = http
+        self.headers = {"X-Mintong-Channel": "web", "Authorization": f"Bearer {token}"}
+
+    @classmethod
+    async def sign_in(cls, http: httpx.AsyncClient, password: str) -> Admin:
+        answer = await http.post(
+            "/v1/staff/token",
+            json={"username": ADMIN_USER, "password": password},
+            headers={"X-Mintong-Channel": "web"},
+        )
+        _ok(answer, "staff sign-in")
+        return cls(http, answer.json()["access_token"])
+
+    async def set_up_day(self, day: dt.date, slots: int, capacity: int) -> list[int]:
+        answer = await self.http.put(
+            "/v1/admin/catalogue",
+            content=catalogue(slots, capacity).encode(),
+            headers={**self.headers, "Content-Type": "application/yaml"},
+        )
+        _ok(answer, "catalogue")
+        answer = await self.http.post(
+            "/v1/admin/slots/publish",
+            json={"office_id": OFFICE, "from": day.isoformat(), "to": day.isoformat()},
+            headers=self.headers,
+        )
+        _ok(answer, "publish slots")
+        answer = await self.http.get(
+            f"/v1/offices/{OFFICE}/slots",
+            params={"business": BUSINESS, "from": day.isoformat(), "to": day.isoformat()},
+            headers=self.headers,
+        )
+        _ok(answer, "slot list")
+        found = answer.json()["slots"]
+        if len(found) != slots or any(s["remaining"] != capacity for s in found):
+            raise SystemExit(f"expected {slots} empty slots of {capacity}, found {found[:3]}…")
+        return [s["id"] for s in found]
+
+    async def import_residents(self, people: list[Resident]) -> None:
+        answer = await self.http.post(
+            "/v1/admin/residents/import",
+            content=residents_csv(people).encode(),
+            headers={**self.headers, "Content-Type": "text/csv"},
+            timeout=120,
+        )
+        _ok(answer, "resident import")
+        if answer.json()["problems"]:
+            raise SystemExit(f"residents refused: {answer.json()['problems'][:3]}")
+
+    async def codes(self, wanted: dict[str, asyncio.Future[str]], every: float = 0.5) -> None:
+        """Hand each phone in ``wanted`` the first one-time code the SMS sandbox shows
+        for it. One reader for everybody: every listing is audited (a write in notify)."""
+        while True:
+            answer = await self.http.get("/v1/sandbox/messages", params={"limit": 500}, headers=self.headers)
+            if answer.status_code == 200:
+                for message in reversed(answer.json()["messages"]):  # oldest first
+                    waiting = wanted.get(message["to"])
+                    found = re.search(r"(?<!\d)\d{6}(?!\d)", message["body"])
+                    if waiting is not None and found and not waiting.done():
+                        waiting.set_result(found.group(0))
+            else:
+                print(f"  (sandbox messages: {answer.status_code}; trying again)", flush=True)
+            await asyncio.sleep(every)
+
+
+def _ok(answer: httpx.Response, what: str) -> None:
+    if answer.status_code >= 300:
+        raise SystemExit(f"{what}: {answer.status_code} {answer.text[:500]}")
+
+
+async def sign_in_all(url: str, admin: Admin, people: list[Resident]) -> list[str]:
+    """Access tokens, one per resident, by real one-time codes (not measured)."""
+    tokens = [""] * len(people)
+    gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
+    done = 0
+    loop = asyncio.get_running_loop()
+    codes: dict[str, asyncio.Future[str]] = {p.phone: loop.create_future() for p in people}
+    reader = asyncio.create_task(admin.codes(codes))
+
+    async def one(n: int, http: httpx.AsyncClient) -> None:
+        nonlocal done
+        person = people[n]
+        who = {"id_number": person.id_number, "name": person.name}
+        headers = {"X-Mintong-Channel": person.channel}
+        async with gate:
+            _ok(await http.post("/v1/auth/otp", json=who, headers=headers), "one-time code")
+            try:
+                code = await asyncio.wait_for(codes[person.phone], 120)
+            except TimeoutError:
+                raise SystemExit(f"no one-time code reached the SMS sandbox for {n} within 120 s") from None
+            answer = await http.post("/v1/auth/token", json={**who, "code": code}, headers=headers)
+            _ok(answer, "sign-in")
+            tokens[n] = answer.json()["access_token"]
+            done += 1
+            if done % 500 == 0:
+                print(f"  {done} citizens signed in", flush=True)
+
+    limits = httpx.Limits(max_connections=SIGN_IN_CONCURRENCY)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+            await asyncio.gather(*(one(n, http) for n in range(len(people))))
+    finally:
+        reader.cancel()
+    return tokens
+
+
+# ---------------------------------------------------------------- the release
+
+
+async def release(
+    platform_: Any, people: list[Resident], tokens: list[str], crowd_plans: list[Plan]
+) -> Crowd:
+    answers: list[Answer] = []
+    go = asyncio.Event()
+    t0 = 0.0
+
+    async def send(n: int, http: httpx.AsyncClient, slot_id: int, key: str) -> Answer:
+        """One booking request, retried with the same key after a 5xx or a broken connection."""
+        for attempt in range(RETRIES + 1):
+            sent = time.perf_counter()
+            try:
+                answer = await http.post(
+                    "/v1/bookings",
+                    json={"slot_id": slot_id, "business": BUSINESS},
+                    headers={"Idempotency-Key": key},
+                )
+            except httpx.HTTPError as exc:
+                now = time.perf_counter()
+                result = Answer(n, 0, type(exc).__name__, now - sent, now - t0, key=key)
+            else:
+                now = time.perf_counter()
+                body = _json(answer)
+                result = Answer(
+                    n,
+                    answer.status_code,
+                    "" if answer.status_code == 201 else str(body.get("code", "")),
+                    now - sent,
+                    now - t0,
+                    booking_id=str(body.get("id", "")) if answer.status_code == 201 else "",
+                    replayed=answer.headers.get("Idempotent-Replayed") == "true",
+                    key=key,
+                )
+            answers.append(result)
+            if result.status and result.status < 500:
+                return result
+            if attempt < RETRIES:
+                await asyncio.sleep(0.2 * 2**attempt)
+        return result
+
+    async def citizen(n: int) -> None:
+        person, plan = people[n], crowd_plans[n]
+        headers = {"X-Mintong-Channel": person.channel, "Authorization": f"Bearer {tokens[n]}"}
+        async with httpx.AsyncClient(
+            base_url=platform_.url,
+            headers=headers,
+            timeout=REQUEST_TIMEOUT,
+            limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
+        ) as http:
+            await go.wait()
+            for i, slot_id in enumerate(plan.slots):
+                key = str(uuid.uuid4())
+                if i == 0 and plan.double:
+                    first, _ = await asyncio.gather(send(n, http, slot_id, key), send(n, http, slot_id, key))
+                else:
+                    first = await send(n, http, slot_id, key)
+                if not (first.status == 409 and first.code == "slot_full"):
+                    return  # booked, or refused for a reason another slot will not change
+
+    tasks = [asyncio.create_task(citizen(n)) for n in range(len(people))]
+    await asyncio.sleep(1.0)  # every citizen waits at the gate
+    before = platform_.cpu_seconds()
+    t0 = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - t0
+    after = platform_.cpu_seconds()
+    made = [a.done_at for a in answers if a.status == 201 and not a.replayed]
+    return Crowd(
+        answers,
+        wall,
+        max(made) if made else None,
+        {k: after[k] - before.get(k, 0.0) for k in after},
+    )
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+# ---------------------------------------------------------------- checking afterwards
+
+
+async def check(env: dict[str, str], crowd: Crowd, slot_ids: list[int], within: float = 60.0) -> Check:
+    engine = booking_engine(env)
+    b, s, o = orm.bookings, orm.slots, orm.outbox
+    found = Check(slots=len(slot_ids))
+    try:
+        # The relay publishes behind the bookings; give it time to catch up.
+        deadline = time.monotonic() + within
+        while True:
+            async with engine.connect() as conn:
+                unpublished = (
+                    await conn.execute(select(func.count()).select_from(o).where(o.c.published_at.is_(None)))
+                ).scalar_one()
+            if not unpublished or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        found.events_unpublished = int(unpublished)
+        async with engine.connect() as conn:
+            slots = (
+                await conn.execute(
+                    select(s.c.id, s.c.capacity, s.c.booked, s.c.held).where(s.c.id.in_(slot_ids))
+                )
+            ).all()
+            rows = (
+                await conn.execute(
+                    select(b.c.id, b.c.citizen_id, b.c.slot_id, b.c.status).where(b.c.slot_id.in_(slot_ids))
+                )
+            ).all()
+            confirmed: collections.Counter[str] = collections.Counter()
+            for (payload,) in await conn.execute(
+                select(o.c.payload).where(o.c.event_type == "mintong.booking.v1.BookingConfirmed")
+            ):
+                confirmed[events_pb2.BookingConfirmed.FromString(payload).booking_id] += 1
+    finally:
+        await engine.dispose()
+    live = collections.Counter(r.slot_id for r in rows if r.status != "cancelled")
+    for slot in slots:
+        if slot.booked + slot.held > slot.capacity or live[slot.id] > slot.capacity:
+            found.oversold += 1
+        if slot.booked != live[slot.id]:
+            found.miscounted += 1
+    ids = {r.id for r in rows}
+    acknowledged = {a.booking_id for a in crowd.answers if a.status == 201}
+    found.lost = len(acknowledged - ids)
+    found.unanswered = len(ids - acknowledged)
+    per_citizen = collections.Counter(r.citizen_id for r in rows)
+    found.duplicates = sum(n - 1 for n in per_citizen.values() if n > 1)
+    per_key: dict[str, set[str]] = collections.defaultdict(set)
+    for a in crowd.answers:
+        if a.status == 201:
+            per_key[a.key].add(a.booking_id)
+    found.duplicates += sum(len(v) - 1 for v in per_key.values())
+    found.events_missing = sum(1 for i in ids if confirmed[i] != 1)
+    return found
+
+
+# ---------------------------------------------------------------- the raw primitive
+
+
+async def raw_postgresql(database_url: str, crowd_plans: list[Plan], capacity: int, pool_size: int) -> Raw:
+    import asyncpg  # type: ignore[import-untyped]
+
+    dsn = database_url.replace("+asyncpg", "")
+    setup = await asyncpg.connect(dsn)
+    try:
+        await setup.execute(f"DROP SCHEMA IF EXISTS {RAW_SCHEMA} CASCADE; CREATE SCHEMA {RAW_SCHEMA}")
+        await setup.execute(
+            f"""CREATE TABLE {RAW_SCHEMA}.slots (id bigint PRIMARY KEY, capacity int NOT NULL,
+                booked int NOT NULL DEFAULT 0, CHECK (booked >= 0 AND booked <= capacity));
+            CREATE TABLE {RAW_SCHEMA}.bookings (id varchar(36) PRIMARY KEY,
+                citizen_id varchar(64) NOT NULL, slot_id bigint NOT NULL REFERENCES {RAW_SCHEMA}.slots (id),
+                created_at timestamptz NOT NULL)"""
+        )
+        ids = sorted({s for p in crowd_plans for s in p.slots})
+        await setup.executemany(
+            f"INSERT INTO {RAW_SCHEMA}.slots (id, capacity) VALUES ($1, $2)", [(i, capacity) for i in ids]
+        )
+        # The service's pool: pool_size connections plus as many again in overflow.
+        pool = await asyncpg.create_pool(
+            dsn, min_size=2 * pool_size, max_size=2 * pool_size, server_settings={"search_path": RAW_SCHEMA}
+        )
+        try:
+
+            async def book(citizen: str, slot_id: int) -> bool:
+                async with pool.acquire() as conn, conn.transaction():
+                    done = await conn.execute(
+                        "UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity", slot_id
+                    )
+                    if done != "UPDATE 1":
+                        return False
+                    await conn.execute(
+                        "INSERT INTO bookings (id, citizen_id, slot_id, created_at) VALUES ($1, $2, $3, $4)",
+                        str(uuid.uuid4()),
+                        citizen,
+                        slot_id,
+                        dt.datetime.now(dt.UTC),
+                    )
+                    return True
+
+            return await _raw_crowd("asyncpg", crowd_plans, book)
+        finally:
+            await pool.close()
+    finally:
+        await setup.execute(f"DROP SCHEMA IF EXISTS {RAW_SCHEMA} CASCADE")
+        await setup.close()
+
+
+async def raw_sqlite(directory: Path, crowd_plans: list[Plan], capacity: int) -> Raw:
+    import aiosqlite
+
+    path = directory / f"raw-{uuid.uuid4().hex[:8]}.db"
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        # What services.runtime.db does for every SQLite database.
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=10000", "foreign_keys=ON"):
+            await conn.execute(f"PRAGMA {pragma}")
+        await conn.executescript(
+            """CREATE TABLE slots (id INTEGER PRIMARY KEY, capacity INTEGER NOT NULL,
+                booked INTEGER NOT NULL DEFAULT 0, CHECK (booked >= 0 AND booked <= capacity));
+            CREATE TABLE bookings (id VARCHAR(36) PRIMARY KEY, citizen_id VARCHAR(64) NOT NULL,
+                slot_id INTEGER NOT NULL REFERENCES slots (id), created_at DATETIME NOT NULL);"""
+        )
+        ids = sorted({s for p in crowd_plans for s in p.slots})
+        await conn.executemany("INSERT INTO slots (id, capacity) VALUES (?, ?)", [(i, capacity) for i in ids])
+        writer = asyncio.Lock()  # one writer at a time, queued in the process, as the service does
+
+        async def book(citizen: str, slot_id: int) -> bool:
+            async with writer:
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    cursor = await conn.execute(
+                        "UPDATE slots SET booked = booked + 1 WHERE id = ? AND booked < capacity", (slot_id,)
+                    )
+                    if cursor.rowcount != 1:
+                        await conn.execute("ROLLBACK")
+                        return False
+                    await conn.execute(
+                        "INSERT INTO bookings (id, citizen_id, slot_id, created_at) VALUES (?, ?, ?, ?)",
+                        (str(uuid.uuid4()), citizen, slot_id, dt.datetime.now(dt.UTC).isoformat()),
+                    )
+                    await conn.execute("COMMIT")
+                    return True
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+
+        return await _raw_crowd("aiosqlite", crowd_plans, book)
+    finally:
+        await conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            await asyncio.to_thread(Path(f"{path}{suffix}").unlink, missing_ok=True)
+
+
+async def _raw_crowd(driver: str, crowd_plans: list[Plan], book: Any) -> Raw:
+    """The same citizens with the same slot choices, straight at the database."""
+    latencies: list[float] = []
+    made = 0
+    go = asyncio.Event()
+
+    async def citizen(n: int, plan: Plan) -> None:
+        nonlocal made
+        await go.wait()
+        for slot_id in plan.slots:
+            sent = time.perf_counter()
+            ok = await book(f"c{n}", slot_id)
+            latencies.append(time.perf_counter() - sent)
+            if ok:
+                made += 1
+                return
+
+    tasks = [asyncio.create_task(citizen(n, p)) for n, p in enumerate(crowd_plans)]
+    await asyncio.sleep(0.2)
+    started = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    return Raw(driver, latencies, made, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- profiling (optional)
+
+
+class Profiler:
+    """py-spy on the gateway, booking and identity processes during the release,
+    when asked for and installed (``pip install py-spy``); raw collapsed stacks."""
+
+    ROLES = ("gateway", "booking", "identity")
+
+    def __init__(self, directory: Path | None, platform_: Any, database: str) -> None:
+        self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+        if directory is None:
+            return
+        if binary is None:
+            print("  (--profile: py-spy is not installed; no profile)", flush=True)
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        roles = platform_.processes()
+        for role in self.ROLES:
+            for pid in roles.get(role, []):
+                out = directory / f"{database}-{role}-{pid}.txt"
+                command = [
+                    binary,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    "100",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                    "--nonblocking",
+                ]
+                self.processes.append(
+                    (
+                        role,
+                        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                        out,
+                    )
+                )
+
+    def stop(self) -> list[str]:
+        """Stop sampling; the top frames of each process, by share of its samples."""
+        summary = []
+        for role, process, out in self.processes:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            if out.exists():
+                summary.append(f"{role}: " + "; ".join(top_frames(out)))
+        return summary
+
+
+def top_frames(collapsed: Path, count: int = 8) -> list[str]:
+    """The functions most often on the stack (inclusive), from py-spy's collapsed stacks."""
+    total = 0
+    inclusive: collections.Counter[str] = collections.Counter()
+    for line in collapsed.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0]
+            where = frame.split(" (")[-1].rstrip(")").split("/site-packages/")[-1]
+            label = f"{name} ({where.split(':')[0]})"
+            if label not in seen:
+                seen.add(label)
+                inclusive[label] += int(n)
+    return [f"{label} {100 * n / total:.0f} %" for label, n in inclusive.most_common(count)] if total else []
+
+
+# ---------------------------------------------------------------- a run
+
+
+def platform_settings(password: str, citizens: int) -> dict[str, str]:
+    return {
+        "MINTONG_BOOTSTRAP_ADMIN_USER": ADMIN_USER,
+        "MINTONG_BOOTSTRAP_ADMIN_PASSWORD": password,
+        # Every citizen signs in from 127.0.0.1: the per-address code limit is lifted.
+        "MINTONG_OTP_PER_ADDRESS_PER_HOUR": str(10 * citizens),
+        # Signing in 2,000 citizens takes minutes: their tokens must outlive it.
+        "MINTONG_ACCESS_TOKEN_MINUTES": "60",
+    }
+
+
+async def measure(database: str, args: argparse.Namespace) -> Result:
+    print(f"\n{database}: starting the platform ...", flush=True)
+    try:
+        return await measure_platform(database, args)
+    finally:
+        if database == "postgresql":
+            await vr.drop_schemas(args.database_url)
+
+
+async def measure_platform(database: str, args: argparse.Namespace) -> Result:
+    password = secrets.token_urlsafe(24)
+    settings = platform_settings(password, args.citizens) | dict(args.set)
+    day = dt.datetime.now(ZONE).date() + dt.timedelta(days=1)
+    people = residents(args.citizens, args.seed)
+    with vr.running_platform(database, args.database_url, settings) as platform_:
+        async with httpx.AsyncClient(base_url=platform_.url, timeout=60) as http:
+            print(f"  ready after {await vr.wait_ready(platform_, http):.1f} s", flush=True)
+            admin = await Admin.sign_in(http, password)
+            slot_ids = await admin.set_up_day(day, args.slots, args.capacity)
+            await admin.import_residents(people)
+            started = time.perf_counter()
+            tokens = await sign_in_all(platform_.url, admin, people)
+            signed_in = time.perf_counter() - started
+            print(
+                f"  {len(people)} citizens signed in in {signed_in:.0f} s; {len(slot_ids)} slots on {day}",
+                flush=True,
+            )
+        crowd_plans = plans(len(people), slot_ids, args.attempts, args.double_submit, args.seed)
+
+        raws = []
+        for _ in range(args.raw_runs):
+            if database == "postgresql":
+                raws.append(await raw_postgresql(args.database_url, crowd_plans, args.capacity, 10))
+            else:
+                raws.append(
+                    await raw_sqlite(
+                        Path(launcher_env(platform_)["MINTONG_DATA_DIR"]), crowd_plans, args.capacity
+                    )
+                )
+            r = raws[-1]
+            print(
+                f"  raw {r.driver}: {r.made} bookings in {r.wall:.2f} s = {r.rate:.0f}/s, "
+                f"p99 {percentile_ms(r.latencies, 99):.0f} ms",
+                flush=True,
+            )
+
+        await asyncio.sleep(2.0)  # let the platform settle after the sign-ins
+        profiler = Profiler(args.profile, platform_, database)
+        crowd = await release(platform_, people, tokens, crowd_plans)
+        profile = profiler.stop()
+        made = len(crowd.made)
+        print(
+            f"  release: {made} bookings in {crowd.wall:.1f} s = {made / crowd.wall:.0f}/s, p50 "
+            f"{crowd.percentile_ms(50):.0f} ms, p99 {crowd.percentile_ms(99):.0f} ms; {crowd.by_status()}",
+            flush=True,
+        )
+        found = await check(launcher_env(platform_), crowd, slot_ids)
+        print(f"  check: {found}", flush=True)
+    return Result(database, len(people), args.slots * args.capacity, crowd, raws, found, signed_in, profile)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def results_table(results: list[Result]) -> str:
+    rows = [
+        "| Database | Citizens | Seats | Requests | Bookings made | Release to last answer (s) "
+        "| Sold out after (s) | Bookings/s | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| p99 of 201s (ms) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        c = r.crowd
+        made = [a for a in c.answers if a.status == 201]
+        rows.append(
+            f"| {r.database} | {r.citizens} | {r.seats} | {len(c.answers)} | {len(c.made)} | {c.wall:.1f} "
+            f"| {c.sold_out_at or float('nan'):.1f} | {r.rate:.0f} | {len(c.answers) / c.wall:.0f} "
+            f"| {c.percentile_ms(50):.0f} | {c.percentile_ms(95):.0f} | {c.percentile_ms(99):.0f} "
+            f"| {c.percentile_ms(99, made):.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def statuses_table(results: list[Result]) -> str:
+    rows = ["| Database | Answers by status and problem code |", "|---|---|"]
+    for r in results:
+        rows.append(
+            f"| {r.database} | " + ", ".join(f"{k}: {v}" for k, v in r.crowd.by_status().items()) + " |"
+        )
+    return "\n".join(rows)
+
+
+def check_table(results: list[Result]) -> str:
+    rows = [
+        "| Database | Slots | Oversold | Miscounted | Lost | Duplicates | Booked without a 201 "
+        "| BookingConfirmed missing | Events unpublished after 60 s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        k = r.check
+        rows.append(
+            f"| {r.database} | {k.slots} | {k.oversold} | {k.miscounted} | {k.lost} | {k.duplicates} "
+            f"| {k.unanswered} | {k.events_missing} | {k.events_unpublished} |"
+        )
+    return "\n".join(rows)
+
+
+def raw_table(results: list[Result]) -> str:
+    rows = [
+        "| Database | Driver | Runs | Bookings/s (median) | Transactions/s | p50 (ms) | p99 (ms) "
+        "| End-to-end bookings/s | End-to-end / raw |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        mid = sorted(r.raws, key=lambda x: x.rate)[len(r.raws) // 2]
+        rows.append(
+            f"| {r.database} | {mid.driver} | {len(r.raws)} | {r.raw_rate:.0f} "
+            f"| {mid.transactions_per_s:.0f} | {percentile_ms(mid.latencies, 50):.0f} "
+            f"| {percentile_ms(mid.latencies, 99):.0f} "
+            f"| {r.rate:.0f} | {r.ratio:.3f} ({100 * r.ratio:.1f} %) |"
+        )
+    return "\n".join(rows)
+
+
+CPU_COLUMNS = {
+    "gateway": ("gateway",),
+    "booking": ("booking",),
+    "identity": ("identity",),
+    "notify": ("notify",),
+    "cards, nats, honcho": ("cards", "nats", "launcher"),
+    "postgres": ("postgres",),
+    "load generator": ("load generator",),
+    "whole machine": ("machine",),
+}
+
+
+def cpu_table(results: list[Result]) -> str:
+    rows = ["| Database | " + " | ".join(CPU_COLUMNS) + " |", "|---|" + "--:|" * len(CPU_COLUMNS)]
+    for r in results:
+        shares = (sum(r.crowd.cpu_share(role) for role in roles) for roles in CPU_COLUMNS.values())
+        rows.append(f"| {r.database} | " + " | ".join(f"{x:.0f}" for x in shares) + " |")
+    return "\n".join(rows)
+
+
+def targets(results: list[Result]) -> list[str]:
+    lines = []
+    for r in results:
+        p99 = r.crowd.percentile_ms(99)
+        verdicts = [
+            "zero violations: " + ("met" if r.check.violations == 0 else f"MISSED ({r.check.violations})"),
+            f"end-to-end ≥ {TARGET_RATIO:.0%} of the raw primitive: "
+            + (
+                f"met ({r.ratio:.1%})"
+                if r.ratio >= TARGET_RATIO
+                else f"MISSED ({r.ratio:.1%}, {TARGET_RATIO / r.ratio:.1f}× too slow)"
+            ),
+        ]
+        if r.database == "postgresql":
+            verdicts.insert(
+                1,
+                f"p99 < {TARGET_P99_MS:.0f} ms at {r.citizens} citizens: "
+                + (
+                    f"met ({p99:.0f} ms)"
+                    if p99 < TARGET_P99_MS
+                    else f"MISSED ({p99:.0f} ms, {p99 / TARGET_P99_MS:.1f}×)"
+                ),
+            )
+        lines.append(f"- {r.database}: " + "; ".join(verdicts) + ".")
+    return lines
+
+
+def report(results: list[Result], args: argparse.Namespace, command: str, pg_version: str | None) -> str:
+    settings = "default settings: INFO logs, traces to JSON-lines files"
+    if args.set:
+        settings += ", changed by " + ", ".join(f"`{k}={v}`" for k, v in args.set)
+    signed = ", ".join(f"{r.database} {r.sign_in_seconds:.0f} s" for r in results)
+    lines = [
+        f"Measured on {dt.date.today().isoformat()} with `{command}`, on a platform started as `make up` "
+        f"starts it ({settings}; the per-address one-time-code limit raised and access tokens made to "
+        f"last 60 minutes for the sign-ins). One office, {args.slots} slots of {args.capacity} places "
+        f"tomorrow; {args.citizens} citizens signed in beforehand with real one-time codes (not measured: "
+        f"{signed}), then released at once, each on its own connection: a random slot, another one after "
+        f"`slot_full`, up to {args.attempts} slots; {args.double_submit:.0%} of them double-click their "
+        "first request (the same Idempotency-Key twice at once); an answer of 5xx or none is retried "
+        f"with the same key up to {RETRIES} times. Latencies are of every answered request, from "
+        "sending it to having its answer, TCP connect included.",
+        "",
+        results_table(results),
+        "",
+        statuses_table(results),
+        "",
+        "The invariant check, reading the booking database directly after the release:",
+        "",
+        check_table(results),
+        "",
+        f"The raw primitive, measured in the same run before the release (runs: {args.raw_runs}; "
+        "the median shown): the same citizens and slot choices, each booking one transaction of a "
+        "conditional `UPDATE` of the slot and an `INSERT` of the booking, with the same driver and "
+        "durability settings as the service, no gateway and no gRPC:",
+        "",
+        raw_table(results),
+        "",
+        "Targets:",
+        "",
+        *targets(results),
+        "",
+        "CPU used from the release to the last answer, in percent of one core "
+        f"(the machine has {os.cpu_count()} cores, {100 * (os.cpu_count() or 1)} % in all):",
+        "",
+        cpu_table(results),
+    ]
+    if any(r.profile for r in results):
+        lines += ["", "py-spy during the release (functions most often on the stack, share of samples):", ""]
+        lines += [f"- {r.database} {line}" for r in results for line in r.profile]
+    lines += [
+        "",
+        "The machine (the load generator, one Python process using httpx, runs on it too; so did other "
+        "work, the builds and tests of other developers, during the run):",
+        "",
+        *(f"- {k}: {v}" for k, v in vr.machine()),
+        f"- Software: {vr.software(pg_version)}",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace what lies between the markers in `path` (added at its end if missing)."""
+    block = f"{START}\n{section}\n{END}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Flash crowd\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
+    parser.add_argument("--database-url", default=vr.POSTGRES_URL, help="PostgreSQL (default: %(default)s)")
+    parser.add_argument("--citizens", type=int, default=2000, help="citizens released at once (default 2000)")
+    parser.add_argument("--slots", type=int, default=50, help="slots of the day (default 50)")
+    parser.add_argument("--capacity", type=int, default=10, help="places per slot (default 10)")
+    parser.add_argument("--attempts", type=int, default=3, help="slots a citizen tries at most (default 3)")
+    parser.add_argument(
+        "--double-submit", type=float, default=0.05, help="share of citizens who double-click (default 0.05)"
+    )
+    parser.add_argument("--raw-runs", type=int, default=3, help="runs of the raw primitive (default 3)")
+    parser.add_argument("--seed", type=int, default=7, help="of the residents and the slot choices")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy the release into DIR (if installed)"
+    )
+    parser.add_argument(
+        "--set",
+        type=vr.setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the platform (repeatable)",
+    )
+    parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
+    args = parser.parse_args()
+    if not 1 <= args.citizens <= 10_000:
+        parser.error("--citizens must be between 1 and 10000")
+    if not 1 <= args.slots <= 100 or not 1 <= args.capacity <= 1000:
+        parser.error("--slots must be between 1 and 100, --capacity between 1 and 1000")
+    if (
+        not 1 <= args.attempts <= args.slots
+        or not 0 <= args.double_submit <= 1
+        or not 1 <= args.raw_runs <= 10
+    ):
+        parser.error("--attempts in [1, slots], --double-submit in [0, 1], --raw-runs in [1, 10]")
+
+    databases = [args.database] if args.database else ["sqlite", "postgresql"]
+    pg_version = None
+    if "postgresql" in databases:
+        try:
+            pg_version = await vr.drop_schemas(args.database_url)  # leftovers of an interrupted run
+        except (OSError, TimeoutError) as exc:
+            raise SystemExit(f"PostgreSQL at {args.database_url} is unreachable: {exc}") from exc
+
+    results = [await measure(database, args) for database in databases]
+
+    command = shlex.join(["python", "bench/flash_crowd.py", *sys.argv[1:]])
+    section = report(results, args, command, pg_version)
+    print("\n" + section)
+    if args.write:
+        write_section(args.write, section)
+        print(f"\nwrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
