@@ -90,6 +90,7 @@ def _vacancy_read() -> ModuleType:
 
 vr = _vacancy_read()
 
+REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- flash-crowd:start -->", "<!-- flash-crowd:end -->"
 CITY, OFFICE, BUSINESS, GROUP = "benchcity", "bench-hall", "ID_CARD_RENEWAL", "bench"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -207,7 +208,7 @@ class Crowd:
             if a.status == 201:
                 counted["201 replayed" if a.replayed else "201"] += 1
             elif a.status == 0:
-                counted["no answer"] += 1
+                counted[f"no answer ({a.code})"] += 1
             else:
                 counted[f"{a.status} {a.code}".strip()] += 1
         return dict(sorted(counted.items()))
@@ -224,11 +225,12 @@ class Raw:
     driver: str
     latencies: list[float]
     made: int
-    wall: float
+    wall: float  # start to last answer
+    sold_out_at: float  # start to the last booking made
 
     @property
     def rate(self) -> float:
-        return self.made / self.wall
+        return self.made / self.sold_out_at if self.sold_out_at else float("nan")
 
     @property
     def transactions_per_s(self) -> float:
@@ -268,7 +270,9 @@ class Result:
 
     @property
     def rate(self) -> float:
-        return len(self.crowd.made) / self.crowd.wall
+        """Bookings made per second, until the last one was made (the day sold out)."""
+        sold_out = self.crowd.sold_out_at
+        return len(self.crowd.made) / sold_out if sold_out else float("nan")
 
     @property
     def ratio(self) -> float:
@@ -466,8 +470,8 @@ async def release(
             answers.append(result)
             if result.status and result.status < 500:
                 return result
-            if attempt < RETRIES:
-                await asyncio.sleep(0.2 * 2**attempt)
+            if attempt < RETRIES:  # back off as a careful client does: 1, 2, 4 s, jittered
+                await asyncio.sleep(random.uniform(0.5, 1.5) * 2**attempt)
         return result
 
     async def citizen(n: int) -> None:
@@ -672,18 +676,17 @@ async def raw_sqlite(directory: Path, crowd_plans: list[Plan], capacity: int) ->
 async def _raw_crowd(driver: str, crowd_plans: list[Plan], book: Any) -> Raw:
     """The same citizens with the same slot choices, straight at the database."""
     latencies: list[float] = []
-    made = 0
+    made: list[float] = []
     go = asyncio.Event()
 
     async def citizen(n: int, plan: Plan) -> None:
-        nonlocal made
         await go.wait()
         for slot_id in plan.slots:
             sent = time.perf_counter()
             ok = await book(f"c{n}", slot_id)
             latencies.append(time.perf_counter() - sent)
             if ok:
-                made += 1
+                made.append(time.perf_counter() - started)
                 return
 
     tasks = [asyncio.create_task(citizen(n, p)) for n, p in enumerate(crowd_plans)]
@@ -691,7 +694,7 @@ async def _raw_crowd(driver: str, crowd_plans: list[Plan], book: Any) -> Raw:
     started = time.perf_counter()
     go.set()
     await asyncio.gather(*tasks)
-    return Raw(driver, latencies, made, time.perf_counter() - started)
+    return Raw(driver, latencies, len(made), time.perf_counter() - started, max(made, default=0.0))
 
 
 # ---------------------------------------------------------------- profiling (optional)
@@ -699,7 +702,8 @@ async def _raw_crowd(driver: str, crowd_plans: list[Plan], book: Any) -> Raw:
 
 class Profiler:
     """py-spy on the gateway, booking and identity processes during the release,
-    when asked for and installed (``pip install py-spy``); raw collapsed stacks."""
+    when asked for and installed (``pip install py-spy``): samples of the thread
+    holding the GIL (what uses the CPU), as collapsed stacks."""
 
     ROLES = ("gateway", "booking", "identity")
 
@@ -716,29 +720,13 @@ class Profiler:
         for role in self.ROLES:
             for pid in roles.get(role, []):
                 out = directory / f"{database}-{role}-{pid}.txt"
-                command = [
-                    binary,
-                    "record",
-                    "--pid",
-                    str(pid),
-                    "--rate",
-                    "100",
-                    "--format",
-                    "raw",
-                    "--output",
-                    str(out),
-                    "--nonblocking",
-                ]
-                self.processes.append(
-                    (
-                        role,
-                        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-                        out,
-                    )
-                )
+                command = [binary, "record", "--pid", str(pid), "--rate", "100", "--gil", "--full-filenames"]
+                command += ["--format", "raw", "--output", str(out), "--nonblocking"]
+                process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                self.processes.append((role, process, out))
 
     def stop(self) -> list[str]:
-        """Stop sampling; the top frames of each process, by share of its samples."""
+        """Stop sampling; where each process spent its samples."""
         summary = []
         for role, process, out in self.processes:
             process.send_signal(signal.SIGINT)
@@ -747,28 +735,65 @@ class Profiler:
             except subprocess.TimeoutExpired:
                 process.kill()
             if out.exists():
-                summary.append(f"{role}: " + "; ".join(top_frames(out)))
+                summary.append(f"{role}: " + "; ".join(profile_summary(out)))
         return summary
 
 
-def top_frames(collapsed: Path, count: int = 8) -> list[str]:
-    """The functions most often on the stack (inclusive), from py-spy's collapsed stacks."""
+#: Where a sample's innermost frame is, by its file: the first match names it.
+AREAS = (
+    ("/opentelemetry/", "OpenTelemetry"),
+    ("/sqlalchemy/", "SQLAlchemy"),
+    ("/asyncpg/", "asyncpg"),
+    ("/aiosqlite/", "aiosqlite"),
+    ("/sqlite3/", "aiosqlite"),
+    ("/grpc/", "gRPC"),
+    ("/google/protobuf/", "protobuf"),
+    ("/uvicorn/", "uvicorn, h11"),
+    ("/h11/", "uvicorn, h11"),
+    ("/httptools/", "uvicorn, h11"),
+    ("/fastapi/", "FastAPI, Starlette, anyio"),
+    ("/starlette/", "FastAPI, Starlette, anyio"),
+    ("/anyio/", "FastAPI, Starlette, anyio"),
+    ("/pydantic", "pydantic"),
+    ("/jwt/", "JWT"),
+    ("/cryptography/", "cryptography"),
+    ("/logging/", "logging"),
+    ("/json/", "json"),
+    ("/asyncio/", "asyncio"),
+    ("/selectors.py", "asyncio"),
+    ("/threading.py", "threads"),
+    (f"{REPO}/services/", "our code"),
+    (f"{REPO}/gateway/", "our code"),
+)
+
+
+def profile_summary(collapsed: Path, count: int = 8) -> list[str]:
+    """The share of samples whose innermost frame lies in each area (self time by
+    library), largest first, and our own functions most often on the stack."""
     total = 0
-    inclusive: collections.Counter[str] = collections.Counter()
+    areas: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
     for line in collapsed.read_text(errors="replace").splitlines():
         stack, _, n = line.rpartition(" ")
         if not n.isdigit():
             continue
         total += int(n)
+        frames = stack.split(";")
+        where = frames[-1].rsplit(" (", 1)[-1]
+        areas[next((name for key, name in AREAS if key in where), "other")] += int(n)
         seen = set()
-        for frame in stack.split(";"):
-            name = frame.split(" (")[0]
-            where = frame.split(" (")[-1].rstrip(")").split("/site-packages/")[-1]
-            label = f"{name} ({where.split(':')[0]})"
-            if label not in seen:
-                seen.add(label)
-                inclusive[label] += int(n)
-    return [f"{label} {100 * n / total:.0f} %" for label, n in inclusive.most_common(count)] if total else []
+        for frame in frames:
+            name, _, where = frame.partition(" (")
+            if name in ("<module>", "main", "serve") or name in seen:
+                continue  # the process's entry points are under everything
+            if where.startswith((f"{REPO}/services/", f"{REPO}/gateway/")):
+                seen.add(name)
+                ours[name] += int(n)
+    if not total:
+        return []
+    top = [f"{name} {100 * n / total:.0f} %" for name, n in areas.most_common(count)]
+    inner = [f"{name} {100 * n / total:.0f} %" for name, n in ours.most_common(5)]
+    return [*top, "on the stack: " + ", ".join(inner)]
 
 
 # ---------------------------------------------------------------- a run
@@ -826,7 +851,7 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
                 )
             r = raws[-1]
             print(
-                f"  raw {r.driver}: {r.made} bookings in {r.wall:.2f} s = {r.rate:.0f}/s, "
+                f"  raw {r.driver}: {r.made} bookings in {r.sold_out_at:.2f} s = {r.rate:.0f}/s, "
                 f"p99 {percentile_ms(r.latencies, 99):.0f} ms",
                 flush=True,
             )
@@ -837,12 +862,16 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
         profile = profiler.stop()
         made = len(crowd.made)
         print(
-            f"  release: {made} bookings in {crowd.wall:.1f} s = {made / crowd.wall:.0f}/s, p50 "
+            f"  release: {made} bookings in {crowd.sold_out_at or 0:.1f} s, last answer after "
+            f"{crowd.wall:.1f} s, p50 "
             f"{crowd.percentile_ms(50):.0f} ms, p99 {crowd.percentile_ms(99):.0f} ms; {crowd.by_status()}",
             flush=True,
         )
         found = await check(launcher_env(platform_), crowd, slot_ids)
         print(f"  check: {found}", flush=True)
+        if args.keep_log:
+            args.keep_log.mkdir(parents=True, exist_ok=True)
+            shutil.copy(platform_.log, args.keep_log / f"{database}-platform.log")
     return Result(database, len(people), args.slots * args.capacity, crowd, raws, found, signed_in, profile)
 
 
@@ -851,17 +880,17 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
 
 def results_table(results: list[Result]) -> str:
     rows = [
-        "| Database | Citizens | Seats | Requests | Bookings made | Release to last answer (s) "
-        "| Sold out after (s) | Bookings/s | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) "
-        "| p99 of 201s (ms) |",
+        "| Database | Citizens | Seats | Bookings made | Sold out after (s) | Bookings/s | Requests "
+        "| Last answer after (s) | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | p99 of 201s (ms) |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         c = r.crowd
         made = [a for a in c.answers if a.status == 201]
         rows.append(
-            f"| {r.database} | {r.citizens} | {r.seats} | {len(c.answers)} | {len(c.made)} | {c.wall:.1f} "
-            f"| {c.sold_out_at or float('nan'):.1f} | {r.rate:.0f} | {len(c.answers) / c.wall:.0f} "
+            f"| {r.database} | {r.citizens} | {r.seats} | {len(c.made)} "
+            f"| {c.sold_out_at or float('nan'):.1f} | {r.rate:.1f} | {len(c.answers)} | {c.wall:.1f} "
+            f"| {len(c.answers) / c.wall:.0f} "
             f"| {c.percentile_ms(50):.0f} | {c.percentile_ms(95):.0f} | {c.percentile_ms(99):.0f} "
             f"| {c.percentile_ms(99, made):.0f} |"
         )
@@ -894,17 +923,17 @@ def check_table(results: list[Result]) -> str:
 
 def raw_table(results: list[Result]) -> str:
     rows = [
-        "| Database | Driver | Runs | Bookings/s (median) | Transactions/s | p50 (ms) | p99 (ms) "
-        "| End-to-end bookings/s | End-to-end / raw |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| Database | Driver | Runs | Sold out after (s) | Bookings/s | Transactions/s | p50 (ms) "
+        "| p99 (ms) | End-to-end bookings/s | End-to-end / raw |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         mid = sorted(r.raws, key=lambda x: x.rate)[len(r.raws) // 2]
         rows.append(
-            f"| {r.database} | {mid.driver} | {len(r.raws)} | {r.raw_rate:.0f} "
+            f"| {r.database} | {mid.driver} | {len(r.raws)} | {mid.sold_out_at:.2f} | {r.raw_rate:.0f} "
             f"| {mid.transactions_per_s:.0f} | {percentile_ms(mid.latencies, 50):.0f} "
             f"| {percentile_ms(mid.latencies, 99):.0f} "
-            f"| {r.rate:.0f} | {r.ratio:.3f} ({100 * r.ratio:.1f} %) |"
+            f"| {r.rate:.1f} | {r.ratio:.3f} ({100 * r.ratio:.1f} %) |"
         )
     return "\n".join(rows)
 
@@ -926,6 +955,21 @@ def cpu_table(results: list[Result]) -> str:
     for r in results:
         shares = (sum(r.crowd.cpu_share(role) for role in roles) for roles in CPU_COLUMNS.values())
         rows.append(f"| {r.database} | " + " | ".join(f"{x:.0f}" for x in shares) + " |")
+    return "\n".join(rows)
+
+
+def cpu_per_request_table(results: list[Result]) -> str:
+    """CPU milliseconds each process spent per answered booking request."""
+    roles = ("gateway", "identity", "booking", "notify", "postgres", "load generator")
+    rows = ["| Database | " + " | ".join(roles) + " | sum |", "|---|" + "--:|" * (len(roles) + 1)]
+    for r in results:
+        answered = len(r.crowd.answered) or 1
+        used = [
+            sum(t for key, t in r.crowd.cpu.items() if key == role or key.startswith(role + ":"))
+            for role in roles
+        ]
+        per = [1000 * u / answered for u in used]
+        rows.append(f"| {r.database} | " + " | ".join(f"{x:.1f}" for x in per) + f" | {sum(per):.1f} |")
     return "\n".join(rows)
 
 
@@ -969,8 +1013,8 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         f"{signed}), then released at once, each on its own connection: a random slot, another one after "
         f"`slot_full`, up to {args.attempts} slots; {args.double_submit:.0%} of them double-click their "
         "first request (the same Idempotency-Key twice at once); an answer of 5xx or none is retried "
-        f"with the same key up to {RETRIES} times. Latencies are of every answered request, from "
-        "sending it to having its answer, TCP connect included.",
+        f"with the same key up to {RETRIES} times, after about 1, 2 and 4 s. Latencies are of every "
+        "answered request, from sending it to having its answer, TCP connect included.",
         "",
         results_table(results),
         "",
@@ -995,9 +1039,19 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         f"(the machine has {os.cpu_count()} cores, {100 * (os.cpu_count() or 1)} % in all):",
         "",
         cpu_table(results),
+        "",
+        "The same CPU per answered request, in milliseconds (time used over the release divided by the "
+        "answers; a request that timed out still cost something):",
+        "",
+        cpu_per_request_table(results),
     ]
     if any(r.profile for r in results):
-        lines += ["", "py-spy during the release (functions most often on the stack, share of samples):", ""]
+        lines += [
+            "",
+            "py-spy (`--gil`, 100 samples/s) during the release: the share of each process's samples whose "
+            "innermost frame is in each library (self time), and our functions most often on the stack:",
+            "",
+        ]
         lines += [f"- {r.database} {line}" for r in results for line in r.profile]
     lines += [
         "",
@@ -1047,6 +1101,7 @@ async def main() -> int:
         metavar="NAME=VALUE",
         help="an environment variable for the platform (repeatable)",
     )
+    parser.add_argument("--keep-log", type=Path, metavar="DIR", help="keep the platform's log in DIR")
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
     args = parser.parse_args()
     if not 1 <= args.citizens <= 10_000:
