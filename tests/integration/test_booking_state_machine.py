@@ -657,3 +657,41 @@ async def test_any_sequence_of_bookings_keeps_the_invariants(booking: Any, clock
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+async def test_a_refused_booking_does_not_let_a_freed_place_pass_a_waiting_citizen_by(
+    booking: Any, clock: Any
+) -> None:
+    """Found by the machine's rush on PostgreSQL: c1 waits for slot A and, at the same
+    moment, tries to book the full slot B while c2 cancels A. The cancel offers A to
+    the first waiting entry not locked by another transaction; Book used to lock c1's
+    entry (to end the waiting) before finding B full, so the offer skipped c1, and
+    after Book rolled back c1 was still waiting with A free (56 times in 60)."""
+    north_0900, north_0930, _ = await keep_only_the_pool(booking)  # one place each
+    uow = booking.uow
+    passed_by = 0
+    for _ in range(30):
+        await reset(booking)
+        clock.now = START
+        taken = await use_cases.book(
+            uow, clock, "c2", Channel.WEB, BookingRequest(north_0900, BUSINESS), str(uuid.uuid4()), render
+        )
+        await use_cases.book(
+            uow, clock, "c3", Channel.WEB, BookingRequest(north_0930, BUSINESS), str(uuid.uuid4()), render
+        )
+        entry = await use_cases.join_waitlist(
+            uow, clock, "c1", Channel.APP, BookingRequest(north_0900, BUSINESS), "north"
+        )
+
+        async def c1_books_the_full_slot() -> None:
+            request = BookingRequest(north_0930, BUSINESS)
+            try:
+                await use_cases.book(uow, clock, "c1", Channel.WEB, request, str(uuid.uuid4()), render)
+            except ProblemError as refused:
+                assert refused.code == "slot_full"
+
+        assert taken.booking is not None
+        await asyncio.gather(c1_books_the_full_slot(), use_cases.cancel(uow, clock, "c2", taken.booking.id))
+        after = await read_world(booking, clock.now)
+        passed_by += after.entries[entry.id].status != "offered"
+    assert passed_by == 0, f"a freed place passed the waiting citizen by {passed_by} times in 30"

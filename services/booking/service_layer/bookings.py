@@ -198,13 +198,17 @@ async def book(
         if converted:
             await tx.bookings.convert_hold(inserted.slot_id)
         else:
-            if waiting is not None:
-                # Booked another way: the citizen stops waiting, and a place held for
-                # them goes to the next in line rather than sit idle until it expires.
-                await _stop_waiting(tx, waiting, now)
             # Last, so that the hot slot row stays locked only until the commit.
             if not await tx.bookings.take_place(inserted.slot_id):
                 raise _slot_full(ctx.slot)
+            if waiting is not None:
+                # Booked another way: the citizen stops waiting, and a place held for
+                # them goes to the next in line rather than sit idle until it expires.
+                # Only now that the place is certain: an offer of a freed place skips
+                # entries another transaction has locked (SKIP LOCKED), so locking the
+                # entry in a booking that then fails (slot full) would let a place
+                # freed meanwhile pass this citizen by while they stay waiting.
+                await _stop_waiting(tx, waiting, now)
         tx.emit(events.BookingConfirmed(inserted))
     return Booked(inserted)
 
