@@ -37,6 +37,7 @@ bookings/s is reported as a share of it.
     .venv/bin/python bench/flash_crowd.py                        # both databases, 2000 citizens
     .venv/bin/python bench/flash_crowd.py --database postgresql --citizens 500
     .venv/bin/python bench/flash_crowd.py --profile /tmp/prof     # py-spy the release, if installed
+    .venv/bin/python bench/flash_crowd.py --in-flight 32          # an experiment: an admission queue
     .venv/bin/python bench/flash_crowd.py --write docs/performance.md
 
 This is a benchmark, not a test: it asserts nothing, and reports violations and
