@@ -311,10 +311,10 @@ def machine(app: Any, clock: Any, pool: list[int], loop: asyncio.AbstractEventLo
                 expected = None if first_slot == slot_id else "idempotency_key_reused"
             elif w.started(slot_id):
                 expected = "slot_started"
+            elif w.slots[slot_id].full and not holds_it:
+                expected = "slot_full"  # seen when reading, before the one-booking guard
             elif w.active(citizen):
                 expected = "one_active_booking"
-            elif w.slots[slot_id].full and not holds_it:
-                expected = "slot_full"
             else:
                 expected = None
             request = BookingRequest(slot_id, BUSINESS)

@@ -178,6 +178,11 @@ async def book(
             return replay
         ctx = await _checked_context(tx, citizen_id, channel, request, now)
         waiting = await tx.bookings.open_entry(citizen_id, ctx.city.code, request.business_code)
+    if ctx.slot.remaining == 0 and not (waiting is not None and _holds(waiting, request.slot_id, now)):
+        # Full when read: refused without a write transaction, which is most of a
+        # flash crowd once the places are gone. A place freed since is a race lost
+        # like any other; the conditional update below decides every other case.
+        raise _slot_full(ctx.slot)
     booking = _new_booking(ctx, citizen_id, channel, request, now)
     async with uow.write() as tx:
         answer = render(booking)
