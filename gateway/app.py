@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from opentelemetry import trace
+from fastapi import APIRouter, Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -15,6 +13,7 @@ from gateway import privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import channel
+from gateway.middleware import AdmissionLimit, RequestId
 from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
 from services.runtime import telemetry
 from services.runtime.events import EventBus
@@ -53,19 +52,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     privacy.redact_access_log()
 
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next) -> Response:
-        supplied = request.headers.get("x-request-id", "")
-        request.state.request_id = supplied if 0 < len(supplied) <= 128 else str(uuid.uuid4())
-        # The request id on the span, and the trace id in the answer: a citizen's
-        # report or a channel's log leads an SRE straight to the trace.
-        span = trace.get_current_span()
-        span.set_attribute("mintong.request_id", request.state.request_id)
-        response: Response = await call_next(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        if span.get_span_context().is_valid:
-            response.headers["X-Trace-Id"] = f"{span.get_span_context().trace_id:032x}"
-        return response
+    # Added innermost first: the admission limit sits inside the request id, both
+    # inside the tracing middleware (instrument_app below wraps them all), so every
+    # answer, a 503 too, carries its request and trace ids.
+    app.add_middleware(AdmissionLimit, limit=settings.max_in_flight, wait=settings.admission_wait)
+    app.add_middleware(RequestId)
 
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])

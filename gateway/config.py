@@ -20,6 +20,10 @@ class GatewaySettings(ServiceSettings):
     receipt_secret: SecretStr | None = None
     #: Seconds the gateway waits for a service before answering 504.
     grpc_timeout: float = Field(default=5.0, gt=0)
+    #: API requests one gateway process serves at once; more wait up to
+    #: ``admission_wait`` seconds for a turn, then get 503 with Retry-After.
+    max_in_flight: int = Field(default=64, ge=1)
+    admission_wait: float = Field(default=1.0, ge=0)
     #: Reverse proxies in front of the gateway: addresses or CIDRs, comma-separated.
     #: Only a request whose direct peer is one of them has its client address taken
     #: from X-Forwarded-For (the per-address one-time-code limit counts it). None by
