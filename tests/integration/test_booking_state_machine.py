@@ -11,7 +11,9 @@ clock, on SQLite and PostgreSQL. After every step, read from the database:
 Each step's answer is checked against what a small model predicts from the state
 before it (a replay returns the first booking, a second booking is refused with
 ``one_active_booking``…); every refusal must be a problem with the predicted code,
-anything else (an internal error) fails the test.
+anything else (an internal error) fails the test. One step, the rush, runs several
+calls at once (really in parallel on PostgreSQL) and checks only clean answers and
+the invariants.
 
 The service layer is driven directly, as the gRPC servicer drives it. Hypothesis'
 stateful runner is synchronous: it runs in a worker thread and hands each step's
