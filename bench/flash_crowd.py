@@ -99,10 +99,15 @@ CITY, OFFICE, BUSINESS, GROUP = "benchcity", "bench-hall", "ID_CARD_RENEWAL", "b
 ZONE = ZoneInfo("Asia/Shanghai")
 CHANNELS = ("web", "app", "wechat")
 ADMIN_USER = "bench-admin"
-RAW_SCHEMA = "bench_raw"
+#: Schemas of this run only, so that two runs on one server (or another benchmark's
+#: clean-up of ``bench_*``) do not drop each other's tables.
+SCHEMA_PREFIX = f"benchfc{os.getpid()}_"
+RAW_SCHEMA = f"{SCHEMA_PREFIX}raw"
 SIGN_IN_CONCURRENCY = 24
 REQUEST_TIMEOUT = 60.0  # the client's own; the gateway gives up on a service after 5 s
 RETRIES = 3  # per request, with the same key, after a 5xx or a broken connection
+#: Per request, after a 503 or 429 with Retry-After (the gateway's admission limit).
+OVERLOAD_RETRIES = 20
 TARGET_P99_MS, TARGET_RATIO = 1000.0, 0.25
 
 
@@ -449,8 +454,10 @@ async def release(
     admission = asyncio.Semaphore(in_flight) if in_flight else contextlib.nullcontext()
 
     async def send(n: int, http: httpx.AsyncClient, slot_id: int, key: str) -> Answer:
-        """One booking request, retried with the same key after a 5xx or a broken connection."""
-        for attempt in range(RETRIES + 1):
+        """One booking request, retried with the same key after a 5xx, a 429 or a broken
+        connection (after the Retry-After of a 503 or 429, when there is one)."""
+        attempt = overloaded = 0
+        while True:
             sent = time.perf_counter()
             try:
                 async with admission:
@@ -476,11 +483,19 @@ async def release(
                     key=key,
                 )
             answers.append(result)
-            if result.status and result.status < 500:
+            if result.status and result.status < 500 and result.status != 429:
                 return result
-            if attempt < RETRIES:  # back off as a careful client does: 1, 2, 4 s, jittered
+            wait = answer.headers.get("Retry-After", "") if result.status in (429, 503) else ""
+            if wait.isdigit() and overloaded < OVERLOAD_RETRIES:
+                # Turned away at the door: come back when told, jittered so that the
+                # crowd does not come back all at once.
+                overloaded += 1
+                await asyncio.sleep(int(wait) * random.uniform(1.0, 2.0))
+            elif attempt < RETRIES:  # back off as a careful client does: 1, 2, 4 s, jittered
                 await asyncio.sleep(random.uniform(0.5, 1.5) * 2**attempt)
-        return result
+                attempt += 1
+            else:
+                return result
 
     async def citizen(n: int, http: httpx.AsyncClient) -> None:
         plan = crowd_plans[n]
@@ -817,6 +832,7 @@ def profile_summary(collapsed: Path, count: int = 8) -> list[str]:
 
 def platform_settings(password: str, citizens: int) -> dict[str, str]:
     return {
+        "MINTONG_DB_SCHEMA_PREFIX": SCHEMA_PREFIX,  # used on PostgreSQL only
         "MINTONG_BOOTSTRAP_ADMIN_USER": ADMIN_USER,
         "MINTONG_BOOTSTRAP_ADMIN_PASSWORD": password,
         # Every citizen signs in from 127.0.0.1: the per-address code limit is lifted.
@@ -832,7 +848,7 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
         return await measure_platform(database, args)
     finally:
         if database == "postgresql":
-            await vr.drop_schemas(args.database_url)
+            await vr.drop_schemas(args.database_url, SCHEMA_PREFIX)
 
 
 async def measure_platform(database: str, args: argparse.Namespace) -> Result:
@@ -1028,8 +1044,9 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         f"tomorrow; {args.citizens} citizens signed in beforehand with real one-time codes (not measured: "
         f"{signed}), then released at once, each on its own connection: a random slot, another one after "
         f"`slot_full`, up to {args.attempts} slots; {args.double_submit:.0%} of them double-click their "
-        "first request (the same Idempotency-Key twice at once); an answer of 5xx or none is retried "
-        f"with the same key up to {RETRIES} times, after about 1, 2 and 4 s. Latencies are of every "
+        "first request (the same Idempotency-Key twice at once); a 503 or 429 with Retry-After is "
+        f"retried with the same key after 1–2× that wait (up to {OVERLOAD_RETRIES} times), another 5xx "
+        f"or no answer up to {RETRIES} times, after about 1, 2 and 4 s. Latencies are of every "
         "answered request, from sending it to having its answer, TCP connect included."
         + (
             f" **An experiment, not a flash crowd:** at most {args.in_flight} requests were at the "
@@ -1149,7 +1166,7 @@ async def main() -> int:
     pg_version = None
     if "postgresql" in databases:
         try:
-            pg_version = await vr.drop_schemas(args.database_url)  # leftovers of an interrupted run
+            pg_version = await vr.drop_schemas(args.database_url, SCHEMA_PREFIX)
         except (OSError, TimeoutError) as exc:
             raise SystemExit(f"PostgreSQL at {args.database_url} is unreachable: {exc}") from exc
 

@@ -264,14 +264,14 @@ async def wait_ready(platform_: Platform, http: httpx.AsyncClient) -> float:
     raise SystemExit(f"/readyz was not 200 after {READY_TIMEOUT:.0f} s:\n{platform_.tail()}")
 
 
-async def drop_schemas(database_url: str) -> str:
-    """Drop the benchmark's PostgreSQL schemas; returns the server version."""
+async def drop_schemas(database_url: str, prefix: str = SCHEMA_PREFIX) -> str:
+    """Drop a benchmark's PostgreSQL schemas (``prefix``…); returns the server version."""
     import asyncpg
 
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=5)
     try:
         for (schema,) in await conn.fetch(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", SCHEMA_PREFIX.replace("_", r"\_") + "%"
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", prefix.replace("_", r"\_") + "%"
         ):
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         return str(await conn.fetchval("SHOW server_version"))
