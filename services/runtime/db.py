@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import sqlalchemy.ext.asyncio as sa_asyncio
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
 _WRITE = "mintong_write"
 T = TypeVar("T")
@@ -112,6 +114,37 @@ class TransactionFactory(Generic[T]):
     async def read(self) -> AsyncIterator[T]:
         async with self.db.read() as conn:
             yield self.make(conn)
+
+
+#: PostgreSQL's deadlock_detected and serialization_failure: the transaction was
+#: rolled back whole, and running it again may well succeed.
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that says "try the same transaction again": a deadlock or a
+    serialization failure on PostgreSQL, a lock wait that ran out on SQLite."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+async def retry_transient(work: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
+    """Run ``work`` (whole use cases, each opening its own transactions) again
+    after a transient failure, so that a rare deadlock between two requests is a
+    short delay for one of them rather than an error. Only for work that is safe
+    to repeat once rolled back: all of ours is, its transactions being atomic."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random(0.01, 0.1),
+        reraise=True,
+    ):
+        with attempt:
+            return await work()
+    raise AssertionError("unreachable: tenacity re-raises the last failure")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -23,6 +23,7 @@ from services.booking.service_layer import bookings
 from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
 from services.runtime.context import caller_office, caller_role, caller_subject, require_role
+from services.runtime.db import retry_transient
 from services.runtime.errors import InvalidArgument, Kind, ProblemError
 
 CITIZEN = "citizen"
@@ -125,20 +126,18 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
 
     async def Book(self, request: pb.BookRequest, context) -> pb.BookResponse:
         citizen = _citizen()
-        booked = await bookings.book(
-            self.uow,
-            self.clock,
-            citizen,
-            _channel(request.channel),
-            BookingRequest(
-                slot_id=request.slot_id,
-                business_code=request.business_code,
-                reason_code=request.reason_code,
-                destination=request.destination,
-                pre_application_id=request.pre_application_id,
-            ),
-            request.idempotency_key,
-            self._render,
+        wanted = BookingRequest(
+            slot_id=request.slot_id,
+            business_code=request.business_code,
+            reason_code=request.reason_code,
+            destination=request.destination,
+            pre_application_id=request.pre_application_id,
+        )
+        channel = _channel(request.channel)
+        booked = await retry_transient(
+            lambda: bookings.book(
+                self.uow, self.clock, citizen, channel, wanted, request.idempotency_key, self._render
+            )
         )
         if booked.replayed is not None:
             return pb.BookResponse(booking=pb.Booking.FromString(booked.replayed), replayed=True)
@@ -146,12 +145,16 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         return pb.BookResponse(booking=self.to_proto(booked.booking))
 
     async def Cancel(self, request: pb.CancelRequest, context) -> pb.CancelResponse:
-        booking = await bookings.cancel(self.uow, self.clock, _citizen(), request.booking_id)
+        citizen = _citizen()
+        booking = await retry_transient(
+            lambda: bookings.cancel(self.uow, self.clock, citizen, request.booking_id)
+        )
         return pb.CancelResponse(booking=self.to_proto(booking))
 
     async def Reschedule(self, request: pb.RescheduleRequest, context) -> pb.RescheduleResponse:
-        booking = await bookings.reschedule(
-            self.uow, self.clock, _citizen(), request.booking_id, request.slot_id
+        citizen = _citizen()
+        booking = await retry_transient(
+            lambda: bookings.reschedule(self.uow, self.clock, citizen, request.booking_id, request.slot_id)
         )
         return pb.RescheduleResponse(booking=self.to_proto(booking))
 
@@ -190,11 +193,17 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         return pb.JoinWaitlistResponse(entry=entry_to_proto(entry, 0))
 
     async def ConfirmOffer(self, request: pb.ConfirmOfferRequest, context) -> pb.ConfirmOfferResponse:
-        booking = await bookings.confirm_offer(self.uow, self.clock, _citizen(), request.entry_id)
+        citizen = _citizen()
+        booking = await retry_transient(
+            lambda: bookings.confirm_offer(self.uow, self.clock, citizen, request.entry_id)
+        )
         return pb.ConfirmOfferResponse(booking=self.to_proto(booking))
 
     async def LeaveWaitlist(self, request: pb.LeaveWaitlistRequest, context) -> pb.LeaveWaitlistResponse:
-        entry = await bookings.leave_waitlist(self.uow, self.clock, _citizen(), request.entry_id)
+        citizen = _citizen()
+        entry = await retry_transient(
+            lambda: bookings.leave_waitlist(self.uow, self.clock, citizen, request.entry_id)
+        )
         return pb.LeaveWaitlistResponse(entry=entry_to_proto(entry, 0))
 
     async def ListWaitlist(self, request: pb.ListWaitlistRequest, context) -> pb.ListWaitlistResponse:
@@ -248,5 +257,7 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
 
     async def MarkNoShow(self, request: pb.MarkNoShowRequest, context) -> pb.MarkNoShowResponse:
         require_role("clerk", "admin")
-        booking = await bookings.mark_no_show(self.uow, self.clock, request.booking_id, _may_act_for)
+        booking = await retry_transient(
+            lambda: bookings.mark_no_show(self.uow, self.clock, request.booking_id, _may_act_for)
+        )
         return pb.MarkNoShowResponse(booking=self.render(booking, staff=True))
