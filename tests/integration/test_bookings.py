@@ -310,9 +310,39 @@ async def test_rules_refuse_with_a_code_naming_the_rule(
         "pre_application_not_approved",
         "pre_application_id",
     )
-    await use_cases.record_pre_application_approval(
-        booking.uow, clock, "pa-1", "c1", "testcity", "HOUSEHOLD_REGISTRATION"
+    # A reviewer approves it (once: again changes nothing); someone else's approval is no use.
+    approve = pb.ApprovePreApplicationRequest(
+        pre_application_id="pa-1",
+        citizen_id="c1",
+        city_code="testcity",
+        business_code="HOUSEHOLD_REGISTRATION",
     )
+    reviewer = ((context.CALLER_KEY, "reviewer:st-9"),)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
+        staff = pb_grpc.BookingStaffServiceStub(channel)
+        found = await refusal(staff.ApprovePreApplication(approve, metadata=citizen("c1")))
+        assert found.status == 403
+        assert (await staff.ApprovePreApplication(approve, metadata=reviewer)).newly_approved
+        assert not (await staff.ApprovePreApplication(approve, metadata=reviewer)).newly_approved
+        not_needed = pb.ApprovePreApplicationRequest(
+            pre_application_id="pa-2", citizen_id="c1", city_code="testcity", business_code="ID_CARD_RENEWAL"
+        )
+        found = await refusal(staff.ApprovePreApplication(not_needed, metadata=reviewer))
+        assert (found.status, found.code) == (422, "pre_application_not_needed")
+    assert await outbox_events(booking, "mintong.booking.v1.PreApplicationApproved") == 1
+    found = await refusal(
+        stub.Book(
+            pb.BookRequest(
+                slot_id=centre,
+                business_code="HOUSEHOLD_REGISTRATION",
+                pre_application_id="pa-1",
+                idempotency_key="other-citizen",
+                channel=APP,
+            ),
+            metadata=citizen("c2"),
+        )
+    )
+    assert found.code == "pre_application_not_approved"
     await book(stub, "c1", centre, business="HOUSEHOLD_REGISTRATION", channel=APP, pre_application_id="pa-1")
 
     ee = {"business": "ENTRY_EXIT_PERMIT"}

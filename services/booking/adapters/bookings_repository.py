@@ -107,9 +107,9 @@ class SqlBookingRepository:
 
     async def record_pre_application_approval(
         self, approval_id: str, citizen_id: str, city_code: str, business_code: str, at: dt.datetime
-    ) -> None:
+    ) -> bool:
         a = orm.pre_application_approvals
-        await self.conn.execute(
+        result = await self.conn.execute(
             self._insert(a)
             .values(
                 id=approval_id,
@@ -120,6 +120,7 @@ class SqlBookingRepository:
             )
             .on_conflict_do_nothing()
         )
+        return result.rowcount == 1
 
     # idempotency
     async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, bytes] | None:

@@ -125,4 +125,12 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 date=_date(event.date),
                 start=_time(event.start),
             )
+        case events.PreApplicationApproved():
+            return events_pb2.PreApplicationApproved(
+                occurred_at=ts,
+                pre_application_id=event.pre_application_id,
+                citizen_id=event.citizen_id,
+                city_code=event.city_code,
+                business_name=event.business_name,
+            )
     raise TypeError(f"no proto for {event!r}")

@@ -73,6 +73,14 @@ class WaitlistOfferExpired:
     start: dt.time
 
 
+@dataclass(frozen=True)
+class PreApplicationApproved:
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+
+
 Event = (
     CatalogueLoaded
     | SlotsPublished
@@ -83,4 +91,5 @@ Event = (
     | BookingRescheduled
     | WaitlistOfferMade
     | WaitlistOfferExpired
+    | PreApplicationApproved
 )

@@ -255,6 +255,20 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
         found = await bookings.office_bookings(self.uow, request.office_id, date)
         return pb.ListOfficeBookingsResponse(bookings=[self.render(b, staff=True) for b in found])
 
+    async def ApprovePreApplication(
+        self, request: pb.ApprovePreApplicationRequest, context
+    ) -> pb.ApprovePreApplicationResponse:
+        require_role("reviewer", "admin")
+        new = await bookings.approve_pre_application(
+            self.uow,
+            self.clock,
+            request.pre_application_id,
+            request.citizen_id,
+            request.city_code,
+            request.business_code,
+        )
+        return pb.ApprovePreApplicationResponse(newly_approved=new)
+
     async def MarkNoShow(self, request: pb.MarkNoShowRequest, context) -> pb.MarkNoShowResponse:
         require_role("clerk", "admin")
         booking = await retry_transient(

@@ -587,13 +587,34 @@ async def mark_no_show(
         raise Refused("booking_not_active", f"This booking is {booking.status.value}.")
 
 
-async def record_pre_application_approval(
+async def approve_pre_application(
     uow: UnitOfWork, clock: Clock, approval_id: str, citizen_id: str, city_code: str, business_code: str
-) -> None:
+) -> bool:
+    """Record a reviewer's approval, so the citizen may book the business, and tell
+    them ("you can now book"). Approving again changes nothing and tells no one."""
+    if not approval_id.strip() or not citizen_id.strip():
+        field = "pre_application_id" if not approval_id.strip() else "citizen_id"
+        raise InvalidArgument("required", f"Name the {field.replace('_', ' ')}.", field=field)
     async with uow.write() as tx:
-        await tx.bookings.record_pre_application_approval(
+        business = await tx.catalogue.get_business(city_code, business_code)
+        if business is None:
+            raise NotFound("business", f"{business_code} in {city_code}", field="business")
+        if not business.requires_pre_application:
+            raise Refused(
+                "pre_application_not_needed",
+                f"{business.name} is booked without a pre-application.",
+                field="business",
+                conflict=False,
+            )
+        new = await tx.bookings.record_pre_application_approval(
             approval_id, citizen_id, city_code, business_code, clock()
         )
+        if new:
+            tx.emit(events.PreApplicationApproved(approval_id, citizen_id, city_code, business.name))
+            await tx.audit(
+                "pre_application.approved", approval_id, {"business": f"{city_code}/{business_code}"}
+            )
+    return new
 
 
 async def prune_idempotency_keys(uow: UnitOfWork, clock: Clock, keep: dt.timedelta) -> int:

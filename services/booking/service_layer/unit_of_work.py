@@ -65,7 +65,9 @@ class BookingRepository(Protocol):
     ) -> bool: ...
     async def record_pre_application_approval(
         self, approval_id: str, citizen_id: str, city_code: str, business_code: str, at: dt.datetime
-    ) -> None: ...
+    ) -> bool:
+        """False when that pre-application was approved before."""
+        ...
 
     async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, bytes] | None:
         """(request fingerprint, stored answer) of a key already used."""

@@ -184,3 +184,17 @@ class WaitlistOfferExpired(_message.Message):
     date: _common_pb2.Date
     start: _common_pb2.TimeOfDay
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
+
+class PreApplicationApproved(_message.Message):
+    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ...) -> None: ...
