@@ -85,6 +85,21 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             headers=web,
         )
         assert signed_in.status_code == 200, signed_in.text
+        # …and books the earliest place for an ID card at the nearest station.
+        citizen = {**web, "Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        offices = httpx.get(
+            f"{url}/v1/cities/zhengzhou/offices",
+            params={"business": "ID_CARD_RENEWAL", "lat": 34.75, "lng": 113.66},
+            headers=web,
+        ).json()["offices"]
+        slot = next(o["earliest_available_slot"] for o in offices if o["earliest_available_slot"])
+        booked = httpx.post(
+            f"{url}/v1/bookings",
+            json={"slot_id": slot["id"], "business": "ID_CARD_RENEWAL"},
+            headers={**citizen, "Idempotency-Key": "make-up-test"},
+        )
+        assert booked.status_code == 201, booked.text
+        assert booked.json()["snapshot"]["visit_requirements"]
         time.sleep(1)  # let the relay publish
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
