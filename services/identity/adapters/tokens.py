@@ -18,43 +18,74 @@ def _refused(detail: str) -> ProblemError:
     return ProblemError("token_invalid", detail, field="Authorization", kind=Kind.UNAUTHENTICATED)
 
 
+def sign(
+    key: str, *, audience: str, subject: str, session_id: str, now: dt.datetime, lifetime: dt.timedelta
+) -> str:
+    """An HS256 token of one session; citizens' and staff tokens differ in audience."""
+    payload = {
+        "iss": ISSUER,
+        "aud": audience,
+        "sub": subject,
+        "sid": session_id,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(payload, key, algorithm="HS256")
+
+
+def check(
+    key: str, token: str, *, audience: str, now: dt.datetime, wrong_audience: str, expired: str
+) -> tuple[str, str]:
+    """(subject, session id) of a token signed with ``key`` for ``audience`` and not
+    expired by ``now``; otherwise a 401 ``token_invalid`` saying which."""
+    try:
+        # The algorithm is fixed: "alg": "none" or a swapped algorithm is refused.
+        payload = jwt.decode(
+            token,
+            key,
+            algorithms=["HS256"],
+            audience=audience,
+            issuer=ISSUER,
+            options={
+                "require": ["exp", "sub", "sid", "aud", "iss"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.InvalidAudienceError:
+        raise _refused(wrong_audience) from None
+    except jwt.PyJWTError:
+        raise _refused("The token is not valid.") from None
+    if dt.datetime.fromtimestamp(payload["exp"], dt.UTC) <= now:  # our clock, not the machine's
+        raise _refused(expired)
+    return str(payload["sub"]), str(payload["sid"])
+
+
 class JwtTokens:
     def __init__(self, key: str, lifetime: dt.timedelta = dt.timedelta(minutes=10)) -> None:
         self._key = key
         self.lifetime = lifetime
 
     def issue(self, claims: Claims, now: dt.datetime) -> tuple[str, int]:
-        payload = {
-            "iss": ISSUER,
-            "sub": claims.citizen_id,
-            "sid": claims.session_id,
-            "aud": claims.channel,
-            "iat": now,
-            "exp": now + self.lifetime,
-            "jti": str(uuid.uuid4()),
-        }
-        return jwt.encode(payload, self._key, algorithm="HS256"), int(self.lifetime.total_seconds())
+        token = sign(
+            self._key,
+            audience=claims.channel,
+            subject=claims.citizen_id,
+            session_id=claims.session_id,
+            now=now,
+            lifetime=self.lifetime,
+        )
+        return token, int(self.lifetime.total_seconds())
 
     def verify(self, token: str, channel: str, now: dt.datetime) -> Claims:
-        try:
-            # The algorithm is fixed: "alg": "none" or a swapped algorithm is refused.
-            payload = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                audience=channel,
-                issuer=ISSUER,
-                options={
-                    "require": ["exp", "sub", "sid", "aud", "iss"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
-        except jwt.InvalidAudienceError:
-            raise _refused("This token was issued for another channel.") from None
-        except jwt.PyJWTError:
-            raise _refused("The token is not valid.") from None
-        if dt.datetime.fromtimestamp(payload["exp"], dt.UTC) <= now:  # our clock, not the machine's
-            raise _refused("The token has expired; refresh it.")
-        return Claims(payload["sub"], payload["sid"], channel)
+        citizen_id, session_id = check(
+            self._key,
+            token,
+            audience=channel,
+            now=now,
+            wrong_audience="This token was issued for another channel.",
+            expired="The token has expired; refresh it.",
+        )
+        return Claims(citizen_id, session_id, channel)
