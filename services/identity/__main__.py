@@ -19,6 +19,7 @@ from services.identity.service_layer import register
 from services.runtime import audit
 from services.runtime.errors import ProblemError
 from services.runtime.lifecycle import configure_logging, load_settings, serve
+from services.runtime.pii import reseal_command
 
 
 async def _import(app: bootstrap.Identity, content: bytes, fmt: Literal["json", "csv"]) -> int:
@@ -72,16 +73,6 @@ async def _create_staff(app: bootstrap.Identity, args: argparse.Namespace, passw
     return 0
 
 
-async def _reseal(app: bootstrap.Identity, batch: int) -> int:
-    try:
-        reports = await app.reseal(batch)
-    finally:
-        await app.db.dispose()
-    for report in reports:
-        print(report)
-    return 1 if any(r.unopenable for r in reports) else 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.identity")
     commands = parser.add_subparsers(dest="command")
@@ -118,7 +109,7 @@ def main() -> None:
         case "verify-audit":
             sys.exit(asyncio.run(audit.verify_command(app.db, orm.audit)))
         case "reseal":
-            sys.exit(asyncio.run(_reseal(app, args.batch)))
+            sys.exit(asyncio.run(reseal_command(app.reseal, app.db, args.batch)))
         case "create-staff":
             sys.exit(asyncio.run(_create_staff(app, args, _read_password())))
 

@@ -10,16 +10,7 @@ from services.notify.adapters import orm
 from services.notify.config import NotifySettings
 from services.runtime import audit
 from services.runtime.lifecycle import configure_logging, load_settings, serve
-
-
-async def _reseal(app: bootstrap.Notify, batch: int) -> int:
-    try:
-        reports = await app.reseal(batch)
-    finally:
-        await app.db.dispose()
-    for report in reports:
-        print(report)
-    return 1 if any(r.unopenable for r in reports) else 0
+from services.runtime.pii import reseal_command
 
 
 def main() -> None:
@@ -43,7 +34,7 @@ def main() -> None:
         case "migrate":
             app.migrate()
         case "reseal":
-            raise SystemExit(asyncio.run(_reseal(app, args.batch)))
+            raise SystemExit(asyncio.run(reseal_command(app.reseal, app.db, args.batch)))
         case "verify-audit":
             raise SystemExit(asyncio.run(audit.verify_command(app.db, orm.audit)))
 

@@ -50,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.runtime import context
 from services.runtime.db import Database
 
 GENESIS_HASH = "0" * 64
@@ -148,6 +149,22 @@ async def append(
         )
     )
     return AuditEntry(seq, at, actor, action, subject, json.loads(detail_text), prev_hash, digest)
+
+
+async def record(
+    conn: AsyncConnection, table: Table, action: str, subject: str, detail: dict[str, Any]
+) -> None:
+    """:func:`append` an action of the caller the gateway named for this request
+    (``admin:<id>``, ``clerk:<id>@<office>``, …), now."""
+    await append(
+        conn,
+        table,
+        actor=context.caller.get(),
+        action=action,
+        subject=subject,
+        detail=detail,
+        at=dt.datetime.now(dt.UTC),
+    )
 
 
 async def verify(conn: AsyncConnection, table: Table) -> VerifyResult:

@@ -29,7 +29,7 @@ import hmac
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,6 +235,20 @@ async def reseal(
             last = rows[-1][0]
         reports.append(report)
     return reports
+
+
+async def reseal_command(
+    reseal: Callable[[int], Awaitable[list[ResealReport]]], db: Database, batch: int
+) -> int:
+    """The ``reseal`` command of every service that seals: print each table's
+    report, close the database, exit 1 if anything could not be opened."""
+    try:
+        reports = await reseal(batch)
+    finally:
+        await db.dispose()
+    for report in reports:
+        print(report)
+    return 1 if any(r.unopenable for r in reports) else 0
 
 
 def _unopenable() -> PiiKeyError:

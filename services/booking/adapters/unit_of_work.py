@@ -13,7 +13,6 @@ from services.booking.adapters.bookings_repository import SqlBookingRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
-from services.runtime import context
 from services.runtime.db import Database
 from services.runtime.outbox import add_event
 
@@ -29,16 +28,7 @@ class SqlTransaction:
         self.events.append(event)
 
     async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
-        # The actor is the authenticated caller the gateway named for this request.
-        await audit_log.append(
-            self.conn,
-            orm.audit,
-            actor=context.caller.get(),
-            action=action,
-            subject=subject,
-            detail=detail,
-            at=dt.datetime.now(dt.UTC),
-        )
+        await audit_log.record(self.conn, orm.audit, action, subject, detail)
 
 
 class SqlUnitOfWork:

@@ -15,10 +15,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
-from mintong.common.v1 import common_pb2
 from services.booking.domain.bookings import Booking, BookingRequest, BookingStatus, WaitlistEntry, WaitStatus
 from services.booking.domain.model import Channel
-from services.booking.entrypoints.grpc_servicer import date_from_proto, date_to_proto, time_to_proto
+from services.booking.entrypoints.grpc_servicer import CHANNELS, date_from_proto, date_to_proto, time_to_proto
 from services.booking.service_layer import bookings
 from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
@@ -43,12 +42,7 @@ _WAIT = {
     WaitStatus.EXPIRED: pb.WAIT_STATUS_EXPIRED,
     WaitStatus.LEFT: pb.WAIT_STATUS_LEFT,
 }
-_CHANNEL = {
-    Channel.APP: common_pb2.CHANNEL_APP,
-    Channel.WECHAT: common_pb2.CHANNEL_WECHAT,
-    Channel.WEB: common_pb2.CHANNEL_WEB,
-}
-_CHANNEL_FROM_PROTO = {v: k for k, v in _CHANNEL.items()}
+_CHANNEL_FROM_PROTO = {v: k for k, v in CHANNELS.items()}
 
 
 class QrSigner:
@@ -113,7 +107,7 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
                 office_phone=s.office_phone,
                 visit_requirements=s.visit_requirements,
             ),
-            channel=_CHANNEL[b.channel],
+            channel=CHANNELS[b.channel],
             created_at=_timestamp(b.created_at),
             reason_code=b.reason_code,
             destination=b.destination,

@@ -17,7 +17,7 @@ from services.runtime.errors import InvalidArgument
 
 ADMIN = "admin"
 
-_CHANNELS = {
+CHANNELS = {
     model.Channel.APP: common_pb2.CHANNEL_APP,
     model.Channel.WECHAT: common_pb2.CHANNEL_WECHAT,
     model.Channel.WEB: common_pb2.CHANNEL_WEB,
@@ -78,7 +78,7 @@ def business_to_proto(b: model.Business) -> pb.Business:
         duration_minutes=b.duration_minutes,
         handling=_HANDLING[b.handling],
         requires_pre_application=b.requires_pre_application,
-        channels=sorted(_CHANNELS[c] for c in b.channels),
+        channels=sorted(CHANNELS[c] for c in b.channels),
         status=_STATUS[b.status],
         announcement=b.announcement,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from mintong.common.v1 import common_pb2
@@ -218,15 +216,7 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
 
     async def _audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
         async with self.db.write() as conn:
-            await audit.append(
-                conn,
-                orm.audit,
-                actor=calls.caller.get(),
-                action=action,
-                subject=subject,
-                detail=detail,
-                at=dt.datetime.now(dt.UTC),
-            )
+            await audit.record(conn, orm.audit, action, subject, detail)
 
     async def RecordReceipt(self, request: pb.RecordReceiptRequest, context) -> pb.RecordReceiptResponse:
         calls.require_role(*TRUSTED)
