@@ -426,19 +426,6 @@ def report(runs: list[Run], args: argparse.Namespace, command: str, pg_version: 
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace what lies between the markers in `path` (added at its end if missing)."""
-    block = f"{START}\n{section}\n{END}"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Notify delivery\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
@@ -491,7 +478,7 @@ async def main() -> int:
     section = report(runs, args, command, pg_version)
     print("\n" + section)
     if args.write:
-        write_section(args.write, section)
+        vr.write_section(args.write, section, start=START, end=END, heading="Notify delivery")
         print(f"\nwrote {args.write}")
     return 0
 

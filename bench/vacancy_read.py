@@ -463,15 +463,18 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace what lies between the markers in `path` (created if missing)."""
-    block = f"{START}\n{section}\n{END}"
+def write_section(
+    path: Path, section: str, *, start: str = START, end: str = END, heading: str = "Vacancy read"
+) -> None:
+    """Replace what lies between the markers in `path`; a missing section goes at the
+    end under `heading` (and a missing file is created). Every benchmark's writer."""
+    block = f"{start}\n{section}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
-        text = text.rstrip("\n") + "\n\n## Vacancy read\n\n" + block + "\n"
+        text = text.rstrip("\n") + f"\n\n## {heading}\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
