@@ -53,7 +53,13 @@ class SandboxMessages(BaseModel):
 async def sandbox_messages(
     staff: Operator,
     services: Services,
-    to: Annotated[str | None, Query(max_length=512, description="A phone, openid or device token.")] = None,
+    to: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="A phone (with or without +86), openid or device token.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SandboxMessages:
     answer = await services.notify_admin.ListSandboxMessages(

@@ -1,4 +1,5 @@
-"""``python -m services.identity [serve|migrate|import FILE|verify-audit|create-staff …]``."""
+"""``python -m services.identity [serve|migrate|import FILE|verify-audit|create-staff …|
+republish-contacts]``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from services.identity import bootstrap
 from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.domain.staff import StaffRole
-from services.identity.service_layer import register
+from services.identity.service_layer import contacts, register
 from services.runtime import audit
 from services.runtime.errors import ProblemError
 from services.runtime.lifecycle import configure_logging, load_settings, serve
@@ -73,6 +74,16 @@ async def _create_staff(app: bootstrap.Identity, args: argparse.Namespace, passw
     return 0
 
 
+async def _republish_contacts(app: bootstrap.Identity) -> int:
+    try:
+        published = await contacts.publish_all(app.uow, restart=True)
+    finally:
+        await app.db.dispose()
+    # The running (or next) identity process's relay publishes them to NATS.
+    print(f"queued the contacts of {published} citizens for notify")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.identity")
     commands = parser.add_subparsers(dest="command")
@@ -85,6 +96,10 @@ def main() -> None:
         "reseal", help="re-seal every stored personal datum under the newest MINTONG_PII_KEYS key"
     )
     again.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    commands.add_parser(
+        "republish-contacts",
+        help="queue every citizen's contacts for notify again (after restoring notify's database)",
+    )
     create = commands.add_parser(
         "create-staff",
         help=f"make a staff account; the password comes from {PASSWORD_ENV}, stdin or a prompt",
@@ -112,6 +127,8 @@ def main() -> None:
             sys.exit(asyncio.run(reseal_command(app.reseal, app.db, args.batch)))
         case "create-staff":
             sys.exit(asyncio.run(_create_staff(app, args, _read_password())))
+        case "republish-contacts":
+            sys.exit(asyncio.run(_republish_contacts(app)))
 
 
 if __name__ == "__main__":

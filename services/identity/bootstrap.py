@@ -39,6 +39,7 @@ from services.identity.entrypoints.staff_servicer import StaffAdminServicer, Sta
 from services.identity.service_layer.auth import Auth, Clock
 from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
 from services.identity.service_layer.channels import Channels
+from services.identity.service_layer.contacts import ContactsBackfill
 from services.identity.service_layer.face import FaceVerification
 from services.identity.service_layer.housekeeping import PruneWorker
 from services.identity.service_layer.staff import Passwords, StaffAuth
@@ -188,8 +189,10 @@ def build(
             for s in file.DESCRIPTOR.services_by_name.values()
         ],
         db=db,
+        outbox=orm.outbox,
     )
     host.workers.append(BootstrapAdministrator(staff, settings))
+    host.workers.append(ContactsBackfill(uow))
     host.workers.append(PruneWorker(uow, clock, settings.identity_prune_interval))
     return Identity(
         settings,

@@ -106,14 +106,20 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
     )
 
     async def on_event(conn, event: Event) -> None:
+        store = SqlStore(conn, cipher)
+        if event.type == event_decoder.CONTACTS_TYPE:
+            await notifier.learn_addresses(store, event_decoder.addresses(event, cipher))
+            return
         values = event_decoder.decode(event)
-        await subscriptions.handle(notifier, table, SqlStore(conn, cipher), event.subject, event.id, values)
+        await subscriptions.handle(notifier, table, store, event.subject, event.id, values)
         worker.wake()
 
-    # One durable consumer per stream the subscriptions read from.
+    # One durable consumer per stream that the subscriptions, or identity's contacts
+    # events, come from.
     by_stream: dict[str, list[str]] = {}
     for spec in load_streams(settings.nats_streams_file):
-        if taken := sorted(subject for subject in table if spec.covers(subject)):
+        wanted = [*table, event_decoder.CONTACTS_SUBJECT]
+        if taken := sorted(subject for subject in wanted if spec.covers(subject)):
             by_stream[spec.name] = taken
 
     def register(server: grpc.aio.Server) -> None:

@@ -283,7 +283,8 @@ async def test_rotation_reseals_under_the_new_key_and_then_the_old_key_can_go(
 
     # Key B first, A still listed: each command re-seals everything once, in batches of one row.
     assert reseal_command("identity", tmp_path, backend, f"{B},{A}").splitlines() == [
-        "residents: 1 rows, 4 sealed values, 4 re-sealed"
+        "residents: 1 rows, 4 sealed values, 4 re-sealed",
+        "bindings: 0 rows, 0 sealed values, 0 re-sealed",
     ]
     assert reseal_command("notify", tmp_path, backend, f"{B},{A}").splitlines() == [
         "contacts: 1 rows, 3 sealed values, 3 re-sealed",

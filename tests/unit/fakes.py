@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from services.booking.domain import model
+from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.events import Event
 
 SlotKey = tuple[str, str, dt.date, dt.time]  # office, group, date, start
@@ -46,6 +47,13 @@ class FakeCatalogueRepository:
 
     async def save_business(self, business: model.Business) -> None:
         self.businesses[(business.city_code, business.code)] = business
+
+    async def claim_suspension(self, city_code: str, code: str) -> bool:
+        business = self.businesses.get((city_code, code))
+        if business is None or business.status is not model.BusinessStatus.ACTIVE:
+            return False
+        self.businesses[(city_code, code)] = replace(business, status=model.BusinessStatus.SUSPENDED)
+        return True
 
     async def list_offices(self, city_code: str, business_code: str | None = None) -> list[model.Office]:
         found = [
@@ -101,9 +109,31 @@ class FakeCatalogueRepository:
         return sorted(found, key=lambda s: (s.date, s.start))
 
 
+class FakeBookingRepository:
+    """Only what the catalogue's handlers ask of bookings (the booking use cases
+    themselves are tested on the SQL repository)."""
+
+    def __init__(self) -> None:
+        self.bookings: list[Booking] = []
+
+    async def active_bookings_for(self, city_code: str, business_code: str) -> list[Booking]:
+        return [
+            b
+            for b in self.bookings
+            if (b.city_code, b.business_code, b.status) == (city_code, business_code, BookingStatus.CONFIRMED)
+        ]
+
+
 class FakeTransaction:
-    def __init__(self, catalogue: FakeCatalogueRepository, *, writable: bool) -> None:
+    def __init__(
+        self,
+        catalogue: FakeCatalogueRepository,
+        *,
+        writable: bool,
+        bookings: FakeBookingRepository | None = None,
+    ) -> None:
         self.catalogue = catalogue
+        self.bookings = bookings or FakeBookingRepository()
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable
@@ -120,15 +150,16 @@ class FakeTransaction:
 class FakeUnitOfWork:
     def __init__(self) -> None:
         self.catalogue = FakeCatalogueRepository()
+        self.bookings = FakeBookingRepository()
         self.committed_events: list[Event] = []
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[FakeTransaction]:
-        tx = FakeTransaction(copy.deepcopy(self.catalogue), writable=True)
+        tx = FakeTransaction(copy.deepcopy(self.catalogue), writable=True, bookings=self.bookings)
         yield tx  # an error here leaves self.catalogue and committed_events as they were
         self.catalogue = tx.catalogue
         self.committed_events.extend(tx.events)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[FakeTransaction]:
-        yield FakeTransaction(self.catalogue, writable=False)
+        yield FakeTransaction(self.catalogue, writable=False, bookings=self.bookings)

@@ -213,6 +213,18 @@ class SqlBookingRepository:
         ).first()
         return _booking(row) if row else None
 
+    async def active_bookings_for(self, city_code: str, business_code: str) -> list[Booking]:
+        rows = await self.conn.execute(
+            select(b)
+            .where(
+                b.c.city_code == city_code,
+                b.c.business_code == business_code,
+                b.c.status == BookingStatus.CONFIRMED.value,
+            )
+            .order_by(b.c.starts_at, b.c.id)
+        )
+        return [_booking(r) for r in rows]
+
     async def get_booking(self, booking_id: str, citizen_id: str | None = None) -> Booking | None:
         query = select(b).where(b.c.id == booking_id)
         if citizen_id is not None:

@@ -53,6 +53,19 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 business_code=event.business_code,
                 announcement=event.announcement,
             )
+        case events.BookingAffectedBySuspension(booking=b):
+            return events_pb2.BookingAffectedBySuspension(
+                occurred_at=ts,
+                booking_id=b.id,
+                citizen_id=b.citizen_id,
+                city_code=b.city_code,
+                business_code=b.business_code,
+                business_name=b.snapshot.business_name,
+                office_name=b.snapshot.office_name,
+                date=_date(b.date),
+                start=_time(b.start),
+                announcement=event.announcement,
+            )
         case events.BusinessResumed():
             return events_pb2.BusinessResumed(
                 occurred_at=ts, city_code=event.city_code, business_code=event.business_code

@@ -71,6 +71,18 @@ class SqlCatalogueRepository:
         ).first()
         return _business(row) if row else None
 
+    async def claim_suspension(self, city_code: str, code: str) -> bool:
+        t = orm.businesses
+        # The conditional update is the lock: of two suspensions at once, one changes the row.
+        done = await self.conn.execute(
+            update(t)
+            .where(
+                t.c.city_code == city_code, t.c.code == code, t.c.status == model.BusinessStatus.ACTIVE.value
+            )
+            .values(status=model.BusinessStatus.SUSPENDED.value)
+        )
+        return bool(done.rowcount)
+
     async def save_business(self, b: model.Business) -> None:
         await upsert(
             self.conn,

@@ -14,7 +14,7 @@ from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
 from services.runtime.db import Database
-from services.runtime.outbox import add_event
+from services.runtime.outbox import add_events
 
 
 class SqlTransaction:
@@ -42,8 +42,7 @@ class SqlUnitOfWork:
             tx = SqlTransaction(conn)
             yield tx
             now = dt.datetime.now(dt.UTC)
-            for event in tx.events:
-                await add_event(conn, orm.outbox, event_mapper.to_proto(event, now))
+            await add_events(conn, orm.outbox, [event_mapper.to_proto(e, now) for e in tx.events])
         if tx.events:
             self.on_commit()
 

@@ -34,6 +34,14 @@ class BusinessSuspended:
 
 
 @dataclass(frozen=True)
+class BookingAffectedBySuspension:
+    """One per active booking of a business just suspended: its citizen is told."""
+
+    booking: Booking
+    announcement: str
+
+
+@dataclass(frozen=True)
 class BusinessResumed:
     city_code: str
     business_code: str
@@ -85,6 +93,7 @@ Event = (
     CatalogueLoaded
     | SlotsPublished
     | BusinessSuspended
+    | BookingAffectedBySuspension
     | BusinessResumed
     | BookingConfirmed
     | BookingCancelled

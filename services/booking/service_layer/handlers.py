@@ -89,10 +89,18 @@ async def publish_slots(
 
 
 async def suspend_business(uow: UnitOfWork, city_code: str, code: str, announcement: str) -> model.Business:
+    """Suspend a business (again: a new announcement). The first suspension also
+    tells each citizen holding an active booking for it, once: one event per booking
+    (a citizen holds at most one per business), in this transaction; a second
+    suspension of a suspended business tells no one again."""
     async with uow.write() as tx:
         business, event = (await _business(tx.catalogue, city_code, code)).suspend(announcement)
+        newly = await tx.catalogue.claim_suspension(city_code, code)
         await tx.catalogue.save_business(business)
         tx.emit(event)
+        if newly:
+            for booking in await tx.bookings.active_bookings_for(city_code, code):
+                tx.emit(events.BookingAffectedBySuspension(booking, business.announcement))
         await tx.audit("business.suspended", f"{city_code}/{code}", {"announcement": business.announcement})
     return business
 

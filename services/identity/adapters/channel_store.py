@@ -44,7 +44,7 @@ class SqlChannelStore(SqlStore):
         query = select(b).where(b.c.citizen_id == citizen_id).order_by(b.c.created_at, b.c.id)
         return [_binding(row) for row in await self.conn.execute(query)]
 
-    async def add_binding(self, binding: Binding, lookup: str) -> None:
+    async def add_binding(self, binding: Binding, lookup: str, subject: str) -> None:
         try:
             # A savepoint, so that PostgreSQL's transaction survives the refusal.
             async with self.conn.begin_nested():
@@ -55,6 +55,7 @@ class SqlChannelStore(SqlStore):
                         kind=binding.kind.value,
                         city_code=binding.city_code,
                         subject_lookup=lookup,
+                        subject_sealed=self.cipher.seal(subject),
                         public_key=binding.public_key or None,
                         label=binding.label,
                         created_at=binding.created_at,
@@ -64,6 +65,15 @@ class SqlChannelStore(SqlStore):
             # Another request bound the same openid or device between our look and
             # our insert (PostgreSQL; SQLite writers take turns).
             raise Conflict("already_bound", "This account or device was bound just now.") from None
+
+    async def keep_subject(self, binding_id: str, subject: str) -> bool:
+        b = orm.bindings
+        done = await self.conn.execute(
+            update(b)
+            .where(b.c.id == binding_id, b.c.subject_sealed.is_(None))
+            .values(subject_sealed=self.cipher.seal(subject))
+        )
+        return bool(done.rowcount)
 
     async def update_device_key(self, binding_id: str, public_key: bytes, label: str) -> None:
         b = orm.bindings

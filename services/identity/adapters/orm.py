@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from services.runtime.audit import audit_table
 from services.runtime.db import NAMING_CONVENTION
+from services.runtime.outbox import outbox_table
 from services.runtime.pii import SealedColumns
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -85,9 +86,20 @@ sessions = Table(
 
 audit = audit_table(metadata)
 
-#: Every sealed column: what ``python -m services.identity reseal`` walks after a key
-#: rotation (a guard test checks that each ``*_sealed`` column is listed).
-SEALED = (SealedColumns(residents, ("id_sealed", "name_sealed", "phone_sealed", "address_sealed")),)
+# Events to other services (a citizen's contacts for notify), written in the
+# transaction of the change; the runtime's relay publishes them.
+outbox = outbox_table(metadata)
+
+# Jobs that walk every resident once (the first: publishing each citizen's contacts
+# to notify for residents imported before identity published them), resumable from
+# their cursor (the last citizen id done) after a stop.
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("cursor", String(36), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+)
 
 # Staff of the bureau. The username is kept normalised (lower case, NFKC); the
 # password only as an argon2id hash.
@@ -129,6 +141,9 @@ bindings = Table(
     Column("kind", String(16), nullable=False),
     Column("city_code", String(64), nullable=False),  # "" for devices
     Column("subject_lookup", String(64), nullable=False),
+    # The openid or device id itself, sealed: notify needs it as the address to push
+    # to. NULL for bindings made before 0004 until their next sign-in or re-binding.
+    Column("subject_sealed", Text, nullable=True),
     Column("public_key", LargeBinary, nullable=True),  # devices: the raw Ed25519 key
     Column("label", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -167,4 +182,11 @@ face_attempts = Table(
     Column("provider_ref", String(128), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_face_attempts_citizen_at", "citizen_id", "at"),
+)
+
+#: Every sealed column: what ``python -m services.identity reseal`` walks after a key
+#: rotation (a guard test checks that each ``*_sealed`` column is listed).
+SEALED = (
+    SealedColumns(residents, ("id_sealed", "name_sealed", "phone_sealed", "address_sealed")),
+    SealedColumns(bindings, ("subject_sealed",)),
 )

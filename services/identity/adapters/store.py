@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Row, Table, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mintong.identity.v1 import events_pb2
 from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
+from services.identity.domain.channels import BindingKind
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import Challenge, Pruned, Session
 from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
+from services.runtime.outbox import add_events
 
 
 class SqlStore:
@@ -212,3 +217,63 @@ class SqlStore:
         await audit_log.append(
             self.conn, orm.audit, actor=actor, action=action, subject=subject, detail=detail, at=self.clock()
         )
+
+    # --- what notify needs to reach a citizen --------------------------------------
+
+    async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
+        """Tell notify (through the outbox, in this transaction) the whole current
+        contacts of each citizen: the register's phone and the bound openids and
+        newest device. The values go as they are stored, sealed: notify opens them
+        with the same keys, and no clear address reaches the stream's store."""
+        if not citizen_ids:
+            return
+        r, b = orm.residents, orm.bindings
+        found = await self.conn.execute(
+            select(r.c.citizen_id, r.c.phone_sealed).where(r.c.citizen_id.in_(citizen_ids))
+        )
+        phones = {row.citizen_id: row.phone_sealed for row in found}
+        bound = await self.conn.execute(
+            select(b.c.citizen_id, b.c.kind, b.c.city_code, b.c.subject_sealed)
+            .where(b.c.citizen_id.in_(citizen_ids), b.c.subject_sealed.is_not(None))
+            .order_by(b.c.created_at, b.c.id)
+        )
+        wechat: dict[str, dict[str, str]] = {}
+        device: dict[str, str] = {}
+        for row in bound:
+            if row.kind == BindingKind.WECHAT.value:
+                wechat.setdefault(row.citizen_id, {})[row.city_code] = row.subject_sealed
+            else:
+                device[row.citizen_id] = row.subject_sealed  # the newest bound wins
+        at = Timestamp()
+        at.FromDatetime(self.clock())
+        await add_events(
+            self.conn,
+            orm.outbox,
+            [
+                events_pb2.CitizenContactsChanged(
+                    occurred_at=at,
+                    citizen_id=citizen_id,
+                    phone_sealed=phones.get(citizen_id) or "",
+                    wechat_openids_sealed=wechat.get(citizen_id, {}),
+                    app_device_sealed=device.get(citizen_id, ""),
+                )
+                for citizen_id in dict.fromkeys(citizen_ids)
+            ],
+        )
+
+    async def backfill(self, name: str) -> tuple[str, bool] | None:
+        """The cursor of a backfill and whether it is done; None if it never started."""
+        f = orm.backfills
+        row = (await self.conn.execute(select(f.c.cursor, f.c.done_at).where(f.c.name == name))).first()
+        return None if row is None else (row.cursor, row.done_at is not None)
+
+    async def set_backfill(self, name: str, cursor: str, *, done: bool) -> None:
+        f = orm.backfills
+        values = {"cursor": cursor, "done_at": self.clock() if done else None}
+        if not (await self.conn.execute(update(f).where(f.c.name == name).values(**values))).rowcount:
+            await self.conn.execute(f.insert().values(name=name, **values))
+
+    async def citizens_after(self, cursor: str, limit: int) -> list[str]:
+        r = orm.residents
+        query = select(r.c.citizen_id).where(r.c.citizen_id > cursor).order_by(r.c.citizen_id).limit(limit)
+        return list((await self.conn.execute(query)).scalars())

@@ -30,8 +30,14 @@ class ChannelStore(Store, Protocol):
         ...
 
     async def bindings_of(self, citizen_id: str) -> list[Binding]: ...
-    async def add_binding(self, binding: Binding, lookup: str) -> None:
-        """Raises Conflict when another request bound the same subject first."""
+    async def add_binding(self, binding: Binding, lookup: str, subject: str) -> None:
+        """Raises Conflict when another request bound the same subject first. The
+        subject (openid, device id) is kept sealed: notify's address for the citizen."""
+        ...
+
+    async def keep_subject(self, binding_id: str, subject: str) -> bool:
+        """Store the sealed subject of a binding made before subjects were kept;
+        True if it was missing (the citizen's contacts changed)."""
         ...
 
     async def update_device_key(self, binding_id: str, public_key: bytes, label: str) -> None: ...

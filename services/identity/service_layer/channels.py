@@ -164,6 +164,8 @@ class Channels:
                         },
                     )
                     existing = replace(existing, public_key=public_key, label=label)
+                if await store.keep_subject(existing.id, subject):
+                    await store.contacts_changed([claims.citizen_id])
                 return existing, False
             if len(await store.bindings_of(claims.citizen_id)) >= MAX_BINDINGS:
                 raise Conflict(
@@ -172,7 +174,8 @@ class Channels:
                     field=field,
                 )
             binding = Binding(str(uuid.uuid4()), claims.citizen_id, kind, city, label, now, None, public_key)
-            await store.add_binding(binding, lookup)
+            await store.add_binding(binding, lookup, subject)
+            await store.contacts_changed([claims.citizen_id])
             await store.audit(
                 actor=actor,
                 action="binding.add",
@@ -201,6 +204,7 @@ class Channels:
             removed = await store.remove_binding(binding_id, claims.citizen_id, self.clock())
             if removed is None:
                 raise NotFound("binding", binding_id[:64], field="binding_id")
+            await store.contacts_changed([claims.citizen_id])
             await store.audit(
                 actor=actor,
                 action="binding.remove",
@@ -231,11 +235,14 @@ class Channels:
                     field="code",
                     kind=Kind.UNAUTHENTICATED,
                 )
-            return await self._open(store, binding, now)
+            return await self._open(store, binding, openid, now)
 
-    async def _open(self, store: ChannelStore, binding: Binding, now: dt.datetime) -> Tokens:
+    async def _open(self, store: ChannelStore, binding: Binding, subject: str, now: dt.datetime) -> Tokens:
         result = await self.auth.open_session(store, binding.citizen_id, binding.kind.channel, now)
         await store.binding_used(binding.id, result[0].session_id, now)
+        # A binding made before identity kept subjects: its sign-in gives notify the address.
+        if await store.keep_subject(binding.id, subject):
+            await store.contacts_changed([binding.citizen_id])
         return result
 
     async def create_device_challenge(
@@ -281,5 +288,5 @@ class Channels:
                 if binding is not None and self.keys.verify(
                     binding.public_key, signature, device_message(nonce, device)
                 ):
-                    return await self._open(store, binding, now)
+                    return await self._open(store, binding, device, now)
         raise _device_refused()  # after the commit, so that the nonce stays spent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import astuple, dataclass
 from typing import Protocol
@@ -80,6 +81,19 @@ class Store(Protocol):
     async def replace_refresh(self, session_id: str, refresh_hash: str) -> None: ...
     async def revoke(self, session_id: str, at: dt.datetime) -> None: ...
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
+    async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
+        """Tell notify, in this transaction, the current contacts of these citizens."""
+        ...
+
+    async def backfill(self, name: str) -> tuple[str, bool] | None:
+        """A backfill's cursor and whether it is done; None if it never ran."""
+        ...
+
+    async def set_backfill(self, name: str, cursor: str, *, done: bool) -> None: ...
+    async def citizens_after(self, cursor: str, limit: int) -> list[str]:
+        """Up to ``limit`` citizen ids after ``cursor``, in order."""
+        ...
+
     async def prune(
         self,
         *,

@@ -177,6 +177,7 @@ async def import_residents(
         good.append(resident)
     imported = updated = 0
     async with uow.write() as store:
+        reachable_anew: list[str] = []  # new residents and changed phones: notify is told
         for resident in good:
             lookup = sealer.lookup(resident.id_number)
             existing = await store.resident_by_lookup(lookup)
@@ -185,6 +186,9 @@ async def import_residents(
                 imported += 1
             else:
                 updated += 1
+            if existing is None or existing.phone != resident.phone:
+                reachable_anew.append(citizen_id)
+        await store.contacts_changed(reachable_anew)
         await store.audit(
             actor=actor,
             action="residents.import",

@@ -1,10 +1,13 @@
 """Events from other services as flat, printable values for templates.
 
 Dates become YYYY-MM-DD, times HH:MM, repeated strings a list; the payload class is
-found by the event's type name among the generated event modules."""
+found by the event's type name among the generated event modules. Identity's
+contacts events become :class:`Addresses`, opened with the keys identity sealed
+them with (MINTONG_PII_KEYS)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from google.protobuf import symbol_database
@@ -12,7 +15,15 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 import mintong.booking.v1.events_pb2  # noqa: F401  (registers the booking events)
+from mintong.identity.v1 import events_pb2 as identity_events
+from services.notify.domain.model import Addresses
 from services.runtime.consumer import Event
+from services.runtime.events import subject_of
+from services.runtime.pii import PiiCipher
+
+#: The subject and type of identity's event with a citizen's whole contacts.
+CONTACTS_SUBJECT = subject_of(identity_events.CitizenContactsChanged)
+CONTACTS_TYPE = identity_events.CitizenContactsChanged.DESCRIPTOR.full_name
 
 
 def message_class(type_name: str) -> type[Message]:
@@ -38,3 +49,14 @@ def _value(field: Any, value: Any) -> Any:
         case "google.protobuf.Timestamp":
             return value.ToDatetime().isoformat()
     return str(value)
+
+
+def addresses(event: Event, cipher: PiiCipher) -> Addresses:
+    told = identity_events.CitizenContactsChanged.FromString(event.data)
+    return Addresses(
+        citizen_id=told.citizen_id,
+        phone=cipher.open(told.phone_sealed) if told.phone_sealed else None,
+        wechat_openids={city: cipher.open(sealed) for city, sealed in told.wechat_openids_sealed.items()},
+        app_device_token=cipher.open(told.app_device_sealed) if told.app_device_sealed else None,
+        as_of=told.occurred_at.ToDatetime(dt.UTC),
+    )

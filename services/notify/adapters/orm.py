@@ -42,6 +42,9 @@ contacts = Table(
     Column("wechat_openids_sealed", Text, nullable=True),
     Column("app_device_token_sealed", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # When the addresses identity last told were current: an older event (a
+    # redelivery overtaken by a newer one) changes nothing.
+    Column("addresses_as_of", DateTime(timezone=True), nullable=True),
 )
 
 messages = Table(

@@ -14,6 +14,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 
+import phonenumbers
 from sqlalchemy import select
 
 from services.notify.adapters import orm
@@ -47,6 +48,21 @@ class Recorded:
     body: str
     delivery_id: str
     recorded_at: dt.datetime
+
+
+def addresses_meant(to: str) -> set[str]:
+    """What a search for ``to`` may mean: the value itself and, when it reads as a
+    mainland number (13800138000, 8613800138000, +86 138 0013 8000, or "+86…" whose
+    plus a URL turned into a space), the E.164 form the SMS channel records."""
+    to = to.strip()
+    meant = {to}
+    try:
+        number = phonenumbers.parse(to, "CN")
+    except phonenumbers.NumberParseException:
+        return meant
+    if number.country_code == 86 and phonenumbers.is_valid_number(number):
+        meant.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return meant
 
 
 def to_lookup(cipher: PiiCipher, to: str) -> str:
@@ -96,7 +112,7 @@ async def recorded(db: Database, cipher: PiiCipher, to: str | None, limit: int) 
     r = orm.sandbox_records
     query = select(r).order_by(r.c.seq.desc()).limit(limit)
     if to:
-        query = query.where(r.c.to_lookup == to_lookup(cipher, to))
+        query = query.where(r.c.to_lookup.in_([to_lookup(cipher, meant) for meant in addresses_meant(to)]))
     async with db.read() as conn:
         rows = (await conn.execute(query)).all()
     return [

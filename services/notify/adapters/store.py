@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
-from services.notify.domain.model import Channel, Contacts, Status
+from services.notify.domain.model import Addresses, Channel, Contacts, Status
 from services.runtime.db import as_utc
 from services.runtime.pii import PiiCipher
 
@@ -60,6 +60,30 @@ class SqlStore:
         )
         if not done.rowcount:
             await self.conn.execute(orm.contacts.insert().values(citizen_id=contacts.citizen_id, **values))
+
+    async def save_addresses(self, addresses: Addresses) -> bool:
+        c = orm.contacts
+        values = {
+            "phone_sealed": self._seal(addresses.phone),
+            "wechat_openids_sealed": self._seal(
+                json.dumps(addresses.wechat_openids, sort_keys=True) if addresses.wechat_openids else None
+            ),
+            "app_device_token_sealed": self._seal(addresses.app_device_token),
+            "addresses_as_of": addresses.as_of,
+            "updated_at": dt.datetime.now(dt.UTC),
+        }
+        newer_or_none = or_(c.c.addresses_as_of.is_(None), c.c.addresses_as_of <= addresses.as_of)
+        where = and_(c.c.citizen_id == addresses.citizen_id, newer_or_none)
+        if (await self.conn.execute(update(c).where(where).values(**values))).rowcount:
+            return True
+        if await self.get_contacts(addresses.citizen_id) is not None:
+            return False  # newer addresses are stored already
+        # The consumer handles one event at a time per transaction, and its primary
+        # key makes a racing twin roll back and be redelivered: no savepoint needed.
+        await self.conn.execute(
+            c.insert().values(citizen_id=addresses.citizen_id, language="zh-CN", **values)
+        )
+        return True
 
     async def add_message(self, message: Message) -> bool:
         # A savepoint, so that a duplicate leaves the caller's transaction usable.

@@ -56,6 +56,18 @@ class Contacts:
                 return self.citizen_id
 
 
+@dataclass(frozen=True)
+class Addresses:
+    """Where identity says a citizen can be reached, as of a moment: the register's
+    phone, the bound openids (per city) and the newest bound APP device."""
+
+    citizen_id: str
+    phone: str | None
+    wechat_openids: dict[str, str]
+    app_device_token: str | None
+    as_of: dt.datetime
+
+
 def route(
     contacts: Contacts, city_code: str, allowed: tuple[Channel, ...] | None
 ) -> list[tuple[Channel, str]]:

@@ -16,7 +16,15 @@ from opentelemetry import trace
 
 from services.notify.domain import templates as tpl
 from services.notify.domain.messages import Delivery, Message
-from services.notify.domain.model import Channel, Contacts, QuietHours, RetryPolicy, Status, route
+from services.notify.domain.model import (
+    Addresses,
+    Channel,
+    Contacts,
+    QuietHours,
+    RetryPolicy,
+    Status,
+    route,
+)
 from services.notify.domain.providers import Outgoing, Permanent, Provider, Retryable
 from services.notify.service_layer.ports import Store, UnitOfWork
 from services.runtime import telemetry
@@ -301,6 +309,16 @@ class Notifier:
     async def get_contacts(self, citizen_id: str) -> Contacts:
         async with self.uow.read() as store:
             return await store.get_contacts(citizen_id) or Contacts(citizen_id)
+
+    async def learn_addresses(self, store: Store, addresses: Addresses) -> bool:
+        """Identity told where a citizen can be reached (the consumer's transaction):
+        the newest told wins; the citizen's language and preferred channel stay."""
+        learned = await store.save_addresses(addresses)
+        if not learned:
+            log.info(
+                "contacts of %s as of %s were older than those kept", addresses.citizen_id, addresses.as_of
+            )
+        return learned
 
     async def set_contacts(self, contacts: Contacts) -> Contacts:
         if contacts.language not in tpl.LANGUAGES:

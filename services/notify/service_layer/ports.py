@@ -7,12 +7,16 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from services.notify.domain.messages import Delivery, Message
-from services.notify.domain.model import Channel, Contacts, Status
+from services.notify.domain.model import Addresses, Channel, Contacts, Status
 
 
 class Store(Protocol):
     async def get_contacts(self, citizen_id: str) -> Contacts | None: ...
     async def save_contacts(self, contacts: Contacts) -> None: ...
+    async def save_addresses(self, addresses: Addresses) -> bool:
+        """Replace the citizen's addresses (keeping language and preferred channel)
+        unless newer ones are stored; False when they were older."""
+        ...
 
     async def add_message(self, message: Message) -> bool:
         """False when a message with its source_key exists already."""

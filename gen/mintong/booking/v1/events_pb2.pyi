@@ -51,6 +51,30 @@ class BusinessSuspended(_message.Message):
     announcement: str
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., announcement: _Optional[str] = ...) -> None: ...
 
+class BookingAffectedBySuspension(_message.Message):
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_code", "business_name", "office_name", "date", "start", "announcement")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    booking_id: str
+    citizen_id: str
+    city_code: str
+    business_code: str
+    business_name: str
+    office_name: str
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    announcement: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., announcement: _Optional[str] = ...) -> None: ...
+
 class BusinessResumed(_message.Message):
     __slots__ = ("occurred_at", "city_code", "business_code")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
