@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
-from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc
+from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc, events_pb2
 from mintong.common.v1 import common_pb2
 from services.booking.adapters import orm
 from services.booking.service_layer import bookings as use_cases
@@ -704,3 +704,58 @@ async def test_staff_actions_are_in_the_hash_chained_audit_log(
         assert (await audit.verify(conn, orm.audit)).ok
     # Citizens' own actions are their business, not the audit log's.
     assert all(actor != "citizen:c1" for actor, _, _ in entries)
+
+
+async def test_a_suspension_tells_each_citizen_with_an_active_booking_once(
+    booking: Any, stub: Any, slots: Any
+) -> None:
+    told = "mintong.booking.v1.BookingAffectedBySuspension"
+    kept = (await book(stub, "keeps", slots[("centre", MONDAY, "09:00")].id)).booking
+    gone = (await book(stub, "cancels", slots[("centre", MONDAY, "10:00")].id)).booking
+    await stub.Cancel(pb.CancelRequest(booking_id=gone.id), metadata=citizen("cancels"))
+    # A citizen of another business, and thousands more of this one (rows as the
+    # service writes them: the fan-out is one statement, whatever the count).
+    async with booking.db.write() as conn:
+        row = (await conn.execute(select(orm.bookings).where(orm.bookings.c.id == kept.id))).one()._asdict()
+        await conn.execute(
+            orm.bookings.insert(),
+            [
+                {**row, "id": str(uuid.uuid4()), "citizen_id": f"many-{n}", "confirmation_code": f"M{n:07d}"}
+                for n in range(3000)
+            ]
+            + [
+                {**row, "id": "o", "citizen_id": "other", "business_code": "OTHER", "confirmation_code": "O1"}
+            ],
+        )
+
+    await handlers.suspend_business(booking.uow, "testcity", "ID_CARD_RENEWAL", "Printer broken.")
+    async with booking.db.read() as conn:
+        payloads = (
+            await conn.execute(select(orm.outbox.c.payload).where(orm.outbox.c.event_type == told))
+        ).scalars()
+        notices = [events_pb2.BookingAffectedBySuspension.FromString(p) for p in payloads]
+    assert len(notices) == 3001
+    assert len({n.citizen_id for n in notices}) == 3001 and "cancels" not in {n.citizen_id for n in notices}
+    mine = next(n for n in notices if n.citizen_id == "keeps")
+    assert (mine.booking_id, mine.business_code, mine.announcement) == (
+        kept.id,
+        "ID_CARD_RENEWAL",
+        "Printer broken.",
+    )
+    assert (mine.office_name, mine.date.day, mine.start.hours) == (kept.snapshot.office_name, 7, 9)
+
+    # Suspending it again (a new announcement) tells nobody a second time.
+    await handlers.suspend_business(booking.uow, "testcity", "ID_CARD_RENEWAL", "Still broken.")
+    assert await outbox_events(booking, told) == 3001
+    assert await outbox_events(booking, "mintong.booking.v1.BusinessSuspended") == 2
+
+
+async def test_concurrent_suspensions_tell_each_citizen_once(booking: Any, stub: Any, slots: Any) -> None:
+    await book(stub, "c1", slots[("centre", MONDAY, "09:00")].id)
+    await asyncio.gather(
+        *(
+            handlers.suspend_business(booking.uow, "testcity", "ID_CARD_RENEWAL", f"Closed ({n}).")
+            for n in range(5)
+        )
+    )
+    assert await outbox_events(booking, "mintong.booking.v1.BookingAffectedBySuspension") == 1
