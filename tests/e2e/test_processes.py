@@ -4,6 +4,7 @@ OTLP-JSON files, Ctrl-C stopping everything; and a service run alone."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -12,10 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import httpx
+import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -37,10 +40,39 @@ def spans_by_service(traces: Path) -> dict[str, list[dict[str, object]]]:
     return result
 
 
+NO_QUIET_HOURS = {"MINTONG_NOTIFY_QUIET_START": "00:00", "MINTONG_NOTIFY_QUIET_END": "00:00"}
+
+
+def wait_for(check: Callable[[], object], within: float = 30.0) -> object:
+    deadline = time.monotonic() + within
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+    return found
+
+
+async def consumer_settled(nats_url: str, *, suspensions: int) -> bool:
+    """Booking has published ``suspensions`` BusinessSuspended events, and notify's
+    consumer has handled and acknowledged everything for it up to the last one."""
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        subject = "mintong.booking.business.suspended"
+        published = await js.stream_info("BOOKING", subjects_filter=subject)
+        if (published.state.subjects or {}).get(subject, 0) < suspensions:
+            return False
+        consumer = await js.consumer_info("BOOKING", "notify-booking")
+        return consumer.num_pending == 0 and consumer.num_ack_pending == 0
+    finally:
+        await connection.close()
+
+
 def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     ports = platform_ports()
     url = f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}"
-    process = start_platform(tmp_path, ports)
+    # No quiet hours: the booking confirmation goes out whenever the test runs.
+    process = start_platform(tmp_path, {**ports, **NO_QUIET_HOURS})
     try:
         wait_ready(url, process)
         web = {"X-Mintong-Channel": "web"}
@@ -100,7 +132,32 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         )
         assert booked.status_code == 201, booked.text
         assert booked.json()["snapshot"]["visit_requirements"]
-        time.sleep(1)  # let the relay publish
+
+        # The confirmation leaves the inbox: the SMS sandbox holds it for his number
+        # (identity told notify the register's phone), found with or without +86.
+        def texts(**wanted: str) -> list[str]:
+            found = httpx.get(f"{url}/v1/sandbox/messages", params={"to": "13800138001"}, headers=admin)
+            bodies = [m["body"] for m in found.json()["messages"]]
+            return [b for b in bodies if all(w in b for w in wanted.values())]
+
+        code = booked.json()["confirmation_code"]
+        assert wait_for(lambda: texts(code=code)), "the confirmation never reached the SMS sandbox"
+        # The business he booked is suspended: he is told once, on SMS, and in the inbox.
+        for announcement in ("设备检修，暂停办理。", "检修延长。"):  # the second tells no one again
+            again = httpx.post(
+                f"{url}/v1/admin/cities/zhengzhou/businesses/ID_CARD_RENEWAL/suspend",
+                json={"announcement": announcement},
+                headers=admin,
+            )
+            assert again.status_code == 200, again.text
+        assert wait_for(lambda: texts(what="暂停办理")), "the suspension never reached the SMS sandbox"
+        # Once notify's consumer has settled everything booking published after the
+        # second suspension, a second notice would be there: there is none.
+        nats_url = f"nats://127.0.0.1:{ports['MINTONG_EMBEDDED_NATS_PORT']}"
+        assert wait_for(lambda: asyncio.run(consumer_settled(nats_url, suspensions=3)))
+        assert len(texts(what="暂停办理")) == 1
+        inbox = httpx.get(f"{url}/v1/me/messages", headers=citizen).json()["messages"]
+        assert [m["template"] for m in inbox].count("business_suspended") == 1, inbox
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = process.communicate(timeout=60)
