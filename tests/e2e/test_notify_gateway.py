@@ -58,6 +58,16 @@ async def test_administrators_read_what_the_sandbox_recorded(platform: Platform)
 
     [sms] = await eventually(recorded)
     assert sms["provider"] == "sandbox_sms" and "271828" in sms["body"]
+    # The number is found with or without +86 (and when a URL's "+" became a space).
+    for written in ("13700137000", "8613700137000", "+86 137 0013 7000", " 8613700137000"):
+        found = await platform.http.get(
+            "/v1/sandbox/messages", params={"to": written}, headers=platform.headers(admin=True)
+        )
+        assert [m["delivery_id"] for m in found.json()["messages"]] == [sms["delivery_id"]], written
+    nobody = await platform.http.get(
+        "/v1/sandbox/messages", params={"to": "13700137001"}, headers=platform.headers(admin=True)
+    )
+    assert nobody.json()["messages"] == []
     refused = await platform.http.get("/v1/sandbox/messages", headers=platform.headers())
     assert refused.status_code == 401
 

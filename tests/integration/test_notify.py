@@ -411,3 +411,24 @@ async def test_quiet_hours_hold_what_can_wait_and_not_what_cannot(
     )
     assert outcome(await client.settled(now.id)) == [("INBOX", "DELIVERED"), ("SMS", "DELIVERED")]
     assert outcome(later)[0] == ("INBOX", "DELIVERED")  # the inbox copy never waits
+
+
+async def test_addresses_from_identity_keep_the_citizens_choices_and_the_newest_wins(notify: Any) -> None:
+    from services.notify.domain.model import Addresses, Channel, Contacts
+
+    notifier = notify.notifier
+    await notifier.set_contacts(Contacts("c-a", language="en", preferred=Channel.WECHAT))
+    at = dt.datetime(2030, 1, 7, 8, tzinfo=dt.UTC)
+    newer = Addresses("c-a", "+8613800138000", {"haikou": "o-1"}, "ios-1", at + dt.timedelta(seconds=1))
+    older = Addresses("c-a", "+8613900139000", {}, None, at)
+    async with notifier.uow.write() as store:
+        assert await notifier.learn_addresses(store, newer)
+        assert not await notifier.learn_addresses(store, older)  # a redelivery overtaken
+        assert await notifier.learn_addresses(store, newer)  # the same again: harmless
+    assert await notifier.get_contacts("c-a") == Contacts(
+        "c-a", "en", Channel.WECHAT, "+8613800138000", {"haikou": "o-1"}, "ios-1"
+    )
+    # A citizen notify never heard of gets the default language and no preference.
+    async with notifier.uow.write() as store:
+        assert await notifier.learn_addresses(store, Addresses("c-b", "+8613700137000", {}, None, at))
+    assert await notifier.get_contacts("c-b") == Contacts("c-b", phone="+8613700137000")
