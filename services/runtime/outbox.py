@@ -17,6 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from google.protobuf.message import Message
 from nats.js.errors import NoStreamResponseError
@@ -85,7 +86,7 @@ async def add_events(conn: AsyncConnection, outbox: Table, events: Sequence[Mess
         return []
     headers = json.dumps(telemetry.current_carrier())
     now = dt.datetime.now(dt.UTC)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": str(uuid.uuid4()),
             "subject": subject_of(event),
