@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -10,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from mintong.booking.v1 import events_pb2
 from mintong.common.v1 import common_pb2
 from services.booking.domain import events
+from services.booking.domain.bookings import Booking
 
 
 def _date(value: dt.date) -> common_pb2.Date:
@@ -24,6 +26,19 @@ def _timestamp(value: dt.datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def _whose_when(b: Booking) -> dict[str, Any]:
+    """The fields every message about one booking carries: whose it is, what, where, when."""
+    return {
+        "booking_id": b.id,
+        "citizen_id": b.citizen_id,
+        "city_code": b.city_code,
+        "business_name": b.snapshot.business_name,
+        "office_name": b.snapshot.office_name,
+        "date": _date(b.date),
+        "start": _time(b.start),
+    }
 
 
 def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
@@ -56,15 +71,9 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
         case events.BookingAffectedBySuspension(booking=b):
             return events_pb2.BookingAffectedBySuspension(
                 occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
                 business_code=b.business_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                date=_date(b.date),
-                start=_time(b.start),
                 announcement=event.announcement,
+                **_whose_when(b),
             )
         case events.BusinessResumed():
             return events_pb2.BusinessResumed(
@@ -87,16 +96,7 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 visit_requirements=b.snapshot.visit_requirements,
             )
         case events.BookingCancelled(booking=b):
-            return events_pb2.BookingCancelled(
-                occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                date=_date(b.date),
-                start=_time(b.start),
-            )
+            return events_pb2.BookingCancelled(occurred_at=ts, **_whose_when(b))
         case events.BookingRescheduled(booking=b):
             return events_pb2.BookingRescheduled(
                 occurred_at=ts,
