@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -42,8 +43,9 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
     raise TimeoutError("the platform did not become ready")
 
 
-def start_platform(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
-    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it)."""
+def start_platform(data_dir: Path, ports: Mapping[str, object]) -> subprocess.Popen[bytes]:
+    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it), with
+    ``ports`` (and any other MINTONG_* values) in its environment."""
     return subprocess.Popen(
         [sys.executable, str(ROOT / "deploy/local/up.py")],
         env=clean_env(data_dir, **ports),
