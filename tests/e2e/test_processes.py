@@ -150,12 +150,12 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
                 headers=admin,
             )
             assert again.status_code == 200, again.text
-        assert wait_for(lambda: texts(what="暂停办理")), "the suspension never reached the SMS sandbox"
+        assert wait_for(lambda: texts(what="暂停")), "the suspension never reached the SMS sandbox"
         # Once notify's consumer has settled everything booking published after the
         # second suspension, a second notice would be there: there is none.
         nats_url = f"nats://127.0.0.1:{ports['MINTONG_EMBEDDED_NATS_PORT']}"
         assert wait_for(lambda: asyncio.run(consumer_settled(nats_url, suspensions=3)))
-        assert len(texts(what="暂停办理")) == 1
+        assert len(texts(what="暂停")) == 1
         inbox = httpx.get(f"{url}/v1/me/messages", headers=citizen).json()["messages"]
         assert [m["template"] for m in inbox].count("business_suspended") == 1, inbox
     finally:
