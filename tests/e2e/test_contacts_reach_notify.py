@@ -11,13 +11,13 @@ from typing import Any
 import nats
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from services.identity.adapters import orm
 from services.identity.service_layer import contacts, register
 from services.notify.domain.model import Contacts
 from tests.e2e.conftest import Platform
-from tests.e2e.test_channels import b64, bind_wechat, otp_sign_in
+from tests.e2e.test_channels import b64, bind_wechat, otp_sign_in, wechat_sign_in
 from tests.e2e.test_identity import CSV, ZHANG, bearer, load_register
 from tests.integration.test_notify import eventually
 
@@ -146,6 +146,34 @@ async def test_residents_imported_before_reach_notify_by_the_backfill(platform: 
 
     await eventually(all_known)
     assert await contacts.publish_all(app.uow, restart=True) == 2  # republish-contacts
+
+
+async def test_a_binding_made_before_subjects_were_kept_reaches_notify_at_its_next_sign_in(
+    platform: Platform,
+) -> None:
+    await load_register(platform)
+    signed_in = await otp_sign_in(platform, "wechat")
+    citizen = signed_in["citizen_id"]
+    assert (await bind_wechat(platform, signed_in["access_token"], "zhang.1")).status_code == 201
+    # As bound before identity kept subjects: only the keyed hash is left, and notify
+    # has been told (by a republication) that there is no openid.
+    async with platform.identity.db.write() as conn:
+        await conn.execute(update(orm.bindings).values(subject_sealed=None))
+    await contacts.publish_all(platform.identity.uow, restart=True)
+
+    async def phone_only() -> Contacts | None:
+        found = await contacts_in_notify(platform, citizen)
+        return found if found.phone and not found.wechat_openids else None
+
+    await eventually(phone_only)
+    one_step = await wechat_sign_in(platform, "zhang.2")
+    assert one_step.status_code == 200, one_step.text
+
+    async def openid_again() -> Contacts | None:
+        found = await contacts_in_notify(platform, citizen)
+        return found if found.wechat_openids else None
+
+    assert list((await eventually(openid_again)).wechat_openids) == ["haikou"]
 
 
 async def _identity_stream(platform: Platform) -> list[bytes]:
