@@ -39,8 +39,9 @@ class StaffToken(BaseModel):
     "/token",
     response_model=StaffToken,
     summary="Staff sign-in with username and password",
-    description="Unknown username and wrong password get the same 401. After repeated failures "
-    "the username is locked for a while: 429 with Retry-After.",
+    description="Unknown username and wrong password get the same 401. Repeated failures slow "
+    "down further tries from the same client address (429 with Retry-After, twice as long after "
+    "each further failure); a username is never locked for everyone.",
 )
 async def sign_in(body: StaffSignIn, request: Request, call: AnonymousCall, services: Services) -> StaffToken:
     answer = await services.staff.SignIn(

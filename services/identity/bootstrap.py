@@ -32,7 +32,7 @@ from services.identity.adapters.wechat import HttpWeChatOAuth, SandboxWeChatOAut
 from services.identity.config import IdentitySettings
 from services.identity.domain.channels import FacePolicy
 from services.identity.domain.model import OtpPolicy
-from services.identity.domain.staff import LockoutPolicy
+from services.identity.domain.staff import SignInThrottle
 from services.identity.entrypoints.channels_servicer import ChannelBindingServicer, FaceVerificationServicer
 from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
 from services.identity.entrypoints.staff_servicer import StaffAdminServicer, StaffServicer
@@ -132,8 +132,9 @@ def build(
         passwords or Argon2Passwords(),
         JwtStaffTokens(token_key, dt.timedelta(minutes=settings.staff_token_minutes)),
         clock=clock,
-        lockout=LockoutPolicy(
-            max_failures=settings.staff_signin_max_failures,
+        throttle=SignInThrottle(
+            free_failures=settings.staff_signin_max_failures,
+            free_failures_per_address=settings.staff_signin_max_failures_per_address,
             window=dt.timedelta(minutes=settings.staff_signin_window_minutes),
         ),
     )

@@ -1,5 +1,6 @@
 """Staff accounts and staff sign-in on real SQLite and PostgreSQL: the same answer
-and the same work for an unknown username as for a wrong password, the lockout,
+and the same work for an unknown username as for a wrong password, the sign-in
+throttle (by address, never a lockout of the username),
 sessions that sign-out and disabling end, the last administrator kept, every
 staff action in the audit chain, and no password in any log; the create-staff CLI."""
 
@@ -112,20 +113,52 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer_after_the_sam
     assert "nobody-here" not in failed[1][0]  # kept as a keyed hash: it may be a mistyped password
 
 
-async def test_repeated_failures_lock_any_username_until_they_age_out(identity: Any, clock: Clock) -> None:
+async def fail(staff: StaffAuth, username: str, address: str) -> tuple[str, int | None]:
+    with pytest.raises(ProblemError) as refused:
+        await staff.sign_in(username, "wrong-password-123", address)
+    return refused.value.code, refused.value.retry_after
+
+
+async def test_failures_slow_down_their_address_for_any_username_and_back_off_progressively(
+    identity: Any, clock: Clock
+) -> None:
     staff: StaffAuth = identity.staff
     await make(staff, "sre1", StaffRole.SRE)
-    for username in ("sre1", "ghost"):
-        for _ in range(5):
-            with pytest.raises(ProblemError) as refused:
-                await staff.sign_in(username, "wrong-password-123", "10.0.0.1")
-            assert refused.value.code == "credentials_invalid"
-        with pytest.raises(ProblemError) as locked:
-            await staff.sign_in(username, PASSWORD, "10.0.0.1")  # even the right password
-        assert (locked.value.kind.http_status, locked.value.retry_after) == (429, 15 * 60 + 1)
+    for username in ("sre1", "ghost"):  # known or not, the same answers
+        answers = [await fail(staff, username, "10.0.0.1") for _ in range(5)]
+        assert answers == [("credentials_invalid", None)] * 5
+        # The next try waits 1 s after the fifth failure, right password or not…
+        with pytest.raises(ProblemError) as waiting:
+            await staff.sign_in(username, PASSWORD, "10.0.0.1")
+        assert (waiting.value.code, waiting.value.retry_after) == ("too_many_requests", 1)
+        waits = []
+        for _ in range(4):
+            clock.now += dt.timedelta(seconds=waits[-1] if waits else 1)
+            assert (await fail(staff, username, "10.0.0.1"))[0] == "credentials_invalid"
+            waits.append((await fail(staff, username, "10.0.0.1"))[1])
+        assert waits == [2, 4, 8, 16]  # …and twice as long after each further one.
     clock.now += dt.timedelta(minutes=15)
     account, _, _ = await staff.sign_in("sre1", PASSWORD, "10.0.0.1")
     assert account.username == "sre1"
+
+
+async def test_a_stranger_cannot_lock_a_staff_member_out(identity: Any) -> None:
+    staff: StaffAuth = identity.staff
+    await make(staff, "admin9", StaffRole.ADMINISTRATOR)
+    for _ in range(5):
+        await fail(staff, "admin9", "203.0.113.9")
+    assert await fail(staff, "admin9", "203.0.113.9") == ("too_many_requests", 1)
+    account, _, _ = await staff.sign_in("admin9", PASSWORD, "10.0.0.1")  # the owner, at their desk
+    assert account.username == "admin9"
+
+
+async def test_one_address_trying_many_usernames_is_slowed_down(identity: Any) -> None:
+    staff: StaffAuth = identity.staff
+    await make(staff, "reviewer7", StaffRole.REVIEWER)
+    for i in range(20):  # four usernames, five free failures each: the pair limit is never met
+        assert (await fail(staff, f"user{i % 4}", "203.0.113.9"))[0] == "credentials_invalid"
+    assert await fail(staff, "reviewer7", "203.0.113.9") == ("too_many_requests", 1)
+    assert (await staff.sign_in("reviewer7", PASSWORD, "10.0.0.2"))[0].username == "reviewer7"
 
 
 async def test_a_successful_sign_in_forgets_earlier_failures(identity: Any) -> None:
