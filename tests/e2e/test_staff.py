@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import json
 import logging
-
 from typing import Any
 
 import httpx
@@ -90,7 +89,9 @@ async def test_a_stranger_slows_down_only_their_own_address_with_429_and_retry_a
         assert (await sign_in(right, "198.51.100.7")).status_code == 200
         # An unknown username gets the same answers.
         for _ in range(5):
-            assert (await sign_in({"username": "nobody.here", "password": "x"}, "203.0.113.9")).status_code == 401
+            assert (
+                await sign_in({"username": "nobody.here", "password": "x"}, "203.0.113.9")
+            ).status_code == 401
         unknown = await sign_in({"username": "nobody.here", "password": "x"}, "203.0.113.9")
         assert (unknown.status_code, unknown.headers["retry-after"]) == (429, "1")
         assert unknown.json() == waiting.json()
