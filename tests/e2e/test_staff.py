@@ -98,7 +98,7 @@ async def test_a_stranger_slows_down_only_their_own_address_with_429_and_retry_a
 
 
 async def test_roles_decide_the_routes(platform: Platform) -> None:
-    clerk = await platform.make_staff("window_clerk", office_id="zz-office-1")
+    clerk = await platform.make_staff("window_clerk", office_id="centre")
     reviewer = await platform.make_staff("reviewer")
     sre = await platform.make_staff("sre")
     admin_routes = [
@@ -123,7 +123,7 @@ async def test_roles_decide_the_routes(platform: Platform) -> None:
     )
     assert published.status_code == 200, published.text
     me = (await platform.http.get("/v1/staff/me", headers=clerk)).json()
-    assert (me["role"], me["office_id"]) == ("window_clerk", "zz-office-1")
+    assert (me["role"], me["office_id"]) == ("window_clerk", "centre")
 
     # Each service audits the staff actions it performed, under the staff member's id.
     from sqlalchemy import select
@@ -192,12 +192,12 @@ async def test_administrators_manage_staff_and_a_disabled_account_is_out_at_once
         headers=admin,
     )
     assert (no_office.status_code, no_office.json()["field"]) == (400, "office_id")
-    clerk = await platform.make_staff("window_clerk", username="clerk.y", office_id="zz-office-1")
+    clerk = await platform.make_staff("window_clerk", username="clerk.y", office_id="centre")
     listed = (
         await platform.http.get("/v1/admin/staff", params={"role": "window_clerk"}, headers=admin)
     ).json()
     [member] = listed["staff"]
-    assert (member["username"], member["office_id"], member["active"]) == ("clerk.y", "zz-office-1", True)
+    assert (member["username"], member["office_id"], member["active"]) == ("clerk.y", "centre", True)
     again = await platform.http.post(
         "/v1/admin/staff",
         json={"username": "Clerk.Y", "role": "sre", "password": "another-password-0123"},
@@ -207,11 +207,11 @@ async def test_administrators_manage_staff_and_a_disabled_account_is_out_at_once
 
     moved = await platform.http.put(
         f"/v1/admin/staff/{member['staff_id']}/role",
-        json={"role": "window_clerk", "office_id": "zz-office-2"},
+        json={"role": "window_clerk", "office_id": "north"},
         headers=admin,
     )
-    assert moved.json()["office_id"] == "zz-office-2"
-    assert (await platform.http.get("/v1/staff/me", headers=clerk)).json()["office_id"] == "zz-office-2"
+    assert moved.json()["office_id"] == "north"
+    assert (await platform.http.get("/v1/staff/me", headers=clerk)).json()["office_id"] == "north"
 
     off = await platform.http.put(
         f"/v1/admin/staff/{member['staff_id']}/active", json={"active": False}, headers=admin

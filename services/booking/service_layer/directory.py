@@ -9,22 +9,12 @@ from typing import Protocol
 
 from services.booking.domain.model import Office
 from services.booking.service_layer.unit_of_work import UnitOfWork
-from services.runtime.errors import InvalidArgument
-
-#: Ids per question, either way: a bound on what one call reads.
-MAX_IDS = 500
-
-
-def check_ids(ids: Collection[str], field: str) -> list[str]:
-    unique = list(dict.fromkeys(i for i in ids if i))
-    if len(unique) > MAX_IDS:
-        raise InvalidArgument("too_many_ids", f"At most {MAX_IDS} ids in one call.", field=field)
-    return unique
+from services.runtime.batch import bounded_ids
 
 
 async def find_offices(uow: UnitOfWork, office_ids: Collection[str]) -> list[Office]:
     """The offices of the catalogue among ``office_ids``; unknown ones are left out."""
-    wanted = check_ids(office_ids, "office_ids")
+    wanted = bounded_ids(office_ids, "office_ids")
     async with uow.read() as tx:
         found = [await tx.catalogue.get_office(office_id) for office_id in wanted]
     return [office for office in found if office is not None]

@@ -79,6 +79,12 @@ class StaffStore(Protocol):
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
 
 
+class OfficeDirectory(Protocol):
+    """Booking's catalogue of offices (identity asks; it keeps no copy)."""
+
+    async def exists(self, office_id: str) -> bool: ...
+
+
 class StaffUnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[StaffStore]: ...
     def read(self) -> AbstractAsyncContextManager[StaffStore]: ...
@@ -136,6 +142,7 @@ class StaffAuth:
         sealer: Sealer,
         passwords: Passwords,
         tokens: StaffTokens,
+        offices: OfficeDirectory,
         *,
         clock: Clock,
         throttle: SignInThrottle = SignInThrottle(),
@@ -145,6 +152,7 @@ class StaffAuth:
         self.sealer = sealer
         self.passwords = passwords
         self.tokens = tokens
+        self.offices = offices
         self.clock = clock
         self.throttle = throttle
         self._dummy_hash: str | None = None
@@ -195,6 +203,19 @@ class StaffAuth:
                 "Too many failed sign-ins from this address; wait before trying again.",
                 max(w for w in waits if w is not None),
             )
+
+    async def _office(self, role: StaffRole, office_id: str | None) -> str | None:
+        """The office a member of ``role`` is bound to: for a window clerk one that
+        booking's catalogue has (422 ``office_not_found`` otherwise), else none."""
+        office = check_office(role, office_id)
+        if office is not None and not await self.offices.exists(office):
+            raise ProblemError(
+                "office_not_found",
+                f"No office {office!r} in the catalogue.",
+                field="office_id",
+                kind=Kind.UNPROCESSABLE,
+            )
+        return office
 
     async def prepare(self) -> None:
         await self._dummy()
@@ -301,7 +322,7 @@ class StaffAuth:
             username=username,
             display_name=_display_name(display_name, username),
             role=role,
-            office_id=check_office(role, office_id),
+            office_id=await self._office(role, office_id),
             active=True,
         )
         password_hash = await self._hash(password)
@@ -385,5 +406,5 @@ class StaffAuth:
     async def set_role(
         self, *, actor: str, staff_id: str, role: StaffRole, office_id: str | None
     ) -> StaffAccount:
-        office = check_office(role, office_id)
+        office = await self._office(role, office_id)
         return await self._change(actor, staff_id, lambda a: replace(a, role=role, office_id=office))
