@@ -47,10 +47,18 @@ class CountingPasswords(Argon2Passwords):
         return super().verify(password_hash, password)
 
 
+class KnownOffices:
+    """Booking's catalogue, as far as these tests need it (the real one answers in
+    tests/e2e/test_staff_citizens.py and the create-staff test below)."""
+
+    async def exists(self, office_id: str) -> bool:
+        return office_id in {"zz-office-1", "zz-office-2"}
+
+
 @pytest.fixture
 async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
     settings = IdentitySettings(data_dir=tmp_path, **backend)
-    app = bootstrap.build(settings, clock=clock, passwords=CountingPasswords())
+    app = bootstrap.build(settings, clock=clock, passwords=CountingPasswords(), offices=KnownOffices())
     await asyncio.to_thread(app.migrate)
     yield app
     await app.db.dispose()
@@ -265,27 +273,38 @@ def test_a_bootstrap_user_needs_a_password_and_the_other_way_round(tmp_path: Pat
             IdentitySettings(data_dir=tmp_path, **half)  # type: ignore[arg-type]
 
 
-def test_create_staff_takes_the_password_from_stdin_never_argv(tmp_path: Path) -> None:
+async def test_create_staff_takes_the_password_from_stdin_never_argv_and_asks_booking_for_the_office(
+    tmp_path: Path, booking: Any
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINTONG_", "OTEL_"))}
-    env["MINTONG_DATA_DIR"] = str(tmp_path)
+    env["MINTONG_DATA_DIR"] = str(tmp_path / "identity")
+    env["MINTONG_BOOKING_GRPC_TARGET"] = f"127.0.0.1:{booking.host.port}"
 
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+    async def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        # In a thread: the booking service it asks runs on this event loop.
+        return await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "services.identity", *args],
             input=stdin, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
 
-    assert run("migrate").returncode == 0
-    made = run(
-        "create-staff", "--username", "clerk9", "--role", "window_clerk", "--office", "zz-1", stdin=PASSWORD
+    assert (await run("migrate")).returncode == 0
+    made = await run(
+        "create-staff", "--username", "clerk9", "--role", "window_clerk", "--office", "centre", stdin=PASSWORD
     )
     assert made.returncode == 0, made.stderr
     assert "window_clerk 'clerk9'" in made.stdout and PASSWORD not in made.stdout + made.stderr
-    no_office = run("create-staff", "--username", "clerk8", "--role", "window_clerk", stdin=PASSWORD)
+    nowhere = await run(
+        "create-staff", "--username", "clerk7", "--role", "window_clerk", "--office", "no-such-office",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert nowhere.returncode == 2 and "no-such-office" in nowhere.stderr
+    no_office = await run("create-staff", "--username", "clerk8", "--role", "window_clerk", stdin=PASSWORD)
     assert no_office.returncode == 2 and "office" in no_office.stderr
-    short = run("create-staff", "--username", "sre9", "--role", "sre", stdin="short")
+    short = await run("create-staff", "--username", "sre9", "--role", "sre", stdin="short")
     assert short.returncode == 2 and "12" in short.stderr
-    assert run("create-staff", "--username", "x", "--role", "sre", "--password", PASSWORD).returncode != 0
+    argv = await run("create-staff", "--username", "x", "--role", "sre", "--password", PASSWORD)
+    assert argv.returncode != 0
 
 
 async def test_a_hash_with_weaker_parameters_is_replaced_at_sign_in(identity: Any) -> None:
