@@ -141,7 +141,7 @@ async def test_a_clerks_booking_list_shows_each_citizens_masked_name(platform: P
         assert answer.status_code == 201, answer.text
         made.append(answer.json())
     clerk = await platform.make_staff("window_clerk", office_id="centre")
-    names = {}
+    names: dict[str, str] = {}
     for day in sorted({b["date"] for b in made}):
         listed = await platform.http.get(
             "/v1/staff/offices/centre/bookings", params={"date": day}, headers=clerk

@@ -139,9 +139,9 @@ async def test_failures_slow_down_their_address_for_any_username_and_back_off_pr
         with pytest.raises(ProblemError) as waiting:
             await staff.sign_in(username, PASSWORD, "10.0.0.1")
         assert (waiting.value.code, waiting.value.retry_after) == ("too_many_requests", 1)
-        waits = []
+        waits: list[int | None] = []
         for _ in range(4):
-            clock.now += dt.timedelta(seconds=waits[-1] if waits else 1)
+            clock.now += dt.timedelta(seconds=waits[-1] or 0 if waits else 1)
             assert (await fail(staff, username, "10.0.0.1"))[0] == "credentials_invalid"
             waits.append((await fail(staff, username, "10.0.0.1"))[1])
         assert waits == [2, 4, 8, 16]  # …and twice as long after each further one.
