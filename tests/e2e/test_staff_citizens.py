@@ -74,6 +74,12 @@ async def test_a_pre_application_of_a_citizen_not_on_the_register_is_refused(
         "citizen_not_found",
         "citizen_id",
     )
+    nul = await platform.http.post(
+        "/v1/staff/pre-applications/PA-1/approve",
+        json={**approval, "citizen_id": "c\u0000"},
+        headers=reviewer,
+    )
+    assert (nul.status_code, nul.json()["field"]) == (400, "citizen_id")
     real = await platform.http.post(
         "/v1/staff/pre-applications/PA-1/approve",
         json={**approval, "citizen_id": me["citizen_id"]},
@@ -116,8 +122,9 @@ async def test_staff_find_a_citizen_by_id_number_masked_and_audited(platform: Pl
         "citizen_not_found",
         "id_number",
     )
-    bad = await platform.http.post("/v1/staff/citizens/find", json={"id_number": "1" * 18}, headers=reviewer)
-    assert (bad.status_code, bad.json()["field"]) == (400, "id_number")
+    for wrong in ("1" * 18, ZHANG[:17] + "\u0000"):
+        bad = await platform.http.post("/v1/staff/citizens/find", json={"id_number": wrong}, headers=reviewer)
+        assert (bad.status_code, bad.json()["field"]) == (400, "id_number")
 
     reviewer_id = (await platform.http.get("/v1/staff/me", headers=reviewer)).json()["staff_id"]
     async with platform.identity.db.read() as conn:
