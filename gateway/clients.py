@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mintong.booking.v1 import bookings_pb2_grpc, catalogue_pb2_grpc
-from mintong.identity.v1 import channels_pb2_grpc, identity_pb2_grpc, staff_pb2_grpc
+from mintong.identity.v1 import channels_pb2_grpc, citizens_pb2_grpc, identity_pb2_grpc, staff_pb2_grpc
 from mintong.notify.v1 import notify_pb2_grpc
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_client import insecure_channel
@@ -31,6 +31,7 @@ class Clients:
         self.face_verification = channels_pb2_grpc.FaceVerificationServiceStub(self.channels["identity"])
         self.staff = staff_pb2_grpc.StaffServiceStub(self.channels["identity"])
         self.staff_admin = staff_pb2_grpc.StaffAdminServiceStub(self.channels["identity"])
+        self.citizens = citizens_pb2_grpc.CitizenDirectoryServiceStub(self.channels["identity"])
 
     async def health(self, deadline: float = 1.0) -> dict[str, str]:
         """Each service's overall health status, e.g. {"booking": "SERVING"}."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
 from gateway.schemas import date_of, date_to_proto, hhmm
 from mintong.booking.v1 import bookings_pb2 as pb
+from mintong.identity.v1 import citizens_pb2
 
 router = APIRouter(tags=["bookings"])
 staff_router = APIRouter(prefix="/staff", tags=["window staff"])
@@ -86,6 +87,9 @@ class Booking(BaseModel):
     pre_application_id: str
     snapshot: Snapshot
     citizen_id: str | None = Field(default=None, description="Staff answers only.")
+    citizen_masked_name: str | None = Field(
+        default=None, description="Staff answers only: the first character of the citizen's name, e.g. 张*."
+    )
 
     @classmethod
     def of(cls, b: pb.Booking) -> Booking:
@@ -322,7 +326,20 @@ async def office_bookings(
     answer = await services.booking_staff.ListOfficeBookings(
         pb.ListOfficeBookingsRequest(office_id=office_id, date=date_to_proto(date)), **member.call.options
     )
-    return Bookings(bookings=[Booking.of(b) for b in answer.bookings])
+    # Whom the clerk serves, masked: one question to identity for the whole day.
+    names: dict[str, str] = {}
+    if answer.bookings:
+        who = await services.citizens.GetCitizens(
+            citizens_pb2.GetCitizensRequest(citizen_ids=sorted({b.citizen_id for b in answer.bookings})),
+            **member.call.options,
+        )
+        names = {c.citizen_id: c.masked_name for c in who.citizens}
+    return Bookings(
+        bookings=[
+            Booking.of(b).model_copy(update={"citizen_masked_name": names.get(b.citizen_id)})
+            for b in answer.bookings
+        ]
+    )
 
 
 @staff_router.post(

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import STAFF_ROLES, Administrator, AnonymousCall, AnyStaff, Services, StaffRoleName
+from gateway.deps import (
+    STAFF_ROLES,
+    Administrator,
+    AnonymousCall,
+    AnyStaff,
+    Services,
+    Staff,
+    StaffRoleName,
+    staff,
+)
+from mintong.identity.v1 import citizens_pb2
 from mintong.identity.v1 import staff_pb2 as pb
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -39,8 +49,9 @@ class StaffToken(BaseModel):
     "/token",
     response_model=StaffToken,
     summary="Staff sign-in with username and password",
-    description="Unknown username and wrong password get the same 401. After repeated failures "
-    "the username is locked for a while: 429 with Retry-After.",
+    description="Unknown username and wrong password get the same 401. Repeated failures slow "
+    "down further tries from the same client address (429 with Retry-After, twice as long after "
+    "each further failure); a username is never locked for everyone.",
 )
 async def sign_in(body: StaffSignIn, request: Request, call: AnonymousCall, services: Services) -> StaffToken:
     answer = await services.staff.SignIn(
@@ -172,3 +183,50 @@ async def set_active(
         pb.SetStaffActiveRequest(staff_id=staff_id, active=body.active), **admin.call.options
     )
     return StaffMember.of(answer.staff)
+
+
+# --- citizens, as staff may see them ------------------------------------------------
+
+
+class CitizenQuery(BaseModel):
+    id_number: str = Field(
+        min_length=15,
+        max_length=40,
+        description="The citizen's resident ID number (18 characters; spaces and a lower-case x are "
+        "accepted). In the body, not the URL, so that it reaches no access log.",
+    )
+
+
+class MaskedCitizen(BaseModel):
+    citizen_id: str = Field(description="What every service knows the citizen by (e.g. for an approval).")
+    masked_name: str = Field(description="The first character of the name, e.g. 张*.")
+    masked_id_number: str = Field(description="Without the birth date, e.g. 410105********123X.")
+    city: str
+
+    @classmethod
+    def of(cls, c: citizens_pb2.CitizenSummary) -> MaskedCitizen:
+        return cls(
+            citizen_id=c.citizen_id,
+            masked_name=c.masked_name,
+            masked_id_number=c.masked_id_number,
+            city=c.city_code,
+        )
+
+
+#: Staff who serve or review citizens; SREs see none.
+CitizenStaff = Annotated[Staff, Depends(staff("window_clerk", "reviewer", "administrator"))]
+
+
+@router.post(
+    "/citizens/find",
+    response_model=MaskedCitizen,
+    summary="Find a citizen by ID number (masked; every look-up is audited)",
+    description="For window clerks, reviewers and administrators: the citizen id to act on, with "
+    "the name and ID number masked. Found or not (404 citizen_not_found on id_number), the "
+    "look-up is an entry of identity's audit log under the staff member's id.",
+)
+async def find_citizen(body: CitizenQuery, member: CitizenStaff, services: Services) -> MaskedCitizen:
+    answer = await services.citizens.FindCitizen(
+        citizens_pb2.FindCitizenRequest(id_number=body.id_number), **member.call.options
+    )
+    return MaskedCitizen.of(answer.citizen)

@@ -8,12 +8,22 @@ from pathlib import Path
 
 import grpc
 
-from mintong.booking.v1 import bookings_pb2, bookings_pb2_grpc, catalogue_pb2, catalogue_pb2_grpc
+from mintong.booking.v1 import (
+    bookings_pb2,
+    bookings_pb2_grpc,
+    catalogue_pb2,
+    catalogue_pb2_grpc,
+    offices_pb2,
+    offices_pb2_grpc,
+)
 from services.booking.adapters import orm
+from services.booking.adapters.identity_client import GrpcCitizenDirectory
 from services.booking.adapters.unit_of_work import SqlUnitOfWork
 from services.booking.config import BookingSettings
 from services.booking.entrypoints.bookings_servicer import BookingServicer, BookingStaffServicer, QrSigner
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
+from services.booking.entrypoints.offices_servicer import OfficeDirectoryServicer
+from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.holds import HoldKeeper
 from services.runtime import migrations
@@ -36,13 +46,17 @@ class Booking:
     uow: SqlUnitOfWork
     host: ServiceHost
     clock: Clock
+    #: Identity's register as booking asks it (tests may stand in for identity).
+    citizens: CitizenDirectory
 
     def migrate(self) -> None:
         """Blocking; from async code use ``asyncio.to_thread``."""
         migrations.upgrade(self.db, MIGRATIONS)
 
 
-def build(settings: BookingSettings, *, clock: Clock = utc_now) -> Booking:
+def build(
+    settings: BookingSettings, *, clock: Clock = utc_now, citizens: CitizenDirectory | None = None
+) -> Booking:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
     uow = SqlUnitOfWork(db)
     qr_key = (
@@ -51,6 +65,7 @@ def build(settings: BookingSettings, *, clock: Clock = utc_now) -> Booking:
         else dev_secret(settings.data_dir, "qr-secret")
     )
     bookings_servicer = BookingServicer(uow, clock, QrSigner(qr_key.encode()))
+    citizens = citizens or GrpcCitizenDirectory(settings.grpc_target("identity"))
 
     def register(server: grpc.aio.Server) -> None:
         catalogue_pb2_grpc.add_CatalogueServiceServicer_to_server(CatalogueServicer(uow, clock), server)
@@ -59,12 +74,14 @@ def build(settings: BookingSettings, *, clock: Clock = utc_now) -> Booking:
         )
         bookings_pb2_grpc.add_BookingServiceServicer_to_server(bookings_servicer, server)
         bookings_pb2_grpc.add_BookingStaffServiceServicer_to_server(
-            BookingStaffServicer(uow, clock, bookings_servicer), server
+            BookingStaffServicer(uow, clock, bookings_servicer, citizens), server
         )
+        offices_pb2_grpc.add_OfficeDirectoryServiceServicer_to_server(OfficeDirectoryServicer(uow), server)
 
     services = [
         *catalogue_pb2.DESCRIPTOR.services_by_name.values(),
         *bookings_pb2.DESCRIPTOR.services_by_name.values(),
+        *offices_pb2.DESCRIPTOR.services_by_name.values(),
     ]
     host = ServiceHost(
         NAME,
@@ -83,4 +100,4 @@ def build(settings: BookingSettings, *, clock: Clock = utc_now) -> Booking:
         )
     )
     uow.on_commit = host.wake_relay
-    return Booking(settings, db, uow, host, clock)
+    return Booking(settings, db, uow, host, clock, citizens)

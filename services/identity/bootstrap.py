@@ -12,12 +12,15 @@ import grpc
 from mintong.identity.v1 import (
     channels_pb2,
     channels_pb2_grpc,
+    citizens_pb2,
+    citizens_pb2_grpc,
     identity_pb2,
     identity_pb2_grpc,
     staff_pb2,
     staff_pb2_grpc,
 )
 from services.identity.adapters import orm
+from services.identity.adapters.booking_client import GrpcOfficeDirectory
 from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.adapters.device_keys import Ed25519Keys
 from services.identity.adapters.face import SandboxFaceVerifier
@@ -32,8 +35,9 @@ from services.identity.adapters.wechat import HttpWeChatOAuth, SandboxWeChatOAut
 from services.identity.config import IdentitySettings
 from services.identity.domain.channels import FacePolicy
 from services.identity.domain.model import OtpPolicy
-from services.identity.domain.staff import LockoutPolicy
+from services.identity.domain.staff import SignInThrottle
 from services.identity.entrypoints.channels_servicer import ChannelBindingServicer, FaceVerificationServicer
+from services.identity.entrypoints.citizens_servicer import CitizenDirectoryServicer
 from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
 from services.identity.entrypoints.staff_servicer import StaffAdminServicer, StaffServicer
 from services.identity.service_layer.auth import Auth, Clock
@@ -42,7 +46,7 @@ from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.contacts import ContactsBackfill
 from services.identity.service_layer.face import FaceVerification
 from services.identity.service_layer.housekeeping import PruneWorker
-from services.identity.service_layer.staff import Passwords, StaffAuth
+from services.identity.service_layer.staff import OfficeDirectory, Passwords, StaffAuth
 from services.runtime import migrations
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.dev_secrets import dev_secret
@@ -104,7 +108,11 @@ class BootstrapAdministrator:
 
 
 def build(
-    settings: IdentitySettings, *, clock: Clock = utc_now, passwords: Passwords | None = None
+    settings: IdentitySettings,
+    *,
+    clock: Clock = utc_now,
+    passwords: Passwords | None = None,
+    offices: OfficeDirectory | None = None,
 ) -> Identity:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
     cipher = settings.pii_cipher()
@@ -132,9 +140,11 @@ def build(
         cipher,
         passwords or Argon2Passwords(),
         JwtStaffTokens(token_key, dt.timedelta(minutes=settings.staff_token_minutes)),
+        offices or GrpcOfficeDirectory(settings.grpc_target("booking")),
         clock=clock,
-        lockout=LockoutPolicy(
-            max_failures=settings.staff_signin_max_failures,
+        throttle=SignInThrottle(
+            free_failures=settings.staff_signin_max_failures,
+            free_failures_per_address=settings.staff_signin_max_failures_per_address,
             window=dt.timedelta(minutes=settings.staff_signin_window_minutes),
         ),
     )
@@ -178,6 +188,9 @@ def build(
         )
         staff_pb2_grpc.add_StaffServiceServicer_to_server(StaffServicer(staff), server)
         staff_pb2_grpc.add_StaffAdminServiceServicer_to_server(StaffAdminServicer(staff), server)
+        citizens_pb2_grpc.add_CitizenDirectoryServiceServicer_to_server(
+            CitizenDirectoryServicer(uow, cipher, clock), server
+        )
 
     host = ServiceHost(
         NAME,
@@ -185,7 +198,7 @@ def build(
         register=register,
         service_names=[
             s.full_name
-            for file in (identity_pb2, staff_pb2, channels_pb2)
+            for file in (identity_pb2, staff_pb2, channels_pb2, citizens_pb2)
             for s in file.DESCRIPTOR.services_by_name.values()
         ],
         db=db,

@@ -24,10 +24,14 @@ class IdentitySettings(PiiSettings):
     identity_prune_interval: float = Field(default=3600.0, gt=0)
     #: Staff tokens have no refresh: a staff member signs in again after this.
     staff_token_minutes: int = Field(default=30, ge=1, le=720)
-    #: This many failed staff sign-ins within the window lock the username (429)
-    #: until the oldest of them leaves the window.
+    #: Failed staff sign-ins of one username from one client address within the
+    #: window that cost nothing; after them each try waits twice as long as the one
+    #: before (1 s, 2 s, 4 s, … at most the window). Never a lock of the username.
     staff_signin_max_failures: int = Field(default=5, ge=1)
-    staff_signin_window_minutes: int = Field(default=15, ge=1)
+    #: The same for failures from one client address whatever the username.
+    staff_signin_max_failures_per_address: int = Field(default=20, ge=1)
+    #: At most an hour: pruning keeps rate events for an hour (housekeeping.RATE_WINDOW).
+    staff_signin_window_minutes: int = Field(default=15, ge=1, le=60)
     #: The first administrator, made at start when no staff member has this
     #: username. There is no default password: both or neither are set.
     bootstrap_admin_user: str | None = None

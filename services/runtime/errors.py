@@ -20,6 +20,7 @@ class Kind(enum.Enum):
     CONFLICT = 409  # the current state forbids it
     UNPROCESSABLE = 422  # well-formed, but a rule refuses it
     TOO_MANY = 429
+    UNAVAILABLE = 503  # another service this one asks could not answer: try again
 
     @property
     def http_status(self) -> int:

@@ -3,12 +3,16 @@ the request id and caller of the call being served."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
 from services.runtime import context
+from services.runtime.errors import Kind, ProblemError
+
+T = TypeVar("T")
 
 
 class _ContextMetadata(grpc.aio.UnaryUnaryClientInterceptor):
@@ -31,3 +35,29 @@ def insecure_channel(target: str, **options: Any) -> grpc.aio.Channel:
         ],
         **options,
     )
+
+
+class LazyStub(Generic[T]):
+    """A stub made on first use, inside the running event loop (a grpc.aio channel
+    made by a composition root, before asyncio.run, would belong to no loop), whose
+    failures become a 503 problem naming the service rather than a crash."""
+
+    def __init__(self, service: str, target: str, make: Callable[[grpc.aio.Channel], T]) -> None:
+        self.service = service
+        self.target = target
+        self._make = make
+        self._stub: T | None = None
+
+    def get(self) -> T:
+        if self._stub is None:
+            self._stub = self._make(insecure_channel(self.target))
+        return self._stub
+
+    def unavailable(self, error: grpc.aio.AioRpcError) -> ProblemError:
+        problem = ProblemError(
+            f"{self.service}_unavailable",
+            f"The {self.service} service could not answer ({error.code().name}); try again.",
+            kind=Kind.UNAVAILABLE,
+        )
+        problem.retry_after = 5
+        return problem

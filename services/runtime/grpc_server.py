@@ -33,6 +33,7 @@ GRPC_CODES: dict[Kind, int] = {
     Kind.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
     Kind.FORBIDDEN: code_pb2.PERMISSION_DENIED,
     Kind.TOO_MANY: code_pb2.RESOURCE_EXHAUSTED,
+    Kind.UNAVAILABLE: code_pb2.UNAVAILABLE,
 }
 
 

@@ -83,6 +83,7 @@ async def platform(
         make_settings(
             IdentitySettings,
             notify_grpc_target=targets["notify_grpc_target"],
+            booking_grpc_target=targets["booking_grpc_target"],
             bootstrap_admin_user=ADMIN_USER,
             bootstrap_admin_password=ADMIN_PASSWORD,
         ),
@@ -90,6 +91,8 @@ async def platform(
     )
     await asyncio.to_thread(citizens.migrate)
     targets["identity_grpc_target"] = f"127.0.0.1:{await citizens.host.start(port=0)}"
+    # Booking was built before identity had a port: it asks identity's register here.
+    booking.citizens.stub.target = targets["identity_grpc_target"]
     others = [cards_host, citizens.host]
 
     settings = make_settings(GatewaySettings, receipt_secret=RECEIPT_SECRET, **targets)

@@ -261,8 +261,14 @@ async def test_a_past_booking_no_longer_blocks_the_next(
 
 
 async def test_rules_refuse_with_a_code_naming_the_rule(
-    booking: Any, stub: Any, slots: Any, clock: Any
+    booking: Any, stub: Any, slots: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Identity does not run here: its register answers through the adapter's one call
+    # (tests/e2e/test_staff.py asks the real identity).
+    async def on_the_register(citizen_ids: list[str]) -> set[str]:
+        return set(citizen_ids) & {"c1"}
+
+    monkeypatch.setattr(booking.citizens, "existing", on_the_register)
     await handlers.load_catalogue(booking.uow, PORT_CITY, "yaml")
     await handlers.publish_slots(
         booking.uow, first=MONDAY, last=MONDAY + dt.timedelta(days=6), city_code="portcity"
@@ -329,6 +335,18 @@ async def test_rules_refuse_with_a_code_naming_the_rule(
         )
         found = await refusal(staff.ApprovePreApplication(not_needed, metadata=reviewer))
         assert (found.status, found.code) == (422, "pre_application_not_needed")
+        nobody = pb.ApprovePreApplicationRequest(
+            pre_application_id="pa-3",
+            citizen_id="not-a-citizen",
+            city_code="testcity",
+            business_code="HOUSEHOLD_REGISTRATION",
+        )
+        found = await refusal(staff.ApprovePreApplication(nobody, metadata=reviewer))
+        assert (found.status, found.code, found.field_violations[0].field) == (
+            422,
+            "citizen_not_found",
+            "citizen_id",
+        )
     assert await outbox_events(booking, "mintong.booking.v1.PreApplicationApproved") == 1
     found = await refusal(
         stub.Book(

@@ -1,5 +1,6 @@
 """Staff accounts and staff sign-in on real SQLite and PostgreSQL: the same answer
-and the same work for an unknown username as for a wrong password, the lockout,
+and the same work for an unknown username as for a wrong password, the sign-in
+throttle (by address, never a lockout of the username),
 sessions that sign-out and disabling end, the last administrator kept, every
 staff action in the audit chain, and no password in any log; the create-staff CLI."""
 
@@ -46,10 +47,18 @@ class CountingPasswords(Argon2Passwords):
         return super().verify(password_hash, password)
 
 
+class KnownOffices:
+    """Booking's catalogue, as far as these tests need it (the real one answers in
+    tests/e2e/test_staff_citizens.py and the create-staff test below)."""
+
+    async def exists(self, office_id: str) -> bool:
+        return office_id in {"zz-office-1", "zz-office-2"}
+
+
 @pytest.fixture
 async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
     settings = IdentitySettings(data_dir=tmp_path, **backend)
-    app = bootstrap.build(settings, clock=clock, passwords=CountingPasswords())
+    app = bootstrap.build(settings, clock=clock, passwords=CountingPasswords(), offices=KnownOffices())
     await asyncio.to_thread(app.migrate)
     yield app
     await app.db.dispose()
@@ -112,20 +121,52 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer_after_the_sam
     assert "nobody-here" not in failed[1][0]  # kept as a keyed hash: it may be a mistyped password
 
 
-async def test_repeated_failures_lock_any_username_until_they_age_out(identity: Any, clock: Clock) -> None:
+async def fail(staff: StaffAuth, username: str, address: str) -> tuple[str, int | None]:
+    with pytest.raises(ProblemError) as refused:
+        await staff.sign_in(username, "wrong-password-123", address)
+    return refused.value.code, refused.value.retry_after
+
+
+async def test_failures_slow_down_their_address_for_any_username_and_back_off_progressively(
+    identity: Any, clock: Clock
+) -> None:
     staff: StaffAuth = identity.staff
     await make(staff, "sre1", StaffRole.SRE)
-    for username in ("sre1", "ghost"):
-        for _ in range(5):
-            with pytest.raises(ProblemError) as refused:
-                await staff.sign_in(username, "wrong-password-123", "10.0.0.1")
-            assert refused.value.code == "credentials_invalid"
-        with pytest.raises(ProblemError) as locked:
-            await staff.sign_in(username, PASSWORD, "10.0.0.1")  # even the right password
-        assert (locked.value.kind.http_status, locked.value.retry_after) == (429, 15 * 60 + 1)
+    for username in ("sre1", "ghost"):  # known or not, the same answers
+        answers = [await fail(staff, username, "10.0.0.1") for _ in range(5)]
+        assert answers == [("credentials_invalid", None)] * 5
+        # The next try waits 1 s after the fifth failure, right password or not…
+        with pytest.raises(ProblemError) as waiting:
+            await staff.sign_in(username, PASSWORD, "10.0.0.1")
+        assert (waiting.value.code, waiting.value.retry_after) == ("too_many_requests", 1)
+        waits: list[int | None] = []
+        for _ in range(4):
+            clock.now += dt.timedelta(seconds=waits[-1] or 0 if waits else 1)
+            assert (await fail(staff, username, "10.0.0.1"))[0] == "credentials_invalid"
+            waits.append((await fail(staff, username, "10.0.0.1"))[1])
+        assert waits == [2, 4, 8, 16]  # …and twice as long after each further one.
     clock.now += dt.timedelta(minutes=15)
     account, _, _ = await staff.sign_in("sre1", PASSWORD, "10.0.0.1")
     assert account.username == "sre1"
+
+
+async def test_a_stranger_cannot_lock_a_staff_member_out(identity: Any) -> None:
+    staff: StaffAuth = identity.staff
+    await make(staff, "admin9", StaffRole.ADMINISTRATOR)
+    for _ in range(5):
+        await fail(staff, "admin9", "203.0.113.9")
+    assert await fail(staff, "admin9", "203.0.113.9") == ("too_many_requests", 1)
+    account, _, _ = await staff.sign_in("admin9", PASSWORD, "10.0.0.1")  # the owner, at their desk
+    assert account.username == "admin9"
+
+
+async def test_one_address_trying_many_usernames_is_slowed_down(identity: Any) -> None:
+    staff: StaffAuth = identity.staff
+    await make(staff, "reviewer7", StaffRole.REVIEWER)
+    for i in range(20):  # four usernames, five free failures each: the pair limit is never met
+        assert (await fail(staff, f"user{i % 4}", "203.0.113.9"))[0] == "credentials_invalid"
+    assert await fail(staff, "reviewer7", "203.0.113.9") == ("too_many_requests", 1)
+    assert (await staff.sign_in("reviewer7", PASSWORD, "10.0.0.2"))[0].username == "reviewer7"
 
 
 async def test_a_successful_sign_in_forgets_earlier_failures(identity: Any) -> None:
@@ -232,27 +273,38 @@ def test_a_bootstrap_user_needs_a_password_and_the_other_way_round(tmp_path: Pat
             IdentitySettings(data_dir=tmp_path, **half)  # type: ignore[arg-type]
 
 
-def test_create_staff_takes_the_password_from_stdin_never_argv(tmp_path: Path) -> None:
+async def test_create_staff_takes_the_password_from_stdin_never_argv_and_asks_booking_for_the_office(
+    tmp_path: Path, booking: Any
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINTONG_", "OTEL_"))}
-    env["MINTONG_DATA_DIR"] = str(tmp_path)
+    env["MINTONG_DATA_DIR"] = str(tmp_path / "identity")
+    env["MINTONG_BOOKING_GRPC_TARGET"] = f"127.0.0.1:{booking.host.port}"
 
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+    async def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        # In a thread: the booking service it asks runs on this event loop.
+        return await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "services.identity", *args],
             input=stdin, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
 
-    assert run("migrate").returncode == 0
-    made = run(
-        "create-staff", "--username", "clerk9", "--role", "window_clerk", "--office", "zz-1", stdin=PASSWORD
+    assert (await run("migrate")).returncode == 0
+    made = await run(
+        "create-staff", "--username", "clerk9", "--role", "window_clerk", "--office", "centre", stdin=PASSWORD
     )
     assert made.returncode == 0, made.stderr
     assert "window_clerk 'clerk9'" in made.stdout and PASSWORD not in made.stdout + made.stderr
-    no_office = run("create-staff", "--username", "clerk8", "--role", "window_clerk", stdin=PASSWORD)
+    nowhere = await run(
+        "create-staff", "--username", "clerk7", "--role", "window_clerk", "--office", "no-such-office",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert nowhere.returncode == 2 and "no-such-office" in nowhere.stderr
+    no_office = await run("create-staff", "--username", "clerk8", "--role", "window_clerk", stdin=PASSWORD)
     assert no_office.returncode == 2 and "office" in no_office.stderr
-    short = run("create-staff", "--username", "sre9", "--role", "sre", stdin="short")
+    short = await run("create-staff", "--username", "sre9", "--role", "sre", stdin="short")
     assert short.returncode == 2 and "12" in short.stderr
-    assert run("create-staff", "--username", "x", "--role", "sre", "--password", PASSWORD).returncode != 0
+    argv = await run("create-staff", "--username", "x", "--role", "sre", "--password", PASSWORD)
+    assert argv.returncode != 0
 
 
 async def test_a_hash_with_weaker_parameters_is_replaced_at_sign_in(identity: Any) -> None:

@@ -1,5 +1,5 @@
 """Staff rules without a database: roles and the window clerk's office, usernames
-and passwords, the lockout's arithmetic, argon2id hashes, staff tokens that are
+and passwords, the sign-in throttle's arithmetic, argon2id hashes, staff tokens that are
 never citizen tokens, and the gateway's role and office checks."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.adapters.staff_tokens import JwtStaffTokens
 from services.identity.adapters.tokens import JwtTokens
 from services.identity.domain.staff import (
-    LockoutPolicy,
+    SignInThrottle,
     StaffAccount,
     StaffRole,
     check_office,
@@ -87,18 +87,28 @@ def test_passwords_are_long_enough_and_not_absurdly_long() -> None:
         assert (refused.value.code, refused.value.field) == ("weak_password", "password")
 
 
-# --- lockout -------------------------------------------------------------------------
+# --- throttle ------------------------------------------------------------------------
 
 
-def test_the_lock_closes_at_the_limit_and_opens_when_failures_age_out() -> None:
-    policy = LockoutPolicy(max_failures=3, window=dt.timedelta(minutes=15))
-    minutes = [T0 + dt.timedelta(minutes=m) for m in (0, 5, 10)]
-    assert policy.retry_after(minutes[:2], T0 + dt.timedelta(minutes=11)) is None
-    # Three failures: locked until the first is 15 minutes old (4 minutes from 11).
-    assert policy.retry_after(minutes, T0 + dt.timedelta(minutes=11)) == 4 * 60 + 1
-    # More than the limit (concurrent tries): the lock opens when enough have aged out.
-    four = [*minutes, T0 + dt.timedelta(minutes=10, seconds=30)]
-    assert policy.retry_after(four, T0 + dt.timedelta(minutes=11)) == 9 * 60 + 1
+def test_failures_beyond_the_free_ones_wait_twice_as_long_each_time() -> None:
+    policy = SignInThrottle(window=dt.timedelta(minutes=15))
+    at = [T0 + dt.timedelta(seconds=s) for s in range(12)]
+    assert policy.wait(at[:4], at[3], free=5) is None
+    # The fifth failure: 1 s from it; then 2 s, 4 s, … counted from the latest.
+    assert policy.wait(at[:5], at[4], free=5) == 1
+    assert policy.wait(at[:5], at[4] + dt.timedelta(seconds=1), free=5) is None
+    assert policy.wait(at[:6], at[5], free=5) == 2
+    assert policy.wait(at[:10], at[9], free=5) == 32
+    assert policy.wait(at[:10], at[9] + dt.timedelta(seconds=20), free=5) == 12
+
+
+def test_the_wait_is_at_most_the_window_and_failures_age_out() -> None:
+    policy = SignInThrottle(window=dt.timedelta(minutes=15))
+    many = [T0 + dt.timedelta(milliseconds=m) for m in range(100)]
+    assert policy.wait(many, many[-1], free=5) == 15 * 60
+    later = many[-1] + dt.timedelta(minutes=15)
+    assert policy.wait(many, later, free=5) is None
+    assert policy.wait(many, later + dt.timedelta(hours=1), free=5) is None
 
 
 # --- password hashes -----------------------------------------------------------------

@@ -19,6 +19,7 @@ from services.booking.domain.bookings import Booking, BookingRequest, BookingSta
 from services.booking.domain.model import Channel
 from services.booking.entrypoints.grpc_servicer import CHANNELS, date_from_proto, date_to_proto, time_to_proto
 from services.booking.service_layer import bookings
+from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
 from services.runtime.context import caller_office, caller_role, caller_subject, require_role
@@ -234,10 +235,13 @@ def _may_act_for(office_id: str) -> None:
 
 
 class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
-    def __init__(self, uow: UnitOfWork, clock: Clock, bookings_servicer: BookingServicer) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, bookings_servicer: BookingServicer, citizens: CitizenDirectory
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.render = bookings_servicer.to_proto
+        self.citizens = citizens
 
     async def ListOfficeBookings(
         self, request: pb.ListOfficeBookingsRequest, context
@@ -256,6 +260,7 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
         new = await bookings.approve_pre_application(
             self.uow,
             self.clock,
+            self.citizens,
             request.pre_application_id,
             request.citizen_id,
             request.city_code,

@@ -32,8 +32,10 @@ from services.booking.domain.bookings import (
 )
 from services.booking.domain.model import Channel, City, Office, Slot
 from services.booking.domain.rules import BookingRules
+from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.unit_of_work import SlotContext, Transaction, UnitOfWork
 from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.text import check_text
 
 Clock = Callable[[], dt.datetime]
 #: Turns a booking into the bytes a replay answers with (the entrypoint's format).
@@ -588,13 +590,29 @@ async def mark_no_show(
 
 
 async def approve_pre_application(
-    uow: UnitOfWork, clock: Clock, approval_id: str, citizen_id: str, city_code: str, business_code: str
+    uow: UnitOfWork,
+    clock: Clock,
+    citizens: CitizenDirectory,
+    approval_id: str,
+    citizen_id: str,
+    city_code: str,
+    business_code: str,
 ) -> bool:
     """Record a reviewer's approval, so the citizen may book the business, and tell
-    them ("you can now book"). Approving again changes nothing and tells no one."""
+    them ("you can now book"). Approving again changes nothing and tells no one.
+    The citizen must be on identity's register: an approval for nobody is refused."""
     if not approval_id.strip() or not citizen_id.strip():
         field = "pre_application_id" if not approval_id.strip() else "citizen_id"
         raise InvalidArgument("required", f"Name the {field.replace('_', ' ')}.", field=field)
+    check_text(citizen_id, "citizen_id", max_length=64)
+    # Asked before the write transaction: no network call while it holds the database.
+    if citizen_id not in await citizens.existing([citizen_id]):
+        raise Refused(
+            "citizen_not_found",
+            f"No citizen {citizen_id!r} on the register.",
+            field="citizen_id",
+            conflict=False,
+        )
     async with uow.write() as tx:
         business = await tx.catalogue.get_business(city_code, business_code)
         if business is None:

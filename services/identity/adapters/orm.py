@@ -62,7 +62,9 @@ challenges = Table(
     Index("ix_challenges_lookup_created", "id_lookup", "created_at"),
 )
 
-# One row per code request, per key ("number:<lookup>", "address:<ip>"): the limits count them.
+# One row per code request, per key: the limits count them. "number:<lookup>" for requests
+# that matched the register, "stranger:<lookup>:<ip>" for those that did not (they never
+# count against the owner), "address:<ip>" for both; staff sign-in failures too.
 rate_events = Table(
     "rate_events",
     metadata,

@@ -38,6 +38,12 @@ class SqlStore:
         row = (await self.conn.execute(query)).first()
         return self._resident(row) if row else None
 
+    async def residents(self, citizen_ids: list[str]) -> list[Resident]:
+        if not citizen_ids:
+            return []
+        query = select(orm.residents).where(orm.residents.c.citizen_id.in_(citizen_ids))
+        return [self._resident(row) for row in await self.conn.execute(query)]
+
     def _resident(self, r: Row[Any]) -> Resident:
         return Resident(
             citizen_id=r.citizen_id,

@@ -38,6 +38,13 @@ def mask_phone(e164: str) -> str:
     return f"{national[:3]}****{national[-4:]}" if len(national) >= 7 else "****"
 
 
+def mask_name(name: str) -> str:
+    """张伟 -> 张*, 欧阳娜娜 -> 欧***: enough for staff to tell whom they serve, not the
+    full name. A name in Latin letters keeps its first letter likewise."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"
+
+
 @dataclass(frozen=True)
 class OtpPolicy:
     """The one-time code rules (issue: 5 minutes, 5 wrong tries, single use, 60 s)."""

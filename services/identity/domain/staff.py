@@ -1,10 +1,11 @@
 """Staff of the bureau: their roles, the office a window clerk is bound to, and the
-rules for usernames, passwords and repeated failed sign-ins."""
+rules for usernames, passwords and how repeated failed sign-ins are slowed down."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -98,19 +99,31 @@ class StaffAccount:
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    """Repeated failed sign-ins lock a username (known or not, so that the lock
-    tells nothing) until the failures age out of the window."""
+class SignInThrottle:
+    """How failed staff sign-ins are slowed down (docs/decisions.md: "Staff sign-in is
+    throttled by address, never locked by username").
 
-    max_failures: int = 5
+    Failures are counted per username *and* client address, and per client address
+    whatever the username, never per username alone: a stranger who knows a username
+    slows down only their own tries, not its owner's from another address. Within a
+    key's window, the first ``free_failures`` cost nothing; each one after them makes
+    the next try wait twice as long as the one before (``first_wait``, then 2×, 4×, …,
+    at most the window), counted from the latest failure. Failures older than the
+    window are forgotten."""
+
+    free_failures: int = 5
+    free_failures_per_address: int = 20
     window: dt.timedelta = dt.timedelta(minutes=15)
+    first_wait: dt.timedelta = dt.timedelta(seconds=1)
 
-    def retry_after(self, failures: list[dt.datetime], now: dt.datetime) -> int | None:
+    def wait(self, failures: list[dt.datetime], now: dt.datetime, *, free: int) -> int | None:
         """Seconds until a sign-in may be tried again, or None when it may now.
-        ``failures`` are the times of the failures within the window."""
-        if len(failures) < self.max_failures:
+        ``failures`` are the times of one key's failures within the window."""
+        recent = [f for f in failures if f > now - self.window]
+        if len(recent) < free:
             return None
-        # The lock opens when enough failures have aged out to be under the limit.
-        ordered = sorted(failures)
-        opens = ordered[len(ordered) - self.max_failures] + self.window
-        return max(1, int((opens - now).total_seconds()) + 1)
+        # min() before the power would overflow: 2**n grows past any window quickly.
+        doublings = min(len(recent) - free, 32)
+        wait = min(self.first_wait * 2**doublings, self.window)
+        opens = max(recent) + wait
+        return max(1, math.ceil((opens - now).total_seconds())) if opens > now else None

@@ -3,9 +3,15 @@ to the phone on file → a session per channel, with short-lived access tokens a
 refresh token; sign-out revokes.
 
 The answer to a code request never tells whether ID number and name matched: the
-same status and shape either way, the same work done (a challenge is stored and the
-limits counted in both cases), and the code sent after the answer, off the request
-path, so that the time it takes does not tell either.
+same status and shape either way, the same work done (the register read, a challenge
+stored and limits counted in both cases), and the code sent after the answer, off the
+request path, so that the time it takes does not tell either.
+
+Only a request that matches the register counts against the ID number's limits (the
+resend wait and the hourly cap): whoever knows an ID number but not the name on it
+cannot keep its owner from signing in. A request that does not match is limited by
+its client address instead, with the same wait and cap for that ID number from that
+address, so that repeating it answers as repeating a matching one would.
 """
 
 from __future__ import annotations
@@ -87,7 +93,12 @@ class Auth:
         hour = now - dt.timedelta(hours=1)
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.uow.write() as store:
-            count, last = await store.count_rate(f"number:{lookup}", hour)
+            resident = await store.resident_by_lookup(lookup)
+            matched = resident is not None and _same_name(resident.name, name)
+            # A stranger's request must not start the owner's wait nor use up the
+            # owner's codes: it is counted under its own address.
+            per_number = f"number:{lookup}" if matched else f"stranger:{lookup}:{address}"
+            count, last = await store.count_rate(per_number, hour)
             if last is not None and now - last < self.policy.resend_after:
                 wait = self.policy.resend_after - (now - last)
                 raise TooMany("Wait before asking for another code.", int(wait.total_seconds()) + 1)
@@ -96,10 +107,8 @@ class Auth:
             by_address, _ = await store.count_rate(f"address:{address}", hour)
             if by_address >= self.policy.per_address_per_hour:
                 raise TooMany("Too many code requests from this address; try again later.", 3600)
-            await store.add_rate(f"number:{lookup}", now)
+            await store.add_rate(per_number, now)
             await store.add_rate(f"address:{address}", now)
-            resident = await store.resident_by_lookup(lookup)
-            matched = resident is not None and _same_name(resident.name, name)
             challenge = Challenge(
                 id=str(uuid.uuid4()),
                 citizen_id=resident.citizen_id if resident and matched else None,

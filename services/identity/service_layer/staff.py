@@ -4,8 +4,10 @@
 Sign-in answers the same for an unknown username, a wrong password and a disabled
 account, and does the same work for each (an unknown username is checked against
 a dummy hash), so neither the answer nor its time tells which usernames exist.
-Repeated failures lock the username — any username, known or not, so that the
-lock tells nothing either — until they age out of the window.
+Repeated failures slow down further tries from the address they came from, per
+username and address and per address (:class:`SignInThrottle`), never the username
+from everywhere: whoever knows a staff member's username cannot lock them out. The
+throttle treats every username alike, known or not, so that it tells nothing either.
 
 Every staff action on accounts, and every sign-in, signed or failed, is an entry
 of the hash-chained audit log, written in the transaction of what it records.
@@ -24,7 +26,7 @@ from typing import Protocol
 
 from services.identity.domain.staff import (
     PASSWORD_MAX,
-    LockoutPolicy,
+    SignInThrottle,
     StaffAccount,
     StaffRole,
     check_office,
@@ -75,6 +77,12 @@ class StaffStore(Protocol):
     async def revoke_staff_session(self, session_id: str, at: dt.datetime) -> None: ...
     async def revoke_staff_sessions_of(self, staff_id: str, at: dt.datetime) -> None: ...
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
+
+
+class OfficeDirectory(Protocol):
+    """Booking's catalogue of offices (identity asks; it keeps no copy)."""
+
+    async def exists(self, office_id: str) -> bool: ...
 
 
 class StaffUnitOfWork(Protocol):
@@ -134,17 +142,19 @@ class StaffAuth:
         sealer: Sealer,
         passwords: Passwords,
         tokens: StaffTokens,
+        offices: OfficeDirectory,
         *,
         clock: Clock,
-        lockout: LockoutPolicy = LockoutPolicy(),
+        throttle: SignInThrottle = SignInThrottle(),
         concurrent_hashes: int = 2,
     ) -> None:
         self.uow = uow
         self.sealer = sealer
         self.passwords = passwords
         self.tokens = tokens
+        self.offices = offices
         self.clock = clock
-        self.lockout = lockout
+        self.throttle = throttle
         self._dummy_hash: str | None = None
         # argon2id is memory-hard on purpose (64 MiB a hash by default): a flood of
         # sign-ins queues here instead of running the process out of memory.
@@ -165,10 +175,47 @@ class StaffAuth:
             self._dummy_hash = await self._hash(secrets.token_urlsafe(32))
         return self._dummy_hash
 
-    def _failure_key(self, username: str) -> str:
+    def _username_key(self, username: str) -> str:
         # Keyed hash, not the username: people type their password into the
         # username field, and what they typed must not be kept in clear.
-        return "staff-signin:" + self.sealer.lookup(f"staff-username:{username}")
+        return self.sealer.lookup(f"staff-username:{username}")
+
+    def _throttle_keys(self, username: str, address: str) -> tuple[str, str]:
+        """The failure counters of this username from this address, and of this
+        address (a client address is personal data too: keyed hashes)."""
+        return (
+            "staff-signin:" + self.sealer.lookup(f"staff-username:{username}@{address}"),
+            "staff-signin-address:" + self.sealer.lookup(f"staff-address:{address}"),
+        )
+
+    async def _wait(self, store: StaffStore, keys: tuple[str, str], now: dt.datetime) -> None:
+        """Refuse (429) while either counter asks to wait; one answer for both."""
+        since = now - self.throttle.window
+        pair, by_address = keys
+        waits = [
+            self.throttle.wait(await store.failures(pair, since), now, free=self.throttle.free_failures),
+            self.throttle.wait(
+                await store.failures(by_address, since), now, free=self.throttle.free_failures_per_address
+            ),
+        ]
+        if any(w is not None for w in waits):
+            raise TooMany(
+                "Too many failed sign-ins from this address; wait before trying again.",
+                max(w for w in waits if w is not None),
+            )
+
+    async def _office(self, role: StaffRole, office_id: str | None) -> str | None:
+        """The office a member of ``role`` is bound to: for a window clerk one that
+        booking's catalogue has (422 ``office_not_found`` otherwise), else none."""
+        office = check_office(role, office_id)
+        if office is not None and not await self.offices.exists(office):
+            raise ProblemError(
+                "office_not_found",
+                f"No office {office!r} in the catalogue.",
+                field="office_id",
+                kind=Kind.UNPROCESSABLE,
+            )
+        return office
 
     async def prepare(self) -> None:
         await self._dummy()
@@ -177,13 +224,10 @@ class StaffAuth:
         """(account, staff token, lifetime in seconds) for a right username and password."""
         now = self.clock()
         username = normalise_username(raw_username)
-        key = self._failure_key(username)
-        since = now - self.lockout.window
+        keys = self._throttle_keys(username, address)
         async with self.uow.read() as store:
-            retry = self.lockout.retry_after(await store.failures(key, since), now)
+            await self._wait(store, keys, now)
             found = await store.staff_by_username(username)
-        if retry is not None:
-            raise TooMany("Too many failed sign-ins for this username; try again later.", retry)
         # The hashing runs off the event loop: argon2 takes tens of milliseconds.
         stored = found[1] if found else await self._dummy()
         right = len(password) <= PASSWORD_MAX and await self._verify(stored, password)
@@ -196,16 +240,16 @@ class StaffAuth:
             else None
         )
         if account is None:
-            subject, reason = f"username:{key.partition(':')[2]}", "unknown_username"
+            subject, reason = f"username:{self._username_key(username)}", "unknown_username"
         else:
             subject, reason = f"staff:{account.id}", "wrong_password" if not right else "disabled"
         async with self.uow.write() as store:
-            # Again inside the write: concurrent tries may have locked it meanwhile.
-            retry = self.lockout.retry_after(await store.failures(key, since), now)
-            if retry is not None:
-                raise TooMany("Too many failed sign-ins for this username; try again later.", retry)
+            # Again inside the write: concurrent tries may have reached the limit meanwhile.
+            await self._wait(store, keys, now)
             if account is not None and right and account.active:
-                await store.clear_failures(key)
+                # The owner's own mistypes from this address are forgotten; what the
+                # address did under other usernames is not.
+                await store.clear_failures(keys[0])
                 session_id = str(uuid.uuid4())
                 token, lifetime = self.tokens.issue(StaffClaims(account.id, session_id), now)
                 session = StaffSession(session_id, account.id, now + dt.timedelta(seconds=lifetime), None)
@@ -219,7 +263,8 @@ class StaffAuth:
                     detail={"address": address, "session_id": session.id},
                 )
                 return account, token, lifetime
-            await store.add_failure(key, now)
+            for key in keys:
+                await store.add_failure(key, now)
             await store.audit(
                 actor="anonymous",
                 action="staff.sign_in_failed",
@@ -277,7 +322,7 @@ class StaffAuth:
             username=username,
             display_name=_display_name(display_name, username),
             role=role,
-            office_id=check_office(role, office_id),
+            office_id=await self._office(role, office_id),
             active=True,
         )
         password_hash = await self._hash(password)
@@ -361,5 +406,5 @@ class StaffAuth:
     async def set_role(
         self, *, actor: str, staff_id: str, role: StaffRole, office_id: str | None
     ) -> StaffAccount:
-        office = check_office(role, office_id)
+        office = await self._office(role, office_id)
         return await self._change(actor, staff_id, lambda a: replace(a, role=role, office_id=office))

@@ -56,7 +56,8 @@ class StaffServiceServicer:
 
     def SignIn(self, request, context):
         """Username and password give a staff token. Unknown user and wrong password
-        get the same answer; repeated failures lock the username for a while.
+        get the same answer; repeated failures slow down further tries from their
+        address (per username and address, and per address), never lock the username.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
