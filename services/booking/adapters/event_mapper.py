@@ -52,6 +52,7 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 city_code=event.city_code,
                 business_code=event.business_code,
                 announcement=event.announcement,
+                announcement_en=event.announcement_en,
             )
         case events.BusinessResumed():
             return events_pb2.BusinessResumed(
@@ -72,6 +73,11 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 confirmation_code=b.confirmation_code,
                 materials=b.snapshot.materials,
                 visit_requirements=b.snapshot.visit_requirements,
+                business_name_en=b.snapshot.business_name_en,
+                office_name_en=b.snapshot.office_name_en,
+                office_address_en=b.snapshot.office_address_en,
+                materials_en=b.snapshot.materials_en,
+                visit_requirements_en=b.snapshot.visit_requirements_en,
             )
         case events.BookingCancelled(booking=b):
             return events_pb2.BookingCancelled(
@@ -83,6 +89,8 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 office_name=b.snapshot.office_name,
                 date=_date(b.date),
                 start=_time(b.start),
+                business_name_en=b.snapshot.business_name_en,
+                office_name_en=b.snapshot.office_name_en,
             )
         case events.BookingRescheduled(booking=b):
             return events_pb2.BookingRescheduled(
@@ -99,6 +107,10 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 start=_time(b.start),
                 confirmation_code=b.confirmation_code,
                 materials=b.snapshot.materials,
+                business_name_en=b.snapshot.business_name_en,
+                office_name_en=b.snapshot.office_name_en,
+                office_address_en=b.snapshot.office_address_en,
+                materials_en=b.snapshot.materials_en,
             )
         case events.WaitlistOfferMade(entry=e):
             assert e.hold_expires_at is not None
@@ -113,6 +125,8 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 start=_time(event.start),
                 hold_expires_at=_timestamp(e.hold_expires_at),
                 hold_minutes=event.hold_minutes,
+                business_name_en=event.snapshot.business_name_en,
+                office_name_en=event.snapshot.office_name_en,
             )
         case events.WaitlistOfferExpired(entry=e):
             return events_pb2.WaitlistOfferExpired(
@@ -124,6 +138,8 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 office_name=event.snapshot.office_name,
                 date=_date(event.date),
                 start=_time(event.start),
+                business_name_en=event.snapshot.business_name_en,
+                office_name_en=event.snapshot.office_name_en,
             )
         case events.PreApplicationApproved():
             return events_pb2.PreApplicationApproved(
@@ -132,5 +148,6 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 citizen_id=event.citizen_id,
                 city_code=event.city_code,
                 business_name=event.business_name,
+                business_name_en=event.business_name_en,
             )
     raise TypeError(f"no proto for {event!r}")

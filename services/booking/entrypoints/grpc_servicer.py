@@ -62,7 +62,10 @@ def city_to_proto(c: model.City) -> pb.City:
             release_time=time_to_proto(rules.release_time),
             cancel_cutoff_minutes=int(rules.cancel_cutoff.total_seconds() // 60),
             hold_minutes=int(rules.hold.total_seconds() // 60),
+            entry_exit_reasons=rules.entry_exit_reasons,
+            suspended_destinations=rules.suspended_destinations,
         ),
+        name_en=c.name_en,
     )
 
 
@@ -81,6 +84,10 @@ def business_to_proto(b: model.Business) -> pb.Business:
         channels=sorted(CHANNELS[c] for c in b.channels),
         status=_STATUS[b.status],
         announcement=b.announcement,
+        name_en=b.name_en,
+        service_guide_en=b.service_guide_en,
+        materials_en=b.materials_en,
+        announcement_en=b.announcement_en,
     )
 
 
@@ -100,6 +107,9 @@ def office_to_proto(o: model.Office) -> pb.Office:
         walk_in_allowed=o.walk_in_allowed,
         visit_requirements=o.visit_requirements,
         business_codes=o.business_codes,
+        name_en=o.name_en,
+        address_en=o.address_en,
+        visit_requirements_en=o.visit_requirements_en,
     )
 
 
@@ -156,6 +166,7 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
             request.business_code,
             date_from_proto(request.from_date, "from"),
             date_from_proto(request.to_date, "to"),
+            free_only=request.free_only,
         )
         return pb.ListSlotsResponse(slots=[slot_to_proto(s) for s in slots])
 
@@ -200,7 +211,7 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
     ) -> pb.SuspendBusinessResponse:
         require_role(ADMIN)
         business = await handlers.suspend_business(
-            self.uow, request.city_code, request.business_code, request.announcement
+            self.uow, request.city_code, request.business_code, request.announcement, request.announcement_en
         )
         return pb.SuspendBusinessResponse(business=business_to_proto(business))
 

@@ -418,6 +418,12 @@ async def list_waitlist(uow: UnitOfWork, citizen_id: str) -> list[tuple[Waitlist
         return await tx.bookings.list_entries(citizen_id)
 
 
+async def position_in_line(uow: UnitOfWork, entry: WaitlistEntry) -> int:
+    """Where a waiting entry stands (1 = next), 0 when it no longer waits."""
+    async with uow.read() as tx:
+        return await tx.bookings.position(entry.id)
+
+
 async def _own_entry(tx: Transaction, citizen_id: str, entry_id: str) -> WaitlistEntry:
     entry = await tx.bookings.get_entry(entry_id, citizen_id)
     if entry is None:
@@ -610,7 +616,11 @@ async def approve_pre_application(
             approval_id, citizen_id, city_code, business_code, clock()
         )
         if new:
-            tx.emit(events.PreApplicationApproved(approval_id, citizen_id, city_code, business.name))
+            tx.emit(
+                events.PreApplicationApproved(
+                    approval_id, citizen_id, city_code, business.name, business.name_en
+                )
+            )
             await tx.audit(
                 "pre_application.approved", approval_id, {"business": f"{city_code}/{business_code}"}
             )
