@@ -409,7 +409,61 @@ def test_demo_vehicle_services_in_zhengzhou_are_suspended_with_an_announcement(d
 
 
 def test_demo_entry_exit_guide_mentions_australia(demo: dict[str, Any]) -> None:
-    assert "Australia" in demo_business(demo, "zhengzhou", "ENTRY_EXIT_PERMIT").service_guide
+    business = demo_business(demo, "zhengzhou", "ENTRY_EXIT_PERMIT")
+    assert "澳大利亚" in business.service_guide and "Australia" in business.service_guide_en
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
+def test_demo_texts_are_chinese_first_with_english_beside_them(demo: dict[str, Any]) -> None:
+    """Item 9 of issue 9: no English name inside a Chinese message."""
+    for city, businesses, offices in demo.values():
+        texts = [(city.name, city.name_en)]
+        for b in businesses:
+            texts += [
+                (b.name, b.name_en),
+                (b.service_guide, b.service_guide_en),
+                (b.announcement, b.announcement_en),
+            ]
+            assert len(b.materials_en) == len(b.materials), b.code
+            texts += list(zip(b.materials, b.materials_en, strict=True))
+        for o in offices:
+            texts += [(o.name, o.name_en), (o.address, o.address_en)]
+            assert len(o.visit_requirements_en) == len(o.visit_requirements), o.id
+            texts += list(zip(o.visit_requirements, o.visit_requirements_en, strict=True))
+        for zh, en in texts:
+            if zh or en:
+                assert _chinese(zh) and en and not _chinese(en), (city.code, zh, en)
+
+
+def test_a_catalogue_text_is_both_languages_or_the_chinese_alone() -> None:
+    doc = catalogue_doc()
+    doc["cities"][0]["name"] = {"zh-CN": "测试市", "en": "Test City"}
+    doc["cities"][0]["businesses"][0]["materials"] = [{"zh-CN": "身份证", "en": "ID card"}, "户口簿"]
+    city, businesses, _ = catalogue_file.to_domain(catalogue_file.parse(as_yaml(doc), "yaml").cities[0])
+    assert (city.name, city.name_en) == ("测试市", "Test City")
+    # A list's English twin is entry by entry: "" where only the Chinese was written.
+    assert (businesses[0].materials, businesses[0].materials_en) == (("身份证", "户口簿"), ("ID card", ""))
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ({"en": "No Chinese"}, "cities[0].name.zh-CN"),
+        ({"zh-CN": "测试", "fr": "Ville"}, "cities[0].name.fr"),
+        ({"zh-CN": "测\x00试"}, "cities[0].name.zh-CN"),
+        ("测\x07试", "cities[0].name.zh-CN"),
+        ({"zh-CN": "测试", "en": "Te\u0000st"}, "cities[0].name.en"),
+    ],
+)
+def test_a_catalogue_text_is_refused_naming_its_place(name: object, field: str) -> None:
+    doc = catalogue_doc()
+    doc["cities"][0]["name"] = name
+    with pytest.raises(InvalidArgument) as refused:
+        catalogue_file.parse(json.dumps(doc).encode(), "json")
+    assert (refused.value.code, refused.value.field) == ("invalid_catalogue", field)
 
 
 def test_demo_lost_id_card_in_haikou_is_handled_online(demo: dict[str, Any]) -> None:

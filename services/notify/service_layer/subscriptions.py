@@ -93,7 +93,7 @@ def _printable(value: Any, language: str = "en") -> str:
     return _LIST_SEPARATOR[language].join(value) if isinstance(value, list) else str(value)
 
 
-def _value(values: Mapping[str, Any], field: str) -> Value:
+def template_value(values: Mapping[str, Any], field: str) -> Value:
     """A field for a template. Texts for citizens come Chinese first with an English
     twin in ``<field>_en`` (empty, or entry by entry, where none was written): such a
     field gives both languages, and the citizen's picks one when the message is made."""
@@ -134,7 +134,7 @@ async def handle(
             store,
             citizen_id=citizen,
             template=action.template,
-            variables={name: _value(values, field) for name, field in (action.variables or {}).items()},
+            variables={name: template_value(values, f) for name, f in (action.variables or {}).items()},
             city_code=city,
             source_key=f"{event_id}:{action.template}:{citizen}",
             not_before=not_before,
