@@ -11,6 +11,7 @@ import nats
 import pytest
 
 from mintong.booking.v1 import events_pb2
+from services.booking.domain.rules import DEFAULT_ENTRY_EXIT_REASONS
 from tests.e2e.conftest import Platform
 
 PROBLEM = "application/problem+json"
@@ -41,16 +42,7 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
                 "release_time": "08:00",
                 "cancel_cutoff_minutes": 120,
                 "hold_minutes": 15,
-                "entry_exit_reasons": [
-                    "FUNERAL",
-                    "MEDICAL_TREATMENT",
-                    "CRITICALLY_ILL_RELATIVE",
-                    "URGENT_BUSINESS",
-                    "LABOUR_SERVICES",
-                    "EMPLOYMENT",
-                    "STUDY_ABROAD",
-                    "EXPIRING_VISA",
-                ],
+                "entry_exit_reasons": list(DEFAULT_ENTRY_EXIT_REASONS),
                 "suspended_destinations": [],
             },
         }

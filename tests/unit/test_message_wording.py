@@ -110,6 +110,7 @@ def test_booking_messages_speak_the_citizens_language_for_every_demo_office(
                         # No English name inside a Chinese message, and no Chinese in an English one.
                         foreign = LATIN_WORD if language == "zh-CN" else CHINESE
                         assert not foreign.search(body), (office.id, template.name, channel, body)
+                        assert "。；" not in body and ".;" not in body, body  # lists read as one sentence
                         if channel is not Channel.APP_PUSH:  # a push names only time and place
                             assert (business.name_en if language == "en" else business.name) in body
                         checked += 1

@@ -85,12 +85,16 @@ def check_fields(subscriptions: Mapping[str, Subscription], fields_of: Callable[
             raise SubscriptionError(f"{s.subject}: {s.event} has no field {', '.join(sorted(missing))}")
 
 
-#: How a list (materials, visit requirements) reads as one text, per language.
+#: How a list (materials, visit requirements) reads as one text, per language; an
+#: entry's own closing stop gives way to the separator ("…取号；请按…", not "…取号。；请按…").
 _LIST_SEPARATOR = {"zh-CN": "；", "en": "; "}
+_CLOSING_STOPS = "。；;.． "
 
 
 def _printable(value: Any, language: str = "en") -> str:
-    return _LIST_SEPARATOR[language].join(value) if isinstance(value, list) else str(value)
+    if not isinstance(value, list):
+        return str(value)
+    return _LIST_SEPARATOR[language].join(str(entry).rstrip(_CLOSING_STOPS) for entry in value)
 
 
 def template_value(values: Mapping[str, Any], field: str) -> Value:
