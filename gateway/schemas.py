@@ -85,6 +85,12 @@ class Business(BaseModel):
     offered_on_this_channel: bool = Field(description="Whether the channel of the request offers it.")
     status: Literal["active", "suspended"]
     announcement: str = Field(description="Why it is suspended, as the bureau announced it.")
+    entry_exit_reasons: list[str] = Field(
+        default=[], description="Entry-exit businesses: the reason codes a booking may give (`reason_code`)."
+    )
+    suspended_destinations: list[str] = Field(
+        default=[], description="Entry-exit businesses: destinations (ISO 3166 alpha-2) refused for now."
+    )
 
     @classmethod
     def of(cls, b: pb.Business, channel: str, language: str) -> Business:
@@ -103,6 +109,8 @@ class Business(BaseModel):
             offered_on_this_channel=channel in channels,
             status=_STATUS[b.status],  # type: ignore[arg-type]
             announcement=pick(language, b.announcement, b.announcement_en),
+            entry_exit_reasons=list(b.entry_exit_reasons),
+            suspended_destinations=list(b.suspended_destinations),
         )
 
 

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from services.booking.domain import events, model
+from services.booking.entrypoints.grpc_servicer import business_to_proto
 from services.booking.service_layer import catalogue_file, handlers
 from services.runtime.errors import InvalidArgument, NotFound
 from tests.conftest import MONDAY_0800, Clock
@@ -669,7 +670,7 @@ async def test_suspend_or_resume_an_unknown_business(uow: FakeUnitOfWork, city: 
 
 
 async def test_list_businesses_by_category(uow: FakeUnitOfWork) -> None:
-    businesses = await handlers.list_businesses(uow, "testcity")
+    _, businesses = await handlers.list_businesses(uow, "testcity")
 
     assert [b.code for b in businesses] == ["HOUSEHOLD_REGISTRATION", "ID_CARD_RENEWAL", "VEHICLE_SERVICES"]
 
@@ -716,6 +717,29 @@ async def test_list_offices_for_a_business_without_slots(uow: FakeUnitOfWork, cl
     entries = await handlers.list_offices(uow, clock, "testcity", "VEHICLE_SERVICES")
 
     assert [(e.office.id, e.earliest_available) for e in entries] == [("far", None)]
+
+
+async def test_a_suspended_business_offers_no_place_though_its_slots_are_published(
+    published: FakeUnitOfWork, clock: Clock
+) -> None:
+    entries = await handlers.list_offices(published, clock, "testcity", "VEHICLE_SERVICES")
+    slots = await handlers.list_slots(published, clock, "far", "VEHICLE_SERVICES")
+
+    assert ([(e.office.id, e.earliest_available) for e in entries], slots) == ([("far", None)], [])
+    await handlers.resume_business(published, "testcity", "VEHICLE_SERVICES")
+    assert await handlers.list_slots(published, clock, "far", "VEHICLE_SERVICES")
+
+
+async def test_list_slots_can_leave_full_ones_out(published: FakeUnitOfWork, clock: Clock) -> None:
+    set_booked(published, "north", "id", MONDAY, "09:00", 1)
+
+    everything = await handlers.list_slots(published, clock, "north", "ID_CARD_RENEWAL", MONDAY, MONDAY)
+    free = await handlers.list_slots(
+        published, clock, "north", "ID_CARD_RENEWAL", MONDAY, MONDAY, free_only=True
+    )
+
+    assert [(s.start, s.remaining) for s in everything] == [(t("09:00"), 0), (t("09:30"), 1)]
+    assert [(s.start, s.remaining) for s in free] == [(t("09:30"), 1)]
 
 
 @pytest.mark.parametrize(
@@ -795,3 +819,17 @@ def test_a_business_code_used_twice_in_a_city_is_refused() -> None:
     doc["cities"][0]["businesses"].append(doc["cities"][0]["businesses"][0])
 
     assert refusal(doc).field == "cities[0]"
+
+
+def test_an_entry_exit_business_lists_its_citys_reasons_and_suspended_destinations(
+    demo: dict[str, Any],
+) -> None:
+    city, businesses, _ = demo["zhengzhou"]
+    shown = {b.code: business_to_proto(b, city.rules) for b in businesses}
+
+    assert list(shown["ENTRY_EXIT_PERMIT"].entry_exit_reasons) == list(city.rules.entry_exit_reasons)
+    assert list(shown["ENTRY_EXIT_PERMIT"].suspended_destinations) == ["AU"]
+    assert (
+        not shown["ID_CARD_RENEWAL"].entry_exit_reasons
+        and not shown["ID_CARD_RENEWAL"].suspended_destinations
+    )

@@ -9,6 +9,7 @@ from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.booking.v1 import catalogue_pb2_grpc as pb_grpc
 from mintong.common.v1 import common_pb2
 from services.booking.domain import model
+from services.booking.domain.rules import ENTRY_EXIT_CATEGORY, BookingRules
 from services.booking.service_layer import handlers
 from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
@@ -69,7 +70,9 @@ def city_to_proto(c: model.City) -> pb.City:
     )
 
 
-def business_to_proto(b: model.Business) -> pb.Business:
+def business_to_proto(b: model.Business, rules: BookingRules | None = None) -> pb.Business:
+    """With the city's ``rules``, an entry-exit business carries its policy too."""
+    entry_exit = rules is not None and b.category == ENTRY_EXIT_CATEGORY
     return pb.Business(
         city_code=b.city_code,
         code=b.code,
@@ -88,6 +91,8 @@ def business_to_proto(b: model.Business) -> pb.Business:
         service_guide_en=b.service_guide_en,
         materials_en=b.materials_en,
         announcement_en=b.announcement_en,
+        entry_exit_reasons=rules.entry_exit_reasons if rules and entry_exit else (),
+        suspended_destinations=rules.suspended_destinations if rules and entry_exit else (),
     )
 
 
@@ -137,8 +142,8 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         return pb.ListCitiesResponse(cities=[city_to_proto(c) for c in cities])
 
     async def ListBusinesses(self, request: pb.ListBusinessesRequest, context) -> pb.ListBusinessesResponse:
-        found = await handlers.list_businesses(self.uow, request.city_code)
-        return pb.ListBusinessesResponse(businesses=[business_to_proto(b) for b in found])
+        city, found = await handlers.list_businesses(self.uow, request.city_code)
+        return pb.ListBusinessesResponse(businesses=[business_to_proto(b, city.rules) for b in found])
 
     async def ListOffices(self, request: pb.ListOfficesRequest, context) -> pb.ListOfficesResponse:
         origin = (

@@ -115,10 +115,11 @@ async def list_cities(uow: UnitOfWork) -> list[model.City]:
         return await tx.catalogue.list_cities()
 
 
-async def list_businesses(uow: UnitOfWork, city_code: str) -> list[model.Business]:
+async def list_businesses(uow: UnitOfWork, city_code: str) -> tuple[model.City, list[model.Business]]:
+    """The city (whose policy entry-exit businesses show) and its businesses."""
     async with uow.read() as tx:
-        await _city(tx.catalogue, city_code)
-        return await tx.catalogue.list_businesses(city_code)
+        city = await _city(tx.catalogue, city_code)
+        return city, await tx.catalogue.list_businesses(city_code)
 
 
 async def list_offices(

@@ -68,7 +68,7 @@ class BookingPolicy(_message.Message):
     def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ..., entry_exit_reasons: _Optional[_Iterable[str]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Business(_message.Message):
-    __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement", "name_en", "service_guide_en", "materials_en", "announcement_en")
+    __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement", "name_en", "service_guide_en", "materials_en", "announcement_en", "entry_exit_reasons", "suspended_destinations")
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,8 @@ class Business(_message.Message):
     SERVICE_GUIDE_EN_FIELD_NUMBER: _ClassVar[int]
     MATERIALS_EN_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCEMENT_EN_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_EXIT_REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     city_code: str
     code: str
     category: str
@@ -103,7 +105,9 @@ class Business(_message.Message):
     service_guide_en: str
     materials_en: _containers.RepeatedScalarFieldContainer[str]
     announcement_en: str
-    def __init__(self, city_code: _Optional[str] = ..., code: _Optional[str] = ..., category: _Optional[str] = ..., name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., duration_minutes: _Optional[int] = ..., handling: _Optional[_Union[Handling, str]] = ..., requires_pre_application: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[_common_pb2.Channel, str]]] = ..., status: _Optional[_Union[BusinessStatus, str]] = ..., announcement: _Optional[str] = ..., name_en: _Optional[str] = ..., service_guide_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., announcement_en: _Optional[str] = ...) -> None: ...
+    entry_exit_reasons: _containers.RepeatedScalarFieldContainer[str]
+    suspended_destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, city_code: _Optional[str] = ..., code: _Optional[str] = ..., category: _Optional[str] = ..., name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., duration_minutes: _Optional[int] = ..., handling: _Optional[_Union[Handling, str]] = ..., requires_pre_application: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[_common_pb2.Channel, str]]] = ..., status: _Optional[_Union[BusinessStatus, str]] = ..., announcement: _Optional[str] = ..., name_en: _Optional[str] = ..., service_guide_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., announcement_en: _Optional[str] = ..., entry_exit_reasons: _Optional[_Iterable[str]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OpeningHours(_message.Message):
     __slots__ = ("weekday", "opens", "closes")
