@@ -208,13 +208,13 @@ def check_business(
     if business.status is BusinessStatus.SUSPENDED:
         raise Refused(
             "business_suspended",
-            f"{business.name} is suspended: {business.announcement}",
+            f"{business.english_name} is suspended: {business.english_announcement}",
             field="business",
         )
     if business.handling is Handling.ONLINE:
         raise Refused(
             "business_online_only",
-            f"{business.name} is handled fully online; there is no window appointment to book.",
+            f"{business.english_name} is handled fully online; there is no window appointment to book.",
             field="business",
             conflict=False,
         )
@@ -222,14 +222,14 @@ def check_business(
         offered = ", ".join(sorted(c.value for c in business.channels)) or "no channel"
         raise Refused(
             "channel_not_offered",
-            f"{business.name} cannot be booked on {channel.value}; it is offered on {offered}.",
+            f"{business.english_name} cannot be booked on {channel.value}; it is offered on {offered}.",
             field="X-Mintong-Channel",
             conflict=False,
         )
     if business.requires_pre_application and not request.pre_application_id:
         raise Refused(
             "pre_application_required",
-            f"{business.name} needs an approved online pre-application first; "
+            f"{business.english_name} needs an approved online pre-application first; "
             "book once you have the notice that it can be handled.",
             field="pre_application_id",
             conflict=False,

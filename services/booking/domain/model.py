@@ -80,6 +80,16 @@ class Business:
     materials_en: tuple[str, ...] = ()
     announcement_en: str = ""
 
+    @property
+    def english_name(self) -> str:
+        """For problem details, which are written in English: the Chinese where no
+        English was written."""
+        return self.name_en or self.name
+
+    @property
+    def english_announcement(self) -> str:
+        return self.announcement_en or self.announcement
+
     def suspend(
         self, announcement: str, announcement_en: str = ""
     ) -> tuple[Business, events.BusinessSuspended]:

@@ -91,7 +91,7 @@ async def _checked_context(
         raise Refused(
             "pre_application_not_approved",
             f"Pre-application {request.pre_application_id!r} is not an approved one of yours for "
-            f"{ctx.business.name}; book once you have the notice that it can be handled.",
+            f"{ctx.business.english_name}; book once you have the notice that it can be handled.",
             field="pre_application_id",
         )
     await _check_no_shows(tx, citizen_id, rules, now)
@@ -144,9 +144,10 @@ async def _insert_booking(tx: Transaction, booking: Booking, now: dt.datetime) -
         elif active.starts_at <= now:
             await tx.bookings.change_status(active.id, BookingStatus.CONFIRMED, BookingStatus.LAPSED, now)
         else:
+            name = active.snapshot.business_name_en or active.snapshot.business_name  # details are English
             raise Refused(
                 "one_active_booking",
-                f"You already have a booking for {active.snapshot.business_name} on {active.date} at "
+                f"You already have a booking for {name} on {active.date} at "
                 f"{active.start:%H:%M} (code {active.confirmation_code}); cancel or reschedule it instead.",
                 field="business",
             )
@@ -608,7 +609,7 @@ async def approve_pre_application(
         if not business.requires_pre_application:
             raise Refused(
                 "pre_application_not_needed",
-                f"{business.name} is booked without a pre-application.",
+                f"{business.english_name} is booked without a pre-application.",
                 field="business",
                 conflict=False,
             )
