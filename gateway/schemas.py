@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -32,13 +33,22 @@ def hhmm(value: common_pb2.TimeOfDay) -> str:
     return f"{value.hours:02d}:{value.minutes:02d}"
 
 
+class EntryExitReason(BaseModel):
+    code: str = Field(description="What a booking gives as `reason_code`.")
+    name: str = Field(description="In the language of Accept-Language.")
+
+    @classmethod
+    def all_of(cls, reasons: Iterable[pb.EntryExitReason], language: str) -> list[EntryExitReason]:
+        return [cls(code=r.code, name=pick(language, r.name, r.name_en)) for r in reasons]
+
+
 class BookingPolicy(BaseModel):
     horizon_days: int = Field(description="Slots can be booked this many days ahead, today included…")
     release_time: str = Field(description="…and the last of those days opens at this local time (HH:MM).")
     cancel_cutoff_minutes: int = Field(description="Cancel or move a booking until this long before it.")
     hold_minutes: int = Field(description="How long a place freed for the waitlist is held for its first.")
-    entry_exit_reasons: list[str] = Field(
-        description="Entry-exit appointments are only for these reason codes (`reason_code` when booking)."
+    entry_exit_reasons: list[EntryExitReason] = Field(
+        description="Entry-exit appointments are only for these reasons (`reason_code` when booking)."
     )
     suspended_destinations: list[str] = Field(
         description="Entry-exit appointments are refused for these destinations (ISO 3166 alpha-2)."
@@ -63,7 +73,7 @@ class City(BaseModel):
                 release_time=hhmm(p.release_time),
                 cancel_cutoff_minutes=p.cancel_cutoff_minutes,
                 hold_minutes=p.hold_minutes,
-                entry_exit_reasons=list(p.entry_exit_reasons),
+                entry_exit_reasons=EntryExitReason.all_of(p.entry_exit_reasons, language),
                 suspended_destinations=list(p.suspended_destinations),
             ),
         )
@@ -85,8 +95,8 @@ class Business(BaseModel):
     offered_on_this_channel: bool = Field(description="Whether the channel of the request offers it.")
     status: Literal["active", "suspended"]
     announcement: str = Field(description="Why it is suspended, as the bureau announced it.")
-    entry_exit_reasons: list[str] = Field(
-        default=[], description="Entry-exit businesses: the reason codes a booking may give (`reason_code`)."
+    entry_exit_reasons: list[EntryExitReason] = Field(
+        default=[], description="Entry-exit businesses: the reasons a booking may give (`reason_code`)."
     )
     suspended_destinations: list[str] = Field(
         default=[], description="Entry-exit businesses: destinations (ISO 3166 alpha-2) refused for now."
@@ -109,7 +119,7 @@ class Business(BaseModel):
             offered_on_this_channel=channel in channels,
             status=_STATUS[b.status],  # type: ignore[arg-type]
             announcement=pick(language, b.announcement, b.announcement_en),
-            entry_exit_reasons=list(b.entry_exit_reasons),
+            entry_exit_reasons=EntryExitReason.all_of(b.entry_exit_reasons, language),
             suspended_destinations=list(b.suspended_destinations),
         )
 

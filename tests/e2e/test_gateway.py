@@ -11,7 +11,7 @@ import nats
 import pytest
 
 from mintong.booking.v1 import events_pb2
-from services.booking.domain.rules import DEFAULT_ENTRY_EXIT_REASONS
+from services.booking.domain.rules import DEFAULT_ENTRY_EXIT_REASON_NAMES
 from tests.e2e.conftest import Platform
 
 PROBLEM = "application/problem+json"
@@ -42,7 +42,9 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
                 "release_time": "08:00",
                 "cancel_cutoff_minutes": 120,
                 "hold_minutes": 15,
-                "entry_exit_reasons": list(DEFAULT_ENTRY_EXIT_REASONS),
+                "entry_exit_reasons": [
+                    {"code": code, "name": zh} for code, (zh, _) in DEFAULT_ENTRY_EXIT_REASON_NAMES.items()
+                ],
                 "suspended_destinations": [],
             },
         }
@@ -50,6 +52,10 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
     en = {**h, "Accept-Language": "en-GB,en;q=0.9,zh-CN;q=0.5"}
     answer = await http.get("/v1/cities", headers=en)
     assert (answer.headers["content-language"], answer.json()["cities"][0]["name"]) == ("en", "Test City")
+    assert answer.json()["cities"][0]["booking_policy"]["entry_exit_reasons"][0] == {
+        "code": "FUNERAL",
+        "name": "Attending a funeral abroad",
+    }
 
     businesses = {
         b["code"]: b

@@ -39,7 +39,9 @@ cities:
       release_time: "09:00"
       cancel_cutoff_minutes: 60
       hold_minutes: 10
-      entry_exit_reasons: [FUNERAL, MEDICAL_TREATMENT]
+      entry_exit_reasons:
+        - FUNERAL
+        - {code: MEDICAL_TREATMENT, name: {zh-CN: "\\u51fa\\u5883\\u5c31\\u533b", en: Treatment abroad}}
       suspended_destinations: [AU]
     businesses:
       - code: ENTRY_EXIT_PERMIT

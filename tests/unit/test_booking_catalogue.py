@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.booking.domain import events, model
+from services.booking.domain import events, model, rules
 from services.booking.entrypoints.grpc_servicer import business_to_proto
 from services.booking.service_layer import catalogue_file, handlers
 from services.runtime.errors import InvalidArgument, NotFound
@@ -827,9 +827,30 @@ def test_an_entry_exit_business_lists_its_citys_reasons_and_suspended_destinatio
     city, businesses, _ = demo["zhengzhou"]
     shown = {b.code: business_to_proto(b, city.rules) for b in businesses}
 
-    assert list(shown["ENTRY_EXIT_PERMIT"].entry_exit_reasons) == list(city.rules.entry_exit_reasons)
+    reasons = shown["ENTRY_EXIT_PERMIT"].entry_exit_reasons
+    assert [r.code for r in reasons] == list(city.rules.entry_exit_reasons)
+    assert (reasons[0].name, reasons[0].name_en) == ("出国奔丧", "Attending a funeral abroad")
     assert list(shown["ENTRY_EXIT_PERMIT"].suspended_destinations) == ["AU"]
     assert (
         not shown["ID_CARD_RENEWAL"].entry_exit_reasons
         and not shown["ID_CARD_RENEWAL"].suspended_destinations
     )
+
+
+def test_a_city_may_name_its_entry_exit_reasons() -> None:
+    doc = catalogue_doc()
+    doc["cities"][0]["booking_rules"] = {
+        "entry_exit_reasons": [
+            "FUNERAL",
+            {"code": "PILGRIMAGE", "name": {"zh-CN": "朝觐", "en": "Pilgrimage"}},
+        ]
+    }
+    city, _, _ = catalogue_file.to_domain(catalogue_file.parse(as_yaml(doc), "yaml").cities[0])
+
+    assert city.rules.entry_exit_reasons == ("FUNERAL", "PILGRIMAGE")
+    assert [city.rules.reason_name(code) for code in ("FUNERAL", "PILGRIMAGE", "UNNAMED")] == [
+        ("出国奔丧", "Attending a funeral abroad"),
+        ("朝觐", "Pilgrimage"),
+        ("UNNAMED", ""),
+    ]
+    assert rules.BookingRules.from_json(city.rules.to_json()) == city.rules  # stored and read back whole

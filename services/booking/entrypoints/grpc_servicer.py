@@ -52,6 +52,14 @@ def time_to_proto(value: dt.time) -> common_pb2.TimeOfDay:
     return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
 
 
+def reasons_to_proto(rules: BookingRules) -> list[pb.EntryExitReason]:
+    return [
+        pb.EntryExitReason(code=code, name=zh, name_en=en)
+        for code in rules.entry_exit_reasons
+        for zh, en in [rules.reason_name(code)]
+    ]
+
+
 def city_to_proto(c: model.City) -> pb.City:
     rules = c.rules
     return pb.City(
@@ -63,7 +71,7 @@ def city_to_proto(c: model.City) -> pb.City:
             release_time=time_to_proto(rules.release_time),
             cancel_cutoff_minutes=int(rules.cancel_cutoff.total_seconds() // 60),
             hold_minutes=int(rules.hold.total_seconds() // 60),
-            entry_exit_reasons=rules.entry_exit_reasons,
+            entry_exit_reasons=reasons_to_proto(rules),
             suspended_destinations=rules.suspended_destinations,
         ),
         name_en=c.name_en,
@@ -91,7 +99,7 @@ def business_to_proto(b: model.Business, rules: BookingRules | None = None) -> p
         service_guide_en=b.service_guide_en,
         materials_en=b.materials_en,
         announcement_en=b.announcement_en,
-        entry_exit_reasons=rules.entry_exit_reasons if rules and entry_exit else (),
+        entry_exit_reasons=reasons_to_proto(rules) if rules and entry_exit else (),
         suspended_destinations=rules.suspended_destinations if rules and entry_exit else (),
     )
 

@@ -175,6 +175,13 @@ class OfficeDoc(_Strict):
         return value
 
 
+class ReasonDoc(_Strict):
+    """An entry-exit reason with the name citizens read (else the default name)."""
+
+    code: Code
+    name: Short
+
+
 class BookingRulesDoc(_Strict):
     """A city's booking policy; anything left out keeps the default."""
 
@@ -185,12 +192,17 @@ class BookingRulesDoc(_Strict):
     no_show_window_days: int = Field(default=90, ge=1, le=3650)
     no_show_block_days: int = Field(default=30, ge=0, le=3650)
     hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    entry_exit_reasons: list[Code] = list(rules.DEFAULT_ENTRY_EXIT_REASONS)
+    #: Codes, or {code, name} to name a reason the defaults do not (or otherwise).
+    entry_exit_reasons: list[Code | ReasonDoc] = list(rules.DEFAULT_ENTRY_EXIT_REASONS)
     #: ISO 3166 alpha-2 codes, e.g. [AU].
     suspended_destinations: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
 
     def to_domain(self) -> rules.BookingRules:
-        return rules.BookingRules.from_json(self.model_dump())
+        named = [r for r in self.entry_exit_reasons if isinstance(r, ReasonDoc)]
+        data = self.model_dump()
+        data["entry_exit_reasons"] = [r if isinstance(r, str) else r.code for r in self.entry_exit_reasons]
+        data["entry_exit_reason_names"] = {r.code: [r.name.zh_cn, r.name.en] for r in named}
+        return rules.BookingRules.from_json(data)
 
 
 class CityDoc(_Strict):

@@ -63,9 +63,19 @@ class BookingPolicy(_message.Message):
     release_time: _common_pb2.TimeOfDay
     cancel_cutoff_minutes: int
     hold_minutes: int
-    entry_exit_reasons: _containers.RepeatedScalarFieldContainer[str]
+    entry_exit_reasons: _containers.RepeatedCompositeFieldContainer[EntryExitReason]
     suspended_destinations: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ..., entry_exit_reasons: _Optional[_Iterable[str]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ..., entry_exit_reasons: _Optional[_Iterable[_Union[EntryExitReason, _Mapping]]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EntryExitReason(_message.Message):
+    __slots__ = ("code", "name", "name_en")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    name_en: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ...) -> None: ...
 
 class Business(_message.Message):
     __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement", "name_en", "service_guide_en", "materials_en", "announcement_en", "entry_exit_reasons", "suspended_destinations")
@@ -105,9 +115,9 @@ class Business(_message.Message):
     service_guide_en: str
     materials_en: _containers.RepeatedScalarFieldContainer[str]
     announcement_en: str
-    entry_exit_reasons: _containers.RepeatedScalarFieldContainer[str]
+    entry_exit_reasons: _containers.RepeatedCompositeFieldContainer[EntryExitReason]
     suspended_destinations: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, city_code: _Optional[str] = ..., code: _Optional[str] = ..., category: _Optional[str] = ..., name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., duration_minutes: _Optional[int] = ..., handling: _Optional[_Union[Handling, str]] = ..., requires_pre_application: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[_common_pb2.Channel, str]]] = ..., status: _Optional[_Union[BusinessStatus, str]] = ..., announcement: _Optional[str] = ..., name_en: _Optional[str] = ..., service_guide_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., announcement_en: _Optional[str] = ..., entry_exit_reasons: _Optional[_Iterable[str]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, city_code: _Optional[str] = ..., code: _Optional[str] = ..., category: _Optional[str] = ..., name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., duration_minutes: _Optional[int] = ..., handling: _Optional[_Union[Handling, str]] = ..., requires_pre_application: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[_common_pb2.Channel, str]]] = ..., status: _Optional[_Union[BusinessStatus, str]] = ..., announcement: _Optional[str] = ..., name_en: _Optional[str] = ..., service_guide_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., announcement_en: _Optional[str] = ..., entry_exit_reasons: _Optional[_Iterable[_Union[EntryExitReason, _Mapping]]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OpeningHours(_message.Message):
     __slots__ = ("weekday", "opens", "closes")
