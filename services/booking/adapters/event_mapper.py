@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -10,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from mintong.booking.v1 import events_pb2
 from mintong.common.v1 import common_pb2
 from services.booking.domain import events
+from services.booking.domain.bookings import Booking, Snapshot
 
 
 def _date(value: dt.date) -> common_pb2.Date:
@@ -24,6 +26,38 @@ def _timestamp(value: dt.datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def _what(s: Snapshot) -> dict[str, Any]:
+    """The business and office a message names, in Chinese with the English twins."""
+    return {
+        "business_name": s.business_name,
+        "business_name_en": s.business_name_en,
+        "office_name": s.office_name,
+        "office_name_en": s.office_name_en,
+    }
+
+
+def _whose_when(b: Booking) -> dict[str, Any]:
+    """The fields every message about one booking carries: whose it is, what, where, when."""
+    return {
+        "booking_id": b.id,
+        "citizen_id": b.citizen_id,
+        "city_code": b.city_code,
+        **_what(b.snapshot),
+        "date": _date(b.date),
+        "start": _time(b.start),
+    }
+
+
+def _where_to_come(s: Snapshot) -> dict[str, Any]:
+    """The address and what to bring, for a booking to come to."""
+    return {
+        "office_address": s.office_address,
+        "office_address_en": s.office_address_en,
+        "materials": s.materials,
+        "materials_en": s.materials_en,
+    }
 
 
 def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
@@ -61,56 +95,23 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
         case events.BookingConfirmed(booking=b):
             return events_pb2.BookingConfirmed(
                 occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                office_address=b.snapshot.office_address,
+                **_whose_when(b),
+                **_where_to_come(b.snapshot),
                 office_phone=b.snapshot.office_phone,
-                date=_date(b.date),
-                start=_time(b.start),
                 confirmation_code=b.confirmation_code,
-                materials=b.snapshot.materials,
                 visit_requirements=b.snapshot.visit_requirements,
-                business_name_en=b.snapshot.business_name_en,
-                office_name_en=b.snapshot.office_name_en,
-                office_address_en=b.snapshot.office_address_en,
-                materials_en=b.snapshot.materials_en,
                 visit_requirements_en=b.snapshot.visit_requirements_en,
             )
         case events.BookingCancelled(booking=b):
-            return events_pb2.BookingCancelled(
-                occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                date=_date(b.date),
-                start=_time(b.start),
-                business_name_en=b.snapshot.business_name_en,
-                office_name_en=b.snapshot.office_name_en,
-            )
+            return events_pb2.BookingCancelled(occurred_at=ts, **_whose_when(b))
         case events.BookingRescheduled(booking=b):
             return events_pb2.BookingRescheduled(
                 occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                office_address=b.snapshot.office_address,
+                **_whose_when(b),
+                **_where_to_come(b.snapshot),
                 old_date=_date(event.old_date),
                 old_start=_time(event.old_start),
-                date=_date(b.date),
-                start=_time(b.start),
                 confirmation_code=b.confirmation_code,
-                materials=b.snapshot.materials,
-                business_name_en=b.snapshot.business_name_en,
-                office_name_en=b.snapshot.office_name_en,
-                office_address_en=b.snapshot.office_address_en,
-                materials_en=b.snapshot.materials_en,
             )
         case events.WaitlistOfferMade(entry=e):
             assert e.hold_expires_at is not None
@@ -119,14 +120,11 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 entry_id=e.id,
                 citizen_id=e.citizen_id,
                 city_code=e.city_code,
-                business_name=event.snapshot.business_name,
-                office_name=event.snapshot.office_name,
+                **_what(event.snapshot),
                 date=_date(event.date),
                 start=_time(event.start),
                 hold_expires_at=_timestamp(e.hold_expires_at),
                 hold_minutes=event.hold_minutes,
-                business_name_en=event.snapshot.business_name_en,
-                office_name_en=event.snapshot.office_name_en,
             )
         case events.WaitlistOfferExpired(entry=e):
             return events_pb2.WaitlistOfferExpired(
@@ -134,12 +132,9 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 entry_id=e.id,
                 citizen_id=e.citizen_id,
                 city_code=e.city_code,
-                business_name=event.snapshot.business_name,
-                office_name=event.snapshot.office_name,
+                **_what(event.snapshot),
                 date=_date(event.date),
                 start=_time(event.start),
-                business_name_en=event.snapshot.business_name_en,
-                office_name_en=event.snapshot.office_name_en,
             )
         case events.PreApplicationApproved():
             return events_pb2.PreApplicationApproved(
