@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.language import pick, pick_list
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.common.v1 import common_pb2
 
@@ -31,36 +33,55 @@ def hhmm(value: common_pb2.TimeOfDay) -> str:
     return f"{value.hours:02d}:{value.minutes:02d}"
 
 
+class EntryExitReason(BaseModel):
+    code: str = Field(description="What a booking gives as `reason_code`.")
+    name: str = Field(description="In the language of Accept-Language.")
+
+    @classmethod
+    def all_of(cls, reasons: Iterable[pb.EntryExitReason], language: str) -> list[EntryExitReason]:
+        return [cls(code=r.code, name=pick(language, r.name, r.name_en)) for r in reasons]
+
+
 class BookingPolicy(BaseModel):
     horizon_days: int = Field(description="Slots can be booked this many days ahead, today included…")
     release_time: str = Field(description="…and the last of those days opens at this local time (HH:MM).")
     cancel_cutoff_minutes: int = Field(description="Cancel or move a booking until this long before it.")
     hold_minutes: int = Field(description="How long a place freed for the waitlist is held for its first.")
+    entry_exit_reasons: list[EntryExitReason] = Field(
+        description="Entry-exit appointments are only for these reasons (`reason_code` when booking)."
+    )
+    suspended_destinations: list[str] = Field(
+        description="Entry-exit appointments are refused for these destinations (ISO 3166 alpha-2)."
+    )
 
 
 class City(BaseModel):
     code: str
-    name: str
+    name: str = Field(description="In the language of Accept-Language.")
     time_zone: str
     booking_policy: BookingPolicy
 
     @classmethod
-    def of(cls, c: pb.City) -> City:
+    def of(cls, c: pb.City, language: str) -> City:
         p = c.booking_policy
         return cls(
             code=c.code,
-            name=c.name,
+            name=pick(language, c.name, c.name_en),
             time_zone=c.time_zone,
             booking_policy=BookingPolicy(
                 horizon_days=p.horizon_days,
                 release_time=hhmm(p.release_time),
                 cancel_cutoff_minutes=p.cancel_cutoff_minutes,
                 hold_minutes=p.hold_minutes,
+                entry_exit_reasons=EntryExitReason.all_of(p.entry_exit_reasons, language),
+                suspended_destinations=list(p.suspended_destinations),
             ),
         )
 
 
 class Business(BaseModel):
+    """Texts in the language of Accept-Language."""
+
     code: str
     category: str
     name: str
@@ -74,16 +95,22 @@ class Business(BaseModel):
     offered_on_this_channel: bool = Field(description="Whether the channel of the request offers it.")
     status: Literal["active", "suspended"]
     announcement: str = Field(description="Why it is suspended, as the bureau announced it.")
+    entry_exit_reasons: list[EntryExitReason] = Field(
+        default=[], description="Entry-exit businesses: the reasons a booking may give (`reason_code`)."
+    )
+    suspended_destinations: list[str] = Field(
+        default=[], description="Entry-exit businesses: destinations (ISO 3166 alpha-2) refused for now."
+    )
 
     @classmethod
-    def of(cls, b: pb.Business, channel: str) -> Business:
+    def of(cls, b: pb.Business, channel: str, language: str) -> Business:
         channels = [_CHANNEL[c] for c in b.channels]
         return cls(
             code=b.code,
             category=b.category,
-            name=b.name,
-            service_guide=b.service_guide,
-            materials=list(b.materials),
+            name=pick(language, b.name, b.name_en),
+            service_guide=pick(language, b.service_guide, b.service_guide_en),
+            materials=pick_list(language, b.materials, b.materials_en),
             phone=b.phone,
             duration_minutes=b.duration_minutes,
             handling=_HANDLING[b.handling],  # type: ignore[arg-type]
@@ -91,7 +118,9 @@ class Business(BaseModel):
             channels=channels,  # type: ignore[arg-type]
             offered_on_this_channel=channel in channels,
             status=_STATUS[b.status],  # type: ignore[arg-type]
-            announcement=b.announcement,
+            announcement=pick(language, b.announcement, b.announcement_en),
+            entry_exit_reasons=EntryExitReason.all_of(b.entry_exit_reasons, language),
+            suspended_destinations=list(b.suspended_destinations),
         )
 
 
@@ -107,6 +136,8 @@ class OpeningHours(BaseModel):
 
 
 class Office(BaseModel):
+    """Texts in the language of Accept-Language."""
+
     id: str
     city: str
     name: str
@@ -120,13 +151,13 @@ class Office(BaseModel):
     businesses: list[str]
 
     @classmethod
-    def of(cls, o: pb.Office) -> Office:
+    def of(cls, o: pb.Office, language: str) -> Office:
         return cls(
             id=o.id,
             city=o.city_code,
-            name=o.name,
+            name=pick(language, o.name, o.name_en),
             kind=o.kind,
-            address=o.address,
+            address=pick(language, o.address, o.address_en),
             location=Location(lat=o.location.latitude, lng=o.location.longitude),
             phone=o.phone,
             opening_hours=[
@@ -134,7 +165,7 @@ class Office(BaseModel):
                 for h in o.opening_hours
             ],
             walk_in_allowed=o.walk_in_allowed,
-            visit_requirements=list(o.visit_requirements),
+            visit_requirements=pick_list(language, o.visit_requirements, o.visit_requirements_en),
             businesses=list(o.business_codes),
         )
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from gateway import schemas
 from gateway.deps import Administrator, Channel, Services
+from gateway.language import Language
 from gateway.problems import Problem
 from mintong.booking.v1 import catalogue_pb2 as pb
 
@@ -101,7 +102,12 @@ async def publish_slots(
 
 
 class Suspension(BaseModel):
-    announcement: str = Field(min_length=1, max_length=2000, description="Shown to every citizen.")
+    announcement: str = Field(
+        min_length=1, max_length=2000, description="Shown to every citizen, in Chinese (zh-CN)."
+    )
+    announcement_en: str = Field(
+        default="", max_length=2000, description="The announcement in English, if any (else the Chinese)."
+    )
 
 
 @router.post(
@@ -110,20 +116,31 @@ class Suspension(BaseModel):
     summary="Suspend a business online and at the windows, with an announcement",
 )
 async def suspend(
-    city: Code, code: Code, body: Suspension, channel: Channel, admin: Administrator, services: Services
+    city: Code,
+    code: Code,
+    body: Suspension,
+    channel: Channel,
+    admin: Administrator,
+    services: Services,
+    language: Language,
 ) -> schemas.Business:
     answer = await services.catalogue_admin.SuspendBusiness(
-        pb.SuspendBusinessRequest(city_code=city, business_code=code, announcement=body.announcement),
+        pb.SuspendBusinessRequest(
+            city_code=city,
+            business_code=code,
+            announcement=body.announcement,
+            announcement_en=body.announcement_en,
+        ),
         **admin.call.options,
     )
-    return schemas.Business.of(answer.business, channel)
+    return schemas.Business.of(answer.business, channel, language)
 
 
 @router.post("/cities/{city}/businesses/{code}/resume", response_model=schemas.Business)
 async def resume(
-    city: Code, code: Code, channel: Channel, admin: Administrator, services: Services
+    city: Code, code: Code, channel: Channel, admin: Administrator, services: Services, language: Language
 ) -> schemas.Business:
     answer = await services.catalogue_admin.ResumeBusiness(
         pb.ResumeBusinessRequest(city_code=city, business_code=code), **admin.call.options
     )
-    return schemas.Business.of(answer.business, channel)
+    return schemas.Business.of(answer.business, channel, language)

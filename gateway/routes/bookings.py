@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
+from gateway.language import Language, pick, pick_list
 from gateway.schemas import date_of, date_to_proto, hhmm
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.identity.v1 import citizens_pb2
@@ -56,7 +57,8 @@ class BookingRequest(BaseModel):
 
 
 class Snapshot(BaseModel):
-    """What the citizen was told when they booked; it does not change afterwards."""
+    """What the citizen was told when they booked; it does not change afterwards.
+    Texts in the language of Accept-Language."""
 
     business_name: str
     service_guide: str
@@ -92,7 +94,7 @@ class Booking(BaseModel):
     )
 
     @classmethod
-    def of(cls, b: pb.Booking) -> Booking:
+    def of(cls, b: pb.Booking, language: str) -> Booking:
         s = b.snapshot
         return cls(
             id=b.id,
@@ -112,14 +114,14 @@ class Booking(BaseModel):
             destination=b.destination,
             pre_application_id=b.pre_application_id,
             snapshot=Snapshot(
-                business_name=s.business_name,
-                service_guide=s.service_guide,
-                materials=list(s.materials),
+                business_name=pick(language, s.business_name, s.business_name_en),
+                service_guide=pick(language, s.service_guide, s.service_guide_en),
+                materials=pick_list(language, s.materials, s.materials_en),
                 phone=s.phone,
-                office_name=s.office_name,
-                office_address=s.office_address,
+                office_name=pick(language, s.office_name, s.office_name_en),
+                office_address=pick(language, s.office_address, s.office_address_en),
                 office_phone=s.office_phone,
-                visit_requirements=list(s.visit_requirements),
+                visit_requirements=pick_list(language, s.visit_requirements, s.visit_requirements_en),
             ),
             citizen_id=b.citizen_id or None,
         )
@@ -155,6 +157,7 @@ async def book(
     citizen: SignedIn,
     services: Services,
     response: Response,
+    language: Language,
 ) -> Booking:
     answer = await services.bookings.Book(
         pb.BookRequest(
@@ -170,33 +173,34 @@ async def book(
     )
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return Booking.of(answer.booking)
+    return Booking.of(answer.booking, language)
 
 
 @router.get("/bookings", response_model=Bookings, summary="My bookings, latest appointment first")
 async def list_bookings(
     citizen: SignedIn,
     services: Services,
+    language: Language,
     status: Annotated[list[BookingStatus] | None, Query(description="Only these statuses.")] = None,
 ) -> Bookings:
     answer = await services.bookings.ListBookings(
         pb.ListBookingsRequest(statuses=[_STATUS_PROTO[s] for s in status or []]), **citizen.call.options
     )
-    return Bookings(bookings=[Booking.of(b) for b in answer.bookings])
+    return Bookings(bookings=[Booking.of(b, language) for b in answer.bookings])
 
 
 @router.get("/bookings/{booking_id}", response_model=Booking, summary="One of my bookings")
-async def get_booking(booking_id: Id, citizen: SignedIn, services: Services) -> Booking:
+async def get_booking(booking_id: Id, citizen: SignedIn, services: Services, language: Language) -> Booking:
     answer = await services.bookings.GetBooking(
         pb.GetBookingRequest(booking_id=booking_id), **citizen.call.options
     )
-    return Booking.of(answer.booking)
+    return Booking.of(answer.booking, language)
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=Booking, summary="Cancel my booking")
-async def cancel(booking_id: Id, citizen: SignedIn, services: Services) -> Booking:
+async def cancel(booking_id: Id, citizen: SignedIn, services: Services, language: Language) -> Booking:
     answer = await services.bookings.Cancel(pb.CancelRequest(booking_id=booking_id), **citizen.call.options)
-    return Booking.of(answer.booking)
+    return Booking.of(answer.booking, language)
 
 
 class Reschedule(BaseModel):
@@ -208,11 +212,13 @@ class Reschedule(BaseModel):
     response_model=Booking,
     summary="Move my booking to another slot (or keep it, if that one is full)",
 )
-async def reschedule(booking_id: Id, body: Reschedule, citizen: SignedIn, services: Services) -> Booking:
+async def reschedule(
+    booking_id: Id, body: Reschedule, citizen: SignedIn, services: Services, language: Language
+) -> Booking:
     answer = await services.bookings.Reschedule(
         pb.RescheduleRequest(booking_id=booking_id, slot_id=body.slot_id), **citizen.call.options
     )
-    return Booking.of(answer.booking)
+    return Booking.of(answer.booking, language)
 
 
 # the waitlist
@@ -291,11 +297,11 @@ async def list_waitlist(citizen: SignedIn, services: Services) -> WaitlistEntrie
     response_model=Booking,
     summary="Book the place held for me",
 )
-async def confirm_offer(entry_id: Id, citizen: SignedIn, services: Services) -> Booking:
+async def confirm_offer(entry_id: Id, citizen: SignedIn, services: Services, language: Language) -> Booking:
     answer = await services.bookings.ConfirmOffer(
         pb.ConfirmOfferRequest(entry_id=entry_id), **citizen.call.options
     )
-    return Booking.of(answer.booking)
+    return Booking.of(answer.booking, language)
 
 
 @router.post("/waitlist/{entry_id}/leave", response_model=WaitlistEntry, summary="Stop waiting")
@@ -321,6 +327,7 @@ async def office_bookings(
     date: Annotated[dt.date, Query(description="The day, e.g. 2030-01-07.")],
     member: Clerk,
     services: Services,
+    language: Language,
 ) -> Bookings:
     require_office(member, office_id)
     answer = await services.booking_staff.ListOfficeBookings(
@@ -336,7 +343,7 @@ async def office_bookings(
         names = {c.citizen_id: c.masked_name for c in who.citizens}
     return Bookings(
         bookings=[
-            Booking.of(b).model_copy(update={"citizen_masked_name": names.get(b.citizen_id)})
+            Booking.of(b, language).model_copy(update={"citizen_masked_name": names.get(b.citizen_id)})
             for b in answer.bookings
         ]
     )
@@ -347,11 +354,11 @@ async def office_bookings(
     response_model=Booking,
     summary="Record that the citizen did not come",
 )
-async def mark_no_show(booking_id: Id, member: Clerk, services: Services) -> Booking:
+async def mark_no_show(booking_id: Id, member: Clerk, services: Services, language: Language) -> Booking:
     answer = await services.booking_staff.MarkNoShow(
         pb.MarkNoShowRequest(booking_id=booking_id), **member.call.options
     )
-    return Booking.of(answer.booking)
+    return Booking.of(answer.booking, language)
 
 
 class Approval(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from gateway import schemas
 from gateway.deps import AnonymousCall, Channel, Services
+from gateway.language import Language
 from gateway.problems import Problem
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.common.v1 import common_pb2
@@ -20,17 +21,19 @@ BusinessCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", des
 
 
 @router.get("/cities", response_model=schemas.Cities)
-async def list_cities(call: AnonymousCall, services: Services) -> schemas.Cities:
+async def list_cities(call: AnonymousCall, services: Services, language: Language) -> schemas.Cities:
     answer = await services.catalogue.ListCities(pb.ListCitiesRequest(), **call.options)
-    return schemas.Cities(cities=[schemas.City.of(c) for c in answer.cities])
+    return schemas.Cities(cities=[schemas.City.of(c, language) for c in answer.cities])
 
 
 @router.get("/cities/{city}/businesses", response_model=schemas.Businesses)
 async def list_businesses(
-    city: Code, channel: Channel, call: AnonymousCall, services: Services
+    city: Code, channel: Channel, call: AnonymousCall, services: Services, language: Language
 ) -> schemas.Businesses:
     answer = await services.catalogue.ListBusinesses(pb.ListBusinessesRequest(city_code=city), **call.options)
-    return schemas.Businesses(businesses=[schemas.Business.of(b, channel) for b in answer.businesses])
+    return schemas.Businesses(
+        businesses=[schemas.Business.of(b, channel, language) for b in answer.businesses]
+    )
 
 
 @router.get(
@@ -42,6 +45,7 @@ async def list_offices(
     city: Code,
     call: AnonymousCall,
     services: Services,
+    language: Language,
     business: BusinessCode = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84).")] = None,
     lng: Annotated[float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84).")] = None,
@@ -56,7 +60,7 @@ async def list_offices(
     return schemas.Offices(
         offices=[
             schemas.OfficeEntry(
-                office=schemas.Office.of(e.office),
+                office=schemas.Office.of(e.office, language),
                 distance_km=round(e.distance_km, 2) if e.HasField("distance_km") else None,
                 earliest_available_slot=schemas.Slot.of(e.earliest_available_slot)
                 if e.HasField("earliest_available_slot")
@@ -77,10 +81,17 @@ async def list_slots(
     call: AnonymousCall,
     services: Services,
     business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
+    date: Annotated[dt.date | None, Query(description="One day only (instead of from and to).")] = None,
     from_: Annotated[dt.date | None, Query(alias="from", description="First day (default today).")] = None,
     to: Annotated[dt.date | None, Query(description="Last day, at most 31 days after from.")] = None,
+    free: Annotated[bool, Query(description="true: only slots with a free place.")] = False,
 ) -> schemas.Slots:
-    request = pb.ListSlotsRequest(office_id=office_id, business_code=business)
+    """A suspended business lists no slots. Without dates: today and the six days after."""
+    if date is not None:
+        if from_ is not None or to is not None:
+            raise Problem(400, "date_and_range", "Give either date, or from and to, not both.", field="date")
+        from_ = to = date
+    request = pb.ListSlotsRequest(office_id=office_id, business_code=business, free_only=free)
     if from_:
         request.from_date.CopyFrom(schemas.date_to_proto(from_))
     if to:

@@ -68,7 +68,7 @@ async def test_a_citizen_books_is_told_and_cannot_overbook(platform: Platform, c
     made = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang, "key-1"))
     assert made.status_code == 201, made.text
     booking = made.json()
-    assert booking["status"] == "confirmed" and booking["snapshot"]["office_name"] == "North station"
+    assert booking["status"] == "confirmed" and booking["snapshot"]["office_name"] == "北站派出所"
     assert booking["qr_payload"].startswith(f"MT1.{booking['id']}.{booking['confirmation_code']}.")
     replay = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang, "key-1"))
     assert (replay.status_code, replay.headers["Idempotent-Replayed"], replay.json()) == (
@@ -93,6 +93,17 @@ async def test_a_citizen_books_is_told_and_cannot_overbook(platform: Platform, c
 
     message = (await eventually(confirmed))[0]
     assert booking["confirmation_code"] in message["body"]
+    # In the citizen's language (Chinese unless they chose English), names included.
+    assert "身份证换领" in message["body"] and "北站派出所" in message["body"], message["body"]
+    assert "ID card" not in message["body"]
+    english = await platform.http.get(
+        f"/v1/bookings/{booking['id']}", headers={**zhang, "Accept-Language": "en"}
+    )
+    assert (english.headers["content-language"], english.json()["snapshot"]["business_name"]) == (
+        "en",
+        "ID card renewal",
+    )
+    assert english.json()["snapshot"]["materials"] == ["Current ID card", "Household register booklet"]
 
     cancelled = await platform.http.post(f"/v1/bookings/{booking['id']}/cancel", headers=zhang)
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
@@ -165,7 +176,7 @@ async def test_the_waitlist_offer_is_announced_and_confirmed(platform: Platform,
     joined = await platform.http.post(
         "/v1/waitlist", json={"business": "ID_CARD_RENEWAL", "slot_id": slot}, headers=zhang
     )
-    assert (joined.status_code, joined.json()["status"], joined.json()["position"]) == (201, "waiting", None)
+    assert (joined.status_code, joined.json()["status"], joined.json()["position"]) == (201, "waiting", 1)
     assert (await platform.http.get("/v1/waitlist", headers=zhang)).json()["entries"][0]["position"] == 1
     await platform.http.post(f"/v1/bookings/{taken['id']}/cancel", headers=wang)
     offered = (await platform.http.get("/v1/waitlist", headers=zhang)).json()["entries"][0]

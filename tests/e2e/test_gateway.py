@@ -11,6 +11,7 @@ import nats
 import pytest
 
 from mintong.booking.v1 import events_pb2
+from services.booking.domain.rules import DEFAULT_ENTRY_EXIT_REASON_NAMES
 from tests.e2e.conftest import Platform
 
 PROBLEM = "application/problem+json"
@@ -28,11 +29,12 @@ def assert_problem(response: Any, status: int, code: str, field: str | None = No
 
 async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform: Platform) -> None:
     http, h = platform.http, platform.headers("wechat")
-    cities = (await http.get("/v1/cities", headers=h)).json()["cities"]
-    assert cities == [
+    answer = await http.get("/v1/cities", headers=h)
+    assert answer.headers["content-language"] == "zh-CN"  # Chinese unless asked otherwise
+    assert answer.json()["cities"] == [
         {
             "code": "testcity",
-            "name": "Test City",
+            "name": "测试市",
             "time_zone": "Asia/Shanghai",
             # The defaults: the test catalogue sets no booking rules.
             "booking_policy": {
@@ -40,18 +42,36 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
                 "release_time": "08:00",
                 "cancel_cutoff_minutes": 120,
                 "hold_minutes": 15,
+                "entry_exit_reasons": [
+                    {"code": code, "name": zh} for code, (zh, _) in DEFAULT_ENTRY_EXIT_REASON_NAMES.items()
+                ],
+                "suspended_destinations": [],
             },
         }
     ]
+    en = {**h, "Accept-Language": "en-GB,en;q=0.9,zh-CN;q=0.5"}
+    answer = await http.get("/v1/cities", headers=en)
+    assert (answer.headers["content-language"], answer.json()["cities"][0]["name"]) == ("en", "Test City")
+    assert answer.json()["cities"][0]["booking_policy"]["entry_exit_reasons"][0] == {
+        "code": "FUNERAL",
+        "name": "Attending a funeral abroad",
+    }
 
     businesses = {
         b["code"]: b
         for b in (await http.get("/v1/cities/testcity/businesses", headers=h)).json()["businesses"]
     }
     assert businesses["VEHICLE_SERVICES"]["status"] == "suspended"
-    assert "suspended" in businesses["VEHICLE_SERVICES"]["announcement"]
+    assert businesses["VEHICLE_SERVICES"]["announcement"] == "交通管理业务线上线下暂停办理。"
     assert businesses["HOUSEHOLD_REGISTRATION"]["requires_pre_application"] is True
-    assert businesses["ID_CARD_RENEWAL"]["materials"] == ["Current ID card", "Household register booklet"]
+    assert businesses["ID_CARD_RENEWAL"]["materials"] == ["现持身份证", "居民户口簿"]
+    in_english = {
+        b["code"]: b
+        for b in (await http.get("/v1/cities/testcity/businesses", headers=en)).json()["businesses"]
+    }
+    assert in_english["ID_CARD_RENEWAL"]["name"] == "ID card renewal"
+    assert in_english["ID_CARD_RENEWAL"]["materials"] == ["Current ID card", "Household register booklet"]
+    assert "suspended" in in_english["VEHICLE_SERVICES"]["announcement"]
     web = (await http.get("/v1/cities/testcity/businesses", headers=platform.headers("web"))).json()
     assert {b["code"]: b["offered_on_this_channel"] for b in web["businesses"]}[
         "HOUSEHOLD_REGISTRATION"
@@ -78,6 +98,18 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
         "remaining": 2,
     }
     assert offices[1]["office"]["walk_in_allowed"] is False
+    assert (offices[0]["office"]["name"], offices[0]["office"]["visit_requirements"]) == (
+        "中心大厅",
+        ["请佩戴口罩"],
+    )
+    far = (
+        await http.get("/v1/cities/testcity/offices", params={"business": "VEHICLE_SERVICES"}, headers=en)
+    ).json()["offices"]
+    # Its business is suspended: no earliest place, and the name written only in Chinese serves English too.
+    assert [(o["office"]["name"], o["earliest_available_slot"]) for o in far] == [("远郊车管所", None)]
+    assert (
+        await http.get("/v1/offices/far/slots", params={"business": "VEHICLE_SERVICES"}, headers=h)
+    ).json() == {"slots": []}
 
     slots = (
         await http.get(
@@ -95,6 +127,13 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
     ]
     default_week = (await http.get("/v1/offices/centre/slots?business=ID_CARD_RENEWAL", headers=h)).json()
     assert {s["date"] for s in default_week["slots"]} == {f"2030-01-{d:02d}" for d in range(7, 12)}
+    one_day = (
+        await http.get("/v1/offices/north/slots?business=ID_CARD_RENEWAL&date=2030-01-09", headers=h)
+    ).json()
+    assert [(s["date"], s["start"]) for s in one_day["slots"]] == [
+        ("2030-01-09", "09:00"),
+        ("2030-01-09", "09:30"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -111,6 +150,13 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
         ("/v1/offices/centre/slots?business=NOPE", 404, "business_not_found", "business"),
         ("/v1/offices/far/slots?business=ID_CARD_RENEWAL", 404, "business_at_office_not_found", "business"),
         ("/v1/offices/centre/slots", 400, "invalid_request", "business"),
+        (
+            "/v1/offices/centre/slots?business=ID_CARD_RENEWAL&date=2030-01-07&from=2030-01-07",
+            400,
+            "date_and_range",
+            "date",
+        ),
+        ("/v1/offices/centre/slots?business=ID_CARD_RENEWAL&free=maybe", 400, "invalid_request", "free"),
         ("/v1/offices/centre/slots?business=ID_CARD_RENEWAL&from=2030-13-01", 400, "invalid_request", "from"),
         ("/v1/offices/centre/slots?business=ID_CARD_RENEWAL&from=yesterday", 400, "invalid_request", "from"),
         (

@@ -39,7 +39,9 @@ cities:
       release_time: "09:00"
       cancel_cutoff_minutes: 60
       hold_minutes: 10
-      entry_exit_reasons: [FUNERAL, MEDICAL_TREATMENT]
+      entry_exit_reasons:
+        - FUNERAL
+        - {code: MEDICAL_TREATMENT, name: {zh-CN: "\\u51fa\\u5883\\u5c31\\u533b", en: Treatment abroad}}
       suspended_destinations: [AU]
     businesses:
       - code: ENTRY_EXIT_PERMIT
@@ -172,10 +174,14 @@ async def test_a_booking_keeps_what_the_citizen_was_told(booking: Any, stub: Any
     assert (b.office_id, b.slot_id, b.status) == ("centre", slot.id, pb.BOOKING_STATUS_CONFIRMED)
     assert (b.date.day, b.start.hours, b.end.hours) == (7, 9, 10)
     assert len(b.confirmation_code) == 8 and b.qr_payload.startswith(f"MT1.{b.id}.{b.confirmation_code}.")
-    assert b.snapshot.materials == ["Current ID card", "Household register booklet"]
-    assert b.snapshot.visit_requirements == ["Wear a mask"]
+    assert b.snapshot.materials == ["现持身份证", "居民户口簿"]
+    assert b.snapshot.materials_en == ["Current ID card", "Household register booklet"]
+    assert (b.snapshot.visit_requirements, b.snapshot.visit_requirements_en) == (
+        ["请佩戴口罩"],
+        ["Wear a mask"],
+    )
     assert (b.snapshot.phone, b.snapshot.office_phone) == ("0371-00000001", "0371-10000000")
-    assert b.snapshot.service_guide.startswith("Renew")
+    assert (b.snapshot.service_guide[:3], b.snapshot.service_guide_en[:5]) == ("身份证", "Renew")
     assert await outbox_events(booking, "mintong.booking.v1.BookingConfirmed") == 1
     assert (await counts(booking))[slot.id][:2] == (2, 1)
     # Read back, own only.
@@ -287,11 +293,12 @@ async def test_rules_refuse_with_a_code_naming_the_rule(
                 )
             ).slots
         }
-        vehicle = (
-            await catalogue.ListSlots(
-                catalogue_pb2.ListSlotsRequest(office_id="far", business_code="VEHICLE_SERVICES")
-            )
-        ).slots[0]
+        listed = await catalogue.ListSlots(
+            catalogue_pb2.ListSlotsRequest(office_id="far", business_code="VEHICLE_SERVICES")
+        )
+    assert list(listed.slots) == []  # a suspended business lists none…
+    async with booking.uow.read() as tx:  # …but its published slots are still there
+        vehicle = (await tx.catalogue.list_slots("far", "vehicle", MONDAY, MONDAY, dt.datetime.min))[0]
 
     async def refused(slot_id: int, **fields: Any) -> tuple[int, str, str]:
         found = await refusal(book(stub, "c1", slot_id, **fields))

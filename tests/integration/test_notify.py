@@ -257,15 +257,21 @@ def booking_confirmed(booking_id: str, citizen: str, day: int = 9) -> events_pb2
         booking_id=booking_id,
         citizen_id=citizen,
         city_code="haikou",
-        business_name="ID card renewal",
-        office_name="Longhua centre",
-        office_address="21 Longkun Rd",
+        business_name="身份证换领",
+        business_name_en="ID card renewal",
+        office_name="龙华办证中心",
+        office_name_en="Longhua centre",
+        office_address="龙昆南路21号",
+        office_address_en="21 Longkun Rd",
         office_phone="0898-1",
         date=common_pb2.Date(year=2030, month=1, day=day),
         start=common_pb2.TimeOfDay(hours=9, minutes=30),
         confirmation_code="K7Q2",
-        materials=["ID card", "Booklet"],
-        visit_requirements=["Mask"],
+        materials=["身份证", "户口簿"],
+        # An entry without English: the Chinese serves in an English message too.
+        materials_en=["ID card", ""],
+        visit_requirements=["佩戴口罩"],
+        visit_requirements_en=["Mask"],
     )
 
 
@@ -307,7 +313,10 @@ async def test_a_booking_event_becomes_a_confirmation_and_a_scheduled_reminder(
     found = await eventually(lambda: _two(notify, "c11"))
     reminder = next(m for m in found if m.template == "booking_reminder")
     confirmation = next(m for m in found if m.template == "booking_confirmed")
-    assert "09:30" in confirmation.body and "ID card; Booklet" in confirmation.body
+    # In the citizen's language (Chinese by default), catalogue names included.
+    assert "09:30" in confirmation.body and "身份证；户口簿" in confirmation.body
+    assert "身份证换领" in confirmation.body and "龙华办证中心（龙昆南路21号）" in confirmation.body
+    assert "ID card" not in confirmation.body and "Longhua" not in confirmation.body
     inbox, _, unread = await notify.notifier.inbox("c11", 100, "")
     assert ([m.template for m in inbox], unread) == (["booking_confirmed"], 1)  # the reminder is not due yet
     # The reminder waits until 18:00 the day before (10:00 UTC), in the database.
@@ -329,6 +338,22 @@ async def test_a_booking_event_becomes_a_confirmation_and_a_scheduled_reminder(
         assert [d.channel.value for d in done.deliveries] == ["inbox", "sms"]
     finally:
         await again.host.stop()
+
+
+async def test_a_citizen_reading_english_is_told_in_english(
+    client: Client, notify: Any, nats_server: Any
+) -> None:
+    await client.prefer("c15", pb.DELIVERY_CHANNEL_SMS, phone=PHONE, language="en")
+    await publish(nats_server.url, booking_confirmed("b-15", "c15"), "evt-15")
+    found = await eventually(lambda: _two(notify, "c15"))
+    confirmation = next(m for m in found if m.template == "booking_confirmed")
+    assert confirmation.language == "en"
+    assert "Your appointment for ID card renewal is confirmed" in confirmation.body
+    assert "Longhua centre (21 Longkun Rd)" in confirmation.body
+    assert "Please bring: ID card; 户口簿" in confirmation.body
+    assert "Visit requirements: Mask" in confirmation.body
+    sms = next(d for d in confirmation.deliveries if d.channel.value == "sms")
+    assert sms.body.startswith("[Mintong] Booked: ID card renewal at Longhua centre")
 
 
 async def test_a_cancelled_booking_withdraws_its_reminder(

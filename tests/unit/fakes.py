@@ -69,12 +69,14 @@ class FakeCatalogueRepository:
     async def save_office(self, office: model.Office) -> None:
         self.offices[office.id] = office
 
-    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str] | None:
+    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str, bool] | None:
         office = self.offices.get(office_id)
         group = office.group_for(business_code) if office else None
-        if office is None or group is None or (office.city_code, business_code) not in self.businesses:
+        business = self.businesses.get((office.city_code, business_code)) if office else None
+        if office is None or group is None or business is None:
             return None
-        return group.code, self.cities[office.city_code].time_zone
+        suspended = business.status is model.BusinessStatus.SUSPENDED
+        return group.code, self.cities[office.city_code].time_zone, suspended
 
     async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
         created = updated = 0

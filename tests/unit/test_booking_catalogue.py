@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from services.booking.domain import events, model
+from services.booking.domain import events, model, rules
+from services.booking.entrypoints.grpc_servicer import business_to_proto
 from services.booking.service_layer import catalogue_file, handlers
 from services.runtime.errors import InvalidArgument, NotFound
 from tests.conftest import MONDAY_0800, Clock
@@ -409,7 +410,61 @@ def test_demo_vehicle_services_in_zhengzhou_are_suspended_with_an_announcement(d
 
 
 def test_demo_entry_exit_guide_mentions_australia(demo: dict[str, Any]) -> None:
-    assert "Australia" in demo_business(demo, "zhengzhou", "ENTRY_EXIT_PERMIT").service_guide
+    business = demo_business(demo, "zhengzhou", "ENTRY_EXIT_PERMIT")
+    assert "澳大利亚" in business.service_guide and "Australia" in business.service_guide_en
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
+def test_demo_texts_are_chinese_first_with_english_beside_them(demo: dict[str, Any]) -> None:
+    """Item 9 of issue 9: no English name inside a Chinese message."""
+    for city, businesses, offices in demo.values():
+        texts = [(city.name, city.name_en)]
+        for b in businesses:
+            texts += [
+                (b.name, b.name_en),
+                (b.service_guide, b.service_guide_en),
+                (b.announcement, b.announcement_en),
+            ]
+            assert len(b.materials_en) == len(b.materials), b.code
+            texts += list(zip(b.materials, b.materials_en, strict=True))
+        for o in offices:
+            texts += [(o.name, o.name_en), (o.address, o.address_en)]
+            assert len(o.visit_requirements_en) == len(o.visit_requirements), o.id
+            texts += list(zip(o.visit_requirements, o.visit_requirements_en, strict=True))
+        for zh, en in texts:
+            if zh or en:
+                assert _chinese(zh) and en and not _chinese(en), (city.code, zh, en)
+
+
+def test_a_catalogue_text_is_both_languages_or_the_chinese_alone() -> None:
+    doc = catalogue_doc()
+    doc["cities"][0]["name"] = {"zh-CN": "测试市", "en": "Test City"}
+    doc["cities"][0]["businesses"][0]["materials"] = [{"zh-CN": "身份证", "en": "ID card"}, "户口簿"]
+    city, businesses, _ = catalogue_file.to_domain(catalogue_file.parse(as_yaml(doc), "yaml").cities[0])
+    assert (city.name, city.name_en) == ("测试市", "Test City")
+    # A list's English twin is entry by entry: "" where only the Chinese was written.
+    assert (businesses[0].materials, businesses[0].materials_en) == (("身份证", "户口簿"), ("ID card", ""))
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ({"en": "No Chinese"}, "cities[0].name.zh-CN"),
+        ({"zh-CN": "测试", "fr": "Ville"}, "cities[0].name.fr"),
+        ({"zh-CN": "测\x00试"}, "cities[0].name.zh-CN"),
+        ("测\x07试", "cities[0].name.zh-CN"),
+        ({"zh-CN": "测试", "en": "Te\u0000st"}, "cities[0].name.en"),
+    ],
+)
+def test_a_catalogue_text_is_refused_naming_its_place(name: object, field: str) -> None:
+    doc = catalogue_doc()
+    doc["cities"][0]["name"] = name
+    with pytest.raises(InvalidArgument) as refused:
+        catalogue_file.parse(json.dumps(doc).encode(), "json")
+    assert (refused.value.code, refused.value.field) == ("invalid_catalogue", field)
 
 
 def test_demo_lost_id_card_in_haikou_is_handled_online(demo: dict[str, Any]) -> None:
@@ -615,7 +670,7 @@ async def test_suspend_or_resume_an_unknown_business(uow: FakeUnitOfWork, city: 
 
 
 async def test_list_businesses_by_category(uow: FakeUnitOfWork) -> None:
-    businesses = await handlers.list_businesses(uow, "testcity")
+    _, businesses = await handlers.list_businesses(uow, "testcity")
 
     assert [b.code for b in businesses] == ["HOUSEHOLD_REGISTRATION", "ID_CARD_RENEWAL", "VEHICLE_SERVICES"]
 
@@ -662,6 +717,29 @@ async def test_list_offices_for_a_business_without_slots(uow: FakeUnitOfWork, cl
     entries = await handlers.list_offices(uow, clock, "testcity", "VEHICLE_SERVICES")
 
     assert [(e.office.id, e.earliest_available) for e in entries] == [("far", None)]
+
+
+async def test_a_suspended_business_offers_no_place_though_its_slots_are_published(
+    published: FakeUnitOfWork, clock: Clock
+) -> None:
+    entries = await handlers.list_offices(published, clock, "testcity", "VEHICLE_SERVICES")
+    slots = await handlers.list_slots(published, clock, "far", "VEHICLE_SERVICES")
+
+    assert ([(e.office.id, e.earliest_available) for e in entries], slots) == ([("far", None)], [])
+    await handlers.resume_business(published, "testcity", "VEHICLE_SERVICES")
+    assert await handlers.list_slots(published, clock, "far", "VEHICLE_SERVICES")
+
+
+async def test_list_slots_can_leave_full_ones_out(published: FakeUnitOfWork, clock: Clock) -> None:
+    set_booked(published, "north", "id", MONDAY, "09:00", 1)
+
+    everything = await handlers.list_slots(published, clock, "north", "ID_CARD_RENEWAL", MONDAY, MONDAY)
+    free = await handlers.list_slots(
+        published, clock, "north", "ID_CARD_RENEWAL", MONDAY, MONDAY, free_only=True
+    )
+
+    assert [(s.start, s.remaining) for s in everything] == [(t("09:00"), 0), (t("09:30"), 1)]
+    assert [(s.start, s.remaining) for s in free] == [(t("09:30"), 1)]
 
 
 @pytest.mark.parametrize(
@@ -741,3 +819,38 @@ def test_a_business_code_used_twice_in_a_city_is_refused() -> None:
     doc["cities"][0]["businesses"].append(doc["cities"][0]["businesses"][0])
 
     assert refusal(doc).field == "cities[0]"
+
+
+def test_an_entry_exit_business_lists_its_citys_reasons_and_suspended_destinations(
+    demo: dict[str, Any],
+) -> None:
+    city, businesses, _ = demo["zhengzhou"]
+    shown = {b.code: business_to_proto(b, city.rules) for b in businesses}
+
+    reasons = shown["ENTRY_EXIT_PERMIT"].entry_exit_reasons
+    assert [r.code for r in reasons] == list(city.rules.entry_exit_reasons)
+    assert (reasons[0].name, reasons[0].name_en) == ("出国奔丧", "Attending a funeral abroad")
+    assert list(shown["ENTRY_EXIT_PERMIT"].suspended_destinations) == ["AU"]
+    assert (
+        not shown["ID_CARD_RENEWAL"].entry_exit_reasons
+        and not shown["ID_CARD_RENEWAL"].suspended_destinations
+    )
+
+
+def test_a_city_may_name_its_entry_exit_reasons() -> None:
+    doc = catalogue_doc()
+    doc["cities"][0]["booking_rules"] = {
+        "entry_exit_reasons": [
+            "FUNERAL",
+            {"code": "PILGRIMAGE", "name": {"zh-CN": "朝觐", "en": "Pilgrimage"}},
+        ]
+    }
+    city, _, _ = catalogue_file.to_domain(catalogue_file.parse(as_yaml(doc), "yaml").cities[0])
+
+    assert city.rules.entry_exit_reasons == ("FUNERAL", "PILGRIMAGE")
+    assert [city.rules.reason_name(code) for code in ("FUNERAL", "PILGRIMAGE", "UNNAMED")] == [
+        ("出国奔丧", "Attending a funeral abroad"),
+        ("朝觐", "Pilgrimage"),
+        ("UNNAMED", ""),
+    ]
+    assert rules.BookingRules.from_json(city.rules.to_json()) == city.rules  # stored and read back whole

@@ -322,19 +322,24 @@ class SqlBookingRepository:
         rows = (
             await self.conn.execute(select(w).where(w.c.citizen_id == citizen_id).order_by(w.c.seq.desc()))
         ).all()
-        result = []
-        for row in rows:
-            position = 0
-            if row.status == WaitStatus.WAITING.value:
-                ahead = select(func.count()).where(
-                    w.c.status == WaitStatus.WAITING.value,
-                    w.c.office_id == row.office_id,
-                    w.c.group_code == row.group_code,
-                    w.c.seq < row.seq,
-                )
-                position = int((await self.conn.execute(ahead)).scalar_one()) + 1
-            result.append((_entry(row), position))
-        return result
+        return [(_entry(row), await self._position(row)) for row in rows]
+
+    async def position(self, entry_id: str) -> int:
+        """An entry's place among those waiting for the same thing (1 = next; 0
+        when it is not waiting)."""
+        row = (await self.conn.execute(select(w).where(w.c.id == entry_id))).first()
+        return await self._position(row) if row else 0
+
+    async def _position(self, row: Row[Any]) -> int:
+        if row.status != WaitStatus.WAITING.value:
+            return 0
+        ahead = select(func.count()).where(
+            w.c.status == WaitStatus.WAITING.value,
+            w.c.office_id == row.office_id,
+            w.c.group_code == row.group_code,
+            w.c.seq < row.seq,
+        )
+        return int((await self.conn.execute(ahead)).scalar_one()) + 1
 
     async def next_waiting(self, slot: model.Slot) -> WaitlistEntry | None:
         """The longest-waiting entry a freed place in ``slot`` can go to: one that

@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from mintong.booking.v1 import events_pb2
 from mintong.common.v1 import common_pb2
 from services.booking.domain import events
-from services.booking.domain.bookings import Booking
+from services.booking.domain.bookings import Booking, Snapshot
 
 
 def _date(value: dt.date) -> common_pb2.Date:
@@ -28,16 +28,35 @@ def _timestamp(value: dt.datetime) -> Timestamp:
     return ts
 
 
+def _what(s: Snapshot) -> dict[str, Any]:
+    """The business and office a message names, in Chinese with the English twins."""
+    return {
+        "business_name": s.business_name,
+        "business_name_en": s.business_name_en,
+        "office_name": s.office_name,
+        "office_name_en": s.office_name_en,
+    }
+
+
 def _whose_when(b: Booking) -> dict[str, Any]:
     """The fields every message about one booking carries: whose it is, what, where, when."""
     return {
         "booking_id": b.id,
         "citizen_id": b.citizen_id,
         "city_code": b.city_code,
-        "business_name": b.snapshot.business_name,
-        "office_name": b.snapshot.office_name,
+        **_what(b.snapshot),
         "date": _date(b.date),
         "start": _time(b.start),
+    }
+
+
+def _where_to_come(s: Snapshot) -> dict[str, Any]:
+    """The address and what to bring, for a booking to come to."""
+    return {
+        "office_address": s.office_address,
+        "office_address_en": s.office_address_en,
+        "materials": s.materials,
+        "materials_en": s.materials_en,
     }
 
 
@@ -67,12 +86,14 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 city_code=event.city_code,
                 business_code=event.business_code,
                 announcement=event.announcement,
+                announcement_en=event.announcement_en,
             )
         case events.BookingAffectedBySuspension(booking=b):
             return events_pb2.BookingAffectedBySuspension(
                 occurred_at=ts,
                 business_code=b.business_code,
                 announcement=event.announcement,
+                announcement_en=event.announcement_en,
                 **_whose_when(b),
             )
         case events.BusinessResumed():
@@ -82,36 +103,23 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
         case events.BookingConfirmed(booking=b):
             return events_pb2.BookingConfirmed(
                 occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                office_address=b.snapshot.office_address,
+                **_whose_when(b),
+                **_where_to_come(b.snapshot),
                 office_phone=b.snapshot.office_phone,
-                date=_date(b.date),
-                start=_time(b.start),
                 confirmation_code=b.confirmation_code,
-                materials=b.snapshot.materials,
                 visit_requirements=b.snapshot.visit_requirements,
+                visit_requirements_en=b.snapshot.visit_requirements_en,
             )
         case events.BookingCancelled(booking=b):
             return events_pb2.BookingCancelled(occurred_at=ts, **_whose_when(b))
         case events.BookingRescheduled(booking=b):
             return events_pb2.BookingRescheduled(
                 occurred_at=ts,
-                booking_id=b.id,
-                citizen_id=b.citizen_id,
-                city_code=b.city_code,
-                business_name=b.snapshot.business_name,
-                office_name=b.snapshot.office_name,
-                office_address=b.snapshot.office_address,
+                **_whose_when(b),
+                **_where_to_come(b.snapshot),
                 old_date=_date(event.old_date),
                 old_start=_time(event.old_start),
-                date=_date(b.date),
-                start=_time(b.start),
                 confirmation_code=b.confirmation_code,
-                materials=b.snapshot.materials,
             )
         case events.WaitlistOfferMade(entry=e):
             assert e.hold_expires_at is not None
@@ -120,8 +128,7 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 entry_id=e.id,
                 citizen_id=e.citizen_id,
                 city_code=e.city_code,
-                business_name=event.snapshot.business_name,
-                office_name=event.snapshot.office_name,
+                **_what(event.snapshot),
                 date=_date(event.date),
                 start=_time(event.start),
                 hold_expires_at=_timestamp(e.hold_expires_at),
@@ -133,8 +140,7 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 entry_id=e.id,
                 citizen_id=e.citizen_id,
                 city_code=e.city_code,
-                business_name=event.snapshot.business_name,
-                office_name=event.snapshot.office_name,
+                **_what(event.snapshot),
                 date=_date(event.date),
                 start=_time(event.start),
             )
@@ -145,5 +151,6 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 citizen_id=event.citizen_id,
                 city_code=event.city_code,
                 business_name=event.business_name,
+                business_name_en=event.business_name_en,
             )
     raise TypeError(f"no proto for {event!r}")

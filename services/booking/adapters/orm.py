@@ -40,6 +40,9 @@ cities = Table(
     Column("time_zone", String(64), nullable=False),
     # The city's booking rules (domain.bookings.BookingRules.to_json); NULL = defaults.
     Column("rules", JSON, nullable=True),
+    # Texts are Chinese first; each `_en` column is the English twin ("" or []:
+    # none written, the Chinese serves).
+    Column("name_en", String(200), nullable=False, server_default=""),
 )
 
 businesses = Table(
@@ -58,6 +61,10 @@ businesses = Table(
     Column("channels", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("announcement", Text, nullable=False),
+    Column("name_en", String(200), nullable=False, server_default=""),
+    Column("service_guide_en", Text, nullable=False, server_default=""),
+    Column("materials_en", JSON, nullable=False, server_default="[]"),
+    Column("announcement_en", Text, nullable=False, server_default=""),
 )
 
 offices = Table(
@@ -76,6 +83,9 @@ offices = Table(
     Column("walk_in_allowed", Boolean, nullable=False),
     Column("visit_requirements", JSON, nullable=False),
     Column("closed_dates", JSON, nullable=False),
+    Column("name_en", String(200), nullable=False, server_default=""),
+    Column("address_en", Text, nullable=False, server_default=""),
+    Column("visit_requirements_en", JSON, nullable=False, server_default="[]"),
 )
 
 slot_groups = Table(

@@ -46,6 +46,7 @@ class SqlCatalogueRepository:
             {
                 "code": city.code,
                 "name": city.name,
+                "name_en": city.name_en,
                 "time_zone": city.time_zone,
                 "rules": city.rules.to_json(),
             },
@@ -101,6 +102,10 @@ class SqlCatalogueRepository:
                 "channels": sorted(c.value for c in b.channels),
                 "status": b.status.value,
                 "announcement": b.announcement,
+                "name_en": b.name_en,
+                "service_guide_en": b.service_guide_en,
+                "materials_en": list(b.materials_en),
+                "announcement_en": b.announcement_en,
             },
             ["city_code", "code"],
         )
@@ -164,6 +169,9 @@ class SqlCatalogueRepository:
                 "walk_in_allowed": o.walk_in_allowed,
                 "visit_requirements": list(o.visit_requirements),
                 "closed_dates": sorted(d.isoformat() for d in o.closed_dates),
+                "name_en": o.name_en,
+                "address_en": o.address_en,
+                "visit_requirements_en": list(o.visit_requirements_en),
             },
             ["id"],
         )
@@ -198,18 +206,20 @@ class SqlCatalogueRepository:
         if rows:
             await self.conn.execute(orm.office_businesses.insert(), rows)
 
-    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str] | None:
+    async def find_group(self, office_id: str, business_code: str) -> tuple[str, str, bool] | None:
         ob, o, c, b = orm.office_businesses, orm.offices, orm.cities, orm.businesses
         row = (
             await self.conn.execute(
-                select(ob.c.group_code, c.c.time_zone)
+                select(ob.c.group_code, c.c.time_zone, b.c.status)
                 .join(o, o.c.id == ob.c.office_id)
                 .join(c, c.c.code == o.c.city_code)
                 .join(b, (b.c.city_code == o.c.city_code) & (b.c.code == ob.c.business_code))
                 .where(ob.c.office_id == office_id, ob.c.business_code == business_code)
             )
         ).first()
-        return (row.group_code, row.time_zone) if row else None
+        if row is None:
+            return None
+        return row.group_code, row.time_zone, row.status == model.BusinessStatus.SUSPENDED.value
 
     # slots
     async def upsert_slots(self, slots: list[model.Slot]) -> tuple[int, int]:
@@ -291,7 +301,7 @@ def _not_started(after: dt.datetime):
 
 
 def _city(r: Row[Any]) -> model.City:
-    return model.City(r.code, r.name, r.time_zone, BookingRules.from_json(r.rules))
+    return model.City(r.code, r.name, r.time_zone, BookingRules.from_json(r.rules), r.name_en)
 
 
 def _business(r: Row[Any]) -> model.Business:
@@ -309,6 +319,10 @@ def _business(r: Row[Any]) -> model.Business:
         channels=frozenset(model.Channel(c) for c in r.channels),
         status=model.BusinessStatus(r.status),
         announcement=r.announcement,
+        name_en=r.name_en,
+        service_guide_en=r.service_guide_en,
+        materials_en=tuple(r.materials_en),
+        announcement_en=r.announcement_en,
     )
 
 
@@ -329,6 +343,9 @@ def _office(r: Row[Any], groups: tuple[model.SlotGroup, ...]) -> model.Office:
         visit_requirements=tuple(r.visit_requirements),
         slot_groups=groups,
         closed_dates=frozenset(dt.date.fromisoformat(d) for d in r.closed_dates),
+        name_en=r.name_en,
+        address_en=r.address_en,
+        visit_requirements_en=tuple(r.visit_requirements_en),
     )
 
 

@@ -78,7 +78,8 @@ class BookingRequest:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the citizen was told when they booked, kept even if the catalogue changes."""
+    """What the citizen was told when they booked, kept even if the catalogue changes:
+    the Chinese texts, each with its English twin (empty: the Chinese serves)."""
 
     business_name: str
     service_guide: str
@@ -88,6 +89,12 @@ class Snapshot:
     office_address: str
     office_phone: str
     visit_requirements: tuple[str, ...]
+    business_name_en: str = ""
+    service_guide_en: str = ""
+    materials_en: tuple[str, ...] = ()
+    office_name_en: str = ""
+    office_address_en: str = ""
+    visit_requirements_en: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, business: Business, office: Office) -> Snapshot:
@@ -100,6 +107,12 @@ class Snapshot:
             office.address,
             office.phone,
             office.visit_requirements,
+            business.name_en,
+            business.service_guide_en,
+            business.materials_en,
+            office.name_en,
+            office.address_en,
+            office.visit_requirements_en,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -112,10 +125,17 @@ class Snapshot:
             "office_address": self.office_address,
             "office_phone": self.office_phone,
             "visit_requirements": list(self.visit_requirements),
+            "business_name_en": self.business_name_en,
+            "service_guide_en": self.service_guide_en,
+            "materials_en": list(self.materials_en),
+            "office_name_en": self.office_name_en,
+            "office_address_en": self.office_address_en,
+            "visit_requirements_en": list(self.visit_requirements_en),
         }
 
     @classmethod
     def from_json(cls, d: dict[str, object]) -> Snapshot:
+        # Bookings made before the catalogue spoke two languages have no `_en` keys.
         return cls(
             str(d["business_name"]),
             str(d["service_guide"]),
@@ -125,6 +145,12 @@ class Snapshot:
             str(d["office_address"]),
             str(d["office_phone"]),
             tuple(d["visit_requirements"]),  # type: ignore[arg-type]
+            str(d.get("business_name_en", "")),
+            str(d.get("service_guide_en", "")),
+            tuple(d.get("materials_en", ())),  # type: ignore[arg-type]
+            str(d.get("office_name_en", "")),
+            str(d.get("office_address_en", "")),
+            tuple(d.get("visit_requirements_en", ())),  # type: ignore[arg-type]
         )
 
 
@@ -182,13 +208,13 @@ def check_business(
     if business.status is BusinessStatus.SUSPENDED:
         raise Refused(
             "business_suspended",
-            f"{business.name} is suspended: {business.announcement}",
+            f"{business.english_name} is suspended: {business.english_announcement}",
             field="business",
         )
     if business.handling is Handling.ONLINE:
         raise Refused(
             "business_online_only",
-            f"{business.name} is handled fully online; there is no window appointment to book.",
+            f"{business.english_name} is handled fully online; there is no window appointment to book.",
             field="business",
             conflict=False,
         )
@@ -196,14 +222,14 @@ def check_business(
         offered = ", ".join(sorted(c.value for c in business.channels)) or "no channel"
         raise Refused(
             "channel_not_offered",
-            f"{business.name} cannot be booked on {channel.value}; it is offered on {offered}.",
+            f"{business.english_name} cannot be booked on {channel.value}; it is offered on {offered}.",
             field="X-Mintong-Channel",
             conflict=False,
         )
     if business.requires_pre_application and not request.pre_application_id:
         raise Refused(
             "pre_application_required",
-            f"{business.name} needs an approved online pre-application first; "
+            f"{business.english_name} needs an approved online pre-application first; "
             "book once you have the notice that it can be handled.",
             field="pre_application_id",
             conflict=False,

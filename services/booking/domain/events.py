@@ -31,6 +31,7 @@ class BusinessSuspended:
     city_code: str
     business_code: str
     announcement: str
+    announcement_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class BookingAffectedBySuspension:
 
     booking: Booking
     announcement: str
+    announcement_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class PreApplicationApproved:
     citizen_id: str
     city_code: str
     business_name: str
+    business_name_en: str = ""
 
 
 Event = (

@@ -1,4 +1,9 @@
-"""The catalogue a citizen browses: cities, businesses, offices and slots."""
+"""The catalogue a citizen browses: cities, businesses, offices and slots.
+
+Texts a citizen reads are Chinese first: ``name`` holds the zh-CN text and
+``name_en`` its English twin, empty when the bureau wrote none (the Chinese then
+serves every language). Lists (materials, visit requirements) have an ``_en`` twin
+of the same length, or an empty one."""
 
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ class City:
     name: str
     time_zone: str
     rules: BookingRules = field(default_factory=BookingRules)
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,22 +75,45 @@ class Business:
     channels: frozenset[Channel]
     status: BusinessStatus = BusinessStatus.ACTIVE
     announcement: str = ""
+    name_en: str = ""
+    service_guide_en: str = ""
+    materials_en: tuple[str, ...] = ()
+    announcement_en: str = ""
 
-    def suspend(self, announcement: str) -> tuple[Business, events.BusinessSuspended]:
+    @property
+    def english_name(self) -> str:
+        """For problem details, which are written in English: the Chinese where no
+        English was written."""
+        return self.name_en or self.name
+
+    @property
+    def english_announcement(self) -> str:
+        return self.announcement_en or self.announcement
+
+    def suspend(
+        self, announcement: str, announcement_en: str = ""
+    ) -> tuple[Business, events.BusinessSuspended]:
         if not announcement.strip():
             raise InvalidArgument(
                 "announcement_required",
                 "A suspension must tell citizens why, in an announcement.",
                 field="announcement",
             )
-        suspended = replace(self, status=BusinessStatus.SUSPENDED, announcement=announcement.strip())
-        return suspended, events.BusinessSuspended(self.city_code, self.code, suspended.announcement)
+        suspended = replace(
+            self,
+            status=BusinessStatus.SUSPENDED,
+            announcement=announcement.strip(),
+            announcement_en=announcement_en.strip(),
+        )
+        return suspended, events.BusinessSuspended(
+            self.city_code, self.code, suspended.announcement, suspended.announcement_en
+        )
 
     def resume(self) -> tuple[Business, events.BusinessResumed | None]:
         """Resuming an active business changes nothing and tells no one."""
         if self.status is BusinessStatus.ACTIVE:
             return self, None
-        resumed = replace(self, status=BusinessStatus.ACTIVE, announcement="")
+        resumed = replace(self, status=BusinessStatus.ACTIVE, announcement="", announcement_en="")
         return resumed, events.BusinessResumed(self.city_code, self.code)
 
 
@@ -119,6 +148,9 @@ class Office:
     visit_requirements: tuple[str, ...]
     slot_groups: tuple[SlotGroup, ...]
     closed_dates: frozenset[dt.date] = field(default_factory=frozenset)
+    name_en: str = ""
+    address_en: str = ""
+    visit_requirements_en: tuple[str, ...] = ()
 
     @property
     def business_codes(self) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ seed's bureaus use."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 #: The reasons entry-exit documents are issued for while only emergencies are
 #: (the seed's list); a city may narrow or widen it in its booking rules.
@@ -19,6 +20,18 @@ DEFAULT_ENTRY_EXIT_REASONS = (
     "EXPIRING_VISA",
 )
 ENTRY_EXIT_CATEGORY = "entry_exit"
+#: What citizens read for each of those reasons, Chinese first (the seed's words);
+#: a city's catalogue may name these or other reasons itself.
+DEFAULT_ENTRY_EXIT_REASON_NAMES: dict[str, tuple[str, str]] = {
+    "FUNERAL": ("出国奔丧", "Attending a funeral abroad"),
+    "MEDICAL_TREATMENT": ("出国就医", "Medical treatment abroad"),
+    "CRITICALLY_ILL_RELATIVE": ("探望危重病人", "Visiting a critically ill relative"),
+    "URGENT_BUSINESS": ("参加紧急商务", "Urgent business"),
+    "LABOUR_SERVICES": ("参加紧急劳务", "Urgent labour services"),
+    "EMPLOYMENT": ("出国就业", "Employment abroad"),
+    "STUDY_ABROAD": ("临近开学日期的出国留学", "Study abroad close to its start date"),
+    "EXPIRING_VISA": ("所持签证或入境许可即将到期", "An expiring visa or entry permit"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,13 @@ class BookingRules:
     entry_exit_reasons: tuple[str, ...] = DEFAULT_ENTRY_EXIT_REASONS
     #: Destinations (ISO 3166 alpha-2) whose endorsements are suspended, e.g. ("AU",).
     suspended_destinations: tuple[str, ...] = ()
+    #: Names the city gave its reasons (code → (zh-CN, en)); the defaults otherwise.
+    entry_exit_reason_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def reason_name(self, code: str) -> tuple[str, str]:
+        """A reason's name in Chinese and English (en "" when none was written)."""
+        found = self.entry_exit_reason_names.get(code) or DEFAULT_ENTRY_EXIT_REASON_NAMES.get(code)
+        return found or (code, "")
 
     def last_bookable_date(self, now: dt.datetime) -> dt.date:
         """``now`` is local wall-clock time; before the release time the last day
@@ -58,6 +78,7 @@ class BookingRules:
             "hold_minutes": int(self.hold.total_seconds() // 60),
             "entry_exit_reasons": list(self.entry_exit_reasons),
             "suspended_destinations": list(self.suspended_destinations),
+            "entry_exit_reason_names": {k: list(v) for k, v in self.entry_exit_reason_names.items()},
         }
 
     @classmethod
@@ -75,4 +96,8 @@ class BookingRules:
             hold=dt.timedelta(minutes=int(d["hold_minutes"])),  # type: ignore[call-overload]
             entry_exit_reasons=tuple(d["entry_exit_reasons"]),  # type: ignore[arg-type]
             suspended_destinations=tuple(d["suspended_destinations"]),  # type: ignore[arg-type]
+            entry_exit_reason_names={
+                str(k): (str(v[0]), str(v[1]))
+                for k, v in dict(d.get("entry_exit_reason_names") or {}).items()  # type: ignore[call-overload]
+            },
         )

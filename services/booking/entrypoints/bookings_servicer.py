@@ -107,6 +107,12 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
                 office_address=s.office_address,
                 office_phone=s.office_phone,
                 visit_requirements=s.visit_requirements,
+                business_name_en=s.business_name_en,
+                service_guide_en=s.service_guide_en,
+                materials_en=s.materials_en,
+                office_name_en=s.office_name_en,
+                office_address_en=s.office_address_en,
+                visit_requirements_en=s.visit_requirements_en,
             ),
             channel=CHANNELS[b.channel],
             created_at=_timestamp(b.created_at),
@@ -185,7 +191,8 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
             ),
             request.office_id,
         )
-        return pb.JoinWaitlistResponse(entry=entry_to_proto(entry, 0))
+        position = await bookings.position_in_line(self.uow, entry)
+        return pb.JoinWaitlistResponse(entry=entry_to_proto(entry, position))
 
     async def ConfirmOffer(self, request: pb.ConfirmOfferRequest, context) -> pb.ConfirmOfferResponse:
         citizen = _citizen()

@@ -9,6 +9,7 @@ from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.booking.v1 import catalogue_pb2_grpc as pb_grpc
 from mintong.common.v1 import common_pb2
 from services.booking.domain import model
+from services.booking.domain.rules import ENTRY_EXIT_CATEGORY, BookingRules
 from services.booking.service_layer import handlers
 from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
@@ -51,6 +52,14 @@ def time_to_proto(value: dt.time) -> common_pb2.TimeOfDay:
     return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
 
 
+def reasons_to_proto(rules: BookingRules) -> list[pb.EntryExitReason]:
+    return [
+        pb.EntryExitReason(code=code, name=zh, name_en=en)
+        for code in rules.entry_exit_reasons
+        for zh, en in [rules.reason_name(code)]
+    ]
+
+
 def city_to_proto(c: model.City) -> pb.City:
     rules = c.rules
     return pb.City(
@@ -62,11 +71,16 @@ def city_to_proto(c: model.City) -> pb.City:
             release_time=time_to_proto(rules.release_time),
             cancel_cutoff_minutes=int(rules.cancel_cutoff.total_seconds() // 60),
             hold_minutes=int(rules.hold.total_seconds() // 60),
+            entry_exit_reasons=reasons_to_proto(rules),
+            suspended_destinations=rules.suspended_destinations,
         ),
+        name_en=c.name_en,
     )
 
 
-def business_to_proto(b: model.Business) -> pb.Business:
+def business_to_proto(b: model.Business, rules: BookingRules | None = None) -> pb.Business:
+    """With the city's ``rules``, an entry-exit business carries its policy too."""
+    entry_exit = rules is not None and b.category == ENTRY_EXIT_CATEGORY
     return pb.Business(
         city_code=b.city_code,
         code=b.code,
@@ -81,6 +95,12 @@ def business_to_proto(b: model.Business) -> pb.Business:
         channels=sorted(CHANNELS[c] for c in b.channels),
         status=_STATUS[b.status],
         announcement=b.announcement,
+        name_en=b.name_en,
+        service_guide_en=b.service_guide_en,
+        materials_en=b.materials_en,
+        announcement_en=b.announcement_en,
+        entry_exit_reasons=reasons_to_proto(rules) if rules and entry_exit else (),
+        suspended_destinations=rules.suspended_destinations if rules and entry_exit else (),
     )
 
 
@@ -100,6 +120,9 @@ def office_to_proto(o: model.Office) -> pb.Office:
         walk_in_allowed=o.walk_in_allowed,
         visit_requirements=o.visit_requirements,
         business_codes=o.business_codes,
+        name_en=o.name_en,
+        address_en=o.address_en,
+        visit_requirements_en=o.visit_requirements_en,
     )
 
 
@@ -127,8 +150,8 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         return pb.ListCitiesResponse(cities=[city_to_proto(c) for c in cities])
 
     async def ListBusinesses(self, request: pb.ListBusinessesRequest, context) -> pb.ListBusinessesResponse:
-        found = await handlers.list_businesses(self.uow, request.city_code)
-        return pb.ListBusinessesResponse(businesses=[business_to_proto(b) for b in found])
+        city, found = await handlers.list_businesses(self.uow, request.city_code)
+        return pb.ListBusinessesResponse(businesses=[business_to_proto(b, city.rules) for b in found])
 
     async def ListOffices(self, request: pb.ListOfficesRequest, context) -> pb.ListOfficesResponse:
         origin = (
@@ -156,6 +179,7 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
             request.business_code,
             date_from_proto(request.from_date, "from"),
             date_from_proto(request.to_date, "to"),
+            free_only=request.free_only,
         )
         return pb.ListSlotsResponse(slots=[slot_to_proto(s) for s in slots])
 
@@ -200,7 +224,7 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
     ) -> pb.SuspendBusinessResponse:
         require_role(ADMIN)
         business = await handlers.suspend_business(
-            self.uow, request.city_code, request.business_code, request.announcement
+            self.uow, request.city_code, request.business_code, request.announcement, request.announcement_en
         )
         return pb.SuspendBusinessResponse(business=business_to_proto(business))
 

@@ -93,7 +93,7 @@ async def _checked_context(
         raise Refused(
             "pre_application_not_approved",
             f"Pre-application {request.pre_application_id!r} is not an approved one of yours for "
-            f"{ctx.business.name}; book once you have the notice that it can be handled.",
+            f"{ctx.business.english_name}; book once you have the notice that it can be handled.",
             field="pre_application_id",
         )
     await _check_no_shows(tx, citizen_id, rules, now)
@@ -146,9 +146,10 @@ async def _insert_booking(tx: Transaction, booking: Booking, now: dt.datetime) -
         elif active.starts_at <= now:
             await tx.bookings.change_status(active.id, BookingStatus.CONFIRMED, BookingStatus.LAPSED, now)
         else:
+            name = active.snapshot.business_name_en or active.snapshot.business_name  # details are English
             raise Refused(
                 "one_active_booking",
-                f"You already have a booking for {active.snapshot.business_name} on {active.date} at "
+                f"You already have a booking for {name} on {active.date} at "
                 f"{active.start:%H:%M} (code {active.confirmation_code}); cancel or reschedule it instead.",
                 field="business",
             )
@@ -420,6 +421,12 @@ async def list_waitlist(uow: UnitOfWork, citizen_id: str) -> list[tuple[Waitlist
         return await tx.bookings.list_entries(citizen_id)
 
 
+async def position_in_line(uow: UnitOfWork, entry: WaitlistEntry) -> int:
+    """Where a waiting entry stands (1 = next), 0 when it no longer waits."""
+    async with uow.read() as tx:
+        return await tx.bookings.position(entry.id)
+
+
 async def _own_entry(tx: Transaction, citizen_id: str, entry_id: str) -> WaitlistEntry:
     entry = await tx.bookings.get_entry(entry_id, citizen_id)
     if entry is None:
@@ -620,7 +627,7 @@ async def approve_pre_application(
         if not business.requires_pre_application:
             raise Refused(
                 "pre_application_not_needed",
-                f"{business.name} is booked without a pre-application.",
+                f"{business.english_name} is booked without a pre-application.",
                 field="business",
                 conflict=False,
             )
@@ -628,7 +635,11 @@ async def approve_pre_application(
             approval_id, citizen_id, city_code, business_code, clock()
         )
         if new:
-            tx.emit(events.PreApplicationApproved(approval_id, citizen_id, city_code, business.name))
+            tx.emit(
+                events.PreApplicationApproved(
+                    approval_id, citizen_id, city_code, business.name, business.name_en
+                )
+            )
             await tx.audit(
                 "pre_application.approved", approval_id, {"business": f"{city_code}/{business_code}"}
             )

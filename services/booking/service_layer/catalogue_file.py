@@ -1,6 +1,11 @@
 """The catalogue file administrators load (YAML or JSON): its schema and its
 translation into domain objects. Every mistake is reported with the path of the
-field at fault, e.g. ``cities[1].offices[0].opening_hours.mon[0]``."""
+field at fault, e.g. ``cities[1].offices[0].opening_hours.mon[0]``.
+
+Every text a citizen reads (names, addresses, guides, materials, visit
+requirements, announcements) is Chinese first: either ``{zh-CN: 中文, en: English}``
+or a plain string, which is the Chinese text alone (it then serves every language).
+Texts must be storable (services/runtime/text.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,6 +30,7 @@ from pydantic import (
 
 from services.booking.domain import model, rules
 from services.runtime.errors import InvalidArgument
+from services.runtime.text import LONG, text_problem
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -58,27 +65,69 @@ Weekdays = Annotated[str, AfterValidator(lambda v: _weekdays(v) and v)]
 Period = Annotated[str, AfterValidator(lambda v: _period(v) and v)]
 
 
+def _storable(*, multiline: bool = False, max_length: int = 200) -> AfterValidator:
+    def check(value: str) -> str:
+        if reason := text_problem(value, multiline=multiline, max_length=max_length):
+            raise ValueError(reason)
+        return value
+
+    return AfterValidator(check)
+
+
+ShortText = Annotated[str, _storable()]
+LongText = Annotated[str, _storable(multiline=True, max_length=LONG)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Bilingual(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ShortTexts(_Bilingual):
+    zh_cn: ShortText = Field(alias="zh-CN", min_length=1)
+    en: ShortText = ""
+
+
+class LongTexts(_Bilingual):
+    zh_cn: LongText = Field(alias="zh-CN", min_length=1)
+    en: LongText = ""
+
+
+def _chinese_alone(value: object) -> object:
+    return {"zh-CN": value} if isinstance(value, str) else value
+
+
+#: A text in both languages, or a plain string: the Chinese alone.
+Short = Annotated[ShortTexts, BeforeValidator(_chinese_alone)]
+Long = Annotated[LongTexts, BeforeValidator(_chinese_alone)]
+
+
+def _en_list(values: list[ShortTexts] | list[LongTexts]) -> tuple[str, ...]:
+    """English twins of a list: one per entry, or none when no entry has one."""
+    english = tuple(v.en for v in values)
+    return english if any(english) else ()
+
+
 class BusinessDoc(_Strict):
     code: Code
-    category: str
-    name: str
-    service_guide: str
-    materials: list[str] = []
-    phone: str
+    category: ShortText
+    name: Short
+    service_guide: Long
+    materials: list[Short] = []
+    phone: ShortText
     duration_minutes: int = Field(gt=0, le=480)
     handling: Literal["online", "window", "online_or_window"]
     requires_pre_application: bool = False
     channels: list[Literal["app", "wechat", "web"]] = ["app", "wechat", "web"]
     status: Literal["active", "suspended"] = "active"
-    announcement: str = ""
+    announcement: Long | None = None
 
     @model_validator(mode="after")
     def _suspension_is_announced(self) -> BusinessDoc:
-        if self.status == "suspended" and not self.announcement.strip():
+        if self.status == "suspended" and not (self.announcement and self.announcement.zh_cn.strip()):
             raise ValueError("a suspended business needs an announcement")
         return self
 
@@ -97,15 +146,15 @@ class LocationDoc(_Strict):
 
 class OfficeDoc(_Strict):
     id: Code
-    name: str
-    kind: str
-    address: str
+    name: Short
+    kind: ShortText
+    address: Short
     location: LocationDoc
-    phone: str
+    phone: ShortText
     #: Keys are weekdays or ranges ("mon-fri", "sat"); values "HH:MM-HH:MM" periods.
     opening_hours: dict[Weekdays, list[Period]]
     walk_in_allowed: bool = True
-    visit_requirements: list[str] = []
+    visit_requirements: list[Long] = []
     closed_dates: list[dt.date] = []
     slot_groups: list[SlotGroupDoc] = []
 
@@ -126,6 +175,13 @@ class OfficeDoc(_Strict):
         return value
 
 
+class ReasonDoc(_Strict):
+    """An entry-exit reason with the name citizens read (else the default name)."""
+
+    code: Code
+    name: Short
+
+
 class BookingRulesDoc(_Strict):
     """A city's booking policy; anything left out keeps the default."""
 
@@ -136,17 +192,22 @@ class BookingRulesDoc(_Strict):
     no_show_window_days: int = Field(default=90, ge=1, le=3650)
     no_show_block_days: int = Field(default=30, ge=0, le=3650)
     hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    entry_exit_reasons: list[Code] = list(rules.DEFAULT_ENTRY_EXIT_REASONS)
+    #: Codes, or {code, name} to name a reason the defaults do not (or otherwise).
+    entry_exit_reasons: list[Code | ReasonDoc] = list(rules.DEFAULT_ENTRY_EXIT_REASONS)
     #: ISO 3166 alpha-2 codes, e.g. [AU].
     suspended_destinations: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
 
     def to_domain(self) -> rules.BookingRules:
-        return rules.BookingRules.from_json(self.model_dump())
+        named = [r for r in self.entry_exit_reasons if isinstance(r, ReasonDoc)]
+        data = self.model_dump()
+        data["entry_exit_reasons"] = [r if isinstance(r, str) else r.code for r in self.entry_exit_reasons]
+        data["entry_exit_reason_names"] = {r.code: [r.name.zh_cn, r.name.en] for r in named}
+        return rules.BookingRules.from_json(data)
 
 
 class CityDoc(_Strict):
     code: Code
-    name: str
+    name: Short
     time_zone: str = "Asia/Shanghai"
     booking_rules: BookingRulesDoc = BookingRulesDoc()
     businesses: list[BusinessDoc] = []
@@ -212,23 +273,31 @@ def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
 
 def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[model.Office]]:
     city = model.City(
-        code=doc.code, name=doc.name, time_zone=doc.time_zone, rules=doc.booking_rules.to_domain()
+        code=doc.code,
+        name=doc.name.zh_cn,
+        time_zone=doc.time_zone,
+        rules=doc.booking_rules.to_domain(),
+        name_en=doc.name.en,
     )
     businesses = [
         model.Business(
             city_code=doc.code,
             code=b.code,
             category=b.category,
-            name=b.name,
-            service_guide=b.service_guide,
-            materials=tuple(b.materials),
+            name=b.name.zh_cn,
+            service_guide=b.service_guide.zh_cn,
+            materials=tuple(m.zh_cn for m in b.materials),
             phone=b.phone,
             duration_minutes=b.duration_minutes,
             handling=model.Handling(b.handling),
             requires_pre_application=b.requires_pre_application,
             channels=frozenset(model.Channel(c) for c in b.channels),
             status=model.BusinessStatus(b.status),
-            announcement=b.announcement,
+            announcement=b.announcement.zh_cn if b.announcement else "",
+            name_en=b.name.en,
+            service_guide_en=b.service_guide.en,
+            materials_en=_en_list(b.materials),
+            announcement_en=b.announcement.en if b.announcement else "",
         )
         for b in doc.businesses
     ]
@@ -236,9 +305,9 @@ def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[mode
         model.Office(
             id=o.id,
             city_code=doc.code,
-            name=o.name,
+            name=o.name.zh_cn,
             kind=o.kind,
-            address=o.address,
+            address=o.address.zh_cn,
             location=model.GeoPoint(o.location.lat, o.location.lng),
             phone=o.phone,
             opening_hours=tuple(
@@ -248,12 +317,15 @@ def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[mode
                 for period in periods
             ),
             walk_in_allowed=o.walk_in_allowed,
-            visit_requirements=tuple(o.visit_requirements),
+            visit_requirements=tuple(v.zh_cn for v in o.visit_requirements),
             slot_groups=tuple(
                 model.SlotGroup(g.code, tuple(g.businesses), g.capacity, g.slot_minutes)
                 for g in o.slot_groups
             ),
             closed_dates=frozenset(o.closed_dates),
+            name_en=o.name.en,
+            address_en=o.address.en,
+            visit_requirements_en=_en_list(o.visit_requirements),
         )
         for o in doc.offices
     ]

@@ -88,19 +88,26 @@ async def publish_slots(
     return created, updated
 
 
-async def suspend_business(uow: UnitOfWork, city_code: str, code: str, announcement: str) -> model.Business:
+async def suspend_business(
+    uow: UnitOfWork, city_code: str, code: str, announcement: str, announcement_en: str = ""
+) -> model.Business:
     """Suspend a business (again: a new announcement). The first suspension also
     tells each citizen holding an active booking for it, once: one event per booking
     (a citizen holds at most one per business), in this transaction; a second
     suspension of a suspended business tells no one again."""
     async with uow.write() as tx:
-        business, event = (await _business(tx.catalogue, city_code, code)).suspend(announcement)
+        found = await _business(tx.catalogue, city_code, code)
+        business, event = found.suspend(announcement, announcement_en)
         newly = await tx.catalogue.claim_suspension(city_code, code)
         await tx.catalogue.save_business(business)
         tx.emit(event)
         if newly:
             for booking in await tx.bookings.active_bookings_for(city_code, code):
-                tx.emit(events.BookingAffectedBySuspension(booking, business.announcement))
+                tx.emit(
+                    events.BookingAffectedBySuspension(
+                        booking, business.announcement, business.announcement_en
+                    )
+                )
         await tx.audit("business.suspended", f"{city_code}/{code}", {"announcement": business.announcement})
     return business
 
@@ -120,10 +127,11 @@ async def list_cities(uow: UnitOfWork) -> list[model.City]:
         return await tx.catalogue.list_cities()
 
 
-async def list_businesses(uow: UnitOfWork, city_code: str) -> list[model.Business]:
+async def list_businesses(uow: UnitOfWork, city_code: str) -> tuple[model.City, list[model.Business]]:
+    """The city (whose policy entry-exit businesses show) and its businesses."""
     async with uow.read() as tx:
-        await _city(tx.catalogue, city_code)
-        return await tx.catalogue.list_businesses(city_code)
+        city = await _city(tx.catalogue, city_code)
+        return city, await tx.catalogue.list_businesses(city_code)
 
 
 async def list_offices(
@@ -137,12 +145,15 @@ async def list_offices(
     earliest slot with vacancy for that business; nearest first given an origin."""
     async with uow.read() as tx:
         city = await _city(tx.catalogue, city_code)
+        # A suspended business has no place to offer, however many slots it has.
+        bookable = bool(business_code)
         if business_code:
-            await _business(tx.catalogue, city_code, business_code)
+            business = await _business(tx.catalogue, city_code, business_code)
+            bookable = business.status is model.BusinessStatus.ACTIVE
         now = _local_now(clock, city.time_zone)
         entries = []
         for office in await tx.catalogue.list_offices(city_code, business_code or None):
-            group = office.group_for(business_code) if business_code else None
+            group = office.group_for(business_code) if business_code and bookable else None
             earliest = await tx.catalogue.earliest_available(office.id, group.code, now) if group else None
             distance = origin.distance_km(office.location) if origin else None
             entries.append(model.OfficeEntry(office, distance, earliest))
@@ -163,20 +174,26 @@ async def list_slots(
     business_code: str,
     first: dt.date | None = None,
     last: dt.date | None = None,
+    *,
+    free_only: bool = False,
 ) -> list[model.Slot]:
     """The slots a citizen can still choose from (not yet started), each with its
-    vacancy; full ones too, so that a citizen sees the day is taken rather than
-    closed. Without dates: today and the six days after, the usual booking horizon."""
+    vacancy; full ones too unless ``free_only``, so that a citizen sees the day is
+    taken rather than closed. Without dates: today and the six days after, the
+    usual booking horizon. A suspended business lists none: none can be booked."""
     async with uow.read() as tx:
         found = await tx.catalogue.find_group(office_id, business_code)
         if found is None:
             await _explain_missing_group(tx.catalogue, office_id, business_code)
-        group, time_zone = found
+        group, time_zone, suspended = found
         now = _local_now(clock, time_zone)
         first = first or now.date()
         last = last or first + dt.timedelta(days=6)
         model.check_date_range(first, last)
-        return await tx.catalogue.list_slots(office_id, group, first, last, now)
+        if suspended:
+            return []
+        slots = await tx.catalogue.list_slots(office_id, group, first, last, now)
+    return [s for s in slots if s.remaining > 0] if free_only else slots
 
 
 async def _explain_missing_group(repo: CatalogueRepository, office_id: str, business_code: str) -> NoReturn:

@@ -14,6 +14,17 @@ from services.runtime.errors import InvalidArgument
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 
+#: A template variable's value: one text, or a text per language (language → text),
+#: of which the message's language picks one when the message is made.
+Value = str | Mapping[str, str]
+
+
+def in_language(value: Value, language: str) -> str:
+    """``value`` in ``language``, else in the default language (Chinese first)."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or value.get(DEFAULT_LANGUAGE) or ""
+
 
 class TemplateError(ValueError):
     """A template document that cannot be used; names the place at fault."""

@@ -89,7 +89,7 @@ class Notifier:
         *,
         citizen_id: str,
         template: str,
-        variables: Mapping[str, str],
+        variables: Mapping[str, tpl.Value],
         city_code: str,
         source_key: str,
         phone: str | None = None,
@@ -110,7 +110,8 @@ class Notifier:
         contacts = await store.get_contacts(citizen_id) or Contacts(citizen_id)
         if phone:
             contacts = replace(contacts, phone=phone)
-        values = {k: str(v) for k, v in variables.items()}
+        # A value given per language is written in the citizen's.
+        values = {k: tpl.in_language(v, contacts.language) for k, v in variables.items()}
         # Rendering checks the variables even when there is no inbox copy to keep.
         first_channel = Channel.INBOX if chosen.inbox else (chosen.channels or (Channel.SMS,))[0]
         inbox = chosen.render(contacts.language, first_channel, values)

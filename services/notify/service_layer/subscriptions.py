@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.notify.domain.templates import Value
 from services.notify.service_layer.notifier import Notifier
 from services.notify.service_layer.ports import Store
 
@@ -84,8 +85,29 @@ def check_fields(subscriptions: Mapping[str, Subscription], fields_of: Callable[
             raise SubscriptionError(f"{s.subject}: {s.event} has no field {', '.join(sorted(missing))}")
 
 
-def _printable(value: Any) -> str:
-    return "; ".join(value) if isinstance(value, list) else str(value)
+#: How a list (materials, visit requirements) reads as one text, per language; an
+#: entry's own closing stop gives way to the separator ("…取号；请按…", not "…取号。；请按…").
+_LIST_SEPARATOR = {"zh-CN": "；", "en": "; "}
+_CLOSING_STOPS = "。；;.． "
+
+
+def _printable(value: Any, language: str = "en") -> str:
+    if not isinstance(value, list):
+        return str(value)
+    return _LIST_SEPARATOR[language].join(str(entry).rstrip(_CLOSING_STOPS) for entry in value)
+
+
+def template_value(values: Mapping[str, Any], field: str) -> Value:
+    """A field for a template. Texts for citizens come Chinese first with an English
+    twin in ``<field>_en`` (empty, or entry by entry, where none was written): such a
+    field gives both languages, and the citizen's picks one when the message is made."""
+    chinese = values[field]
+    if f"{field}_en" not in values:
+        return _printable(chinese)
+    english = values[f"{field}_en"]
+    if isinstance(chinese, list):
+        english = [e or z for z, e in zip(chinese, [*english, *[""] * len(chinese)], strict=False)]
+    return {"zh-CN": _printable(chinese, "zh-CN"), "en": _printable(english or chinese, "en")}
 
 
 async def handle(
@@ -116,7 +138,7 @@ async def handle(
             store,
             citizen_id=citizen,
             template=action.template,
-            variables={name: _printable(values[field]) for name, field in (action.variables or {}).items()},
+            variables={name: template_value(values, f) for name, f in (action.variables or {}).items()},
             city_code=city,
             source_key=f"{event_id}:{action.template}:{citizen}",
             not_before=not_before,

@@ -42,7 +42,7 @@ WAIT_STATUS_EXPIRED: WaitStatus
 WAIT_STATUS_LEFT: WaitStatus
 
 class BookingSnapshot(_message.Message):
-    __slots__ = ("business_name", "service_guide", "materials", "phone", "office_name", "office_address", "office_phone", "visit_requirements")
+    __slots__ = ("business_name", "service_guide", "materials", "phone", "office_name", "office_address", "office_phone", "visit_requirements", "business_name_en", "service_guide_en", "materials_en", "office_name_en", "office_address_en", "visit_requirements_en")
     BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
     SERVICE_GUIDE_FIELD_NUMBER: _ClassVar[int]
     MATERIALS_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,12 @@ class BookingSnapshot(_message.Message):
     OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     OFFICE_PHONE_FIELD_NUMBER: _ClassVar[int]
     VISIT_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_GUIDE_EN_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
+    VISIT_REQUIREMENTS_EN_FIELD_NUMBER: _ClassVar[int]
     business_name: str
     service_guide: str
     materials: _containers.RepeatedScalarFieldContainer[str]
@@ -59,7 +65,13 @@ class BookingSnapshot(_message.Message):
     office_address: str
     office_phone: str
     visit_requirements: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, business_name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., office_phone: _Optional[str] = ..., visit_requirements: _Optional[_Iterable[str]] = ...) -> None: ...
+    business_name_en: str
+    service_guide_en: str
+    materials_en: _containers.RepeatedScalarFieldContainer[str]
+    office_name_en: str
+    office_address_en: str
+    visit_requirements_en: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, business_name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., office_phone: _Optional[str] = ..., visit_requirements: _Optional[_Iterable[str]] = ..., business_name_en: _Optional[str] = ..., service_guide_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., office_name_en: _Optional[str] = ..., office_address_en: _Optional[str] = ..., visit_requirements_en: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Booking(_message.Message):
     __slots__ = ("id", "city_code", "business_code", "office_id", "slot_id", "date", "start", "end", "status", "confirmation_code", "qr_payload", "snapshot", "channel", "created_at", "reason_code", "destination", "pre_application_id", "citizen_id")

@@ -38,31 +38,47 @@ CATALOGUE_FORMAT_YAML: CatalogueFormat
 CATALOGUE_FORMAT_JSON: CatalogueFormat
 
 class City(_message.Message):
-    __slots__ = ("code", "name", "time_zone", "booking_policy")
+    __slots__ = ("code", "name", "time_zone", "booking_policy", "name_en")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     BOOKING_POLICY_FIELD_NUMBER: _ClassVar[int]
+    NAME_EN_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     time_zone: str
     booking_policy: BookingPolicy
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ..., booking_policy: _Optional[_Union[BookingPolicy, _Mapping]] = ...) -> None: ...
+    name_en: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ..., booking_policy: _Optional[_Union[BookingPolicy, _Mapping]] = ..., name_en: _Optional[str] = ...) -> None: ...
 
 class BookingPolicy(_message.Message):
-    __slots__ = ("horizon_days", "release_time", "cancel_cutoff_minutes", "hold_minutes")
+    __slots__ = ("horizon_days", "release_time", "cancel_cutoff_minutes", "hold_minutes", "entry_exit_reasons", "suspended_destinations")
     HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
     RELEASE_TIME_FIELD_NUMBER: _ClassVar[int]
     CANCEL_CUTOFF_MINUTES_FIELD_NUMBER: _ClassVar[int]
     HOLD_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_EXIT_REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     horizon_days: int
     release_time: _common_pb2.TimeOfDay
     cancel_cutoff_minutes: int
     hold_minutes: int
-    def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ...) -> None: ...
+    entry_exit_reasons: _containers.RepeatedCompositeFieldContainer[EntryExitReason]
+    suspended_destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ..., entry_exit_reasons: _Optional[_Iterable[_Union[EntryExitReason, _Mapping]]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EntryExitReason(_message.Message):
+    __slots__ = ("code", "name", "name_en")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    name_en: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ...) -> None: ...
 
 class Business(_message.Message):
-    __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement")
+    __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement", "name_en", "service_guide_en", "materials_en", "announcement_en", "entry_exit_reasons", "suspended_destinations")
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +92,12 @@ class Business(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCEMENT_FIELD_NUMBER: _ClassVar[int]
+    NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_GUIDE_EN_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_EN_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_EN_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_EXIT_REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     city_code: str
     code: str
     category: str
@@ -89,7 +111,13 @@ class Business(_message.Message):
     channels: _containers.RepeatedScalarFieldContainer[_common_pb2.Channel]
     status: BusinessStatus
     announcement: str
-    def __init__(self, city_code: _Optional[str] = ..., code: _Optional[str] = ..., category: _Optional[str] = ..., name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., duration_minutes: _Optional[int] = ..., handling: _Optional[_Union[Handling, str]] = ..., requires_pre_application: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[_common_pb2.Channel, str]]] = ..., status: _Optional[_Union[BusinessStatus, str]] = ..., announcement: _Optional[str] = ...) -> None: ...
+    name_en: str
+    service_guide_en: str
+    materials_en: _containers.RepeatedScalarFieldContainer[str]
+    announcement_en: str
+    entry_exit_reasons: _containers.RepeatedCompositeFieldContainer[EntryExitReason]
+    suspended_destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, city_code: _Optional[str] = ..., code: _Optional[str] = ..., category: _Optional[str] = ..., name: _Optional[str] = ..., service_guide: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., phone: _Optional[str] = ..., duration_minutes: _Optional[int] = ..., handling: _Optional[_Union[Handling, str]] = ..., requires_pre_application: _Optional[bool] = ..., channels: _Optional[_Iterable[_Union[_common_pb2.Channel, str]]] = ..., status: _Optional[_Union[BusinessStatus, str]] = ..., announcement: _Optional[str] = ..., name_en: _Optional[str] = ..., service_guide_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., announcement_en: _Optional[str] = ..., entry_exit_reasons: _Optional[_Iterable[_Union[EntryExitReason, _Mapping]]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OpeningHours(_message.Message):
     __slots__ = ("weekday", "opens", "closes")
@@ -102,7 +130,7 @@ class OpeningHours(_message.Message):
     def __init__(self, weekday: _Optional[int] = ..., opens: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., closes: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
 
 class Office(_message.Message):
-    __slots__ = ("id", "city_code", "name", "kind", "address", "location", "phone", "opening_hours", "walk_in_allowed", "visit_requirements", "business_codes")
+    __slots__ = ("id", "city_code", "name", "kind", "address", "location", "phone", "opening_hours", "walk_in_allowed", "visit_requirements", "business_codes", "name_en", "address_en", "visit_requirements_en")
     ID_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +142,9 @@ class Office(_message.Message):
     WALK_IN_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     VISIT_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_CODES_FIELD_NUMBER: _ClassVar[int]
+    NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
+    VISIT_REQUIREMENTS_EN_FIELD_NUMBER: _ClassVar[int]
     id: str
     city_code: str
     name: str
@@ -125,7 +156,10 @@ class Office(_message.Message):
     walk_in_allowed: bool
     visit_requirements: _containers.RepeatedScalarFieldContainer[str]
     business_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., city_code: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., phone: _Optional[str] = ..., opening_hours: _Optional[_Iterable[_Union[OpeningHours, _Mapping]]] = ..., walk_in_allowed: _Optional[bool] = ..., visit_requirements: _Optional[_Iterable[str]] = ..., business_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    name_en: str
+    address_en: str
+    visit_requirements_en: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., city_code: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.GeoPoint, _Mapping]] = ..., phone: _Optional[str] = ..., opening_hours: _Optional[_Iterable[_Union[OpeningHours, _Mapping]]] = ..., walk_in_allowed: _Optional[bool] = ..., visit_requirements: _Optional[_Iterable[str]] = ..., business_codes: _Optional[_Iterable[str]] = ..., name_en: _Optional[str] = ..., address_en: _Optional[str] = ..., visit_requirements_en: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Slot(_message.Message):
     __slots__ = ("id", "office_id", "group", "date", "start", "end", "capacity", "booked", "remaining")
@@ -198,16 +232,18 @@ class ListOfficesResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[OfficeEntry, _Mapping]]] = ...) -> None: ...
 
 class ListSlotsRequest(_message.Message):
-    __slots__ = ("office_id", "business_code", "from_date", "to_date")
+    __slots__ = ("office_id", "business_code", "from_date", "to_date", "free_only")
     OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_CODE_FIELD_NUMBER: _ClassVar[int]
     FROM_DATE_FIELD_NUMBER: _ClassVar[int]
     TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    FREE_ONLY_FIELD_NUMBER: _ClassVar[int]
     office_id: str
     business_code: str
     from_date: _common_pb2.Date
     to_date: _common_pb2.Date
-    def __init__(self, office_id: _Optional[str] = ..., business_code: _Optional[str] = ..., from_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., to_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ...) -> None: ...
+    free_only: bool
+    def __init__(self, office_id: _Optional[str] = ..., business_code: _Optional[str] = ..., from_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., to_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., free_only: _Optional[bool] = ...) -> None: ...
 
 class ListSlotsResponse(_message.Message):
     __slots__ = ("slots",)
@@ -254,14 +290,16 @@ class PublishSlotsResponse(_message.Message):
     def __init__(self, created_count: _Optional[int] = ..., updated_count: _Optional[int] = ...) -> None: ...
 
 class SuspendBusinessRequest(_message.Message):
-    __slots__ = ("city_code", "business_code", "announcement")
+    __slots__ = ("city_code", "business_code", "announcement", "announcement_en")
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_CODE_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCEMENT_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_EN_FIELD_NUMBER: _ClassVar[int]
     city_code: str
     business_code: str
     announcement: str
-    def __init__(self, city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., announcement: _Optional[str] = ...) -> None: ...
+    announcement_en: str
+    def __init__(self, city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., announcement: _Optional[str] = ..., announcement_en: _Optional[str] = ...) -> None: ...
 
 class SuspendBusinessResponse(_message.Message):
     __slots__ = ("business",)

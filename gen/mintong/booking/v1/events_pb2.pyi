@@ -40,19 +40,21 @@ class SlotsPublished(_message.Message):
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., office_id: _Optional[str] = ..., from_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., to_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., created_count: _Optional[int] = ..., updated_count: _Optional[int] = ...) -> None: ...
 
 class BusinessSuspended(_message.Message):
-    __slots__ = ("occurred_at", "city_code", "business_code", "announcement")
+    __slots__ = ("occurred_at", "city_code", "business_code", "announcement", "announcement_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_CODE_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCEMENT_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     city_code: str
     business_code: str
     announcement: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., announcement: _Optional[str] = ...) -> None: ...
+    announcement_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., announcement: _Optional[str] = ..., announcement_en: _Optional[str] = ...) -> None: ...
 
 class BookingAffectedBySuspension(_message.Message):
-    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_code", "business_name", "office_name", "date", "start", "announcement")
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_code", "business_name", "office_name", "date", "start", "announcement", "business_name_en", "office_name_en", "announcement_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +65,9 @@ class BookingAffectedBySuspension(_message.Message):
     DATE_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCEMENT_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENT_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     booking_id: str
     citizen_id: str
@@ -73,7 +78,10 @@ class BookingAffectedBySuspension(_message.Message):
     date: _common_pb2.Date
     start: _common_pb2.TimeOfDay
     announcement: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., announcement: _Optional[str] = ...) -> None: ...
+    business_name_en: str
+    office_name_en: str
+    announcement_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., announcement: _Optional[str] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ..., announcement_en: _Optional[str] = ...) -> None: ...
 
 class BusinessResumed(_message.Message):
     __slots__ = ("occurred_at", "city_code", "business_code")
@@ -86,7 +94,7 @@ class BusinessResumed(_message.Message):
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ...) -> None: ...
 
 class BookingConfirmed(_message.Message):
-    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "office_phone", "date", "start", "confirmation_code", "materials", "visit_requirements")
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "office_phone", "date", "start", "confirmation_code", "materials", "visit_requirements", "business_name_en", "office_name_en", "office_address_en", "materials_en", "visit_requirements_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +108,11 @@ class BookingConfirmed(_message.Message):
     CONFIRMATION_CODE_FIELD_NUMBER: _ClassVar[int]
     MATERIALS_FIELD_NUMBER: _ClassVar[int]
     VISIT_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_EN_FIELD_NUMBER: _ClassVar[int]
+    VISIT_REQUIREMENTS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     booking_id: str
     citizen_id: str
@@ -113,10 +126,15 @@ class BookingConfirmed(_message.Message):
     confirmation_code: str
     materials: _containers.RepeatedScalarFieldContainer[str]
     visit_requirements: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., office_phone: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., visit_requirements: _Optional[_Iterable[str]] = ...) -> None: ...
+    business_name_en: str
+    office_name_en: str
+    office_address_en: str
+    materials_en: _containers.RepeatedScalarFieldContainer[str]
+    visit_requirements_en: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., office_phone: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., visit_requirements: _Optional[_Iterable[str]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ..., visit_requirements_en: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BookingCancelled(_message.Message):
-    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start")
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start", "business_name_en", "office_name_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +143,8 @@ class BookingCancelled(_message.Message):
     OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     booking_id: str
     citizen_id: str
@@ -133,10 +153,12 @@ class BookingCancelled(_message.Message):
     office_name: str
     date: _common_pb2.Date
     start: _common_pb2.TimeOfDay
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
+    business_name_en: str
+    office_name_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ...) -> None: ...
 
 class BookingRescheduled(_message.Message):
-    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "old_date", "old_start", "date", "start", "confirmation_code", "materials")
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "old_date", "old_start", "date", "start", "confirmation_code", "materials", "business_name_en", "office_name_en", "office_address_en", "materials_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +172,10 @@ class BookingRescheduled(_message.Message):
     START_FIELD_NUMBER: _ClassVar[int]
     CONFIRMATION_CODE_FIELD_NUMBER: _ClassVar[int]
     MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     booking_id: str
     citizen_id: str
@@ -163,10 +189,14 @@ class BookingRescheduled(_message.Message):
     start: _common_pb2.TimeOfDay
     confirmation_code: str
     materials: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., old_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., old_start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ...) -> None: ...
+    business_name_en: str
+    office_name_en: str
+    office_address_en: str
+    materials_en: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., office_address: _Optional[str] = ..., old_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., old_start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., confirmation_code: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address_en: _Optional[str] = ..., materials_en: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WaitlistOfferMade(_message.Message):
-    __slots__ = ("occurred_at", "entry_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start", "hold_expires_at", "hold_minutes")
+    __slots__ = ("occurred_at", "entry_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start", "hold_expires_at", "hold_minutes", "business_name_en", "office_name_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +207,8 @@ class WaitlistOfferMade(_message.Message):
     START_FIELD_NUMBER: _ClassVar[int]
     HOLD_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     HOLD_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     entry_id: str
     citizen_id: str
@@ -187,10 +219,12 @@ class WaitlistOfferMade(_message.Message):
     start: _common_pb2.TimeOfDay
     hold_expires_at: _timestamp_pb2.Timestamp
     hold_minutes: int
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hold_minutes: _Optional[int] = ...) -> None: ...
+    business_name_en: str
+    office_name_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hold_minutes: _Optional[int] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ...) -> None: ...
 
 class WaitlistOfferExpired(_message.Message):
-    __slots__ = ("occurred_at", "entry_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start")
+    __slots__ = ("occurred_at", "entry_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start", "business_name_en", "office_name_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +233,8 @@ class WaitlistOfferExpired(_message.Message):
     OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     entry_id: str
     citizen_id: str
@@ -207,18 +243,22 @@ class WaitlistOfferExpired(_message.Message):
     office_name: str
     date: _common_pb2.Date
     start: _common_pb2.TimeOfDay
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
+    business_name_en: str
+    office_name_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ...) -> None: ...
 
 class PreApplicationApproved(_message.Message):
-    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name")
+    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name", "business_name_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     pre_application_id: str
     citizen_id: str
     city_code: str
     business_name: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ...) -> None: ...
+    business_name_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ...) -> None: ...
