@@ -12,12 +12,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.clients import Clients
 from gateway.problems import Problem
-from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2, staff_pb2
 from services.runtime import context
+from services.runtime.context import Caller, Role
+from services.runtime.proto_values import CHANNEL_PROTO
 
 ChannelName = Literal["app", "wechat", "web"]
-CHANNELS: tuple[str, ...] = ("app", "wechat", "web")
+CHANNELS: tuple[str, ...] = tuple(CHANNEL_PROTO)
 
 
 async def channel(
@@ -42,19 +43,19 @@ class Call:
     """What travels with every gRPC call: request id and authenticated caller."""
 
     request_id: str
-    caller: str
+    caller: Caller
     timeout: float
 
     @property
     def options(self) -> dict[str, Any]:
         """Keyword arguments for a stub call."""
         return {
-            "metadata": ((context.REQUEST_ID_KEY, self.request_id), (context.CALLER_KEY, self.caller)),
+            "metadata": ((context.REQUEST_ID_KEY, self.request_id), (context.CALLER_KEY, str(self.caller))),
             "timeout": self.timeout,
         }
 
 
-def _call(request: Request, caller: str) -> Call:
+def _call(request: Request, caller: Caller) -> Call:
     return Call(
         getattr(request.state, "request_id", "") or str(uuid.uuid4()),
         caller,
@@ -62,8 +63,12 @@ def _call(request: Request, caller: str) -> Call:
     )
 
 
+#: The gateway itself, asking identity who a token belongs to, or for a provider.
+GATEWAY = Caller.service("gateway")
+
+
 async def anonymous_call(request: Request) -> Call:
-    return _call(request, "anonymous")
+    return _call(request, context.ANONYMOUS)
 
 
 _bearer = HTTPBearer(auto_error=False, description="A citizen's access token from POST /v1/auth/token.")
@@ -71,15 +76,15 @@ _staff_bearer = HTTPBearer(
     auto_error=False, scheme_name="StaffBearer", description="A staff token from POST /v1/staff/token."
 )
 
+#: The values of services.runtime.context.Role, as the HTTP API's schemas spell them.
 StaffRoleName = Literal["window_clerk", "reviewer", "administrator", "sre"]
-#: A staff role, and how services see it: the caller is "<caller role>:<staff id>"
-#: (e.g. "admin:8f0c…"; a window clerk "clerk:<staff id>@<office id>"), and services
-#: check the caller role with require_role (services.runtime.context).
-STAFF_ROLES: dict[staff_pb2.StaffRole, tuple[StaffRoleName, str]] = {
-    staff_pb2.STAFF_ROLE_WINDOW_CLERK: ("window_clerk", "clerk"),
-    staff_pb2.STAFF_ROLE_REVIEWER: ("reviewer", "reviewer"),
-    staff_pb2.STAFF_ROLE_ADMINISTRATOR: ("administrator", "admin"),
-    staff_pb2.STAFF_ROLE_SRE: ("sre", "sre"),
+#: A staff role; services see the caller as a Caller with the role (Caller.staff), and
+#: check it with require_role (services.runtime.context).
+STAFF_ROLES: dict[staff_pb2.StaffRole, StaffRoleName] = {
+    staff_pb2.STAFF_ROLE_WINDOW_CLERK: "window_clerk",
+    staff_pb2.STAFF_ROLE_REVIEWER: "reviewer",
+    staff_pb2.STAFF_ROLE_ADMINISTRATOR: "administrator",
+    staff_pb2.STAFF_ROLE_SRE: "sre",
 }
 
 
@@ -109,10 +114,10 @@ async def signed_in_staff(
         )
     answer = await request.app.state.clients.staff.Authenticate(
         staff_pb2.StaffServiceAuthenticateRequest(access_token=credentials.credentials),
-        **_call(request, "service:gateway").options,
+        **_call(request, GATEWAY).options,
     )
-    role, caller_role = STAFF_ROLES[answer.role]
-    caller = f"{caller_role}:{answer.staff_id}" + (f"@{answer.office_id}" if answer.office_id else "")
+    role = STAFF_ROLES[answer.role]
+    caller = Caller.staff(Role(role), answer.staff_id, answer.office_id)
     return Staff(
         answer.staff_id,
         answer.username,
@@ -148,13 +153,6 @@ def require_office(member: Staff, office_id: str) -> None:
         )
 
 
-CHANNEL_PROTO = {
-    "app": common_pb2.CHANNEL_APP,
-    "wechat": common_pb2.CHANNEL_WECHAT,
-    "web": common_pb2.CHANNEL_WEB,
-}
-
-
 @dataclass(frozen=True)
 class Citizen:
     id: str
@@ -184,19 +182,19 @@ async def citizen(
         identity_pb2.AuthenticateRequest(
             access_token=credentials.credentials, channel=CHANNEL_PROTO[channel]
         ),
-        **_call(request, "service:gateway").options,
+        **_call(request, GATEWAY).options,
     )
     return Citizen(
         answer.citizen_id,
         credentials.credentials,
-        _call(request, f"citizen:{answer.citizen_id}"),
+        _call(request, Caller.citizen(answer.citizen_id)),
         answer.assurance_level or "otp",
     )
 
 
 async def service_call(request: Request) -> Call:
     """The gateway acting for an outside system it has authenticated (a provider)."""
-    return _call(request, "service:gateway")
+    return _call(request, GATEWAY)
 
 
 def clients(request: Request) -> Clients:

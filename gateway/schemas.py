@@ -10,27 +10,14 @@ from pydantic import BaseModel, Field
 
 from gateway.language import pick, pick_list
 from mintong.booking.v1 import catalogue_pb2 as pb
-from mintong.common.v1 import common_pb2
+from services.runtime.proto_values import CHANNEL_NAMES, date_of, hhmm
 
-_CHANNEL = {common_pb2.CHANNEL_APP: "app", common_pb2.CHANNEL_WECHAT: "wechat", common_pb2.CHANNEL_WEB: "web"}
 _HANDLING = {
     pb.HANDLING_ONLINE: "online",
     pb.HANDLING_WINDOW: "window",
     pb.HANDLING_ONLINE_OR_WINDOW: "online_or_window",
 }
 _STATUS = {pb.BUSINESS_STATUS_ACTIVE: "active", pb.BUSINESS_STATUS_SUSPENDED: "suspended"}
-
-
-def date_of(value: common_pb2.Date) -> dt.date:
-    return dt.date(value.year, value.month, value.day)
-
-
-def date_to_proto(value: dt.date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def hhmm(value: common_pb2.TimeOfDay) -> str:
-    return f"{value.hours:02d}:{value.minutes:02d}"
 
 
 class EntryExitReason(BaseModel):
@@ -104,7 +91,7 @@ class Business(BaseModel):
 
     @classmethod
     def of(cls, b: pb.Business, channel: str, language: str) -> Business:
-        channels = [_CHANNEL[c] for c in b.channels]
+        channels = [CHANNEL_NAMES[c] for c in b.channels]
         return cls(
             code=b.code,
             category=b.category,

@@ -146,9 +146,10 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await conn.close()
 
 
-class Clock:
-    """A clock tests set by hand. Stopped unless ``ticking``: then it runs from the
-    instant set, as a real one does (retries' back-off needs time to pass)."""
+class FakeClock:
+    """A clock tests set by hand, for any ``services.runtime.clock.Clock``. Stopped unless
+    ``ticking``: then it runs from the instant set, as a real one does (retries'
+    back-off needs time to pass)."""
 
     def __init__(self, now: dt.datetime = MONDAY_0800, *, ticking: bool = False) -> None:
         self.ticking = ticking
@@ -169,8 +170,8 @@ class Clock:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -195,7 +196,7 @@ def spans() -> InMemorySpanExporter:
 
 @pytest.fixture
 async def booking(
-    make_settings: Callable[..., Any], clock: Clock, test_catalogue: bytes
+    make_settings: Callable[..., Any], clock: FakeClock, test_catalogue: bytes
 ) -> AsyncIterator[Any]:
     """The booking service on port 0, migrated, with the test catalogue loaded and
     slots published for the test week."""
@@ -215,7 +216,7 @@ async def booking(
 
 
 @pytest.fixture
-async def notify(make_settings: Callable[..., Any], clock: Clock) -> AsyncIterator[Any]:
+async def notify(make_settings: Callable[..., Any], clock: FakeClock) -> AsyncIterator[Any]:
     """The notify service on port 0, migrated, with sandbox providers, fast retries
     and no quiet hours unless a test sets them."""
     from services.notify import bootstrap

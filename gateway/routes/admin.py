@@ -15,6 +15,7 @@ from gateway.deps import Administrator, Channel, Services
 from gateway.language import Language
 from gateway.problems import Problem
 from mintong.booking.v1 import catalogue_pb2 as pb
+from services.runtime.proto_values import date_to_proto
 
 router = APIRouter(prefix="/admin", tags=["administration"])
 
@@ -93,8 +94,8 @@ async def publish_slots(
         pb.PublishSlotsRequest(
             city_code=body.city or "",
             office_id=body.office_id or "",
-            from_date=schemas.date_to_proto(body.from_),
-            to_date=schemas.date_to_proto(body.to),
+            from_date=date_to_proto(body.from_),
+            to_date=date_to_proto(body.to),
         ),
         **admin.call.options,
     )

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
 from gateway.language import Language, pick, pick_list
-from gateway.schemas import date_of, date_to_proto, hhmm
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.identity.v1 import citizens_pb2
+from services.runtime.proto_values import CHANNEL_NAMES, date_of, date_to_proto, hhmm
 
 router = APIRouter(tags=["bookings"])
 staff_router = APIRouter(prefix="/staff", tags=["window staff"])
@@ -41,7 +41,6 @@ _WAIT: dict[pb.WaitStatus, WaitStatus] = {
     pb.WAIT_STATUS_EXPIRED: "expired",
     pb.WAIT_STATUS_LEFT: "left",
 }
-_CHANNEL = {v: k for k, v in CHANNEL_PROTO.items()}
 
 
 class BookingRequest(BaseModel):
@@ -108,7 +107,7 @@ class Booking(BaseModel):
             date=date_of(b.date),
             start=hhmm(b.start),
             end=hhmm(b.end),
-            channel=_CHANNEL[b.channel],  # type: ignore[arg-type]
+            channel=CHANNEL_NAMES[b.channel],  # type: ignore[arg-type]
             created_at=b.created_at.ToDatetime(dt.UTC),
             reason_code=b.reason_code,
             destination=b.destination,

@@ -13,6 +13,7 @@ from gateway.language import Language
 from gateway.problems import Problem
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.common.v1 import common_pb2
+from services.runtime.proto_values import date_to_proto
 
 router = APIRouter(tags=["catalogue"])
 
@@ -93,8 +94,8 @@ async def list_slots(
         from_ = to = date
     request = pb.ListSlotsRequest(office_id=office_id, business_code=business, free_only=free)
     if from_:
-        request.from_date.CopyFrom(schemas.date_to_proto(from_))
+        request.from_date.CopyFrom(date_to_proto(from_))
     if to:
-        request.to_date.CopyFrom(schemas.date_to_proto(to))
+        request.to_date.CopyFrom(date_to_proto(to))
     answer = await services.catalogue.ListSlots(request, **call.options)
     return schemas.Slots(slots=[schemas.Slot.of(s) for s in answer.slots])

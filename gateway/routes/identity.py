@@ -14,6 +14,7 @@ from gateway.problems import Problem
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.notify.v1 import notify_pb2
+from services.runtime.proto_values import date_from_proto
 
 router = APIRouter(tags=["sign-in"])
 admin = APIRouter(prefix="/admin", tags=["administration"])
@@ -113,10 +114,6 @@ class Me(BaseModel):
     card_expires_on: dt.date | None
 
 
-def _date(value: common_pb2.Date) -> dt.date | None:
-    return dt.date(value.year, value.month, value.day) if value.year else None
-
-
 @router.get("/me", response_model=Me, summary="The signed-in citizen")
 async def me(me: SignedIn, services: Services) -> Me:
     answer = await services.identity.GetMe(pb.GetMeRequest(citizen_id=me.id), **me.call.options)
@@ -127,9 +124,9 @@ async def me(me: SignedIn, services: Services) -> Me:
         phone=answer.masked_phone,
         city=answer.city_code,
         gender=answer.gender,
-        birth_date=_date(answer.birth_date) or dt.date.min,
+        birth_date=date_from_proto(answer.birth_date, "birth_date") or dt.date.min,
         card_status=answer.card_status,
-        card_expires_on=_date(answer.card_expires_on),
+        card_expires_on=date_from_proto(answer.card_expires_on, "card_expires_on"),
     )
 
 

@@ -25,7 +25,7 @@ from mintong.identity.v1 import staff_pb2 as pb
 router = APIRouter(prefix="/staff", tags=["staff"])
 admin = APIRouter(prefix="/admin/staff", tags=["administration"])
 
-ROLE_PROTO = {name: value for value, (name, _) in STAFF_ROLES.items()}
+ROLE_PROTO = {name: value for value, name in STAFF_ROLES.items()}
 StaffId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 OfficeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -67,7 +67,7 @@ async def sign_in(body: StaffSignIn, request: Request, call: AnonymousCall, serv
         expires_in=answer.expires_in_seconds,
         staff_id=answer.staff.staff_id,
         username=answer.staff.username,
-        role=STAFF_ROLES[answer.staff.role][0],
+        role=STAFF_ROLES[answer.staff.role],
         office_id=answer.staff.office_id or None,
     )
 
@@ -106,7 +106,7 @@ class StaffMember(BaseModel):
             staff_id=member.staff_id,
             username=member.username,
             display_name=member.display_name,
-            role=STAFF_ROLES[member.role][0],
+            role=STAFF_ROLES[member.role],
             office_id=member.office_id or None,
             active=member.active,
         )

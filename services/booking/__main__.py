@@ -71,7 +71,7 @@ def main() -> None:
         return
     configure_logging(settings.log_level)
     # What an operator changes from the command line is audited under their login.
-    context.caller.set(f"cli:{getpass.getuser()}")
+    context.caller.set(context.Caller.operator(getpass.getuser()))
     app = bootstrap.build(settings)
     match args.command:
         case "verify-audit":

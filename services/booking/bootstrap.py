@@ -24,19 +24,15 @@ from services.booking.entrypoints.bookings_servicer import BookingServicer, Book
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
 from services.booking.entrypoints.offices_servicer import OfficeDirectoryServicer
 from services.booking.service_layer.directory import CitizenDirectory
-from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.holds import HoldKeeper
 from services.runtime import migrations
+from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
 
 NAME = "booking"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

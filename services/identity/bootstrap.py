@@ -40,7 +40,7 @@ from services.identity.entrypoints.channels_servicer import ChannelBindingServic
 from services.identity.entrypoints.citizens_servicer import CitizenDirectoryServicer
 from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
 from services.identity.entrypoints.staff_servicer import StaffAdminServicer, StaffServicer
-from services.identity.service_layer.auth import Auth, Clock
+from services.identity.service_layer.auth import Auth
 from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
 from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.contacts import ContactsBackfill
@@ -48,6 +48,7 @@ from services.identity.service_layer.face import FaceVerification
 from services.identity.service_layer.housekeeping import PruneWorker
 from services.identity.service_layer.staff import OfficeDirectory, Passwords, StaffAuth
 from services.runtime import migrations
+from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
@@ -56,10 +57,6 @@ from services.runtime.pii import ResealReport, reseal
 log = logging.getLogger(__name__)
 NAME = "identity"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -20,9 +20,10 @@ from services.notify.domain.providers import Provider
 from services.notify.domain.templates import TemplateBook
 from services.notify.entrypoints.grpc_servicer import NotifyAdminServicer, NotifyServicer
 from services.notify.service_layer import subscriptions
-from services.notify.service_layer.notifier import Clock, Notifier
+from services.notify.service_layer.notifier import Notifier
 from services.notify.service_layer.worker import DeliveryWorker
 from services.runtime import migrations
+from services.runtime.clock import Clock, utc_now
 from services.runtime.consumer import Event, EventConsumer
 from services.runtime.db import Database, TransactionFactory
 from services.runtime.events import load_streams
@@ -31,10 +32,6 @@ from services.runtime.pii import PiiCipher, ResealReport, reseal
 
 NAME = "notify"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -159,7 +159,7 @@ async def record(
     await append(
         conn,
         table,
-        actor=context.caller.get(),
+        actor=str(context.caller.get()),
         action=action,
         subject=subject,
         detail=detail,

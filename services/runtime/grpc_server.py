@@ -72,7 +72,7 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
         async def behaviour(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             tokens = (
                 context.request_id.set(metadata.get(context.REQUEST_ID_KEY, "")),
-                context.caller.set(metadata.get(context.CALLER_KEY, "anonymous")),
+                context.caller.set(context.Caller.parse(metadata.get(context.CALLER_KEY, ""))),
             )
             try:
                 return await inner(request, ctx)

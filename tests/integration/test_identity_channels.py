@@ -21,12 +21,12 @@ from services.identity.domain.channels import device_message
 from services.identity.service_layer import register
 from services.runtime import audit
 from services.runtime.errors import ProblemError
-from tests.conftest import Clock
+from tests.conftest import FakeClock
 from tests.e2e.test_identity import CSV, WANG, ZHANG
 
 
 @pytest.fixture
-async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
+async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) -> AsyncIterator[Any]:
     app = bootstrap.build(IdentitySettings(data_dir=tmp_path, **backend), clock=clock)
     await asyncio.to_thread(app.migrate)
     await register.import_residents(app.uow, app.cipher, CSV.encode(), "csv", actor="admin:test", now=clock())
@@ -81,7 +81,7 @@ async def test_device_challenges_are_limited_per_device(identity: Any) -> None:
     assert limited.value.kind.http_status == 429
 
 
-async def test_binding_changes_are_audited_in_a_chain_that_verifies(identity: Any, clock: Clock) -> None:
+async def test_binding_changes_are_audited_in_a_chain_that_verifies(identity: Any, clock: FakeClock) -> None:
     token = await session(identity, ZHANG, "wechat")
     binding, created = await identity.channels.bind_wechat(token, "wechat", "haikou", "zhang.1")
     assert created

@@ -17,7 +17,7 @@ from services.identity.config import IdentitySettings
 from services.identity.service_layer import register
 from services.identity.service_layer.auth import Auth
 from services.runtime.errors import ProblemError
-from tests.conftest import Clock
+from tests.conftest import FakeClock
 from tests.e2e.test_identity import CSV, ZHANG, number
 
 OWNER, STRANGER = "10.0.0.1", "203.0.113.9"
@@ -34,7 +34,7 @@ class Codes:
 
 
 @pytest.fixture
-async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
+async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) -> AsyncIterator[Any]:
     app = bootstrap.build(IdentitySettings(data_dir=tmp_path, **backend), clock=clock)
     await asyncio.to_thread(app.migrate)
     await register.import_residents(app.uow, app.cipher, CSV.encode(), "csv", actor="admin:test", now=clock())
@@ -57,7 +57,7 @@ async def sent(auth: Auth) -> int:
     return len(auth.sender.sent)  # type: ignore[attr-defined]
 
 
-async def test_a_wrong_name_does_not_start_the_owners_resend_wait(identity: Any, clock: Clock) -> None:
+async def test_a_wrong_name_does_not_start_the_owners_resend_wait(identity: Any, clock: FakeClock) -> None:
     auth: Auth = identity.auth
     assert await ask(auth, "李四", STRANGER) == 60
     # The stranger's second try waits, as a matching one would…
@@ -71,7 +71,7 @@ async def test_a_wrong_name_does_not_start_the_owners_resend_wait(identity: Any,
     assert await sent(auth) == 2
 
 
-async def test_a_wrong_name_does_not_use_up_the_owners_hourly_codes(identity: Any, clock: Clock) -> None:
+async def test_a_wrong_name_does_not_use_up_the_owners_hourly_codes(identity: Any, clock: FakeClock) -> None:
     auth: Auth = identity.auth
     for _ in range(5):
         assert await ask(auth, "李四", STRANGER) == 60

@@ -18,14 +18,14 @@ from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.service_layer.housekeeping import PruneWorker, prune
 from services.identity.service_layer.ports import Challenge, Pruned, Session
-from tests.conftest import Clock
+from tests.conftest import FakeClock
 from tests.integration.test_notify import eventually
 
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 
 
 @pytest.fixture
-async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
+async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) -> AsyncIterator[Any]:
     settings = IdentitySettings(data_dir=tmp_path, identity_prune_interval=0.05, **backend)
     app = bootstrap.build(settings, clock=clock)
     await asyncio.to_thread(app.migrate)
@@ -64,7 +64,7 @@ async def leave_behind(app: Any, now: dt.datetime) -> None:
 
 
 async def test_pruning_deletes_what_nothing_reads_any_more_and_keeps_the_rest(
-    identity: Any, clock: Clock
+    identity: Any, clock: FakeClock
 ) -> None:
     await leave_behind(identity, clock.now)
     assert await counts(identity) == (2, 3, 4)
@@ -82,7 +82,7 @@ async def test_pruning_deletes_what_nothing_reads_any_more_and_keeps_the_rest(
     assert await counts(identity) == (0, 0, 1)  # the live session expires only in a day's time
 
 
-async def test_the_worker_prunes_at_start_and_then_every_interval(identity: Any, clock: Clock) -> None:
+async def test_the_worker_prunes_at_start_and_then_every_interval(identity: Any, clock: FakeClock) -> None:
     [worker] = [w for w in identity.host.workers if isinstance(w, PruneWorker)]
     assert worker.interval == 0.05  # MINTONG_IDENTITY_PRUNE_INTERVAL
     await leave_behind(identity, clock.now)
@@ -100,7 +100,7 @@ async def _counts_are(app: Any, expected: tuple[int, int, int]) -> bool:
 
 
 async def test_staff_sessions_device_challenges_face_attempts_and_binding_links_are_pruned_too(
-    identity: Any, clock: Clock
+    identity: Any, clock: FakeClock
 ) -> None:
     now = clock.now
     rows = {

@@ -29,7 +29,7 @@ from services.identity.domain.staff import StaffRole
 from services.identity.service_layer.staff import StaffAuth
 from services.runtime import audit
 from services.runtime.errors import ProblemError
-from tests.conftest import Clock
+from tests.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a-long-enough-password"
@@ -56,7 +56,7 @@ class KnownOffices:
 
 
 @pytest.fixture
-async def identity(tmp_path: Path, backend: dict[str, Any], clock: Clock) -> AsyncIterator[Any]:
+async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) -> AsyncIterator[Any]:
     settings = IdentitySettings(data_dir=tmp_path, **backend)
     app = bootstrap.build(settings, clock=clock, passwords=CountingPasswords(), offices=KnownOffices())
     await asyncio.to_thread(app.migrate)
@@ -128,7 +128,7 @@ async def fail(staff: StaffAuth, username: str, address: str) -> tuple[str, int 
 
 
 async def test_failures_slow_down_their_address_for_any_username_and_back_off_progressively(
-    identity: Any, clock: Clock
+    identity: Any, clock: FakeClock
 ) -> None:
     staff: StaffAuth = identity.staff
     await make(staff, "sre1", StaffRole.SRE)
@@ -241,7 +241,7 @@ async def test_usernames_are_unique_whatever_their_spelling(identity: Any) -> No
 
 
 async def test_the_bootstrap_administrator_is_made_once(
-    tmp_path: Path, backend: dict[str, Any], clock: Clock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, backend: dict[str, Any], clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     settings = IdentitySettings(

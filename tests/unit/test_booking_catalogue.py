@@ -24,7 +24,7 @@ from services.booking.domain import events, model, rules
 from services.booking.entrypoints.grpc_servicer import business_to_proto
 from services.booking.service_layer import catalogue_file, handlers
 from services.runtime.errors import InvalidArgument, NotFound
-from tests.conftest import MONDAY_0800, Clock
+from tests.conftest import MONDAY_0800, FakeClock
 from tests.unit.fakes import FakeUnitOfWork
 
 DEMO_CATALOGUE = Path(__file__).parents[2] / "deploy" / "demo" / "catalogue.yaml"
@@ -682,14 +682,14 @@ async def test_list_businesses_of_unknown_city(uow: FakeUnitOfWork) -> None:
     assert (caught.value.code, caught.value.field) == ("city_not_found", "city")
 
 
-async def test_list_offices_by_id_without_origin(published: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_offices_by_id_without_origin(published: FakeUnitOfWork, clock: FakeClock) -> None:
     entries = await handlers.list_offices(published, clock, "testcity")
 
     assert [e.office.id for e in entries] == ["centre", "far", "north"]
     assert {(e.distance_km, e.earliest_available) for e in entries} == {(None, None)}
 
 
-async def test_list_offices_nearest_first(published: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_offices_nearest_first(published: FakeUnitOfWork, clock: FakeClock) -> None:
     origin = model.GeoPoint(34.79, 113.66)  # 0.01° south of north, 0.04° north of centre
 
     entries = await handlers.list_offices(published, clock, "testcity", origin=origin)
@@ -699,7 +699,7 @@ async def test_list_offices_nearest_first(published: FakeUnitOfWork, clock: Cloc
 
 
 async def test_list_offices_for_a_business_gives_the_earliest_slot_with_vacancy(
-    published: FakeUnitOfWork, clock: Clock
+    published: FakeUnitOfWork, clock: FakeClock
 ) -> None:
     clock.now = MONDAY_0930
     set_booked(published, "north", "id", MONDAY, "09:30", 1)  # full; 09:00 has started; Tuesday closed
@@ -713,14 +713,14 @@ async def test_list_offices_for_a_business_gives_the_earliest_slot_with_vacancy(
     assert starts == {"centre": (MONDAY, t("10:00")), "north": (WEDNESDAY, t("09:00"))}
 
 
-async def test_list_offices_for_a_business_without_slots(uow: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_offices_for_a_business_without_slots(uow: FakeUnitOfWork, clock: FakeClock) -> None:
     entries = await handlers.list_offices(uow, clock, "testcity", "VEHICLE_SERVICES")
 
     assert [(e.office.id, e.earliest_available) for e in entries] == [("far", None)]
 
 
 async def test_a_suspended_business_offers_no_place_though_its_slots_are_published(
-    published: FakeUnitOfWork, clock: Clock
+    published: FakeUnitOfWork, clock: FakeClock
 ) -> None:
     entries = await handlers.list_offices(published, clock, "testcity", "VEHICLE_SERVICES")
     slots = await handlers.list_slots(published, clock, "far", "VEHICLE_SERVICES")
@@ -730,7 +730,7 @@ async def test_a_suspended_business_offers_no_place_though_its_slots_are_publish
     assert await handlers.list_slots(published, clock, "far", "VEHICLE_SERVICES")
 
 
-async def test_list_slots_can_leave_full_ones_out(published: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_slots_can_leave_full_ones_out(published: FakeUnitOfWork, clock: FakeClock) -> None:
     set_booked(published, "north", "id", MONDAY, "09:00", 1)
 
     everything = await handlers.list_slots(published, clock, "north", "ID_CARD_RENEWAL", MONDAY, MONDAY)
@@ -746,7 +746,7 @@ async def test_list_slots_can_leave_full_ones_out(published: FakeUnitOfWork, clo
     ("city", "business", "field"), [("atlantis", None, "city"), ("testcity", "NOPE", "business")]
 )
 async def test_list_offices_of_unknown_city_or_business(
-    uow: FakeUnitOfWork, clock: Clock, city: str, business: str | None, field: str
+    uow: FakeUnitOfWork, clock: FakeClock, city: str, business: str | None, field: str
 ) -> None:
     with pytest.raises(NotFound) as caught:
         await handlers.list_offices(uow, clock, city, business)
@@ -754,7 +754,7 @@ async def test_list_offices_of_unknown_city_or_business(
     assert caught.value.field == field
 
 
-async def test_list_slots_defaults_to_seven_days_from_today(uow: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_slots_defaults_to_seven_days_from_today(uow: FakeUnitOfWork, clock: FakeClock) -> None:
     await handlers.publish_slots(uow, first=MONDAY, last=MONDAY + dt.timedelta(days=13), office_id="centre")
 
     slots = await handlers.list_slots(uow, clock, "centre", "ID_CARD_RENEWAL")
@@ -763,7 +763,7 @@ async def test_list_slots_defaults_to_seven_days_from_today(uow: FakeUnitOfWork,
     assert (slots[0].date, slots[0].start, slots[-1].date) == (MONDAY, t("09:00"), dt.date(2030, 1, 11))
 
 
-async def test_list_slots_skips_slots_already_started(published: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_slots_skips_slots_already_started(published: FakeUnitOfWork, clock: FakeClock) -> None:
     clock.now = MONDAY_0930
 
     slots = await handlers.list_slots(published, clock, "north", "ID_CARD_RENEWAL", MONDAY, WEDNESDAY)
@@ -776,7 +776,7 @@ async def test_list_slots_skips_slots_already_started(published: FakeUnitOfWork,
 
 
 async def test_list_slots_of_a_business_not_handled_at_the_office(
-    published: FakeUnitOfWork, clock: Clock
+    published: FakeUnitOfWork, clock: FakeClock
 ) -> None:
     with pytest.raises(NotFound) as caught:
         await handlers.list_slots(published, clock, "centre", "VEHICLE_SERVICES")
@@ -789,7 +789,7 @@ async def test_list_slots_of_a_business_not_handled_at_the_office(
     [("nowhere", "ID_CARD_RENEWAL", "office_id"), ("centre", "NOPE", "business")],
 )
 async def test_list_slots_of_unknown_office_or_business(
-    published: FakeUnitOfWork, clock: Clock, office: str, business: str, field: str
+    published: FakeUnitOfWork, clock: FakeClock, office: str, business: str, field: str
 ) -> None:
     with pytest.raises(NotFound) as caught:
         await handlers.list_slots(published, clock, office, business)
@@ -797,7 +797,7 @@ async def test_list_slots_of_unknown_office_or_business(
     assert caught.value.field == field
 
 
-async def test_list_slots_refuses_a_32_day_range(published: FakeUnitOfWork, clock: Clock) -> None:
+async def test_list_slots_refuses_a_32_day_range(published: FakeUnitOfWork, clock: FakeClock) -> None:
     with pytest.raises(InvalidArgument) as caught:
         await handlers.list_slots(
             published, clock, "centre", "ID_CARD_RENEWAL", MONDAY, MONDAY + dt.timedelta(days=31)

@@ -56,15 +56,6 @@ def test_no_other_role_has_an_office(role: StaffRole) -> None:
         StaffAccount("id", "someone", "Someone", role, "zz-office-1", True)
 
 
-def test_caller_roles_are_the_words_services_check() -> None:
-    assert {r: r.caller_role for r in StaffRole} == {
-        StaffRole.WINDOW_CLERK: "clerk",
-        StaffRole.REVIEWER: "reviewer",
-        StaffRole.ADMINISTRATOR: "admin",
-        StaffRole.SRE: "sre",
-    }
-
-
 @pytest.mark.parametrize(
     ("raw", "expected"), [("Admin", "admin"), (" li.wei_2 ", "li.wei_2"), ("ＡＤＭＩＮ", "admin")]
 )

@@ -6,26 +6,11 @@ import datetime as dt
 from typing import Any
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from mintong.booking.v1 import events_pb2
-from mintong.common.v1 import common_pb2
 from services.booking.domain import events
 from services.booking.domain.bookings import Booking, Snapshot
-
-
-def _date(value: dt.date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def _time(value: dt.time) -> common_pb2.TimeOfDay:
-    return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
-
-
-def _timestamp(value: dt.datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+from services.runtime.proto_values import date_to_proto, time_to_proto, timestamp_to_proto
 
 
 def _what(s: Snapshot) -> dict[str, Any]:
@@ -45,8 +30,8 @@ def _whose_when(b: Booking) -> dict[str, Any]:
         "citizen_id": b.citizen_id,
         "city_code": b.city_code,
         **_what(b.snapshot),
-        "date": _date(b.date),
-        "start": _time(b.start),
+        "date": date_to_proto(b.date),
+        "start": time_to_proto(b.start),
     }
 
 
@@ -61,8 +46,7 @@ def _where_to_come(s: Snapshot) -> dict[str, Any]:
 
 
 def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
-    ts = Timestamp()
-    ts.FromDatetime(occurred_at)
+    ts = timestamp_to_proto(occurred_at)
     match event:
         case events.CatalogueLoaded():
             return events_pb2.CatalogueLoaded(
@@ -75,8 +59,8 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
             return events_pb2.SlotsPublished(
                 occurred_at=ts,
                 office_id=event.office_id,
-                from_date=_date(event.first),
-                to_date=_date(event.last),
+                from_date=date_to_proto(event.first),
+                to_date=date_to_proto(event.last),
                 created_count=event.created,
                 updated_count=event.updated,
             )
@@ -117,8 +101,8 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 occurred_at=ts,
                 **_whose_when(b),
                 **_where_to_come(b.snapshot),
-                old_date=_date(event.old_date),
-                old_start=_time(event.old_start),
+                old_date=date_to_proto(event.old_date),
+                old_start=time_to_proto(event.old_start),
                 confirmation_code=b.confirmation_code,
             )
         case events.WaitlistOfferMade(entry=e):
@@ -129,9 +113,9 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 citizen_id=e.citizen_id,
                 city_code=e.city_code,
                 **_what(event.snapshot),
-                date=_date(event.date),
-                start=_time(event.start),
-                hold_expires_at=_timestamp(e.hold_expires_at),
+                date=date_to_proto(event.date),
+                start=time_to_proto(event.start),
+                hold_expires_at=timestamp_to_proto(e.hold_expires_at),
                 hold_minutes=event.hold_minutes,
             )
         case events.WaitlistOfferExpired(entry=e):
@@ -141,8 +125,8 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 citizen_id=e.citizen_id,
                 city_code=e.city_code,
                 **_what(event.snapshot),
-                date=_date(event.date),
-                start=_time(event.start),
+                date=date_to_proto(event.date),
+                start=time_to_proto(event.start),
             )
         case events.PreApplicationApproved():
             return events_pb2.PreApplicationApproved(

@@ -7,26 +7,30 @@ gateway did. A window clerk acts only for the office in their caller identity.""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
 from services.booking.domain.bookings import Booking, BookingRequest, BookingStatus, WaitlistEntry, WaitStatus
 from services.booking.domain.model import Channel
-from services.booking.entrypoints.grpc_servicer import CHANNELS, date_from_proto, date_to_proto, time_to_proto
+from services.booking.entrypoints.grpc_servicer import CHANNELS
 from services.booking.service_layer import bookings
 from services.booking.service_layer.directory import CitizenDirectory
-from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
-from services.runtime.context import caller_office, caller_role, caller_subject, require_role
+from services.runtime.clock import Clock
+from services.runtime.context import CallerKind, Role, require_role
 from services.runtime.db import retry_transient
 from services.runtime.errors import InvalidArgument, Kind, ProblemError
+from services.runtime.proto_values import (
+    channel_name,
+    date_from_proto,
+    date_to_proto,
+    time_to_proto,
+    timestamp_to_proto,
+)
 
-CITIZEN = "citizen"
+CITIZEN = CallerKind.CITIZEN
 
 _STATUS = {
     BookingStatus.CONFIRMED: pb.BOOKING_STATUS_CONFIRMED,
@@ -43,7 +47,6 @@ _WAIT = {
     WaitStatus.EXPIRED: pb.WAIT_STATUS_EXPIRED,
     WaitStatus.LEFT: pb.WAIT_STATUS_LEFT,
 }
-_CHANNEL_FROM_PROTO = {v: k for k, v in CHANNELS.items()}
 
 
 class QrSigner:
@@ -59,23 +62,12 @@ class QrSigner:
         return f"{body}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
 
 
-def _timestamp(value: dt.datetime | None) -> Timestamp:
-    ts = Timestamp()
-    if value is not None:
-        ts.FromDatetime(value)
-    return ts
-
-
 def _channel(value: int) -> Channel:
-    try:
-        return _CHANNEL_FROM_PROTO[value]  # type: ignore[index]
-    except KeyError:
-        raise InvalidArgument("invalid_channel", "Name the channel.", field="channel") from None
+    return Channel(channel_name(value))
 
 
 def _citizen() -> str:
-    require_role(CITIZEN)
-    return caller_subject()
+    return require_role(CITIZEN).subject
 
 
 class BookingServicer(pb_grpc.BookingServiceServicer):
@@ -115,7 +107,7 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
                 visit_requirements_en=s.visit_requirements_en,
             ),
             channel=CHANNELS[b.channel],
-            created_at=_timestamp(b.created_at),
+            created_at=timestamp_to_proto(b.created_at),
             reason_code=b.reason_code,
             destination=b.destination,
             pre_application_id=b.pre_application_id,
@@ -222,20 +214,21 @@ def entry_to_proto(e: WaitlistEntry, position: int) -> pb.WaitlistEntry:
         status=_WAIT[e.status],
         position=position,
         booking_id=e.booking_id or "",
-        created_at=_timestamp(e.created_at),
+        created_at=timestamp_to_proto(e.created_at),
     )
     if e.slot_id is not None:
         message.slot_id = e.slot_id
     if e.status is WaitStatus.OFFERED and e.held_slot_id is not None:
         message.held_slot_id = e.held_slot_id
-        message.hold_expires_at.CopyFrom(_timestamp(e.hold_expires_at))
+        if e.hold_expires_at is not None:
+            message.hold_expires_at.CopyFrom(timestamp_to_proto(e.hold_expires_at))
     return message
 
 
 def _may_act_for(office_id: str) -> None:
     """Administrators act for every office; a window clerk for their own only."""
-    require_role("clerk", "admin")
-    if caller_role() != "admin" and caller_office() != office_id:
+    me = require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR)
+    if me.role is not Role.ADMINISTRATOR and me.office != office_id:
         raise ProblemError(
             "wrong_office", "Window clerks act only for their own office.", kind=Kind.FORBIDDEN
         )
@@ -263,7 +256,7 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
     async def ApprovePreApplication(
         self, request: pb.ApprovePreApplicationRequest, context
     ) -> pb.ApprovePreApplicationResponse:
-        require_role("reviewer", "admin")
+        require_role(Role.REVIEWER, Role.ADMINISTRATOR)
         new = await bookings.approve_pre_application(
             self.uow,
             self.clock,
@@ -276,7 +269,7 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
         return pb.ApprovePreApplicationResponse(newly_approved=new)
 
     async def MarkNoShow(self, request: pb.MarkNoShowRequest, context) -> pb.MarkNoShowResponse:
-        require_role("clerk", "admin")
+        require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR)
         booking = await retry_transient(
             lambda: bookings.mark_no_show(self.uow, self.clock, request.booking_id, _may_act_for)
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from mintong.booking.v1 import catalogue_pb2 as pb
@@ -11,18 +10,15 @@ from mintong.common.v1 import common_pb2
 from services.booking.domain import model
 from services.booking.domain.rules import ENTRY_EXIT_CATEGORY, BookingRules
 from services.booking.service_layer import handlers
-from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
-from services.runtime.context import require_role
+from services.runtime.clock import Clock
+from services.runtime.context import Role, require_role
 from services.runtime.errors import InvalidArgument
+from services.runtime.proto_values import CHANNEL_PROTO, date_from_proto, date_to_proto, time_to_proto
 
-ADMIN = "admin"
+ADMIN = Role.ADMINISTRATOR
 
-CHANNELS = {
-    model.Channel.APP: common_pb2.CHANNEL_APP,
-    model.Channel.WECHAT: common_pb2.CHANNEL_WECHAT,
-    model.Channel.WEB: common_pb2.CHANNEL_WEB,
-}
+CHANNELS = {c: CHANNEL_PROTO[c.value] for c in model.Channel}
 _HANDLING = {
     model.Handling.ONLINE: pb.HANDLING_ONLINE,
     model.Handling.WINDOW: pb.HANDLING_WINDOW,
@@ -32,24 +28,6 @@ _STATUS = {
     model.BusinessStatus.ACTIVE: pb.BUSINESS_STATUS_ACTIVE,
     model.BusinessStatus.SUSPENDED: pb.BUSINESS_STATUS_SUSPENDED,
 }
-
-
-def date_from_proto(value: common_pb2.Date, field: str) -> dt.date | None:
-    """An unset date is None; a set but impossible one is the caller's mistake."""
-    if not (value.year or value.month or value.day):
-        return None
-    try:
-        return dt.date(value.year, value.month, value.day)
-    except ValueError as exc:
-        raise InvalidArgument("invalid_date", f"{field}: {exc}", field=field) from None
-
-
-def date_to_proto(value: dt.date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def time_to_proto(value: dt.time) -> common_pb2.TimeOfDay:
-    return common_pb2.TimeOfDay(hours=value.hour, minutes=value.minute)
 
 
 def reasons_to_proto(rules: BookingRules) -> list[pb.EntryExitReason]:

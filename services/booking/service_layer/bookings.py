@@ -34,10 +34,10 @@ from services.booking.domain.model import Channel, City, Office, Slot
 from services.booking.domain.rules import BookingRules
 from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.unit_of_work import SlotContext, Transaction, UnitOfWork
+from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.text import check_text
 
-Clock = Callable[[], dt.datetime]
 #: Turns a booking into the bytes a replay answers with (the entrypoint's format).
 Render = Callable[[Booking], bytes]
 

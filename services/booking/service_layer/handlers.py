@@ -4,7 +4,6 @@ every state change emits its event in that same transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo
@@ -12,9 +11,8 @@ from zoneinfo import ZoneInfo
 from services.booking.domain import events, model
 from services.booking.service_layer import bookings, catalogue_file
 from services.booking.service_layer.unit_of_work import CatalogueRepository, UnitOfWork
+from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
-
-Clock = Callable[[], dt.datetime]
 
 
 @dataclass(frozen=True)

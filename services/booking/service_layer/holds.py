@@ -7,8 +7,8 @@ import datetime as dt
 import logging
 
 from services.booking.service_layer import bookings
-from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
+from services.runtime.clock import Clock
 from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)

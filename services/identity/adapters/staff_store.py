@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity.adapters import orm
 from services.identity.domain.staff import StaffAccount, StaffRole
-from services.identity.service_layer.staff import Clock, StaffSession
+from services.identity.service_layer.staff import StaffSession
 from services.runtime import audit as audit_log
+from services.runtime.clock import Clock
 from services.runtime.db import as_utc
 
 _accounts = orm.staff_accounts

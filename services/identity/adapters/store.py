@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Row, Table, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +18,7 @@ from services.identity.service_layer.ports import Challenge, Pruned, Session
 from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
+from services.runtime.proto_values import timestamp_to_proto
 
 
 class SqlStore:
@@ -250,8 +250,7 @@ class SqlStore:
                 wechat.setdefault(row.citizen_id, {})[row.city_code] = row.subject_sealed
             else:
                 device[row.citizen_id] = row.subject_sealed  # the newest bound wins
-        at = Timestamp()
-        at.FromDatetime(self.clock())
+        at = timestamp_to_proto(self.clock())
         await add_events(
             self.conn,
             orm.outbox,

@@ -4,34 +4,14 @@ rules for usernames, passwords and how repeated failed sign-ins are slowed down.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import math
 import re
 import unicodedata
 from dataclasses import dataclass
 
+# The roles are the runtime's, so every service and the gateway spell them alike.
+from services.runtime.context import Role as StaffRole
 from services.runtime.errors import InvalidArgument
-
-
-class StaffRole(enum.Enum):
-    WINDOW_CLERK = "window_clerk"
-    REVIEWER = "reviewer"
-    ADMINISTRATOR = "administrator"
-    SRE = "sre"
-
-    @property
-    def caller_role(self) -> str:
-        """How the role is spelled in a call's caller ("<role>:<staff id>"), the
-        word services check with ``require_role``."""
-        return _CALLER_ROLES[self]
-
-
-_CALLER_ROLES = {
-    StaffRole.WINDOW_CLERK: "clerk",
-    StaffRole.REVIEWER: "reviewer",
-    StaffRole.ADMINISTRATOR: "admin",
-    StaffRole.SRE: "sre",
-}
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _OFFICE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

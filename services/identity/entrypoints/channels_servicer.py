@@ -3,12 +3,11 @@ proto ↔ domain at the edge."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable
 from typing import TypeVar
 
 import grpc
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import any_pb2
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -16,22 +15,16 @@ from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import channels_pb2 as pb
 from mintong.identity.v1 import channels_pb2_grpc as pb_grpc
 from services.identity.domain.channels import Binding, BindingKind
-from services.identity.entrypoints.grpc_servicer import _tokens, channel_of
+from services.identity.entrypoints.grpc_servicer import _tokens
 from services.identity.service_layer.channel_ports import ProviderUnavailable
 from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.face import FaceVerification
+from services.runtime.proto_values import channel_name as channel_of
+from services.runtime.proto_values import timestamp_to_proto
 
 T = TypeVar("T")
 
 KINDS = {BindingKind.WECHAT: pb.BINDING_KIND_WECHAT, BindingKind.APP_DEVICE: pb.BINDING_KIND_APP_DEVICE}
-
-
-def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _binding(b: Binding) -> pb.Binding:
@@ -40,8 +33,8 @@ def _binding(b: Binding) -> pb.Binding:
         kind=KINDS[b.kind],
         city_code=b.city_code,
         label=b.label,
-        created_at=timestamp(b.created_at),
-        last_used_at=timestamp(b.last_used_at),
+        created_at=timestamp_to_proto(b.created_at),
+        last_used_at=timestamp_to_proto(b.last_used_at),
     )
 
 
@@ -132,7 +125,7 @@ class FaceVerificationServicer(pb_grpc.FaceVerificationServiceServicer):
         return pb.VerifyFaceResponse(
             result=pb.FACE_RESULT_MATCH if answer.matched else pb.FACE_RESULT_NO_MATCH,
             assurance_level=answer.level.value,
-            assurance_expires_at=timestamp(answer.expires_at),
+            assurance_expires_at=timestamp_to_proto(answer.expires_at),
             failures_left=answer.failures_left,
         )
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from mintong.identity.v1 import citizens_pb2 as pb
 from mintong.identity.v1 import citizens_pb2_grpc as pb_grpc
 from services.identity.service_layer import citizens
-from services.identity.service_layer.auth import Clock
 from services.identity.service_layer.ports import Sealer, UnitOfWork
 from services.runtime import context as calls
+from services.runtime.clock import Clock
+from services.runtime.context import CallerKind, Role
 
 #: Staff who serve or review citizens; an SRE operates the platform and sees none.
-STAFF = ("clerk", "reviewer", "admin")
+STAFF = (Role.WINDOW_CLERK, Role.REVIEWER, Role.ADMINISTRATOR)
 
 
 def _summary(found: citizens.MaskedCitizen) -> pb.CitizenSummary:
@@ -31,11 +32,11 @@ class CitizenDirectoryServicer(pb_grpc.CitizenDirectoryServiceServicer):
     async def FindCitizen(self, request: pb.FindCitizenRequest, context: object) -> pb.FindCitizenResponse:
         calls.require_role(*STAFF)
         found = await citizens.find_by_id_number(
-            self.uow, self.sealer, request.id_number, actor=calls.caller.get(), now=self.clock()
+            self.uow, self.sealer, request.id_number, actor=str(calls.caller.get()), now=self.clock()
         )
         return pb.FindCitizenResponse(citizen=_summary(found))
 
     async def GetCitizens(self, request: pb.GetCitizensRequest, context: object) -> pb.GetCitizensResponse:
-        calls.require_role(*STAFF, "service")
+        calls.require_role(*STAFF, CallerKind.SERVICE)
         found = await citizens.by_ids(self.uow, request.citizen_ids, self.clock().date())
         return pb.GetCitizensResponse(citizens=[_summary(c) for c in found])

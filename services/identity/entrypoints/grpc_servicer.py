@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.identity.v1 import identity_pb2_grpc as pb_grpc
 from services.identity.adapters.pii import PiiCipher
@@ -14,22 +13,13 @@ from services.identity.domain.channels import Assurance
 from services.identity.domain.id_number import parse
 from services.identity.domain.model import mask_phone
 from services.identity.service_layer import register
-from services.identity.service_layer.auth import Auth, Clock
+from services.identity.service_layer.auth import Auth
 from services.identity.service_layer.ports import Claims, UnitOfWork
 from services.runtime import context as calls
-from services.runtime.errors import InvalidArgument, NotFound
-
-CHANNELS: dict[int, str] = {
-    common_pb2.CHANNEL_APP: "app",
-    common_pb2.CHANNEL_WECHAT: "wechat",
-    common_pb2.CHANNEL_WEB: "web",
-}
-
-
-def channel_of(value: int) -> str:
-    if value not in CHANNELS:
-        raise InvalidArgument("invalid_channel", "Name the channel: app, wechat or web.", field="channel")
-    return CHANNELS[value]
+from services.runtime.clock import Clock
+from services.runtime.errors import NotFound
+from services.runtime.proto_values import channel_name as channel_of
+from services.runtime.proto_values import date_to_proto
 
 
 def _tokens(result: tuple[Claims, str, int, str]) -> pb.Tokens:
@@ -37,10 +27,6 @@ def _tokens(result: tuple[Claims, str, int, str]) -> pb.Tokens:
     return pb.Tokens(
         access_token=access, expires_in_seconds=lifetime, refresh_token=refresh, citizen_id=claims.citizen_id
     )
-
-
-def _date(value: dt.date | None) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day) if value else common_pb2.Date()
 
 
 #: A session's assurance level and when it lapses (service_layer/face.py).
@@ -92,8 +78,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
 
     async def GetMe(self, request, context):
         # A citizen sees only themselves, whatever id they ask for.
-        role, _, subject = calls.caller.get().partition(":")
-        if role != "citizen" or subject != request.citizen_id:
+        me = calls.caller.get()
+        subject = me.subject
+        if me.kind is not calls.CallerKind.CITIZEN or subject != request.citizen_id:
             raise NotFound("citizen", request.citizen_id or "?", field="citizen_id")
         async with self.uow.read() as store:
             resident = await store.resident(subject)
@@ -107,9 +94,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             masked_phone=mask_phone(resident.phone),
             city_code=resident.city_code,
             gender=resident.gender,
-            birth_date=_date(resident.birth_date),
+            birth_date=date_to_proto(resident.birth_date),
             card_status=resident.card_status.value,
-            card_expires_on=_date(resident.card_expires_on),
+            card_expires_on=date_to_proto(resident.card_expires_on),
         )
 
 
@@ -120,10 +107,10 @@ class IdentityAdminServicer(pb_grpc.IdentityAdminServiceServicer):
         self.clock = clock
 
     async def ImportResidents(self, request, context):
-        calls.require_role("admin")
+        calls.require_role(calls.Role.ADMINISTRATOR)
         fmt: Literal["json", "csv"] = "csv" if request.format == pb.IMPORT_FORMAT_CSV else "json"
         result = await register.import_residents(
-            self.uow, self.cipher, request.content, fmt, actor=calls.caller.get(), now=self.clock()
+            self.uow, self.cipher, request.content, fmt, actor=str(calls.caller.get()), now=self.clock()
         )
         return pb.ImportResidentsResponse(
             imported=result.imported,

@@ -16,8 +16,8 @@ ROLES: dict[pb.StaffRole, StaffRole] = {
     pb.STAFF_ROLE_SRE: StaffRole.SRE,
 }
 ROLE_PROTO = {role: value for value, role in ROLES.items()}
-#: Who may manage staff accounts, as the caller's role ("admin:<staff id>").
-ADMIN = StaffRole.ADMINISTRATOR.caller_role
+#: Who may manage staff accounts.
+ADMIN = StaffRole.ADMINISTRATOR
 
 
 def role_of(value: pb.StaffRole) -> StaffRole:
@@ -73,7 +73,7 @@ class StaffAdminServicer(pb_grpc.StaffAdminServiceServicer):
     async def CreateStaff(self, request, context):
         calls.require_role(ADMIN)
         account = await self.staff.create(
-            actor=calls.caller.get(),
+            actor=str(calls.caller.get()),
             username=request.username,
             display_name=request.display_name,
             role=role_of(request.role),
@@ -91,14 +91,14 @@ class StaffAdminServicer(pb_grpc.StaffAdminServiceServicer):
     async def SetStaffActive(self, request, context):
         calls.require_role(ADMIN)
         account = await self.staff.set_active(
-            actor=calls.caller.get(), staff_id=request.staff_id, active=request.active
+            actor=str(calls.caller.get()), staff_id=request.staff_id, active=request.active
         )
         return pb.SetStaffActiveResponse(staff=member(account))
 
     async def SetStaffRole(self, request, context):
         calls.require_role(ADMIN)
         account = await self.staff.set_role(
-            actor=calls.caller.get(),
+            actor=str(calls.caller.get()),
             staff_id=request.staff_id,
             role=role_of(request.role),
             office_id=request.office_id or None,

@@ -23,7 +23,6 @@ import logging
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable
 
 from services.identity.domain import id_number
 from services.identity.domain.model import OtpPolicy
@@ -37,10 +36,10 @@ from services.identity.service_layer.ports import (
     Tokens,
     UnitOfWork,
 )
+from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Kind, ProblemError
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 SESSION_LIFETIME = dt.timedelta(days=30)
 
 

@@ -26,7 +26,7 @@ from services.identity.domain.channels import (
     device_id,
     device_message,
 )
-from services.identity.service_layer.auth import Auth, Clock, TooMany
+from services.identity.service_layer.auth import Auth, TooMany
 from services.identity.service_layer.channel_ports import (
     ChannelStore,
     ChannelUnitOfWork,
@@ -34,6 +34,7 @@ from services.identity.service_layer.channel_ports import (
     WeChatOAuth,
 )
 from services.identity.service_layer.ports import Claims, Sealer
+from services.runtime.clock import Clock
 from services.runtime.errors import Conflict, InvalidArgument, Kind, NotFound, ProblemError
 
 Tokens = tuple[Claims, str, int, str]

@@ -13,9 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from services.identity.domain.channels import Alternative, Assurance, FacePolicy, window_alternative
-from services.identity.service_layer.auth import Auth, Clock, TooMany
+from services.identity.service_layer.auth import Auth, TooMany
 from services.identity.service_layer.channel_ports import ChannelUnitOfWork, FaceVerifier, ProviderUnavailable
 from services.identity.service_layer.ports import Claims
+from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 
 DAY = dt.timedelta(days=1)

@@ -16,8 +16,8 @@ import asyncio
 import datetime as dt
 import logging
 
-from services.identity.service_layer.auth import Clock
 from services.identity.service_layer.ports import Pruned, UnitOfWork
+from services.runtime.clock import Clock
 from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)

@@ -36,9 +36,8 @@ from services.identity.domain.staff import (
 )
 from services.identity.service_layer.auth import TooMany
 from services.identity.service_layer.ports import Sealer
+from services.runtime.clock import Clock
 from services.runtime.errors import Conflict, InvalidArgument, Kind, NotFound, ProblemError
-
-Clock = Callable[[], dt.datetime]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from mintong.common.v1 import common_pb2
 from mintong.notify.v1 import notify_pb2 as pb
 from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
@@ -16,6 +14,7 @@ from services.runtime import context as calls
 from services.runtime.db import Database
 from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.pii import PiiCipher
+from services.runtime.proto_values import timestamp_to_proto
 
 CHANNELS = {
     Channel.SMS: pb.DELIVERY_CHANNEL_SMS,
@@ -38,13 +37,7 @@ MODES = {
     pb.SANDBOX_MODE_AWAIT_RECEIPT: sandbox.Mode.AWAIT_RECEIPT,
 }
 #: Internal callers and staff roles that may act for any citizen.
-TRUSTED = ("service", "admin", "sre")
-
-
-def _ts(value: object) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)  # type: ignore[arg-type]
-    return ts
+TRUSTED = (calls.CallerKind.SERVICE, calls.Role.ADMINISTRATOR, calls.Role.SRE)
 
 
 def delivery_to_proto(d: Delivery) -> pb.Delivery:
@@ -54,7 +47,7 @@ def delivery_to_proto(d: Delivery) -> pb.Delivery:
         status=STATUSES[d.status],
         reason=d.reason,
         attempts=d.attempts,
-        updated_at=_ts(d.updated_at),
+        updated_at=timestamp_to_proto(d.updated_at),
     )
 
 
@@ -65,7 +58,7 @@ def message_to_proto(m: Message) -> pb.Message:
         template=m.template,
         title=m.title,
         body=m.body,
-        created_at=_ts(m.created_at),
+        created_at=timestamp_to_proto(m.created_at),
         read=m.read_at is not None,
         deliveries=[delivery_to_proto(d) for d in m.deliveries],
     )
@@ -74,11 +67,11 @@ def message_to_proto(m: Message) -> pb.Message:
 def acting_for(citizen_id: str) -> str | None:
     """The citizen a caller may see, or None for trusted callers (all). A citizen
     asking for someone else's things gets NOT_FOUND, as if they did not exist."""
-    role, _, subject = calls.caller.get().partition(":")
-    if role in TRUSTED:
+    me = calls.caller.get()
+    if me.is_one_of(*TRUSTED):
         return None
-    if role == "citizen" and subject and (not citizen_id or subject == citizen_id):
-        return subject
+    if me.kind is calls.CallerKind.CITIZEN and (not citizen_id or me.subject == citizen_id):
+        return me.subject
     raise NotFound("citizen", citizen_id or "?", field="citizen_id")
 
 
@@ -187,7 +180,7 @@ class NotifyAdminServicer(pb_grpc.NotifyAdminServiceServicer):
                     title=r.title,
                     body=r.body,
                     delivery_id=r.delivery_id,
-                    recorded_at=_ts(r.recorded_at),
+                    recorded_at=timestamp_to_proto(r.recorded_at),
                 )
                 for r in found
             ]

@@ -28,10 +28,10 @@ from services.notify.domain.model import (
 from services.notify.domain.providers import Outgoing, Permanent, Provider, Retryable
 from services.notify.service_layer.ports import Store, UnitOfWork
 from services.runtime import telemetry
+from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 
 
 class Notifier:
