@@ -24,7 +24,7 @@ class GrpcCitizenDirectory:
             answer = await self.stub.get().GetCitizens(
                 pb.GetCitizensRequest(citizen_ids=list(citizen_ids)),
                 # Booking asks for itself, whoever's call it is serving.
-                metadata=((context.CALLER_KEY, "service:booking"),),
+                metadata=((context.CALLER_KEY, str(context.Caller.service("booking"))),),
                 timeout=self.timeout,
             )
         except grpc.aio.AioRpcError as error:

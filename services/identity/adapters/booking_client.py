@@ -20,7 +20,7 @@ class GrpcOfficeDirectory:
         try:
             answer = await self.stub.get().FindOffices(
                 pb.FindOfficesRequest(office_ids=[office_id]),
-                metadata=((context.CALLER_KEY, "service:identity"),),
+                metadata=((context.CALLER_KEY, str(context.Caller.service("identity"))),),
                 timeout=self.timeout,
             )
         except grpc.aio.AioRpcError as error:

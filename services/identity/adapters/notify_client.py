@@ -32,6 +32,6 @@ class NotifyCodeSender:
                 idempotency_key=f"otp:{key}",
                 phone=phone,  # the phone on the register, whatever the citizen's preferences
             ),
-            metadata=((context.CALLER_KEY, "service:identity"),),
+            metadata=((context.CALLER_KEY, str(context.Caller.service("identity"))),),
             timeout=5,
         )
