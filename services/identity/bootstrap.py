@@ -20,7 +20,7 @@ from mintong.identity.v1 import (
 from services.identity.adapters import orm
 from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.adapters.device_keys import Ed25519Keys
-from services.identity.adapters.face import SandboxFaceVerifier
+from services.identity.adapters.face import FaceVerificationOff, SandboxFaceVerifier
 from services.identity.adapters.notify_client import NotifyCodeSender
 from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.adapters.pii import PiiCipher
@@ -144,7 +144,9 @@ def build(
         if settings.wechat_oauth == "http" and settings.wechat_apps
         else SandboxWeChatOAuth()
     )
-    face_verifier: FaceVerifier = SandboxFaceVerifier()
+    face_verifier: FaceVerifier = (
+        SandboxFaceVerifier() if settings.face_provider == "sandbox" else FaceVerificationOff()
+    )
     channels = Channels(
         channel_uow,
         auth,
