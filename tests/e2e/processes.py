@@ -42,10 +42,14 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
     raise TimeoutError("the platform did not become ready")
 
 
-def start_platform(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
-    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it)."""
+def start_platform(
+    data_dir: Path, ports: dict[str, int], *, through_make: bool = False
+) -> subprocess.Popen[bytes]:
+    """deploy/local/up.py, or `make up` running it, in a process group of its own
+    (so a test can Ctrl-C it)."""
+    up = ["make", "--no-print-directory", "up", f"PY={sys.executable}"]
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "deploy/local/up.py")],
+        up if through_make else [sys.executable, str(ROOT / "deploy/local/up.py")],
         env=clean_env(data_dir, **ports),
         cwd=ROOT,
         stdout=subprocess.PIPE,
