@@ -78,8 +78,9 @@ class FakeCatalogueRepository:
                 self._next_slot_id += 1
                 created += 1
             elif found.capacity != slot.capacity:
-                # Never below what is already booked: nobody loses an appointment.
-                self.slots[key] = replace(found, capacity=max(slot.capacity, found.booked))
+                # As the repository: never below what is booked or held (nobody loses a
+                # place); tests/integration/test_bookings.py checks the real one.
+                self.slots[key] = replace(found, capacity=max(slot.capacity, found.booked + found.held))
                 updated += 1
         return created, updated
 
