@@ -15,9 +15,8 @@ import shutil
 import socket
 import subprocess
 import sys
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 import honcho.manager
 from honcho.manager import SIGNALS, Manager

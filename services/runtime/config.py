@@ -70,7 +70,9 @@ class ServiceSettings(BaseSettings):
             value = {part.strip() for part in value.split(",") if part.strip()}
         unknown = sorted(set(value) - SANDBOX_NAMES) if isinstance(value, set | frozenset | list) else []
         if unknown:
-            raise ValueError(f"{', '.join(unknown)}: no such sandbox (known: {', '.join(sorted(SANDBOX_NAMES))})")
+            raise ValueError(
+                f"{', '.join(unknown)}: no such sandbox (known: {', '.join(sorted(SANDBOX_NAMES))})"
+            )
         return value
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -25,14 +26,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mintong.booking.v1 import events_pb2
 from services.runtime.config import ServiceSettings
 from services.runtime.events import load_streams, subject_of
-
 from tests.conftest import free_port, wait_for_port
 from tests.e2e.processes import ROOT, clean_env, platform_ports, start_platform, wait_ready
 
 pytestmark = pytest.mark.slow
 
 
-def spans_by_service(traces: Path) -> dict[str, list[dict[str, object]]]:
+def spans_by_service(traces: Path) -> dict[str, list[dict[str, Any]]]:
     result = {}
     for file in traces.glob("*.jsonl"):
         spans = []
@@ -47,7 +47,9 @@ def spans_by_service(traces: Path) -> dict[str, list[dict[str, object]]]:
 async def published(nats_port: int, event: type[Message], within: float = 15.0) -> bool:
     """Whether an ``event`` reached its JetStream stream within ``within`` seconds."""
     subject = subject_of(event)
-    [stream] = [spec.name for spec in load_streams(ServiceSettings().nats_streams_file) if spec.covers(subject)]
+    [stream] = [
+        spec.name for spec in load_streams(ServiceSettings().nats_streams_file) if spec.covers(subject)
+    ]
     nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
     try:
         deadline = asyncio.get_running_loop().time() + within

@@ -120,9 +120,8 @@ async def test_graceful_stop_tells_health_checkers_first(booking: Any) -> None:
         catalogue = pb_grpc.CatalogueServiceStub(channel)
         stopping = asyncio.create_task(booking.host.stop())
         # Draining: health says NOT_SERVING (as soon as the stop begins), calls are still answered.
-        while (
-            answer := await health.Check(health_pb2.HealthCheckRequest(service=""))
-        ).status != health_pb2.HealthCheckResponse.NOT_SERVING:
+        request = health_pb2.HealthCheckRequest(service="")
+        while (await health.Check(request)).status != health_pb2.HealthCheckResponse.NOT_SERVING:
             assert not stopping.done(), "stopped without ever saying NOT_SERVING"
             await asyncio.sleep(0.01)
         assert (await catalogue.ListCities(pb.ListCitiesRequest())).cities

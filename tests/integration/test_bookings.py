@@ -707,7 +707,9 @@ async def test_staff_actions_are_in_the_hash_chained_audit_log(
     assert all(actor != "citizen:c1" for actor, _, _ in entries)
 
 
-async def test_a_capacity_decrease_keeps_every_booked_and_held_place(booking: Any, test_catalogue: bytes) -> None:
+async def test_a_capacity_decrease_keeps_every_booked_and_held_place(
+    booking: Any, test_catalogue: bytes
+) -> None:
     # The repository's rule (services/booking/adapters/repository.py upsert_slots), on
     # SQLite and PostgreSQL: a lower capacity never goes below booked + held there.
     s = orm.slots

@@ -88,6 +88,7 @@ class Harness:
         ids = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             message = await js.get_msg("BOOKING", seq)
+            assert message.headers is not None
             ids.append(message.headers[MSG_ID])
         return ids
 

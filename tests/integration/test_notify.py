@@ -29,11 +29,13 @@ class Client:
         self.notify = pb_grpc.NotifyServiceStub(channel)
         self.admin = pb_grpc.NotifyAdminServiceStub(channel)
 
-    async def prefer(self, citizen: str, channel: int, **contacts: Any) -> None:
+    async def prefer(self, citizen: str, channel: pb.DeliveryChannel, **contacts: Any) -> None:
         preferences = pb.Preferences(citizen_id=citizen, preferred_channel=channel, **contacts)
         await self.notify.SetPreferences(pb.SetPreferencesRequest(preferences=preferences), metadata=SERVICE)
 
-    async def behave(self, channel: int, mode: int, times: int = 0, delay: float = 0.0) -> None:
+    async def behave(
+        self, channel: pb.DeliveryChannel, mode: pb.SandboxMode, times: int = 0, delay: float = 0.0
+    ) -> None:
         request = pb.SetSandboxBehaviourRequest(channel=channel, mode=mode, times=times, delay_seconds=delay)
         await self.admin.SetSandboxBehaviour(request, metadata=SERVICE)
 
@@ -215,7 +217,7 @@ async def _provider_ref(notify: Any, delivery_id: str) -> str | None:
 
     async with notify.db.read() as conn:
         query = select(orm.deliveries.c.provider_ref).where(orm.deliveries.c.id == delivery_id)
-        return (await conn.execute(query)).scalar_one()  # type: ignore[no-any-return]
+        return (await conn.execute(query)).scalar_one()
 
 
 async def test_a_citizen_reads_only_their_own_inbox(client: Client) -> None:

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from services.booking.domain import model
 from services.booking.domain.events import Event
+from services.booking.service_layer.unit_of_work import BookingRepository
 
 SlotKey = tuple[str, str, dt.date, dt.time]  # office, group, date, start
 
@@ -108,6 +109,12 @@ class FakeTransaction:
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable
+
+    @property
+    def bookings(self) -> BookingRepository:
+        # The catalogue's handlers never book; bookings are tested on the real
+        # repositories (tests/integration/test_bookings.py).
+        raise AssertionError("the catalogue fake keeps no bookings")
 
     def emit(self, event: Event) -> None:
         assert self.writable, f"{event!r} emitted in a read transaction"

@@ -536,7 +536,7 @@ async def test_publish_slots_needs_an_office_or_a_city(
     ("where", "field"), [({"office_id": "nowhere"}, "office_id"), ({"city_code": "atlantis"}, "city")]
 )
 async def test_publish_slots_for_unknown_office_or_city(
-    uow: FakeUnitOfWork, where: dict[str, str], field: str
+    uow: FakeUnitOfWork, where: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(NotFound) as caught:
         await handlers.publish_slots(uow, first=MONDAY, last=SUNDAY, **where)

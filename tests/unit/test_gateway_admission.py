@@ -15,11 +15,13 @@ from gateway.middleware import AdmissionLimit, RequestId
 
 
 async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
-    release = asyncio.Event()
+    release, both_started = asyncio.Event(), asyncio.Event()
     started: list[str] = []
 
     async def slow(request: Request) -> PlainTextResponse:
         started.append(request.state.request_id)
+        if len(started) == 2:
+            both_started.set()
         await release.wait()
         return PlainTextResponse(request.state.request_id)
 
@@ -32,8 +34,7 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
         admitted = [
             asyncio.create_task(http.get("/v1/slow", headers={"X-Request-Id": f"r{n}"})) for n in range(2)
         ]
-        while len(started) < 2:  # both admitted and being served: the limit is reached
-            await asyncio.sleep(0.01)
+        await both_started.wait()  # both admitted and being served: the limit is reached
         turned_away = await http.get("/v1/slow")
         assert turned_away.status_code == 503
         assert turned_away.headers["content-type"] == "application/problem+json"

@@ -9,9 +9,11 @@ tests/integration/test_sandboxes.py.
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
+
 import httpx
-from pydantic import ValidationError
+import pytest
+from pydantic import SecretStr, ValidationError
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
@@ -22,9 +24,10 @@ from services.runtime.errors import Kind, ProblemError
 from services.runtime.pii import PiiCipher
 
 KEYS = {"pii_keys": PiiCipher.generate_key(), "pii_lookup_key": PiiCipher.generate_key()}
-IDENTITY_PROD = {"env": "prod", "token_secret": "t" * 32, **KEYS}
-NOTIFY_PROD = {"env": "prod", **KEYS}
-REAL_SMS = {
+# Settings from keyword arguments, as pydantic parses them from the environment.
+IDENTITY_PROD: dict[str, Any] = {"env": "prod", "token_secret": "t" * 32, **KEYS}
+NOTIFY_PROD: dict[str, Any] = {"env": "prod", **KEYS}
+REAL_SMS: dict[str, Any] = {
     "notify_sms_provider": "http",
     "notify_sms_url": "https://sms.example.test/v1/messages",
     "notify_sms_key_id": "k1",
@@ -39,24 +42,24 @@ def test_development_runs_on_sandboxes_by_default() -> None:
 
 def test_production_refuses_every_sandbox_it_is_not_told_about() -> None:
     with pytest.raises(ValidationError, match="sandbox provider\\(s\\) face, wechat_oauth"):
-        IdentitySettings(**IDENTITY_PROD)  # type: ignore[arg-type]
+        IdentitySettings(**IDENTITY_PROD)
     with pytest.raises(ValidationError, match="sandbox provider\\(s\\) app_push, sms, wechat"):
-        NotifySettings(**NOTIFY_PROD)  # type: ignore[arg-type]
+        NotifySettings(**NOTIFY_PROD)
     # Allowing one is not allowing the others.
     with pytest.raises(ValidationError, match="sandbox provider\\(s\\) wechat_oauth"):
-        IdentitySettings(**IDENTITY_PROD, allow_sandbox="face")  # type: ignore[arg-type]
+        IdentitySettings(**IDENTITY_PROD, allow_sandbox=frozenset({"face"}))
 
 
 def test_production_starts_on_real_or_switched_off_providers() -> None:
     identity = IdentitySettings(
-        **IDENTITY_PROD,  # type: ignore[arg-type]
+        **IDENTITY_PROD,
         wechat_oauth="http",
-        wechat_apps='{"haikou": {"appid": "wx1", "secret": "s"}}',
+        wechat_apps=SecretStr('{"haikou": {"appid": "wx1", "secret": "s"}}'),
         face_provider="off",
     )
     assert identity.sandboxes() == frozenset()
     notify = NotifySettings(
-        **NOTIFY_PROD,  # type: ignore[arg-type]
+        **NOTIFY_PROD,
         **REAL_SMS,
         notify_wechat_provider="off",
         notify_app_push_provider="off",
@@ -66,7 +69,7 @@ def test_production_starts_on_real_or_switched_off_providers() -> None:
 
 def test_the_override_names_each_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINTONG_ALLOW_SANDBOX", " face , wechat_oauth,sms")
-    identity = IdentitySettings(**IDENTITY_PROD)  # type: ignore[arg-type]
+    identity = IdentitySettings(**IDENTITY_PROD)
     assert identity.allow_sandbox == {"face", "wechat_oauth", "sms"}
     assert identity.sandboxes() == {"face", "wechat_oauth"}
     monkeypatch.setenv("MINTONG_ALLOW_SANDBOX", "face,smss")
@@ -75,9 +78,9 @@ def test_the_override_names_each_sandbox(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 async def test_the_gateway_serves_no_sandbox_route_in_production() -> None:
-    dev = create_app(GatewaySettings(receipt_secret="r" * 32))  # type: ignore[arg-type]
+    dev = create_app(GatewaySettings(receipt_secret=SecretStr("r" * 32)))
     assert "/v1/sandbox/messages" in dev.openapi()["paths"]
-    prod = create_app(GatewaySettings(env="prod", receipt_secret="r" * 32))  # type: ignore[arg-type]
+    prod = create_app(GatewaySettings(env="prod", receipt_secret=SecretStr("r" * 32)))
     assert not [path for path in prod.openapi()["paths"] if "sandbox" in path]
     # Unknown to the router: 404 before any dependency (channel, staff token) is asked.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=prod), base_url="http://gw") as client:
