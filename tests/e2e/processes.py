@@ -42,14 +42,23 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
     raise TimeoutError("the platform did not become ready")
 
 
-def start_platform(
-    data_dir: Path, ports: dict[str, int], *, through_make: bool = False
-) -> subprocess.Popen[bytes]:
-    """deploy/local/up.py, or `make up` running it, in a process group of its own
-    (so a test can Ctrl-C it)."""
-    up = ["make", "--no-print-directory", "up", f"PY={sys.executable}"]
+def start_platform(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it)."""
     return subprocess.Popen(
-        up if through_make else [sys.executable, str(ROOT / "deploy/local/up.py")],
+        [sys.executable, str(ROOT / "deploy/local/up.py")],
+        env=clean_env(data_dir, **ports),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def make_up(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    """`make up` (running deploy/local/up.py) in a process group of its own, to send
+    signals to make's process the way a supervisor or `kill` does."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "up", f"PY={sys.executable}"],
         env=clean_env(data_dir, **ports),
         cwd=ROOT,
         stdout=subprocess.PIPE,
