@@ -38,18 +38,6 @@ def spans_by_service(traces: Path) -> dict[str, list[dict[str, Any]]]:
     return result
 
 
-def assert_stopped_cleanly(log: str) -> None:
-    """Every service and the gateway stopped before NATS (so none was left
-    reconnecting to it), and nothing reported an error on the way out."""
-    lines = log.splitlines()
-    [nats] = [i for i, line in enumerate(lines) if line.startswith("nats stopped (rc=")]
-    for name in ("identity", "booking", "cards", "notify", "gateway"):
-        stopped = [i for i, line in enumerate(lines) if re.search(rf"\| {name} stopped \(rc=", line)]
-        assert stopped and stopped[0] < nats, (name, log[-3000:])
-    noise = [line for line in lines if re.search(r"from NATS|NATS nats://|\*\*\* \[|Error \d+", line)]
-    assert not noise, noise
-
-
 def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     ports = platform_ports()
     url = f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}"
@@ -153,6 +141,18 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         if span["traceId"] == trace_id and any(a["key"] == "db.system" for a in span.get("attributes", []))
     ]
     assert sql, "the booking process traced no SQL statement of the request"
+
+
+def assert_stopped_cleanly(log: str) -> None:
+    """Every service and the gateway stopped before NATS (so none was left
+    reconnecting to it), and nothing reported an error on the way out."""
+    lines = log.splitlines()
+    [nats] = [i for i, line in enumerate(lines) if line.startswith("nats stopped (rc=")]
+    for name in ("identity", "booking", "cards", "notify", "gateway"):
+        stopped = [i for i, line in enumerate(lines) if re.search(rf"\| {name} stopped \(rc=", line)]
+        assert stopped and stopped[0] < nats, (name, log[-3000:])
+    noise = [line for line in lines if re.search(r"from NATS|NATS nats://|\*\*\* \[|Error \d+", line)]
+    assert not noise, noise
 
 
 def test_sigterm_to_make_stops_the_platform_cleanly(tmp_path: Path) -> None:
