@@ -51,11 +51,9 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
-import importlib.util
 import math
 import os
 import random
-import re
 import secrets
 import shlex
 import shutil
@@ -68,7 +66,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,24 +73,11 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bench import harness
 from mintong.booking.v1 import events_pb2
 from services.booking.adapters import orm
-from services.identity.domain.id_number import check_character
 
-
-def _vacancy_read() -> ModuleType:
-    """bench/vacancy_read.py, for its helpers (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("vacancy_read", Path(__file__).with_name("vacancy_read.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-vr = _vacancy_read()
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = harness.REPO
 START, END = "<!-- flash-crowd:start -->", "<!-- flash-crowd:end -->"
 CITY, OFFICE, BUSINESS, GROUP = "benchcity", "bench-hall", "ID_CARD_RENEWAL", "bench"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -142,30 +126,7 @@ cities:
 """
 
 
-@dataclass(frozen=True)
-class Resident:
-    id_number: str
-    name: str
-    phone: str  # E.164
-    channel: str
-
-
-def residents(count: int, seed: int) -> list[Resident]:
-    """Made-up residents with valid GB 11643 ID numbers and distinct mobile numbers."""
-    rng = random.Random(seed)
-    made = []
-    for n in range(count):
-        born = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(40 * 365))
-        first17 = f"410105{born:%Y%m%d}{n % 1000:03d}"
-        # The sequence repeats every 1000: the birth date keeps the numbers apart.
-        number = first17 + check_character(first17)
-        made.append(Resident(number, f"测试{n}", f"+86139{seed % 100:02d}{n:06d}", CHANNELS[n % 3]))
-    if len({r.id_number for r in made}) != count:
-        return residents(count, seed + 1)
-    return made
-
-
-def residents_csv(people: list[Resident]) -> str:
+def residents_csv(people: list[harness.Resident]) -> str:
     lines = [
         "id_number,name,phone,city,household_address,photo_captured_on,fingerprint_on_file,"
         "card_issued_on,card_expires_on,card_status"
@@ -317,12 +278,6 @@ def plans(count: int, slot_ids: list[int], attempts: int, double_share: float, s
 # ---------------------------------------------------------------- the platform's side
 
 
-def launcher_env(platform_: Any) -> dict[str, str]:
-    raw = Path(f"/proc/{platform_.launcher.pid}/environ").read_bytes()
-    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
-    return {name: value for name, _, value in pairs if name.startswith("MINTONG_")}
-
-
 def booking_engine(env: dict[str, str]) -> AsyncEngine:
     if url := env.get("MINTONG_DATABASE_URL"):
         schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "booking"
@@ -332,20 +287,8 @@ def booking_engine(env: dict[str, str]) -> AsyncEngine:
     )
 
 
-class Admin:
-    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
-        self.http = http
-        self.headers = {"X-Mintong-Channel": "web", "Authorization": f"Bearer {token}"}
-
-    @classmethod
-    async def sign_in(cls, http: httpx.AsyncClient, password: str) -> Admin:
-        answer = await http.post(
-            "/v1/staff/token",
-            json={"username": ADMIN_USER, "password": password},
-            headers={"X-Mintong-Channel": "web"},
-        )
-        _ok(answer, "staff sign-in")
-        return cls(http, answer.json()["access_token"])
+class Admin(harness.Staff):
+    """The benchmark's administrator: its catalogue, its slots, its residents."""
 
     async def set_up_day(self, day: dt.date, slots: int, capacity: int) -> list[int]:
         answer = await self.http.put(
@@ -353,97 +296,45 @@ class Admin:
             content=catalogue(slots, capacity).encode(),
             headers={**self.headers, "Content-Type": "application/yaml"},
         )
-        _ok(answer, "catalogue")
+        harness.ok(answer, "catalogue")
         answer = await self.http.post(
             "/v1/admin/slots/publish",
             json={"office_id": OFFICE, "from": day.isoformat(), "to": day.isoformat()},
             headers=self.headers,
         )
-        _ok(answer, "publish slots")
+        harness.ok(answer, "publish slots")
         answer = await self.http.get(
             f"/v1/offices/{OFFICE}/slots",
             params={"business": BUSINESS, "from": day.isoformat(), "to": day.isoformat()},
             headers=self.headers,
         )
-        _ok(answer, "slot list")
+        harness.ok(answer, "slot list")
         found = answer.json()["slots"]
         if len(found) != slots or any(s["remaining"] != capacity for s in found):
             raise SystemExit(f"expected {slots} empty slots of {capacity}, found {found[:3]}…")
         return [s["id"] for s in found]
 
-    async def import_residents(self, people: list[Resident]) -> None:
+    async def import_residents(self, people: list[harness.Resident]) -> None:
         answer = await self.http.post(
             "/v1/admin/residents/import",
             content=residents_csv(people).encode(),
             headers={**self.headers, "Content-Type": "text/csv"},
             timeout=120,
         )
-        _ok(answer, "resident import")
+        harness.ok(answer, "resident import")
         if answer.json()["problems"]:
             raise SystemExit(f"residents refused: {answer.json()['problems'][:3]}")
-
-    async def codes(self, wanted: dict[str, asyncio.Future[str]], every: float = 0.5) -> None:
-        """Hand each phone in ``wanted`` the first one-time code the SMS sandbox shows
-        for it. One reader for everybody: every listing is audited (a write in notify)."""
-        while True:
-            answer = await self.http.get("/v1/sandbox/messages", params={"limit": 500}, headers=self.headers)
-            if answer.status_code == 200:
-                for message in reversed(answer.json()["messages"]):  # oldest first
-                    waiting = wanted.get(message["to"])
-                    found = re.search(r"(?<!\d)\d{6}(?!\d)", message["body"])
-                    if waiting is not None and found and not waiting.done():
-                        waiting.set_result(found.group(0))
-            else:
-                print(f"  (sandbox messages: {answer.status_code}; trying again)", flush=True)
-            await asyncio.sleep(every)
-
-
-def _ok(answer: httpx.Response, what: str) -> None:
-    if answer.status_code >= 300:
-        raise SystemExit(f"{what}: {answer.status_code} {answer.text[:500]}")
-
-
-async def sign_in_all(url: str, admin: Admin, people: list[Resident]) -> list[str]:
-    """Access tokens, one per resident, by real one-time codes (not measured)."""
-    tokens = [""] * len(people)
-    gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
-    done = 0
-    loop = asyncio.get_running_loop()
-    codes: dict[str, asyncio.Future[str]] = {p.phone: loop.create_future() for p in people}
-    reader = asyncio.create_task(admin.codes(codes))
-
-    async def one(n: int, http: httpx.AsyncClient) -> None:
-        nonlocal done
-        person = people[n]
-        who = {"id_number": person.id_number, "name": person.name}
-        headers = {"X-Mintong-Channel": person.channel}
-        async with gate:
-            _ok(await http.post("/v1/auth/otp", json=who, headers=headers), "one-time code")
-            try:
-                code = await asyncio.wait_for(codes[person.phone], 120)
-            except TimeoutError:
-                raise SystemExit(f"no one-time code reached the SMS sandbox for {n} within 120 s") from None
-            answer = await http.post("/v1/auth/token", json={**who, "code": code}, headers=headers)
-            _ok(answer, "sign-in")
-            tokens[n] = answer.json()["access_token"]
-            done += 1
-            if done % 500 == 0:
-                print(f"  {done} citizens signed in", flush=True)
-
-    limits = httpx.Limits(max_connections=SIGN_IN_CONCURRENCY)
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-            await asyncio.gather(*(one(n, http) for n in range(len(people))))
-    finally:
-        reader.cancel()
-    return tokens
 
 
 # ---------------------------------------------------------------- the release
 
 
 async def release(
-    platform_: Any, people: list[Resident], tokens: list[str], crowd_plans: list[Plan], in_flight: int = 0
+    platform_: Any,
+    people: list[harness.Resident],
+    tokens: list[str],
+    crowd_plans: list[Plan],
+    in_flight: int = 0,
 ) -> Crowd:
     """``in_flight``: at most this many requests at the gateway at once, the others
     queued in the load generator (their wait counts in their latency), as an
@@ -611,7 +502,7 @@ async def check(env: dict[str, str], crowd: Crowd, slot_ids: list[int], within: 
 
 
 async def raw_postgresql(database_url: str, crowd_plans: list[Plan], capacity: int, pool_size: int) -> Raw:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     dsn = database_url.replace("+asyncpg", "")
     setup = await asyncpg.connect(dsn)
@@ -848,22 +739,22 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
         return await measure_platform(database, args)
     finally:
         if database == "postgresql":
-            await vr.drop_schemas(args.database_url, SCHEMA_PREFIX)
+            await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
 
 
 async def measure_platform(database: str, args: argparse.Namespace) -> Result:
     password = secrets.token_urlsafe(24)
     settings = platform_settings(password, args.citizens) | dict(args.set)
     day = dt.datetime.now(ZONE).date() + dt.timedelta(days=1)
-    people = residents(args.citizens, args.seed)
-    with vr.running_platform(database, args.database_url, settings) as platform_:
+    people = harness.residents(args.citizens, args.seed)
+    with harness.running_platform(database, args.database_url, settings) as platform_:
         async with httpx.AsyncClient(base_url=platform_.url, timeout=60) as http:
-            print(f"  ready after {await vr.wait_ready(platform_, http):.1f} s", flush=True)
-            admin = await Admin.sign_in(http, password)
+            print(f"  ready after {await harness.wait_ready(platform_, http):.1f} s", flush=True)
+            admin = await Admin.sign_in(http, ADMIN_USER, password)
             slot_ids = await admin.set_up_day(day, args.slots, args.capacity)
             await admin.import_residents(people)
             started = time.perf_counter()
-            tokens = await sign_in_all(platform_.url, admin, people)
+            tokens = await harness.sign_in_all(platform_.url, admin, people, SIGN_IN_CONCURRENCY)
             signed_in = time.perf_counter() - started
             print(
                 f"  {len(people)} citizens signed in in {signed_in:.0f} s; {len(slot_ids)} slots on {day}",
@@ -878,7 +769,7 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
             else:
                 raws.append(
                     await raw_sqlite(
-                        Path(launcher_env(platform_)["MINTONG_DATA_DIR"]), crowd_plans, args.capacity
+                        Path(harness.launcher_env(platform_)["MINTONG_DATA_DIR"]), crowd_plans, args.capacity
                     )
                 )
             r = raws[-1]
@@ -899,7 +790,7 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
             f"{crowd.percentile_ms(50):.0f} ms, p99 {crowd.percentile_ms(99):.0f} ms; {crowd.by_status()}",
             flush=True,
         )
-        found = await check(launcher_env(platform_), crowd, slot_ids)
+        found = await check(harness.launcher_env(platform_), crowd, slot_ids)
         print(f"  check: {found}", flush=True)
         if args.keep_log:
             args.keep_log.mkdir(parents=True, exist_ok=True)
@@ -1098,8 +989,8 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         "The machine (the load generator, one Python process using httpx, runs on it too; so did other "
         "work, the builds and tests of other developers, during the run):",
         "",
-        *(f"- {k}: {v}" for k, v in vr.machine()),
-        f"- Software: {vr.software(pg_version)}",
+        *(f"- {k}: {v}" for k, v in harness.machine()),
+        f"- Software: {harness.software(pg_version)}",
     ]
     return "\n".join(lines)
 
@@ -1107,7 +998,9 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
-    parser.add_argument("--database-url", default=vr.POSTGRES_URL, help="PostgreSQL (default: %(default)s)")
+    parser.add_argument(
+        "--database-url", default=harness.POSTGRES_URL, help="PostgreSQL (default: %(default)s)"
+    )
     parser.add_argument("--citizens", type=int, default=2000, help="citizens released at once (default 2000)")
     parser.add_argument("--slots", type=int, default=50, help="slots of the day (default 50)")
     parser.add_argument("--capacity", type=int, default=10, help="places per slot (default 10)")
@@ -1122,7 +1015,7 @@ async def main() -> int:
     )
     parser.add_argument(
         "--set",
-        type=vr.setting,
+        type=harness.setting,
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -1153,7 +1046,7 @@ async def main() -> int:
     pg_version = None
     if "postgresql" in databases:
         try:
-            pg_version = await vr.drop_schemas(args.database_url, SCHEMA_PREFIX)
+            pg_version = await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
         except (OSError, TimeoutError) as exc:
             raise SystemExit(f"PostgreSQL at {args.database_url} is unreachable: {exc}") from exc
 
@@ -1163,7 +1056,7 @@ async def main() -> int:
     section = report(results, args, command, pg_version)
     print("\n" + section)
     if args.write:
-        vr.write_section(args.write, section, start=START, end=END, heading="Flash crowd")
+        harness.write_section(args.write, section, start=START, end=END, heading="Flash crowd")
         print(f"\nwrote {args.write}")
     return 0
 

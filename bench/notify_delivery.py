@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import importlib.util
 import math
 import os
 import shlex
@@ -39,7 +38,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -48,6 +46,7 @@ import nats
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bench import harness
 from mintong.booking.v1 import events_pb2
 from mintong.common.v1 import common_pb2
 from mintong.notify.v1 import notify_pb2 as pb
@@ -56,19 +55,6 @@ from services.notify.adapters import orm
 from services.runtime.context import CALLER_KEY
 from services.runtime.events import EVENT_TYPE, MSG_ID, subject_of
 from services.runtime.pii import PiiCipher
-
-
-def _vacancy_read() -> ModuleType:
-    """bench/vacancy_read.py, for its helpers (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("vacancy_read", Path(__file__).with_name("vacancy_read.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-vr = _vacancy_read()
 
 START, END = "<!-- notify-delivery:start -->", "<!-- notify-delivery:end -->"
 ZONE = ZoneInfo("Asia/Shanghai")  # notify's default MINTONG_NOTIFY_TIME_ZONE
@@ -128,13 +114,6 @@ class Run:
 
 
 # ---------------------------------------------------------------- the platform's side
-
-
-def launcher_env(platform_: vr.Platform) -> dict[str, str]:
-    """The MINTONG_* settings the platform was started with (vacancy_read chose the ports)."""
-    raw = Path(f"/proc/{platform_.launcher.pid}/environ").read_bytes()
-    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
-    return {name: value for name, _, value in pairs if name.startswith("MINTONG_")}
 
 
 def notify_engine(env: dict[str, str]) -> AsyncEngine:
@@ -285,11 +264,11 @@ async def measure_run(
     run: int,
     events: int,
     rate: float,
-    platform_: vr.Platform,
+    platform_: harness.Platform,
     engine: AsyncEngine,
     args: argparse.Namespace,
 ) -> Run:
-    env = launcher_env(platform_)
+    env = harness.launcher_env(platform_)
     citizens = {f"bench-citizen-{run}-{n:05d}": phone_of(run, n) for n in range(events)}
     started = time.perf_counter()
     await give_phones(f"127.0.0.1:{env['MINTONG_NOTIFY_GRPC_PORT']}", citizens)
@@ -324,16 +303,16 @@ async def measure(database: str, args: argparse.Namespace) -> list[Run]:
         return await measure_platform(database, args)
     finally:
         if database == "postgresql":
-            await vr.drop_schemas(args.database_url)
+            await harness.drop_schemas(args.database_url)
 
 
 async def measure_platform(database: str, args: argparse.Namespace) -> list[Run]:
     runs = []
     settings = NO_QUIET_HOURS | dict(args.set)
-    with vr.running_platform(database, args.database_url, settings) as platform_:
+    with harness.running_platform(database, args.database_url, settings) as platform_:
         async with httpx.AsyncClient(base_url=platform_.url) as http:
-            print(f"  ready after {await vr.wait_ready(platform_, http):.1f} s", flush=True)
-        env = launcher_env(platform_)
+            print(f"  ready after {await harness.wait_ready(platform_, http):.1f} s", flush=True)
+        env = harness.launcher_env(platform_)
         await wait_for_stream(env["MINTONG_NATS_URL"])
         engine = notify_engine(env)
         try:
@@ -420,8 +399,8 @@ def report(runs: list[Run], args: argparse.Namespace, command: str, pg_version: 
         cpu_table(runs),
         "",
         "The machine is the one described under *Vacancy read* above: "
-        + "; ".join(f"{k} {v}" for k, v in vr.machine())
-        + f"; {vr.software(pg_version)}.",
+        + "; ".join(f"{k} {v}" for k, v in harness.machine())
+        + f"; {harness.software(pg_version)}.",
     ]
     return "\n".join(lines)
 
@@ -429,7 +408,9 @@ def report(runs: list[Run], args: argparse.Namespace, command: str, pg_version: 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
-    parser.add_argument("--database-url", default=vr.POSTGRES_URL, help="PostgreSQL (default: %(default)s)")
+    parser.add_argument(
+        "--database-url", default=harness.POSTGRES_URL, help="PostgreSQL (default: %(default)s)"
+    )
     parser.add_argument(
         "--events", type=int, default=1000, help="events of the burst, at most 5000 (default 1000)"
     )
@@ -447,7 +428,7 @@ async def main() -> int:
     )
     parser.add_argument(
         "--set",
-        type=vr.setting,
+        type=harness.setting,
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -466,7 +447,7 @@ async def main() -> int:
     pg_version = None
     if "postgresql" in databases:
         try:
-            pg_version = await vr.drop_schemas(args.database_url)  # leftovers of an interrupted run
+            pg_version = await harness.drop_schemas(args.database_url)  # leftovers of an interrupted run
         except (OSError, TimeoutError) as exc:
             raise SystemExit(f"PostgreSQL at {args.database_url} is unreachable: {exc}") from exc
 
@@ -478,7 +459,7 @@ async def main() -> int:
     section = report(runs, args, command, pg_version)
     print("\n" + section)
     if args.write:
-        vr.write_section(args.write, section, start=START, end=END, heading="Notify delivery")
+        harness.write_section(args.write, section, start=START, end=END, heading="Notify delivery")
         print(f"\nwrote {args.write}")
     return 0
 

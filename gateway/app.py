@@ -62,7 +62,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])
     v1.include_router(catalogue.router)
     v1.include_router(admin.router)
-    v1.include_router(notify.router)
+    if settings.env != "prod":
+        # Production serves no sandbox route: what a sandbox recorded (one-time
+        # codes too) is for developers, never readable where citizens are real.
+        v1.include_router(notify.sandbox)
     v1.include_router(identity.router)
     v1.include_router(identity.admin)
     v1.include_router(channels.router)

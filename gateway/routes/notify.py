@@ -14,7 +14,8 @@ from gateway.problems import Problem
 from mintong.notify.v1 import notify_pb2 as pb
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
-router = APIRouter(tags=["messages"])
+#: Sandbox routes: the gateway serves them only outside production (gateway/app.py).
+sandbox = APIRouter(tags=["messages"])
 providers = APIRouter(prefix="/providers", tags=["providers"])
 
 _CHANNELS = {
@@ -45,7 +46,7 @@ class SandboxMessages(BaseModel):
     messages: list[SandboxMessage]
 
 
-@router.get(
+@sandbox.get(
     "/sandbox/messages",
     response_model=SandboxMessages,
     summary="What the sandbox providers recorded instead of sending (administrators and SREs; sandbox only)",

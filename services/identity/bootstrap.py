@@ -23,7 +23,7 @@ from services.identity.adapters import orm
 from services.identity.adapters.booking_client import GrpcOfficeDirectory
 from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.adapters.device_keys import Ed25519Keys
-from services.identity.adapters.face import SandboxFaceVerifier
+from services.identity.adapters.face import FaceVerificationOff, SandboxFaceVerifier
 from services.identity.adapters.notify_client import NotifyCodeSender
 from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.adapters.pii import PiiCipher
@@ -152,7 +152,9 @@ def build(
         if settings.wechat_oauth == "http" and settings.wechat_apps
         else SandboxWeChatOAuth()
     )
-    face_verifier: FaceVerifier = SandboxFaceVerifier()
+    face_verifier: FaceVerifier = (
+        SandboxFaceVerifier() if settings.face_provider == "sandbox" else FaceVerificationOff()
+    )
     channels = Channels(
         channel_uow,
         auth,

@@ -41,13 +41,19 @@ class IdentitySettings(PiiSettings):
     #: For "http": each city's official account, JSON
     #: ``{"haikou": {"appid": "wx…", "secret": "…"}}``.
     wechat_apps: SecretStr | None = None
-    #: Only the sandbox so far: the real provider's adapter follows its contract.
-    face_provider: Literal["sandbox"] = "sandbox"
+    #: Only the sandbox so far (it matches any liveness token): the real provider's
+    #: adapter follows its contract. "off" answers every face verification with
+    #: ``face_verification_off`` (production's choice, docs/decisions.md).
+    face_provider: Literal["sandbox", "off"] = "sandbox"
     #: How long a face match holds a session at assurance level "face".
     face_assurance_minutes: int = Field(default=15, ge=1, le=120)
     #: Failed face comparisons per citizen per 24 hours before face verification is refused.
     face_failures_per_day: int = Field(default=3, ge=1)
     device_challenge_seconds: int = Field(default=60, ge=10, le=600)
+
+    def sandboxes(self) -> frozenset[str]:
+        chosen = {"face": self.face_provider, "wechat_oauth": self.wechat_oauth}
+        return frozenset(name for name, provider in chosen.items() if provider == "sandbox")
 
     @model_validator(mode="after")
     def _wechat_configured(self) -> IdentitySettings:

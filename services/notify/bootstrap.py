@@ -64,8 +64,9 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
     uow = TransactionFactory(db, lambda conn: SqlStore(conn, cipher))
     templates = TemplateBook.from_document(_yaml(settings.notify_templates_file))
 
-    # Sandbox providers for every channel that has no real adapter configured.
-    sandboxes = {c: SandboxProvider(c, db, cipher) for c in (Channel.SMS, Channel.WECHAT, Channel.APP_PUSH)}
+    # Sandbox providers for the channels set to "sandbox"; a channel set to "off"
+    # has no provider at all, so no route uses it.
+    sandboxes = {c: SandboxProvider(c, db, cipher) for c in Channel if c.value in settings.sandboxes()}
     providers: dict[Channel, Provider] = dict(sandboxes)
     if settings.notify_sms_provider == "http":
         assert settings.notify_sms_url and settings.notify_sms_key_id and settings.notify_sms_secret
@@ -74,7 +75,6 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
             key_id=settings.notify_sms_key_id,
             secret=settings.notify_sms_secret.get_secret_value().encode(),
         )
-        del sandboxes[Channel.SMS]
 
     quiet = (
         QuietHours(settings.notify_quiet_start, settings.notify_quiet_end)
@@ -122,7 +122,9 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
     def register(server: grpc.aio.Server) -> None:
         notify_pb2_grpc.add_NotifyServiceServicer_to_server(NotifyServicer(notifier), server)
         notify_pb2_grpc.add_NotifyAdminServiceServicer_to_server(
-            NotifyAdminServicer(notifier, db, cipher, sandboxes), server
+            # Production shows and steers no sandbox, even one MINTONG_ALLOW_SANDBOX let run.
+            NotifyAdminServicer(notifier, db, cipher, sandboxes if settings.env != "prod" else {}),
+            server,
         )
 
     host = ServiceHost(

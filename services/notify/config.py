@@ -33,6 +33,19 @@ class NotifySettings(PiiSettings):
     notify_sms_url: str | None = None
     notify_sms_key_id: str | None = None
     notify_sms_secret: SecretStr | None = None
+    #: WeChat template messages and APP push have no real adapter yet: "sandbox"
+    #: records what it would send; "off" leaves the channel out of every route
+    #: (citizens get SMS and the inbox instead).
+    notify_wechat_provider: Literal["sandbox", "off"] = "sandbox"
+    notify_app_push_provider: Literal["sandbox", "off"] = "sandbox"
+
+    def sandboxes(self) -> frozenset[str]:
+        chosen = {
+            "sms": self.notify_sms_provider,
+            "wechat": self.notify_wechat_provider,
+            "app_push": self.notify_app_push_provider,
+        }
+        return frozenset(name for name, provider in chosen.items() if provider == "sandbox")
 
     @model_validator(mode="after")
     def _http_sms_is_configured(self) -> NotifySettings:

@@ -7,15 +7,19 @@ embedded NATS server under the data dir.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: `make up` starts its own nats-server here, away from a system NATS on 4222.
 DEFAULT_NATS_PORT = 14222
+
+#: Every sandbox provider a service may select, by the name MINTONG_ALLOW_SANDBOX
+#: uses: identity's face verifier and WeChat OAuth, notify's SMS, WeChat and APP push.
+SANDBOX_NAMES = frozenset({"face", "wechat_oauth", "sms", "wechat", "app_push"})
 
 
 class ServiceSettings(BaseSettings):
@@ -42,6 +46,10 @@ class ServiceSettings(BaseSettings):
     #: Seconds a stopping server then gives in-flight calls before cancelling them.
     shutdown_grace: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
+    #: Sandbox providers (SANDBOX_NAMES) a production process may start with anyway,
+    #: comma-separated: with MINTONG_ENV=prod a process refuses to start on any
+    #: sandbox not named here, and logs a WARNING naming each one it runs on.
+    allow_sandbox: Annotated[frozenset[str], NoDecode] = frozenset()
 
     # Where each service listens; every process knows them all, so one environment
     # configures the whole platform. *_grpc_target overrides host:port (e.g. a
@@ -54,6 +62,35 @@ class ServiceSettings(BaseSettings):
     booking_grpc_target: str | None = None
     cards_grpc_target: str | None = None
     notify_grpc_target: str | None = None
+
+    @field_validator("allow_sandbox", mode="before")
+    @classmethod
+    def _sandbox_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = {part.strip() for part in value.split(",") if part.strip()}
+        unknown = sorted(set(value) - SANDBOX_NAMES) if isinstance(value, set | frozenset | list) else []
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: no such sandbox (known: {', '.join(sorted(SANDBOX_NAMES))})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_unannounced_sandbox(self) -> ServiceSettings:
+        # A sandbox in production answers citizens as if it were real (a face
+        # verifier matching any token, SMS codes readable by staff): only by name.
+        refused = sorted(self.sandboxes() - self.allow_sandbox)
+        if self.env == "prod" and refused:
+            raise ValueError(
+                f"MINTONG_ENV=prod refuses the sandbox provider(s) {', '.join(refused)}: configure real "
+                "ones, or name them in MINTONG_ALLOW_SANDBOX to run on them anyway"
+            )
+        return self
+
+    def sandboxes(self) -> frozenset[str]:
+        """The sandbox providers these settings select (SANDBOX_NAMES); a service's
+        settings with providers say which."""
+        return frozenset()
 
     def grpc_port(self, service: str) -> int:
         return int(getattr(self, f"{service}_grpc_port"))

@@ -96,6 +96,7 @@ class EventBus:
         self.nc: NATS | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -149,12 +150,14 @@ class EventBus:
         log.warning("NATS %s: %s", self.url, error or type(error).__name__)
 
     async def _on_disconnected(self) -> None:
-        log.warning("disconnected from NATS at %s; reconnecting", self.url)
+        if not self._closing:  # our own close() disconnects too: nothing to report
+            log.warning("disconnected from NATS at %s; reconnecting", self.url)
 
     async def _on_reconnected(self) -> None:
         log.info("reconnected to NATS at %s", self.url)
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -60,6 +60,16 @@ class ServiceHost:
 
     async def start(self, port: int | None = None) -> int:
         """Start everything; ``port`` 0 picks a free one. Returns the bound port."""
+        for sandbox in sorted(self.settings.sandboxes()):
+            # Loud at every start in production (where MINTONG_ALLOW_SANDBOX had to
+            # name it); a note in development, where sandboxes are the default.
+            log.log(
+                logging.WARNING if self.settings.env == "prod" else logging.INFO,
+                "%s runs on the SANDBOX %s provider: nothing it answers or sends is real%s",
+                self.name,
+                sandbox,
+                " (allowed by MINTONG_ALLOW_SANDBOX)" if self.settings.env == "prod" else "",
+            )
         await self.bus.start()
         for worker in self.workers:
             await worker.start()

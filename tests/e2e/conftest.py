@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import argon2
 import httpx
 import pytest
 import uvicorn
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from services.identity.adapters.passwords import Argon2Passwords
 from services.runtime.config import ServiceSettings
 
 #: The bootstrap administrator every test platform starts with (identity makes it
@@ -88,6 +90,9 @@ async def platform(
             bootstrap_admin_password=ADMIN_PASSWORD,
         ),
         clock=clock,
+        # The cheapest Argon2 parameters: every platform hashes and checks a few
+        # passwords (~0.3 s each with the defaults), and no test here measures them.
+        passwords=Argon2Passwords(argon2.profiles.CHEAPEST),
     )
     await asyncio.to_thread(citizens.migrate)
     targets["identity_grpc_target"] = f"127.0.0.1:{await citizens.host.start(port=0)}"

@@ -54,3 +54,16 @@ def start_platform(data_dir: Path, ports: Mapping[str, object]) -> subprocess.Po
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def make_up(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    """`make up` (running deploy/local/up.py) in a process group of its own, to send
+    signals to make's process the way a supervisor or `kill` does."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "up", f"PY={sys.executable}"],
+        env=clean_env(data_dir, **ports),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

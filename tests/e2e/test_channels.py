@@ -43,7 +43,7 @@ async def otp_sign_in(platform: Platform, channel: str, who: str = ZHANG, alread
         headers=platform.headers(channel),
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
 async def bind_wechat(platform: Platform, token: str, code: str, city: str = "haikou") -> Any:
@@ -292,7 +292,9 @@ async def test_device_binding_refuses_bad_keys_and_other_channels(platform: Plat
     assert (from_web.status_code, from_web.json()["code"]) == (403, "wrong_channel")
 
 
-async def authenticate(platform: Platform, token: str, channel: int) -> identity_pb2.AuthenticateResponse:
+async def authenticate(
+    platform: Platform, token: str, channel: common_pb2.Channel
+) -> identity_pb2.AuthenticateResponse:
     """What another service (cards) learns of a session from identity."""
     async with grpc.aio.insecure_channel(platform.settings.identity_grpc_target or "") as conn:
         stub = identity_pb2_grpc.IdentityServiceStub(conn)

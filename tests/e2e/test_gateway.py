@@ -24,7 +24,7 @@ def assert_problem(response: Any, status: int, code: str, field: str | None = No
     assert body["status"] == status and body["code"] == code, body
     if field is not None:
         assert body["field"] == field, body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform: Platform) -> None:
@@ -279,6 +279,7 @@ async def _stream_subjects(url: str, expect: int = 5) -> list[str]:
         subjects = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             message = await js.get_msg("BOOKING", seq)
+            assert message.subject is not None and message.data is not None
             subjects.append(message.subject)
             if message.subject == "mintong.booking.business.suspended":
                 event = events_pb2.BusinessSuspended.FromString(message.data)

@@ -49,7 +49,7 @@ async def load_register(platform: Platform) -> dict[str, Any]:
         headers={**platform.headers(admin=True), "Content-Type": "text/csv"},
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
 async def code_for(platform: Platform, phone: str, already: int = 0) -> str:
@@ -78,7 +78,7 @@ async def sign_in(platform: Platform, channel: str = "app") -> dict[str, Any]:
         headers=platform.headers(channel),
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
 def bearer(platform: Platform, token: str, channel: str = "app") -> dict[str, str]:

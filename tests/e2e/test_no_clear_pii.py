@@ -83,7 +83,7 @@ async def sign_in(platform: Platform) -> dict[str, Any]:
     async def code() -> list[dict[str, Any]]:
         # Looked up by the phone, as an administrator reading codes in dev does.
         answer = await platform.http.get("/v1/sandbox/messages", params={"to": E164}, headers=admin)
-        return answer.json()["messages"]  # type: ignore[no-any-return]
+        return answer.json()["messages"]
 
     [sms] = await eventually(code)
     assert sms["to"] == E164  # the administrators' sandbox view is the one place it shows
@@ -92,7 +92,7 @@ async def sign_in(platform: Platform) -> dict[str, Any]:
         "/v1/auth/token", json={**who, "code": digits}, headers=platform.headers("app")
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
 async def notify_on_every_path(platform: Platform, nats_url: str, citizen_id: str) -> None:
@@ -141,6 +141,29 @@ async def notify_on_every_path(platform: Platform, nats_url: str, citizen_id: st
         assert all(m.to == E164 for m in await eventually(to_the_phone))
 
 
+async def background_settled(platform: Platform, nats_url: str) -> bool:
+    """Booking's outbox all published, and every event acknowledged by every consumer."""
+    from sqlalchemy import func, select
+
+    from services.booking.adapters import orm as booking_orm
+
+    outbox = booking_orm.outbox
+    async with platform.booking.db.read() as conn:
+        query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        if (await conn.execute(query)).scalar_one():
+            return False
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for stream in await js.streams_info():
+            for consumer in await js.consumers_info(stream.config.name or ""):
+                if consumer.num_pending or consumer.num_ack_pending:
+                    return False
+        return True
+    finally:
+        await nc.close()
+
+
 def files_under(root: Path) -> list[tuple[str, bytes]]:
     return [(str(p.relative_to(root)), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()]
 
@@ -154,7 +177,7 @@ async def stream_messages(nats_url: str) -> list[tuple[str, bytes]]:
         for info in await js.streams_info():
             for seq in range(info.state.first_seq, info.state.last_seq + 1):
                 try:
-                    msg = await js.get_msg(info.config.name, seq)
+                    msg = await js.get_msg(info.config.name or "", seq)
                 except nats.js.errors.NotFoundError:
                     continue
                 headers = "".join(f"{k}: {v}\n" for k, v in (msg.headers or {}).items())
@@ -219,7 +242,8 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     inbox = await platform.http.get("/v1/me/messages", headers=signed_in)
     assert {m["template"] for m in inbox.json()["messages"]} >= {"card_delivered", "booking_confirmed"}
     assert not leaks("the citizen's inbox", inbox.text, NEEDLES)
-    await asyncio.sleep(0.2)  # the last SQL and spans of background work settle
+    # Scan only once the background work is done: all it wrote is there to be searched.
+    await eventually(lambda: background_settled(platform, nats_server.url))
 
     found: list[str] = []
     scanned: dict[str, int] = {}

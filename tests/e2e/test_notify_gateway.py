@@ -54,7 +54,7 @@ async def test_administrators_read_what_the_sandbox_recorded(platform: Platform)
         answer = await platform.http.get(
             "/v1/sandbox/messages", params={"to": PHONE}, headers=platform.headers(admin=True)
         )
-        return answer.json()["messages"]  # type: ignore[no-any-return]
+        return answer.json()["messages"]
 
     [sms] = await eventually(recorded)
     assert sms["provider"] == "sandbox_sms" and "271828" in sms["body"]

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -23,12 +24,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.conftest import free_port, wait_for_port
-from tests.e2e.processes import ROOT, clean_env, platform_ports, start_platform, wait_ready
+from tests.e2e.processes import ROOT, clean_env, make_up, platform_ports, start_platform, wait_ready
 
 pytestmark = pytest.mark.slow
 
 
-def spans_by_service(traces: Path) -> dict[str, list[dict[str, object]]]:
+def spans_by_service(traces: Path) -> dict[str, list[dict[str, Any]]]:
     result = {}
     for file in traces.glob("*.jsonl"):
         spans = []
@@ -162,6 +163,10 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = process.communicate(timeout=60)
     log = output.decode()
+    # A stop asked for is a success: under make, no "Error 130" (GNU make itself then
+    # ends with the SIGINT the terminal sent it too, as it always does).
+    assert process.returncode == 0, log[-3000:]
+    assert_stopped_cleanly(log)
     assert "gateway at http://127.0.0.1" in log
     assert f"password in {tmp_path / 'admin-password'}" in log
     assert password_file.read_text().strip() not in log
@@ -193,6 +198,40 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         if span["traceId"] == trace_id and any(a["key"] == "db.system" for a in span.get("attributes", []))
     ]
     assert sql, "the booking process traced no SQL statement of the request"
+
+
+def assert_stopped_cleanly(log: str) -> None:
+    """Every service and the gateway stopped before NATS (so none was left
+    reconnecting to it), and nothing reported an error on the way out."""
+    lines = log.splitlines()
+    [nats] = [i for i, line in enumerate(lines) if line.startswith("nats stopped (rc=")]
+    for name in ("identity", "booking", "cards", "notify", "gateway"):
+        stopped = [i for i, line in enumerate(lines) if re.search(rf"\| {name} stopped \(rc=", line)]
+        assert stopped and stopped[0] < nats, (name, log[-3000:])
+    noise = [line for line in lines if re.search(r"from NATS|NATS nats://|\*\*\* \[|Error \d+", line)]
+    assert not noise, noise
+
+
+def test_sigterm_to_make_stops_the_platform_cleanly(tmp_path: Path) -> None:
+    # What a supervisor or `kill <pid of make>` does: make passes SIGTERM on to up.py.
+    ports = platform_ports()
+    process = make_up(tmp_path, ports)
+    try:
+        wait_ready(f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    log = output.decode()
+    # make passed the SIGTERM on to up.py, which exited 0 (make reports no error);
+    # GNU make then ends itself with the signal it received, as it always does.
+    assert process.returncode in (0, -signal.SIGTERM), log[-3000:]
+    assert_stopped_cleanly(log)
+    assert "SIGTERM received" in log
+    # Every file the data dir holds is listed in docs/operations.md.
+    runbook = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    listed = runbook.split("### The data directory", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    for path in tmp_path.iterdir():
+        assert re.search(rf"[/ ]{re.escape(path.name)}[/,\s]", listed), path.name
 
 
 def test_make_up_names_the_port_in_use(tmp_path: Path) -> None:

@@ -119,10 +119,11 @@ async def test_graceful_stop_tells_health_checkers_first(booking: Any) -> None:
         health = health_pb2_grpc.HealthStub(channel)
         catalogue = pb_grpc.CatalogueServiceStub(channel)
         stopping = asyncio.create_task(booking.host.stop())
-        await asyncio.sleep(0.1)
-        # Draining: health says NOT_SERVING, calls are still answered.
-        answer = await health.Check(health_pb2.HealthCheckRequest(service=""))
-        assert answer.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        # Draining: health says NOT_SERVING (as soon as the stop begins), calls are still answered.
+        request = health_pb2.HealthCheckRequest(service="")
+        while (await health.Check(request)).status != health_pb2.HealthCheckResponse.NOT_SERVING:
+            assert not stopping.done(), "stopped without ever saying NOT_SERVING"
+            await asyncio.sleep(0.01)
         assert (await catalogue.ListCities(pb.ListCitiesRequest())).cities
         await stopping
         with pytest.raises(grpc.aio.AioRpcError) as raised:

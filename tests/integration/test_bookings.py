@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from grpc_status import rpc_status
 from sqlalchemy import func, select, update
 
@@ -597,6 +598,36 @@ async def test_earliest_place_waitlist_leaving_and_added_capacity(
     e3 = (await stub.ListWaitlist(pb.ListWaitlistRequest(), metadata=citizen("e3"))).entries[0]
     assert e3.status == pb.WAIT_STATUS_OFFERED
     await assert_invariants(booking)
+
+
+async def test_a_capacity_decrease_keeps_every_booked_and_held_place(
+    booking: Any, test_catalogue: bytes
+) -> None:
+    # The repository's rule (services/booking/adapters/repository.py upsert_slots), on
+    # SQLite and PostgreSQL: a lower capacity never goes below booked + held there.
+    s = orm.slots
+    where = (s.c.office_id == "centre") & (s.c.group_code == "household")
+    async with booking.db.write() as conn:
+        first = (await conn.execute(select(s.c.id).where(where).order_by(s.c.date, s.c.start_time))).scalars()
+        [full, half, *_] = list(first)
+        await conn.execute(update(s).where(s.c.id == full).values(booked=1, held=1))  # capacity 2
+        await conn.execute(update(s).where(s.c.id == half).values(held=1))
+    doc = yaml.safe_load(test_catalogue)
+    for city in doc["cities"]:
+        for office in city["offices"]:
+            for group in office["slot_groups"]:
+                if group["code"] == "household":
+                    group["capacity"] = 1  # from 2
+    await handlers.load_catalogue(booking.uow, yaml.safe_dump(doc).encode(), "yaml")
+    await handlers.publish_slots(
+        booking.uow, first=dt.date(2030, 1, 7), last=dt.date(2030, 1, 13), office_id="centre"
+    )
+    async with booking.db.read() as conn:
+        rows = (await conn.execute(select(s.c.id, s.c.capacity, s.c.booked, s.c.held).where(where))).all()
+    capacity = {r.id: r.capacity for r in rows}
+    assert capacity.pop(full) == 2  # booked 1 + held 1: nobody loses their place
+    assert capacity.pop(half) == 1  # held 1 fits the new capacity
+    assert set(capacity.values()) == {1}
 
 
 @pytest.mark.parametrize("clients", [200])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -87,6 +88,7 @@ class Harness:
         ids = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             message = await js.get_msg("BOOKING", seq)
+            assert message.headers is not None
             ids.append(message.headers[MSG_ID])
         return ids
 
@@ -130,15 +132,22 @@ async def test_a_row_published_twice_is_one_message_and_one_effect(harness: Harn
     assert await harness.effects() == list(zip(ids, "abc", strict=True))
 
 
-async def test_events_keep_their_order_across_a_nats_restart(harness: Harness, nats_server: Any) -> None:
+async def test_events_keep_their_order_across_a_nats_restart(
+    harness: Harness, nats_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     await harness.relay.start()
     first = await harness.write_events("1", "2")
     await eventually(lambda: _none_unpublished(harness))
 
     nats_server.stop()
     second = await harness.write_events("3", "4", "5")  # the service keeps working
-    harness.relay.wake()
-    await asyncio.sleep(0.5)
+    with caplog.at_level(logging.WARNING, logger="services.runtime.outbox"):
+        harness.relay.wake()
+
+        async def relay_failed() -> bool:  # it tried to publish them, and could not
+            return any(r.getMessage().startswith("outbox relay:") for r in caplog.records)
+
+        await eventually(relay_failed)
     assert await harness.unpublished() == 3  # waiting in the outbox, not lost
 
     nats_server.start()
@@ -194,10 +203,14 @@ async def test_a_republication_after_the_duplicate_window_is_handled_once(harnes
     await js.update_stream(short.config(replicas=1))
     [event_id] = await harness.write_events("z")
     await harness.relay.publish_pending()
-    await asyncio.sleep(0.5)  # the server has forgotten the id
-    async with harness.db.write() as conn:
-        await conn.execute(update(orm.outbox).values(published_at=None))
-    await harness.relay.publish_pending()
+
+    async def republished() -> bool:  # stored again once the server has forgotten the id
+        async with harness.db.write() as conn:
+            await conn.execute(update(orm.outbox).values(published_at=None))
+        await harness.relay.publish_pending()
+        return len(await harness.stream_ids()) > 1
+
+    await eventually(republished)
     assert await harness.stream_ids() == [event_id, event_id]  # two copies in the stream
 
     consumer = harness.consumer()

@@ -35,7 +35,7 @@ async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) ->
 
 async def counts(app: Any) -> tuple[int, int, int]:
     async with app.db.read() as conn:
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             [
                 (await conn.execute(select(func.count()).select_from(t))).scalar_one()
                 for t in (orm.rate_events, orm.challenges, orm.sessions)

@@ -19,6 +19,7 @@ from typing import Any
 
 import argon2
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select, text
 
 from services.identity import bootstrap
@@ -245,7 +246,10 @@ async def test_the_bootstrap_administrator_is_made_once(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     settings = IdentitySettings(
-        data_dir=tmp_path, bootstrap_admin_user="Boss", bootstrap_admin_password=PASSWORD, **backend
+        data_dir=tmp_path,
+        bootstrap_admin_user="Boss",
+        bootstrap_admin_password=SecretStr(PASSWORD),
+        **backend,
     )
     made = []
     for _ in range(2):  # two starts, or two replicas

@@ -29,11 +29,13 @@ class Client:
         self.notify = pb_grpc.NotifyServiceStub(channel)
         self.admin = pb_grpc.NotifyAdminServiceStub(channel)
 
-    async def prefer(self, citizen: str, channel: int, **contacts: Any) -> None:
+    async def prefer(self, citizen: str, channel: pb.DeliveryChannel, **contacts: Any) -> None:
         preferences = pb.Preferences(citizen_id=citizen, preferred_channel=channel, **contacts)
         await self.notify.SetPreferences(pb.SetPreferencesRequest(preferences=preferences), metadata=SERVICE)
 
-    async def behave(self, channel: int, mode: int, times: int = 0, delay: float = 0.0) -> None:
+    async def behave(
+        self, channel: pb.DeliveryChannel, mode: pb.SandboxMode, times: int = 0, delay: float = 0.0
+    ) -> None:
         request = pb.SetSandboxBehaviourRequest(channel=channel, mode=mode, times=times, delay_seconds=delay)
         await self.admin.SetSandboxBehaviour(request, metadata=SERVICE)
 
@@ -145,7 +147,7 @@ async def test_a_slow_provider_times_out_and_is_retried(client: Client, notify: 
     await client.prefer("c5", pb.DELIVERY_CHANNEL_SMS, phone=PHONE)
     await client.behave(pb.DELIVERY_CHANNEL_SMS, pb.SANDBOX_MODE_SLOW, delay=1.0)
     sent = await client.send("c5", "card_delivered", "k5", application_id="A2")
-    await asyncio.sleep(0.5)
+    await eventually(lambda: _attempted(client, sent.id, pb.DELIVERY_CHANNEL_SMS))  # and timed out
     await client.behave(pb.DELIVERY_CHANNEL_SMS, pb.SANDBOX_MODE_DELIVER)
     message = await client.settled(sent.id)
     assert outcome(message)[-1] == ("SMS", "DELIVERED") and message.deliveries[-1].attempts >= 2
@@ -215,7 +217,7 @@ async def _provider_ref(notify: Any, delivery_id: str) -> str | None:
 
     async with notify.db.read() as conn:
         query = select(orm.deliveries.c.provider_ref).where(orm.deliveries.c.id == delivery_id)
-        return (await conn.execute(query)).scalar_one()  # type: ignore[no-any-return]
+        return (await conn.execute(query)).scalar_one()
 
 
 async def test_a_citizen_reads_only_their_own_inbox(client: Client) -> None:
@@ -388,13 +390,43 @@ async def test_an_event_redelivered_or_republished_is_told_once(
     info.config.duplicate_window = 0.2
     await js.update_stream(info.config)
     await nc.close()
-    await publish(nats_server.url, booking_confirmed("b-3", "c13"), "evt-4")
-    await asyncio.sleep(0.5)  # past the server's duplicate window: a second copy is stored
-    await publish(nats_server.url, booking_confirmed("b-3", "c13"), "evt-4")
+    event = booking_confirmed("b-3", "c13")
+    await publish(nats_server.url, event, "evt-4")
+
+    async def stored_twice() -> bool:  # once the server's duplicate window has passed
+        await publish(nats_server.url, event, "evt-4")
+        return await _stored(nats_server.url, "BOOKING", subject_of(event)) >= 2
+
+    await eventually(stored_twice)
     await eventually(lambda: _two(notify, "c13"))
-    await asyncio.sleep(1.0)
+    # Notify has acknowledged both copies: whatever they were going to make is made.
+    await eventually(lambda: _all_acked(nats_server.url, "BOOKING", "notify-booking"))
     assert len(await messages_of(notify, "c13")) == 2  # confirmation + reminder, once each
     assert len(await client.sandbox("+8613900139000")) == 1  # the reminder is not due yet
+
+
+async def _attempted(client: Client, message_id: str, channel: int) -> bool:
+    answer = await client.notify.GetMessage(pb.GetMessageRequest(message_id=message_id), metadata=SERVICE)
+    return any(d.channel == channel and d.attempts >= 1 for d in answer.message.deliveries)
+
+
+async def _stored(url: str, stream: str, subject: str) -> int:
+    nc = await nats.connect(url)
+    try:
+        return (await nc.jetstream().stream_info(stream, subjects_filter=subject)).state.messages
+    finally:
+        await nc.close()
+
+
+async def _all_acked(url: str, stream: str, durable: str) -> bool:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        last = (await js.stream_info(stream)).state.last_seq
+        consumer = await js.consumer_info(stream, durable)
+        return consumer.ack_floor is not None and consumer.ack_floor.stream_seq >= last
+    finally:
+        await nc.close()
 
 
 async def _two(notify: Any, citizen: str) -> list[Any] | None:

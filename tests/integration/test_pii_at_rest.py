@@ -17,6 +17,7 @@ import grpc
 import pytest
 from alembic import command
 from alembic.config import Config
+from pydantic import SecretStr
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, insert, select
 
 from mintong.notify.v1 import notify_pb2 as pb
@@ -101,7 +102,9 @@ def alembic_config(app: Any, cipher: PiiCipher | None) -> Config:
 async def test_migration_0002_seals_what_was_stored_in_clear_and_its_downgrade_opens_it(
     tmp_path: Path, backend: dict[str, Any]
 ) -> None:
-    settings = NotifySettings(data_dir=tmp_path, pii_keys=A, pii_lookup_key=LOOKUP, **backend)
+    settings = NotifySettings(
+        data_dir=tmp_path, pii_keys=SecretStr(A), pii_lookup_key=SecretStr(LOOKUP), **backend
+    )
     app = notify_bootstrap.build(settings)
     try:
         await asyncio.to_thread(migrations.upgrade, app.db, notify_bootstrap.MIGRATIONS, "0001")
@@ -243,13 +246,19 @@ async def test_rotation_reseals_under_the_new_key_and_then_the_old_key_can_go(
 ) -> None:
     def identity(keys: str) -> Any:
         return identity_bootstrap.build(
-            IdentitySettings(data_dir=tmp_path, pii_keys=keys, pii_lookup_key=LOOKUP, **backend)
+            IdentitySettings(
+                data_dir=tmp_path, pii_keys=SecretStr(keys), pii_lookup_key=SecretStr(LOOKUP), **backend
+            )
         )
 
     def notify(keys: str) -> Any:
         return notify_bootstrap.build(
             NotifySettings(
-                data_dir=tmp_path, pii_keys=keys, pii_lookup_key=LOOKUP, **backend, **NO_QUIET_HOURS
+                data_dir=tmp_path,
+                pii_keys=SecretStr(keys),
+                pii_lookup_key=SecretStr(LOOKUP),
+                **backend,
+                **NO_QUIET_HOURS,  # type: ignore[arg-type]  # strings pydantic parses
             )
         )
 

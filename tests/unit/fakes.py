@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 from services.booking.domain import model
 from services.booking.domain.bookings import Booking, BookingStatus
@@ -88,8 +89,9 @@ class FakeCatalogueRepository:
                 self._next_slot_id += 1
                 created += 1
             elif found.capacity != slot.capacity:
-                # Never below what is already booked: nobody loses an appointment.
-                self.slots[key] = replace(found, capacity=max(slot.capacity, found.booked))
+                # As the repository: never below what is booked or held (nobody loses a
+                # place); tests/integration/test_bookings.py checks the real one.
+                self.slots[key] = replace(found, capacity=max(slot.capacity, found.booked + found.held))
                 updated += 1
         return created, updated
 
@@ -135,7 +137,7 @@ class FakeTransaction:
         bookings: FakeBookingRepository | None = None,
     ) -> None:
         self.catalogue = catalogue
-        self.bookings = bookings or FakeBookingRepository()
+        self.bookings: Any = bookings or FakeBookingRepository()
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable

@@ -499,10 +499,10 @@ async def published(uow: FakeUnitOfWork) -> FakeUnitOfWork:
 
 
 def set_booked(
-    uow: FakeUnitOfWork, office_id: str, group: str, day: dt.date, start: str, booked: int
+    uow: FakeUnitOfWork, office_id: str, group: str, day: dt.date, start: str, booked: int, held: int = 0
 ) -> None:
     key = (office_id, group, day, t(start))
-    uow.catalogue.slots[key] = replace(uow.catalogue.slots[key], booked=booked)
+    uow.catalogue.slots[key] = replace(uow.catalogue.slots[key], booked=booked, held=held)
 
 
 def with_capacity(content: bytes, office_index: int, capacity: int) -> bytes:
@@ -591,7 +591,7 @@ async def test_publish_slots_needs_an_office_or_a_city(
     ("where", "field"), [({"office_id": "nowhere"}, "office_id"), ({"city_code": "atlantis"}, "city")]
 )
 async def test_publish_slots_for_unknown_office_or_city(
-    uow: FakeUnitOfWork, where: dict[str, str], field: str
+    uow: FakeUnitOfWork, where: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(NotFound) as caught:
         await handlers.publish_slots(uow, first=MONDAY, last=SUNDAY, **where)
@@ -618,15 +618,17 @@ async def test_a_capacity_increase_reaches_published_slots(
     assert {s.capacity for s in slots_of(published, "centre")} == {5}
 
 
-async def test_a_capacity_decrease_never_goes_below_what_is_booked(
+async def test_a_capacity_decrease_never_goes_below_what_is_booked_or_held(
     published: FakeUnitOfWork, test_catalogue: bytes
 ) -> None:
     set_booked(published, "centre", "household", MONDAY, "09:00", 2)
+    set_booked(published, "centre", "household", MONDAY, "10:00", 1, held=1)
     await handlers.load_catalogue(published, with_capacity(test_catalogue, 0, 1), "yaml")
 
     assert await handlers.publish_slots(published, first=MONDAY, last=SUNDAY, office_id="centre") == (0, 15)
     capacities = {(s.date, s.start): s.capacity for s in slots_of(published, "centre")}
     assert capacities.pop((MONDAY, t("09:00"))) == 2
+    assert capacities.pop((MONDAY, t("10:00"))) == 2
     assert set(capacities.values()) == {1}
 
 

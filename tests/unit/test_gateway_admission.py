@@ -15,9 +15,13 @@ from gateway.middleware import AdmissionLimit, RequestId
 
 
 async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
-    release = asyncio.Event()
+    release, both_started = asyncio.Event(), asyncio.Event()
+    started: list[str] = []
 
     async def slow(request: Request) -> PlainTextResponse:
+        started.append(request.state.request_id)
+        if len(started) == 2:
+            both_started.set()
         await release.wait()
         return PlainTextResponse(request.state.request_id)
 
@@ -30,7 +34,7 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
         admitted = [
             asyncio.create_task(http.get("/v1/slow", headers={"X-Request-Id": f"r{n}"})) for n in range(2)
         ]
-        await asyncio.sleep(0.05)
+        await both_started.wait()  # both admitted and being served: the limit is reached
         turned_away = await http.get("/v1/slow")
         assert turned_away.status_code == 503
         assert turned_away.headers["content-type"] == "application/problem+json"
@@ -38,7 +42,7 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
         assert turned_away.headers["X-Request-Id"]
         assert (await http.get("/healthz")).status_code == 200  # never held back
         waiting = asyncio.create_task(http.get("/v1/slow"))  # gets a turn within its wait
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # it starts, and queues for a turn (had it not yet, it gets one anyway)
         release.set()
         answers = await asyncio.gather(*admitted, waiting)
     assert [a.status_code for a in answers] == [200, 200, 200]

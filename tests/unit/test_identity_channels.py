@@ -12,6 +12,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import SecretStr
 
 from services.identity.adapters.device_keys import Ed25519Keys
 from services.identity.adapters.face import SandboxFaceVerifier
@@ -101,7 +102,7 @@ def test_the_apps_setting_is_read_and_a_bad_one_is_refused_without_echo() -> Non
 def test_http_wechat_needs_its_apps() -> None:
     with pytest.raises(ValueError, match="MINTONG_WECHAT_APPS"):
         IdentitySettings(wechat_oauth="http")
-    assert IdentitySettings(wechat_oauth="http", wechat_apps="{}").wechat_oauth == "http"
+    assert IdentitySettings(wechat_oauth="http", wechat_apps=SecretStr("{}")).wechat_oauth == "http"
 
 
 async def test_the_wechat_sandbox_is_one_user_per_code_prefix_and_each_code_works_once() -> None:

@@ -5,17 +5,25 @@ the base runs non-root with resource requests and limits and readiness and liven
 probes (gRPC probes on the service's own port); every service with a database
 migrates it in an initContainer, which gets PGPASSWORD with the server from the
 postgres component; every key a process refuses to start without in prod reaches it
-from the Secret; no secret-looking env var carries a literal value, and every key of
-the Secret is documented.
+from the Secret; the production overlay runs every process on no sandbox provider; no
+secret-looking env var carries a literal value, and every key of the Secret is documented.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from gateway.config import GatewaySettings
+from services.booking.config import BookingSettings
+from services.identity.config import IdentitySettings
+from services.notify.config import NotifySettings
+from services.runtime.pii import PiiCipher
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 GRPC_PORTS = {"identity": 50051, "booking": 50052, "cards": 50053, "notify": 50054}
@@ -198,13 +206,64 @@ def test_prod_secrets_reach_every_container_that_needs_them() -> None:
             assert needed.items() <= refs.items(), f"{name}/{container['name']}"
 
 
-def test_production_keeps_the_sandbox_sms_provider() -> None:
-    # A real SMS gateway is switched on in an overlay of the operator's own (README).
-    for workload in _workloads(K8S):
-        for container in _containers(workload):
-            assert not [e for e in container.get("env", []) if e["name"].startswith("MINTONG_NOTIFY_SMS_")]
-    for config in (d for d in _manifests(K8S) if d.get("kind") == "ConfigMap"):
-        assert not [k for k in config.get("data", {}) if k.startswith("MINTONG_NOTIFY_SMS_")]
+# A value each Secret key's setting accepts, to load the production settings with.
+SAMPLE_SECRETS = {
+    "receipt-secret": "r" * 32,
+    "qr-secret": "q" * 32,
+    "token-secret": "t" * 32,
+    "pii-keys": PiiCipher.generate_key(),
+    "pii-lookup-key": PiiCipher.generate_key(),
+    "postgres-password": "p" * 16,
+    "wechat-apps": '{"haikou": {"appid": "wx0123456789", "secret": "s"}}',
+    "sms-url": "https://sms.example.test/v1/messages",
+    "sms-key-id": "mintong-prod",
+    "sms-secret": "s" * 32,
+}
+PROCESS_SETTINGS = {
+    "gateway": GatewaySettings,
+    "identity": IdentitySettings,
+    "booking": BookingSettings,
+    "notify": NotifySettings,
+}
+
+
+def _overlay_env(overlay: Path, name: str, container: str) -> dict[str, str]:
+    """What one container of the overlay gets: the ConfigMap (base, patched by the
+    overlay) and its Secret references (base and overlay patches), with sample values."""
+    (config,) = [d for d in _manifests(K8S / "base") if d.get("kind") == "ConfigMap"]
+    env = dict(config["data"])
+    for patch in _manifests(overlay):
+        if patch.get("kind") == "ConfigMap" and patch["metadata"]["name"] == config["metadata"]["name"]:
+            env.update(patch["data"])
+    for workload in [_deployment(K8S / "base", name)] + [
+        d for d in _manifests(overlay) if d.get("kind") == "Deployment" and d["metadata"]["name"] == name
+    ]:
+        for found in (c for c in _containers(workload) if c["name"] == container):
+            for var in found.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef", {})
+                if ref.get("name") == SECRET and not ref.get("optional"):
+                    env[var["name"]] = SAMPLE_SECRETS[ref["key"]]
+    return {k: str(v) for k, v in env.items()}
+
+
+def test_production_runs_on_no_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Item 10 of issue 9: MINTONG_ENV=prod refuses a sandbox unless MINTONG_ALLOW_SANDBOX
+    # names it; the production overlay names none, and every process (migrate too)
+    # loads its settings on real providers, or on channels switched off.
+    overlay = K8S / "overlays" / "production"
+    for name, settings_class in PROCESS_SETTINGS.items():
+        for container in _containers(_deployment(K8S / "base", name)):
+            env = _overlay_env(overlay, name, container["name"])
+            assert env["MINTONG_ENV"] == "prod" and "MINTONG_ALLOW_SANDBOX" not in env
+            for key in [k for k in os.environ if k.startswith("MINTONG_")]:
+                monkeypatch.delenv(key)
+            for key, value in env.items():
+                monkeypatch.setenv(key, value)
+            settings = settings_class()
+            assert settings.sandboxes() == frozenset(), f"{name}/{container['name']}"
+    env = _overlay_env(overlay, "notify", "notify")
+    assert env["MINTONG_NOTIFY_SMS_PROVIDER"] == "http"
+    assert _overlay_env(overlay, "identity", "identity")["MINTONG_WECHAT_OAUTH"] == "http"
 
 
 def test_every_secret_key_is_documented() -> None:
@@ -213,5 +272,4 @@ def test_every_secret_key_is_documented() -> None:
     used = {key for w in _workloads(K8S) for c in _containers(w) for key in _secret_refs(c).values()}
     assert used <= table, f"undocumented Secret keys: {sorted(used - table)}"
     created = set(re.findall(r"--from-literal=([a-z0-9-]+)=", readme))
-    # sms-secret is only needed with a real SMS gateway; the README adds it there.
-    assert created == table - {"sms-secret"}, "the create command and the table disagree"
+    assert created == table, "the create command and the table disagree"

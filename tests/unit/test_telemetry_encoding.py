@@ -49,7 +49,7 @@ def test_every_kind_of_span_encodes_as_the_reference_does() -> None:
         trace_flags=TraceFlags(1),
         trace_state=TraceState([("vendor", "value")]),
     )
-    attributes = {
+    attributes: dict[str, Any] = {
         "s": "text 文字",
         "empty": "",
         "i": 42,

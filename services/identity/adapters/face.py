@@ -4,7 +4,8 @@ The real provider is an outside service (a liveness SDK on the device, and a ser
 API comparing its capture with the photo of the ID card register); its adapter is
 to be written against the contract the bureau signs. ``SandboxFaceVerifier`` stands
 in for it in development and tests, and is never presented as real: its references
-begin ``sandbox-``.
+begin ``sandbox-``. ``FaceVerificationOff`` is what production runs until the real
+adapter exists (MINTONG_FACE_PROVIDER=off, docs/decisions.md): it compares nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.identity.service_layer.channel_ports import FaceOutcome, ProviderUnavailable
+from services.runtime.errors import Kind, ProblemError
 
 Outcome = Literal["match", "no_match", "provider_error"]
 
@@ -56,3 +58,16 @@ class SandboxFaceVerifier:
             )
         ref = "sandbox-" + hashlib.sha256(f"{len(self.requests)}:{liveness_token}".encode()).hexdigest()[:16]
         return FaceOutcome(matched=outcome == "match", provider_ref=ref)
+
+
+class FaceVerificationOff:
+    """No face provider: every comparison is refused (404, as for a route this
+    deployment does not offer), so no session reaches assurance level "face"."""
+
+    async def compare(self, *, id_number: str, name: str, liveness_token: str) -> FaceOutcome:
+        raise ProblemError(
+            "face_verification_off",
+            "Face verification is not offered here; book a window appointment instead.",
+            title="Face verification is not offered",
+            kind=Kind.NOT_FOUND,
+        )

@@ -115,7 +115,7 @@ class Notifier:
         # Rendering checks the variables even when there is no inbox copy to keep.
         first_channel = Channel.INBOX if chosen.inbox else (chosen.channels or (Channel.SMS,))[0]
         inbox = chosen.render(contacts.language, first_channel, values)
-        routes = route(contacts, city_code, chosen.channels)
+        routes = self._routes(contacts, city_code, chosen.channels)
         if chosen.channels and not routes:
             wanted = ", ".join(c.value for c in chosen.channels)
             raise InvalidArgument("no_address", f"The citizen has no {wanted} address.", field="phone")
@@ -245,6 +245,13 @@ class Notifier:
             await self._fall_back(store, delivery.message_id)
         self.on_queued()
 
+    def _routes(
+        self, contacts: Contacts, city_code: str, allowed: tuple[Channel, ...] | None
+    ) -> list[tuple[Channel, str]]:
+        """The routes over channels this deployment has a provider for (one set
+        "off" has none, e.g. APP push in production until its adapter exists)."""
+        return [(c, address) for c, address in route(contacts, city_code, allowed) if c in self.providers]
+
     async def _fall_back(self, store: Store, message_id: str) -> None:
         """Queue the next channel the citizen can be reached on, if any is left."""
         message = await store.get_message(message_id)
@@ -253,7 +260,7 @@ class Notifier:
         contacts = await store.get_contacts(message.citizen_id) or Contacts(message.citizen_id)
         tried = await store.channels_tried(message_id)
         chosen = self.templates.get(message.template)
-        for channel, address in route(contacts, message.city_code, chosen.channels):
+        for channel, address in self._routes(contacts, message.city_code, chosen.channels):
             if channel not in tried:
                 due = self._due(message, self.clock())
                 await store.add_delivery(self._delivery(message, channel, address, Status.QUEUED, due))
