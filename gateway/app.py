@@ -1,20 +1,26 @@
-"""The gateway application factory."""
+"""The gateway application factory.
+
+How a route declares its problems for the OpenAPI document: see gateway/problems.py."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import channel
-from gateway.middleware import AdmissionLimit, RequestId
+from gateway.deps import channel, known_query
+from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
 from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
+from gateway.routes.identity import IMPORT_BYTES
 from services.runtime import telemetry
 from services.runtime.events import EventBus
 
@@ -41,7 +47,15 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await app.state.bus.close()
             telemetry.flush()
 
-    app = FastAPI(title="mintong gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from assets the gateway serves itself: the machines
+    # that run it may have no internet to reach a CDN.
+    app = FastAPIOffline(
+        title="mintong gateway",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(known_query)],
+    )
     app.state.grpc_timeout = settings.grpc_timeout
     app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)
@@ -56,6 +70,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # inside the tracing middleware (instrument_app below wraps them all), so every
     # answer, a 503 too, carries its request and trace ids.
     app.add_middleware(AdmissionLimit, limit=settings.max_in_flight, wait=settings.admission_wait)
+    # Outside the admission limit: an oversized body never takes a turn.
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        limits={"/v1/admin/catalogue": admin.MAX_CATALOGUE_BYTES, "/v1/admin/residents/import": IMPORT_BYTES},
+    )
     app.add_middleware(RequestId)
 
     app.include_router(health.router)
@@ -74,7 +94,26 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
+    _document_problems(app)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="healthz,readyz", server_request_hook=privacy.redact_span_url
     )
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document with every operation's problem answers (problems.document)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.common.v1 import common_pb2
+from services.runtime.text import LONG, SHORT, text_problem
 
 _CHANNEL = {common_pb2.CHANNEL_APP: "app", common_pb2.CHANNEL_WECHAT: "wechat", common_pb2.CHANNEL_WEB: "web"}
 _HANDLING = {
@@ -17,6 +20,49 @@ _HANDLING = {
     pb.HANDLING_ONLINE_OR_WINDOW: "online_or_window",
 }
 _STATUS = {pb.BUSINESS_STATUS_ACTIVE: "active", pb.BUSINESS_STATUS_SUSPENDED: "suspended"}
+
+
+# Text the services may store: one rule (services/runtime/text.py), checked here
+# before any service sees it, and stated in the schema as far as JSON Schema can.
+
+_ONE_LINE = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_MULTILINE = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """``Annotated[str, Stored(64)]``: a string a service may store. No NUL, control
+    characters (tabs and line breaks too unless ``multiline``) or lone surrogates,
+    ``min_length`` to ``max_length`` characters; refused as ``invalid_text`` naming
+    the field. Works in bodies and in ``Query``/``Path``/``Header`` parameters."""
+
+    max_length: int = SHORT
+    min_length: int = 0
+    multiline: bool = False
+
+    def _check(self, value: str) -> str:
+        reason = text_problem(value, multiline=self.multiline, max_length=self.max_length)
+        if reason is not None:
+            # The error's type is the problem's code (problems._OWN_CODES).
+            raise PydanticCustomError("invalid_text", "{reason}", {"reason": reason})
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        checked = core_schema.str_schema(min_length=self.min_length or None, max_length=self.max_length)
+        return core_schema.no_info_after_validator_function(self._check, checked)
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = handler(schema)
+        answer["pattern"] = _MULTILINE if self.multiline else _ONE_LINE
+        return answer
+
+
+Text = Annotated[str, Stored()]
+LongText = Annotated[str, Stored(LONG, multiline=True)]
+#: A code of the catalogue (city, business, office): what its file allows.
+CodeText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 def date_of(value: common_pb2.Date) -> dt.date:

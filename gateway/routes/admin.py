@@ -55,9 +55,7 @@ async def load_catalogue(
             f"Send the catalogue as one of {', '.join(_FORMATS)}, not {media or 'nothing'}.",
             field="Content-Type",
         )
-    content = await request.body()
-    if len(content) > MAX_CATALOGUE_BYTES:
-        raise Problem(413, "catalogue_too_large", f"At most {MAX_CATALOGUE_BYTES} bytes.", field="body")
+    content = await request.body()  # at most MAX_CATALOGUE_BYTES (middleware.BodyLimit)
     answer = await services.catalogue_admin.LoadCatalogue(
         pb.LoadCatalogueRequest(content=content, format=_FORMATS[media]), **admin.call.options
     )
@@ -67,8 +65,8 @@ async def load_catalogue(
 
 
 class PublishSlots(BaseModel):
-    city: str | None = Field(None, description="Every office of this city …")
-    office_id: str | None = Field(None, description="… or this one office.")
+    city: schemas.CodeText | None = Field(None, description="Every office of this city …")
+    office_id: schemas.CodeText | None = Field(None, description="… or this one office.")
     from_: dt.date = Field(alias="from")
     to: dt.date
 
@@ -101,7 +99,9 @@ async def publish_slots(
 
 
 class Suspension(BaseModel):
-    announcement: str = Field(min_length=1, max_length=2000, description="Shown to every citizen.")
+    announcement: Annotated[str, schemas.Stored(2000, min_length=1, multiline=True)] = Field(
+        description="Shown to every citizen."
+    )
 
 
 @router.post(

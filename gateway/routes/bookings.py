@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
-from gateway.schemas import date_of, date_to_proto, hhmm
+from gateway.schemas import Stored, date_of, date_to_proto, hhmm
 from mintong.booking.v1 import bookings_pb2 as pb
 
 router = APIRouter(tags=["bookings"])
@@ -20,6 +20,7 @@ staff_router = APIRouter(prefix="/staff", tags=["window staff"])
 
 Id = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="A booking or waitlist entry id.")]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Short = Annotated[str, Stored(64)]
 SlotId = Annotated[int, Field(ge=1, le=2**62, description="A slot id from the slot list.")]
 
 BookingStatus = Literal["confirmed", "cancelled", "lapsed", "no_show", "checked_in"]
@@ -45,12 +46,12 @@ _CHANNEL = {v: k for k, v in CHANNEL_PROTO.items()}
 class BookingRequest(BaseModel):
     slot_id: SlotId
     business: Code = Field(description="The business code, e.g. ID_CARD_RENEWAL.")
-    reason_code: str = Field(default="", max_length=64, description="Entry-exit only: the emergency reason.")
-    destination: str = Field(
-        default="", max_length=64, description="Entry-exit only: the destination country (ISO 3166 alpha-2)."
+    reason_code: Short = Field(default="", description="Entry-exit only: the emergency reason.")
+    destination: Short = Field(
+        default="", description="Entry-exit only: the destination country (ISO 3166 alpha-2)."
     )
-    pre_application_id: str = Field(
-        default="", max_length=64, description="Where the business needs it: the approved pre-application."
+    pre_application_id: Short = Field(
+        default="", description="Where the business needs it: the approved pre-application."
     )
 
 
@@ -126,11 +127,9 @@ class Bookings(BaseModel):
 
 
 IdempotencyKey = Annotated[
-    str,
+    Annotated[str, Stored(255, min_length=1)],
     Header(
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
         description="A new UUID per booking; send the same one when retrying it.",
     ),
 ]
@@ -218,9 +217,9 @@ class JoinWaitlist(BaseModel):
     business: Code
     slot_id: SlotId | None = Field(default=None, description="Wait for this full slot…")
     office_id: Code | None = Field(default=None, description="…or for the earliest place at this office.")
-    reason_code: str = Field(default="", max_length=64)
-    destination: str = Field(default="", max_length=64)
-    pre_application_id: str = Field(default="", max_length=64)
+    reason_code: Short = ""
+    destination: Short = ""
+    pre_application_id: Short = ""
 
 
 class WaitlistEntry(BaseModel):
@@ -338,7 +337,7 @@ async def mark_no_show(booking_id: Id, member: Clerk, services: Services) -> Boo
 
 
 class Approval(BaseModel):
-    citizen_id: str = Field(min_length=1, max_length=64, description="Whose pre-application it is.")
+    citizen_id: Annotated[str, Stored(64, min_length=1)] = Field(description="Whose pre-application it is.")
     city: Code
     business: Code
 

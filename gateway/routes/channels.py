@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from gateway.deps import CHANNEL_PROTO, AnonymousCall, Channel, Services, SignedIn
 from gateway.problems import Problem
 from gateway.routes.identity import TokenAnswer
+from gateway.schemas import Stored
 from mintong.identity.v1 import channels_pb2 as pb
 from mintong.identity.v1 import identity_pb2
 
@@ -54,9 +55,7 @@ class WeChatCode(BaseModel):
         pattern=r"^[a-z0-9_-]+$",
         description="The city whose official account the page belongs to, e.g. haikou.",
     )
-    code: str = Field(
-        min_length=1,
-        max_length=256,
+    code: Annotated[str, Stored(256, min_length=1)] = Field(
         description="The `code` WeChat's OAuth redirect gave the official account's page; used once.",
     )
 
@@ -69,7 +68,7 @@ class DeviceKey(BaseModel):
         pattern=BASE64URL,
         description="The device's raw 32-byte Ed25519 public key, base64url. The private key stays on it.",
     )
-    label: str = Field(default="", max_length=64, description="What the citizen calls the device.")
+    label: Annotated[str, Stored(64)] = Field(default="", description="What the citizen calls the device.")
 
 
 class Binding(BaseModel):
@@ -161,7 +160,7 @@ async def list_bindings(me: SignedIn, channel: Channel, services: Services) -> B
     summary="Remove a binding; the sessions it opened end with it",
 )
 async def remove_binding(
-    binding_id: Annotated[str, Path(min_length=1, max_length=64)],
+    binding_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
     me: SignedIn,
     channel: Channel,
     services: Services,
@@ -250,9 +249,7 @@ async def sign_in_with_device(
 
 
 class FaceCapture(BaseModel):
-    liveness_token: str = Field(
-        min_length=1,
-        max_length=4096,
+    liveness_token: Annotated[str, Stored(4096, min_length=1)] = Field(
         description="What the face-verification provider's capture SDK produced on the device.",
     )
 

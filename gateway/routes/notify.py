@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway.deps import Operator, ServiceCall, Services
 from gateway.problems import Problem
+from gateway.schemas import Stored
 from mintong.notify.v1 import notify_pb2 as pb
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -53,7 +54,9 @@ class SandboxMessages(BaseModel):
 async def sandbox_messages(
     staff: Operator,
     services: Services,
-    to: Annotated[str | None, Query(max_length=512, description="A phone, openid or device token.")] = None,
+    to: Annotated[
+        Annotated[str, Stored(512)] | None, Query(description="A phone, openid or device token.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SandboxMessages:
     answer = await services.notify_admin.ListSandboxMessages(
@@ -76,9 +79,9 @@ async def sandbox_messages(
 
 
 class Receipt(BaseModel):
-    provider_ref: str = Field(min_length=1, max_length=128)
+    provider_ref: Annotated[str, Stored(128, min_length=1)]
     status: Literal["delivered", "failed"]
-    reason: str = Field(default="", max_length=500)
+    reason: Annotated[str, Stored(500)] = ""
 
 
 class ReceiptRecorded(BaseModel):

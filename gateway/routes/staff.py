@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import STAFF_ROLES, Administrator, AnonymousCall, AnyStaff, Services, StaffRoleName
+from gateway.schemas import Stored
 from mintong.identity.v1 import staff_pb2 as pb
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -20,8 +21,11 @@ StaffId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 OfficeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+USERNAME = r"^[a-z0-9._-]{3,64}$"
+
+
 class StaffSignIn(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
+    username: Annotated[str, Stored(128, min_length=1)]
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -102,8 +106,8 @@ class StaffMember(BaseModel):
 
 
 class NewStaff(BaseModel):
-    username: str = Field(min_length=3, max_length=64, description="a–z, digits, '.', '_', '-'.")
-    display_name: str = Field(default="", max_length=200)
+    username: str = Field(pattern=USERNAME, description="3 to 64 of a–z, digits, '.', '_', '-'.")
+    display_name: Annotated[str, Stored(200)] = ""
     role: StaffRoleName
     office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
     password: str = Field(min_length=12, max_length=1024, description="The first password (12+ characters).")

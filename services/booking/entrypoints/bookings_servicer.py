@@ -24,6 +24,7 @@ from services.booking.service_layer.unit_of_work import UnitOfWork
 from services.runtime.context import caller_office, caller_role, caller_subject, require_role
 from services.runtime.db import retry_transient
 from services.runtime.errors import InvalidArgument, Kind, ProblemError
+from services.runtime.text import check_text
 
 CITIZEN = "citizen"
 
@@ -43,6 +44,17 @@ _WAIT = {
     WaitStatus.LEFT: pb.WAIT_STATUS_LEFT,
 }
 _CHANNEL_FROM_PROTO = {v: k for k, v in CHANNELS.items()}
+
+
+def _checked(request: pb.BookRequest | pb.JoinWaitlistRequest, slot_id: int | None = None) -> BookingRequest:
+    """What the citizen asks for, its text checked before anything stores it."""
+    return BookingRequest(
+        slot_id=request.slot_id if slot_id is None else slot_id,
+        business_code=check_text(request.business_code, "business", max_length=64),
+        reason_code=check_text(request.reason_code, "reason_code", max_length=64),
+        destination=check_text(request.destination, "destination", max_length=64),
+        pre_application_id=check_text(request.pre_application_id, "pre_application_id", max_length=64),
+    )
 
 
 class QrSigner:
@@ -120,17 +132,17 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
 
     async def Book(self, request: pb.BookRequest, context) -> pb.BookResponse:
         citizen = _citizen()
-        wanted = BookingRequest(
-            slot_id=request.slot_id,
-            business_code=request.business_code,
-            reason_code=request.reason_code,
-            destination=request.destination,
-            pre_application_id=request.pre_application_id,
-        )
+        wanted = _checked(request)
         channel = _channel(request.channel)
         booked = await retry_transient(
             lambda: bookings.book(
-                self.uow, self.clock, citizen, channel, wanted, request.idempotency_key, self._render
+                self.uow,
+                self.clock,
+                citizen,
+                channel,
+                wanted,
+                check_text(request.idempotency_key, "Idempotency-Key", max_length=255),
+                self._render,
             )
         )
         if booked.replayed is not None:
@@ -175,14 +187,8 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
             self.clock,
             citizen,
             _channel(request.channel),
-            BookingRequest(
-                slot_id=slot_id,
-                business_code=request.business_code,
-                reason_code=request.reason_code,
-                destination=request.destination,
-                pre_application_id=request.pre_application_id,
-            ),
-            request.office_id,
+            _checked(request, slot_id),
+            check_text(request.office_id, "office_id", max_length=64),
         )
         return pb.JoinWaitlistResponse(entry=entry_to_proto(entry, 0))
 
@@ -256,10 +262,10 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
         new = await bookings.approve_pre_application(
             self.uow,
             self.clock,
-            request.pre_application_id,
-            request.citizen_id,
-            request.city_code,
-            request.business_code,
+            check_text(request.pre_application_id, "pre_application_id", max_length=64),
+            check_text(request.citizen_id, "citizen_id", max_length=64),
+            check_text(request.city_code, "city"),
+            check_text(request.business_code, "business"),
         )
         return pb.ApprovePreApplicationResponse(newly_approved=new)
 

@@ -14,6 +14,7 @@ from services.booking.service_layer.handlers import Clock
 from services.booking.service_layer.unit_of_work import UnitOfWork
 from services.runtime.context import require_role
 from services.runtime.errors import InvalidArgument
+from services.runtime.text import LONG, check_text
 
 ADMIN = "admin"
 
@@ -189,8 +190,8 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
             self.uow,
             first=first,
             last=last,
-            office_id=request.office_id or None,
-            city_code=request.city_code or None,
+            office_id=check_text(request.office_id, "office_id") or None,
+            city_code=check_text(request.city_code, "city") or None,
             clock=self.clock,
         )
         return pb.PublishSlotsResponse(created_count=created, updated_count=updated)
@@ -200,7 +201,10 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
     ) -> pb.SuspendBusinessResponse:
         require_role(ADMIN)
         business = await handlers.suspend_business(
-            self.uow, request.city_code, request.business_code, request.announcement
+            self.uow,
+            check_text(request.city_code, "city"),
+            check_text(request.business_code, "business"),
+            check_text(request.announcement, "announcement", multiline=True, max_length=LONG),
         )
         return pb.SuspendBusinessResponse(business=business_to_proto(business))
 

@@ -24,6 +24,7 @@ from pydantic import (
 
 from services.booking.domain import model, rules
 from services.runtime.errors import InvalidArgument
+from services.runtime.text import LONG, check_text
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -193,6 +194,20 @@ def _refuse_duplicates(what: str, keys: list[str]) -> None:
         raise ValueError(f"{what} {', '.join(repeated)} appears more than once")
 
 
+def _check_texts(value: object, where: str) -> None:
+    """Every string of the file, keys too, may be stored (services/runtime/text.py):
+    whatever the schema, a NUL or a control character never reaches the database."""
+    if isinstance(value, str):
+        check_text(value, where or "content", multiline=True, max_length=LONG)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(str(key), f"{where}.{key}".lstrip(".") if isinstance(key, str) else where)
+            _check_texts(item, f"{where}.{key}".lstrip("."))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_texts(item, f"{where}[{i}]")
+
+
 def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
     try:
         raw = json.loads(content) if fmt == "json" else yaml.safe_load(content)
@@ -200,6 +215,7 @@ def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
         raise InvalidArgument(
             "malformed_catalogue", f"Not valid {fmt.upper()}: {exc}", field="content"
         ) from None
+    _check_texts(raw, "")
     try:
         return CatalogueDoc.model_validate(raw)
     except ValidationError as exc:
