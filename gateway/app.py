@@ -5,6 +5,7 @@ How a route declares its problems for the OpenAPI document: see gateway/problems
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway import privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import channel, known_query
+from gateway.deps import CHANNELS, channel, known_query
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
 from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
 from gateway.routes.identity import IMPORT_BYTES
@@ -106,14 +107,39 @@ def _document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            document = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
             )
+            app.openapi_schema = problems.document(_channel_header(_hoist_defs(document)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _hoist_defs(document: dict[str, Any]) -> dict[str, Any]:
+    """A request body schema given whole (the catalogue file's) keeps its ``$defs``
+    beside the other components, where its references resolve."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                defs = media.get("schema", {}).pop("$defs", None)
+                if defs:
+                    moved = json.loads(json.dumps(defs).replace('"#/$defs/', '"#/components/schemas/'))
+                    components.update(moved)
+                    media["schema"] = json.loads(
+                        json.dumps(media["schema"]).replace('"#/$defs/', '"#/components/schemas/')
+                    )
+    return document
+
+
+def _channel_header(document: dict[str, Any]) -> dict[str, Any]:
+    """X-Mintong-Channel as the gateway takes it: required, one of three values (the
+    dependency reads it as optional only to answer ``invalid_channel`` itself)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "header" and parameter["name"].lower() == "x-mintong-channel":
+                    parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "enum": list(CHANNELS)}
+    return document

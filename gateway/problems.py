@@ -328,6 +328,8 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             declared = {s: r.get(_DECLARED, []) for s, r in responses.items() if _DECLARED in r}
             for status, codes in declared.items():
                 _add(responses, int(status), codes)
+            for status in [s for s, r in responses.items() if s[0] in "45" and "content" not in r]:
+                _add(responses, int(status), [])  # described by hand: still a problem
             api = path.startswith("/v1/")
             _add(responses, 400, ["invalid_request", "invalid_text", "invalid_body"])
             _add(responses, 422, ["unknown_parameter"])

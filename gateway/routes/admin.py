@@ -5,17 +5,35 @@ caller's role again."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import json
+import pathlib
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field, model_validator
 
 from gateway import schemas
 from gateway.deps import Administrator, Channel, Services
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from mintong.booking.v1 import catalogue_pb2 as pb
 
-router = APIRouter(prefix="/admin", tags=["administration"])
+router = APIRouter(
+    prefix="/admin",
+    tags=["administration"],
+    responses=declare(
+        {
+            400: [
+                "invalid_catalogue",
+                "malformed_catalogue",
+                "date_required",
+                "invalid_date",
+                "announcement_required",
+            ],
+            404: ["city_not_found", "office_not_found", "business_not_found"],
+            415: ["unsupported_media_type"],
+        }
+    ),
+)
 
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 _FORMATS = {
@@ -25,6 +43,19 @@ _FORMATS = {
     "text/yaml": pb.CATALOGUE_FORMAT_YAML,
 }
 MAX_CATALOGUE_BYTES = 2_000_000
+#: The catalogue file's schema, part of booking's contract beside its protos
+#: (``make openapi`` writes it from booking's own model).
+CATALOGUE_SCHEMA = (
+    pathlib.Path(__file__).resolve().parents[2] / "protos/mintong/booking/v1/catalogue.schema.json"
+)
+
+
+def _catalogue_schema() -> dict[str, Any]:
+    try:
+        schema: dict[str, Any] = json.loads(CATALOGUE_SCHEMA.read_text(encoding="utf-8"))
+    except FileNotFoundError:  # an image without the protos: still a valid document
+        return {"type": "object"}
+    return schema
 
 
 class CatalogueLoaded(BaseModel):
@@ -40,7 +71,7 @@ class CatalogueLoaded(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "object"}} for media in _FORMATS},
+            "content": {media: {"schema": _catalogue_schema()} for media in _FORMATS},
         }
     },
 )

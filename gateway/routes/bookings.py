@@ -12,11 +12,51 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
+from gateway.problems import declare
 from gateway.schemas import Stored, date_of, date_to_proto, hhmm
 from mintong.booking.v1 import bookings_pb2 as pb
 
-router = APIRouter(tags=["bookings"])
-staff_router = APIRouter(prefix="/staff", tags=["window staff"])
+#: What the booking service answers on these routes (its rules: docs/architecture.md).
+_REFUSALS = {
+    400: ["invalid_idempotency_key", "slot_or_office_required"],
+    404: [
+        "booking_not_found",
+        "waitlist_entry_not_found",
+        "slot_not_found",
+        "business_not_found",
+        "office_not_found",
+    ],
+    409: [
+        "slot_full",
+        "one_active_booking",
+        "business_suspended",
+        "booking_not_active",
+        "booking_changed",
+        "entry_changed",
+        "already_waiting",
+        "vacancy_available",
+        "no_offer",
+        "hold_expired",
+        "idempotency_key_reused",
+        "cancellation_cutoff_passed",
+        "not_yet_released",
+        "not_started",
+        "no_show_limit",
+    ],
+    422: [
+        "business_online_only",
+        "channel_not_offered",
+        "pre_application_required",
+        "pre_application_not_approved",
+        "pre_application_not_needed",
+        "entry_exit_reason_not_allowed",
+        "destination_suspended",
+        "outside_booking_horizon",
+        "slot_started",
+    ],
+}
+router = APIRouter(tags=["bookings"], responses=declare(_REFUSALS))
+staff_router = APIRouter(prefix="/staff", tags=["window staff"], responses=declare(_REFUSALS))
 
 Id = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="A booking or waitlist entry id.")]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

@@ -9,11 +9,19 @@ from fastapi import APIRouter, Path, Query
 
 from gateway import schemas
 from gateway.deps import AnonymousCall, Channel, Services
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.common.v1 import common_pb2
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(
+    tags=["catalogue"],
+    responses=declare(
+        {
+            400: ["incomplete_location", "invalid_date", "date_range_too_long"],
+            404: ["city_not_found", "office_not_found", "business_not_found", "business_at_office_not_found"],
+        }
+    ),
+)
 
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 BusinessCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")]
@@ -43,8 +51,12 @@ async def list_offices(
     call: AnonymousCall,
     services: Services,
     business: BusinessCode = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84).")] = None,
-    lng: Annotated[float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84).")] = None,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84); only with lng.")
+    ] = None,
+    lng: Annotated[
+        float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84); only with lat.")
+    ] = None,
 ) -> schemas.Offices:
     if (lat is None) != (lng is None):
         missing = "lng" if lng is None else "lat"

@@ -14,14 +14,36 @@ from google.protobuf import timestamp_pb2
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, AnonymousCall, Channel, Services, SignedIn
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from gateway.routes.identity import TokenAnswer
 from gateway.schemas import Stored
 from mintong.identity.v1 import channels_pb2 as pb
 from mintong.identity.v1 import identity_pb2
 
-router = APIRouter(tags=["channel binding"])
-face = APIRouter(tags=["face verification"])
+router = APIRouter(
+    tags=["channel binding"],
+    responses=declare(
+        {
+            400: [
+                "invalid_base64",
+                "invalid_device_id",
+                "invalid_label",
+                "wechat_city_unknown",
+                "invalid_code",
+            ],
+            401: ["not_bound", "device_signin_invalid", "credentials_invalid"],
+            404: ["binding_not_found"],
+            409: ["already_bound", "too_many_bindings"],
+            429: ["too_many_requests"],
+        }
+    ),
+)
+face = APIRouter(
+    tags=["face verification"],
+    responses=declare(
+        {400: ["invalid_liveness_token"], 429: ["too_many_requests"], 503: ["face_provider_unavailable"]}
+    ),
+)
 
 BASE64URL = r"^[A-Za-z0-9_-]*={0,2}$"
 DEVICE_ID = r"^[A-Za-z0-9._:-]{8,128}$"
@@ -97,7 +119,6 @@ class Bindings(BaseModel):
 
 _BOUND = {
     200: {"description": "Already bound to this citizen: unchanged, or the device's key replaced."},
-    409: {"description": "Bound to another citizen (`already_bound`), or too many bindings."},
 }
 
 
@@ -265,10 +286,6 @@ class FaceVerified(BaseModel):
     "/me/face-verification",
     response_model=FaceVerified,
     summary="Compare a live capture with the ID photo; a match raises this session to assurance 'face'",
-    responses={
-        429: {"description": "Too many failed comparisons today (`Retry-After`)."},
-        503: {"description": "The provider could not answer (`face_provider_unavailable`); try again."},
-    },
 )
 async def verify_face(body: FaceCapture, me: SignedIn, channel: Channel, services: Services) -> FaceVerified:
     answer = await services.face_verification.VerifyFace(

@@ -10,26 +10,51 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Administrator, AnonymousCall, Channel, Services, SignedIn
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from gateway.schemas import Stored
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.notify.v1 import notify_pb2
 
-router = APIRouter(tags=["sign-in"])
+router = APIRouter(
+    tags=["sign-in"],
+    responses=declare(
+        {
+            400: [
+                "id_number_required",
+                "id_number_length",
+                "id_number_characters",
+                "id_number_birth_date",
+                "id_number_check_digit",
+                "name_required",
+                "invalid_name",
+            ],
+            401: ["code_invalid", "token_invalid", "session_ended"],
+            404: ["citizen_not_found", "message_not_found"],
+            429: ["too_many_requests"],
+        }
+    ),
+)
 #: The largest resident import (the gateway refuses larger ones before reading them).
 IMPORT_BYTES = 20_000_000
-admin = APIRouter(prefix="/admin", tags=["administration"])
+admin = APIRouter(
+    prefix="/admin",
+    tags=["administration"],
+    responses=declare(
+        {400: ["malformed_json", "not_a_list", "too_many_rows"], 415: ["unsupported_media_type"]}
+    ),
+)
 
 
 #: 17 digits and a check character (a digit or X); spaces between are not counted.
+#: Stated in the schema; identity checks it, answering which part is wrong
+#: (id_number_length, id_number_characters, id_number_check_digit…).
 IdNumber = Annotated[
     str,
+    Stored(64),
     Field(
-        min_length=18,
-        max_length=64,
-        pattern=r"^ *(?:[0-9] *){17}[0-9Xx] *$",
         description="The 18-character resident ID number: 17 digits and a digit or X.",
+        json_schema_extra={"minLength": 18, "pattern": r"^ *(?:[0-9] *){17}[0-9Xx] *$"},
     ),
 ]
 Name = Annotated[str, Stored(100, min_length=1)]

@@ -10,13 +10,24 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.deps import Operator, ServiceCall, Services
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from gateway.schemas import Stored
 from mintong.notify.v1 import notify_pb2 as pb
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
-router = APIRouter(tags=["messages"])
-providers = APIRouter(prefix="/providers", tags=["providers"])
+router = APIRouter(tags=["messages"], responses=declare({404: ["sandbox_not_found"]}))
+providers = APIRouter(
+    prefix="/providers",
+    tags=["providers"],
+    responses=declare(
+        {
+            400: ["invalid_receipt"],
+            401: ["unsigned_receipt", "bad_signature"],
+            404: ["delivery_not_found"],
+            503: ["receipts_not_configured"],
+        }
+    ),
+)
 
 _CHANNELS = {
     pb.DELIVERY_CHANNEL_SMS: "sms",

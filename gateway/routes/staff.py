@@ -7,21 +7,45 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import STAFF_ROLES, Administrator, AnonymousCall, AnyStaff, Services, StaffRoleName
+from gateway.problems import declare
 from gateway.schemas import Stored
 from mintong.identity.v1 import staff_pb2 as pb
 
-router = APIRouter(prefix="/staff", tags=["staff"])
-admin = APIRouter(prefix="/admin/staff", tags=["administration"])
+router = APIRouter(
+    prefix="/staff",
+    tags=["staff"],
+    responses=declare({401: ["credentials_invalid", "session_ended"], 429: ["too_many_requests"]}),
+)
+admin = APIRouter(
+    prefix="/admin/staff",
+    tags=["administration"],
+    responses=declare(
+        {
+            400: [
+                "invalid_username",
+                "weak_password",
+                "invalid_display_name",
+                "office_required",
+                "office_not_allowed",
+                "invalid_office",
+                "invalid_role",
+            ],
+            404: ["staff_not_found"],
+            409: ["username_taken"],
+        }
+    ),
+)
 
 ROLE_PROTO = {name: value for value, (name, _) in STAFF_ROLES.items()}
 StaffId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 OfficeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-USERNAME = r"^[a-z0-9._-]{3,64}$"
+#: Stated in the schema; identity checks it (invalid_username), in any letter case.
+USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
 
 
 class StaffSignIn(BaseModel):
@@ -105,8 +129,24 @@ class StaffMember(BaseModel):
         )
 
 
+#: A window clerk names the office they serve at; no other role has one. Stated in
+#: the schema; identity checks it (office_required, office_not_allowed).
+OFFICE_WITH_ROLE = ConfigDict(
+    json_schema_extra={
+        "if": {"properties": {"role": {"const": "window_clerk"}}, "required": ["role"]},
+        "then": {"required": ["office_id"], "properties": {"office_id": {"type": "string"}}},
+        "else": {"properties": {"office_id": {"type": "null"}}},
+    }
+)
+
+
 class NewStaff(BaseModel):
-    username: str = Field(pattern=USERNAME, description="3 to 64 of a–z, digits, '.', '_', '-'.")
+    model_config = OFFICE_WITH_ROLE
+
+    username: Annotated[str, Stored(64)] = Field(
+        description="3 to 64 of a–z, digits, '.', '_', '-'; it starts with a letter or digit.",
+        json_schema_extra={"pattern": USERNAME},
+    )
     display_name: Annotated[str, Stored(200)] = ""
     role: StaffRoleName
     office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
@@ -114,6 +154,8 @@ class NewStaff(BaseModel):
 
 
 class RoleChange(BaseModel):
+    model_config = OFFICE_WITH_ROLE
+
     role: StaffRoleName
     office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
 

@@ -274,3 +274,9 @@ def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[mode
         for o in doc.offices
     ]
     return city, businesses, offices
+
+
+def json_schema() -> str:
+    """The catalogue file's JSON Schema, committed beside booking's protos as part of
+    its contract (``make openapi``): the gateway's API document shows it."""
+    return json.dumps(CatalogueDoc.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
