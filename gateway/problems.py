@@ -182,8 +182,11 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     """Every method some route serves at this path, from the API document (Starlette
     names only the first matching route's)."""
+    paths: dict[str, Any] = app.openapi().get("paths", {})
+    if request.url.path in paths:  # a path without parameters outranks templated ones
+        return sorted(m.upper() for m in paths[request.url.path])
     methods: set[str] = set()
-    for template, operations in app.openapi().get("paths", {}).items():
+    for template, operations in paths.items():
         if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), request.url.path):
             methods |= {m.upper() for m in operations}
     return sorted(methods)

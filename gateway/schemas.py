@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BaseModel, BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from mintong.booking.v1 import catalogue_pb2 as pb
@@ -61,6 +62,31 @@ class Stored:
 
 Text = Annotated[str, Stored()]
 LongText = Annotated[str, Stored(LONG, multiline=True)]
+
+
+def _iso_date(value: object) -> object:
+    # Pydantic takes a number as a Unix time ("0" is 1970-01-01); the API documents
+    # YYYY-MM-DD and takes nothing else.
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
+    return value
+
+
+def either(first: tuple[str, str], second: tuple[str, str]) -> dict[str, Any]:
+    """JSON Schema for "exactly one of two fields" (each ``(name, JSON type)``), the
+    other absent or null: a rule the gateway or a service checks, stated."""
+
+    def only(one: tuple[str, str], other: tuple[str, str]) -> dict[str, Any]:
+        return {"required": [one[0]], "properties": {one[0]: {"type": one[1]}, other[0]: {"type": "null"}}}
+
+    return {"oneOf": [only(first, second), only(second, first)]}
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: A day, as YYYY-MM-DD only.
+Day = Annotated[dt.date, BeforeValidator(_iso_date)]
 #: A code of the catalogue (city, business, office): what its file allows.
 CodeText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

@@ -4,13 +4,12 @@ caller's role again."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import pathlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import schemas
 from gateway.deps import Administrator, Channel, Services
@@ -96,10 +95,12 @@ async def load_catalogue(
 
 
 class PublishSlots(BaseModel):
+    # Either city or office_id: stated in the schema, checked by _one_place.
+    model_config = ConfigDict(json_schema_extra=schemas.either(("city", "string"), ("office_id", "string")))
     city: schemas.CodeText | None = Field(None, description="Every office of this city …")
     office_id: schemas.CodeText | None = Field(None, description="… or this one office.")
-    from_: dt.date = Field(alias="from")
-    to: dt.date
+    from_: schemas.Day = Field(alias="from")
+    to: schemas.Day
 
     @model_validator(mode="after")
     def _one_place(self) -> PublishSlots:

@@ -9,11 +9,11 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
 from gateway.problems import declare
-from gateway.schemas import Stored, date_of, date_to_proto, hhmm
+from gateway.schemas import Day, Stored, date_of, date_to_proto, either, hhmm
 from mintong.booking.v1 import bookings_pb2 as pb
 
 #: What the booking service answers on these routes (its rules: docs/architecture.md).
@@ -61,7 +61,8 @@ staff_router = APIRouter(prefix="/staff", tags=["window staff"], responses=decla
 Id = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="A booking or waitlist entry id.")]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Short = Annotated[str, Stored(64)]
-SlotId = Annotated[int, Field(ge=1, le=2**62, description="A slot id from the slot list.")]
+# At most 2**53 - 1: every JSON client reads it exactly (a double's integers).
+SlotId = Annotated[int, Field(ge=1, le=2**53 - 1, description="A slot id from the slot list.")]
 
 BookingStatus = Literal["confirmed", "cancelled", "lapsed", "no_show", "checked_in"]
 _STATUS: dict[pb.BookingStatus, BookingStatus] = {
@@ -254,6 +255,8 @@ async def reschedule(booking_id: Id, body: Reschedule, citizen: SignedIn, servic
 
 
 class JoinWaitlist(BaseModel):
+    # Either slot_id or office_id (booking checks it: slot_or_office_required).
+    model_config = ConfigDict(json_schema_extra=either(("slot_id", "integer"), ("office_id", "string")))
     business: Code
     slot_id: SlotId | None = Field(default=None, description="Wait for this full slot…")
     office_id: Code | None = Field(default=None, description="…or for the earliest place at this office.")
@@ -353,7 +356,7 @@ Clerk = Annotated[Staff, Depends(staff("window_clerk", "administrator"))]
 )
 async def office_bookings(
     office_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
-    date: Annotated[dt.date, Query(description="The day, e.g. 2030-01-07.")],
+    date: Annotated[Day, Query(description="The day, e.g. 2030-01-07.")],
     member: Clerk,
     services: Services,
 ) -> Bookings:

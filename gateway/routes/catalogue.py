@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -89,8 +88,10 @@ async def list_slots(
     call: AnonymousCall,
     services: Services,
     business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
-    from_: Annotated[dt.date | None, Query(alias="from", description="First day (default today).")] = None,
-    to: Annotated[dt.date | None, Query(description="Last day, at most 31 days after from.")] = None,
+    from_: Annotated[
+        schemas.Day | None, Query(alias="from", description="First day (default today).")
+    ] = None,
+    to: Annotated[schemas.Day | None, Query(description="Last day, at most 31 days after from.")] = None,
 ) -> schemas.Slots:
     request = pb.ListSlotsRequest(office_id=office_id, business_code=business)
     if from_:

@@ -32,6 +32,7 @@ router = APIRouter(
                 "invalid_code",
             ],
             401: ["not_bound", "device_signin_invalid", "credentials_invalid"],
+            403: ["wrong_channel"],
             404: ["binding_not_found"],
             409: ["already_bound", "too_many_bindings"],
             429: ["too_many_requests"],
@@ -77,8 +78,10 @@ class WeChatCode(BaseModel):
         pattern=r"^[a-z0-9_-]+$",
         description="The city whose official account the page belongs to, e.g. haikou.",
     )
-    code: Annotated[str, Stored(256, min_length=1)] = Field(
-        description="The `code` WeChat's OAuth redirect gave the official account's page; used once.",
+    code: str = Field(
+        pattern=r"^[!-~]{1,256}$",
+        description="The `code` WeChat's OAuth redirect gave the official account's page (printable "
+        "ASCII); used once.",
     )
 
 

@@ -54,7 +54,7 @@ IdNumber = Annotated[
     Stored(64),
     Field(
         description="The 18-character resident ID number: 17 digits and a digit or X.",
-        json_schema_extra={"minLength": 18, "pattern": r"^ *(?:[0-9] *){17}[0-9Xx] *$"},
+        json_schema_extra={"pattern": r"^ *(?:[0-9] *){17}[0-9Xx] *$"},
     ),
 ]
 Name = Annotated[str, Stored(100, min_length=1)]

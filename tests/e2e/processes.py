@@ -42,11 +42,12 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
     raise TimeoutError("the platform did not become ready")
 
 
-def start_platform(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
-    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it)."""
+def start_platform(data_dir: Path, ports: dict[str, int], **settings: str) -> subprocess.Popen[bytes]:
+    """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it);
+    ``settings`` are more MINTONG_* variables (a PostgreSQL database, say)."""
     return subprocess.Popen(
         [sys.executable, str(ROOT / "deploy/local/up.py")],
-        env=clean_env(data_dir, **ports),
+        env=clean_env(data_dir, **ports, **settings),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

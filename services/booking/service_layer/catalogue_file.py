@@ -15,6 +15,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,6 +30,20 @@ from services.runtime.text import LONG, check_text
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def _day(value: object) -> object:
+    # YAML reads a bare 2030-01-01 as a date, JSON gives a string; nothing else is a
+    # day (pydantic would read a number as a Unix time).
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("a date is written YYYY-MM-DD") from None
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
 
 
 def _weekdays(spec: str) -> list[int]:
@@ -60,7 +75,9 @@ Period = Annotated[str, AfterValidator(lambda v: _period(v) and v)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "yes" is not a boolean nor "5" a number, whatever pydantic would make
+    # of them; the file says what it means (its schema is in booking's contract).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class BusinessDoc(_Strict):
@@ -107,7 +124,7 @@ class OfficeDoc(_Strict):
     opening_hours: dict[Weekdays, list[Period]]
     walk_in_allowed: bool = True
     visit_requirements: list[str] = []
-    closed_dates: list[dt.date] = []
+    closed_dates: list[Day] = []
     slot_groups: list[SlotGroupDoc] = []
 
     @field_validator("opening_hours")
