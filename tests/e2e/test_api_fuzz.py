@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +31,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 #: Valid-by-schema data may still be refused by a rule: 422 (well-formed, but a
 #: rule refuses it) anywhere; 400 only where a service checks what JSON Schema
 #: cannot say: an ID number's check digit and birth date, what base64url decodes
-#: to, a CSV file's columns, a catalogue's references between its parts.
+#: to, a CSV file's columns, a catalogue's references between its parts, whether an
+#: opaque page token is one the service issued.
 RULES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -47,6 +49,7 @@ CONFIG = SchemathesisConfig.from_dict(
                 "/v1/me/bindings/app",
                 "/v1/admin/residents/import",
                 "/v1/admin/catalogue",
+                "/v1/me/messages",
             )
         ],
     }
@@ -146,3 +149,22 @@ def running(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
 )
 def test_the_api_does_what_its_document_says(case: schemathesis.Case, running: Running) -> None:
     case.call_and_validate(base_url=running.url, headers=running.headers(case))
+
+
+def test_sequences_of_calls_keep_to_the_document(running: Running) -> None:
+    """Stateful: Schemathesis follows the links it infers between operations (a
+    booking's id to its cancel, a waitlist entry's to its leave…) and checks each
+    answer with every check."""
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"base_url": running.url, "headers": running.headers(case)}
+
+    Workflow.run(
+        settings=settings(
+            max_examples=int(os.environ.get("MINTONG_FUZZ_STATEFUL_EXAMPLES", "10")),
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+        )
+    )
