@@ -163,7 +163,8 @@ async def test_a_header_a_service_stores_is_checked_too(platform: Platform, cloc
     answer = await platform.http.post(
         "/v1/bookings",
         json={"slot_id": 1, "business": "ID_CARD_RENEWAL"},
-        headers=[*citizen.items(), ("Idempotency-Key", b"key\x85")],  # a C1 control in Latin-1
+        # A C1 control, as Latin-1 reads the byte 0x85.
+        headers=[*((k.encode(), v.encode()) for k, v in citizen.items()), (b"Idempotency-Key", b"key\x85")],
     )
     body = is_problem(answer, 400, "Idempotency-Key")
     assert body["code"] == "invalid_text"
