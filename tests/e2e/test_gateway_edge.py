@@ -220,3 +220,12 @@ async def test_swagger_ui_needs_no_internet(platform: Platform) -> None:
     assert "cdn." not in page.text and "https://" not in page.text.replace("https://fastapi", "")
     script = await platform.http.get("/static-offline-docs/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
+
+
+async def test_a_token_of_the_other_kind_is_named(platform: Platform, clock: Any) -> None:
+    await load_register(platform)
+    citizen = await sign_in(platform, ZHANG_P, "web", clock)
+    staff_on_citizen_route = await platform.http.get("/v1/me", headers=platform.headers(admin=True))
+    assert "staff token" in is_problem(staff_on_citizen_route, 401, "Authorization")["detail"]
+    citizen_on_staff_route = await platform.http.get("/v1/staff/me", headers=citizen)
+    assert "citizen's token" in is_problem(citizen_on_staff_route, 401, "Authorization")["detail"]
