@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
+CATALOGUE_SCHEMA := protos/mintong/booking/v1/catalogue.schema.json
 
 .PHONY: help install up test lint format gen gen-check boundaries pytest lock openapi bench clean
 
@@ -65,7 +66,8 @@ lock: ## re-resolve requirements.txt into constraints.txt in a scratch venv
 	( echo "# Exact versions for requirements.txt; regenerate with 'make lock'."; .lock-venv/bin/pip freeze ) > constraints.txt
 	rm -rf .lock-venv
 
-openapi: $(STAMP) ## regenerate docs/openapi.json from the gateway
+openapi: $(STAMP) ## regenerate docs/openapi.json from the gateway (and the catalogue file's schema it shows)
+	$(PY) -c 'from services.booking.service_layer.catalogue_file import json_schema; print(json_schema(), end="")' > $(CATALOGUE_SCHEMA)
 	$(PY) -m gateway openapi > docs/openapi.json
 
 bench: $(STAMP) ## vacancy-read and flash-crowd benchmarks through the gateway (writes docs/performance.md)

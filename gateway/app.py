@@ -1,20 +1,27 @@
-"""The gateway application factory."""
+"""The gateway application factory.
+
+How a route declares its problems for the OpenAPI document: see gateway/problems.py."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import channel
-from gateway.middleware import AdmissionLimit, RequestId
+from gateway.deps import CHANNELS, channel, known_query
+from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
 from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
+from gateway.routes.identity import IMPORT_BYTES
 from services.runtime import telemetry
 from services.runtime.events import EventBus
 
@@ -41,7 +48,15 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await app.state.bus.close()
             telemetry.flush()
 
-    app = FastAPI(title="mintong gateway", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from assets the gateway serves itself: the machines
+    # that run it may have no internet to reach a CDN.
+    app = FastAPIOffline(
+        title="mintong gateway",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(known_query)],
+    )
     app.state.grpc_timeout = settings.grpc_timeout
     app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)
@@ -56,6 +71,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # inside the tracing middleware (instrument_app below wraps them all), so every
     # answer, a 503 too, carries its request and trace ids.
     app.add_middleware(AdmissionLimit, limit=settings.max_in_flight, wait=settings.admission_wait)
+    # Outside the admission limit: an oversized body never takes a turn.
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        limits={"/v1/admin/catalogue": admin.MAX_CATALOGUE_BYTES, "/v1/admin/residents/import": IMPORT_BYTES},
+    )
     app.add_middleware(RequestId)
 
     app.include_router(health.router)
@@ -77,7 +98,85 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
+    _document_problems(app)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="healthz,readyz", server_request_hook=privacy.redact_span_url
     )
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document with every operation's problem answers (problems.document)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = problems.document(_location(_channel_header(_hoist_defs(document))))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _hoist_defs(document: dict[str, Any]) -> dict[str, Any]:
+    """A request body schema given whole (the catalogue file's) keeps its ``$defs``
+    beside the other components, where its references resolve."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                defs = media.get("schema", {}).pop("$defs", None)
+                if defs:
+                    moved = json.loads(json.dumps(defs).replace('"#/$defs/', '"#/components/schemas/'))
+                    components.update(moved)
+                    media["schema"] = json.loads(
+                        json.dumps(media["schema"]).replace('"#/$defs/', '"#/components/schemas/')
+                    )
+    return document
+
+
+def _channel_header(document: dict[str, Any]) -> dict[str, Any]:
+    """X-Mintong-Channel as the gateway takes it: required, one of three values (the
+    dependency reads it as optional only to answer ``invalid_channel`` itself)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "header" and parameter["name"].lower() == "x-mintong-channel":
+                    parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "enum": list(CHANNELS)}
+    return document
+
+
+def _location(document: dict[str, Any]) -> dict[str, Any]:
+    """``lat`` and ``lng`` come together or not at all: one query object of the two
+    (form style, exploded: the same ``?lat=…&lng=…`` on the wire), which a schema can
+    say and two separate parameters cannot."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            parameters = operation.get("parameters", [])
+            pair = {p["name"]: p for p in parameters if p["in"] == "query" and p["name"] in ("lat", "lng")}
+            if len(pair) != 2:
+                continue
+            properties = {}
+            for name, parameter in pair.items():
+                schema = parameter["schema"]
+                number = next((s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"), schema)
+                properties[name] = {**number, "description": parameter.get("description", "")}
+            operation["parameters"] = [p for p in parameters if p not in pair.values()] + [
+                {
+                    "name": "location",
+                    "in": "query",
+                    "style": "form",
+                    "explode": True,
+                    "required": False,
+                    "description": "Your position (WGS 84): `lat` and `lng` together, or neither.",
+                    "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": ["lat", "lng"],
+                        "additionalProperties": False,
+                    },
+                }
+            ]
+    return document

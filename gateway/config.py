@@ -24,6 +24,10 @@ class GatewaySettings(ServiceSettings):
     #: ``admission_wait`` seconds for a turn, then get 503 with Retry-After.
     max_in_flight: int = Field(default=64, ge=1)
     admission_wait: float = Field(default=1.0, ge=0)
+    #: Largest request body, in bytes, taken on any route without a limit of its
+    #: own (the catalogue file and the resident import have theirs): larger ones
+    #: get 413 before they are read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     #: Reverse proxies in front of the gateway: addresses or CIDRs, comma-separated.
     #: Only a request whose direct peer is one of them has its client address taken
     #: from X-Forwarded-For (the per-address one-time-code limit counts it). None by

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.clients import Clients
@@ -16,6 +17,39 @@ from mintong.identity.v1 import identity_pb2, staff_pb2
 from services.runtime import context
 from services.runtime.context import Caller, Role
 from services.runtime.proto_values import CHANNEL_PROTO
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take (422 naming the first), rather
+    than ignore them: a misspelt filter would otherwise quietly match everything."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = names
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        raise Problem(
+            422,
+            "unknown_parameter",
+            f"This route takes no query parameter “{unknown[0]}”"
+            + (f"; it takes {', '.join(sorted(names))}." if names else "; it takes none."),
+            field=unknown[0],
+            title="Unknown query parameter",
+        )
+
 
 ChannelName = Literal["app", "wechat", "web"]
 CHANNELS: tuple[str, ...] = tuple(CHANNEL_PROTO)

@@ -1,4 +1,4 @@
-"""The gateway's two middlewares, as plain ASGI (Starlette's BaseHTTPMiddleware
+"""The gateway's middlewares, as plain ASGI (Starlette's BaseHTTPMiddleware
 costs a task and a stream per request, which showed in the flash-crowd profile)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.problems import Problem, problem_response
+from gateway.problems import BodyTooLarge, Problem, problem_response
 
 
 class RequestId:
@@ -79,3 +79,41 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
         finally:
             self._slots.release()
+
+
+class BodyLimit:
+    """A request body over its limit is refused with 413 ``body_too_large`` before
+    it is read: at once when Content-Length says so, and as soon as a chunked body
+    has passed the limit while it arrives (the route never sees the rest).
+
+    ``limits`` gives paths that take more (the catalogue file) their own limit;
+    every other path has ``default``."""
+
+    def __init__(self, app: ASGIApp, *, default: int, limits: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.default = default
+        self.limits = limits or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get(scope["path"], self.default)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await problem_response(BodyTooLarge(limit).problem(), Request(scope))(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # An HTTPException: FastAPI lets it pass while it reads a body,
+                    # and the gateway's handler answers it as a problem.
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counting_receive, send)

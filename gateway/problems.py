@@ -1,9 +1,25 @@
 """Every error the gateway answers is ``application/problem+json`` (RFC 9457),
-naming the machine-readable ``code`` and the ``field`` at fault."""
+naming the machine-readable ``code`` and the ``field`` at fault, and the OpenAPI
+document says so for every operation.
+
+How a route declares its problems: pass ``responses=problems.declare(...)`` to
+its decorator, naming each status and the codes the services behind it answer::
+
+    @router.post("/bookings", responses=problems.declare({404: ["slot_not_found"], 409: ["slot_full"]}))
+
+:func:`document` (the app's OpenAPI hook) adds what the gateway itself answers on
+every operation from what the operation has: 400 ``invalid_request`` and 422
+``unknown_parameter`` everywhere, ``invalid_channel`` on ``/v1``, 401/403 where a
+token is needed, 413 where there is a body, 503/504 where a service is called.
+A new route therefore declares only what its services add (and 415 where it
+takes other media types than JSON)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -14,6 +30,7 @@ from grpc_status import rpc_status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mintong.common.v1 import common_pb2
+from services.runtime.errors import title_of
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +69,27 @@ class Problem(Exception):
         self.code = code
         self.detail = detail
         self.field = field
-        self.title = title or code.replace("_", " ").capitalize()
+        self.title = title or title_of(code)
         self.headers = headers or {}
         self.errors: list[dict[str, str]] = [{"field": field, "message": detail}] if field else []
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A body past its limit, found while it arrives (an HTTPException: FastAPI
+    passes those on while it reads a body, and :func:`install` answers it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        self.limit = limit
+
+    def problem(self) -> Problem:
+        return Problem(
+            413, "body_too_large", str(self.detail), field="body", title="Request body is too large"
+        )
+
+
+#: What the gateway answers without asking a service when nothing else fits.
+_DEFAULT_FIELD = {429: "request"}
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
@@ -87,6 +122,9 @@ def from_grpc(error: grpc.aio.AioRpcError) -> Problem:
                 field=problem.field_violations[0].field if problem.field_violations else None,
             )
             result.errors = [{"field": v.field, "message": v.description} for v in problem.field_violations]
+            if result.field is None and result.status in _DEFAULT_FIELD:
+                # A rate limit is about the requests, not one field of this one.
+                result.field = _DEFAULT_FIELD[result.status]
             if problem.retry_after_seconds:
                 result.headers["Retry-After"] = str(problem.retry_after_seconds)
             return result
@@ -106,6 +144,85 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return name or str(location[0] if location else "request")
 
 
+def _json_error(error: Mapping[str, Any], document: Any) -> dict[str, str]:
+    """Malformed JSON, placed in words a person can find: line and column."""
+    position = error["loc"][1] if len(error["loc"]) > 1 else 0
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else str(document or "")
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    reason = (error.get("ctx") or {}).get("error", "not JSON")
+    return {"field": "body", "message": f"is not valid JSON: {reason} at line {line}, column {column}"}
+
+
+#: Validation errors whose type is one of the gateway's own codes keep it.
+_OWN_CODES = ("invalid_text",)
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = [
+        _json_error(e, exc.body)
+        if e["type"] == "json_invalid"
+        else {"field": _field_name(tuple(e["loc"])), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "request", "message": "invalid request"}
+    kind = exc.errors()[0]["type"] if exc.errors() else ""
+    code = kind if kind in _OWN_CODES else "invalid_request"
+    problem = Problem(
+        400,
+        code,
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
+        title="The request is invalid",
+    )
+    problem.errors = errors
+    return problem
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at this path, from the API document (Starlette
+    names only the first matching route's)."""
+    paths: dict[str, Any] = app.openapi().get("paths", {})
+    if request.url.path in paths:  # a path without parameters outranks templated ones
+        return sorted(m.upper() for m in paths[request.url.path])
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
+
+
+def _http_problem(app: FastAPI, request: Request, exc: StarletteHTTPException) -> Problem:
+    headers = dict(exc.headers or {})
+    if isinstance(exc, BodyTooLarge):
+        return exc.problem()
+    if exc.status_code == 404:
+        return Problem(
+            404, "not_found", f"Nothing is at {request.url.path}.", field="path", title="Not found"
+        )
+    if exc.status_code == 405:
+        allowed = allowed_methods(app, request)
+        headers["Allow"] = ", ".join(allowed)
+        return Problem(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not served at this path; {', '.join(allowed)} are.",
+            field="method",
+            title="Method not allowed",
+            headers=headers,
+        )
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | ValueError):
+        # FastAPI's "There was an error parsing the body": a body that is not UTF-8.
+        return Problem(
+            400,
+            "invalid_body",
+            "The body is not UTF-8 encoded JSON.",
+            field="body",
+            title="The body cannot be read",
+        )
+    return Problem(exc.status_code, "http_error", str(exc.detail), field="request", headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -113,19 +230,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
-        first = errors[0] if errors else {"field": "request", "message": "invalid request"}
-        problem = Problem(
-            400, "invalid_request", f"{first['field']}: {first['message']}", field=first["field"]
-        )
-        problem.errors = errors
-        return problem_response(problem, request)
+        return problem_response(_validation_problem(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        problem = Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
-        return problem_response(problem, request)
+        return problem_response(_http_problem(app, request, exc), request)
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
@@ -135,3 +244,107 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(Problem(500, "internal_error", "Something went wrong on our side."), request)
+
+
+# The OpenAPI document
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details, with mintong's `code` and the `field` at fault.",
+    "required": ["type", "title", "status", "detail", "instance", "code"],
+    "properties": {
+        "type": {"type": "string", "description": "urn:mintong:problem:<code>"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string", "description": "Machine-readable; the codes each answer lists."},
+        "field": {"type": "string", "description": "The field, parameter or header at fault."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+_REASON = {
+    400: "The request is malformed",
+    401: "No valid token",
+    403: "The token may not do this",
+    404: "What the request names does not exist",
+    405: "Method not allowed",
+    409: "The state of things is in the way (it may pass later)",
+    413: "The body is too large",
+    415: "The body's media type is not taken",
+    422: "A rule refuses the request as it is",
+    429: "Too many requests (see Retry-After)",
+    502: "A service behind the gateway failed",
+    503: "Overloaded or a service is unavailable (see Retry-After)",
+    504: "A service did not answer in time",
+}
+
+#: Where an operation's problems are kept until :func:`document` merges them.
+_DECLARED = "x-mintong-problems"
+
+
+def declare(problems: Mapping[int, Iterable[str]]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each status it can answer and its codes."""
+    return {
+        status: {"description": _REASON.get(status, "Problem"), _DECLARED: list(codes)}
+        for status, codes in problems.items()
+    }
+
+
+def _add(responses: dict[str, Any], status: int, codes: Iterable[str]) -> None:
+    entry = responses.setdefault(str(status), {"description": _REASON.get(status, "Problem")})
+    known: list[str] = entry.pop(_DECLARED, [])
+    previous = entry.get("content", {}).get(MEDIA_TYPE, {}).get("schema", {}).get("properties", {})
+    listed = list(dict.fromkeys([*previous.get("code", {}).get("examples", []), *known, *codes]))
+    reason = (entry.get("description") or _REASON.get(status, "Problem")).split(": `")[0].rstrip(".")
+    entry["description"] = reason + ": " + ", ".join(f"`{c}`" for c in listed) + "."
+    entry["content"] = {
+        MEDIA_TYPE: {
+            "schema": {
+                "allOf": [{"$ref": "#/components/schemas/Problem"}],
+                "properties": {"code": {"type": "string", "examples": listed}},
+            }
+        }
+    }
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation's problem answers, as the gateway really gives them."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Problem"] = PROBLEM_SCHEMA
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+                del responses["422"]  # FastAPI's default: the gateway answers 400 problems instead
+            declared = {s: r.get(_DECLARED, []) for s, r in responses.items() if _DECLARED in r}
+            for status, codes in declared.items():
+                _add(responses, int(status), codes)
+            for status in [s for s, r in responses.items() if s[0] in "45" and "content" not in r]:
+                _add(responses, int(status), [])  # described by hand: still a problem
+            api = path.startswith("/v1/")
+            _add(responses, 400, ["invalid_request", "invalid_text", "invalid_body"])
+            _add(responses, 422, ["unknown_parameter"])
+            if api and not path.startswith("/v1/providers/"):
+                _add(responses, 400, ["invalid_channel"])
+            if operation.get("security"):
+                _add(responses, 401, ["unauthenticated", "token_invalid"])
+                _add(responses, 403, ["forbidden", "wrong_channel"])
+            if "requestBody" in operation:
+                _add(responses, 413, ["body_too_large"])
+            if api:
+                _add(responses, 503, ["overloaded", "service_unavailable"])
+                _add(responses, 504, ["service_timeout"])
+            operation["responses"] = dict(sorted(responses.items()))
+    return schema

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from gateway.language import pick, pick_list
 from mintong.booking.v1 import catalogue_pb2 as pb
 from services.runtime.proto_values import CHANNEL_NAMES, date_of, hhmm
+from services.runtime.text import LONG, SHORT, text_problem
 
 _HANDLING = {
     pb.HANDLING_ONLINE: "online",
@@ -18,6 +22,74 @@ _HANDLING = {
     pb.HANDLING_ONLINE_OR_WINDOW: "online_or_window",
 }
 _STATUS = {pb.BUSINESS_STATUS_ACTIVE: "active", pb.BUSINESS_STATUS_SUSPENDED: "suspended"}
+
+
+# Text the services may store: one rule (services/runtime/text.py), checked here
+# before any service sees it, and stated in the schema as far as JSON Schema can.
+
+_ONE_LINE = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_MULTILINE = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """``Annotated[str, Stored(64)]``: a string a service may store. No NUL, control
+    characters (tabs and line breaks too unless ``multiline``) or lone surrogates,
+    ``min_length`` to ``max_length`` characters; refused as ``invalid_text`` naming
+    the field. Works in bodies and in ``Query``/``Path``/``Header`` parameters."""
+
+    max_length: int = SHORT
+    min_length: int = 0
+    multiline: bool = False
+
+    def _check(self, value: str) -> str:
+        reason = text_problem(value, multiline=self.multiline, max_length=self.max_length)
+        if reason is not None:
+            # The error's type is the problem's code (problems._OWN_CODES).
+            raise PydanticCustomError("invalid_text", "{reason}", {"reason": reason})
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        checked = core_schema.str_schema(min_length=self.min_length or None, max_length=self.max_length)
+        return core_schema.no_info_after_validator_function(self._check, checked)
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = handler(schema)
+        answer["pattern"] = _MULTILINE if self.multiline else _ONE_LINE
+        return answer
+
+
+Text = Annotated[str, Stored()]
+LongText = Annotated[str, Stored(LONG, multiline=True)]
+
+
+def _iso_date(value: object) -> object:
+    # Pydantic takes a number as a Unix time ("0" is 1970-01-01); the API documents
+    # YYYY-MM-DD and takes nothing else.
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
+    return value
+
+
+def either(first: tuple[str, str], second: tuple[str, str]) -> dict[str, Any]:
+    """JSON Schema for "exactly one of two fields" (each ``(name, JSON type)``), the
+    other absent or null: a rule the gateway or a service checks, stated."""
+
+    def only(one: tuple[str, str], other: tuple[str, str]) -> dict[str, Any]:
+        return {"required": [one[0]], "properties": {one[0]: {"type": one[1]}, other[0]: {"type": "null"}}}
+
+    return {"oneOf": [only(first, second), only(second, first)]}
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: A day, as YYYY-MM-DD only.
+Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+#: A code of the catalogue (city, business, office): what its file allows.
+CodeText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class EntryExitReason(BaseModel):

@@ -4,20 +4,37 @@ caller's role again."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated
+import json
+import pathlib
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway import schemas
 from gateway.deps import Administrator, Channel, Services
 from gateway.language import Language
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from mintong.booking.v1 import catalogue_pb2 as pb
 from services.runtime.proto_values import date_to_proto
 
-router = APIRouter(prefix="/admin", tags=["administration"])
+router = APIRouter(
+    prefix="/admin",
+    tags=["administration"],
+    responses=declare(
+        {
+            400: [
+                "invalid_catalogue",
+                "malformed_catalogue",
+                "date_required",
+                "invalid_date",
+                "announcement_required",
+            ],
+            404: ["city_not_found", "office_not_found", "business_not_found"],
+            415: ["unsupported_media_type"],
+        }
+    ),
+)
 
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 _FORMATS = {
@@ -27,6 +44,19 @@ _FORMATS = {
     "text/yaml": pb.CATALOGUE_FORMAT_YAML,
 }
 MAX_CATALOGUE_BYTES = 2_000_000
+#: The catalogue file's schema, part of booking's contract beside its protos
+#: (``make openapi`` writes it from booking's own model).
+CATALOGUE_SCHEMA = (
+    pathlib.Path(__file__).resolve().parents[2] / "protos/mintong/booking/v1/catalogue.schema.json"
+)
+
+
+def _catalogue_schema() -> dict[str, Any]:
+    try:
+        schema: dict[str, Any] = json.loads(CATALOGUE_SCHEMA.read_text(encoding="utf-8"))
+    except FileNotFoundError:  # an image without the protos: still a valid document
+        return {"type": "object"}
+    return schema
 
 
 class CatalogueLoaded(BaseModel):
@@ -42,7 +72,7 @@ class CatalogueLoaded(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "object"}} for media in _FORMATS},
+            "content": {media: {"schema": _catalogue_schema()} for media in _FORMATS},
         }
     },
 )
@@ -57,9 +87,7 @@ async def load_catalogue(
             f"Send the catalogue as one of {', '.join(_FORMATS)}, not {media or 'nothing'}.",
             field="Content-Type",
         )
-    content = await request.body()
-    if len(content) > MAX_CATALOGUE_BYTES:
-        raise Problem(413, "catalogue_too_large", f"At most {MAX_CATALOGUE_BYTES} bytes.", field="body")
+    content = await request.body()  # at most MAX_CATALOGUE_BYTES (middleware.BodyLimit)
     answer = await services.catalogue_admin.LoadCatalogue(
         pb.LoadCatalogueRequest(content=content, format=_FORMATS[media]), **admin.call.options
     )
@@ -69,10 +97,12 @@ async def load_catalogue(
 
 
 class PublishSlots(BaseModel):
-    city: str | None = Field(None, description="Every office of this city …")
-    office_id: str | None = Field(None, description="… or this one office.")
-    from_: dt.date = Field(alias="from")
-    to: dt.date
+    # Either city or office_id: stated in the schema, checked by _one_place.
+    model_config = ConfigDict(json_schema_extra=schemas.either(("city", "string"), ("office_id", "string")))
+    city: schemas.CodeText | None = Field(None, description="Every office of this city …")
+    office_id: schemas.CodeText | None = Field(None, description="… or this one office.")
+    from_: schemas.Day = Field(alias="from")
+    to: schemas.Day
 
     @model_validator(mode="after")
     def _one_place(self) -> PublishSlots:
@@ -103,11 +133,11 @@ async def publish_slots(
 
 
 class Suspension(BaseModel):
-    announcement: str = Field(
-        min_length=1, max_length=2000, description="Shown to every citizen, in Chinese (zh-CN)."
+    announcement: Annotated[str, schemas.Stored(2000, min_length=1, multiline=True)] = Field(
+        description="Shown to every citizen, in Chinese (zh-CN)."
     )
-    announcement_en: str = Field(
-        default="", max_length=2000, description="The announcement in English, if any (else the Chinese)."
+    announcement_en: Annotated[str, schemas.Stored(2000, multiline=True)] = Field(
+        default="", description="The announcement in English, if any (else the Chinese)."
     )
 
 

@@ -9,20 +9,63 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
 from gateway.language import Language, pick, pick_list
+from gateway.problems import declare
+from gateway.schemas import Day, Stored, either
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.identity.v1 import citizens_pb2
 from services.runtime.proto_values import CHANNEL_NAMES, date_of, date_to_proto, hhmm
 
-router = APIRouter(tags=["bookings"])
-staff_router = APIRouter(prefix="/staff", tags=["window staff"])
+#: What the booking service answers on these routes (its rules: docs/architecture.md).
+_REFUSALS = {
+    400: ["invalid_idempotency_key", "slot_or_office_required"],
+    404: [
+        "booking_not_found",
+        "waitlist_entry_not_found",
+        "slot_not_found",
+        "business_not_found",
+        "office_not_found",
+    ],
+    409: [
+        "slot_full",
+        "one_active_booking",
+        "business_suspended",
+        "booking_not_active",
+        "booking_changed",
+        "entry_changed",
+        "already_waiting",
+        "vacancy_available",
+        "no_offer",
+        "hold_expired",
+        "idempotency_key_reused",
+        "cancellation_cutoff_passed",
+        "not_yet_released",
+        "not_started",
+        "no_show_limit",
+    ],
+    422: [
+        "business_online_only",
+        "channel_not_offered",
+        "pre_application_required",
+        "pre_application_not_approved",
+        "pre_application_not_needed",
+        "entry_exit_reason_not_allowed",
+        "destination_suspended",
+        "outside_booking_horizon",
+        "slot_started",
+    ],
+}
+router = APIRouter(tags=["bookings"], responses=declare(_REFUSALS))
+staff_router = APIRouter(prefix="/staff", tags=["window staff"], responses=declare(_REFUSALS))
 
 Id = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="A booking or waitlist entry id.")]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-SlotId = Annotated[int, Field(ge=1, le=2**62, description="A slot id from the slot list.")]
+Short = Annotated[str, Stored(64)]
+# At most 2**53 - 1: every JSON client reads it exactly (a double's integers).
+SlotId = Annotated[int, Field(ge=1, le=2**53 - 1, description="A slot id from the slot list.")]
 
 BookingStatus = Literal["confirmed", "cancelled", "lapsed", "no_show", "checked_in"]
 _STATUS: dict[pb.BookingStatus, BookingStatus] = {
@@ -46,12 +89,12 @@ _WAIT: dict[pb.WaitStatus, WaitStatus] = {
 class BookingRequest(BaseModel):
     slot_id: SlotId
     business: Code = Field(description="The business code, e.g. ID_CARD_RENEWAL.")
-    reason_code: str = Field(default="", max_length=64, description="Entry-exit only: the emergency reason.")
-    destination: str = Field(
-        default="", max_length=64, description="Entry-exit only: the destination country (ISO 3166 alpha-2)."
+    reason_code: Short = Field(default="", description="Entry-exit only: the emergency reason.")
+    destination: Short = Field(
+        default="", description="Entry-exit only: the destination country (ISO 3166 alpha-2)."
     )
-    pre_application_id: str = Field(
-        default="", max_length=64, description="Where the business needs it: the approved pre-application."
+    pre_application_id: Short = Field(
+        default="", description="Where the business needs it: the approved pre-application."
     )
 
 
@@ -131,11 +174,9 @@ class Bookings(BaseModel):
 
 
 IdempotencyKey = Annotated[
-    str,
+    Annotated[str, Stored(255, min_length=1)],
     Header(
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
         description="A new UUID per booking; send the same one when retrying it.",
     ),
 ]
@@ -224,12 +265,14 @@ async def reschedule(
 
 
 class JoinWaitlist(BaseModel):
+    # Either slot_id or office_id (booking checks it: slot_or_office_required).
+    model_config = ConfigDict(json_schema_extra=either(("slot_id", "integer"), ("office_id", "string")))
     business: Code
     slot_id: SlotId | None = Field(default=None, description="Wait for this full slot…")
     office_id: Code | None = Field(default=None, description="…or for the earliest place at this office.")
-    reason_code: str = Field(default="", max_length=64)
-    destination: str = Field(default="", max_length=64)
-    pre_application_id: str = Field(default="", max_length=64)
+    reason_code: Short = ""
+    destination: Short = ""
+    pre_application_id: Short = ""
 
 
 class WaitlistEntry(BaseModel):
@@ -323,7 +366,7 @@ Clerk = Annotated[Staff, Depends(staff("window_clerk", "administrator"))]
 )
 async def office_bookings(
     office_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
-    date: Annotated[dt.date, Query(description="The day, e.g. 2030-01-07.")],
+    date: Annotated[Day, Query(description="The day, e.g. 2030-01-07.")],
     member: Clerk,
     services: Services,
     language: Language,
@@ -361,7 +404,7 @@ async def mark_no_show(booking_id: Id, member: Clerk, services: Services, langua
 
 
 class Approval(BaseModel):
-    citizen_id: str = Field(min_length=1, max_length=64, description="Whose pre-application it is.")
+    citizen_id: Annotated[str, Stored(64, min_length=1)] = Field(description="Whose pre-application it is.")
     city: Code
     business: Code
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -10,12 +9,20 @@ from fastapi import APIRouter, Path, Query
 from gateway import schemas
 from gateway.deps import AnonymousCall, Channel, Services
 from gateway.language import Language
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from mintong.booking.v1 import catalogue_pb2 as pb
 from mintong.common.v1 import common_pb2
 from services.runtime.proto_values import date_to_proto
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(
+    tags=["catalogue"],
+    responses=declare(
+        {
+            400: ["incomplete_location", "invalid_date", "date_range_too_long"],
+            404: ["city_not_found", "office_not_found", "business_not_found", "business_at_office_not_found"],
+        }
+    ),
+)
 
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 BusinessCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")]
@@ -48,8 +55,12 @@ async def list_offices(
     services: Services,
     language: Language,
     business: BusinessCode = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84).")] = None,
-    lng: Annotated[float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84).")] = None,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84); only with lng.")
+    ] = None,
+    lng: Annotated[
+        float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84); only with lat.")
+    ] = None,
 ) -> schemas.Offices:
     if (lat is None) != (lng is None):
         missing = "lng" if lng is None else "lat"
@@ -82,9 +93,11 @@ async def list_slots(
     call: AnonymousCall,
     services: Services,
     business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
-    date: Annotated[dt.date | None, Query(description="One day only (instead of from and to).")] = None,
-    from_: Annotated[dt.date | None, Query(alias="from", description="First day (default today).")] = None,
-    to: Annotated[dt.date | None, Query(description="Last day, at most 31 days after from.")] = None,
+    date: Annotated[schemas.Day | None, Query(description="One day only (instead of from and to).")] = None,
+    from_: Annotated[
+        schemas.Day | None, Query(alias="from", description="First day (default today).")
+    ] = None,
+    to: Annotated[schemas.Day | None, Query(description="Last day, at most 31 days after from.")] = None,
     free: Annotated[bool, Query(description="true: only slots with a free place.")] = False,
 ) -> schemas.Slots:
     """A suspended business lists no slots. Without dates: today and the six days after."""

@@ -14,13 +14,37 @@ from google.protobuf import timestamp_pb2
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, AnonymousCall, Channel, Services, SignedIn
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
 from gateway.routes.identity import TokenAnswer
+from gateway.schemas import Stored
 from mintong.identity.v1 import channels_pb2 as pb
 from mintong.identity.v1 import identity_pb2
 
-router = APIRouter(tags=["channel binding"])
-face = APIRouter(tags=["face verification"])
+router = APIRouter(
+    tags=["channel binding"],
+    responses=declare(
+        {
+            400: [
+                "invalid_base64",
+                "invalid_device_id",
+                "invalid_label",
+                "wechat_city_unknown",
+                "invalid_code",
+            ],
+            401: ["not_bound", "device_signin_invalid", "credentials_invalid"],
+            403: ["wrong_channel"],
+            404: ["binding_not_found"],
+            409: ["already_bound", "too_many_bindings"],
+            429: ["too_many_requests"],
+        }
+    ),
+)
+face = APIRouter(
+    tags=["face verification"],
+    responses=declare(
+        {400: ["invalid_liveness_token"], 429: ["too_many_requests"], 503: ["face_provider_unavailable"]}
+    ),
+)
 
 BASE64URL = r"^[A-Za-z0-9_-]*={0,2}$"
 DEVICE_ID = r"^[A-Za-z0-9._:-]{8,128}$"
@@ -55,9 +79,9 @@ class WeChatCode(BaseModel):
         description="The city whose official account the page belongs to, e.g. haikou.",
     )
     code: str = Field(
-        min_length=1,
-        max_length=256,
-        description="The `code` WeChat's OAuth redirect gave the official account's page; used once.",
+        pattern=r"^[!-~]{1,256}$",
+        description="The `code` WeChat's OAuth redirect gave the official account's page (printable "
+        "ASCII); used once.",
     )
 
 
@@ -69,7 +93,7 @@ class DeviceKey(BaseModel):
         pattern=BASE64URL,
         description="The device's raw 32-byte Ed25519 public key, base64url. The private key stays on it.",
     )
-    label: str = Field(default="", max_length=64, description="What the citizen calls the device.")
+    label: Annotated[str, Stored(64)] = Field(default="", description="What the citizen calls the device.")
 
 
 class Binding(BaseModel):
@@ -98,7 +122,6 @@ class Bindings(BaseModel):
 
 _BOUND = {
     200: {"description": "Already bound to this citizen: unchanged, or the device's key replaced."},
-    409: {"description": "Bound to another citizen (`already_bound`), or too many bindings."},
 }
 
 
@@ -161,7 +184,7 @@ async def list_bindings(me: SignedIn, channel: Channel, services: Services) -> B
     summary="Remove a binding; the sessions it opened end with it",
 )
 async def remove_binding(
-    binding_id: Annotated[str, Path(min_length=1, max_length=64)],
+    binding_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
     me: SignedIn,
     channel: Channel,
     services: Services,
@@ -250,9 +273,7 @@ async def sign_in_with_device(
 
 
 class FaceCapture(BaseModel):
-    liveness_token: str = Field(
-        min_length=1,
-        max_length=4096,
+    liveness_token: Annotated[str, Stored(4096, min_length=1)] = Field(
         description="What the face-verification provider's capture SDK produced on the device.",
     )
 
@@ -268,10 +289,6 @@ class FaceVerified(BaseModel):
     "/me/face-verification",
     response_model=FaceVerified,
     summary="Compare a live capture with the ID photo; a match raises this session to assurance 'face'",
-    responses={
-        429: {"description": "Too many failed comparisons today (`Retry-After`)."},
-        503: {"description": "The provider could not answer (`face_provider_unavailable`); try again."},
-    },
 )
 async def verify_face(body: FaceCapture, me: SignedIn, channel: Channel, services: Services) -> FaceVerified:
     answer = await services.face_verification.VerifyFace(

@@ -10,19 +10,60 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, Administrator, AnonymousCall, Channel, Services, SignedIn
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
+from gateway.schemas import Stored
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.notify.v1 import notify_pb2
 from services.runtime.proto_values import date_from_proto
 
-router = APIRouter(tags=["sign-in"])
-admin = APIRouter(prefix="/admin", tags=["administration"])
+router = APIRouter(
+    tags=["sign-in"],
+    responses=declare(
+        {
+            400: [
+                "id_number_required",
+                "id_number_length",
+                "id_number_characters",
+                "id_number_birth_date",
+                "id_number_check_digit",
+                "name_required",
+                "invalid_name",
+            ],
+            401: ["code_invalid", "token_invalid", "session_ended"],
+            404: ["citizen_not_found", "message_not_found"],
+            429: ["too_many_requests"],
+        }
+    ),
+)
+#: The largest resident import (the gateway refuses larger ones before reading them).
+IMPORT_BYTES = 20_000_000
+admin = APIRouter(
+    prefix="/admin",
+    tags=["administration"],
+    responses=declare(
+        {400: ["malformed_json", "not_a_list", "too_many_rows"], 415: ["unsupported_media_type"]}
+    ),
+)
+
+
+#: 17 digits and a check character (a digit or X); spaces between are not counted.
+#: Stated in the schema; identity checks it, answering which part is wrong
+#: (id_number_length, id_number_characters, id_number_check_digit…).
+IdNumber = Annotated[
+    str,
+    Stored(64),
+    Field(
+        description="The 18-character resident ID number: 17 digits and a digit or X.",
+        json_schema_extra={"pattern": r"^ *(?:[0-9] *){17}[0-9Xx] *$"},
+    ),
+]
+Name = Annotated[str, Stored(100, min_length=1)]
 
 
 class CodeRequest(BaseModel):
-    id_number: str = Field(max_length=64, description="The 18-character resident ID number.")
-    name: str = Field(max_length=100, description="The name on the resident register.")
+    id_number: IdNumber
+    name: Name = Field(description="The name on the resident register.")
 
 
 class CodeRequested(BaseModel):
@@ -49,13 +90,13 @@ async def request_code(
 
 
 class SignIn(BaseModel):
-    id_number: str = Field(max_length=64)
-    name: str = Field(max_length=100)
+    id_number: IdNumber
+    name: Name
     code: str = Field(pattern=r"^\s*\d{6}\s*$", description="The six digits of the one-time code.")
 
 
 class Refresh(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: Annotated[str, Stored(200, min_length=1)]
 
 
 class TokenAnswer(BaseModel):
@@ -150,7 +191,7 @@ async def my_messages(
     me: SignedIn,
     services: Services,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    page_token: Annotated[str, Query(max_length=200)] = "",
+    page_token: Annotated[str, Stored(200), Query()] = "",
 ) -> Inbox:
     answer = await services.notify.ListInbox(
         notify_pb2.ListInboxRequest(
@@ -231,8 +272,6 @@ async def import_residents(
             415, "unsupported_media_type", "Send application/json or text/csv.", field="Content-Type"
         )
     content = await request.body()
-    if len(content) > 20_000_000:
-        raise Problem(413, "import_too_large", "At most 20 MB per import.", field="body")
     answer = await services.identity_admin.ImportResidents(
         pb.ImportResidentsRequest(content=content, format=formats[media]), **admin.call.options
     )

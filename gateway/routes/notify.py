@@ -10,13 +10,25 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.deps import Operator, ServiceCall, Services
-from gateway.problems import Problem
+from gateway.problems import Problem, declare
+from gateway.schemas import Stored
 from mintong.notify.v1 import notify_pb2 as pb
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 #: Sandbox routes: the gateway serves them only outside production (gateway/app.py).
-sandbox = APIRouter(tags=["messages"])
-providers = APIRouter(prefix="/providers", tags=["providers"])
+sandbox = APIRouter(tags=["messages"], responses=declare({404: ["sandbox_not_found"]}))
+providers = APIRouter(
+    prefix="/providers",
+    tags=["providers"],
+    responses=declare(
+        {
+            400: ["invalid_receipt"],
+            401: ["unsigned_receipt", "bad_signature"],
+            404: ["delivery_not_found"],
+            503: ["receipts_not_configured"],
+        }
+    ),
+)
 
 _CHANNELS = {
     pb.DELIVERY_CHANNEL_SMS: "sms",
@@ -55,11 +67,8 @@ async def sandbox_messages(
     staff: Operator,
     services: Services,
     to: Annotated[
-        str | None,
-        Query(
-            max_length=512,
-            description="A phone (with or without +86), openid or device token.",
-        ),
+        Annotated[str, Stored(512)] | None,
+        Query(description="A phone (with or without +86), openid or device token."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SandboxMessages:
@@ -83,9 +92,9 @@ async def sandbox_messages(
 
 
 class Receipt(BaseModel):
-    provider_ref: str = Field(min_length=1, max_length=128)
+    provider_ref: Annotated[str, Stored(128, min_length=1)]
     status: Literal["delivered", "failed"]
-    reason: str = Field(default="", max_length=500)
+    reason: Annotated[str, Stored(500)] = ""
 
 
 class ReceiptRecorded(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import (
     STAFF_ROLES,
@@ -19,19 +19,47 @@ from gateway.deps import (
     StaffRoleName,
     staff,
 )
+from gateway.problems import declare
+from gateway.schemas import Stored
 from mintong.identity.v1 import citizens_pb2
 from mintong.identity.v1 import staff_pb2 as pb
 
-router = APIRouter(prefix="/staff", tags=["staff"])
-admin = APIRouter(prefix="/admin/staff", tags=["administration"])
+router = APIRouter(
+    prefix="/staff",
+    tags=["staff"],
+    responses=declare({401: ["credentials_invalid", "session_ended"], 429: ["too_many_requests"]}),
+)
+admin = APIRouter(
+    prefix="/admin/staff",
+    tags=["administration"],
+    responses=declare(
+        {
+            400: [
+                "invalid_username",
+                "weak_password",
+                "invalid_display_name",
+                "office_required",
+                "office_not_allowed",
+                "invalid_office",
+                "invalid_role",
+            ],
+            404: ["staff_not_found"],
+            409: ["username_taken"],
+        }
+    ),
+)
 
 ROLE_PROTO = {name: value for value, name in STAFF_ROLES.items()}
 StaffId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 OfficeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+#: Stated in the schema; identity checks it (invalid_username), in any letter case.
+USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
+
+
 class StaffSignIn(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
+    username: Annotated[str, Stored(128, min_length=1)]
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -112,15 +140,33 @@ class StaffMember(BaseModel):
         )
 
 
+#: A window clerk names the office they serve at; no other role has one. Stated in
+#: the schema; identity checks it (office_required, office_not_allowed).
+OFFICE_WITH_ROLE = ConfigDict(
+    json_schema_extra={
+        "if": {"properties": {"role": {"const": "window_clerk"}}, "required": ["role"]},
+        "then": {"required": ["office_id"], "properties": {"office_id": {"type": "string"}}},
+        "else": {"properties": {"office_id": {"type": "null"}}},
+    }
+)
+
+
 class NewStaff(BaseModel):
-    username: str = Field(min_length=3, max_length=64, description="a–z, digits, '.', '_', '-'.")
-    display_name: str = Field(default="", max_length=200)
+    model_config = OFFICE_WITH_ROLE
+
+    username: Annotated[str, Stored(64)] = Field(
+        description="3 to 64 of a–z, digits, '.', '_', '-'; it starts with a letter or digit.",
+        json_schema_extra={"pattern": USERNAME},
+    )
+    display_name: Annotated[str, Stored(200)] = ""
     role: StaffRoleName
     office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
     password: str = Field(min_length=12, max_length=1024, description="The first password (12+ characters).")
 
 
 class RoleChange(BaseModel):
+    model_config = OFFICE_WITH_ROLE
+
     role: StaffRoleName
     office_id: OfficeId | None = Field(default=None, description="Required for a window clerk, else none.")
 

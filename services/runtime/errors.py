@@ -9,6 +9,16 @@ from __future__ import annotations
 
 import enum
 
+#: Words a title spells in capitals, whatever the code's case.
+_ACRONYMS = {"id": "ID", "qr": "QR", "otp": "OTP", "sms": "SMS", "url": "URL", "json": "JSON", "utf": "UTF"}
+
+
+def title_of(code: str) -> str:
+    """A readable title for a code with no title of its own: ``id_number_required``
+    becomes "ID number required"."""
+    words = [_ACRONYMS.get(w, w) for w in code.split("_")]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
 
 class Kind(enum.Enum):
     """What went wrong, in words both gRPC and HTTP can map."""
@@ -43,7 +53,7 @@ class ProblemError(Exception):
         self.code = code
         self.detail = detail
         self.field = field
-        self.title = title or code.replace("_", " ").capitalize()
+        self.title = title or title_of(code)
         if kind is not None:
             self.kind = kind
         #: For TOO_MANY: seconds before trying again.
@@ -57,8 +67,9 @@ class InvalidArgument(ProblemError):
 class NotFound(ProblemError):
     kind = Kind.NOT_FOUND
 
-    def __init__(self, what: str, key: str, *, field: str | None = None) -> None:
-        super().__init__(f"{what}_not_found", f"No {what.replace('_', ' ')} {key!r}.", field=field)
+    def __init__(self, what: str, key: str, *, field: str | None = None, detail: str | None = None) -> None:
+        # The key in typographic quotes, whole: never "No slot '284 for X'.".
+        super().__init__(f"{what}_not_found", detail or f"No {what.replace('_', ' ')} “{key}”.", field=field)
 
 
 class Conflict(ProblemError):

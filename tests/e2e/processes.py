@@ -43,12 +43,13 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
     raise TimeoutError("the platform did not become ready")
 
 
-def start_platform(data_dir: Path, ports: Mapping[str, object]) -> subprocess.Popen[bytes]:
+def start_platform(data_dir: Path, ports: Mapping[str, object], **settings: str) -> subprocess.Popen[bytes]:
     """deploy/local/up.py in a process group of its own (so a test can Ctrl-C it), with
-    ``ports`` (and any other MINTONG_* values) in its environment."""
+    ``ports`` (and any other MINTONG_* values) in its environment; ``settings`` are more
+    MINTONG_* variables (a PostgreSQL database, say)."""
     return subprocess.Popen(
         [sys.executable, str(ROOT / "deploy/local/up.py")],
-        env=clean_env(data_dir, **ports),
+        env=clean_env(data_dir, **ports, **settings),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -239,7 +239,7 @@ async def test_a_reviewer_approves_a_pre_application_and_the_citizen_can_book(
     slot = (await slot_ids(platform, "centre"))[0]
     body = {"slot_id": slot, "business": "HOUSEHOLD_REGISTRATION", "pre_application_id": "PA-2030-0001"}
     refused = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
-    assert (refused.status_code, refused.json()["code"]) == (409, "pre_application_not_approved")
+    assert (refused.status_code, refused.json()["code"]) == (422, "pre_application_not_approved")
 
     approval = {"citizen_id": me["citizen_id"], "city": "testcity", "business": "HOUSEHOLD_REGISTRATION"}
     path = "/v1/staff/pre-applications/PA-2030-0001/approve"

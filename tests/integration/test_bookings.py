@@ -320,7 +320,7 @@ async def test_rules_refuse_with_a_code_naming_the_rule(
     assert await refused(
         centre, business="HOUSEHOLD_REGISTRATION", channel=APP, pre_application_id="pa-1"
     ) == (
-        409,
+        422,
         "pre_application_not_approved",
         "pre_application_id",
     )

@@ -300,7 +300,11 @@ def check_no_shows(no_shows: list[dt.datetime], rules: BookingRules, now: dt.dat
 
 def check_cancellable(booking: Booking, rules: BookingRules, now: dt.datetime) -> None:
     if booking.status is not BookingStatus.CONFIRMED:
-        raise Refused("booking_not_active", f"This booking is {booking.status.value}; it cannot be changed.")
+        raise Refused(
+            "booking_not_active",
+            f"This booking is {booking.status.value}; it cannot be changed.",
+            field="booking_id",
+        )
     if now > booking.starts_at - rules.cancel_cutoff:
         minutes = int(rules.cancel_cutoff.total_seconds() // 60)
         raise Refused(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from services.booking.domain import events
 from services.booking.domain.rules import BookingRules
-from services.runtime.errors import InvalidArgument
+from services.runtime.errors import InvalidArgument, Kind
 
 #: A citizen may ask for at most this many days of slots at once.
 MAX_RANGE_DAYS = 31
@@ -226,11 +226,16 @@ def dates_between(first: dt.date, last: dt.date) -> list[dt.date]:
 def check_date_range(first: dt.date, last: dt.date, *, from_field: str = "from") -> None:
     if first > last:
         raise InvalidArgument(
-            "invalid_date_range", f"{from_field} ({first}) is after to ({last}).", field=from_field
+            "invalid_date_range",
+            f"{from_field} ({first}) is after to ({last}).",
+            field=from_field,
+            # Two well-formed dates a rule refuses together (no schema can say it): 422.
+            kind=Kind.UNPROCESSABLE,
         )
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise InvalidArgument(
             "date_range_too_long",
             f"Ask for at most {MAX_RANGE_DAYS} days at once, not {(last - first).days + 1}.",
             field="to",
+            kind=Kind.UNPROCESSABLE,
         )

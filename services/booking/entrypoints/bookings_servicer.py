@@ -29,6 +29,7 @@ from services.runtime.proto_values import (
     time_to_proto,
     timestamp_to_proto,
 )
+from services.runtime.text import check_text
 
 CITIZEN = CallerKind.CITIZEN
 
@@ -47,6 +48,17 @@ _WAIT = {
     WaitStatus.EXPIRED: pb.WAIT_STATUS_EXPIRED,
     WaitStatus.LEFT: pb.WAIT_STATUS_LEFT,
 }
+
+
+def _checked(request: pb.BookRequest | pb.JoinWaitlistRequest, slot_id: int | None = None) -> BookingRequest:
+    """What the citizen asks for, its text checked before anything stores it."""
+    return BookingRequest(
+        slot_id=request.slot_id if slot_id is None else slot_id,
+        business_code=check_text(request.business_code, "business", max_length=64),
+        reason_code=check_text(request.reason_code, "reason_code", max_length=64),
+        destination=check_text(request.destination, "destination", max_length=64),
+        pre_application_id=check_text(request.pre_application_id, "pre_application_id", max_length=64),
+    )
 
 
 class QrSigner:
@@ -119,17 +131,17 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
 
     async def Book(self, request: pb.BookRequest, context) -> pb.BookResponse:
         citizen = _citizen()
-        wanted = BookingRequest(
-            slot_id=request.slot_id,
-            business_code=request.business_code,
-            reason_code=request.reason_code,
-            destination=request.destination,
-            pre_application_id=request.pre_application_id,
-        )
+        wanted = _checked(request)
         channel = _channel(request.channel)
         booked = await retry_transient(
             lambda: bookings.book(
-                self.uow, self.clock, citizen, channel, wanted, request.idempotency_key, self._render
+                self.uow,
+                self.clock,
+                citizen,
+                channel,
+                wanted,
+                check_text(request.idempotency_key, "Idempotency-Key", max_length=255),
+                self._render,
             )
         )
         if booked.replayed is not None:
@@ -174,14 +186,8 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
             self.clock,
             citizen,
             _channel(request.channel),
-            BookingRequest(
-                slot_id=slot_id,
-                business_code=request.business_code,
-                reason_code=request.reason_code,
-                destination=request.destination,
-                pre_application_id=request.pre_application_id,
-            ),
-            request.office_id,
+            _checked(request, slot_id),
+            check_text(request.office_id, "office_id", max_length=64),
         )
         position = await bookings.position_in_line(self.uow, entry)
         return pb.JoinWaitlistResponse(entry=entry_to_proto(entry, position))
@@ -261,10 +267,10 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
             self.uow,
             self.clock,
             self.citizens,
-            request.pre_application_id,
-            request.citizen_id,
-            request.city_code,
-            request.business_code,
+            check_text(request.pre_application_id, "pre_application_id", max_length=64),
+            check_text(request.citizen_id, "citizen_id", max_length=64),
+            check_text(request.city_code, "city"),
+            check_text(request.business_code, "business"),
         )
         return pb.ApprovePreApplicationResponse(newly_approved=new)
 

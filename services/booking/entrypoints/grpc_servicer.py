@@ -15,6 +15,7 @@ from services.runtime.clock import Clock
 from services.runtime.context import Role, require_role
 from services.runtime.errors import InvalidArgument
 from services.runtime.proto_values import CHANNEL_PROTO, date_from_proto, date_to_proto, time_to_proto
+from services.runtime.text import LONG, check_text
 
 ADMIN = Role.ADMINISTRATOR
 
@@ -191,8 +192,8 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
             self.uow,
             first=first,
             last=last,
-            office_id=request.office_id or None,
-            city_code=request.city_code or None,
+            office_id=check_text(request.office_id, "office_id") or None,
+            city_code=check_text(request.city_code, "city") or None,
             clock=self.clock,
         )
         return pb.PublishSlotsResponse(created_count=created, updated_count=updated)
@@ -202,7 +203,11 @@ class CatalogueAdminServicer(pb_grpc.CatalogueAdminServiceServicer):
     ) -> pb.SuspendBusinessResponse:
         require_role(ADMIN)
         business = await handlers.suspend_business(
-            self.uow, request.city_code, request.business_code, request.announcement, request.announcement_en
+            self.uow,
+            check_text(request.city_code, "city"),
+            check_text(request.business_code, "business"),
+            check_text(request.announcement, "announcement", multiline=True, max_length=LONG),
+            check_text(request.announcement_en, "announcement_en", multiline=True, max_length=LONG),
         )
         return pb.SuspendBusinessResponse(business=business_to_proto(business))
 

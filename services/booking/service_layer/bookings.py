@@ -70,6 +70,22 @@ def starts_at(slot: Slot, time_zone: str) -> dt.datetime:
     return slot.starts_at(ZoneInfo(time_zone)).astimezone(dt.UTC)
 
 
+async def _why_no_context(tx: Transaction, request: BookingRequest) -> NotFound:
+    """Which of slot and business does not exist, so the answer names the right field."""
+    slot = await tx.bookings.get_slot(request.slot_id)
+    if slot is None:
+        return NotFound("slot", str(request.slot_id), field="slot_id")
+    office = await tx.catalogue.get_office(slot.office_id)
+    if office is None or await tx.catalogue.get_business(office.city_code, request.business_code) is None:
+        return NotFound("business", request.business_code, field="business")
+    return NotFound(
+        "slot",
+        str(request.slot_id),
+        field="slot_id",
+        detail=f"Slot {request.slot_id} is not one of {request.business_code}.",
+    )
+
+
 async def _checked_context(
     tx: Transaction,
     citizen_id: str,
@@ -82,7 +98,7 @@ async def _checked_context(
     """Every rule a booking of ``request`` must pass that can be checked by reading."""
     ctx = await tx.bookings.slot_context(request.slot_id, request.business_code)
     if ctx is None:
-        raise NotFound("slot", f"{request.slot_id} for {request.business_code}", field="slot_id")
+        raise await _why_no_context(tx, request)
     rules = ctx.city.rules
     check_business(ctx.business, channel, request, rules)
     if slot_must_be_open:
@@ -95,6 +111,9 @@ async def _checked_context(
             f"Pre-application {request.pre_application_id!r} is not an approved one of yours for "
             f"{ctx.business.english_name}; book once you have the notice that it can be handled.",
             field="pre_application_id",
+            # 422 like a missing one (pre_application_required): neither request
+            # can pass as it is, whichever of the two it was.
+            conflict=False,
         )
     await _check_no_shows(tx, citizen_id, rules, now)
     return ctx
@@ -588,12 +607,14 @@ async def mark_no_show(
         if booking.status is BookingStatus.NO_SHOW:
             return booking
         if booking.starts_at > now:
-            raise Refused("not_started", "A booking can be marked as missed only after it started.")
+            raise Refused(
+                "not_started", "A booking can be marked as missed only after it started.", field="booking_id"
+            )
         for status in (BookingStatus.CONFIRMED, BookingStatus.LAPSED):
             if await tx.bookings.change_status(booking.id, status, BookingStatus.NO_SHOW, now):
                 await tx.audit("booking.no_show", booking.id, {"office": booking.office_id})
                 return replace(booking, status=BookingStatus.NO_SHOW, changed_at=now)
-        raise Refused("booking_not_active", f"This booking is {booking.status.value}.")
+        raise Refused("booking_not_active", f"This booking is {booking.status.value}.", field="booking_id")
 
 
 async def approve_pre_application(

@@ -30,11 +30,25 @@ from pydantic import (
 
 from services.booking.domain import model, rules
 from services.runtime.errors import InvalidArgument
-from services.runtime.text import LONG, text_problem
+from services.runtime.text import LONG, check_text, text_problem
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def _day(value: object) -> object:
+    # YAML reads a bare 2030-01-01 as a date, JSON gives a string; nothing else is a
+    # day (pydantic would read a number as a Unix time).
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("a date is written YYYY-MM-DD") from None
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
 
 
 def _weekdays(spec: str) -> list[int]:
@@ -79,7 +93,9 @@ LongText = Annotated[str, _storable(multiline=True, max_length=LONG)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "yes" is not a boolean nor "5" a number, whatever pydantic would make
+    # of them; the file says what it means (its schema is in booking's contract).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _Bilingual(_Strict):
@@ -155,7 +171,7 @@ class OfficeDoc(_Strict):
     opening_hours: dict[Weekdays, list[Period]]
     walk_in_allowed: bool = True
     visit_requirements: list[Long] = []
-    closed_dates: list[dt.date] = []
+    closed_dates: list[Day] = []
     slot_groups: list[SlotGroupDoc] = []
 
     @field_validator("opening_hours")
@@ -254,6 +270,20 @@ def _refuse_duplicates(what: str, keys: list[str]) -> None:
         raise ValueError(f"{what} {', '.join(repeated)} appears more than once")
 
 
+def _check_texts(value: object, where: str) -> None:
+    """Every string of the file, keys too, may be stored (services/runtime/text.py):
+    whatever the schema, a NUL or a control character never reaches the database."""
+    if isinstance(value, str):
+        check_text(value, where or "content", multiline=True, max_length=LONG)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(str(key), f"{where}.{key}".lstrip(".") if isinstance(key, str) else where)
+            _check_texts(item, f"{where}.{key}".lstrip("."))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_texts(item, f"{where}[{i}]")
+
+
 def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
     try:
         raw = json.loads(content) if fmt == "json" else yaml.safe_load(content)
@@ -261,6 +291,7 @@ def parse(content: bytes, fmt: Literal["yaml", "json"]) -> CatalogueDoc:
         raise InvalidArgument(
             "malformed_catalogue", f"Not valid {fmt.upper()}: {exc}", field="content"
         ) from None
+    _check_texts(raw, "")
     try:
         return CatalogueDoc.model_validate(raw)
     except ValidationError as exc:
@@ -330,3 +361,9 @@ def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[mode
         for o in doc.offices
     ]
     return city, businesses, offices
+
+
+def json_schema() -> str:
+    """The catalogue file's JSON Schema, committed beside booking's protos as part of
+    its contract (``make openapi``): the gateway's API document shows it."""
+    return json.dumps(CatalogueDoc.model_json_schema(), indent=2, ensure_ascii=False) + "\n"

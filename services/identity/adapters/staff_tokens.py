@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.identity.adapters.tokens import check, sign
+from services.identity.adapters.tokens import STAFF_AUDIENCE, check, sign
 from services.identity.service_layer.staff import StaffClaims
 
-AUDIENCE = "mintong-staff"
+AUDIENCE = STAFF_AUDIENCE
 
 
 class JwtStaffTokens:

@@ -12,6 +12,9 @@ from services.identity.service_layer.ports import Claims
 from services.runtime.errors import Kind, ProblemError
 
 ISSUER = "mintong-identity"
+#: The audience of staff tokens (a citizen token's is its channel).
+STAFF_AUDIENCE = "mintong-staff"
+CHANNEL_AUDIENCES = ("app", "wechat", "web")
 
 
 def _refused(detail: str) -> ProblemError:
@@ -55,12 +58,23 @@ def check(
             },
         )
     except jwt.InvalidAudienceError:
-        raise _refused(wrong_audience) from None
+        raise _refused(_other_kind(token, audience) or wrong_audience) from None
     except jwt.PyJWTError:
         raise _refused("The token is not valid.") from None
     if dt.datetime.fromtimestamp(payload["exp"], dt.UTC) <= now:  # our clock, not the machine's
         raise _refused(expired)
     return str(payload["sub"]), str(payload["sid"])
+
+
+def _other_kind(token: str, audience: str) -> str | None:
+    """What to tell someone who sent a good token of the other kind: a staff token
+    on a citizen route or a citizen's on a staff route (its signature verified)."""
+    sent = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    if sent == STAFF_AUDIENCE and audience != STAFF_AUDIENCE:
+        return "This is a staff token: citizen routes take a citizen's token from /v1/auth/token."
+    if sent in CHANNEL_AUDIENCES and audience == STAFF_AUDIENCE:
+        return "This is a citizen's token: staff routes take a staff token from /v1/staff/token."
+    return None
 
 
 class JwtTokens:

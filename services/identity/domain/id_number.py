@@ -114,12 +114,14 @@ def parse(raw: str, *, today: dt.date) -> IdNumber:
                 f"An ID number contains only digits and, as its last character, X; "
                 f"character {position + 1} is not allowed.",
                 field=FIELD,
+                title="ID number has characters it cannot have",
             )
     if len(compact) != LENGTH:
         raise InvalidArgument(
             "id_number_length",
             f"An ID number has {LENGTH} characters; {len(compact)} were given (spaces not counted).",
             field=FIELD,
+            title="ID number has the wrong length",
         )
     value = compact.upper()
 
@@ -130,18 +132,21 @@ def parse(raw: str, *, today: dt.date) -> IdNumber:
             "id_number_birth_date",
             "The birth date in the ID number (characters 7 to 14) is not a real date.",
             field=FIELD,
+            title="ID number's birth date is wrong",
         ) from None
     if birth_date > today:
         raise InvalidArgument(
             "id_number_birth_date",
             "The birth date in the ID number (characters 7 to 14) is in the future.",
             field=FIELD,
+            title="ID number's birth date is wrong",
         )
     if birth_date < EARLIEST_BIRTH_DATE:
         raise InvalidArgument(
             "id_number_birth_date",
             "The birth date in the ID number (characters 7 to 14) is before 1 January 1850.",
             field=FIELD,
+            title="ID number's birth date is wrong",
         )
 
     if value[17] != check_character(value[:17]):
@@ -149,6 +154,7 @@ def parse(raw: str, *, today: dt.date) -> IdNumber:
             "id_number_check_digit",
             "The ID number's check character does not match: please check it for a typing error.",
             field=FIELD,
+            title="ID number check digit is wrong",
         )
 
     sequence = value[14:17]

@@ -8,6 +8,7 @@ from services.identity.domain.staff import StaffAccount, StaffRole
 from services.identity.service_layer.staff import StaffAuth
 from services.runtime import context as calls
 from services.runtime.errors import InvalidArgument
+from services.runtime.text import check_text
 
 ROLES: dict[pb.StaffRole, StaffRole] = {
     pb.STAFF_ROLE_WINDOW_CLERK: StaffRole.WINDOW_CLERK,
@@ -45,7 +46,9 @@ class StaffServicer(pb_grpc.StaffServiceServicer):
 
     async def SignIn(self, request, context):
         account, token, lifetime = await self.staff.sign_in(
-            request.username, request.password, request.client_ip or "unknown"
+            check_text(request.username, "username", max_length=128),
+            request.password,
+            request.client_ip or "unknown",
         )
         return pb.StaffServiceSignInResponse(
             access_token=token, expires_in_seconds=lifetime, staff=member(account)
@@ -74,8 +77,8 @@ class StaffAdminServicer(pb_grpc.StaffAdminServiceServicer):
         calls.require_role(ADMIN)
         account = await self.staff.create(
             actor=str(calls.caller.get()),
-            username=request.username,
-            display_name=request.display_name,
+            username=check_text(request.username, "username"),
+            display_name=check_text(request.display_name, "display_name"),
             role=role_of(request.role),
             office_id=request.office_id or None,
             password=request.password,
