@@ -1,0 +1,266 @@
+"""Identity's store of register imports on SQL: import jobs, the pieces of their
+files (sealed), their refused rows, and residents written a batch at a time with
+one multi-row ``INSERT … ON CONFLICT (id_lookup) DO UPDATE`` (PostgreSQL and SQLite
+both have it), so a batch costs one round trip rather than one per resident."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.identity.adapters import orm
+from services.identity.adapters.pii import PiiCipher
+from services.identity.service_layer.ports import (
+    BatchDone,
+    ImportJob,
+    LeaseLost,
+    PreparedResident,
+    RowProblem,
+)
+from services.runtime import audit as audit_log
+from services.runtime.db import as_utc
+
+#: Bound parameters per statement stay under PostgreSQL's 32,767 (16 per resident).
+_ROWS_PER_STATEMENT = 1000
+
+
+class SqlImportStore:
+    def __init__(self, conn: AsyncConnection, cipher: PiiCipher, clock: Any) -> None:
+        self.conn = conn
+        self.cipher = cipher
+        self.clock = clock
+
+    # --- residents -------------------------------------------------------------
+
+    async def resident_digests(self, lookups: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        r = orm.residents
+        found: dict[str, tuple[str, str | None]] = {}
+        for start in range(0, len(lookups), _ROWS_PER_STATEMENT):
+            query = select(r.c.id_lookup, r.c.citizen_id, r.c.row_digest).where(
+                r.c.id_lookup.in_(lookups[start : start + _ROWS_PER_STATEMENT])
+            )
+            for row in await self.conn.execute(query):
+                found[row.id_lookup] = (row.citizen_id, row.row_digest)
+        return found
+
+    async def upsert_residents(self, rows: Sequence[tuple[str, PreparedResident]], now: dt.datetime) -> None:
+        insert = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            values = [
+                _values(citizen_id, p, now) for citizen_id, p in rows[start : start + _ROWS_PER_STATEMENT]
+            ]
+            statement = insert(orm.residents).values(values)
+            fresh = statement.excluded
+            await self.conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[orm.residents.c.id_lookup],
+                    # Everything but the citizen id, which every other service knows them by.
+                    set_={c: fresh[c] for c in values[0] if c not in ("citizen_id", "id_lookup")},
+                )
+            )
+
+    # --- jobs ------------------------------------------------------------------
+
+    async def create_job(self, job: ImportJob, lease_until: dt.datetime) -> None:
+        await self.conn.execute(
+            orm.import_jobs.insert().values(
+                id=job.id,
+                state=job.state,
+                format=job.format,
+                actor=job.actor,
+                created_at=job.created_at,
+                lease_until=lease_until,
+                lease_owner=job.lease_owner,
+                bytes=0,
+                chunks=0,
+                rows_done=0,
+                imported=0,
+                updated=0,
+                unchanged=0,
+                rejected=0,
+            )
+        )
+
+    async def add_chunk(self, job_id: str, seq: int, content: bytes, lease_until: dt.datetime) -> None:
+        j = orm.import_jobs
+        await self.conn.execute(
+            orm.import_chunks.insert().values(
+                id=f"{job_id}:{seq:08d}",
+                job_id=job_id,
+                seq=seq,
+                content_sealed=self.cipher.seal_bytes(content),
+            )
+        )
+        await self.conn.execute(
+            update(j)
+            .where(j.c.id == job_id)
+            .values(bytes=j.c.bytes + len(content), chunks=j.c.chunks + 1, lease_until=lease_until)
+        )
+
+    async def queue_job(self, job_id: str) -> None:
+        j = orm.import_jobs
+        await self.conn.execute(
+            update(j).where(j.c.id == job_id).values(state="queued", lease_until=None, lease_owner=None)
+        )
+
+    async def job(self, job_id: str, *, rejections: int) -> ImportJob | None:
+        row = (await self.conn.execute(select(orm.import_jobs).where(orm.import_jobs.c.id == job_id))).first()
+        if row is None:
+            return None
+        x = orm.import_rejections
+        kept = await self.conn.execute(
+            select(x.c.line, x.c.field, x.c.reason)
+            .where(x.c.job_id == job_id)
+            .order_by(x.c.seq)
+            .limit(rejections)
+        )
+        return _job(row, tuple(RowProblem(k.line, k.field, k.reason) for k in kept))
+
+    async def claim_job(
+        self, now: dt.datetime, lease_until: dt.datetime, owner: str, job_id: str | None = None
+    ) -> ImportJob | None:
+        j = orm.import_jobs
+        takeable = or_(j.c.state == "queued", (j.c.state == "running") & (j.c.lease_until < now))
+        if job_id is None:
+            query = select(j.c.id).where(takeable).order_by(j.c.created_at).limit(1)
+            job_id = (await self.conn.execute(query)).scalar()
+            if job_id is None:
+                return None
+        # Compare-and-set: of two processes reaching for the same job, one gets it.
+        done = await self.conn.execute(
+            update(j)
+            .where(j.c.id == job_id, takeable)
+            .values(
+                state="running",
+                lease_until=lease_until,
+                lease_owner=owner,
+                started_at=func.coalesce(j.c.started_at, now),
+            )
+        )
+        if not done.rowcount:
+            return None
+        return await self.job(job_id, rejections=0)
+
+    async def chunk(self, job_id: str, seq: int) -> bytes | None:
+        c = orm.import_chunks
+        sealed = (
+            await self.conn.execute(select(c.c.content_sealed).where(c.c.job_id == job_id, c.c.seq == seq))
+        ).scalar()
+        return None if sealed is None else self.cipher.open_bytes(sealed)
+
+    async def record_batch(self, job_id: str, owner: str, done: BatchDone, lease_until: dt.datetime) -> None:
+        j = orm.import_jobs
+        changed = await self.conn.execute(
+            update(j)
+            .where(j.c.id == job_id, j.c.state == "running", j.c.lease_owner == owner)
+            .values(
+                rows_done=j.c.rows_done + done.rows,
+                imported=j.c.imported + done.imported,
+                updated=j.c.updated + done.updated,
+                unchanged=j.c.unchanged + done.unchanged,
+                rejected=j.c.rejected + done.rejected,
+                lease_until=lease_until,
+            )
+        )
+        if not changed.rowcount:
+            raise LeaseLost(job_id)
+        if done.kept:
+            await self.conn.execute(
+                orm.import_rejections.insert(),
+                [
+                    {"job_id": job_id, "line": p.line, "field": p.field[:64], "reason": p.reason[:400]}
+                    for p in done.kept
+                ],
+            )
+
+    async def finish_job(
+        self, job_id: str, owner: str, now: dt.datetime, error: tuple[str, RowProblem] | None
+    ) -> None:
+        j = orm.import_jobs
+        values: dict[str, Any] = {
+            "state": "failed" if error else "done",
+            "finished_at": now,
+            "lease_until": None,
+        }
+        if error:
+            code, problem = error
+            values.update(error_code=code, error_field=problem.field[:64], error_detail=problem.reason[:400])
+        changed = await self.conn.execute(
+            update(j).where(j.c.id == job_id, j.c.lease_owner == owner).values(**values)
+        )
+        if not changed.rowcount:
+            raise LeaseLost(job_id)
+        await self.conn.execute(delete(orm.import_chunks).where(orm.import_chunks.c.job_id == job_id))
+
+    async def fail_abandoned(self, now: dt.datetime) -> list[str]:
+        j = orm.import_jobs
+        stale = (j.c.state == "receiving") & (j.c.lease_until < now)
+        ids = list((await self.conn.execute(select(j.c.id).where(stale))).scalars())
+        if ids:
+            await self.conn.execute(
+                update(j)
+                .where(j.c.id.in_(ids), stale)
+                .values(
+                    state="failed",
+                    finished_at=now,
+                    lease_until=None,
+                    error_code="upload_interrupted",
+                    error_field="content",
+                    error_detail="The upload of the file stopped before its end.",
+                )
+            )
+            await self.conn.execute(delete(orm.import_chunks).where(orm.import_chunks.c.job_id.in_(ids)))
+        return ids
+
+    async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
+        await audit_log.append(
+            self.conn, orm.audit, actor=actor, action=action, subject=subject, detail=detail, at=self.clock()
+        )
+
+
+def _values(citizen_id: str, prepared: PreparedResident, now: dt.datetime) -> dict[str, Any]:
+    resident = prepared.resident
+    return {
+        "citizen_id": citizen_id,
+        "id_lookup": prepared.lookup,
+        **prepared.sealed,
+        "city_code": resident.city_code,
+        "gender": resident.gender,
+        "birth_date": resident.birth_date,
+        "photo_captured_on": resident.photo_captured_on,
+        "fingerprint_on_file": resident.fingerprint_on_file,
+        "card_issued_on": resident.card_issued_on,
+        "card_expires_on": resident.card_expires_on,
+        "card_status": resident.card_status.value,
+        "updated_at": now,
+        "row_digest": prepared.digest,
+    }
+
+
+def _job(row: Row[Any], rejections: tuple[RowProblem, ...]) -> ImportJob:
+    created = as_utc(row.created_at)
+    assert created is not None
+    return ImportJob(
+        id=row.id,
+        state=row.state,
+        format=row.format,
+        actor=row.actor,
+        created_at=created,
+        started_at=as_utc(row.started_at),
+        finished_at=as_utc(row.finished_at),
+        bytes=row.bytes,
+        rows_done=row.rows_done,
+        imported=row.imported,
+        updated=row.updated,
+        unchanged=row.unchanged,
+        rejected=row.rejected,
+        error=RowProblem(0, row.error_field or "content", row.error_detail or "") if row.error_code else None,
+        error_code=row.error_code,
+        rejections=rejections,
+        lease_owner=row.lease_owner,
+    )
