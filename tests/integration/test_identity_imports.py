@@ -144,3 +144,20 @@ async def test_an_unreadable_file_fails_its_job_keeping_what_was_read(identity: 
 async def pieces(content: bytes, size: int = 7) -> AsyncIterator[bytes]:
     for start in range(0, len(content), size):
         yield content[start : start + size]
+
+
+async def test_a_batch_rolled_back_leaves_no_resident(identity: Any, clock: Clock) -> None:
+    """The residents of a batch are written in the caller's transaction (PostgreSQL's
+    COPY path too): a batch that fails later, e.g. on a lost lease, leaves nothing."""
+    from services.identity.adapters.preparer import ThreadPreparer
+    from services.identity.service_layer import register
+
+    prepared = await ThreadPreparer(identity.cipher).prepare(
+        list(register.rows(register_file(3), "csv")), clock().date()
+    )
+    with pytest.raises(RuntimeError):
+        async with identity.imports.uow.write() as store:
+            done = await register.upsert_residents(store, prepared.residents, clock())
+            assert len(done.created) == 3
+            raise RuntimeError("the lease was lost")
+    assert await residents(identity) == []

@@ -93,3 +93,21 @@ def test_a_record_without_end_is_refused_not_buffered() -> None:
             register.rows(pieces(f'{HEADER}\n"'.encode() + b"x" * (register.MAX_RECORD + 10), 1 << 16), "csv")
         )
     assert refused.value.code == "record_too_long"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    digits=st.text("0123456789", min_size=10, max_size=10),
+    prefix=st.sampled_from(["", "86", "+86"]),
+)
+def test_the_mobile_fast_path_agrees_with_phonenumbers(digits: str, prefix: str) -> None:
+    raw = f"{prefix}1{digits}"
+    try:
+        expected: str | None = register._parse_phone(raw)
+    except ProblemError:
+        expected = None
+    try:
+        found: str | None = register.parse_phone(raw)
+    except ProblemError:
+        found = None
+    assert found == expected
