@@ -87,10 +87,15 @@ class InlinePreparer:
     def __init__(self, cipher: Any) -> None:
         self.cipher = cipher
 
-    async def prepare(self, records: Any, today: dt.date) -> Any:
-        from services.identity.adapters.preparer import prepare
+    async def check(self, records: Any, today: dt.date) -> Any:
+        from services.identity.adapters.preparer import check
 
-        return prepare(self.cipher, records, today)
+        return check(self.cipher, records, today)
+
+    async def seal(self, residents: Any) -> Any:
+        from services.identity.adapters.preparer import seal
+
+        return seal(self.cipher, residents)
 
     async def close(self) -> None:
         pass

@@ -19,7 +19,13 @@ from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.domain.id_number import check_character
 from services.identity.service_layer.imports import ResidentImports
-from services.identity.service_layer.ports import ImportJob, PreparedBatch, Preparer, RowProblem
+from services.identity.service_layer.ports import (
+    ImportJob,
+    PreparedBatch,
+    PreparedResident,
+    Preparer,
+    RowProblem,
+)
 from services.runtime.errors import ProblemError
 from tests.conftest import Clock
 
@@ -99,13 +105,16 @@ class CrashingPreparer:
         self.inner = inner
         self.left = batches
 
-    async def prepare(
+    async def check(
         self, records: Sequence[tuple[int, dict[str, str] | RowProblem]], today: dt.date
     ) -> PreparedBatch:
         if self.left == 0:
             raise RuntimeError("the process died")
         self.left -= 1
-        return await self.inner.prepare(records, today)
+        return await self.inner.check(records, today)
+
+    async def seal(self, residents: Sequence[PreparedResident]) -> list[PreparedResident]:
+        return await self.inner.seal(residents)
 
     async def close(self) -> None:
         pass
@@ -152,12 +161,29 @@ async def test_a_batch_rolled_back_leaves_no_resident(identity: Any, clock: Cloc
     from services.identity.adapters.preparer import ThreadPreparer
     from services.identity.service_layer import register
 
-    prepared = await ThreadPreparer(identity.cipher).prepare(
-        list(register.rows(register_file(3), "csv")), clock().date()
-    )
+    preparer = ThreadPreparer(identity.cipher)
+    checked = await preparer.check(list(register.rows(register_file(3), "csv")), clock().date())
+    sealed = await preparer.seal(checked.residents)
     with pytest.raises(RuntimeError):
         async with identity.imports.uow.write() as store:
-            done = await register.upsert_residents(store, prepared.residents, clock())
+            done = await register.upsert_residents(store, sealed, clock())
             assert len(done.created) == 3
             raise RuntimeError("the lease was lost")
     assert await residents(identity) == []
+
+
+async def test_worker_processes_check_and_seal_as_this_one_does() -> None:
+    from services.identity.adapters.pii import PiiCipher
+    from services.identity.adapters.preparer import PoolPreparer
+    from services.identity.service_layer import register
+
+    cipher = PiiCipher([PiiCipher.generate_key()], PiiCipher.generate_key())
+    pool = PoolPreparer(cipher, 1, min_batch=1)
+    try:
+        checked = await pool.check(list(register.rows(register_file(3, bad=[1]), "csv")), dt.date(2030, 1, 1))
+        sealed = await pool.seal(checked.residents)
+    finally:
+        await pool.close()
+    assert [p.line for p in checked.problems] == [3]
+    assert [p.lookup for p in sealed] == [cipher.lookup(number(0)), cipher.lookup(number(2))]
+    assert cipher.open(sealed[1].sealed["name_sealed"]) == "居民2"

@@ -43,10 +43,8 @@ class SqlImportStore:
         if self.conn.dialect.name == "postgresql":
             # One array parameter rather than thousands in an IN list (each costs CPU).
             raw = await self._asyncpg()
-            query = (
-                "SELECT id_lookup, citizen_id, row_digest FROM residents WHERE id_lookup = ANY($1::text[])"
-            )
-            for row in await raw.fetch(query, list(lookups)):
+            sql = "SELECT id_lookup, citizen_id, row_digest FROM residents WHERE id_lookup = ANY($1::text[])"
+            for row in await raw.fetch(sql, list(lookups)):
                 found[row["id_lookup"]] = (row["citizen_id"], row["row_digest"])
             return found
         for start in range(0, len(lookups), _ROWS_PER_STATEMENT):

@@ -25,8 +25,8 @@ from services.runtime.errors import ProblemError
 Records = Sequence[tuple[int, dict[str, str] | RowProblem]]
 
 
-def prepare(cipher: PiiCipher, records: Records, today: dt.date) -> PreparedBatch:
-    """Each record checked; the good ones hashed and sealed, the others reported."""
+def check(cipher: PiiCipher, records: Records, today: dt.date) -> PreparedBatch:
+    """Each record checked; the good ones hashed, the others reported."""
     good: list[PreparedResident] = []
     problems: list[RowProblem] = []
     for line, row in records:
@@ -43,23 +43,38 @@ def prepare(cipher: PiiCipher, records: Records, today: dt.date) -> PreparedBatc
                 resident,
                 lookup=cipher.lookup(resident.id_number),
                 digest=cipher.lookup(register.digest_text(resident)),
-                sealed={
-                    "id_sealed": cipher.seal(resident.id_number),
-                    "name_sealed": cipher.seal(resident.name),
-                    "phone_sealed": cipher.seal(resident.phone),
-                    "address_sealed": cipher.seal(resident.household_address),
-                },
             )
         )
     return PreparedBatch(good, problems)
+
+
+def seal(cipher: PiiCipher, residents: Sequence[PreparedResident]) -> list[PreparedResident]:
+    """Each resident with its personal data sealed."""
+    return [
+        PreparedResident(
+            p.resident,
+            p.lookup,
+            p.digest,
+            {
+                "id_sealed": cipher.seal(p.resident.id_number),
+                "name_sealed": cipher.seal(p.resident.name),
+                "phone_sealed": cipher.seal(p.resident.phone),
+                "address_sealed": cipher.seal(p.resident.household_address),
+            },
+        )
+        for p in residents
+    ]
 
 
 class ThreadPreparer:
     def __init__(self, cipher: PiiCipher) -> None:
         self.cipher = cipher
 
-    async def prepare(self, records: Records, today: dt.date) -> PreparedBatch:
-        return await asyncio.to_thread(prepare, self.cipher, records, today)
+    async def check(self, records: Records, today: dt.date) -> PreparedBatch:
+        return await asyncio.to_thread(check, self.cipher, records, today)
+
+    async def seal(self, residents: Sequence[PreparedResident]) -> list[PreparedResident]:
+        return await asyncio.to_thread(seal, self.cipher, residents)
 
     async def close(self) -> None:
         pass
@@ -73,9 +88,14 @@ def _start_worker(cipher: PiiCipher) -> None:
     _worker_cipher = cipher
 
 
-def _prepare_in_worker(records: Records, today: dt.date) -> PreparedBatch:
+def _check_in_worker(records: Records, today: dt.date) -> PreparedBatch:
     assert _worker_cipher is not None, "the pool's initializer sets the cipher"
-    return prepare(_worker_cipher, records, today)
+    return check(_worker_cipher, records, today)
+
+
+def _seal_in_worker(residents: Sequence[PreparedResident]) -> list[PreparedResident]:
+    assert _worker_cipher is not None, "the pool's initializer sets the cipher"
+    return seal(_worker_cipher, residents)
 
 
 class PoolPreparer:
@@ -88,10 +108,9 @@ class PoolPreparer:
         self.workers = workers
         self.min_batch = min_batch
         self._pool: ProcessPoolExecutor | None = None
+        self._thread = ThreadPreparer(cipher)
 
-    async def prepare(self, records: Records, today: dt.date) -> PreparedBatch:
-        if len(records) < self.min_batch:
-            return await asyncio.to_thread(prepare, self.cipher, records, today)
+    def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -99,9 +118,19 @@ class PoolPreparer:
                 initializer=_start_worker,
                 initargs=(self.cipher,),
             )
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, _prepare_in_worker, records, today
-        )
+        return self._pool
+
+    async def check(self, records: Records, today: dt.date) -> PreparedBatch:
+        if len(records) < self.min_batch:
+            return await self._thread.check(records, today)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor(), _check_in_worker, records, today)
+
+    async def seal(self, residents: Sequence[PreparedResident]) -> list[PreparedResident]:
+        if len(residents) < self.min_batch:
+            return await self._thread.seal(residents)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor(), _seal_in_worker, residents)
 
     async def close(self) -> None:
         if self._pool is not None:

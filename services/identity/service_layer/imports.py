@@ -169,14 +169,16 @@ class ResidentImports:
 
     async def _run(self, job: ImportJob, progress: Callable[[ImportJob], None] | None) -> None:
         today = self.clock().date()
-        waiting: collections.deque[tuple[int, asyncio.Future[PreparedBatch]]] = collections.deque()
+        waiting: collections.deque[tuple[int, asyncio.Future[tuple[PreparedBatch, int]]]] = (
+            collections.deque()
+        )
         kept = job.rejected
         error: tuple[str, RowProblem] | None = None
 
         async def commit() -> None:
             nonlocal kept
             count, future = waiting.popleft()
-            prepared = await future
+            prepared, skipped = await future
             room = max(0, KEPT_REJECTIONS - kept)
             kept += len(prepared.problems)
             now = self.clock()
@@ -189,7 +191,7 @@ class ResidentImports:
                         rows=count,
                         imported=len(done.created),
                         updated=len(done.changed),
-                        unchanged=done.unchanged,
+                        unchanged=done.unchanged + skipped,
                         rejected=len(prepared.problems),
                         kept=prepared.problems[:room],
                     ),
@@ -204,9 +206,7 @@ class ResidentImports:
                 async for record in self._records(job):
                     batch.append(record)
                     if len(batch) == self.policy.batch:
-                        waiting.append(
-                            (len(batch), asyncio.ensure_future(self.preparer.prepare(batch, today)))
-                        )
+                        waiting.append((len(batch), asyncio.ensure_future(self._prepare(batch, today))))
                         batch = []
                         if len(waiting) > self.policy.ahead:
                             await commit()
@@ -214,7 +214,7 @@ class ResidentImports:
                 # The rest of the file cannot be read: what was read before still counts.
                 error = (problem.code, RowProblem(0, problem.field or "content", problem.detail))
             if batch:
-                waiting.append((len(batch), asyncio.ensure_future(self.preparer.prepare(batch, today))))
+                waiting.append((len(batch), asyncio.ensure_future(self._prepare(batch, today))))
             while waiting:
                 await commit()
         finally:
@@ -239,6 +239,18 @@ class ResidentImports:
             )
         if progress is not None:
             progress(await self.status(job.id, rejections=0))
+
+    async def _prepare(self, records: list[Record], today: dt.date) -> tuple[PreparedBatch, int]:
+        """A batch checked, then sealed but for the residents the register already
+        holds just so (a refresh of the register is mostly those): the batch to
+        write, and how many were left out as unchanged. The write checks again, in
+        its transaction: this look is only there to spare the sealing."""
+        checked = await self.preparer.check(records, today)
+        async with self.uow.read() as store:
+            known = await store.resident_digests([p.lookup for p in checked.residents])
+        fresh = [p for p in checked.residents if known.get(p.lookup, ("", None))[1] != p.digest]
+        sealed = await self.preparer.seal(fresh) if fresh else []
+        return PreparedBatch(sealed, checked.problems), len(checked.residents) - len(fresh)
 
     async def _records(self, job: ImportJob) -> AsyncIterator[Record]:
         """The file's records after the ones already committed."""

@@ -137,13 +137,13 @@ class RowProblem:
 
 @dataclass(frozen=True)
 class PreparedResident:
-    """A checked row, ready to store: its look-up hash, the keyed hash of its
-    content, and its personal data already sealed (column → token)."""
+    """A checked row: its look-up hash, the keyed hash of its content, and, once
+    sealed, its personal data as tokens (column → token)."""
 
     resident: Resident
     lookup: str
     digest: str
-    sealed: Mapping[str, str]
+    sealed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,17 @@ class PreparedBatch:
 
 
 class Preparer(Protocol):
-    """Checks and seals rows: the CPU-heavy part of an import, which an adapter may
-    run beside the event loop (other processes, other cores)."""
+    """Checks rows and seals residents: the CPU-heavy part of an import, which an
+    adapter may run beside the event loop (other processes, other cores). Sealing is
+    a step of its own, so that rows the register already holds unchanged skip it."""
 
-    async def prepare(
+    async def check(
         self, records: Sequence[tuple[int, dict[str, str] | RowProblem]], today: dt.date
-    ) -> PreparedBatch: ...
+    ) -> PreparedBatch:
+        """Each record checked: good ones hashed (not sealed yet), others reported."""
+        ...
+
+    async def seal(self, residents: Sequence[PreparedResident]) -> list[PreparedResident]: ...
     async def close(self) -> None: ...
 
 
