@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
-import importlib.util
 import io
 import json
 import os
@@ -41,13 +40,11 @@ from typing import Any
 
 
 def _vacancy_read() -> ModuleType:
-    """bench/vacancy_read.py, for its helpers (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("vacancy_read", Path(__file__).with_name("vacancy_read.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """bench/vacancy_read.py, for its helpers (machine, schemas, the section writer):
+    this script's folder is first on ``sys.path``, so a plain import finds it."""
+    import vacancy_read
+
+    return vacancy_read
 
 
 START, END = "<!-- register-import:start -->", "<!-- register-import:end -->"

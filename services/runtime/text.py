@@ -41,5 +41,7 @@ def check_text(value: str, field: str, *, multiline: bool = False, max_length: i
     """``value`` itself, or :class:`InvalidArgument` ``invalid_text`` naming ``field``."""
     reason = text_problem(value, multiline=multiline, max_length=max_length)
     if reason is not None:
-        raise InvalidArgument("invalid_text", f"{field} {reason}.", field=field, title="Text cannot be stored")
+        raise InvalidArgument(
+            "invalid_text", f"{field} {reason}.", field=field, title="Text cannot be stored"
+        )
     return value

@@ -174,7 +174,7 @@ async def test_a_batch_rolled_back_leaves_no_resident(identity: Any, clock: Cloc
 
 async def test_worker_processes_check_and_seal_as_this_one_does() -> None:
     from services.identity.adapters.pii import PiiCipher
-    from services.identity.adapters.preparer import PoolPreparer
+    from services.identity.adapters.preparer import PoolPreparer, ThreadPreparer
     from services.identity.service_layer import register
 
     cipher = PiiCipher([PiiCipher.generate_key()], PiiCipher.generate_key())
@@ -187,3 +187,8 @@ async def test_worker_processes_check_and_seal_as_this_one_does() -> None:
     assert [p.line for p in checked.problems] == [3]
     assert [p.lookup for p in sealed] == [cipher.lookup(number(0)), cipher.lookup(number(2))]
     assert cipher.open(sealed[1].sealed["name_sealed"]) == "居民2"
+    here = await ThreadPreparer(cipher).check(
+        list(register.rows(register_file(3), "csv")), dt.date(2030, 1, 1)
+    )
+    assert [p.resident for p in checked.residents] == [here.residents[0].resident, here.residents[2].resident]
+    assert [p.digest for p in checked.residents] == [here.residents[0].digest, here.residents[2].digest]
