@@ -14,6 +14,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -85,9 +88,18 @@ class ThreadPreparer:
 _worker_cipher: PiiCipher | None = None
 
 
-def _start_worker(cipher: PiiCipher) -> None:
+def _start_worker(cipher: PiiCipher, parent: int) -> None:
     global _worker_cipher
     _worker_cipher = cipher
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """A worker whose service died without shutting the pool down (killed, crashed)
+    would wait for work for ever: it ends when its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 # Between processes a batch travels as tuples of plain values: pickling dataclasses
@@ -165,7 +177,7 @@ class PoolPreparer:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self.cipher,),
+                initargs=(self.cipher, os.getpid()),
             )
         return self._pool
 
