@@ -189,6 +189,12 @@ def run_child(args: argparse.Namespace, rows: int, *, again: bool, profile: bool
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def cpu_per_row(result: dict[str, Any]) -> float:
+    """µs of CPU (job process and its workers) per row read, over a child's runs."""
+    cpu = sum(run["cpu_main_s"] for run in result["runs"]) + result["cpu_workers_s"]
+    return cpu / (result["rows"] * len(result["runs"])) * 1e6
+
+
 def report(results: list[dict[str, Any]], args: argparse.Namespace, machine: list[tuple[str, str]]) -> str:
     lines = [
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with "
@@ -212,6 +218,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, machine: lis
                 f"| {r['peak_rss_mib']:.0f} MiB | {r['peak_rss_worker_mib']:.0f} MiB |"
             )
     lines += [
+        "",
+        "CPU of the import's processes, per row read (job process and workers, both runs "
+        "of a size together): "
+        + ", ".join(f"{r['rows']:,} rows: {cpu_per_row(r):.0f} µs" for r in results)
+        + " (PostgreSQL's own CPU not included).",
         "",
         f"{args.workers} worker processes check and seal, batches of {args.batch:,} rows; every run "
         "stored all its rows (`SELECT count(*)` afterwards: "

@@ -11,10 +11,9 @@ from typing import Any
 
 from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity.adapters import orm
-from services.identity.adapters.pii import PiiCipher
+from services.identity.adapters.store import SqlStore
 from services.identity.service_layer.ports import (
     BatchDone,
     ImportJob,
@@ -22,18 +21,16 @@ from services.identity.service_layer.ports import (
     PreparedResident,
     RowProblem,
 )
-from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 
 #: Look-up hashes per ``IN (…)``: bound parameters stay under PostgreSQL's 32,767.
 _ROWS_PER_STATEMENT = 5000
 
 
-class SqlImportStore:
-    def __init__(self, conn: AsyncConnection, cipher: PiiCipher, clock: Any) -> None:
-        self.conn = conn
-        self.cipher = cipher
-        self.clock = clock
+class SqlImportStore(SqlStore):
+    """Identity's store with the import's own tables: what a batch writes (the
+    residents, and whatever the register's store does when they change) and the
+    job's progress share one transaction."""
 
     # --- residents -------------------------------------------------------------
 
@@ -256,11 +253,6 @@ class SqlImportStore:
             )
             await self.conn.execute(delete(orm.import_chunks).where(orm.import_chunks.c.job_id.in_(ids)))
         return ids
-
-    async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
-        await audit_log.append(
-            self.conn, orm.audit, actor=actor, action=action, subject=subject, detail=detail, at=self.clock()
-        )
 
 
 #: The columns an import writes, in the order :func:`_values` gives them.
