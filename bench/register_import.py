@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
+import importlib
 import io
 import json
 import os
@@ -42,9 +43,7 @@ from typing import Any
 def _vacancy_read() -> ModuleType:
     """bench/vacancy_read.py, for its helpers (machine, schemas, the section writer):
     this script's folder is first on ``sys.path``, so a plain import finds it."""
-    import vacancy_read
-
-    return vacancy_read
+    return importlib.import_module("vacancy_read")
 
 
 START, END = "<!-- register-import:start -->", "<!-- register-import:end -->"
@@ -186,7 +185,8 @@ def run_child(args: argparse.Namespace, rows: int, *, again: bool, profile: bool
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"the {rows}-row run failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def cpu_per_row(result: dict[str, Any]) -> float:
