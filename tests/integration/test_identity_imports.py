@@ -192,3 +192,22 @@ async def test_worker_processes_check_and_seal_as_this_one_does() -> None:
     )
     assert [p.resident for p in checked.residents] == [here.residents[0].resident, here.residents[2].resident]
     assert [p.digest for p in checked.residents] == [here.residents[0].digest, here.residents[2].digest]
+
+
+async def test_an_upload_that_stalls_past_its_lease_is_refused(identity: Any, clock: Clock) -> None:
+    imports: ResidentImports = identity.imports
+    other = ResidentImports(imports.uow, imports.preparer, clock=clock, policy=imports.policy)
+
+    async def stalling() -> AsyncIterator[bytes]:
+        yield register_file(2)
+        clock.now += imports.policy.lease + dt.timedelta(seconds=1)
+        assert await other.run_next() is None  # any process's sweep fails the upload
+        yield register_file(2)
+
+    with pytest.raises(ProblemError) as refused:
+        await imports.receive(stalling(), "csv", actor="admin:test")
+    assert refused.value.code == "upload_interrupted"
+    async with identity.db.read() as conn:
+        [state] = (await conn.execute(select(orm.import_jobs.c.state))).scalars()
+        assert state == "failed"
+        assert (await conn.execute(select(func.count()).select_from(orm.import_chunks))).scalar() == 0

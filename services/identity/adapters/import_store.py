@@ -133,17 +133,24 @@ class SqlImportStore(SqlStore):
                 content_sealed=self.cipher.seal_bytes(content),
             )
         )
-        await self.conn.execute(
+        # Still receiving: an upload so slow that its lease ran out was failed meanwhile.
+        done = await self.conn.execute(
             update(j)
-            .where(j.c.id == job_id)
+            .where(j.c.id == job_id, j.c.state == "receiving")
             .values(bytes=j.c.bytes + len(content), chunks=j.c.chunks + 1, lease_until=lease_until)
         )
+        if not done.rowcount:
+            raise LeaseLost(job_id)
 
     async def queue_job(self, job_id: str) -> None:
         j = orm.import_jobs
-        await self.conn.execute(
-            update(j).where(j.c.id == job_id).values(state="queued", lease_until=None, lease_owner=None)
+        done = await self.conn.execute(
+            update(j)
+            .where(j.c.id == job_id, j.c.state == "receiving")
+            .values(state="queued", lease_until=None, lease_owner=None)
         )
+        if not done.rowcount:
+            raise LeaseLost(job_id)
 
     async def job(self, job_id: str, *, rejections: int) -> ImportJob | None:
         row = (await self.conn.execute(select(orm.import_jobs).where(orm.import_jobs.c.id == job_id))).first()

@@ -32,7 +32,7 @@ from services.identity.service_layer.ports import (
     RowProblem,
 )
 from services.identity.service_layer.register import Format, Record, RowReader
-from services.runtime.errors import InvalidArgument, NotFound, ProblemError
+from services.runtime.errors import Conflict, InvalidArgument, NotFound, ProblemError
 from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,13 @@ class ResidentImports:
                 job.id, problem.code, RowProblem(0, problem.field or "content", problem.detail)
             )
             raise
+        except LeaseLost:
+            # Pieces came too slowly: the job was failed as abandoned meanwhile.
+            raise Conflict(
+                "upload_interrupted",
+                f"The upload paused for longer than {self.policy.lease.seconds} s; send the file again.",
+                field="content",
+            ) from None
         except BaseException:
             # The sender went away (the call was cancelled) or the store failed.
             await self._refuse(
