@@ -125,6 +125,10 @@ async def test_import_reports_bad_rows_by_line_and_is_idempotent(platform: Platf
         "/v1/admin/residents/import", content=b"name\n", headers={**admin, "Content-Type": "text/csv"}
     )
     assert (refused.status_code, refused.json()["code"]) == (400, "missing_columns"), refused.text
+    refused = await platform.http.post(
+        "/v1/admin/residents/import", content=b"[]", headers={**admin, "Content-Type": "application/json"}
+    )
+    assert (refused.status_code, refused.json()["field"]) == (415, "Content-Type"), refused.text
     unknown = await platform.http.get("/v1/admin/residents/imports/no-such-import", headers=admin)
     assert unknown.status_code == 404, unknown.text
     refused = await platform.http.post("/v1/admin/residents/import", content=b"x", headers=platform.headers())
