@@ -315,6 +315,8 @@ class Admin(harness.Staff):
         return [s["id"] for s in found]
 
     async def import_residents(self, people: list[harness.Resident]) -> None:
+        """The register import is a job: 202 with its Location, then its status
+        asked for until it is over."""
         answer = await self.http.post(
             "/v1/admin/residents/import",
             content=residents_csv(people).encode(),
@@ -322,8 +324,13 @@ class Admin(harness.Staff):
             timeout=120,
         )
         harness.ok(answer, "resident import")
-        if answer.json()["problems"]:
-            raise SystemExit(f"residents refused: {answer.json()['problems'][:3]}")
+        where = answer.headers["location"]
+        while (job := answer.json())["state"] not in ("done", "failed"):
+            await asyncio.sleep(0.5)
+            answer = await self.http.get(where, headers=self.headers)
+            harness.ok(answer, "resident import status")
+        if job["state"] == "failed" or job["rejected"]:
+            raise SystemExit(f"residents refused: {job['error'] or job['rejections'][:3]}")
 
 
 # ---------------------------------------------------------------- the release

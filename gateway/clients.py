@@ -27,6 +27,9 @@ class Clients:
         self.notify_admin = notify_pb2_grpc.NotifyAdminServiceStub(self.channels["notify"])
         self.identity = identity_pb2_grpc.IdentityServiceStub(self.channels["identity"])
         self.identity_admin = identity_pb2_grpc.IdentityAdminServiceStub(self.channels["identity"])
+        #: Seconds a register file's upload may take (the gateway's settings say; the
+        #: import itself runs after it, as a job).
+        self.upload_timeout: float = getattr(settings, "import_upload_timeout", 600.0)
         self.channel_bindings = channels_pb2_grpc.ChannelBindingServiceStub(self.channels["identity"])
         self.face_verification = channels_pb2_grpc.FaceVerificationServiceStub(self.channels["identity"])
         self.staff = staff_pb2_grpc.StaffServiceStub(self.channels["identity"])

@@ -20,6 +20,9 @@ class GatewaySettings(ServiceSettings):
     receipt_secret: SecretStr | None = None
     #: Seconds the gateway waits for a service before answering 504.
     grpc_timeout: float = Field(default=5.0, gt=0)
+    #: Seconds an administrator's register file may take to upload (streamed to
+    #: identity; the import then runs as a job nobody waits on).
+    import_upload_timeout: float = Field(default=600.0, gt=0)
     #: API requests one gateway process serves at once; more wait up to
     #: ``admission_wait`` seconds for a turn, then get 503 with Retry-After.
     max_in_flight: int = Field(default=64, ge=1)

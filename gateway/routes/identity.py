@@ -4,6 +4,7 @@ and the administrators' resident import."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -237,46 +238,143 @@ async def mark_read(message_id: MessageId, me: SignedIn, services: Services) -> 
 
 
 class ImportProblem(BaseModel):
-    line: int
+    line: int = Field(
+        description="The line of the file the record starts on (a CSV header is line 1); 0: the file."
+    )
     field: str
     reason: str
 
 
-class Imported(BaseModel):
+class ImportFailure(BaseModel):
+    code: str
+    field: str
+    detail: str
+
+
+class ResidentImport(BaseModel):
+    import_id: str
+    state: Literal["receiving", "queued", "running", "done", "failed"]
+    rows_done: int = Field(description="Records of the file read so far, good and refused.")
     imported: int
     updated: int
-    problems: list[ImportProblem]
+    unchanged: int = Field(description="Rows equal to what the register holds: not written again.")
+    rejected: int
+    rejections: list[ImportProblem] = Field(description="The first refused rows (up to 100).")
+    rows_per_second: float
+    bytes_received: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: ImportFailure | None = Field(
+        description="A failed import: why the rest of the file was unreadable."
+    )
+
+
+def _resident_import(m: pb.ResidentImport) -> ResidentImport:
+    def at(field: str) -> dt.datetime | None:
+        return getattr(m, field).ToDatetime(dt.UTC) if m.HasField(field) else None
+
+    created = at("created_at")
+    assert created is not None
+    return ResidentImport(
+        import_id=m.import_id,
+        state=m.state,  # type: ignore[arg-type]
+        rows_done=m.rows_done,
+        imported=m.imported,
+        updated=m.updated,
+        unchanged=m.unchanged,
+        rejected=m.rejected,
+        rejections=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in m.rejections],
+        rows_per_second=round(m.rows_per_second, 1),
+        bytes_received=m.bytes_received,
+        created_at=created,
+        started_at=at("started_at"),
+        finished_at=at("finished_at"),
+        error=ImportFailure(code=m.error_code, field=m.error.field, detail=m.error.reason)
+        if m.error_code
+        else None,
+    )
+
+
+#: Piece size of the upload to identity (the body arrives in smaller pieces).
+UPLOAD_PIECE = 1 << 20
+IMPORT_FORMATS = {
+    "text/csv": pb.IMPORT_FORMAT_CSV,
+    "application/x-ndjson": pb.IMPORT_FORMAT_JSON_LINES,
+    "application/jsonl": pb.IMPORT_FORMAT_JSON_LINES,
+}
 
 
 @admin.post(
     "/residents/import",
-    response_model=Imported,
-    summary="Import residents: a JSON array, or text/csv with the documented columns",
+    response_model=ResidentImport,
+    status_code=202,
+    summary="Start importing residents: text/csv with the documented columns, or JSON lines",
+    description=(
+        "The body is streamed to identity, which stores it and imports it as a job: the answer "
+        "comes once the file is received, with the job and its `Location`; `GET` that for "
+        "progress. Importing a file again updates only what changed."
+    ),
+    responses={202: {"headers": {"Location": {"schema": {"type": "string"}, "description": "The job."}}}},
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"type": "array"}},
                 "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/jsonl": {"schema": {"type": "string"}},
             },
         }
     },
 )
 async def import_residents(
-    request: Request, _channel: Channel, admin: Administrator, services: Services
-) -> Imported:
+    request: Request, response: Response, _channel: Channel, admin: Administrator, services: Services
+) -> ResidentImport:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    formats = {"application/json": pb.IMPORT_FORMAT_JSON, "text/csv": pb.IMPORT_FORMAT_CSV}
-    if media not in formats:
+    if media not in IMPORT_FORMATS:
         raise Problem(
-            415, "unsupported_media_type", "Send application/json or text/csv.", field="Content-Type"
+            415,
+            "unsupported_media_type",
+            "Send text/csv or JSON lines (application/x-ndjson, application/jsonl).",
+            field="Content-Type",
         )
-    content = await request.body()
-    answer = await services.identity_admin.ImportResidents(
-        pb.ImportResidentsRequest(content=content, format=formats[media]), **admin.call.options
+
+    async def pieces() -> AsyncIterator[pb.StartResidentImportRequest]:
+        # Streamed on as it arrives, re-cut to pieces of a megabyte: never the whole body.
+        buffer = bytearray()
+        first = True
+        async for data in request.stream():
+            buffer += data
+            if len(buffer) >= UPLOAD_PIECE:
+                yield pb.StartResidentImportRequest(
+                    format=IMPORT_FORMATS[media] if first else pb.IMPORT_FORMAT_UNSPECIFIED,
+                    content=bytes(buffer),
+                )
+                buffer.clear()
+                first = False
+        if buffer or first:
+            yield pb.StartResidentImportRequest(
+                format=IMPORT_FORMATS[media] if first else pb.IMPORT_FORMAT_UNSPECIFIED, content=bytes(buffer)
+            )
+
+    options = {**admin.call.options, "timeout": max(admin.call.timeout, services.upload_timeout)}
+    answer = await services.identity_admin.StartResidentImport(pieces(), **options)
+    response.headers["Location"] = f"/v1/admin/residents/imports/{answer.job.import_id}"
+    return _resident_import(answer.job)
+
+
+@admin.get(
+    "/residents/imports/{import_id}",
+    response_model=ResidentImport,
+    summary="How far a resident import is: rows done, refused rows by line, rate",
+)
+async def resident_import(
+    import_id: Annotated[str, Path(max_length=36)],
+    _channel: Channel,
+    admin: Administrator,
+    services: Services,
+) -> ResidentImport:
+    answer = await services.identity_admin.GetResidentImport(
+        pb.GetResidentImportRequest(import_id=import_id), **admin.call.options
     )
-    return Imported(
-        imported=answer.imported,
-        updated=answer.updated,
-        problems=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in answer.problems],
-    )
+    return _resident_import(answer.job)

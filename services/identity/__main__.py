@@ -9,34 +9,90 @@ import datetime as dt
 import getpass
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Literal
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.identity import bootstrap
 from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.domain.staff import StaffRole
-from services.identity.service_layer import contacts, register
+from services.identity.service_layer import contacts
+from services.identity.service_layer.imports import KEPT_REJECTIONS
+from services.identity.service_layer.ports import ImportJob
+from services.identity.service_layer.register import Format
 from services.runtime import audit
 from services.runtime.errors import ProblemError
 from services.runtime.lifecycle import configure_logging, load_settings, serve
 from services.runtime.pii import reseal_command
 
 
-async def _import(app: bootstrap.Identity, content: bytes, fmt: Literal["json", "csv"]) -> int:
+def _format(path: Path) -> Format:
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
+async def _pieces(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with path.open("rb") as file:
+        while piece := await asyncio.to_thread(file.read, size):
+            yield piece
+
+
+def _lines(path: Path) -> int:
+    """About how many rows the file holds, for the progress bar (read in pieces)."""
+    count = 0
+    with path.open("rb") as file:
+        while piece := file.read(1 << 20):
+            count += piece.count(b"\n")
+    return count
+
+
+async def _import(app: bootstrap.Identity, path: Path) -> int:
+    """Store the file as a job and run it here, with a progress bar; when a running
+    identity service takes the job first, follow its progress instead."""
+    fmt = _format(path)
     try:
-        result = await register.import_residents(
-            app.uow, app.cipher, content, fmt, actor="admin:cli", now=dt.datetime.now(dt.UTC)
-        )
+        job = await app.imports.receive(_pieces(path), fmt, actor="admin:cli")
+        with Progress(
+            TextColumn("importing {task.fields[name]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:,.0f} rows/s"),
+            TimeRemainingColumn(),
+            transient=not sys.stderr.isatty(),
+            console=Console(stderr=True),
+        ) as bar:
+            rows = max(_lines(path) - (1 if fmt == "csv" else 0), 1)
+            task = bar.add_task("import", total=rows, name=path.name, rate=0.0)
+
+            def show(now: ImportJob) -> None:
+                bar.update(task, completed=now.rows_done, rate=now.rate(dt.datetime.now(dt.UTC)))
+
+            finished = await app.imports.run_next(job.id, progress=show)
+            while finished is None or finished.state not in ("done", "failed"):
+                await asyncio.sleep(0.5)
+                finished = await app.imports.status(job.id)
+                show(finished)
+        finished = await app.imports.status(job.id, rejections=KEPT_REJECTIONS)
     except ProblemError as problem:
         print(f"refused: {problem.detail}", file=sys.stderr)
         return 2
     finally:
+        await app.imports.preparer.close()
         await app.db.dispose()
-    print(f"imported {result.imported}, updated {result.updated}, refused {len(result.problems)}")
-    for bad in result.problems:
+    print(
+        f"import {finished.id}: {finished.state}; {finished.rows_done} rows: imported {finished.imported}, "
+        f"updated {finished.updated}, unchanged {finished.unchanged}, refused {finished.rejected}"
+    )
+    for bad in finished.rejections:
         print(f"  line {bad.line}: {bad.field}: {bad.reason}")
-    return 1 if result.problems else 0
+    if finished.rejected > len(finished.rejections):
+        print(f"  … and {finished.rejected - len(finished.rejections)} more")
+    if finished.error is not None:
+        print(f"failed: {finished.error.reason}", file=sys.stderr)
+        return 2
+    return 1 if finished.rejected else 0
 
 
 #: Where ``create-staff`` takes the password from when set (else stdin or a prompt):
@@ -89,7 +145,9 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the gRPC service (default)")
     commands.add_parser("migrate", help="bring the database schema up to date")
-    load = commands.add_parser("import", help="import residents from a CSV or JSON file")
+    load = commands.add_parser(
+        "import", help="import residents from a CSV file (.csv) or a JSON lines file (any other name)"
+    )
     load.add_argument("file", type=Path)
     commands.add_parser("verify-audit", help="check the audit log's hash chain")
     again = commands.add_parser(
@@ -119,8 +177,7 @@ def main() -> None:
         case "migrate":
             app.migrate()
         case "import":
-            fmt: Literal["json", "csv"] = "csv" if args.file.suffix.lower() == ".csv" else "json"
-            sys.exit(asyncio.run(_import(app, args.file.read_bytes(), fmt)))
+            sys.exit(asyncio.run(_import(app, args.file)))
         case "verify-audit":
             sys.exit(asyncio.run(audit.verify_command(app.db, orm.audit)))
         case "reseal":

@@ -24,9 +24,11 @@ from services.identity.adapters.booking_client import GrpcOfficeDirectory
 from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.adapters.device_keys import Ed25519Keys
 from services.identity.adapters.face import FaceVerificationOff, SandboxFaceVerifier
+from services.identity.adapters.import_store import SqlImportStore
 from services.identity.adapters.notify_client import NotifyCodeSender
 from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.adapters.pii import PiiCipher
+from services.identity.adapters.preparer import PoolPreparer, ThreadPreparer
 from services.identity.adapters.staff_store import SqlStaffStore
 from services.identity.adapters.staff_tokens import JwtStaffTokens
 from services.identity.adapters.store import SqlStore
@@ -38,7 +40,8 @@ from services.identity.domain.model import OtpPolicy
 from services.identity.domain.staff import SignInThrottle
 from services.identity.entrypoints.channels_servicer import ChannelBindingServicer, FaceVerificationServicer
 from services.identity.entrypoints.citizens_servicer import CitizenDirectoryServicer
-from services.identity.entrypoints.grpc_servicer import IdentityAdminServicer, IdentityServicer
+from services.identity.entrypoints.grpc_servicer import IdentityServicer
+from services.identity.entrypoints.import_servicer import IdentityAdminServicer
 from services.identity.entrypoints.staff_servicer import StaffAdminServicer, StaffServicer
 from services.identity.service_layer.auth import Auth
 from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
@@ -46,6 +49,8 @@ from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.contacts import ContactsBackfill
 from services.identity.service_layer.face import FaceVerification
 from services.identity.service_layer.housekeeping import PruneWorker
+from services.identity.service_layer.imports import ImportPolicy, ImportRunner, ResidentImports
+from services.identity.service_layer.ports import Preparer
 from services.identity.service_layer.staff import OfficeDirectory, Passwords, StaffAuth
 from services.runtime import migrations
 from services.runtime.clock import Clock, utc_now
@@ -70,6 +75,7 @@ class Identity:
     host: ServiceHost
     channels: Channels
     face: FaceVerification
+    imports: ResidentImports
     #: The providers, so tests (and a developer) can reach the sandboxes.
     wechat: WeChatOAuth
     face_verifier: FaceVerifier
@@ -175,6 +181,16 @@ def build(
         ),
     )
 
+    preparer: Preparer = (
+        PoolPreparer(cipher, settings.import_workers) if settings.import_workers else ThreadPreparer(cipher)
+    )
+    imports = ResidentImports(
+        TransactionFactory(db, lambda conn: SqlImportStore(conn, cipher, clock)),
+        preparer,
+        clock=clock,
+        policy=ImportPolicy(batch=settings.import_batch),
+    )
+
     def register(server: grpc.aio.Server) -> None:
         identity_pb2_grpc.add_IdentityServiceServicer_to_server(
             IdentityServicer(auth, uow, clock, assurance=face.assurance), server
@@ -183,7 +199,7 @@ def build(
         channels_pb2_grpc.add_ChannelBindingServiceServicer_to_server(bindings, server)
         channels_pb2_grpc.add_FaceVerificationServiceServicer_to_server(faces, server)
         identity_pb2_grpc.add_IdentityAdminServiceServicer_to_server(
-            IdentityAdminServicer(uow, cipher, clock), server
+            IdentityAdminServicer(imports, clock), server
         )
         staff_pb2_grpc.add_StaffServiceServicer_to_server(StaffServicer(staff), server)
         staff_pb2_grpc.add_StaffAdminServiceServicer_to_server(StaffAdminServicer(staff), server)
@@ -206,6 +222,7 @@ def build(
     host.workers.append(BootstrapAdministrator(staff, settings))
     host.workers.append(ContactsBackfill(uow))
     host.workers.append(PruneWorker(uow, clock, settings.identity_prune_interval))
+    host.workers.append(ImportRunner(imports, settings.import_poll_interval))
     return Identity(
         settings,
         db,
@@ -216,6 +233,7 @@ def build(
         host,
         channels=channels,
         face=face,
+        imports=imports,
         wechat=wechat,
         face_verifier=face_verifier,
     )

@@ -50,6 +50,13 @@ class IdentitySettings(PiiSettings):
     #: Failed face comparisons per citizen per 24 hours before face verification is refused.
     face_failures_per_day: int = Field(default=3, ge=1)
     device_challenge_seconds: int = Field(default=60, ge=10, le=600)
+    #: Processes that check and seal register rows during an import (0: a thread of
+    #: the service itself). Sealing is what limits an import's rate: one per core.
+    import_workers: int = Field(default=2, ge=0, le=64)
+    #: Rows per committed batch of a register import.
+    import_batch: int = Field(default=2000, ge=1, le=50_000)
+    #: Seconds between looks for import jobs whose process stopped mid-job.
+    import_poll_interval: float = Field(default=10.0, gt=0)
 
     def sandboxes(self) -> frozenset[str]:
         chosen = {"face": self.face_provider, "wechat_oauth": self.wechat_oauth}

@@ -64,10 +64,17 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
+            return handler
+        # Unary calls, and client-streaming ones (an upload in pieces); the
+        # server-streaming kinds are not used.
+        if handler.unary_unary is not None:
+            inner, wrap = handler.unary_unary, grpc.unary_unary_rpc_method_handler
+        elif handler.stream_unary is not None:
+            inner, wrap = handler.stream_unary, grpc.stream_unary_rpc_method_handler
+        else:
             return handler
         metadata = dict(handler_call_details.invocation_metadata or ())
-        inner = handler.unary_unary
 
         async def behaviour(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             tokens = (
@@ -83,7 +90,7 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
                 context.caller.reset(tokens[1])
                 context.request_id.reset(tokens[0])
 
-        return grpc.unary_unary_rpc_method_handler(
+        return wrap(
             behaviour,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,

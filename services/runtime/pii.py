@@ -113,6 +113,18 @@ class PiiCipher:
         except (InvalidToken, UnicodeError):
             raise _unopenable() from None
 
+    def seal_bytes(self, plain: bytes) -> str:
+        """The token to store for raw bytes (e.g. a piece of an uploaded file, which
+        may end inside a UTF-8 character)."""
+        return self._fernet.encrypt(plain).decode("ascii")
+
+    def open_bytes(self, sealed: str) -> bytes:
+        """The bytes of a token made by :meth:`seal_bytes`."""
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii"))
+        except (InvalidToken, UnicodeError):
+            raise _unopenable() from None
+
     def rotate(self, sealed: str) -> str:
         """``sealed`` re-sealed under the newest key (for the rotation pass)."""
         try:

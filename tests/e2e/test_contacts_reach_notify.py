@@ -5,7 +5,6 @@ And the backfill that covers residents imported before identity told notify."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import nats
@@ -14,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import delete, func, select, update
 
 from services.identity.adapters import orm
-from services.identity.service_layer import contacts, register
+from services.identity.service_layer import contacts
 from services.notify.domain.model import Contacts
 from tests.e2e.conftest import Platform
 from tests.e2e.test_channels import b64, bind_wechat, otp_sign_in, wechat_sign_in
@@ -126,9 +125,7 @@ async def test_residents_imported_before_reach_notify_by_the_backfill(platform: 
     """As on a data dir of before: residents there, no event of theirs, the backfill
     not run. Running it (what the identity process does at start) tells notify."""
     app = platform.identity
-    result = await register.import_residents(
-        app.uow, app.cipher, CSV.encode(), "csv", actor="admin:test", now=dt.datetime.now(dt.UTC)
-    )
+    result = await app.imports.run_file(CSV.encode(), "csv", actor="admin:test")
     assert result.imported == 2
     async with app.db.write() as conn:
         await conn.execute(delete(orm.outbox))

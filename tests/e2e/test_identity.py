@@ -42,14 +42,24 @@ CSV = "\n".join(
 )
 
 
+async def import_file(platform: Platform, content: bytes, media: str = "text/csv") -> dict[str, Any]:
+    """Import a register file as an administrator does: 202 with the job's Location,
+    then its status asked for until the job is over."""
+    headers = {**platform.headers(admin=True), "Content-Type": media}
+    started = await platform.http.post("/v1/admin/residents/import", content=content, headers=headers)
+    assert started.status_code == 202, started.text
+    where = started.headers["location"]
+    assert where == f"/v1/admin/residents/imports/{started.json()['import_id']}"
+
+    async def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = (await platform.http.get(where, headers=platform.headers(admin=True))).json()
+        return job if job["state"] in ("done", "failed") else None
+
+    return await eventually(finished)
+
+
 async def load_register(platform: Platform) -> dict[str, Any]:
-    answer = await platform.http.post(
-        "/v1/admin/residents/import",
-        content=CSV.encode(),
-        headers={**platform.headers(admin=True), "Content-Type": "text/csv"},
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    return await import_file(platform, CSV.encode())
 
 
 async def code_for(platform: Platform, phone: str, already: int = 0) -> str:
@@ -87,23 +97,40 @@ def bearer(platform: Platform, token: str, channel: str = "app") -> dict[str, st
 
 async def test_import_reports_bad_rows_by_line_and_is_idempotent(platform: Platform) -> None:
     first = await load_register(platform)
-    assert (first["imported"], first["updated"]) == (2, 0)
-    assert [(p["line"], p["field"]) for p in first["problems"]] == [
+    assert (first["state"], first["rows_done"], first["imported"], first["updated"]) == ("done", 5, 2, 0)
+    assert first["rows_per_second"] > 0 and first["finished_at"] >= first["started_at"]
+    assert [(p["line"], p["field"]) for p in first["rejections"]] == [
         (4, "id_number"),
         (5, "phone"),
         (6, "card_status"),
     ]
-    assert all(ZHANG[:10] not in p["reason"] for p in first["problems"])  # no personal data echoed
+    assert first["rejected"] == 3
+    assert all(ZHANG[:10] not in p["reason"] for p in first["rejections"])  # no personal data echoed
     again = await load_register(platform)
-    assert (again["imported"], again["updated"]) == (0, 2)
+    assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 2)
 
-    as_json = json.dumps([{"id_number": ZHANG, "name": "张伟", "phone": "13800138001", "city": "zhengzhou"}])
-    answer = await platform.http.post(
-        "/v1/admin/residents/import",
-        content=as_json.encode(),
-        headers={**platform.headers(admin=True), "Content-Type": "application/json"},
+    # JSON lines; a changed phone is an update; NUL in a name is refused by line.
+    as_json = "\n".join(
+        [
+            json.dumps({"id_number": ZHANG, "name": "张伟", "phone": "13800138002", "city": "zhengzhou"}),
+            json.dumps({"id_number": WANG, "name": "王\u0000强", "phone": "13900139001", "city": "haikou"}),
+        ]
     )
-    assert (answer.json()["imported"], answer.json()["updated"]) == (0, 1)
+    answer = await import_file(platform, as_json.encode(), "application/x-ndjson")
+    assert (answer["imported"], answer["updated"], answer["rejected"]) == (0, 1, 1), answer
+    assert [(p["line"], p["field"]) for p in answer["rejections"]] == [(2, "name")]
+
+    admin = platform.headers(admin=True)
+    refused = await platform.http.post(
+        "/v1/admin/residents/import", content=b"name\n", headers={**admin, "Content-Type": "text/csv"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "missing_columns"), refused.text
+    refused = await platform.http.post(
+        "/v1/admin/residents/import", content=b"[]", headers={**admin, "Content-Type": "application/json"}
+    )
+    assert (refused.status_code, refused.json()["field"]) == (415, "Content-Type"), refused.text
+    unknown = await platform.http.get("/v1/admin/residents/imports/no-such-import", headers=admin)
+    assert unknown.status_code == 404, unknown.text
     refused = await platform.http.post("/v1/admin/residents/import", content=b"x", headers=platform.headers())
     assert refused.status_code == 401
 

@@ -35,6 +35,7 @@ from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
 from services.runtime import context
 from services.runtime.telemetry import OtlpJsonLinesExporter
 from tests.e2e.conftest import Platform
+from tests.e2e.test_identity import import_file
 from tests.integration.test_notify import booking_confirmed, eventually, publish
 
 # The check character is X, so that a lower-cased number is a different spelling.
@@ -72,10 +73,8 @@ def leaks(where: str, content: bytes | str, needles: dict[str, str] = NAME_TOO) 
 
 async def sign_in(platform: Platform) -> dict[str, Any]:
     admin = platform.headers(admin=True)
-    imported = await platform.http.post(
-        "/v1/admin/residents/import", content=CSV.encode(), headers={**admin, "Content-Type": "text/csv"}
-    )
-    assert (imported.status_code, imported.json()["imported"]) == (200, 1), imported.text
+    imported = await import_file(platform, CSV.encode())
+    assert imported["imported"] == 1, imported
     who = {"id_number": ID_NUMBER.lower(), "name": NAME}  # as a citizen may type it
     asked = await platform.http.post("/v1/auth/otp", json=who, headers=platform.headers("app"))
     assert asked.status_code == 202, asked.text

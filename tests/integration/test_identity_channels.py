@@ -18,7 +18,6 @@ from services.identity import bootstrap
 from services.identity.adapters import orm
 from services.identity.config import IdentitySettings
 from services.identity.domain.channels import device_message
-from services.identity.service_layer import register
 from services.runtime import audit
 from services.runtime.errors import ProblemError
 from tests.conftest import FakeClock
@@ -29,7 +28,7 @@ from tests.e2e.test_identity import CSV, WANG, ZHANG
 async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) -> AsyncIterator[Any]:
     app = bootstrap.build(IdentitySettings(data_dir=tmp_path, **backend), clock=clock)
     await asyncio.to_thread(app.migrate)
-    await register.import_residents(app.uow, app.cipher, CSV.encode(), "csv", actor="admin:test", now=clock())
+    await app.imports.run_file(CSV.encode(), "csv", actor="admin:test")
     yield app
     await app.db.dispose()
 

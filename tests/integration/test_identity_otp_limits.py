@@ -14,7 +14,6 @@ import pytest
 
 from services.identity import bootstrap
 from services.identity.config import IdentitySettings
-from services.identity.service_layer import register
 from services.identity.service_layer.auth import Auth
 from services.runtime.errors import ProblemError
 from tests.conftest import FakeClock
@@ -37,7 +36,7 @@ class Codes:
 async def identity(tmp_path: Path, backend: dict[str, Any], clock: FakeClock) -> AsyncIterator[Any]:
     app = bootstrap.build(IdentitySettings(data_dir=tmp_path, **backend), clock=clock)
     await asyncio.to_thread(app.migrate)
-    await register.import_residents(app.uow, app.cipher, CSV.encode(), "csv", actor="admin:test", now=clock())
+    await app.imports.run_file(CSV.encode(), "csv", actor="admin:test")
     app.auth.sender = Codes()
     yield app
     await app.db.dispose()

@@ -61,32 +61,6 @@ class SqlStore:
             card_status=CardStatus(r.card_status),
         )
 
-    async def save_resident(self, resident: Resident, id_lookup: str, now: dt.datetime) -> bool:
-        values = {
-            "id_sealed": self.cipher.seal(resident.id_number),
-            "name_sealed": self.cipher.seal(resident.name),
-            "phone_sealed": self.cipher.seal(resident.phone),
-            "address_sealed": self.cipher.seal(resident.household_address),
-            "city_code": resident.city_code,
-            "gender": resident.gender,
-            "birth_date": resident.birth_date,
-            "photo_captured_on": resident.photo_captured_on,
-            "fingerprint_on_file": resident.fingerprint_on_file,
-            "card_issued_on": resident.card_issued_on,
-            "card_expires_on": resident.card_expires_on,
-            "card_status": resident.card_status.value,
-            "updated_at": now,
-        }
-        done = await self.conn.execute(
-            update(orm.residents).where(orm.residents.c.id_lookup == id_lookup).values(**values)
-        )
-        if done.rowcount:
-            return False
-        await self.conn.execute(
-            orm.residents.insert().values(citizen_id=resident.citizen_id, id_lookup=id_lookup, **values)
-        )
-        return True
-
     async def count_rate(self, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         e = orm.rate_events
         row = (

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Literal
 
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.identity.v1 import identity_pb2_grpc as pb_grpc
-from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.channels import Assurance
 from services.identity.domain.id_number import parse
 from services.identity.domain.model import mask_phone
-from services.identity.service_layer import register
 from services.identity.service_layer.auth import Auth
 from services.identity.service_layer.ports import Claims, UnitOfWork
 from services.runtime import context as calls
@@ -97,23 +94,4 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             birth_date=date_to_proto(resident.birth_date),
             card_status=resident.card_status.value,
             card_expires_on=date_to_proto(resident.card_expires_on),
-        )
-
-
-class IdentityAdminServicer(pb_grpc.IdentityAdminServiceServicer):
-    def __init__(self, uow: UnitOfWork, cipher: PiiCipher, clock: Clock) -> None:
-        self.uow = uow
-        self.cipher = cipher
-        self.clock = clock
-
-    async def ImportResidents(self, request, context):
-        calls.require_role(calls.Role.ADMINISTRATOR)
-        fmt: Literal["json", "csv"] = "csv" if request.format == pb.IMPORT_FORMAT_CSV else "json"
-        result = await register.import_residents(
-            self.uow, self.cipher, request.content, fmt, actor=str(calls.caller.get()), now=self.clock()
-        )
-        return pb.ImportResidentsResponse(
-            imported=result.imported,
-            updated=result.updated,
-            problems=[pb.RowProblem(line=p.line, field=p.field, reason=p.reason) for p in result.problems],
         )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from typing import Protocol
 
 from services.identity.domain.model import Resident
@@ -54,10 +54,6 @@ class Store(Protocol):
     async def resident(self, citizen_id: str) -> Resident | None: ...
     async def residents(self, citizen_ids: list[str]) -> list[Resident]:
         """Those of ``citizen_ids`` on the register, in one query."""
-        ...
-
-    async def save_resident(self, resident: Resident, id_lookup: str, now: dt.datetime) -> bool:
-        """Insert or update by ID number; True when it was new."""
         ...
 
     async def count_rate(self, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
@@ -142,3 +138,140 @@ class Tokens(Protocol):
     def verify(self, token: str, channel: str, now: dt.datetime) -> Claims:
         """Raises a ProblemError (401) for anything but a valid, unexpired token for ``channel``."""
         ...
+
+
+# --- register imports (service_layer/register.py, imports.py) -----------------------
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    #: 1-based: the line of the file the record starts on (a CSV header is line 1).
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PreparedResident:
+    """A checked row: its look-up hash, the keyed hash of its content, and, once
+    sealed, its personal data as tokens (column → token)."""
+
+    resident: Resident
+    lookup: str
+    digest: str
+    sealed: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    residents: list[PreparedResident]
+    problems: list[RowProblem]
+
+
+class Preparer(Protocol):
+    """Checks rows and seals residents: the CPU-heavy part of an import, which an
+    adapter may run beside the event loop (other processes, other cores). Sealing is
+    a step of its own, so that rows the register already holds unchanged skip it."""
+
+    async def check(
+        self, records: Sequence[tuple[int, dict[str, str] | RowProblem]], today: dt.date
+    ) -> PreparedBatch:
+        """Each record checked: good ones hashed (not sealed yet), others reported."""
+        ...
+
+    async def seal(self, residents: Sequence[PreparedResident]) -> list[PreparedResident]: ...
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    id: str
+    state: str  # receiving, queued, running, done, failed
+    format: str
+    actor: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    bytes: int = 0
+    rows_done: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    error: RowProblem | None = None  # a failed job: what made the file unreadable
+    error_code: str | None = None
+    rejections: tuple[RowProblem, ...] = field(default=())
+    lease_owner: str | None = None
+
+    def rate(self, now: dt.datetime) -> float:
+        """Rows a second since the job started (to its end, or now)."""
+        if self.started_at is None:
+            return 0.0
+        seconds = ((self.finished_at or now) - self.started_at).total_seconds()
+        return self.rows_done / seconds if seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    rows: int
+    imported: int
+    updated: int
+    unchanged: int
+    rejected: int
+    #: The refused rows to keep (the first ones of the job, up to a bound).
+    kept: Sequence[RowProblem]
+
+
+class LeaseLost(Exception):
+    """Another process took the job over (this one was too slow to renew its lease):
+    the batch is rolled back and this process leaves the job alone."""
+
+
+class ImportStore(Protocol):
+    async def resident_digests(self, lookups: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """citizen id and row digest of each stored resident among ``lookups``."""
+        ...
+
+    async def upsert_residents(self, rows: Sequence[tuple[str, PreparedResident]], now: dt.datetime) -> None:
+        """Insert each (citizen id, resident), or update the resident with its look-up
+        hash (keeping its citizen id)."""
+        ...
+
+    async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
+        """Tell notify these citizens' contacts, in this transaction (the outbox)."""
+        ...
+
+    async def create_job(self, job: ImportJob, lease_until: dt.datetime) -> None: ...
+    async def add_chunk(self, job_id: str, seq: int, content: bytes, lease_until: dt.datetime) -> None: ...
+    async def queue_job(self, job_id: str) -> None: ...
+    async def job(self, job_id: str, *, rejections: int) -> ImportJob | None: ...
+    async def claim_job(
+        self, now: dt.datetime, lease_until: dt.datetime, owner: str, job_id: str | None = None
+    ) -> ImportJob | None:
+        """Take a queued job, or a running one whose lease ran out (its process
+        died): the oldest, or ``job_id``. None when there is none to take."""
+        ...
+
+    async def chunk(self, job_id: str, seq: int) -> bytes | None: ...
+    async def record_batch(self, job_id: str, owner: str, done: BatchDone, lease_until: dt.datetime) -> None:
+        """Add a batch's counts and kept problems; raises LeaseLost if ``owner`` no
+        longer holds the job."""
+        ...
+
+    async def finish_job(
+        self, job_id: str, owner: str, now: dt.datetime, error: tuple[str, RowProblem] | None
+    ) -> None:
+        """Done (or failed with a code and a problem); the file's pieces are deleted."""
+        ...
+
+    async def fail_abandoned(self, now: dt.datetime) -> list[str]:
+        """Uploads whose sender went away (lease ran out while receiving): failed,
+        their pieces deleted. Returns their ids."""
+        ...
+
+    async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
+
+
+class ImportUnitOfWork(Protocol):
+    def write(self) -> AbstractAsyncContextManager[ImportStore]: ...
+    def read(self) -> AbstractAsyncContextManager[ImportStore]: ...

@@ -14,10 +14,10 @@ DESCRIPTOR: _descriptor.FileDescriptor
 class ImportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     IMPORT_FORMAT_UNSPECIFIED: _ClassVar[ImportFormat]
-    IMPORT_FORMAT_JSON: _ClassVar[ImportFormat]
+    IMPORT_FORMAT_JSON_LINES: _ClassVar[ImportFormat]
     IMPORT_FORMAT_CSV: _ClassVar[ImportFormat]
 IMPORT_FORMAT_UNSPECIFIED: ImportFormat
-IMPORT_FORMAT_JSON: ImportFormat
+IMPORT_FORMAT_JSON_LINES: ImportFormat
 IMPORT_FORMAT_CSV: ImportFormat
 
 class RequestCodeRequest(_message.Message):
@@ -142,13 +142,31 @@ class GetMeResponse(_message.Message):
     card_expires_on: _common_pb2.Date
     def __init__(self, citizen_id: _Optional[str] = ..., masked_id_number: _Optional[str] = ..., name: _Optional[str] = ..., masked_phone: _Optional[str] = ..., city_code: _Optional[str] = ..., gender: _Optional[str] = ..., birth_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., card_status: _Optional[str] = ..., card_expires_on: _Optional[_Union[_common_pb2.Date, _Mapping]] = ...) -> None: ...
 
-class ImportResidentsRequest(_message.Message):
-    __slots__ = ("content", "format")
-    CONTENT_FIELD_NUMBER: _ClassVar[int]
+class StartResidentImportRequest(_message.Message):
+    __slots__ = ("format", "content")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
-    content: bytes
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
     format: ImportFormat
-    def __init__(self, content: _Optional[bytes] = ..., format: _Optional[_Union[ImportFormat, str]] = ...) -> None: ...
+    content: bytes
+    def __init__(self, format: _Optional[_Union[ImportFormat, str]] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class StartResidentImportResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: ResidentImport
+    def __init__(self, job: _Optional[_Union[ResidentImport, _Mapping]] = ...) -> None: ...
+
+class GetResidentImportRequest(_message.Message):
+    __slots__ = ("import_id",)
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    import_id: str
+    def __init__(self, import_id: _Optional[str] = ...) -> None: ...
+
+class GetResidentImportResponse(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: ResidentImport
+    def __init__(self, job: _Optional[_Union[ResidentImport, _Mapping]] = ...) -> None: ...
 
 class RowProblem(_message.Message):
     __slots__ = ("line", "field", "reason")
@@ -160,12 +178,36 @@ class RowProblem(_message.Message):
     reason: str
     def __init__(self, line: _Optional[int] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
-class ImportResidentsResponse(_message.Message):
-    __slots__ = ("imported", "updated", "problems")
+class ResidentImport(_message.Message):
+    __slots__ = ("import_id", "state", "rows_done", "imported", "updated", "unchanged", "rejected", "rejections", "rows_per_second", "created_at", "started_at", "finished_at", "bytes_received", "error_code", "error")
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_DONE_FIELD_NUMBER: _ClassVar[int]
     IMPORTED_FIELD_NUMBER: _ClassVar[int]
     UPDATED_FIELD_NUMBER: _ClassVar[int]
-    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    import_id: str
+    state: str
+    rows_done: int
     imported: int
     updated: int
-    problems: _containers.RepeatedCompositeFieldContainer[RowProblem]
-    def __init__(self, imported: _Optional[int] = ..., updated: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[RowProblem, _Mapping]]] = ...) -> None: ...
+    unchanged: int
+    rejected: int
+    rejections: _containers.RepeatedCompositeFieldContainer[RowProblem]
+    rows_per_second: float
+    created_at: _timestamp_pb2.Timestamp
+    started_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    bytes_received: int
+    error_code: str
+    error: RowProblem
+    def __init__(self, import_id: _Optional[str] = ..., state: _Optional[str] = ..., rows_done: _Optional[int] = ..., imported: _Optional[int] = ..., updated: _Optional[int] = ..., unchanged: _Optional[int] = ..., rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[RowProblem, _Mapping]]] = ..., rows_per_second: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bytes_received: _Optional[int] = ..., error_code: _Optional[str] = ..., error: _Optional[_Union[RowProblem, _Mapping]] = ...) -> None: ...

@@ -326,17 +326,33 @@ class IdentityAdminServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.ImportResidents = channel.unary_unary(
-                '/mintong.identity.v1.IdentityAdminService/ImportResidents',
-                request_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.ImportResidentsRequest.SerializeToString,
-                response_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.ImportResidentsResponse.FromString,
+        self.StartResidentImport = channel.stream_unary(
+                '/mintong.identity.v1.IdentityAdminService/StartResidentImport',
+                request_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.StartResidentImportRequest.SerializeToString,
+                response_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.StartResidentImportResponse.FromString,
+                _registered_method=True)
+        self.GetResidentImport = channel.unary_unary(
+                '/mintong.identity.v1.IdentityAdminService/GetResidentImport',
+                request_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetResidentImportRequest.SerializeToString,
+                response_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetResidentImportResponse.FromString,
                 _registered_method=True)
 
 
 class IdentityAdminServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
-    def ImportResidents(self, request, context):
+    def StartResidentImport(self, request_iterator, context):
+        """Upload a register file in pieces, streamed (the first piece names the format).
+        Answers once the file is stored, with the job that imports it; the import
+        itself runs in the background (GetResidentImport tells how far it is). A file
+        whose start cannot be read (no CSV header with every column, not UTF-8) is
+        refused with INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetResidentImport(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -345,10 +361,15 @@ class IdentityAdminServiceServicer:
 
 def add_IdentityAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'ImportResidents': grpc.unary_unary_rpc_method_handler(
-                    servicer.ImportResidents,
-                    request_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.ImportResidentsRequest.FromString,
-                    response_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.ImportResidentsResponse.SerializeToString,
+            'StartResidentImport': grpc.stream_unary_rpc_method_handler(
+                    servicer.StartResidentImport,
+                    request_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.StartResidentImportRequest.FromString,
+                    response_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.StartResidentImportResponse.SerializeToString,
+            ),
+            'GetResidentImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetResidentImport,
+                    request_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetResidentImportRequest.FromString,
+                    response_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetResidentImportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -362,7 +383,34 @@ class IdentityAdminService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
-    def ImportResidents(request,
+    def StartResidentImport(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/mintong.identity.v1.IdentityAdminService/StartResidentImport',
+            mintong_dot_identity_dot_v1_dot_identity__pb2.StartResidentImportRequest.SerializeToString,
+            mintong_dot_identity_dot_v1_dot_identity__pb2.StartResidentImportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetResidentImport(request,
             target,
             options=(),
             channel_credentials=None,
@@ -375,9 +423,9 @@ class IdentityAdminService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/mintong.identity.v1.IdentityAdminService/ImportResidents',
-            mintong_dot_identity_dot_v1_dot_identity__pb2.ImportResidentsRequest.SerializeToString,
-            mintong_dot_identity_dot_v1_dot_identity__pb2.ImportResidentsResponse.FromString,
+            '/mintong.identity.v1.IdentityAdminService/GetResidentImport',
+            mintong_dot_identity_dot_v1_dot_identity__pb2.GetResidentImportRequest.SerializeToString,
+            mintong_dot_identity_dot_v1_dot_identity__pb2.GetResidentImportResponse.FromString,
             options,
             channel_credentials,
             insecure,
