@@ -17,7 +17,7 @@ from services.identity.service_layer import contacts
 from services.notify.domain.model import Contacts
 from tests.e2e.conftest import Platform
 from tests.e2e.test_channels import b64, bind_wechat, otp_sign_in, wechat_sign_in
-from tests.e2e.test_identity import CSV, ZHANG, bearer, load_register
+from tests.e2e.test_identity import CSV, ZHANG, bearer, import_file, load_register
 from tests.integration.test_notify import eventually
 
 PHONE = "+8613800138001"
@@ -99,15 +99,10 @@ async def test_a_reimport_tells_notify_a_changed_phone_and_nothing_else(platform
     assert before == 2  # one per new resident
 
     again = await load_register(platform)  # the same file: nothing changed
-    assert again["updated"] == 2 and await outbox_rows(platform) == before
+    assert again["unchanged"] == 2 and await outbox_rows(platform) == before
 
     changed = CSV.replace("13800138001", "13800138002")
-    answer = await platform.http.post(
-        "/v1/admin/residents/import",
-        content=changed.encode(),
-        headers={**platform.headers(admin=True), "Content-Type": "text/csv"},
-    )
-    assert answer.status_code == 200, answer.text
+    assert (await import_file(platform, changed.encode()))["updated"] == 1
     assert await outbox_rows(platform) == before + 1  # only 张伟's phone changed
 
     async with platform.identity.uow.read() as store:
@@ -125,8 +120,8 @@ async def test_residents_imported_before_reach_notify_by_the_backfill(platform: 
     """As on a data dir of before: residents there, no event of theirs, the backfill
     not run. Running it (what the identity process does at start) tells notify."""
     app = platform.identity
-    result = await app.imports.run_file(CSV.encode(), "csv", actor="admin:test")
-    assert result.imported == 2
+    result = await import_file(platform, CSV.encode())
+    assert result["imported"] == 2
     async with app.db.write() as conn:
         await conn.execute(delete(orm.outbox))
         await conn.execute(delete(orm.backfills))
