@@ -81,13 +81,11 @@ REPO = harness.REPO
 START, END = "<!-- flash-crowd:start -->", "<!-- flash-crowd:end -->"
 CITY, OFFICE, BUSINESS, GROUP = "benchcity", "bench-hall", "ID_CARD_RENEWAL", "bench"
 ZONE = ZoneInfo("Asia/Shanghai")
-CHANNELS = ("web", "app", "wechat")
 ADMIN_USER = "bench-admin"
 #: Schemas of this run only, so that two runs on one server (or another benchmark's
 #: clean-up of ``bench_*``) do not drop each other's tables.
 SCHEMA_PREFIX = f"benchfc{os.getpid()}_"
 RAW_SCHEMA = f"{SCHEMA_PREFIX}raw"
-SIGN_IN_CONCURRENCY = 24
 REQUEST_TIMEOUT = 60.0  # the client's own; the gateway gives up on a service after 5 s
 RETRIES = 3  # per request, with the same key, after a 5xx or a broken connection
 #: Per request, after a 503 or 429 with Retry-After (the gateway's admission limit).
@@ -761,7 +759,7 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
             slot_ids = await admin.set_up_day(day, args.slots, args.capacity)
             await admin.import_residents(people)
             started = time.perf_counter()
-            tokens = await harness.sign_in_all(platform_.url, admin, people, SIGN_IN_CONCURRENCY)
+            tokens = await harness.sign_in_all(platform_.url, admin, people)
             signed_in = time.perf_counter() - started
             print(
                 f"  {len(people)} citizens signed in in {signed_in:.0f} s; {len(slot_ids)} slots on {day}",

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
-import importlib
 import io
 import json
 import os
@@ -36,19 +35,13 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-
-def _vacancy_read() -> ModuleType:
-    """bench/vacancy_read.py, for its helpers (machine, schemas, the section writer):
-    this script's folder is first on ``sys.path``, so a plain import finds it."""
-    return importlib.import_module("vacancy_read")
-
+from bench import harness
 
 START, END = "<!-- register-import:start -->", "<!-- register-import:end -->"
 PREFIX = "regimport_"
-DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_URL = harness.POSTGRES_URL
 HEADER = (
     "id_number,name,phone,city,household_address,photo_captured_on,fingerprint_on_file,"
     "card_issued_on,card_expires_on,card_status\n"
@@ -115,9 +108,8 @@ async def child(rows: int, again: bool, url: str, workers: int, batch: int, prof
     from services.identity import bootstrap
     from services.identity.config import IdentitySettings
 
-    vr = _vacancy_read()
     prefix = f"{PREFIX}{os.getpid()}_"
-    await vr.drop_schemas(url, prefix)
+    await harness.drop_schemas(url, prefix)
     settings = IdentitySettings(
         data_dir=Path(f"/tmp/{prefix}data"),
         database_url=url,
@@ -169,7 +161,7 @@ async def child(rows: int, again: bool, url: str, workers: int, batch: int, prof
             result["stored"] = (await conn.exec_driver_sql("SELECT count(*) FROM residents")).scalar()
     finally:
         await app.db.dispose()
-        await vr.drop_schemas(url, prefix)
+        await harness.drop_schemas(url, prefix)
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
@@ -250,7 +242,6 @@ async def main() -> int:
         )
         print(json.dumps(result))
         return 0
-    vr = _vacancy_read()
     results = []
     for n, rows in enumerate(sorted(args.rows)):
         print(f"importing {rows:,} rows …", flush=True)
@@ -265,7 +256,7 @@ async def main() -> int:
             f"  peak RSS {result['peak_rss_mib']:.0f} MiB, one worker {result['peak_rss_worker_mib']:.0f} MiB"
         )
         results.append(result)
-    section = report(results, args, vr.machine())
+    section = report(results, args, harness.machine())
     if args.profile:
         print(f"profiling {args.profile:,} rows (sealing in the profiled thread) …", flush=True)
         profiled = run_child(args, args.profile, again=False, profile=True)
@@ -278,7 +269,7 @@ async def main() -> int:
         )
     print(section)
     if args.write:
-        vr.write_section(args.write, section, start=START, end=END, heading="Register import")
+        harness.write_section(args.write, section, start=START, end=END, heading="Register import")
     return 0
 
 

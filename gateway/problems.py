@@ -159,14 +159,15 @@ _OWN_CODES = ("invalid_text",)
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
+    found = exc.errors()
     errors = [
         _json_error(e, exc.body)
         if e["type"] == "json_invalid"
         else {"field": _field_name(tuple(e["loc"])), "message": e["msg"]}
-        for e in exc.errors()
+        for e in found
     ]
     first = errors[0] if errors else {"field": "request", "message": "invalid request"}
-    kind = exc.errors()[0]["type"] if exc.errors() else ""
+    kind = found[0]["type"] if found else ""
     code = kind if kind in _OWN_CODES else "invalid_request"
     problem = Problem(
         400,

@@ -68,9 +68,7 @@ LongText = Annotated[str, Stored(LONG, multiline=True)]
 def _iso_date(value: object) -> object:
     # Pydantic takes a number as a Unix time ("0" is 1970-01-01); the API documents
     # YYYY-MM-DD and takes nothing else.
-    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
-        raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) or (isinstance(value, str) and not ISO_DATE.fullmatch(value)):
         raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
     return value
 

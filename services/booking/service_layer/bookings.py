@@ -36,7 +36,6 @@ from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.unit_of_work import SlotContext, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
-from services.runtime.text import check_text
 
 #: Turns a booking into the bytes a replay answers with (the entrypoint's format).
 Render = Callable[[Booking], bytes]
@@ -632,7 +631,6 @@ async def approve_pre_application(
     if not approval_id.strip() or not citizen_id.strip():
         field = "pre_application_id" if not approval_id.strip() else "citizen_id"
         raise InvalidArgument("required", f"Name the {field.replace('_', ' ')}.", field=field)
-    check_text(citizen_id, "citizen_id", max_length=64)
     # Asked before the write transaction: no network call while it holds the database.
     if citizen_id not in await citizens.existing([citizen_id]):
         raise Refused(

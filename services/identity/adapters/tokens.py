@@ -10,11 +10,11 @@ import jwt
 
 from services.identity.service_layer.ports import Claims
 from services.runtime.errors import Kind, ProblemError
+from services.runtime.proto_values import CHANNEL_PROTO
 
 ISSUER = "mintong-identity"
 #: The audience of staff tokens (a citizen token's is its channel).
 STAFF_AUDIENCE = "mintong-staff"
-CHANNEL_AUDIENCES = ("app", "wechat", "web")
 
 
 def _refused(detail: str) -> ProblemError:
@@ -72,7 +72,7 @@ def _other_kind(token: str, audience: str) -> str | None:
     sent = jwt.decode(token, options={"verify_signature": False}).get("aud")
     if sent == STAFF_AUDIENCE and audience != STAFF_AUDIENCE:
         return "This is a staff token: citizen routes take a citizen's token from /v1/auth/token."
-    if sent in CHANNEL_AUDIENCES and audience == STAFF_AUDIENCE:
+    if sent in CHANNEL_PROTO and audience == STAFF_AUDIENCE:
         return "This is a citizen's token: staff routes take a staff token from /v1/staff/token."
     return None
 

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from services.identity.service_layer import register
-from services.identity.service_layer.auth import Clock
 from services.identity.service_layer.ports import (
     BatchDone,
     ImportJob,
@@ -32,7 +31,8 @@ from services.identity.service_layer.ports import (
     RowProblem,
 )
 from services.identity.service_layer.register import Format, Record, RowReader
-from services.runtime.errors import Conflict, InvalidArgument, NotFound, ProblemError
+from services.runtime.clock import Clock
+from services.runtime.errors import Conflict, NotFound, ProblemError
 from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
@@ -276,12 +276,6 @@ class ResidentImports:
             if piece is None:
                 return
             seq += 1
-
-
-def format_of(name: str) -> Format:
-    if name not in ("csv", "jsonl"):
-        raise InvalidArgument("invalid_format", "Send CSV or JSON lines.", field="format")
-    return name  # type: ignore[return-value]
 
 
 class ImportRunner(BackgroundLoop):

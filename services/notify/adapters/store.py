@@ -76,7 +76,8 @@ class SqlStore:
         where = and_(c.c.citizen_id == addresses.citizen_id, newer_or_none)
         if (await self.conn.execute(update(c).where(where).values(**values))).rowcount:
             return True
-        if await self.get_contacts(addresses.citizen_id) is not None:
+        known = select(c.c.citizen_id).where(c.c.citizen_id == addresses.citizen_id)
+        if (await self.conn.execute(known)).first() is not None:
             return False  # newer addresses are stored already
         # The consumer handles one event at a time per transaction, and its primary
         # key makes a racing twin roll back and be redelivered: no savepoint needed.
