@@ -174,7 +174,8 @@ async def stream_messages(nats_url: str) -> list[tuple[str, bytes]]:
         js = nc.jetstream()
         found = []
         for info in await js.streams_info():
-            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            # An empty stream says first 0, last 0: there is no message 0 to ask for.
+            for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
                 try:
                     msg = await js.get_msg(info.config.name or "", seq)
                 except nats.js.errors.NotFoundError:
