@@ -1,0 +1,89 @@
+"""How courier status callbacks are signed (docs/courier.md is the partner's copy).
+
+The courier POSTs a JSON body to ``/v1/callbacks/courier`` with two headers:
+
+- ``X-Courier-Timestamp``: Unix seconds when it signed;
+- ``X-Courier-Signature``: ``v1=`` and the hex HMAC-SHA256, under the secret we
+  share with the courier, of ``"{timestamp}.".encode() + body``.
+
+We accept a callback whose signature matches and whose timestamp is within
+``TOLERANCE`` of our clock; the event id makes a replay inside that window
+refused by the cards database (a unique key), one outside it by the timestamp.
+The scheme is Stripe's and Slack's: the timestamp is signed, so it cannot be
+moved forward by whoever replays the body."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+
+from services.cards.service_layer.ports import CourierEvent, CourierEventKind
+
+TOLERANCE = dt.timedelta(minutes=5)
+KINDS = frozenset(
+    {
+        CourierEventKind.PICKED_UP,
+        CourierEventKind.DELIVERED,
+        CourierEventKind.DELIVERY_FAILED,
+        CourierEventKind.RETURNED,
+    }
+)
+
+
+class BadCallback(ValueError):
+    """A callback we refuse; ``field`` names what was wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def verify(secret: bytes, timestamp: str, signature: str, body: bytes, now: dt.datetime) -> CourierEvent:
+    """The event a callback reports, or ``BadCallback``. Checks the signature first:
+    nothing of an unsigned body is read."""
+    try:
+        signed_at = int(timestamp)
+    except ValueError:
+        raise BadCallback("X-Courier-Timestamp", "must be Unix seconds") from None
+    if not hmac.compare_digest(sign(secret, signed_at, body), signature):
+        raise BadCallback("X-Courier-Signature", "does not match the body and timestamp")
+    if abs(now.timestamp() - signed_at) > TOLERANCE.total_seconds():
+        raise BadCallback("X-Courier-Timestamp", "too far from our clock (a replay, or a wrong clock)")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise BadCallback("body", "is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadCallback("body", "must be a JSON object")
+    fields: dict[str, str] = {}
+    for name in ("event_id", "tracking_number", "kind", "occurred_at"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise BadCallback(name, "must be a string of 1 to 64 characters")
+        fields[name] = value
+    if fields["kind"] not in KINDS:
+        raise BadCallback("kind", f"must be one of {', '.join(sorted(KINDS))}")
+    try:
+        occurred_at = dt.datetime.fromisoformat(fields["occurred_at"])
+    except ValueError:
+        raise BadCallback("occurred_at", "must be an RFC 3339 time") from None
+    if occurred_at.tzinfo is None:
+        raise BadCallback("occurred_at", "must carry its UTC offset")
+    detail = data.get("detail", "")
+    if not isinstance(detail, str) or len(detail) > 200:
+        raise BadCallback("detail", "must be a string of at most 200 characters")
+    return CourierEvent(
+        event_id=fields["event_id"],
+        tracking_number=fields["tracking_number"],
+        kind=fields["kind"],
+        occurred_at=occurred_at,
+        detail=detail,
+    )
