@@ -133,3 +133,23 @@ def test_a_pool_worker_seals_the_optional_fields_likewise(monkeypatch: pytest.Mo
         "residence_address_sealed": "某地",
     }
     assert sorted(without) == ["address_sealed", "id_sealed", "name_sealed", "phone_sealed"]
+
+
+def test_the_demo_register_reads_with_a_card_number_and_a_residence_away() -> None:
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "residents.csv"
+    today = dt.date.today()
+    residents = {
+        r.name: r
+        for _, row in register.rows(demo.read_bytes(), "csv")
+        if isinstance(row, dict)
+        for r in [register.to_resident(row, today)]
+    }
+    assert len(residents) == 6
+    assert residents["张伟"].card_number
+    away = [r for r in residents.values() if r.residence_city_code and r.residence_city_code != r.city_code]
+    # Someone may walk the residence-permit journey: registered away for over six months.
+    assert away and all(
+        r.residence_registered_on and r.residence_registered_on < today - dt.timedelta(days=183) for r in away
+    )
