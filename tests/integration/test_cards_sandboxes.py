@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -389,3 +390,31 @@ def test_the_sandbox_files_hold_json_lines(tmp_path: Path) -> None:
     sandbox = courier("http://127.0.0.1:9/x", FakeClock(T0), tmp_path)
     assert json.loads((tmp_path / sandbox_courier.FILE).read_text().splitlines()[0])["booked"] == "app-9"
     assert sandbox_courier.tracking_number("app-9") in sandbox._parcels
+
+
+async def test_the_cards_host_runs_the_sandbox_courier_as_a_worker(
+    gateway: tuple[FakeGateway, str], clock: FakeClock, tmp_path: Path, nats_server: Any
+) -> None:
+    from services.runtime.host import ServiceHost
+
+    fake, url = gateway
+    settings = PartnerSettings(
+        data_dir=tmp_path,
+        nats_url=nats_server.url,
+        courier_callback_url=url,
+        courier_callback_secret=SecretStr(SECRET.decode()),
+        cards_sandbox_courier_seconds=0,
+    )
+    partners = build_partners(settings, clock=clock)
+    host = ServiceHost("cards", settings, register=lambda server: None, service_names=[])
+    host.workers.extend(partners.workers)
+    await host.start(port=0)
+    try:
+        number = await partners.courier.book(shipment("app-1"))
+        await asyncio.wait_for(fake.delivered.wait(), 30)
+    finally:
+        await host.stop()
+    assert [(e.tracking_number, e.kind) for e in fake.events] == [
+        (number, "picked_up"),
+        (number, "delivered"),
+    ]
