@@ -290,3 +290,19 @@ async def test_a_bad_new_card_is_refused_naming_the_field(
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_of(refused.value) == field
     assert await card_audit(identity) == []
+
+
+@pytest.mark.parametrize("citizen_id", ["", "a\x00b", "c" * 65, "a\x1bb"])
+async def test_a_hostile_citizen_id_is_refused_before_the_database(stub: Any, citizen_id: str) -> None:
+    # On PostgreSQL a NUL would otherwise reach the driver (and answer 500).
+    calls = [
+        stub.GetCardHolder(pb.GetCardHolderRequest(citizen_id=citizen_id), metadata=CARDS),
+        stub.ReportCardLost(
+            pb.ReportCardLostRequest(citizen_id=citizen_id, application_id="a1"), metadata=CARDS
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field_of(refused.value) == "citizen_id"
