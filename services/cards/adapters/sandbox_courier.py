@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,13 +107,16 @@ class SandboxCourier(BackgroundLoop):
         self._client = client
         self._limit = asyncio.Semaphore(concurrency)
         self._parcels: dict[str, _Parcel] = {}  # by tracking number
+        #: Those with callbacks still to send: what each round looks through.
+        self._open: dict[str, _Parcel] = {}
         self._in_flight: set[str] = set()
-        #: Every booking as handed over, by application id (this process only).
+        #: The bookings as handed over, by application id, until their last callback
+        #: is answered (this process's memory only: they hold personal data).
         self.shipments: dict[str, Shipment] = {}
         #: Set to make ``book`` raise ExternalUnavailable (tests).
         self.unavailable = False
-        #: Callbacks the gateway accepted or refused, in order: (event id, HTTP status).
-        self.sent: list[tuple[str, int]] = []
+        #: The latest callbacks the gateway accepted or refused: (event id, HTTP status).
+        self.sent: deque[tuple[str, int]] = deque(maxlen=10_000)
         self._load()
 
     # --- the port ----------------------------------------------------------------
@@ -126,7 +130,8 @@ class SandboxCourier(BackgroundLoop):
             parcel.booked_at = self.clock()
             await self._write({"booked": shipment.application_id, "at": parcel.booked_at.isoformat()})
             log.info("sandbox courier: shipment %s booked", number)
-        self.shipments.setdefault(shipment.application_id, shipment)
+            self._open[number] = parcel
+            self.shipments[shipment.application_id] = shipment
         self.wake()
         return number
 
@@ -157,8 +162,12 @@ class SandboxCourier(BackgroundLoop):
         """Send every callback that is due now; how many the gateway answered."""
         now = self.clock()
         due: list[tuple[_Parcel, str]] = []
-        for parcel in self._parcels.values():
+        for parcel in list(self._open.values()):
             upcoming = parcel.next_due(self.step)
+            if upcoming is None:  # all said
+                self._open.pop(parcel.tracking_number, None)
+                self.shipments.pop(parcel.application_id, None)
+                continue
             if upcoming is not None and upcoming[1] <= now and parcel.tracking_number not in self._in_flight:
                 # Marked here, before any task runs: one callback of a parcel at a
                 # time, whichever round (its retries may outlast one) sends it.
@@ -249,7 +258,9 @@ class SandboxCourier(BackgroundLoop):
                 if "booked" in entry:
                     number = tracking_number(entry["booked"])
                     at = dt.datetime.fromisoformat(entry["at"])
-                    self._parcels.setdefault(number, _Parcel(entry["booked"], number, at))
+                    self._open[number] = self._parcels.setdefault(
+                        number, _Parcel(entry["booked"], number, at)
+                    )
                 elif "answered" in entry:
                     number, _, kind = entry["answered"].partition(":")
                     if number in self._parcels:
