@@ -10,6 +10,8 @@ from pathlib import Path
 import grpc
 
 from mintong.identity.v1 import (
+    cardholders_pb2,
+    cardholders_pb2_grpc,
     channels_pb2,
     channels_pb2_grpc,
     citizens_pb2,
@@ -38,12 +40,14 @@ from services.identity.config import IdentitySettings
 from services.identity.domain.channels import FacePolicy
 from services.identity.domain.model import OtpPolicy
 from services.identity.domain.staff import SignInThrottle
+from services.identity.entrypoints.cardholders_servicer import CardHolderServicer
 from services.identity.entrypoints.channels_servicer import ChannelBindingServicer, FaceVerificationServicer
 from services.identity.entrypoints.citizens_servicer import CitizenDirectoryServicer
 from services.identity.entrypoints.grpc_servicer import IdentityServicer
 from services.identity.entrypoints.import_servicer import IdentityAdminServicer
 from services.identity.entrypoints.staff_servicer import StaffAdminServicer, StaffServicer
 from services.identity.service_layer.auth import Auth
+from services.identity.service_layer.cardholders import CardHolders
 from services.identity.service_layer.channel_ports import FaceVerifier, WeChatOAuth
 from services.identity.service_layer.channels import Channels
 from services.identity.service_layer.contacts import ContactsBackfill
@@ -206,6 +210,9 @@ def build(
         citizens_pb2_grpc.add_CitizenDirectoryServiceServicer_to_server(
             CitizenDirectoryServicer(uow, cipher, clock), server
         )
+        cardholders_pb2_grpc.add_CardHolderServiceServicer_to_server(
+            CardHolderServicer(CardHolders(uow, cipher)), server
+        )
 
     host = ServiceHost(
         NAME,
@@ -213,7 +220,7 @@ def build(
         register=register,
         service_names=[
             s.full_name
-            for file in (identity_pb2, staff_pb2, channels_pb2, citizens_pb2)
+            for file in (identity_pb2, staff_pb2, channels_pb2, citizens_pb2, cardholders_pb2)
             for s in file.DESCRIPTOR.services_by_name.values()
         ],
         db=db,

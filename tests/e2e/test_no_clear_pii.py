@@ -45,10 +45,14 @@ PHONE = "13987654321"
 E164 = f"+86{PHONE}"
 SERVICE = ((context.CALLER_KEY, "service:identity"),)
 
+CARD_NUMBER = "HK2022011000007"
+RESIDENCE = "海南省三亚市吉阳区迎宾路8号"
 CSV = (
     "id_number,name,phone,city,household_address,photo_captured_on,fingerprint_on_file,"
-    "card_issued_on,card_expires_on,card_status\n"
-    f"{ID_NUMBER},{NAME},{PHONE},haikou,海南省海口市美兰区,2022-01-04,true,2022-01-10,2042-01-10,valid\n"
+    "card_issued_on,card_expires_on,card_status,card_number,residence_city,residence_address,"
+    "residence_registered_on\n"
+    f"{ID_NUMBER},{NAME},{PHONE},haikou,海南省海口市美兰区,2022-01-04,true,2022-01-10,2042-01-10,valid,"
+    f"{CARD_NUMBER},sanya,{RESIDENCE},2024-03-01\n"
 )
 
 #: What must not be found, in the spellings people and programs write them.
@@ -61,6 +65,9 @@ NEEDLES = {
     "phone": PHONE,  # also inside +86…, 86… and %2B86…
     "phone in groups": f"{PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}",
     "phone with dashes": f"{PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}",
+    # The register's card and residence (sealed like the rest; cards reads them in clear).
+    "card number": CARD_NUMBER,
+    "residence address": RESIDENCE,
 }
 #: Stored sealed as well (decisions.md, 25), though the citizen is shown it.
 NAME_TOO = {**NEEDLES, "name": NAME}

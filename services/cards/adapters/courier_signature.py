@@ -49,17 +49,20 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
 def verify(secret: bytes, timestamp: str, signature: str, body: bytes, now: dt.datetime) -> CourierEvent:
     """The event a callback reports, or ``BadCallback``. Checks the signature first:
     nothing of an unsigned body is read."""
-    try:
-        signed_at = int(timestamp)
-    except ValueError:
-        raise BadCallback("X-Courier-Timestamp", "must be Unix seconds") from None
-    if not hmac.compare_digest(sign(secret, signed_at, body), signature):
+    # Plain ASCII digits only: int() would also take " 1", "+1" and other scripts' digits.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise BadCallback("X-Courier-Timestamp", "must be Unix seconds")
+    signed_at = int(timestamp)
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError,
+    # not a refusal), and a forged header may hold anything.
+    expected = sign(secret, signed_at, body).encode("ascii")
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         raise BadCallback("X-Courier-Signature", "does not match the body and timestamp")
     if abs(now.timestamp() - signed_at) > TOLERANCE.total_seconds():
         raise BadCallback("X-Courier-Timestamp", "too far from our clock (a replay, or a wrong clock)")
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested beyond reason
         raise BadCallback("body", "is not JSON") from None
     if not isinstance(data, dict):
         raise BadCallback("body", "must be a JSON object")

@@ -63,7 +63,14 @@ class SqlImportStore(SqlStore):
         await self.conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[orm.residents.c.id_lookup],
-                set_={c: statement.excluded[c] for c in _UPDATED},
+                set_={
+                    c: (
+                        func.coalesce(statement.excluded[c], orm.residents.c[c])
+                        if c in _KEPT_WHEN_EMPTY
+                        else statement.excluded[c]
+                    )
+                    for c in _UPDATED
+                },
             ),
             [dict(zip(_COLUMNS, _values(citizen_id, p, now), strict=True)) for citizen_id, p in rows],
         )
@@ -85,7 +92,10 @@ class SqlImportStore(SqlStore):
             schema_name="pg_temp",
         )
         columns = ", ".join(_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+        updates = ", ".join(
+            f"{c} = COALESCE(excluded.{c}, residents.{c})" if c in _KEPT_WHEN_EMPTY else f"{c} = excluded.{c}"
+            for c in _UPDATED
+        )
         await raw.execute(
             f"INSERT INTO residents ({columns}) SELECT {columns} FROM residents_incoming "
             f"ON CONFLICT (id_lookup) DO UPDATE SET {updates}"
@@ -280,9 +290,17 @@ _COLUMNS = (
     "card_status",
     "updated_at",
     "row_digest",
+    "card_number_sealed",
+    "residence_city_code",
+    "residence_address_sealed",
+    "residence_registered_on",
 )
 #: Everything but the citizen id, which every other service knows a resident by.
 _UPDATED = tuple(c for c in _COLUMNS if c not in ("citizen_id", "id_lookup"))
+#: Kept when a row leaves them empty: the card's number is written by the cards
+#: service when a new card is made (RecordNewCard), and a register file that does
+#: not know it must not erase it.
+_KEPT_WHEN_EMPTY = frozenset({"card_number_sealed"})
 
 
 def _values(citizen_id: str, prepared: PreparedResident, now: dt.datetime) -> tuple[Any, ...]:
@@ -304,6 +322,10 @@ def _values(citizen_id: str, prepared: PreparedResident, now: dt.datetime) -> tu
         resident.card_status.value,
         now,
         prepared.digest,
+        sealed.get("card_number_sealed"),
+        resident.residence_city_code or None,
+        sealed.get("residence_address_sealed"),
+        resident.residence_registered_on,
     )
 
 

@@ -48,6 +48,29 @@ residents = Table(
     # Keyed hash of everything the register file says of the resident: a re-import
     # of an unchanged row is recognised without opening a sealed value, and skipped.
     Column("row_digest", String(64), nullable=True),
+    # The card's number and a residence registered away from the household place
+    # (0006): NULL when the register holds none. Number and address sealed; the city
+    # and date are what the cards service's rules compare, as city_code is.
+    Column("card_number_sealed", Text, nullable=True),
+    Column("residence_city_code", String(64), nullable=True),
+    Column("residence_address_sealed", Text, nullable=True),
+    Column("residence_registered_on", Date, nullable=True),
+)
+
+# What the cards service asked of the register, one row per application and action
+# (report_lost, new_card): a retried call finds its row and changes nothing twice.
+# Written in the transaction of the card's change and its audit entry.
+card_requests = Table(
+    "card_requests",
+    metadata,
+    Column("application_id", String(64), primary_key=True),
+    Column("action", String(16), primary_key=True),
+    Column("citizen_id", String(36), nullable=False),
+    Column("card_status", String(16), nullable=False),
+    # Keyed hash of what the call carried (the new card's number and dates): the same
+    # application id with other values is a fault, not a retry.
+    Column("request_digest", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 challenges = Table(
@@ -247,7 +270,17 @@ import_rejections = Table(
 #: Every sealed column: what ``python -m services.identity reseal`` walks after a key
 #: rotation (a guard test checks that each ``*_sealed`` column is listed).
 SEALED = (
-    SealedColumns(residents, ("id_sealed", "name_sealed", "phone_sealed", "address_sealed")),
+    SealedColumns(
+        residents,
+        (
+            "id_sealed",
+            "name_sealed",
+            "phone_sealed",
+            "address_sealed",
+            "card_number_sealed",
+            "residence_address_sealed",
+        ),
+    ),
     SealedColumns(bindings, ("subject_sealed",)),
     SealedColumns(import_chunks, ("content_sealed",)),
 )

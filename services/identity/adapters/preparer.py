@@ -65,10 +65,18 @@ def seal(cipher: PiiCipher, residents: Sequence[PreparedResident]) -> list[Prepa
                 "name_sealed": cipher.seal(p.resident.name),
                 "phone_sealed": cipher.seal(p.resident.phone),
                 "address_sealed": cipher.seal(p.resident.household_address),
+                **_optional_sealed(cipher.seal, p.resident.card_number, p.resident.residence_address),
             },
         )
         for p in residents
     ]
+
+
+def _optional_sealed(seal: Any, card_number: str, residence_address: str) -> dict[str, str]:
+    """The optional personal fields the row has, sealed; one it leaves empty is left
+    out (stored as NULL, not as a sealed "")."""
+    values = {"card_number_sealed": card_number, "residence_address_sealed": residence_address}
+    return {column: seal(value) for column, value in values.items() if value}
 
 
 class ThreadPreparer:
@@ -125,6 +133,10 @@ def _pack(p: PreparedResident) -> Packed:
         r.card_status.value,
         p.lookup,
         p.digest,
+        r.card_number,
+        r.residence_city_code,
+        r.residence_address,
+        r.residence_registered_on,
     )
 
 
@@ -143,6 +155,10 @@ def _unpack(t: Packed) -> PreparedResident:
         card_issued_on=t[9],
         card_expires_on=t[10],
         card_status=CardStatus(t[11]),
+        card_number=t[14],
+        residence_city_code=t[15],
+        residence_address=t[16],
+        residence_registered_on=t[17],
     )
     return PreparedResident(resident, t[12], t[13])
 
@@ -153,10 +169,16 @@ def _check_in_worker(records: Records, today: dt.date) -> tuple[list[Packed], li
     return [_pack(p) for p in checked.residents], checked.problems
 
 
-def _seal_in_worker(plain: list[tuple[str, str, str, str]]) -> list[tuple[str, ...]]:
+def _seal_in_worker(plain: list[tuple[str, ...]]) -> list[dict[str, str]]:
     assert _worker_cipher is not None, "the pool's initializer sets the cipher"
     seal = _worker_cipher.seal
-    return [tuple(seal(value) for value in values) for values in plain]
+    return [
+        {
+            **{column: seal(value) for column, value in zip(_SEALED, values[:4], strict=True)},
+            **_optional_sealed(seal, *values[4:]),
+        }
+        for values in plain
+    ]
 
 
 class PoolPreparer:
@@ -191,14 +213,21 @@ class PoolPreparer:
     async def seal(self, residents: Sequence[PreparedResident]) -> list[PreparedResident]:
         if len(residents) < self.min_batch:
             return await self._thread.seal(residents)
-        plain = [
-            (p.resident.id_number, p.resident.name, p.resident.phone, p.resident.household_address)
+        plain: list[tuple[str, ...]] = [
+            (
+                p.resident.id_number,
+                p.resident.name,
+                p.resident.phone,
+                p.resident.household_address,
+                p.resident.card_number,
+                p.resident.residence_address,
+            )
             for p in residents
         ]
         loop = asyncio.get_running_loop()
         tokens = await loop.run_in_executor(self._executor(), _seal_in_worker, plain)
         return [
-            PreparedResident(p.resident, p.lookup, p.digest, dict(zip(_SEALED, t, strict=True)))
+            PreparedResident(p.resident, p.lookup, p.digest, t)
             for p, t in zip(residents, tokens, strict=True)
         ]
 

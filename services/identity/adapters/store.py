@@ -14,7 +14,7 @@ from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.channels import BindingKind
 from services.identity.domain.model import CardStatus, Resident
-from services.identity.service_layer.ports import Challenge, Pruned, Session
+from services.identity.service_layer.ports import CardRequest, Challenge, Pruned, Session
 from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
@@ -59,7 +59,67 @@ class SqlStore:
             card_issued_on=r.card_issued_on,
             card_expires_on=r.card_expires_on,
             card_status=CardStatus(r.card_status),
+            card_number=self.cipher.open(r.card_number_sealed) if r.card_number_sealed else "",
+            residence_city_code=r.residence_city_code or "",
+            residence_address=(
+                self.cipher.open(r.residence_address_sealed) if r.residence_address_sealed else ""
+            ),
+            residence_registered_on=r.residence_registered_on,
         )
+
+    # --- the card, as the cards service changes it (service_layer/cardholders.py) ----
+
+    async def card_request(self, application_id: str, action: str) -> CardRequest | None:
+        q = orm.card_requests
+        row = (
+            await self.conn.execute(
+                select(q).where(q.c.application_id == application_id, q.c.action == action)
+            )
+        ).first()
+        if row is None:
+            return None
+        return CardRequest(
+            row.application_id, row.action, row.citizen_id, row.card_status, row.request_digest
+        )
+
+    async def add_card_request(self, request: CardRequest) -> None:
+        await self.conn.execute(
+            orm.card_requests.insert().values(
+                application_id=request.application_id,
+                action=request.action,
+                citizen_id=request.citizen_id,
+                card_status=request.card_status,
+                request_digest=request.request_digest,
+                at=self.clock(),
+            )
+        )
+
+    async def resident_for_update(self, citizen_id: str) -> Resident | None:
+        # The row locked (PostgreSQL) until the transaction ends: two calls for the
+        # same citizen's card take turns rather than both reading the old status.
+        query = select(orm.residents).where(orm.residents.c.citizen_id == citizen_id).with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return self._resident(row) if row else None
+
+    async def set_card(
+        self,
+        citizen_id: str,
+        status: CardStatus,
+        *,
+        number: str | None = None,
+        issued_on: dt.date | None = None,
+        expires_on: dt.date | None = None,
+    ) -> None:
+        """The card's status, and with ``number`` a new card (number and dates)."""
+        values: dict[str, object] = {"card_status": status.value, "updated_at": self.clock()}
+        if number is not None:
+            values |= {
+                "card_number_sealed": self.cipher.seal(number),
+                "card_issued_on": issued_on,
+                "card_expires_on": expires_on,
+            }
+        r = orm.residents
+        await self.conn.execute(update(r).where(r.c.citizen_id == citizen_id).values(**values))
 
     async def count_rate(self, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         e = orm.rate_events

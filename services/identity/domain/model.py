@@ -30,6 +30,13 @@ class Resident:
     card_issued_on: dt.date | None
     card_expires_on: dt.date | None
     card_status: CardStatus
+    # The current card's number ("" before the register knows one) and the residence
+    # registered away from the household place (居住登记), if any: what the cards
+    # service decides on. Defaults, so a register file without these columns reads.
+    card_number: str = ""
+    residence_city_code: str = ""
+    residence_address: str = ""
+    residence_registered_on: dt.date | None = None
 
 
 def mask_phone(e164: str) -> str:

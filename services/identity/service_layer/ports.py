@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import astuple, dataclass, field
 from typing import Protocol
 
-from services.identity.domain.model import Resident
+from services.identity.domain.model import CardStatus, Resident
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,17 @@ class Pruned:
         return max(astuple(self))
 
 
+@dataclass(frozen=True)
+class CardRequest:
+    """A call of the cards service that changed a card, kept for its retries."""
+
+    application_id: str
+    action: str  # report_lost, new_card
+    citizen_id: str
+    card_status: str  # after the call
+    request_digest: str
+
+
 class Store(Protocol):
     async def resident_by_lookup(self, id_lookup: str) -> Resident | None: ...
     async def resident(self, citizen_id: str) -> Resident | None: ...
@@ -81,6 +92,21 @@ class Store(Protocol):
     async def replace_refresh(self, session_id: str, refresh_hash: str) -> None: ...
     async def revoke(self, session_id: str, at: dt.datetime) -> None: ...
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
+    async def card_request(self, application_id: str, action: str) -> CardRequest | None: ...
+    async def add_card_request(self, request: CardRequest) -> None: ...
+    async def resident_for_update(self, citizen_id: str) -> Resident | None:
+        """The resident, its row locked until the transaction ends."""
+        ...
+
+    async def set_card(
+        self,
+        citizen_id: str,
+        status: CardStatus,
+        *,
+        number: str | None = None,
+        issued_on: dt.date | None = None,
+        expires_on: dt.date | None = None,
+    ) -> None: ...
     async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
         """Tell notify, in this transaction, the current contacts of these citizens."""
         ...
@@ -154,7 +180,8 @@ class RowProblem:
 @dataclass(frozen=True)
 class PreparedResident:
     """A checked row: its look-up hash, the keyed hash of its content, and, once
-    sealed, its personal data as tokens (column → token)."""
+    sealed, its personal data as tokens (column → token; an optional field the row
+    leaves empty has none)."""
 
     resident: Resident
     lookup: str

@@ -1,9 +1,10 @@
 """The resident register file: read piece by piece, checked row by row, and the one
 place where a batch of residents is created or changed (:func:`upsert_residents`).
 
-A file is CSV (a header naming :data:`COLUMNS`, any order) or JSON lines (one object
-per line, the same keys). :class:`RowReader` takes the file in pieces of any size
-(a piece may end inside a line, a quoted field or a UTF-8 character) and yields each
+A file is CSV (a header naming :data:`COLUMNS`, any order, and any of
+:data:`OPTIONAL_COLUMNS`) or JSON lines (one object per line, the same keys).
+:class:`RowReader` takes the file in pieces of any size (a piece may end inside a
+line, a quoted field or a UTF-8 character) and yields each
 record with the line it starts on, so nothing ever holds the whole file. A record
 that is not a resident is reported by line and field with the reason (never the
 value); what makes the rest of the file unreadable (no header, not UTF-8, broken
@@ -32,7 +33,16 @@ from services.identity.service_layer.ports import ImportStore, PreparedResident,
 from services.runtime.errors import InvalidArgument
 from services.runtime.text import check_text, text_problem
 
-__all__ = ["COLUMNS", "RowProblem", "RowReader", "Upserted", "rows", "to_resident", "upsert_residents"]
+__all__ = [
+    "COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "RowProblem",
+    "RowReader",
+    "Upserted",
+    "rows",
+    "to_resident",
+    "upsert_residents",
+]
 
 Format = Literal["csv", "jsonl"]
 
@@ -48,6 +58,19 @@ COLUMNS = (
     "card_expires_on",
     "card_status",
 )
+
+#: Columns a file may leave out (files written before the cards service had them):
+#: the card's number, and a residence registered away from the household place —
+#: its city and date together, the address with them if known.
+OPTIONAL_COLUMNS = (
+    "card_number",
+    "residence_city",
+    "residence_address",
+    "residence_registered_on",
+)
+
+#: A card's number as the production centre prints it.
+_CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 
 #: One record longer than this (characters) is not a resident: the file is refused
 #: rather than buffered without end.
@@ -250,7 +273,7 @@ def _text(row: dict[str, str], field: str, max_length: int) -> str:
 
 def to_resident(row: dict[str, Any], today: dt.date) -> Resident:
     """A row as a resident (with no citizen id yet), or a ProblemError naming the field."""
-    unknown = sorted(set(row) - set(COLUMNS))
+    unknown = sorted(set(row) - set(COLUMNS) - set(OPTIONAL_COLUMNS))
     if unknown:
         name = unknown[0]
         if text_problem(name, max_length=64) is None:
@@ -282,7 +305,39 @@ def to_resident(row: dict[str, Any], today: dt.date) -> Resident:
         card_issued_on=_date(row.get("card_issued_on", ""), "card_issued_on"),
         card_expires_on=_date(row.get("card_expires_on", ""), "card_expires_on"),
         card_status=status,
+        **_card_and_residence(row, today),
     )
+
+
+def _card_and_residence(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    card_number = row.get("card_number", "").strip()
+    if card_number and not _CARD_NUMBER.fullmatch(card_number):
+        raise InvalidArgument(
+            "invalid_card_number", "1 to 32 letters, digits or hyphens.", field="card_number"
+        )
+    city = _text(row, "residence_city", 64)
+    address = _text(row, "residence_address", 200)
+    since = _date(row.get("residence_registered_on", ""), "residence_registered_on")
+    if (city or address) and since is None:
+        raise InvalidArgument(
+            "residence_date_required",
+            "A residence needs the date it was registered on.",
+            field="residence_registered_on",
+        )
+    if since is not None and not city:
+        raise InvalidArgument(
+            "residence_city_required", "A registered residence names its city.", field="residence_city"
+        )
+    if since is not None and since > today:
+        raise InvalidArgument(
+            "invalid_date", "A residence cannot be registered in the future.", field="residence_registered_on"
+        )
+    return {
+        "card_number": card_number,
+        "residence_city_code": city,
+        "residence_address": address,
+        "residence_registered_on": since,
+    }
 
 
 def digest_text(resident: Resident) -> str:
@@ -300,6 +355,16 @@ def digest_text(resident: Resident) -> str:
         resident.card_expires_on,
         resident.card_status.value,
     ]
+    extra = [
+        resident.card_number,
+        resident.residence_city_code,
+        resident.residence_address,
+        resident.residence_registered_on,
+    ]
+    # Only when present: a row without them digests as before they existed, so a
+    # re-import of an unchanged file after the upgrade rewrites nothing.
+    if any(extra):
+        fields += extra
     return "resident-row:" + json.dumps(fields, default=str, ensure_ascii=False)
 
 
