@@ -38,7 +38,7 @@ ANSWERS = {
 }
 
 #: A second city, with an office whose reviewers review its pre-applications only.
-OTHER_CITY = """
+OTHER_CITY = b"""
 cities:
   - code: othercity
     name: Other City
@@ -61,7 +61,7 @@ cities:
         opening_hours: {mon-fri: ["09:00-10:00"]}
         slot_groups:
           - {code: hh, businesses: [HOUSEHOLD_REGISTRATION], capacity: 5, slot_minutes: 60}
-""".encode()
+"""
 
 
 def citizen(cid: str) -> tuple[tuple[str, str], ...]:

@@ -180,7 +180,9 @@ class FakeUnitOfWork:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[FakeTransaction]:
-        tx = FakeTransaction(copy.deepcopy(self.catalogue), writable=True, bookings=self.bookings, forms=self.forms)
+        tx = FakeTransaction(
+            copy.deepcopy(self.catalogue), writable=True, bookings=self.bookings, forms=self.forms
+        )
         yield tx  # an error here leaves self.catalogue and committed_events as they were
         self.catalogue = tx.catalogue
         self.committed_events.extend(tx.events)
