@@ -152,7 +152,7 @@ async def submit(stub: Any, pre_id: str, cid: str = "c1") -> pb.PreApplication:
 
 
 async def decide(
-    review: Any, pre_id: str, decision: int, note: str = "", who: Any = None
+    review: Any, pre_id: str, decision: Any, note: str = "", who: Any = None
 ) -> pb.PreApplication:
     answer = await review.Decide(
         pb.DecideRequest(pre_application_id=pre_id, decision=decision, note=note), metadata=who or reviewer()

@@ -284,9 +284,9 @@ def check_note(note: str, field_name: str, *, required: bool) -> str:
         raise InvalidArgument("invalid_text", f"{field_name} {reason}.", field=field_name)
     note = note.strip()
     if required and not note:
-        raise InvalidArgument(
-            f"{field_name}_required", f"Tell the citizen why, in {field_name}.", field=field_name
-        )
+        if field_name == "reason":
+            raise InvalidArgument("reason_required", "Tell the citizen why, in reason.", field="reason")
+        raise InvalidArgument("note_required", "Tell the citizen what is needed, in note.", field="note")
     return note
 
 
@@ -302,11 +302,6 @@ class Entitlement:
     issued_at: dt.datetime
     expires_at: dt.datetime
     booking_id: str | None = None
-
-
-class EntitlementRefused(ProblemError):
-    """A booking's pre-application cannot be used (an approved one of the citizen
-    for the business, unused and unexpired, is needed)."""
 
 
 def check_entitlement(
@@ -327,7 +322,7 @@ def check_entitlement(
         or found.citizen_id != citizen_id
         or (found.city_code, found.business_code) != (city_code, business_code)
     ):
-        raise EntitlementRefused(
+        raise ProblemError(
             "pre_application_not_approved",
             f"Pre-application {pre_application_id!r} is not an approved one of yours for "
             f"{business_name}; book once you have the notice that it can be handled.",
@@ -337,7 +332,7 @@ def check_entitlement(
             kind=Kind.UNPROCESSABLE,
         )
     if found.booking_id is not None and found.booking_id != booking_id:
-        raise EntitlementRefused(
+        raise ProblemError(
             "entitlement_used",
             f"Pre-application {pre_application_id!r} was used for a booking already; "
             "cancel that booking to use it again.",
@@ -345,7 +340,7 @@ def check_entitlement(
             kind=Kind.CONFLICT,
         )
     if found.expires_at <= now and found.booking_id is None:
-        raise EntitlementRefused(
+        raise ProblemError(
             "entitlement_expired",
             f"The approval of pre-application {pre_application_id!r} expired on "
             f"{found.expires_at:%Y-%m-%d %H:%M} UTC; apply again.",
