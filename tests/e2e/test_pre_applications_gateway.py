@@ -131,9 +131,15 @@ async def test_a_citizen_applies_a_reviewer_decides_and_the_citizen_books(
     assert (await upload(platform, pre["id"], PNG, zhang, label="房产证")).status_code == 201
     again = await platform.http.post(f"/v1/pre-applications/{pre['id']}/submit", headers=zhang)
     assert again.json()["status"] == "submitted"
-    approved = await platform.http.post(
-        f"/v1/staff/pre-applications/{pre['id']}/approve", json={}, headers=reviewer
-    )
+    slot = await household_slot(platform)
+    body = {"slot_id": slot, "business": HOUSEHOLD, "pre_application_id": pre["id"]}
+    early = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
+    assert (early.status_code, early.json()["code"]) == (422, "pre_application_not_approved")
+    approve = f"/v1/staff/pre-applications/{pre['id']}/approve"
+    clerk = await platform.make_staff("window_clerk", office_id="centre")
+    assert (await platform.http.post(approve, json={}, headers=clerk)).status_code == 403
+    assert (await platform.http.post(approve, json={}, headers=zhang)).status_code == 401
+    approved = await platform.http.post(approve, json={}, headers=reviewer)
     assert (approved.status_code, approved.json()["status"]) == (200, "approved"), approved.text
     assert approved.json()["citizen_id"] and approved.json()["history"][-1]["actor"]
 
@@ -145,9 +151,6 @@ async def test_a_citizen_applies_a_reviewer_decides_and_the_citizen_books(
         )
 
     await eventually(told)
-
-    slot = await household_slot(platform)
-    body = {"slot_id": slot, "business": HOUSEHOLD, "pre_application_id": pre["id"]}
     booked = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
     assert booked.status_code == 201, booked.text
     view = (await platform.http.get(f"/v1/pre-applications/{pre['id']}", headers=zhang)).json()
