@@ -198,14 +198,15 @@ async def test_nobody_else_reaches_a_pre_application_or_its_documents(platform: 
 
     # A reviewer of another city: none of it exists; one of this city reads it.
     elsewhere = await platform.make_staff("reviewer", office_id="other-hall")
-    for method, path, body in [
+    staff_paths: list[tuple[str, str, dict[str, str] | None]] = [
         ("GET", f"/v1/staff/pre-applications/{pre['id']}", None),
         ("GET", f"/v1/staff/pre-applications/{pre['id']}/attachments/{doc['id']}", None),
         ("POST", f"/v1/staff/pre-applications/{pre['id']}/approve", {}),
         ("POST", f"/v1/staff/pre-applications/{pre['id']}/reject", {"reason": "no"}),
         ("POST", f"/v1/staff/pre-applications/{pre['id']}/request-material", {"note": "more"}),
-    ]:
-        answer = await platform.http.request(method, path, json=body, headers=elsewhere)
+    ]
+    for method, path, payload in staff_paths:
+        answer = await platform.http.request(method, path, json=payload, headers=elsewhere)
         assert (answer.status_code, answer.json()["code"]) == (404, "pre_application_not_found"), path
     assert (await platform.http.get("/v1/staff/pre-applications", headers=elsewhere)).json() == {
         "pre_applications": []
