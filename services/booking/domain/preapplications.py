@@ -79,7 +79,8 @@ class FormField:
                 number = Decimal("NaN")
             if not number.is_finite() or len(value) > 32:
                 raise InvalidArgument("invalid_answer", f"{where} is a number, e.g. 3 or 2.5.", field=where)
-            return format(number.normalize(), "f")
+            # "-0" and "0.00" are the number 0, stored as "0".
+            return format(number.normalize() if number else Decimal(0), "f")
         if self.type is FieldType.CHOICE and value not in {c.code for c in self.choices}:
             allowed = ", ".join(c.code for c in self.choices)
             raise InvalidArgument("invalid_answer", f"{where} is one of: {allowed}.", field=where)
