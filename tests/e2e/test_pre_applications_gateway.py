@@ -227,3 +227,9 @@ async def test_nobody_else_reaches_a_pre_application_or_its_documents(platform: 
         "rejected",
         "地址与房产证不符",
     )
+
+    async def told() -> list[dict[str, Any]] | None:
+        messages = (await platform.http.get("/v1/me/messages", headers=owner)).json()["messages"]
+        return [m for m in messages if m["template"] == "pre_application_rejected"] or None
+
+    assert "地址与房产证不符" in (await eventually(told))[0]["body"]
