@@ -505,3 +505,19 @@ async def test_two_bookings_racing_for_one_entitlement_use_it_once(stubs: Any, b
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     async with booking.db.read() as conn:
         assert (await conn.execute(select(func.count()).select_from(orm.bookings))).scalar() == 1
+
+
+async def test_two_transactions_consuming_one_entitlement_at_once_consume_it_once(
+    stubs: Any, booking: Any, clock: Any
+) -> None:
+    """The guard below the one-active-booking rule: the conditional update itself."""
+    pre_id = await approved_pre_application(booking, "c1", "testcity", HOUSEHOLD)
+
+    async def consume(booking_id: str) -> bool:
+        async with booking.uow.write() as tx:
+            used = await tx.pre_applications.consume_entitlement(pre_id, "c1", booking_id, clock.now)
+            await asyncio.sleep(0)  # let the other one reach its update while this one holds it
+            return bool(used)
+
+    results = await asyncio.gather(*(consume(str(uuid.uuid4())) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]

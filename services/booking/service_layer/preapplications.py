@@ -190,12 +190,13 @@ async def attach(
     """Its type sniffed from the bytes (JPEG, PNG or PDF), its size within the
     limit, its bytes sealed in the object store before its row is written."""
     label = check_text(label, "label").strip()
-    media_type = check_document(content, max_bytes)
     async with uow.read() as tx:
+        # Whose it is first: someone else's pre-application says nothing about a document.
         pre = await _own(tx, citizen_id, pre_application_id)
         pre.check_editable()
         if await tx.pre_applications.count_attachments(pre.id) >= MAX_ATTACHMENTS:
             raise _too_many()
+    media_type = check_document(content, max_bytes)
     attachment = Attachment(str(uuid.uuid4()), pre.id, media_type, len(content), label, clock())
     key = f"pre-applications/{pre.id}/{attachment.id}"
     await store.put(key, content)
