@@ -223,7 +223,11 @@ Answer = Annotated[str, Stored(4000, multiline=True)]
 
 class Answers(BaseModel):
     answers: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")], Answer] = Field(
-        min_length=1, max_length=100, description='Answers by field key; "" clears one.'
+        min_length=1,
+        max_length=100,
+        description='Answers by field key; "" clears one.',
+        # Keys are field keys, nothing else (patternProperties alone admits any).
+        json_schema_extra={"additionalProperties": False},
     )
 
 
