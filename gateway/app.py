@@ -20,7 +20,17 @@ from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNELS, channel, known_query
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
-from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
+from gateway.routes import (
+    admin,
+    bookings,
+    catalogue,
+    channels,
+    health,
+    identity,
+    notify,
+    preapplications,
+    staff,
+)
 from gateway.routes.identity import IMPORT_BYTES
 from services.runtime import telemetry
 from services.runtime.events import EventBus
@@ -76,6 +86,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         BodyLimit,
         default=settings.max_body_bytes,
         limits={"/v1/admin/catalogue": admin.MAX_CATALOGUE_BYTES, "/v1/admin/residents/import": IMPORT_BYTES},
+        patterns=[(preapplications.UPLOAD_PATH, settings.attachment_max_bytes)],
     )
     app.add_middleware(RequestId)
 
@@ -95,6 +106,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(staff.admin)
     v1.include_router(bookings.router)
     v1.include_router(bookings.staff_router)
+    v1.include_router(preapplications.router)
+    v1.include_router(preapplications.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")

@@ -140,13 +140,21 @@ class StaffMember(BaseModel):
         )
 
 
-#: A window clerk names the office they serve at; no other role has one. Stated in
-#: the schema; identity checks it (office_required, office_not_allowed).
+#: A window clerk names the office they serve at; a reviewer may name one (they
+#: review its city's pre-applications); no other role has one. Stated in the
+#: schema; identity checks it (office_required, office_not_allowed).
 OFFICE_WITH_ROLE = ConfigDict(
     json_schema_extra={
-        "if": {"properties": {"role": {"const": "window_clerk"}}, "required": ["role"]},
-        "then": {"required": ["office_id"], "properties": {"office_id": {"type": "string"}}},
-        "else": {"properties": {"office_id": {"type": "null"}}},
+        "allOf": [
+            {
+                "if": {"properties": {"role": {"const": "window_clerk"}}, "required": ["role"]},
+                "then": {"required": ["office_id"], "properties": {"office_id": {"type": "string"}}},
+            },
+            {
+                "if": {"properties": {"role": {"enum": ["administrator", "sre"]}}, "required": ["role"]},
+                "then": {"properties": {"office_id": {"type": "null"}}},
+            },
+        ]
     }
 )
 

@@ -228,32 +228,3 @@ async def test_window_staff_see_their_own_office_only(platform: Platform, clock:
     assert (refused.status_code, refused.json()["code"]) == (403, "wrong_office")
     marked = await platform.http.post(f"/v1/staff/bookings/{made['id']}/no-show", headers=centre)
     assert (marked.status_code, marked.json()["status"]) == (200, "no_show")
-
-
-async def test_a_reviewer_approves_a_pre_application_and_the_citizen_can_book(
-    platform: Platform, clock: Any
-) -> None:
-    await load_register(platform)
-    zhang = await sign_in(platform, ZHANG_P, "app", clock)  # HOUSEHOLD_REGISTRATION: app and wechat only
-    me = (await platform.http.get("/v1/me", headers=zhang)).json()
-    slot = (await slot_ids(platform, "centre"))[0]
-    body = {"slot_id": slot, "business": "HOUSEHOLD_REGISTRATION", "pre_application_id": "PA-2030-0001"}
-    refused = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
-    assert (refused.status_code, refused.json()["code"]) == (422, "pre_application_not_approved")
-
-    approval = {"citizen_id": me["citizen_id"], "city": "testcity", "business": "HOUSEHOLD_REGISTRATION"}
-    path = "/v1/staff/pre-applications/PA-2030-0001/approve"
-    clerk = await platform.make_staff("window_clerk", office_id="centre")
-    assert (await platform.http.post(path, json=approval, headers=clerk)).status_code == 403
-    assert (await platform.http.post(path, json=approval, headers=zhang)).status_code == 401
-    reviewer = await platform.make_staff("reviewer")
-    approved = await platform.http.post(path, json=approval, headers=reviewer)
-    assert approved.json() == {"pre_application_id": "PA-2030-0001", "newly_approved": True}
-
-    async def told() -> Any:
-        messages = (await platform.http.get("/v1/me/messages", headers=zhang)).json()["messages"]
-        return [m for m in messages if m["template"] == "pre_application_approved"] or None
-
-    assert "PA-2030-0001" in (await eventually(told))[0]["body"]
-    made = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
-    assert (made.status_code, made.json()["pre_application_id"]) == (201, "PA-2030-0001")
