@@ -88,6 +88,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # codes too) is for developers, never readable where citizens are real.
         v1.include_router(notify.sandbox)
     v1.include_router(identity.router)
+    v1.include_router(notify.preferences)
     v1.include_router(identity.admin)
     v1.include_router(channels.router)
     v1.include_router(channels.face)
