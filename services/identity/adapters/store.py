@@ -162,6 +162,7 @@ class SqlStore:
         rates_before: dt.datetime,
         challenges_before: dt.datetime,
         sessions_before: dt.datetime,
+        imports_before: dt.datetime,
         limit: int,
     ) -> Pruned:
         r, c, s = orm.rate_events, orm.challenges, orm.sessions
@@ -184,7 +185,20 @@ class SqlStore:
             binding_sessions=await self._delete_some(
                 bs, bs.c.session_id, bs.c.session_id.not_in(select(s.c.id)), limit
             ),
+            import_jobs=await self._prune_imports(imports_before, limit),
         )
+
+    async def _prune_imports(self, finished_before: dt.datetime, limit: int) -> int:
+        """Finished import jobs older than the retention, with their rejection
+        lists and any sealed chunks left (a finished job's are deleted when it ends)."""
+        j = orm.import_jobs
+        old = (j.c.state.in_(("done", "failed"))) & (j.c.finished_at < finished_before)
+        ids = (await self.conn.execute(select(j.c.id).where(old).limit(limit))).scalars().all()
+        if ids:
+            for table in (orm.import_rejections, orm.import_chunks):
+                await self.conn.execute(delete(table).where(table.c.job_id.in_(ids)))
+            await self.conn.execute(delete(j).where(j.c.id.in_(ids)))
+        return len(ids)
 
     async def _delete_some(self, table: Table, key: Any, where: Any, limit: int) -> int:
         # DELETE … LIMIT is not portable: pick the keys, then delete them.

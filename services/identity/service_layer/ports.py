@@ -40,6 +40,9 @@ class Pruned:
     face_attempts: int = 0
     #: Links from a session to the binding that opened it, once the session is gone.
     binding_sessions: int = 0
+    #: Finished register imports past their retention, with their rejection lists
+    #: (and any sealed chunks left).
+    import_jobs: int = 0
 
     def __add__(self, other: Pruned) -> Pruned:
         return Pruned(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -100,11 +103,13 @@ class Store(Protocol):
         rates_before: dt.datetime,
         challenges_before: dt.datetime,
         sessions_before: dt.datetime,
+        imports_before: dt.datetime,
         limit: int,
     ) -> Pruned:
         """Delete up to ``limit`` rows of each kind: rate events older than
         ``rates_before``, challenges expired before ``challenges_before``, sessions
-        expired or revoked before ``sessions_before``."""
+        expired or revoked before ``sessions_before``, import jobs finished (done or
+        failed) before ``imports_before`` with everything kept of them."""
         ...
 
 
