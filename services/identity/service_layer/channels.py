@@ -26,7 +26,7 @@ from services.identity.domain.channels import (
     device_id,
     device_message,
 )
-from services.identity.service_layer.auth import Auth, TooMany
+from services.identity.service_layer.auth import CLIENT_ADDRESS, Auth, TooMany
 from services.identity.service_layer.channel_ports import (
     ChannelStore,
     ChannelUnitOfWork,
@@ -258,13 +258,13 @@ class Channels:
         now = self.clock()
         hour = now - dt.timedelta(hours=1)
         async with self.uow.write() as store:
-            for key, limit in (
-                (f"device:{lookup}", CHALLENGES_PER_DEVICE_PER_HOUR),
-                (f"device-address:{address}", CHALLENGES_PER_ADDRESS_PER_HOUR),
+            for key, limit, field in (
+                (f"device:{lookup}", CHALLENGES_PER_DEVICE_PER_HOUR, "device_id"),
+                (f"device-address:{address}", CHALLENGES_PER_ADDRESS_PER_HOUR, CLIENT_ADDRESS),
             ):
                 count, _ = await store.count_rate(key, hour)
                 if count >= limit:
-                    raise TooMany("Too many sign-in challenges; try again later.", 3600)
+                    raise TooMany("Too many sign-in challenges; try again later.", 3600, field=field)
                 await store.add_rate(key, now)
             nonce = secrets.token_urlsafe(32)
             await store.add_device_challenge(
