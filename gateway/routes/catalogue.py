@@ -62,11 +62,11 @@ async def list_offices(
     business: BusinessCode = None,
     lat: Annotated[
         float | None,
-        Query(ge=-90, le=90, description="Your latitude (WGS 84, degrees); required with `lng`, else omitted."),
+        Query(ge=-90, le=90, description="Your latitude (WGS 84, degrees); given with `lng` or not at all."),
     ] = None,
     lng: Annotated[
         float | None,
-        Query(ge=-180, le=180, description="Your longitude (WGS 84, degrees); required with `lat`, else omitted."),
+        Query(ge=-180, le=180, description="Your longitude (WGS 84); given with `lat` or not at all."),
     ] = None,
 ) -> schemas.Offices:
     if (lat is None) != (lng is None):

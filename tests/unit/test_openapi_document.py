@@ -66,6 +66,6 @@ def test_the_import_examples_are_residents_identity_accepts() -> None:
     from gateway.routes.identity import JSON_LINES_EXAMPLE
 
     for example, fmt in ((content["text/csv"]["example"], "csv"), (JSON_LINES_EXAMPLE, "jsonl")):
-        [(line, row)] = list(rows(example.encode(), fmt))  # type: ignore[arg-type]
+        [(_line, row)] = list(rows(example.encode(), fmt))  # type: ignore[arg-type]
         assert isinstance(row, dict), row
         assert to_resident(row, dt.date(2026, 1, 1)).name == "王芳", fmt

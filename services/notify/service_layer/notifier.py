@@ -338,7 +338,6 @@ class Notifier:
             await store.save_contacts(contacts)
         return contacts
 
-
     async def set_language(self, citizen_id: str, language: str) -> Contacts:
         """The language of the citizen's next messages; what identity told notify stays."""
         if not citizen_id:
