@@ -16,7 +16,7 @@ from gateway.schemas import Stored
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.notify.v1 import notify_pb2
-from services.runtime.proto_values import date_from_proto
+from services.runtime.proto_values import date_from_proto, timestamp_from_proto, timestamp_of
 
 router = APIRouter(
     tags=["sign-in"],
@@ -216,7 +216,7 @@ def _inbox_message(m: notify_pb2.Message) -> InboxMessage:
         template=m.template,
         title=m.title,
         body=m.body,
-        created_at=m.created_at.ToDatetime(dt.UTC),
+        created_at=timestamp_of(m.created_at),
         read=m.read,
     )
 
@@ -271,11 +271,6 @@ class ResidentImport(BaseModel):
 
 
 def _resident_import(m: pb.ResidentImport) -> ResidentImport:
-    def at(field: str) -> dt.datetime | None:
-        return getattr(m, field).ToDatetime(dt.UTC) if m.HasField(field) else None
-
-    created = at("created_at")
-    assert created is not None
     return ResidentImport(
         import_id=m.import_id,
         state=m.state,  # type: ignore[arg-type]
@@ -287,9 +282,9 @@ def _resident_import(m: pb.ResidentImport) -> ResidentImport:
         rejections=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in m.rejections],
         rows_per_second=round(m.rows_per_second, 1),
         bytes_received=m.bytes_received,
-        created_at=created,
-        started_at=at("started_at"),
-        finished_at=at("finished_at"),
+        created_at=timestamp_of(m.created_at),
+        started_at=timestamp_from_proto(m, "started_at"),
+        finished_at=timestamp_from_proto(m, "finished_at"),
         error=ImportFailure(code=m.error_code, field=m.error.field, detail=m.error.reason)
         if m.error_code
         else None,
@@ -401,8 +396,7 @@ JSON_LINES_EXAMPLE = (
                             "description": (
                                 "JSON lines: one `ResidentRecord` object a line (values may be "
                                 "strings, or true/false for fingerprint_on_file; null is empty); "
-                                "blank lines are skipped. For example: "
-                                + JSON_LINES_EXAMPLE
+                                "blank lines are skipped. For example: " + JSON_LINES_EXAMPLE
                             ),
                             "x-mintong-record": _RECORD_REF,
                             "$defs": {"ResidentRecord": RESIDENT_RECORD},

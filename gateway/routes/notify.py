@@ -14,6 +14,7 @@ from gateway.deps import Operator, ServiceCall, Services, SignedIn
 from gateway.problems import Problem, declare
 from gateway.schemas import Stored
 from mintong.notify.v1 import notify_pb2 as pb
+from services.runtime.proto_values import timestamp_of
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 #: A citizen's choices about their messages. Where they are reached (the register's
@@ -74,7 +75,8 @@ class MessageLanguage(BaseModel):
 
 def _preferences(p: pb.Preferences) -> NotificationPreferences:
     return NotificationPreferences(
-        language="en" if p.language == "en" else "zh-CN", preferred_channel=_PREFERRED.get(p.preferred_channel)
+        language="en" if p.language == "en" else "zh-CN",
+        preferred_channel=_PREFERRED.get(p.preferred_channel),
     )
 
 
@@ -95,9 +97,7 @@ async def my_preferences(me: SignedIn, services: Services) -> NotificationPrefer
     response_model=NotificationPreferences,
     summary="Choose the language of my messages (zh-CN or en)",
 )
-async def set_my_language(
-    body: MessageLanguage, me: SignedIn, services: Services
-) -> NotificationPreferences:
+async def set_my_language(body: MessageLanguage, me: SignedIn, services: Services) -> NotificationPreferences:
     answer = await services.notify.SetLanguage(
         pb.SetLanguageRequest(citizen_id=me.id, language=body.language), **me.call.options
     )
@@ -144,7 +144,7 @@ async def sandbox_messages(
                 title=m.title,
                 body=m.body,
                 delivery_id=m.delivery_id,
-                recorded_at=m.recorded_at.ToDatetime(dt.UTC),
+                recorded_at=timestamp_of(m.recorded_at),
             )
             for m in answer.messages
         ]
