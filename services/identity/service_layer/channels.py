@@ -165,7 +165,7 @@ class Channels:
                         },
                     )
                     existing = replace(existing, public_key=public_key, label=label)
-                if await store.keep_subject(existing.id, subject):
+                if not existing.subject_kept and await store.keep_subject(existing.id, subject):
                     await store.contacts_changed([claims.citizen_id])
                 return existing, False
             if len(await store.bindings_of(claims.citizen_id)) >= MAX_BINDINGS:
@@ -241,8 +241,9 @@ class Channels:
     async def _open(self, store: ChannelStore, binding: Binding, subject: str, now: dt.datetime) -> Tokens:
         result = await self.auth.open_session(store, binding.citizen_id, binding.kind.channel, now)
         await store.binding_used(binding.id, result[0].session_id, now)
-        # A binding made before identity kept subjects: its sign-in gives notify the address.
-        if await store.keep_subject(binding.id, subject):
+        # A binding made before identity kept subjects: its sign-in gives notify the
+        # address. Only then: sealing and writing on every sign-in would cost for nothing.
+        if not binding.subject_kept and await store.keep_subject(binding.id, subject):
             await store.contacts_changed([binding.citizen_id])
         return result
 
