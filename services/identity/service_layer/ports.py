@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import astuple, dataclass, field
 from typing import Protocol
@@ -242,8 +242,16 @@ class ImportStore(Protocol):
         hash (keeping its citizen id)."""
         ...
 
-    async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
-        """Tell notify these citizens' contacts, in this transaction (the outbox)."""
+    async def contacts_changed(
+        self,
+        citizen_ids: Sequence[str],
+        *,
+        phones: Mapping[str, str] | None = None,
+        unbound: Collection[str] = (),
+    ) -> None:
+        """Tell notify these citizens' contacts, in this transaction (the outbox);
+        ``phones`` (sealed) and ``unbound`` (just created) spare reading back what
+        the caller just wrote."""
         ...
 
     async def create_job(self, job: ImportJob, lease_until: dt.datetime) -> None: ...
