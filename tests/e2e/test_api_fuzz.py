@@ -53,6 +53,7 @@ CONFIG = SchemathesisConfig.from_dict(
                 "/v1/admin/catalogue",
                 "/v1/me/messages",
                 "/v1/cities/{city}/offices",
+                "/v1/staff/citizens/find",
                 "/v1/offices/{office_id}/slots",
             )
         ],
