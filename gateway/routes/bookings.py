@@ -17,7 +17,7 @@ from gateway.problems import declare
 from gateway.schemas import Day, Stored, either
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.identity.v1 import citizens_pb2
-from services.runtime.proto_values import CHANNEL_NAMES, date_of, date_to_proto, hhmm
+from services.runtime.proto_values import CHANNEL_NAMES, date_of, date_to_proto, hhmm, timestamp_of
 
 #: What the booking service answers on these routes (its rules: docs/architecture.md).
 _REFUSALS = {
@@ -152,7 +152,7 @@ class Booking(BaseModel):
             start=hhmm(b.start),
             end=hhmm(b.end),
             channel=CHANNEL_NAMES[b.channel],  # type: ignore[arg-type]
-            created_at=b.created_at.ToDatetime(dt.UTC),
+            created_at=timestamp_of(b.created_at),
             reason_code=b.reason_code,
             destination=b.destination,
             pre_application_id=b.pre_application_id,
@@ -301,9 +301,9 @@ class WaitlistEntry(BaseModel):
             slot_id=e.slot_id if e.HasField("slot_id") else None,
             position=e.position or None,
             held_slot_id=e.held_slot_id if offered else None,
-            hold_expires_at=e.hold_expires_at.ToDatetime(dt.UTC) if offered else None,
+            hold_expires_at=timestamp_of(e.hold_expires_at) if offered else None,
             booking_id=e.booking_id or None,
-            created_at=e.created_at.ToDatetime(dt.UTC),
+            created_at=timestamp_of(e.created_at),
         )
 
 
