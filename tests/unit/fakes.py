@@ -138,6 +138,8 @@ class FakeTransaction:
     ) -> None:
         self.catalogue = catalogue
         self.bookings: Any = bookings or FakeBookingRepository()
+        # The hall is tested on real databases only (tests/integration/test_hall.py).
+        self.hall: Any = None
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable

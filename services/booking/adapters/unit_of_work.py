@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.bookings_repository import SqlBookingRepository
+from services.booking.adapters.hall_repository import SqlHallRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
@@ -22,6 +23,7 @@ class SqlTransaction:
         self.conn = conn
         self.catalogue = SqlCatalogueRepository(conn)
         self.bookings = SqlBookingRepository(conn)
+        self.hall = SqlHallRepository(conn)
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:

@@ -14,6 +14,7 @@ from services.booking.domain.catalogue_events import (
     CatalogueLoaded,
     SlotsPublished,
 )
+from services.booking.domain.hall import Ticket
 
 __all__ = [
     "BookingAffectedBySuspension",
@@ -26,6 +27,8 @@ __all__ = [
     "Event",
     "PreApplicationApproved",
     "SlotsPublished",
+    "TicketComingUp",
+    "TicketIssued",
     "WaitlistOfferExpired",
     "WaitlistOfferMade",
 ]
@@ -83,6 +86,25 @@ class PreApplicationApproved:
     business_name_en: str = ""
 
 
+@dataclass(frozen=True)
+class TicketIssued:
+    """A booking checked in: its citizen is told their number and the wait."""
+
+    ticket: Ticket
+    snapshot: Snapshot
+    ahead: int
+    wait_minutes: int
+
+
+@dataclass(frozen=True)
+class TicketComingUp:
+    """Few enough tickets are ahead that the citizen should come to the counters."""
+
+    ticket: Ticket
+    snapshot: Snapshot
+    ahead: int
+
+
 Event = (
     CatalogueLoaded
     | SlotsPublished
@@ -95,4 +117,6 @@ Event = (
     | WaitlistOfferMade
     | WaitlistOfferExpired
     | PreApplicationApproved
+    | TicketIssued
+    | TicketComingUp
 )
