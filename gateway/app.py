@@ -20,7 +20,7 @@ from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNELS, channel, known_query
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
-from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
+from gateway.routes import admin, bookings, catalogue, channels, hall, health, identity, notify, staff
 from gateway.routes.identity import IMPORT_BYTES
 from services.runtime import telemetry
 from services.runtime.events import EventBus
@@ -95,6 +95,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(staff.admin)
     v1.include_router(bookings.router)
     v1.include_router(bookings.staff_router)
+    v1.include_router(hall.router)
+    v1.include_router(hall.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
