@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
-from services.booking.domain.hall import RECENT_SERVED, Ticket, TicketStatus
+from services.booking.domain.hall import RECENT_SERVED, HallOffice, Ticket, TicketStatus
+from services.booking.domain.rules import BookingRules
 from services.booking.service_layer.unit_of_work import Occupied
 from services.runtime.db import as_utc
 
@@ -37,6 +38,62 @@ class SqlHallRepository:
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._postgres else sqlite.insert)(table)
+
+    async def hall_office(self, office_id: str) -> HallOffice | None:
+        o, c = orm.offices, orm.cities
+        row = (
+            await self.conn.execute(
+                select(
+                    o.c.id,
+                    o.c.city_code,
+                    o.c.walk_in_allowed,
+                    o.c.name,
+                    o.c.name_en,
+                    c.c.time_zone,
+                    c.c.rules,
+                )
+                .join(c, c.c.code == o.c.city_code)
+                .where(o.c.id == office_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return HallOffice(
+            row.id,
+            row.city_code,
+            row.time_zone,
+            row.walk_in_allowed,
+            row.name,
+            row.name_en,
+            BookingRules.from_json(row.rules).hall,
+        )
+
+    async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:
+        """The category of a business the office handles; None if it handles none such."""
+        bu, ob = orm.businesses, orm.office_businesses
+        row = (
+            await self.conn.execute(
+                select(bu.c.category)
+                .join(ob, ob.c.business_code == bu.c.code)
+                .where(bu.c.city_code == city_code, bu.c.code == business_code, ob.c.office_id == office_id)
+            )
+        ).first()
+        return None if row is None else str(row.category)
+
+    async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
+        """Whether the counter or the clerk has a called ticket."""
+        called = TicketStatus.CALLED.value
+        row = (
+            await self.conn.execute(
+                select(t.c.id)
+                .where(
+                    t.c.status == called,
+                    and_(t.c.office_id == office_id, t.c.counter == counter) | (t.c.clerk_id == clerk_id),
+                )
+                .limit(1)
+            )
+        ).first()
+        return row is not None
 
     async def next_number(self, office_id: str, day: dt.date, prefix: str) -> int:
         statement = (
@@ -84,14 +141,6 @@ class SqlHallRepository:
                     t.c.counter == counter,
                     t.c.status == TicketStatus.CALLED.value,
                 )
-            )
-        ).first()
-        return None if row is None else _ticket(row)
-
-    async def called_by(self, clerk_id: str) -> Ticket | None:
-        row = (
-            await self.conn.execute(
-                select(t).where(t.c.clerk_id == clerk_id, t.c.status == TicketStatus.CALLED.value)
             )
         ).first()
         return None if row is None else _ticket(row)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from services.booking.domain import events
 from services.booking.domain.bookings import Booking, BookingStatus, Refused
 from services.booking.domain.hall import (
     DEFAULT_SERVICE_TIME,
+    HallOffice,
     QueueState,
     Ticket,
     TicketStatus,
@@ -24,7 +24,6 @@ from services.booking.domain.hall import (
     check_walk_in,
     priority_rank,
 )
-from services.booking.domain.model import City, Office
 from services.booking.service_layer.unit_of_work import Occupied, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
@@ -48,18 +47,11 @@ class Standing:
     wait: dt.timedelta
 
 
-def _local_now(now: dt.datetime, city: City) -> dt.datetime:
-    return now.astimezone(ZoneInfo(city.time_zone)).replace(tzinfo=None)
-
-
-async def _office_and_city(tx: Transaction, office_id: str) -> tuple[Office, City]:
-    office = await tx.catalogue.get_office(office_id)
+async def _office(tx: Transaction, office_id: str) -> HallOffice:
+    office = await tx.hall.hall_office(office_id)
     if office is None:
         raise NotFound("office", office_id, field="office_id")
-    city = await tx.catalogue.get_city(office.city_code)
-    if city is None:  # an office's city is loaded with it
-        raise NotFound("office", office_id, field="office_id")
-    return office, city
+    return office
 
 
 async def _average_service(tx: Transaction, office_id: str, day: dt.date) -> dt.timedelta:
@@ -82,21 +74,20 @@ async def _standing(tx: Transaction, ticket: Ticket) -> Standing:
 
 async def _issue(
     tx: Transaction,
-    office: Office,
-    city: City,
+    office: HallOffice,
     category: str,
     business_code: str,
     booking: Booking | None,
     priority_group: str,
     now: dt.datetime,
 ) -> Issued:
-    rules = city.rules.hall
-    day = _local_now(now, city).date()
+    rules = office.rules
+    day = office.local_now(now).date()
     prefix = rules.prefix_for(category)
     ticket = Ticket(
         id=str(uuid.uuid4()),
         office_id=office.id,
-        city_code=city.code,
+        city_code=office.city_code,
         day=day,
         prefix=prefix,
         number=await tx.hall.next_number(office.id, day, prefix),
@@ -143,10 +134,10 @@ async def check_in(
         )
     now = clock()
     async with uow.write() as tx:
-        office, city = await _office_and_city(tx, office_id)
+        office = await _office(tx, office_id)
         if not booking_id:
             found = await tx.hall.booking_id_by_code(
-                office.id, _local_now(now, city).date(), confirmation_code.strip().upper()
+                office.id, office.local_now(now).date(), confirmation_code.strip().upper()
             )
             if found is None:
                 raise NotFound(
@@ -163,7 +154,7 @@ async def check_in(
         if existing is not None:
             standing = await _standing(tx, existing)
             return Issued(existing, standing.ahead, standing.wait, new=False)
-        check_checkin(booking, office, city.rules.hall, _local_now(now, city), now)
+        check_checkin(booking, office, now)
         if not await tx.bookings.change_status(
             booking.id, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, now
         ):
@@ -173,9 +164,8 @@ async def check_in(
                 raise Refused("booking_changed", "The booking changed meanwhile; try again.")
             standing = await _standing(tx, existing)
             return Issued(existing, standing.ahead, standing.wait, new=False)
-        business = await tx.catalogue.get_business(city.code, booking.business_code)
-        category = business.category if business else ""
-        issued = await _issue(tx, office, city, category, booking.business_code, booking, priority_group, now)
+        category = await tx.hall.business_category(office.id, office.city_code, booking.business_code)
+        issued = await _issue(tx, office, category or "", booking.business_code, booking, priority_group, now)
         if citizen_id is None:
             await tx.audit("hall.checked_in", booking.id, {"office": office.id, "ticket": issued.ticket.code})
         return issued
@@ -187,12 +177,12 @@ async def walk_in(
     """A ticket without a booking, where the office takes walk-ins."""
     now = clock()
     async with uow.write() as tx:
-        office, city = await _office_and_city(tx, office_id)
+        office = await _office(tx, office_id)
         check_walk_in(office)
-        business = await tx.catalogue.get_business(city.code, business_code)
-        if business is None or business_code not in office.business_codes:
+        category = await tx.hall.business_category(office.id, office.city_code, business_code)
+        if category is None:
             raise NotFound("business", business_code, field="business")
-        return await _issue(tx, office, city, business.category, business.code, None, priority_group, now)
+        return await _issue(tx, office, category, business_code, None, priority_group, now)
 
 
 async def call_next(
@@ -201,8 +191,8 @@ async def call_next(
     """Call the head of the queue to ``counter``; None when nobody waits."""
     now = clock()
     async with uow.write() as tx:
-        office, city = await _office_and_city(tx, office_id)
-        day = _local_now(now, city).date()
+        office = await _office(tx, office_id)
+        day = office.local_now(now).date()
         busy = Refused(
             "ticket_in_service",
             f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
@@ -210,14 +200,14 @@ async def call_next(
         )
         # Asked first so that the answer does not depend on whether anyone waits;
         # the partial unique indexes decide a race between two such calls.
-        if await tx.hall.called_at_counter(office.id, counter) or await tx.hall.called_by(clerk_id):
+        if await tx.hall.busy(office.id, counter, clerk_id):
             raise busy
         try:
             ticket = await tx.hall.call_next(office.id, day, counter, clerk_id, now)
         except Occupied:
             raise busy from None
         if ticket is not None:
-            await _tell_coming_up(tx, office.id, day, city.rules.hall.coming_up_ahead)
+            await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
         return ticket
 
 
@@ -243,9 +233,9 @@ async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) ->
     """Call the counter's ticket again; past the city's number of calls it is a no-show."""
     now = clock()
     async with uow.write() as tx:
-        _office, city = await _office_and_city(tx, office_id)
+        office = await _office(tx, office_id)
         ticket = await _counter_ticket(tx, office_id, counter)
-        if ticket.calls >= city.rules.hall.max_calls:
+        if ticket.calls >= office.rules.max_calls:
             return await _no_show(tx, ticket, now)
         recalled = await tx.hall.recall(ticket.id)
         if recalled is None:
@@ -306,8 +296,8 @@ async def sweep_no_shows(uow: UnitOfWork, clock: Clock) -> int:
 async def queue(uow: UnitOfWork, clock: Clock, office_id: str) -> QueueState:
     now = clock()
     async with uow.read() as tx:
-        office, city = await _office_and_city(tx, office_id)
-        day = _local_now(now, city).date()
+        office = await _office(tx, office_id)
+        day = office.local_now(now).date()
         called = await tx.hall.called(office.id, day)
         return QueueState(
             office_id=office.id,

@@ -11,7 +11,7 @@ from typing import Protocol
 from services.booking.domain import model
 from services.booking.domain.bookings import Booking, BookingStatus, WaitlistEntry, WaitStatus
 from services.booking.domain.events import Event
-from services.booking.domain.hall import Ticket, TicketStatus
+from services.booking.domain.hall import HallOffice, Ticket, TicketStatus
 
 
 class CatalogueRepository(Protocol):
@@ -130,6 +130,15 @@ class Occupied(Exception):
 class HallRepository(Protocol):
     """The hall's tickets (decision 46)."""
 
+    async def hall_office(self, office_id: str) -> HallOffice | None: ...
+    async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:
+        """The category of a business the office handles; None if it handles none such."""
+        ...
+
+    async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
+        """Whether the counter or the clerk has a called ticket."""
+        ...
+
     async def next_number(self, office_id: str, day: dt.date, prefix: str) -> int:
         """The next ticket number of a prefix at an office on a day: atomic."""
         ...
@@ -139,7 +148,6 @@ class HallRepository(Protocol):
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None: ...
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
     async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
-    async def called_by(self, clerk_id: str) -> Ticket | None: ...
     async def call_next(
         self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime
     ) -> Ticket | None:
