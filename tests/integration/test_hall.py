@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 
 from mintong.booking.v1 import bookings_pb2 as bpb
 from mintong.booking.v1 import bookings_pb2_grpc as bpb_grpc
-from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc
+from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc, events_pb2
 from mintong.booking.v1 import hall_pb2 as pb
 from mintong.booking.v1 import hall_pb2_grpc as pb_grpc
 from mintong.common.v1 import common_pb2
 from services.booking.adapters import orm
-from services.booking.service_layer import hall
+from services.booking.service_layer import hall, handlers
 from services.runtime import context
 from tests.integration.test_bookings import citizen, outbox_events, problem
 
@@ -106,6 +106,13 @@ async def test_check_in_issues_one_ticket_however_often_it_is_asked(
     got = await bookings.GetBooking(bpb.GetBookingRequest(booking_id=made.id), metadata=citizen("c1"))
     assert got.booking.status == bpb.BOOKING_STATUS_CHECKED_IN
     assert await outbox_events(booking, "mintong.booking.v1.TicketIssued") == 1
+    async with booking.db.read() as conn:  # who checked it in is kept with the ticket
+        issued_by = (
+            await conn.execute(
+                select(orm.hall_tickets.c.issued_by).where(orm.hall_tickets.c.id == first.ticket.id)
+            )
+        ).scalar_one()
+    assert issued_by == "clerk:s1@centre"
 
 
 async def test_check_in_only_within_the_window_on_the_day(booking: Any, stubs: Any, clock: Any) -> None:
@@ -327,3 +334,94 @@ async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: An
     await staff.MarkServed(pb.CounterRequest(office_id="centre", counter=1), metadata=clerk())
     await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
+
+
+BIG_HALL = b"""
+cities:
+  - code: bigcity
+    name: Big City
+    time_zone: Asia/Shanghai
+    booking_rules:
+      hall: {ticket_prefixes: {id_card: K}, coming_up_ahead: 2}
+    businesses:
+      - code: ID_CARD_RENEWAL
+        category: id_card
+        name: ID card renewal
+        service_guide: Renew it.
+        phone: "0371-1"
+        duration_minutes: 10
+        handling: window
+    offices:
+      - id: big-hall
+        name: Big hall
+        kind: service_hall
+        address: 1 Big Road
+        location: {lat: 34.7, lng: 113.6}
+        phone: "0371-2"
+        opening_hours: {mon-fri: ["09:00-10:00"]}
+        slot_groups:
+          - {code: all, businesses: [ID_CARD_RENEWAL], capacity: 30, slot_minutes: 60}
+"""
+
+
+async def test_bookings_check_in_and_are_called_at_once_each_told_once(
+    booking: Any, stubs: Any, clock: Any
+) -> None:
+    """30 bookings checked in by 5 clerks at once, then 10 counters calling at once:
+    numbers K001–K030 once each, every ticket called once, "coming up" at most once
+    per ticket (the clerks' coming-up updates skip each other's rows, no deadlock)."""
+    await handlers.load_catalogue(booking.uow, BIG_HALL, "yaml")
+    await handlers.publish_slots(booking.uow, first=MONDAY, last=MONDAY, city_code="bigcity")
+    bookings, _, staff, catalogue = stubs
+    answer = await catalogue.ListSlots(
+        catalogue_pb2.ListSlotsRequest(office_id="big-hall", business_code="ID_CARD_RENEWAL")
+    )
+    slot = next(s.id for s in answer.slots if (s.date.month, s.date.day) == (1, 7))
+    made = [
+        (
+            await bookings.Book(
+                bpb.BookRequest(
+                    slot_id=slot,
+                    business_code="ID_CARD_RENEWAL",
+                    idempotency_key=str(uuid.uuid4()),
+                    channel=common_pb2.CHANNEL_WEB,
+                ),
+                metadata=citizen(f"big{n}"),
+            )
+        ).booking
+        for n in range(30)
+    ]
+    clock.now = MONDAY_0845
+    issued = await asyncio.gather(
+        *[
+            staff.CheckIn(
+                pb.CheckInRequest(office_id="big-hall", confirmation_code=b.confirmation_code),
+                metadata=clerk(f"k{n % 5}", "big-hall"),
+            )
+            for n, b in enumerate(made)
+        ]
+    )
+    assert sorted(a.ticket.code for a in issued) == [f"K{n:03d}" for n in range(1, 31)]
+
+    async def counter(n: int) -> list[str]:
+        mine: list[str] = []
+        who = clerk(f"c{n}", "big-hall")
+        while True:
+            answer = await staff.CallNext(pb.CallNextRequest(office_id="big-hall", counter=n), metadata=who)
+            if not answer.HasField("ticket"):
+                return mine
+            mine.append(answer.ticket.id)
+            await staff.MarkServed(pb.CounterRequest(office_id="big-hall", counter=n), metadata=who)
+
+    called = [t for batch in await asyncio.gather(*[counter(n) for n in range(1, 11)]) for t in batch]
+    assert sorted(called) == sorted(a.ticket.id for a in issued)
+    async with booking.db.read() as conn:
+        told = (
+            await conn.execute(
+                select(orm.outbox.c.payload).where(
+                    orm.outbox.c.event_type == "mintong.booking.v1.TicketComingUp"
+                )
+            )
+        ).all()
+    ids = [events_pb2.TicketComingUp.FromString(row.payload).ticket_id for row in told]
+    assert len(ids) == len(set(ids))

@@ -247,8 +247,18 @@ class SqlHallRepository:
         return [_utc(r.finished_at) - _utc(r.called_at) for r in rows]
 
     async def mark_coming_up(self, ticket_id: str) -> bool:
+        """Only a waiting ticket nobody else holds: a ticket another clerk is calling
+        right now is skipped (PostgreSQL), not waited for, so two clerks telling each
+        other's next tickets cannot deadlock; the next call looks again."""
+        pick = select(t.c.id).where(
+            t.c.id == ticket_id, t.c.status == TicketStatus.WAITING.value, t.c.coming_up_sent.is_(False)
+        )
+        if self._postgres:
+            pick = pick.with_for_update(skip_locked=True)
         result = await self.conn.execute(
-            update(t).where(t.c.id == ticket_id, t.c.coming_up_sent.is_(False)).values(coming_up_sent=True)
+            update(t)
+            .where(t.c.id == pick.scalar_subquery(), t.c.coming_up_sent.is_(False))
+            .values(coming_up_sent=True)
         )
         return result.rowcount == 1
 
@@ -269,6 +279,7 @@ def _row(x: Ticket) -> dict[str, Any]:
         "order_at": x.order_at,
         "status": x.status.value,
         "issued_at": x.issued_at,
+        "issued_by": x.issued_by,
         "counter": x.counter,
         "clerk_id": x.clerk_id,
         "calls": x.calls,
@@ -293,6 +304,7 @@ def _ticket(r: Row[Any]) -> Ticket:
         order_at=_utc(r.order_at),
         status=TicketStatus(r.status),
         issued_at=_utc(r.issued_at),
+        issued_by=r.issued_by,
         counter=r.counter,
         clerk_id=r.clerk_id,
         calls=r.calls,

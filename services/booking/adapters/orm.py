@@ -257,6 +257,9 @@ hall_tickets = Table(
     Column("order_at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
+    # Who issued it (the caller, as audit logs spell it): a record of the clerk's
+    # check-in that needs no place in the audit chain, whose lock serialises writers.
+    Column("issued_by", String(200), nullable=False, server_default=""),
     Column("counter", Integer, nullable=True),
     Column("clerk_id", String(64), nullable=True),
     Column("calls", Integer, nullable=False, server_default="0"),

@@ -68,6 +68,8 @@ class Ticket:
     issued_at: dt.datetime
     counter: int | None = None
     clerk_id: str | None = None
+    #: Who issued it: the clerk (``clerk:<id>@<office>``) or the citizen at a kiosk.
+    issued_by: str = ""
     calls: int = 0
     called_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
@@ -107,10 +109,7 @@ def priority_rank(group: str, rules: HallRules) -> int:
     return rules.priority_groups.index(group)
 
 
-def check_checkin(booking: Booking, office: HallOffice, now: dt.datetime) -> None:
-    """A booking checks in at its own office, on its day, within the window around
-    its start (``now``: UTC)."""
-    rules, local_now = office.rules, office.local_now(now)
+def check_office(booking: Booking, office: HallOffice) -> None:
     if booking.office_id != office.id:
         raise Refused(
             "booking_at_another_office",
@@ -118,6 +117,13 @@ def check_checkin(booking: Booking, office: HallOffice, now: dt.datetime) -> Non
             field="office_id",
             conflict=False,
         )
+
+
+def check_checkin(booking: Booking, office: HallOffice, now: dt.datetime) -> None:
+    """A booking checks in at its own office, on its day, within the window around
+    its start (``now``: UTC)."""
+    rules, local_now = office.rules, office.local_now(now)
+    check_office(booking, office)
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
         raise Refused("booking_not_active", f"This booking is {booking.status.value}.", field="booking_id")
     if booking.date != local_now.date():

@@ -82,7 +82,12 @@ class HallServicer(pb_grpc.HallServiceServicer):
             raise InvalidArgument("booking_required", "Name your booking.", field="booking_id")
         issued = await retry_transient(
             lambda: hall.check_in(
-                self.uow, self.clock, _office(request.office_id), booking_id=booking_id, citizen_id=citizen
+                self.uow,
+                self.clock,
+                _office(request.office_id),
+                booking_id=booking_id,
+                citizen_id=citizen,
+                issued_by=f"citizen:{citizen}",
             )
         )
         return pb.CheckInResponse(
@@ -110,6 +115,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
     async def CheckIn(self, request: pb.CheckInRequest, context) -> pb.CheckInResponse:
         office_id = _office(request.office_id)
         _may_act_for(office_id)
+        issued_by = str(require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR))
         code = check_text(request.confirmation_code, "code", max_length=16)
         qr = check_text(request.qr_payload, "qr_payload", max_length=200)
         walk_in = check_text(request.walk_in_business_code, "walk_in_business", max_length=64)
@@ -122,7 +128,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
             )
         if walk_in:
             issued = await retry_transient(
-                lambda: hall.walk_in(self.uow, self.clock, office_id, walk_in, priority)
+                lambda: hall.walk_in(self.uow, self.clock, office_id, walk_in, priority, issued_by)
             )
         else:
             booking_id = ""
@@ -143,6 +149,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
                     booking_id=booking_id,
                     confirmation_code=code,
                     priority_group=priority,
+                    issued_by=issued_by,
                 )
             )
         return pb.CheckInResponse(

@@ -21,6 +21,7 @@ from services.booking.domain.hall import (
     TicketStatus,
     becomes_no_show,
     check_checkin,
+    check_office,
     check_walk_in,
     priority_rank,
 )
@@ -80,6 +81,7 @@ async def _issue(
     booking: Booking | None,
     priority_group: str,
     now: dt.datetime,
+    issued_by: str,
 ) -> Issued:
     rules = office.rules
     day = office.local_now(now).date()
@@ -99,6 +101,7 @@ async def _issue(
         order_at=booking.starts_at if booking else now,
         status=TicketStatus.WAITING,
         issued_at=now,
+        issued_by=issued_by,
     )
     await tx.hall.add_ticket(ticket)
     standing = await _standing(tx, ticket)
@@ -123,11 +126,14 @@ async def check_in(
     confirmation_code: str = "",
     citizen_id: str | None = None,
     priority_group: str = "",
+    issued_by: str = "",
 ) -> Issued:
     """Check a booking in and issue its ticket. Staff name the booking by its code
     (or its QR payload: ``booking_id`` and ``confirmation_code`` both, checked
     together); a citizen at a kiosk by its id, their own only (``citizen_id``).
-    A second check-in answers the first one's ticket."""
+    A second check-in answers the first one's ticket. ``issued_by``: the caller,
+    kept on the ticket (a clerk's check-in is recorded there, not in the audit
+    chain: its lock would serialise every check-in of the service)."""
     if not booking_id and not confirmation_code:
         raise InvalidArgument(
             "booking_required", "Name the booking: its confirmation code or QR payload.", field="code"
@@ -150,6 +156,8 @@ async def check_in(
         booking = await tx.bookings.get_booking(booking_id, citizen_id)
         if booking is None or (confirmation_code and booking.confirmation_code != confirmation_code):
             raise NotFound("booking", booking_id, field="booking_id" if citizen_id else "code")
+        # Even a booking checked in before is refused at another office.
+        check_office(booking, office)
         existing = await tx.hall.ticket_for_booking(booking.id)
         if existing is not None:
             standing = await _standing(tx, existing)
@@ -165,14 +173,18 @@ async def check_in(
             standing = await _standing(tx, existing)
             return Issued(existing, standing.ahead, standing.wait, new=False)
         category = await tx.hall.business_category(office.id, office.city_code, booking.business_code)
-        issued = await _issue(tx, office, category or "", booking.business_code, booking, priority_group, now)
-        if citizen_id is None:
-            await tx.audit("hall.checked_in", booking.id, {"office": office.id, "ticket": issued.ticket.code})
-        return issued
+        return await _issue(
+            tx, office, category or "", booking.business_code, booking, priority_group, now, issued_by
+        )
 
 
 async def walk_in(
-    uow: UnitOfWork, clock: Clock, office_id: str, business_code: str, priority_group: str = ""
+    uow: UnitOfWork,
+    clock: Clock,
+    office_id: str,
+    business_code: str,
+    priority_group: str = "",
+    issued_by: str = "",
 ) -> Issued:
     """A ticket without a booking, where the office takes walk-ins."""
     now = clock()
@@ -182,7 +194,7 @@ async def walk_in(
         category = await tx.hall.business_category(office.id, office.city_code, business_code)
         if category is None:
             raise NotFound("business", business_code, field="business")
-        return await _issue(tx, office, category, business_code, None, priority_group, now)
+        return await _issue(tx, office, category, business_code, None, priority_group, now, issued_by)
 
 
 async def call_next(

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('order_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('issued_by', sa.String(length=200), server_default='', nullable=False),
     sa.Column('counter', sa.Integer(), nullable=True),
     sa.Column('clerk_id', sa.String(length=64), nullable=True),
     sa.Column('calls', sa.Integer(), server_default='0', nullable=False),
