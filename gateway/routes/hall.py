@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import AnonymousCall, Services, SignedIn, Staff, require_office, staff
 from gateway.problems import declare
@@ -17,7 +17,7 @@ from gateway.schemas import Stored
 from mintong.booking.v1 import hall_pb2 as pb
 
 _REFUSALS = {
-    400: ["booking_required", "invalid_qr_payload", "invalid_counter"],
+    400: ["booking_required", "invalid_counter"],
     404: ["booking_not_found", "office_not_found", "business_not_found", "ticket_not_found"],
     409: [
         "booking_not_active",
@@ -33,6 +33,7 @@ _REFUSALS = {
         "checkin_too_late",
         "walk_in_not_allowed",
         "unknown_priority_group",
+        "invalid_qr_payload",
     ],
 }
 router = APIRouter(tags=["hall"], responses=declare(_REFUSALS))
@@ -108,13 +109,30 @@ class Counter(BaseModel):
     ticket: Ticket | None = Field(description="None when nobody was waiting.")
 
 
+def _exactly_one(*names: str) -> dict[str, object]:
+    """JSON Schema for "exactly one of these string fields", the others absent or null
+    (the booking service checks it: booking_required)."""
+    return {
+        "oneOf": [
+            {
+                "required": [name],
+                "properties": {other: {"type": "string" if other == name else "null"} for other in names},
+            }
+            for name in names
+        ]
+    }
+
+
 class StaffCheckIn(BaseModel):
     """Exactly one of: the booking's confirmation code, its QR payload, or (at an
     office that takes walk-ins) the business a walk-in comes for."""
 
-    code: Annotated[str, Stored(16)] | None = Field(default=None, description="The confirmation code.")
-    qr_payload: Annotated[str, Stored(200)] | None = None
-    walk_in_business: Annotated[str, Stored(64)] | None = None
+    model_config = ConfigDict(json_schema_extra=_exactly_one("code", "qr_payload", "walk_in_business"))
+    code: Annotated[str, Stored(16, min_length=1)] | None = Field(
+        default=None, description="The confirmation code."
+    )
+    qr_payload: Annotated[str, Stored(200, min_length=1)] | None = None
+    walk_in_business: Annotated[str, Stored(64, min_length=1)] | None = None
     priority_group: Annotated[str, Stored(64)] | None = Field(
         default=None, description="One of the city's priority groups (e.g. elderly), served first."
     )

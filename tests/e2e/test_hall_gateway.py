@@ -45,10 +45,12 @@ async def test_check_in_tells_the_citizen_and_counters_call(platform: Platform, 
         ({}, "booking_required"),
         ({"code": made["confirmation_code"], "qr_payload": made["qr_payload"]}, "booking_required"),
         ({"code": "AB\u0000CD"}, "invalid_text"),
-        ({"qr_payload": "MT1.x.y.z"}, "invalid_qr_payload"),
+        ({"code": ""}, "invalid_request"),
     ):
         answer = await platform.http.post(path, json=body, headers=centre)
         assert (answer.status_code, answer.json()["code"]) == (400, code), answer.text
+    forged = await platform.http.post(path, json={"qr_payload": "MT1.x.y.z"}, headers=centre)
+    assert (forged.status_code, forged.json()["code"]) == (422, "invalid_qr_payload")
     wrong = await platform.http.post(path, json={"code": made["confirmation_code"]}, headers=north)
     assert (wrong.status_code, wrong.json()["code"]) == (403, "wrong_office")
 

@@ -17,7 +17,7 @@ from services.booking.service_layer.unit_of_work import UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.context import CallerKind, Role, require_role
 from services.runtime.db import retry_transient
-from services.runtime.errors import InvalidArgument
+from services.runtime.errors import InvalidArgument, Kind
 from services.runtime.proto_values import timestamp_to_proto
 from services.runtime.text import check_text
 
@@ -135,10 +135,12 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
             if qr:
                 verified = self.qr.verify(qr)
                 if verified is None:
+                    # Well-formed, but no booking of ours: 422, as a rule refusing it.
                     raise InvalidArgument(
                         "invalid_qr_payload",
                         "That QR code is not one of ours, or was altered.",
                         field="qr_payload",
+                        kind=Kind.UNPROCESSABLE,
                     )
                 booking_id, code = verified
             issued = await retry_transient(
