@@ -6,7 +6,7 @@ who may call; the gateway authenticates and translates JSON."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,7 +109,7 @@ class Counter(BaseModel):
     ticket: Ticket | None = Field(description="None when nobody was waiting.")
 
 
-def _exactly_one(*names: str) -> dict[str, object]:
+def _exactly_one(*names: str) -> dict[str, Any]:
     """JSON Schema for "exactly one of these string fields", the others absent or null
     (the booking service checks it: booking_required)."""
     return {
@@ -235,8 +235,9 @@ async def call_next(
 
 async def _at_counter(rpc: str, office_id: str, counter: int, member: Staff, services: Services) -> Counter:
     require_office(member, office_id)
-    method = getattr(services.hall_staff, rpc)
-    answer = await method(pb.CounterRequest(office_id=office_id, counter=counter), **member.call.options)
+    # Each counter RPC has its own request type (RecallRequest, …) with the same fields.
+    request = getattr(pb, f"{rpc}Request")(office_id=office_id, counter=counter)
+    answer = await getattr(services.hall_staff, rpc)(request, **member.call.options)
     return Counter(ticket=Ticket.of(answer.ticket))
 
 

@@ -218,7 +218,7 @@ async def test_a_counter_calls_recalls_and_a_no_show_feeds_the_booking(
     # Nobody else waits: another counter calls nobody.
     empty = await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=4), metadata=clerk("s2"))
     assert not empty.HasField("ticket")
-    counter = pb.CounterRequest(office_id="centre", counter=3)
+    counter = pb.RecallRequest(office_id="centre", counter=3)
     assert (await staff.Recall(counter, metadata=clerk())).ticket.calls == 2
     assert (await staff.Recall(counter, metadata=clerk())).ticket.calls == 3
     gone = await staff.Recall(counter, metadata=clerk())  # past three calls: a no-show
@@ -226,7 +226,13 @@ async def test_a_counter_calls_recalls_and_a_no_show_feeds_the_booking(
     got = await bookings.GetBooking(bpb.GetBookingRequest(booking_id=made.id), metadata=citizen("c1"))
     assert got.booking.status == bpb.BOOKING_STATUS_NO_SHOW
     # Nothing is ended twice.
-    assert (await refused(staff.MarkTicketNoShow(counter, metadata=clerk())))[1] == "no_ticket_called"
+    assert (
+        await refused(
+            staff.MarkTicketNoShow(
+                pb.MarkTicketNoShowRequest(office_id="centre", counter=3), metadata=clerk()
+            )
+        )
+    )[1] == "no_ticket_called"
 
 
 async def test_the_sweep_turns_a_called_ticket_past_its_grace_into_a_no_show(
@@ -296,7 +302,9 @@ async def test_many_clerks_number_and_call_at_once_without_duplicates(booking: A
             if not answer.HasField("ticket"):
                 return mine
             mine.append(answer.ticket.id)
-            await staff.MarkServed(pb.CounterRequest(office_id="centre", counter=n), metadata=clerk(f"c{n}"))
+            await staff.MarkServed(
+                pb.MarkServedRequest(office_id="centre", counter=n), metadata=clerk(f"c{n}")
+            )
 
     called = [t for batch in await asyncio.gather(*[counter(n) for n in range(1, 21)]) for t in batch]
     assert sorted(called) == sorted(a.ticket.id for a in issued)
@@ -331,7 +339,7 @@ async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: An
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 0
     await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
-    await staff.MarkServed(pb.CounterRequest(office_id="centre", counter=1), metadata=clerk())
+    await staff.MarkServed(pb.MarkServedRequest(office_id="centre", counter=1), metadata=clerk())
     await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
 
@@ -411,7 +419,7 @@ async def test_bookings_check_in_and_are_called_at_once_each_told_once(
             if not answer.HasField("ticket"):
                 return mine
             mine.append(answer.ticket.id)
-            await staff.MarkServed(pb.CounterRequest(office_id="big-hall", counter=n), metadata=who)
+            await staff.MarkServed(pb.MarkServedRequest(office_id="big-hall", counter=n), metadata=who)
 
     called = [t for batch in await asyncio.gather(*[counter(n) for n in range(1, 11)]) for t in batch]
     assert sorted(called) == sorted(a.ticket.id for a in issued)

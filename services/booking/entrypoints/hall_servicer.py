@@ -75,7 +75,7 @@ class HallServicer(pb_grpc.HallServiceServicer):
         self.uow = uow
         self.clock = clock
 
-    async def SelfCheckIn(self, request: pb.SelfCheckInRequest, context) -> pb.CheckInResponse:
+    async def SelfCheckIn(self, request: pb.SelfCheckInRequest, context) -> pb.SelfCheckInResponse:
         citizen = require_role(CallerKind.CITIZEN).subject
         booking_id = check_text(request.booking_id, "booking_id", max_length=36)
         if not booking_id:
@@ -90,7 +90,7 @@ class HallServicer(pb_grpc.HallServiceServicer):
                 issued_by=f"citizen:{citizen}",
             )
         )
-        return pb.CheckInResponse(
+        return pb.SelfCheckInResponse(
             ticket=ticket_to_proto(issued.ticket, issued.ahead, issued.wait), newly_issued=issued.new
         )
 
@@ -158,31 +158,36 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
             ticket=ticket_to_proto(issued.ticket, issued.ahead, issued.wait), newly_issued=issued.new
         )
 
-    async def CallNext(self, request: pb.CallNextRequest, context) -> pb.CounterResponse:
+    async def CallNext(self, request: pb.CallNextRequest, context) -> pb.CallNextResponse:
         office_id, counter = _office(request.office_id), _counter(request.counter)
         _may_act_for(office_id)
         me = require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR)
         ticket = await retry_transient(
             lambda: hall.call_next(self.uow, self.clock, office_id, counter, me.subject)
         )
-        return pb.CounterResponse(ticket=ticket_to_proto(ticket) if ticket else None)
+        return pb.CallNextResponse(ticket=ticket_to_proto(ticket) if ticket else None)
 
-    async def Recall(self, request: pb.CounterRequest, context) -> pb.CounterResponse:
+    async def Recall(self, request: pb.RecallRequest, context) -> pb.RecallResponse:
         office_id, counter = _office(request.office_id), _counter(request.counter)
         _may_act_for(office_id)
         ticket = await retry_transient(lambda: hall.recall(self.uow, self.clock, office_id, counter))
-        return pb.CounterResponse(ticket=ticket_to_proto(ticket))
+        return pb.RecallResponse(ticket=ticket_to_proto(ticket))
 
-    async def MarkServed(self, request: pb.CounterRequest, context) -> pb.CounterResponse:
-        return await self._finish(request, served=True)
+    async def MarkServed(self, request: pb.MarkServedRequest, context) -> pb.MarkServedResponse:
+        return pb.MarkServedResponse(
+            ticket=await self._finish(request.office_id, request.counter, served=True)
+        )
 
-    async def MarkTicketNoShow(self, request: pb.CounterRequest, context) -> pb.CounterResponse:
-        return await self._finish(request, served=False)
+    async def MarkTicketNoShow(
+        self, request: pb.MarkTicketNoShowRequest, context
+    ) -> pb.MarkTicketNoShowResponse:
+        ticket = await self._finish(request.office_id, request.counter, served=False)
+        return pb.MarkTicketNoShowResponse(ticket=ticket)
 
-    async def _finish(self, request: pb.CounterRequest, *, served: bool) -> pb.CounterResponse:
-        office_id, counter = _office(request.office_id), _counter(request.counter)
+    async def _finish(self, office: str, number: int, *, served: bool) -> pb.Ticket:
+        office_id, counter = _office(office), _counter(number)
         _may_act_for(office_id)
         ticket = await retry_transient(
             lambda: hall.finish(self.uow, self.clock, office_id, counter, served=served)
         )
-        return pb.CounterResponse(ticket=ticket_to_proto(ticket))
+        return ticket_to_proto(ticket)

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dmintong/booking/v1/hall.proto\x12\x12mintong.booking.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x02\n\x06Ticket\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x11\n\toffice_id\x18\x03 \x01(\t\x12\x15\n\rbusiness_code\x18\x04 \x01(\t\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .mintong.booking.v1.TicketStatus\x12\x0f\n\x07\x63ounter\x18\x06 \x01(\x05\x12\r\n\x05\x63\x61lls\x18\x07 \x01(\x05\x12\x16\n\x0epriority_group\x18\x08 \x01(\t\x12\x12\n\nbooking_id\x18\t \x01(\t\x12-\n\tissued_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61head\x18\x0b \x01(\x05\x12\x14\n\x0cwait_minutes\x18\x0c \x01(\x05\"\x89\x01\n\x0e\x43heckInRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x19\n\x11\x63onfirmation_code\x18\x02 \x01(\t\x12\x12\n\nqr_payload\x18\x03 \x01(\t\x12\x1d\n\x15walk_in_business_code\x18\x04 \x01(\t\x12\x16\n\x0epriority_group\x18\x05 \x01(\t\";\n\x12SelfCheckInRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x12\n\nbooking_id\x18\x02 \x01(\t\"S\n\x0f\x43heckInResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12\x14\n\x0cnewly_issued\x18\x02 \x01(\x08\"%\n\x10GetTicketRequest\x12\x11\n\tticket_id\x18\x01 \x01(\t\"?\n\x11GetTicketResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\"$\n\x0fGetQueueRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\"\xb6\x01\n\x10GetQueueResponse\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12+\n\x07waiting\x18\x02 \x03(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12*\n\x06\x63\x61lled\x18\x03 \x03(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12\x1f\n\x17\x61verage_service_seconds\x18\x04 \x01(\x05\x12\x15\n\rcounters_open\x18\x05 \x01(\x05\"5\n\x0f\x43\x61llNextRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x02 \x01(\x05\"4\n\x0e\x43ounterRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x02 \x01(\x05\"=\n\x0f\x43ounterResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket*\x97\x01\n\x0cTicketStatus\x12\x1d\n\x19TICKET_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15TICKET_STATUS_WAITING\x10\x01\x12\x18\n\x14TICKET_STATUS_CALLED\x10\x02\x12\x18\n\x14TICKET_STATUS_SERVED\x10\x03\x12\x19\n\x15TICKET_STATUS_NO_SHOW\x10\x04\x32\x9a\x02\n\x0bHallService\x12Z\n\x0bSelfCheckIn\x12&.mintong.booking.v1.SelfCheckInRequest\x1a#.mintong.booking.v1.CheckInResponse\x12X\n\tGetTicket\x12$.mintong.booking.v1.GetTicketRequest\x1a%.mintong.booking.v1.GetTicketResponse\x12U\n\x08GetQueue\x12#.mintong.booking.v1.GetQueueRequest\x1a$.mintong.booking.v1.GetQueueResponse2\xc3\x03\n\x10HallStaffService\x12R\n\x07\x43heckIn\x12\".mintong.booking.v1.CheckInRequest\x1a#.mintong.booking.v1.CheckInResponse\x12T\n\x08\x43\x61llNext\x12#.mintong.booking.v1.CallNextRequest\x1a#.mintong.booking.v1.CounterResponse\x12Q\n\x06Recall\x12\".mintong.booking.v1.CounterRequest\x1a#.mintong.booking.v1.CounterResponse\x12U\n\nMarkServed\x12\".mintong.booking.v1.CounterRequest\x1a#.mintong.booking.v1.CounterResponse\x12[\n\x10MarkTicketNoShow\x12\".mintong.booking.v1.CounterRequest\x1a#.mintong.booking.v1.CounterResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dmintong/booking/v1/hall.proto\x12\x12mintong.booking.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x02\n\x06Ticket\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x11\n\toffice_id\x18\x03 \x01(\t\x12\x15\n\rbusiness_code\x18\x04 \x01(\t\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .mintong.booking.v1.TicketStatus\x12\x0f\n\x07\x63ounter\x18\x06 \x01(\x05\x12\r\n\x05\x63\x61lls\x18\x07 \x01(\x05\x12\x16\n\x0epriority_group\x18\x08 \x01(\t\x12\x12\n\nbooking_id\x18\t \x01(\t\x12-\n\tissued_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61head\x18\x0b \x01(\x05\x12\x14\n\x0cwait_minutes\x18\x0c \x01(\x05\"\x89\x01\n\x0e\x43heckInRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x19\n\x11\x63onfirmation_code\x18\x02 \x01(\t\x12\x12\n\nqr_payload\x18\x03 \x01(\t\x12\x1d\n\x15walk_in_business_code\x18\x04 \x01(\t\x12\x16\n\x0epriority_group\x18\x05 \x01(\t\";\n\x12SelfCheckInRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x12\n\nbooking_id\x18\x02 \x01(\t\"S\n\x0f\x43heckInResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12\x14\n\x0cnewly_issued\x18\x02 \x01(\x08\"W\n\x13SelfCheckInResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12\x14\n\x0cnewly_issued\x18\x02 \x01(\x08\"%\n\x10GetTicketRequest\x12\x11\n\tticket_id\x18\x01 \x01(\t\"?\n\x11GetTicketResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\"$\n\x0fGetQueueRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\"\xb6\x01\n\x10GetQueueResponse\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12+\n\x07waiting\x18\x02 \x03(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12*\n\x06\x63\x61lled\x18\x03 \x03(\x0b\x32\x1a.mintong.booking.v1.Ticket\x12\x1f\n\x17\x61verage_service_seconds\x18\x04 \x01(\x05\x12\x15\n\rcounters_open\x18\x05 \x01(\x05\"5\n\x0f\x43\x61llNextRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x02 \x01(\x05\">\n\x10\x43\x61llNextResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\"3\n\rRecallRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x02 \x01(\x05\"<\n\x0eRecallResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\"7\n\x11MarkServedRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x02 \x01(\x05\"@\n\x12MarkServedResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket\"=\n\x17MarkTicketNoShowRequest\x12\x11\n\toffice_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ounter\x18\x02 \x01(\x05\"F\n\x18MarkTicketNoShowResponse\x12*\n\x06ticket\x18\x01 \x01(\x0b\x32\x1a.mintong.booking.v1.Ticket*\x97\x01\n\x0cTicketStatus\x12\x1d\n\x19TICKET_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15TICKET_STATUS_WAITING\x10\x01\x12\x18\n\x14TICKET_STATUS_CALLED\x10\x02\x12\x18\n\x14TICKET_STATUS_SERVED\x10\x03\x12\x19\n\x15TICKET_STATUS_NO_SHOW\x10\x04\x32\x9e\x02\n\x0bHallService\x12^\n\x0bSelfCheckIn\x12&.mintong.booking.v1.SelfCheckInRequest\x1a\'.mintong.booking.v1.SelfCheckInResponse\x12X\n\tGetTicket\x12$.mintong.booking.v1.GetTicketRequest\x1a%.mintong.booking.v1.GetTicketResponse\x12U\n\x08GetQueue\x12#.mintong.booking.v1.GetQueueRequest\x1a$.mintong.booking.v1.GetQueueResponse2\xda\x03\n\x10HallStaffService\x12R\n\x07\x43heckIn\x12\".mintong.booking.v1.CheckInRequest\x1a#.mintong.booking.v1.CheckInResponse\x12U\n\x08\x43\x61llNext\x12#.mintong.booking.v1.CallNextRequest\x1a$.mintong.booking.v1.CallNextResponse\x12O\n\x06Recall\x12!.mintong.booking.v1.RecallRequest\x1a\".mintong.booking.v1.RecallResponse\x12[\n\nMarkServed\x12%.mintong.booking.v1.MarkServedRequest\x1a&.mintong.booking.v1.MarkServedResponse\x12m\n\x10MarkTicketNoShow\x12+.mintong.booking.v1.MarkTicketNoShowRequest\x1a,.mintong.booking.v1.MarkTicketNoShowResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mintong.booking.v1.hall_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TICKETSTATUS']._serialized_start=1161
-  _globals['_TICKETSTATUS']._serialized_end=1312
+  _globals['_TICKETSTATUS']._serialized_start=1570
+  _globals['_TICKETSTATUS']._serialized_end=1721
   _globals['_TICKET']._serialized_start=87
   _globals['_TICKET']._serialized_end=373
   _globals['_CHECKINREQUEST']._serialized_start=376
@@ -42,22 +42,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SELFCHECKINREQUEST']._serialized_end=574
   _globals['_CHECKINRESPONSE']._serialized_start=576
   _globals['_CHECKINRESPONSE']._serialized_end=659
-  _globals['_GETTICKETREQUEST']._serialized_start=661
-  _globals['_GETTICKETREQUEST']._serialized_end=698
-  _globals['_GETTICKETRESPONSE']._serialized_start=700
-  _globals['_GETTICKETRESPONSE']._serialized_end=763
-  _globals['_GETQUEUEREQUEST']._serialized_start=765
-  _globals['_GETQUEUEREQUEST']._serialized_end=801
-  _globals['_GETQUEUERESPONSE']._serialized_start=804
-  _globals['_GETQUEUERESPONSE']._serialized_end=986
-  _globals['_CALLNEXTREQUEST']._serialized_start=988
-  _globals['_CALLNEXTREQUEST']._serialized_end=1041
-  _globals['_COUNTERREQUEST']._serialized_start=1043
-  _globals['_COUNTERREQUEST']._serialized_end=1095
-  _globals['_COUNTERRESPONSE']._serialized_start=1097
-  _globals['_COUNTERRESPONSE']._serialized_end=1158
-  _globals['_HALLSERVICE']._serialized_start=1315
-  _globals['_HALLSERVICE']._serialized_end=1597
-  _globals['_HALLSTAFFSERVICE']._serialized_start=1600
-  _globals['_HALLSTAFFSERVICE']._serialized_end=2051
+  _globals['_SELFCHECKINRESPONSE']._serialized_start=661
+  _globals['_SELFCHECKINRESPONSE']._serialized_end=748
+  _globals['_GETTICKETREQUEST']._serialized_start=750
+  _globals['_GETTICKETREQUEST']._serialized_end=787
+  _globals['_GETTICKETRESPONSE']._serialized_start=789
+  _globals['_GETTICKETRESPONSE']._serialized_end=852
+  _globals['_GETQUEUEREQUEST']._serialized_start=854
+  _globals['_GETQUEUEREQUEST']._serialized_end=890
+  _globals['_GETQUEUERESPONSE']._serialized_start=893
+  _globals['_GETQUEUERESPONSE']._serialized_end=1075
+  _globals['_CALLNEXTREQUEST']._serialized_start=1077
+  _globals['_CALLNEXTREQUEST']._serialized_end=1130
+  _globals['_CALLNEXTRESPONSE']._serialized_start=1132
+  _globals['_CALLNEXTRESPONSE']._serialized_end=1194
+  _globals['_RECALLREQUEST']._serialized_start=1196
+  _globals['_RECALLREQUEST']._serialized_end=1247
+  _globals['_RECALLRESPONSE']._serialized_start=1249
+  _globals['_RECALLRESPONSE']._serialized_end=1309
+  _globals['_MARKSERVEDREQUEST']._serialized_start=1311
+  _globals['_MARKSERVEDREQUEST']._serialized_end=1366
+  _globals['_MARKSERVEDRESPONSE']._serialized_start=1368
+  _globals['_MARKSERVEDRESPONSE']._serialized_end=1432
+  _globals['_MARKTICKETNOSHOWREQUEST']._serialized_start=1434
+  _globals['_MARKTICKETNOSHOWREQUEST']._serialized_end=1495
+  _globals['_MARKTICKETNOSHOWRESPONSE']._serialized_start=1497
+  _globals['_MARKTICKETNOSHOWRESPONSE']._serialized_end=1567
+  _globals['_HALLSERVICE']._serialized_start=1724
+  _globals['_HALLSERVICE']._serialized_end=2010
+  _globals['_HALLSTAFFSERVICE']._serialized_start=2013
+  _globals['_HALLSTAFFSERVICE']._serialized_end=2487
 # @@protoc_insertion_point(module_scope)

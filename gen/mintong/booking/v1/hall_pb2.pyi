@@ -81,6 +81,14 @@ class CheckInResponse(_message.Message):
     newly_issued: bool
     def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ..., newly_issued: _Optional[bool] = ...) -> None: ...
 
+class SelfCheckInResponse(_message.Message):
+    __slots__ = ("ticket", "newly_issued")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    NEWLY_ISSUED_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    newly_issued: bool
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ..., newly_issued: _Optional[bool] = ...) -> None: ...
+
 class GetTicketRequest(_message.Message):
     __slots__ = ("ticket_id",)
     TICKET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -121,7 +129,13 @@ class CallNextRequest(_message.Message):
     counter: int
     def __init__(self, office_id: _Optional[str] = ..., counter: _Optional[int] = ...) -> None: ...
 
-class CounterRequest(_message.Message):
+class CallNextResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class RecallRequest(_message.Message):
     __slots__ = ("office_id", "counter")
     OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTER_FIELD_NUMBER: _ClassVar[int]
@@ -129,7 +143,35 @@ class CounterRequest(_message.Message):
     counter: int
     def __init__(self, office_id: _Optional[str] = ..., counter: _Optional[int] = ...) -> None: ...
 
-class CounterResponse(_message.Message):
+class RecallResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class MarkServedRequest(_message.Message):
+    __slots__ = ("office_id", "counter")
+    OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTER_FIELD_NUMBER: _ClassVar[int]
+    office_id: str
+    counter: int
+    def __init__(self, office_id: _Optional[str] = ..., counter: _Optional[int] = ...) -> None: ...
+
+class MarkServedResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class MarkTicketNoShowRequest(_message.Message):
+    __slots__ = ("office_id", "counter")
+    OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTER_FIELD_NUMBER: _ClassVar[int]
+    office_id: str
+    counter: int
+    def __init__(self, office_id: _Optional[str] = ..., counter: _Optional[int] = ...) -> None: ...
+
+class MarkTicketNoShowResponse(_message.Message):
     __slots__ = ("ticket",)
     TICKET_FIELD_NUMBER: _ClassVar[int]
     ticket: Ticket

@@ -37,7 +37,7 @@ class HallServiceStub:
         self.SelfCheckIn = channel.unary_unary(
                 '/mintong.booking.v1.HallService/SelfCheckIn',
                 request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.SelfCheckInRequest.SerializeToString,
-                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CheckInResponse.FromString,
+                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.SelfCheckInResponse.FromString,
                 _registered_method=True)
         self.GetTicket = channel.unary_unary(
                 '/mintong.booking.v1.HallService/GetTicket',
@@ -81,7 +81,7 @@ def add_HallServiceServicer_to_server(servicer, server):
             'SelfCheckIn': grpc.unary_unary_rpc_method_handler(
                     servicer.SelfCheckIn,
                     request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.SelfCheckInRequest.FromString,
-                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CheckInResponse.SerializeToString,
+                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.SelfCheckInResponse.SerializeToString,
             ),
             'GetTicket': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTicket,
@@ -120,7 +120,7 @@ class HallService:
             target,
             '/mintong.booking.v1.HallService/SelfCheckIn',
             mintong_dot_booking_dot_v1_dot_hall__pb2.SelfCheckInRequest.SerializeToString,
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CheckInResponse.FromString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.SelfCheckInResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -204,22 +204,22 @@ class HallStaffServiceStub:
         self.CallNext = channel.unary_unary(
                 '/mintong.booking.v1.HallStaffService/CallNext',
                 request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CallNextRequest.SerializeToString,
-                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CallNextResponse.FromString,
                 _registered_method=True)
         self.Recall = channel.unary_unary(
                 '/mintong.booking.v1.HallStaffService/Recall',
-                request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.SerializeToString,
-                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+                request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.RecallRequest.SerializeToString,
+                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.RecallResponse.FromString,
                 _registered_method=True)
         self.MarkServed = channel.unary_unary(
                 '/mintong.booking.v1.HallStaffService/MarkServed',
-                request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.SerializeToString,
-                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+                request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkServedRequest.SerializeToString,
+                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkServedResponse.FromString,
                 _registered_method=True)
         self.MarkTicketNoShow = channel.unary_unary(
                 '/mintong.booking.v1.HallStaffService/MarkTicketNoShow',
-                request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.SerializeToString,
-                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+                request_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkTicketNoShowRequest.SerializeToString,
+                response_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkTicketNoShowResponse.FromString,
                 _registered_method=True)
 
 
@@ -273,22 +273,22 @@ def add_HallStaffServiceServicer_to_server(servicer, server):
             'CallNext': grpc.unary_unary_rpc_method_handler(
                     servicer.CallNext,
                     request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CallNextRequest.FromString,
-                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.SerializeToString,
+                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CallNextResponse.SerializeToString,
             ),
             'Recall': grpc.unary_unary_rpc_method_handler(
                     servicer.Recall,
-                    request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.FromString,
-                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.SerializeToString,
+                    request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.RecallRequest.FromString,
+                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.RecallResponse.SerializeToString,
             ),
             'MarkServed': grpc.unary_unary_rpc_method_handler(
                     servicer.MarkServed,
-                    request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.FromString,
-                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.SerializeToString,
+                    request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkServedRequest.FromString,
+                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkServedResponse.SerializeToString,
             ),
             'MarkTicketNoShow': grpc.unary_unary_rpc_method_handler(
                     servicer.MarkTicketNoShow,
-                    request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.FromString,
-                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.SerializeToString,
+                    request_deserializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkTicketNoShowRequest.FromString,
+                    response_serializer=mintong_dot_booking_dot_v1_dot_hall__pb2.MarkTicketNoShowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,7 +345,7 @@ class HallStaffService:
             target,
             '/mintong.booking.v1.HallStaffService/CallNext',
             mintong_dot_booking_dot_v1_dot_hall__pb2.CallNextRequest.SerializeToString,
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.CallNextResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -371,8 +371,8 @@ class HallStaffService:
             request,
             target,
             '/mintong.booking.v1.HallStaffService/Recall',
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.SerializeToString,
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.RecallRequest.SerializeToString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.RecallResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -398,8 +398,8 @@ class HallStaffService:
             request,
             target,
             '/mintong.booking.v1.HallStaffService/MarkServed',
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.SerializeToString,
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.MarkServedRequest.SerializeToString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.MarkServedResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -425,8 +425,8 @@ class HallStaffService:
             request,
             target,
             '/mintong.booking.v1.HallStaffService/MarkTicketNoShow',
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterRequest.SerializeToString,
-            mintong_dot_booking_dot_v1_dot_hall__pb2.CounterResponse.FromString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.MarkTicketNoShowRequest.SerializeToString,
+            mintong_dot_booking_dot_v1_dot_hall__pb2.MarkTicketNoShowResponse.FromString,
             options,
             channel_credentials,
             insecure,
