@@ -25,6 +25,7 @@ from gateway.routes import (
     bookings,
     catalogue,
     channels,
+    hall,
     health,
     identity,
     notify,
@@ -109,6 +110,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(bookings.staff_router)
     v1.include_router(preapplications.router)
     v1.include_router(preapplications.staff_router)
+    v1.include_router(hall.router)
+    v1.include_router(hall.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")

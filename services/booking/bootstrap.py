@@ -13,6 +13,8 @@ from mintong.booking.v1 import (
     bookings_pb2_grpc,
     catalogue_pb2,
     catalogue_pb2_grpc,
+    hall_pb2,
+    hall_pb2_grpc,
     offices_pb2,
     offices_pb2_grpc,
     preapplications_pb2,
@@ -25,12 +27,14 @@ from services.booking.adapters.unit_of_work import SqlUnitOfWork
 from services.booking.config import BookingSettings
 from services.booking.entrypoints.bookings_servicer import BookingServicer, BookingStaffServicer, QrSigner
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
+from services.booking.entrypoints.hall_servicer import HallServicer, HallStaffServicer
 from services.booking.entrypoints.offices_servicer import OfficeDirectoryServicer
 from services.booking.entrypoints.preapplications_servicer import (
     PreApplicationReviewServicer,
     PreApplicationServicer,
 )
 from services.booking.service_layer.directory import CitizenDirectory
+from services.booking.service_layer.hall_keeper import HallKeeper
 from services.booking.service_layer.holds import HoldKeeper
 from services.booking.service_layer.unit_of_work import ObjectStore
 from services.runtime import migrations
@@ -83,7 +87,8 @@ def build(
         if settings.qr_secret
         else dev_secret(settings.data_dir, "qr-secret")
     )
-    bookings_servicer = BookingServicer(uow, clock, QrSigner(qr_key.encode()))
+    qr = QrSigner(qr_key.encode())
+    bookings_servicer = BookingServicer(uow, clock, qr)
     citizens = citizens or GrpcCitizenDirectory(settings.grpc_target("identity"))
 
     def register(server: grpc.aio.Server) -> None:
@@ -102,12 +107,15 @@ def build(
             PreApplicationReviewServicer(uow, clock, sealed), server
         )
         offices_pb2_grpc.add_OfficeDirectoryServiceServicer_to_server(OfficeDirectoryServicer(uow), server)
+        hall_pb2_grpc.add_HallServiceServicer_to_server(HallServicer(uow, clock), server)
+        hall_pb2_grpc.add_HallStaffServiceServicer_to_server(HallStaffServicer(uow, clock, qr), server)
 
     services = [
         *catalogue_pb2.DESCRIPTOR.services_by_name.values(),
         *bookings_pb2.DESCRIPTOR.services_by_name.values(),
         *offices_pb2.DESCRIPTOR.services_by_name.values(),
         *preapplications_pb2.DESCRIPTOR.services_by_name.values(),
+        *hall_pb2.DESCRIPTOR.services_by_name.values(),
     ]
     host = ServiceHost(
         NAME,
@@ -125,5 +133,6 @@ def build(
             keep_keys=dt.timedelta(hours=settings.idempotency_keep_hours),
         )
     )
+    host.workers.append(HallKeeper(uow, clock, every=settings.hall_sweep_seconds))
     uow.on_commit = host.wake_relay
     return Booking(settings, db, uow, host, clock, citizens, sealed)

@@ -26,6 +26,8 @@ class BookingSettings(PiiSettings):
     qr_secret: SecretStr | None = None
     #: How often waitlist holds that ran out are passed on, in seconds.
     hold_check_seconds: float = Field(default=5.0, gt=0)
+    #: How often called tickets past their grace period become no-shows, in seconds.
+    hall_sweep_seconds: float = Field(default=30.0, gt=0)
     #: Idempotency keys are answered for at least this long.
     idempotency_keep_hours: int = Field(default=24, ge=24)
     #: Bytes one pre-application document (photo or PDF) may have.

@@ -18,6 +18,7 @@ citizen's own name in their /v1/me.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 from collections import Counter
@@ -34,7 +35,7 @@ from mintong.notify.v1 import notify_pb2 as pb
 from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
 from services.runtime import context
 from services.runtime.telemetry import OtlpJsonLinesExporter
-from tests.e2e.conftest import Platform
+from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USER, Platform
 from tests.e2e.test_identity import import_file
 from tests.integration.test_notify import booking_confirmed, eventually, publish
 
@@ -258,8 +259,13 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
     tmp_path: Path,
+    clock: Any,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # Monday 08:45 in the test city: a 09:00 booking can check in at the hall. Staff
+    # tokens are short-lived: the administrator signs in again at this time.
+    clock.now = dt.datetime(2030, 1, 7, 0, 45, tzinfo=dt.UTC)
+    platform.admin_token = await platform.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
     tokens = await sign_in(platform)
     signed_in = {**platform.headers("app"), "Authorization": f"Bearer {tokens['access_token']}"}
     me = await platform.http.get("/v1/me", headers=signed_in)
@@ -282,11 +288,42 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     assert not leaks("a booking", booked.text, NEEDLES)
     cancelled = await platform.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=signed_in)
     assert cancelled.status_code == 200, cancelled.text
+    # The hall: today's 09:00 booking checked in at a kiosk, its ticket called and
+    # served (hall tables, the ticket events and the messages they become).
+    today = await platform.http.get(
+        "/v1/offices/centre/slots",
+        params={"business": "ID_CARD_RENEWAL", "from": "2030-01-07", "to": "2030-01-07"},
+        headers=signed_in,
+    )
+    nine = next(s["id"] for s in today.json()["slots"] if s["start"] == "09:00")
+    booked = await platform.http.post(
+        "/v1/bookings",
+        json={"slot_id": nine, "business": "ID_CARD_RENEWAL"},
+        headers={**signed_in, "Idempotency-Key": "leak-test-hall"},
+    )
+    assert booked.status_code == 201, booked.text
+    checked = await platform.http.post(
+        "/v1/offices/centre/checkins", json={"booking_id": booked.json()["id"]}, headers=signed_in
+    )
+    assert checked.status_code == 200, checked.text
+    ticket = await platform.http.get(f"/v1/tickets/{checked.json()['ticket']['id']}", headers=signed_in)
+    assert not leaks("a ticket", ticket.text, NEEDLES)
+    clerk = await platform.make_staff("window_clerk", office_id="centre")
+    called = await platform.http.post("/v1/staff/offices/centre/counters/1/call", headers=clerk)
+    assert called.status_code == 200, called.text
+    assert not leaks("a called ticket", called.text)
+    queue = await platform.http.get("/v1/offices/centre/queue", headers=platform.headers())
+    assert not leaks("the hall's display", queue.text)
 
     await pre_application_with_personal_data(platform, signed_in)
     await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
-    inbox = await platform.http.get("/v1/me/messages", headers=signed_in)
-    assert {m["template"] for m in inbox.json()["messages"]} >= {"card_delivered", "booking_confirmed"}
+
+    async def inbox_filled() -> Any:
+        answer = await platform.http.get("/v1/me/messages", headers=signed_in)
+        templates = {m["template"] for m in answer.json()["messages"]}
+        return answer if templates >= {"card_delivered", "booking_confirmed", "ticket_issued"} else None
+
+    inbox = await eventually(inbox_filled)
     assert not leaks("the citizen's inbox", inbox.text, NEEDLES)
     # Scan only once the background work is done: all it wrote is there to be searched.
     await eventually(lambda: background_settled(platform, nats_server.url))

@@ -158,6 +158,8 @@ class FakeTransaction:
         self.catalogue = catalogue
         self.bookings: Any = bookings or FakeBookingRepository()
         self.pre_applications: Any = forms or FakeFormRepository()
+        # The hall is tested on real databases only (tests/integration/test_hall.py).
+        self.hall: Any = None
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable

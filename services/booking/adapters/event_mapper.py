@@ -167,4 +167,28 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 business_name_en=event.business_name_en,
                 note=event.note,
             )
+        case events.TicketIssued(ticket=t):
+            assert t.citizen_id is not None  # only a booking's ticket has someone to tell
+            return events_pb2.TicketIssued(
+                occurred_at=ts,
+                ticket_id=t.id,
+                citizen_id=t.citizen_id,
+                city_code=t.city_code,
+                ticket_code=t.code,
+                **_what(event.snapshot),
+                ahead=event.ahead,
+                wait_minutes=event.wait_minutes,
+            )
+        case events.TicketComingUp(ticket=t):
+            assert t.citizen_id is not None
+            return events_pb2.TicketComingUp(
+                occurred_at=ts,
+                ticket_id=t.id,
+                citizen_id=t.citizen_id,
+                city_code=t.city_code,
+                ticket_code=t.code,
+                office_name=event.snapshot.office_name,
+                office_name_en=event.snapshot.office_name_en,
+                ahead=event.ahead,
+            )
     raise TypeError(f"no proto for {event!r}")

@@ -284,6 +284,70 @@ booking_entitlements = Table(
     Column("booking_id", String(36), nullable=True, unique=True),
 )
 
+# The hall's ticket numbers (decision 49): one row per office, day and prefix,
+# advanced by one atomic upsert, so two check-ins never read the same last number.
+hall_sequences = Table(
+    "hall_sequences",
+    metadata,
+    Column("office_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("prefix", String(2), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+hall_tickets = Table(
+    "hall_tickets",
+    metadata,
+    # Ties in the queue order (same priority, same appointment) go by issue order.
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("office_id", String(64), nullable=False),
+    Column("city_code", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("prefix", String(2), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("business_code", String(64), nullable=False),
+    # NULL for a walk-in; one ticket per booking (a second check-in finds it).
+    Column("booking_id", String(36), nullable=True, unique=True),
+    Column("citizen_id", String(64), nullable=True, index=True),
+    Column("priority_group", String(64), nullable=False, server_default=""),
+    Column("priority_rank", Integer, nullable=False),
+    Column("order_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    # Who issued it (the caller, as audit logs spell it): a record of the clerk's
+    # check-in that needs no place in the audit chain, whose lock serialises writers.
+    Column("issued_by", String(200), nullable=False, server_default=""),
+    Column("counter", Integer, nullable=True),
+    Column("clerk_id", String(64), nullable=True),
+    Column("calls", Integer, nullable=False, server_default="0"),
+    Column("called_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    # "Your number is coming up" is sent once.
+    Column("coming_up_sent", Boolean, nullable=False, server_default=text("false")),
+    # The second guard on numbering: no two tickets share a number.
+    UniqueConstraint("office_id", "day", "prefix", "number"),
+    CheckConstraint("calls >= 0", name="calls_not_negative"),
+    # A clerk serves one ticket at a time; a counter shows one.
+    Index(
+        "uq_hall_tickets_one_called_per_clerk",
+        "clerk_id",
+        unique=True,
+        sqlite_where=text("status = 'called'"),
+        postgresql_where=text("status = 'called'"),
+    ),
+    Index(
+        "uq_hall_tickets_one_called_per_counter",
+        "office_id",
+        "counter",
+        unique=True,
+        sqlite_where=text("status = 'called'"),
+        postgresql_where=text("status = 'called'"),
+    ),
+    # The queue's order, the next ticket to call at its head.
+    Index("ix_hall_tickets_queue", "office_id", "day", "status", "priority_rank", "order_at", "seq"),
+)
+
 outbox = outbox_table(metadata)
 # Staff actions: catalogue changes, clerks' views of bookings, no-shows.
 audit = audit_table(metadata)

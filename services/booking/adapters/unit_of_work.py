@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.bookings_repository import SqlBookingRepository
+from services.booking.adapters.hall_repository import SqlHallRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.domain.events import Event
@@ -25,6 +26,7 @@ class SqlTransaction:
         self.catalogue = SqlCatalogueRepository(conn)
         self.bookings = SqlBookingRepository(conn)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
+        self.hall = SqlHallRepository(conn)
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:

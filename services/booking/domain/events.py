@@ -4,34 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # bookings.py needs model.py, which emits events: no import at run time
-    from services.booking.domain.bookings import Booking, Snapshot, WaitlistEntry
+# The catalogue's events live apart so that model.py, which emits them, need not
+# import this module (it names bookings.py's classes, and bookings.py needs model.py).
+from services.booking.domain.bookings import Booking, Snapshot, WaitlistEntry
+from services.booking.domain.catalogue_events import (
+    BusinessResumed,
+    BusinessSuspended,
+    CatalogueLoaded,
+    SlotsPublished,
+)
+from services.booking.domain.hall import Ticket
 
-
-@dataclass(frozen=True)
-class CatalogueLoaded:
-    city_codes: tuple[str, ...]
-    office_count: int
-    business_count: int
-
-
-@dataclass(frozen=True)
-class SlotsPublished:
-    office_id: str
-    first: dt.date
-    last: dt.date
-    created: int
-    updated: int
-
-
-@dataclass(frozen=True)
-class BusinessSuspended:
-    city_code: str
-    business_code: str
-    announcement: str
-    announcement_en: str = ""
+__all__ = [
+    "BookingAffectedBySuspension",
+    "BookingCancelled",
+    "BookingConfirmed",
+    "BookingRescheduled",
+    "BusinessResumed",
+    "BusinessSuspended",
+    "CatalogueLoaded",
+    "Event",
+    "PreApplicationApproved",
+    "SlotsPublished",
+    "TicketComingUp",
+    "TicketIssued",
+    "WaitlistOfferExpired",
+    "WaitlistOfferMade",
+]
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,6 @@ class BookingAffectedBySuspension:
     booking: Booking
     announcement: str
     announcement_en: str = ""
-
-
-@dataclass(frozen=True)
-class BusinessResumed:
-    city_code: str
-    business_code: str
 
 
 @dataclass(frozen=True)
@@ -127,6 +121,25 @@ class PreApplicationMaterialRequested:
     note: str
 
 
+@dataclass(frozen=True)
+class TicketIssued:
+    """A booking checked in: its citizen is told their number and the wait."""
+
+    ticket: Ticket
+    snapshot: Snapshot
+    ahead: int
+    wait_minutes: int
+
+
+@dataclass(frozen=True)
+class TicketComingUp:
+    """Few enough tickets are ahead that the citizen should come to the counters."""
+
+    ticket: Ticket
+    snapshot: Snapshot
+    ahead: int
+
+
 Event = (
     CatalogueLoaded
     | SlotsPublished
@@ -142,4 +155,6 @@ Event = (
     | PreApplicationSubmitted
     | PreApplicationRejected
     | PreApplicationMaterialRequested
+    | TicketIssued
+    | TicketComingUp
 )

@@ -12,7 +12,7 @@ import enum
 import math
 from dataclasses import dataclass, field, replace
 
-from services.booking.domain import events
+from services.booking.domain import catalogue_events as events
 from services.booking.domain.rules import BookingRules
 from services.runtime.errors import InvalidArgument, Kind
 

@@ -35,6 +35,63 @@ DEFAULT_ENTRY_EXIT_REASON_NAMES: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
+class HallRules:
+    """How a city's halls run their queue (issue 11): check-in window, ticket
+    prefixes, priority groups and when a called ticket becomes a no-show."""
+
+    #: A booking checks in from this long before its start…
+    checkin_early: dt.timedelta = dt.timedelta(minutes=30)
+    #: …to this long after it.
+    checkin_late: dt.timedelta = dt.timedelta(minutes=15)
+    #: Ticket letter per business category (``id_card`` → ``A``); others get ``default_prefix``.
+    ticket_prefixes: Mapping[str, str] = field(default_factory=dict)
+    default_prefix: str = "A"
+    #: Groups served first, in this order (a clerk names one at check-in).
+    priority_groups: tuple[str, ...] = ("elderly", "disabled")
+    #: A called ticket that was called this many times without coming is a no-show…
+    max_calls: int = 3
+    #: …as is one that did not come within this long of its first call.
+    no_show_grace: dt.timedelta = dt.timedelta(minutes=10)
+    #: "Your number is coming up" when this many tickets are ahead.
+    coming_up_ahead: int = 3
+
+    def prefix_for(self, category: str) -> str:
+        return self.ticket_prefixes.get(category, self.default_prefix)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "checkin_early_minutes": int(self.checkin_early.total_seconds() // 60),
+            "checkin_late_minutes": int(self.checkin_late.total_seconds() // 60),
+            "ticket_prefixes": dict(self.ticket_prefixes),
+            "default_prefix": self.default_prefix,
+            "priority_groups": list(self.priority_groups),
+            "max_calls": self.max_calls,
+            "no_show_grace_minutes": int(self.no_show_grace.total_seconds() // 60),
+            "coming_up_ahead": self.coming_up_ahead,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object] | None) -> HallRules:
+        """Every key optional: cities stored before the hall existed have none."""
+        d = dict(data or {})
+        default = cls()
+
+        def minutes(key: str, fallback: dt.timedelta) -> dt.timedelta:
+            return dt.timedelta(minutes=int(d[key])) if key in d else fallback  # type: ignore[call-overload]
+
+        return cls(
+            checkin_early=minutes("checkin_early_minutes", default.checkin_early),
+            checkin_late=minutes("checkin_late_minutes", default.checkin_late),
+            ticket_prefixes={str(k): str(v) for k, v in dict(d.get("ticket_prefixes") or {}).items()},  # type: ignore[call-overload]
+            default_prefix=str(d.get("default_prefix", default.default_prefix)),
+            priority_groups=tuple(d.get("priority_groups", default.priority_groups)),  # type: ignore[arg-type]
+            max_calls=int(d.get("max_calls", default.max_calls)),  # type: ignore[call-overload]
+            no_show_grace=minutes("no_show_grace_minutes", default.no_show_grace),
+            coming_up_ahead=int(d.get("coming_up_ahead", default.coming_up_ahead)),  # type: ignore[call-overload]
+        )
+
+
+@dataclass(frozen=True)
 class BookingRules:
     """One city's booking policy; the defaults are what the seed's bureaus use."""
 
@@ -57,6 +114,7 @@ class BookingRules:
     entry_exit_reason_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: How long the booking entitlement an approved pre-application issues can be used.
     entitlement: dt.timedelta = dt.timedelta(days=30)
+    hall: HallRules = field(default_factory=HallRules)
 
     def reason_name(self, code: str) -> tuple[str, str]:
         """A reason's name in Chinese and English (en "" when none was written)."""
@@ -82,6 +140,7 @@ class BookingRules:
             "suspended_destinations": list(self.suspended_destinations),
             "entry_exit_reason_names": {k: list(v) for k, v in self.entry_exit_reason_names.items()},
             "entitlement_days": self.entitlement.days,
+            "hall": self.hall.to_json(),
         }
 
     @classmethod
@@ -105,4 +164,5 @@ class BookingRules:
             },
             # Rules stored before pre-applications had an entitlement period: the default.
             entitlement=dt.timedelta(days=int(d.get("entitlement_days", 30))),  # type: ignore[call-overload]
+            hall=HallRules.from_json(d.get("hall")),  # type: ignore[arg-type]
         )

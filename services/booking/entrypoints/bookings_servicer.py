@@ -69,8 +69,21 @@ class QrSigner:
 
     def payload(self, booking: Booking) -> str:
         body = f"MT1.{booking.id}.{booking.confirmation_code}"
+        return f"{body}.{self._mac(body)}"
+
+    def _mac(self, body: str) -> str:
         mac = hmac.new(self.key, body.encode(), hashlib.sha256).digest()[:12]
-        return f"{body}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    def verify(self, payload: str) -> tuple[str, str] | None:
+        """(booking id, confirmation code) of a payload this key signed; None otherwise."""
+        parts = payload.strip().split(".")
+        if len(parts) != 4 or parts[0] != "MT1":
+            return None
+        body = ".".join(parts[:3])
+        if not hmac.compare_digest(self._mac(body), parts[3]):
+            return None
+        return parts[1], parts[2]
 
 
 def _channel(value: int) -> Channel:

@@ -269,6 +269,21 @@ class ReasonDoc(_Strict):
     name: Short
 
 
+class HallRulesDoc(_Strict):
+    """How the city's halls run their queue; anything left out keeps the default."""
+
+    checkin_early_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    checkin_late_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    #: Business category → ticket letter(s), e.g. {id_card: A, household: B}.
+    ticket_prefixes: dict[Code, Annotated[str, Field(pattern=r"^[A-Z]{1,2}$")]] = {}
+    default_prefix: str = Field(default="A", pattern=r"^[A-Z]{1,2}$")
+    #: Served first, in this order.
+    priority_groups: list[Code] = ["elderly", "disabled"]
+    max_calls: int = Field(default=3, ge=1, le=20)
+    no_show_grace_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    coming_up_ahead: int = Field(default=3, ge=1, le=100)
+
+
 class BookingRulesDoc(_Strict):
     """A city's booking policy; anything left out keeps the default."""
 
@@ -285,6 +300,7 @@ class BookingRulesDoc(_Strict):
     suspended_destinations: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
     #: Days the booking entitlement of an approved pre-application can be used.
     entitlement_days: int = Field(default=30, ge=1, le=366)
+    hall: HallRulesDoc = HallRulesDoc()
 
     def to_domain(self) -> rules.BookingRules:
         named = [r for r in self.entry_exit_reasons if isinstance(r, ReasonDoc)]

@@ -11,6 +11,7 @@ from typing import Protocol
 from services.booking.domain import model
 from services.booking.domain.bookings import Booking, BookingStatus, WaitlistEntry, WaitStatus
 from services.booking.domain.events import Event
+from services.booking.domain.hall import HallOffice, Ticket, TicketStatus
 from services.booking.domain.preapplications import (
     Attachment,
     Change,
@@ -163,6 +164,56 @@ class ObjectStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
+class Occupied(Exception):
+    """The clerk or the counter has a called ticket already (the database said so)."""
+
+
+class HallRepository(Protocol):
+    """The hall's tickets (decision 49)."""
+
+    async def hall_office(self, office_id: str) -> HallOffice | None: ...
+    async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:
+        """The category of a business the office handles; None if it handles none such."""
+        ...
+
+    async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
+        """Whether the counter or the clerk has a called ticket."""
+        ...
+
+    async def next_number(self, office_id: str, day: dt.date, prefix: str) -> int:
+        """The next ticket number of a prefix at an office on a day: atomic."""
+        ...
+
+    async def add_ticket(self, ticket: Ticket) -> None: ...
+    async def booking_id_by_code(self, office_id: str, date: dt.date, code: str) -> str | None: ...
+    async def ticket_for_booking(self, booking_id: str) -> Ticket | None: ...
+    async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
+    async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
+    async def call_next(
+        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime
+    ) -> Ticket | None:
+        """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
+        nobody waits. Two concurrent calls never get the same ticket. Raises
+        Occupied when the clerk or the counter has a called ticket."""
+        ...
+
+    async def recall(self, ticket_id: str) -> Ticket | None: ...
+    async def finish(self, ticket_id: str, status: TicketStatus, now: dt.datetime) -> Ticket | None:
+        """End a called ticket; None if it was not called (any more)."""
+        ...
+
+    async def waiting(self, office_id: str, day: dt.date, limit: int | None = None) -> list[Ticket]: ...
+    async def called(self, office_id: str, day: dt.date | None = None) -> list[Ticket]:
+        """Called tickets of an office ("": of every office)."""
+        ...
+
+    async def ahead_of(self, ticket: Ticket) -> int: ...
+    async def recent_service_times(self, office_id: str, day: dt.date) -> list[dt.timedelta]: ...
+    async def mark_coming_up(self, ticket_id: str) -> bool:
+        """False when "coming up" was sent for it before."""
+        ...
+
+
 class Transaction(Protocol):
     @property
     def catalogue(self) -> CatalogueRepository: ...
@@ -172,6 +223,7 @@ class Transaction(Protocol):
 
     @property
     def pre_applications(self) -> PreApplicationRepository: ...
+    def hall(self) -> HallRepository: ...
 
     def emit(self, event: Event) -> None:
         """Record an event: it is published if, and only if, the transaction commits."""

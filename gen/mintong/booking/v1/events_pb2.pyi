@@ -316,3 +316,49 @@ class PreApplicationMaterialRequested(_message.Message):
     business_name_en: str
     note: str
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class TicketIssued(_message.Message):
+    __slots__ = ("occurred_at", "ticket_id", "citizen_id", "city_code", "ticket_code", "business_name", "business_name_en", "office_name", "office_name_en", "ahead", "wait_minutes")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    AHEAD_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    ticket_id: str
+    citizen_id: str
+    city_code: str
+    ticket_code: str
+    business_name: str
+    business_name_en: str
+    office_name: str
+    office_name_en: str
+    ahead: int
+    wait_minutes: int
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., ticket_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., ahead: _Optional[int] = ..., wait_minutes: _Optional[int] = ...) -> None: ...
+
+class TicketComingUp(_message.Message):
+    __slots__ = ("occurred_at", "ticket_id", "citizen_id", "city_code", "ticket_code", "office_name", "office_name_en", "ahead")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_CODE_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    AHEAD_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    ticket_id: str
+    citizen_id: str
+    city_code: str
+    ticket_code: str
+    office_name: str
+    office_name_en: str
+    ahead: int
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., ticket_code: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., ahead: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,330 @@
+"""Use cases of the hall: check-in, calling counters, the queue (decision 49).
+
+Each change is one write transaction: the booking's status, the ticket and the
+outbox events together. Numbering and calling are decided by the database (an
+atomic sequence row; a row lock that other clerks skip), never by a read made
+before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from services.booking.domain import events
+from services.booking.domain.bookings import Booking, BookingStatus, Refused
+from services.booking.domain.hall import (
+    DEFAULT_SERVICE_TIME,
+    HallOffice,
+    QueueState,
+    Ticket,
+    TicketStatus,
+    becomes_no_show,
+    check_checkin,
+    check_office,
+    check_walk_in,
+    priority_rank,
+)
+from services.booking.service_layer.unit_of_work import Occupied, Transaction, UnitOfWork
+from services.runtime.clock import Clock
+from services.runtime.errors import InvalidArgument, NotFound
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: Ticket
+    ahead: int
+    wait: dt.timedelta
+    #: False when this was a second check-in that found the first one's ticket.
+    new: bool = True
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A ticket and where it stands in its queue now."""
+
+    ticket: Ticket
+    ahead: int
+    wait: dt.timedelta
+
+
+async def _office(tx: Transaction, office_id: str) -> HallOffice:
+    office = await tx.hall.hall_office(office_id)
+    if office is None:
+        raise NotFound("office", office_id, field="office_id")
+    return office
+
+
+async def _average_service(tx: Transaction, office_id: str, day: dt.date) -> dt.timedelta:
+    times = await tx.hall.recent_service_times(office_id, day)
+    return sum(times, dt.timedelta()) / len(times) if times else DEFAULT_SERVICE_TIME
+
+
+async def _counters_open(tx: Transaction, office_id: str, day: dt.date) -> int:
+    return len(await tx.hall.called(office_id, day))
+
+
+async def _standing(tx: Transaction, ticket: Ticket) -> Standing:
+    if ticket.status is not TicketStatus.WAITING:
+        return Standing(ticket, 0, dt.timedelta())
+    ahead = await tx.hall.ahead_of(ticket)
+    average = await _average_service(tx, ticket.office_id, ticket.day)
+    counters = await _counters_open(tx, ticket.office_id, ticket.day)
+    return Standing(ticket, ahead, average * ahead / max(counters, 1))
+
+
+async def _issue(
+    tx: Transaction,
+    office: HallOffice,
+    category: str,
+    business_code: str,
+    booking: Booking | None,
+    priority_group: str,
+    now: dt.datetime,
+    issued_by: str,
+) -> Issued:
+    rules = office.rules
+    day = office.local_now(now).date()
+    prefix = rules.prefix_for(category)
+    ticket = Ticket(
+        id=str(uuid.uuid4()),
+        office_id=office.id,
+        city_code=office.city_code,
+        day=day,
+        prefix=prefix,
+        number=await tx.hall.next_number(office.id, day, prefix),
+        business_code=business_code,
+        booking_id=booking.id if booking else None,
+        citizen_id=booking.citizen_id if booking else None,
+        priority_group=priority_group,
+        priority_rank=priority_rank(priority_group, rules),
+        order_at=booking.starts_at if booking else now,
+        status=TicketStatus.WAITING,
+        issued_at=now,
+        issued_by=issued_by,
+    )
+    await tx.hall.add_ticket(ticket)
+    standing = await _standing(tx, ticket)
+    if booking is not None:
+        tx.emit(
+            events.TicketIssued(
+                ticket, booking.snapshot, standing.ahead, int(standing.wait.total_seconds() // 60)
+            )
+        )
+        if standing.ahead <= rules.coming_up_ahead:
+            # Already near the front: the issued message says so; no "coming up" later.
+            await tx.hall.mark_coming_up(ticket.id)
+    return Issued(ticket, standing.ahead, standing.wait)
+
+
+async def check_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    office_id: str,
+    *,
+    booking_id: str = "",
+    confirmation_code: str = "",
+    citizen_id: str | None = None,
+    priority_group: str = "",
+    issued_by: str = "",
+) -> Issued:
+    """Check a booking in and issue its ticket. Staff name the booking by its code
+    (or its QR payload: ``booking_id`` and ``confirmation_code`` both, checked
+    together); a citizen at a kiosk by its id, their own only (``citizen_id``).
+    A second check-in answers the first one's ticket. ``issued_by``: the caller,
+    kept on the ticket (a clerk's check-in is recorded there, not in the audit
+    chain: its lock would serialise every check-in of the service)."""
+    if not booking_id and not confirmation_code:
+        raise InvalidArgument(
+            "booking_required", "Name the booking: its confirmation code or QR payload.", field="code"
+        )
+    now = clock()
+    async with uow.write() as tx:
+        office = await _office(tx, office_id)
+        if not booking_id:
+            found = await tx.hall.booking_id_by_code(
+                office.id, office.local_now(now).date(), confirmation_code.strip().upper()
+            )
+            if found is None:
+                raise NotFound(
+                    "booking",
+                    confirmation_code,
+                    field="code",
+                    detail=f"No booking with code {confirmation_code!r} at {office.id} today.",
+                )
+            booking_id = found
+        booking = await tx.bookings.get_booking(booking_id, citizen_id)
+        if booking is None or (confirmation_code and booking.confirmation_code != confirmation_code):
+            raise NotFound("booking", booking_id, field="booking_id" if citizen_id else "code")
+        # Even a booking checked in before is refused at another office.
+        check_office(booking, office)
+        existing = await tx.hall.ticket_for_booking(booking.id)
+        if existing is not None:
+            standing = await _standing(tx, existing)
+            return Issued(existing, standing.ahead, standing.wait, new=False)
+        check_checkin(booking, office, now)
+        if not await tx.bookings.change_status(
+            booking.id, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, now
+        ):
+            # A concurrent check-in of the same booking won (PostgreSQL waited for it).
+            existing = await tx.hall.ticket_for_booking(booking.id)
+            if existing is None:
+                raise Refused("booking_changed", "The booking changed meanwhile; try again.")
+            standing = await _standing(tx, existing)
+            return Issued(existing, standing.ahead, standing.wait, new=False)
+        category = await tx.hall.business_category(office.id, office.city_code, booking.business_code)
+        return await _issue(
+            tx, office, category or "", booking.business_code, booking, priority_group, now, issued_by
+        )
+
+
+async def walk_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    office_id: str,
+    business_code: str,
+    priority_group: str = "",
+    issued_by: str = "",
+) -> Issued:
+    """A ticket without a booking, where the office takes walk-ins."""
+    now = clock()
+    async with uow.write() as tx:
+        office = await _office(tx, office_id)
+        check_walk_in(office)
+        category = await tx.hall.business_category(office.id, office.city_code, business_code)
+        if category is None:
+            raise NotFound("business", business_code, field="business")
+        return await _issue(tx, office, category, business_code, None, priority_group, now, issued_by)
+
+
+async def call_next(
+    uow: UnitOfWork, clock: Clock, office_id: str, counter: int, clerk_id: str
+) -> Ticket | None:
+    """Call the head of the queue to ``counter``; None when nobody waits."""
+    now = clock()
+    async with uow.write() as tx:
+        office = await _office(tx, office_id)
+        day = office.local_now(now).date()
+        busy = Refused(
+            "ticket_in_service",
+            f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
+            field="counter",
+        )
+        # Asked first so that the answer does not depend on whether anyone waits;
+        # the partial unique indexes decide a race between two such calls.
+        if await tx.hall.busy(office.id, counter, clerk_id):
+            raise busy
+        try:
+            ticket = await tx.hall.call_next(office.id, day, counter, clerk_id, now)
+        except Occupied:
+            raise busy from None
+        if ticket is not None:
+            await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
+        return ticket
+
+
+async def _tell_coming_up(tx: Transaction, office_id: str, day: dt.date, ahead: int) -> None:
+    """Tickets with ``ahead`` or fewer before them hear "your number is coming up",
+    once each (walk-ins have nobody to tell)."""
+    for position, ticket in enumerate(await tx.hall.waiting(office_id, day, limit=ahead + 1)):
+        if ticket.booking_id is None or not await tx.hall.mark_coming_up(ticket.id):
+            continue
+        booking = await tx.bookings.get_booking(ticket.booking_id)
+        if booking is not None:
+            tx.emit(events.TicketComingUp(ticket, booking.snapshot, position))
+
+
+async def _counter_ticket(tx: Transaction, office_id: str, counter: int) -> Ticket:
+    ticket = await tx.hall.called_at_counter(office_id, counter)
+    if ticket is None:
+        raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
+    return ticket
+
+
+async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) -> Ticket:
+    """Call the counter's ticket again; past the city's number of calls it is a no-show."""
+    now = clock()
+    async with uow.write() as tx:
+        office = await _office(tx, office_id)
+        ticket = await _counter_ticket(tx, office_id, counter)
+        if ticket.calls >= office.rules.max_calls:
+            return await _no_show(tx, ticket, now)
+        recalled = await tx.hall.recall(ticket.id)
+        if recalled is None:
+            raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
+        return recalled
+
+
+async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *, served: bool) -> Ticket:
+    """The counter's ticket was served, or its citizen did not come."""
+    now = clock()
+    async with uow.write() as tx:
+        ticket = await _counter_ticket(tx, office_id, counter)
+        if not served:
+            return await _no_show(tx, ticket, now)
+        done = await tx.hall.finish(ticket.id, TicketStatus.SERVED, now)
+        if done is None:
+            raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
+        return done
+
+
+async def _no_show(tx: Transaction, ticket: Ticket, now: dt.datetime) -> Ticket:
+    """The ticket ends as a no-show and its booking with it, each by a conditional
+    UPDATE: a ticket swept and marked at once becomes one no-show, not two."""
+    done = await tx.hall.finish(ticket.id, TicketStatus.NO_SHOW, now)
+    if done is None:
+        raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
+    if done.booking_id is not None:
+        # Feeds the booking's no-show rule; the place is not released (its time came).
+        await tx.bookings.change_status(done.booking_id, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW, now)
+    await tx.audit("hall.no_show", done.id, {"office": done.office_id, "booking": done.booking_id or ""})
+    return done
+
+
+async def sweep_no_shows(uow: UnitOfWork, clock: Clock) -> int:
+    """Called tickets past the city's grace period become no-shows (the
+    housekeeping loop runs this)."""
+    now = clock()
+    async with uow.read() as tx:
+        called = await tx.hall.called("")
+        cities = {c.code: c for c in await tx.catalogue.list_cities()}
+    due = [
+        t for t in called if t.city_code in cities and becomes_no_show(t, cities[t.city_code].rules.hall, now)
+    ]
+    swept = 0
+    for ticket in due:
+        async with uow.write() as tx:
+            if await tx.hall.finish(ticket.id, TicketStatus.NO_SHOW, now) is None:
+                continue  # served or marked meanwhile
+            if ticket.booking_id is not None:
+                await tx.bookings.change_status(
+                    ticket.booking_id, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW, now
+                )
+            await tx.audit("hall.no_show", ticket.id, {"office": ticket.office_id, "swept": True})
+            swept += 1
+    return swept
+
+
+async def queue(uow: UnitOfWork, clock: Clock, office_id: str) -> QueueState:
+    now = clock()
+    async with uow.read() as tx:
+        office = await _office(tx, office_id)
+        day = office.local_now(now).date()
+        called = await tx.hall.called(office.id, day)
+        return QueueState(
+            office_id=office.id,
+            day=day,
+            waiting=await tx.hall.waiting(office.id, day),
+            called=called,
+            average_service=await _average_service(tx, office.id, day),
+            counters_open=len(called),
+        )
+
+
+async def own_ticket(uow: UnitOfWork, citizen_id: str, ticket_id: str) -> Standing:
+    """A citizen's own ticket; anyone else's is not found."""
+    async with uow.read() as tx:
+        ticket = await tx.hall.get_ticket(ticket_id, citizen_id)
+        if ticket is None:
+            raise NotFound("ticket", ticket_id, field="ticket_id")
+        return await _standing(tx, ticket)

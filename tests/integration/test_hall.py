@@ -1,0 +1,435 @@
+"""The hall (issue 11, decision 49) through the booking service's real gRPC server,
+on SQLite and PostgreSQL: check-in and its window, tickets numbered under
+concurrency, counters calling at once, no-shows that feed the booking's rule.
+
+The test city is Asia/Shanghai: 00:00 UTC is 08:00 there. The centre hall has
+09:00, 10:00 and 11:00 slots of 2 places on weekdays and takes walk-ins; the north
+station serves appointments only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+from sqlalchemy import func, select
+
+from mintong.booking.v1 import bookings_pb2 as bpb
+from mintong.booking.v1 import bookings_pb2_grpc as bpb_grpc
+from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc, events_pb2
+from mintong.booking.v1 import hall_pb2 as pb
+from mintong.booking.v1 import hall_pb2_grpc as pb_grpc
+from mintong.common.v1 import common_pb2
+from services.booking.adapters import orm
+from services.booking.service_layer import hall, handlers
+from services.runtime import context
+from tests.integration.test_bookings import citizen, outbox_events, problem
+
+MONDAY = dt.date(2030, 1, 7)
+#: Local 08:45 on Monday: inside the check-in window of a 09:00 booking.
+MONDAY_0845 = dt.datetime(2030, 1, 7, 0, 45, tzinfo=dt.UTC)
+
+
+def clerk(staff_id: str = "s1", office: str = "centre") -> tuple[tuple[str, str], ...]:
+    return ((context.CALLER_KEY, f"clerk:{staff_id}@{office}"),)
+
+
+@pytest.fixture
+async def stubs(booking: Any) -> Any:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
+        yield (
+            bpb_grpc.BookingServiceStub(channel),
+            pb_grpc.HallServiceStub(channel),
+            pb_grpc.HallStaffServiceStub(channel),
+            catalogue_pb2_grpc.CatalogueServiceStub(channel),
+        )
+
+
+async def slot_id(catalogue: Any, office: str, day: dt.date, start: str) -> int:
+    answer = await catalogue.ListSlots(
+        catalogue_pb2.ListSlotsRequest(office_id=office, business_code="ID_CARD_RENEWAL")
+    )
+    for s in answer.slots:
+        if (s.date.year, s.date.month, s.date.day) == (day.year, day.month, day.day) and (
+            f"{s.start.hours:02d}:{s.start.minutes:02d}" == start
+        ):
+            return int(s.id)
+    raise AssertionError(f"no slot {office} {day} {start}")
+
+
+async def book(
+    stubs: Any, cid: str, office: str = "centre", day: dt.date = MONDAY, start: str = "09:00"
+) -> Any:
+    bookings, _, _, catalogue = stubs
+    answer = await bookings.Book(
+        bpb.BookRequest(
+            slot_id=await slot_id(catalogue, office, day, start),
+            business_code="ID_CARD_RENEWAL",
+            idempotency_key=str(uuid.uuid4()),
+            channel=common_pb2.CHANNEL_WEB,
+        ),
+        metadata=citizen(cid),
+    )
+    return answer.booking
+
+
+async def refused(call: Any) -> tuple[grpc.StatusCode, str, str]:
+    """The gRPC code, the problem's code and the field it names."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    found = problem(caught.value)
+    field = found.field_violations[0].field if found.field_violations else ""
+    return caught.value.code(), found.code, field
+
+
+async def test_check_in_issues_one_ticket_however_often_it_is_asked(
+    booking: Any, stubs: Any, clock: Any
+) -> None:
+    made = await book(stubs, "c1")
+    clock.now = MONDAY_0845
+    _, _, staff, _ = stubs
+    first = await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", confirmation_code=made.confirmation_code), metadata=clerk()
+    )
+    assert first.newly_issued and first.ticket.code == "A001"
+    assert first.ticket.status == pb.TICKET_STATUS_WAITING and first.ticket.ahead == 0
+    # The same booking again, by its QR payload: the same ticket, nothing new.
+    again = await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", qr_payload=made.qr_payload), metadata=clerk()
+    )
+    assert not again.newly_issued and again.ticket.id == first.ticket.id
+    bookings, _, _, _ = stubs
+    got = await bookings.GetBooking(bpb.GetBookingRequest(booking_id=made.id), metadata=citizen("c1"))
+    assert got.booking.status == bpb.BOOKING_STATUS_CHECKED_IN
+    assert await outbox_events(booking, "mintong.booking.v1.TicketIssued") == 1
+    async with booking.db.read() as conn:  # who checked it in is kept with the ticket
+        issued_by = (
+            await conn.execute(
+                select(orm.hall_tickets.c.issued_by).where(orm.hall_tickets.c.id == first.ticket.id)
+            )
+        ).scalar_one()
+    assert issued_by == "clerk:s1@centre"
+
+
+async def test_check_in_only_within_the_window_on_the_day(booking: Any, stubs: Any, clock: Any) -> None:
+    _, _, staff, _ = stubs
+    made = await book(stubs, "c1")
+    tuesday = await book(stubs, "c2", day=MONDAY + dt.timedelta(days=1))
+
+    def by_code(b: Any) -> Any:
+        return staff.CheckIn(
+            pb.CheckInRequest(office_id="centre", confirmation_code=b.confirmation_code), metadata=clerk()
+        )
+
+    clock.now = dt.datetime(2030, 1, 7, 0, 20, tzinfo=dt.UTC)  # 08:20: 40 minutes early
+    assert await refused(by_code(made)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "checkin_too_early",
+        "booking_id",
+    )
+    clock.now = dt.datetime(2030, 1, 7, 1, 20, tzinfo=dt.UTC)  # 09:20: 20 minutes late
+    late = await refused(by_code(made))
+    assert late[1:] == ("checkin_too_late", "booking_id")
+    # Tuesday's booking on Monday: its code is nobody's today at this office.
+    clock.now = MONDAY_0845
+    assert (await refused(by_code(tuesday)))[1] == "booking_not_found"
+    qr = staff.CheckIn(pb.CheckInRequest(office_id="centre", qr_payload=tuesday.qr_payload), metadata=clerk())
+    assert (await refused(qr))[1:] == ("not_booking_day", "booking_id")
+
+
+async def test_check_in_at_the_wrong_office(booking: Any, stubs: Any, clock: Any) -> None:
+    _, _, staff, _ = stubs
+    made = await book(stubs, "c1")
+    clock.now = MONDAY_0845
+    north = clerk("s9", "north")
+    by_qr = staff.CheckIn(pb.CheckInRequest(office_id="north", qr_payload=made.qr_payload), metadata=north)
+    assert await refused(by_qr) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "booking_at_another_office",
+        "office_id",
+    )
+    by_code = staff.CheckIn(
+        pb.CheckInRequest(office_id="north", confirmation_code=made.confirmation_code), metadata=north
+    )
+    assert (await refused(by_code))[1] == "booking_not_found"
+    # A north clerk cannot act for the centre at all.
+    other = staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", confirmation_code=made.confirmation_code), metadata=north
+    )
+    assert (await refused(other))[:2] == (grpc.StatusCode.PERMISSION_DENIED, "wrong_office")
+    forged = made.qr_payload[:-2] + ("AA" if not made.qr_payload.endswith("AA") else "BB")
+    bad = staff.CheckIn(pb.CheckInRequest(office_id="centre", qr_payload=forged), metadata=clerk())
+    assert (await refused(bad))[1:] == ("invalid_qr_payload", "qr_payload")
+
+
+async def test_walk_ins_refused_where_only_appointments_are_served(booking: Any, stubs: Any) -> None:
+    _, _, staff, _ = stubs
+    walk_in = staff.CheckIn(
+        pb.CheckInRequest(office_id="north", walk_in_business_code="ID_CARD_RENEWAL"),
+        metadata=clerk("s9", "north"),
+    )
+    assert (await refused(walk_in))[1:] == ("walk_in_not_allowed", "office_id")
+    ok = await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"), metadata=clerk()
+    )
+    assert ok.ticket.code == "A001" and ok.ticket.booking_id == ""
+
+
+async def test_citizens_see_and_check_in_only_their_own(booking: Any, stubs: Any, clock: Any) -> None:
+    _, citizens, _, _ = stubs
+    made = await book(stubs, "c1")
+    clock.now = MONDAY_0845
+    theirs = citizens.SelfCheckIn(
+        pb.SelfCheckInRequest(office_id="centre", booking_id=made.id), metadata=citizen("c2")
+    )
+    assert (await refused(theirs))[:2] == (grpc.StatusCode.NOT_FOUND, "booking_not_found")
+    mine = await citizens.SelfCheckIn(
+        pb.SelfCheckInRequest(office_id="centre", booking_id=made.id), metadata=citizen("c1")
+    )
+    own = await citizens.GetTicket(pb.GetTicketRequest(ticket_id=mine.ticket.id), metadata=citizen("c1"))
+    assert own.ticket.code == mine.ticket.code
+    other = citizens.GetTicket(pb.GetTicketRequest(ticket_id=mine.ticket.id), metadata=citizen("c2"))
+    assert (await refused(other))[:2] == (grpc.StatusCode.NOT_FOUND, "ticket_not_found")
+    # The display shows codes, nobody's booking.
+    shown = await citizens.GetQueue(pb.GetQueueRequest(office_id="centre"))
+    assert [t.code for t in shown.waiting] == ["A001"]
+
+
+async def test_a_counter_calls_recalls_and_a_no_show_feeds_the_booking(
+    booking: Any, stubs: Any, clock: Any
+) -> None:
+    bookings, _, staff, _ = stubs
+    made = await book(stubs, "c1")
+    clock.now = MONDAY_0845
+    await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", confirmation_code=made.confirmation_code), metadata=clerk()
+    )
+    called = await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=3), metadata=clerk())
+    assert called.ticket.status == pb.TICKET_STATUS_CALLED and called.ticket.counter == 3
+    # One ticket in service per clerk (and per counter).
+    again = staff.CallNext(pb.CallNextRequest(office_id="centre", counter=3), metadata=clerk())
+    assert (await refused(again))[1] == "ticket_in_service"
+    other = staff.CallNext(pb.CallNextRequest(office_id="centre", counter=3), metadata=clerk("s2"))
+    assert (await refused(other))[1] == "ticket_in_service"
+    # Nobody else waits: another counter calls nobody.
+    empty = await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=4), metadata=clerk("s2"))
+    assert not empty.HasField("ticket")
+    counter = pb.RecallRequest(office_id="centre", counter=3)
+    assert (await staff.Recall(counter, metadata=clerk())).ticket.calls == 2
+    assert (await staff.Recall(counter, metadata=clerk())).ticket.calls == 3
+    gone = await staff.Recall(counter, metadata=clerk())  # past three calls: a no-show
+    assert gone.ticket.status == pb.TICKET_STATUS_NO_SHOW
+    got = await bookings.GetBooking(bpb.GetBookingRequest(booking_id=made.id), metadata=citizen("c1"))
+    assert got.booking.status == bpb.BOOKING_STATUS_NO_SHOW
+    # Nothing is ended twice.
+    assert (
+        await refused(
+            staff.MarkTicketNoShow(
+                pb.MarkTicketNoShowRequest(office_id="centre", counter=3), metadata=clerk()
+            )
+        )
+    )[1] == "no_ticket_called"
+
+
+async def test_the_sweep_turns_a_called_ticket_past_its_grace_into_a_no_show(
+    booking: Any, stubs: Any, clock: Any
+) -> None:
+    _, _, staff, _ = stubs
+    made = await book(stubs, "c1")
+    clock.now = MONDAY_0845
+    await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", confirmation_code=made.confirmation_code), metadata=clerk()
+    )
+    await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
+    assert await hall.sweep_no_shows(booking.uow, clock) == 0
+    clock.now = MONDAY_0845 + dt.timedelta(minutes=10)
+    assert await hall.sweep_no_shows(booking.uow, clock) == 1
+    assert await hall.sweep_no_shows(booking.uow, clock) == 0
+
+
+async def test_priority_groups_are_called_first_then_appointment_order(booking: Any, stubs: Any) -> None:
+    _, _, staff, _ = stubs
+
+    async def walk_in(priority: str = "") -> str:
+        answer = await staff.CheckIn(
+            pb.CheckInRequest(
+                office_id="centre", walk_in_business_code="ID_CARD_RENEWAL", priority_group=priority
+            ),
+            metadata=clerk(),
+        )
+        return str(answer.ticket.code)
+
+    first, second, elderly = await walk_in(), await walk_in(), await walk_in("elderly")
+    unknown = staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL", priority_group="vip"),
+        metadata=clerk(),
+    )
+    assert (await refused(unknown))[1:] == ("unknown_priority_group", "priority_group")
+    order = []
+    for n in range(1, 4):
+        called = await staff.CallNext(
+            pb.CallNextRequest(office_id="centre", counter=n), metadata=clerk(f"s{n}")
+        )
+        order.append(called.ticket.code)
+    assert order == [elderly, first, second]
+
+
+async def test_many_clerks_number_and_call_at_once_without_duplicates(booking: Any, stubs: Any) -> None:
+    """40 walk-ins checked in at once get 40 different numbers; 20 clerks then call
+    at once until nobody waits: every ticket is called exactly once."""
+    _, _, staff, _ = stubs
+    issued = await asyncio.gather(
+        *[
+            staff.CheckIn(
+                pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"),
+                metadata=clerk(f"k{i % 4}"),
+            )
+            for i in range(40)
+        ]
+    )
+    assert sorted(int(a.ticket.code[1:]) for a in issued) == list(range(1, 41))
+
+    async def counter(n: int) -> list[str]:
+        mine: list[str] = []
+        while True:
+            answer = await staff.CallNext(
+                pb.CallNextRequest(office_id="centre", counter=n), metadata=clerk(f"c{n}")
+            )
+            if not answer.HasField("ticket"):
+                return mine
+            mine.append(answer.ticket.id)
+            await staff.MarkServed(
+                pb.MarkServedRequest(office_id="centre", counter=n), metadata=clerk(f"c{n}")
+            )
+
+    called = [t for batch in await asyncio.gather(*[counter(n) for n in range(1, 21)]) for t in batch]
+    assert sorted(called) == sorted(a.ticket.id for a in issued)
+    async with booking.db.read() as conn:
+        served = (
+            await conn.execute(
+                select(func.count())
+                .select_from(orm.hall_tickets)
+                .where(orm.hall_tickets.c.status == "served")
+            )
+        ).scalar_one()
+    assert served == 40
+
+
+async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: Any, clock: Any) -> None:
+    """Two bookings at 09:00 and 10:00 check in behind four walk-ins; as the counter
+    calls, each hears "coming up" once."""
+    _, _, staff, _ = stubs
+    clock.now = MONDAY_0845
+    for _ in range(4):
+        await staff.CheckIn(
+            pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"), metadata=clerk()
+        )
+    clock.now = MONDAY_0845 - dt.timedelta(minutes=10)
+    nine = await book(stubs, "c1")
+    clock.now = MONDAY_0845
+    # The walk-ins came at 08:45; the 09:00 booking is ordered by its time: behind them.
+    answer = await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", confirmation_code=nine.confirmation_code), metadata=clerk()
+    )
+    assert answer.ticket.ahead == 4
+    assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 0
+    await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
+    assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
+    await staff.MarkServed(pb.MarkServedRequest(office_id="centre", counter=1), metadata=clerk())
+    await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
+    assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
+
+
+BIG_HALL = b"""
+cities:
+  - code: bigcity
+    name: Big City
+    time_zone: Asia/Shanghai
+    booking_rules:
+      hall: {ticket_prefixes: {id_card: K}, coming_up_ahead: 2}
+    businesses:
+      - code: ID_CARD_RENEWAL
+        category: id_card
+        name: ID card renewal
+        service_guide: Renew it.
+        phone: "0371-1"
+        duration_minutes: 10
+        handling: window
+    offices:
+      - id: big-hall
+        name: Big hall
+        kind: service_hall
+        address: 1 Big Road
+        location: {lat: 34.7, lng: 113.6}
+        phone: "0371-2"
+        opening_hours: {mon-fri: ["09:00-10:00"]}
+        slot_groups:
+          - {code: all, businesses: [ID_CARD_RENEWAL], capacity: 30, slot_minutes: 60}
+"""
+
+
+async def test_bookings_check_in_and_are_called_at_once_each_told_once(
+    booking: Any, stubs: Any, clock: Any
+) -> None:
+    """30 bookings checked in by 5 clerks at once, then 10 counters calling at once:
+    numbers K001–K030 once each, every ticket called once, "coming up" at most once
+    per ticket (the clerks' coming-up updates skip each other's rows, no deadlock)."""
+    await handlers.load_catalogue(booking.uow, BIG_HALL, "yaml")
+    await handlers.publish_slots(booking.uow, first=MONDAY, last=MONDAY, city_code="bigcity")
+    bookings, _, staff, catalogue = stubs
+    answer = await catalogue.ListSlots(
+        catalogue_pb2.ListSlotsRequest(office_id="big-hall", business_code="ID_CARD_RENEWAL")
+    )
+    slot = next(s.id for s in answer.slots if (s.date.month, s.date.day) == (1, 7))
+    made = [
+        (
+            await bookings.Book(
+                bpb.BookRequest(
+                    slot_id=slot,
+                    business_code="ID_CARD_RENEWAL",
+                    idempotency_key=str(uuid.uuid4()),
+                    channel=common_pb2.CHANNEL_WEB,
+                ),
+                metadata=citizen(f"big{n}"),
+            )
+        ).booking
+        for n in range(30)
+    ]
+    clock.now = MONDAY_0845
+    issued = await asyncio.gather(
+        *[
+            staff.CheckIn(
+                pb.CheckInRequest(office_id="big-hall", confirmation_code=b.confirmation_code),
+                metadata=clerk(f"k{n % 5}", "big-hall"),
+            )
+            for n, b in enumerate(made)
+        ]
+    )
+    assert sorted(a.ticket.code for a in issued) == [f"K{n:03d}" for n in range(1, 31)]
+
+    async def counter(n: int) -> list[str]:
+        mine: list[str] = []
+        who = clerk(f"c{n}", "big-hall")
+        while True:
+            answer = await staff.CallNext(pb.CallNextRequest(office_id="big-hall", counter=n), metadata=who)
+            if not answer.HasField("ticket"):
+                return mine
+            mine.append(answer.ticket.id)
+            await staff.MarkServed(pb.MarkServedRequest(office_id="big-hall", counter=n), metadata=who)
+
+    called = [t for batch in await asyncio.gather(*[counter(n) for n in range(1, 11)]) for t in batch]
+    assert sorted(called) == sorted(a.ticket.id for a in issued)
+    async with booking.db.read() as conn:
+        told = (
+            await conn.execute(
+                select(orm.outbox.c.payload).where(
+                    orm.outbox.c.event_type == "mintong.booking.v1.TicketComingUp"
+                )
+            )
+        ).all()
+    ids = [events_pb2.TicketComingUp.FromString(row.payload).ticket_id for row in told]
+    assert len(ids) == len(set(ids))
