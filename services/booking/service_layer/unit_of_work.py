@@ -223,6 +223,7 @@ class Transaction(Protocol):
 
     @property
     def pre_applications(self) -> PreApplicationRepository: ...
+    @property
     def hall(self) -> HallRepository: ...
 
     def emit(self, event: Event) -> None:
