@@ -135,6 +135,8 @@ class Pages:
         self.url = url
         self.artefacts = artefacts
         self.errors: list[str] = []
+        self.requested: list[str] = []
+        page.on("request", lambda r: self.requested.append(r.url))
         page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         # A refusal of the API is a page's business (it shows it); a page's own file

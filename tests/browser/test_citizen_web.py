@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -111,8 +112,14 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     assert code in (qr.get_attribute("aria-label") or "")
     pages.check("booked")
 
+    # A second booking of the same business: the refusal links to the one there is.
+    page.click(f"[data-slot='{free[1]['id']}']")
+    page.click("#confirm")
+    refusal = page.locator("[data-code=one_active_booking]")
+    refusal.wait_for()
+    refusal.locator("a[href='#/bookings']").click()
+
     # My bookings: one booking (not two), its QR and code, and the cut-off explained.
-    page.click("a[href='#/bookings']")
     pages.wait_ready("#/bookings")
     cards = page.locator("main .cards > li")
     assert cards.count() == 1
@@ -197,4 +204,7 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     pages.wait_ready("#/")
     assert page.evaluate("sessionStorage.length") == 0
     assert not pages.errors, pages.errors
+    # No account data in any address the pages asked for.
+    for clear in (ZHANG[0], ZHANG[2], quote(ZHANG[1]), ZHANG[1]):
+        assert not [url for url in pages.requested if clear in url]
     context.close()

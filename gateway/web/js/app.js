@@ -204,7 +204,13 @@ async function week(city, business, office) {
     button.className = full ? "secondary full" : "";
     button.textContent = `${slot.start}–${slot.end} · ${full ? t("full") : t("remaining", slot.remaining)}`;
   };
-  const freeOthers = (except) => slots.filter((s) => s.remaining > 0 && s.id !== except).slice(0, 5);
+  // The next free places after the refused one (then any before it), the nearest first.
+  const freeOthers = (refused) => {
+    const key = (s) => `${s.date} ${s.start}`;
+    const free = slots.filter((s) => s.remaining > 0 && s.id !== refused.id);
+    const after = free.filter((s) => key(s) > key(refused));
+    return [...after, ...free.filter((s) => key(s) <= key(refused))].slice(0, 5);
+  };
 
   const choose = (slotId) => {
     const slot = slots.find((s) => s.id === slotId);
@@ -247,7 +253,7 @@ async function week(city, business, office) {
         } catch (e) { replace(outcome, problemNotice(e)); }
       }));
       extras.push(h("p", { class: "actions" }, join));
-      const others = freeOthers(slot.id);
+      const others = freeOthers(slot);
       if (others.length) {
         extras.push(h("h3", {}, t("nextFree")), h("ul", { class: "slots" }, others.map((s) => {
           const b = h("button", { type: "button", class: "secondary" }, when(s));
