@@ -49,8 +49,10 @@ def second_day_slots(running: RunningPlatform, office: str, business: str) -> li
 
 
 def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
-    running: RunningPlatform, browser: Any, artefacts: Path
+    browser: Any, running: RunningPlatform, artefacts: Path
 ) -> None:
+    # The browser first: without Chromium the test fails (CI) or skips before the
+    # platform starts.
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     pages = Pages(context.new_page(), running.url, artefacts)
     page = pages.page
@@ -88,6 +90,7 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     first, later = free[0], free[-1]
     week = page.evaluate("location.hash")
     # Choosing a place asks to sign in first, and comes back to the week after.
+    page.click(f"[data-day='{first['date']}']")
     page.click(f"[data-slot='{first['id']}']")
     pages.wait_ready("#/signin")
     page.fill("#id-number", ZHANG[0])
@@ -101,6 +104,7 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     pages.wait_ready(week)
 
     # Book: the page sends one Idempotency-Key per attempt, so a double click books once.
+    page.click(f"[data-day='{first['date']}']")
     page.click(f"[data-slot='{first['id']}']")
     page.dblclick("#confirm")
     booked = page.locator("#outcome [data-booking]")
@@ -129,7 +133,7 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
 
     # Reschedule to a later place of the same day.
     page.click("[data-action=reschedule]")
-    page.wait_for_selector(f"[data-slot='{later['id']}']")
+    page.click(f"[data-day='{later['date']}']")
     page.click(f"[data-slot='{later['id']}']")
     page.click("#confirm")
     page.wait_for_selector("#outcome [data-booking]")
@@ -161,6 +165,7 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     fragment = f"#/city/zhengzhou/business/{licensing}/office/{hall}"
     page.goto(f"{running.url}/{fragment}")
     pages.wait_ready(fragment)
+    page.click(f"[data-day='{slot['date']}']")
     full = page.locator(f"[data-slot='{slot['id']}']")
     assert "已满" in full.inner_text()
     # The refusal says why and what next: the waitlist, and other free places.
@@ -207,4 +212,58 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     # No account data in any address the pages asked for.
     for clear in (ZHANG[0], ZHANG[2], quote(ZHANG[1]), ZHANG[1]):
         assert not [url for url in pages.requested if clear in url]
+    context.close()
+
+
+def test_a_window_clerk_signs_in_and_sees_the_day(
+    browser: Any, running: RunningPlatform, artefacts: Path
+) -> None:
+    office = "zz-jinshui-station"
+    slot = second_day_slots(running, office, "ID_CARD_RENEWAL")[0]
+    citizen = running.sign_in(*WANG)
+    made = httpx.post(
+        f"{running.url}/v1/bookings",
+        json={"slot_id": slot["id"], "business": "ID_CARD_RENEWAL"},
+        headers={**citizen, "Idempotency-Key": "browser-clerk-day"},
+    )
+    assert made.status_code == 201, made.text
+    booking = made.json()
+    clerk = httpx.post(
+        f"{running.url}/v1/admin/staff",
+        json={
+            "username": "clerk-jinshui",
+            "role": "window_clerk",
+            "office_id": office,
+            "password": "clerk-password-0123",
+        },
+        headers=running.admin,
+    )
+    assert clerk.status_code == 201, clerk.text
+
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    pages = Pages(context.new_page(), running.url, artefacts)
+    page = pages.page
+    page.goto(f"{running.url}/staff/")
+    page.wait_for_selector("#staff-sign-in")
+    pages.check("staff-sign-in")
+    page.fill("#username", "clerk-jinshui")
+    page.fill("#password", "wrong-password-0123")
+    page.click("#staff-sign-in")
+    page.wait_for_selector("[role=alert]")  # a refusal, said on the page
+    page.fill("#password", "clerk-password-0123")
+    page.click("#staff-sign-in")
+    page.wait_for_selector("#date")
+
+    page.fill("#date", slot["date"])
+    page.click("form.actions button[type=submit]")
+    row = page.locator(f"tr[data-booking='{booking['id']}']")
+    row.wait_for()
+    text = row.inner_text()
+    assert booking["confirmation_code"] in text and slot["start"] in text
+    assert WANG[1] not in text and "*" in text  # the citizen's name masked
+    pages.check("staff-day")
+    # A no-show before the slot has started is refused, and the page says why.
+    row.locator("[data-action=no-show]").click()
+    page.wait_for_selector("[data-code=not_started]")
+    assert not pages.errors, pages.errors
     context.close()

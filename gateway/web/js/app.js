@@ -183,13 +183,35 @@ async function week(city, business, office) {
   const grid = h("div", { class: "week" });
   const buttons = new Map();
 
-  const draw = () => {
-    buttons.clear();
+  // The week as seven day buttons with their free places, then the chosen day's slots:
+  // a phone shows one day at a time instead of a hundred buttons.
+  let shown = null;
+  const dayButtons = new Map();
+  const byDay = () => {
     const days = new Map();
     for (const slot of slots) (days.get(slot.date) || days.set(slot.date, []).get(slot.date)).push(slot);
-    replace(grid, [...days].map(([date, daySlots]) => h(
-      "section", { class: "day", "aria-label": dayLabel(date) },
-      h("h3", {}, dayLabel(date)),
+    return days;
+  };
+  const dayText = (date, daySlots) => {
+    const free = daySlots.reduce((n, s) => n + Math.max(0, s.remaining), 0);
+    return `${dayLabel(date)} · ${free ? t("remaining", free) : t("full")}`;
+  };
+  const draw = () => {
+    buttons.clear();
+    dayButtons.clear();
+    const days = byDay();
+    if (!days.has(shown)) shown = [...days].find(([, d]) => d.some((s) => s.remaining > 0))?.[0] ?? [...days.keys()][0];
+    const bar = h("ul", { class: "days", "aria-label": t("chooseDay") }, [...days].map(([date, daySlots]) => {
+      const button = h("button", { type: "button", class: "secondary", "data-day": date, "aria-pressed": String(date === shown) },
+        dayText(date, daySlots));
+      button.addEventListener("click", () => { shown = date; draw(); dayButtons.get(date)?.focus(); });
+      dayButtons.set(date, button);
+      return h("li", {}, button);
+    }));
+    const daySlots = days.get(shown) || [];
+    replace(grid, bar, shown ? h(
+      "section", { class: "day", "aria-labelledby": "day-title" },
+      h("h2", { id: "day-title" }, dayLabel(shown)),
       h("ul", { class: "slots" }, daySlots.map((slot) => {
         const button = h("button", { type: "button", "data-slot": slot.id });
         button.addEventListener("click", () => choose(slot.id));
@@ -197,7 +219,7 @@ async function week(city, business, office) {
         paint(button, slot);
         return h("li", {}, button);
       })),
-    )));
+    ) : h("p", {}, t("noVacancy")));
   };
   const paint = (button, slot) => {
     const full = slot.remaining <= 0;
@@ -300,8 +322,9 @@ async function week(city, business, office) {
       const fresh = await load();
       const same = fresh.length === slots.length && fresh.every((s, i) => s.id === slots[i].id);
       slots = fresh;
-      if (same) for (const slot of slots) paint(buttons.get(slot.id), slot);
-      else draw();
+      if (!same) return draw();
+      for (const slot of slots) if (buttons.has(slot.id)) paint(buttons.get(slot.id), slot);
+      for (const [date, daySlots] of byDay()) if (dayButtons.has(date)) dayButtons.get(date).textContent = dayText(date, daySlots);
     } catch { /* the next round tries again */ }
   };
 
