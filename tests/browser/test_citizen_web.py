@@ -103,6 +103,20 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     page.click("#sign-in")
     pages.wait_ready(week)
 
+    # The week follows vacancy without a reload: a neighbour books a place of it.
+    page.click(f"[data-day='{first['date']}']")
+    watched = free[2]
+    neighbour = httpx.post(
+        f"{running.url}/v1/bookings",
+        json={"slot_id": watched["id"], "business": "ID_CARD_RENEWAL"},
+        headers={**running.sign_in(*LI), "Idempotency-Key": "browser-vacancy"},
+    )
+    assert neighbour.status_code == 201, neighbour.text
+    page.wait_for_function(
+        "([id, left]) => document.querySelector(`[data-slot='${id}']`).textContent.includes(`余 ${left} 个`)",
+        arg=[watched["id"], watched["remaining"] - 1],
+    )
+
     # Book: the page sends one Idempotency-Key per attempt, so a double click books once.
     page.click(f"[data-day='{first['date']}']")
     page.click(f"[data-slot='{first['id']}']")
