@@ -450,7 +450,7 @@ async function messages() {
       await call("POST", `/v1/me/messages/${m.id}/read`);
       await messages();
     }));
-    return h("li", { class: m.read ? "card" : "card unread", "data-template": m.template },
+    return h("li", { class: m.read ? "card" : "card unread", "data-template": m.template, "data-message": m.id },
       h("h2", {}, m.title), h("p", {}, m.body),
       h("p", { class: "muted" }, new Intl.DateTimeFormat(lang(), { dateStyle: "short", timeStyle: "short" }).format(new Date(m.created_at))),
       m.read ? h("p", { class: "muted" }, t("read")) : h("p", { class: "actions" }, read));
