@@ -53,7 +53,13 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
 ) -> None:
     # The browser first: without Chromium the test fails (CI) or skips before the
     # platform starts.
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    # The citizen stands beside the Zhongyuan station (for "offices near me").
+    context = browser.new_context(
+        viewport=DESKTOP,
+        locale="zh-CN",
+        geolocation={"latitude": 34.7512, "longitude": 113.6128},
+        permissions=["geolocation"],
+    )
     pages = Pages(context.new_page(), running.url, artefacts)
     page = pages.page
 
@@ -82,6 +88,10 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     page.wait_for_selector("[data-office=zz-jinshui-station]")
     assert "最早可约" in page.locator("[data-office=zz-jinshui-station]").inner_text()
     pages.check("offices")
+    # Offices near me: the browser's position orders them, nearest first, with distances.
+    page.click("text=按我的位置排序")
+    page.wait_for_selector("text=公里")
+    assert page.locator("[data-office]").first.get_attribute("data-office") == "zz-zhongyuan-station"
     office = "zz-jinshui-station"
     page.locator(f"[data-office={office}] a.button").click()
     page.wait_for_selector("[data-slot]")
