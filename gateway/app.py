@@ -20,7 +20,17 @@ from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNELS, channel, known_query
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
-from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
+from gateway.routes import (
+    admin,
+    bookings,
+    catalogue,
+    channels,
+    health,
+    identity,
+    notify,
+    preapplications,
+    staff,
+)
 from gateway.routes.identity import IMPORT_BYTES
 from services.runtime import telemetry
 from services.runtime.events import EventBus
@@ -76,6 +86,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         BodyLimit,
         default=settings.max_body_bytes,
         limits={"/v1/admin/catalogue": admin.MAX_CATALOGUE_BYTES, "/v1/admin/residents/import": IMPORT_BYTES},
+        patterns=[(preapplications.UPLOAD_PATH, settings.attachment_max_bytes)],
     )
     app.add_middleware(RequestId)
 
@@ -88,6 +99,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # codes too) is for developers, never readable where citizens are real.
         v1.include_router(notify.sandbox)
     v1.include_router(identity.router)
+    v1.include_router(notify.preferences)
     v1.include_router(identity.admin)
     v1.include_router(channels.router)
     v1.include_router(channels.face)
@@ -95,6 +107,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(staff.admin)
     v1.include_router(bookings.router)
     v1.include_router(bookings.staff_router)
+    v1.include_router(preapplications.router)
+    v1.include_router(preapplications.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
@@ -115,7 +129,7 @@ def _document_problems(app: FastAPI) -> None:
             document = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            app.openapi_schema = problems.document(_location(_channel_header(_hoist_defs(document))))
+            app.openapi_schema = problems.document(_channel_header(_hoist_defs(document)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -147,38 +161,4 @@ def _channel_header(document: dict[str, Any]) -> dict[str, Any]:
                 if parameter["in"] == "header" and parameter["name"].lower() == "x-mintong-channel":
                     parameter["required"] = True
                     parameter["schema"] = {"type": "string", "enum": list(CHANNELS)}
-    return document
-
-
-def _location(document: dict[str, Any]) -> dict[str, Any]:
-    """``lat`` and ``lng`` come together or not at all: one query object of the two
-    (form style, exploded: the same ``?lat=…&lng=…`` on the wire), which a schema can
-    say and two separate parameters cannot."""
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            parameters = operation.get("parameters", [])
-            pair = {p["name"]: p for p in parameters if p["in"] == "query" and p["name"] in ("lat", "lng")}
-            if len(pair) != 2:
-                continue
-            properties = {}
-            for name, parameter in pair.items():
-                schema = parameter["schema"]
-                number = next((s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"), schema)
-                properties[name] = {**number, "description": parameter.get("description", "")}
-            operation["parameters"] = [p for p in parameters if p not in pair.values()] + [
-                {
-                    "name": "location",
-                    "in": "query",
-                    "style": "form",
-                    "explode": True,
-                    "required": False,
-                    "description": "Your position (WGS 84): `lat` and `lng` together, or neither.",
-                    "schema": {
-                        "type": "object",
-                        "properties": properties,
-                        "required": ["lat", "lng"],
-                        "additionalProperties": False,
-                    },
-                }
-            ]
     return document

@@ -7,7 +7,7 @@ import asyncio
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mintong.booking.v1 import bookings_pb2_grpc, catalogue_pb2_grpc
+from mintong.booking.v1 import bookings_pb2_grpc, catalogue_pb2_grpc, preapplications_pb2_grpc
 from mintong.identity.v1 import channels_pb2_grpc, citizens_pb2_grpc, identity_pb2_grpc, staff_pb2_grpc
 from mintong.notify.v1 import notify_pb2_grpc
 from services.runtime.config import ServiceSettings
@@ -23,6 +23,10 @@ class Clients:
         self.catalogue_admin = catalogue_pb2_grpc.CatalogueAdminServiceStub(self.channels["booking"])
         self.bookings = bookings_pb2_grpc.BookingServiceStub(self.channels["booking"])
         self.booking_staff = bookings_pb2_grpc.BookingStaffServiceStub(self.channels["booking"])
+        self.pre_applications = preapplications_pb2_grpc.PreApplicationServiceStub(self.channels["booking"])
+        self.pre_application_review = preapplications_pb2_grpc.PreApplicationReviewServiceStub(
+            self.channels["booking"]
+        )
         self.notify = notify_pb2_grpc.NotifyServiceStub(self.channels["notify"])
         self.notify_admin = notify_pb2_grpc.NotifyAdminServiceStub(self.channels["notify"])
         self.identity = identity_pb2_grpc.IdentityServiceStub(self.channels["identity"])

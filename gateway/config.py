@@ -31,6 +31,9 @@ class GatewaySettings(ServiceSettings):
     #: own (the catalogue file and the resident import have theirs): larger ones
     #: get 413 before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Largest pre-application document (the booking service reads the same
+    #: variable and refuses larger ones too).
+    attachment_max_bytes: int = Field(default=3_145_728, ge=1)
     #: Reverse proxies in front of the gateway: addresses or CIDRs, comma-separated.
     #: Only a request whose direct peer is one of them has its client address taken
     #: from X-Forwarded-For (the per-address one-time-code limit counts it). None by

@@ -127,7 +127,7 @@ class Staff:
     id: str
     username: str
     role: StaffRoleName
-    office_id: str | None  # window clerks only
+    office_id: str | None  # window clerks; reviewers (their city is its city)
     access_token: str
     call: Call
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Response
 
+from services.runtime.languages import english_or_chinese
+
 LanguageName = Literal["zh-CN", "en"]
 DEFAULT: LanguageName = "zh-CN"
 
@@ -70,6 +72,4 @@ def pick(language: str, zh: str, en: str) -> str:
 def pick_list(language: str, zh: Sequence[str], en: Sequence[str]) -> list[str]:
     """A list in ``language``: its English twin entry by entry, the Chinese where
     an entry (or the whole twin) has none."""
-    if language != "en" or not en:
-        return list(zh)
-    return [pick(language, z, e) for z, e in zip(zh, [*en, *[""] * len(zh)], strict=False)]
+    return english_or_chinese(zh, en) if language == "en" else list(zh)

@@ -4,6 +4,7 @@ costs a task and a stream per request, which showed in the flash-crowd profile).
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 from opentelemetry import trace
@@ -86,19 +87,33 @@ class BodyLimit:
     it is read: at once when Content-Length says so, and as soon as a chunked body
     has passed the limit while it arrives (the route never sees the rest).
 
-    ``limits`` gives paths that take more (the catalogue file) their own limit;
-    every other path has ``default``."""
+    ``limits`` gives paths that take more (the catalogue file) their own limit,
+    ``patterns`` paths with ids in them (a pre-application's documents); every
+    other path has ``default``."""
 
-    def __init__(self, app: ASGIApp, *, default: int, limits: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default: int,
+        limits: dict[str, int] | None = None,
+        patterns: list[tuple[re.Pattern[str], int]] | None = None,
+    ) -> None:
         self.app = app
         self.default = default
         self.limits = limits or {}
+        self.patterns = patterns or []
+
+    def limit_of(self, path: str) -> int:
+        if (limit := self.limits.get(path)) is not None:
+            return limit
+        return next((limit for pattern, limit in self.patterns if pattern.match(path)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.get(scope["path"], self.default)
+        limit = self.limit_of(scope["path"])
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await problem_response(BodyTooLarge(limit).problem(), Request(scope))(scope, receive, send)

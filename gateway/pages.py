@@ -2,7 +2,7 @@
 Content-Security-Policy.
 
 The pages are plain HTML, JS modules and CSS with no build step; they call only the
-public ``/v1`` API, as an APP or WeChat frontend does (decision 47). The policy
+public ``/v1`` API, as an APP or WeChat frontend does (decision 49). The policy
 allows scripts, styles, images and API calls from this origin only: no inline
 script or style, no eval, no framing, so an injected string can never run."""
 

@@ -17,7 +17,7 @@ from gateway.problems import declare
 from gateway.schemas import Day, Stored, either
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.identity.v1 import citizens_pb2
-from services.runtime.proto_values import CHANNEL_NAMES, date_of, date_to_proto, hhmm
+from services.runtime.proto_values import CHANNEL_NAMES, date_of, date_to_proto, hhmm, timestamp_of
 
 #: What the booking service answers on these routes (its rules: docs/architecture.md).
 _REFUSALS = {
@@ -45,13 +45,14 @@ _REFUSALS = {
         "not_yet_released",
         "not_started",
         "no_show_limit",
+        "entitlement_used",
+        "entitlement_expired",
     ],
     422: [
         "business_online_only",
         "channel_not_offered",
         "pre_application_required",
         "pre_application_not_approved",
-        "pre_application_not_needed",
         "entry_exit_reason_not_allowed",
         "destination_suspended",
         "outside_booking_horizon",
@@ -151,7 +152,7 @@ class Booking(BaseModel):
             start=hhmm(b.start),
             end=hhmm(b.end),
             channel=CHANNEL_NAMES[b.channel],  # type: ignore[arg-type]
-            created_at=b.created_at.ToDatetime(dt.UTC),
+            created_at=timestamp_of(b.created_at),
             reason_code=b.reason_code,
             destination=b.destination,
             pre_application_id=b.pre_application_id,
@@ -300,9 +301,9 @@ class WaitlistEntry(BaseModel):
             slot_id=e.slot_id if e.HasField("slot_id") else None,
             position=e.position or None,
             held_slot_id=e.held_slot_id if offered else None,
-            hold_expires_at=e.hold_expires_at.ToDatetime(dt.UTC) if offered else None,
+            hold_expires_at=timestamp_of(e.hold_expires_at) if offered else None,
             booking_id=e.booking_id or None,
-            created_at=e.created_at.ToDatetime(dt.UTC),
+            created_at=timestamp_of(e.created_at),
         )
 
 
@@ -401,40 +402,3 @@ async def mark_no_show(booking_id: Id, member: Clerk, services: Services, langua
         pb.MarkNoShowRequest(booking_id=booking_id), **member.call.options
     )
     return Booking.of(answer.booking, language)
-
-
-class Approval(BaseModel):
-    citizen_id: Annotated[str, Stored(64, min_length=1)] = Field(description="Whose pre-application it is.")
-    city: Code
-    business: Code
-
-
-class Approved(BaseModel):
-    pre_application_id: str
-    newly_approved: bool = Field(description="False when it had been approved before: nobody is told again.")
-
-
-Reviewer = Annotated[Staff, Depends(staff("reviewer", "administrator"))]
-
-
-@staff_router.post(
-    "/pre-applications/{pre_application_id}/approve",
-    response_model=Approved,
-    summary="Approve a citizen's online pre-application: they are told they can now book",
-)
-async def approve_pre_application(
-    pre_application_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
-    body: Approval,
-    member: Reviewer,
-    services: Services,
-) -> Approved:
-    answer = await services.booking_staff.ApprovePreApplication(
-        pb.ApprovePreApplicationRequest(
-            pre_application_id=pre_application_id,
-            citizen_id=body.citizen_id,
-            city_code=body.city,
-            business_code=body.business,
-        ),
-        **member.call.options,
-    )
-    return Approved(pre_application_id=pre_application_id, newly_approved=answer.newly_approved)

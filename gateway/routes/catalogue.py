@@ -48,6 +48,11 @@ async def list_businesses(
     "/cities/{city}/offices",
     response_model=schemas.Offices,
     summary="Offices of a city, nearest first when lat/lng are given",
+    description=(
+        "Give `lat` and `lng` together (your position, WGS 84) to have the offices "
+        "nearest first with their distance, or neither; one without the other is "
+        "`400 incomplete_location` naming the missing one."
+    ),
 )
 async def list_offices(
     city: Code,
@@ -56,10 +61,12 @@ async def list_offices(
     language: Language,
     business: BusinessCode = None,
     lat: Annotated[
-        float | None, Query(ge=-90, le=90, description="Your latitude (WGS 84); only with lng.")
+        float | None,
+        Query(ge=-90, le=90, description="Your latitude (WGS 84, degrees); given with `lng` or not at all."),
     ] = None,
     lng: Annotated[
-        float | None, Query(ge=-180, le=180, description="Your longitude (WGS 84); only with lat.")
+        float | None,
+        Query(ge=-180, le=180, description="Your longitude (WGS 84); given with `lat` or not at all."),
     ] = None,
 ) -> schemas.Offices:
     if (lat is None) != (lng is None):

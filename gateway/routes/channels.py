@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from google.protobuf import timestamp_pb2
 from pydantic import BaseModel, Field
 
 from gateway.deps import CHANNEL_PROTO, AnonymousCall, Channel, Services, SignedIn
@@ -19,6 +18,7 @@ from gateway.routes.identity import TokenAnswer
 from gateway.schemas import Stored
 from mintong.identity.v1 import channels_pb2 as pb
 from mintong.identity.v1 import identity_pb2
+from services.runtime.proto_values import timestamp_from_proto, timestamp_of
 
 router = APIRouter(
     tags=["channel binding"],
@@ -56,10 +56,6 @@ def _bytes(value: str, field: str) -> bytes:
         return base64.urlsafe_b64decode(value + "=" * (-len(value.rstrip("=")) % 4))
     except (binascii.Error, ValueError):
         raise Problem(400, "invalid_base64", "Send base64url (RFC 4648 §5).", field=field) from None
-
-
-def _time(value: timestamp_pb2.Timestamp, present: bool) -> dt.datetime | None:
-    return value.ToDatetime(dt.UTC) if present else None
 
 
 def _token_answer(tokens: identity_pb2.Tokens) -> TokenAnswer:
@@ -111,8 +107,8 @@ class Binding(BaseModel):
             kind="wechat" if b.kind == pb.BINDING_KIND_WECHAT else "app",
             city=b.city_code or None,
             label=b.label,
-            created_at=b.created_at.ToDatetime(dt.UTC),
-            last_used_at=_time(b.last_used_at, b.HasField("last_used_at")),
+            created_at=timestamp_of(b.created_at),
+            last_used_at=timestamp_from_proto(b, "last_used_at"),
         )
 
 
@@ -300,7 +296,7 @@ async def verify_face(body: FaceCapture, me: SignedIn, channel: Channel, service
     return FaceVerified(
         result="match" if answer.result == pb.FACE_RESULT_MATCH else "no_match",
         assurance_level="face" if answer.assurance_level == "face" else "otp",
-        assurance_expires_at=_time(answer.assurance_expires_at, answer.HasField("assurance_expires_at")),
+        assurance_expires_at=timestamp_from_proto(answer, "assurance_expires_at"),
         failures_left=max(0, answer.failures_left),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -16,7 +16,7 @@ from gateway.schemas import Stored
 from mintong.common.v1 import common_pb2
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.notify.v1 import notify_pb2
-from services.runtime.proto_values import date_from_proto
+from services.runtime.proto_values import date_from_proto, timestamp_from_proto, timestamp_of
 
 router = APIRouter(
     tags=["sign-in"],
@@ -216,7 +216,7 @@ def _inbox_message(m: notify_pb2.Message) -> InboxMessage:
         template=m.template,
         title=m.title,
         body=m.body,
-        created_at=m.created_at.ToDatetime(dt.UTC),
+        created_at=timestamp_of(m.created_at),
         read=m.read,
     )
 
@@ -271,11 +271,6 @@ class ResidentImport(BaseModel):
 
 
 def _resident_import(m: pb.ResidentImport) -> ResidentImport:
-    def at(field: str) -> dt.datetime | None:
-        return getattr(m, field).ToDatetime(dt.UTC) if m.HasField(field) else None
-
-    created = at("created_at")
-    assert created is not None
     return ResidentImport(
         import_id=m.import_id,
         state=m.state,  # type: ignore[arg-type]
@@ -287,9 +282,9 @@ def _resident_import(m: pb.ResidentImport) -> ResidentImport:
         rejections=[ImportProblem(line=p.line, field=p.field, reason=p.reason) for p in m.rejections],
         rows_per_second=round(m.rows_per_second, 1),
         bytes_received=m.bytes_received,
-        created_at=created,
-        started_at=at("started_at"),
-        finished_at=at("finished_at"),
+        created_at=timestamp_of(m.created_at),
+        started_at=timestamp_from_proto(m, "started_at"),
+        finished_at=timestamp_from_proto(m, "finished_at"),
         error=ImportFailure(code=m.error_code, field=m.error.field, detail=m.error.reason)
         if m.error_code
         else None,
@@ -303,6 +298,78 @@ IMPORT_FORMATS = {
     "application/x-ndjson": pb.IMPORT_FORMAT_JSON_LINES,
     "application/jsonl": pb.IMPORT_FORMAT_JSON_LINES,
 }
+_DATE = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
+#: One resident of the register file, as identity reads it (register.py's COLUMNS
+#: and to_resident; tests/unit/test_openapi_document.py keeps the two together).
+#: The body is a stream, not one JSON document, so this describes each record: a
+#: CSV row under its header, or one object of the JSON lines.
+RESIDENT_RECORD: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "One resident. Required: a non-empty `id_number`, `name`, `phone` and `city`; the others "
+        "may be empty or (in JSON lines) left out. Texts are single-line, without control "
+        "characters. A row whose value is wrong is refused by its line and field (the "
+        "`rejections` of the job); the other rows are imported."
+    ),
+    "properties": {
+        "id_number": {
+            "type": "string",
+            "pattern": r"^ *(?:[0-9] *){17}[0-9Xx] *$",
+            "description": "The 18-character resident ID number (GB 11643): 17 digits and a digit or X.",
+        },
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "phone": {
+            "type": "string",
+            "description": "A mainland China mobile or fixed-line number, with or without +86.",
+            "examples": ["13800138000", "+86 138 0013 8000", "0898-66668888"],
+        },
+        "city": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A city code: haikou."},
+        "household_address": {"type": "string", "maxLength": 200, "description": "Optional."},
+        "photo_captured_on": {**_DATE, "description": "Optional, YYYY-MM-DD."},
+        "fingerprint_on_file": {
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "string", "enum": ["true", "false", "yes", "no", "1", "0", "y", "n", ""]},
+            ],
+            "description": "Optional (any case); empty is false.",
+        },
+        "card_issued_on": {**_DATE, "description": "Optional, YYYY-MM-DD."},
+        "card_expires_on": {**_DATE, "description": "Optional, YYYY-MM-DD."},
+        "card_status": {
+            "type": "string",
+            "enum": ["valid", "reported_lost", "damaged", "expired", "invalidated", ""],
+            "description": "Optional; empty is valid.",
+        },
+        # Columns a file may leave out altogether (OPTIONAL_COLUMNS).
+        "card_number": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9-]{0,32}$",
+            "description": "Optional: the current card's number; empty keeps the one stored.",
+        },
+        "residence_city": {
+            "type": "string",
+            "maxLength": 64,
+            "description": "Optional: the city of a residence registered away from the household place.",
+        },
+        "residence_address": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "Optional, with residence_city.",
+        },
+        "residence_registered_on": {
+            **_DATE,
+            "description": "Optional, YYYY-MM-DD; required with residence_city.",
+        },
+    },
+    "required": ["id_number", "name", "phone", "city"],
+    "additionalProperties": False,
+}
+_RECORD_REF = {"$ref": "#/$defs/ResidentRecord"}
+#: In the description, not as an `example`: a client generated from the document
+#: (and Schemathesis) has no serializer for JSON lines and would stumble on one.
+JSON_LINES_EXAMPLE = (
+    '{"id_number": "11010519491231002X", "name": "王芳", "phone": "13900139009", "city": "zhengzhou"}'
+)
 
 
 @admin.post(
@@ -319,10 +386,44 @@ IMPORT_FORMATS = {
     openapi_extra={
         "requestBody": {
             "required": True,
+            "description": (
+                "UTF-8 (a byte-order mark is skipped). Each record is a `ResidentRecord` "
+                "(the schema's `x-mintong-record`); the file is read as a stream, never whole."
+            ),
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-                "application/jsonl": {"schema": {"type": "string"}},
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": (
+                            "RFC 4180 CSV: a header naming every column of `ResidentRecord` in any "
+                            "order, then one resident a row; blank lines are skipped. The row's "
+                            "line is the one it starts on (the header is line 1)."
+                        ),
+                        "x-mintong-record": _RECORD_REF,
+                        "$defs": {"ResidentRecord": RESIDENT_RECORD},
+                    },
+                    "example": (
+                        "id_number,name,phone,city,household_address,photo_captured_on,"
+                        "fingerprint_on_file,card_issued_on,card_expires_on,card_status\n"
+                        "11010519491231002X,王芳,13900139009,zhengzhou,,2024-05-01,true,"
+                        "2015-06-01,2035-06-01,valid\n"
+                    ),
+                },
+                **{
+                    media: {
+                        "schema": {
+                            "type": "string",
+                            "description": (
+                                "JSON lines: one `ResidentRecord` object a line (values may be "
+                                "strings, or true/false for fingerprint_on_file; null is empty); "
+                                "blank lines are skipped. For example: " + JSON_LINES_EXAMPLE
+                            ),
+                            "x-mintong-record": _RECORD_REF,
+                            "$defs": {"ResidentRecord": RESIDENT_RECORD},
+                        },
+                    }
+                    for media in ("application/x-ndjson", "application/jsonl")
+                },
             },
         }
     },
@@ -367,6 +468,7 @@ async def import_residents(
     "/residents/imports/{import_id}",
     response_model=ResidentImport,
     summary="How far a resident import is: rows done, refused rows by line, rate",
+    responses=declare({404: ["import_not_found"]}),
 )
 async def resident_import(
     import_id: Annotated[str, Path(max_length=36)],

@@ -1,4 +1,5 @@
-"""Messages: what sandbox providers recorded (staff), and providers' delivery receipts."""
+"""Messages: the language a citizen reads them in, what sandbox providers recorded
+(staff), and providers' delivery receipts."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from gateway.deps import Operator, ServiceCall, Services
+from gateway.deps import Operator, ServiceCall, Services, SignedIn
 from gateway.problems import Problem, declare
 from gateway.schemas import Stored
 from mintong.notify.v1 import notify_pb2 as pb
+from services.runtime.proto_values import timestamp_of
 from services.runtime.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
+#: A citizen's choices about their messages. Where they are reached (the register's
+#: phone, bound WeChat openids and APP devices) is identity's to tell notify, so the
+#: only thing a citizen writes here is their language: a sub-resource replaced
+#: whole by PUT (idempotent, and no merge rules as a PATCH of the whole would need).
+preferences = APIRouter(tags=["messages"], responses=declare({400: ["unsupported_language"]}))
 #: Sandbox routes: the gateway serves them only outside production (gateway/app.py).
 sandbox = APIRouter(tags=["messages"], responses=declare({404: ["sandbox_not_found"]}))
 providers = APIRouter(
@@ -42,6 +49,59 @@ _STATUSES = {
     pb.DELIVERY_STATUS_DELIVERED: "delivered",
     pb.DELIVERY_STATUS_FAILED: "failed",
 }
+
+
+Preferred = Literal["sms", "wechat", "app_push"]
+#: The channels a citizen can prefer (the inbox always gets a copy).
+_PREFERRED: dict[int, Preferred] = {
+    pb.DELIVERY_CHANNEL_SMS: "sms",
+    pb.DELIVERY_CHANNEL_WECHAT: "wechat",
+    pb.DELIVERY_CHANNEL_APP_PUSH: "app_push",
+}
+
+
+class NotificationPreferences(BaseModel):
+    language: Literal["zh-CN", "en"] = Field(description="The language of the citizen's messages.")
+    preferred_channel: Preferred | None = Field(
+        description="Tried first; none: the channel the citizen signed in on decides."
+    )
+
+
+class MessageLanguage(BaseModel):
+    language: Literal["zh-CN", "en"] = Field(
+        description="zh-CN (the default) or en: the language of every message from now on."
+    )
+
+
+def _preferences(p: pb.Preferences) -> NotificationPreferences:
+    return NotificationPreferences(
+        language="en" if p.language == "en" else "zh-CN",
+        preferred_channel=_PREFERRED.get(p.preferred_channel),
+    )
+
+
+@preferences.get(
+    "/me/notification-preferences",
+    response_model=NotificationPreferences,
+    summary="How the signed-in citizen's messages reach them",
+)
+async def my_preferences(me: SignedIn, services: Services) -> NotificationPreferences:
+    answer = await services.notify.GetPreferences(
+        pb.GetPreferencesRequest(citizen_id=me.id), **me.call.options
+    )
+    return _preferences(answer.preferences)
+
+
+@preferences.put(
+    "/me/notification-preferences/language",
+    response_model=NotificationPreferences,
+    summary="Choose the language of my messages (zh-CN or en)",
+)
+async def set_my_language(body: MessageLanguage, me: SignedIn, services: Services) -> NotificationPreferences:
+    answer = await services.notify.SetLanguage(
+        pb.SetLanguageRequest(citizen_id=me.id, language=body.language), **me.call.options
+    )
+    return _preferences(answer.preferences)
 
 
 class SandboxMessage(BaseModel):
@@ -84,7 +144,7 @@ async def sandbox_messages(
                 title=m.title,
                 body=m.body,
                 delivery_id=m.delivery_id,
-                recorded_at=m.recorded_at.ToDatetime(dt.UTC),
+                recorded_at=timestamp_of(m.recorded_at),
             )
             for m in answer.messages
         ]

@@ -15,16 +15,24 @@ from mintong.booking.v1 import (
     catalogue_pb2_grpc,
     offices_pb2,
     offices_pb2_grpc,
+    preapplications_pb2,
+    preapplications_pb2_grpc,
 )
 from services.booking.adapters import orm
+from services.booking.adapters.attachments import LocalObjectStore, S3ObjectStore, SealedObjectStore
 from services.booking.adapters.identity_client import GrpcCitizenDirectory
 from services.booking.adapters.unit_of_work import SqlUnitOfWork
 from services.booking.config import BookingSettings
 from services.booking.entrypoints.bookings_servicer import BookingServicer, BookingStaffServicer, QrSigner
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
 from services.booking.entrypoints.offices_servicer import OfficeDirectoryServicer
+from services.booking.entrypoints.preapplications_servicer import (
+    PreApplicationReviewServicer,
+    PreApplicationServicer,
+)
 from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.holds import HoldKeeper
+from services.booking.service_layer.unit_of_work import ObjectStore
 from services.runtime import migrations
 from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
@@ -44,17 +52,32 @@ class Booking:
     clock: Clock
     #: Identity's register as booking asks it (tests may stand in for identity).
     citizens: CitizenDirectory
+    #: Pre-applications' documents, sealed.
+    documents: ObjectStore
 
     def migrate(self) -> None:
         """Blocking; from async code use ``asyncio.to_thread``."""
         migrations.upgrade(self.db, MIGRATIONS)
 
 
+def object_store(settings: BookingSettings) -> ObjectStore:
+    """Where documents are kept (unsealed: the caller seals)."""
+    if settings.attachment_store == "s3":
+        return S3ObjectStore.connect(settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region)
+    return LocalObjectStore(settings.attachments_path())
+
+
 def build(
-    settings: BookingSettings, *, clock: Clock = utc_now, citizens: CitizenDirectory | None = None
+    settings: BookingSettings,
+    *,
+    clock: Clock = utc_now,
+    citizens: CitizenDirectory | None = None,
+    documents: ObjectStore | None = None,
 ) -> Booking:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
-    uow = SqlUnitOfWork(db)
+    cipher = settings.pii_cipher()
+    uow = SqlUnitOfWork(db, cipher=cipher)
+    sealed = SealedObjectStore(documents or object_store(settings), cipher)
     qr_key = (
         settings.qr_secret.get_secret_value()
         if settings.qr_secret
@@ -70,7 +93,13 @@ def build(
         )
         bookings_pb2_grpc.add_BookingServiceServicer_to_server(bookings_servicer, server)
         bookings_pb2_grpc.add_BookingStaffServiceServicer_to_server(
-            BookingStaffServicer(uow, clock, bookings_servicer, citizens), server
+            BookingStaffServicer(uow, clock, bookings_servicer), server
+        )
+        preapplications_pb2_grpc.add_PreApplicationServiceServicer_to_server(
+            PreApplicationServicer(uow, clock, sealed, settings.attachment_max_bytes), server
+        )
+        preapplications_pb2_grpc.add_PreApplicationReviewServiceServicer_to_server(
+            PreApplicationReviewServicer(uow, clock, sealed), server
         )
         offices_pb2_grpc.add_OfficeDirectoryServiceServicer_to_server(OfficeDirectoryServicer(uow), server)
 
@@ -78,6 +107,7 @@ def build(
         *catalogue_pb2.DESCRIPTOR.services_by_name.values(),
         *bookings_pb2.DESCRIPTOR.services_by_name.values(),
         *offices_pb2.DESCRIPTOR.services_by_name.values(),
+        *preapplications_pb2.DESCRIPTOR.services_by_name.values(),
     ]
     host = ServiceHost(
         NAME,
@@ -96,4 +126,4 @@ def build(
         )
     )
     uow.on_commit = host.wake_relay
-    return Booking(settings, db, uow, host, clock, citizens)
+    return Booking(settings, db, uow, host, clock, citizens, sealed)

@@ -228,7 +228,14 @@ def build(
     )
     host.workers.append(BootstrapAdministrator(staff, settings))
     host.workers.append(ContactsBackfill(uow))
-    host.workers.append(PruneWorker(uow, clock, settings.identity_prune_interval))
+    host.workers.append(
+        PruneWorker(
+            uow,
+            clock,
+            settings.identity_prune_interval,
+            import_retention=dt.timedelta(days=settings.import_retention_days),
+        )
+    )
     host.workers.append(ImportRunner(imports, settings.import_poll_interval))
     return Identity(
         settings,

@@ -57,6 +57,9 @@ class IdentitySettings(PiiSettings):
     import_batch: int = Field(default=2000, ge=1, le=50_000)
     #: Seconds between looks for import jobs whose process stopped mid-job.
     import_poll_interval: float = Field(default=10.0, gt=0)
+    #: Days a finished import (done or failed) stays readable, with its rejected
+    #: lines; the prune worker then deletes it.
+    import_retention_days: int = Field(default=30, ge=1, le=3650)
 
     def sandboxes(self) -> frozenset[str]:
         chosen = {"face": self.face_provider, "wechat_oauth": self.wechat_oauth}

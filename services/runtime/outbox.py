@@ -17,7 +17,6 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from google.protobuf.message import Message
 from nats.js.errors import NoStreamResponseError
@@ -73,6 +72,11 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
+#: Events in one call from which PostgreSQL gets them by COPY.
+COPY_FROM = 100
+_COLUMNS = ("id", "subject", "event_type", "payload", "headers", "created_at")
+
+
 async def add_event(conn: AsyncConnection, outbox: Table, event: Message) -> str:
     """Write ``event`` to the outbox inside the caller's transaction; returns its id."""
     [event_id] = await add_events(conn, outbox, [event])
@@ -86,19 +90,30 @@ async def add_events(conn: AsyncConnection, outbox: Table, events: Sequence[Mess
         return []
     headers = json.dumps(telemetry.current_carrier())
     now = dt.datetime.now(dt.UTC)
-    rows: list[dict[str, Any]] = [
-        {
-            "id": str(uuid.uuid4()),
-            "subject": subject_of(event),
-            "event_type": event.DESCRIPTOR.full_name,
-            "payload": event.SerializeToString(),
-            "headers": headers,
-            "created_at": now,
-        }
+    records = [
+        (
+            str(uuid.uuid4()),
+            subject_of(event),
+            event.DESCRIPTOR.full_name,
+            event.SerializeToString(),
+            headers,
+            now,
+        )
         for event in events
     ]
-    await conn.execute(outbox.insert(), rows)
-    return [row["id"] for row in rows]
+    if conn.dialect.name == "postgresql" and len(records) >= COPY_FROM:
+        # A register import tells notify of thousands of residents per batch: COPY
+        # sends the rows as they are, where bound parameters built row by row cost
+        # more CPU than making the events. ``seq`` follows the rows' order either way.
+        await conn.exec_driver_sql("SELECT 1")  # SQLAlchemy's BEGIN goes first
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.copy_records_to_table(
+            outbox.name, records=records, columns=list(_COLUMNS), schema_name=outbox.schema
+        )
+    else:
+        await conn.execute(outbox.insert(), [dict(zip(_COLUMNS, r, strict=True)) for r in records])
+    return [r[0] for r in records]
 
 
 class OutboxRelay(BackgroundLoop):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import overload
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from mintong.common.v1 import common_pb2
@@ -72,3 +73,14 @@ def timestamp_to_proto(value: dt.datetime | None) -> Timestamp | None:
     stamp = Timestamp()
     stamp.FromDatetime(value)
     return stamp
+
+
+def timestamp_of(value: Timestamp) -> dt.datetime:
+    """A timestamp the message always carries, in UTC."""
+    return value.ToDatetime(dt.UTC)
+
+
+def timestamp_from_proto(message: Message, field: str) -> dt.datetime | None:
+    """``message``'s timestamp ``field`` in UTC, or None where it is unset (proto3
+    tells an unset message field from an empty one only by ``HasField``)."""
+    return timestamp_of(getattr(message, field)) if message.HasField(field) else None

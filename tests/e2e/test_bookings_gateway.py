@@ -230,30 +230,47 @@ async def test_window_staff_see_their_own_office_only(platform: Platform, clock:
     assert (marked.status_code, marked.json()["status"]) == (200, "no_show")
 
 
-async def test_a_reviewer_approves_a_pre_application_and_the_citizen_can_book(
+async def test_a_citizen_switches_to_english_and_the_next_confirmation_is_english(
     platform: Platform, clock: Any
 ) -> None:
     await load_register(platform)
-    zhang = await sign_in(platform, ZHANG_P, "app", clock)  # HOUSEHOLD_REGISTRATION: app and wechat only
-    me = (await platform.http.get("/v1/me", headers=zhang)).json()
-    slot = (await slot_ids(platform, "centre"))[0]
-    body = {"slot_id": slot, "business": "HOUSEHOLD_REGISTRATION", "pre_application_id": "PA-2030-0001"}
-    refused = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
-    assert (refused.status_code, refused.json()["code"]) == (422, "pre_application_not_approved")
+    zhang = await sign_in(platform, ZHANG_P, "web", clock)
+    url = "/v1/me/notification-preferences"
+    chosen = await platform.http.get(url, headers=zhang)
+    assert (chosen.status_code, chosen.json()["language"]) == (200, "zh-CN"), chosen.text
+    citizen = (await platform.http.get("/v1/me", headers=zhang)).json()["citizen_id"]
 
-    approval = {"citizen_id": me["citizen_id"], "city": "testcity", "business": "HOUSEHOLD_REGISTRATION"}
-    path = "/v1/staff/pre-applications/PA-2030-0001/approve"
-    clerk = await platform.make_staff("window_clerk", office_id="centre")
-    assert (await platform.http.post(path, json=approval, headers=clerk)).status_code == 403
-    assert (await platform.http.post(path, json=approval, headers=zhang)).status_code == 401
-    reviewer = await platform.make_staff("reviewer")
-    approved = await platform.http.post(path, json=approval, headers=reviewer)
-    assert approved.json() == {"pre_application_id": "PA-2030-0001", "newly_approved": True}
+    async def phone_known() -> Any:
+        return (await platform.notify.notifier.get_contacts(citizen)).phone or None
 
-    async def told() -> Any:
+    phone = await eventually(phone_known)
+
+    for wrong in ({"language": "fr"}, {"language": "zh-CN\x00"}, {}, {"language": None}):
+        refused = await platform.http.put(f"{url}/language", json=wrong, headers=zhang)
+        assert (refused.status_code, refused.json()["field"]) == (400, "language"), (wrong, refused.text)
+    nobody = await platform.http.put(f"{url}/language", json={"language": "en"}, headers=platform.headers())
+    assert nobody.status_code == 401
+
+    switched = await platform.http.put(f"{url}/language", json={"language": "en"}, headers=zhang)
+    assert (switched.status_code, switched.json()["language"]) == (200, "en"), switched.text
+    again = await platform.http.put(f"{url}/language", json={"language": "en"}, headers=zhang)
+    assert again.json() == switched.json()  # idempotent
+    assert (await platform.http.get(url, headers=zhang)).json()["language"] == "en"
+    # Only the language changed: the phone identity told notify is still there.
+    assert (await platform.notify.notifier.get_contacts(citizen)).phone == phone
+
+    slots = await slot_ids(platform, "north")
+    made = await platform.http.post(
+        "/v1/bookings",
+        json={"slot_id": slots[0], "business": "ID_CARD_RENEWAL"},
+        headers=with_key(zhang),
+    )
+    assert made.status_code == 201, made.text
+
+    async def confirmed() -> Any:
         messages = (await platform.http.get("/v1/me/messages", headers=zhang)).json()["messages"]
-        return [m for m in messages if m["template"] == "pre_application_approved"] or None
+        return [m for m in messages if m["template"] == "booking_confirmed"] or None
 
-    assert "PA-2030-0001" in (await eventually(told))[0]["body"]
-    made = await platform.http.post("/v1/bookings", json=body, headers=with_key(zhang))
-    assert (made.status_code, made.json()["pre_application_id"]) == (201, "PA-2030-0001")
+    [message] = await eventually(confirmed)
+    assert message["title"] == "Appointment confirmed", message
+    assert "ID card renewal" in message["body"] and "身份证" not in message["body"], message["body"]

@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import nats
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import delete, func, select, update
 
 from services.identity.adapters import orm
+from services.identity.adapters.channel_store import SqlChannelStore
 from services.identity.service_layer import contacts
 from services.notify.domain.model import Contacts
 from tests.e2e.conftest import Platform
@@ -141,12 +143,23 @@ async def test_residents_imported_before_reach_notify_by_the_backfill(platform: 
 
 
 async def test_a_binding_made_before_subjects_were_kept_reaches_notify_at_its_next_sign_in(
-    platform: Platform,
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    kept: list[str] = []
+    keep_subject = SqlChannelStore.keep_subject
+
+    async def counted(self: SqlChannelStore, binding_id: str, subject: str) -> bool:
+        kept.append(binding_id)
+        return await keep_subject(self, binding_id, subject)
+
+    monkeypatch.setattr(SqlChannelStore, "keep_subject", counted)
     await load_register(platform)
     signed_in = await otp_sign_in(platform, "wechat")
     citizen = signed_in["citizen_id"]
     assert (await bind_wechat(platform, signed_in["access_token"], "zhang.1")).status_code == 201
+    # A binding that keeps its subject: signing in seals and writes nothing more.
+    assert (await wechat_sign_in(platform, "zhang.4")).status_code == 200
+    assert kept == []
     # As bound before identity kept subjects: only the keyed hash is left, and notify
     # has been told (by a republication) that there is no openid.
     async with platform.identity.db.write() as conn:
@@ -166,6 +179,9 @@ async def test_a_binding_made_before_subjects_were_kept_reaches_notify_at_its_ne
         return found if found.wechat_openids else None
 
     assert list((await eventually(openid_again)).wechat_openids) == ["haikou"]
+    assert len(kept) == 1  # once: the next sign-in finds the subject kept
+    assert (await wechat_sign_in(platform, "zhang.3")).status_code == 200
+    assert len(kept) == 1
 
 
 async def _identity_stream(platform: Platform) -> list[bytes]:

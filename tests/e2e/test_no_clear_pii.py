@@ -101,6 +101,44 @@ async def sign_in(platform: Platform) -> dict[str, Any]:
     return answer.json()
 
 
+async def pre_application_with_personal_data(platform: Platform, signed_in: dict[str, str]) -> None:
+    """A pre-application whose answer and document hold the ID number, phone and name
+    (a citizen may type them anywhere), taken to approval: its rows, its sealed
+    document in the object store, its events and notifications are all scanned."""
+    made = await platform.http.post(
+        "/v1/pre-applications",
+        json={"city": "testcity", "business": "HOUSEHOLD_REGISTRATION"},
+        headers=signed_in,
+    )
+    assert made.status_code == 201, made.text
+    pre_id = made.json()["id"]
+    typed = f"{NAME} {ID_NUMBER} {PHONE}"
+    filled = await platform.http.patch(
+        f"/v1/pre-applications/{pre_id}",
+        json={"answers": {"matter": "move_in", "new_address": f"金水路1号 {typed}"}},
+        headers=signed_in,
+    )
+    assert filled.status_code == 200, filled.text
+    document = f"%PDF-1.7 {typed}".encode()
+    attached = await platform.http.post(
+        f"/v1/pre-applications/{pre_id}/attachments",
+        content=document,
+        params={"label": "户口簿"},
+        headers=signed_in,
+    )
+    assert attached.status_code == 201, attached.text
+    submitted = await platform.http.post(f"/v1/pre-applications/{pre_id}/submit", headers=signed_in)
+    assert submitted.status_code == 200, submitted.text
+    for decision, body in (("request-material", {"note": "请补充材料"}), ("approve", {})):
+        if decision == "approve":
+            again = await platform.http.post(f"/v1/pre-applications/{pre_id}/submit", headers=signed_in)
+            assert again.status_code == 200, again.text
+        decided = await platform.http.post(
+            f"/v1/staff/pre-applications/{pre_id}/{decision}", json=body, headers=platform.headers(admin=True)
+        )
+        assert decided.status_code == 200, decided.text
+
+
 async def notify_on_every_path(platform: Platform, nats_url: str, citizen_id: str) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{platform.notify.host.port}") as channel:
         notify, admin = pb_grpc.NotifyServiceStub(channel), pb_grpc.NotifyAdminServiceStub(channel)
@@ -245,6 +283,7 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     cancelled = await platform.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=signed_in)
     assert cancelled.status_code == 200, cancelled.text
 
+    await pre_application_with_personal_data(platform, signed_in)
     await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
     inbox = await platform.http.get("/v1/me/messages", headers=signed_in)
     assert {m["template"] for m in inbox.json()["messages"]} >= {"card_delivered", "booking_confirmed"}

@@ -1,8 +1,8 @@
 """Staff objects point at real things, through the real gateway: a window clerk's
-office must be in booking's catalogue (identity asks booking), a pre-application's
-citizen must be on identity's register (booking asks identity); staff find a
+office must be in booking's catalogue (identity asks booking); staff find a
 citizen by ID number (masked, audited), and a clerk's day list shows each
-citizen's masked name."""
+citizen's masked name. (A pre-application's citizen is the signed-in one who made
+it: tests/e2e/test_pre_applications_gateway.py.)"""
 
 from __future__ import annotations
 
@@ -54,38 +54,6 @@ async def test_a_window_clerk_of_an_office_that_does_not_exist_is_refused(platfo
         "office_not_found",
         "office_id",
     )
-
-
-async def test_a_pre_application_of_a_citizen_not_on_the_register_is_refused(
-    platform: Platform, clock: Any
-) -> None:
-    await load_register(platform)
-    zhang = await sign_in(platform, ZHANG_P, "app", clock)
-    me = (await platform.http.get("/v1/me", headers=zhang)).json()
-    reviewer = await platform.make_staff("reviewer")
-    approval = {"city": "testcity", "business": "HOUSEHOLD_REGISTRATION"}
-    nobody = await platform.http.post(
-        "/v1/staff/pre-applications/PA-1/approve",
-        json={**approval, "citizen_id": "not-a-citizen"},
-        headers=reviewer,
-    )
-    assert (nobody.status_code, nobody.json()["code"], nobody.json()["field"]) == (
-        422,
-        "citizen_not_found",
-        "citizen_id",
-    )
-    nul = await platform.http.post(
-        "/v1/staff/pre-applications/PA-1/approve",
-        json={**approval, "citizen_id": "c\u0000"},
-        headers=reviewer,
-    )
-    assert (nul.status_code, nul.json()["field"]) == (400, "citizen_id")
-    real = await platform.http.post(
-        "/v1/staff/pre-applications/PA-1/approve",
-        json={**approval, "citizen_id": me["citizen_id"]},
-        headers=reviewer,
-    )
-    assert (real.status_code, real.json()["newly_approved"]) == (200, True)
 
 
 async def test_staff_find_a_citizen_by_id_number_masked_and_audited(platform: Platform, clock: Any) -> None:

@@ -27,6 +27,7 @@ from services.booking.adapters import orm
 from services.booking.service_layer import bookings as use_cases
 from services.booking.service_layer import handlers
 from services.runtime import context
+from tests.integration.test_pre_applications import approved_pre_application
 
 WEB, APP = common_pb2.CHANNEL_WEB, common_pb2.CHANNEL_APP
 MONDAY = dt.date(2030, 1, 7)
@@ -324,44 +325,16 @@ async def test_rules_refuse_with_a_code_naming_the_rule(
         "pre_application_not_approved",
         "pre_application_id",
     )
-    # A reviewer approves it (once: again changes nothing); someone else's approval is no use.
-    approve = pb.ApprovePreApplicationRequest(
-        pre_application_id="pa-1",
-        citizen_id="c1",
-        city_code="testcity",
-        business_code="HOUSEHOLD_REGISTRATION",
-    )
-    reviewer = ((context.CALLER_KEY, "reviewer:st-9"),)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
-        staff = pb_grpc.BookingStaffServiceStub(channel)
-        found = await refusal(staff.ApprovePreApplication(approve, metadata=citizen("c1")))
-        assert found.status == 403
-        assert (await staff.ApprovePreApplication(approve, metadata=reviewer)).newly_approved
-        assert not (await staff.ApprovePreApplication(approve, metadata=reviewer)).newly_approved
-        not_needed = pb.ApprovePreApplicationRequest(
-            pre_application_id="pa-2", citizen_id="c1", city_code="testcity", business_code="ID_CARD_RENEWAL"
-        )
-        found = await refusal(staff.ApprovePreApplication(not_needed, metadata=reviewer))
-        assert (found.status, found.code) == (422, "pre_application_not_needed")
-        nobody = pb.ApprovePreApplicationRequest(
-            pre_application_id="pa-3",
-            citizen_id="not-a-citizen",
-            city_code="testcity",
-            business_code="HOUSEHOLD_REGISTRATION",
-        )
-        found = await refusal(staff.ApprovePreApplication(nobody, metadata=reviewer))
-        assert (found.status, found.code, found.field_violations[0].field) == (
-            422,
-            "citizen_not_found",
-            "citizen_id",
-        )
+    # The citizen's pre-application is approved (tests/integration/test_pre_applications.py
+    # walks the workflow); someone else's approval is no use.
+    pa_1 = await approved_pre_application(booking, "c1", "testcity", "HOUSEHOLD_REGISTRATION")
     assert await outbox_events(booking, "mintong.booking.v1.PreApplicationApproved") == 1
     found = await refusal(
         stub.Book(
             pb.BookRequest(
                 slot_id=centre,
                 business_code="HOUSEHOLD_REGISTRATION",
-                pre_application_id="pa-1",
+                pre_application_id=pa_1,
                 idempotency_key="other-citizen",
                 channel=APP,
             ),
@@ -369,7 +342,7 @@ async def test_rules_refuse_with_a_code_naming_the_rule(
         )
     )
     assert found.code == "pre_application_not_approved"
-    await book(stub, "c1", centre, business="HOUSEHOLD_REGISTRATION", channel=APP, pre_application_id="pa-1")
+    await book(stub, "c1", centre, business="HOUSEHOLD_REGISTRATION", channel=APP, pre_application_id=pa_1)
 
     ee = {"business": "ENTRY_EXIT_PERMIT"}
     # Port City: 3-day horizon released at 09:00; at 08:00 Monday, Tuesday is the last open day.

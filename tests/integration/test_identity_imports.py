@@ -211,3 +211,61 @@ async def test_an_upload_that_stalls_past_its_lease_is_refused(identity: Any, cl
         [state] = (await conn.execute(select(orm.import_jobs.c.state))).scalars()
         assert state == "failed"
         assert (await conn.execute(select(func.count()).select_from(orm.import_chunks))).scalar() == 0
+
+
+async def test_a_large_batch_tells_notify_each_new_and_changed_phone_as_written(
+    tmp_path: Path, backend: dict[str, Any], clock: Clock
+) -> None:
+    """A batch big enough for the outbox's COPY on PostgreSQL (``COPY_FROM``): one
+    event per new or changed resident, in order, each with the phone just sealed
+    (not read back), and a changed resident's bindings still told."""
+    from mintong.identity.v1 import events_pb2
+    from services.runtime.outbox import COPY_FROM
+
+    count = COPY_FROM + 50
+    app = bootstrap.build(
+        IdentitySettings(data_dir=tmp_path, import_batch=1000, import_workers=0, **backend), clock=clock
+    )
+    await asyncio.to_thread(app.migrate)
+    try:
+
+        async def told() -> list[events_pb2.CitizenContactsChanged]:
+            async with app.db.read() as conn:
+                rows = await conn.execute(select(orm.outbox.c.payload).order_by(orm.outbox.c.seq))
+                return [events_pb2.CitizenContactsChanged.FromString(r.payload) for r in rows]
+
+        async def phones() -> dict[str, str]:
+            async with app.db.read() as conn:
+                rows = await conn.execute(select(orm.residents.c.citizen_id, orm.residents.c.phone_sealed))
+                return {r.citizen_id: r.phone_sealed for r in rows}
+
+        first = await app.imports.run_file(register_file(count), "csv", actor="admin:test")
+        assert first.imported == count
+        events = await told()
+        assert len(events) == count and await phones() == {e.citizen_id: e.phone_sealed for e in events}
+        assert all(not e.wechat_openids_sealed and not e.app_device_sealed for e in events)
+
+        # A bound resident whose phone changes: the event carries the new phone and the binding.
+        someone = events[0].citizen_id
+        async with app.db.write() as conn:
+            await conn.execute(
+                orm.bindings.insert().values(
+                    id="b1",
+                    citizen_id=someone,
+                    kind="wechat",
+                    city_code="zhengzhou",
+                    subject_lookup="lookup-b1",
+                    subject_sealed="sealed-openid",
+                    label="",
+                    created_at=clock.now,
+                )
+            )
+        moved = register_file(count).replace(b"13800000000,", b"13900000000,")
+        changed = await app.imports.run_file(moved, "csv", actor="admin:test")
+        assert (changed.updated, changed.unchanged) == (1, count - 1)
+        last = (await told())[-1]
+        assert (last.citizen_id, last.phone_sealed) == (someone, (await phones())[someone])
+        assert app.cipher.open(last.phone_sealed) == "+8613900000000"
+        assert dict(last.wechat_openids_sealed) == {"zhengzhou": "sealed-openid"}
+    finally:
+        await app.db.dispose()

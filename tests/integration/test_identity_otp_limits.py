@@ -108,3 +108,23 @@ async def test_strangers_are_limited_by_their_address(identity: Any) -> None:
     assert await ask(auth, "李四", STRANGER, number("11010119900307099")) == ("too_many_requests", 3600)
     # The owner, elsewhere, is not.
     assert await ask(auth, "张伟", OWNER) == 60
+
+
+async def refused_field(auth: Auth, name: str, address: str, id_number: str = ZHANG) -> str | None:
+    with pytest.raises(ProblemError) as refused:
+        await auth.request_code(id_number, name, "app", address)
+    assert refused.value.code == "too_many_requests"
+    return refused.value.field
+
+
+async def test_a_refusal_names_what_is_limited_alike_whether_the_request_matched(identity: Any) -> None:
+    auth: Auth = identity.auth
+    assert await ask(auth, "张伟", OWNER) == 60
+    assert await ask(auth, "李四", STRANGER) == 60
+    # The ID number's wait, for the owner and for a stranger the same (decision 38).
+    assert await refused_field(auth, "张伟", OWNER) == "id_number"
+    assert await refused_field(auth, "李四", STRANGER) == "id_number"
+    # Too many numbers from one address: the client's address is limited.
+    for i in range(19):
+        assert await ask(auth, "李四", STRANGER, number(f"110101199003070{i:02d}")) == 60
+    assert await refused_field(auth, "李四", STRANGER, number("11010119900307099")) == "client_address"

@@ -174,3 +174,50 @@ def _filler(column: Any) -> Any:
     return {str: "x", int: 0, bool: False, dt.datetime: dt.datetime(2030, 1, 1, tzinfo=dt.UTC)}.get(
         python_type, "x"
     )
+
+
+async def test_finished_imports_are_pruned_with_their_rejections_after_the_retention(
+    identity: Any, clock: FakeClock
+) -> None:
+    [worker] = [w for w in identity.host.workers if isinstance(w, PruneWorker)]
+    assert worker.import_retention == 30 * DAY  # MINTONG_IMPORT_RETENTION_DAYS
+    now = clock.now
+    jobs = {  # id: (state, finished)
+        "done-old": ("done", now - 31 * DAY),
+        "failed-old": ("failed", now - 31 * DAY),
+        "done-recent": ("done", now - 29 * DAY),
+        "running-long": ("running", None),
+        "queued-long": ("queued", None),
+    }
+    async with identity.db.write() as conn:
+        for job_id, (state, finished) in jobs.items():
+            filler = {c.name: _filler(c) for c in orm.import_jobs.c if not c.nullable}
+            await conn.execute(
+                orm.import_jobs.insert().values(
+                    **{**filler, "id": job_id, "state": state, "created_at": now - 40 * DAY},
+                    finished_at=finished,
+                )
+            )
+            for line in (2, 3):
+                await conn.execute(
+                    orm.import_rejections.insert().values(job_id=job_id, line=line, field="phone", reason="x")
+                )
+            await conn.execute(
+                orm.import_chunks.insert().values(
+                    id=f"{job_id}:0", job_id=job_id, seq=0, content_sealed="sealed"
+                )
+            )
+
+    assert await prune(identity.uow, now, batch=1) == Pruned(import_jobs=2)
+    left = sorted(set(jobs) - {"done-old", "failed-old"})
+    async with identity.db.read() as conn:
+        for table in (orm.import_jobs, orm.import_rejections, orm.import_chunks):
+            key = table.c.id if table is orm.import_jobs else table.c.job_id
+            assert sorted(set((await conn.execute(select(key))).scalars())) == left, table.name
+    # A shorter retention (the setting) takes the recent one too; unfinished jobs stay.
+    assert await prune(identity.uow, now, import_retention=28 * DAY) == Pruned(import_jobs=1)
+    async with identity.db.read() as conn:
+        assert sorted((await conn.execute(select(orm.import_jobs.c.id))).scalars()) == [
+            "queued-long",
+            "running-long",
+        ]

@@ -123,9 +123,13 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer_after_the_sam
 
 
 async def fail(staff: StaffAuth, username: str, address: str) -> tuple[str, int | None]:
+    return (await refusal(staff, username, address))[:2]
+
+
+async def refusal(staff: StaffAuth, username: str, address: str) -> tuple[str, int | None, str | None]:
     with pytest.raises(ProblemError) as refused:
         await staff.sign_in(username, "wrong-password-123", address)
-    return refused.value.code, refused.value.retry_after
+    return refused.value.code, refused.value.retry_after, refused.value.field
 
 
 async def test_failures_slow_down_their_address_for_any_username_and_back_off_progressively(
@@ -156,7 +160,8 @@ async def test_a_stranger_cannot_lock_a_staff_member_out(identity: Any) -> None:
     await make(staff, "admin9", StaffRole.ADMINISTRATOR)
     for _ in range(5):
         await fail(staff, "admin9", "203.0.113.9")
-    assert await fail(staff, "admin9", "203.0.113.9") == ("too_many_requests", 1)
+    # The username is limited (from that address); an unknown one alike.
+    assert await refusal(staff, "admin9", "203.0.113.9") == ("too_many_requests", 1, "username")
     account, _, _ = await staff.sign_in("admin9", PASSWORD, "10.0.0.1")  # the owner, at their desk
     assert account.username == "admin9"
 
@@ -166,7 +171,7 @@ async def test_one_address_trying_many_usernames_is_slowed_down(identity: Any) -
     await make(staff, "reviewer7", StaffRole.REVIEWER)
     for i in range(20):  # four usernames, five free failures each: the pair limit is never met
         assert (await fail(staff, f"user{i % 4}", "203.0.113.9"))[0] == "credentials_invalid"
-    assert await fail(staff, "reviewer7", "203.0.113.9") == ("too_many_requests", 1)
+    assert await refusal(staff, "reviewer7", "203.0.113.9") == ("too_many_requests", 1, "client_address")
     assert (await staff.sign_in("reviewer7", PASSWORD, "10.0.0.2"))[0].username == "reviewer7"
 
 

@@ -489,3 +489,20 @@ async def test_addresses_from_identity_keep_the_citizens_choices_and_the_newest_
     async with notifier.uow.write() as store:
         assert await notifier.learn_addresses(store, Addresses("c-b", "+8613700137000", {}, None, at))
     assert await notifier.get_contacts("c-b") == Contacts("c-b", phone="+8613700137000")
+
+
+async def test_a_language_set_before_any_address_is_kept_when_they_come(notify: Any) -> None:
+    from services.notify.domain.model import Addresses, Contacts
+    from services.runtime.errors import ProblemError
+
+    notifier = notify.notifier
+    assert (await notifier.set_language("c-l", "en")).language == "en"
+    with pytest.raises(ProblemError) as refused:
+        await notifier.set_language("c-l", "fr")
+    assert (refused.value.code, refused.value.field) == ("unsupported_language", "language")
+    at = dt.datetime(2030, 1, 7, 8, tzinfo=dt.UTC)
+    async with notifier.uow.write() as store:
+        assert await notifier.learn_addresses(store, Addresses("c-l", "+8613700137000", {}, None, at))
+    assert await notifier.get_contacts("c-l") == Contacts("c-l", "en", phone="+8613700137000")
+    # And the other way round: the language changes, the addresses stay.
+    assert await notifier.set_language("c-l", "zh-CN") == Contacts("c-l", phone="+8613700137000")

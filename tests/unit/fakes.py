@@ -18,6 +18,7 @@ from typing import Any
 from services.booking.domain import model
 from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.events import Event
+from services.booking.domain.preapplications import Form
 
 SlotKey = tuple[str, str, dt.date, dt.time]  # office, group, date, start
 
@@ -128,6 +129,23 @@ class FakeBookingRepository:
         ]
 
 
+class FakeFormRepository:
+    """Only what loading a catalogue asks of pre-applications: the forms (the
+    workflow itself is tested on the SQL repository)."""
+
+    def __init__(self) -> None:
+        self.forms: dict[tuple[str, str], Form] = {}
+
+    async def save_form(self, city_code: str, business_code: str, form: Form | None) -> None:
+        if form is None:
+            self.forms.pop((city_code, business_code), None)
+        else:
+            self.forms[(city_code, business_code)] = form
+
+    async def get_form(self, city_code: str, business_code: str) -> Form | None:
+        return self.forms.get((city_code, business_code))
+
+
 class FakeTransaction:
     def __init__(
         self,
@@ -135,9 +153,11 @@ class FakeTransaction:
         *,
         writable: bool,
         bookings: FakeBookingRepository | None = None,
+        forms: FakeFormRepository | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.bookings: Any = bookings or FakeBookingRepository()
+        self.pre_applications: Any = forms or FakeFormRepository()
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable
@@ -155,15 +175,18 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.catalogue = FakeCatalogueRepository()
         self.bookings = FakeBookingRepository()
+        self.forms = FakeFormRepository()
         self.committed_events: list[Event] = []
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[FakeTransaction]:
-        tx = FakeTransaction(copy.deepcopy(self.catalogue), writable=True, bookings=self.bookings)
+        tx = FakeTransaction(
+            copy.deepcopy(self.catalogue), writable=True, bookings=self.bookings, forms=self.forms
+        )
         yield tx  # an error here leaves self.catalogue and committed_events as they were
         self.catalogue = tx.catalogue
         self.committed_events.extend(tx.events)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[FakeTransaction]:
-        yield FakeTransaction(self.catalogue, writable=False, bookings=self.bookings)
+        yield FakeTransaction(self.catalogue, writable=False, bookings=self.bookings, forms=self.forms)

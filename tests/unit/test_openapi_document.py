@@ -35,3 +35,37 @@ def test_every_operation_documents_its_problems_as_problem_json() -> None:
             for status, answer in errors.items():
                 media = answer["content"]["application/problem+json"]
                 assert media["schema"]["properties"]["code"]["examples"], (method, path, status)
+
+
+def test_the_resident_import_documents_every_column_identity_reads() -> None:
+    from services.identity.service_layer.register import COLUMNS, OPTIONAL_COLUMNS
+
+    document = json.loads(openapi())
+    record = document["components"]["schemas"]["ResidentRecord"]
+    assert list(record["properties"]) == [*COLUMNS, *OPTIONAL_COLUMNS]
+    content = document["paths"]["/v1/admin/residents/import"]["post"]["requestBody"]["content"]
+    assert set(content) == {"text/csv", "application/x-ndjson", "application/jsonl"}
+    for media in content.values():
+        assert media["schema"]["x-mintong-record"] == {"$ref": "#/components/schemas/ResidentRecord"}
+
+
+def test_lat_and_lng_are_documented_as_the_two_query_parameters_read() -> None:
+    document = json.loads(openapi())
+    parameters = document["paths"]["/v1/cities/{city}/offices"]["get"]["parameters"]
+    query = {p["name"] for p in parameters if p["in"] == "query"}
+    assert {"lat", "lng"} <= query and "location" not in query
+
+
+def test_the_import_examples_are_residents_identity_accepts() -> None:
+    import datetime as dt
+
+    from services.identity.service_layer.register import rows, to_resident
+
+    document = json.loads(openapi())
+    content = document["paths"]["/v1/admin/residents/import"]["post"]["requestBody"]["content"]
+    from gateway.routes.identity import JSON_LINES_EXAMPLE
+
+    for example, fmt in ((content["text/csv"]["example"], "csv"), (JSON_LINES_EXAMPLE, "jsonl")):
+        [(_line, row)] = list(rows(example.encode(), fmt))  # type: ignore[arg-type]
+        assert isinstance(row, dict), row
+        assert to_resident(row, dt.date(2026, 1, 1)).name == "王芳", fmt

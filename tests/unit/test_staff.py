@@ -47,7 +47,15 @@ def test_a_window_clerk_is_bound_to_exactly_one_office() -> None:
     assert bad.value.code == "invalid_office"
 
 
-@pytest.mark.parametrize("role", [StaffRole.REVIEWER, StaffRole.ADMINISTRATOR, StaffRole.SRE])
+def test_a_reviewer_may_be_bound_to_an_office_whose_city_they_review() -> None:
+    assert check_office(StaffRole.REVIEWER, " zz-office-1 ") == "zz-office-1"
+    assert check_office(StaffRole.REVIEWER, "") is None
+    with pytest.raises(ProblemError) as bad:
+        check_office(StaffRole.REVIEWER, "no spaces/slashes")
+    assert bad.value.code == "invalid_office"
+
+
+@pytest.mark.parametrize("role", [StaffRole.ADMINISTRATOR, StaffRole.SRE])
 def test_no_other_role_has_an_office(role: StaffRole) -> None:
     assert check_office(role, "") is None
     with pytest.raises(ProblemError) as refused:

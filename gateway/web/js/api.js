@@ -1,7 +1,7 @@
 // The public /v1 API as the web channel calls it: the channel header, the chosen
 // language, the citizen's token, and problem+json answers thrown as ApiError.
 //
-// Tokens (decision 47): the access token lives in memory only; the refresh token in
+// Tokens (decision 49): the access token lives in memory only; the refresh token in
 // sessionStorage (this tab only, gone when it closes) so a reload keeps the session.
 // The strict Content-Security-Policy is what keeps other scripts from reading it.
 

@@ -89,39 +89,6 @@ class SqlBookingRepository:
         )
         return [as_utc(r.changed_at) for r in rows]  # type: ignore[misc]
 
-    async def pre_application_approved(
-        self, approval_id: str, citizen_id: str, business: model.Business
-    ) -> bool:
-        a = orm.pre_application_approvals
-        row = (
-            await self.conn.execute(
-                select(a.c.id).where(
-                    a.c.id == approval_id,
-                    a.c.citizen_id == citizen_id,
-                    a.c.city_code == business.city_code,
-                    a.c.business_code == business.code,
-                )
-            )
-        ).first()
-        return row is not None
-
-    async def record_pre_application_approval(
-        self, approval_id: str, citizen_id: str, city_code: str, business_code: str, at: dt.datetime
-    ) -> bool:
-        a = orm.pre_application_approvals
-        result = await self.conn.execute(
-            self._insert(a)
-            .values(
-                id=approval_id,
-                citizen_id=citizen_id,
-                city_code=city_code,
-                business_code=business_code,
-                approved_at=at,
-            )
-            .on_conflict_do_nothing()
-        )
-        return result.rowcount == 1
-
     # idempotency
     async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, bytes] | None:
         row = (

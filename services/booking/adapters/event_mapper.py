@@ -136,5 +136,35 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 city_code=event.city_code,
                 business_name=event.business_name,
                 business_name_en=event.business_name_en,
+                expires_at=timestamp_to_proto(event.expires_at) if event.expires_at else None,
+                note=event.note,
+            )
+        case events.PreApplicationSubmitted():
+            return events_pb2.PreApplicationSubmitted(
+                occurred_at=ts,
+                pre_application_id=event.pre_application_id,
+                citizen_id=event.citizen_id,
+                city_code=event.city_code,
+                business_code=event.business_code,
+            )
+        case events.PreApplicationRejected():
+            return events_pb2.PreApplicationRejected(
+                occurred_at=ts,
+                pre_application_id=event.pre_application_id,
+                citizen_id=event.citizen_id,
+                city_code=event.city_code,
+                business_name=event.business_name,
+                business_name_en=event.business_name_en,
+                reason=event.reason,
+            )
+        case events.PreApplicationMaterialRequested():
+            return events_pb2.PreApplicationMaterialRequested(
+                occurred_at=ts,
+                pre_application_id=event.pre_application_id,
+                citizen_id=event.citizen_id,
+                city_code=event.city_code,
+                business_name=event.business_name,
+                business_name_en=event.business_name_en,
+                note=event.note,
             )
     raise TypeError(f"no proto for {event!r}")

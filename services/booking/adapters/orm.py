@@ -214,16 +214,74 @@ waitlist_entries = Table(
     Index("ix_waitlist_entries_status_hold_expires_at", "status", "hold_expires_at"),
 )
 
-# Pre-applications staff approved, as the pre-application workflow reports them:
-# a business that needs one books only with an approved id of the same citizen.
-pre_application_approvals = Table(
-    "pre_application_approvals",
+# The form each business's pre-application asks (catalogue data, per city):
+# domain.preapplications.Form.to_json.
+pre_application_forms = Table(
+    "pre_application_forms",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("citizen_id", String(64), nullable=False),
+    Column("city_code", String(64), primary_key=True),
+    Column("business_code", String(64), primary_key=True),
+    Column("form", JSON, nullable=False),
+)
+
+# Citizens' online pre-applications. The answers are personal data: one sealed
+# JSON object (the service's cipher), never queried into.
+pre_applications = Table(
+    "pre_applications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("citizen_id", String(64), nullable=False, index=True),
     Column("city_code", String(64), nullable=False),
     Column("business_code", String(64), nullable=False),
-    Column("approved_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("answers_sealed", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=True),
+    # The reviewers' queue: a city's submitted ones, oldest first.
+    Index("ix_pre_applications_queue", "city_code", "status", "submitted_at"),
+)
+
+# Every state change of a pre-application: when, from what, to what, by whom, why.
+pre_application_changes = Table(
+    "pre_application_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("pre_application_id", String(36), ForeignKey("pre_applications.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("old_status", String(32), nullable=True),
+    Column("new_status", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+)
+
+# Documents attached to a pre-application. The bytes are in the object store,
+# sealed; this row says where and what they are.
+pre_application_attachments = Table(
+    "pre_application_attachments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("pre_application_id", String(36), ForeignKey("pre_applications.id"), nullable=False, index=True),
+    Column("media_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("object_key", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What an approval issues: one booking of the business by the citizen until it
+# expires. booking_id: the booking that consumed it (NULL: unused, or given back).
+booking_entitlements = Table(
+    "booking_entitlements",
+    metadata,
+    Column("pre_application_id", String(64), primary_key=True),
+    Column("citizen_id", String(64), nullable=False, index=True),
+    Column("city_code", String(64), nullable=False),
+    Column("business_code", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("booking_id", String(36), nullable=True, unique=True),
 )
 
 outbox = outbox_table(metadata)

@@ -10,18 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.bookings_repository import SqlBookingRepository
+from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
 from services.runtime.db import Database
 from services.runtime.outbox import add_events
+from services.runtime.pii import PiiCipher
 
 
 class SqlTransaction:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, cipher: PiiCipher | None = None) -> None:
         self.conn = conn
         self.catalogue = SqlCatalogueRepository(conn)
         self.bookings = SqlBookingRepository(conn)
+        self.pre_applications = SqlPreApplicationRepository(conn, cipher)
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:
@@ -32,14 +35,18 @@ class SqlTransaction:
 
 
 class SqlUnitOfWork:
-    def __init__(self, db: Database, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, db: Database, on_commit: Callable[[], None] = lambda: None, cipher: PiiCipher | None = None
+    ) -> None:
         self.db = db
         self.on_commit = on_commit  # the relay's wake-up: publish without waiting to poll
+        #: Seals pre-applications' answers (personal data) at rest.
+        self.cipher = cipher
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTransaction]:
         async with self.db.write() as conn:
-            tx = SqlTransaction(conn)
+            tx = SqlTransaction(conn, self.cipher)
             yield tx
             now = dt.datetime.now(dt.UTC)
             await add_events(conn, orm.outbox, [event_mapper.to_proto(e, now) for e in tx.events])
@@ -49,4 +56,4 @@ class SqlUnitOfWork:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTransaction]:
         async with self.db.read() as conn:
-            yield SqlTransaction(conn)
+            yield SqlTransaction(conn, self.cipher)

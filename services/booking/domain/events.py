@@ -90,6 +90,41 @@ class PreApplicationApproved:
     city_code: str
     business_name: str
     business_name_en: str = ""
+    #: Until when the booking entitlement the approval issued can be used.
+    expires_at: dt.datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PreApplicationSubmitted:
+    """A citizen submitted (or resubmitted) a pre-application: it joins the queue."""
+
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_code: str
+
+
+@dataclass(frozen=True)
+class PreApplicationRejected:
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    business_name_en: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PreApplicationMaterialRequested:
+    """A reviewer asked for more material; the citizen adds it and resubmits."""
+
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    business_name_en: str
+    note: str
 
 
 Event = (
@@ -104,4 +139,7 @@ Event = (
     | WaitlistOfferMade
     | WaitlistOfferExpired
     | PreApplicationApproved
+    | PreApplicationSubmitted
+    | PreApplicationRejected
+    | PreApplicationMaterialRequested
 )

@@ -55,6 +55,8 @@ class BookingRules:
     suspended_destinations: tuple[str, ...] = ()
     #: Names the city gave its reasons (code → (zh-CN, en)); the defaults otherwise.
     entry_exit_reason_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: How long the booking entitlement an approved pre-application issues can be used.
+    entitlement: dt.timedelta = dt.timedelta(days=30)
 
     def reason_name(self, code: str) -> tuple[str, str]:
         """A reason's name in Chinese and English (en "" when none was written)."""
@@ -79,6 +81,7 @@ class BookingRules:
             "entry_exit_reasons": list(self.entry_exit_reasons),
             "suspended_destinations": list(self.suspended_destinations),
             "entry_exit_reason_names": {k: list(v) for k, v in self.entry_exit_reason_names.items()},
+            "entitlement_days": self.entitlement.days,
         }
 
     @classmethod
@@ -100,4 +103,6 @@ class BookingRules:
                 str(k): (str(v[0]), str(v[1]))
                 for k, v in dict(d.get("entry_exit_reason_names") or {}).items()  # type: ignore[call-overload]
             },
+            # Rules stored before pre-applications had an entitlement period: the default.
+            entitlement=dt.timedelta(days=int(d.get("entitlement_days", 30))),  # type: ignore[call-overload]
         )

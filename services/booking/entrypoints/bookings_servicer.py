@@ -16,7 +16,6 @@ from services.booking.domain.bookings import Booking, BookingRequest, BookingSta
 from services.booking.domain.model import Channel
 from services.booking.entrypoints.grpc_servicer import CHANNELS
 from services.booking.service_layer import bookings
-from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.unit_of_work import UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.context import CallerKind, Role, require_role
@@ -241,13 +240,10 @@ def _may_act_for(office_id: str) -> None:
 
 
 class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
-    def __init__(
-        self, uow: UnitOfWork, clock: Clock, bookings_servicer: BookingServicer, citizens: CitizenDirectory
-    ) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, bookings_servicer: BookingServicer) -> None:
         self.uow = uow
         self.clock = clock
         self.render = bookings_servicer.to_proto
-        self.citizens = citizens
 
     async def ListOfficeBookings(
         self, request: pb.ListOfficeBookingsRequest, context
@@ -258,21 +254,6 @@ class BookingStaffServicer(pb_grpc.BookingStaffServiceServicer):
             raise InvalidArgument("date_required", "Name the day.", field="date")
         found = await bookings.office_bookings(self.uow, request.office_id, date)
         return pb.ListOfficeBookingsResponse(bookings=[self.render(b, staff=True) for b in found])
-
-    async def ApprovePreApplication(
-        self, request: pb.ApprovePreApplicationRequest, context
-    ) -> pb.ApprovePreApplicationResponse:
-        require_role(Role.REVIEWER, Role.ADMINISTRATOR)
-        new = await bookings.approve_pre_application(
-            self.uow,
-            self.clock,
-            self.citizens,
-            check_text(request.pre_application_id, "pre_application_id", max_length=64),
-            check_text(request.citizen_id, "citizen_id", max_length=64),
-            check_text(request.city_code, "city"),
-            check_text(request.business_code, "business"),
-        )
-        return pb.ApprovePreApplicationResponse(newly_approved=new)
 
     async def MarkNoShow(self, request: pb.MarkNoShowRequest, context) -> pb.MarkNoShowResponse:
         require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR)

@@ -32,7 +32,7 @@ from services.booking.domain.bookings import (
 )
 from services.booking.domain.model import Channel, City, Office, Slot
 from services.booking.domain.rules import BookingRules
-from services.booking.service_layer.directory import CitizenDirectory
+from services.booking.service_layer import preapplications
 from services.booking.service_layer.unit_of_work import SlotContext, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
@@ -93,6 +93,7 @@ async def _checked_context(
     now: dt.datetime,
     *,
     slot_must_be_open: bool = True,
+    booking_id: str | None = None,
 ) -> SlotContext:
     """Every rule a booking of ``request`` must pass that can be checked by reading."""
     ctx = await tx.bookings.slot_context(request.slot_id, request.business_code)
@@ -102,17 +103,9 @@ async def _checked_context(
     check_business(ctx.business, channel, request, rules)
     if slot_must_be_open:
         check_slot_open(ctx.slot, rules, local_now(now, ctx.city.time_zone))
-    if ctx.business.requires_pre_application and not await tx.bookings.pre_application_approved(
-        request.pre_application_id, citizen_id, ctx.business
-    ):
-        raise Refused(
-            "pre_application_not_approved",
-            f"Pre-application {request.pre_application_id!r} is not an approved one of yours for "
-            f"{ctx.business.english_name}; book once you have the notice that it can be handled.",
-            field="pre_application_id",
-            # 422 like a missing one (pre_application_required): neither request
-            # can pass as it is, whichever of the two it was.
-            conflict=False,
+    if ctx.business.requires_pre_application:
+        await preapplications.check_usable(
+            tx, request.pre_application_id, citizen_id, ctx.business, now, booking_id=booking_id
         )
     await _check_no_shows(tx, citizen_id, rules, now)
     return ctx
@@ -215,6 +208,7 @@ async def book(
         inserted = await _insert_booking(tx, booking, now)
         if inserted is not booking:
             await tx.bookings.set_idempotent_response(citizen_id, idempotency_key, render(inserted))
+        await _consume_entitlement(tx, ctx, inserted, now)
         # Booking the very place held for them: the hold becomes the booking.
         converted = (
             waiting is not None
@@ -237,6 +231,14 @@ async def book(
                 await _stop_waiting(tx, waiting, now)
         tx.emit(events.BookingConfirmed(inserted))
     return Booked(inserted)
+
+
+async def _consume_entitlement(tx: Transaction, ctx: SlotContext, booking: Booking, now: dt.datetime) -> None:
+    """A business that needs a pre-application: the booking uses up its entitlement."""
+    if ctx.business.requires_pre_application:
+        await preapplications.consume(
+            tx, booking.pre_application_id, booking.citizen_id, ctx.business, booking.id, now
+        )
 
 
 def _holds(entry: WaitlistEntry, slot_id: int, now: dt.datetime) -> bool:
@@ -300,6 +302,7 @@ async def cancel(uow: UnitOfWork, clock: Clock, citizen_id: str, booking_id: str
         ):
             raise Refused("booking_changed", "The booking changed meanwhile; read it again.")
         await tx.bookings.release_place(booking.slot_id)
+        await preapplications.give_back(tx, booking.id)
         cancelled = replace(booking, status=BookingStatus.CANCELLED, changed_at=now)
         tx.emit(events.BookingCancelled(cancelled))
         await offer_freed_place(tx, booking.slot_id, now)
@@ -322,7 +325,7 @@ async def reschedule(
             booking.destination,
             booking.pre_application_id,
         )
-        ctx = await _checked_context(tx, citizen_id, booking.channel, request, now)
+        ctx = await _checked_context(tx, citizen_id, booking.channel, request, now, booking_id=booking.id)
         if ctx.city.code != booking.city_code:
             raise Refused(
                 "other_city", "A booking can move only within its city.", field="slot_id", conflict=False
@@ -473,6 +476,7 @@ async def confirm_offer(uow: UnitOfWork, clock: Clock, citizen_id: str, entry_id
     booking = _new_booking(ctx, citizen_id, entry.channel, request, now)
     async with uow.write() as tx:
         inserted = await _insert_booking(tx, booking, now)
+        await _consume_entitlement(tx, ctx, inserted, now)
         if not await tx.bookings.close_entry(entry.id, WaitStatus.OFFERED, WaitStatus.BOOKED, inserted.id):
             raise Refused("no_offer", "The hold ended meanwhile.")
         await tx.bookings.convert_hold(inserted.slot_id)
@@ -614,55 +618,6 @@ async def mark_no_show(
                 await tx.audit("booking.no_show", booking.id, {"office": booking.office_id})
                 return replace(booking, status=BookingStatus.NO_SHOW, changed_at=now)
         raise Refused("booking_not_active", f"This booking is {booking.status.value}.", field="booking_id")
-
-
-async def approve_pre_application(
-    uow: UnitOfWork,
-    clock: Clock,
-    citizens: CitizenDirectory,
-    approval_id: str,
-    citizen_id: str,
-    city_code: str,
-    business_code: str,
-) -> bool:
-    """Record a reviewer's approval, so the citizen may book the business, and tell
-    them ("you can now book"). Approving again changes nothing and tells no one.
-    The citizen must be on identity's register: an approval for nobody is refused."""
-    if not approval_id.strip() or not citizen_id.strip():
-        field = "pre_application_id" if not approval_id.strip() else "citizen_id"
-        raise InvalidArgument("required", f"Name the {field.replace('_', ' ')}.", field=field)
-    # Asked before the write transaction: no network call while it holds the database.
-    if citizen_id not in await citizens.existing([citizen_id]):
-        raise Refused(
-            "citizen_not_found",
-            f"No citizen {citizen_id!r} on the register.",
-            field="citizen_id",
-            conflict=False,
-        )
-    async with uow.write() as tx:
-        business = await tx.catalogue.get_business(city_code, business_code)
-        if business is None:
-            raise NotFound("business", f"{business_code} in {city_code}", field="business")
-        if not business.requires_pre_application:
-            raise Refused(
-                "pre_application_not_needed",
-                f"{business.english_name} is booked without a pre-application.",
-                field="business",
-                conflict=False,
-            )
-        new = await tx.bookings.record_pre_application_approval(
-            approval_id, citizen_id, city_code, business_code, clock()
-        )
-        if new:
-            tx.emit(
-                events.PreApplicationApproved(
-                    approval_id, citizen_id, city_code, business.name, business.name_en
-                )
-            )
-            await tx.audit(
-                "pre_application.approved", approval_id, {"business": f"{city_code}/{business_code}"}
-            )
-    return new
 
 
 async def prune_idempotency_keys(uow: UnitOfWork, clock: Clock, keep: dt.timedelta) -> int:

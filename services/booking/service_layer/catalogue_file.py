@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.booking.domain import model, rules
+from services.booking.domain import model, preapplications, rules
 from services.runtime.errors import InvalidArgument
 from services.runtime.text import LONG, check_text, text_problem
 
@@ -127,6 +127,73 @@ def _en_list(values: list[ShortTexts] | list[LongTexts]) -> tuple[str, ...]:
     return english if any(english) else ()
 
 
+class ChoiceDoc(_Strict):
+    code: Code
+    label: Short
+
+
+class FormFieldDoc(_Strict):
+    """One question of a pre-application form. The register's data (name, ID
+    number) is never asked: the pre-application records who the citizen is."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    type: Literal["text", "long_text", "date", "number", "choice"]
+    label: Short
+    required: bool = False
+    #: For type choice only: the allowed answers.
+    choices: list[ChoiceDoc] = []
+    help: Long | None = None
+    #: Characters an answer may have.
+    max_length: int = Field(default=200, ge=1, le=LONG)
+
+    @model_validator(mode="after")
+    def _choices_only_for_choice(self) -> FormFieldDoc:
+        if (self.type == "choice") != bool(self.choices):
+            raise ValueError("a choice field lists its choices, and only a choice field does")
+        _refuse_duplicates("choice", [c.code for c in self.choices])
+        return self
+
+
+class PreApplicationFormDoc(_Strict):
+    """What a business's online pre-application asks, in this city."""
+
+    fields: list[FormFieldDoc] = Field(default=[], max_length=100)
+    #: Documents (photos, PDFs) a submission needs at least.
+    min_attachments: int = Field(default=0, ge=0, le=20)
+    #: What to attach.
+    attachments_help: Long | None = None
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> PreApplicationFormDoc:
+        _refuse_duplicates("field", [f.key for f in self.fields])
+        return self
+
+    def to_domain(self, city_code: str, business_code: str) -> preapplications.Form:
+        return preapplications.Form(
+            city_code,
+            business_code,
+            tuple(
+                preapplications.FormField(
+                    key=f.key,
+                    type=preapplications.FieldType(f.type),
+                    label=f.label.zh_cn,
+                    required=f.required,
+                    choices=tuple(
+                        preapplications.Choice(c.code, c.label.zh_cn, c.label.en) for c in f.choices
+                    ),
+                    help=f.help.zh_cn if f.help else "",
+                    label_en=f.label.en,
+                    help_en=f.help.en if f.help else "",
+                    max_length=f.max_length,
+                )
+                for f in self.fields
+            ),
+            self.min_attachments,
+            self.attachments_help.zh_cn if self.attachments_help else "",
+            self.attachments_help.en if self.attachments_help else "",
+        )
+
+
 class BusinessDoc(_Strict):
     code: Code
     category: ShortText
@@ -140,11 +207,15 @@ class BusinessDoc(_Strict):
     channels: list[Literal["app", "wechat", "web"]] = ["app", "wechat", "web"]
     status: Literal["active", "suspended"] = "active"
     announcement: Long | None = None
+    #: The online pre-application's form, where requires_pre_application.
+    pre_application_form: PreApplicationFormDoc | None = None
 
     @model_validator(mode="after")
     def _suspension_is_announced(self) -> BusinessDoc:
         if self.status == "suspended" and not (self.announcement and self.announcement.zh_cn.strip()):
             raise ValueError("a suspended business needs an announcement")
+        if self.pre_application_form is not None and not self.requires_pre_application:
+            raise ValueError("only a business that requires a pre-application has a pre_application_form")
         return self
 
 
@@ -212,6 +283,8 @@ class BookingRulesDoc(_Strict):
     entry_exit_reasons: list[Code | ReasonDoc] = list(rules.DEFAULT_ENTRY_EXIT_REASONS)
     #: ISO 3166 alpha-2 codes, e.g. [AU].
     suspended_destinations: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
+    #: Days the booking entitlement of an approved pre-application can be used.
+    entitlement_days: int = Field(default=30, ge=1, le=366)
 
     def to_domain(self) -> rules.BookingRules:
         named = [r for r in self.entry_exit_reasons if isinstance(r, ReasonDoc)]
@@ -361,6 +434,21 @@ def to_domain(doc: CityDoc) -> tuple[model.City, list[model.Business], list[mode
         for o in doc.offices
     ]
     return city, businesses, offices
+
+
+def forms_of(doc: CityDoc) -> list[tuple[str, preapplications.Form | None]]:
+    """Each business's pre-application form (None: it has none, or no longer)."""
+    return [
+        (
+            b.code,
+            b.pre_application_form.to_domain(doc.code, b.code)
+            if b.pre_application_form is not None
+            else preapplications.Form(doc.code, b.code, ())
+            if b.requires_pre_application
+            else None,
+        )
+        for b in doc.businesses
+    ]
 
 
 def json_schema() -> str:

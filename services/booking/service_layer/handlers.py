@@ -37,6 +37,8 @@ async def load_catalogue(uow: UnitOfWork, content: bytes, fmt: Literal["yaml", "
             await tx.catalogue.save_city(city)
             for business in businesses:
                 await tx.catalogue.save_business(business)
+            for business_code, form in catalogue_file.forms_of(city_doc):
+                await tx.pre_applications.save_form(city_doc.code, business_code, form)
             for office in offices:
                 await tx.catalogue.save_office(office)
         tx.emit(events.CatalogueLoaded(result.city_codes, result.office_count, result.business_count))

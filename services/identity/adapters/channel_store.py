@@ -29,6 +29,7 @@ def _binding(row: Row[Any]) -> Binding:
         created_at=created,
         last_used_at=as_utc(row.last_used_at),
         public_key=bytes(row.public_key or b""),
+        subject_kept=row.subject_sealed is not None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Table, delete, func, or_, select, update
@@ -19,6 +19,9 @@ from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
 from services.runtime.proto_values import timestamp_to_proto
+
+#: Citizen ids per ``IN (…)``: a batch's bound parameters stay well under the limits.
+_IN_LIST = 5000
 
 
 class SqlStore:
@@ -222,6 +225,7 @@ class SqlStore:
         rates_before: dt.datetime,
         challenges_before: dt.datetime,
         sessions_before: dt.datetime,
+        imports_before: dt.datetime,
         limit: int,
     ) -> Pruned:
         r, c, s = orm.rate_events, orm.challenges, orm.sessions
@@ -244,7 +248,20 @@ class SqlStore:
             binding_sessions=await self._delete_some(
                 bs, bs.c.session_id, bs.c.session_id.not_in(select(s.c.id)), limit
             ),
+            import_jobs=await self._prune_imports(imports_before, limit),
         )
+
+    async def _prune_imports(self, finished_before: dt.datetime, limit: int) -> int:
+        """Finished import jobs older than the retention, with their rejection
+        lists and any sealed chunks left (a finished job's are deleted when it ends)."""
+        j = orm.import_jobs
+        old = (j.c.state.in_(("done", "failed"))) & (j.c.finished_at < finished_before)
+        ids = (await self.conn.execute(select(j.c.id).where(old).limit(limit))).scalars().all()
+        if ids:
+            for table in (orm.import_rejections, orm.import_chunks):
+                await self.conn.execute(delete(table).where(table.c.job_id.in_(ids)))
+            await self.conn.execute(delete(j).where(j.c.id.in_(ids)))
+        return len(ids)
 
     async def _delete_some(self, table: Table, key: Any, where: Any, limit: int) -> int:
         # DELETE … LIMIT is not portable: pick the keys, then delete them.
@@ -260,26 +277,50 @@ class SqlStore:
 
     # --- what notify needs to reach a citizen --------------------------------------
 
-    async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
+    async def contacts_changed(
+        self,
+        citizen_ids: Sequence[str],
+        *,
+        phones: Mapping[str, str] | None = None,
+        unbound: Collection[str] = (),
+    ) -> None:
         """Tell notify (through the outbox, in this transaction) the whole current
         contacts of each citizen: the register's phone and the bound openids and
         newest device. The values go as they are stored, sealed: notify opens them
-        with the same keys, and no clear address reaches the stream's store."""
+        with the same keys, and no clear address reaches the stream's store.
+
+        A register import knows what it just wrote, and a batch of thousands should
+        not read it back: ``phones`` are sealed phones written in this transaction
+        (read for the others), ``unbound`` citizens it just created (no binding can
+        name them yet, so their bindings are not looked for)."""
         if not citizen_ids:
             return
         r, b = orm.residents, orm.bindings
-        found = await self.conn.execute(
-            select(r.c.citizen_id, r.c.phone_sealed).where(r.c.citizen_id.in_(citizen_ids))
-        )
-        phones = {row.citizen_id: row.phone_sealed for row in found}
-        bound = await self.conn.execute(
-            select(b.c.citizen_id, b.c.kind, b.c.city_code, b.c.subject_sealed)
-            .where(b.c.citizen_id.in_(citizen_ids), b.c.subject_sealed.is_not(None))
-            .order_by(b.c.created_at, b.c.id)
-        )
+        known = dict(phones or {})
+        unread = [c for c in citizen_ids if c not in known]
+        for start in range(0, len(unread), _IN_LIST):
+            found = await self.conn.execute(
+                select(r.c.citizen_id, r.c.phone_sealed).where(
+                    r.c.citizen_id.in_(unread[start : start + _IN_LIST])
+                )
+            )
+            known.update({row.citizen_id: row.phone_sealed for row in found})
         wechat: dict[str, dict[str, str]] = {}
         device: dict[str, str] = {}
-        for row in bound:
+        unbound = set(unbound)
+        maybe_bound = [c for c in dict.fromkeys(citizen_ids) if c not in unbound]
+        rows: list[Any] = []
+        for start in range(0, len(maybe_bound), _IN_LIST):
+            bound = await self.conn.execute(
+                select(b.c.citizen_id, b.c.kind, b.c.city_code, b.c.subject_sealed)
+                .where(
+                    b.c.citizen_id.in_(maybe_bound[start : start + _IN_LIST]),
+                    b.c.subject_sealed.is_not(None),
+                )
+                .order_by(b.c.created_at, b.c.id)
+            )
+            rows.extend(bound)  # a citizen's bindings all in one chunk, oldest first
+        for row in rows:
             if row.kind == BindingKind.WECHAT.value:
                 wechat.setdefault(row.citizen_id, {})[row.city_code] = row.subject_sealed
             else:
@@ -292,7 +333,7 @@ class SqlStore:
                 events_pb2.CitizenContactsChanged(
                     occurred_at=at,
                     citizen_id=citizen_id,
-                    phone_sealed=phones.get(citizen_id) or "",
+                    phone_sealed=known.get(citizen_id) or "",
                     wechat_openids_sealed=wechat.get(citizen_id, {}),
                     app_device_sealed=device.get(citizen_id, ""),
                 )

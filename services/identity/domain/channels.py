@@ -33,6 +33,9 @@ class Binding:
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     public_key: bytes = b""  # devices only
+    #: Whether identity keeps the bound openid or device id (sealed) for notify: not
+    #: for a binding made before it did, until its next sign-in stores it.
+    subject_kept: bool = True
 
 
 @dataclass(frozen=True)

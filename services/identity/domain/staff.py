@@ -48,19 +48,23 @@ def check_password(password: str) -> None:
 
 
 def check_office(role: StaffRole, office_id: str | None) -> str | None:
-    """A window clerk serves at exactly one office; no other role is bound to one."""
+    """A window clerk serves at exactly one office. A reviewer may be bound to one:
+    they review the pre-applications of its city (booking decides which). No other
+    role is bound to an office."""
     office = (office_id or "").strip() or None
-    if role is StaffRole.WINDOW_CLERK:
-        if office is None:
-            raise InvalidArgument(
-                "office_required", "A window clerk is bound to an office: name it.", field="office_id"
-            )
-        if not _OFFICE.match(office):
+    if role is StaffRole.WINDOW_CLERK and office is None:
+        raise InvalidArgument(
+            "office_required", "A window clerk is bound to an office: name it.", field="office_id"
+        )
+    if role in (StaffRole.WINDOW_CLERK, StaffRole.REVIEWER):
+        if office is not None and not _OFFICE.match(office):
             raise InvalidArgument("invalid_office", "Not an office id.", field="office_id")
         return office
     if office is not None:
         raise InvalidArgument(
-            "office_not_allowed", "Only window clerks are bound to an office.", field="office_id"
+            "office_not_allowed",
+            "Only window clerks and reviewers are bound to an office.",
+            field="office_id",
         )
     return None
 

@@ -43,11 +43,19 @@ log = logging.getLogger(__name__)
 SESSION_LIFETIME = dt.timedelta(days=30)
 
 
+#: The field of a refusal limited by the client's address (the gateway's peer, or
+#: the X-Forwarded-For entry its trusted proxies name): no field of the body.
+CLIENT_ADDRESS = "client_address"
+
+
 class TooMany(ProblemError):
+    """A rate limit (429), naming what is limited: a field of the request (the ID
+    number, the username, the device) or ``client_address``."""
+
     kind = Kind.TOO_MANY
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__("too_many_requests", detail)
+    def __init__(self, detail: str, retry_after: int, *, field: str) -> None:
+        super().__init__("too_many_requests", detail, field=field)
         self.retry_after: int | None = retry_after
 
 
@@ -95,17 +103,22 @@ class Auth:
             resident = await store.resident_by_lookup(lookup)
             matched = resident is not None and _same_name(resident.name, name)
             # A stranger's request must not start the owner's wait nor use up the
-            # owner's codes: it is counted under its own address.
+            # owner's codes: it is counted under its own address. Either way the
+            # refusal names the ID number alike (decision 38: no match is told).
             per_number = f"number:{lookup}" if matched else f"stranger:{lookup}:{address}"
             count, last = await store.count_rate(per_number, hour)
             if last is not None and now - last < self.policy.resend_after:
                 wait = self.policy.resend_after - (now - last)
-                raise TooMany("Wait before asking for another code.", int(wait.total_seconds()) + 1)
+                raise TooMany(
+                    "Wait before asking for another code.", int(wait.total_seconds()) + 1, field="id_number"
+                )
             if count >= self.policy.per_number_per_hour:
-                raise TooMany("Too many codes for this ID number; try again later.", 3600)
+                raise TooMany("Too many codes for this ID number; try again later.", 3600, field="id_number")
             by_address, _ = await store.count_rate(f"address:{address}", hour)
             if by_address >= self.policy.per_address_per_hour:
-                raise TooMany("Too many code requests from this address; try again later.", 3600)
+                raise TooMany(
+                    "Too many code requests from this address; try again later.", 3600, field=CLIENT_ADDRESS
+                )
             await store.add_rate(per_number, now)
             await store.add_rate(f"address:{address}", now)
             challenge = Challenge(

@@ -26,7 +26,7 @@ from services.identity.domain.channels import (
     device_id,
     device_message,
 )
-from services.identity.service_layer.auth import Auth, TooMany
+from services.identity.service_layer.auth import CLIENT_ADDRESS, Auth, TooMany
 from services.identity.service_layer.channel_ports import (
     ChannelStore,
     ChannelUnitOfWork,
@@ -165,7 +165,7 @@ class Channels:
                         },
                     )
                     existing = replace(existing, public_key=public_key, label=label)
-                if await store.keep_subject(existing.id, subject):
+                if not existing.subject_kept and await store.keep_subject(existing.id, subject):
                     await store.contacts_changed([claims.citizen_id])
                 return existing, False
             if len(await store.bindings_of(claims.citizen_id)) >= MAX_BINDINGS:
@@ -241,8 +241,9 @@ class Channels:
     async def _open(self, store: ChannelStore, binding: Binding, subject: str, now: dt.datetime) -> Tokens:
         result = await self.auth.open_session(store, binding.citizen_id, binding.kind.channel, now)
         await store.binding_used(binding.id, result[0].session_id, now)
-        # A binding made before identity kept subjects: its sign-in gives notify the address.
-        if await store.keep_subject(binding.id, subject):
+        # A binding made before identity kept subjects: its sign-in gives notify the
+        # address. Only then: sealing and writing on every sign-in would cost for nothing.
+        if not binding.subject_kept and await store.keep_subject(binding.id, subject):
             await store.contacts_changed([binding.citizen_id])
         return result
 
@@ -258,13 +259,13 @@ class Channels:
         now = self.clock()
         hour = now - dt.timedelta(hours=1)
         async with self.uow.write() as store:
-            for key, limit in (
-                (f"device:{lookup}", CHALLENGES_PER_DEVICE_PER_HOUR),
-                (f"device-address:{address}", CHALLENGES_PER_ADDRESS_PER_HOUR),
+            for key, limit, field in (
+                (f"device:{lookup}", CHALLENGES_PER_DEVICE_PER_HOUR, "device_id"),
+                (f"device-address:{address}", CHALLENGES_PER_ADDRESS_PER_HOUR, CLIENT_ADDRESS),
             ):
                 count, _ = await store.count_rate(key, hour)
                 if count >= limit:
-                    raise TooMany("Too many sign-in challenges; try again later.", 3600)
+                    raise TooMany("Too many sign-in challenges; try again later.", 3600, field=field)
                 await store.add_rate(key, now)
             nonce = secrets.token_urlsafe(32)
             await store.add_device_challenge(

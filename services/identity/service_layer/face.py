@@ -75,6 +75,7 @@ class FaceVerification:
             raise TooMany(
                 "Face verification failed too often today; try again tomorrow or book a window appointment.",
                 max(1, int(wait.total_seconds()) + 1),
+                field="Authorization",  # the signed-in citizen's failures are counted
             )
         if resident is None:
             raise NotFound("citizen", claims.citizen_id, field="Authorization")

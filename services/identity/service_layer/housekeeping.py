@@ -2,7 +2,9 @@
 events once the limits no longer count them, one-time-code and device challenges
 once they have expired, citizens' and staff sessions once they have expired or been
 signed out (with their links to the binding that opened them), and face comparisons
-once the daily failure limit no longer counts them.
+once the daily failure limit no longer counts them; and finished register imports
+(their counters, rejection lists and any sealed chunks) once the retention
+(MINTONG_IMPORT_RETENTION_DAYS) has passed.
 
 Challenges and sessions are kept a day past their end (:data:`GRACE`), so that
 whoever looks into a citizen's "my code did not work" or "I was signed out" the
@@ -29,7 +31,17 @@ GRACE = dt.timedelta(days=1)
 BATCH = 1000
 
 
-async def prune(uow: UnitOfWork, now: dt.datetime, *, batch: int = BATCH) -> Pruned:
+#: How long a finished register import stays readable (its status and rejections).
+IMPORT_RETENTION = dt.timedelta(days=30)
+
+
+async def prune(
+    uow: UnitOfWork,
+    now: dt.datetime,
+    *,
+    batch: int = BATCH,
+    import_retention: dt.timedelta = IMPORT_RETENTION,
+) -> Pruned:
     """Delete everything due, one transaction per batch; returns the totals."""
     total = Pruned()
     while True:
@@ -38,6 +50,7 @@ async def prune(uow: UnitOfWork, now: dt.datetime, *, batch: int = BATCH) -> Pru
                 rates_before=now - RATE_WINDOW,
                 challenges_before=now - GRACE,
                 sessions_before=now - GRACE,
+                imports_before=now - import_retention,
                 limit=batch,
             )
         total += done
@@ -50,22 +63,30 @@ class PruneWorker(BackgroundLoop):
 
     name = "identity-prune"
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, interval: float) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        interval: float,
+        import_retention: dt.timedelta = IMPORT_RETENTION,
+    ) -> None:
         super().__init__()
         self.uow = uow
         self.clock = clock
         self.interval = interval
+        self.import_retention = import_retention
 
     async def _run(self) -> None:
         while self.running:
             try:
-                pruned = await prune(self.uow, self.clock())
+                pruned = await prune(self.uow, self.clock(), import_retention=self.import_retention)
                 if pruned != Pruned():
                     log.info(
-                        "pruned %d rate events, %d challenges, %d sessions",
+                        "pruned %d rate events, %d challenges, %d sessions, %d import jobs",
                         pruned.rate_events,
                         pruned.challenges,
                         pruned.sessions,
+                        pruned.import_jobs,
                     )
             except asyncio.CancelledError:
                 raise

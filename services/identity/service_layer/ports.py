@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import astuple, dataclass, field
 from typing import Protocol
@@ -40,6 +40,9 @@ class Pruned:
     face_attempts: int = 0
     #: Links from a session to the binding that opened it, once the session is gone.
     binding_sessions: int = 0
+    #: Finished register imports past their retention, with their rejection lists
+    #: (and any sealed chunks left).
+    import_jobs: int = 0
 
     def __add__(self, other: Pruned) -> Pruned:
         return Pruned(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -126,11 +129,13 @@ class Store(Protocol):
         rates_before: dt.datetime,
         challenges_before: dt.datetime,
         sessions_before: dt.datetime,
+        imports_before: dt.datetime,
         limit: int,
     ) -> Pruned:
         """Delete up to ``limit`` rows of each kind: rate events older than
         ``rates_before``, challenges expired before ``challenges_before``, sessions
-        expired or revoked before ``sessions_before``."""
+        expired or revoked before ``sessions_before``, import jobs finished (done or
+        failed) before ``imports_before`` with everything kept of them."""
         ...
 
 
@@ -264,8 +269,16 @@ class ImportStore(Protocol):
         hash (keeping its citizen id)."""
         ...
 
-    async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
-        """Tell notify these citizens' contacts, in this transaction (the outbox)."""
+    async def contacts_changed(
+        self,
+        citizen_ids: Sequence[str],
+        *,
+        phones: Mapping[str, str] | None = None,
+        unbound: Collection[str] = (),
+    ) -> None:
+        """Tell notify these citizens' contacts, in this transaction (the outbox);
+        ``phones`` (sealed) and ``unbound`` (just created) spare reading back what
+        the caller just wrote."""
         ...
 
     async def create_job(self, job: ImportJob, lease_until: dt.datetime) -> None: ...

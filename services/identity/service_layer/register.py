@@ -403,6 +403,11 @@ async def upsert_residents(
     if writes:
         await store.upsert_residents(writes, now)
         # New and changed residents: notify is told their contacts (the whole set, so
-        # telling it of a change that was not the phone is harmless).
-        await store.contacts_changed([citizen_id for citizen_id, _ in created + changed])
+        # telling it of a change that was not the phone is harmless). The phones are
+        # the ones just sealed, and a resident made now has no binding yet.
+        await store.contacts_changed(
+            [citizen_id for citizen_id, _ in created + changed],
+            phones={citizen_id: p.sealed["phone_sealed"] for citizen_id, p in writes},
+            unbound=[citizen_id for citizen_id, _ in created],
+        )
     return Upserted(tuple(created), tuple(changed), len(batch) - len(writes))

@@ -34,7 +34,7 @@ from services.identity.domain.staff import (
     check_username,
     normalise_username,
 )
-from services.identity.service_layer.auth import TooMany
+from services.identity.service_layer.auth import CLIENT_ADDRESS, TooMany
 from services.identity.service_layer.ports import Sealer
 from services.runtime.clock import Clock
 from services.runtime.errors import Conflict, InvalidArgument, Kind, NotFound, ProblemError
@@ -188,20 +188,29 @@ class StaffAuth:
         )
 
     async def _wait(self, store: StaffStore, keys: tuple[str, str], now: dt.datetime) -> None:
-        """Refuse (429) while either counter asks to wait; one answer for both."""
+        """Refuse (429) while either counter asks to wait, naming the one that asks
+        the longest. Both count failures whether the account exists or not, so
+        which one it is tells nothing about the username (decision 38)."""
         since = now - self.throttle.window
         pair, by_address = keys
         waits = [
-            self.throttle.wait(await store.failures(pair, since), now, free=self.throttle.free_failures),
-            self.throttle.wait(
-                await store.failures(by_address, since), now, free=self.throttle.free_failures_per_address
+            (
+                self.throttle.wait(await store.failures(pair, since), now, free=self.throttle.free_failures),
+                "username",
+                "Too many failed sign-ins for this username from this address; wait before trying again.",
+            ),
+            (
+                self.throttle.wait(
+                    await store.failures(by_address, since), now, free=self.throttle.free_failures_per_address
+                ),
+                CLIENT_ADDRESS,
+                "Too many failed sign-ins from this address; wait before trying again.",
             ),
         ]
-        if any(w is not None for w in waits):
-            raise TooMany(
-                "Too many failed sign-ins from this address; wait before trying again.",
-                max(w for w in waits if w is not None),
-            )
+        waiting = [(w, field, detail) for w, field, detail in waits if w is not None]
+        if waiting:
+            wait, field, detail = max(waiting, key=lambda found: found[0])
+            raise TooMany(detail, wait, field=field)
 
     async def _office(self, role: StaffRole, office_id: str | None) -> str | None:
         """The office a member of ``role`` is bound to: for a window clerk one that

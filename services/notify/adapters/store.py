@@ -61,6 +61,15 @@ class SqlStore:
         if not done.rowcount:
             await self.conn.execute(orm.contacts.insert().values(citizen_id=contacts.citizen_id, **values))
 
+    async def save_language(self, citizen_id: str, language: str) -> None:
+        c = orm.contacts
+        values = {"language": language, "updated_at": dt.datetime.now(dt.UTC)}
+        if (await self.conn.execute(update(c).where(c.c.citizen_id == citizen_id).values(**values))).rowcount:
+            return
+        # Nobody told notify where this citizen is reached yet: the row holds the
+        # language alone, and identity's addresses fill it in when they come.
+        await self.conn.execute(c.insert().values(citizen_id=citizen_id, **values))
+
     async def save_addresses(self, addresses: Addresses) -> bool:
         c = orm.contacts
         values = {

@@ -132,6 +132,11 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         )
         return pb.SetPreferencesResponse(preferences=_preferences(saved))
 
+    async def SetLanguage(self, request: pb.SetLanguageRequest, context) -> pb.SetLanguageResponse:
+        citizen = acting_for(request.citizen_id) or request.citizen_id
+        saved = await self.notifier.set_language(citizen, request.language)
+        return pb.SetLanguageResponse(preferences=_preferences(saved))
+
 
 def _preferences(c: Contacts) -> pb.Preferences:
     return pb.Preferences(

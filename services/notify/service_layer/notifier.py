@@ -329,10 +329,7 @@ class Notifier:
         return learned
 
     async def set_contacts(self, contacts: Contacts) -> Contacts:
-        if contacts.language not in tpl.LANGUAGES:
-            raise InvalidArgument(
-                "unsupported_language", f"Choose one of {', '.join(tpl.LANGUAGES)}.", field="language"
-            )
+        _check_language(contacts.language)
         if contacts.preferred is Channel.INBOX:
             raise InvalidArgument(
                 "inbox_not_a_preference", "The inbox always gets a copy.", field="preferred"
@@ -340,6 +337,22 @@ class Notifier:
         async with self.uow.write() as store:
             await store.save_contacts(contacts)
         return contacts
+
+    async def set_language(self, citizen_id: str, language: str) -> Contacts:
+        """The language of the citizen's next messages; what identity told notify stays."""
+        if not citizen_id:
+            raise InvalidArgument("citizen_required", "Name the citizen to tell.", field="citizen_id")
+        _check_language(language)
+        async with self.uow.write() as store:
+            await store.save_language(citizen_id, language)
+            return await store.get_contacts(citizen_id) or Contacts(citizen_id, language=language)
+
+
+def _check_language(language: str) -> None:
+    if language not in tpl.LANGUAGES:
+        raise InvalidArgument(
+            "unsupported_language", f"Choose one of {', '.join(tpl.LANGUAGES)}.", field="language"
+        )
 
 
 def _encode_token(at: dt.datetime, message_id: str) -> str:

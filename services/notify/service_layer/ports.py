@@ -13,6 +13,10 @@ from services.notify.domain.model import Addresses, Channel, Contacts, Status
 class Store(Protocol):
     async def get_contacts(self, citizen_id: str) -> Contacts | None: ...
     async def save_contacts(self, contacts: Contacts) -> None: ...
+    async def save_language(self, citizen_id: str, language: str) -> None:
+        """The citizen's language only; their addresses and preferred channel stay."""
+        ...
+
     async def save_addresses(self, addresses: Addresses) -> bool:
         """Replace the citizen's addresses (keeping language and preferred channel)
         unless newer ones are stored; False when they were older."""

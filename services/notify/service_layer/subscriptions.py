@@ -13,6 +13,7 @@ from typing import Any
 from services.notify.domain.templates import Value
 from services.notify.service_layer.notifier import Notifier
 from services.notify.service_layer.ports import Store
+from services.runtime.languages import english_or_chinese
 
 
 class SubscriptionError(ValueError):
@@ -106,7 +107,7 @@ def template_value(values: Mapping[str, Any], field: str) -> Value:
         return _printable(chinese)
     english = values[f"{field}_en"]
     if isinstance(chinese, list):
-        english = [e or z for z, e in zip(chinese, [*english, *[""] * len(chinese)], strict=False)]
+        english = english_or_chinese(chinese, english)
     return {"zh-CN": _printable(chinese, "zh-CN"), "en": _printable(english or chinese, "en")}
 
 

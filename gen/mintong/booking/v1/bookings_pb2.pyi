@@ -298,21 +298,3 @@ class MarkNoShowResponse(_message.Message):
     BOOKING_FIELD_NUMBER: _ClassVar[int]
     booking: Booking
     def __init__(self, booking: _Optional[_Union[Booking, _Mapping]] = ...) -> None: ...
-
-class ApprovePreApplicationRequest(_message.Message):
-    __slots__ = ("pre_application_id", "citizen_id", "city_code", "business_code")
-    PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
-    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
-    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
-    BUSINESS_CODE_FIELD_NUMBER: _ClassVar[int]
-    pre_application_id: str
-    citizen_id: str
-    city_code: str
-    business_code: str
-    def __init__(self, pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ...) -> None: ...
-
-class ApprovePreApplicationResponse(_message.Message):
-    __slots__ = ("newly_approved",)
-    NEWLY_APPROVED_FIELD_NUMBER: _ClassVar[int]
-    newly_approved: bool
-    def __init__(self, newly_approved: _Optional[bool] = ...) -> None: ...

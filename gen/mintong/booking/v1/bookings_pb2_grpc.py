@@ -468,11 +468,6 @@ class BookingStaffServiceStub:
                 request_serializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.MarkNoShowRequest.SerializeToString,
                 response_deserializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.MarkNoShowResponse.FromString,
                 _registered_method=True)
-        self.ApprovePreApplication = channel.unary_unary(
-                '/mintong.booking.v1.BookingStaffService/ApprovePreApplication',
-                request_serializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.ApprovePreApplicationRequest.SerializeToString,
-                response_deserializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.ApprovePreApplicationResponse.FromString,
-                _registered_method=True)
 
 
 class BookingStaffServiceServicer:
@@ -492,13 +487,6 @@ class BookingStaffServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ApprovePreApplication(self, request, context):
-        """A reviewer approved a citizen's online pre-application: they may now book.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_BookingStaffServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -511,11 +499,6 @@ def add_BookingStaffServiceServicer_to_server(servicer, server):
                     servicer.MarkNoShow,
                     request_deserializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.MarkNoShowRequest.FromString,
                     response_serializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.MarkNoShowResponse.SerializeToString,
-            ),
-            'ApprovePreApplication': grpc.unary_unary_rpc_method_handler(
-                    servicer.ApprovePreApplication,
-                    request_deserializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.ApprovePreApplicationRequest.FromString,
-                    response_serializer=mintong_dot_booking_dot_v1_dot_bookings__pb2.ApprovePreApplicationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -573,33 +556,6 @@ class BookingStaffService:
             '/mintong.booking.v1.BookingStaffService/MarkNoShow',
             mintong_dot_booking_dot_v1_dot_bookings__pb2.MarkNoShowRequest.SerializeToString,
             mintong_dot_booking_dot_v1_dot_bookings__pb2.MarkNoShowResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ApprovePreApplication(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/mintong.booking.v1.BookingStaffService/ApprovePreApplication',
-            mintong_dot_booking_dot_v1_dot_bookings__pb2.ApprovePreApplicationRequest.SerializeToString,
-            mintong_dot_booking_dot_v1_dot_bookings__pb2.ApprovePreApplicationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -248,17 +248,71 @@ class WaitlistOfferExpired(_message.Message):
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ...) -> None: ...
 
 class PreApplicationApproved(_message.Message):
-    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name", "business_name_en")
+    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name", "business_name_en", "expires_at", "note")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     pre_application_id: str
     citizen_id: str
     city_code: str
     business_name: str
     business_name_en: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    note: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
+
+class PreApplicationSubmitted(_message.Message):
+    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_code")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_CODE_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_code: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_code: _Optional[str] = ...) -> None: ...
+
+class PreApplicationRejected(_message.Message):
+    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name", "business_name_en", "reason")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    business_name_en: str
+    reason: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PreApplicationMaterialRequested(_message.Message):
+    __slots__ = ("occurred_at", "pre_application_id", "citizen_id", "city_code", "business_name", "business_name_en", "note")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PRE_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    pre_application_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    business_name_en: str
+    note: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pre_application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., business_name_en: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...

@@ -208,6 +208,20 @@ class SetPreferencesResponse(_message.Message):
     preferences: Preferences
     def __init__(self, preferences: _Optional[_Union[Preferences, _Mapping]] = ...) -> None: ...
 
+class SetLanguageRequest(_message.Message):
+    __slots__ = ("citizen_id", "language")
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    citizen_id: str
+    language: str
+    def __init__(self, citizen_id: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+
+class SetLanguageResponse(_message.Message):
+    __slots__ = ("preferences",)
+    PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    preferences: Preferences
+    def __init__(self, preferences: _Optional[_Union[Preferences, _Mapping]] = ...) -> None: ...
+
 class SandboxMessage(_message.Message):
     __slots__ = ("provider", "channel", "to", "title", "body", "delivery_id", "recorded_at")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]

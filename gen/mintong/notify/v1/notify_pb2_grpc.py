@@ -64,6 +64,11 @@ class NotifyServiceStub:
                 request_serializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetPreferencesRequest.SerializeToString,
                 response_deserializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetPreferencesResponse.FromString,
                 _registered_method=True)
+        self.SetLanguage = channel.unary_unary(
+                '/mintong.notify.v1.NotifyService/SetLanguage',
+                request_serializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetLanguageRequest.SerializeToString,
+                response_deserializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetLanguageResponse.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -107,6 +112,14 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetLanguage(self, request, context):
+        """Only the language of the citizen's messages: the addresses identity told
+        notify stay as they are (SetPreferences would replace them all).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +152,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.SetPreferences,
                     request_deserializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetPreferencesRequest.FromString,
                     response_serializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetPreferencesResponse.SerializeToString,
+            ),
+            'SetLanguage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetLanguage,
+                    request_deserializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetLanguageRequest.FromString,
+                    response_serializer=mintong_dot_notify_dot_v1_dot_notify__pb2.SetLanguageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -303,6 +321,33 @@ class NotifyService:
             '/mintong.notify.v1.NotifyService/SetPreferences',
             mintong_dot_notify_dot_v1_dot_notify__pb2.SetPreferencesRequest.SerializeToString,
             mintong_dot_notify_dot_v1_dot_notify__pb2.SetPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetLanguage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.notify.v1.NotifyService/SetLanguage',
+            mintong_dot_notify_dot_v1_dot_notify__pb2.SetLanguageRequest.SerializeToString,
+            mintong_dot_notify_dot_v1_dot_notify__pb2.SetLanguageResponse.FromString,
             options,
             channel_credentials,
             insecure,
