@@ -153,15 +153,20 @@ async function offices(city, business, near) {
   const query = { business, ...(near || {}) };
   const { offices: entries } = await call("GET", `/v1/cities/${city}/offices`, { query, anonymous: true });
   const nearButton = h("button", { type: "button", class: "secondary" }, t("nearMe"));
+  const where = h("div", {});
+  const noPosition = () => replace(where, h("p", { class: "notice warn", role: "alert" }, t("noPosition")));
   nearButton.addEventListener("click", () => {
-    navigator.geolocation?.getCurrentPosition(
+    if (!navigator.geolocation) return noPosition();
+    navigator.geolocation.getCurrentPosition(
       (p) => offices(city, business, { lat: p.coords.latitude.toFixed(4), lng: p.coords.longitude.toFixed(4) }).catch(showError),
-      () => announce(t("error")),
+      noPosition,
+      { timeout: 10000 },
     );
   });
   page(
     t("offices"),
     h("p", { class: "actions" }, nearButton),
+    where,
     h("ul", { class: "cards" }, entries.map((e) => h(
       "li", { class: "card", "data-office": e.office.id },
       h("h2", {}, e.office.name),
