@@ -155,6 +155,11 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     assert code in cards.first.inner_text()
     assert "120 分钟" in cards.first.inner_text()
     pages.check("bookings")
+    # A reload keeps the session: the access token was in memory only, the refresh
+    # token in this tab's sessionStorage gets a new one.
+    page.reload()
+    pages.wait_ready("#/bookings")
+    assert page.locator("main .cards > li").count() == 1
 
     # Reschedule to a later place of the same day.
     page.click("[data-action=reschedule]")
