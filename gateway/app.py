@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import privacy, problems
+from gateway import pages, privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNELS, channel, known_query
@@ -115,6 +115,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
+    # The web pages last: every route above wins over a file of the same path.
+    app.mount("/", pages.Pages(), name="pages")
     _document_problems(app)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="healthz,readyz", server_request_hook=privacy.redact_span_url
