@@ -102,7 +102,9 @@ async def platform(
 
     settings = make_settings(GatewaySettings, receipt_secret=RECEIPT_SECRET, **targets)
     # proxy_headers off as in `python -m gateway`: MINTONG_TRUSTED_PROXIES decides.
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", proxy_headers=False))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, clock=clock), log_level="warning", proxy_headers=False)
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -18,6 +18,7 @@ from services.identity.service_layer.ports import Challenge, Pruned, Session
 from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
+from services.runtime.revocations import add_revocations
 from services.runtime.proto_values import timestamp_to_proto
 
 
@@ -26,6 +27,8 @@ class SqlStore:
         self.conn = conn
         self.cipher = cipher
         self.clock = clock
+        #: Something for the relay was written: the unit of work wakes it at commit.
+        self.wrote_outbox = False
 
     async def resident_by_lookup(self, id_lookup: str) -> Resident | None:
         row = (
@@ -152,9 +155,18 @@ class SqlStore:
 
     async def revoke(self, session_id: str, at: dt.datetime) -> None:
         s = orm.sessions
-        await self.conn.execute(
+        done = await self.conn.execute(
             update(s).where(s.c.id == session_id, s.c.revoked_at.is_(None)).values(revoked_at=at)
         )
+        if done.rowcount:
+            await self.tell_gateways([session_id], "sign_out")
+
+    async def tell_gateways(self, session_ids: list[str], reason: str) -> None:
+        """Every gateway refuses these sessions' tokens from now on (the revocation
+        bucket, through the outbox in this transaction)."""
+        if session_ids:
+            await add_revocations(self.conn, orm.outbox, session_ids, reason)
+            self.wrote_outbox = True
 
     async def prune(
         self,
@@ -225,6 +237,7 @@ class SqlStore:
             else:
                 device[row.citizen_id] = row.subject_sealed  # the newest bound wins
         at = timestamp_to_proto(self.clock())
+        self.wrote_outbox = True
         await add_events(
             self.conn,
             orm.outbox,
