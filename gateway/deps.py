@@ -160,7 +160,7 @@ async def signed_in_staff(
     )
     if claims.role not in STAFF_ROLE_NAMES:
         raise Problem(401, "token_invalid", "The token is not valid.", field="Authorization")
-    role: StaffRoleName = claims.role  # type: ignore[assignment]
+    role: StaffRoleName = claims.role
     caller = Caller.staff(Role(role), claims.subject, claims.office)
     return Staff(
         claims.subject,

@@ -49,7 +49,9 @@ class TokenKeys:
             if not force and time.monotonic() - self._asked_at < self.min_interval:
                 return
             self._asked_at = time.monotonic()
-            answer = await self.stub.GetSigningKeys(identity_pb2.GetSigningKeysRequest(), timeout=self.timeout)
+            answer = await self.stub.GetSigningKeys(
+                identity_pb2.GetSigningKeysRequest(), timeout=self.timeout
+            )
             self.verifier = Verifier(
                 {
                     k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key)
@@ -102,7 +104,9 @@ class TokenKeys:
 class TokenChecker:
     """What the routes' dependencies ask: the claims of a valid, unrevoked token."""
 
-    def __init__(self, keys: TokenKeys, revoked: RevocationWatcher, clock: Clock, *, ready_wait: float) -> None:
+    def __init__(
+        self, keys: TokenKeys, revoked: RevocationWatcher, clock: Clock, *, ready_wait: float
+    ) -> None:
         self.keys = keys
         self.revoked = revoked
         self.clock = clock

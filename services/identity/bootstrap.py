@@ -55,9 +55,9 @@ from services.identity.service_layer.staff import OfficeDirectory, Passwords, St
 from services.runtime import migrations
 from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database, TransactionFactory
-from services.runtime.revocations import ensure_bucket
 from services.runtime.host import ServiceHost
 from services.runtime.pii import ResealReport, reseal
+from services.runtime.revocations import ensure_bucket
 
 log = logging.getLogger(__name__)
 NAME = "identity"

@@ -45,9 +45,7 @@ def subject(session_id: str) -> str:
 
 async def add_revocations(conn: AsyncConnection, outbox: Table, session_ids: list[str], reason: str) -> None:
     """Revoke ``session_ids`` for every gateway, in the caller's transaction."""
-    await add_messages(
-        conn, outbox, [(subject(sid), ENTRY_TYPE, reason.encode()) for sid in session_ids]
-    )
+    await add_messages(conn, outbox, [(subject(sid), ENTRY_TYPE, reason.encode()) for sid in session_ids])
 
 
 async def ensure_bucket(js: JetStreamContext, ttl: dt.timedelta) -> KeyValue:

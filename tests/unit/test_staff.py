@@ -157,7 +157,9 @@ def test_expired_tampered_unsigned_and_foreign_staff_tokens_are_refused() -> Non
     for bad in (
         f"{header}.{forged_payload}.{signature}",
         f"{none_header}.{payload}.",
-        JwtStaffTokens(SigningKeys((Ed25519PrivateKey.generate(),)), dt.timedelta(minutes=30)).issue(StaffClaims("s1", "x"), T0)[0],
+        JwtStaffTokens(SigningKeys((Ed25519PrivateKey.generate(),)), dt.timedelta(minutes=30)).issue(
+            StaffClaims("s1", "x"), T0
+        )[0],
         "not-a-token",
     ):
         with pytest.raises(ProblemError) as refused:

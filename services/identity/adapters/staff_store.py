@@ -138,7 +138,9 @@ class SqlStaffStore:
     async def revoke_staff_sessions_of(self, staff_id: str, at: dt.datetime, reason: str) -> None:
         open_now = (_sessions.c.staff_id == staff_id, _sessions.c.revoked_at.is_(None))
         ending = list(
-            (await self.conn.execute(select(_sessions.c.id).where(*open_now, _sessions.c.expires_at > at))).scalars()
+            (
+                await self.conn.execute(select(_sessions.c.id).where(*open_now, _sessions.c.expires_at > at))
+            ).scalars()
         )
         await self.conn.execute(update(_sessions).where(*open_now).values(revoked_at=at))
         await self._tell_gateways(ending, reason)

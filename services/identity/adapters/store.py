@@ -18,8 +18,8 @@ from services.identity.service_layer.ports import Challenge, Pruned, Session
 from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
-from services.runtime.revocations import add_revocations
 from services.runtime.proto_values import timestamp_to_proto
+from services.runtime.revocations import add_revocations
 
 
 class SqlStore:

@@ -50,7 +50,9 @@ class SigningKeys:
             pem = item if item.startswith(_PEM_START) else Path(item).read_text(encoding="utf-8")
             key = load_pem_private_key(pem.replace("\\n", "\n").encode(), password=None)
             if not isinstance(key, Ed25519PrivateKey):
-                raise ValueError("token signing keys must be Ed25519 keys (openssl genpkey -algorithm ed25519)")
+                raise ValueError(
+                    "token signing keys must be Ed25519 keys (openssl genpkey -algorithm ed25519)"
+                )
             keys.append(key)
         return cls(tuple(keys))
 
@@ -61,7 +63,9 @@ class SigningKeys:
         path = data_dir / "token-signing-key.pem"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+            )
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:  # another process of this data dir made it first

@@ -55,7 +55,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self.signing_keys = pb.GetSigningKeysResponse(
             keys=[
                 pb.SigningKey(
-                    key_id=kid, algorithm=ALGORITHM, public_key=key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+                    key_id=kid,
+                    algorithm=ALGORITHM,
+                    public_key=key.public_bytes(Encoding.Raw, PublicFormat.Raw),
                 )
                 for kid, key in (signing_keys or {}).items()
             ]
