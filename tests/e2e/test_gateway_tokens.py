@@ -3,7 +3,7 @@ request) and revoked at once for every gateway process: a signed-out session is
 refused by a second gateway as soon as the revocation bucket tells it, and by a
 gateway started after the sign-out from its first request; tokens with an unknown
 key id, of a retired key or altered are refused; a rotation keeps the old key's
-tokens working until they expire."""
+tokens working until they expire; a refresh token used twice ends its session."""
 
 from __future__ import annotations
 
@@ -183,3 +183,26 @@ async def test_a_rotation_keeps_the_old_keys_tokens_until_they_expire_and_not_af
     finally:
         await rotated.host.stop()
         await retired.host.stop()
+
+
+async def test_a_refresh_token_used_twice_ends_the_session_everywhere(platform: Platform) -> None:
+    tokens = await sign_in(platform, "app")
+    refreshed = await platform.http.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=platform.headers("app")
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    # The spent refresh token again: copied, by a thief or from its owner. Neither copy
+    # may go on: the session ends, and with it the tokens refreshed from it.
+    reused = await platform.http.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=platform.headers("app")
+    )
+    assert (reused.status_code, reused.json()["code"]) == (401, "session_invalid")
+    await platform.revocation_seen(refreshed.json()["access_token"])
+    refused = await me(platform.http, platform, refreshed.json()["access_token"])
+    assert (refused.status_code, refused.json()["code"]) == (401, "session_ended")
+    again = await platform.http.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": refreshed.json()["refresh_token"]},
+        headers=platform.headers("app"),
+    )
+    assert (again.status_code, again.json()["code"]) == (401, "session_invalid")

@@ -149,17 +149,24 @@ class SqlStore:
     async def session_by_refresh(self, refresh_hash: str) -> Session | None:
         return await self._session(orm.sessions.c.refresh_hash == refresh_hash)
 
+    async def session_by_spent_refresh(self, refresh_hash: str) -> Session | None:
+        return await self._session(orm.sessions.c.previous_refresh_hash == refresh_hash)
+
     async def replace_refresh(self, session_id: str, refresh_hash: str) -> None:
         s = orm.sessions
-        await self.conn.execute(update(s).where(s.c.id == session_id).values(refresh_hash=refresh_hash))
+        await self.conn.execute(
+            update(s)
+            .where(s.c.id == session_id)
+            .values(previous_refresh_hash=s.c.refresh_hash, refresh_hash=refresh_hash)
+        )
 
-    async def revoke(self, session_id: str, at: dt.datetime) -> None:
+    async def revoke(self, session_id: str, at: dt.datetime, *, reason: str) -> None:
         s = orm.sessions
         done = await self.conn.execute(
             update(s).where(s.c.id == session_id, s.c.revoked_at.is_(None)).values(revoked_at=at)
         )
         if done.rowcount:
-            await self.tell_gateways([session_id], "sign_out")
+            await self.tell_gateways([session_id], reason)
 
     async def tell_gateways(self, session_ids: list[str], reason: str) -> None:
         """Every gateway refuses these sessions' tokens from now on (the revocation
