@@ -46,12 +46,15 @@ class TokenKeys:
         """Ask identity for its keys, unless asked less than ``min_interval`` ago (a
         stream of tokens with made-up key ids costs identity one call per interval)."""
         async with self._lock:
-            if not force and time.monotonic() - self._asked_at < self.min_interval:
+            # With no key at all (identity was not up when last asked) there is
+            # nothing to protect: ask. A failed call does not count as asked.
+            recent = time.monotonic() - self._asked_at < self.min_interval
+            if recent and not force and self.verifier.keys:
                 return
-            self._asked_at = time.monotonic()
             answer = await self.stub.GetSigningKeys(
                 identity_pb2.GetSigningKeysRequest(), timeout=self.timeout
             )
+            self._asked_at = time.monotonic()
             self.verifier = Verifier(
                 {
                     k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key)
