@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from gateway.tokens import TokenKeys
 from mintong.identity.v1 import identity_pb2
 from services.runtime.access_tokens import ISSUER, UnknownKey, key_id
+from services.runtime.errors import ProblemError
 
 NOW = dt.datetime(2030, 1, 7, tzinfo=dt.UTC)
 
@@ -80,3 +81,28 @@ async def test_with_no_key_yet_the_gateway_asks_whatever_the_interval() -> None:
     identity.down = False  # identity is up now: the next token is checked
     assert await check(keys, token(key)) == "c1"
     assert identity.asked == 2
+
+
+async def test_a_token_verified_once_is_not_verified_again_until_the_keys_change() -> None:
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    identity = Identity(new, old)
+    keys = TokenKeys(identity, timeout=1.0, min_interval=3600)  # type: ignore[arg-type]
+    value = token(old)
+    assert await check(keys, value) == "c1"
+    assert list(keys._verified) == [value]
+    assert await check(keys, value) == "c1"  # from the cache
+    with pytest.raises(ProblemError) as late:  # its expiry is checked each time all the same
+        await keys.check(
+            value,
+            audience="web",
+            now=NOW + dt.timedelta(minutes=5),
+            wrong_audience="other",
+            expired="expired",
+        )
+    assert late.value.detail == "expired"
+    with pytest.raises(ProblemError):  # another audience is checked anew, and refused
+        await keys.check(value, audience="app", now=NOW, wrong_audience="other", expired="expired")
+    identity.keys = [new]  # the old key retired
+    await keys.refresh(force=True)
+    with pytest.raises(UnknownKey):
+        await check(keys, value)
