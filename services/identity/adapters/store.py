@@ -244,7 +244,6 @@ class SqlStore:
             else:
                 device[row.citizen_id] = row.subject_sealed  # the newest bound wins
         at = timestamp_to_proto(self.clock())
-        self.wrote_outbox = True
         await add_events(
             self.conn,
             orm.outbox,
