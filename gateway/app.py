@@ -33,8 +33,11 @@ from gateway.routes import (
     staff,
 )
 from gateway.routes.identity import IMPORT_BYTES
+from gateway.tokens import TokenChecker, TokenKeys
 from services.runtime import telemetry
+from services.runtime.clock import Clock, utc_now
 from services.runtime.events import EventBus
+from services.runtime.revocations import RevocationWatcher
 
 DESCRIPTION = """The one HTTP API of mintong for the bureau's APP, WeChat official account
 and web platform. Every `/v1` request names its channel in `X-Mintong-Channel`.
@@ -42,19 +45,33 @@ Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`
 and the `field` at fault."""
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
+    """``clock``: the time tokens' expiry is checked against (tests move it)."""
     receipt_secret = settings.ensure_secrets()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = Clients(settings)
-        # The gateway publishes nothing: it connects for readiness and leaves the
-        # streams to the services that own them.
+        # The gateway publishes nothing: it connects for readiness and for the
+        # revocation bucket, and leaves the streams to the services that own them.
         app.state.bus = EventBus(settings.nats_url, "mintong-gateway", streams=[])
+        revoked = RevocationWatcher(app.state.bus)
+        app.state.bus.on_reconnect.append(revoked.restart)
+        keys = TokenKeys(
+            app.state.clients.identity,
+            timeout=settings.grpc_timeout,
+            min_interval=settings.token_keys_min_interval,
+            every=settings.token_keys_refresh_interval,
+        )
+        app.state.tokens = TokenChecker(keys, revoked, clock, ready_wait=settings.admission_wait)
         await app.state.bus.start()
+        await revoked.start()
+        await keys.start()
         try:
             yield
         finally:
+            await keys.stop()
+            await revoked.stop()
             await app.state.clients.close()
             await app.state.bus.close()
             telemetry.flush()

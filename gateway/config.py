@@ -27,6 +27,12 @@ class GatewaySettings(ServiceSettings):
     #: ``admission_wait`` seconds for a turn, then get 503 with Retry-After.
     max_in_flight: int = Field(default=64, ge=1)
     admission_wait: float = Field(default=1.0, ge=0)
+    #: Seconds between two readings of identity's token keys (a retired key stops
+    #: being accepted by then at the latest) ...
+    token_keys_refresh_interval: float = Field(default=300.0, gt=0)
+    #: ... and the least between two readings asked for by tokens naming a key id
+    #: not known yet (made-up key ids cost identity one call per interval).
+    token_keys_min_interval: float = Field(default=5.0, ge=0)
     #: Largest request body, in bytes, taken on any route without a limit of its
     #: own (the catalogue file and the resident import have theirs): larger ones
     #: get 413 before they are read.

@@ -13,8 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.clients import Clients
 from gateway.problems import Problem
+from gateway.tokens import TokenChecker
 from mintong.identity.v1 import identity_pb2, staff_pb2
 from services.runtime import context
+from services.runtime.access_tokens import STAFF_AUDIENCE
 from services.runtime.context import Caller, Role
 from services.runtime.proto_values import CHANNEL_PROTO
 
@@ -121,6 +123,8 @@ STAFF_ROLES: dict[staff_pb2.StaffRole, StaffRoleName] = {
     staff_pb2.STAFF_ROLE_SRE: "sre",
 }
 
+STAFF_ROLE_NAMES = frozenset(STAFF_ROLES.values())
+
 
 @dataclass(frozen=True)
 class Staff:
@@ -130,14 +134,16 @@ class Staff:
     office_id: str | None  # window clerks; reviewers (their city is its city)
     access_token: str
     call: Call
+    #: The session the token belongs to (its sign-out revokes it).
+    session_id: str = ""
 
 
 async def signed_in_staff(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)]
 ) -> Staff:
-    """The signed-in staff member: identity checks the token (signature, staff
-    audience, expiry, session open, account active) on every request and answers
-    with the role and office the account has now."""
+    """The signed-in staff member, as the token says: the gateway checks it itself
+    (signature, staff audience, expiry, session not revoked). Disabling an account or
+    changing its role or office revokes its sessions (the revocation bucket)."""
     if credentials is None:
         raise Problem(
             401,
@@ -146,19 +152,24 @@ async def signed_in_staff(
             field="Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    answer = await request.app.state.clients.staff.Authenticate(
-        staff_pb2.StaffServiceAuthenticateRequest(access_token=credentials.credentials),
-        **_call(request, GATEWAY).options,
+    claims = await _checker(request).claims(
+        credentials.credentials,
+        audience=STAFF_AUDIENCE,
+        wrong_audience="This is not a staff token.",
+        expired="The staff token has expired; sign in again.",
     )
-    role = STAFF_ROLES[answer.role]
-    caller = Caller.staff(Role(role), answer.staff_id, answer.office_id)
+    if claims.role not in STAFF_ROLE_NAMES:
+        raise Problem(401, "token_invalid", "The token is not valid.", field="Authorization")
+    role: StaffRoleName = claims.role
+    caller = Caller.staff(Role(role), claims.subject, claims.office)
     return Staff(
-        answer.staff_id,
-        answer.username,
+        claims.subject,
+        claims.username,
         role,
-        answer.office_id or None,
+        claims.office or None,
         credentials.credentials,
         _call(request, caller),
+        claims.session_id,
     )
 
 
@@ -192,9 +203,8 @@ class Citizen:
     id: str
     access_token: str
     call: Call
-    #: "otp", or "face" while a face match on this session is recent: the routes of
-    #: actions that need it (online ID card replacement) check it.
-    assurance_level: str = "otp"
+    #: The session the token belongs to (its sign-out revokes it).
+    session_id: str = ""
 
 
 async def citizen(
@@ -202,8 +212,8 @@ async def citizen(
     channel: Annotated[ChannelName, Depends(channel)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Citizen:
-    """The signed-in citizen: identity checks the token (signature, audience =
-    this channel, expiry, session not signed out) on every request."""
+    """The signed-in citizen: the gateway checks the token itself (signature,
+    audience = this channel, expiry, session not revoked), with no call."""
     if credentials is None:
         raise Problem(
             401,
@@ -212,18 +222,40 @@ async def citizen(
             field="Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    answer = await request.app.state.clients.identity.Authenticate(
-        identity_pb2.AuthenticateRequest(
-            access_token=credentials.credentials, channel=CHANNEL_PROTO[channel]
-        ),
-        **_call(request, GATEWAY).options,
+    claims = await _checker(request).claims(
+        credentials.credentials,
+        audience=channel,
+        wrong_audience="This token was issued for another channel.",
+        expired="The token has expired; refresh it.",
     )
     return Citizen(
-        answer.citizen_id,
+        claims.subject,
         credentials.credentials,
-        _call(request, Caller.citizen(answer.citizen_id)),
-        answer.assurance_level or "otp",
+        _call(request, Caller.citizen(claims.subject)),
+        claims.session_id,
     )
+
+
+async def assurance_level(request: Request, citizen: Citizen, channel: ChannelName) -> str:
+    """The citizen's session's assurance level now ("otp", or "face" while a face
+    match is recent). Not in the token (a face match raises it mid-session), so
+    identity is asked: only the routes that need it pay the call."""
+    answer = await request.app.state.clients.identity.Authenticate(
+        identity_pb2.AuthenticateRequest(access_token=citizen.access_token, channel=CHANNEL_PROTO[channel]),
+        **_call(request, GATEWAY).options,
+    )
+    return answer.assurance_level or "otp"
+
+
+def signed_out(request: Request, session_id: str) -> None:
+    """This process refuses the session's tokens at once: the revocation bucket
+    tells the other processes (and this one again) a moment later."""
+    _checker(request).revoked.add(session_id)
+
+
+def _checker(request: Request) -> TokenChecker:
+    checker: TokenChecker = request.app.state.tokens
+    return checker
 
 
 async def service_call(request: Request) -> Call:

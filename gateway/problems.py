@@ -340,8 +340,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
             if api and not path.startswith("/v1/providers/"):
                 _add(responses, 400, ["invalid_channel"])
             if operation.get("security"):
-                _add(responses, 401, ["unauthenticated", "token_invalid"])
+                _add(responses, 401, ["unauthenticated", "token_invalid", "session_ended"])
                 _add(responses, 403, ["forbidden", "wrong_channel"])
+                # The gateway checks tokens itself, once it has read the revoked sessions.
+                _add(responses, 503, ["sessions_unavailable"])
             if "requestBody" in operation:
                 _add(responses, 413, ["body_too_large"])
             if api:

@@ -10,7 +10,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import CHANNEL_PROTO, Administrator, AnonymousCall, Channel, Services, SignedIn
+from gateway.deps import (
+    CHANNEL_PROTO,
+    Administrator,
+    AnonymousCall,
+    Channel,
+    Services,
+    SignedIn,
+    signed_out,
+)
 from gateway.problems import Problem, declare
 from gateway.schemas import Stored
 from mintong.common.v1 import common_pb2
@@ -137,10 +145,11 @@ async def refresh(body: Refresh, channel: Channel, call: AnonymousCall, services
 
 
 @router.post("/auth/logout", status_code=204, summary="End this session")
-async def sign_out(me: SignedIn, channel: Channel, services: Services) -> Response:
+async def sign_out(request: Request, me: SignedIn, channel: Channel, services: Services) -> Response:
     await services.identity.SignOut(
         pb.SignOutRequest(access_token=me.access_token, channel=CHANNEL_PROTO[channel]), **me.call.options
     )
+    signed_out(request, me.session_id)
     return Response(status_code=204)
 
 

@@ -17,6 +17,7 @@ from gateway.deps import (
     Services,
     Staff,
     StaffRoleName,
+    signed_out,
     staff,
 )
 from gateway.problems import declare
@@ -102,10 +103,11 @@ async def sign_in(body: StaffSignIn, request: Request, call: AnonymousCall, serv
 
 
 @router.post("/logout", status_code=204, summary="End this staff session")
-async def sign_out(me: AnyStaff, services: Services) -> Response:
+async def sign_out(request: Request, me: AnyStaff, services: Services) -> Response:
     await services.staff.SignOut(
         pb.StaffServiceSignOutRequest(access_token=me.access_token), **me.call.options
     )
+    signed_out(request, me.session_id)
     return Response(status_code=204)
 
 

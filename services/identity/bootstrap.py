@@ -34,7 +34,7 @@ from services.identity.adapters.preparer import PoolPreparer, ThreadPreparer
 from services.identity.adapters.staff_store import SqlStaffStore
 from services.identity.adapters.staff_tokens import JwtStaffTokens
 from services.identity.adapters.store import SqlStore
-from services.identity.adapters.tokens import JwtTokens
+from services.identity.adapters.tokens import JwtTokens, SigningKeys
 from services.identity.adapters.wechat import HttpWeChatOAuth, SandboxWeChatOAuth, parse_apps
 from services.identity.config import IdentitySettings
 from services.identity.domain.channels import FacePolicy
@@ -59,9 +59,9 @@ from services.identity.service_layer.staff import OfficeDirectory, Passwords, St
 from services.runtime import migrations
 from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database, TransactionFactory
-from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
 from services.runtime.pii import ResealReport, reseal
+from services.runtime.revocations import ensure_bucket
 
 log = logging.getLogger(__name__)
 NAME = "identity"
@@ -123,17 +123,17 @@ def build(
 ) -> Identity:
     db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
     cipher = settings.pii_cipher()
-    token_key = (
-        settings.token_secret.get_secret_value()
-        if settings.token_secret
-        else dev_secret(settings.data_dir, "token-secret")
+    token_keys = (
+        SigningKeys.parse(settings.token_signing_keys.get_secret_value())
+        if settings.token_signing_keys
+        else SigningKeys.dev(settings.data_dir)
     )
     uow = TransactionFactory(db, lambda conn: SqlStore(conn, cipher, clock))
     auth = Auth(
         uow,
         cipher,
         NotifyCodeSender(settings.grpc_target("notify")),
-        JwtTokens(token_key, dt.timedelta(minutes=settings.access_token_minutes)),
+        JwtTokens(token_keys, dt.timedelta(minutes=settings.access_token_minutes)),
         clock=clock,
         policy=OtpPolicy(
             resend_after=dt.timedelta(seconds=settings.otp_resend_seconds),
@@ -142,11 +142,12 @@ def build(
         ),
     )
 
+    staff_uow = TransactionFactory(db, lambda conn: SqlStaffStore(conn, clock))
     staff = StaffAuth(
-        TransactionFactory(db, lambda conn: SqlStaffStore(conn, clock)),
+        staff_uow,
         cipher,
         passwords or Argon2Passwords(),
-        JwtStaffTokens(token_key, dt.timedelta(minutes=settings.staff_token_minutes)),
+        JwtStaffTokens(token_keys, dt.timedelta(minutes=settings.staff_token_minutes)),
         offices or GrpcOfficeDirectory(settings.grpc_target("booking")),
         clock=clock,
         throttle=SignInThrottle(
@@ -197,7 +198,8 @@ def build(
 
     def register(server: grpc.aio.Server) -> None:
         identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-            IdentityServicer(auth, uow, clock, assurance=face.assurance), server
+            IdentityServicer(auth, uow, clock, assurance=face.assurance, signing_keys=token_keys.public),
+            server,
         )
         bindings, faces = ChannelBindingServicer(channels), FaceVerificationServicer(face)
         channels_pb2_grpc.add_ChannelBindingServiceServicer_to_server(bindings, server)
@@ -226,6 +228,11 @@ def build(
         db=db,
         outbox=orm.outbox,
     )
+    # Revocations leave at the commit (the relay woken), not at its next poll.
+    for factory in (uow, staff_uow, channel_uow):
+        factory.on_commit = host.wake_relay
+    lifetime = settings.longest_token_lifetime
+    host.bus.setup.append(lambda js: ensure_bucket(js, lifetime))
     host.workers.append(BootstrapAdministrator(staff, settings))
     host.workers.append(ContactsBackfill(uow))
     host.workers.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -14,8 +15,12 @@ class IdentitySettings(PiiSettings):
     personal data (rotation: put a new key first, run ``python -m services.identity
     reseal``, then drop the old key), come with :class:`PiiSettings`."""
 
-    #: HS256 key of access tokens; the gateway never needs it (it asks identity).
-    token_secret: SecretStr | None = None
+    #: Ed25519 private keys (PKCS#8 PEM) access tokens are signed with, newest first,
+    #: comma-separated, each a PEM value or a PEM file's path. The first signs; the
+    #: others stay published (and accepted) for the tokens they signed: rotate by
+    #: putting a new key first, and drop the old one after the longest token
+    #: lifetime. Dev mode: one made in <data dir>/token-signing-key.pem.
+    token_signing_keys: SecretStr | None = None
     access_token_minutes: int = Field(default=10, ge=1, le=60)
     otp_per_number_per_hour: int = Field(default=5, ge=1)
     otp_per_address_per_hour: int = Field(default=20, ge=1)
@@ -61,6 +66,12 @@ class IdentitySettings(PiiSettings):
     #: lines; the prune worker then deletes it.
     import_retention_days: int = Field(default=30, ge=1, le=3650)
 
+    @property
+    def longest_token_lifetime(self) -> dt.timedelta:
+        """How long a revoked session's tokens may still be presented: the
+        revocation bucket keeps its entries this long (and a minute for clocks)."""
+        return dt.timedelta(minutes=max(self.access_token_minutes, self.staff_token_minutes) + 1)
+
     def sandboxes(self) -> frozenset[str]:
         chosen = {"face": self.face_provider, "wechat_oauth": self.wechat_oauth}
         return frozenset(name for name, provider in chosen.items() if provider == "sandbox")
@@ -74,7 +85,7 @@ class IdentitySettings(PiiSettings):
     @model_validator(mode="after")
     def _keys_outside_dev(self) -> IdentitySettings:
         if self.env != "dev":
-            for name in ("token_secret", "pii_keys", "pii_lookup_key"):
+            for name in ("token_signing_keys", "pii_keys", "pii_lookup_key"):
                 if getattr(self, name) is None:
                     raise ValueError(f"MINTONG_{name.upper()} must be set when MINTONG_ENV is not dev")
         if (self.bootstrap_admin_user is None) != (self.bootstrap_admin_password is None):

@@ -104,11 +104,17 @@ class TransactionFactory(Generic[T]):
     def __init__(self, db: Database, make: Callable[[AsyncConnection], T]) -> None:
         self.db = db
         self.make = make
+        #: Called after a commit whose store says ``wrote_outbox`` (the relay's
+        #: wake-up: what was written leaves now rather than at the next poll).
+        self.on_commit: Callable[[], None] = lambda: None
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[T]:
         async with self.db.write() as conn:
-            yield self.make(conn)
+            store = self.make(conn)
+            yield store
+        if getattr(store, "wrote_outbox", False):
+            self.on_commit()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[T]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,11 @@ class EventBus:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        #: Run with the JetStream context at every connection and stream repair
+        #: (a key-value bucket a service owns: services/runtime/revocations.py).
+        self.setup: list[Callable[[JetStreamContext], Awaitable[object]]] = []
+        #: Called when the connection comes back after a loss.
+        self.on_reconnect: list[Callable[[], None]] = []
 
     @property
     def connected(self) -> bool:
@@ -134,6 +140,8 @@ class EventBus:
                 )
                 try:
                     await ensure_streams(nc.jetstream(), self.streams, self.replicas)
+                    for step in self.setup:
+                        await step(nc.jetstream())
                 except Exception:
                     await nc.close()
                     raise
@@ -143,7 +151,10 @@ class EventBus:
 
     async def ensure_streams(self) -> None:
         """Create the streams again, e.g. after NATS lost its store."""
-        await ensure_streams(await self.jetstream(), self.streams, self.replicas)
+        js = await self.jetstream()
+        await ensure_streams(js, self.streams, self.replicas)
+        for step in self.setup:
+            await step(js)
 
     # One line per event while NATS is away, instead of nats-py's tracebacks.
     async def _on_error(self, error: Exception) -> None:
@@ -155,6 +166,8 @@ class EventBus:
 
     async def _on_reconnected(self) -> None:
         log.info("reconnected to NATS at %s", self.url)
+        for callback in self.on_reconnect:
+            callback()
 
     async def close(self) -> None:
         self._closing = True

@@ -116,6 +116,32 @@ async def add_events(conn: AsyncConnection, outbox: Table, events: Sequence[Mess
     return [r[0] for r in records]
 
 
+async def add_messages(
+    conn: AsyncConnection, outbox: Table, messages: Sequence[tuple[str, str, bytes]]
+) -> None:
+    """Write raw ``(subject, type, payload)`` messages that are no proto event (a
+    key-value bucket's entries: services/runtime/revocations.py), published by the
+    relay as reliably and in the same order as events."""
+    if not messages:
+        return
+    headers = json.dumps(telemetry.current_carrier())
+    now = dt.datetime.now(dt.UTC)
+    await conn.execute(
+        outbox.insert(),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "subject": subject,
+                "event_type": kind,
+                "payload": payload,
+                "headers": headers,
+                "created_at": now,
+            }
+            for subject, kind, payload in messages
+        ],
+    )
+
+
 class OutboxRelay(BackgroundLoop):
     """Publishes a service's outbox in ``seq`` order; a failed publish stops the
     batch so that no later event overtakes it. Events of one aggregate keep their

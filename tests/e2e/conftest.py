@@ -12,6 +12,7 @@ from typing import Any
 
 import argon2
 import httpx
+import jwt
 import pytest
 import uvicorn
 
@@ -36,6 +37,8 @@ class Platform:
     identity: Any
     settings: GatewaySettings
     admin_token: str = ""
+    #: The gateway's FastAPI application (its state: the token checker).
+    app: Any = None
 
     def headers(self, channel: str = "web", admin: bool = False) -> dict[str, str]:
         """The channel header; with ``admin``, the bootstrap administrator's staff token."""
@@ -50,6 +53,12 @@ class Platform:
         )
         assert answer.status_code == 200, answer.text
         return str(answer.json()["access_token"])
+
+    async def revocation_seen(self, token: str) -> None:
+        """Until the gateway has the session of ``token`` from the revocation bucket
+        (identity's outbox → NATS → the gateway's watch: a moment, not at once)."""
+        session_id = jwt.decode(token, options={"verify_signature": False})["sid"]
+        await asyncio.wait_for(self.app.state.tokens.revoked.wait_for(session_id), 10)
 
     async def make_staff(
         self, role: str, *, username: str | None = None, office_id: str | None = None
@@ -102,7 +111,8 @@ async def platform(
 
     settings = make_settings(GatewaySettings, receipt_secret=RECEIPT_SECRET, **targets)
     # proxy_headers off as in `python -m gateway`: MINTONG_TRUSTED_PROXIES decides.
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", proxy_headers=False))
+    app = create_app(settings, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -110,7 +120,7 @@ async def platform(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        running = Platform(url, http, booking, notify, citizens, settings)
+        running = Platform(url, http, booking, notify, citizens, settings, app=app)
         running.admin_token = await running.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
         yield running
     server.should_exit = True

@@ -163,6 +163,7 @@ async def test_removing_a_binding_stops_one_step_sign_in_and_ends_its_sessions(p
     assert removed.status_code == 204
     after = await wechat_sign_in(platform, "zhang.3")
     assert (after.status_code, after.json()["code"]) == (401, "not_bound")
+    await platform.revocation_seen(through_it)  # identity's outbox → NATS → the gateway
     ended = await platform.http.get("/v1/me", headers=bearer(platform, through_it, "wechat"))
     assert (ended.status_code, ended.json()["code"]) == (401, "session_ended")
     # The session that signed in with a code is not the binding's: it goes on.

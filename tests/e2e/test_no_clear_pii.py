@@ -325,6 +325,9 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
 
     inbox = await eventually(inbox_filled)
     assert not leaks("the citizen's inbox", inbox.text, NEEDLES)
+    # A sign-out: the revocation bucket's entry (its own stream) is scanned too.
+    assert (await platform.http.post("/v1/auth/logout", headers=signed_in)).status_code == 204
+    await platform.revocation_seen(tokens["access_token"])
     # Scan only once the background work is done: all it wrote is there to be searched.
     await eventually(lambda: background_settled(platform, nats_server.url))
 

@@ -212,12 +212,21 @@ async def test_administrators_manage_staff_and_a_disabled_account_is_out_at_once
         headers=admin,
     )
     assert moved.json()["office_id"] == "north"
+    # The token said "centre": the move ends the session, and a new one says north.
+    await platform.revocation_seen(clerk["Authorization"].removeprefix("Bearer "))
+    moved_out = await platform.http.get("/v1/staff/me", headers=clerk)
+    assert (moved_out.status_code, moved_out.json()["code"]) == (401, "session_ended")
+    clerk = {
+        **platform.headers(),
+        "Authorization": "Bearer " + await platform.staff_sign_in("clerk.y", "clerk.y-password-0123"),
+    }
     assert (await platform.http.get("/v1/staff/me", headers=clerk)).json()["office_id"] == "north"
 
     off = await platform.http.put(
         f"/v1/admin/staff/{member['staff_id']}/active", json={"active": False}, headers=admin
     )
     assert off.json()["active"] is False
+    await platform.revocation_seen(clerk["Authorization"].removeprefix("Bearer "))
     assert (await platform.http.get("/v1/staff/me", headers=clerk)).status_code == 401
     relogin = await platform.http.post(
         "/v1/staff/token",

@@ -60,7 +60,7 @@ async def leave_behind(app: Any, now: dt.datetime) -> None:
         for session, revoked in sessions:
             await store.add_session(session, f"refresh-{session.id}", now - 3 * DAY)
             if revoked:
-                await store.revoke(session.id, revoked)
+                await store.revoke(session.id, revoked, reason="sign_out")
 
 
 async def test_pruning_deletes_what_nothing_reads_any_more_and_keeps_the_rest(

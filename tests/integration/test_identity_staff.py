@@ -202,7 +202,7 @@ async def test_disabling_ends_sessions_and_refuses_sign_in_with_the_same_answer(
     assert (f"admin:{admin}", "staff.disable") in actions and (f"admin:{admin}", "staff.enable") in actions
 
 
-async def test_a_role_change_applies_at_once_and_is_audited(identity: Any) -> None:
+async def test_a_role_change_ends_the_sessions_and_is_audited(identity: Any) -> None:
     staff: StaffAuth = identity.staff
     admin = await make(staff, "admin2", StaffRole.ADMINISTRATOR)
     member = await make(staff, "member", StaffRole.REVIEWER)
@@ -215,7 +215,12 @@ async def test_a_role_change_applies_at_once_and_is_audited(identity: Any) -> No
     await staff.set_role(
         actor=f"admin:{admin}", staff_id=member, role=StaffRole.WINDOW_CLERK, office_id="zz-office-2"
     )
-    who, _ = await staff.authenticate(token)  # the token is the same; the role is read anew
+    # The token said "reviewer": the change ends its session; a new one says clerk.
+    with pytest.raises(ProblemError) as ended:
+        await staff.authenticate(token)
+    assert ended.value.code == "session_ended"
+    _, token, _ = await staff.sign_in("member", PASSWORD, "10.0.0.1")
+    who, _ = await staff.authenticate(token)
     assert (who.role, who.office_id) == (StaffRole.WINDOW_CLERK, "zz-office-2")
     change = [d for _, a, s, d in await entries(identity) if a == "staff.role_change"]
     assert change == [

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from gateway.config import GatewaySettings
 from services.booking.config import BookingSettings
@@ -36,7 +38,7 @@ SECRET = "mintong-secrets"
 REQUIRED_SECRETS = {
     "gateway": {"MINTONG_RECEIPT_SECRET": "receipt-secret"},
     "identity": {
-        "MINTONG_TOKEN_SECRET": "token-secret",
+        "MINTONG_TOKEN_SIGNING_KEYS": "token-signing-keys",
         "MINTONG_PII_KEYS": "pii-keys",
         "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
     },
@@ -210,7 +212,9 @@ def test_prod_secrets_reach_every_container_that_needs_them() -> None:
 SAMPLE_SECRETS = {
     "receipt-secret": "r" * 32,
     "qr-secret": "q" * 32,
-    "token-secret": "t" * 32,
+    "token-signing-keys": Ed25519PrivateKey.generate()
+    .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    .decode(),
     "pii-keys": PiiCipher.generate_key(),
     "pii-lookup-key": PiiCipher.generate_key(),
     "postgres-password": "p" * 16,

@@ -25,7 +25,7 @@ from services.runtime.pii import PiiCipher
 
 KEYS = {"pii_keys": PiiCipher.generate_key(), "pii_lookup_key": PiiCipher.generate_key()}
 # Settings from keyword arguments, as pydantic parses them from the environment.
-IDENTITY_PROD: dict[str, Any] = {"env": "prod", "token_secret": "t" * 32, **KEYS}
+IDENTITY_PROD: dict[str, Any] = {"env": "prod", "token_signing_keys": "unused-in-this-test", **KEYS}
 NOTIFY_PROD: dict[str, Any] = {"env": "prod", **KEYS}
 REAL_SMS: dict[str, Any] = {
     "notify_sms_provider": "http",

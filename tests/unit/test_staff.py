@@ -12,12 +12,13 @@ from collections.abc import Awaitable
 
 import argon2
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.deps import Call, Staff, require_office, staff
 from gateway.problems import Problem
 from services.identity.adapters.passwords import Argon2Passwords
 from services.identity.adapters.staff_tokens import JwtStaffTokens
-from services.identity.adapters.tokens import JwtTokens
+from services.identity.adapters.tokens import JwtTokens, SigningKeys
 from services.identity.domain.staff import (
     SignInThrottle,
     StaffAccount,
@@ -31,7 +32,7 @@ from services.identity.service_layer.staff import StaffClaims
 from services.runtime.errors import ProblemError
 
 T0 = dt.datetime(2030, 1, 7, 0, 0, tzinfo=dt.UTC)
-KEY = "k" * 32
+KEY = SigningKeys((Ed25519PrivateKey.generate(),))
 
 
 # --- roles and offices --------------------------------------------------------------
@@ -164,7 +165,9 @@ def test_expired_tampered_unsigned_and_foreign_staff_tokens_are_refused() -> Non
     for bad in (
         f"{header}.{forged_payload}.{signature}",
         f"{none_header}.{payload}.",
-        JwtStaffTokens("o" * 32, dt.timedelta(minutes=30)).issue(StaffClaims("s1", "x"), T0)[0],
+        JwtStaffTokens(SigningKeys((Ed25519PrivateKey.generate(),)), dt.timedelta(minutes=30)).issue(
+            StaffClaims("s1", "x"), T0
+        )[0],
         "not-a-token",
     ):
         with pytest.raises(ProblemError) as refused:

@@ -90,9 +90,12 @@ class SqlChannelStore(SqlStore):
         if row is None:
             return None
         opened = select(bs.c.session_id).where(bs.c.binding_id == binding_id)
-        await self.conn.execute(
-            update(s).where(s.c.id.in_(opened), s.c.revoked_at.is_(None)).values(revoked_at=at)
+        open_now = (s.c.id.in_(opened), s.c.revoked_at.is_(None))
+        ending = list(
+            (await self.conn.execute(select(s.c.id).where(*open_now, s.c.expires_at > at))).scalars()
         )
+        await self.conn.execute(update(s).where(*open_now).values(revoked_at=at))
+        await self.tell_gateways(ending, "binding_removed")
         await self.conn.execute(delete(bs).where(bs.c.binding_id == binding_id))
         await self.conn.execute(delete(b).where(b.c.id == binding_id))
         return _binding(row)

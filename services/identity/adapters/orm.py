@@ -107,6 +107,9 @@ sessions = Table(
     Column("citizen_id", String(36), nullable=False, index=True),
     Column("channel", String(16), nullable=False),
     Column("refresh_hash", String(64), nullable=False, unique=True),
+    # The refresh token before the current one: presented again, it was copied (its
+    # owner or a thief used it first), and the session ends (auth.py refresh).
+    Column("previous_refresh_hash", String(64), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),

@@ -15,6 +15,7 @@ from services.identity.service_layer.staff import StaffSession
 from services.runtime import audit as audit_log
 from services.runtime.clock import Clock
 from services.runtime.db import as_utc
+from services.runtime.revocations import add_revocations
 
 _accounts = orm.staff_accounts
 _sessions = orm.staff_sessions
@@ -35,6 +36,8 @@ def _account(row: Row[Any]) -> StaffAccount:
 class SqlStaffStore:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self.conn = conn
+        #: Something for the relay was written: the unit of work wakes it at commit.
+        self.wrote_outbox = False
         self.clock = clock
 
     async def staff_by_username(self, username: str) -> tuple[StaffAccount, str] | None:
@@ -124,18 +127,30 @@ class SqlStaffStore:
         return StaffSession(row.id, row.staff_id, expires, as_utc(row.revoked_at))
 
     async def revoke_staff_session(self, session_id: str, at: dt.datetime) -> None:
-        await self.conn.execute(
+        done = await self.conn.execute(
             update(_sessions)
             .where(_sessions.c.id == session_id, _sessions.c.revoked_at.is_(None))
             .values(revoked_at=at)
         )
+        if done.rowcount:
+            await self._tell_gateways([session_id], "sign_out")
 
-    async def revoke_staff_sessions_of(self, staff_id: str, at: dt.datetime) -> None:
-        await self.conn.execute(
-            update(_sessions)
-            .where(_sessions.c.staff_id == staff_id, _sessions.c.revoked_at.is_(None))
-            .values(revoked_at=at)
+    async def revoke_staff_sessions_of(self, staff_id: str, at: dt.datetime, reason: str) -> None:
+        open_now = (_sessions.c.staff_id == staff_id, _sessions.c.revoked_at.is_(None))
+        ending = list(
+            (
+                await self.conn.execute(select(_sessions.c.id).where(*open_now, _sessions.c.expires_at > at))
+            ).scalars()
         )
+        await self.conn.execute(update(_sessions).where(*open_now).values(revoked_at=at))
+        await self._tell_gateways(ending, reason)
+
+    async def _tell_gateways(self, session_ids: list[str], reason: str) -> None:
+        """Every gateway refuses these sessions' tokens from now on (the revocation
+        bucket, through the outbox in this transaction)."""
+        if session_ids:
+            await add_revocations(self.conn, orm.outbox, session_ids, reason)
+            self.wrote_outbox = True
 
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
         await audit_log.append(

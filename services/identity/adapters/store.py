@@ -19,6 +19,7 @@ from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
 from services.runtime.proto_values import timestamp_to_proto
+from services.runtime.revocations import add_revocations
 
 #: Citizen ids per ``IN (…)``: a batch's bound parameters stay well under the limits.
 _IN_LIST = 5000
@@ -29,6 +30,8 @@ class SqlStore:
         self.conn = conn
         self.cipher = cipher
         self.clock = clock
+        #: Something for the relay was written: the unit of work wakes it at commit.
+        self.wrote_outbox = False
 
     async def resident_by_lookup(self, id_lookup: str) -> Resident | None:
         row = (
@@ -209,15 +212,31 @@ class SqlStore:
     async def session_by_refresh(self, refresh_hash: str) -> Session | None:
         return await self._session(orm.sessions.c.refresh_hash == refresh_hash)
 
+    async def session_by_spent_refresh(self, refresh_hash: str) -> Session | None:
+        return await self._session(orm.sessions.c.previous_refresh_hash == refresh_hash)
+
     async def replace_refresh(self, session_id: str, refresh_hash: str) -> None:
         s = orm.sessions
-        await self.conn.execute(update(s).where(s.c.id == session_id).values(refresh_hash=refresh_hash))
-
-    async def revoke(self, session_id: str, at: dt.datetime) -> None:
-        s = orm.sessions
         await self.conn.execute(
+            update(s)
+            .where(s.c.id == session_id)
+            .values(previous_refresh_hash=s.c.refresh_hash, refresh_hash=refresh_hash)
+        )
+
+    async def revoke(self, session_id: str, at: dt.datetime, *, reason: str) -> None:
+        s = orm.sessions
+        done = await self.conn.execute(
             update(s).where(s.c.id == session_id, s.c.revoked_at.is_(None)).values(revoked_at=at)
         )
+        if done.rowcount:
+            await self.tell_gateways([session_id], reason)
+
+    async def tell_gateways(self, session_ids: list[str], reason: str) -> None:
+        """Every gateway refuses these sessions' tokens from now on (the revocation
+        bucket, through the outbox in this transaction)."""
+        if session_ids:
+            await add_revocations(self.conn, orm.outbox, session_ids, reason)
+            self.wrote_outbox = True
 
     async def prune(
         self,

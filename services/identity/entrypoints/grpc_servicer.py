@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mintong.identity.v1 import identity_pb2 as pb
 from mintong.identity.v1 import identity_pb2_grpc as pb_grpc
@@ -13,6 +16,7 @@ from services.identity.domain.model import mask_phone
 from services.identity.service_layer.auth import Auth
 from services.identity.service_layer.ports import Claims, UnitOfWork
 from services.runtime import context as calls
+from services.runtime.access_tokens import ALGORITHM
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound
 from services.runtime.proto_values import channel_name as channel_of
@@ -36,12 +40,28 @@ async def _otp_only(session_id: str) -> tuple[Assurance, dt.datetime | None]:
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def __init__(
-        self, auth: Auth, uow: UnitOfWork, clock: Clock, *, assurance: AssuranceOf = _otp_only
+        self,
+        auth: Auth,
+        uow: UnitOfWork,
+        clock: Clock,
+        *,
+        assurance: AssuranceOf = _otp_only,
+        signing_keys: Mapping[str, Ed25519PublicKey] | None = None,
     ) -> None:
         self.auth = auth
         self.uow = uow
         self.clock = clock
         self.assurance = assurance
+        self.signing_keys = pb.GetSigningKeysResponse(
+            keys=[
+                pb.SigningKey(
+                    key_id=kid,
+                    algorithm=ALGORITHM,
+                    public_key=key.public_bytes(Encoding.Raw, PublicFormat.Raw),
+                )
+                for kid, key in (signing_keys or {}).items()
+            ]
+        )
 
     async def RequestCode(self, request, context):
         wait = await self.auth.request_code(
@@ -72,6 +92,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         if until is not None:
             answer.assurance_expires_at.FromDatetime(until)
         return answer
+
+    async def GetSigningKeys(self, request, context):
+        # Public keys: anyone may ask (the gateway does, at start and on a key id it
+        # does not know).
+        return self.signing_keys
 
     async def GetMe(self, request, context):
         # A citizen sees only themselves, whatever id they ask for.

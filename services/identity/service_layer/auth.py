@@ -198,19 +198,26 @@ class Auth:
     async def refresh(self, refresh_token: str, channel: str) -> tuple[Claims, str, int, str]:
         """A new access token and a new refresh token; the old refresh token dies."""
         now = self.clock()
+        refused = ProblemError(
+            "session_invalid", "Sign in again.", field="refresh_token", kind=Kind.UNAUTHENTICATED
+        )
+        spent = self.sealer.lookup(f"refresh:{refresh_token}")
         async with self.uow.write() as store:
-            session = await store.session_by_refresh(self.sealer.lookup(f"refresh:{refresh_token}"))
-            if (
-                session is None
-                or session.revoked_at
-                or session.expires_at <= now
-                or session.channel != channel
-            ):
-                raise ProblemError(
-                    "session_invalid", "Sign in again.", field="refresh_token", kind=Kind.UNAUTHENTICATED
-                )
-            fresh = secrets.token_urlsafe(32)
-            await store.replace_refresh(session.id, self.sealer.lookup(f"refresh:{fresh}"))
+            session = await store.session_by_refresh(spent)
+            if session is None:
+                # A refresh token used before is back: it was copied, and either copy
+                # may be the thief's. The session ends for both (every gateway too).
+                reused = await store.session_by_spent_refresh(spent)
+                if reused is not None and reused.revoked_at is None:
+                    await store.revoke(reused.id, now, reason="refresh_reuse")
+                    log.warning("a spent refresh token was presented again: session ended")
+            elif session.revoked_at or session.expires_at <= now or session.channel != channel:
+                raise refused
+            else:
+                fresh = secrets.token_urlsafe(32)
+                await store.replace_refresh(session.id, self.sealer.lookup(f"refresh:{fresh}"))
+        if session is None:
+            raise refused  # after the commit, so that the session stays ended
         claims = Claims(session.citizen_id, session.id, channel)
         access, lifetime = self.tokens.issue(claims, now)
         return claims, access, lifetime, fresh
@@ -232,4 +239,4 @@ class Auth:
     async def sign_out(self, access_token: str, channel: str) -> None:
         claims = await self.authenticate(access_token, channel)
         async with self.uow.write() as store:
-            await store.revoke(claims.session_id, self.clock())
+            await store.revoke(claims.session_id, self.clock(), reason="sign_out")

@@ -52,6 +52,11 @@ class StaffSession:
 class StaffClaims:
     staff_id: str
     session_id: str
+    #: What the token says of the account when it was made, so the gateway needs
+    #: no call to know it; a change of role or office revokes the account's sessions.
+    role: str = ""
+    office_id: str = ""
+    username: str = ""
 
 
 class StaffStore(Protocol):
@@ -74,7 +79,7 @@ class StaffStore(Protocol):
     async def add_staff_session(self, session: StaffSession, at: dt.datetime) -> None: ...
     async def staff_session(self, session_id: str) -> StaffSession | None: ...
     async def revoke_staff_session(self, session_id: str, at: dt.datetime) -> None: ...
-    async def revoke_staff_sessions_of(self, staff_id: str, at: dt.datetime) -> None: ...
+    async def revoke_staff_sessions_of(self, staff_id: str, at: dt.datetime, reason: str) -> None: ...
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
 
 
@@ -259,7 +264,12 @@ class StaffAuth:
                 # address did under other usernames is not.
                 await store.clear_failures(keys[0])
                 session_id = str(uuid.uuid4())
-                token, lifetime = self.tokens.issue(StaffClaims(account.id, session_id), now)
+                token, lifetime = self.tokens.issue(
+                    StaffClaims(
+                        account.id, session_id, account.role.value, account.office_id or "", account.username
+                    ),
+                    now,
+                )
                 session = StaffSession(session_id, account.id, now + dt.timedelta(seconds=lifetime), None)
                 await store.add_staff_session(session, now)
                 if rehashed is not None:
@@ -393,7 +403,11 @@ class StaffAuth:
                 )
             await store.update_staff(after, now)
             if before.active and not after.active:
-                await store.revoke_staff_sessions_of(staff_id, now)
+                await store.revoke_staff_sessions_of(staff_id, now, "disabled")
+            elif (before.role, before.office_id) != (after.role, after.office_id):
+                # Tokens say the role and office (the gateway reads them there, with
+                # no call): a change ends the sessions, and the member signs in again.
+                await store.revoke_staff_sessions_of(staff_id, now, "role_change")
             detail: dict[str, object] = {}
             if before.active != after.active:
                 action = "staff.enable" if after.active else "staff.disable"

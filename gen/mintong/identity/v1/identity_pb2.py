@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from mintong.common.v1 import common_pb2 as mintong_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mintong/identity/v1/identity.proto\x12\x13mintong.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emintong/common/v1/common.proto\"u\n\x12RequestCodeRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\x12\x11\n\tclient_ip\x18\x04 \x01(\t\"3\n\x13RequestCodeResponse\x12\x1c\n\x14resend_after_seconds\x18\x01 \x01(\x05\"k\n\rSignInRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12+\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"e\n\x06Tokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x05\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12\x12\n\ncitizen_id\x18\x04 \x01(\t\"=\n\x0eSignInResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\">\n\x0fRefreshResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\"T\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"S\n\x0eSignOutRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x11\n\x0fSignOutResponse\"X\n\x13\x41uthenticateRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x91\x01\n\x14\x41uthenticateResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x03 \x01(\t\x12\x38\n\x14\x61ssurance_expires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\"\n\x0cGetMeRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\xf8\x01\n\rGetMeResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x18\n\x10masked_id_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmasked_phone\x18\x04 \x01(\t\x12\x11\n\tcity_code\x18\x05 \x01(\t\x12\x0e\n\x06gender\x18\x06 \x01(\t\x12+\n\nbirth_date\x18\x07 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x08 \x01(\t\x12\x30\n\x0f\x63\x61rd_expires_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\"`\n\x1aStartResidentImportRequest\x12\x31\n\x06\x66ormat\x18\x01 \x01(\x0e\x32!.mintong.identity.v1.ImportFormat\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"O\n\x1bStartResidentImportResponse\x12\x30\n\x03job\x18\x01 \x01(\x0b\x32#.mintong.identity.v1.ResidentImport\"-\n\x18GetResidentImportRequest\x12\x11\n\timport_id\x18\x01 \x01(\t\"M\n\x19GetResidentImportResponse\x12\x30\n\x03job\x18\x01 \x01(\x0b\x32#.mintong.identity.v1.ResidentImport\"9\n\nRowProblem\x12\x0c\n\x04line\x18\x01 \x01(\x03\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc8\x03\n\x0eResidentImport\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x11\n\trows_done\x18\x03 \x01(\x03\x12\x10\n\x08imported\x18\x04 \x01(\x03\x12\x0f\n\x07updated\x18\x05 \x01(\x03\x12\x11\n\tunchanged\x18\x06 \x01(\x03\x12\x10\n\x08rejected\x18\x07 \x01(\x03\x12\x33\n\nrejections\x18\x08 \x03(\x0b\x32\x1f.mintong.identity.v1.RowProblem\x12\x17\n\x0frows_per_second\x18\t \x01(\x01\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x62ytes_received\x18\r \x01(\x03\x12\x12\n\nerror_code\x18\x0e \x01(\t\x12.\n\x05\x65rror\x18\x0f \x01(\x0b\x32\x1f.mintong.identity.v1.RowProblem*b\n\x0cImportFormat\x12\x1d\n\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1c\n\x18IMPORT_FORMAT_JSON_LINES\x10\x01\x12\x15\n\x11IMPORT_FORMAT_CSV\x10\x02\x32\xa7\x04\n\x0fIdentityService\x12`\n\x0bRequestCode\x12\'.mintong.identity.v1.RequestCodeRequest\x1a(.mintong.identity.v1.RequestCodeResponse\x12Q\n\x06SignIn\x12\".mintong.identity.v1.SignInRequest\x1a#.mintong.identity.v1.SignInResponse\x12T\n\x07Refresh\x12#.mintong.identity.v1.RefreshRequest\x1a$.mintong.identity.v1.RefreshResponse\x12T\n\x07SignOut\x12#.mintong.identity.v1.SignOutRequest\x1a$.mintong.identity.v1.SignOutResponse\x12\x63\n\x0c\x41uthenticate\x12(.mintong.identity.v1.AuthenticateRequest\x1a).mintong.identity.v1.AuthenticateResponse\x12N\n\x05GetMe\x12!.mintong.identity.v1.GetMeRequest\x1a\".mintong.identity.v1.GetMeResponse2\x86\x02\n\x14IdentityAdminService\x12z\n\x13StartResidentImport\x12/.mintong.identity.v1.StartResidentImportRequest\x1a\x30.mintong.identity.v1.StartResidentImportResponse(\x01\x12r\n\x11GetResidentImport\x12-.mintong.identity.v1.GetResidentImportRequest\x1a..mintong.identity.v1.GetResidentImportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mintong/identity/v1/identity.proto\x12\x13mintong.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emintong/common/v1/common.proto\"u\n\x12RequestCodeRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\x12\x11\n\tclient_ip\x18\x04 \x01(\t\"3\n\x13RequestCodeResponse\x12\x1c\n\x14resend_after_seconds\x18\x01 \x01(\x05\"k\n\rSignInRequest\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12+\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"e\n\x06Tokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x05\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12\x12\n\ncitizen_id\x18\x04 \x01(\t\"=\n\x0eSignInResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\">\n\x0fRefreshResponse\x12+\n\x06tokens\x18\x01 \x01(\x0b\x32\x1b.mintong.identity.v1.Tokens\"T\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"S\n\x0eSignOutRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x11\n\x0fSignOutResponse\"X\n\x13\x41uthenticateRequest\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12+\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1a.mintong.common.v1.Channel\"\x91\x01\n\x14\x41uthenticateResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x03 \x01(\t\x12\x38\n\x14\x61ssurance_expires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetSigningKeysRequest\"C\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\"G\n\x16GetSigningKeysResponse\x12-\n\x04keys\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.SigningKey\"\"\n\x0cGetMeRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\xf8\x01\n\rGetMeResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x18\n\x10masked_id_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmasked_phone\x18\x04 \x01(\t\x12\x11\n\tcity_code\x18\x05 \x01(\t\x12\x0e\n\x06gender\x18\x06 \x01(\t\x12+\n\nbirth_date\x18\x07 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x08 \x01(\t\x12\x30\n\x0f\x63\x61rd_expires_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\"`\n\x1aStartResidentImportRequest\x12\x31\n\x06\x66ormat\x18\x01 \x01(\x0e\x32!.mintong.identity.v1.ImportFormat\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"O\n\x1bStartResidentImportResponse\x12\x30\n\x03job\x18\x01 \x01(\x0b\x32#.mintong.identity.v1.ResidentImport\"-\n\x18GetResidentImportRequest\x12\x11\n\timport_id\x18\x01 \x01(\t\"M\n\x19GetResidentImportResponse\x12\x30\n\x03job\x18\x01 \x01(\x0b\x32#.mintong.identity.v1.ResidentImport\"9\n\nRowProblem\x12\x0c\n\x04line\x18\x01 \x01(\x03\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc8\x03\n\x0eResidentImport\x12\x11\n\timport_id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x11\n\trows_done\x18\x03 \x01(\x03\x12\x10\n\x08imported\x18\x04 \x01(\x03\x12\x0f\n\x07updated\x18\x05 \x01(\x03\x12\x11\n\tunchanged\x18\x06 \x01(\x03\x12\x10\n\x08rejected\x18\x07 \x01(\x03\x12\x33\n\nrejections\x18\x08 \x03(\x0b\x32\x1f.mintong.identity.v1.RowProblem\x12\x17\n\x0frows_per_second\x18\t \x01(\x01\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x62ytes_received\x18\r \x01(\x03\x12\x12\n\nerror_code\x18\x0e \x01(\t\x12.\n\x05\x65rror\x18\x0f \x01(\x0b\x32\x1f.mintong.identity.v1.RowProblem*b\n\x0cImportFormat\x12\x1d\n\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1c\n\x18IMPORT_FORMAT_JSON_LINES\x10\x01\x12\x15\n\x11IMPORT_FORMAT_CSV\x10\x02\x32\x92\x05\n\x0fIdentityService\x12`\n\x0bRequestCode\x12\'.mintong.identity.v1.RequestCodeRequest\x1a(.mintong.identity.v1.RequestCodeResponse\x12Q\n\x06SignIn\x12\".mintong.identity.v1.SignInRequest\x1a#.mintong.identity.v1.SignInResponse\x12T\n\x07Refresh\x12#.mintong.identity.v1.RefreshRequest\x1a$.mintong.identity.v1.RefreshResponse\x12T\n\x07SignOut\x12#.mintong.identity.v1.SignOutRequest\x1a$.mintong.identity.v1.SignOutResponse\x12\x63\n\x0c\x41uthenticate\x12(.mintong.identity.v1.AuthenticateRequest\x1a).mintong.identity.v1.AuthenticateResponse\x12N\n\x05GetMe\x12!.mintong.identity.v1.GetMeRequest\x1a\".mintong.identity.v1.GetMeResponse\x12i\n\x0eGetSigningKeys\x12*.mintong.identity.v1.GetSigningKeysRequest\x1a+.mintong.identity.v1.GetSigningKeysResponse2\x86\x02\n\x14IdentityAdminService\x12z\n\x13StartResidentImport\x12/.mintong.identity.v1.StartResidentImportRequest\x1a\x30.mintong.identity.v1.StartResidentImportResponse(\x01\x12r\n\x11GetResidentImport\x12-.mintong.identity.v1.GetResidentImportRequest\x1a..mintong.identity.v1.GetResidentImportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mintong.identity.v1.identity_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_IMPORTFORMAT']._serialized_start=2173
-  _globals['_IMPORTFORMAT']._serialized_end=2271
+  _globals['_IMPORTFORMAT']._serialized_start=2340
+  _globals['_IMPORTFORMAT']._serialized_end=2438
   _globals['_REQUESTCODEREQUEST']._serialized_start=124
   _globals['_REQUESTCODEREQUEST']._serialized_end=241
   _globals['_REQUESTCODERESPONSE']._serialized_start=243
@@ -57,24 +57,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHENTICATEREQUEST']._serialized_end=913
   _globals['_AUTHENTICATERESPONSE']._serialized_start=916
   _globals['_AUTHENTICATERESPONSE']._serialized_end=1061
-  _globals['_GETMEREQUEST']._serialized_start=1063
-  _globals['_GETMEREQUEST']._serialized_end=1097
-  _globals['_GETMERESPONSE']._serialized_start=1100
-  _globals['_GETMERESPONSE']._serialized_end=1348
-  _globals['_STARTRESIDENTIMPORTREQUEST']._serialized_start=1350
-  _globals['_STARTRESIDENTIMPORTREQUEST']._serialized_end=1446
-  _globals['_STARTRESIDENTIMPORTRESPONSE']._serialized_start=1448
-  _globals['_STARTRESIDENTIMPORTRESPONSE']._serialized_end=1527
-  _globals['_GETRESIDENTIMPORTREQUEST']._serialized_start=1529
-  _globals['_GETRESIDENTIMPORTREQUEST']._serialized_end=1574
-  _globals['_GETRESIDENTIMPORTRESPONSE']._serialized_start=1576
-  _globals['_GETRESIDENTIMPORTRESPONSE']._serialized_end=1653
-  _globals['_ROWPROBLEM']._serialized_start=1655
-  _globals['_ROWPROBLEM']._serialized_end=1712
-  _globals['_RESIDENTIMPORT']._serialized_start=1715
-  _globals['_RESIDENTIMPORT']._serialized_end=2171
-  _globals['_IDENTITYSERVICE']._serialized_start=2274
-  _globals['_IDENTITYSERVICE']._serialized_end=2825
-  _globals['_IDENTITYADMINSERVICE']._serialized_start=2828
-  _globals['_IDENTITYADMINSERVICE']._serialized_end=3090
+  _globals['_GETSIGNINGKEYSREQUEST']._serialized_start=1063
+  _globals['_GETSIGNINGKEYSREQUEST']._serialized_end=1086
+  _globals['_SIGNINGKEY']._serialized_start=1088
+  _globals['_SIGNINGKEY']._serialized_end=1155
+  _globals['_GETSIGNINGKEYSRESPONSE']._serialized_start=1157
+  _globals['_GETSIGNINGKEYSRESPONSE']._serialized_end=1228
+  _globals['_GETMEREQUEST']._serialized_start=1230
+  _globals['_GETMEREQUEST']._serialized_end=1264
+  _globals['_GETMERESPONSE']._serialized_start=1267
+  _globals['_GETMERESPONSE']._serialized_end=1515
+  _globals['_STARTRESIDENTIMPORTREQUEST']._serialized_start=1517
+  _globals['_STARTRESIDENTIMPORTREQUEST']._serialized_end=1613
+  _globals['_STARTRESIDENTIMPORTRESPONSE']._serialized_start=1615
+  _globals['_STARTRESIDENTIMPORTRESPONSE']._serialized_end=1694
+  _globals['_GETRESIDENTIMPORTREQUEST']._serialized_start=1696
+  _globals['_GETRESIDENTIMPORTREQUEST']._serialized_end=1741
+  _globals['_GETRESIDENTIMPORTRESPONSE']._serialized_start=1743
+  _globals['_GETRESIDENTIMPORTRESPONSE']._serialized_end=1820
+  _globals['_ROWPROBLEM']._serialized_start=1822
+  _globals['_ROWPROBLEM']._serialized_end=1879
+  _globals['_RESIDENTIMPORT']._serialized_start=1882
+  _globals['_RESIDENTIMPORT']._serialized_end=2338
+  _globals['_IDENTITYSERVICE']._serialized_start=2441
+  _globals['_IDENTITYSERVICE']._serialized_end=3099
+  _globals['_IDENTITYADMINSERVICE']._serialized_start=3102
+  _globals['_IDENTITYADMINSERVICE']._serialized_end=3364
 # @@protoc_insertion_point(module_scope)

@@ -64,6 +64,11 @@ class IdentityServiceStub:
                 request_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetMeRequest.SerializeToString,
                 response_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetMeResponse.FromString,
                 _registered_method=True)
+        self.GetSigningKeys = channel.unary_unary(
+                '/mintong.identity.v1.IdentityService/GetSigningKeys',
+                request_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetSigningKeysRequest.SerializeToString,
+                response_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetSigningKeysResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -110,6 +115,15 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSigningKeys(self, request, context):
+        """The public keys access tokens (citizens' and staff) are signed with, by key id:
+        the gateway checks tokens with them instead of calling Authenticate. The newest
+        key signs; older ones are listed while their tokens may still be alive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +156,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.GetMe,
                     request_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetMeRequest.FromString,
                     response_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetMeResponse.SerializeToString,
+            ),
+            'GetSigningKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSigningKeys,
+                    request_deserializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetSigningKeysRequest.FromString,
+                    response_serializer=mintong_dot_identity_dot_v1_dot_identity__pb2.GetSigningKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -306,6 +325,33 @@ class IdentityService:
             '/mintong.identity.v1.IdentityService/GetMe',
             mintong_dot_identity_dot_v1_dot_identity__pb2.GetMeRequest.SerializeToString,
             mintong_dot_identity_dot_v1_dot_identity__pb2.GetMeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSigningKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.identity.v1.IdentityService/GetSigningKeys',
+            mintong_dot_identity_dot_v1_dot_identity__pb2.GetSigningKeysRequest.SerializeToString,
+            mintong_dot_identity_dot_v1_dot_identity__pb2.GetSigningKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
