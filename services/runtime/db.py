@@ -14,10 +14,11 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy.ext.asyncio as sa_asyncio
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -172,3 +173,27 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn):
         immediate = conn.get_execution_options().get(_WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    values: dict[str, Any],
+    keys: list[str],
+    where: ColumnElement[bool] | None = None,
+    insert_only: tuple[str, ...] = (),
+) -> int:
+    """INSERT … ON CONFLICT DO UPDATE in the dialect at hand (both speak it): one
+    statement, so two writers of a new row cannot both insert it (an UPDATE then an
+    INSERT can). ``where`` limits which existing rows are updated; ``insert_only``
+    columns are written to a new row only. Returns the rows written (0: the row
+    exists and ``where`` kept it)."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    statement = insert.values(**values)
+    changes = {k: statement.excluded[k] for k in values if k not in keys and k not in insert_only}
+    result = await conn.execute(
+        statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=keys)
+    )
+    return result.rowcount

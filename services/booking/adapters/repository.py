@@ -5,25 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, and_, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
 from services.booking.domain import model
 from services.booking.domain.rules import BookingRules
-
-
-async def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE, in the dialect at hand (both speak it)."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    statement = insert.values(**values)
-    changes = {k: statement.excluded[k] for k in values if k not in keys}
-    await conn.execute(
-        statement.on_conflict_do_update(index_elements=keys, set_=changes)
-        if changes
-        else statement.on_conflict_do_nothing(index_elements=keys)
-    )
+from services.runtime.db import upsert
 
 
 class SqlCatalogueRepository:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
-from services.runtime.db import as_utc
+from services.runtime.db import as_utc, upsert
 from services.runtime.pii import PiiCipher
 
 
@@ -55,20 +55,13 @@ class SqlStore:
             "app_device_token_sealed": self._seal(contacts.app_device_token),
             "updated_at": dt.datetime.now(dt.UTC),
         }
-        done = await self.conn.execute(
-            update(orm.contacts).where(orm.contacts.c.citizen_id == contacts.citizen_id).values(**values)
-        )
-        if not done.rowcount:
-            await self.conn.execute(orm.contacts.insert().values(citizen_id=contacts.citizen_id, **values))
+        await upsert(self.conn, orm.contacts, {"citizen_id": contacts.citizen_id, **values}, ["citizen_id"])
 
     async def save_language(self, citizen_id: str, language: str) -> None:
-        c = orm.contacts
-        values = {"language": language, "updated_at": dt.datetime.now(dt.UTC)}
-        if (await self.conn.execute(update(c).where(c.c.citizen_id == citizen_id).values(**values))).rowcount:
-            return
-        # Nobody told notify where this citizen is reached yet: the row holds the
-        # language alone, and identity's addresses fill it in when they come.
-        await self.conn.execute(c.insert().values(citizen_id=citizen_id, **values))
+        values = {"citizen_id": citizen_id, "language": language, "updated_at": dt.datetime.now(dt.UTC)}
+        # A citizen nobody told notify the addresses of yet gets a row holding the
+        # language alone; identity's addresses fill it in when they come.
+        await upsert(self.conn, orm.contacts, values, ["citizen_id"])
 
     async def save_addresses(self, addresses: Addresses) -> bool:
         c = orm.contacts
@@ -81,19 +74,14 @@ class SqlStore:
             "addresses_as_of": addresses.as_of,
             "updated_at": dt.datetime.now(dt.UTC),
         }
+        # An older event (redelivered, or overtaken) never overwrites newer addresses;
+        # a new citizen's row starts in Chinese.
         newer_or_none = or_(c.c.addresses_as_of.is_(None), c.c.addresses_as_of <= addresses.as_of)
-        where = and_(c.c.citizen_id == addresses.citizen_id, newer_or_none)
-        if (await self.conn.execute(update(c).where(where).values(**values))).rowcount:
-            return True
-        known = select(c.c.citizen_id).where(c.c.citizen_id == addresses.citizen_id)
-        if (await self.conn.execute(known)).first() is not None:
-            return False  # newer addresses are stored already
-        # The consumer handles one event at a time per transaction, and its primary
-        # key makes a racing twin roll back and be redelivered: no savepoint needed.
-        await self.conn.execute(
-            c.insert().values(citizen_id=addresses.citizen_id, language="zh-CN", **values)
+        row = {"citizen_id": addresses.citizen_id, "language": "zh-CN", **values}
+        written = await upsert(
+            self.conn, c, row, ["citizen_id"], where=newer_or_none, insert_only=("language",)
         )
-        return True
+        return written > 0
 
     async def add_message(self, message: Message) -> bool:
         # A savepoint, so that a duplicate leaves the caller's transaction usable.
