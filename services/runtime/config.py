@@ -18,8 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_NATS_PORT = 14222
 
 #: Every sandbox provider a service may select, by the name MINTONG_ALLOW_SANDBOX
-#: uses: identity's face verifier and WeChat OAuth, notify's SMS, WeChat and APP push.
-SANDBOX_NAMES = frozenset({"face", "wechat_oauth", "sms", "wechat", "app_push"})
+#: uses: identity's face verifier and WeChat OAuth, notify's SMS, WeChat and APP push,
+#: cards' production centre and courier.
+SANDBOX_NAMES = frozenset({"face", "wechat_oauth", "sms", "wechat", "app_push", "card_production", "courier"})
 
 
 class ServiceSettings(BaseSettings):

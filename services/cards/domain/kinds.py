@@ -58,4 +58,7 @@ class CityKinds:
     residence_min_months: int = 6
     #: The booking business that takes these applications at the window.
     window_business_code: str = ""
+    #: Where a card the courier brings back waits for its owner (empty: the
+    #: application stays "returned" until staff act).
+    returns_office_id: str = ""
     kinds: dict[str, KindDefinition] = field(default_factory=dict)

@@ -40,6 +40,7 @@ class _City(BaseModel):
     renewal_window_days: int = Field(default=90, ge=0, le=366)
     residence_min_months: int = Field(default=6, ge=0, le=60)
     window_business_code: str = Field(min_length=1, max_length=64)
+    returns_office_id: str = Field(default="", max_length=64)
     kinds: list[_Kind] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -77,6 +78,7 @@ def parse(content: str) -> dict[str, CityKinds]:
             renewal_window_days=city.renewal_window_days,
             residence_min_months=city.residence_min_months,
             window_business_code=city.window_business_code,
+            returns_office_id=city.returns_office_id,
             kinds={
                 k.code: KindDefinition(
                     code=k.code,
