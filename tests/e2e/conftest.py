@@ -95,6 +95,7 @@ async def platform(
             cards_kinds_file=FIXTURES / "cards_kinds.yaml",
             courier_secret="test-courier-secret",
             cards_journey_seconds=3600,  # tests run the journey's steps themselves
+            cards_sandbox_production_seconds=0,
         ),
         clock=clock,
     )
