@@ -6,7 +6,7 @@ import datetime as dt
 
 from google.protobuf.message import Message
 
-from mintong.cards.v1 import cards_pb2, events_pb2
+from mintong.cards.v1 import events_pb2
 from services.cards.domain.events import StatusChanged
 from services.cards.domain.lifecycle import Status
 from services.runtime.proto_values import timestamp_to_proto
@@ -31,21 +31,21 @@ _MESSAGES: dict[Status, type[Message]] = {
 
 
 def to_proto(event: StatusChanged, occurred_at: dt.datetime) -> Message:
-    facts = cards_pb2.ApplicationFacts(
-        application_id=event.application_id,
-        citizen_id=event.citizen_id,
-        city_code=event.city_code,
-        kind=event.kind,
-        kind_name=event.kind_name,
-        kind_name_en=event.kind_name_en,
-        delivery_method=event.delivery_method,
-        office_id=event.office_id,
-        tracking_number=event.tracking_number,
-        from_status=event.from_status,
-        status=event.status,
-        reason=event.reason,
-    )
-    message = _MESSAGES[Status(event.status)](occurred_at=timestamp_to_proto(occurred_at), application=facts)
+    facts = {
+        "application_id": event.application_id,
+        "citizen_id": event.citizen_id,
+        "city_code": event.city_code,
+        "kind": event.kind,
+        "kind_name": event.kind_name,
+        "kind_name_en": event.kind_name_en,
+        "delivery_method": event.delivery_method,
+        "office_id": event.office_id,
+        "tracking_number": event.tracking_number,
+        "from_status": event.from_status,
+        "status": event.status,
+        "reason": event.reason,
+    }
+    message = _MESSAGES[Status(event.status)](occurred_at=timestamp_to_proto(occurred_at), **facts)
     if isinstance(message, events_pb2.ApplicationChecksFailed):
         message.reason_codes.extend(event.reason_codes)
     if isinstance(message, events_pb2.ApplicationInProduction):

@@ -277,31 +277,3 @@ class RecordCourierCallbackResponse(_message.Message):
     application_id: str
     status: str
     def __init__(self, application_id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
-
-class ApplicationFacts(_message.Message):
-    __slots__ = ("application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
-    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
-    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
-    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
-    KIND_FIELD_NUMBER: _ClassVar[int]
-    KIND_NAME_FIELD_NUMBER: _ClassVar[int]
-    KIND_NAME_EN_FIELD_NUMBER: _ClassVar[int]
-    DELIVERY_METHOD_FIELD_NUMBER: _ClassVar[int]
-    OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
-    TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
-    FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    REASON_FIELD_NUMBER: _ClassVar[int]
-    application_id: str
-    citizen_id: str
-    city_code: str
-    kind: str
-    kind_name: str
-    kind_name_en: str
-    delivery_method: str
-    office_id: str
-    tracking_number: str
-    from_status: str
-    status: str
-    reason: str
-    def __init__(self, application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
