@@ -92,10 +92,20 @@ async def start_card_holders(fake: FakeCardHolders) -> tuple[grpc.aio.Server, in
 
 OFFICES = [
     WindowOffice(
-        "hk-longhua-centre", "haikou", "龙华政务中心", "Longhua Centre", "龙华路1号", dt.date(2030, 1, 9)
+        "hk-longhua-centre",
+        "haikou",
+        "龙华政务中心",
+        "Longhua Centre",
+        "龙华路1号",
+        earliest_date=dt.date(2030, 1, 9),
     ),
     WindowOffice(
-        "hk-meilan-centre", "haikou", "美兰政务中心", "Meilan Centre", "美兰路2号", dt.date(2030, 1, 8)
+        "hk-meilan-centre",
+        "haikou",
+        "美兰政务中心",
+        "Meilan Centre",
+        "美兰路2号",
+        earliest_date=dt.date(2030, 1, 8),
     ),
 ]
 
@@ -108,6 +118,9 @@ class FakeOffices:
 
     async def find(self, office_ids: Sequence[str]) -> Sequence[WindowOffice]:
         return [o for o in OFFICES if o.office_id in office_ids]
+
+    async def describe(self, city_code: str, office_id: str) -> WindowOffice | None:
+        return next((o for o in OFFICES if o.office_id == office_id), None)
 
 
 @dataclass

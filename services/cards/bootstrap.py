@@ -82,6 +82,8 @@ def build(
         kinds=kinds_file.load(settings.cards_kinds_file),
         holders=holders or GrpcCardHolders(settings.grpc_target("identity")),
         offices=offices or GrpcOffices(settings.grpc_target("booking")),
+        courier_name=settings.cards_courier_name,
+        courier_name_en=settings.cards_courier_name_en,
     )
     journey = Journey(
         use_cases,

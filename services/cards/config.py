@@ -19,6 +19,9 @@ class CardsSettings(PiiSettings):
     cards_production: Literal["sandbox", "http"] = "sandbox"
     #: The courier: "sandbox" or "http" (docs/courier.md).
     cards_courier: Literal["sandbox", "http"] = "sandbox"
+    #: The courier's name citizens are told when their card is shipped (zh-CN, en).
+    cards_courier_name: str = "中国邮政EMS"
+    cards_courier_name_en: str = "China Post EMS"
     #: Key of the HMAC on courier callbacks, shared with the courier; a dev file in dev.
     courier_secret: SecretStr | None = None
     #: Seconds between passes of the journey worker (batches, shipments, pickups).

@@ -512,8 +512,9 @@ async def test_card_steps_are_told_in_the_citizens_language(
     await client.prefer("c31", pb.DELIVERY_CHANNEL_SMS, phone=PHONE)
     await client.prefer("c32", pb.DELIVERY_CHANNEL_SMS, phone=PHONE, language="en")
     shipped = cards_events.ApplicationShipped
-    await publish(nats_server.url, card_event(shipped, "c31", tracking_number="SF123"), "card-1")
-    await publish(nats_server.url, card_event(shipped, "c32", tracking_number="SF456"), "card-2")
+    courier = {"courier": "中国邮政EMS", "courier_en": "China Post EMS"}
+    await publish(nats_server.url, card_event(shipped, "c31", tracking_number="SF123", **courier), "card-1")
+    await publish(nats_server.url, card_event(shipped, "c32", tracking_number="SF456", **courier), "card-2")
     await publish(nats_server.url, card_event(cards_events.ApplicationDelivered, "c31"), "card-3")
     await publish(nats_server.url, card_event(cards_events.ApplicationInProduction, "c31"), "card-4")
 
@@ -523,6 +524,6 @@ async def test_card_steps_are_told_in_the_citizens_language(
 
     zh = await eventually(two)
     assert [m.template for m in zh] == ["card_shipped", "card_delivered"]  # production is not told
-    assert "SF123" in zh[0].body and "居民身份证挂失补领" in zh[0].body
+    assert "SF123" in zh[0].body and "中国邮政EMS" in zh[0].body and "app-1" in zh[0].body
     [en] = await eventually(lambda: messages_of(notify, "c32"))
-    assert en.template == "card_shipped" and "Replace a lost ID card" in en.body and "SF456" in en.body
+    assert en.template == "card_shipped" and "China Post EMS" in en.body and "SF456" in en.body

@@ -44,6 +44,7 @@ class GrpcOffices:
                     name=entry.office.name,
                     name_en=entry.office.name_en,
                     address=entry.office.address,
+                    address_en=entry.office.address_en,
                     earliest_date=dt.date(slot.date.year, slot.date.month, slot.date.day) if slot else None,
                     earliest_start=dt.time(slot.start.hours, slot.start.minutes) if slot else None,
                 )
@@ -57,6 +58,19 @@ class GrpcOffices:
                 o.earliest_start or dt.time.max,
             ),
         )
+
+    async def describe(self, city_code: str, office_id: str) -> WindowOffice | None:
+        try:
+            answer = await self.catalogue.get().ListOffices(
+                catalogue_pb2.ListOfficesRequest(city_code=city_code), **self._options()
+            )
+        except grpc.aio.AioRpcError as error:
+            raise self.catalogue.unavailable(error) from error
+        for entry in answer.entries:
+            o = entry.office
+            if o.id == office_id:
+                return WindowOffice(o.id, o.city_code, o.name, o.name_en, o.address, o.address_en)
+        return None
 
     async def find(self, office_ids: Sequence[str]) -> Sequence[WindowOffice]:
         try:

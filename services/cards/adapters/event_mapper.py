@@ -44,6 +44,13 @@ def to_proto(event: StatusChanged, occurred_at: dt.datetime) -> Message:
         "from_status": event.from_status,
         "status": event.status,
         "reason": event.reason,
+        "reason_en": event.reason_en,
+        "courier": event.courier,
+        "courier_en": event.courier_en,
+        "office_name": event.office_name,
+        "office_name_en": event.office_name_en,
+        "office_address": event.office_address,
+        "office_address_en": event.office_address_en,
     }
     message = _MESSAGES[Status(event.status)](occurred_at=timestamp_to_proto(occurred_at), **facts)
     if isinstance(message, events_pb2.ApplicationChecksFailed):

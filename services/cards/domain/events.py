@@ -22,6 +22,13 @@ class StatusChanged:
     reason: str
     reason_codes: tuple[str, ...] = ()
     batch_id: str = ""
+    reason_en: str = ""
+    courier: str = ""
+    courier_en: str = ""
+    office_name: str = ""
+    office_name_en: str = ""
+    office_address: str = ""
+    office_address_en: str = ""
 
 
 Event = StatusChanged

@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 
@@ -39,6 +40,9 @@ class Cards:
     offices: Offices
     #: How many alternative offices eligibility shows.
     alternatives: int = 3
+    #: The courier's name as citizens are told it (zh-CN, en).
+    courier_name: str = ""
+    courier_name_en: str = ""
 
 
 def family_of(kind: KindDefinition) -> str:
@@ -66,21 +70,22 @@ def resolve(cards: Cards, city_code: str, kind_code: str) -> tuple[CityKinds, Ki
 def event_of(
     app: Application, kind: KindDefinition | None, step: lifecycle.Transition, **extra: object
 ) -> StatusChanged:
-    return StatusChanged(
-        application_id=app.id,
-        citizen_id=app.citizen_id,
-        city_code=app.city_code,
-        kind=app.kind,
-        kind_name=kind.name if kind else app.kind,
-        kind_name_en=kind.name_en if kind else app.kind,
-        delivery_method=app.delivery.method,
-        office_id=app.delivery.office_id,
-        tracking_number=app.tracking_number,
-        from_status=step.from_status.value if step.from_status else "",
-        status=step.to_status.value,
-        reason=step.reason,
-        **extra,  # type: ignore[arg-type]
-    )
+    fields: dict[str, Any] = {
+        "application_id": app.id,
+        "citizen_id": app.citizen_id,
+        "city_code": app.city_code,
+        "kind": app.kind,
+        "kind_name": kind.name if kind else app.kind,
+        "kind_name_en": kind.name_en if kind else app.kind,
+        "delivery_method": app.delivery.method,
+        "office_id": app.delivery.office_id,
+        "tracking_number": app.tracking_number,
+        "from_status": step.from_status.value if step.from_status else "",
+        "status": step.to_status.value,
+        "reason": step.reason,
+        **extra,
+    }
+    return StatusChanged(**fields)
 
 
 def kind_of(cards: Cards, app: Application) -> KindDefinition | None:
@@ -97,6 +102,7 @@ async def move(
     actor: str,
     *,
     office_id: str | None = None,
+    where: WindowOffice | None = None,
     **values: object,
 ) -> bool:
     """Moves ``app`` (refusing an illegal move with 409) and emits the step's event;
@@ -114,7 +120,16 @@ async def move(
     if "tracking_number" in values:
         app.tracking_number = str(values["tracking_number"])
     step = lifecycle.move(app, new, now, reason, actor)
-    extra = {"batch_id": str(values["batch_id"])} if "batch_id" in values else {}
+    extra: dict[str, object] = {"batch_id": str(values["batch_id"])} if "batch_id" in values else {}
+    if new is Status.SHIPPED:
+        extra.update(courier=cards.courier_name, courier_en=cards.courier_name_en)
+    if where is not None:
+        extra.update(
+            office_name=where.name,
+            office_name_en=where.name_en,
+            office_address=where.address,
+            office_address_en=where.address_en,
+        )
     tx.emit(event_of(app, kind_of(cards, app), step, **extra))
     return True
 
@@ -325,8 +340,14 @@ async def _record(
         app, family_of(kind), report_lost_pending=kind.reports_card_lost and not reasons
     )
     for step in app.timeline:
-        codes = tuple(r[0] for r in app.reasons) if step.to_status is Status.CHECKS_FAILED else ()
-        tx.emit(event_of(app, kind, step, reason_codes=codes))
+        extra: dict[str, object] = {}
+        if step.to_status is Status.CHECKS_FAILED:
+            extra = {
+                "reason_codes": tuple(r[0] for r in app.reasons),
+                "reason": "；".join(r[1] for r in app.reasons),
+                "reason_en": "; ".join(r[2] for r in app.reasons),
+            }
+        tx.emit(event_of(app, kind, step, **extra))
     return app
 
 
@@ -412,9 +433,27 @@ async def staff_move(
 # --- the courier -------------------------------------------------------------------
 
 
+async def describe_office(cards: Cards, city_code: str, office_id: str) -> WindowOffice:
+    """An office's name and address for a citizen's message; its id when booking
+    cannot say (the message still goes)."""
+    try:
+        found = await cards.offices.describe(city_code, office_id)
+    except ProblemError as error:
+        log.warning("office %s not described for a message: %s", office_id, error.code)
+        found = None
+    return found or WindowOffice(office_id, city_code, office_id, office_id)
+
+
 async def courier_event(cards: Cards, event: CourierEvent) -> Application:
     """Moves the application a verified callback reports on; a replayed event id is
     refused (409 courier_event_replayed)."""
+    where = None
+    if event.kind == CourierEventKind.RETURNED:
+        async with cards.uow.read() as tx:
+            known = await tx.applications.by_tracking(event.tracking_number)
+        city = cards.kinds.get(known.city_code) if known else None
+        if known is not None and city is not None and city.returns_office_id:
+            where = await describe_office(cards, city.city_code, city.returns_office_id)
     async with cards.uow.write() as tx:
         if not await tx.applications.record_courier_event(
             event.event_id, event.tracking_number, event.kind, event.occurred_at, cards.clock()
@@ -444,6 +483,7 @@ async def courier_event(cards: Cards, event: CourierEvent) -> Application:
                 "returned by the courier: waits at the office",
                 SYSTEM,
                 office_id=city.returns_office_id,
+                where=where,
             )
     return app
 

@@ -48,6 +48,7 @@ class WindowOffice:
     name: str
     name_en: str = ""
     address: str = ""
+    address_en: str = ""
     earliest_date: dt.date | None = None
     earliest_start: dt.time | None = None
 
@@ -59,4 +60,8 @@ class Offices(Protocol):
 
     async def find(self, office_ids: Sequence[str]) -> Sequence[WindowOffice]:
         """The offices among those asked for that the catalogue knows."""
+        ...
+
+    async def describe(self, city_code: str, office_id: str) -> WindowOffice | None:
+        """One office's names and address, for a citizen's message."""
         ...

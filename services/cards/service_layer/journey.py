@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from services.cards.domain.lifecycle import Status
-from services.cards.service_layer.applications import SYSTEM, Cards, move, report_lost
+from services.cards.service_layer.applications import SYSTEM, Cards, describe_office, move, report_lost
 from services.cards.service_layer.ports import (
     Courier,
     ExternalUnavailable,
@@ -179,12 +179,16 @@ class Journey:
             ids = await tx.applications.to_hand_over(self.batch_size)
         moved = 0
         for app_id in ids:
+            async with self.cards.uow.read() as tx:
+                seen = await tx.applications.get(app_id)
+            if seen is None:
+                continue
+            where = await describe_office(self.cards, seen.city_code, seen.delivery.office_id)
             async with self.cards.uow.write() as tx:
                 app = await tx.applications.get(app_id)
                 if app is None or app.status is not Status.PRODUCED:
                     continue
-                if await move(
-                    self.cards, tx, app, Status.READY_FOR_PICKUP, "at the office's counter", SYSTEM
-                ):
+                reason = "at the office's counter"
+                if await move(self.cards, tx, app, Status.READY_FOR_PICKUP, reason, SYSTEM, where=where):
                     moved += 1
         return moved

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ApplicationSubmitted(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,13 @@ class ApplicationSubmitted(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -38,10 +45,17 @@ class ApplicationSubmitted(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationChecksFailed(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_codes")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en", "reason_codes")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +69,13 @@ class ApplicationChecksFailed(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     REASON_CODES_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
@@ -69,11 +90,18 @@ class ApplicationChecksFailed(_message.Message):
     from_status: str
     status: str
     reason: str
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
     reason_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ..., reason_codes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ApplicationChecksPassed(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +115,13 @@ class ApplicationChecksPassed(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -100,10 +135,17 @@ class ApplicationChecksPassed(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationApproved(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +159,13 @@ class ApplicationApproved(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -130,10 +179,17 @@ class ApplicationApproved(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationRejected(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +203,13 @@ class ApplicationRejected(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -160,10 +223,17 @@ class ApplicationRejected(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationInProduction(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "batch_id")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en", "batch_id")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +247,13 @@ class ApplicationInProduction(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
@@ -191,11 +268,18 @@ class ApplicationInProduction(_message.Message):
     from_status: str
     status: str
     reason: str
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
     batch_id: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class CardProduced(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +293,13 @@ class CardProduced(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -222,10 +313,17 @@ class CardProduced(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationShipped(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -239,6 +337,13 @@ class ApplicationShipped(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -252,10 +357,17 @@ class ApplicationShipped(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationDelivered(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -269,6 +381,13 @@ class ApplicationDelivered(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -282,10 +401,17 @@ class ApplicationDelivered(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationDeliveryFailed(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -299,6 +425,13 @@ class ApplicationDeliveryFailed(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -312,10 +445,17 @@ class ApplicationDeliveryFailed(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationReturned(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +469,13 @@ class ApplicationReturned(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -342,10 +489,17 @@ class ApplicationReturned(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationReadyForPickup(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -359,6 +513,13 @@ class ApplicationReadyForPickup(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -372,10 +533,17 @@ class ApplicationReadyForPickup(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationCollected(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -389,6 +557,13 @@ class ApplicationCollected(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -402,10 +577,17 @@ class ApplicationCollected(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
 
 class ApplicationCancelled(_message.Message):
-    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason")
+    __slots__ = ("occurred_at", "application_id", "citizen_id", "city_code", "kind", "kind_name", "kind_name_en", "delivery_method", "office_id", "tracking_number", "from_status", "status", "reason", "reason_en", "courier", "courier_en", "office_name", "office_name_en", "office_address", "office_address_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -419,6 +601,13 @@ class ApplicationCancelled(_message.Message):
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    COURIER_FIELD_NUMBER: _ClassVar[int]
+    COURIER_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ADDRESS_EN_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     application_id: str
     citizen_id: str
@@ -432,4 +621,11 @@ class ApplicationCancelled(_message.Message):
     from_status: str
     status: str
     reason: str
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    reason_en: str
+    courier: str
+    courier_en: str
+    office_name: str
+    office_name_en: str
+    office_address: str
+    office_address_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., application_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., kind_name: _Optional[str] = ..., kind_name_en: _Optional[str] = ..., delivery_method: _Optional[str] = ..., office_id: _Optional[str] = ..., tracking_number: _Optional[str] = ..., from_status: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ..., courier: _Optional[str] = ..., courier_en: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., office_address: _Optional[str] = ..., office_address_en: _Optional[str] = ...) -> None: ...
