@@ -29,7 +29,7 @@ K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 GRPC_PORTS = {"identity": 50051, "booking": 50052, "cards": 50053, "notify": 50054}
 # A key id names a key (MINTONG_NOTIFY_SMS_KEY_ID) and is no secret itself.
 SECRET_NAME = re.compile(r"TOKEN|PASSWORD|SECRET|KEY(?!_ID)", re.IGNORECASE)
-DATABASE_SERVICES = ("booking", "identity", "notify")
+DATABASE_SERVICES = ("booking", "identity", "notify", "cards")
 SECRET = "mintong-secrets"
 # What each process refuses to start without when MINTONG_ENV=prod (the ConfigMap's
 # setting), in every container of its pod: migrate loads the same settings.
@@ -41,6 +41,11 @@ REQUIRED_SECRETS = {
         "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
     },
     "notify": {"MINTONG_PII_KEYS": "pii-keys", "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key"},
+    "cards": {
+        "MINTONG_PII_KEYS": "pii-keys",
+        "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
+        "MINTONG_COURIER_SECRET": "courier-secret",
+    },
 }
 
 
