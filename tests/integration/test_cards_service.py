@@ -487,3 +487,30 @@ async def test_hostile_kind_and_key(world: World) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as anonymous:
         await world.citizens.ListApplications(pb.ListApplicationsRequest())
     assert anonymous.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_crash_after_the_register_was_told_repeats_only_what_is_idempotent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.cards.adapters.repository import SqlApplicationRepository
+
+    app_id = (await world.apply()).application.id
+    real = SqlApplicationRepository.set_card
+    crashes = [RuntimeError("the process died here")]
+
+    async def crash_once(self: Any, *args: Any) -> None:
+        if crashes:
+            raise crashes.pop()
+        await real(self, *args)
+
+    monkeypatch.setattr(SqlApplicationRepository, "set_card", crash_once)
+    with pytest.raises(RuntimeError):
+        await world.app.journey.step()  # the register has the card; ours rolled back
+    assert world.register.record_calls == {app_id: 1}
+    assert (await _app(world, app_id)).status == "in_production"
+    await world.app.journey.step()
+    app = await _app(world, app_id)
+    assert world.register.record_calls == {app_id: 2}  # idempotent at identity: one card
+    assert len(set(world.register.new_cards.values())) == 1
+    assert statuses(app) == ["submitted", "checks_passed", "approved", "in_production", "produced", "shipped"]
+    assert len(world.production.submits) == 1 and world.courier.bookings == {app_id: 1}
