@@ -136,6 +136,9 @@ class CardApplicationServicer(pb_grpc.CardApplicationServiceServicer):
         unkeyed = pb.ApplyRequest()
         unkeyed.CopyFrom(request)
         unkeyed.idempotency_key = ""
+        # The session's assurance may lapse between a request and its retry: the
+        # retry is still the same request.
+        unkeyed.assurance_level = ""
         d = request.delivery
         command = ApplyCommand(
             citizen_id=citizen,
