@@ -514,3 +514,13 @@ async def test_a_crash_after_the_register_was_told_repeats_only_what_is_idempote
     assert len(set(world.register.new_cards.values())) == 1
     assert statuses(app) == ["submitted", "checks_passed", "approved", "in_production", "produced", "shipped"]
     assert len(world.production.submits) == 1 and world.courier.bookings == {app_id: 1}
+
+
+async def test_twins_racing_with_one_key_make_one_application(world: World) -> None:
+    answers = await asyncio.gather(*(world.apply(key="twin") for _ in range(4)))
+    assert len({a.application.id for a in answers}) == 1
+    assert sorted(a.replayed for a in answers) == [False, True, True, True]
+    assert await world.count(orm.applications) == 1
+    # Different keys racing: one goes ahead, the others find it pending.
+    racing = await asyncio.gather(*(world.apply("carol", key=f"r{i}") for i in range(3)))
+    assert sorted(a.application.status for a in racing) == ["approved", "checks_failed", "checks_failed"]

@@ -48,6 +48,16 @@ class SqlApplicationRepository:
     def _open(self, token: str | None) -> str:
         return self.cipher.open(token) if token else ""
 
+    async def lock_citizen(self, citizen_id: str) -> None:
+        """Hold the citizen's applications until the transaction ends, so that two
+        applications racing with different keys do not both find none pending. On
+        SQLite every write transaction already holds the one write lock."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('cards.citizen'), hashtext(:c))"),
+                {"c": citizen_id},
+            )
+
     async def add(self, app: Application, family: str, report_lost_pending: bool) -> None:
         await self.conn.execute(
             a.insert().values(

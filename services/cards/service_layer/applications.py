@@ -321,6 +321,7 @@ async def _record(
         submitted_at=now,
         needs_review=kind.needs_review,
     )
+    await tx.applications.lock_citizen(cmd.citizen_id)
     if not await tx.applications.claim_idempotency_key(
         cmd.citizen_id, cmd.idempotency_key, cmd.fingerprint, app.id, now
     ):

@@ -12,6 +12,10 @@ from services.cards.domain.lifecycle import Application, Status
 
 
 class ApplicationRepository(Protocol):
+    async def lock_citizen(self, citizen_id: str) -> None:
+        """Serialise this citizen's applications until the transaction ends."""
+        ...
+
     async def add(self, app: Application, family: str, report_lost_pending: bool) -> None: ...
     async def move(
         self, app_id: str, old: Status, new: Status, at: dt.datetime, reason: str, actor: str, **values: Any
