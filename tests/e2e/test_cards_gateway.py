@@ -165,3 +165,47 @@ async def test_hostile_input_is_a_precise_4xx(platform: Platform, clock: Any) ->
         "/v1/card-applications", json={"kind": "id_card_lost", "delivery": MAIL}, headers=zhang
     )
     assert no_key.status_code in (400, 422) and "Idempotency-Key" in no_key.text
+
+
+async def test_staff_review_and_hand_over_through_the_gateway(platform: Platform, clock: Any) -> None:
+    await load_register(platform)
+    zhang = await citizen(platform, ZHANG_P, clock, face=False)
+    body = {"kind": "licence_express", "delivery": MAIL}
+    app = (await platform.http.post("/v1/card-applications", json=body, headers=keyed(zhang))).json()
+    assert (app["status"], app["needs_review"]) == ("checks_passed", True)
+
+    reviewer = await platform.make_staff("reviewer")
+    clerk = await platform.make_staff("window_clerk", office_id="centre")
+    url = f"/v1/staff/card-applications/{app['id']}"
+    refused = await platform.http.post(f"{url}/approve", headers=clerk)
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    empty = await platform.http.post(f"{url}/reject", json={"reason": ""}, headers=reviewer)
+    assert (empty.status_code, empty.json()["field"]) == (400, "reason")
+    listed = await platform.http.get(
+        "/v1/staff/card-applications", params={"city": "testcity"}, headers=reviewer
+    )
+    assert [a["id"] for a in listed.json()["applications"]] == [app["id"]]
+    assert "张伟" not in listed.text and "13800138001" not in listed.text
+    approved = await platform.http.post(
+        f"{url}/approve", json={"note": "licence file seen"}, headers=reviewer
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["timeline"][-1]["reason"] == "licence file seen"
+    again = await platform.http.post(f"{url}/approve", headers=reviewer)
+    assert (again.status_code, again.json()["code"]) == (409, "illegal_transition")
+
+    # Pickup at the clerk's office: theirs to hand over, nobody's to see from elsewhere.
+    wang = await citizen(platform, WANG, clock)
+    pickup = {"method": "pickup", "office_id": "centre"}
+    lost = {"kind": "id_card_lost", "appearance_unchanged": True, "delivery": pickup}
+    mine = (await platform.http.post("/v1/card-applications", json=lost, headers=keyed(wang))).json()
+    await platform.cards.journey.step()
+    ready = (await platform.http.get(f"/v1/card-applications/{mine['id']}", headers=wang)).json()
+    assert ready["status"] == "ready_for_pickup"
+    north = await platform.make_staff("window_clerk", office_id="north")
+    elsewhere = await platform.http.post(f"/v1/staff/card-applications/{mine['id']}/collected", headers=north)
+    assert elsewhere.status_code == 404
+    theirs = await platform.http.get("/v1/staff/card-applications", headers=clerk)
+    assert mine["id"] in [a["id"] for a in theirs.json()["applications"]]
+    done = await platform.http.post(f"/v1/staff/card-applications/{mine['id']}/collected", headers=clerk)
+    assert done.json()["status"] == "collected", done.text
