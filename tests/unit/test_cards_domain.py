@@ -248,3 +248,13 @@ def test_every_status_reachable_and_final_ones_have_no_exit() -> None:
         Status.COLLECTED,
         Status.CANCELLED,
     } == lifecycle.FINAL
+
+
+def test_answers_mask_personal_data() -> None:
+    from services.cards.entrypoints.grpc_servicer import mask_address, mask_card, mask_name, mask_phone
+
+    assert mask_name("欧阳娜娜") == "欧***" and mask_name("") == ""
+    assert mask_phone("+8613800138000") == "138****8000" and mask_phone("") == ""
+    assert mask_address("海南省海口市美兰区海甸岛5号") == "海南省海口市****"
+    assert mask_card("460100199001011234") == "46************1234"
+    assert "19900101" not in mask_card("460100199001011234")
