@@ -1,4 +1,4 @@
-"""``python -m services.cards [serve|migrate|verify-audit]``."""
+"""``python -m services.cards [serve|migrate|reseal|verify-audit]``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from services.cards.adapters import orm
 from services.cards.config import CardsSettings
 from services.runtime import audit, context
 from services.runtime.lifecycle import configure_logging, load_settings, serve
+from services.runtime.pii import reseal_command
 
 
 def main() -> None:
@@ -18,6 +19,10 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the gRPC service and the journey worker (default)")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    again = commands.add_parser(
+        "reseal", help="re-seal every stored delivery address, phone and card number under the newest key"
+    )
+    again.add_argument("--batch", type=int, default=500, help="rows per transaction")
     commands.add_parser("verify-audit", help="check the audit log's hash chain")
     args = parser.parse_args()
 
@@ -31,6 +36,8 @@ def main() -> None:
     match args.command:
         case "migrate":
             app.migrate()
+        case "reseal":
+            raise SystemExit(asyncio.run(reseal_command(app.reseal, app.db, args.batch)))
         case "verify-audit":
             raise SystemExit(asyncio.run(audit.verify_command(app.db, orm.audit)))
 

@@ -31,6 +31,7 @@ from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
+from services.runtime.pii import ResealReport, reseal
 
 NAME = "cards"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -49,6 +50,10 @@ class Cards:
     def migrate(self) -> None:
         """Blocking; from async code use ``asyncio.to_thread``."""
         migrations.upgrade(self.db, MIGRATIONS)
+
+    async def reseal(self, batch: int = 500) -> list[ResealReport]:
+        """Every sealed value under the newest PII key (after a rotation)."""
+        return await reseal(self.db, self.uow.cipher, orm.SEALED, batch=batch)
 
 
 def production_centre(settings: CardsSettings, clock: Clock) -> ProductionCentre:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from services.runtime.audit import audit_table
 from services.runtime.db import NAMING_CONVENTION
 from services.runtime.outbox import outbox_table
+from services.runtime.pii import SealedColumns
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -113,6 +114,11 @@ courier_events = Table(
     Column("kind", String(32), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Every sealed column, walked by the ``reseal`` command after a key rotation.
+SEALED = (
+    SealedColumns(applications, ("recipient_sealed", "phone_sealed", "address_sealed", "card_number_sealed")),
 )
 
 outbox = outbox_table(metadata)
