@@ -524,3 +524,10 @@ async def test_twins_racing_with_one_key_make_one_application(world: World) -> N
     # Different keys racing: one goes ahead, the others find it pending.
     racing = await asyncio.gather(*(world.apply("carol", key=f"r{i}") for i in range(3)))
     assert sorted(a.application.status for a in racing) == ["approved", "checks_failed", "checks_failed"]
+
+
+async def test_reseal_walks_the_sealed_delivery(world: World) -> None:
+    await world.apply()
+    [report] = await world.app.reseal()
+    assert (report.table, report.rows, report.values, report.resealed) == ("applications", 1, 3, 0)
+    assert not report.unopenable
