@@ -20,7 +20,7 @@ from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNELS, channel, known_query
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
-from gateway.routes import admin, bookings, catalogue, channels, health, identity, notify, staff
+from gateway.routes import admin, bookings, cards, catalogue, channels, health, identity, notify, staff
 from gateway.routes.identity import IMPORT_BYTES
 from services.runtime import telemetry
 from services.runtime.events import EventBus
@@ -95,9 +95,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     v1.include_router(staff.admin)
     v1.include_router(bookings.router)
     v1.include_router(bookings.staff_router)
+    v1.include_router(cards.router)
+    v1.include_router(cards.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
+    app.include_router(cards.callbacks, prefix="/v1")
     _document_problems(app)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="healthz,readyz", server_request_hook=privacy.redact_span_url

@@ -18,7 +18,8 @@ import uvicorn
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.identity.adapters.passwords import Argon2Passwords
-from services.runtime.config import ServiceSettings
+from tests.cards_fakes import FakeCardHolders, start_card_holders
+from tests.conftest import FIXTURES
 
 #: The bootstrap administrator every test platform starts with (identity makes it
 #: from MINTONG_BOOTSTRAP_ADMIN_USER/_PASSWORD), signed in once at start.
@@ -35,6 +36,10 @@ class Platform:
     notify: Any
     identity: Any
     settings: GatewaySettings
+    #: Identity's register as the cards service asks it (a fake CardHolderService
+    #: until identity's own lands): tests put the holders they sign in here.
+    card_holders: FakeCardHolders
+    cards: Any
     admin_token: str = ""
 
     def headers(self, channel: str = "web", admin: bool = False) -> dict[str, str]:
@@ -72,6 +77,7 @@ async def platform(
     booking: Any, notify: Any, make_settings: Callable[..., Any], clock: Any
 ) -> AsyncIterator[Platform]:
     from services.cards import bootstrap as cards
+    from services.cards.config import CardsSettings
     from services.identity import bootstrap as identity
     from services.identity.config import IdentitySettings
 
@@ -79,7 +85,22 @@ async def platform(
         "booking_grpc_target": f"127.0.0.1:{booking.host.port}",
         "notify_grpc_target": f"127.0.0.1:{notify.host.port}",
     }
-    cards_host = cards.build(make_settings(ServiceSettings))
+    card_holders = FakeCardHolders()
+    holders_server, holders_port = await start_card_holders(card_holders)
+    cards_app = cards.build(
+        make_settings(
+            CardsSettings,
+            booking_grpc_target=targets["booking_grpc_target"],
+            identity_grpc_target=f"127.0.0.1:{holders_port}",
+            cards_kinds_file=FIXTURES / "cards_kinds.yaml",
+            courier_callback_secret="test-courier-secret",
+            cards_journey_seconds=3600,  # tests run the journey's steps themselves
+            cards_sandbox_production_seconds=0,
+        ),
+        clock=clock,
+    )
+    await asyncio.to_thread(cards_app.migrate)
+    cards_host = cards_app.host
     targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
     citizens = identity.build(
         make_settings(
@@ -110,7 +131,7 @@ async def platform(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        running = Platform(url, http, booking, notify, citizens, settings)
+        running = Platform(url, http, booking, notify, citizens, settings, card_holders, cards_app)
         running.admin_token = await running.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
         yield running
     server.should_exit = True
@@ -118,3 +139,4 @@ async def platform(
     sock.close()
     for host in others:
         await host.stop()
+    await holders_server.stop(None)

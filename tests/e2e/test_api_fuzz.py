@@ -50,6 +50,11 @@ CONFIG = SchemathesisConfig.from_dict(
                 "/v1/admin/residents/import",
                 "/v1/admin/catalogue",
                 "/v1/me/messages",
+                # A phone number's validity, the delivery's fields for its method, an
+                # office or a city named, a reason that is more than blanks.
+                "/v1/card-applications",
+                "/v1/staff/card-applications",
+                "/v1/staff/card-applications/{application_id}/reject",
             )
         ],
     }

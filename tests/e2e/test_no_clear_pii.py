@@ -18,6 +18,7 @@ citizen's own name in their /v1/me.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import Counter
@@ -32,8 +33,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mintong.notify.v1 import notify_pb2 as pb
 from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
+from services.cards.adapters import courier_signature
 from services.runtime import context
 from services.runtime.telemetry import OtlpJsonLinesExporter
+from tests.cards_fakes import holder
 from tests.e2e.conftest import Platform
 from tests.e2e.test_identity import import_file
 from tests.integration.test_notify import booking_confirmed, eventually, publish
@@ -147,17 +150,58 @@ async def notify_on_every_path(platform: Platform, nats_url: str, citizen_id: st
         assert all(m.to == E164 for m in await eventually(to_the_phone))
 
 
+async def a_card_to_the_door(platform: Platform, signed_in: dict[str, str], citizen_id: str) -> None:
+    """A lost card replaced and mailed to the citizen's own name, phone and address:
+    the cards database, its outbox and stream, and the courier's callbacks too."""
+    platform.card_holders.holders[citizen_id] = holder(
+        citizen_id, id_number=ID_NUMBER, name=NAME, phone=E164, card_number=ID_NUMBER, city_code="testcity"
+    )
+    face = await platform.http.post(
+        "/v1/me/face-verification", json={"liveness_token": "t"}, headers=signed_in
+    )
+    assert face.status_code == 200, face.text
+    delivery = {"method": "mail", "recipient": NAME, "phone": PHONE, "address": "海南省海口市美兰区海甸岛7号"}
+    applied = await platform.http.post(
+        "/v1/card-applications",
+        json={"kind": "id_card_lost", "appearance_unchanged": True, "delivery": delivery},
+        headers={**signed_in, "Idempotency-Key": "leak-card-application"},
+    )
+    assert applied.status_code == 201, applied.text
+    assert not leaks("a card application", applied.text)
+    await platform.cards.journey.step()
+    shipped = await platform.http.get(f"/v1/card-applications/{applied.json()['id']}", headers=signed_in)
+    assert shipped.json()["status"] == "shipped", shipped.text
+    event = {
+        "event_id": "leak-1",
+        "tracking_number": shipped.json()["delivery"]["tracking_number"],
+        "kind": "delivered",
+        "occurred_at": "2030-01-07T09:00:00+08:00",
+    }
+    body = json.dumps(event).encode()
+    at = int(platform.cards.clock().timestamp())
+    delivered = await platform.http.post(
+        "/v1/callbacks/courier",
+        content=body,
+        headers={
+            "X-Courier-Timestamp": str(at),
+            "X-Courier-Signature": courier_signature.sign(b"test-courier-secret", at, body),
+        },
+    )
+    assert delivered.json()["status"] == "delivered", delivered.text
+
+
 async def background_settled(platform: Platform, nats_url: str) -> bool:
     """Booking's outbox all published, and every event acknowledged by every consumer."""
     from sqlalchemy import func, select
 
     from services.booking.adapters import orm as booking_orm
+    from services.cards.adapters import orm as cards_orm
 
-    outbox = booking_orm.outbox
-    async with platform.booking.db.read() as conn:
-        query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-        if (await conn.execute(query)).scalar_one():
-            return False
+    for db, outbox in ((platform.booking.db, booking_orm.outbox), (platform.cards.db, cards_orm.outbox)):
+        async with db.read() as conn:
+            query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            if (await conn.execute(query)).scalar_one():
+                return False
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -245,6 +289,7 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     cancelled = await platform.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=signed_in)
     assert cancelled.status_code == 200, cancelled.text
 
+    await a_card_to_the_door(platform, signed_in, tokens["citizen_id"])
     await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
     inbox = await platform.http.get("/v1/me/messages", headers=signed_in)
     assert {m["template"] for m in inbox.json()["messages"]} >= {"card_delivered", "booking_confirmed"}
