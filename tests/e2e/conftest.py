@@ -18,7 +18,6 @@ import uvicorn
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.identity.adapters.passwords import Argon2Passwords
-from tests.cards_fakes import FakeCardHolders, start_card_holders
 from tests.conftest import FIXTURES
 
 #: The bootstrap administrator every test platform starts with (identity makes it
@@ -36,9 +35,6 @@ class Platform:
     notify: Any
     identity: Any
     settings: GatewaySettings
-    #: Identity's register as the cards service asks it (a fake CardHolderService
-    #: until identity's own lands): tests put the holders they sign in here.
-    card_holders: FakeCardHolders
     cards: Any
     admin_token: str = ""
 
@@ -85,23 +81,6 @@ async def platform(
         "booking_grpc_target": f"127.0.0.1:{booking.host.port}",
         "notify_grpc_target": f"127.0.0.1:{notify.host.port}",
     }
-    card_holders = FakeCardHolders()
-    holders_server, holders_port = await start_card_holders(card_holders)
-    cards_app = cards.build(
-        make_settings(
-            CardsSettings,
-            booking_grpc_target=targets["booking_grpc_target"],
-            identity_grpc_target=f"127.0.0.1:{holders_port}",
-            cards_kinds_file=FIXTURES / "cards_kinds.yaml",
-            courier_callback_secret="test-courier-secret",
-            cards_journey_seconds=3600,  # tests run the journey's steps themselves
-            cards_sandbox_production_seconds=0,
-        ),
-        clock=clock,
-    )
-    await asyncio.to_thread(cards_app.migrate)
-    cards_host = cards_app.host
-    targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
     citizens = identity.build(
         make_settings(
             IdentitySettings,
@@ -119,6 +98,25 @@ async def platform(
     targets["identity_grpc_target"] = f"127.0.0.1:{await citizens.host.start(port=0)}"
     # Booking was built before identity had a port: it asks identity's register here.
     booking.citizens.stub.target = targets["identity_grpc_target"]
+    # Cards asks the real identity for the register's facts and writes the card back.
+    cards_app = cards.build(
+        make_settings(
+            CardsSettings,
+            booking_grpc_target=targets["booking_grpc_target"],
+            identity_grpc_target=targets["identity_grpc_target"],
+            cards_kinds_file=FIXTURES / "cards_kinds.yaml",
+            courier_callback_secret="test-courier-secret",
+            cards_journey_seconds=3600,  # tests run the journey's steps themselves
+            cards_sandbox_production_seconds=0,
+            # The tests post the courier's callbacks themselves: the sandbox courier
+            # books shipments but is never due to call back within a test.
+            cards_sandbox_courier_seconds=10 * 365 * 86400,
+        ),
+        clock=clock,
+    )
+    await asyncio.to_thread(cards_app.migrate)
+    cards_host = cards_app.host
+    targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
     others = [cards_host, citizens.host]
 
     settings = make_settings(GatewaySettings, receipt_secret=RECEIPT_SECRET, **targets)
@@ -131,7 +129,7 @@ async def platform(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        running = Platform(url, http, booking, notify, citizens, settings, card_holders, cards_app)
+        running = Platform(url, http, booking, notify, citizens, settings, cards_app)
         running.admin_token = await running.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
         yield running
     server.should_exit = True
@@ -139,4 +137,3 @@ async def platform(
     sock.close()
     for host in others:
         await host.stop()
-    await holders_server.stop(None)

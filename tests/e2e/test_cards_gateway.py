@@ -1,7 +1,8 @@
 """Card applications through the real gateway: eligibility with the windows of the
 real booking service, applying with a face-verified session, the journey's signed
 courier callbacks, and the cross-citizen matrix (another citizen's application is
-404 on every route). Identity's CardHolderService is the platform's fake register."""
+404 on every route). Cards asks the platform's real identity, whose register holds
+the residents this file imports into the test catalogue's city."""
 
 from __future__ import annotations
 
@@ -10,10 +11,26 @@ import uuid
 from typing import Any
 
 from services.cards.adapters import courier_signature
-from tests.cards_fakes import holder
 from tests.e2e.conftest import Platform
 from tests.e2e.test_bookings_gateway import WANG, ZHANG_P, sign_in
-from tests.e2e.test_identity import load_register
+from tests.e2e.test_identity import HEADER, import_file
+
+# Both residents in the test catalogue's city, photo and fingerprints taken within
+# five years of the test clock (2030-01-07), a valid card: eligible online once
+# face-verified and declaring their appearance unchanged.
+REGISTER = "\n".join(
+    [
+        HEADER,
+        f"{ZHANG_P['id_number']},张伟,13800138001,testcity,测试市中心路1号,2027-06-01,true,2020-01-01,2040-01-01,valid",
+        f"{WANG['id_number']},王强,13900139001,testcity,测试市北路2号,2027-06-01,true,2020-01-01,2040-01-01,valid",
+    ]
+)
+
+
+async def load_register(platform: Platform) -> None:
+    imported = await import_file(platform, REGISTER.encode())
+    assert (imported["state"], imported["rows_done"]) == ("done", 2), imported
+
 
 MAIL = {"method": "mail", "recipient": "张伟", "phone": "13800138001", "address": "测试市中心路1号3单元"}
 
@@ -21,11 +38,8 @@ MAIL = {"method": "mail", "recipient": "张伟", "phone": "13800138001", "addres
 async def citizen(
     platform: Platform, who: dict[str, str], clock: Any, *, face: bool = True
 ) -> dict[str, str]:
-    """Headers of ``who`` signed in (face-verified when asked); their register facts
-    are in the fake CardHolderService, in the test catalogue's city."""
+    """Headers of ``who`` signed in (face-verified when asked)."""
     headers = await sign_in(platform, who, "web", clock)
-    me = (await platform.http.get("/v1/me", headers=headers)).json()
-    platform.card_holders.holders[me["citizen_id"]] = holder(me["citizen_id"], city_code="testcity")
     if face:
         verified = await platform.http.post(
             "/v1/me/face-verification", json={"liveness_token": "live"}, headers=headers
@@ -93,6 +107,9 @@ async def test_apply_follow_to_the_door_and_nobody_else_sees_it(platform: Platfo
     app = made.json()
     assert (app["status"], app["delivery"]["phone_masked"]) == ("approved", "138****8001")
     assert "1号3单元" not in made.text and "13800138001" not in made.text
+    # The register's card is reported lost at once, before anything is made.
+    me = (await platform.http.get("/v1/me", headers=zhang)).json()
+    assert me["card_status"] == "reported_lost", me
     again = await platform.http.post("/v1/card-applications", json=body, headers=headers)
     assert (again.status_code, again.headers.get("Idempotent-Replayed"), again.json()["id"]) == (
         201,
@@ -113,6 +130,10 @@ async def test_apply_follow_to_the_door_and_nobody_else_sees_it(platform: Platfo
     shipped = (await platform.http.get(app_url, headers=zhang)).json()
     assert shipped["status"] == "shipped"
     tracking = shipped["delivery"]["tracking_number"]
+    # The new card is in the register: valid again, expiring 20 years from the day it
+    # was made (the holder was 44 then).
+    me = (await platform.http.get("/v1/me", headers=zhang)).json()
+    assert (me["card_status"], me["card_expires_on"]) == ("valid", "2050-01-07"), me
 
     secret = b"test-courier-secret"
     forged = await courier(platform, "e1", tracking, "delivered", b"not-the-secret")
