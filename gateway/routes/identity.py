@@ -367,6 +367,7 @@ async def import_residents(
     "/residents/imports/{import_id}",
     response_model=ResidentImport,
     summary="How far a resident import is: rows done, refused rows by line, rate",
+    responses=declare({404: ["import_not_found"]}),
 )
 async def resident_import(
     import_id: Annotated[str, Path(max_length=36)],

@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 #: rule refuses it) anywhere; 400 only where a service checks what JSON Schema
 #: cannot say: an ID number's check digit and birth date, what base64url decodes
 #: to, a CSV file's columns, a catalogue's references between its parts, whether an
-#: opaque page token is one the service issued.
+#: opaque page token is one the service issued, which of a query's parameters go
+#: together (a slot list's date, or its from and to, not both).
 RULES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -50,6 +51,8 @@ CONFIG = SchemathesisConfig.from_dict(
                 "/v1/admin/residents/import",
                 "/v1/admin/catalogue",
                 "/v1/me/messages",
+                "/v1/offices/{office_id}/slots",
+                "/v1/staff/citizens/find",
                 # A phone number's validity, the delivery's fields for its method, an
                 # office or a city named, a reason that is more than blanks.
                 "/v1/card-applications",
