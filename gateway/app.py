@@ -23,6 +23,7 @@ from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
 from gateway.routes import (
     admin,
     bookings,
+    cards,
     catalogue,
     channels,
     hall,
@@ -129,9 +130,12 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     v1.include_router(preapplications.staff_router)
     v1.include_router(hall.router)
     v1.include_router(hall.staff_router)
+    v1.include_router(cards.router)
+    v1.include_router(cards.staff_router)
     app.include_router(v1)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     app.include_router(notify.providers, prefix="/v1")
+    app.include_router(cards.callbacks, prefix="/v1")
     # The web pages last: every route above wins over a file of the same path.
     app.mount("/", pages.Pages(), name="pages")
     _document_problems(app)

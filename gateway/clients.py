@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mintong.booking.v1 import bookings_pb2_grpc, catalogue_pb2_grpc, hall_pb2_grpc, preapplications_pb2_grpc
+from mintong.cards.v1 import cards_pb2_grpc
 from mintong.identity.v1 import channels_pb2_grpc, citizens_pb2_grpc, identity_pb2_grpc, staff_pb2_grpc
 from mintong.notify.v1 import notify_pb2_grpc
 from services.runtime.config import ServiceSettings
@@ -41,6 +42,9 @@ class Clients:
         self.staff = staff_pb2_grpc.StaffServiceStub(self.channels["identity"])
         self.staff_admin = staff_pb2_grpc.StaffAdminServiceStub(self.channels["identity"])
         self.citizens = citizens_pb2_grpc.CitizenDirectoryServiceStub(self.channels["identity"])
+        self.cards = cards_pb2_grpc.CardApplicationServiceStub(self.channels["cards"])
+        self.card_staff = cards_pb2_grpc.CardStaffServiceStub(self.channels["cards"])
+        self.courier_callbacks = cards_pb2_grpc.CourierCallbackServiceStub(self.channels["cards"])
 
     async def health(self, deadline: float = 1.0) -> dict[str, str]:
         """Each service's overall health status, e.g. {"booking": "SERVING"}."""

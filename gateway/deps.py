@@ -236,8 +236,12 @@ async def citizen(
     )
 
 
-async def assurance_level(request: Request, citizen: Citizen, channel: ChannelName) -> str:
-    """The citizen's session's assurance level now ("otp", or "face" while a face
+async def assurance_level(
+    request: Request,
+    citizen: Annotated[Citizen, Depends(citizen)],
+    channel: Annotated[ChannelName, Depends(channel)],
+) -> str:
+    """The signed-in citizen's session's assurance level now ("otp", or "face" while a face
     match is recent). Not in the token (a face match raises it mid-session), so
     identity is asked: only the routes that need it pay the call."""
     answer = await request.app.state.clients.identity.Authenticate(
@@ -272,6 +276,7 @@ Channel = Annotated[ChannelName, Depends(channel)]
 AnonymousCall = Annotated[Call, Depends(anonymous_call)]
 ServiceCall = Annotated[Call, Depends(service_call)]
 SignedIn = Annotated[Citizen, Depends(citizen)]
+Assurance = Annotated[str, Depends(assurance_level)]
 AnyStaff = Annotated[Staff, Depends(staff())]
 Administrator = Annotated[Staff, Depends(staff("administrator"))]
 Operator = Annotated[Staff, Depends(staff("administrator", "sre"))]

@@ -106,6 +106,7 @@ def main() -> int:
         ("booking", "migrate"),
         ("notify", "migrate"),
         ("identity", "migrate"),
+        ("cards", "migrate"),
         ("booking", "seed"),
         ("identity", "import", demo_residents),  # importing again only updates
     ):

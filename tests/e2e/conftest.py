@@ -19,7 +19,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.identity.adapters.passwords import Argon2Passwords
-from services.runtime.config import ServiceSettings
+from tests.conftest import FIXTURES
 
 #: The bootstrap administrator every test platform starts with (identity makes it
 #: from MINTONG_BOOTSTRAP_ADMIN_USER/_PASSWORD), signed in once at start.
@@ -36,6 +36,7 @@ class Platform:
     notify: Any
     identity: Any
     settings: GatewaySettings
+    cards: Any
     admin_token: str = ""
     #: The gateway's FastAPI application (its state: the token checker).
     app: Any = None
@@ -81,6 +82,7 @@ async def platform(
     booking: Any, notify: Any, make_settings: Callable[..., Any], clock: Any
 ) -> AsyncIterator[Platform]:
     from services.cards import bootstrap as cards
+    from services.cards.config import CardsSettings
     from services.identity import bootstrap as identity
     from services.identity.config import IdentitySettings
 
@@ -88,8 +90,6 @@ async def platform(
         "booking_grpc_target": f"127.0.0.1:{booking.host.port}",
         "notify_grpc_target": f"127.0.0.1:{notify.host.port}",
     }
-    cards_host = cards.build(make_settings(ServiceSettings))
-    targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
     citizens = identity.build(
         make_settings(
             IdentitySettings,
@@ -107,6 +107,25 @@ async def platform(
     targets["identity_grpc_target"] = f"127.0.0.1:{await citizens.host.start(port=0)}"
     # Booking was built before identity had a port: it asks identity's register here.
     booking.citizens.stub.target = targets["identity_grpc_target"]
+    # Cards asks the real identity for the register's facts and writes the card back.
+    cards_app = cards.build(
+        make_settings(
+            CardsSettings,
+            booking_grpc_target=targets["booking_grpc_target"],
+            identity_grpc_target=targets["identity_grpc_target"],
+            cards_kinds_file=FIXTURES / "cards_kinds.yaml",
+            courier_callback_secret="test-courier-secret",
+            cards_journey_seconds=3600,  # tests run the journey's steps themselves
+            cards_sandbox_production_seconds=0,
+            # The tests post the courier's callbacks themselves: the sandbox courier
+            # books shipments but is never due to call back within a test.
+            cards_sandbox_courier_seconds=10 * 365 * 86400,
+        ),
+        clock=clock,
+    )
+    await asyncio.to_thread(cards_app.migrate)
+    cards_host = cards_app.host
+    targets["cards_grpc_target"] = f"127.0.0.1:{await cards_host.start(port=0)}"
     others = [cards_host, citizens.host]
 
     settings = make_settings(GatewaySettings, receipt_secret=RECEIPT_SECRET, **targets)
@@ -120,7 +139,7 @@ async def platform(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        running = Platform(url, http, booking, notify, citizens, settings, app=app)
+        running = Platform(url, http, booking, notify, citizens, settings, cards_app, app=app)
         running.admin_token = await running.staff_sign_in(ADMIN_USER, ADMIN_PASSWORD)
         yield running
     server.should_exit = True

@@ -53,8 +53,13 @@ CONFIG = SchemathesisConfig.from_dict(
                 "/v1/admin/catalogue",
                 "/v1/me/messages",
                 "/v1/cities/{city}/offices",
-                "/v1/staff/citizens/find",
                 "/v1/offices/{office_id}/slots",
+                "/v1/staff/citizens/find",
+                # A phone number's validity, the delivery's fields for its method, an
+                # office or a city named, a reason that is more than blanks.
+                "/v1/card-applications",
+                "/v1/staff/card-applications",
+                "/v1/staff/card-applications/{application_id}/reject",
             )
         ],
     }

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 from collections import Counter
@@ -33,6 +34,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mintong.notify.v1 import notify_pb2 as pb
 from mintong.notify.v1 import notify_pb2_grpc as pb_grpc
+from services.cards.adapters import courier_signature
 from services.runtime import context
 from services.runtime.telemetry import OtlpJsonLinesExporter
 from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USER, Platform
@@ -48,11 +50,13 @@ SERVICE = ((context.CALLER_KEY, "service:identity"),)
 
 CARD_NUMBER = "HK2022011000007"
 RESIDENCE = "海南省三亚市吉阳区迎宾路8号"
+# In the test catalogue's city, the photo within five years of the test clock: the
+# resident may replace a lost card online (a_card_to_the_door).
 CSV = (
     "id_number,name,phone,city,household_address,photo_captured_on,fingerprint_on_file,"
     "card_issued_on,card_expires_on,card_status,card_number,residence_city,residence_address,"
     "residence_registered_on\n"
-    f"{ID_NUMBER},{NAME},{PHONE},haikou,海南省海口市美兰区,2022-01-04,true,2022-01-10,2042-01-10,valid,"
+    f"{ID_NUMBER},{NAME},{PHONE},testcity,海南省海口市美兰区,2027-06-01,true,2022-01-10,2042-01-10,valid,"
     f"{CARD_NUMBER},sanya,{RESIDENCE},2024-03-01\n"
 )
 
@@ -186,17 +190,55 @@ async def notify_on_every_path(platform: Platform, nats_url: str, citizen_id: st
         assert all(m.to == E164 for m in await eventually(to_the_phone))
 
 
+async def a_card_to_the_door(platform: Platform, signed_in: dict[str, str], citizen_id: str) -> None:
+    """A lost card replaced and mailed to the citizen's own name, phone and address:
+    the cards database, its outbox and stream, and the courier's callbacks too."""
+    face = await platform.http.post(
+        "/v1/me/face-verification", json={"liveness_token": "t"}, headers=signed_in
+    )
+    assert face.status_code == 200, face.text
+    delivery = {"method": "mail", "recipient": NAME, "phone": PHONE, "address": "海南省海口市美兰区海甸岛7号"}
+    applied = await platform.http.post(
+        "/v1/card-applications",
+        json={"kind": "id_card_lost", "appearance_unchanged": True, "delivery": delivery},
+        headers={**signed_in, "Idempotency-Key": "leak-card-application"},
+    )
+    assert applied.status_code == 201, applied.text
+    assert not leaks("a card application", applied.text)
+    await platform.cards.journey.step()
+    shipped = await platform.http.get(f"/v1/card-applications/{applied.json()['id']}", headers=signed_in)
+    assert shipped.json()["status"] == "shipped", shipped.text
+    event = {
+        "event_id": "leak-1",
+        "tracking_number": shipped.json()["delivery"]["tracking_number"],
+        "kind": "delivered",
+        "occurred_at": "2030-01-07T09:00:00+08:00",
+    }
+    body = json.dumps(event).encode()
+    at = int(platform.cards.clock().timestamp())
+    delivered = await platform.http.post(
+        "/v1/callbacks/courier",
+        content=body,
+        headers={
+            "X-Courier-Timestamp": str(at),
+            "X-Courier-Signature": courier_signature.sign(b"test-courier-secret", at, body),
+        },
+    )
+    assert delivered.json()["status"] == "delivered", delivered.text
+
+
 async def background_settled(platform: Platform, nats_url: str) -> bool:
     """Booking's outbox all published, and every event acknowledged by every consumer."""
     from sqlalchemy import func, select
 
     from services.booking.adapters import orm as booking_orm
+    from services.cards.adapters import orm as cards_orm
 
-    outbox = booking_orm.outbox
-    async with platform.booking.db.read() as conn:
-        query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-        if (await conn.execute(query)).scalar_one():
-            return False
+    for db, outbox in ((platform.booking.db, booking_orm.outbox), (platform.cards.db, cards_orm.outbox)):
+        async with db.read() as conn:
+            query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            if (await conn.execute(query)).scalar_one():
+                return False
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -316,6 +358,7 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     assert not leaks("the hall's display", queue.text)
 
     await pre_application_with_personal_data(platform, signed_in)
+    await a_card_to_the_door(platform, signed_in, tokens["citizen_id"])
     await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
 
     async def inbox_filled() -> Any:

@@ -17,7 +17,7 @@ from services.runtime.config import ServiceSettings
 from services.runtime.db import Database
 
 
-@pytest.mark.parametrize("service", ["booking", "notify", "identity"])
+@pytest.mark.parametrize("service", ["booking", "notify", "identity", "cards"])
 async def test_migrations_match_the_code(service: str, make_settings: Callable[..., Any]) -> None:
     settings = make_settings(ServiceSettings)
     orm = importlib.import_module(f"services.{service}.adapters.orm")

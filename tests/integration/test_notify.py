@@ -506,3 +506,41 @@ async def test_a_language_set_before_any_address_is_kept_when_they_come(notify: 
     assert await notifier.get_contacts("c-l") == Contacts("c-l", "en", phone="+8613700137000")
     # And the other way round: the language changes, the addresses stay.
     assert await notifier.set_language("c-l", "zh-CN") == Contacts("c-l", phone="+8613700137000")
+
+
+def card_event(kind: type[ProtoMessage], citizen: str, **fields: Any) -> ProtoMessage:
+    return kind(
+        application_id="app-1",
+        citizen_id=citizen,
+        city_code="haikou",
+        kind="id_card_lost",
+        kind_name="居民身份证挂失补领",
+        kind_name_en="Replace a lost ID card",
+        delivery_method="mail",
+        **fields,
+    )
+
+
+async def test_card_steps_are_told_in_the_citizens_language(
+    client: Client, notify: Any, nats_server: Any
+) -> None:
+    from mintong.cards.v1 import events_pb2 as cards_events
+
+    await client.prefer("c31", pb.DELIVERY_CHANNEL_SMS, phone=PHONE)
+    await client.prefer("c32", pb.DELIVERY_CHANNEL_SMS, phone=PHONE, language="en")
+    shipped = cards_events.ApplicationShipped
+    courier = {"courier": "中国邮政EMS", "courier_en": "China Post EMS"}
+    await publish(nats_server.url, card_event(shipped, "c31", tracking_number="SF123", **courier), "card-1")
+    await publish(nats_server.url, card_event(shipped, "c32", tracking_number="SF456", **courier), "card-2")
+    await publish(nats_server.url, card_event(cards_events.ApplicationDelivered, "c31"), "card-3")
+    await publish(nats_server.url, card_event(cards_events.ApplicationInProduction, "c31"), "card-4")
+
+    async def two() -> list[Any] | None:
+        found = await messages_of(notify, "c31")
+        return found if len(found) == 2 else None
+
+    zh = await eventually(two)
+    assert [m.template for m in zh] == ["card_shipped", "card_delivered"]  # production is not told
+    assert "SF123" in zh[0].body and "中国邮政EMS" in zh[0].body and "app-1" in zh[0].body
+    [en] = await eventually(lambda: messages_of(notify, "c32"))
+    assert en.template == "card_shipped" and "China Post EMS" in en.body and "SF456" in en.body

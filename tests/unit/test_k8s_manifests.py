@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from gateway.config import GatewaySettings
 from services.booking.config import BookingSettings
+from services.cards.config import CardsSettings
 from services.identity.config import IdentitySettings
 from services.notify.config import NotifySettings
 from services.runtime.pii import PiiCipher
@@ -31,7 +32,7 @@ K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 GRPC_PORTS = {"identity": 50051, "booking": 50052, "cards": 50053, "notify": 50054}
 # A key id names a key (MINTONG_NOTIFY_SMS_KEY_ID) and is no secret itself.
 SECRET_NAME = re.compile(r"TOKEN|PASSWORD|SECRET|KEY(?!_ID)", re.IGNORECASE)
-DATABASE_SERVICES = ("booking", "identity", "notify")
+DATABASE_SERVICES = ("booking", "identity", "notify", "cards")
 SECRET = "mintong-secrets"
 # What each process refuses to start without when MINTONG_ENV=prod (the ConfigMap's
 # setting), in every container of its pod: migrate loads the same settings.
@@ -43,6 +44,11 @@ REQUIRED_SECRETS = {
         "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
     },
     "notify": {"MINTONG_PII_KEYS": "pii-keys", "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key"},
+    "cards": {
+        "MINTONG_PII_KEYS": "pii-keys",
+        "MINTONG_PII_LOOKUP_KEY": "pii-lookup-key",
+        "MINTONG_COURIER_CALLBACK_SECRET": "courier-callback-secret",
+    },
 }
 
 
@@ -222,12 +228,20 @@ SAMPLE_SECRETS = {
     "sms-url": "https://sms.example.test/v1/messages",
     "sms-key-id": "mintong-prod",
     "sms-secret": "s" * 32,
+    "courier-callback-secret": "c" * 32,
+    "cards-production-url": "https://cards.example.test/v1",
+    "cards-production-key-id": "mintong-prod",
+    "cards-production-secret": "m" * 32,
+    "cards-courier-url": "https://courier.example.test/v1",
+    "cards-courier-key-id": "mintong-prod",
+    "cards-courier-secret": "k" * 32,
 }
 PROCESS_SETTINGS = {
     "gateway": GatewaySettings,
     "identity": IdentitySettings,
     "booking": BookingSettings,
     "notify": NotifySettings,
+    "cards": CardsSettings,
 }
 
 
@@ -268,6 +282,8 @@ def test_production_runs_on_no_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     env = _overlay_env(overlay, "notify", "notify")
     assert env["MINTONG_NOTIFY_SMS_PROVIDER"] == "http"
     assert _overlay_env(overlay, "identity", "identity")["MINTONG_WECHAT_OAUTH"] == "http"
+    cards = _overlay_env(overlay, "cards", "cards")
+    assert cards["MINTONG_CARDS_PRODUCTION_PROVIDER"] == cards["MINTONG_CARDS_COURIER_PROVIDER"] == "http"
 
 
 def test_every_secret_key_is_documented() -> None:

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("service", ["identity", "notify"])
+@pytest.mark.parametrize("service", ["identity", "notify", "cards"])
 def test_every_sealed_column_is_resealed(service: str) -> None:
     orm = importlib.import_module(f"services.{service}.adapters.orm")
     sealed = {

@@ -23,10 +23,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from services.booking.domain import model, preapplications, rules
 from services.runtime.errors import InvalidArgument
@@ -116,9 +119,18 @@ def _chinese_alone(value: object) -> object:
     return {"zh-CN": value} if isinstance(value, str) else value
 
 
+class _OrChineseAlone:
+    """The schema says what the validator takes: the object, or a plain string."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "string", "minLength": 1}, handler(schema)]}
+
+
 #: A text in both languages, or a plain string: the Chinese alone.
-Short = Annotated[ShortTexts, BeforeValidator(_chinese_alone)]
-Long = Annotated[LongTexts, BeforeValidator(_chinese_alone)]
+Short = Annotated[ShortTexts, BeforeValidator(_chinese_alone), _OrChineseAlone()]
+Long = Annotated[LongTexts, BeforeValidator(_chinese_alone), _OrChineseAlone()]
 
 
 def _en_list(values: list[ShortTexts] | list[LongTexts]) -> tuple[str, ...]:

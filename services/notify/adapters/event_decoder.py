@@ -14,7 +14,9 @@ from google.protobuf import symbol_database
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-import mintong.booking.v1.events_pb2  # noqa: F401  (registers the booking events)
+# Imported for their side effect: they register the booking and cards events.
+import mintong.booking.v1.events_pb2
+import mintong.cards.v1.events_pb2  # noqa: F401
 from mintong.identity.v1 import events_pb2 as identity_events
 from services.notify.domain.model import Addresses
 from services.runtime.consumer import Event

@@ -1,0 +1,322 @@
+"""Applications in SQL. The repository seals what it stores of personal data and
+opens it on reading; every status change is a conditional UPDATE (``WHERE status =
+:old``), so of two racing movers (a citizen cancelling, the batcher claiming) one
+wins and the other learns it lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import TextClause, bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.cards.adapters import orm
+from services.cards.domain.lifecycle import Application, DeliveryDetails, Status, Transition
+from services.runtime.db import as_utc
+from services.runtime.pii import PiiCipher
+
+a = orm.applications
+t = orm.transitions
+k = orm.idempotency_keys
+b = orm.production_batches
+ce = orm.courier_events
+
+
+def _insert_or_nothing(table: Any) -> TextClause:
+    """``INSERT … ON CONFLICT DO NOTHING``, spelled the same on SQLite and PostgreSQL."""
+    names = [c.name for c in table.c]
+    statement = text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(':' + n for n in names)}) ON CONFLICT DO NOTHING"
+    )
+    return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in table.c))
+
+
+_CLAIM_KEY = _insert_or_nothing(k)
+_RECORD_EVENT = _insert_or_nothing(ce)
+
+
+class SqlApplicationRepository:
+    def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
+        self.conn = conn
+        self.cipher = cipher
+
+    def _seal(self, value: str) -> str | None:
+        return self.cipher.seal(value) if value else None
+
+    def _open(self, token: str | None) -> str:
+        return self.cipher.open(token) if token else ""
+
+    async def lock_citizen(self, citizen_id: str) -> None:
+        """Hold the citizen's applications until the transaction ends, so that two
+        applications racing with different keys do not both find none pending. On
+        SQLite every write transaction already holds the one write lock."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('cards.citizen'), hashtext(:c))"),
+                {"c": citizen_id},
+            )
+
+    async def add(self, app: Application, family: str, report_lost_pending: bool) -> None:
+        await self.conn.execute(
+            a.insert().values(
+                id=app.id,
+                citizen_id=app.citizen_id,
+                city_code=app.city_code,
+                kind=app.kind,
+                family=family,
+                status=app.status.value,
+                delivery_method=app.delivery.method,
+                recipient_sealed=self._seal(app.delivery.recipient),
+                phone_sealed=self._seal(app.delivery.phone),
+                address_sealed=self._seal(app.delivery.address),
+                office_id=app.delivery.office_id,
+                reasons=[list(r) for r in app.reasons],
+                needs_review=app.needs_review,
+                report_lost_pending=report_lost_pending,
+                card_recorded=False,
+                submitted_at=app.submitted_at,
+                updated_at=app.timeline[-1].at if app.timeline else app.submitted_at,
+            )
+        )
+        if app.timeline:
+            await self.conn.execute(
+                t.insert(),
+                [
+                    {
+                        "application_id": app.id,
+                        "from_status": s.from_status.value if s.from_status else None,
+                        "to_status": s.to_status.value,
+                        "at": s.at,
+                        "reason": s.reason[:400],
+                        "actor": s.actor[:200],
+                    }
+                    for s in app.timeline
+                ],
+            )
+
+    async def move(
+        self,
+        app_id: str,
+        old: Status,
+        new: Status,
+        at: dt.datetime,
+        reason: str,
+        actor: str,
+        **values: Any,
+    ) -> bool:
+        """Moves the application if it is still ``old``; records the step. False:
+        someone else moved it first (nothing written)."""
+        done = await self.conn.execute(
+            update(a)
+            .where(a.c.id == app_id, a.c.status == old.value)
+            .values(status=new.value, updated_at=at, **values)
+        )
+        if done.rowcount != 1:
+            return False
+        await self.conn.execute(
+            t.insert().values(
+                application_id=app_id,
+                from_status=old.value,
+                to_status=new.value,
+                at=at,
+                reason=reason[:400],
+                actor=actor[:200],
+            )
+        )
+        return True
+
+    async def set_card(self, app_id: str, card_number: str, issued_on: dt.date, expires_on: dt.date) -> None:
+        await self.update(
+            app_id,
+            card_number_sealed=self._seal(card_number),
+            card_issued_on=issued_on.isoformat(),
+            card_expires_on=expires_on.isoformat(),
+            card_recorded=True,
+        )
+
+    async def update(self, app_id: str, **values: Any) -> None:
+        await self.conn.execute(update(a).where(a.c.id == app_id).values(**values))
+
+    def _application(self, row: Any, steps: list[Transition]) -> Application:
+        return Application(
+            id=row.id,
+            citizen_id=row.citizen_id,
+            city_code=row.city_code,
+            kind=row.kind,
+            delivery=DeliveryDetails(
+                method=row.delivery_method,
+                recipient=self._open(row.recipient_sealed),
+                phone=self._open(row.phone_sealed),
+                address=self._open(row.address_sealed),
+                office_id=row.office_id,
+            ),
+            status=Status(row.status),
+            submitted_at=as_utc(row.submitted_at) or row.submitted_at,
+            reasons=[(r[0], r[1], r[2]) for r in row.reasons or []],
+            needs_review=row.needs_review,
+            tracking_number=row.tracking_number or "",
+            card_number=self._open(row.card_number_sealed),
+            batch_id=row.batch_id or "",
+            timeline=steps,
+        )
+
+    async def _many(self, query: Any) -> list[Application]:
+        rows = (await self.conn.execute(query)).all()
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        steps: dict[str, list[Transition]] = {i: [] for i in ids}
+        for s in (
+            await self.conn.execute(select(t).where(t.c.application_id.in_(ids)).order_by(t.c.seq))
+        ).all():
+            steps[s.application_id].append(
+                Transition(
+                    Status(s.from_status) if s.from_status else None,
+                    Status(s.to_status),
+                    as_utc(s.at) or s.at,
+                    s.reason,
+                    s.actor,
+                )
+            )
+        return [self._application(r, steps[r.id]) for r in rows]
+
+    async def get(self, app_id: str, citizen_id: str | None = None) -> Application | None:
+        query = select(a).where(a.c.id == app_id)
+        if citizen_id is not None:
+            query = query.where(a.c.citizen_id == citizen_id)
+        found = await self._many(query)
+        return found[0] if found else None
+
+    async def by_tracking(self, tracking_number: str) -> Application | None:
+        found = await self._many(select(a).where(a.c.tracking_number == tracking_number))
+        return found[0] if found else None
+
+    async def for_citizen(self, citizen_id: str) -> list[Application]:
+        return await self._many(
+            select(a).where(a.c.citizen_id == citizen_id).order_by(a.c.submitted_at.desc()).limit(200)
+        )
+
+    async def for_office(self, office_id: str, status: str | None) -> list[Application]:
+        query = select(a).where(a.c.office_id == office_id)
+        if status:
+            query = query.where(a.c.status == status)
+        return await self._many(query.order_by(a.c.submitted_at).limit(500))
+
+    async def for_city(self, city_code: str, status: str | None) -> list[Application]:
+        query = select(a).where(a.c.city_code == city_code)
+        if status:
+            query = query.where(a.c.status == status)
+        return await self._many(query.order_by(a.c.submitted_at).limit(500))
+
+    async def has_open(self, citizen_id: str, family: str, open_statuses: list[str]) -> bool:
+        query = (
+            select(func.count())
+            .select_from(a)
+            .where(a.c.citizen_id == citizen_id, a.c.family == family, a.c.status.in_(open_statuses))
+        )
+        return bool((await self.conn.execute(query)).scalar_one())
+
+    async def holds_permit(self, citizen_id: str) -> bool:
+        query = (
+            select(func.count())
+            .select_from(a)
+            .where(
+                a.c.citizen_id == citizen_id,
+                a.c.family == "residence_permit",
+                a.c.status.in_([Status.DELIVERED.value, Status.COLLECTED.value]),
+            )
+        )
+        return bool((await self.conn.execute(query)).scalar_one())
+
+    # idempotency keys
+    async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, str] | None:
+        row = (
+            await self.conn.execute(
+                select(k.c.fingerprint, k.c.application_id).where(
+                    k.c.citizen_id == citizen_id, k.c.key == key
+                )
+            )
+        ).first()
+        return (row.fingerprint, row.application_id) if row else None
+
+    async def claim_idempotency_key(
+        self, citizen_id: str, key: str, fingerprint: str, app_id: str, now: dt.datetime
+    ) -> bool:
+        """False when the key is taken (on PostgreSQL, after a concurrent twin commits)."""
+        values = {
+            "citizen_id": citizen_id,
+            "key": key,
+            "fingerprint": fingerprint,
+            "application_id": app_id,
+            "created_at": now,
+        }
+        return (await self.conn.execute(_CLAIM_KEY, values)).rowcount == 1
+
+    # the workers' queues
+    async def _ids_where(self, *conditions: Any, limit: int = 100) -> list[str]:
+        query = select(a.c.id).where(*conditions).order_by(a.c.submitted_at).limit(limit)
+        return [r.id for r in (await self.conn.execute(query)).all()]
+
+    async def lost_reports_pending(self, limit: int) -> list[tuple[str, str]]:
+        query = (
+            select(a.c.id, a.c.citizen_id)
+            .where(a.c.report_lost_pending.is_(True))
+            .order_by(a.c.submitted_at)
+            .limit(limit)
+        )
+        return [(r.id, r.citizen_id) for r in (await self.conn.execute(query)).all()]
+
+    async def approved_ready(self, limit: int) -> list[str]:
+        return await self._ids_where(
+            a.c.status == Status.APPROVED.value,
+            a.c.report_lost_pending.is_(False),
+            a.c.batch_id.is_(None),
+            limit=limit,
+        )
+
+    async def to_ship(self, limit: int) -> list[str]:
+        """Produced cards to mail whose shipment is not booked yet."""
+        return await self._ids_where(
+            a.c.status == Status.PRODUCED.value,
+            a.c.delivery_method == "mail",
+            a.c.tracking_number.is_(None),
+            limit=limit,
+        )
+
+    async def to_hand_over(self, limit: int) -> list[str]:
+        """Produced cards for pickup, not yet at the office's counter."""
+        return await self._ids_where(
+            a.c.status == Status.PRODUCED.value, a.c.delivery_method == "pickup", limit=limit
+        )
+
+    async def add_batch(self, batch_id: str, now: dt.datetime) -> None:
+        await self.conn.execute(b.insert().values(id=batch_id, state="claimed", created_at=now))
+
+    async def batches(self, state: str, limit: int = 50) -> list[str]:
+        query = select(b.c.id).where(b.c.state == state).order_by(b.c.created_at).limit(limit)
+        return [r.id for r in (await self.conn.execute(query)).all()]
+
+    async def set_batch_state(self, batch_id: str, old: str, new: str, now: dt.datetime) -> bool:
+        values: dict[str, Any] = {"state": new}
+        if new == "submitted":
+            values["submitted_at"] = now
+        done = await self.conn.execute(update(b).where(b.c.id == batch_id, b.c.state == old).values(**values))
+        return done.rowcount == 1
+
+    async def in_batch(self, batch_id: str) -> list[Application]:
+        return await self._many(select(a).where(a.c.batch_id == batch_id).order_by(a.c.id))
+
+    async def record_courier_event(
+        self, event_id: str, tracking_number: str, kind: str, occurred_at: dt.datetime, now: dt.datetime
+    ) -> bool:
+        """False when the event id was taken before (a replay)."""
+        values = {
+            "event_id": event_id,
+            "tracking_number": tracking_number,
+            "kind": kind,
+            "occurred_at": occurred_at,
+            "received_at": now,
+        }
+        return (await self.conn.execute(_RECORD_EVENT, values)).rowcount == 1

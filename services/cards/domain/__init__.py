@@ -1,0 +1,1 @@
+"""The cards domain: kinds, eligibility and the application life cycle (pure Python)."""

@@ -1,0 +1,1 @@
+"""gRPC servicers and background workers of the cards service."""

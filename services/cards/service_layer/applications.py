@@ -1,0 +1,497 @@
+"""The citizen's and staff's use cases: eligibility, apply, read, cancel, review,
+hand over; and the courier's callbacks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from services.cards.domain import eligibility, lifecycle
+from services.cards.domain.eligibility import Declaration, Reason
+from services.cards.domain.events import StatusChanged
+from services.cards.domain.kinds import CityKinds, Delivery, KindDefinition, Rule
+from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
+from services.cards.service_layer.directory import CardHolders, HolderRecord, Offices, WindowOffice
+from services.cards.service_layer.ports import CourierEvent, CourierEventKind
+from services.cards.service_layer.unit_of_work import Transaction, UnitOfWork
+from services.runtime.clock import Clock
+from services.runtime.errors import InvalidArgument, Kind, NotFound, ProblemError
+from services.runtime.text import check_text
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+OPEN = sorted(s.value for s in lifecycle.OPEN)
+
+
+@dataclass
+class Cards:
+    """What the use cases need, built once by the composition root."""
+
+    uow: UnitOfWork
+    clock: Clock
+    kinds: dict[str, CityKinds]
+    holders: CardHolders
+    offices: Offices
+    #: How many alternative offices eligibility shows.
+    alternatives: int = 3
+    #: The courier's name as citizens are told it (zh-CN, en).
+    courier_name: str = ""
+    courier_name_en: str = ""
+
+
+def family_of(kind: KindDefinition) -> str:
+    """Applications of one family exclude each other while open."""
+    if kind.rule in (Rule.ID_CARD_REPLACEMENT, Rule.ID_CARD_RENEWAL):
+        return "id_card"
+    if kind.rule is Rule.RESIDENCE_PERMIT:
+        return "residence_permit"
+    return kind.code
+
+
+def resolve(cards: Cards, city_code: str, kind_code: str) -> tuple[CityKinds, KindDefinition]:
+    city = cards.kinds.get(city_code)
+    kind = city.kinds.get(kind_code) if city else None
+    if city is None or kind is None:
+        raise ProblemError(
+            "kind_not_offered",
+            f"“{kind_code}” is not a kind of application your city takes online.",
+            field="kind",
+            kind=Kind.UNPROCESSABLE,
+        )
+    return city, kind
+
+
+def event_of(
+    app: Application, kind: KindDefinition | None, step: lifecycle.Transition, **extra: object
+) -> StatusChanged:
+    fields: dict[str, Any] = {
+        "application_id": app.id,
+        "citizen_id": app.citizen_id,
+        "city_code": app.city_code,
+        "kind": app.kind,
+        "kind_name": kind.name if kind else app.kind,
+        "kind_name_en": kind.name_en if kind else app.kind,
+        "delivery_method": app.delivery.method,
+        "office_id": app.delivery.office_id,
+        "tracking_number": app.tracking_number,
+        "from_status": step.from_status.value if step.from_status else "",
+        "status": step.to_status.value,
+        "reason": step.reason,
+        **extra,
+    }
+    return StatusChanged(**fields)
+
+
+def kind_of(cards: Cards, app: Application) -> KindDefinition | None:
+    city = cards.kinds.get(app.city_code)
+    return city.kinds.get(app.kind) if city else None
+
+
+async def move(
+    cards: Cards,
+    tx: Transaction,
+    app: Application,
+    new: Status,
+    reason: str,
+    actor: str,
+    *,
+    office_id: str | None = None,
+    where: WindowOffice | None = None,
+    **values: object,
+) -> bool:
+    """Moves ``app`` (refusing an illegal move with 409) and emits the step's event;
+    False when another mover changed it first."""
+    lifecycle.check_move(app.status, new)
+    now = cards.clock()
+    if office_id is not None:
+        values["office_id"] = office_id
+    if not await tx.applications.move(app.id, app.status, new, now, reason, actor, **values):
+        return False
+    if office_id is not None:
+        app.delivery = DeliveryDetails(
+            app.delivery.method, app.delivery.recipient, app.delivery.phone, app.delivery.address, office_id
+        )
+    if "tracking_number" in values:
+        app.tracking_number = str(values["tracking_number"])
+    step = lifecycle.move(app, new, now, reason, actor)
+    extra: dict[str, object] = {"batch_id": str(values["batch_id"])} if "batch_id" in values else {}
+    if new is Status.SHIPPED:
+        extra.update(courier=cards.courier_name, courier_en=cards.courier_name_en)
+    if where is not None:
+        extra.update(
+            office_name=where.name,
+            office_name_en=where.name_en,
+            office_address=where.address,
+            office_address_en=where.address_en,
+        )
+    tx.emit(event_of(app, kind_of(cards, app), step, **extra))
+    return True
+
+
+def _status_changed() -> ProblemError:
+    return ProblemError(
+        "application_changed",
+        "The application changed meanwhile; read it again.",
+        field="application_id",
+        kind=Kind.CONFLICT,
+    )
+
+
+# --- eligibility -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EligibilityAnswer:
+    city: CityKinds
+    kind: KindDefinition
+    reasons: list[Reason]
+    alternatives: Sequence[WindowOffice]
+
+
+async def check_eligibility(
+    cards: Cards, citizen_id: str, kind_code: str, declaration: Declaration
+) -> EligibilityAnswer:
+    holder = await cards.holders.get(citizen_id)
+    city, kind = resolve(cards, holder.facts.city_code, kind_code)
+    async with cards.uow.read() as tx:
+        reasons = await _reasons(cards, tx, city, kind, holder, declaration)
+    alternatives: Sequence[WindowOffice] = ()
+    if reasons:
+        try:
+            alternatives = (await cards.offices.with_vacancy(city.city_code, city.window_business_code))[
+                : cards.alternatives
+            ]
+        except ProblemError as error:  # booking down: the reasons still stand
+            log.warning("no window offices for the eligibility answer: %s", error.code)
+    return EligibilityAnswer(city, kind, reasons, alternatives)
+
+
+async def _reasons(
+    cards: Cards,
+    tx: Transaction,
+    city: CityKinds,
+    kind: KindDefinition,
+    holder: HolderRecord,
+    declaration: Declaration,
+) -> list[Reason]:
+    citizen_id = holder.facts.citizen_id
+    pending = await tx.applications.has_open(citizen_id, family_of(kind), OPEN)
+    permit = kind.rule is Rule.RESIDENCE_PERMIT and await tx.applications.holds_permit(citizen_id)
+    today = cards.clock().date()
+    return eligibility.check(
+        city,
+        kind,
+        holder.facts,
+        declaration,
+        today=today,
+        pending_application=pending,
+        holds_residence_permit=permit,
+    )
+
+
+# --- apply -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyCommand:
+    citizen_id: str
+    idempotency_key: str
+    kind: str
+    declaration: Declaration
+    delivery: DeliveryDetails
+    #: A digest of the request: the same key with another request is refused.
+    fingerprint: str
+
+
+def normalise_phone(raw: str, field: str = "delivery.phone") -> str:
+    """E.164 of a valid phone number (a Chinese one without its +86 too)."""
+    try:
+        number = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidArgument("invalid_phone", "The phone number is not a valid number.", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+async def _delivery(
+    cards: Cards, city: CityKinds, kind: KindDefinition, raw: DeliveryDetails
+) -> DeliveryDetails:
+    try:
+        method = Delivery(raw.method)
+    except ValueError:
+        raise InvalidArgument(
+            "invalid_delivery", "delivery.method must be mail or pickup.", field="delivery.method"
+        ) from None
+    if method not in kind.delivery_options:
+        raise ProblemError(
+            "delivery_not_offered",
+            f"This kind is not delivered by {method.value}.",
+            field="delivery.method",
+            kind=Kind.UNPROCESSABLE,
+        )
+    if method is Delivery.MAIL:
+        recipient = check_text(raw.recipient, "delivery.recipient", max_length=50).strip()
+        address = check_text(raw.address, "delivery.address", max_length=200).strip()
+        for name, value in (("delivery.recipient", recipient), ("delivery.address", address)):
+            if not value:
+                raise InvalidArgument("delivery_incomplete", f"{name} is required for mail.", field=name)
+        check_text(raw.phone, "delivery.phone", max_length=32)
+        phone = normalise_phone(raw.phone)
+        return DeliveryDetails(method.value, recipient, phone, address)
+    office_id = check_text(raw.office_id, "delivery.office_id", max_length=64).strip()
+    if not office_id:
+        raise InvalidArgument(
+            "delivery_incomplete", "delivery.office_id is required for pickup.", field="delivery.office_id"
+        )
+    known = {o.office_id: o for o in await cards.offices.find([office_id])}
+    if office_id not in known or known[office_id].city_code != city.city_code:
+        raise NotFound("office", office_id, field="delivery.office_id")
+    return DeliveryDetails(method.value, office_id=office_id)
+
+
+class _KeyTaken(Exception):
+    """A concurrent twin with the same key committed first (rolls our work back)."""
+
+
+async def _replay(cards: Cards, cmd: ApplyCommand) -> Application | None:
+    async with cards.uow.read() as tx:
+        found = await tx.applications.find_idempotent(cmd.citizen_id, cmd.idempotency_key)
+        if found is None:
+            return None
+        fingerprint, app_id = found
+        if fingerprint != cmd.fingerprint:
+            raise ProblemError(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for another request.",
+                field="Idempotency-Key",
+                kind=Kind.UNPROCESSABLE,
+            )
+        app = await tx.applications.get(app_id, cmd.citizen_id)
+    if app is None:
+        raise AssertionError("an idempotency key names a missing application")
+    return app
+
+
+async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
+    """The recorded application and whether it is an earlier answer (same key)."""
+    key = check_text(cmd.idempotency_key, "Idempotency-Key", max_length=255)
+    if not key:
+        raise InvalidArgument("idempotency_key_required", "Send an Idempotency-Key.", field="Idempotency-Key")
+    if (earlier := await _replay(cards, cmd)) is not None:
+        return earlier, True
+    holder = await cards.holders.get(cmd.citizen_id)
+    city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
+    delivery = await _delivery(cards, city, kind, cmd.delivery)
+    try:
+        async with cards.uow.write() as tx:
+            app = await _record(cards, tx, cmd, city, kind, holder, delivery)
+    except _KeyTaken:
+        if (earlier := await _replay(cards, cmd)) is not None:
+            return earlier, True
+        raise
+    if kind.reports_card_lost and app.status is not Status.CHECKS_FAILED:
+        await report_lost(cards, app.id, app.citizen_id)
+    return app, False
+
+
+async def _record(
+    cards: Cards,
+    tx: Transaction,
+    cmd: ApplyCommand,
+    city: CityKinds,
+    kind: KindDefinition,
+    holder: HolderRecord,
+    delivery: DeliveryDetails,
+) -> Application:
+    now = cards.clock()
+    app = Application(
+        id=str(uuid.uuid4()),
+        citizen_id=cmd.citizen_id,
+        city_code=city.city_code,
+        kind=kind.code,
+        delivery=delivery,
+        status=Status.SUBMITTED,
+        submitted_at=now,
+        needs_review=kind.needs_review,
+    )
+    await tx.applications.lock_citizen(cmd.citizen_id)
+    if not await tx.applications.claim_idempotency_key(
+        cmd.citizen_id, cmd.idempotency_key, cmd.fingerprint, app.id, now
+    ):
+        raise _KeyTaken
+    # Checked inside the write: two applications racing with different keys do not
+    # both find "no pending application".
+    reasons = await _reasons(cards, tx, city, kind, holder, cmd.declaration)
+    app.timeline.append(lifecycle.Transition(None, Status.SUBMITTED, now, "submitted online", "citizen"))
+    if reasons:
+        app.reasons = [(r.code, r.message, r.message_en) for r in reasons]
+        lifecycle.move(app, Status.CHECKS_FAILED, now, ", ".join(r.code for r in reasons), SYSTEM)
+    else:
+        lifecycle.move(app, Status.CHECKS_PASSED, now, "every automatic check passed", SYSTEM)
+        if not kind.needs_review:
+            lifecycle.move(app, Status.APPROVED, now, "approved automatically", SYSTEM)
+    await tx.applications.add(
+        app, family_of(kind), report_lost_pending=kind.reports_card_lost and not reasons
+    )
+    for step in app.timeline:
+        extra: dict[str, object] = {}
+        if step.to_status is Status.CHECKS_FAILED:
+            extra = {
+                "reason_codes": tuple(r[0] for r in app.reasons),
+                "reason": "；".join(r[1] for r in app.reasons),
+                "reason_en": "; ".join(r[2] for r in app.reasons),
+            }
+        tx.emit(event_of(app, kind, step, **extra))
+    return app
+
+
+async def report_lost(cards: Cards, app_id: str, citizen_id: str) -> bool:
+    """Asks identity to mark the old card reported lost (idempotent per application),
+    then clears the flag; on failure the journey worker tries again."""
+    try:
+        await cards.holders.report_lost(citizen_id, app_id)
+    except ProblemError as error:
+        log.warning(
+            "reporting the card of application %s lost failed (%s); retrying later", app_id, error.code
+        )
+        return False
+    async with cards.uow.write() as tx:
+        await tx.applications.update(app_id, report_lost_pending=False)
+    return True
+
+
+# --- reading and cancelling --------------------------------------------------------
+
+
+async def get(cards: Cards, app_id: str, citizen_id: str) -> Application:
+    async with cards.uow.read() as tx:
+        app = await tx.applications.get(app_id, citizen_id)
+    if app is None:
+        raise NotFound("application", app_id, field="application_id")
+    return app
+
+
+async def list_mine(cards: Cards, citizen_id: str) -> list[Application]:
+    async with cards.uow.read() as tx:
+        return await tx.applications.for_citizen(citizen_id)
+
+
+async def cancel(cards: Cards, app_id: str, citizen_id: str, reason: str) -> Application:
+    reason = check_text(reason, "reason", max_length=200) or "cancelled by the citizen"
+    async with cards.uow.write() as tx:
+        app = await tx.applications.get(app_id, citizen_id)
+        if app is None:
+            raise NotFound("application", app_id, field="application_id")
+        if not await move(cards, tx, app, Status.CANCELLED, reason, "citizen", report_lost_pending=False):
+            raise _status_changed()
+    return app
+
+
+# --- staff -------------------------------------------------------------------------
+
+
+async def list_for_office(cards: Cards, office_id: str, status: str | None) -> list[Application]:
+    async with cards.uow.read() as tx:
+        return await tx.applications.for_office(office_id, status)
+
+
+async def list_for_city(cards: Cards, city_code: str, status: str | None) -> list[Application]:
+    async with cards.uow.read() as tx:
+        return await tx.applications.for_city(city_code, status)
+
+
+async def staff_move(
+    cards: Cards,
+    app_id: str,
+    new: Status,
+    reason: str,
+    actor: str,
+    *,
+    office_of_clerk: str | None = None,
+) -> Application:
+    """A reviewer approving or rejecting, a clerk handing a card over; audited.
+    ``office_of_clerk``: a window clerk acts only on their office's applications
+    (others' answer 404, as if there were none)."""
+    reason = check_text(reason, "reason", max_length=200)
+    async with cards.uow.write() as tx:
+        app = await tx.applications.get(app_id)
+        if app is None or (office_of_clerk is not None and app.delivery.office_id != office_of_clerk):
+            raise NotFound("application", app_id, field="application_id")
+        old = app.status
+        if not await move(cards, tx, app, new, reason or new.value, actor):
+            raise _status_changed()
+        await tx.audit(f"card_application.{new.value}", app_id, {"from": old.value, "reason": reason})
+    return app
+
+
+# --- the courier -------------------------------------------------------------------
+
+
+async def describe_office(cards: Cards, city_code: str, office_id: str) -> WindowOffice:
+    """An office's name and address for a citizen's message; its id when booking
+    cannot say (the message still goes)."""
+    try:
+        found = await cards.offices.describe(city_code, office_id)
+    except ProblemError as error:
+        log.warning("office %s not described for a message: %s", office_id, error.code)
+        found = None
+    return found or WindowOffice(office_id, city_code, office_id, office_id)
+
+
+async def courier_event(cards: Cards, event: CourierEvent) -> Application:
+    """Moves the application a verified callback reports on; a replayed event id is
+    refused (409 courier_event_replayed)."""
+    where = None
+    if event.kind == CourierEventKind.RETURNED:
+        async with cards.uow.read() as tx:
+            known = await tx.applications.by_tracking(event.tracking_number)
+        city = cards.kinds.get(known.city_code) if known else None
+        if known is not None and city is not None and city.returns_office_id:
+            where = await describe_office(cards, city.city_code, city.returns_office_id)
+    async with cards.uow.write() as tx:
+        if not await tx.applications.record_courier_event(
+            event.event_id, event.tracking_number, event.kind, event.occurred_at, cards.clock()
+        ):
+            raise ProblemError(
+                "courier_event_replayed",
+                "This courier event was received before.",
+                field="event_id",
+                kind=Kind.CONFLICT,
+            )
+        app = await tx.applications.by_tracking(event.tracking_number)
+        if app is None:
+            raise NotFound("tracking_number", event.tracking_number, field="tracking_number")
+        reason = f"courier: {event.kind}" + (f" ({event.detail})" if event.detail else "")
+        target = _COURIER_MOVES[event.kind]
+        if event.kind == CourierEventKind.PICKED_UP and app.status is Status.SHIPPED:
+            return app  # booked means shipped already: the pick-up changes nothing
+        if not await move(cards, tx, app, target, reason, "courier"):
+            raise _status_changed()
+        city = cards.kinds.get(app.city_code)
+        if target is Status.RETURNED and city is not None and city.returns_office_id:
+            await move(
+                cards,
+                tx,
+                app,
+                Status.READY_FOR_PICKUP,
+                "returned by the courier: waits at the office",
+                SYSTEM,
+                office_id=city.returns_office_id,
+                where=where,
+            )
+    return app
+
+
+_COURIER_MOVES = {
+    CourierEventKind.PICKED_UP: Status.SHIPPED,
+    CourierEventKind.DELIVERED: Status.DELIVERED,
+    CourierEventKind.DELIVERY_FAILED: Status.DELIVERY_FAILED,
+    CourierEventKind.RETURNED: Status.RETURNED,
+}

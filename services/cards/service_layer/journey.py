@@ -1,0 +1,221 @@
+"""The steps that carry an approved application to the citizen, each safe to run
+again after a crash at any point:
+
+- report lost cards identity has not yet confirmed (idempotent per application);
+- claim a batch: approved → in production with a batch id, in one transaction
+  (a conditional UPDATE per application, so a cancel racing it wins or loses whole);
+- submit claimed batches to the production centre (the batch id is its idempotency
+  key: a retry after a crash makes nothing twice), then mark them submitted;
+- collect produced cards: write each to the register (idempotent per application),
+  then produced; a batch whose cards are all produced is done;
+- book shipments for produced mail cards (the application id is the courier's
+  idempotency key): the tracking number is kept and the card is shipped;
+- produced pickup cards go to the office's counter: ready for pickup.
+
+Within a step the applications are independent, so their calls to identity and the
+partners run side by side (at most ``CONCURRENCY`` at once) rather than one after
+another: a batch of 100 would otherwise wait for 100 round trips in a row. Every
+application is tried; the first failure is raised after, and the others' work stands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from services.cards.domain.lifecycle import Application, Status
+from services.cards.service_layer.applications import SYSTEM, Cards, describe_office, move, report_lost
+from services.cards.service_layer.ports import (
+    Courier,
+    ExternalUnavailable,
+    ProducedCard,
+    ProductionCentre,
+    ProductionOrder,
+    Shipment,
+)
+from services.runtime.errors import ProblemError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: Calls to identity or a partner one step has in flight at most.
+CONCURRENCY = 16
+
+
+async def each(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
+    """``work`` on every item, at most CONCURRENCY at once, results in order; every
+    item is tried, then the first failure (if any) is raised."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: T) -> R:
+        async with gate:
+            return await work(item)
+
+    results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+@dataclass
+class Journey:
+    cards: Cards
+    production: ProductionCentre
+    courier: Courier
+    batch_size: int = 100
+
+    async def step(self) -> int:
+        """One pass over every step; how many things moved."""
+        moved = 0
+        for work in (
+            self.report_lost_cards,
+            self.claim_batch,
+            self.submit_batches,
+            self.collect_produced,
+            self.book_shipments,
+            self.hand_over_pickups,
+        ):
+            try:
+                moved += await work()
+            except (ExternalUnavailable, ProblemError) as error:
+                # A partner or identity could not answer: the same step runs again
+                # on the next pass, with the same idempotency keys.
+                log.warning("card journey: %s waits: %s", work.__name__, type(error).__name__)
+        return moved
+
+    async def report_lost_cards(self) -> int:
+        async with self.cards.uow.read() as tx:
+            pending = await tx.applications.lost_reports_pending(self.batch_size)
+        return sum(await each(pending, lambda p: report_lost(self.cards, *p)))
+
+    async def claim_batch(self) -> int:
+        async with self.cards.uow.read() as tx:
+            ids = await tx.applications.approved_ready(self.batch_size)
+        if not ids:
+            return 0
+        batch_id = f"B-{uuid.uuid4()}"
+        claimed = 0
+        async with self.cards.uow.write() as tx:
+            await tx.applications.add_batch(batch_id, self.cards.clock())
+            for app_id in ids:
+                app = await tx.applications.get(app_id)
+                if app is None or app.status is not Status.APPROVED:
+                    continue
+                reason = f"in production batch {batch_id}"
+                if await move(self.cards, tx, app, Status.IN_PRODUCTION, reason, SYSTEM, batch_id=batch_id):
+                    claimed += 1
+            if not claimed:  # all cancelled meanwhile: an empty batch is done
+                await tx.applications.set_batch_state(batch_id, "claimed", "done", self.cards.clock())
+        return claimed
+
+    async def submit_batches(self) -> int:
+        async with self.cards.uow.read() as tx:
+            batches = await tx.applications.batches("claimed")
+        for batch_id in batches:
+            async with self.cards.uow.read() as tx:
+                apps = await tx.applications.in_batch(batch_id)
+            orders = await each(apps, self._order)
+            await self.production.submit(batch_id, orders)
+            async with self.cards.uow.write() as tx:
+                await tx.applications.set_batch_state(batch_id, "claimed", "submitted", self.cards.clock())
+        return len(batches)
+
+    async def _order(self, app: Application) -> ProductionOrder:
+        holder = await self.cards.holders.get(app.citizen_id)
+        if holder.birth_date is None:
+            raise ProblemError("birth_date_missing", "The register has no birth date.")
+        return ProductionOrder(
+            application_id=app.id,
+            kind=app.kind,
+            city_code=app.city_code,
+            id_number=holder.id_number,
+            name=holder.name,
+            gender=holder.gender,
+            birth_date=holder.birth_date,
+            household_address=holder.household_address,
+        )
+
+    async def collect_produced(self) -> int:
+        async with self.cards.uow.read() as tx:
+            batches = await tx.applications.batches("submitted")
+        moved = 0
+        for batch_id in batches:
+            produced = {card.application_id: card for card in await self.production.produced(batch_id)}
+            async with self.cards.uow.read() as tx:
+                apps = await tx.applications.in_batch(batch_id)
+            waiting = sum(1 for app in apps if app.status is Status.IN_PRODUCTION and app.id not in produced)
+            ready = [
+                (app, produced[app.id])
+                for app in apps
+                if app.status is Status.IN_PRODUCTION and app.id in produced
+            ]
+            moved += sum(await each(ready, self._produced))
+            if not waiting:
+                async with self.cards.uow.write() as tx:
+                    await tx.applications.set_batch_state(batch_id, "submitted", "done", self.cards.clock())
+        return moved
+
+    async def _produced(self, found: tuple[Application, ProducedCard]) -> bool:
+        app, card = found
+        # The register first: a crash after it repeats an idempotent call, never
+        # skips writing the new card.
+        await self.cards.holders.record_new_card(
+            app.citizen_id, app.id, card.card_number, card.issued_on, card.expires_on
+        )
+        async with self.cards.uow.write() as tx:
+            fresh = await tx.applications.get(app.id)
+            if fresh is None or fresh.status is not Status.IN_PRODUCTION:
+                return False
+            await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
+            return await move(self.cards, tx, fresh, Status.PRODUCED, "produced by the centre", SYSTEM)
+
+    async def book_shipments(self) -> int:
+        async with self.cards.uow.read() as tx:
+            ids = await tx.applications.to_ship(self.batch_size)
+        return sum(await each(ids, self._ship))
+
+    async def _ship(self, app_id: str) -> bool:
+        async with self.cards.uow.read() as tx:
+            app = await tx.applications.get(app_id)
+        if app is None:
+            return False
+        tracking = await self.courier.book(
+            Shipment(
+                application_id=app.id,
+                recipient=app.delivery.recipient,
+                phone=app.delivery.phone,
+                address=app.delivery.address,
+                city_code=app.city_code,
+            )
+        )
+        async with self.cards.uow.write() as tx:
+            fresh = await tx.applications.get(app_id)
+            if fresh is None or fresh.status is not Status.PRODUCED:
+                return False
+            reason = f"shipment booked, tracking number {tracking}"
+            return await move(self.cards, tx, fresh, Status.SHIPPED, reason, SYSTEM, tracking_number=tracking)
+
+    async def hand_over_pickups(self) -> int:
+        async with self.cards.uow.read() as tx:
+            ids = await tx.applications.to_hand_over(self.batch_size)
+        moved = 0
+        for app_id in ids:
+            async with self.cards.uow.read() as tx:
+                seen = await tx.applications.get(app_id)
+            if seen is None:
+                continue
+            where = await describe_office(self.cards, seen.city_code, seen.delivery.office_id)
+            async with self.cards.uow.write() as tx:
+                app = await tx.applications.get(app_id)
+                if app is None or app.status is not Status.PRODUCED:
+                    continue
+                reason = "at the office's counter"
+                if await move(self.cards, tx, app, Status.READY_FOR_PICKUP, reason, SYSTEM, where=where):
+                    moved += 1
+        return moved
