@@ -13,39 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from services.cards.adapters.partner_http import SignedClient, malformed
+from services.cards.adapters.partner_http import SignedPartner, malformed
 from services.cards.service_layer.ports import ProducedCard, ProductionOrder
 
-NAME = "card_production"
 #: A card's number as the centre prints it (identity's register takes this form).
 _CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 
 
-class HttpProductionCentre:
-    def __init__(
-        self,
-        *,
-        url: str,
-        key_id: str,
-        secret: bytes,
-        timeout: float = 10.0,
-        attempts: int = 3,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.http = SignedClient(
-            NAME,
-            base_url=url,
-            key_id=key_id,
-            secret=secret,
-            timeout=timeout,
-            attempts=attempts,
-            client=client,
-        )
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
+class HttpProductionCentre(SignedPartner):
+    NAME = "card_production"
 
     async def submit(self, batch_id: str, orders: Sequence[ProductionOrder]) -> None:
         payload = {
@@ -69,7 +45,7 @@ class HttpProductionCentre:
         )
         if status == 404 or not isinstance(answer, dict) or answer.get("batch_id") != batch_id:
             # 404 on a create: a wrong URL behind a router, or an answer we cannot read.
-            raise malformed(NAME, "no batch_id" if status != 404 else "HTTP 404")
+            raise malformed(self.NAME, "no batch_id" if status != 404 else "HTTP 404")
 
     async def produced(self, batch_id: str) -> Sequence[ProducedCard]:
         status, answer = await self.http.call("GET", f"/v1/batches/{quote(batch_id, safe='')}/cards")
@@ -77,23 +53,23 @@ class HttpProductionCentre:
             return []  # the centre does not know the batch: nothing made (submit it again)
         cards = answer.get("cards") if isinstance(answer, dict) else None
         if not isinstance(cards, list):
-            raise malformed(NAME, "no cards list")
+            raise malformed(self.NAME, "no cards list")
         return [_card(item) for item in cards]
 
 
 def _card(item: Any) -> ProducedCard:
     if not isinstance(item, dict):
-        raise malformed(NAME, "a card is not an object")
+        raise malformed(HttpProductionCentre.NAME, "a card is not an object")
     application_id, number = item.get("application_id"), item.get("card_number")
     if not isinstance(application_id, str) or not application_id:
-        raise malformed(NAME, "application_id")
+        raise malformed(HttpProductionCentre.NAME, "application_id")
     if not isinstance(number, str) or not _CARD_NUMBER.fullmatch(number):
-        raise malformed(NAME, "card_number")
+        raise malformed(HttpProductionCentre.NAME, "card_number")
     try:
         issued_on = dt.date.fromisoformat(str(item["issued_on"]))
         expires_on = dt.date.fromisoformat(str(item["expires_on"]))
     except (KeyError, ValueError):
-        raise malformed(NAME, "issued_on/expires_on") from None
+        raise malformed(HttpProductionCentre.NAME, "issued_on/expires_on") from None
     if expires_on <= issued_on:
-        raise malformed(NAME, "expires_on before issued_on")
+        raise malformed(HttpProductionCentre.NAME, "expires_on before issued_on")
     return ProducedCard(application_id, number, issued_on, expires_on)

@@ -140,6 +140,35 @@ class SignedClient:
         return response
 
 
+class SignedPartner:
+    """What each partner's adapter is built from: its name and a ``SignedClient``."""
+
+    NAME = ""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        key_id: str,
+        secret: bytes,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.http = SignedClient(
+            self.NAME,
+            base_url=url,
+            key_id=key_id,
+            secret=secret,
+            timeout=timeout,
+            attempts=attempts,
+            client=client,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
