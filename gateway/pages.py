@@ -12,6 +12,7 @@ import mimetypes
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
@@ -57,8 +58,11 @@ class Pages(StaticFiles):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == "/v1" or scope["path"].startswith("/v1/"):
-            # An unknown API path stays the API's 404 (problem+json), never a page.
-            raise HTTPException(status_code=404)
+            # An unknown API path stays the API's 404 (problem+json), never a page;
+            # a known one asked with another method its 405 (the router tried this
+            # mount because the mount matches every method).
+            known = any(route.matches(scope)[0] is Match.PARTIAL for route in scope["app"].router.routes)
+            raise HTTPException(status_code=405 if known else 404)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
