@@ -1002,10 +1002,7 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
-    parser.add_argument(
-        "--database-url", default=harness.POSTGRES_URL, help="PostgreSQL (default: %(default)s)"
-    )
+    harness.platform_options(parser)
     parser.add_argument("--citizens", type=int, default=2000, help="citizens released at once (default 2000)")
     parser.add_argument("--slots", type=int, default=50, help="slots of the day (default 50)")
     parser.add_argument("--capacity", type=int, default=10, help="places per slot (default 10)")
@@ -1017,14 +1014,6 @@ async def main() -> int:
     parser.add_argument("--seed", type=int, default=7, help="of the residents and the slot choices")
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy the release into DIR (if installed)"
-    )
-    parser.add_argument(
-        "--set",
-        type=harness.setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an environment variable for the platform (repeatable)",
     )
     parser.add_argument(
         "--in-flight",

@@ -395,22 +395,11 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
-    parser.add_argument(
-        "--database-url", default=harness.POSTGRES_URL, help="PostgreSQL (default: %(default)s)"
-    )
+    harness.platform_options(parser)
     parser.add_argument("--citizens", type=int, default=200, help="bookings checked in (default 200)")
     parser.add_argument("--walk-ins", type=int, default=400, help="walk-ins checked in (default 400)")
     parser.add_argument("--counters", type=int, default=20, help="clerks at counters at once (default 20)")
     parser.add_argument("--seed", type=int, default=11, help="of the made-up residents")
-    parser.add_argument(
-        "--set",
-        type=harness.setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an environment variable for the platform (repeatable)",
-    )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the hall section of FILE")
     args = parser.parse_args()
     if not 1 <= args.citizens <= 5000 or not 0 <= args.walk_ins <= 20000 or not 1 <= args.counters <= 200:

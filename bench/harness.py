@@ -398,3 +398,18 @@ def setting(text: str) -> tuple[str, str]:
     if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
     return name, value
+
+
+def platform_options(parser: argparse.ArgumentParser, set_example: str = "") -> None:
+    """The options every platform benchmark takes: which database(s), PostgreSQL's
+    URL, and environment variables for the platform (``--set NAME=VALUE``)."""
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
+    parser.add_argument("--database-url", default=POSTGRES_URL, help="PostgreSQL (default: %(default)s)")
+    parser.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"an environment variable for the platform{set_example} (repeatable)",
+    )

@@ -407,10 +407,7 @@ def report(runs: list[Run], args: argparse.Namespace, command: str, pg_version: 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
-    parser.add_argument(
-        "--database-url", default=harness.POSTGRES_URL, help="PostgreSQL (default: %(default)s)"
-    )
+    harness.platform_options(parser)
     parser.add_argument(
         "--events", type=int, default=1000, help="events of the burst, at most 5000 (default 1000)"
     )
@@ -425,14 +422,6 @@ async def main() -> int:
     )
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds after the last publish to wait (default 60)"
-    )
-    parser.add_argument(
-        "--set",
-        type=harness.setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an environment variable for the platform (repeatable)",
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
     args = parser.parse_args()

@@ -231,10 +231,7 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database (default: both)")
-    parser.add_argument(
-        "--database-url", default=harness.POSTGRES_URL, help="PostgreSQL (default: %(default)s)"
-    )
+    harness.platform_options(parser, ", e.g. OTEL_SDK_DISABLED=true")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per level (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up per level (default 2)")
     parser.add_argument(
@@ -243,14 +240,6 @@ async def main() -> int:
         nargs="+",
         default=list(CONCURRENCY),
         help="concurrency levels (default 1 16 64)",
-    )
-    parser.add_argument(
-        "--set",
-        type=harness.setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an environment variable for the platform, e.g. OTEL_SDK_DISABLED=true (repeatable)",
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
     args = parser.parse_args()
