@@ -162,7 +162,7 @@ def find_trace_id(files: Iterable[Path], wanted: str) -> str | None:
 
 
 def load_trace(files: Iterable[Path], trace_id: str) -> list[Span]:
-    spans = []
+    spans: list[Span] = []
     for path, line in _lines(files, trace_id):
         spans.extend(
             _span(service, s) for service, s in _spans_in_line(line, path.stem) if s["traceId"] == trace_id
@@ -220,7 +220,7 @@ def render_text(roots: list[Span]) -> str:
     total = (max(s.end for s in spans) - t0) / 1e6
     errors = sum(1 for s in spans if s.failed)
     lines = [
-        f"trace {spans[0].trace_id}: {len(spans)} spans in {', '.join(services)}; "
+        f"trace {spans[0].trace_id}: {len(spans)} span{'' if len(spans) == 1 else 's'} in {', '.join(services)}; "
         f"{total:.1f} ms; {errors} with an error"
     ]
     width = max(len(s) for s in services)
