@@ -221,7 +221,8 @@ def render_text(roots: list[Span]) -> str:
     errors = sum(1 for s in spans if s.failed)
     counted = f"{len(spans)} span" + ("" if len(spans) == 1 else "s")
     lines = [
-        f"trace {spans[0].trace_id}: {counted} in {', '.join(services)}; {total:.1f} ms; {errors} with an error"
+        f"trace {spans[0].trace_id}: {counted} in {', '.join(services)}; "
+        f"{total:.1f} ms; {errors} with an error"
     ]
     width = max(len(s) for s in services)
     for depth, span in walk(roots):
