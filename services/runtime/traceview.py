@@ -254,16 +254,15 @@ def render_html(roots: list[Span]) -> str:
     for depth, span in walk(roots):
         left = 100 * (span.start - t0) / total
         width = max(100 * (span.end - span.start) / total, 0.2)
-        title = "\n".join(
-            _shown_attributes(span) + span.exceptions + ([span.message] if span.message else [])
-        )
+        details = _shown_attributes(span) + span.exceptions + ([span.message] if span.message else [])
+        title = "\n".join(details)
         rows.append(
             f'<tr class="{"error" if span.failed else ""}"><td>{html.escape(span.service)}</td>'
             f'<td style="padding-left:{depth * 1.2 + 0.3}em" title="{html.escape(title)}">'
             f"{html.escape(span.name)} <small>{span.kind.lower()}</small></td>"
             f"<td>{(span.start - t0) / 1e6:.1f}</td><td>{span.duration_ms:.1f}</td>"
             f'<td class="lane"><div style="margin-left:{left:.2f}%;width:{width:.2f}%"></div></td>'
-            f"<td><small>{html.escape(title)}</small></td></tr>"
+            f"<td><small>{'<br>'.join(html.escape(d) for d in details)}</small></td></tr>"
         )
     return (
         "<!doctype html><meta charset=utf-8>"
