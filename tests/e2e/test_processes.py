@@ -254,7 +254,15 @@ def assert_traceview_shows_the_booking(data_dir: Path, request_id: str) -> None:
     outbox = path_to(lambda s: "INSERT INTO outbox" in str(s.attributes.get("db.statement", "")))
     assert outbox[-2] is consumer[2], "the outbox row is written in the gRPC call's transaction"
     path_to(lambda s: s.service == "notify" and s.name.startswith("deliver "))
-    assert not any(span.failed for _, span in traceview.walk(roots)), traceview.render_text(roots)
+    # A consumer may have met a busy database and been redelivered (a second span, with
+    # the exception); the request itself succeeded and the event was handled once.
+    assert not any(s.failed for s in consumer[:3]), traceview.render_text(roots)
+    handled = [
+        s
+        for _, s in traceview.walk(roots)
+        if s.kind == "CONSUMER" and s.service == "notify" and s.attributes.get("mintong.duplicate") is False
+    ]
+    assert len(handled) == 1, traceview.render_text(roots)
 
     # The command an SRE runs prints that tree, with every service and timing in it;
     # --html writes the same as a page.
