@@ -139,6 +139,7 @@ def test_every_deployment_is_fit_for_production(target: str) -> None:
     deployments = of_kind(objects, "Deployment")
     assert set(APPS) <= {d["metadata"]["name"] for d in deployments}
     budgets = of_kind(objects, "PodDisruptionBudget")
+    autoscalers = of_kind(objects, "HorizontalPodAutoscaler")
     for deployment in deployments:
         name = deployment["metadata"]["name"]
         pod = deployment["spec"]["template"]["spec"]
@@ -163,7 +164,10 @@ def test_every_deployment_is_fit_for_production(target: str) -> None:
             assert container.get("readinessProbe") and container.get("livenessProbe"), where
         # A budget that lets a drain proceed one pod at a time, never block it.
         (budget,) = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
-        replicas = deployment["spec"].get("replicas", 1)
+        # The autoscaler's floor where one owns the count (the Deployment then names none).
+        scaled = [h for h in autoscalers if h["spec"]["scaleTargetRef"]["name"] == name]
+        assert ("replicas" in deployment["spec"]) != bool(scaled), name
+        replicas = scaled[0]["spec"]["minReplicas"] if scaled else deployment["spec"]["replicas"]
         if "minAvailable" in budget["spec"]:
             assert replicas > budget["spec"]["minAvailable"], name
         else:
