@@ -50,7 +50,7 @@ def _twins(zh: list[str], en: list[str], field: str) -> None:
 
 def _code(value: str, field: str) -> str:
     if not value:
-        raise InvalidArgument(f"{field}_required", f"Name the {field.replace('_', ' ')}.", field=field)
+        raise InvalidArgument("field_required", f"Name the {field.replace('_', ' ')}.", field=field)
     return check_text(value, field, max_length=64)
 
 
