@@ -118,7 +118,8 @@ async def end(uow: UnitOfWork, clock: Clock, policy_id: str) -> Policy:
         elif policy.state is State.IN_FORCE:
             until = max(now, policy.effective_from + dt.timedelta(microseconds=1))
             await _lapse(tx, policy, now, effective_until=until)
-        await tx.audit("policy.ended", policy.id, {"was": policy.state.value})
+        if policy.state is not State.LAPSED:  # ending a lapsed policy again changes nothing
+            await tx.audit("policy.ended", policy.id, {"was": policy.state.value})
     return await get(uow, policy_id)
 
 
