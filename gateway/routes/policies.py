@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from gateway import schemas
 from gateway.deps import Administrator, Services
@@ -51,13 +51,28 @@ Item = Annotated[str, schemas.Stored(1000)]
 Items = Annotated[list[Item], Field(max_length=50)]
 
 
+def _plausible(value: dt.datetime | None) -> dt.datetime | None:
+    """A time a policy can mean: one year 1 or 9999 with an offset is not even a UTC
+    time Python can hold, and no bureau plans a policy outside these years."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("must be a time between the years 2000 and 2999") from None
+    if not 2000 <= utc.year <= 2999:
+        raise ValueError("must be a time between the years 2000 and 2999")
+    return utc
+
+
+When = Annotated[AwareDatetime | None, AfterValidator(_plausible)]
+
+
 class _Period(BaseModel):
-    effective_from: AwareDatetime | None = Field(
+    effective_from: When = Field(
         default=None, description="When it comes into force (with its offset); left out: now."
     )
-    effective_until: AwareDatetime | None = Field(
-        default=None, description="When it lapses; left out: until ended."
-    )
+    effective_until: When = Field(default=None, description="When it lapses; left out: until ended.")
 
 
 class BusinessSuspension(_Period):

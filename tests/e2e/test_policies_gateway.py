@@ -52,6 +52,7 @@ async def test_policies_through_the_gateway(platform: Platform, clock: Any) -> N
             "effective_until",
         ),
         ({**CLOSURE, "effective_from": "2030-01-07T10:00:00"}, "invalid_request", "effective_from"),
+        ({**CLOSURE, "effective_from": "0001-01-01T00:00:00+05:00"}, "invalid_request", "effective_from"),
         (
             {"kind": "business_suspension", "business": "ID_CARD_RENEWAL", "announcement": ""},
             "invalid_request",
