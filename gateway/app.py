@@ -30,6 +30,7 @@ from gateway.routes import (
     health,
     identity,
     notify,
+    policies,
     preapplications,
     staff,
 )
@@ -113,6 +114,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])
     v1.include_router(catalogue.router)
     v1.include_router(admin.router)
+    v1.include_router(policies.router)
     if settings.env != "prod":
         # Production serves no sandbox route: what a sandbox recorded (one-time
         # codes too) is for developers, never readable where citizens are real.

@@ -121,14 +121,16 @@ class SqlBookingRepository:
         """One more booked place, if there is one free."""
         result = await self.conn.execute(
             update(s)
-            .where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity)
+            .where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
             .values(booked=s.c.booked + 1)
         )
         return result.rowcount == 1
 
     async def hold_place(self, slot_id: int) -> bool:
         result = await self.conn.execute(
-            update(s).where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity).values(held=s.c.held + 1)
+            update(s)
+            .where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
+            .values(held=s.c.held + 1)
         )
         return result.rowcount == 1
 
@@ -154,6 +156,7 @@ class SqlBookingRepository:
             .where(
                 s.c.office_id == office_id,
                 s.c.booked + s.c.held < s.c.capacity,
+                s.c.closed.is_(False),
                 or_(s.c.date > after.date(), and_(s.c.date == after.date(), s.c.start_time > after.time())),
             )
             .order_by(s.c.date, s.c.start_time)
@@ -357,6 +360,28 @@ class SqlBookingRepository:
             .values(status=new.value, booking_id=booking_id)
         )
         return result.rowcount == 1
+
+    async def confirmed_on_days(self, office_id: str, days: list[dt.date], limit: int) -> list[Booking]:
+        """Confirmed bookings at an office on some days: what a closure cancels, a batch at a time."""
+        rows = await self.conn.execute(
+            select(b)
+            .where(
+                b.c.office_id == office_id, b.c.date.in_(days), b.c.status == BookingStatus.CONFIRMED.value
+            )
+            .order_by(b.c.date, b.c.start_time, b.c.id)
+            .limit(limit)
+        )
+        return [_booking(r) for r in rows]
+
+    async def holds_on_days(self, office_id: str, days: list[dt.date]) -> list[str]:
+        """Waitlist entries holding a place at an office on some days."""
+        rows = await self.conn.execute(
+            select(w.c.id)
+            .join(s, s.c.id == w.c.held_slot_id)
+            .where(s.c.office_id == office_id, s.c.date.in_(days), w.c.status == WaitStatus.OFFERED.value)
+            .order_by(w.c.id)
+        )
+        return [r.id for r in rows]
 
     async def expired_holds(self, now: dt.datetime, limit: int) -> list[str]:
         rows = await self.conn.execute(
