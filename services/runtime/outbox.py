@@ -271,7 +271,9 @@ class OutboxRelay(BackgroundLoop):
 
     async def _mark(self, conn: AsyncConnection, sent: list[int]) -> None:
         await conn.execute(
-            update(self.outbox).where(self.outbox.c.seq.in_(sent)).values(published_at=dt.datetime.now(dt.UTC))
+            update(self.outbox)
+            .where(self.outbox.c.seq.in_(sent))
+            .values(published_at=dt.datetime.now(dt.UTC))
         )
 
     async def _publish(self, js, row) -> None:
