@@ -143,6 +143,10 @@ class Child:
             self.process.kill()
             self.process.wait()
 
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, wait: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -159,6 +163,14 @@ class Child:
     def tail(self, lines: int = 15) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclasses.dataclass
+class NatsNode(Child):
+    """A nats-server of the cluster: its client port is ``port``."""
+
+    route: int = 0
+    monitor: int = 0
 
 
 @dataclasses.dataclass
@@ -207,30 +219,25 @@ class ScaledPlatform:
     def nats_url(self) -> str:
         return ",".join(f"nats://127.0.0.1:{node.port}" for node in self.nats_nodes)
 
-    def _nats_node(self, i: int, client: int, route: int, monitor: int) -> Child:
+    def _nats_node(self, i: int, client: int, route: int, monitor: int) -> NatsNode:
         name = f"nats-{i}"
-        store = self.work / name
-        store.mkdir(parents=True, exist_ok=True)
-        self._routes = getattr(self, "_routes", []) + [route]
-        config = self.work / f"{name}.conf"
-        node = Child(
-            name, [nats_binary(), "-c", str(config)], dict(os.environ), self.work / f"{name}.log", client
+        (self.work / name).mkdir(parents=True, exist_ok=True)
+        argv = [nats_binary(), "-c", str(self.work / f"{name}.conf")]
+        return NatsNode(
+            name, argv, dict(os.environ), self.work / f"{name}.log", client, route=route, monitor=monitor
         )
-        node.env["MONITOR_PORT"] = str(monitor)
-        node.env["ROUTE_PORT"] = str(route)
-        return node
 
     def _write_nats_configs(self) -> None:
-        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self._routes)
+        routes = ", ".join(f"nats-route://127.0.0.1:{n.route}" for n in self.nats_nodes)
         for node in self.nats_nodes:
             # JetStream fsyncs every write, as `make up`'s: an acknowledged event
             # survives the node; the three nodes form one cluster by their routes.
             (self.work / f"{node.name}.conf").write_text(
                 f'server_name: "{node.name}"\n'
                 f'listen: "127.0.0.1:{node.port}"\n'
-                f'http: "127.0.0.1:{node.env["MONITOR_PORT"]}"\n'
+                f'http: "127.0.0.1:{node.monitor}"\n'
                 f'jetstream {{\n  store_dir: "{self.work / node.name}"\n  sync_interval: always\n}}\n'
-                f'cluster {{\n  name: "mintong-scale"\n  listen: "127.0.0.1:{node.env["ROUTE_PORT"]}"\n'
+                f'cluster {{\n  name: "mintong-scale"\n  listen: "127.0.0.1:{node.route}"\n'
                 f"  routes: [{routes}]\n}}\n",
                 encoding="utf-8",
             )
@@ -276,7 +283,7 @@ class ScaledPlatform:
         from services.notify.config import NotifySettings
         from services.runtime.clock import utc_now
 
-        values = {
+        values: dict[str, Any] = {
             "data_dir": self.data_dir,
             "database_url": self.database_url,
             "db_schema_prefix": self.schema_prefix,
@@ -291,12 +298,12 @@ class ScaledPlatform:
 
         async def load() -> list[int]:
             try:
-                for app in [*apps, book]:
+                for app in [*apps, book]:  # one at a time: Alembic's context is global
                     await asyncio.to_thread(app.migrate)
                 await handlers.load_catalogue(book.uow, catalogue(slots=40, capacity=1000), "yaml")
                 await handlers.publish_slots(book.uow, first=self.day, last=self.day, city_code=CITY)
                 slots = await handlers.list_slots(book.uow, utc_now, OFFICE, BUSINESS, self.day, self.day)
-                return [s.id for s in slots]
+                return [s.id for s in slots if s.id is not None]
             finally:
                 for app in [*apps, book]:
                     await app.db.dispose()
@@ -337,14 +344,14 @@ class ScaledPlatform:
     def children(self) -> list[Child]:
         return [c for copies in self.services.values() for c in copies] + self.gateways
 
-    async def wait_nats(self, node: Child | None = None, timeout: float = START_TIMEOUT) -> None:
+    async def wait_nats(self, node: NatsNode | None = None, within: float = START_TIMEOUT) -> None:
         """Until each node (or ``node``) says JetStream is healthy: the cluster has a
         meta leader and the node's streams are current."""
         nodes = [node] if node else self.nats_nodes
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=2) as http:
             for n in nodes:
-                url = f"http://127.0.0.1:{n.env['MONITOR_PORT']}/healthz"
+                url = f"http://127.0.0.1:{n.monitor}/healthz"
                 while True:
                     with contextlib.suppress(httpx.HTTPError):
                         if (await http.get(url)).status_code == 200:
@@ -353,9 +360,9 @@ class ScaledPlatform:
                         raise RuntimeError(f"{n.name} is not healthy:\n{n.tail()}")
                     await asyncio.sleep(0.2)
 
-    async def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Until every gateway's /readyz is 200 and every booking process listens."""
-        deadline = time.monotonic() + timeout
+    async def wait_ready(self, within: float = START_TIMEOUT) -> None:
+        """Until every process listens and every gateway's /readyz is 200."""
+        deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=3) as http:
             for child in self.children():
                 while not accepts(child.port):
@@ -375,17 +382,22 @@ class ScaledPlatform:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{child.name} is not ready after {START_TIMEOUT:.0f} s:\n{child.tail()}")
 
-    async def wait_listening(self, child: Child, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_listening(self, child: Child, within: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + within
         while not accepts(child.port):
             self._check_alive(child, deadline)
             await asyncio.sleep(0.1)
 
-    def stop(self) -> None:
-        for child in self.gateways + [c for copies in reversed(self.services.values()) for c in copies]:
-            child.stop()
-        for node in self.nats_nodes:
-            node.stop()
+    def stop(self, graceful: bool = True) -> None:
+        """The gateways first, then the services, then NATS; each group together.
+        Not ``graceful``: SIGKILL, for a test whose checks are done (a graceful stop
+        is tests/e2e/test_processes.py's)."""
+        services = [c for copies in self.services.values() for c in copies]
+        for group in (self.gateways, services, self.nats_nodes):
+            for child in group:
+                child.terminate() if graceful else child.kill()
+            for child in group:
+                child.stop()
 
     # ------------------------------------------------------------ looking in
 
@@ -405,7 +417,7 @@ class ScaledPlatform:
     async def pg(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url.replace("+asyncpg", ""), timeout=10)
 
-    async def stream_leader(self, stream: str = "BOOKING") -> Child:
+    async def stream_leader(self, stream: str = "BOOKING") -> NatsNode:
         nc = await nats.connect(servers=self.nats_url.split(","), connect_timeout=2)
         try:
             info = await nc.jetstream().stream_info(stream)
@@ -423,6 +435,7 @@ def scaled_platform(
     layout: Layout | None = None,
     settings: dict[str, str] | None = None,
     port_base: int | None = None,
+    graceful_stop: bool = True,
 ) -> Iterator[ScaledPlatform]:
     """A started platform (call :meth:`ScaledPlatform.wait_ready` from async code),
     stopped after; its PostgreSQL schemas are dropped."""
@@ -433,17 +446,20 @@ def scaled_platform(
         platform.start_services()
         yield platform
     finally:
-        platform.stop()
+        platform.stop(graceful_stop)
         asyncio.run(drop_schemas(database_url, schema_prefix))
 
 
 async def drop_schemas(database_url: str, prefix: str) -> None:
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=10)
     try:
-        for (schema,) in await conn.fetch(
+        schemas = await conn.fetch(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", prefix.replace("_", r"\_") + "%"
-        ):
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        )
+        if schemas:  # one statement, one commit
+            await conn.execute(
+                f"DROP SCHEMA {', '.join(f'{chr(34)}{s}{chr(34)}' for (s,) in schemas)} CASCADE"
+            )
     finally:
         await conn.close()
 
@@ -460,6 +476,7 @@ class Answer:
     fault: str  # which fault was on when the answer came
     booking_id: str = ""
     replayed: bool = False
+    seconds: float = 0.0  # from sending to the answer (or the failure)
 
 
 @dataclasses.dataclass
@@ -495,9 +512,11 @@ async def book(
     concurrency: int,
     retry_pause: float = 0.3,
     give_up_after: int = 60,
+    pace: float = 0.0,
 ) -> None:
     """Citizens book, ``concurrency`` at a time, through the gateways in turn, until
-    ``until`` is set and at least ``at_least`` have been served. One citizen, one
+    ``until`` is set and at least ``at_least`` have been served, each worker
+    pausing ``pace`` seconds between citizens. One citizen, one
     booking, one Idempotency-Key; the client retries with the same key."""
     counter = iter(range(10**9))
     started = time.perf_counter()
@@ -515,10 +534,12 @@ async def book(
         }
         body = {"slot_id": platform.slot_ids[n % len(platform.slot_ids)], "business": BUSINESS}
         for _ in range(give_up_after):
+            sent = time.perf_counter()
             try:
                 answer = await clients[gateway].post("/v1/bookings", json=body, headers=headers)
             except httpx.HTTPError as exc:
-                load.answers.append(Answer(who, gateway, 0, type(exc).__name__, load.fault))
+                took = time.perf_counter() - sent
+                load.answers.append(Answer(who, gateway, 0, type(exc).__name__, load.fault, seconds=took))
             else:
                 data = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
                 ok = answer.status_code == 201
@@ -531,6 +552,7 @@ async def book(
                         load.fault,
                         str(data.get("id", "")) if ok else "",
                         answer.headers.get("Idempotent-Replayed") == "true",
+                        time.perf_counter() - sent,
                     )
                 )
                 if ok:
@@ -544,6 +566,8 @@ async def book(
     async def worker() -> None:
         while not until.is_set() or len(load.booked) < at_least:
             await citizen(next(counter))
+            if pace:  # a steady trickle rather than as fast as the platform answers
+                await asyncio.sleep(pace)
 
     try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -627,6 +651,9 @@ class Check:
     messages: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
     redelivered: int = 0
     waited: float = 0.0
+    #: Per event, in outbox order: seconds from its commit to its publication, and
+    #: to notify's handling of it.
+    delays: list[tuple[float, float]] = dataclasses.field(default_factory=list, repr=False)
 
     @property
     def problems(self) -> list[str]:
@@ -700,12 +727,27 @@ async def check(platform: ScaledPlatform, load: Load, within: float = 60.0) -> C
                 f"SELECT event_id FROM {notify}.processed_events WHERE consumer = $1", NOTIFY_DURABLE
             )
         }
+        delays = await conn.fetch(
+            f"SELECT o.created_at, o.published_at, p.processed_at FROM {booking}.outbox o "
+            f"JOIN {notify}.processed_events p ON p.event_id = o.id AND p.consumer = $1 "
+            "WHERE o.event_type = $2 ORDER BY o.seq",
+            NOTIFY_DURABLE,
+            CONFIRMED_TYPE,
+        )
+        result.delays = [
+            (
+                (r["published_at"] - r["created_at"]).total_seconds(),
+                (r["processed_at"] - r["created_at"]).total_seconds(),
+            )
+            for r in delays
+        ]
         result.handled = len(set(event_of.values()) & handled)
         result.not_handled = [e for e in event_of.values() if e not in handled]
         per_event = collections.Counter(
             r["source_key"].split(":", 1)[0]
             for r in await conn.fetch(
-                f"SELECT source_key FROM {notify}.messages WHERE source_key LIKE '%:booking_confirmed:scale-%'"
+                f"SELECT source_key FROM {notify}.messages WHERE source_key LIKE $1",
+                "%:booking_confirmed:scale-%",
             )
         )
         result.messages = collections.Counter(per_event.get(e, 0) for e in event_of.values())

@@ -18,7 +18,7 @@ import pytest
 
 from bench import scale
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 #: What a client may be told while a fault is on, and why (anything else fails):
 #: 503 service_unavailable — the gateway's call reached no booking process (the
@@ -36,10 +36,13 @@ def test_bookings_survive_a_nats_node_a_booking_process_and_the_database_going_a
     prefix = f"scale{uuid.uuid4().hex[:8]}_"
     settings = {"OTEL_SDK_DISABLED": "true", "MINTONG_LOG_LEVEL": "WARNING"}
     t0 = time.monotonic()
-    with scale.scaled_platform(tmp_path, postgres_url, prefix, settings=settings) as platform:
+    with scale.scaled_platform(
+        tmp_path, postgres_url, prefix, settings=settings, graceful_stop=False
+    ) as platform:
         print(f"started after {time.monotonic() - t0:.1f} s")
         load, check, done = asyncio.run(_run(platform))
-    print(f"stopped after {time.monotonic() - t0:.1f} s")
+        t1 = time.monotonic()
+    print(f"stopped after {time.monotonic() - t0:.1f} s ({time.monotonic() - t1:.1f} s to stop)")
     report = {fault: dict(counts) for fault, counts in load.by_fault().items()}
     print(report, check)
     assert len(done) == 3, done
@@ -63,8 +66,10 @@ async def _run(platform: scale.ScaledPlatform) -> tuple[scale.Load, scale.Check,
     print(f"ready after {time.monotonic() - t0:.1f} s")
     load = scale.Load()
     over = asyncio.Event()
-    booking = asyncio.create_task(scale.book(platform, load, until=over, at_least=60, concurrency=6))
-    done = await scale.faults(platform, load, over, hold=1.5, calm=1.0)
+    booking = asyncio.create_task(
+        scale.book(platform, load, until=over, at_least=30, concurrency=3, pace=0.15)
+    )
+    done = await scale.faults(platform, load, over, hold=1.0, calm=0.5)
     await booking
     print(f"load over after {time.monotonic() - t0:.1f} s")
     checked = await scale.check(platform, load)
