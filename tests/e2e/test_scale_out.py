@@ -10,7 +10,6 @@ bench/scale_out.py)."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from pathlib import Path
 
@@ -20,58 +19,53 @@ from bench import scale
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-#: What a client may be told while a fault is on, and why (anything else fails):
+#: What a client may be told, and why; anything else fails the test:
 #: 503 service_unavailable — the gateway's call reached no booking process (the
-#:   killed one, before its channel moved to the other), or booking lost its
-#:   database connection mid-call;
-#: 504 service_timeout — a call outlived the gateway's deadline while NATS or the
-#:   database was away; "no answer" — a connection the gateway dropped.
-#: Each is retried with the same Idempotency-Key and ends in a 201.
-EXPLAINED = {"201", "201 (replayed)", "503 service_unavailable", "504 service_timeout"}
+#:   killed one, before round-robin moved off it), or booking lost its database
+#:   connection under the call (decision 58);
+#: 504 service_timeout — a call outlived the gateway's deadline while a fault was on.
+#: Each is retried with the same Idempotency-Key and ends in a 201 (replayed when the
+#: first try had committed). No gateway is killed: a dropped connection is not expected.
+EXPLAINED = ("201", "503 service_unavailable", "504 service_timeout")
 
 
 def test_bookings_survive_a_nats_node_a_booking_process_and_the_database_going_away(
     tmp_path: Path, postgres_url: str, nats_binary: str
 ) -> None:
     prefix = f"scale{uuid.uuid4().hex[:8]}_"
+    # No trace files and quiet logs: the test's CPU goes to the platform and its faults.
     settings = {"OTEL_SDK_DISABLED": "true", "MINTONG_LOG_LEVEL": "WARNING"}
-    t0 = time.monotonic()
     with scale.scaled_platform(
         tmp_path, postgres_url, prefix, settings=settings, graceful_stop=False
     ) as platform:
-        print(f"started after {time.monotonic() - t0:.1f} s")
         load, check, done = asyncio.run(_run(platform))
-        t1 = time.monotonic()
-    print(f"stopped after {time.monotonic() - t0:.1f} s ({time.monotonic() - t1:.1f} s to stop)")
-    report = {fault: dict(counts) for fault, counts in load.by_fault().items()}
-    print(report, check)
+    answers = {fault: dict(counts) for fault, counts in load.by_fault().items()}
+    print(answers, check)  # shown by pytest -s, and below on failure
+
     assert len(done) == 3, done
+    assert all(answers.get(fault) for fault in done), answers  # the load ran through each
     assert check.problems == [], check.problems
-    assert load.gave_up == []
+    assert load.gave_up == [], answers
     assert check.bookings_in_db == len(load.booked) > 0
-    unexplained = {
-        fault: label
-        for fault, counts in load.by_fault().items()
+    unexplained = [
+        (fault, label)
+        for fault, counts in answers.items()
         for label in counts
-        if label.split(" (")[0] not in {e.split(" (")[0] for e in EXPLAINED}
-        and not label.startswith("no answer")
-    }
-    assert unexplained == {}, report
+        if not label.startswith(EXPLAINED)
+    ]
+    assert unexplained == [], answers
 
 
 async def _run(platform: scale.ScaledPlatform) -> tuple[scale.Load, scale.Check, list[str]]:
-    t0 = time.monotonic()
     await platform.wait_nats()
     await platform.wait_ready()
-    print(f"ready after {time.monotonic() - t0:.1f} s")
     load = scale.Load()
     over = asyncio.Event()
+    # A trickle (two clients, a pause between citizens) is enough to meet every fault
+    # and keeps notify, the slowest consumer here, close behind.
     booking = asyncio.create_task(
-        scale.book(platform, load, until=over, at_least=30, concurrency=3, pace=0.15)
+        scale.book(platform, load, until=over, at_least=30, concurrency=2, pace=0.2)
     )
     done = await scale.faults(platform, load, over, hold=1.0, calm=0.5)
     await booking
-    print(f"load over after {time.monotonic() - t0:.1f} s")
-    checked = await scale.check(platform, load)
-    print(f"checked after {time.monotonic() - t0:.1f} s")
-    return load, checked, done
+    return load, await scale.check(platform, load), done
