@@ -47,6 +47,12 @@ class Run:
     load: scale.Load
     check: scale.Check
     faults: list[str]
+    #: The machine's 1-minute load average before and after the load (2 cores).
+    loadavg: tuple[float, float] = (0.0, 0.0)
+
+
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def percentile_ms(values: list[float], p: float) -> float:
@@ -83,10 +89,11 @@ def run(label: str, layout: scale.Layout, args: argparse.Namespace, with_faults:
         tempfile.TemporaryDirectory(prefix="mintong-scale-") as work,
         scale.scaled_platform(Path(work), args.database_url, prefix, layout) as platform,
     ):
-        started = time.perf_counter()
+        started, load_before = time.perf_counter(), loadavg()
         load, check, done = asyncio.run(measure(platform, args.citizens, args.concurrency, with_faults))
+        load_after = loadavg()
         print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
-    result = Run(label, layout, load, check, done)
+    result = Run(label, layout, load, check, done, (load_before, load_after))
     print(
         f"  {len(load.booked)} bookings in {load.wall:.1f} s = {load.rate:.1f}/s; "
         f"problems: {check.problems or 'none'}",
@@ -98,8 +105,9 @@ def run(label: str, layout: scale.Layout, args: argparse.Namespace, with_faults:
 def throughput_table(runs: list[Run]) -> str:
     lines = [
         "| layout | bookings | wall (s) | bookings/s | p50 (ms) | p95 (ms) | p99 (ms) "
-        "| commit → notify p50 / max (s) | lost / duplicated | events in stream / handled by notify |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| commit → notify p50 / max (s) | lost / duplicated | events in stream / handled by notify "
+        "| machine load before / after |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in runs:
         latencies = [a.seconds for a in r.load.answers if a.status == 201]
@@ -110,7 +118,8 @@ def throughput_table(runs: list[Run]) -> str:
             f"| {percentile_ms(latencies, 99):.0f} "
             f"| {statistics.median(delays) if delays else 0:.1f} / {max(delays, default=0):.1f} "
             f"| {len(r.check.lost)} / {len(r.check.duplicated)} "
-            f"| {r.check.in_stream} of {r.check.events} / {r.check.handled} |"
+            f"| {r.check.in_stream} of {r.check.events} / {r.check.handled} "
+            f"| {r.loadavg[0]:.1f} / {r.loadavg[1]:.1f} |"
         )
     return "\n".join(lines)
 
@@ -131,7 +140,9 @@ def report(runs: list[Run], faulted: Run | None, args: argparse.Namespace, comma
         f"{args.concurrency} at a time, each one booking through the gateways in turn.",
         "",
         "**The machine was shared with other engineers' builds and tests while this ran** "
-        "(load average well above its 2 cores): the numbers are indicative only, and the "
+        "(the last column: the 1-minute load average, against 2 cores): the numbers are "
+        "indicative only — the flash-crowd benchmark above, on one process each and one "
+        "NATS node, measured about 24 bookings/s end to end on PostgreSQL — and the "
         "two layouts compete for the same two cores with everything else, so a second "
         "process cannot add capacity here that the machine does not have. What the runs do "
         "show is that two processes of each are correct (the ledger columns) and what each "
