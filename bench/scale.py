@@ -650,6 +650,8 @@ class Check:
     not_handled: list[str] = dataclasses.field(default_factory=list)
     messages: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
     redelivered: int = 0
+    #: notify's durable consumer as JetStream sees it at the end (to explain a backlog).
+    consumer: str = ""
     waited: float = 0.0
     #: Per event, in outbox order: seconds from its commit to its publication, and
     #: to notify's handling of it.
@@ -669,6 +671,8 @@ class Check:
             found.append(f"{self.stream_duplicates} messages in the stream twice")
         if set(self.messages) - {1}:
             found.append(f"notify's messages per event: {dict(self.messages)} (each should have 1)")
+        if self.not_handled:
+            found.append(f"after waiting {self.waited:.0f} s: {self.consumer}")
         return found
 
 
@@ -781,5 +785,13 @@ async def _count_stream(platform: ScaledPlatform, result: Check, ours: set[str])
         with contextlib.suppress(NotFoundError):
             consumer = await js.consumer_info("BOOKING", NOTIFY_DURABLE)
             result.redelivered = consumer.num_redelivered or 0
+            result.consumer = (
+                f"{NOTIFY_DURABLE}: pending {consumer.num_pending}, unacknowledged "
+                f"{consumer.num_ack_pending}, redelivered {consumer.num_redelivered}, waiting pulls "
+                f"{consumer.num_waiting}, delivered up to stream seq "
+                f"{consumer.delivered.stream_seq if consumer.delivered else '?'}, acknowledged up to "
+                f"{consumer.ack_floor.stream_seq if consumer.ack_floor else '?'}, leader "
+                f"{consumer.cluster.leader if consumer.cluster else '?'}"
+            )
     finally:
         await nc.close()
