@@ -153,7 +153,8 @@ def lost_connection(error: BaseException) -> bool:
         cause = error.__cause__  # SQLAlchemy's asyncpg adapter wraps asyncpg's own
         if cause is not None:
             error = cause
-    return isinstance(error, (OSError, *_asyncpg_connection_errors()))
+    # ConnectionError, not OSError: a missing file (an attachment) is no lost database.
+    return isinstance(error, (ConnectionError, *_asyncpg_connection_errors()))
 
 
 def _asyncpg_connection_errors() -> tuple[type[BaseException], ...]:
@@ -161,12 +162,15 @@ def _asyncpg_connection_errors() -> tuple[type[BaseException], ...]:
         import asyncpg
     except ImportError:  # SQLite only
         return ()
-    # 08xxx connection exceptions, 57xxx operator intervention (admin shutdown,
-    # cannot connect now), a closed connection, and asyncpg's protocol state left
-    # behind by an operation the lost connection interrupted.
+    # 08xxx connection exceptions, the 57xxx operator interventions that end the
+    # connection (not 57014, a cancelled query), a closed connection, and asyncpg's
+    # protocol state left behind by an operation the lost connection interrupted.
     return (
         asyncpg.PostgresConnectionError,
-        asyncpg.exceptions.OperatorInterventionError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.CrashShutdownError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.IdleSessionTimeoutError,
         asyncpg.exceptions.ConnectionDoesNotExistError,
         asyncpg.InterfaceError,
         asyncpg.exceptions.InternalClientError,

@@ -39,6 +39,8 @@ def test_a_broken_or_refused_connection_is_lost(error: BaseException) -> None:
         IntegrityError("INSERT", None, Exception("duplicate key")),
         wrapped(asyncpg.exceptions.DeadlockDetectedError("deadlock")),
         ValueError("a bug"),
+        FileNotFoundError(2, "No such file or directory"),
+        wrapped(asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")),
     ],
 )
 def test_other_failures_are_not(error: BaseException) -> None:
