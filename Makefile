@@ -85,12 +85,13 @@ openapi: $(STAMP) ## regenerate docs/openapi.json from the gateway (and the cata
 	$(PY) -c 'from services.booking.service_layer.catalogue_file import json_schema; print(json_schema(), end="")' > $(CATALOGUE_SCHEMA)
 	$(PY) -m gateway openapi > docs/openapi.json
 
-bench: $(STAMP) ## vacancy-read, flash-crowd, register-import, hall and cards-journey benchmarks (writes docs/performance.md)
+bench: $(STAMP) ## vacancy-read, flash-crowd, register-import, hall, cards-journey and scale-out benchmarks (writes docs/performance.md)
 	$(PY) bench/vacancy_read.py --write docs/performance.md
 	$(PY) bench/flash_crowd.py --write docs/performance.md
 	$(PY) bench/register_import.py --profile 20000 --write docs/performance.md
 	$(PY) bench/hall.py --write docs/performance.md
 	$(PY) bench/cards_journey.py --write docs/performance.md
+	$(PY) bench/scale_out.py --write docs/performance.md
 
 clean: ## remove the venv and local data
 	rm -rf $(VENV) var

@@ -34,6 +34,7 @@ class ServiceSettings(BaseSettings):
     #: named ``<db_schema_prefix><service>`` (e.g. "booking").
     database_url: str | None = None
     db_schema_prefix: str = Field(default="", pattern=r"^[a-z0-9_]*$")
+    #: One URL, or the nodes of a cluster separated by commas.
     nats_url: str = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
     #: Where `make up` runs its own nats-server when MINTONG_NATS_URL is not set.
     embedded_nats_port: int = DEFAULT_NATS_PORT

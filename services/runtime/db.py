@@ -73,7 +73,9 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                connect_args={"server_settings": {"search_path": schema}},
+                # application_name: pg_stat_activity tells each service's connections
+                # apart (several processes of a service share it, and so its name).
+                connect_args={"server_settings": {"search_path": schema, "application_name": schema[:63]}},
             )
         # Only SQLite needs writers of one process queued: it has one writer at a time.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -136,6 +138,43 @@ def is_transient(error: BaseException) -> bool:
     if getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
         return True
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def lost_connection(error: BaseException) -> bool:
+    """The database connection broke under a statement (PostgreSQL restarted or
+    failed over, the connection terminated by an operator, the network cut) or could
+    not be made: nothing the request did wrong, and asking again will reach a new
+    connection. Whether a COMMIT in flight took effect is unknown, so only callers
+    may repeat (a booking's Idempotency-Key makes that safe), never the service."""
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig or error
+        cause = error.__cause__  # SQLAlchemy's asyncpg adapter wraps asyncpg's own
+        if cause is not None:
+            error = cause
+    # ConnectionError, not OSError: a missing file (an attachment) is no lost database.
+    return isinstance(error, (ConnectionError, *_asyncpg_connection_errors()))
+
+
+def _asyncpg_connection_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # SQLite only
+        return ()
+    # 08xxx connection exceptions, the 57xxx operator interventions that end the
+    # connection (not 57014, a cancelled query), a closed connection, and asyncpg's
+    # protocol state left behind by an operation the lost connection interrupted.
+    return (
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.CrashShutdownError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.IdleSessionTimeoutError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
+    )
 
 
 async def retry_transient(work: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:

@@ -129,7 +129,10 @@ class EventBus:
         async for attempt in retrying:
             with attempt:
                 nc = await nats.connect(
-                    self.url,
+                    # Several URLs, comma-separated, name the nodes of a cluster: the
+                    # client starts at any that answers and moves to another when one
+                    # goes down (it also learns the others from the one it reaches).
+                    servers=[url.strip() for url in self.url.split(",") if url.strip()],
                     name=self.name,
                     connect_timeout=2,
                     reconnect_time_wait=0.5,

@@ -26,9 +26,21 @@ class _ContextMetadata(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(client_call_details._replace(metadata=metadata), request)
 
 
+#: A target naming several processes of one service, e.g.
+#: ``ipv4:127.0.0.1:50052,127.0.0.1:50062``: its calls are spread over them.
+ROUND_ROBIN = [("grpc.lb_policy_name", "round_robin")]
+
+
 def insecure_channel(target: str, **options: Any) -> grpc.aio.Channel:
+    """A channel to ``target``. Several addresses are balanced call by call
+    (round_robin, which also steers calls away from a process that went down)
+    rather than gRPC's default pick_first, which would send every call to the first
+    one while it lives; one address, or a DNS name (Kubernetes' Service), is left to
+    the default."""
+    channel_options = [*(ROUND_ROBIN if "," in target else []), *options.pop("options", [])]
     return grpc.aio.insecure_channel(
         target,
+        options=channel_options,
         interceptors=[
             *aio_client_interceptors(filter_=filters.negate(filters.health_check())),
             _ContextMetadata(),

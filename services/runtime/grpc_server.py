@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from mintong.common.v1 import common_pb2
 from services.runtime import context
+from services.runtime.db import lost_connection
 from services.runtime.errors import Kind, ProblemError
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,15 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
             except ProblemError as error:
                 status = problem_status(error)
                 await ctx.abort(status.code, status.details, status.trailing_metadata)
+            except Exception as error:
+                if not lost_connection(error):
+                    raise
+                # The database went away under the call (restarted, failed over, its
+                # connections cut): UNAVAILABLE, which callers retry (the gateway
+                # answers 503 service_unavailable), not UNKNOWN (502). The pool
+                # replaces the connection for the next call.
+                log.warning("%s: the database connection was lost: %s", handler_call_details.method, error)
+                await ctx.abort(grpc.StatusCode.UNAVAILABLE, "The database connection was lost; try again.")
             finally:
                 context.caller.reset(tokens[1])
                 context.request_id.reset(tokens[0])

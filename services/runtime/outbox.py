@@ -16,7 +16,8 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from google.protobuf.message import Message
 from nats.js.errors import NoStreamResponseError
@@ -147,8 +148,10 @@ class OutboxRelay(BackgroundLoop):
     batch so that no later event overtakes it. Events of one aggregate keep their
     order because their transactions serialise on the aggregate's row and write
     the outbox last, so ``seq`` follows their commits. Several relays on one
-    database (replicas) keep it too: each publishes in order and JetStream drops
-    the re-publications inside the duplicate window."""
+    PostgreSQL database (replicas of a service) take turns, one batch at a time
+    under a lock (:meth:`publish_pending`), so each row is published once; a row
+    published again after a crash is dropped by JetStream inside the duplicate
+    window."""
 
     name = "outbox-relay"
 
@@ -204,17 +207,54 @@ class OutboxRelay(BackgroundLoop):
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were sent.
-        Raises when a publish fails, after marking the ones before it."""
+        Raises when a publish fails, after marking the ones before it.
+
+        On PostgreSQL the batch runs in one transaction holding a lock on this
+        service's outbox (``pg_advisory_xact_lock``), so that of several processes of
+        a service (replicas) one relay publishes at a time: the others wait, then
+        find the rows marked and go on from there. Without it every relay would
+        publish every row, doubling the load on NATS and leaving the ordering to
+        the duplicate window. The lock goes with the transaction, so a relay that
+        dies or loses its connection frees it; a row it published but could not
+        mark goes out again and JetStream drops it (Nats-Msg-Id). SQLite needs no
+        lock: its file has one process."""
         js = await self.bus.jetstream()
-        async with self.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(self.outbox)
-                    .where(self.outbox.c.published_at.is_(None))
-                    .order_by(self.outbox.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
+        if self.db.is_sqlite:
+            async with self.db.read() as conn:
+                rows = await self._unsent(conn)
+            return await self._publish_rows(js, rows, self._mark_apart)
+        failure: Exception | None = None
+        async with self.db.write() as conn:
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || :name))"),
+                {"name": self.outbox.name},
+            )
+            rows = await self._unsent(conn)
+
+            async def mark(sent: list[int]) -> None:
+                await self._mark(conn, sent)
+
+            try:
+                sent = await self._publish_rows(js, rows, mark)
+            except Exception as exc:  # commit the marks of the rows before it first
+                failure = exc
+        if failure is not None:
+            raise failure
+        return sent
+
+    async def _unsent(self, conn: AsyncConnection) -> Sequence[Any]:
+        return (
+            await conn.execute(
+                select(self.outbox)
+                .where(self.outbox.c.published_at.is_(None))
+                .order_by(self.outbox.c.seq)
+                .limit(self.batch_size)
+            )
+        ).all()
+
+    async def _publish_rows(
+        self, js: Any, rows: Sequence[Any], mark: Callable[[list[int]], Awaitable[None]]
+    ) -> int:
         sent: list[int] = []
         try:
             for row in rows:
@@ -222,13 +262,19 @@ class OutboxRelay(BackgroundLoop):
                 sent.append(row.seq)
         finally:
             if sent:
-                async with self.db.write() as conn:
-                    await conn.execute(
-                        update(self.outbox)
-                        .where(self.outbox.c.seq.in_(sent))
-                        .values(published_at=dt.datetime.now(dt.UTC))
-                    )
+                await mark(sent)
         return len(sent)
+
+    async def _mark_apart(self, sent: list[int]) -> None:
+        async with self.db.write() as conn:
+            await self._mark(conn, sent)
+
+    async def _mark(self, conn: AsyncConnection, sent: list[int]) -> None:
+        await conn.execute(
+            update(self.outbox)
+            .where(self.outbox.c.seq.in_(sent))
+            .values(published_at=dt.datetime.now(dt.UTC))
+        )
 
     async def _publish(self, js, row) -> None:
         parent = telemetry.extract(json.loads(row.headers))

@@ -265,3 +265,22 @@ async def test_old_published_rows_and_processed_records_are_pruned(harness: Harn
         Event(event_id, "s", "", events_pb2.SlotsPublished().SerializeToString())
     )
     assert await consumer.forget(processed_before=later) == 1
+
+
+async def test_two_relays_on_one_outbox_publish_each_row_once_in_order(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two processes of a service (replicas) each run a relay over one outbox. On
+    PostgreSQL they take turns under a lock, so no row is published twice; on SQLite
+    (one process per file in practice) JetStream's duplicate window drops the second
+    publication. Either way the stream holds each row once, in order."""
+    other = OutboxRelay(harness.db, orm.outbox, harness.bus, batch_size=7)
+    harness.relay.batch_size = 7
+    ids = await harness.write_events(*(f"o{n}" for n in range(40)))
+    caplog.set_level(logging.INFO, logger="services.runtime.outbox")
+    while await harness.unpublished():
+        await asyncio.gather(harness.relay.publish_pending(), other.publish_pending())
+    assert await harness.stream_ids() == ids
+    republished = [r for r in caplog.records if "duplicate dropped" in r.getMessage()]
+    if not harness.db.is_sqlite:
+        assert republished == []
