@@ -7,13 +7,14 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
+from services.notify.service_layer.ports import Sent
 from services.runtime.db import as_utc, upsert
 from services.runtime.pii import PiiCipher
 
@@ -175,25 +176,50 @@ class SqlStore:
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
         d = orm.deliveries
         due = (
-            await self.conn.execute(
-                select(d.c.id)
-                .where(d.c.status == Status.QUEUED.value, d.c.due_at <= now)
-                .order_by(d.c.due_at)
-                .limit(limit)
+            select(d.c.id)
+            .where(d.c.status == Status.QUEUED.value, d.c.due_at <= now)
+            .order_by(d.c.due_at)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            # Another worker's claim in progress is passed over, not waited for.
+            due = due.with_for_update(skip_locked=True)
+        # One statement for the whole round. The status in the WHERE makes the
+        # claim safe among several workers: a row another one claimed meanwhile is
+        # no longer QUEUED when this UPDATE reaches it, and is left out.
+        rows = await self.conn.execute(
+            update(d)
+            .where(d.c.id.in_(due.scalar_subquery()), d.c.status == Status.QUEUED.value)
+            .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
+            .returning(*d.c)
+        )
+        return sorted((self._delivery(row) for row in rows), key=lambda x: (x.due_at, x.id))
+
+    async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
+        if not sent:
+            return
+        d = orm.deliveries
+        await self.conn.execute(
+            update(d)
+            .where(d.c.id == bindparam("delivery_id"))
+            .values(
+                status=bindparam("new_status"),
+                reason="",
+                provider=func.coalesce(bindparam("new_provider"), d.c.provider),
+                provider_ref=func.coalesce(bindparam("new_ref"), d.c.provider_ref),
+                updated_at=now,
             )
-        ).all()
-        claimed = []
-        for (delivery_id,) in due:
-            # The status in the WHERE makes the claim safe among several workers.
-            done = await self.conn.execute(
-                update(d)
-                .where(d.c.id == delivery_id, d.c.status == Status.QUEUED.value)
-                .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
-            )
-            if done.rowcount:
-                row = (await self.conn.execute(select(d).where(d.c.id == delivery_id))).one()
-                claimed.append(self._delivery(row))
-        return claimed
+            .execution_options(synchronize_session=False),
+            [
+                {
+                    "delivery_id": x.delivery_id,
+                    "new_status": x.status.value,
+                    "new_provider": x.provider,
+                    "new_ref": x.provider_ref,
+                }
+                for x in sent
+            ],
+        )
 
     async def update_delivery(
         self,

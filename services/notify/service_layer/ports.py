@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery a provider accepted: its new status and the provider's reference."""
+
+    delivery_id: str
+    status: Status
+    provider: str | None
+    provider_ref: str | None
 
 
 class Store(Protocol):
@@ -50,6 +61,10 @@ class Store(Protocol):
         provider_ref: str | None = None,
         now: dt.datetime,
     ) -> None: ...
+
+    async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
+        """Record many accepted deliveries at once (no reason left, provider kept)."""
+        ...
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Delivery | None: ...
     async def channels_tried(self, message_id: str) -> set[Channel]: ...
