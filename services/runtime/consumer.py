@@ -179,7 +179,7 @@ class EventConsumer(BackgroundLoop):
                 log.exception("consumer %s: could not settle a message", self.durable)
         return True
 
-    def _span(self, msg: Msg, event: Event):  # type: ignore[no-untyped-def]
+    def _span(self, msg: Msg, event: Event):
         return self._tracer.start_as_current_span(
             f"{msg.subject} process",
             context=telemetry.extract(msg.headers or {}),

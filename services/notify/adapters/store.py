@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
@@ -85,28 +85,28 @@ class SqlStore:
         return written > 0
 
     async def add_message(self, message: Message) -> bool:
-        # A savepoint, so that a duplicate leaves the caller's transaction usable.
-        try:
-            async with self.conn.begin_nested():
-                await self.conn.execute(
-                    orm.messages.insert().values(
-                        id=message.id,
-                        citizen_id=message.citizen_id,
-                        template=message.template,
-                        city_code=message.city_code,
-                        language=message.language,
-                        variables=message.variables,
-                        urgent=message.urgent,
-                        source_key=message.source_key,
-                        cancel_key=message.cancel_key,
-                        title=message.title,
-                        body=message.body,
-                        created_at=message.created_at,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        # ON CONFLICT DO NOTHING rather than a savepoint around a plain INSERT: a
+        # duplicate leaves the caller's transaction usable, in one statement not three.
+        insert = (postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert)(
+            orm.messages
+        )
+        done = await self.conn.execute(
+            insert.values(
+                id=message.id,
+                citizen_id=message.citizen_id,
+                template=message.template,
+                city_code=message.city_code,
+                language=message.language,
+                variables=message.variables,
+                urgent=message.urgent,
+                source_key=message.source_key,
+                cancel_key=message.cancel_key,
+                title=message.title,
+                body=message.body,
+                created_at=message.created_at,
+            ).on_conflict_do_nothing()
+        )
+        return done.rowcount == 1
 
     async def message_by_source(self, source_key: str) -> Message | None:
         return await self._message(orm.messages.c.source_key == source_key)
@@ -151,26 +151,35 @@ class SqlStore:
         )
 
     async def add_delivery(self, delivery: Delivery) -> None:
+        await self.add_deliveries([delivery])
+
+    async def add_deliveries(self, deliveries: list[Delivery]) -> None:
+        """Deliveries in the order given, each placed after its message's others
+        (one statement for a message's inbox copy and its first channel)."""
         d = orm.deliveries
-        position = select(func.count()).where(d.c.message_id == delivery.message_id).scalar_subquery()
+        position = select(func.count()).where(d.c.message_id == bindparam("of_message")).scalar_subquery()
         await self.conn.execute(
-            d.insert().values(
-                id=delivery.id,
-                message_id=delivery.message_id,
-                channel=delivery.channel.value,
-                position=position,
-                address_sealed=self.cipher.seal(delivery.address),
-                title=delivery.title,
-                body=delivery.body,
-                status=delivery.status.value,
-                reason=delivery.reason,
-                attempts=delivery.attempts,
-                due_at=delivery.due_at,
-                provider=delivery.provider,
-                provider_ref=delivery.provider_ref,
-                updated_at=delivery.updated_at,
-                trace_context=delivery.trace_context,
-            )
+            d.insert().values(position=position),
+            [
+                {
+                    "of_message": x.message_id,
+                    "id": x.id,
+                    "message_id": x.message_id,
+                    "channel": x.channel.value,
+                    "address_sealed": self.cipher.seal(x.address),
+                    "title": x.title,
+                    "body": x.body,
+                    "status": x.status.value,
+                    "reason": x.reason,
+                    "attempts": x.attempts,
+                    "due_at": x.due_at,
+                    "provider": x.provider,
+                    "provider_ref": x.provider_ref,
+                    "updated_at": x.updated_at,
+                    "trace_context": x.trace_context,
+                }
+                for x in deliveries
+            ],
         )
 
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:

@@ -116,6 +116,7 @@ class Notifier:
         phone: str | None = None,
         not_before: dt.datetime | None = None,
         cancel_key: str | None = None,
+        look_first: bool = True,
     ) -> Message:
         """Record a message and its first deliveries inside the caller's transaction.
         The same source_key gives back the message it made the first time."""
@@ -125,7 +126,10 @@ class Notifier:
             raise InvalidArgument(
                 "idempotency_key_required", "Give an idempotency key.", field="idempotency_key"
             )
-        if existing := await store.message_by_source(source_key):
+        # A repeated request gets its first answer, checked before anything else. A
+        # consumer skips the look (its events are new nearly always: its record of
+        # processed events says so); add_message still finds a message made before.
+        if look_first and (existing := await store.message_by_source(source_key)):
             return existing
         chosen = self.templates.get(template)
         contacts = await store.get_contacts(citizen_id) or Contacts(citizen_id)
@@ -155,7 +159,7 @@ class Notifier:
             created_at=now,
             cancel_key=cancel_key,
         )
-        if not await store.add_message(message):  # a concurrent twin won
+        if not await store.add_message(message):  # made before, or a concurrent twin won
             return await store.message_by_source(source_key)  # type: ignore[return-value]
         # The inbox is ours: its copy is delivered when the message is made (or due).
         deliveries = []
@@ -166,8 +170,8 @@ class Notifier:
             channel, address = routes[0]
             due = self._due(message, not_before or now)
             deliveries.append(self._delivery(message, channel, address, Status.QUEUED, due))
-        for delivery in deliveries:
-            await store.add_delivery(delivery)
+        if deliveries:
+            await store.add_deliveries(deliveries)
         # What was just written, as a read would give it back (not read again: a
         # crowd's confirmations would pay two more queries and a seal opened each).
         return replace(message, deliveries=tuple(deliveries))
@@ -260,9 +264,10 @@ class Notifier:
                 outcomes[d.id] = exc
 
         async def batch(provider: BatchProvider, deliveries: list[Delivery]) -> None:
+            answers: list[Outcome]
             try:
                 async with asyncio.timeout(self.send_timeout):
-                    answers = await provider.send_many([_outgoing(d) for d in deliveries])
+                    answers = [*await provider.send_many([_outgoing(d) for d in deliveries])]
             except (ProviderError, TimeoutError) as exc:
                 answers = [exc] * len(deliveries)
             except Exception as exc:  # a fault of ours: see _record
