@@ -18,6 +18,19 @@ from services.notify.service_layer.ports import Sent
 from services.runtime.db import as_utc, upsert
 from services.runtime.pii import PiiCipher
 
+#: Statements built once (per dialect): built per call, SQLAlchemy would make and
+#: key each one again for every message of a crowd.
+_INSERT_MESSAGE = {
+    "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing(),
+}
+#: A delivery goes after its message's others.
+_INSERT_DELIVERY = orm.deliveries.insert().values(
+    position=select(func.count())
+    .where(orm.deliveries.c.message_id == bindparam("of_message"))
+    .scalar_subquery()
+)
+
 
 class SqlStore:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
@@ -87,24 +100,22 @@ class SqlStore:
     async def add_message(self, message: Message) -> bool:
         # ON CONFLICT DO NOTHING rather than a savepoint around a plain INSERT: a
         # duplicate leaves the caller's transaction usable, in one statement not three.
-        insert = (postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert)(
-            orm.messages
-        )
         done = await self.conn.execute(
-            insert.values(
-                id=message.id,
-                citizen_id=message.citizen_id,
-                template=message.template,
-                city_code=message.city_code,
-                language=message.language,
-                variables=message.variables,
-                urgent=message.urgent,
-                source_key=message.source_key,
-                cancel_key=message.cancel_key,
-                title=message.title,
-                body=message.body,
-                created_at=message.created_at,
-            ).on_conflict_do_nothing()
+            _INSERT_MESSAGE[self.conn.dialect.name],
+            {
+                "id": message.id,
+                "citizen_id": message.citizen_id,
+                "template": message.template,
+                "city_code": message.city_code,
+                "language": message.language,
+                "variables": message.variables,
+                "urgent": message.urgent,
+                "source_key": message.source_key,
+                "cancel_key": message.cancel_key,
+                "title": message.title,
+                "body": message.body,
+                "created_at": message.created_at,
+            },
         )
         return done.rowcount == 1
 
@@ -156,10 +167,8 @@ class SqlStore:
     async def add_deliveries(self, deliveries: list[Delivery]) -> None:
         """Deliveries in the order given, each placed after its message's others
         (one statement for a message's inbox copy and its first channel)."""
-        d = orm.deliveries
-        position = select(func.count()).where(d.c.message_id == bindparam("of_message")).scalar_subquery()
         await self.conn.execute(
-            d.insert().values(position=position),
+            _INSERT_DELIVERY,
             [
                 {
                     "of_message": x.message_id,
