@@ -100,7 +100,7 @@ def statuses(cards_db: Path) -> dict[str, int]:
 async def measure(args: argparse.Namespace) -> Result:
     people = harness.residents(args.citizens, seed=10)
     result = Result(args.citizens, args.clients)
-    settings = {**SETTINGS, "MINTONG_OTP_PER_ADDRESS_PER_HOUR": str(10 * args.citizens)}
+    settings = {**SETTINGS, "MINTONG_OTP_PER_ADDRESS_PER_HOUR": str(10 * args.citizens), **dict(args.set)}
     with harness.running_platform("sqlite", "", settings) as platform_:
         limits = httpx.Limits(max_connections=args.clients + 4)
         async with httpx.AsyncClient(base_url=platform_.url, timeout=60, limits=limits) as http:
@@ -244,6 +244,14 @@ async def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--write", type=Path, help="rewrite the cards-journey section of this file")
+    parser.add_argument(
+        "--set",
+        type=harness.setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the platform, e.g. MINTONG_GRPC_TIMEOUT=30 on a loaded machine",
+    )
     args = parser.parse_args()
     command = "python bench/cards_journey.py " + shlex.join(sys.argv[1:])
     result = await measure(args)
