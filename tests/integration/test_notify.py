@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -580,9 +581,9 @@ async def test_a_crowd_of_events_is_told_once_each_and_a_bad_event_holds_back_no
         await consumer.start()
 
     for citizen, phone in citizens.items():
-        found = await eventually(lambda citizen=citizen: _two(notify, citizen))
+        found = await eventually(functools.partial(_two, notify, citizen))
         assert sorted(m.template for m in found) == ["booking_confirmed", "booking_reminder"]
-        await eventually(lambda phone=phone: client.sandbox(phone))
+        await eventually(functools.partial(client.sandbox, phone))
     await eventually(lambda: _all_acked(nats_server.url, "BOOKING", "notify-booking", allow=1))
     for phone in citizens.values():
         assert len(await client.sandbox(phone)) == 1  # the confirmation, once
