@@ -24,6 +24,7 @@ _INSERT_MESSAGE = {
     "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing(),
     "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing(),
 }
+_SELECT_CONTACTS = select(orm.contacts).where(orm.contacts.c.citizen_id == bindparam("of_citizen"))
 #: A delivery goes after its message's others.
 _INSERT_DELIVERY = orm.deliveries.insert().values(
     position=select(func.count())
@@ -44,9 +45,7 @@ class SqlStore:
         return self.cipher.open(sealed) if sealed else None
 
     async def get_contacts(self, citizen_id: str) -> Contacts | None:
-        row = (
-            await self.conn.execute(select(orm.contacts).where(orm.contacts.c.citizen_id == citizen_id))
-        ).first()
+        row = (await self.conn.execute(_SELECT_CONTACTS, {"of_citizen": citizen_id})).first()
         if row is None:
             return None
         return Contacts(
