@@ -23,7 +23,7 @@ from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.runtime import telemetry
-from services.runtime.db import Database
+from services.runtime.db import Database, upsert
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus
 from services.runtime.worker import BackgroundLoop
 
@@ -219,17 +219,20 @@ class EventConsumer(BackgroundLoop):
 
     async def _handle_once(self, event: Event) -> bool:
         """Handle and record ``event`` in one transaction; False if it was done before.
-        Two deliveries racing past the check collide on the primary key: one rolls
-        back, is redelivered and then finds the record."""
-        key = (self.processed.c.consumer == self.durable) & (self.processed.c.event_id == event.id)
+        The record is written first, by INSERT … ON CONFLICT DO NOTHING (one statement,
+        not a look then an insert): a delivery racing another one's uncommitted
+        transaction waits for it, then finds the record and only acknowledges, or
+        (the other rolled back) handles the event itself."""
         async with self.db.write() as conn:
-            if (await conn.execute(select(self.processed.c.event_id).where(key))).first():
-                return False
-            await conn.execute(
-                self.processed.insert().values(
-                    consumer=self.durable, event_id=event.id, processed_at=dt.datetime.now(dt.UTC)
-                )
+            recorded = await upsert(
+                conn,
+                self.processed,
+                {"consumer": self.durable, "event_id": event.id, "processed_at": dt.datetime.now(dt.UTC)},
+                ["consumer", "event_id"],
+                insert_only=("processed_at",),  # nothing to update: DO NOTHING
             )
+            if not recorded:
+                return False
             await self.handler(conn, event)
         self.after_commit()
         return True
