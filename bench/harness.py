@@ -40,7 +40,7 @@ LAUNCHER = REPO / "deploy" / "local" / "up.py"
 SERVICES = ("identity", "booking", "cards", "notify")
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SCHEMA_PREFIX = "bench_"
-READY_TIMEOUT, STOP_TIMEOUT = 90.0, 20.0
+READY_TIMEOUT, STOP_TIMEOUT = 240.0, 20.0  # a loaded shared machine can take minutes to start
 CHANNELS = ("web", "app", "wechat")
 SIGN_IN_CONCURRENCY = 24
 

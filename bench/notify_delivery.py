@@ -9,14 +9,14 @@ publishes one ``mintong.booking.v1.BookingConfirmed`` event per citizen to JetSt
 as booking's outbox relay would, for a booking today (Asia/Shanghai), so that no
 day-before reminder is scheduled and each event makes exactly one SMS. An SMS counts
 as delivered at the ``recorded_at`` of its row in notify's ``sandbox_records`` table
-(read from the SQLite file or the ``bench_notify`` PostgreSQL schema, joined on the
+(read from the SQLite file or the ``benchnd<pid>_notify`` PostgreSQL schema, joined on the
 phone); its latency is that time minus the time its event was published.
 
 Each database gets two runs, with citizens of their own: a burst (``--events`` events
 published at once: the throughput, and the latency when they queue) and a paced run
 (``--paced-rate`` events/s for ``--paced-seconds``, below that throughput: the latency
-when little queues). SQLite first, then PostgreSQL (tables in ``bench_*`` schemas,
-dropped before and after); a markdown table at the end. About 2 minutes in all.
+when little queues). SQLite first, then PostgreSQL (tables in ``benchnd<pid>_*`` schemas,
+dropped after); a markdown table at the end. About 2 minutes in all.
 
     .venv/bin/python bench/notify_delivery.py                       # both databases
     .venv/bin/python bench/notify_delivery.py --database sqlite --events 200 --paced-rate 0
@@ -61,6 +61,11 @@ ZONE = ZoneInfo("Asia/Shanghai")  # notify's default MINTONG_NOTIFY_TIME_ZONE
 #: Quiet hours (22:00-08:00 by default) would hold the messages until morning.
 NO_QUIET_HOURS = {"MINTONG_NOTIFY_QUIET_START": "00:00", "MINTONG_NOTIFY_QUIET_END": "00:00"}
 SERVICE = ((CALLER_KEY, "service:bench"),)
+#: Schemas of this run only: other people's benchmarks on the same server keep theirs.
+SCHEMA_PREFIX = f"benchnd{os.getpid()}_"
+#: After the last delivery, notify counts as idle once it used less than this share of
+#: a core over IDLE_WINDOW seconds (its follow-on work: the deliveries' final updates).
+IDLE_SHARE, IDLE_WINDOW = 0.03, 0.5
 IN_FLIGHT = 32  # publishes (and SetPreferences calls) awaiting their answer at once
 POLL = 0.2  # seconds between looks at the sandbox table
 
@@ -76,6 +81,7 @@ class Run:
     failed: int = 0  # SMS deliveries notify gave up on
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by role, while measured
     cpu_seconds: float = 0.0  # from the first publish until all were seen delivered (or the timeout)
+    notify_cpu_to_idle: float = 0.0  # notify's CPU seconds from the first publish until it was idle again
 
     @property
     def latencies(self) -> list[float]:
@@ -107,6 +113,11 @@ class Run:
         """Percent of one core the role's processes used while the run was measured."""
         used = sum(t for key, t in self.cpu.items() if key == role or key.startswith(role + ":"))
         return 100 * used / self.cpu_seconds if self.cpu_seconds else float("nan")
+
+    @property
+    def notify_ms_per_message(self) -> float:
+        """notify's CPU per delivered message, counted until notify was idle again."""
+        return 1000 * self.notify_cpu_to_idle / len(self.delivered) if self.delivered else float("nan")
 
     @property
     def publishing(self) -> str:
@@ -160,6 +171,19 @@ async def wait_recorded(engine: AsyncEngine, after: int, expected: int, seconds:
         if await count_since(engine, after) >= expected or time.perf_counter() >= deadline:
             return
         await asyncio.sleep(POLL)
+
+
+async def notify_cpu_until_idle(platform_: harness.Platform, within: float = 30.0) -> float:
+    """notify's CPU seconds so far, read once it has stopped working (or after `within`)."""
+    last = platform_.cpu_seconds().get("notify", 0.0)
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(IDLE_WINDOW)
+        now = platform_.cpu_seconds().get("notify", 0.0)
+        if now - last < IDLE_SHARE * IDLE_WINDOW:
+            return now
+        last = now
+    return last
 
 
 async def failed_sms(engine: AsyncEngine, cipher: PiiCipher, phones: set[str]) -> int:
@@ -283,6 +307,7 @@ async def measure_run(
     after_cpu = platform_.cpu_seconds()
     result.cpu_seconds = time.perf_counter() - cpu_started
     result.cpu = {k: after_cpu[k] - before.get(k, 0.0) for k in after_cpu}
+    result.notify_cpu_to_idle = await notify_cpu_until_idle(platform_) - before.get("notify", 0.0)
 
     await asyncio.sleep(1.0)  # a duplicate, if there is one, has a moment to show
     cipher = notify_cipher(env)
@@ -303,12 +328,12 @@ async def measure(database: str, args: argparse.Namespace) -> list[Run]:
         return await measure_platform(database, args)
     finally:
         if database == "postgresql":
-            await harness.drop_schemas(args.database_url)
+            await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
 
 
 async def measure_platform(database: str, args: argparse.Namespace) -> list[Run]:
     runs = []
-    settings = NO_QUIET_HOURS | dict(args.set)
+    settings = NO_QUIET_HOURS | {"MINTONG_DB_SCHEMA_PREFIX": SCHEMA_PREFIX} | dict(args.set)
     with harness.running_platform(database, args.database_url, settings) as platform_:
         async with httpx.AsyncClient(base_url=platform_.url) as http:
             print(f"  ready after {await harness.wait_ready(platform_, http):.1f} s", flush=True)
@@ -329,7 +354,8 @@ async def measure_platform(database: str, args: argparse.Namespace) -> list[Run]
                     f"({result.throughput:.1f}/s), p50 {result.percentile_ms(50):.0f} ms, "
                     f"p99 {result.percentile_ms(99):.0f} ms, missing {result.missing}, "
                     f"duplicates {result.duplicates}, failed {result.failed}; "
-                    f"notify CPU {result.cpu_share('notify'):.0f} %",
+                    f"notify CPU {result.cpu_share('notify'):.0f} %, "
+                    f"{result.notify_ms_per_message:.1f} ms a message until idle",
                     flush=True,
                 )
         finally:
@@ -343,14 +369,16 @@ async def measure_platform(database: str, args: argparse.Namespace) -> list[Run]
 def results_table(runs: list[Run]) -> str:
     rows = [
         "| Database | Publishing | Events | Published in (s) | Delivered | Not delivered | Duplicates "
-        "| First publish to last delivery (s) | Delivered/s | p50 (ms) | p95 (ms) | p99 (ms) |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| First publish to last delivery (s) | Delivered/s | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| notify CPU a message, until idle (ms) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in runs:
         rows.append(
             f"| {r.database} | {r.publishing} | {len(r.published)} | {r.publish_seconds:.1f} "
             f"| {len(r.delivered)} | {r.missing} | {r.duplicates} | {r.wall:.1f} | {r.throughput:.0f} "
-            f"| {r.percentile_ms(50):.0f} | {r.percentile_ms(95):.0f} | {r.percentile_ms(99):.0f} |"
+            f"| {r.percentile_ms(50):.0f} | {r.percentile_ms(95):.0f} | {r.percentile_ms(99):.0f} "
+            f"| {r.notify_ms_per_message:.1f} |"
         )
     return "\n".join(rows)
 
@@ -436,7 +464,7 @@ async def main() -> int:
     pg_version = None
     if "postgresql" in databases:
         try:
-            pg_version = await harness.drop_schemas(args.database_url)  # leftovers of an interrupted run
+            pg_version = await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
         except (OSError, TimeoutError) as exc:
             raise SystemExit(f"PostgreSQL at {args.database_url} is unreachable: {exc}") from exc
 

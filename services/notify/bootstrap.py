@@ -109,7 +109,6 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
             return
         values = event_decoder.decode(event)
         await subscriptions.handle(notifier, table, store, event.subject, event.id, values)
-        worker.wake()
 
     # One durable consumer per stream that the subscriptions, or identity's contacts
     # events, come from.
@@ -143,6 +142,11 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
             durable=f"{NAME}-{stream.lower()}",
             subjects=subjects,
             handler=on_event,
+            # on_event's every effect is in the consumer's transaction, so a fetch is
+            # handled in one (a crowd's confirmations: one commit per batch).
+            batched=True,
+            # The deliveries it queued are visible once committed, not before.
+            after_commit=worker.wake,
         )
         for stream, subjects in by_stream.items()
     ]

@@ -23,7 +23,7 @@ from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.runtime import telemetry
-from services.runtime.db import Database
+from services.runtime.db import Database, upsert
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus
 from services.runtime.worker import BackgroundLoop
 
@@ -69,6 +69,8 @@ class EventConsumer(BackgroundLoop):
         ack_wait: float = 30.0,
         retry_delay: float = 2.0,
         keep_processed: dt.timedelta = dt.timedelta(days=31),
+        batched: bool = False,
+        after_commit: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__()
         self.db = db
@@ -83,6 +85,11 @@ class EventConsumer(BackgroundLoop):
         self.retry_delay = retry_delay
         #: Longer than the streams' max_age: older events cannot be delivered again.
         self.keep_processed = keep_processed
+        self.batched = batched
+        #: Called once a transaction that handled new events has committed (e.g. to
+        #: wake a worker that reads what they wrote: woken before the commit, it
+        #: would not see it yet on PostgreSQL and sleep until its next poll).
+        self.after_commit = after_commit
         self.name = f"consumer-{durable}"
         self._tracer = telemetry.tracer(__name__)
 
@@ -119,23 +126,63 @@ class EventConsumer(BackgroundLoop):
                 subscription = None
                 await asyncio.sleep(self.retry_delay)
                 continue
+            if self.batched and len(messages) > 1 and await self.process_batch(messages):
+                continue
             for msg in messages:
                 try:
                     await self.process(msg)
                 except Exception:  # e.g. the ack was lost: redelivery is harmless
                     log.exception("consumer %s: could not settle a message", self.durable)
 
-    async def process(self, msg: Msg) -> None:
-        headers = msg.headers or {}
-        event = Event(
-            id=headers.get(MSG_ID) or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}",
-            subject=msg.subject,
-            type=headers.get(EVENT_TYPE, ""),
-            data=msg.data,
-        )
-        with self._tracer.start_as_current_span(
+    async def process_batch(self, messages: list[Msg]) -> bool:
+        """Handle ``messages`` in one transaction and acknowledge them; False (and
+        nothing written) if any of them failed, for the caller to take them one by one."""
+        events = [_event(msg) for msg in messages]
+        try:
+            async with self.db.write() as conn:
+                ids = {e.id for e in events}
+                key = (self.processed.c.consumer == self.durable) & self.processed.c.event_id.in_(ids)
+                done = set((await conn.execute(select(self.processed.c.event_id).where(key))).scalars())
+                now = dt.datetime.now(dt.UTC)
+                fresh: dict[str, Event] = {}  # an id twice in one fetch is handled once
+                for e in events:
+                    if e.id not in done and e.id not in fresh:
+                        fresh[e.id] = e
+                if fresh:
+                    await conn.execute(
+                        self.processed.insert(),
+                        [{"consumer": self.durable, "event_id": i, "processed_at": now} for i in fresh],
+                    )
+                for msg, event in zip(messages, events, strict=True):
+                    with self._span(msg, event) as span:
+                        handled = fresh.pop(event.id, None) is not None
+                        span.set_attribute("mintong.duplicate", not handled)
+                        if handled:
+                            await self.handler(conn, event)
+                handled_any = bool(ids - done)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "consumer %s: a batch of %d failed (%s); handling its events one by one",
+                self.durable,
+                len(messages),
+                type(exc).__name__,
+            )
+            return False
+        if handled_any:
+            self.after_commit()
+        for msg in messages:
+            try:
+                await msg.ack()
+            except Exception:  # redelivery finds the records: harmless
+                log.exception("consumer %s: could not settle a message", self.durable)
+        return True
+
+    def _span(self, msg: Msg, event: Event):
+        return self._tracer.start_as_current_span(
             f"{msg.subject} process",
-            context=telemetry.extract(headers),
+            context=telemetry.extract(msg.headers or {}),
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
@@ -143,7 +190,11 @@ class EventConsumer(BackgroundLoop):
                 "messaging.message.id": event.id,
                 "messaging.consumer.group.name": self.durable,
             },
-        ) as span:
+        )
+
+    async def process(self, msg: Msg) -> None:
+        event = _event(msg)
+        with self._span(msg, event) as span:
             try:
                 handled = await self._handle_once(event)
             except Exception as exc:
@@ -168,16 +219,30 @@ class EventConsumer(BackgroundLoop):
 
     async def _handle_once(self, event: Event) -> bool:
         """Handle and record ``event`` in one transaction; False if it was done before.
-        Two deliveries racing past the check collide on the primary key: one rolls
-        back, is redelivered and then finds the record."""
-        key = (self.processed.c.consumer == self.durable) & (self.processed.c.event_id == event.id)
+        The record is written first, by INSERT … ON CONFLICT DO NOTHING (one statement,
+        not a look then an insert): a delivery racing another one's uncommitted
+        transaction waits for it, then finds the record and only acknowledges, or
+        (the other rolled back) handles the event itself."""
         async with self.db.write() as conn:
-            if (await conn.execute(select(self.processed.c.event_id).where(key))).first():
-                return False
-            await conn.execute(
-                self.processed.insert().values(
-                    consumer=self.durable, event_id=event.id, processed_at=dt.datetime.now(dt.UTC)
-                )
+            recorded = await upsert(
+                conn,
+                self.processed,
+                {"consumer": self.durable, "event_id": event.id, "processed_at": dt.datetime.now(dt.UTC)},
+                ["consumer", "event_id"],
+                insert_only=("processed_at",),  # nothing to update: DO NOTHING
             )
+            if not recorded:
+                return False
             await self.handler(conn, event)
+        self.after_commit()
         return True
+
+
+def _event(msg: Msg) -> Event:
+    headers = msg.headers or {}
+    return Event(
+        id=headers.get(MSG_ID) or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}",
+        subject=msg.subject,
+        type=headers.get(EVENT_TYPE, ""),
+        data=msg.data,
+    )

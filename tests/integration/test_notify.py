@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -418,12 +419,15 @@ async def _stored(url: str, stream: str, subject: str) -> int:
         await nc.close()
 
 
-async def _all_acked(url: str, stream: str, durable: str) -> bool:
+async def _all_acked(url: str, stream: str, durable: str, allow: int = 0) -> bool:
+    """Every message of the stream acknowledged by ``durable``, but ``allow``."""
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
         last = (await js.stream_info(stream)).state.last_seq
         consumer = await js.consumer_info(stream, durable)
+        if allow:
+            return consumer.num_ack_pending <= allow and consumer.num_pending == 0
         return consumer.ack_floor is not None and consumer.ack_floor.stream_seq >= last
     finally:
         await nc.close()
@@ -577,3 +581,54 @@ async def test_an_office_closure_withdraws_the_reminder_and_tells_why_once(
     assert "Longhua centre is closed on" in told[0].body and "A burst pipe." in told[0].body
     reminder = next(m for m in found if m.template == "booking_reminder")
     assert {d.status.value for d in reminder.deliveries} == {"failed"}
+
+async def test_a_crowd_of_events_is_told_once_each_and_a_bad_event_holds_back_none(
+    notify: Any, nats_server: Any, client: Client
+) -> None:
+    """Events waiting together are handled as one batch (one transaction); a batch
+    with an event that cannot be handled is taken again one by one, so the others
+    are told once each and the bad one is retried alone."""
+    from sqlalchemy import select
+
+    from services.notify.adapters import orm
+
+    for consumer in notify.consumers:  # the events queue up, then come as one fetch
+        await consumer.stop()
+    citizens = {f"c-crowd-{n}": f"+86139001{n:05d}" for n in range(12)}
+    for citizen, phone in citizens.items():
+        await client.prefer(citizen, pb.DELIVERY_CHANNEL_SMS, phone=phone)
+    nc = await nats.connect(nats_server.url)
+    try:
+        js = nc.jetstream()
+        for n, citizen in enumerate(citizens):
+            event = booking_confirmed(f"b-crowd-{n}", citizen, day=9)
+            headers = {MSG_ID: f"evt-crowd-{n}", EVENT_TYPE: event.DESCRIPTOR.full_name}
+            await js.publish(subject_of(event), event.SerializeToString(), headers=headers)
+            if n == 5:  # not a BookingConfirmed at all: its handler fails every time
+                headers = {MSG_ID: "evt-crowd-bad", EVENT_TYPE: event.DESCRIPTOR.full_name}
+                await js.publish(subject_of(event), b"\xff\xff not protobuf", headers=headers)
+    finally:
+        await nc.close()
+    for consumer in notify.consumers:
+        await consumer.start()
+
+    for citizen, phone in citizens.items():
+        found = await eventually(functools.partial(_two, notify, citizen))
+        assert sorted(m.template for m in found) == ["booking_confirmed", "booking_reminder"]
+        await eventually(functools.partial(client.sandbox, phone))
+    await eventually(lambda: _all_acked(nats_server.url, "BOOKING", "notify-booking", allow=1))
+    for phone in citizens.values():
+        assert len(await client.sandbox(phone)) == 1  # the confirmation, once
+    # Each message's inbox copy is its first delivery, its SMS the second.
+    async with notify.db.read() as conn:
+        d, m = orm.deliveries, orm.messages
+        rows = await conn.execute(
+            select(d.c.message_id, d.c.channel, d.c.position)
+            .join(m, m.c.id == d.c.message_id)
+            .where(m.c.citizen_id.in_(list(citizens)))
+        )
+        positions: dict[str, dict[str, int]] = {}
+        for message_id, channel, position in rows:
+            positions.setdefault(message_id, {})[channel] = position
+    assert len(positions) == 2 * len(citizens)
+    assert all(p == {"inbox": 0, "sms": 1} for p in positions.values()), positions

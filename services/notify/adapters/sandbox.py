@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from services.notify.adapters import orm
 from services.notify.domain.model import Channel
-from services.notify.domain.providers import Accepted, Outgoing, Permanent, Retryable
+from services.notify.domain.providers import Accepted, Outgoing, Permanent, ProviderError, Retryable
 from services.runtime.db import Database
 from services.runtime.pii import PiiCipher
 
@@ -82,30 +82,50 @@ class SandboxProvider:
         self.behaviour = Behaviour(mode, times, delay)
 
     async def send(self, outgoing: Outgoing) -> Accepted:
+        [answer] = await self.send_many([outgoing])
+        if isinstance(answer, ProviderError):
+            raise answer
+        return answer
+
+    async def send_many(self, outgoing: list[Outgoing]) -> list[Accepted | ProviderError]:
+        """Each message as ``send`` would take it, the accepted ones recorded in one
+        transaction (a crowd's thousand messages are a few commits, not a thousand)."""
         b = self.behaviour
         if b.mode is Mode.SLOW:
             await asyncio.sleep(b.delay)
-        elif b.mode is Mode.FAIL_PERMANENTLY:
-            raise Permanent(f"{self.name}: told to fail permanently")
-        elif b.mode is Mode.FAIL_TRANSIENTLY and b.times > 0:
-            b.times -= 1
-            raise Retryable(f"{self.name}: told to fail transiently ({b.times} more)")
-        async with self.db.write() as conn:
-            await conn.execute(
-                orm.sandbox_records.insert().values(
-                    provider=self.name,
-                    channel=self.channel.value,
-                    to_sealed=self.cipher.seal(outgoing.to),
-                    to_lookup=to_lookup(self.cipher, outgoing.to),
-                    title=outgoing.title,
-                    body=outgoing.body,
-                    delivery_id=outgoing.delivery_id,
-                    recorded_at=dt.datetime.now(dt.UTC),
+        answers: list[Accepted | ProviderError] = []
+        records = []
+        now = dt.datetime.now(dt.UTC)
+        for message in outgoing:
+            if b.mode is Mode.FAIL_PERMANENTLY:
+                answers.append(Permanent(f"{self.name}: told to fail permanently"))
+                continue
+            if b.mode is Mode.FAIL_TRANSIENTLY and b.times > 0:
+                b.times -= 1
+                answers.append(Retryable(f"{self.name}: told to fail transiently ({b.times} more)"))
+                continue
+            records.append(
+                {
+                    "provider": self.name,
+                    "channel": self.channel.value,
+                    "to_sealed": self.cipher.seal(message.to),
+                    "to_lookup": to_lookup(self.cipher, message.to),
+                    "title": message.title,
+                    "body": message.body,
+                    "delivery_id": message.delivery_id,
+                    "recorded_at": now,
+                }
+            )
+            answers.append(
+                Accepted(
+                    provider_ref=f"{self.name}-{uuid.uuid4()}",
+                    delivered=b.mode is not Mode.AWAIT_RECEIPT,
                 )
             )
-        return Accepted(
-            provider_ref=f"{self.name}-{uuid.uuid4()}", delivered=b.mode is not Mode.AWAIT_RECEIPT
-        )
+        if records:
+            async with self.db.write() as conn:
+                await conn.execute(orm.sandbox_records.insert(), records)
+        return answers
 
 
 async def recorded(db: Database, cipher: PiiCipher, to: str | None, limit: int) -> list[Recorded]:

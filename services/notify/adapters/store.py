@@ -7,15 +7,30 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
+from services.notify.service_layer.ports import Sent
 from services.runtime.db import as_utc, upsert
 from services.runtime.pii import PiiCipher
+
+#: Statements built once (per dialect): built per call, SQLAlchemy would make and
+#: key each one again for every message of a crowd.
+_INSERT_MESSAGE = {
+    "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing(),
+}
+_SELECT_CONTACTS = select(orm.contacts).where(orm.contacts.c.citizen_id == bindparam("of_citizen"))
+#: A delivery goes after its message's others.
+_INSERT_DELIVERY = orm.deliveries.insert().values(
+    position=select(func.count())
+    .where(orm.deliveries.c.message_id == bindparam("of_message"))
+    .scalar_subquery()
+)
 
 
 class SqlStore:
@@ -30,9 +45,7 @@ class SqlStore:
         return self.cipher.open(sealed) if sealed else None
 
     async def get_contacts(self, citizen_id: str) -> Contacts | None:
-        row = (
-            await self.conn.execute(select(orm.contacts).where(orm.contacts.c.citizen_id == citizen_id))
-        ).first()
+        row = (await self.conn.execute(_SELECT_CONTACTS, {"of_citizen": citizen_id})).first()
         if row is None:
             return None
         return Contacts(
@@ -84,28 +97,26 @@ class SqlStore:
         return written > 0
 
     async def add_message(self, message: Message) -> bool:
-        # A savepoint, so that a duplicate leaves the caller's transaction usable.
-        try:
-            async with self.conn.begin_nested():
-                await self.conn.execute(
-                    orm.messages.insert().values(
-                        id=message.id,
-                        citizen_id=message.citizen_id,
-                        template=message.template,
-                        city_code=message.city_code,
-                        language=message.language,
-                        variables=message.variables,
-                        urgent=message.urgent,
-                        source_key=message.source_key,
-                        cancel_key=message.cancel_key,
-                        title=message.title,
-                        body=message.body,
-                        created_at=message.created_at,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        # ON CONFLICT DO NOTHING rather than a savepoint around a plain INSERT: a
+        # duplicate leaves the caller's transaction usable, in one statement not three.
+        done = await self.conn.execute(
+            _INSERT_MESSAGE[self.conn.dialect.name],
+            {
+                "id": message.id,
+                "citizen_id": message.citizen_id,
+                "template": message.template,
+                "city_code": message.city_code,
+                "language": message.language,
+                "variables": message.variables,
+                "urgent": message.urgent,
+                "source_key": message.source_key,
+                "cancel_key": message.cancel_key,
+                "title": message.title,
+                "body": message.body,
+                "created_at": message.created_at,
+            },
+        )
+        return done.rowcount == 1
 
     async def message_by_source(self, source_key: str) -> Message | None:
         return await self._message(orm.messages.c.source_key == source_key)
@@ -150,50 +161,82 @@ class SqlStore:
         )
 
     async def add_delivery(self, delivery: Delivery) -> None:
-        d = orm.deliveries
-        position = select(func.count()).where(d.c.message_id == delivery.message_id).scalar_subquery()
+        await self.add_deliveries([delivery])
+
+    async def add_deliveries(self, deliveries: list[Delivery]) -> None:
+        """Deliveries in the order given, each placed after its message's others
+        (one statement for a message's inbox copy and its first channel)."""
         await self.conn.execute(
-            d.insert().values(
-                id=delivery.id,
-                message_id=delivery.message_id,
-                channel=delivery.channel.value,
-                position=position,
-                address_sealed=self.cipher.seal(delivery.address),
-                title=delivery.title,
-                body=delivery.body,
-                status=delivery.status.value,
-                reason=delivery.reason,
-                attempts=delivery.attempts,
-                due_at=delivery.due_at,
-                provider=delivery.provider,
-                provider_ref=delivery.provider_ref,
-                updated_at=delivery.updated_at,
-                trace_context=delivery.trace_context,
-            )
+            _INSERT_DELIVERY,
+            [
+                {
+                    "of_message": x.message_id,
+                    "id": x.id,
+                    "message_id": x.message_id,
+                    "channel": x.channel.value,
+                    "address_sealed": self.cipher.seal(x.address),
+                    "title": x.title,
+                    "body": x.body,
+                    "status": x.status.value,
+                    "reason": x.reason,
+                    "attempts": x.attempts,
+                    "due_at": x.due_at,
+                    "provider": x.provider,
+                    "provider_ref": x.provider_ref,
+                    "updated_at": x.updated_at,
+                    "trace_context": x.trace_context,
+                }
+                for x in deliveries
+            ],
         )
 
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
         d = orm.deliveries
         due = (
-            await self.conn.execute(
-                select(d.c.id)
-                .where(d.c.status == Status.QUEUED.value, d.c.due_at <= now)
-                .order_by(d.c.due_at)
-                .limit(limit)
+            select(d.c.id)
+            .where(d.c.status == Status.QUEUED.value, d.c.due_at <= now)
+            .order_by(d.c.due_at)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            # Another worker's claim in progress is passed over, not waited for.
+            due = due.with_for_update(skip_locked=True)
+        # One statement for the whole round. The status in the WHERE makes the
+        # claim safe among several workers: a row another one claimed meanwhile is
+        # no longer QUEUED when this UPDATE reaches it, and is left out.
+        rows = await self.conn.execute(
+            update(d)
+            .where(d.c.id.in_(due.scalar_subquery()), d.c.status == Status.QUEUED.value)
+            .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
+            .returning(*d.c)
+        )
+        return sorted((self._delivery(row) for row in rows), key=lambda x: (x.due_at, x.id))
+
+    async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
+        if not sent:
+            return
+        d = orm.deliveries
+        await self.conn.execute(
+            update(d)
+            .where(d.c.id == bindparam("delivery_id"))
+            .values(
+                status=bindparam("new_status"),
+                reason="",
+                provider=func.coalesce(bindparam("new_provider"), d.c.provider),
+                provider_ref=func.coalesce(bindparam("new_ref"), d.c.provider_ref),
+                updated_at=now,
             )
-        ).all()
-        claimed = []
-        for (delivery_id,) in due:
-            # The status in the WHERE makes the claim safe among several workers.
-            done = await self.conn.execute(
-                update(d)
-                .where(d.c.id == delivery_id, d.c.status == Status.QUEUED.value)
-                .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
-            )
-            if done.rowcount:
-                row = (await self.conn.execute(select(d).where(d.c.id == delivery_id))).one()
-                claimed.append(self._delivery(row))
-        return claimed
+            .execution_options(synchronize_session=False),
+            [
+                {
+                    "delivery_id": x.delivery_id,
+                    "new_status": x.status.value,
+                    "new_provider": x.provider,
+                    "new_ref": x.provider_ref,
+                }
+                for x in sent
+            ],
+        )
 
     async def update_delivery(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from services.notify.domain.model import Channel
 
@@ -45,4 +45,14 @@ class Provider(Protocol):
 
     async def send(self, outgoing: Outgoing) -> Accepted:
         """Hand a message over; raises Retryable or Permanent."""
+        ...
+
+
+@runtime_checkable
+class BatchProvider(Provider, Protocol):
+    """A provider that can take many messages in one call (one transaction for the
+    sandbox, one request for a bulk API): a crowd's messages go out together."""
+
+    async def send_many(self, outgoing: list[Outgoing]) -> list[Accepted | ProviderError]:
+        """One answer per message, in order: accepted, or the error for that one."""
         ...

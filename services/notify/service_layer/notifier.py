@@ -25,13 +25,33 @@ from services.notify.domain.model import (
     Status,
     route,
 )
-from services.notify.domain.providers import Outgoing, Permanent, Provider, Retryable
-from services.notify.service_layer.ports import Store, UnitOfWork
+from services.notify.domain.providers import (
+    Accepted,
+    BatchProvider,
+    Outgoing,
+    Permanent,
+    Provider,
+    ProviderError,
+)
+from services.notify.service_layer.ports import Sent, Store, UnitOfWork
 from services.runtime import telemetry
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
+
+#: What a provider answered for one delivery, or the error it raised.
+Outcome = Accepted | BaseException
+#: The outcome of an inbox copy reaching its time: nothing to send, delivered.
+INBOX_DELIVERED = Accepted(provider_ref="", delivered=True)
+#: A delivery SENDING this long without a provider's reference was cut off by a
+#: stopped worker; looked for at most every REQUEUE_EVERY.
+STUCK_AFTER = dt.timedelta(minutes=5)
+REQUEUE_EVERY = dt.timedelta(seconds=30)
+
+
+def _outgoing(d: Delivery) -> Outgoing:
+    return Outgoing(d.id, d.channel, d.address, d.title, d.body, "")
 
 
 class Notifier:
@@ -58,6 +78,7 @@ class Notifier:
         self.send_timeout = send_timeout
         self.on_queued = on_queued  # wakes the delivery worker
         self._tracer = telemetry.tracer(__name__)
+        self._next_requeue = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     # sending
     async def send(
@@ -95,6 +116,7 @@ class Notifier:
         phone: str | None = None,
         not_before: dt.datetime | None = None,
         cancel_key: str | None = None,
+        look_first: bool = True,
     ) -> Message:
         """Record a message and its first deliveries inside the caller's transaction.
         The same source_key gives back the message it made the first time."""
@@ -104,7 +126,10 @@ class Notifier:
             raise InvalidArgument(
                 "idempotency_key_required", "Give an idempotency key.", field="idempotency_key"
             )
-        if existing := await store.message_by_source(source_key):
+        # A repeated request gets its first answer, checked before anything else. A
+        # consumer skips the look (its events are new nearly always: its record of
+        # processed events says so); add_message still finds a message made before.
+        if look_first and (existing := await store.message_by_source(source_key)):
             return existing
         chosen = self.templates.get(template)
         contacts = await store.get_contacts(citizen_id) or Contacts(citizen_id)
@@ -134,19 +159,22 @@ class Notifier:
             created_at=now,
             cancel_key=cancel_key,
         )
-        if not await store.add_message(message):  # a concurrent twin won
+        if not await store.add_message(message):  # made before, or a concurrent twin won
             return await store.message_by_source(source_key)  # type: ignore[return-value]
         # The inbox is ours: its copy is delivered when the message is made (or due).
+        deliveries = []
         if chosen.inbox:
             status = Status.QUEUED if not_before and not_before > now else Status.DELIVERED
-            await store.add_delivery(
-                self._delivery(message, Channel.INBOX, citizen_id, status, not_before or now)
-            )
+            deliveries.append(self._delivery(message, Channel.INBOX, citizen_id, status, not_before or now))
         if routes:
             channel, address = routes[0]
             due = self._due(message, not_before or now)
-            await store.add_delivery(self._delivery(message, channel, address, Status.QUEUED, due))
-        return await store.get_message(message.id)  # type: ignore[return-value]
+            deliveries.append(self._delivery(message, channel, address, Status.QUEUED, due))
+        if deliveries:
+            await store.add_deliveries(deliveries)
+        # What was just written, as a read would give it back (not read again: a
+        # crowd's confirmations would pay two more queries and a seal opened each).
+        return replace(message, deliveries=tuple(deliveries))
 
     def _due(self, message: Message, earliest: dt.datetime) -> dt.datetime:
         if message.urgent or self.quiet is None:
@@ -178,72 +206,132 @@ class Notifier:
         return await store.cancel(cancel_key, reason, self.clock())
 
     # delivering
-    async def deliver_due(self, limit: int = 50) -> int:
-        """Hand every due delivery to its provider; returns how many were tried."""
+    async def deliver_due(self, limit: int = 200) -> int:
+        """Hand every due delivery to its provider; returns how many were tried.
+
+        A round claims up to ``limit`` deliveries in one transaction, hands them to
+        their providers side by side (a provider that takes a batch gets them in one
+        call), then records every outcome in one transaction: a crowd's messages
+        cost a few commits a round, not three each. Once-only stays as it was: a
+        claimed delivery is SENDING with its attempt counted before anything is sent,
+        and one left SENDING by a crash is tried again only after five minutes."""
         now = self.clock()
         async with self.uow.write() as store:
-            await store.requeue_stuck(now - dt.timedelta(minutes=5), now)
+            if now >= self._next_requeue:  # housekeeping, not needed every round
+                self._next_requeue = now + REQUEUE_EVERY
+                await store.requeue_stuck(now - STUCK_AFTER, now)
             claimed = await store.claim_due(now, limit)
-        await asyncio.gather(*(self._attempt(d) for d in claimed))
+        if not claimed:
+            return 0
+        spans = {d.id: self._span(d) for d in claimed}
+        try:
+            outcomes = await self._send_all(claimed)
+            for delivery, outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    spans[delivery.id].record_exception(outcome)
+            await self._record(outcomes)
+        finally:
+            for span in spans.values():
+                span.end()
         return len(claimed)
 
-    async def _attempt(self, delivery: Delivery) -> None:
-        with self._tracer.start_as_current_span(
+    def _span(self, delivery: Delivery) -> trace.Span:
+        return self._tracer.start_span(
             f"deliver {delivery.channel.value}",
             context=telemetry.extract(delivery.trace_context),
             kind=trace.SpanKind.CLIENT,
             attributes={"mintong.delivery.id": delivery.id, "mintong.delivery.attempt": delivery.attempts},
-        ):
-            await self._attempt_in_span(delivery)
-
-    async def _attempt_in_span(self, delivery: Delivery) -> None:
-        if delivery.channel is Channel.INBOX:  # a scheduled message reaching its time
-            async with self.uow.write() as store:
-                await store.update_delivery(delivery.id, status=Status.DELIVERED, reason="", now=self.clock())
-            return
-        provider = self.providers[delivery.channel]
-        outgoing = Outgoing(
-            delivery.id, delivery.channel, delivery.address, delivery.title, delivery.body, ""
         )
-        try:
-            async with asyncio.timeout(self.send_timeout):
-                accepted = await provider.send(outgoing)
-        except (Retryable, TimeoutError) as exc:
-            reason = getattr(exc, "reason", "") or "the provider did not answer in time"
-            await self._retry_or_give_up(delivery, reason)
-            return
-        except Permanent as exc:
-            await self._fail(delivery, exc.reason)
-            return
-        async with self.uow.write() as store:
-            await store.update_delivery(
-                delivery.id,
-                status=Status.DELIVERED if accepted.delivered else Status.SENDING,
-                reason="",
-                provider=provider.name,
-                provider_ref=accepted.provider_ref,
-                now=self.clock(),
-            )
 
-    async def _retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
-        if delivery.attempts >= self.retry.max_attempts:
-            await self._fail(delivery, f"gave up after {delivery.attempts} tries: {reason}")
-            return
+    async def _send_all(self, claimed: list[Delivery]) -> list[tuple[Delivery, Outcome]]:
+        """Every claimed delivery with what its provider answered (or raised)."""
+        outcomes: dict[str, Outcome] = {}
+        by_channel: dict[Channel, list[Delivery]] = {}
+        for d in claimed:
+            if d.channel is Channel.INBOX:  # a scheduled message reaching its time
+                outcomes[d.id] = INBOX_DELIVERED
+            else:
+                by_channel.setdefault(d.channel, []).append(d)
+
+        async def one(provider: Provider, d: Delivery) -> None:
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    outcomes[d.id] = await provider.send(_outgoing(d))
+            except (ProviderError, TimeoutError) as exc:
+                outcomes[d.id] = exc
+            except Exception as exc:  # a fault of ours: see _record
+                log.exception("delivery %s: the provider failed unexpectedly", d.id)
+                outcomes[d.id] = exc
+
+        async def batch(provider: BatchProvider, deliveries: list[Delivery]) -> None:
+            answers: list[Outcome]
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    answers = [*await provider.send_many([_outgoing(d) for d in deliveries])]
+            except (ProviderError, TimeoutError) as exc:
+                answers = [exc] * len(deliveries)
+            except Exception as exc:  # a fault of ours: see _record
+                log.exception("%s: the provider failed unexpectedly", provider.name)
+                answers = [exc] * len(deliveries)
+            outcomes.update({d.id: a for d, a in zip(deliveries, answers, strict=True)})
+
+        work = []
+        for channel, deliveries in by_channel.items():
+            provider = self.providers[channel]
+            if isinstance(provider, BatchProvider):
+                work.append(batch(provider, deliveries))
+            else:
+                work += [one(provider, d) for d in deliveries]
+        await asyncio.gather(*work)
+        return [(d, outcomes[d.id]) for d in claimed]
+
+    async def _record(self, outcomes: list[tuple[Delivery, Outcome]]) -> None:
+        """Every outcome of a round in one transaction: the accepted ones in one
+        statement, a retry or a failure (rare) each as before."""
         now = self.clock()
+        sent = []
+        fell_back = False
         async with self.uow.write() as store:
-            await store.update_delivery(
-                delivery.id,
-                status=Status.QUEUED,
-                reason=reason,
-                due_at=now + self.retry.delay(delivery.attempts),
-                now=now,
-            )
+            for delivery, outcome in outcomes:
+                if isinstance(outcome, Accepted):
+                    provider = None if outcome is INBOX_DELIVERED else self.providers[delivery.channel]
+                    sent.append(
+                        Sent(
+                            delivery.id,
+                            Status.DELIVERED if outcome.delivered else Status.SENDING,
+                            provider.name if provider else None,
+                            outcome.provider_ref or None,
+                        )
+                    )
+                elif isinstance(outcome, Permanent):
+                    await self._fail_in(store, delivery, outcome.reason, now)
+                    fell_back = True
+                elif not isinstance(outcome, ProviderError | TimeoutError):
+                    # Whether it went out is unknown: left SENDING, the stuck-delivery
+                    # sweep tries it again after STUCK_AFTER (as a crash would be).
+                    continue
+                else:
+                    reason = getattr(outcome, "reason", "") or "the provider did not answer in time"
+                    if delivery.attempts >= self.retry.max_attempts:
+                        await self._fail_in(
+                            store, delivery, f"gave up after {delivery.attempts} tries: {reason}", now
+                        )
+                        fell_back = True
+                    else:
+                        await store.update_delivery(
+                            delivery.id,
+                            status=Status.QUEUED,
+                            reason=reason,
+                            due_at=now + self.retry.delay(delivery.attempts),
+                            now=now,
+                        )
+            await store.record_sent(sent, now)
+        if fell_back:
+            self.on_queued()
 
-    async def _fail(self, delivery: Delivery, reason: str) -> None:
-        async with self.uow.write() as store:
-            await store.update_delivery(delivery.id, status=Status.FAILED, reason=reason, now=self.clock())
-            await self._fall_back(store, delivery.message_id)
-        self.on_queued()
+    async def _fail_in(self, store: Store, delivery: Delivery, reason: str, now: dt.datetime) -> None:
+        await store.update_delivery(delivery.id, status=Status.FAILED, reason=reason, now=now)
+        await self._fall_back(store, delivery.message_id)
 
     def _routes(
         self, contacts: Contacts, city_code: str, allowed: tuple[Channel, ...] | None

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery a provider accepted: its new status and the provider's reference."""
+
+    delivery_id: str
+    status: Status
+    provider: str | None
+    provider_ref: str | None
 
 
 class Store(Protocol):
@@ -35,6 +46,10 @@ class Store(Protocol):
     async def mark_read(self, message_id: str, at: dt.datetime) -> None: ...
 
     async def add_delivery(self, delivery: Delivery) -> None: ...
+    async def add_deliveries(self, deliveries: list[Delivery]) -> None:
+        """Several at once, in order (e.g. a new message's inbox copy and first channel)."""
+        ...
+
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
         """Queued deliveries due by ``now``, switched to SENDING with one more attempt."""
         ...
@@ -50,6 +65,10 @@ class Store(Protocol):
         provider_ref: str | None = None,
         now: dt.datetime,
     ) -> None: ...
+
+    async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
+        """Record many accepted deliveries at once (no reason left, provider kept)."""
+        ...
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Delivery | None: ...
     async def channels_tried(self, message_id: str) -> set[Channel]: ...

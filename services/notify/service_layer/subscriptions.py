@@ -144,4 +144,5 @@ async def handle(
             source_key=f"{event_id}:{action.template}:{citizen}",
             not_before=not_before,
             cancel_key=str(values[action.cancel_key]) if action.cancel_key else None,
+            look_first=False,  # the consumer's processed-events record deduplicates
         )
