@@ -48,6 +48,41 @@ def pytest_configure(config: pytest.Config) -> None:
     instrument_sql()
 
 
+#: SQLite files migrated to head once per test process, by migrations folder.
+_MIGRATED: dict[Path, Path] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrate_sqlite_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A service migrating a new SQLite file to head gets a copy of a file migrated
+    once in this process: hundreds of tests start services, and alembic loading and
+    running every migration again took about a tenth of an e2e test's CPU. A revision
+    other than head, a file that exists already (the migration tests' own) and
+    PostgreSQL still run alembic, as `make up` always does."""
+    from sqlalchemy.engine import make_url
+
+    from services.runtime import migrations
+    from services.runtime.db import Database
+
+    real = migrations.upgrade
+    folder = tmp_path_factory.mktemp("migrated")
+
+    def upgrade(db: Database, script_location: Path, revision: str = "head", **kwargs: Any) -> None:
+        target = make_url(db.url).database if db.is_sqlite else None
+        if revision != "head" or not target or Path(target).exists():
+            return real(db, script_location, revision, **kwargs)
+        template = _MIGRATED.get(script_location)
+        if template is None:
+            template = folder / f"{len(_MIGRATED)}.db"
+            real(Database(f"sqlite+aiosqlite:///{template}", schema=db.schema), script_location, **kwargs)
+            _MIGRATED[script_location] = template
+        shutil.copyfile(template, target)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(migrations, "upgrade", upgrade)
+        yield
+
+
 def missing(what: str) -> None:
     """Fail under CI, skip elsewhere."""
     if CI:

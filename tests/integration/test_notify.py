@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import nats
+import nats.js.errors
 import pytest
 from google.protobuf.message import Message as ProtoMessage
 
@@ -387,7 +388,14 @@ async def test_an_event_redelivered_or_republished_is_told_once(
     await client.prefer("c13", pb.DELIVERY_CHANNEL_SMS, phone="+8613900139000")
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
-    info = await js.stream_info("BOOKING")
+
+    async def stream() -> Any:  # notify makes it once its connection is up
+        try:
+            return await js.stream_info("BOOKING")
+        except nats.js.errors.NotFoundError:
+            return None
+
+    info = await eventually(stream)
     info.config.duplicate_window = 0.2
     await js.update_stream(info.config)
     await nc.close()
@@ -581,6 +589,7 @@ async def test_an_office_closure_withdraws_the_reminder_and_tells_why_once(
     assert "Longhua centre is closed on" in told[0].body and "A burst pipe." in told[0].body
     reminder = next(m for m in found if m.template == "booking_reminder")
     assert {d.status.value for d in reminder.deliveries} == {"failed"}
+
 
 async def test_a_crowd_of_events_is_told_once_each_and_a_bad_event_holds_back_none(
     notify: Any, nats_server: Any, client: Client
