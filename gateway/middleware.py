@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 
 from opentelemetry import trace
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.problems import BodyTooLarge, Problem, problem_response
+from services.runtime import metrics
 
 
 class RequestId:
@@ -43,6 +45,45 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_ids)
+
+
+class Metrics:
+    """Counts and times every HTTP answer by route template (``/v1/bookings/{booking_id}``,
+    never the path with its ids), method, status and channel
+    (services/runtime/metrics.py). Outermost but for tracing: a 413 or a 503 from
+    the limits inside is counted too, and an exception as the 500 it becomes."""
+
+    #: Methods a route may be asked with; any other (made up by a caller) is "other".
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_counting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            # The router put the matched route into the scope; the web pages and
+            # unknown paths have none.
+            route = scope.get("route")
+            template = getattr(route, "path", None) or ("other" if status == 404 else "pages")
+            method = scope["method"] if scope["method"] in self.METHODS else "other"
+            named = next((v for k, v in scope["headers"] if k == b"x-mintong-channel"), b"")
+            channel = metrics.channel_label(named.decode("latin-1"))
+            metrics.HTTP_SECONDS.labels(template, method).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(template, method, str(status), channel).inc()
 
 
 class AdmissionLimit:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from services.runtime import metrics
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_server import PortInUse
 from services.runtime.host import ServiceHost
@@ -42,6 +43,7 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     configure_logging(settings.log_level)
     setup_tracing(name, settings.data_dir)
     host = build()
+    metrics.serve(settings.metrics_port(name), settings.grpc_host)
     try:
         asyncio.run(run_until_signalled(host.start, host.stop))
     except PortInUse as exc:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from opentelemetry import trace
+from prometheus_client import Counter, Histogram
 
 from services.notify.domain import templates as tpl
 from services.notify.domain.messages import Delivery, Message
@@ -27,11 +28,30 @@ from services.notify.domain.model import (
 )
 from services.notify.domain.providers import Outgoing, Permanent, Provider, Retryable
 from services.notify.service_layer.ports import Store, UnitOfWork
-from services.runtime import telemetry
+from services.runtime import metrics, telemetry
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
+
+#: Deliveries entering a state, by channel and provider (provider names are this
+#: deployment's: sandbox_sms, http_sms, …; the inbox is its own provider):
+#: ``sending`` handed to a provider that confirms later by receipt, ``delivered``,
+#: ``retrying`` (a try failed, another is due), ``failed`` (given up; a fallback
+#: channel may take over).
+DELIVERIES = Counter(
+    "mintong_notify_deliveries",
+    "Deliveries entering a state (sending, delivered, retrying, failed), by channel and provider.",
+    ["state", "channel", "provider"],
+)
+#: From the moment a delivery was due (the event handled, or quiet hours or a
+#: reminder's time over, or a retry's back-off) to its provider accepting it.
+DELIVERY_DELAY = Histogram(
+    "mintong_notify_delivery_delay_seconds",
+    "From a delivery falling due to its provider accepting it, by channel.",
+    ["channel"],
+    buckets=metrics.DELAY_BUCKETS,
+)
 
 
 class Notifier:
@@ -200,6 +220,7 @@ class Notifier:
         if delivery.channel is Channel.INBOX:  # a scheduled message reaching its time
             async with self.uow.write() as store:
                 await store.update_delivery(delivery.id, status=Status.DELIVERED, reason="", now=self.clock())
+            self._count(delivery, Status.DELIVERED.value, "inbox")
             return
         provider = self.providers[delivery.channel]
         outgoing = Outgoing(
@@ -224,6 +245,18 @@ class Notifier:
                 provider_ref=accepted.provider_ref,
                 now=self.clock(),
             )
+        state = Status.DELIVERED if accepted.delivered else Status.SENDING
+        self._count(delivery, state.value, provider.name)
+
+    def _count(self, delivery: Delivery, state: str, provider: str) -> None:
+        DELIVERIES.labels(state, delivery.channel.value, provider).inc()
+        if state in ("delivered", "sending"):
+            waited = (self.clock() - delivery.due_at).total_seconds()
+            DELIVERY_DELAY.labels(delivery.channel.value).observe(max(waited, 0.0))
+
+    def _provider_name(self, delivery: Delivery) -> str:
+        found = self.providers.get(delivery.channel)
+        return found.name if found is not None else "none"
 
     async def _retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
         if delivery.attempts >= self.retry.max_attempts:
@@ -238,11 +271,13 @@ class Notifier:
                 due_at=now + self.retry.delay(delivery.attempts),
                 now=now,
             )
+        DELIVERIES.labels("retrying", delivery.channel.value, self._provider_name(delivery)).inc()
 
     async def _fail(self, delivery: Delivery, reason: str) -> None:
         async with self.uow.write() as store:
             await store.update_delivery(delivery.id, status=Status.FAILED, reason=reason, now=self.clock())
             await self._fall_back(store, delivery.message_id)
+        DELIVERIES.labels("failed", delivery.channel.value, self._provider_name(delivery)).inc()
         self.on_queued()
 
     def _routes(
@@ -285,6 +320,8 @@ class Notifier:
                 if not delivered:
                     await self._fall_back(store, delivery.message_id)
             updated = await store.by_provider_ref(provider, provider_ref)
+        # The stored provider's name, not the path's: only a known one is a label.
+        DELIVERIES.labels(status.value, delivery.channel.value, delivery.provider or "none").inc()
         self.on_queued()
         return updated  # type: ignore[return-value]
 
