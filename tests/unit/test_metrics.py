@@ -105,7 +105,8 @@ def test_nats_and_pool_readings() -> None:
     class Engine:
         pool = Pool()
 
-    assert list(metrics.nats_rows("booking", Bus()))[0][2:] == ({"service": "booking"}, 0.0)
+    [row] = metrics.nats_rows("booking", Bus())
+    assert row[2:] == ({"service": "booking"}, 0.0)
     pool = {row[2]["state"]: row[3] for row in metrics.db_pool_rows("booking", Engine())}
     assert pool == {"checked_out": 2.0, "size": 10.0}
 
