@@ -47,6 +47,30 @@ class RequestId:
         await self.app(scope, receive, send_with_ids)
 
 
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def route_template(scope: Scope, status: int) -> str:
+    """The matched route's path template with its router's prefix (``/v1/bookings/
+    {booking_id}``): FastAPI names the full template in its route context; where it
+    does not, the prefix is what the request's path has before the route's own
+    template filled in. No route: ``pages`` for the web pages' answers, ``other``
+    for a refusal (an unknown path, a method no route takes)."""
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    if (full := getattr(context, "path_format", None)) is not None:
+        return str(full)
+    route = scope.get("route")
+    if (own := getattr(route, "path", None)) is None:
+        return "pages" if status < 400 else "other"
+    params = scope.get("path_params") or {}
+    try:
+        filled = _PARAM.sub(lambda m: str(params[m.group(1)]), own)
+    except KeyError:
+        return str(own)
+    path: str = scope["path"]
+    return path[: len(path) - len(filled)] + own if path.endswith(filled) else str(own)
+
+
 class Metrics:
     """Counts and times every HTTP answer by route template (``/v1/bookings/{booking_id}``,
     never the path with its ids), method, status and channel
@@ -75,10 +99,7 @@ class Metrics:
         try:
             await self.app(scope, receive, send_counting)
         finally:
-            # The router put the matched route into the scope; the web pages and
-            # unknown paths have none.
-            route = scope.get("route")
-            template = getattr(route, "path", None) or ("other" if status == 404 else "pages")
+            template = route_template(scope, status)
             method = scope["method"] if scope["method"] in self.METHODS else "other"
             named = next((v for k, v in scope["headers"] if k == b"x-mintong-channel"), b"")
             channel = metrics.channel_label(named.decode("latin-1"))
