@@ -136,7 +136,7 @@ def build(
     )
     host.workers.append(HallKeeper(uow, clock, every=settings.hall_sweep_seconds))
     waitlist = WaitlistGauge(db)
-    host.sampler.probes.append(waitlist.sample)
+    host.metric_probes.append(waitlist.sample)
     host.metric_sources.append(waitlist.readings)
     uow.on_commit = host.wake_relay
     return Booking(settings, db, uow, host, clock, citizens, sealed)

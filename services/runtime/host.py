@@ -4,7 +4,7 @@ and its event consumers, started and stopped in the right order."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 import grpc
@@ -52,15 +52,17 @@ class ServiceHost:
         )
         self.relay = OutboxRelay(db, outbox, self.bus) if db is not None and outbox is not None else None
         self.workers: list[Worker] = [w for w in (self.relay,) if w is not None]
-        #: What costs a query to measure, sampled every MINTONG_METRICS_SAMPLE_SECONDS;
-        #: services append their own probes, and to ``metric_sources`` what the
-        #: probes keep (every durable consumer among ``workers`` is added at start).
-        self.sampler = metrics.Sampler(settings.metrics_sample_seconds)
+        #: What costs a query to measure, sampled every MINTONG_METRICS_SAMPLE_SECONDS
+        #: (``metric_probes``), and what is read at scrape time (``metric_sources``,
+        #: the probes' last values among them); services append their own. Every
+        #: durable consumer among ``workers`` is added at start.
+        self.metric_probes: list[Callable[[], Awaitable[None]]] = []
         self.metric_sources: list[Callable[[], Iterable[metrics.Readings.Row]]] = [self._connection_readings]
         if db is not None and outbox is not None:
             backlog = OutboxBacklog(name, db, outbox)
-            self.sampler.probes.append(backlog.sample)
+            self.metric_probes.append(backlog.sample)
             self.metric_sources.append(backlog.readings)
+        self.sampler = metrics.Sampler(settings.metrics_sample_seconds)
         self._readings: list[int] = []
         self.port: int | None = None
         self._server: grpc.aio.Server | None = None
@@ -85,10 +87,10 @@ class ServiceHost:
         await self.bus.start()
         for worker in self.workers:
             await worker.start()
-        for consumer in (w for w in self.workers if isinstance(w, EventConsumer)):
-            self.sampler.probes.append(consumer.sample)
-            self.metric_sources.append(consumer.readings)
-        self._readings = [metrics.READINGS.add(source) for source in self.metric_sources]
+        consumers = [w for w in self.workers if isinstance(w, EventConsumer)]
+        self.sampler.probes = [*self.metric_probes, *(c.sample for c in consumers)]
+        sources = [*self.metric_sources, *(c.readings for c in consumers)]
+        self._readings = [metrics.READINGS.add(source) for source in sources]
         await self.sampler.start()
         self._server, self.port, self._health = await start_server(
             self.register,
@@ -115,6 +117,7 @@ class ServiceHost:
         await self.sampler.stop()
         for handle in self._readings:
             metrics.READINGS.remove(handle)
+        self._readings = []
         for worker in reversed(self.workers):
             await worker.stop()
         await self.bus.close()

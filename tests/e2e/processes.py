@@ -37,7 +37,7 @@ def platform_ports() -> dict[str, int]:
     return {f"MINTONG_{name}": free_port() for name in names}
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the platform exited while starting"
