@@ -32,7 +32,9 @@ def main() -> None:
     app = create_app(settings)
     # On a port of its own, not the public one: what the platform measures is for
     # the SREs' Prometheus, not for whoever reaches the gateway.
-    metrics.serve(settings.metrics_port("gateway"), settings.http_host)
+    # (Unless it is the HTTP port itself: create_app then serves /metrics as a route.)
+    if settings.metrics_port("gateway") != settings.http_port:
+        metrics.serve(settings.metrics_port("gateway"), settings.http_host)
     print(f"mintong gateway on http://{settings.http_host}:{settings.http_port} (docs at /docs)", flush=True)
     uvicorn.run(
         app,

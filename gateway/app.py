@@ -114,6 +114,10 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_middleware(Metrics)
 
     app.include_router(health.router)
+    if settings.metrics_port("gateway") == settings.http_port:
+        # Asked for on the HTTP port itself (a deployment whose scraper only reaches
+        # that port): then /metrics is a route, outside /v1 and the API document.
+        app.add_api_route("/metrics", health.metrics, include_in_schema=False)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])
     v1.include_router(catalogue.router)
     v1.include_router(admin.router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import httpx
 import prometheus_client
@@ -152,3 +153,17 @@ def test_the_gateway_counts_route_templates_and_a_closed_set_of_channels() -> No
     assert _sample("mintong_http_request_duration_seconds_count", route=route, method="GET")
     text = prometheus_client.generate_latest().decode()
     assert "410105198503121235" not in text and "13800138001" not in text and "BREW" not in text
+
+
+def test_the_gateway_serves_metrics_on_its_http_port_only_when_told_to(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.config import GatewaySettings
+
+    apart = TestClient(create_app(GatewaySettings(data_dir=tmp_path)))
+    assert apart.get("/metrics").status_code == 404  # by default: a port of its own
+    together = create_app(GatewaySettings(data_dir=tmp_path, http_port=18080, gateway_metrics_port=18080))
+    answer = TestClient(together).get("/metrics")
+    assert answer.status_code == 200 and "mintong_http_requests_total" in answer.text
+    assert "/metrics" not in together.openapi()["paths"]
