@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 CATALOGUE_SCHEMA := protos/mintong/booking/v1/catalogue.schema.json
 
-.PHONY: help install up test lint format gen gen-check boundaries pytest lock openapi bench clean chromium trace
+.PHONY: help install up observe prometheus test lint format gen gen-check boundaries pytest lock openapi bench clean chromium trace
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -27,7 +27,13 @@ install: $(STAMP) ## create .venv with the pinned dependencies
 up: $(STAMP) ## run the whole platform on this machine (Ctrl-C stops it)
 	$(PY) deploy/local/up.py
 
-test: $(STAMP) lint gen-check boundaries chromium-if-possible pytest ## lint, proto freshness, boundaries and every test
+observe: $(STAMP) prometheus ## Prometheus scraping what `make up` runs, with the SLO rules (Ctrl-C stops it)
+	$(PY) deploy/prometheus/observe.py
+
+prometheus: ## install Debian's prometheus (and promtool) where missing
+	deploy/prometheus/install-prometheus.sh
+
+test: $(STAMP) lint gen-check boundaries chromium-if-possible prometheus-if-possible pytest ## lint, proto freshness, boundaries and every test
 
 # ID is the X-Request-Id or X-Trace-Id of an answer (errors carry both); without it,
 # the last 20 requests. MINTONG_DATA_DIR, as for make up, says where the traces are.
@@ -37,6 +43,12 @@ trace: $(STAMP) ## print one request's trace from the data dir's trace files: ma
 
 chromium: ## install Debian's Chromium for the browser tests (tests/browser) where it is missing
 	tests/browser/install-chromium.sh
+
+# Likewise promtool: the rule tests (tests/unit/test_prometheus_rules.py) fail under
+# CI=true without it, naming `make prometheus`, and are skipped elsewhere.
+.PHONY: prometheus-if-possible
+prometheus-if-possible:
+	-@deploy/prometheus/install-prometheus.sh
 
 # Under make test a Chromium that cannot be installed is not the end: the browser tests
 # then fail under CI=true (naming `make chromium`) and are skipped elsewhere.

@@ -160,13 +160,19 @@ def running_platform(database: str, database_url: str, settings: dict[str, str])
     (ours: MINTONG_* and OTEL_* variables are not passed on) plus `settings`; stopped
     and removed after."""
     work = Path(tempfile.mkdtemp(prefix=f"mintong-bench-{database}-"))
-    http, nats_port, *grpc = free_ports(2 + len(SERVICES))
+    http, nats_port, *ports = free_ports(2 + 2 * len(SERVICES) + 1)
+    grpc, metrics = ports[: len(SERVICES)], ports[len(SERVICES) :]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINTONG_", "OTEL_"))}
     env |= {
         "MINTONG_DATA_DIR": str(work / "data"),
         "MINTONG_HTTP_PORT": str(http),
         "MINTONG_NATS_URL": f"nats://127.0.0.1:{nats_port}",
         **{f"MINTONG_{s.upper()}_GRPC_PORT": str(p) for s, p in zip(SERVICES, grpc, strict=True)},
+        # Metrics served as `make up` serves them (their cost is part of what is measured).
+        **{
+            f"MINTONG_{s.upper()}_METRICS_PORT": str(p)
+            for s, p in zip(("gateway", *SERVICES), metrics, strict=True)
+        },
     }
     if database == "postgresql":
         env |= {"MINTONG_DATABASE_URL": database_url, "MINTONG_DB_SCHEMA_PREFIX": SCHEMA_PREFIX}

@@ -87,7 +87,10 @@ def cpu_ms_per_request(before: dict[str, float], after: dict[str, float], reques
 def second_gateway(platform_: harness.Platform, repo: Path) -> tuple[subprocess.Popen[bytes], str]:
     [port] = harness.free_ports(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINTONG_", "OTEL_"))}
-    env |= harness.launcher_env(platform_) | {"MINTONG_HTTP_PORT": str(port)}
+    env |= harness.launcher_env(platform_) | {
+        "MINTONG_HTTP_PORT": str(port),
+        "MINTONG_GATEWAY_METRICS_PORT": "0",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway"],
         cwd=repo,

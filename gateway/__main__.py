@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from services.runtime import metrics
 from services.runtime.lifecycle import configure_logging, load_settings
 from services.runtime.telemetry import setup_tracing
 
@@ -29,6 +30,11 @@ def main() -> None:
     configure_logging(settings.log_level)
     setup_tracing("gateway", settings.data_dir)
     app = create_app(settings)
+    # On a port of its own, not the public one: what the platform measures is for
+    # the SREs' Prometheus, not for whoever reaches the gateway.
+    # (Unless it is the HTTP port itself: create_app then serves /metrics as a route.)
+    if settings.metrics_port("gateway") != settings.http_port:
+        metrics.serve(settings.metrics_port("gateway"), settings.http_host)
     print(f"mintong gateway on http://{settings.http_host}:{settings.http_port} (docs at /docs)", flush=True)
     uvicorn.run(
         app,

@@ -19,7 +19,7 @@ from gateway import pages, privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNELS, channel, known_query
-from gateway.middleware import AdmissionLimit, BodyLimit, RequestId
+from gateway.middleware import AdmissionLimit, BodyLimit, Metrics, RequestId
 from gateway.routes import (
     admin,
     bookings,
@@ -36,7 +36,7 @@ from gateway.routes import (
 )
 from gateway.routes.identity import IMPORT_BYTES
 from gateway.tokens import TokenChecker, TokenKeys
-from services.runtime import telemetry
+from services.runtime import metrics, telemetry
 from services.runtime.clock import Clock, utc_now
 from services.runtime.events import EventBus
 from services.runtime.revocations import RevocationWatcher
@@ -69,9 +69,11 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         await app.state.bus.start()
         await revoked.start()
         await keys.start()
+        readings = metrics.READINGS.add(lambda: metrics.nats_rows("gateway", app.state.bus))
         try:
             yield
         finally:
+            metrics.READINGS.remove(readings)
             await keys.stop()
             await revoked.stop()
             await app.state.clients.close()
@@ -109,8 +111,14 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         patterns=[(preapplications.UPLOAD_PATH, settings.attachment_max_bytes)],
     )
     app.add_middleware(RequestId)
+    # Outside the request id and the limits: every answer is counted, theirs too.
+    app.add_middleware(Metrics)
 
     app.include_router(health.router)
+    if settings.metrics_port("gateway") == settings.http_port:
+        # Asked for on the HTTP port itself (a deployment whose scraper only reaches
+        # that port): then /metrics is a route, outside /v1 and the API document.
+        app.add_api_route("/metrics", health.metrics, include_in_schema=False)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(channel)])
     v1.include_router(catalogue.router)
     v1.include_router(admin.router)

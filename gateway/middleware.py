@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 
 from opentelemetry import trace
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.problems import BodyTooLarge, Problem, problem_response
+from services.runtime import metrics
 
 
 class RequestId:
@@ -43,6 +45,66 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_ids)
+
+
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def route_template(scope: Scope, status: int) -> str:
+    """The matched route's path template with its router's prefix (``/v1/bookings/
+    {booking_id}``): FastAPI names the full template in its route context; where it
+    does not, the prefix is what the request's path has before the route's own
+    template filled in. No route: ``pages`` for the web pages' answers, ``other``
+    for a refusal (an unknown path, a method no route takes)."""
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    if (full := getattr(context, "path_format", None)) is not None:
+        return str(full)
+    route = scope.get("route")
+    if (own := getattr(route, "path", None)) is None:
+        return "pages" if status < 400 else "other"
+    params = scope.get("path_params") or {}
+    try:
+        filled = _PARAM.sub(lambda m: str(params[m.group(1)]), own)
+    except KeyError:
+        return str(own)
+    path: str = scope["path"]
+    return path[: len(path) - len(filled)] + own if path.endswith(filled) else str(own)
+
+
+class Metrics:
+    """Counts and times every HTTP answer by route template (``/v1/bookings/{booking_id}``,
+    never the path with its ids), method, status and channel
+    (services/runtime/metrics.py). Outermost but for tracing: a 413 or a 503 from
+    the limits inside is counted too, and an exception as the 500 it becomes."""
+
+    #: Methods a route may be asked with; any other (made up by a caller) is "other".
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_counting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            template = route_template(scope, status)
+            method = scope["method"] if scope["method"] in self.METHODS else "other"
+            named = next((v for k, v in scope["headers"] if k == b"x-mintong-channel"), b"")
+            channel = metrics.channel_label(named.decode("latin-1"))
+            metrics.HTTP_SECONDS.labels(template, method).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(template, method, str(status), channel).inc()
 
 
 class AdmissionLimit:

@@ -90,6 +90,8 @@ def main() -> int:
 
     wanted = {f"MINTONG_{s.upper()}_GRPC_PORT": settings.grpc_port(s) for s in SERVICES}
     wanted["MINTONG_HTTP_PORT"] = settings.http_port
+    metrics_ports = {p: settings.metrics_port(p) for p in ("gateway", *SERVICES) if settings.metrics_port(p)}
+    wanted.update({f"MINTONG_{p.upper()}_METRICS_PORT": port for p, port in metrics_ports.items()})
     embedded_nats = "MINTONG_NATS_URL" not in os.environ
     if embedded_nats:
         wanted["MINTONG_EMBEDDED_NATS_PORT, or set MINTONG_NATS_URL"] = settings.embedded_nats_port
@@ -144,7 +146,8 @@ def main() -> int:
     print(
         f"\nmintong: gateway at http://{settings.http_host}:{settings.http_port} "
         f"(API docs at /docs, readiness at /readyz); traces in {settings.data_dir / 'traces'}; "
-        f"Ctrl-C stops everything.{admin_note}\n",
+        f"metrics at /metrics on ports {', '.join(f'{p} {port}' for p, port in metrics_ports.items())} "
+        f"(`make observe` scrapes them); Ctrl-C stops everything.{admin_note}\n",
         flush=True,
     )
     try:

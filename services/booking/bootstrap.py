@@ -25,6 +25,7 @@ from mintong.booking.v1 import (
 from services.booking.adapters import orm
 from services.booking.adapters.attachments import LocalObjectStore, S3ObjectStore, SealedObjectStore
 from services.booking.adapters.identity_client import GrpcCitizenDirectory
+from services.booking.adapters.metrics import WaitlistGauge
 from services.booking.adapters.unit_of_work import SqlUnitOfWork
 from services.booking.config import BookingSettings
 from services.booking.entrypoints.bookings_servicer import BookingServicer, BookingStaffServicer, QrSigner
@@ -141,5 +142,9 @@ def build(
     )
     host.workers.append(HallKeeper(uow, clock, every=settings.hall_sweep_seconds))
     host.workers.append(PolicyKeeper(uow, clock, every=settings.policy_check_seconds))
+
+    waitlist = WaitlistGauge(db)
+    host.metric_probes.append(waitlist.sample)
+    host.metric_sources.append(waitlist.readings)
     uow.on_commit = host.wake_relay
     return Booking(settings, db, uow, host, clock, citizens, sealed)

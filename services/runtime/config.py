@@ -60,6 +60,17 @@ class ServiceSettings(BaseSettings):
     booking_grpc_port: int = 50052
     cards_grpc_port: int = 50053
     notify_grpc_port: int = 50054
+    # Where each process serves its /metrics (Prometheus), on the gRPC host (the
+    # gateway: its HTTP host); 0 serves none. Every process knows them all, so
+    # `make up` checks them and `make observe` scrapes them from one environment.
+    gateway_metrics_port: int = Field(default=9460, ge=0, le=65535)
+    identity_metrics_port: int = Field(default=9461, ge=0, le=65535)
+    booking_metrics_port: int = Field(default=9462, ge=0, le=65535)
+    cards_metrics_port: int = Field(default=9463, ge=0, le=65535)
+    notify_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    #: Seconds between samples of what costs a query to measure (the outbox's
+    #: backlog, consumers' pending counts, waitlist holds).
+    metrics_sample_seconds: float = Field(default=10.0, gt=0)
     identity_grpc_target: str | None = None
     booking_grpc_target: str | None = None
     cards_grpc_target: str | None = None
@@ -96,6 +107,9 @@ class ServiceSettings(BaseSettings):
 
     def grpc_port(self, service: str) -> int:
         return int(getattr(self, f"{service}_grpc_port"))
+
+    def metrics_port(self, process: str) -> int:
+        return int(getattr(self, f"{process}_metrics_port"))
 
     def grpc_target(self, service: str) -> str:
         target = getattr(self, f"{service}_grpc_target")

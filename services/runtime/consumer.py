@@ -22,7 +22,7 @@ from opentelemetry import trace
 from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.runtime import telemetry
+from services.runtime import metrics, telemetry
 from services.runtime.db import Database, upsert
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus
 from services.runtime.worker import BackgroundLoop
@@ -92,6 +92,45 @@ class EventConsumer(BackgroundLoop):
         self.after_commit = after_commit
         self.name = f"consumer-{durable}"
         self._tracer = telemetry.tracer(__name__)
+        # Children looked up once: a settled event costs an add, not a label look-up.
+        self._handled = metrics.EVENTS_HANDLED.labels(durable, "handled")
+        self._duplicate = metrics.EVENTS_HANDLED.labels(durable, "duplicate")
+        self._failed = metrics.EVENTS_HANDLED.labels(durable, "failed")
+        self._delay = metrics.EVENT_DELAY.labels(durable)
+        #: JetStream's view of this consumer, as last sampled (None: not yet).
+        self.info: api.ConsumerInfo | None = None
+
+    async def sample(self) -> None:
+        """Read the consumer's pending and redelivered counts from JetStream
+        (the metrics sampler calls this every few seconds)."""
+        js = await asyncio.wait_for(self.bus.jetstream(), 2.0)
+        self.info = await js.consumer_info(self.stream, self.durable, timeout=2.0)
+
+    def readings(self) -> list[metrics.Readings.Row]:
+        info = self.info
+        if info is None:
+            return []
+        labels = {"stream": self.stream, "consumer": self.durable}
+        return [
+            (
+                "mintong_consumer_pending_messages",
+                "Messages of the stream a durable consumer has not been given yet.",
+                labels,
+                float(info.num_pending or 0),
+            ),
+            (
+                "mintong_consumer_ack_pending_messages",
+                "Messages given to a durable consumer and not acknowledged yet.",
+                labels,
+                float(info.num_ack_pending or 0),
+            ),
+            (
+                "mintong_consumer_redelivered_messages",
+                "Messages a durable consumer was given more than once and has not acknowledged yet.",
+                labels,
+                float(info.num_redelivered or 0),
+            ),
+        ]
 
     async def _subscribe(self):
         js = await self.bus.jetstream()
@@ -153,12 +192,14 @@ class EventConsumer(BackgroundLoop):
                         self.processed.insert(),
                         [{"consumer": self.durable, "event_id": i, "processed_at": now} for i in fresh],
                     )
+                outcomes = []
                 for msg, event in zip(messages, events, strict=True):
                     with self._span(msg, event) as span:
                         handled = fresh.pop(event.id, None) is not None
                         span.set_attribute("mintong.duplicate", not handled)
                         if handled:
                             await self.handler(conn, event)
+                    outcomes.append(handled)
                 handled_any = bool(ids - done)
         except asyncio.CancelledError:
             raise
@@ -172,11 +213,12 @@ class EventConsumer(BackgroundLoop):
             return False
         if handled_any:
             self.after_commit()
-        for msg in messages:
+        for msg, handled in zip(messages, outcomes, strict=True):
             try:
                 await msg.ack()
             except Exception:  # redelivery finds the records: harmless
                 log.exception("consumer %s: could not settle a message", self.durable)
+            self._count(msg, handled)
         return True
 
     def _span(self, msg: Msg, event: Event):
@@ -200,10 +242,25 @@ class EventConsumer(BackgroundLoop):
             except Exception as exc:
                 span.record_exception(exc)
                 log.exception("consumer %s failed on event %s; will be redelivered", self.durable, event.id)
+                self._failed.inc()
                 await msg.nak(delay=self.retry_delay)
                 return
             span.set_attribute("mintong.duplicate", not handled)
             await msg.ack()
+        self._count(msg, handled)
+
+    def _count(self, msg: Msg, handled: bool) -> None:
+        """An event settled: handled (and how long after JetStream stored it) or a duplicate."""
+        if handled:
+            self._handled.inc()
+            try:
+                stored = msg.metadata.timestamp  # when JetStream stored the event
+            except Exception:  # a message not from a JetStream consumer (tests)
+                stored = None
+            if isinstance(stored, dt.datetime):
+                self._delay.observe(max((dt.datetime.now(dt.UTC) - stored).total_seconds(), 0.0))
+        else:
+            self._duplicate.inc()
 
     async def forget(self, processed_before: dt.datetime) -> int:
         """Delete the records of events handled before the given time: once the

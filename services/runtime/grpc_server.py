@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,7 +21,7 @@ from grpc_status import rpc_status
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from mintong.common.v1 import common_pb2
-from services.runtime import context
+from services.runtime import context, metrics
 from services.runtime.db import lost_connection
 from services.runtime.errors import Kind, ProblemError
 
@@ -59,9 +60,25 @@ def problem_status(error: ProblemError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+#: gRPC status names by code number, for the metrics' ``code`` label.
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def _code_of(ctx: grpc.aio.ServicerContext, default: str) -> str:
+    """The status a handler ended with through ``ctx.abort`` or ``set_code``."""
+    try:
+        code = ctx.code()
+    except Exception:
+        return default
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return _CODE_NAMES.get(code, default) if isinstance(code, int) else default
+
+
 class ContextInterceptor(grpc.aio.ServerInterceptor):
-    """Reads request id and caller from metadata into context variables, and turns
-    a :class:`ProblemError` raised by a handler into a rich status."""
+    """Reads request id and caller from metadata into context variables, turns
+    a :class:`ProblemError` raised by a handler into a rich status, and counts and
+    times each call by method and status (services/runtime/metrics.py)."""
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -76,27 +93,42 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
         else:
             return handler
         metadata = dict(handler_call_details.invocation_metadata or ())
+        # Only methods a servicer registered get here (None above): a bounded label.
+        method = handler_call_details.method
 
         async def behaviour(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             tokens = (
                 context.request_id.set(metadata.get(context.REQUEST_ID_KEY, "")),
                 context.caller.set(context.Caller.parse(metadata.get(context.CALLER_KEY, ""))),
             )
+            started = time.perf_counter()
+            code = "OK"
             try:
                 return await inner(request, ctx)
             except ProblemError as error:
                 status = problem_status(error)
+                code = _CODE_NAMES.get(GRPC_CODES[error.kind], "UNKNOWN")
                 await ctx.abort(status.code, status.details, status.trailing_metadata)
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
             except Exception as error:
                 if not lost_connection(error):
+                    code = _code_of(ctx, "UNKNOWN")
                     raise
                 # The database went away under the call (restarted, failed over, its
                 # connections cut): UNAVAILABLE, which callers retry (the gateway
                 # answers 503 service_unavailable), not UNKNOWN (502). The pool
                 # replaces the connection for the next call.
                 log.warning("%s: the database connection was lost: %s", handler_call_details.method, error)
+                code = "UNAVAILABLE"
                 await ctx.abort(grpc.StatusCode.UNAVAILABLE, "The database connection was lost; try again.")
+            except BaseException:
+                code = _code_of(ctx, "UNKNOWN")
+                raise
             finally:
+                metrics.GRPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+                metrics.GRPC_HANDLED.labels(method, code).inc()
                 context.caller.reset(tokens[1])
                 context.request_id.reset(tokens[0])
 

@@ -13,6 +13,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from services.runtime import metrics
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_server import PortInUse
 from services.runtime.host import ServiceHost
@@ -58,6 +59,7 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     configure_logging(settings.log_level)
     setup_tracing(name, settings.data_dir)
     host = build()
+    metrics.serve(settings.metrics_port(name), settings.grpc_host)
     try:
         asyncio.run(run_until_signalled(host.start, host.stop))
     except PortInUse as exc:

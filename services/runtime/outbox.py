@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     select,
     text,
     update,
@@ -41,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.runtime import telemetry
-from services.runtime.db import Database
+from services.runtime.db import Database, as_utc
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus, subject_of
 from services.runtime.worker import BackgroundLoop
 
@@ -293,3 +294,49 @@ class OutboxRelay(BackgroundLoop):
             ack = await js.publish(row.subject, row.payload, headers=headers, timeout=self.publish_timeout)
             if ack.duplicate:
                 log.info("outbox %s was already in stream %s (duplicate dropped)", row.id, ack.stream)
+
+
+class OutboxBacklog:
+    """The outbox's unpublished rows and the age of the oldest, for the metrics:
+    ``sample`` counts them (one query on the partial index of unsent rows, run by the
+    metrics sampler every few seconds), ``readings`` reports them at scrape time,
+    the age counted up to that moment (a relay stuck since the last sample shows an
+    age that keeps growing)."""
+
+    def __init__(self, service: str, db: Database, outbox: Table) -> None:
+        self.service = service
+        self.db = db
+        self.outbox = outbox
+        self.unpublished: int | None = None
+        self.oldest: dt.datetime | None = None
+
+    async def sample(self) -> None:
+        async with self.db.read() as conn:
+            count, oldest = (
+                await conn.execute(
+                    select(func.count(), func.min(self.outbox.c.created_at)).where(
+                        self.outbox.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+        self.unpublished, self.oldest = int(count), as_utc(oldest)
+
+    def readings(self) -> list[tuple[str, str, dict[str, str], float]]:
+        if self.unpublished is None:
+            return []
+        labels = {"service": self.service}
+        age = (dt.datetime.now(dt.UTC) - self.oldest).total_seconds() if self.oldest is not None else 0.0
+        return [
+            (
+                "mintong_outbox_unpublished_rows",
+                "Outbox rows not yet published to NATS.",
+                labels,
+                float(self.unpublished),
+            ),
+            (
+                "mintong_outbox_oldest_unpublished_age_seconds",
+                "Age of the oldest outbox row not yet published (0 when none waits).",
+                labels,
+                max(age, 0.0),
+            ),
+        ]

@@ -19,18 +19,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def clean_env(data_dir: Path, **values: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINTONG_", "OTEL_"))}
     env.update(MINTONG_DATA_DIR=str(data_dir), MINTONG_SHUTDOWN_GRACE="1")
+    # No metrics server unless a test gives it a port (platform_ports does): the
+    # default ports are one machine's, and tests run side by side.
+    env.update({f"MINTONG_{p}_METRICS_PORT": "0" for p in METRICS_PROCESSES})
     env.update({k: str(v) for k, v in values.items()})
     return env
+
+
+METRICS_PROCESSES = ("GATEWAY", "IDENTITY", "BOOKING", "CARDS", "NOTIFY")
 
 
 def platform_ports() -> dict[str, int]:
     names = ["HTTP_PORT", "EMBEDDED_NATS_PORT"] + [
         f"{s}_GRPC_PORT" for s in ("IDENTITY", "BOOKING", "CARDS", "NOTIFY")
     ]
+    names += [f"{p}_METRICS_PORT" for p in METRICS_PROCESSES]
     return {f"MINTONG_{name}": free_port() for name in names}
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the platform exited while starting"

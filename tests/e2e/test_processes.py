@@ -24,6 +24,7 @@ import httpx
 import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime import traceview
 from tests.conftest import free_port, wait_for_port
@@ -72,11 +73,30 @@ async def consumer_settled(nats_url: str, *, suspensions: int) -> bool:
         await connection.close()
 
 
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The sum of ``name``'s samples with these labels in a /metrics text (None: none)."""
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    ]
+    return sum(found) if found else None
+
+
 def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     ports = platform_ports()
     url = f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}"
-    # No quiet hours: the booking confirmation goes out whenever the test runs.
-    process = start_platform(tmp_path, {**ports, **NO_QUIET_HOURS})
+    scraped: dict[str, str] = {}
+
+    def scrape(process_name: str) -> str:
+        port = ports[f"MINTONG_{process_name.upper()}_METRICS_PORT"]
+        scraped[process_name] = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return scraped[process_name]
+
+    # No quiet hours: the booking confirmation goes out whenever the test runs; the
+    # metrics' samplers look every second.
+    process = start_platform(tmp_path, {**ports, **NO_QUIET_HOURS, "MINTONG_METRICS_SAMPLE_SECONDS": "1"})
     try:
         wait_ready(url, process)
         web = {"X-Mintong-Channel": "web"}
@@ -149,6 +169,46 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
 
         code = booked.json()["confirmation_code"]
         assert wait_for(lambda: texts(code=code)), "the confirmation never reached the SMS sandbox"
+
+        # Every process serves its metrics (decision 53): the booking counted by route
+        # template, RPC method, outcome and channel; the delivery; the samplers' values.
+        book = {"route": "/v1/bookings", "method": "POST", "channel": "web"}
+        assert metric(scrape("gateway"), "mintong_http_requests_total", **book, status="201") == 1
+        assert metric(scraped["gateway"], "mintong_http_request_duration_seconds_count", route="/v1/bookings")
+        assert metric(scraped["gateway"], "mintong_nats_connected", service="gateway") == 1
+        assert metric(scrape("booking"), "mintong_bookings_total", outcome="made", channel="web") == 1
+        rpc = "/mintong.booking.v1.BookingService/Book"
+        assert metric(scraped["booking"], "mintong_grpc_server_handled_total", method=rpc, code="OK") == 1
+        assert metric(scraped["booking"], "mintong_grpc_server_handling_seconds_count", method=rpc) == 1
+        assert (
+            metric(scraped["booking"], "mintong_db_pool_connections", service="booking", state="checked_out")
+            == 0
+        )
+        assert metric(scraped["booking"], "mintong_booking_waitlist_holds") == 0
+        assert wait_for(
+            lambda: metric(scrape("booking"), "mintong_outbox_unpublished_rows", service="booking") == 0
+        )
+        assert (
+            metric(scraped["booking"], "mintong_outbox_oldest_unpublished_age_seconds", service="booking")
+            == 0
+        )
+        sms = {"channel": "sms", "provider": "sandbox_sms"}
+        assert metric(scrape("notify"), "mintong_notify_deliveries_total", state="delivered", **sms)
+        assert metric(scraped["notify"], "mintong_notify_delivery_delay_seconds_count", channel="sms")
+        assert metric(
+            scraped["notify"], "mintong_events_handled_total", consumer="notify-booking", outcome="handled"
+        )
+        assert wait_for(
+            lambda: (
+                metric(scrape("notify"), "mintong_consumer_pending_messages", consumer="notify-booking") == 0
+            )
+        )
+        assert (
+            metric(scraped["notify"], "mintong_consumer_redelivered_messages", consumer="notify-booking") == 0
+        )
+        for name in ("identity", "cards"):
+            assert metric(scrape(name), "mintong_nats_connected", service=name) == 1
+            assert metric(scraped[name], "mintong_grpc_server_handled_total") is not None, name
         # The business he booked is suspended: he is told once, on SMS, and in the inbox.
         for announcement in ("设备检修，暂停办理。", "检修延长。"):  # the second tells no one again
             again = httpx.post(
@@ -181,6 +241,9 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     # data dir (databases, the NATS store, the trace files).
     for clear in ("410105198503121235", "13800138001"):
         assert clear not in log
+        for name, text in scraped.items():  # labels are templates and codes, never who
+            assert clear not in text, name
+            assert booked.json()["id"] not in text and code not in text, name
         for path in (p for p in tmp_path.rglob("*") if p.is_file()):
             assert clear.encode() not in path.read_bytes(), path
 

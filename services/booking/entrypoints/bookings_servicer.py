@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 
+from prometheus_client import Counter
+
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
 from services.booking.domain.bookings import Booking, BookingRequest, BookingStatus, WaitlistEntry, WaitStatus
@@ -31,6 +33,24 @@ from services.runtime.proto_values import (
 from services.runtime.text import check_text
 
 CITIZEN = CallerKind.CITIZEN
+
+#: Bookings asked for, by outcome (made, replayed: an Idempotency-Key answered again,
+#: refused), the problem code of a refusal ("" otherwise) and the channel: the
+#: business signal beside the request counts (a flash crowd's slot_full, a
+#: one_active_booking wave after a release).
+BOOKINGS = Counter(
+    "mintong_bookings",
+    "Bookings asked for, by outcome (made, replayed, refused), refusal code and channel.",
+    ["outcome", "code", "channel"],
+)
+
+
+def _channel_label(value: int) -> str:
+    try:
+        return channel_name(value)
+    except ProblemError:
+        return "none"
+
 
 _STATUS = {
     BookingStatus.CONFIRMED: pb.BOOKING_STATUS_CONFIRMED,
@@ -142,6 +162,15 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         return self.to_proto(b).SerializeToString()
 
     async def Book(self, request: pb.BookRequest, context) -> pb.BookResponse:
+        try:
+            answer = await self._book(request)
+        except ProblemError as refused:
+            BOOKINGS.labels("refused", refused.code, _channel_label(request.channel)).inc()
+            raise
+        BOOKINGS.labels("replayed" if answer.replayed else "made", "", _channel_label(request.channel)).inc()
+        return answer
+
+    async def _book(self, request: pb.BookRequest) -> pb.BookResponse:
         citizen = _citizen()
         wanted = _checked(request)
         channel = _channel(request.channel)

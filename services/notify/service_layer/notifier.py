@@ -13,6 +13,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from opentelemetry import trace
+from prometheus_client import Counter, Histogram
 
 from services.notify.domain import templates as tpl
 from services.notify.domain.messages import Delivery, Message
@@ -34,7 +35,7 @@ from services.notify.domain.providers import (
     ProviderError,
 )
 from services.notify.service_layer.ports import Sent, Store, UnitOfWork
-from services.runtime import telemetry
+from services.runtime import metrics, telemetry
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 
@@ -48,6 +49,26 @@ INBOX_DELIVERED = Accepted(provider_ref="", delivered=True)
 #: stopped worker; looked for at most every REQUEUE_EVERY.
 STUCK_AFTER = dt.timedelta(minutes=5)
 REQUEUE_EVERY = dt.timedelta(seconds=30)
+
+
+#: Deliveries entering a state, by channel and provider (provider names are this
+#: deployment's: sandbox_sms, http_sms, …; the inbox is its own provider):
+#: ``sending`` handed to a provider that confirms later by receipt, ``delivered``,
+#: ``retrying`` (a try failed, another is due), ``failed`` (given up; a fallback
+#: channel may take over).
+DELIVERIES = Counter(
+    "mintong_notify_deliveries",
+    "Deliveries entering a state (sending, delivered, retrying, failed), by channel and provider.",
+    ["state", "channel", "provider"],
+)
+#: From the moment a delivery was due (the event handled, or quiet hours or a
+#: reminder's time over, or a retry's back-off) to its provider accepting it.
+DELIVERY_DELAY = Histogram(
+    "mintong_notify_delivery_delay_seconds",
+    "From a delivery falling due to its provider accepting it, by channel.",
+    ["channel"],
+    buckets=metrics.DELAY_BUCKETS,
+)
 
 
 def _outgoing(d: Delivery) -> Outgoing:
@@ -290,21 +311,25 @@ class Notifier:
         statement, a retry or a failure (rare) each as before."""
         now = self.clock()
         sent = []
+        counts: list[tuple[Delivery, str, str]] = []  # told to the metrics once committed
         fell_back = False
         async with self.uow.write() as store:
             for delivery, outcome in outcomes:
                 if isinstance(outcome, Accepted):
                     provider = None if outcome is INBOX_DELIVERED else self.providers[delivery.channel]
+                    state = Status.DELIVERED if outcome.delivered else Status.SENDING
                     sent.append(
                         Sent(
                             delivery.id,
-                            Status.DELIVERED if outcome.delivered else Status.SENDING,
+                            state,
                             provider.name if provider else None,
                             outcome.provider_ref or None,
                         )
                     )
+                    counts.append((delivery, state.value, provider.name if provider else "inbox"))
                 elif isinstance(outcome, Permanent):
                     await self._fail_in(store, delivery, outcome.reason, now)
+                    counts.append((delivery, "failed", self._provider_name(delivery)))
                     fell_back = True
                 elif not isinstance(outcome, ProviderError | TimeoutError):
                     # Whether it went out is unknown: left SENDING, the stuck-delivery
@@ -316,8 +341,10 @@ class Notifier:
                         await self._fail_in(
                             store, delivery, f"gave up after {delivery.attempts} tries: {reason}", now
                         )
+                        counts.append((delivery, "failed", self._provider_name(delivery)))
                         fell_back = True
                     else:
+                        counts.append((delivery, "retrying", self._provider_name(delivery)))
                         await store.update_delivery(
                             delivery.id,
                             status=Status.QUEUED,
@@ -326,8 +353,20 @@ class Notifier:
                             now=now,
                         )
             await store.record_sent(sent, now)
+        for delivery, state, provider_name in counts:
+            self._count(delivery, state, provider_name)
         if fell_back:
             self.on_queued()
+
+    def _count(self, delivery: Delivery, state: str, provider: str) -> None:
+        DELIVERIES.labels(state, delivery.channel.value, provider).inc()
+        if state in ("delivered", "sending"):
+            waited = (self.clock() - delivery.due_at).total_seconds()
+            DELIVERY_DELAY.labels(delivery.channel.value).observe(max(waited, 0.0))
+
+    def _provider_name(self, delivery: Delivery) -> str:
+        found = self.providers.get(delivery.channel)
+        return found.name if found is not None else "none"
 
     async def _fail_in(self, store: Store, delivery: Delivery, reason: str, now: dt.datetime) -> None:
         await store.update_delivery(delivery.id, status=Status.FAILED, reason=reason, now=now)
@@ -373,6 +412,8 @@ class Notifier:
                 if not delivered:
                     await self._fall_back(store, delivery.message_id)
             updated = await store.by_provider_ref(provider, provider_ref)
+        # The stored provider's name, not the path's: only a known one is a label.
+        DELIVERIES.labels(status.value, delivery.channel.value, delivery.provider or "none").inc()
         self.on_queued()
         return updated  # type: ignore[return-value]
 
