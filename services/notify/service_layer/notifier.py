@@ -353,8 +353,8 @@ class Notifier:
                             now=now,
                         )
             await store.record_sent(sent, now)
-        for delivery, state, provider_name in counts:
-            self._count(delivery, state, provider_name)
+        for counted, entered, provider_name in counts:
+            self._count(counted, entered, provider_name)
         if fell_back:
             self.on_queued()
 
