@@ -26,6 +26,7 @@ __all__ = [
     "CatalogueLoaded",
     "Event",
     "PreApplicationApproved",
+    "QueueChanged",
     "SlotsPublished",
     "TicketComingUp",
     "TicketIssued",
@@ -140,6 +141,15 @@ class TicketComingUp:
     ahead: int
 
 
+@dataclass(frozen=True)
+class QueueChanged:
+    """An office's queue moved (``change``: issued, called, recalled, served,
+    no_show): the hall's display board follows it, within a second."""
+
+    ticket: Ticket
+    change: str
+
+
 Event = (
     CatalogueLoaded
     | SlotsPublished
@@ -157,4 +167,5 @@ Event = (
     | PreApplicationMaterialRequested
     | TicketIssued
     | TicketComingUp
+    | QueueChanged
 )
