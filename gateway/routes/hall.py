@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.clients import Clients
 from gateway.deps import AnonymousCall, Call, Services, SignedIn, Staff, require_office, staff
-from gateway.hall_feed import QueueFeed
+from gateway.hall_feed import Change, QueueFeed
 from gateway.problems import declare
 from gateway.schemas import Stored
 from mintong.booking.v1 import hall_pb2 as pb
@@ -238,16 +238,17 @@ async def stream_queue(
     with feed.watch(office_id) as board:
         # Read after watching, so that no change falls between the two.
         first = await feed.snapshot(office_id)
-        yield ServerSentEvent(event="queue", data=QueueUpdate(change=None, queue=Queue(**first)).model_dump(mode="json"))
+        yield _event(None, first)
         while True:
             change, queue = await board.get()
-            update = QueueUpdate(
-                change=QueueChange(ticket_code=change.ticket_code, counter=change.counter, change=change.change)  # type: ignore[arg-type]
-                if change
-                else None,
-                queue=Queue(**queue),
-            )
-            yield ServerSentEvent(event="queue", data=update.model_dump(mode="json"))
+            yield _event(change, queue)
+
+
+def _event(change: Change | None, queue: dict[str, Any]) -> ServerSentEvent:
+    moved = QueueChange.model_validate(vars(change)) if change else None
+    return ServerSentEvent(
+        event="queue", data=QueueUpdate(change=moved, queue=Queue(**queue)).model_dump(mode="json")
+    )
 
 
 # window staff
