@@ -7,6 +7,7 @@ passes axe-core and is photographed at phone and desktop size."""
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from tests.browser.conftest import DESKTOP, Pages, RunningPlatform
 pytestmark = pytest.mark.slow
 
 LI = ("410102199207162468", "李娜", "13800138002")
+#: Usernames unique per run: the tests may run again against a developer's platform.
+RUN = uuid.uuid4().hex[:6]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -43,7 +46,7 @@ def test_a_clerk_checks_in_and_calls_and_the_board_shows_it(
     browser: Any, running: RunningPlatform, artefacts: Path
 ) -> None:
     office = "zz-zhongyuan-station"
-    make_staff(running, "clerk-zhongyuan", "window_clerk", office)
+    make_staff(running, f"clerk-zhongyuan-{RUN}", "window_clerk", office)
 
     # The hall's board, in a window of its own as on the hall's screen.
     board_context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
@@ -56,7 +59,7 @@ def test_a_clerk_checks_in_and_calls_and_the_board_shows_it(
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     pages = Pages(context.new_page(), running.url, artefacts)
     page = pages.page
-    sign_in_staff(pages, "clerk-zhongyuan")
+    sign_in_staff(pages, f"clerk-zhongyuan-{RUN}")
     page.wait_for_selector("#check-in")
     page.fill("#counter", "5")
     page.dispatch_event("#counter", "change")
@@ -108,7 +111,7 @@ def test_a_clerk_checks_in_and_calls_and_the_board_shows_it(
 def test_a_reviewer_views_a_document_and_approves(
     browser: Any, running: RunningPlatform, artefacts: Path
 ) -> None:
-    make_staff(running, "reviewer-zhengzhou", "reviewer", "zz-municipal-service-hall")
+    make_staff(running, f"reviewer-zhengzhou-{RUN}", "reviewer", "zz-municipal-service-hall")
     citizen = running.sign_in(*LI)
     pre = httpx.post(
         f"{running.url}/v1/pre-applications",
@@ -136,7 +139,7 @@ def test_a_reviewer_views_a_document_and_approves(
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     pages = Pages(context.new_page(), running.url, artefacts)
     page = pages.page
-    sign_in_staff(pages, "reviewer-zhengzhou")
+    sign_in_staff(pages, f"reviewer-zhengzhou-{RUN}")
     row = page.locator(f"tr[data-pre-application='{pre_id}']")
     row.wait_for()
     pages.check("staff-reviews")
@@ -179,7 +182,7 @@ def test_an_administrator_manages_staff_slots_and_suspensions(
     pages.check("admin-staff")
 
     # A new clerk account, then disabled.
-    page.fill("#new-username", "clerk-new")
+    page.fill("#new-username", f"clerk-new-{RUN}")
     page.select_option("#new-role", "window_clerk")
     page.fill("#new-office", "zz-jinshui-station")
     page.fill("#new-password", "short")
@@ -189,8 +192,8 @@ def test_an_administrator_manages_staff_slots_and_suspensions(
     page.fill("#new-password", "a-long-enough-password")
     page.click("#create-staff")
     page.wait_for_selector("#staff-outcome [role=status]")
-    page.locator("tr[data-staff=clerk-new] [data-action=disable]").click()
-    page.wait_for_selector("tr[data-staff=clerk-new] [data-action=enable]")
+    page.locator(f"tr[data-staff=clerk-new-{RUN}] [data-action=disable]").click()
+    page.wait_for_selector(f"tr[data-staff=clerk-new-{RUN}] [data-action=enable]")
 
     page.click("nav a[href='#/slots']")
     page.wait_for_selector("#publish")

@@ -362,7 +362,7 @@ async function reviewOne(id) {
     h("p", {}, h("a", { href: "#/reviews" }, t("back"))),
     h("p", {}, h("span", { class: "status-tag", "data-status": p.status }, t("pa")[p.status] || p.status), " ", p.note),
     h("h2", {}, t("answers")),
-    h("dl", {}, Object.entries(p.answers).map(([k, v]) => [h("dt", {}, labels[k] || k), h("dd", {}, v)])),
+    h("dl", {}, Object.entries(p.answers).flatMap(([k, v]) => [h("dt", {}, labels[k] || k), h("dd", {}, v)])),
     h("h2", {}, t("attachments")),
     p.attachments.length ? h("ul", {}, p.attachments.map((a) => {
       const view = h("button", { type: "button", class: "secondary", "data-attachment": a.id }, `${t("open")} · ${a.label || a.media_type}`);
@@ -470,12 +470,15 @@ async function slots() {
   }), outcome);
 }
 
-async function suspensions(chosen) {
+async function suspensions(chosen, changed = {}) {
   const { cities } = await call("GET", "/v1/cities");
   const code = chosen || cities[0]?.code || "";
   const city = h("select", { id: "suspend-city" }, cities.map((c) => h("option", { value: c.code, selected: c.code === code }, c.name)));
   city.addEventListener("change", () => suspensions(city.value).catch(failed));
-  const { businesses } = await call("GET", `/v1/cities/${encodeURIComponent(code)}/businesses`);
+  // The list may be a few seconds old (cached): what was just changed is taken from
+  // the change's own answer.
+  const { businesses: listed } = await call("GET", `/v1/cities/${encodeURIComponent(code)}/businesses`);
+  const businesses = listed.map((b) => changed[b.code] || b);
   const outcome = h("div", { id: "suspend-outcome" });
   const base = (b) => `/v1/admin/cities/${encodeURIComponent(code)}/businesses/${encodeURIComponent(b.code)}`;
   page(t("suspensions"), field("suspend-city", t("city"), city), outcome, h("ul", { class: "cards" }, businesses.map((b) => {
@@ -483,7 +486,9 @@ async function suspensions(chosen) {
     if (suspended) {
       const resume = h("button", { type: "button", "data-action": "resume" }, `${t("resume")} · ${b.name}`);
       resume.addEventListener("click", async () => {
-        try { await call("POST", `${base(b)}/resume`); await suspensions(code); } catch (error) { replace(outcome, notice(error)); }
+        try {
+          await suspensions(code, { ...changed, [b.code]: await call("POST", `${base(b)}/resume`) });
+        } catch (error) { replace(outcome, notice(error)); }
       });
       return h("li", { class: "card", "data-business": b.code }, h("h2", {}, b.name),
         h("p", { class: "notice warn" }, `${t("suspended")}: ${b.announcement}`), h("p", { class: "actions" }, resume));
@@ -495,8 +500,8 @@ async function suspensions(chosen) {
         field(`announce-${b.code}`, t("announcement"), zh), field(`announce-en-${b.code}`, t("announcementEn"), en),
         h("p", { class: "actions" }, h("button", { type: "submit", class: "secondary", "data-action": "suspend" }, `${t("suspend")} · ${b.name}`))),
       outcome, async () => {
-        await call("POST", `${base(b)}/suspend`, { body: { announcement: zh.value, announcement_en: en.value } });
-        await suspensions(code);
+        const after = await call("POST", `${base(b)}/suspend`, { body: { announcement: zh.value, announcement_en: en.value } });
+        await suspensions(code, { ...changed, [b.code]: after });
       }));
   })));
 }
