@@ -474,14 +474,14 @@ async function suspensions(chosen, changed = {}) {
   const { cities } = await call("GET", "/v1/cities");
   const code = chosen || cities[0]?.code || "";
   const city = h("select", { id: "suspend-city" }, cities.map((c) => h("option", { value: c.code, selected: c.code === code }, c.name)));
-  city.addEventListener("change", () => suspensions(city.value).catch(failed));
+  city.addEventListener("change", () => { if (city.value !== code) suspensions(city.value).catch(failed); });
   // The list may be a few seconds old (cached): what was just changed is taken from
   // the change's own answer.
   const { businesses: listed } = await call("GET", `/v1/cities/${encodeURIComponent(code)}/businesses`);
   const businesses = listed.map((b) => changed[b.code] || b);
   const outcome = h("div", { id: "suspend-outcome" });
   const base = (b) => `/v1/admin/cities/${encodeURIComponent(code)}/businesses/${encodeURIComponent(b.code)}`;
-  page(t("suspensions"), field("suspend-city", t("city"), city), outcome, h("ul", { class: "cards" }, businesses.map((b) => {
+  page(t("suspensions"), field("suspend-city", t("city"), city), outcome, h("ul", { class: "cards", "data-city": code }, businesses.map((b) => {
     const suspended = b.status === "suspended";
     if (suspended) {
       const resume = h("button", { type: "button", "data-action": "resume" }, `${t("resume")} · ${b.name}`);
