@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +19,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway import pages, privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import CHANNELS, channel, known_query
+from gateway.deps import CHANNELS, Call, channel, known_query
+from gateway.hall_feed import QueueFeed
 from gateway.middleware import AdmissionLimit, BodyLimit, Metrics, RequestId
 from gateway.routes import (
     admin,
@@ -36,7 +38,7 @@ from gateway.routes import (
 )
 from gateway.routes.identity import IMPORT_BYTES
 from gateway.tokens import TokenChecker, TokenKeys
-from services.runtime import metrics, telemetry
+from services.runtime import context, metrics, telemetry
 from services.runtime.clock import Clock, utc_now
 from services.runtime.events import EventBus
 from services.runtime.revocations import RevocationWatcher
@@ -54,8 +56,9 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = Clients(settings)
-        # The gateway publishes nothing: it connects for readiness and for the
-        # revocation bucket, and leaves the streams to the services that own them.
+        # The gateway publishes nothing: it connects for readiness, the revocation
+        # bucket and the halls' queue changes, and leaves the streams to the
+        # services that own them.
         app.state.bus = EventBus(settings.nats_url, "mintong-gateway", streams=[])
         revoked = RevocationWatcher(app.state.bus)
         app.state.bus.on_reconnect.append(revoked.restart)
@@ -66,13 +69,23 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
             every=settings.token_keys_refresh_interval,
         )
         app.state.tokens = TokenChecker(keys, revoked, clock, ready_wait=settings.admission_wait)
+
+        async def queue_snapshot(office_id: str) -> dict[str, Any]:
+            call = Call(str(uuid.uuid4()), context.ANONYMOUS, settings.grpc_timeout)
+            return (await hall.read_queue(app.state.clients, call, office_id)).model_dump(mode="json")
+
+        # The halls' display boards: one NATS subscription per process (decision 61).
+        app.state.queue_feed = QueueFeed(app.state.bus, queue_snapshot)
+        app.state.bus.on_reconnect.append(app.state.queue_feed.reconnected)
         await app.state.bus.start()
         await revoked.start()
         await keys.start()
         readings = metrics.READINGS.add(lambda: metrics.nats_rows("gateway", app.state.bus))
+        await app.state.queue_feed.start()
         try:
             yield
         finally:
+            await app.state.queue_feed.stop()
             metrics.READINGS.remove(readings)
             await keys.stop()
             await revoked.stop()

@@ -107,6 +107,11 @@ class Metrics:
             metrics.HTTP_REQUESTS.labels(template, method, str(status), channel).inc()
 
 
+#: The path ending of the hall's queue stream (gateway/routes/hall.py), never admitted
+#: against the limit.
+STREAM = "/queue/stream"
+
+
 class AdmissionLimit:
     """At most ``limit`` API requests in progress at once; one that cannot start
     within ``wait`` seconds is answered 503 ``overloaded`` with Retry-After at once.
@@ -124,7 +129,8 @@ class AdmissionLimit:
         self._slots = asyncio.Semaphore(limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        # A display board's stream stays open all day: it would hold a turn for good.
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/") or scope["path"].endswith(STREAM):
             await self.app(scope, receive, send)
             return
         try:

@@ -23,7 +23,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # blob: a reviewer's view of a document fetched with the staff token.
+        "img-src 'self' data: blob:",
         "connect-src 'self'",
         "font-src 'self'",
         "manifest-src 'self'",

@@ -218,16 +218,8 @@ async def eligibility(
         ),
         **citizen.call.options,
     )
-    k = answer.kind
     return Eligibility(
-        kind=KindInfo(
-            code=k.code,
-            name=pick(language, k.name, k.name_en),
-            fee_cents=k.fee_cents,
-            materials=list(k.materials),
-            delivery_options=list(k.delivery_options),
-            required_assurance=k.required_assurance,
-        ),
+        kind=_kind(answer.kind, language),
         eligible=answer.eligible,
         reasons=[Reason.of(r, language) for r in answer.reasons],
         window_business=answer.window_business_code,
@@ -242,6 +234,31 @@ async def eligibility(
             for o in answer.alternatives
         ],
     )
+
+
+class Kinds(BaseModel):
+    kinds: list[KindInfo]
+
+
+def _kind(k: pb.KindInfo, language: str) -> KindInfo:
+    return KindInfo(
+        code=k.code,
+        name=pick(language, k.name, k.name_en),
+        fee_cents=k.fee_cents,
+        materials=list(k.materials),
+        delivery_options=list(k.delivery_options),  # type: ignore[arg-type]
+        required_assurance=k.required_assurance,  # type: ignore[arg-type]
+    )
+
+
+@router.get(
+    "/card-applications/kinds",
+    response_model=Kinds,
+    summary="The kinds of card application my city takes online (then ask the eligibility of one)",
+)
+async def kinds(citizen: SignedIn, services: Services, language: Language) -> Kinds:
+    answer = await services.cards.ListKinds(pb.ListKindsRequest(), **citizen.call.options)
+    return Kinds(kinds=[_kind(k, language) for k in answer.kinds])
 
 
 @router.post(

@@ -6,12 +6,16 @@ who may call; the gateway authenticates and translates JSON."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import AnonymousCall, Services, SignedIn, Staff, require_office, staff
+from gateway.clients import Clients
+from gateway.deps import AnonymousCall, Call, Services, SignedIn, Staff, require_office, staff
+from gateway.hall_feed import Change, QueueFeed
 from gateway.problems import declare
 from gateway.schemas import Stored
 from mintong.booking.v1 import hall_pb2 as pb
@@ -177,12 +181,7 @@ async def get_ticket(
     return Ticket.of(answer.ticket)
 
 
-@router.get(
-    "/offices/{office_id}/queue",
-    response_model=Queue,
-    summary="An office's queue today, as its display shows it",
-)
-async def get_queue(office_id: OfficeId, call: AnonymousCall, services: Services) -> Queue:
+async def read_queue(services: Clients, call: Call, office_id: str) -> Queue:
     answer = await services.hall.GetQueue(pb.GetQueueRequest(office_id=office_id), **call.options)
     return Queue(
         office_id=answer.office_id,
@@ -190,6 +189,65 @@ async def get_queue(office_id: OfficeId, call: AnonymousCall, services: Services
         called=[_display(t) for t in answer.called],
         average_service_seconds=answer.average_service_seconds,
         counters_open=answer.counters_open,
+    )
+
+
+@router.get(
+    "/offices/{office_id}/queue",
+    response_model=Queue,
+    summary="An office's queue today, as its display shows it",
+)
+async def get_queue(office_id: OfficeId, call: AnonymousCall, services: Services) -> Queue:
+    return await read_queue(services, call, office_id)
+
+
+class QueueChange(BaseModel):
+    ticket_code: str
+    counter: int | None
+    change: Literal["issued", "called", "recalled", "served", "no_show"]
+
+
+class QueueUpdate(BaseModel):
+    """One server-sent event of the queue stream (event name ``queue``)."""
+
+    change: QueueChange | None = Field(
+        description="What moved; None for the first snapshot and after the gateway reconnected to NATS."
+    )
+    queue: Queue
+
+
+async def _known_office(office_id: OfficeId, call: AnonymousCall, services: Services) -> str:
+    """An unknown office is the API's 404 before the stream starts (after it, an
+    error could only end the stream)."""
+    await read_queue(services, call, office_id)
+    return office_id
+
+
+@router.get(
+    "/offices/{office_id}/queue/stream",
+    response_class=EventSourceResponse,
+    summary="An office's queue as server-sent events: now, then at every change (the display board)",
+    description="Each event is named `queue` and carries a QueueUpdate: the office's whole queue "
+    "and what changed. The first comes at once; the next within a second of each issue, call, "
+    "recall, served or no-show. A comment line is sent when nothing moved for a while.",
+)
+async def stream_queue(
+    office_id: Annotated[str, Depends(_known_office)], request: Request
+) -> AsyncIterator[ServerSentEvent]:
+    feed: QueueFeed = request.app.state.queue_feed
+    with feed.watch(office_id) as board:
+        # Read after watching, so that no change falls between the two.
+        first = await feed.snapshot(office_id)
+        yield _event(None, first)
+        while True:
+            change, queue = await board.get()
+            yield _event(change, queue)
+
+
+def _event(change: Change | None, queue: dict[str, Any]) -> ServerSentEvent:
+    moved = QueueChange.model_validate(vars(change)) if change else None
+    return ServerSentEvent(
+        event="queue", data=QueueUpdate(change=moved, queue=Queue(**queue)).model_dump(mode="json")
     )
 
 

@@ -1,5 +1,7 @@
 """The web pages in Debian's Chromium, driven by Playwright, against the platform
-started as `make up` starts it (deploy/local/up.py in a process group of its own).
+started as `make up` starts it (deploy/local/up.py in a process group of its own): one
+platform and one browser for every browser test (session fixtures; each launch costs
+tens of seconds of the 2-core machine).
 
 Chromium is /usr/bin/chromium (`make chromium` installs it; MINTONG_CHROMIUM names
 another): Playwright never downloads a browser here. Missing, the tests fail under
@@ -47,6 +49,8 @@ class RunningPlatform:
     url: str
     admin: dict[str, str]
     web: dict[str, str] = field(default_factory=lambda: {"X-Mintong-Channel": "web"})
+    #: The platform's data directory (the bootstrap administrator's password is there).
+    data: Path | None = None
     #: Residents signed in through the API, by ID number: a second code request
     #: within the resend wait is refused (429), so each signs in once per platform.
     sessions: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -88,8 +92,13 @@ class RunningPlatform:
         return self.sessions[id_number]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    if os.environ.get("MINTONG_BROWSER_URL"):
+        # A platform already running (a developer's `make up`, with its data dir in
+        # MINTONG_BROWSER_DATA): no launch while writing a page's test.
+        yield _signed_in_admin(os.environ["MINTONG_BROWSER_URL"], Path(os.environ["MINTONG_BROWSER_DATA"]))
+        return
     data = tmp_path_factory.mktemp("platform")
     ports = platform_ports()
     url = f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}"
@@ -98,21 +107,25 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfor
     process = start_platform(data, {**ports, **quiet})
     try:
         wait_ready(url, process)
-        password = (data / "admin-password").read_text().strip()
-        token = httpx.post(
-            f"{url}/v1/staff/token",
-            json={"username": "admin", "password": password},
-            headers={"X-Mintong-Channel": "web"},
-        )
-        assert token.status_code == 200, token.text
-        admin = {"X-Mintong-Channel": "web", "Authorization": f"Bearer {token.json()['access_token']}"}
-        yield RunningPlatform(url, admin)
+        yield _signed_in_admin(url, data)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.communicate(timeout=60)
 
 
-@pytest.fixture(scope="module")
+def _signed_in_admin(url: str, data: Path) -> RunningPlatform:
+    password = (data / "admin-password").read_text().strip()
+    token = httpx.post(
+        f"{url}/v1/staff/token",
+        json={"username": "admin", "password": password},
+        headers={"X-Mintong-Channel": "web"},
+    )
+    assert token.status_code == 200, token.text
+    admin = {"X-Mintong-Channel": "web", "Authorization": f"Bearer {token.json()['access_token']}"}
+    return RunningPlatform(url, admin, data=data)
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         missing(f"Chromium at {CHROMIUM} (`make chromium` installs Debian's)")

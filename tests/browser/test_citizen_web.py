@@ -292,6 +292,8 @@ def test_a_window_clerk_signs_in_and_sees_the_day(
     page.wait_for_selector("[role=alert]")  # a refusal, said on the page
     page.fill("#password", "clerk-password-0123")
     page.click("#staff-sign-in")
+    page.wait_for_selector("#check-in")  # a clerk starts at the counter
+    page.click("nav a[href='#/day']")
     page.wait_for_selector("#date")
 
     page.fill("#date", slot["date"])

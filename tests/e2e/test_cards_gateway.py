@@ -85,6 +85,9 @@ async def test_apply_follow_to_the_door_and_nobody_else_sees_it(platform: Platfo
     )
     assert told.status_code == 200, told.text
     assert told.json()["eligible"] is True
+    kinds = await platform.http.get("/v1/card-applications/kinds", headers=zhang)
+    assert kinds.status_code == 200, kinds.text
+    assert "id_card_lost" in [k["code"] for k in kinds.json()["kinds"]]
 
     # Without a face match: every reason, and the windows with their earliest vacancy.
     refused = (

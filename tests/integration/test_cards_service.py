@@ -196,6 +196,11 @@ async def test_ineligible_citizen_gets_every_reason_and_the_windows(world: World
     )
     assert ok.eligible and not ok.reasons and not ok.alternatives
 
+    # What a page offers to check: the citizen's city's kinds, in the file's order.
+    kinds = await world.citizens.ListKinds(pb.ListKindsRequest(), metadata=citizen("bob"))
+    assert kinds.kinds[0].code == "id_card_lost" and len(kinds.kinds) >= 3
+    assert {k.required_assurance for k in kinds.kinds} <= {"otp", "face"}
+
     failed = (await world.apply("bob", assurance_level="otp")).application
     assert failed.status == "checks_failed" and "no_fingerprint" in [r.code for r in failed.reasons]
     assert not world.register.reported_lost  # nothing to replace: the card stays as it was

@@ -45,7 +45,7 @@ async function refresh() {
 }
 
 /** One API call; a 401 with a refresh token left refreshes once and tries again. */
-export async function call(method, path, { body, query, headers = {}, anonymous = false, retried = false } = {}) {
+export async function call(method, path, { body, raw, query, headers = {}, anonymous = false, retried = false } = {}) {
   if (!anonymous && !accessToken && !retried && sessionStorage.getItem(REFRESH_KEY)) {
     await refresh();
   }
@@ -55,13 +55,15 @@ export async function call(method, path, { body, query, headers = {}, anonymous 
   }
   const sent = { "X-Mintong-Channel": "web", "Accept-Language": language, ...headers };
   if (body !== undefined) sent["Content-Type"] = "application/json";
+  // A document as the raw body (its type in headers), not JSON.
+  const payload = raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body);
   if (!anonymous && accessToken) sent.Authorization = `Bearer ${accessToken}`;
   const answer = await fetch(url, {
-    method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers: sent, body: payload,
     credentials: "omit", cache: "no-store",
   });
   if (answer.status === 401 && !anonymous && !retried && (await refresh())) {
-    return call(method, path, { body, query, headers, anonymous, retried: true });
+    return call(method, path, { body, raw, query, headers, anonymous, retried: true });
   }
   const text = await answer.text();
   const data = text ? JSON.parse(text) : {};

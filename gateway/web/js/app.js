@@ -95,7 +95,7 @@ function renderChrome() {
   const link = (href, text) =>
     h("li", {}, h("a", { href, "aria-current": here === href ? "page" : false }, text));
   const items = [link("#/", t("home")), link("#/bookings", t("bookings")), link("#/waitlist", t("waitlist")),
-    link("#/messages", t("messages"))];
+    link("#/messages", t("messages")), link("#/pre-applications", t("preApplications")), link("#/cards", t("cards"))];
   if (signedIn()) {
     const out = h("button", { class: "secondary", type: "button" }, t("signOut"));
     out.addEventListener("click", busy(out, async () => {
@@ -143,6 +143,8 @@ function businessCard(city, b) {
     h("details", {}, h("summary", {}, t("guide")), h("p", {}, b.service_guide)),
     b.materials.length ? h("details", {}, h("summary", {}, t("materials")), h("ul", {}, b.materials.map((m) => h("li", {}, m)))) : null,
     h("p", {}, `${t("phone")}: `, h("a", { href: `tel:${b.phone}` }, b.phone)),
+    b.requires_pre_application && !suspended
+      ? h("p", {}, h("a", { href: "#/pre-applications" }, t("startPre", b.name))) : null,
     suspended ? null : b.offered_on_this_channel
       ? h("p", { class: "actions" }, h("a", { class: "button", href: `#/city/${city}/business/${b.code}` }, `${t("book")} · ${b.name}`))
       : h("p", { class: "muted" }, t("notOnWeb")),
@@ -252,7 +254,8 @@ async function week(city, business, office) {
     go.addEventListener("click", busy(go, async () => {
       try {
         const booking = await call("POST", "/v1/bookings", {
-          body: { slot_id: slot.id, business }, headers: { "Idempotency-Key": key },
+          body: { slot_id: slot.id, business, pre_application_id: preApplicationFor[business] },
+          headers: { "Idempotency-Key": key },
         });
         showBooked(booking);
       } catch (error) {
@@ -462,6 +465,207 @@ async function messages() {
   })) : h("p", {}, t("noMessages")));
 }
 
+
+// ---------------------------------------------------------------- pre-applications
+
+const stamp = (iso) => new Intl.DateTimeFormat(lang(), { dateStyle: "short", timeStyle: "short" }).format(new Date(iso));
+let preApplicationFor = {}; // business → an approved pre-application's id, used when booking it
+
+async function preApplications() {
+  if (!requireSignIn("#/pre-applications")) return;
+  const [{ pre_applications: mine }, list] = await Promise.all([call("GET", "/v1/pre-applications"), loadCities()]);
+  const city = chosenCity() || list[0]?.code || "";
+  const { businesses } = await call("GET", `/v1/cities/${encodeURIComponent(city)}/businesses`, { anonymous: true });
+  const names = Object.fromEntries(businesses.map((b) => [b.code, b.name]));
+  const needing = businesses.filter((b) => b.requires_pre_application && b.status === "active");
+  const outcome = h("div", {});
+  const start = (b) => {
+    const button = h("button", { type: "button", class: "secondary", "data-start": b.code }, t("startPre", b.name));
+    button.addEventListener("click", busy(button, async () => {
+      try {
+        const made = await call("POST", "/v1/pre-applications", { body: { city, business: b.code } });
+        location.hash = `#/pre-application/${made.id}`;
+      } catch (error) { replace(outcome, problemNotice(error)); }
+    }));
+    return button;
+  };
+  page(t("preApplications"), outcome,
+    needing.length ? h("section", { "aria-labelledby": "new-pre" }, h("h2", { id: "new-pre" }, t("newPre")),
+      h("p", { class: "actions" }, needing.map(start))) : null,
+    mine.length ? h("ul", { class: "cards" }, mine.map((p) => h("li", { class: "card", "data-pre-application": p.id, "data-status": p.status },
+      h("h2", {}, names[p.business] || p.business),
+      h("p", {}, h("span", { class: "status-tag" }, t("paStatuses")[p.status] || p.status), " ", p.note),
+      h("p", {}, h("a", { href: `#/pre-application/${p.id}` }, `${t("show")} · ${names[p.business] || p.business}`)))))
+      : h("p", {}, t("noPre")));
+}
+
+async function preApplication(id) {
+  if (!requireSignIn(`#/pre-application/${id}`)) return;
+  const path = `/v1/pre-applications/${encodeURIComponent(id)}`;
+  const p = await call("GET", path);
+  const form = await call("GET", `/v1/cities/${encodeURIComponent(p.city)}/businesses/${encodeURIComponent(p.business)}/pre-application-form`, { anonymous: true });
+  const editable = p.status === "draft" || p.status === "more_material_needed";
+  const outcome = h("div", { id: "pre-outcome" });
+  const inputs = {};
+  const fieldOf = (f) => {
+    const id = `answer-${f.key}`;
+    const value = p.answers[f.key] || "";
+    const common = { id, name: f.key, required: f.required, disabled: !editable, "aria-describedby": f.help ? `${id}-help` : false };
+    let input;
+    if (f.type === "choice") {
+      input = h("select", common, h("option", { value: "" }, t("choose")),
+        f.choices.map((c) => h("option", { value: c.code, selected: c.code === value }, c.label)));
+    } else if (f.type === "long_text") {
+      input = h("textarea", { ...common, rows: 3, maxlength: f.max_length || false });
+      input.value = value;
+    } else {
+      input = h("input", { ...common, value, type: f.type === "date" ? "date" : "text",
+        inputmode: f.type === "number" ? "numeric" : false, maxlength: f.max_length || false });
+    }
+    inputs[f.key] = input;
+    return h("p", {}, h("label", { for: id }, f.label, f.required ? " *" : ""), input,
+      f.help ? h("span", { class: "muted", id: `${id}-help` }, f.help) : null);
+  };
+  const save = h("button", { type: "submit", id: "save-answers", class: "secondary" }, t("save"));
+  const answers = h("form", { novalidate: true }, form.fields.map(fieldOf), editable ? h("p", { class: "actions" }, save) : null);
+  const saveAnswers = async () => {
+    const body = Object.fromEntries(Object.entries(inputs).map(([k, input]) => [k, input.value.trim()]));
+    await call("PATCH", path, { body: { answers: body } });
+  };
+  answers.addEventListener("submit", busy(save, async () => {
+    try { await saveAnswers(); replace(outcome, h("p", { class: "notice ok", role: "status" }, t("saved"))); } catch (error) { replace(outcome, problemNotice(error)); }
+  }));
+  const file = h("input", { id: "attachment-file", type: "file", accept: "image/jpeg,image/png,application/pdf" });
+  const label = h("input", { id: "attachment-label", maxlength: 200 });
+  const attach = h("button", { type: "button", id: "attach", class: "secondary" }, t("attach"));
+  attach.addEventListener("click", busy(attach, async () => {
+    const chosen = file.files[0];
+    if (!chosen) return;
+    try {
+      await saveAnswers(); // the view is drawn again: what was typed is kept first
+      await call("POST", `${path}/attachments`, { raw: await chosen.arrayBuffer(), query: { label: label.value.trim() },
+        headers: { "Content-Type": chosen.type || "application/octet-stream" } });
+      await preApplication(id);
+      announce(t("attached"));
+    } catch (error) { replace(outcome, problemNotice(error)); }
+  }));
+  const submit = h("button", { type: "button", id: "submit-pre" }, p.status === "more_material_needed" ? t("resubmit") : t("submitPre"));
+  submit.addEventListener("click", busy(submit, async () => {
+    try {
+      await saveAnswers();
+      await call("POST", `${path}/submit`);
+      await preApplication(id);
+      replace(document.getElementById("pre-outcome"), h("p", { class: "notice ok", role: "status" }, t("preSubmitted")));
+    } catch (error) { replace(outcome, problemNotice(error)); }
+  }));
+  const approved = p.status === "approved" && p.entitlement && !p.entitlement.booking_id;
+  if (approved) preApplicationFor[p.business] = p.id;
+  page(form.business_name,
+    h("p", {}, h("span", { class: "status-tag", "data-status": p.status }, t("paStatuses")[p.status] || p.status)),
+    p.note && p.status === "more_material_needed" ? h("div", { class: "notice warn", role: "alert" }, h("h2", {}, t("requested")), h("p", {}, p.note)) : null,
+    p.note && p.status === "rejected" ? h("div", { class: "notice error" }, h("h2", {}, t("reason")), h("p", {}, p.note)) : null,
+    approved ? h("div", { class: "notice ok" }, h("p", {}, t("approvedBook")),
+      h("p", {}, h("a", { class: "button", href: `#/city/${p.city}/business/${p.business}` }, t("bookNow")))) : null,
+    outcome,
+    answers,
+    h("h2", {}, t("attachmentsHelp")),
+    h("p", { class: "muted" }, form.attachments_help),
+    p.attachments.length ? h("ul", {}, p.attachments.map((a) => h("li", { "data-attachment": a.id }, `${a.label || a.media_type} · ${Math.ceil(a.size / 1024)} KB`))) : null,
+    editable ? h("div", { class: "card" },
+      h("p", {}, h("label", { for: "attachment-label" }, t("attachLabel")), label),
+      h("p", {}, h("label", { for: "attachment-file" }, t("attachFile")), file),
+      h("p", { class: "actions" }, attach)) : null,
+    editable ? h("p", { class: "actions" }, submit) : null,
+    h("h2", {}, t("history")),
+    h("ol", { class: "timeline" }, p.history.map((x) => h("li", {}, `${stamp(x.at)} · ${t("paStatuses")[x.new_status] || x.new_status}${x.note ? ` · ${x.note}` : ""}`))),
+  );
+}
+
+// ---------------------------------------------------------------- card applications
+
+function application(a) {
+  const d = a.delivery;
+  return h("li", { class: "card", "data-application": a.id, "data-status": a.status },
+    h("h2", {}, `${a.kind} · ${t("cardStatuses")[a.status] || a.status}`),
+    a.reasons.length ? h("ul", {}, a.reasons.map((r) => h("li", { "data-reason": r.code }, r.message))) : null,
+    h("dl", {},
+      h("dt", {}, t("delivery")), h("dd", {}, d.method === "mail" ? `${t("mail")} · ${d.recipient_masked} · ${d.address_masked}` : `${t("pickup")} · ${d.office_id}`),
+      d.tracking_number ? [h("dt", {}, t("tracking")), h("dd", { class: "tracking" }, d.tracking_number)] : null),
+    h("h3", {}, t("timeline")),
+    h("ol", { class: "timeline" }, a.timeline.map((s) => h("li", { "data-step": s.to_status },
+      `${stamp(s.at)} · ${t("cardStatuses")[s.to_status] || s.to_status}${s.reason ? ` · ${s.reason}` : ""}`))));
+}
+
+async function cards() {
+  if (!requireSignIn("#/cards")) return;
+  const [{ kinds }, { applications }] = await Promise.all([call("GET", "/v1/card-applications/kinds"), call("GET", "/v1/card-applications")]);
+  const kind = h("select", { id: "kind" }, kinds.map((k) => h("option", { value: k.code }, k.name)));
+  const appearance = h("input", { id: "appearance", type: "checkbox", class: "check" });
+  const answer = h("div", { id: "eligibility" });
+  const check = h("button", { type: "submit", id: "check-eligibility" }, t("checkEligibility"));
+  const form = h("form", { novalidate: true },
+    h("p", {}, h("label", { for: "kind" }, t("kind")), kind),
+    h("p", { class: "inline" }, appearance, h("label", { for: "appearance" }, t("appearance"))),
+    h("p", { class: "actions" }, check));
+  form.addEventListener("submit", busy(check, async () => {
+    try {
+      const e = await call("GET", "/v1/card-applications/eligibility", { query: { kind: kind.value, appearance_unchanged: appearance.checked } });
+      replace(answer, e.eligible ? await applyForm(e, appearance.checked) : refusedCard(e));
+    } catch (error) { replace(answer, problemNotice(error)); }
+  }));
+  page(t("cards"), form, answer,
+    h("h2", {}, t("myCards")),
+    applications.length ? h("ul", { class: "cards", id: "applications" }, applications.map(application)) : h("p", {}, t("noCards")));
+}
+
+function refusedCard(e) {
+  const city = chosenCity() || "";
+  return h("div", { class: "notice warn", "data-eligible": "false" },
+    h("p", {}, t("notEligible")),
+    h("ul", {}, e.reasons.map((r) => h("li", { "data-reason": r.code }, r.message))),
+    e.alternatives.length ? [h("p", {}, t("alternatives")), h("ul", {}, e.alternatives.map((o) => h("li", { "data-office": o.office_id },
+      `${o.name} · ${o.address}${o.earliest_date ? ` · ${t("earliestAt", `${dayLabel(o.earliest_date)} ${o.earliest_start || ""}`)}` : ""} `,
+      city ? h("a", { href: `#/city/${city}/business/${e.window_business}/office/${o.office_id}` }, `${t("bookWindow")} · ${o.name}`) : null)))] : null);
+}
+
+async function applyForm(e, appearanceUnchanged) {
+  const key = uuid(); // one application per form, however often it is sent
+  const methods = e.kind.delivery_options;
+  const outcome = h("div", {});
+  const method = h("select", { id: "delivery-method" }, methods.map((m) => h("option", { value: m }, t(m))));
+  const recipient = h("input", { id: "recipient", autocomplete: "name", maxlength: 50 });
+  const phone = h("input", { id: "recipient-phone", autocomplete: "tel", inputmode: "tel", maxlength: 32 });
+  const address = h("input", { id: "address", autocomplete: "street-address", maxlength: 200 });
+  const list = await loadCities();
+  const city = chosenCity() || list[0]?.code || "";
+  const { offices: entries } = await call("GET", `/v1/cities/${encodeURIComponent(city)}/offices`, { anonymous: true });
+  const office = h("select", { id: "pickup-office" }, entries.map((x) => h("option", { value: x.office.id }, x.office.name)));
+  const mail = h("div", {}, h("p", {}, h("label", { for: "recipient" }, t("recipient")), recipient),
+    h("p", {}, h("label", { for: "recipient-phone" }, t("recipientPhone")), phone),
+    h("p", {}, h("label", { for: "address" }, t("address")), address));
+  const pickup = h("p", {}, h("label", { for: "pickup-office" }, t("pickupOffice")), office);
+  const shown = () => { mail.hidden = method.value !== "mail"; pickup.hidden = method.value !== "pickup"; };
+  method.addEventListener("change", shown);
+  shown();
+  const go = h("button", { type: "submit", id: "apply" }, t("apply"));
+  const form = h("form", { novalidate: true, "data-eligible": "true" },
+    h("p", { class: "notice ok" }, `${t("eligible")} ${t("fee", (e.kind.fee_cents / 100).toFixed(2))}`),
+    e.kind.materials.length ? h("ul", {}, e.kind.materials.map((m) => h("li", {}, m))) : null,
+    h("p", {}, h("label", { for: "delivery-method" }, t("delivery")), method), mail, pickup, outcome, h("p", { class: "actions" }, go));
+  form.addEventListener("submit", busy(go, async () => {
+    const delivery = method.value === "mail"
+      ? { method: "mail", recipient: recipient.value.trim(), phone: phone.value.trim(), address: address.value.trim() }
+      : { method: "pickup", office_id: office.value };
+    try {
+      await call("POST", "/v1/card-applications", { body: { kind: e.kind.code, appearance_unchanged: appearanceUnchanged, delivery },
+        headers: { "Idempotency-Key": key } });
+      await cards();
+      announce(t("applied"));
+    } catch (error) { replace(outcome, problemNotice(error)); }
+  }));
+  return form;
+}
+
 // ---------------------------------------------------------------- routing
 
 function showError(error) {
@@ -486,6 +690,9 @@ async function route() {
     else if (parts[0] === "bookings") await bookings();
     else if (parts[0] === "waitlist") await waitlist();
     else if (parts[0] === "messages") await messages();
+    else if (parts[0] === "pre-applications") await preApplications();
+    else if (parts[0] === "pre-application") await preApplication(parts[1]);
+    else if (parts[0] === "cards") await cards();
     else await home();
   } catch (error) {
     showError(error);

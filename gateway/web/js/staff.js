@@ -1,6 +1,9 @@
-// The staff console: sign-in with username and password, then the window clerk's day
-// at their office (bookings by time, no-show). The staff token lives in memory only:
-// a reload or a closed tab signs out, which suits a counter's shared computer.
+// The staff console: sign-in with username and password, then pages by role —
+// the window clerk's counter (check-in, call next, recall, served, no-show) and day;
+// the reviewer's queue of pre-applications; the administrator's staff accounts,
+// catalogue, slot publishing and suspensions. Every call is to the public /v1 API.
+// The staff token lives in memory only: a reload or a closed tab signs out, which
+// suits a counter's shared computer (decision 50).
 import { h, replace } from "./dom.js";
 import { lang, setLang } from "./i18n.js";
 
@@ -12,6 +15,26 @@ const WORDS = {
     noShow: "记为未到", none: "这一天没有预约。", error: "未能完成", network: "网络异常，请稍后再试。",
     noOffice: "您的账号没有所属办理地点，请联系管理员。", signedInAs: (u, r) => `已登录：${u}（${r}）`,
     statuses: { confirmed: "已预约", cancelled: "已取消", checked_in: "已签到", lapsed: "已过期", no_show: "未到" },
+    hall: "窗口叫号", counter: "窗口号", checkIn: "签到取号", checkInCode: "确认码或扫描二维码",
+    checkInHelp: "输入预约确认码，或用扫码枪扫描市民的预约二维码。", checkInButton: "签到",
+    walkIn: "现场取号（未预约）", walkInButton: "发放现场号", issued: (c, n) => `已发号 ${c}，前面还有 ${n} 人。`,
+    again: (c) => `该预约已签到过，号码仍为 ${c}。`, atCounter: "本窗口", nobodyCalled: "本窗口当前没有叫号。",
+    calling: (c) => `正在叫号：${c}`, callNext: "叫下一号", recall: "重呼", served: "办结", ticketNoShow: "未到（过号）",
+    nobodyWaiting: "没有人在等候。", waiting: (n) => `等候 ${n} 人`, board: "打开大厅叫号屏",
+    reviews: "预审队列", review: "审核", submittedAt: "提交时间", noReviews: "没有待审核的预审申请。",
+    answers: "填写内容", attachments: "附件", noAttachments: "没有附件。", open: "查看", download: "下载",
+    history: "处理记录", decision: "审核决定", noteLabel: "说明（驳回时写明原因，补充材料时写明所需材料）",
+    approve: "通过", reject: "驳回", requestMaterial: "要求补充材料", decided: "已处理。", back: "返回队列",
+    pa: { draft: "草稿", submitted: "待审核", more_material_needed: "待补充材料", approved: "已通过", rejected: "已驳回" },
+    staff: "工作人员账号", displayName: "显示名", role: "角色", active: "启用", create: "新建账号",
+    roles: { window_clerk: "窗口人员", reviewer: "审核人员", administrator: "管理员", sre: "运维" },
+    save: "保存", disable: "停用", enable: "启用", created: (u) => `已新建账号 ${u}。`, saved: "已保存。",
+    yes: "是", no: "否", catalogue: "业务目录", catalogueFile: "目录文件（YAML 或 JSON）", load: "导入",
+    loaded: (c, o, b) => `已导入：城市 ${c}；办理地点 ${o} 个；业务 ${b} 个。`,
+    slots: "发布号源", city: "城市", from: "从", to: "到", allOffices: "（全市所有办理地点）", publish: "发布",
+    published: (c, u) => `新增号源 ${c} 个，更新 ${u} 个。`,
+    suspensions: "业务暂停", announcement: "公告（中文）", announcementEn: "公告（英文，可不填）",
+    suspend: "暂停", resume: "恢复", suspended: "暂停中", open_: "办理中",
   },
   en: {
     brand: "Mintong · Staff", skip: "Skip to content", nav: "Main", signIn: "Staff sign-in", signOut: "Sign out",
@@ -20,6 +43,26 @@ const WORDS = {
     noShow: "Mark no-show", none: "No bookings on this day.", error: "Could not complete", network: "Network problem; try again shortly.",
     noOffice: "Your account has no office; ask an administrator.", signedInAs: (u, r) => `Signed in: ${u} (${r})`,
     statuses: { confirmed: "Confirmed", cancelled: "Cancelled", checked_in: "Checked in", lapsed: "Lapsed", no_show: "No-show" },
+    hall: "Counter", counter: "Counter number", checkIn: "Check in", checkInCode: "Confirmation code or scanned QR code",
+    checkInHelp: "Type the booking's confirmation code, or scan the citizen's QR code with the scanner.", checkInButton: "Check in",
+    walkIn: "Walk-in ticket (no booking)", walkInButton: "Issue a walk-in ticket", issued: (c, n) => `Ticket ${c} issued; ${n} ahead.`,
+    again: (c) => `This booking was checked in before: ticket ${c}.`, atCounter: "This counter", nobodyCalled: "No ticket is called to this counter.",
+    calling: (c) => `Calling: ${c}`, callNext: "Call next", recall: "Call again", served: "Served", ticketNoShow: "Did not come",
+    nobodyWaiting: "Nobody is waiting.", waiting: (n) => `${n} waiting`, board: "Open the hall's display board",
+    reviews: "Review queue", review: "Review", submittedAt: "Submitted", noReviews: "No pre-application waits for review.",
+    answers: "Answers", attachments: "Documents", noAttachments: "No documents.", open: "View", download: "Download",
+    history: "History", decision: "Decision", noteLabel: "Note (the reason for a rejection; the material needed)",
+    approve: "Approve", reject: "Reject", requestMaterial: "Ask for more material", decided: "Done.", back: "Back to the queue",
+    pa: { draft: "Draft", submitted: "Submitted", more_material_needed: "Material requested", approved: "Approved", rejected: "Rejected" },
+    staff: "Staff accounts", displayName: "Display name", role: "Role", active: "Active", create: "Create account",
+    roles: { window_clerk: "Window clerk", reviewer: "Reviewer", administrator: "Administrator", sre: "SRE" },
+    save: "Save", disable: "Disable", enable: "Enable", created: (u) => `Account ${u} created.`, saved: "Saved.",
+    yes: "Yes", no: "No", catalogue: "Catalogue", catalogueFile: "Catalogue file (YAML or JSON)", load: "Load",
+    loaded: (c, o, b) => `Loaded: cities ${c}; ${o} offices; ${b} services.`,
+    slots: "Publish slots", city: "City", from: "From", to: "To", allOffices: "(every office of the city)", publish: "Publish",
+    published: (c, u) => `${c} slots created, ${u} updated.`,
+    suspensions: "Suspensions", announcement: "Announcement (Chinese)", announcementEn: "Announcement (English, optional)",
+    suspend: "Suspend", resume: "Resume", suspended: "Suspended", open_: "Open",
   },
 };
 const t = (key, ...args) => {
@@ -33,20 +76,31 @@ class Refusal extends Error {
   constructor(problem) {
     super(problem.detail || problem.title || "error");
     this.code = problem.code || "";
+    this.field = problem.field || "";
   }
 }
 
-async function call(method, path, { body, query } = {}) {
+async function send(method, path, { body, query, raw, type } = {}) {
   const url = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(query || {})) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== "") url.searchParams.set(k, v);
   const headers = { "X-Mintong-Channel": "web", "Accept-Language": lang() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (raw !== undefined) headers["Content-Type"] = type;
   if (session) headers.Authorization = `Bearer ${session.token}`;
-  const answer = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit", cache: "no-store" });
-  const text = await answer.text();
-  const data = text ? JSON.parse(text) : {};
-  if (!answer.ok) throw new Refusal(data);
-  return data;
+  const answer = await fetch(url, {
+    method, headers, body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
+    credentials: "omit", cache: "no-store",
+  });
+  if (!answer.ok) {
+    const text = await answer.text();
+    throw new Refusal(text ? JSON.parse(text) : {});
+  }
+  return answer;
+}
+
+async function call(method, path, options) {
+  const text = await (await send(method, path, options)).text();
+  return text ? JSON.parse(text) : {};
 }
 
 function notice(error) {
@@ -54,12 +108,53 @@ function notice(error) {
     h("h2", {}, t("error")), h("p", {}, error instanceof Refusal ? error.message : t("network")));
 }
 
+function done(text) {
+  return h("div", { class: "notice ok", role: "status" }, h("p", {}, text));
+}
+
 function page(title, ...children) {
   document.title = `${title} · ${t("brand")}`;
   replace(document.getElementById("main"), h("h1", {}, title), ...children);
   document.getElementById("main").focus({ preventScroll: true });
   document.body.dataset.ready = title;
+  document.body.dataset.view = location.hash || "#/";
 }
+
+/** A form's submit: the button held while the call is out, the outcome shown in ``into``. */
+function onSubmit(form, into, work) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await work(event.submitter);
+    } catch (error) {
+      replace(into, notice(error));
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  });
+  return form;
+}
+
+const field = (id, label, input, help) => h("p", {}, h("label", { for: id }, label), input,
+  help ? h("span", { class: "muted", id: `${id}-help` }, help) : null);
+
+const table = (label, heads, rows) => h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" },
+  h("table", {}, h("caption", { class: "visually-hidden" }, label),
+    h("thead", {}, h("tr", {}, heads.map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)));
+
+const when = (iso) => (iso ? new Intl.DateTimeFormat(lang(), { dateStyle: "short", timeStyle: "short" }).format(new Date(iso)) : "");
+
+// ---------------------------------------------------------------- chrome and sign-in
+
+const VIEWS = {
+  window_clerk: [["#/hall", "hall"], ["#/day", "day"]],
+  reviewer: [["#/reviews", "reviews"]],
+  administrator: [["#/staff", "staff"], ["#/catalogue", "catalogue"], ["#/slots", "slots"], ["#/suspensions", "suspensions"],
+    ["#/reviews", "reviews"], ["#/hall", "hall"], ["#/day", "day"]],
+  sre: [],
+};
 
 function chrome() {
   document.documentElement.lang = lang();
@@ -69,39 +164,36 @@ function chrome() {
   const nav = document.getElementById("nav");
   nav.setAttribute("aria-label", t("nav"));
   if (!session) return replace(nav);
+  const here = location.hash || "#/";
   const out = h("button", { type: "button", class: "secondary" }, t("signOut"));
   out.addEventListener("click", async () => {
     try { await call("POST", "/v1/staff/logout"); } catch { /* signed out here anyway */ }
     session = null;
+    location.hash = "#/";
     render();
   });
-  replace(nav, h("ul", {}, h("li", {}, t("signedInAs", session.username, session.role)), h("li", {}, out)));
+  replace(nav, h("ul", {},
+    (VIEWS[session.role] || []).map(([href, key]) => h("li", {}, h("a", { href, "aria-current": here === href ? "page" : false }, t(key)))),
+    h("li", {}, t("signedInAs", session.username, t("roles")[session.role] || session.role)), h("li", {}, out)));
 }
 
 function signIn() {
   const username = h("input", { id: "username", autocomplete: "username", required: true, maxlength: 64 });
   const password = h("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
   const note = h("div", {});
-  const submit = h("button", { type: "submit", id: "staff-sign-in" }, t("signIn"));
-  const form = h("form", { novalidate: true },
-    h("p", {}, h("label", { for: "username" }, t("username")), username),
-    h("p", {}, h("label", { for: "password" }, t("password")), password),
-    note, h("p", { class: "actions" }, submit));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    try {
-      const answer = await call("POST", "/v1/staff/token", { body: { username: username.value.trim(), password: password.value } });
-      session = { token: answer.access_token, username: answer.username, role: answer.role, office_id: answer.office_id };
-      render();
-    } catch (error) {
-      replace(note, notice(error));
-    } finally {
-      submit.disabled = false;
-    }
+  const form = onSubmit(h("form", { novalidate: true },
+    field("username", t("username"), username), field("password", t("password"), password),
+    note, h("p", { class: "actions" }, h("button", { type: "submit", id: "staff-sign-in" }, t("signIn")))), note, async () => {
+    const answer = await call("POST", "/v1/staff/token", { body: { username: username.value.trim(), password: password.value } });
+    session = { token: answer.access_token, username: answer.username, role: answer.role, office_id: answer.office_id };
+    const first = (VIEWS[session.role] || [])[0];
+    if (first && location.hash !== first[0]) location.hash = first[0]; // hashchange renders
+    else render();
   });
   page(t("signIn"), form);
 }
+
+// ---------------------------------------------------------------- window clerk: the day
 
 function today() {
   // The bureau's cities are all on Beijing time.
@@ -111,8 +203,7 @@ function today() {
 async function day(date = today()) {
   if (!session.office_id) return page(t("day"), h("p", {}, t("noOffice")));
   const dateInput = h("input", { id: "date", type: "date", value: date });
-  const show = h("button", { type: "submit" }, t("show"));
-  const form = h("form", { class: "actions" }, h("p", {}, h("label", { for: "date" }, t("date")), dateInput), h("p", {}, show));
+  const form = h("form", { class: "actions" }, field("date", t("date"), dateInput), h("p", {}, h("button", { type: "submit" }, t("show"))));
   form.addEventListener("submit", (event) => { event.preventDefault(); day(dateInput.value).catch(failed); });
   const outcome = h("div", {});
   const { bookings } = await call("GET", `/v1/staff/offices/${encodeURIComponent(session.office_id)}/bookings`, { query: { date } });
@@ -131,25 +222,320 @@ async function day(date = today()) {
       h("td", { class: "code" }, b.confirmation_code), h("td", {}, WORDS[lang()].statuses[b.status] || b.status), cell);
   });
   page(`${t("day")} · ${session.office_id}`, form, outcome, rows.length
-    ? h("div", { class: "table-scroll", role: "region", "aria-label": `${t("day")} ${date}`, tabindex: "0" },
-      h("table", {}, h("caption", { class: "visually-hidden" }, `${t("day")} ${date}`),
-        h("thead", {}, h("tr", {}, [t("time"), t("business"), t("citizen"), t("code"), t("status"), t("actions")].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, rows)))
+    ? table(`${t("day")} ${date}`, [t("time"), t("business"), t("citizen"), t("code"), t("status"), t("actions")], rows)
     : h("p", {}, t("none")));
 }
+
+// ---------------------------------------------------------------- window clerk: the counter
+
+let myOffice = null; // the clerk's office as the catalogue has it: its city, walk-ins, businesses
+
+async function officeOf(id) {
+  if (myOffice?.id === id) return myOffice;
+  const { cities } = await call("GET", "/v1/cities");
+  for (const c of cities) {
+    const { offices } = await call("GET", `/v1/cities/${encodeURIComponent(c.code)}/offices`);
+    const found = offices.find((e) => e.office.id === id);
+    if (found) return (myOffice = found.office);
+  }
+  return { id, city: "", walk_in_allowed: false, businesses: [] };
+}
+
+async function hall() {
+  const office = session.office_id;
+  if (!office) return page(t("hall"), h("p", {}, t("noOffice")));
+  const here = await officeOf(office);
+  const city = here.city;
+  const { businesses } = here.walk_in_allowed
+    ? await call("GET", `/v1/cities/${encodeURIComponent(city)}/businesses`) : { businesses: [] };
+  const walkIns = businesses.filter((b) => here.businesses.includes(b.code));
+  const base = `/v1/staff/offices/${encodeURIComponent(office)}`;
+  // The counter's number belongs to the computer at it, not to the account.
+  const counter = h("input", { id: "counter", type: "number", min: 1, max: 999, required: true,
+    value: localStorage.getItem("mintong.counter") || "1", inputmode: "numeric" });
+  counter.addEventListener("change", () => { localStorage.setItem("mintong.counter", counter.value); refresh(); });
+  const number = () => Number(counter.value);
+
+  // Check-in: a scanner types the QR code's payload and Enter, a clerk the code.
+  const code = h("input", { id: "checkin-code", autocomplete: "off", maxlength: 200, required: true, "aria-describedby": "checkin-code-help" });
+  const checkedIn = h("div", { id: "checkin-outcome" });
+  const issue = async (body) => {
+    const answer = await call("POST", `${base}/checkins`, { body });
+    replace(checkedIn, done(answer.newly_issued ? t("issued", answer.ticket.code, answer.ticket.ahead) : t("again", answer.ticket.code)));
+    checkedIn.firstChild.dataset.ticket = answer.ticket.code;
+    code.value = "";
+    await refresh();
+  };
+  const checkInForm = onSubmit(h("form", { novalidate: true, "aria-labelledby": "checkin-title" },
+    h("h2", { id: "checkin-title" }, t("checkIn")),
+    field("checkin-code", t("checkInCode"), code, t("checkInHelp")),
+    h("p", { class: "actions" }, h("button", { type: "submit", id: "check-in" }, t("checkInButton")))), checkedIn, async () => {
+    const value = code.value.trim();
+    await issue(value.startsWith("MT1.") ? { qr_payload: value } : { code: value.toUpperCase() });
+  });
+  const walkInBusiness = h("select", { id: "walk-in-business" }, walkIns.map((b) => h("option", { value: b.code }, b.name)));
+  const walkInForm = onSubmit(h("form", { "aria-labelledby": "walk-in-title" },
+    h("h3", { id: "walk-in-title" }, t("walkIn")), field("walk-in-business", t("business"), walkInBusiness),
+    h("p", { class: "actions" }, h("button", { type: "submit", class: "secondary", id: "walk-in" }, t("walkInButton")))), checkedIn,
+  () => issue({ walk_in_business: walkInBusiness.value }));
+
+  // The counter: what it calls now, and the four moves.
+  const current = h("div", { id: "at-counter", "aria-live": "polite" });
+  const counterOutcome = h("div", {});
+  const waiting = h("p", { id: "waiting" });
+  const refresh = async () => {
+    const queue = await call("GET", `/v1/offices/${encodeURIComponent(office)}/queue`);
+    const mine = queue.called.find((x) => x.counter === number());
+    replace(current, mine
+      ? h("p", { class: "calling", "data-calling": mine.code }, t("calling", mine.code))
+      : h("p", { class: "muted" }, t("nobodyCalled")));
+    replace(waiting, queue.waiting.length ? t("waiting", queue.waiting.length) : t("nobodyWaiting"));
+  };
+  const move = (id, label, path, secondary = true) => {
+    const button = h("button", { type: "button", id, class: secondary ? "secondary" : "" }, label);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const answer = await call("POST", `${base}/counters/${number()}/${path}`);
+        replace(counterOutcome, answer.ticket ? done(`${label}: ${answer.ticket.code}`) : done(t("nobodyWaiting")));
+        await refresh();
+      } catch (error) {
+        replace(counterOutcome, notice(error));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  };
+  await refresh();
+  page(`${t("hall")} · ${office}`,
+    h("div", { class: "columns" },
+      h("section", { "aria-labelledby": "counter-title", class: "panel" },
+        h("h2", { id: "counter-title" }, t("atCounter")),
+        field("counter", t("counter"), counter),
+        current, waiting,
+        h("p", { class: "actions" }, move("call-next", t("callNext"), "call", false), move("recall", t("recall"), "recall"),
+          move("served", t("served"), "served"), move("ticket-no-show", t("ticketNoShow"), "no-show")),
+        counterOutcome,
+        city ? h("p", {}, h("a", { href: `/board/#/${encodeURIComponent(city)}/${encodeURIComponent(office)}`, target: "_blank", rel: "noopener" }, t("board"))) : null),
+      h("section", { class: "panel" }, checkInForm, checkedIn, walkIns.length ? walkInForm : null)));
+}
+
+// ---------------------------------------------------------------- reviewer
+
+async function reviews() {
+  const { pre_applications: queue } = await call("GET", "/v1/staff/pre-applications");
+  page(t("reviews"), queue.length
+    ? table(t("reviews"), [t("business"), t("submittedAt"), t("status"), t("actions")], queue.map((p) => h("tr", { "data-pre-application": p.id },
+      h("td", {}, p.business), h("td", {}, when(p.submitted_at)), h("td", {}, t("pa")[p.status] || p.status),
+      h("td", {}, h("a", { class: "button secondary", href: `#/review/${p.id}` }, `${t("review")} · ${p.business}`)))))
+    : h("p", {}, t("noReviews")));
+}
+
+async function reviewOne(id) {
+  const base = `/v1/staff/pre-applications/${encodeURIComponent(id)}`;
+  const p = await call("GET", base);
+  let labels = {};
+  try {
+    const form = await call("GET", `/v1/cities/${encodeURIComponent(p.city)}/businesses/${encodeURIComponent(p.business)}/pre-application-form`);
+    labels = Object.fromEntries(form.fields.map((f) => [f.key, f.label]));
+  } catch { /* the keys will do */ }
+  const outcome = h("div", { id: "decision-outcome" });
+  const note = h("textarea", { id: "decision-note", rows: 3, maxlength: 2000 });
+  const preview = h("div", {});
+  const decidable = p.status === "submitted";
+  const decision = onSubmit(h("form", { novalidate: true, "aria-labelledby": "decision-title" },
+    h("h2", { id: "decision-title" }, t("decision")),
+    field("decision-note", t("noteLabel"), note),
+    h("p", { class: "actions" },
+      h("button", { type: "submit", id: "approve", value: "approve" }, t("approve")),
+      h("button", { type: "submit", id: "reject", class: "secondary", value: "reject" }, t("reject")),
+      h("button", { type: "submit", id: "request-material", class: "secondary", value: "request-material" }, t("requestMaterial")))),
+  outcome, async (submitter) => {
+    const action = submitter?.value || "approve";
+    const body = action === "reject" ? { reason: note.value } : { note: note.value };
+    const after = await call("POST", `${base}/${action}`, { body });
+    await reviewOne(id);
+    replace(document.getElementById("decision-outcome"), done(`${t("decided")} ${t("pa")[after.status] || after.status}`));
+  });
+  page(`${t("review")} · ${p.business}`,
+    h("p", {}, h("a", { href: "#/reviews" }, t("back"))),
+    h("p", {}, h("span", { class: "status-tag", "data-status": p.status }, t("pa")[p.status] || p.status), " ", p.note),
+    h("h2", {}, t("answers")),
+    h("dl", {}, Object.entries(p.answers).flatMap(([k, v]) => [h("dt", {}, labels[k] || k), h("dd", {}, v)])),
+    h("h2", {}, t("attachments")),
+    p.attachments.length ? h("ul", {}, p.attachments.map((a) => {
+      const view = h("button", { type: "button", class: "secondary", "data-attachment": a.id }, `${t("open")} · ${a.label || a.media_type}`);
+      view.addEventListener("click", async () => {
+        try {
+          // The document needs the staff token: fetched, then shown from memory.
+          const blob = await (await send("GET", `${base}/attachments/${a.id}`)).blob();
+          const url = URL.createObjectURL(blob);
+          replace(preview, a.media_type.startsWith("image/")
+            ? h("img", { src: url, alt: a.label || t("attachments"), class: "document" })
+            : h("p", {}, h("a", { href: url, download: `${a.id}.pdf` }, `${t("download")} · ${a.label || "PDF"}`)));
+        } catch (error) { replace(preview, notice(error)); }
+      });
+      return h("li", {}, view, ` ${a.media_type} · ${Math.ceil(a.size / 1024)} KB`);
+    })) : h("p", {}, t("noAttachments")),
+    preview,
+    h("h2", {}, t("history")),
+    h("ol", {}, p.history.map((x) => h("li", {}, `${when(x.at)} · ${t("pa")[x.new_status] || x.new_status}${x.note ? ` · ${x.note}` : ""}`))),
+    decidable ? decision : null, outcome);
+}
+
+// ---------------------------------------------------------------- administrator
+
+async function staffAccounts() {
+  const { staff } = await call("GET", "/v1/admin/staff");
+  const outcome = h("div", { id: "staff-outcome" });
+  const roles = Object.keys(WORDS["zh-CN"].roles);
+  const roleSelect = (id, value) => h("select", { id }, roles.map((r) => h("option", { value: r, selected: r === value }, t("roles")[r])));
+  const rows = staff.map((m) => {
+    const role = roleSelect(`role-${m.staff_id}`, m.role);
+    const office = h("input", { id: `office-${m.staff_id}`, value: m.office_id || "", maxlength: 64, "aria-label": `${t("office")} ${m.username}` });
+    role.setAttribute("aria-label", `${t("role")} ${m.username}`);
+    const save = h("button", { type: "button", class: "secondary" }, t("save"));
+    save.addEventListener("click", async () => {
+      try {
+        await call("PUT", `/v1/admin/staff/${m.staff_id}/role`, { body: { role: role.value, office_id: office.value.trim() || null } });
+        replace(outcome, done(t("saved")));
+      } catch (error) { replace(outcome, notice(error)); }
+    });
+    const toggle = h("button", { type: "button", class: "secondary", "data-action": m.active ? "disable" : "enable" }, m.active ? t("disable") : t("enable"));
+    toggle.addEventListener("click", async () => {
+      try { await call("PUT", `/v1/admin/staff/${m.staff_id}/active`, { body: { active: !m.active } }); await staffAccounts(); } catch (error) { replace(outcome, notice(error)); }
+    });
+    return h("tr", { "data-staff": m.username }, h("td", {}, m.username), h("td", {}, m.display_name), h("td", {}, role), h("td", {}, office),
+      h("td", {}, m.active ? t("yes") : t("no")), h("td", {}, h("span", { class: "actions" }, save, toggle)));
+  });
+  const inputs = {
+    username: h("input", { id: "new-username", required: true, maxlength: 64, autocomplete: "off" }),
+    display_name: h("input", { id: "new-display-name", maxlength: 200, autocomplete: "off" }),
+    role: roleSelect("new-role", "window_clerk"),
+    office_id: h("input", { id: "new-office", maxlength: 64, autocomplete: "off" }),
+    password: h("input", { id: "new-password", type: "password", minlength: 12, required: true, autocomplete: "new-password" }),
+  };
+  const create = onSubmit(h("form", { novalidate: true, "aria-labelledby": "create-title" },
+    h("h2", { id: "create-title" }, t("create")),
+    field("new-username", t("username"), inputs.username), field("new-display-name", t("displayName"), inputs.display_name),
+    field("new-role", t("role"), inputs.role), field("new-office", t("office"), inputs.office_id),
+    field("new-password", t("password"), inputs.password),
+    h("p", { class: "actions" }, h("button", { type: "submit", id: "create-staff" }, t("create")))), outcome, async () => {
+    const body = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.value.trim()]));
+    body.password = inputs.password.value;
+    if (!body.office_id) body.office_id = null;
+    const made = await call("POST", "/v1/admin/staff", { body });
+    await staffAccounts();
+    replace(document.getElementById("staff-outcome"), done(t("created", made.username)));
+  });
+  page(t("staff"), outcome,
+    table(t("staff"), [t("username"), t("displayName"), t("role"), t("office"), t("active"), t("actions")], rows), create);
+}
+
+async function catalogue() {
+  const file = h("input", { id: "catalogue-file", type: "file", accept: ".yaml,.yml,.json,application/json,application/yaml", required: true });
+  const outcome = h("div", { id: "catalogue-outcome" });
+  page(t("catalogue"), onSubmit(h("form", { novalidate: true },
+    field("catalogue-file", t("catalogueFile"), file),
+    h("p", { class: "actions" }, h("button", { type: "submit", id: "load-catalogue" }, t("load")))), outcome, async () => {
+    const chosen = file.files[0];
+    if (!chosen) throw new Refusal({ detail: t("catalogueFile"), code: "file_required" });
+    const type = chosen.name.endsWith(".json") ? "application/json" : "application/yaml";
+    const answer = await call("PUT", "/v1/admin/catalogue", { raw: await chosen.arrayBuffer(), type });
+    replace(outcome, done(t("loaded", answer.cities.join(", "), answer.office_count, answer.business_count)));
+  }), outcome);
+}
+
+async function slots() {
+  const { cities } = await call("GET", "/v1/cities");
+  const city = h("select", { id: "slots-city" }, cities.map((c) => h("option", { value: c.code }, c.name)));
+  const office = h("select", { id: "slots-office" });
+  const fillOffices = async () => {
+    const { offices } = await call("GET", `/v1/cities/${encodeURIComponent(city.value)}/offices`);
+    replace(office, h("option", { value: "" }, t("allOffices")), offices.map((e) => h("option", { value: e.office.id }, e.office.name)));
+  };
+  city.addEventListener("change", () => fillOffices().catch(failed));
+  await fillOffices();
+  const from = h("input", { id: "slots-from", type: "date", value: today(), required: true });
+  const to = h("input", { id: "slots-to", type: "date", value: today(), required: true });
+  const outcome = h("div", { id: "slots-outcome" });
+  page(t("slots"), onSubmit(h("form", { novalidate: true },
+    field("slots-city", t("city"), city), field("slots-office", t("office"), office),
+    field("slots-from", t("from"), from), field("slots-to", t("to"), to),
+    h("p", { class: "actions" }, h("button", { type: "submit", id: "publish" }, t("publish")))), outcome, async () => {
+    const body = office.value ? { office_id: office.value } : { city: city.value };
+    const answer = await call("POST", "/v1/admin/slots/publish", { body: { ...body, from: from.value, to: to.value } });
+    replace(outcome, done(t("published", answer.created, answer.updated)));
+  }), outcome);
+}
+
+async function suspensions(chosen, changed = {}) {
+  const { cities } = await call("GET", "/v1/cities");
+  const code = chosen || cities[0]?.code || "";
+  const city = h("select", { id: "suspend-city" }, cities.map((c) => h("option", { value: c.code, selected: c.code === code }, c.name)));
+  city.addEventListener("change", () => { if (city.value !== code) suspensions(city.value).catch(failed); });
+  // The list may be a few seconds old (cached): what was just changed is taken from
+  // the change's own answer.
+  const { businesses: listed } = await call("GET", `/v1/cities/${encodeURIComponent(code)}/businesses`);
+  const businesses = listed.map((b) => changed[b.code] || b);
+  const outcome = h("div", { id: "suspend-outcome" });
+  const base = (b) => `/v1/admin/cities/${encodeURIComponent(code)}/businesses/${encodeURIComponent(b.code)}`;
+  page(t("suspensions"), field("suspend-city", t("city"), city), outcome, h("ul", { class: "cards", "data-city": code }, businesses.map((b) => {
+    const suspended = b.status === "suspended";
+    if (suspended) {
+      const resume = h("button", { type: "button", "data-action": "resume" }, `${t("resume")} · ${b.name}`);
+      resume.addEventListener("click", async () => {
+        try {
+          await suspensions(code, { ...changed, [b.code]: await call("POST", `${base(b)}/resume`) });
+        } catch (error) { replace(outcome, notice(error)); }
+      });
+      return h("li", { class: "card", "data-business": b.code }, h("h2", {}, b.name),
+        h("p", { class: "notice warn" }, `${t("suspended")}: ${b.announcement}`), h("p", { class: "actions" }, resume));
+    }
+    const zh = h("textarea", { id: `announce-${b.code}`, rows: 2, maxlength: 2000, required: true });
+    const en = h("textarea", { id: `announce-en-${b.code}`, rows: 2, maxlength: 2000 });
+    return h("li", { class: "card", "data-business": b.code }, h("h2", {}, b.name), h("p", {}, t("open_")),
+      onSubmit(h("form", { novalidate: true },
+        field(`announce-${b.code}`, t("announcement"), zh), field(`announce-en-${b.code}`, t("announcementEn"), en),
+        h("p", { class: "actions" }, h("button", { type: "submit", class: "secondary", "data-action": "suspend" }, `${t("suspend")} · ${b.name}`))),
+      outcome, async () => {
+        const after = await call("POST", `${base(b)}/suspend`, { body: { announcement: zh.value, announcement_en: en.value } });
+        await suspensions(code, { ...changed, [b.code]: after });
+      }));
+  })));
+}
+
+// ---------------------------------------------------------------- routing
 
 function failed(error) {
   page(t("error"), notice(error));
 }
 
-function render() {
+async function render() {
   chrome();
   if (!session) return signIn();
-  day().catch(failed);
+  const parts = (location.hash || "#/").slice(2).split("/").filter(Boolean).map(decodeURIComponent);
+  const allowed = (VIEWS[session.role] || []).map(([href]) => href.slice(2));
+  const view = allowed.includes(parts[0]) || (parts[0] === "review" && allowed.includes("reviews")) ? parts[0] : allowed[0];
+  try {
+    if (view === "hall") await hall();
+    else if (view === "day") await day();
+    else if (view === "reviews") await reviews();
+    else if (view === "review") await reviewOne(parts[1]);
+    else if (view === "staff") await staffAccounts();
+    else if (view === "catalogue") await catalogue();
+    else if (view === "slots") await slots();
+    else if (view === "suspensions") await suspensions();
+    else page(t("brand"), h("p", {}, t("signedInAs", session.username, session.role)));
+  } catch (error) {
+    failed(error);
+  }
 }
 
 document.getElementById("language").addEventListener("change", (event) => {
   setLang(event.target.value);
   render();
 });
+window.addEventListener("hashchange", render);
 render();

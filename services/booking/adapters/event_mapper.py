@@ -212,4 +212,13 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 office_name_en=event.snapshot.office_name_en,
                 ahead=event.ahead,
             )
+        case events.QueueChanged(ticket=t):
+            return events_pb2.QueueChanged(
+                occurred_at=ts,
+                office_id=t.office_id,
+                city_code=t.city_code,
+                ticket_code=t.code,
+                counter=t.counter or 0,
+                change=event.change,
+            )
     raise TypeError(f"no proto for {event!r}")

@@ -28,6 +28,7 @@ __all__ = [
     "Event",
     "PolicyChanged",
     "PreApplicationApproved",
+    "QueueChanged",
     "SlotsPublished",
     "TicketComingUp",
     "TicketIssued",
@@ -167,6 +168,15 @@ class TicketComingUp:
     ahead: int
 
 
+@dataclass(frozen=True)
+class QueueChanged:
+    """An office's queue moved (``change``: issued, called, recalled, served,
+    no_show): the hall's display board follows it, within a second."""
+
+    ticket: Ticket
+    change: str
+
+
 Event = (
     CatalogueLoaded
     | SlotsPublished
@@ -186,4 +196,5 @@ Event = (
     | PreApplicationMaterialRequested
     | TicketIssued
     | TicketComingUp
+    | QueueChanged
 )

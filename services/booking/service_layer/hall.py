@@ -104,6 +104,7 @@ async def _issue(
         issued_by=issued_by,
     )
     await tx.hall.add_ticket(ticket)
+    tx.emit(events.QueueChanged(ticket, "issued"))
     standing = await _standing(tx, ticket)
     if booking is not None:
         tx.emit(
@@ -219,6 +220,7 @@ async def call_next(
         except Occupied:
             raise busy from None
         if ticket is not None:
+            tx.emit(events.QueueChanged(ticket, "called"))
             await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
         return ticket
 
@@ -252,6 +254,7 @@ async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) ->
         recalled = await tx.hall.recall(ticket.id)
         if recalled is None:
             raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
+        tx.emit(events.QueueChanged(recalled, "recalled"))
         return recalled
 
 
@@ -265,6 +268,7 @@ async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *,
         done = await tx.hall.finish(ticket.id, TicketStatus.SERVED, now)
         if done is None:
             raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
+        tx.emit(events.QueueChanged(done, "served"))
         return done
 
 
@@ -278,6 +282,7 @@ async def _no_show(tx: Transaction, ticket: Ticket, now: dt.datetime) -> Ticket:
         # Feeds the booking's no-show rule; the place is not released (its time came).
         await tx.bookings.change_status(done.booking_id, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW, now)
     await tx.audit("hall.no_show", done.id, {"office": done.office_id, "booking": done.booking_id or ""})
+    tx.emit(events.QueueChanged(done, "no_show"))
     return done
 
 
@@ -294,8 +299,10 @@ async def sweep_no_shows(uow: UnitOfWork, clock: Clock) -> int:
     swept = 0
     for ticket in due:
         async with uow.write() as tx:
-            if await tx.hall.finish(ticket.id, TicketStatus.NO_SHOW, now) is None:
+            swept_ticket = await tx.hall.finish(ticket.id, TicketStatus.NO_SHOW, now)
+            if swept_ticket is None:
                 continue  # served or marked meanwhile
+            tx.emit(events.QueueChanged(swept_ticket, "no_show"))
             if ticket.booking_id is not None:
                 await tx.bookings.change_status(
                     ticket.booking_id, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW, now

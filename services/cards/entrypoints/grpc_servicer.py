@@ -12,6 +12,7 @@ from mintong.cards.v1 import cards_pb2 as pb
 from mintong.cards.v1 import cards_pb2_grpc as pb_grpc
 from services.cards.adapters import courier_signature
 from services.cards.domain.eligibility import Declaration
+from services.cards.domain.kinds import KindDefinition
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
 from services.cards.service_layer import applications
 from services.cards.service_layer.applications import ApplyCommand, Cards
@@ -92,9 +93,25 @@ def _id(value: str) -> str:
     return value
 
 
+def _kind_info(k: KindDefinition) -> pb.KindInfo:
+    return pb.KindInfo(
+        code=k.code,
+        name=k.name,
+        name_en=k.name_en,
+        fee_cents=k.fee_cents,
+        materials=list(k.materials),
+        delivery_options=[d.value for d in k.delivery_options],
+        required_assurance=k.required_assurance,
+    )
+
+
 class CardApplicationServicer(pb_grpc.CardApplicationServiceServicer):
     def __init__(self, cards: Cards) -> None:
         self.cards = cards
+
+    async def ListKinds(self, request: pb.ListKindsRequest, context) -> pb.ListKindsResponse:
+        kinds = await applications.kinds_offered(self.cards, _citizen())
+        return pb.ListKindsResponse(kinds=[_kind_info(k) for k in kinds])
 
     async def GetEligibility(self, request: pb.GetEligibilityRequest, context) -> pb.GetEligibilityResponse:
         citizen = _citizen()
@@ -102,17 +119,8 @@ class CardApplicationServicer(pb_grpc.CardApplicationServiceServicer):
         answer = await applications.check_eligibility(
             self.cards, citizen, kind, _declaration(request.assurance_level, request.appearance_unchanged)
         )
-        k = answer.kind
         return pb.GetEligibilityResponse(
-            kind=pb.KindInfo(
-                code=k.code,
-                name=k.name,
-                name_en=k.name_en,
-                fee_cents=k.fee_cents,
-                materials=list(k.materials),
-                delivery_options=[d.value for d in k.delivery_options],
-                required_assurance=k.required_assurance,
-            ),
+            kind=_kind_info(answer.kind),
             eligible=not answer.reasons,
             reasons=[
                 pb.Reason(code=r.code, message=r.message, message_en=r.message_en) for r in answer.reasons

@@ -67,6 +67,13 @@ def resolve(cards: Cards, city_code: str, kind_code: str) -> tuple[CityKinds, Ki
     return city, kind
 
 
+async def kinds_offered(cards: Cards, citizen_id: str) -> list[KindDefinition]:
+    """The kinds the citizen's city takes online, in the kinds file's order."""
+    holder = await cards.holders.get(citizen_id)
+    city = cards.kinds.get(holder.facts.city_code)
+    return list(city.kinds.values()) if city else []
+
+
 def event_of(
     app: Application, kind: KindDefinition | None, step: lifecycle.Transition, **extra: object
 ) -> StatusChanged:

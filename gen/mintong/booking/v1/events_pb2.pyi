@@ -416,3 +416,19 @@ class TicketComingUp(_message.Message):
     office_name_en: str
     ahead: int
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., ticket_code: _Optional[str] = ..., office_name: _Optional[str] = ..., office_name_en: _Optional[str] = ..., ahead: _Optional[int] = ...) -> None: ...
+
+class QueueChanged(_message.Message):
+    __slots__ = ("occurred_at", "office_id", "city_code", "ticket_code", "counter", "change")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNTER_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    office_id: str
+    city_code: str
+    ticket_code: str
+    counter: int
+    change: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., office_id: _Optional[str] = ..., city_code: _Optional[str] = ..., ticket_code: _Optional[str] = ..., counter: _Optional[int] = ..., change: _Optional[str] = ...) -> None: ...

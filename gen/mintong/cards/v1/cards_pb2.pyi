@@ -54,6 +54,16 @@ class AlternativeOffice(_message.Message):
     earliest_start: _common_pb2.TimeOfDay
     def __init__(self, office_id: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ..., address: _Optional[str] = ..., earliest_date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., earliest_start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ...) -> None: ...
 
+class ListKindsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListKindsResponse(_message.Message):
+    __slots__ = ("kinds",)
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedCompositeFieldContainer[KindInfo]
+    def __init__(self, kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ...) -> None: ...
+
 class GetEligibilityRequest(_message.Message):
     __slots__ = ("kind", "assurance_level", "appearance_unchanged")
     KIND_FIELD_NUMBER: _ClassVar[int]

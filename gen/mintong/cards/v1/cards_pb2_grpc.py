@@ -41,6 +41,11 @@ class CardApplicationServiceStub:
                 request_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.GetEligibilityRequest.SerializeToString,
                 response_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.GetEligibilityResponse.FromString,
                 _registered_method=True)
+        self.ListKinds = channel.unary_unary(
+                '/mintong.cards.v1.CardApplicationService/ListKinds',
+                request_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.ListKindsRequest.SerializeToString,
+                response_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.ListKindsResponse.FromString,
+                _registered_method=True)
         self.Apply = channel.unary_unary(
                 '/mintong.cards.v1.CardApplicationService/Apply',
                 request_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.ApplyRequest.SerializeToString,
@@ -72,6 +77,13 @@ class CardApplicationServiceServicer:
         """Whether the citizen may apply online for a kind, every reason if not, and the
         ID card window business at offices with their earliest vacancy as the way
         offline.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListKinds(self, request, context):
+        """The kinds the citizen's city takes online (what a page offers to check).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +123,11 @@ def add_CardApplicationServiceServicer_to_server(servicer, server):
                     servicer.GetEligibility,
                     request_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.GetEligibilityRequest.FromString,
                     response_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.GetEligibilityResponse.SerializeToString,
+            ),
+            'ListKinds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKinds,
+                    request_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.ListKindsRequest.FromString,
+                    response_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.ListKindsResponse.SerializeToString,
             ),
             'Apply': grpc.unary_unary_rpc_method_handler(
                     servicer.Apply,
@@ -162,6 +179,33 @@ class CardApplicationService:
             '/mintong.cards.v1.CardApplicationService/GetEligibility',
             mintong_dot_cards_dot_v1_dot_cards__pb2.GetEligibilityRequest.SerializeToString,
             mintong_dot_cards_dot_v1_dot_cards__pb2.GetEligibilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKinds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.cards.v1.CardApplicationService/ListKinds',
+            mintong_dot_cards_dot_v1_dot_cards__pb2.ListKindsRequest.SerializeToString,
+            mintong_dot_cards_dot_v1_dot_cards__pb2.ListKindsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,123 @@
+"""A citizen's card applications and pre-applications on the web platform, in
+Chromium: the eligibility with every reason and the windows instead, an application
+by mail and its timeline; a pre-application filled from its form's fields, a
+document attached, submitted, more material asked for and given. Every view passes
+axe-core and is photographed at phone and desktop size."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import DESKTOP, Pages, RunningPlatform
+
+pytestmark = pytest.mark.slow
+
+HUANG = ("460108196905053334", "黄海", "13900139003")
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_citizen_applies_for_a_card_and_sends_a_pre_application(
+    browser: Any, running: RunningPlatform, artefacts: Path
+) -> None:
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    pages = Pages(context.new_page(), running.url, artefacts)
+    page = pages.page
+    pages.open("#/")
+    page.evaluate("localStorage.setItem('mintong.city', 'haikou')")
+
+    # Card applications ask to sign in first.
+    page.goto(f"{running.url}/#/cards")
+    pages.wait_ready("#/signin")
+    page.fill("#id-number", HUANG[0])
+    page.fill("#name", HUANG[1])
+    sent_before = len(running._texts(HUANG[2]))
+    page.click("#ask-code")
+    page.wait_for_selector("text=验证码已发送")
+    page.fill("#code", running.code_sent_to(HUANG[2], after=sent_before))
+    page.click("#sign-in")
+    pages.wait_ready("#/cards")
+    pages.check("cards")
+
+    # A renewal needs a face check (and a recent photo): every reason, and the windows.
+    page.select_option("#kind", "id_card_renewal")
+    page.click("#check-eligibility")
+    refused = page.locator("[data-eligible=false]")
+    refused.wait_for()
+    assert refused.locator("[data-reason]").count() >= 1
+    assert refused.locator("[data-office] a").count() >= 1  # book a window instead
+    pages.check("cards-refused")
+
+    # A licence by express mail: eligible; the application and its timeline.
+    page.select_option("#kind", "licence_express")
+    page.click("#check-eligibility")
+    page.wait_for_selector("[data-eligible=true]")
+    page.fill("#recipient", "黄海")
+    page.fill("#recipient-phone", "13900139003")
+    page.fill("#address", "海南省海口市美兰区海甸二东路6号")
+    page.dblclick("#apply")  # one application, however often it is sent
+    applied = page.locator("#applications [data-application]")
+    applied.first.wait_for()
+    assert applied.count() == 1
+    assert applied.first.locator("[data-step=submitted]").count() == 1
+    assert "黄*" in applied.first.inner_text() or "*" in applied.first.inner_text()  # masked
+    pages.check("cards-applied")
+
+    # A pre-application of Zhengzhou's household registration, from its form.
+    page.evaluate("localStorage.setItem('mintong.city', 'zhengzhou')")
+    page.goto(f"{running.url}/#/pre-applications")
+    pages.wait_ready("#/pre-applications")
+    pages.check("pre-applications")
+    page.click("[data-start=HOUSEHOLD_REGISTRATION]")
+    page.wait_for_selector("#answer-matter")
+    page.select_option("#answer-matter", "move_in")
+    page.fill("#answer-new_address", "郑州市金水区经三路9号")
+    page.fill("#attachment-label", "户口簿首页")
+    page.set_input_files("#attachment-file", {"name": "page.png", "mimeType": "image/png", "buffer": PNG})
+    page.click("#attach")
+    page.wait_for_selector("[data-attachment]")
+    pages.check("pre-application")
+    page.click("#submit-pre")
+    page.wait_for_selector("[data-status=submitted]")
+    pre_id = page.evaluate("location.hash").rsplit("/", 1)[-1]
+
+    # A reviewer asks for more material; the citizen sees what, adds it and resubmits.
+    reviewer = f"reviewer-{uuid.uuid4().hex[:6]}"
+    made = httpx.post(
+        f"{running.url}/v1/admin/staff",
+        json={
+            "username": reviewer,
+            "role": "reviewer",
+            "office_id": "zz-jinshui-station",
+            "password": "staff-password-0123",
+        },
+        headers=running.admin,
+    )
+    assert made.status_code == 201, made.text
+    token = httpx.post(
+        f"{running.url}/v1/staff/token",
+        json={"username": reviewer, "password": "staff-password-0123"},
+        headers=running.web,
+    ).json()["access_token"]
+    asked = httpx.post(
+        f"{running.url}/v1/staff/pre-applications/{pre_id}/request-material",
+        json={"note": "请补充房产证照片"},
+        headers={**running.web, "Authorization": f"Bearer {token}"},
+    )
+    assert asked.status_code == 200, asked.text
+    page.reload()
+    page.wait_for_selector("[data-status=more_material_needed]")
+    assert "请补充房产证照片" in page.locator("[role=alert]").inner_text()
+    pages.check("pre-application-material")
+    page.fill("#attachment-label", "房产证")
+    page.set_input_files("#attachment-file", {"name": "deed.png", "mimeType": "image/png", "buffer": PNG})
+    page.click("#attach")
+    page.wait_for_function("() => document.querySelectorAll('[data-attachment]').length === 2")
+    page.click("#submit-pre")
+    page.wait_for_selector("[data-status=submitted]")
+    assert not pages.errors, pages.errors
+    context.close()

@@ -1,0 +1,59 @@
+"""The display boards' fan-out (gateway/hall_feed.py, decision 61): one queue read per
+change however many boards watch, changes that come meanwhile sharing the next read,
+other offices' events ignored, and a NATS reconnection sending every watched office
+its queue again."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from gateway.hall_feed import QueueFeed
+from mintong.booking.v1 import events_pb2
+
+
+def event(office: str, code: str, counter: int, change: str) -> Any:
+    data = events_pb2.QueueChanged(office_id=office, ticket_code=code, counter=counter, change=change)
+    return SimpleNamespace(data=data.SerializeToString())
+
+
+async def test_boards_of_an_office_get_every_change_with_one_read_per_round() -> None:
+    reads: list[str] = []
+    release = asyncio.Event()
+
+    async def snapshot(office: str) -> dict[str, Any]:
+        reads.append(office)
+        await release.wait()
+        return {"office_id": office, "round": len(reads)}
+
+    feed = QueueFeed(bus=None, snapshot=snapshot)  # type: ignore[arg-type]
+    with feed.watch("north") as first, feed.watch("north") as second:
+        await feed._message(event("north", "A001", 3, "called"))
+        await feed._message(event("south", "B001", 1, "called"))  # nobody watches south
+        await asyncio.sleep(0)
+        # Two more while the first read is out: they share the next one.
+        await feed._message(event("north", "A001", 3, "recalled"))
+        await feed._message(event("north", "A001", 3, "served"))
+        release.set()
+        got = [await asyncio.wait_for(first.get(), 5) for _ in range(3)]
+        assert [await asyncio.wait_for(second.get(), 5) for _ in range(3)] == got
+    assert reads == ["north", "north"]
+    assert [(c.ticket_code, c.counter, c.change) for c, _ in got] == [
+        ("A001", 3, "called"),
+        ("A001", 3, "recalled"),
+        ("A001", 3, "served"),
+    ]
+    assert [q["round"] for _, q in got] == [1, 2, 2]
+    assert feed._boards == {}  # a board that left is forgotten
+
+
+async def test_a_reconnection_sends_every_watched_office_its_queue() -> None:
+    async def snapshot(office: str) -> dict[str, Any]:
+        return {"office_id": office}
+
+    feed = QueueFeed(bus=None, snapshot=snapshot)  # type: ignore[arg-type]
+    with feed.watch("north") as board:
+        feed.reconnected()
+        change, queue = await asyncio.wait_for(board.get(), 5)
+    assert change is None and queue == {"office_id": "north"}
