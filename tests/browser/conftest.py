@@ -1,7 +1,7 @@
 """The web pages in Debian's Chromium, driven by Playwright, against the platform
 started as `make up` starts it (deploy/local/up.py in a process group of its own): one
-platform and one browser for every browser test (session fixtures; each launch costs
-tens of seconds of the 2-core machine).
+platform for every browser test of a test process (a session fixture: each launch
+costs tens of seconds of the 2-core machine), one Chromium per test module.
 
 Chromium is /usr/bin/chromium (`make chromium` installs it; MINTONG_CHROMIUM names
 another): Playwright never downloads a browser here. Missing, the tests fail under
@@ -125,7 +125,10 @@ def _signed_in_admin(url: str, data: Path) -> RunningPlatform:
     return RunningPlatform(url, admin, data=data)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in
+# the worker's thread while it is started, and an async test that the same xdist
+# worker runs later could not start its own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         missing(f"Chromium at {CHROMIUM} (`make chromium` installs Debian's)")
