@@ -35,10 +35,12 @@ from gateway.routes import (
 )
 from gateway.routes.identity import IMPORT_BYTES
 from gateway.tokens import TokenChecker, TokenKeys
+from gateway.vacancy import EdgeVacancy
 from services.runtime import telemetry
 from services.runtime.clock import Clock, utc_now
 from services.runtime.events import EventBus
 from services.runtime.revocations import RevocationWatcher
+from services.runtime.vacancy_watch import VacancyWatcher
 
 DESCRIPTION = """The one HTTP API of mintong for the bureau's APP, WeChat official account
 and web platform. Every `/v1` request names its channel in `X-Mintong-Channel`.
@@ -54,7 +56,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = Clients(settings)
         # The gateway publishes nothing: it connects for readiness and for the
-        # revocation bucket, and leaves the streams to the services that own them.
+        # revocation and vacancy buckets, and leaves the streams to the services that own them.
         app.state.bus = EventBus(settings.nats_url, "mintong-gateway", streams=[])
         revoked = RevocationWatcher(app.state.bus)
         app.state.bus.on_reconnect.append(revoked.restart)
@@ -65,12 +67,19 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
             every=settings.token_keys_refresh_interval,
         )
         app.state.tokens = TokenChecker(keys, revoked, clock, ready_wait=settings.admission_wait)
+        vacancy = VacancyWatcher(app.state.bus)
+        app.state.bus.on_reconnect.append(vacancy.restart)
+        app.state.bus.on_disconnect.append(vacancy.lost)
+        app.state.edge = EdgeVacancy(vacancy, enabled=settings.edge_vacancy, list_ttl=settings.slot_list_ttl)
         await app.state.bus.start()
         await revoked.start()
         await keys.start()
+        if settings.edge_vacancy:
+            await vacancy.start()
         try:
             yield
         finally:
+            await vacancy.stop()
             await keys.stop()
             await revoked.stop()
             await app.state.clients.close()

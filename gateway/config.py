@@ -33,6 +33,14 @@ class GatewaySettings(ServiceSettings):
     #: ... and the least between two readings asked for by tokens naming a key id
     #: not known yet (made-up key ids cost identity one call per interval).
     token_keys_min_interval: float = Field(default=5.0, ge=0)
+    #: Vacancy at the edge (decision 65): slot lists answered with the vacancy the
+    #: booking service's bucket tells every gateway process, and bookings of a slot
+    #: known full refused without asking booking. Off: every request asks booking.
+    edge_vacancy: bool = True
+    #: Seconds a slot list's slots (not their vacancy, which comes from the bucket)
+    #: are kept before booking is asked again: how late a newly published slot, a
+    #: suspension or a slot that started shows in the list.
+    slot_list_ttl: float = Field(default=2.0, ge=0)
     #: Largest request body, in bytes, taken on any route without a limit of its
     #: own (the catalogue file and the resident import have theirs): larger ones
     #: get 413 before they are read.

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.clients import Clients
 from gateway.problems import Problem
 from gateway.tokens import TokenChecker
+from gateway.vacancy import EdgeVacancy
 from mintong.identity.v1 import identity_pb2, staff_pb2
 from services.runtime import context
 from services.runtime.access_tokens import STAFF_AUDIENCE
@@ -267,6 +268,11 @@ async def service_call(request: Request) -> Call:
     return _call(request, GATEWAY)
 
 
+def edge(request: Request) -> EdgeVacancy:
+    found: EdgeVacancy = request.app.state.edge
+    return found
+
+
 def clients(request: Request) -> Clients:
     clients: Clients = request.app.state.clients
     return clients
@@ -281,3 +287,4 @@ AnyStaff = Annotated[Staff, Depends(staff())]
 Administrator = Annotated[Staff, Depends(staff("administrator"))]
 Operator = Annotated[Staff, Depends(staff("administrator", "sre"))]
 Services = Annotated[Clients, Depends(clients)]
+Edge = Annotated[EdgeVacancy, Depends(edge)]

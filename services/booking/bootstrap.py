@@ -37,7 +37,7 @@ from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.hall_keeper import HallKeeper
 from services.booking.service_layer.holds import HoldKeeper
 from services.booking.service_layer.unit_of_work import ObjectStore
-from services.runtime import migrations
+from services.runtime import migrations, vacancy_watch
 from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
 from services.runtime.dev_secrets import dev_secret
@@ -135,4 +135,6 @@ def build(
     )
     host.workers.append(HallKeeper(uow, clock, every=settings.hall_sweep_seconds))
     uow.on_commit = host.wake_relay
+    # The gateways' vacancy bucket: the relay publishes its entries (runtime/vacancy.py).
+    host.bus.setup.append(vacancy_watch.ensure_bucket)
     return Booking(settings, db, uow, host, clock, citizens, sealed)
