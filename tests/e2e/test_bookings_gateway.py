@@ -121,7 +121,7 @@ async def test_a_citizen_books_is_told_and_cannot_overbook(platform: Platform, c
         # The place is free at once at the gateway that passed the cancellation on,
         # and within a moment (the bucket) at every other one.
         assert edge.refusal(body["slot_id"], body["business"], "anyone", "key") is None
-        await eventually(lambda: remaining_is(gateway2[1], wang, body["slot_id"], 1))
+        await eventually(lambda: remaining_is(gateway2[1], wang, slots[0], 1))
     listed = (await platform.http.get("/v1/bookings", params={"status": "cancelled"}, headers=zhang)).json()
     assert [b["id"] for b in listed["bookings"]] == [booking["id"]]
     again = await platform.http.post("/v1/bookings", json=body, headers=with_key(wang))
