@@ -18,6 +18,14 @@ class GatewaySettings(ServiceSettings):
     #: HMAC key of the delivery receipts providers post to
     #: /v1/providers/{provider}/receipts (scheme: docs/sms-provider.md).
     receipt_secret: SecretStr | None = None
+    #: Connections the kernel queues for the gateway before it accepts them (the
+    #: listen backlog; Linux caps it at net.core.somaxconn). A crowd arriving at once
+    #: past it has connections dropped rather than answered (issue 12).
+    http_backlog: int = Field(default=4096, ge=1)
+    #: Seconds an idle keep-alive connection stays open. Short, a crowd's clients
+    #: coming back after a Retry-After send on a connection the gateway is closing
+    #: that moment and get no answer; nginx's default is 75.
+    http_keep_alive: int = Field(default=75, ge=1)
     #: Seconds the gateway waits for a service before answering 504.
     grpc_timeout: float = Field(default=5.0, gt=0)
     #: Seconds an administrator's register file may take to upload (streamed to
