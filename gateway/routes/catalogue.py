@@ -109,7 +109,8 @@ async def list_slots(
     free: Annotated[bool, Query(description="true: only slots with a free place.")] = False,
 ) -> schemas.Slots | Response:
     """A suspended business lists no slots. Without dates: today and the six days after.
-    The vacancy shown is the edge's (gateway/vacancy.py): under a second old."""
+    The vacancy shown may lag a booking or a cancellation by up to about a second; a
+    booking itself is always decided on the current count."""
     if date is not None:
         if from_ is not None or to is not None:
             raise Problem(400, "date_and_range", "Give either date, or from and to, not both.", field="date")
