@@ -208,7 +208,7 @@ def cpu_per_request_table(results: list[Result]) -> str:
     rows = [
         "| Database | Clients | "
         + " | ".join(columns)
-        + " | platform (all but the load generator; on SQLite, and PostgreSQL) |",
+        + " | platform (all but the load generator; on SQLite, PostgreSQL too) |",
         "|---|--:|" + "--:|" * (len(columns) + 1),
     ]
     for r in results:
