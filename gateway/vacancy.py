@@ -30,9 +30,10 @@ from services.runtime.vacancy_watch import VacancyWatcher
 #: "full" by the very process that freed the place.
 FREED_SECONDS = 5.0
 
-#: Slot lists kept at most (distinct offices, businesses and date ranges asked for):
-#: a stream of made-up ranges empties the cache rather than fill the memory.
-MAX_LISTS = 4096
+#: Slot lists kept at most (distinct offices, businesses and date ranges asked for
+#: within ``list_ttl``): a stream of made-up ranges empties the cache rather than
+#: fill the memory (a list of 31 days is a few hundred slots).
+MAX_LISTS = 1024
 
 ListKey = tuple[str, str, str, str]
 
@@ -123,7 +124,10 @@ class EdgeVacancy:
         answer = await fetch()
         fetched = _List(time.monotonic(), [schemas.Slot.of(s).model_dump(mode="json") for s in answer.slots])
         if len(self._lists) >= MAX_LISTS:
-            self._lists.clear()
+            stale = time.monotonic() - self.list_ttl
+            self._lists = {k: v for k, v in self._lists.items() if v.fetched_at >= stale}
+            if len(self._lists) >= MAX_LISTS:
+                self._lists.clear()
         self._lists[key] = fetched
         return fetched
 
