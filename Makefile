@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 CATALOGUE_SCHEMA := protos/mintong/booking/v1/catalogue.schema.json
 
-.PHONY: help install up test lint format gen gen-check boundaries pytest lock openapi bench clean chromium
+.PHONY: help install up test lint format gen gen-check boundaries pytest lock openapi bench clean chromium trace
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -28,6 +28,12 @@ up: $(STAMP) ## run the whole platform on this machine (Ctrl-C stops it)
 	$(PY) deploy/local/up.py
 
 test: $(STAMP) lint gen-check boundaries chromium-if-possible pytest ## lint, proto freshness, boundaries and every test
+
+# ID is the X-Request-Id or X-Trace-Id of an answer (errors carry both); without it,
+# the last 20 requests. MINTONG_DATA_DIR, as for make up, says where the traces are.
+ID ?=
+trace: $(STAMP) ## print one request's trace from the data dir's trace files: make trace ID=<request or trace id>
+	@$(PY) -m services.runtime.traceview $(if $(ID),'$(ID)',--recent 20)
 
 chromium: ## install Debian's Chromium for the browser tests (tests/browser) where it is missing
 	tests/browser/install-chromium.sh

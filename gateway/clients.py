@@ -7,7 +7,13 @@ import asyncio
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mintong.booking.v1 import bookings_pb2_grpc, catalogue_pb2_grpc, hall_pb2_grpc, preapplications_pb2_grpc
+from mintong.booking.v1 import (
+    bookings_pb2_grpc,
+    catalogue_pb2_grpc,
+    hall_pb2_grpc,
+    policies_pb2_grpc,
+    preapplications_pb2_grpc,
+)
 from mintong.cards.v1 import cards_pb2_grpc
 from mintong.identity.v1 import channels_pb2_grpc, citizens_pb2_grpc, identity_pb2_grpc, staff_pb2_grpc
 from mintong.notify.v1 import notify_pb2_grpc
@@ -30,6 +36,7 @@ class Clients:
         )
         self.hall = hall_pb2_grpc.HallServiceStub(self.channels["booking"])
         self.hall_staff = hall_pb2_grpc.HallStaffServiceStub(self.channels["booking"])
+        self.policy_admin = policies_pb2_grpc.PolicyAdminServiceStub(self.channels["booking"])
         self.notify = notify_pb2_grpc.NotifyServiceStub(self.channels["notify"])
         self.notify_admin = notify_pb2_grpc.NotifyAdminServiceStub(self.channels["notify"])
         self.identity = identity_pb2_grpc.IdentityServiceStub(self.channels["identity"])

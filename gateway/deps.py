@@ -268,14 +268,16 @@ async def service_call(request: Request) -> Call:
     return _call(request, GATEWAY)
 
 
-# async, though they await nothing: FastAPI runs a plain ``def`` dependency in its
-# thread pool, a hand-off that cost more than the rest of a cached slot list.
 async def edge(request: Request) -> EdgeVacancy:
+    # async like clients below: a plain ``def`` dependency runs in FastAPI's thread pool.
     found: EdgeVacancy = request.app.state.edge
     return found
 
 
 async def clients(request: Request) -> Clients:
+    # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    # thread pool, a thread hand-off per request that was a tenth of the gateway's
+    # CPU in the uncontended-booking profile.
     clients: Clients = request.app.state.clients
     return clients
 

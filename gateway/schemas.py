@@ -93,10 +93,21 @@ CodeText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 class EntryExitReason(BaseModel):
     code: str = Field(description="What a booking gives as `reason_code`.")
     name: str = Field(description="In the language of Accept-Language.")
+    evidence: list[str] = Field(
+        default=[],
+        description="What to bring to show the reason (a policy's, decision 59), in that language.",
+    )
 
     @classmethod
     def all_of(cls, reasons: Iterable[pb.EntryExitReason], language: str) -> list[EntryExitReason]:
-        return [cls(code=r.code, name=pick(language, r.name, r.name_en)) for r in reasons]
+        return [
+            cls(
+                code=r.code,
+                name=pick(language, r.name, r.name_en),
+                evidence=pick_list(language, r.evidence, r.evidence_en),
+            )
+            for r in reasons
+        ]
 
 
 class BookingPolicy(BaseModel):

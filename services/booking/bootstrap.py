@@ -17,6 +17,8 @@ from mintong.booking.v1 import (
     hall_pb2_grpc,
     offices_pb2,
     offices_pb2_grpc,
+    policies_pb2,
+    policies_pb2_grpc,
     preapplications_pb2,
     preapplications_pb2_grpc,
 )
@@ -29,6 +31,7 @@ from services.booking.entrypoints.bookings_servicer import BookingServicer, Book
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
 from services.booking.entrypoints.hall_servicer import HallServicer, HallStaffServicer
 from services.booking.entrypoints.offices_servicer import OfficeDirectoryServicer
+from services.booking.entrypoints.policies_servicer import PolicyAdminServicer
 from services.booking.entrypoints.preapplications_servicer import (
     PreApplicationReviewServicer,
     PreApplicationServicer,
@@ -36,6 +39,7 @@ from services.booking.entrypoints.preapplications_servicer import (
 from services.booking.service_layer.directory import CitizenDirectory
 from services.booking.service_layer.hall_keeper import HallKeeper
 from services.booking.service_layer.holds import HoldKeeper
+from services.booking.service_layer.policy_keeper import PolicyKeeper
 from services.booking.service_layer.unit_of_work import ObjectStore
 from services.runtime import migrations, vacancy_watch
 from services.runtime.clock import Clock, utc_now
@@ -109,6 +113,7 @@ def build(
         offices_pb2_grpc.add_OfficeDirectoryServiceServicer_to_server(OfficeDirectoryServicer(uow), server)
         hall_pb2_grpc.add_HallServiceServicer_to_server(HallServicer(uow, clock), server)
         hall_pb2_grpc.add_HallStaffServiceServicer_to_server(HallStaffServicer(uow, clock, qr), server)
+        policies_pb2_grpc.add_PolicyAdminServiceServicer_to_server(PolicyAdminServicer(uow, clock), server)
 
     services = [
         *catalogue_pb2.DESCRIPTOR.services_by_name.values(),
@@ -116,6 +121,7 @@ def build(
         *offices_pb2.DESCRIPTOR.services_by_name.values(),
         *preapplications_pb2.DESCRIPTOR.services_by_name.values(),
         *hall_pb2.DESCRIPTOR.services_by_name.values(),
+        *policies_pb2.DESCRIPTOR.services_by_name.values(),
     ]
     host = ServiceHost(
         NAME,
@@ -134,6 +140,7 @@ def build(
         )
     )
     host.workers.append(HallKeeper(uow, clock, every=settings.hall_sweep_seconds))
+    host.workers.append(PolicyKeeper(uow, clock, every=settings.policy_check_seconds))
     uow.on_commit = host.wake_relay
     # The gateways' vacancy bucket: the relay publishes its entries (runtime/vacancy.py).
     host.bus.setup.append(vacancy_watch.ensure_bucket)

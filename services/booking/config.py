@@ -28,6 +28,9 @@ class BookingSettings(PiiSettings):
     hold_check_seconds: float = Field(default=5.0, gt=0)
     #: How often called tickets past their grace period become no-shows, in seconds.
     hall_sweep_seconds: float = Field(default=30.0, gt=0)
+    #: How often policies whose effective_from or effective_until has come are
+    #: brought into force or lapsed, in seconds (decision 59).
+    policy_check_seconds: float = Field(default=15.0, gt=0)
     #: Idempotency keys are answered for at least this long.
     idempotency_keep_hours: int = Field(default=24, ge=24)
     #: Bytes one pre-application document (photo or PDF) may have.

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from opentelemetry import trace
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -32,8 +33,23 @@ def load_settings(cls: type[SettingsT]) -> SettingsT:
         sys.exit(f"bad configuration: {problems}")
 
 
+class TraceIds(logging.Filter):
+    """Names on each line the trace it was written in, sampled or not (an unsampled
+    trace is still recorded, so its id is real): an error line leads to its spans,
+    and to the answer that carried the same id in ``X-Trace-Id``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        record.trace = f" trace={context.trace_id:032x}" if context.is_valid else ""
+        return True
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s%(trace)s: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TraceIds())
 
 
 def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]) -> None:

@@ -10,6 +10,12 @@ Exporter choice, in this order:
 - otherwise: OTLP-JSON lines in ``<data dir>/traces/<service>.jsonl``, one export
   request per line, the format the OpenTelemetry Collector's ``otlpjsonfile``
   receiver reads back.
+
+Sampling is the SDK's, from ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``
+(default: every trace). A trace the sampler leaves out is still recorded, not
+exported: its ids reach the answers' ``X-Trace-Id`` and the log lines, and any of its
+spans that ends in error or lasts at least ``MINTONG_TRACE_SLOW_MS`` (default 1000) is
+exported all the same (decision 63).
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import SpanContext, SpanKind
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import SpanContext, SpanKind, StatusCode
+
+SLOW_MS_DEFAULT = 1000.0
 
 
 class OtlpJsonLinesExporter(SpanExporter):
@@ -192,6 +201,58 @@ def _omit_empty(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in ("", 0, [], None)}
 
 
+class RecordUnsampled(Sampler):
+    """The configured sampler, except that a trace it leaves out is recorded (not
+    exported) rather than dropped, so that an error or a slow span in it can still be
+    kept (:class:`KeepErrorsAndSlow`). Recording costs the spans' making; the export,
+    the larger part, is what sampling saves."""
+
+    def __init__(self, inner: Sampler) -> None:
+        self.inner = inner
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        result = self.inner.should_sample(*args, **kwargs)
+        if result.decision is Decision.DROP:
+            return SamplingResult(Decision.RECORD_ONLY, result.attributes, result.trace_state)
+        return result
+
+    def get_description(self) -> str:
+        return f"RecordUnsampled{{{self.inner.get_description()}}}"
+
+
+class KeepErrorsAndSlow(BatchSpanProcessor):
+    """Batches sampled spans for export, as its parent does, and also the spans of
+    unsampled traces that ended in error or took at least ``slow_ms``."""
+
+    def __init__(self, exporter: SpanExporter, slow_ms: float) -> None:
+        super().__init__(exporter)
+        self._slow_ns = int(slow_ms * 1_000_000)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is None:
+            return
+        if span.context.trace_flags.sampled:
+            super().on_end(span)
+        elif span.status.status_code is StatusCode.ERROR or (
+            span.start_time is not None
+            and span.end_time is not None
+            and span.end_time - span.start_time >= self._slow_ns
+        ):
+            # The parent class exports sampled spans only; its batcher takes any.
+            self._batch_processor.emit(span)
+
+
+def slow_ms_from_env() -> float:
+    raw = os.environ.get("MINTONG_TRACE_SLOW_MS", "").strip()
+    try:
+        value = float(raw) if raw else SLOW_MS_DEFAULT
+    except ValueError:
+        raise ValueError(f"MINTONG_TRACE_SLOW_MS must be a number of milliseconds, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"MINTONG_TRACE_SLOW_MS must be positive, not {raw!r}")
+    return value
+
+
 def _exporter(service: str, data_dir: Path) -> SpanExporter | None:
     choice = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
     if choice == "otlp" or (not choice and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")):
@@ -212,9 +273,12 @@ def setup_tracing(service: str, data_dir: Path) -> TracerProvider | None:
         return None
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service}
     provider = TracerProvider(resource=Resource.create(attributes))
+    # The SDK has read OTEL_TRACES_SAMPLER; what it leaves out is recorded all the same
+    # (even under the default, a remote parent's "not sampled" is followed).
+    provider.sampler = RecordUnsampled(provider.sampler)
     exporter = _exporter(service, data_dir)
     if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(KeepErrorsAndSlow(exporter, slow_ms_from_env()))
     trace.set_tracer_provider(provider)
     instrument_sql()
     return provider

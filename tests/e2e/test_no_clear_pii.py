@@ -357,6 +357,27 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     queue = await platform.http.get("/v1/offices/centre/queue", headers=platform.headers())
     assert not leaks("the hall's display", queue.text)
 
+    # An office closure (decision 60): Tuesday's booking cancelled by a policy, the
+    # policies table, the closure's event and the message it becomes.
+    tuesday = await platform.http.get(
+        "/v1/offices/centre/slots",
+        params={"business": "ID_CARD_RENEWAL", "from": "2030-01-08", "to": "2030-01-08"},
+        headers=signed_in,
+    )
+    booked = await platform.http.post(
+        "/v1/bookings",
+        json={"slot_id": tuesday.json()["slots"][0]["id"], "business": "ID_CARD_RENEWAL"},
+        headers={**signed_in, "Idempotency-Key": "leak-test-closure"},
+    )
+    assert booked.status_code == 201, booked.text
+    closure = await platform.http.post(
+        "/v1/admin/cities/testcity/policies",
+        json={"kind": "office_closure", "office_id": "centre", "from": "2030-01-08", "to": "2030-01-08"},
+        headers=platform.headers(admin=True),
+    )
+    assert (closure.status_code, closure.json()["cancelled_bookings"]) == (201, 1), closure.text
+    assert not leaks("a policy", closure.text, NEEDLES)
+
     await pre_application_with_personal_data(platform, signed_in)
     await a_card_to_the_door(platform, signed_in, tokens["citizen_id"])
     await notify_on_every_path(platform, nats_server.url, tokens["citizen_id"])
@@ -364,7 +385,8 @@ async def test_no_clear_id_number_or_phone_is_left_anywhere(
     async def inbox_filled() -> Any:
         answer = await platform.http.get("/v1/me/messages", headers=signed_in)
         templates = {m["template"] for m in answer.json()["messages"]}
-        return answer if templates >= {"card_delivered", "booking_confirmed", "ticket_issued"} else None
+        wanted = {"card_delivered", "booking_confirmed", "ticket_issued", "booking_cancelled_by_closure"}
+        return answer if templates >= wanted else None
 
     inbox = await eventually(inbox_filled)
     assert not leaks("the citizen's inbox", inbox.text, NEEDLES)

@@ -5,6 +5,8 @@ OTLP-JSON files, Ctrl-C stopping everything; and a service run alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import re
@@ -23,6 +25,7 @@ import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.runtime import traceview
 from tests.conftest import free_port, wait_for_port
 from tests.e2e.processes import ROOT, clean_env, make_up, platform_ports, start_platform, wait_ready
 
@@ -133,6 +136,9 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         )
         assert booked.status_code == 201, booked.text
         assert booked.json()["snapshot"]["visit_requirements"]
+        # An error answer: its ids lead to its trace too (checked after the stop).
+        refused = httpx.post(f"{url}/v1/bookings", json={"slot_id": slot["id"]}, headers=web)
+        assert refused.status_code == 401, refused.text
 
         # The confirmation leaves the inbox: the SMS sandbox holds it for his number
         # (identity told notify the register's phone), found with or without +86.
@@ -198,6 +204,88 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         if span["traceId"] == trace_id and any(a["key"] == "db.system" for a in span.get("attributes", []))
     ]
     assert sql, "the booking process traced no SQL statement of the request"
+
+    assert_traceview_shows_the_booking(tmp_path, booked.headers["x-request-id"])
+    assert_traceview_shows_the_error(tmp_path, refused.headers["x-trace-id"])
+
+
+def assert_traceview_shows_the_booking(data_dir: Path, request_id: str) -> None:
+    """What an SRE given the booking's X-Request-Id reads (issue 14, item 4): one tree
+    from the gateway's request through booking's gRPC server span, its SQL (the outbox
+    row among it) and the publish on NATS, down to notify's consumer and delivery."""
+    files = traceview.trace_files(data_dir)
+    trace_id = traceview.find_trace_id(files, request_id)
+    assert trace_id is not None
+    roots = traceview.build_tree(traceview.load_trace(files, trace_id))
+    assert len(roots) == 1, [r.name for r in roots]
+    [root] = roots
+    assert (root.service, root.name, root.kind) == ("gateway", "POST /v1/bookings", "SERVER")
+    assert root.attributes["mintong.request_id"] == request_id
+
+    def path_to(predicate: Callable[[traceview.Span], bool]) -> list[traceview.Span]:
+        def search(span: traceview.Span, trail: list[traceview.Span]) -> list[traceview.Span]:
+            if predicate(span):
+                return [*trail, span]
+            for child in span.children:
+                if found := search(child, [*trail, span]):
+                    return found
+            return []
+
+        found = search(root, [])
+        assert found, traceview.render_text(roots)
+        return found
+
+    consumer = path_to(
+        lambda s: (
+            s.service == "notify"
+            and s.kind == "CONSUMER"
+            and s.name == "mintong.booking.booking.confirmed process"
+        )
+    )
+    assert [(s.service, s.kind) for s in consumer] == [
+        ("gateway", "SERVER"),
+        ("gateway", "CLIENT"),
+        ("booking", "SERVER"),
+        ("booking", "PRODUCER"),
+        ("notify", "CONSUMER"),
+    ], traceview.render_text(roots)
+    assert consumer[2].name == "/mintong.booking.v1.BookingService/Book"
+    assert consumer[3].name == "mintong.booking.booking.confirmed publish"
+    outbox = path_to(lambda s: "INSERT INTO outbox" in str(s.attributes.get("db.statement", "")))
+    assert outbox[-2] is consumer[2], "the outbox row is written in the gRPC call's transaction"
+    path_to(lambda s: s.service == "notify" and s.name.startswith("deliver "))
+    # A consumer may have met a busy database and been redelivered (a second span, with
+    # the exception); the request itself succeeded and the event was handled once.
+    assert not any(s.failed for s in consumer[:3]), traceview.render_text(roots)
+    handled = [
+        s
+        for _, s in traceview.walk(roots)
+        if s.kind == "CONSUMER" and s.service == "notify" and s.attributes.get("mintong.duplicate") is False
+    ]
+    assert len(handled) == 1, traceview.render_text(roots)
+
+    # The command an SRE runs prints that tree, with every service and timing in it;
+    # --html writes the same as a page.
+    page = data_dir / "trace.html"
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert traceview.main([request_id, "--data-dir", str(data_dir), "--html", str(page)]) == 0
+    printed = output.getvalue()
+    assert printed.startswith(f"trace {trace_id}: ") and "booking, gateway, notify" in printed, printed
+    assert re.search(
+        r"\+\s*\d+\.\d ms\s+\d+\.\d ms  notify\s+ mintong.booking.booking.confirmed process", printed
+    )
+    assert "mintong.booking.booking.confirmed process" in page.read_text(encoding="utf-8")
+
+
+def assert_traceview_shows_the_error(data_dir: Path, trace_id: str) -> None:
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert traceview.main([trace_id, "--data-dir", str(data_dir)]) == 0
+    assert "POST /v1/bookings [server]" in output.getvalue() and "http.status_code=401" in output.getvalue()
+    with contextlib.redirect_stdout(output := io.StringIO()):
+        assert traceview.main(["--recent", "50", "--errors", "--data-dir", str(data_dir)]) == 0
+    assert trace_id in output.getvalue()
 
 
 def assert_stopped_cleanly(log: str) -> None:

@@ -544,3 +544,36 @@ async def test_card_steps_are_told_in_the_citizens_language(
     assert "SF123" in zh[0].body and "中国邮政EMS" in zh[0].body and "app-1" in zh[0].body
     [en] = await eventually(lambda: messages_of(notify, "c32"))
     assert en.template == "card_shipped" and "China Post EMS" in en.body and "SF456" in en.body
+
+
+async def test_an_office_closure_withdraws_the_reminder_and_tells_why_once(
+    client: Client, notify: Any, nats_server: Any
+) -> None:
+    await client.prefer("c59", pb.DELIVERY_CHANNEL_SMS, phone=PHONE, language="en")
+    await publish(nats_server.url, booking_confirmed("b-59", "c59"), "evt-59")
+    await eventually(lambda: _two(notify, "c59"))
+    closed = events_pb2.BookingCancelledByClosure(
+        booking_id="b-59",
+        citizen_id="c59",
+        city_code="haikou",
+        business_name="身份证换领",
+        business_name_en="ID card renewal",
+        office_name="龙华办证中心",
+        office_name_en="Longhua centre",
+        date=common_pb2.Date(year=2030, month=1, day=9),
+        start=common_pb2.TimeOfDay(hours=9, minutes=30),
+        policy_id="p-1",
+        closed_from=common_pb2.Date(year=2030, month=1, day=9),
+        closed_to=common_pb2.Date(year=2030, month=1, day=9),
+        reason="水管爆裂",
+        reason_en="A burst pipe.",
+    )
+    # Published twice (a relay that crashed before marking its row): told once.
+    await publish(nats_server.url, closed, "evt-60")
+    await publish(nats_server.url, closed, "evt-60")
+    found = await eventually(lambda: _count(notify, "c59", 3))
+    told = [m for m in found if m.template == "booking_cancelled_by_closure"]
+    assert len(told) == 1
+    assert "Longhua centre is closed on" in told[0].body and "A burst pipe." in told[0].body
+    reminder = next(m for m in found if m.template == "booking_reminder")
+    assert {d.status.value for d in reminder.deliveries} == {"failed"}

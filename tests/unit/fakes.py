@@ -104,6 +104,12 @@ class FakeCatalogueRepository:
     async def earliest_available(self, office_id: str, group: str, after: dt.datetime) -> model.Slot | None:
         return next((s for s in self._not_started(office_id, group, after) if s.booked < s.capacity), None)
 
+    async def save_office_policy_fields(self, office: model.Office) -> None:
+        self.offices[office.id] = office
+
+    async def close_slots(self, office_id: str, days: list[dt.date], closed: bool) -> int:
+        raise NotImplementedError("closures are tested on real databases (test_policies.py)")
+
     def _not_started(self, office_id: str, group: str, after: dt.datetime) -> list[model.Slot]:
         """Slots of a group starting at or after ``after`` (naive local), by date and start."""
         found = [
@@ -146,6 +152,14 @@ class FakeFormRepository:
         return self.forms.get((city_code, business_code))
 
 
+class FakePolicyRepository:
+    """Only what loading a catalogue asks of policies: none is in force (policies
+    themselves are tested on the SQL repository)."""
+
+    async def in_force(self, *args: object, **kwargs: object) -> list[Any]:
+        return []
+
+
 class FakeTransaction:
     def __init__(
         self,
@@ -160,6 +174,7 @@ class FakeTransaction:
         self.pre_applications: Any = forms or FakeFormRepository()
         # The hall is tested on real databases only (tests/integration/test_hall.py).
         self.hall: Any = None
+        self.policies: Any = FakePolicyRepository()
         self.events: list[Event] = []
         self.audited: list[tuple[str, str, dict[str, object]]] = []
         self.writable = writable

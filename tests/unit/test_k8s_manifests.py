@@ -248,7 +248,11 @@ PROCESS_SETTINGS = {
 def _overlay_env(overlay: Path, name: str, container: str) -> dict[str, str]:
     """What one container of the overlay gets: the ConfigMap (base, patched by the
     overlay) and its Secret references (base and overlay patches), with sample values."""
-    (config,) = [d for d in _manifests(K8S / "base") if d.get("kind") == "ConfigMap"]
+    (config,) = [
+        d
+        for d in _manifests(K8S / "base")
+        if d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "mintong-config"
+    ]
     env = dict(config["data"])
     for patch in _manifests(overlay):
         if patch.get("kind") == "ConfigMap" and patch["metadata"]["name"] == config["metadata"]["name"]:

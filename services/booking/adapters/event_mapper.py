@@ -96,6 +96,27 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
             )
         case events.BookingCancelled(booking=b):
             return events_pb2.BookingCancelled(occurred_at=ts, **_whose_when(b))
+        case events.BookingCancelledByClosure(booking=b):
+            return events_pb2.BookingCancelledByClosure(
+                occurred_at=ts,
+                **_whose_when(b),
+                policy_id=event.policy_id,
+                closed_from=date_to_proto(event.first_day),
+                closed_to=date_to_proto(event.last_day),
+                reason=event.reason,
+                reason_en=event.reason_en,
+            )
+        case events.PolicyChanged():
+            return events_pb2.PolicyChanged(
+                occurred_at=ts,
+                policy_id=event.policy_id,
+                city_code=event.city_code,
+                kind=event.kind,
+                subject=event.subject,
+                state=event.state,
+                effective_from=timestamp_to_proto(event.effective_from),
+                effective_until=timestamp_to_proto(event.effective_until) if event.effective_until else None,
+            )
         case events.BookingRescheduled(booking=b):
             return events_pb2.BookingRescheduled(
                 occurred_at=ts,

@@ -123,6 +123,9 @@ slots = Table(
     Column("booked", Integer, nullable=False, server_default="0"),
     # …and places held for a citizen from the waitlist until they confirm.
     Column("held", Integer, nullable=False, server_default="0"),
+    # Closed by an office closure (a policy): no place is taken or held in it, whatever
+    # the counts say; the conditional updates that take and hold places check it.
+    Column("closed", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("office_id", "group_code", "date", "start_time"),
     # The second guard against overbooking (the first is the conditional update):
     # the database itself refuses it.
@@ -346,6 +349,36 @@ hall_tickets = Table(
     ),
     # The queue's order, the next ticket to call at its head.
     Index("ix_hall_tickets_queue", "office_id", "day", "status", "priority_rank", "order_at", "seq"),
+)
+
+# The bureau's policies with effective dates (decision 59): suspensions, entry-exit
+# reasons, visit requirements and office closures, applied to the catalogue rows when
+# they come into force and undone when they lapse. No personal data.
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("city_code", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # What it is about: a business code, a destination, a reason code, an office id.
+    Column("subject", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("effective_from", DateTime(timezone=True), nullable=False),
+    Column("effective_until", DateTime(timezone=True), nullable=True),
+    # scheduled → in_force → lapsed (or scheduled → lapsed when ended before it began)
+    Column("state", String(16), nullable=False),
+    # What the policy replaced when it came into force: restored when it lapses.
+    Column("previous", JSON, nullable=True),
+    # A closure's cancellations are all done (they run in batches, resumably).
+    Column("closure_done", Boolean, nullable=False, server_default=text("false")),
+    Column("cancelled_count", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("effective_until IS NULL OR effective_until > effective_from", name="period_forwards"),
+    # The keeper's question: which policies are due to come into force or lapse.
+    Index("ix_policies_due", "state", "effective_from"),
+    Index("ix_policies_subject", "city_code", "kind", "subject"),
 )
 
 outbox = outbox_table(metadata)

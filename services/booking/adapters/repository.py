@@ -196,6 +196,26 @@ class SqlCatalogueRepository:
         if rows:
             await self.conn.execute(orm.office_businesses.insert(), rows)
 
+    async def save_office_policy_fields(self, o: model.Office) -> None:
+        """Only what policies change (visit requirements, closed days): the office's
+        groups and slots stay as they are."""
+        await self.conn.execute(
+            update(orm.offices)
+            .where(orm.offices.c.id == o.id)
+            .values(
+                visit_requirements=list(o.visit_requirements),
+                visit_requirements_en=list(o.visit_requirements_en),
+                closed_dates=sorted(d.isoformat() for d in o.closed_dates),
+            )
+        )
+
+    async def close_slots(self, office_id: str, days: list[dt.date], closed: bool) -> int:
+        s = orm.slots
+        done = await self.conn.execute(
+            update(s).where(s.c.office_id == office_id, s.c.date.in_(days)).values(closed=closed)
+        )
+        return done.rowcount
+
     async def find_group(self, office_id: str, business_code: str) -> tuple[str, str, bool] | None:
         ob, o, c, b = orm.office_businesses, orm.offices, orm.cities, orm.businesses
         row = (
@@ -262,6 +282,7 @@ class SqlCatalogueRepository:
                 s.c.office_id == office_id,
                 s.c.group_code == group,
                 s.c.date.between(first, last),
+                s.c.closed.is_(False),
                 _not_started(after),
             )
             .order_by(s.c.date, s.c.start_time)
@@ -277,6 +298,7 @@ class SqlCatalogueRepository:
                     s.c.office_id == office_id,
                     s.c.group_code == group,
                     s.c.booked + s.c.held < s.c.capacity,
+                    s.c.closed.is_(False),
                     _not_started(after),
                 )
                 .order_by(s.c.date, s.c.start_time)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.bookings_repository import SqlBookingRepository
 from services.booking.adapters.hall_repository import SqlHallRepository
+from services.booking.adapters.policies_repository import SqlPolicyRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
 from services.booking.adapters.vacancy import add_vacancy_entries
@@ -30,6 +31,7 @@ class SqlTransaction:
         self.bookings = SqlBookingRepository(conn, self.touched_slots)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
         self.hall = SqlHallRepository(conn)
+        self.policies = SqlPolicyRepository(conn)
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:

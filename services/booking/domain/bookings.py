@@ -201,6 +201,17 @@ def new_confirmation_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def check_office_open(office: Office, slot: Slot) -> None:
+    """An office closure (a policy in force, decision 59) takes no booking on its
+    days; the slots' ``closed`` flag refuses one in the database as well."""
+    if slot.date in office.closed_dates:
+        raise Refused(
+            "office_closed",
+            f"{office.name_en or office.name} is closed on {slot.date}; choose another day or office.",
+            field="slot_id",
+        )
+
+
 def check_business(
     business: Business, channel: Channel, request: BookingRequest, rules: BookingRules
 ) -> None:

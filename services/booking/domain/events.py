@@ -19,12 +19,14 @@ from services.booking.domain.hall import Ticket
 __all__ = [
     "BookingAffectedBySuspension",
     "BookingCancelled",
+    "BookingCancelledByClosure",
     "BookingConfirmed",
     "BookingRescheduled",
     "BusinessResumed",
     "BusinessSuspended",
     "CatalogueLoaded",
     "Event",
+    "PolicyChanged",
     "PreApplicationApproved",
     "SlotsPublished",
     "TicketComingUp",
@@ -51,6 +53,31 @@ class BookingConfirmed:
 @dataclass(frozen=True)
 class BookingCancelled:
     booking: Booking
+
+
+@dataclass(frozen=True)
+class BookingCancelledByClosure:
+    """An office closure (a policy) cancelled this booking: its citizen is told, once."""
+
+    booking: Booking
+    policy_id: str
+    first_day: dt.date
+    last_day: dt.date
+    reason: str
+    reason_en: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyChanged:
+    """A policy was made, came into force or lapsed (decision 59)."""
+
+    policy_id: str
+    city_code: str
+    kind: str
+    subject: str
+    state: str
+    effective_from: dt.datetime
+    effective_until: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -148,6 +175,8 @@ Event = (
     | BusinessResumed
     | BookingConfirmed
     | BookingCancelled
+    | BookingCancelledByClosure
+    | PolicyChanged
     | BookingRescheduled
     | WaitlistOfferMade
     | WaitlistOfferExpired

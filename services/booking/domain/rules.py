@@ -112,6 +112,8 @@ class BookingRules:
     suspended_destinations: tuple[str, ...] = ()
     #: Names the city gave its reasons (code → (zh-CN, en)); the defaults otherwise.
     entry_exit_reason_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: What a citizen must bring to show each reason (code → ((zh-CN, en), …)); set by policies.
+    entry_exit_reason_evidence: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     #: How long the booking entitlement an approved pre-application issues can be used.
     entitlement: dt.timedelta = dt.timedelta(days=30)
     hall: HallRules = field(default_factory=HallRules)
@@ -139,6 +141,9 @@ class BookingRules:
             "entry_exit_reasons": list(self.entry_exit_reasons),
             "suspended_destinations": list(self.suspended_destinations),
             "entry_exit_reason_names": {k: list(v) for k, v in self.entry_exit_reason_names.items()},
+            "entry_exit_reason_evidence": {
+                k: [list(e) for e in v] for k, v in self.entry_exit_reason_evidence.items()
+            },
             "entitlement_days": self.entitlement.days,
             "hall": self.hall.to_json(),
         }
@@ -161,6 +166,10 @@ class BookingRules:
             entry_exit_reason_names={
                 str(k): (str(v[0]), str(v[1]))
                 for k, v in dict(d.get("entry_exit_reason_names") or {}).items()  # type: ignore[call-overload]
+            },
+            entry_exit_reason_evidence={
+                str(k): tuple((str(e[0]), str(e[1])) for e in v)
+                for k, v in dict(d.get("entry_exit_reason_evidence") or {}).items()  # type: ignore[call-overload]
             },
             # Rules stored before pre-applications had an entitlement period: the default.
             entitlement=dt.timedelta(days=int(d.get("entitlement_days", 30))),  # type: ignore[call-overload]

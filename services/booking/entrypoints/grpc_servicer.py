@@ -33,9 +33,16 @@ _STATUS = {
 
 def reasons_to_proto(rules: BookingRules) -> list[pb.EntryExitReason]:
     return [
-        pb.EntryExitReason(code=code, name=zh, name_en=en)
+        pb.EntryExitReason(
+            code=code,
+            name=zh,
+            name_en=en,
+            evidence=[e[0] for e in evidence],
+            evidence_en=[e[1] for e in evidence] if any(e[1] for e in evidence) else [],
+        )
         for code in rules.entry_exit_reasons
         for zh, en in [rules.reason_name(code)]
+        for evidence in [rules.entry_exit_reason_evidence.get(code, ())]
     ]
 
 

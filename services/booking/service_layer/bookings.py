@@ -27,6 +27,7 @@ from services.booking.domain.bookings import (
     check_business,
     check_cancellable,
     check_no_shows,
+    check_office_open,
     check_slot_open,
     new_confirmation_code,
 )
@@ -102,6 +103,7 @@ async def _checked_context(
         raise await _why_no_context(tx, request)
     rules = ctx.city.rules
     check_business(ctx.business, channel, request, rules)
+    check_office_open(ctx.office, ctx.slot)
     if slot_must_be_open:
         check_slot_open(ctx.slot, rules, local_now(now, ctx.city.time_zone))
     if ctx.business.requires_pre_application:
@@ -514,6 +516,17 @@ async def expire_holds(uow: UnitOfWork, clock: Clock, *, batch: int = 100) -> in
     return expired
 
 
+async def end_holds(tx: Transaction, entry_ids: list[str], now: dt.datetime) -> int:
+    """End these holds (an office closed on their day): each citizen is told, and the
+    place goes to nobody (a closed slot is held for no one)."""
+    ended = 0
+    for entry_id in entry_ids:
+        entry = await tx.bookings.get_entry(entry_id)
+        if entry is not None and await _end_hold(tx, entry, WaitStatus.EXPIRED, now):
+            ended += 1
+    return ended
+
+
 async def _end_hold(tx: Transaction, entry: WaitlistEntry, status: WaitStatus, now: dt.datetime) -> bool:
     if entry.held_slot_id is None or not await tx.bookings.close_entry(entry.id, WaitStatus.OFFERED, status):
         return False
@@ -535,6 +548,8 @@ async def offer_freed_place(tx: Transaction, slot_id: int, now: dt.datetime) -> 
         return False
     office = await tx.catalogue.get_office(slot.office_id)
     assert office is not None
+    if slot.date in office.closed_dates:
+        return False  # closed by a policy: no waitlist offer is held for the day
     city = await _city_of(tx, office.city_code)
     local = local_now(now, city.time_zone)
     if dt.datetime.combine(slot.date, slot.start) <= local or slot.date > city.rules.last_bookable_date(

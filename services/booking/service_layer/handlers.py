@@ -9,7 +9,7 @@ from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 from services.booking.domain import events, model
-from services.booking.service_layer import bookings, catalogue_file
+from services.booking.service_layer import bookings, catalogue_file, policies
 from services.booking.service_layer.unit_of_work import CatalogueRepository, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
@@ -41,6 +41,8 @@ async def load_catalogue(uow: UnitOfWork, content: bytes, fmt: Literal["yaml", "
                 await tx.pre_applications.save_form(city_doc.code, business_code, form)
             for office in offices:
                 await tx.catalogue.save_office(office)
+        # The file's values are the base; policies in force are written over them again.
+        await policies.reapply(tx)
         tx.emit(events.CatalogueLoaded(result.city_codes, result.office_count, result.business_count))
         await tx.audit(
             "catalogue.loaded",

@@ -68,14 +68,18 @@ class BookingPolicy(_message.Message):
     def __init__(self, horizon_days: _Optional[int] = ..., release_time: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., cancel_cutoff_minutes: _Optional[int] = ..., hold_minutes: _Optional[int] = ..., entry_exit_reasons: _Optional[_Iterable[_Union[EntryExitReason, _Mapping]]] = ..., suspended_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EntryExitReason(_message.Message):
-    __slots__ = ("code", "name", "name_en")
+    __slots__ = ("code", "name", "name_en", "evidence", "evidence_en")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_EN_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     name_en: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ...) -> None: ...
+    evidence: _containers.RepeatedScalarFieldContainer[str]
+    evidence_en: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., name_en: _Optional[str] = ..., evidence: _Optional[_Iterable[str]] = ..., evidence_en: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Business(_message.Message):
     __slots__ = ("city_code", "code", "category", "name", "service_guide", "materials", "phone", "duration_minutes", "handling", "requires_pre_application", "channels", "status", "announcement", "name_en", "service_guide_en", "materials_en", "announcement_en", "entry_exit_reasons", "suspended_destinations")

@@ -157,6 +157,60 @@ class BookingCancelled(_message.Message):
     office_name_en: str
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ...) -> None: ...
 
+class BookingCancelledByClosure(_message.Message):
+    __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "date", "start", "business_name_en", "office_name_en", "policy_id", "closed_from", "closed_to", "reason", "reason_en")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_NAME_EN_FIELD_NUMBER: _ClassVar[int]
+    POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FROM_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_TO_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REASON_EN_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    booking_id: str
+    citizen_id: str
+    city_code: str
+    business_name: str
+    office_name: str
+    date: _common_pb2.Date
+    start: _common_pb2.TimeOfDay
+    business_name_en: str
+    office_name_en: str
+    policy_id: str
+    closed_from: _common_pb2.Date
+    closed_to: _common_pb2.Date
+    reason: str
+    reason_en: str
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booking_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., city_code: _Optional[str] = ..., business_name: _Optional[str] = ..., office_name: _Optional[str] = ..., date: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., start: _Optional[_Union[_common_pb2.TimeOfDay, _Mapping]] = ..., business_name_en: _Optional[str] = ..., office_name_en: _Optional[str] = ..., policy_id: _Optional[str] = ..., closed_from: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., closed_to: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., reason: _Optional[str] = ..., reason_en: _Optional[str] = ...) -> None: ...
+
+class PolicyChanged(_message.Message):
+    __slots__ = ("occurred_at", "policy_id", "city_code", "kind", "subject", "state", "effective_from", "effective_until")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    policy_id: str
+    city_code: str
+    kind: str
+    subject: str
+    state: str
+    effective_from: _timestamp_pb2.Timestamp
+    effective_until: _timestamp_pb2.Timestamp
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., policy_id: _Optional[str] = ..., city_code: _Optional[str] = ..., kind: _Optional[str] = ..., subject: _Optional[str] = ..., state: _Optional[str] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., effective_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class BookingRescheduled(_message.Message):
     __slots__ = ("occurred_at", "booking_id", "citizen_id", "city_code", "business_name", "office_name", "office_address", "old_date", "old_start", "date", "start", "confirmation_code", "materials", "business_name_en", "office_name_en", "office_address_en", "materials_en")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
