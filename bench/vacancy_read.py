@@ -201,6 +201,34 @@ def cpu_table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
+def cpu_per_request_table(results: list[Result]) -> str:
+    """The same CPU per request: on a shared machine the figure to compare, since
+    requests/s also depends on what the other processes of the machine take."""
+    columns = {k: v for k, v in CPU_COLUMNS.items() if k != "whole machine"}
+    rows = [
+        "| Database | Clients | "
+        + " | ".join(columns)
+        + " | platform (all but the load generator; on SQLite, PostgreSQL too) |",
+        "|---|--:|" + "--:|" * (len(columns) + 1),
+    ]
+    for r in results:
+        per = [
+            1000
+            * sum(
+                t for key, t in r.cpu.items() for role in roles if key == role or key.startswith(role + ":")
+            )
+            / max(r.requests, 1)
+            for roles in columns.values()
+        ]
+        platform = sum(per) - per[list(columns).index("load generator")]
+        if r.database == "sqlite":  # the PostgreSQL server served others' work, not this platform
+            platform -= per[list(columns).index("postgres")]
+        rows.append(
+            f"| {r.database} | {r.clients} | " + " | ".join(f"{x:.2f}" for x in per) + f" | {platform:.2f} |"
+        )
+    return "\n".join(rows)
+
+
 def report(results: list[Result], args: argparse.Namespace, command: str, pg_version: str | None) -> str:
     today = dt.date.today()
     settings = "default settings: INFO logs, traces to JSON-lines files"
@@ -220,6 +248,11 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         f"(the machine has {os.cpu_count()} cores, {100 * (os.cpu_count() or 1)} % in all):",
         "",
         cpu_table(results),
+        "",
+        "The same CPU in milliseconds per request (the machine is shared with other work: "
+        "compare these, not the requests/s):",
+        "",
+        cpu_per_request_table(results),
         "",
         "The machine (the load generator, one Python process using httpx, runs on it too):",
         "",

@@ -44,6 +44,10 @@ def main() -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         # X-Forwarded-For is the app's business (MINTONG_TRUSTED_PROXIES), not uvicorn's.
         proxy_headers=False,
+        # A crowd is answered (a booking, a refusal or a 503 with Retry-After from the
+        # admission limit), not dropped at the door or on a keep-alive race.
+        backlog=settings.http_backlog,
+        timeout_keep_alive=settings.http_keep_alive,
     )
 
 

@@ -38,10 +38,12 @@ from gateway.routes import (
 )
 from gateway.routes.identity import IMPORT_BYTES
 from gateway.tokens import TokenChecker, TokenKeys
+from gateway.vacancy import EdgeVacancy
 from services.runtime import context, metrics, telemetry
 from services.runtime.clock import Clock, utc_now
 from services.runtime.events import EventBus
 from services.runtime.revocations import RevocationWatcher
+from services.runtime.vacancy_watch import VacancyWatcher
 
 DESCRIPTION = """The one HTTP API of mintong for the bureau's APP, WeChat official account
 and web platform. Every `/v1` request names its channel in `X-Mintong-Channel`.
@@ -56,8 +58,8 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = Clients(settings)
-        # The gateway publishes nothing: it connects for readiness, the revocation
-        # bucket and the halls' queue changes, and leaves the streams to the
+        # The gateway publishes nothing: it connects for readiness, the revocation and
+        # vacancy buckets and the halls' queue changes, and leaves the streams to the
         # services that own them.
         app.state.bus = EventBus(settings.nats_url, "mintong-gateway", streams=[])
         revoked = RevocationWatcher(app.state.bus)
@@ -77,9 +79,15 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         # The halls' display boards: one NATS subscription per process (decision 61).
         app.state.queue_feed = QueueFeed(app.state.bus, queue_snapshot)
         app.state.bus.on_reconnect.append(app.state.queue_feed.reconnected)
+        vacancy = VacancyWatcher(app.state.bus)
+        app.state.bus.on_reconnect.append(vacancy.restart)
+        app.state.bus.on_disconnect.append(vacancy.lost)
+        app.state.edge = EdgeVacancy(vacancy, enabled=settings.edge_vacancy, list_ttl=settings.slot_list_ttl)
         await app.state.bus.start()
         await revoked.start()
         await keys.start()
+        if settings.edge_vacancy:
+            await vacancy.start()
         readings = metrics.READINGS.add(lambda: metrics.nats_rows("gateway", app.state.bus))
         await app.state.queue_feed.start()
         try:
@@ -87,6 +95,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         finally:
             await app.state.queue_feed.stop()
             metrics.READINGS.remove(readings)
+            await vacancy.stop()
             await keys.stop()
             await revoked.stop()
             await app.state.clients.close()

@@ -18,6 +18,14 @@ class GatewaySettings(ServiceSettings):
     #: HMAC key of the delivery receipts providers post to
     #: /v1/providers/{provider}/receipts (scheme: docs/sms-provider.md).
     receipt_secret: SecretStr | None = None
+    #: Connections the kernel queues for the gateway before it accepts them (the
+    #: listen backlog; Linux caps it at net.core.somaxconn). A crowd arriving at once
+    #: past it has connections dropped rather than answered (issue 12).
+    http_backlog: int = Field(default=4096, ge=1)
+    #: Seconds an idle keep-alive connection stays open. Short, a crowd's clients
+    #: coming back after a Retry-After send on a connection the gateway is closing
+    #: that moment and get no answer; nginx's default is 75.
+    http_keep_alive: int = Field(default=75, ge=1)
     #: Seconds the gateway waits for a service before answering 504.
     grpc_timeout: float = Field(default=5.0, gt=0)
     #: Seconds an administrator's register file may take to upload (streamed to
@@ -33,6 +41,14 @@ class GatewaySettings(ServiceSettings):
     #: ... and the least between two readings asked for by tokens naming a key id
     #: not known yet (made-up key ids cost identity one call per interval).
     token_keys_min_interval: float = Field(default=5.0, ge=0)
+    #: Vacancy at the edge (decision 65): slot lists answered with the vacancy the
+    #: booking service's bucket tells every gateway process, and bookings of a slot
+    #: known full refused without asking booking. Off: every request asks booking.
+    edge_vacancy: bool = True
+    #: Seconds a slot list's slots (not their vacancy, which comes from the bucket)
+    #: are kept before booking is asked again: how late a newly published slot, a
+    #: suspension or a slot that started shows in the list.
+    slot_list_ttl: float = Field(default=2.0, ge=0)
     #: Largest request body, in bytes, taken on any route without a limit of its
     #: own (the catalogue file and the resident import have theirs): larger ones
     #: get 413 before they are read.

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.clients import Clients
 from gateway.problems import Problem
 from gateway.tokens import TokenChecker
+from gateway.vacancy import EdgeVacancy
 from mintong.identity.v1 import identity_pb2, staff_pb2
 from services.runtime import context
 from services.runtime.access_tokens import STAFF_AUDIENCE
@@ -267,6 +268,12 @@ async def service_call(request: Request) -> Call:
     return _call(request, GATEWAY)
 
 
+async def edge(request: Request) -> EdgeVacancy:
+    # async like clients below: a plain ``def`` dependency runs in FastAPI's thread pool.
+    found: EdgeVacancy = request.app.state.edge
+    return found
+
+
 async def clients(request: Request) -> Clients:
     # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency in its
     # thread pool, a thread hand-off per request that was a tenth of the gateway's
@@ -284,3 +291,4 @@ AnyStaff = Annotated[Staff, Depends(staff())]
 Administrator = Annotated[Staff, Depends(staff("administrator"))]
 Operator = Annotated[Staff, Depends(staff("administrator", "sre"))]
 Services = Annotated[Clients, Depends(clients)]
+Edge = Annotated[EdgeVacancy, Depends(edge)]

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import CHANNEL_PROTO, Channel, Services, SignedIn, Staff, require_office, staff
+from gateway.deps import CHANNEL_PROTO, Channel, Edge, Services, SignedIn, Staff, require_office, staff
 from gateway.language import Language, pick, pick_list
 from gateway.problems import declare
 from gateway.schemas import Day, Stored, either
@@ -197,9 +197,14 @@ async def book(
     channel: Channel,
     citizen: SignedIn,
     services: Services,
+    edge: Edge,
     response: Response,
     language: Language,
 ) -> Booking:
+    # A slot this process knows is full: booking's refusal, without asking booking
+    # (decision 65). Any doubt (places, not known, retries that replay) asks booking.
+    if (full := edge.refusal(body.slot_id, body.business, citizen.id, idempotency_key)) is not None:
+        raise full
     answer = await services.bookings.Book(
         pb.BookRequest(
             slot_id=body.slot_id,
@@ -239,8 +244,11 @@ async def get_booking(booking_id: Id, citizen: SignedIn, services: Services, lan
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=Booking, summary="Cancel my booking")
-async def cancel(booking_id: Id, citizen: SignedIn, services: Services, language: Language) -> Booking:
+async def cancel(
+    booking_id: Id, citizen: SignedIn, services: Services, edge: Edge, language: Language
+) -> Booking:
     answer = await services.bookings.Cancel(pb.CancelRequest(booking_id=booking_id), **citizen.call.options)
+    edge.freed(answer.booking.slot_id)  # booked again at once: not refused here meanwhile
     return Booking.of(answer.booking, language)
 
 

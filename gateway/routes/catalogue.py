@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from gateway import schemas
-from gateway.deps import AnonymousCall, Channel, Services
+from gateway.deps import AnonymousCall, Channel, Edge, Services
 from gateway.language import Language
 from gateway.problems import Problem, declare
 from mintong.booking.v1 import catalogue_pb2 as pb
@@ -99,6 +99,7 @@ async def list_slots(
     office_id: Code,
     call: AnonymousCall,
     services: Services,
+    edge: Edge,
     business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
     date: Annotated[schemas.Day | None, Query(description="One day only (instead of from and to).")] = None,
     from_: Annotated[
@@ -106,8 +107,10 @@ async def list_slots(
     ] = None,
     to: Annotated[schemas.Day | None, Query(description="Last day, at most 31 days after from.")] = None,
     free: Annotated[bool, Query(description="true: only slots with a free place.")] = False,
-) -> schemas.Slots:
-    """A suspended business lists no slots. Without dates: today and the six days after."""
+) -> schemas.Slots | Response:
+    """A suspended business lists no slots. Without dates: today and the six days after.
+    The vacancy shown may lag a booking or a cancellation by up to about a second; a
+    booking itself is always decided on the current count."""
     if date is not None:
         if from_ is not None or to is not None:
             raise Problem(400, "date_and_range", "Give either date, or from and to, not both.", field="date")
@@ -117,5 +120,11 @@ async def list_slots(
         request.from_date.CopyFrom(date_to_proto(from_))
     if to:
         request.to_date.CopyFrom(date_to_proto(to))
+    if edge.enabled:
+        # Every slot from booking (kept a moment), which are free decided at the edge.
+        request.free_only = False
+        key = (office_id, business, str(from_ or ""), str(to or ""))
+        body = await edge.slots(key, lambda: services.catalogue.ListSlots(request, **call.options), free=free)
+        return Response(body, media_type="application/json")
     answer = await services.catalogue.ListSlots(request, **call.options)
     return schemas.Slots(slots=[schemas.Slot.of(s) for s in answer.slots])

@@ -42,7 +42,7 @@ from services.booking.service_layer.hall_keeper import HallKeeper
 from services.booking.service_layer.holds import HoldKeeper
 from services.booking.service_layer.policy_keeper import PolicyKeeper
 from services.booking.service_layer.unit_of_work import ObjectStore
-from services.runtime import migrations
+from services.runtime import migrations, vacancy_watch
 from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
 from services.runtime.dev_secrets import dev_secret
@@ -147,4 +147,6 @@ def build(
     host.metric_probes.append(waitlist.sample)
     host.metric_sources.append(waitlist.readings)
     uow.on_commit = host.wake_relay
+    # The gateways' vacancy bucket: the relay publishes its entries (runtime/vacancy.py).
+    host.bus.setup.append(vacancy_watch.ensure_bucket)
     return Booking(settings, db, uow, host, clock, citizens, sealed)

@@ -103,6 +103,8 @@ class EventBus:
         self.setup: list[Callable[[JetStreamContext], Awaitable[object]]] = []
         #: Called when the connection comes back after a loss.
         self.on_reconnect: list[Callable[[], None]] = []
+        #: Called when the connection is lost (what was watched may go stale unseen).
+        self.on_disconnect: list[Callable[[], None]] = []
 
     @property
     def connected(self) -> bool:
@@ -166,6 +168,8 @@ class EventBus:
     async def _on_disconnected(self) -> None:
         if not self._closing:  # our own close() disconnects too: nothing to report
             log.warning("disconnected from NATS at %s; reconnecting", self.url)
+            for callback in self.on_disconnect:
+                callback()
 
     async def _on_reconnected(self) -> None:
         log.info("reconnected to NATS at %s", self.url)

@@ -4,10 +4,16 @@ nobody reaching anyone else's objects (404 on every object route and channel).""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+
+from gateway.app import create_app
 from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USER, Platform
 from tests.e2e.test_identity import ZHANG, bearer, code_for, load_register
 from tests.integration.test_notify import eventually
@@ -83,7 +89,10 @@ async def test_a_citizen_books_is_told_and_cannot_overbook(platform: Platform, c
     assert changed.headers["content-type"] == "application/problem+json"
 
     wang = await sign_in(platform, WANG, "app", clock)
+    edge = platform.app.state.edge
+    edge.enabled = False  # booking's own refusal, which the edge's must equal
     full = await platform.http.post("/v1/bookings", json=body, headers=with_key(wang))
+    edge.enabled = True
     assert (full.status_code, full.json()["code"], full.json()["field"]) == (409, "slot_full", "slot_id")
 
     # The confirmation reaches the citizen's inbox through NATS and notify, with what to bring.
@@ -105,12 +114,97 @@ async def test_a_citizen_books_is_told_and_cannot_overbook(platform: Platform, c
     )
     assert english.json()["snapshot"]["materials"] == ["Current ID card", "Household register booklet"]
 
-    cancelled = await platform.http.post(f"/v1/bookings/{booking['id']}/cancel", headers=zhang)
-    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    async with another_gateway(platform, clock) as gateway2:
+        await edge_refuses_as_booking(platform, gateway2, body, zhang, wang, full)
+        cancelled = await platform.http.post(f"/v1/bookings/{booking['id']}/cancel", headers=zhang)
+        assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+        # The place is free at once at the gateway that passed the cancellation on,
+        # and within a moment (the bucket) at every other one.
+        assert edge.refusal(body["slot_id"], body["business"], "anyone", "key") is None
+        await eventually(lambda: remaining_is(gateway2[1], wang, slots[0], 1))
     listed = (await platform.http.get("/v1/bookings", params={"status": "cancelled"}, headers=zhang)).json()
     assert [b["id"] for b in listed["bookings"]] == [booking["id"]]
     again = await platform.http.post("/v1/bookings", json=body, headers=with_key(wang))
     assert again.status_code == 201, again.text
+
+
+class CountingBook:
+    """Booking's Book stub in a gateway, counting the calls the gateway makes."""
+
+    def __init__(self, app: Any) -> None:
+        self.stub = app.state.clients.bookings.Book
+        app.state.clients.bookings.Book = self
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.stub(*args, **kwargs)
+
+
+async def remaining_is(http: httpx.AsyncClient, headers: dict[str, str], slot_id: int, places: int) -> bool:
+    """Whether the slot list shows the slot (north, Wednesday on) with ``places`` left."""
+    answer = await http.get(
+        "/v1/offices/north/slots",
+        params={"business": "ID_CARD_RENEWAL", "from": "2030-01-09", "to": "2030-01-12"},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    return next(s["remaining"] for s in answer.json()["slots"] if s["id"] == slot_id) == places
+
+
+@contextlib.asynccontextmanager
+async def another_gateway(platform: Platform, clock: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """A second gateway process on the same platform, started now: its own watch."""
+    app = create_app(platform.settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway-2", timeout=10) as http:
+            yield app, http
+
+
+async def edge_refuses_as_booking(
+    platform: Platform,
+    gateway2: tuple[Any, httpx.AsyncClient],
+    body: dict[str, Any],
+    owner: dict[str, str],
+    other: dict[str, str],
+    by_booking: httpx.Response,
+) -> None:
+    """Vacancy at the edge (decision 65): ``body``'s slot was just filled by ``owner``;
+    ``by_booking`` is booking's own refusal of ``other``."""
+    edge, slot_id = platform.app.state.edge, body["slot_id"]
+    await asyncio.wait_for(edge.watcher.wait_for(slot_id, 0), 15)
+    assert await remaining_is(platform.http, owner, slot_id, 0)  # the list reads the same bucket
+    book = CountingBook(platform.app)
+    at_edge = await platform.http.post("/v1/bookings", json=body, headers=with_key(other))
+    assert book.calls == 0, "the edge asked booking"
+    assert (at_edge.status_code, at_edge.headers["content-type"]) == (409, "application/problem+json")
+    assert at_edge.json() == by_booking.json()
+
+    # Who must still reach booking does: the owner's retry replays their booking, a
+    # slot asked for with another business is booking's to name, and a slot with
+    # places is always booking's to decide.
+    replay = await platform.http.post("/v1/bookings", json=body, headers=with_key(owner, "key-1"))
+    assert (replay.status_code, replay.headers.get("Idempotent-Replayed")) == (201, "true"), replay.text
+    wrong = await platform.http.post(
+        "/v1/bookings", json={**body, "business": "PASSPORT"}, headers=with_key(other)
+    )
+    assert wrong.json()["code"] != "slot_full", wrong.text
+    assert book.calls == 2
+    assert edge.refusal(slot_id + 1, body["business"], "anyone", "key") is None
+
+    # A gateway started after the sell-out refuses from memory only once it has read
+    # the bucket; while NATS is away, nothing until it has read it again.
+    app2, http2 = gateway2
+    await asyncio.wait_for(app2.state.edge.watcher.ready.wait(), 15)
+    book2 = CountingBook(app2)
+    again = await http2.post("/v1/bookings", json=body, headers=with_key(other))
+    assert (again.status_code, again.json(), book2.calls) == (409, by_booking.json(), 0)
+    app2.state.edge.watcher.lost()
+    assert app2.state.edge.refusal(slot_id, body["business"], "anyone", "key") is None
+    app2.state.edge.watcher.restart()
+    await asyncio.wait_for(app2.state.edge.watcher.ready.wait(), 15)
+    assert app2.state.edge.refusal(slot_id, body["business"], "anyone", "key") is not None
 
 
 async def test_nobody_reaches_anyone_elses_booking_or_entry_on_any_channel(

@@ -36,9 +36,12 @@ b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
 
 class SqlBookingRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, touched: set[int] | None = None) -> None:
         self.conn = conn
         self._postgres = conn.dialect.name == "postgresql"
+        #: Slots whose count this transaction changed: their vacancy goes to the
+        #: gateways at the commit (adapters/vacancy.py).
+        self.touched = touched if touched is not None else set()
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._postgres else sqlite.insert)(table)
@@ -95,6 +98,8 @@ class SqlBookingRepository:
     async def take_place(self, slot_id: int) -> bool:
         """One more booked place, if there is one free."""
         result = await self.conn.execute(_TAKE_PLACE, {"slot_id": slot_id})
+        if result.rowcount == 1:
+            self.touched.add(slot_id)
         return result.rowcount == 1
 
     async def hold_place(self, slot_id: int) -> bool:
@@ -103,19 +108,25 @@ class SqlBookingRepository:
             .where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
             .values(held=s.c.held + 1)
         )
+        if result.rowcount == 1:
+            self.touched.add(slot_id)
         return result.rowcount == 1
 
     async def release_place(self, slot_id: int) -> None:
         await self.conn.execute(update(s).where(s.c.id == slot_id).values(booked=s.c.booked - 1))
+        self.touched.add(slot_id)
 
     async def release_hold(self, slot_id: int) -> None:
         await self.conn.execute(update(s).where(s.c.id == slot_id).values(held=s.c.held - 1))
+        self.touched.add(slot_id)
 
     async def convert_hold(self, slot_id: int) -> None:
-        """A held place becomes a booked one; the total taken does not change."""
+        """A held place becomes a booked one; the total taken does not change (but a
+        full slot's entry must now let this citizen's retries through)."""
         await self.conn.execute(
             update(s).where(s.c.id == slot_id).values(held=s.c.held - 1, booked=s.c.booked + 1)
         )
+        self.touched.add(slot_id)
 
     async def get_slot(self, slot_id: int) -> model.Slot | None:
         row = (await self.conn.execute(select(s).where(s.c.id == slot_id))).first()

@@ -14,6 +14,7 @@ from services.booking.adapters.hall_repository import SqlHallRepository
 from services.booking.adapters.policies_repository import SqlPolicyRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
+from services.booking.adapters.vacancy import add_vacancy_entries
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
 from services.runtime.db import Database
@@ -24,8 +25,10 @@ from services.runtime.pii import PiiCipher
 class SqlTransaction:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher | None = None) -> None:
         self.conn = conn
-        self.catalogue = SqlCatalogueRepository(conn)
-        self.bookings = SqlBookingRepository(conn)
+        #: Slots whose count changed: their vacancy is told to the gateways.
+        self.touched_slots: set[int] = set()
+        self.catalogue = SqlCatalogueRepository(conn, self.touched_slots)
+        self.bookings = SqlBookingRepository(conn, self.touched_slots)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
         self.hall = SqlHallRepository(conn)
         self.policies = SqlPolicyRepository(conn)
@@ -54,7 +57,8 @@ class SqlUnitOfWork:
             yield tx
             now = dt.datetime.now(dt.UTC)
             await add_events(conn, orm.outbox, [event_mapper.to_proto(e, now) for e in tx.events])
-        if tx.events:
+            await add_vacancy_entries(conn, tx.touched_slots)
+        if tx.events or tx.touched_slots:
             self.on_commit()
 
     @contextlib.asynccontextmanager

@@ -37,6 +37,7 @@ from services.booking.service_layer import preapplications
 from services.booking.service_layer.unit_of_work import SlotContext, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.vacancy import slot_full_detail
 
 #: Turns a booking into the bytes a replay answers with (the entrypoint's format).
 Render = Callable[[Booking], bytes]
@@ -170,11 +171,8 @@ async def _insert_booking(tx: Transaction, booking: Booking, now: dt.datetime) -
 
 
 def _slot_full(slot: Slot) -> Refused:
-    return Refused(
-        "slot_full",
-        f"The {slot.date} {slot.start:%H:%M} slot is fully booked; choose another or join its waitlist.",
-        field="slot_id",
-    )
+    # The gateway refuses a slot it knows is full with the same words (decision 65).
+    return Refused("slot_full", slot_full_detail(slot.date, slot.start), field="slot_id")
 
 
 async def book(
