@@ -71,6 +71,7 @@ class EventConsumer(BackgroundLoop):
         keep_processed: dt.timedelta = dt.timedelta(days=31),
         batched: bool = False,
         after_commit: Callable[[], None] = lambda: None,
+        stall_check: float = 15.0,
     ) -> None:
         super().__init__()
         self.db = db
@@ -90,6 +91,12 @@ class EventConsumer(BackgroundLoop):
         #: wake a worker that reads what they wrote: woken before the commit, it
         #: would not see it yet on PostgreSQL and sleep until its next poll).
         self.after_commit = after_commit
+        #: After this long with nothing fetched, JetStream is asked whether events
+        #: wait for this consumer: if they do, the subscription is stale and is made
+        #: again. A pull subscription can stop receiving while its consumer still
+        #: has pending messages, after the consumer's leader moves in a cluster
+        #: (nats-io/nats.go#2063 describes the same in Go; seen once in bench/scale_out.py).
+        self.stall_check = stall_check
         self.name = f"consumer-{durable}"
         self._tracer = telemetry.tracer(__name__)
         # Children looked up once: a settled event costs an add, not a label look-up.
@@ -150,6 +157,8 @@ class EventConsumer(BackgroundLoop):
 
     async def _run(self) -> None:
         subscription = None
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
         while self.running:
             try:
                 if subscription is None:
@@ -157,6 +166,11 @@ class EventConsumer(BackgroundLoop):
                 messages = await subscription.fetch(self.batch_size, timeout=1.0)
             except (NatsTimeout, TimeoutError):  # nothing new: a quiet moment for housekeeping
                 await self.now_and_then(lambda: self.forget(dt.datetime.now(dt.UTC) - self.keep_processed))
+                if loop.time() - quiet_since >= self.stall_check:
+                    quiet_since = loop.time()
+                    if await self._waiting() > 0:
+                        log.warning("consumer %s: events wait but none came; subscribing again", self.durable)
+                        subscription = None
                 continue
             except asyncio.CancelledError:
                 raise
@@ -165,6 +179,7 @@ class EventConsumer(BackgroundLoop):
                 subscription = None
                 await asyncio.sleep(self.retry_delay)
                 continue
+            quiet_since = loop.time()
             if self.batched and len(messages) > 1 and await self.process_batch(messages):
                 continue
             for msg in messages:
@@ -172,6 +187,16 @@ class EventConsumer(BackgroundLoop):
                     await self.process(msg)
                 except Exception:  # e.g. the ack was lost: redelivery is harmless
                     log.exception("consumer %s: could not settle a message", self.durable)
+
+    async def _waiting(self) -> int:
+        """How many events JetStream holds for this consumer and has not given it;
+        0 when it cannot tell (NATS away: the loop's own retries deal with that)."""
+        try:
+            await self.sample()
+        except Exception as exc:
+            log.debug("consumer %s: no consumer info: %s", self.durable, exc)
+            return 0
+        return int(self.info.num_pending or 0) if self.info else 0
 
     async def process_batch(self, messages: list[Msg]) -> bool:
         """Handle ``messages`` in one transaction and acknowledge them; False (and

@@ -284,3 +284,37 @@ async def test_two_relays_on_one_outbox_publish_each_row_once_in_order(
     republished = [r for r in caplog.records if "duplicate dropped" in r.getMessage()]
     if not harness.db.is_sqlite:
         assert republished == []
+
+
+async def test_a_subscription_that_stops_receiving_is_made_again(harness: Harness) -> None:
+    """A pull subscription that times out while its consumer has events waiting (as
+    after a leader change in a cluster) is dropped and made again."""
+    consumer = harness.consumer(stall_check=0.5)
+    subscribe = consumer._subscribe
+    made = []
+
+    async def stale_first() -> Any:
+        subscription = await subscribe()
+        if not made:  # the first one never receives anything
+
+            async def nothing(*_: Any, timeout: float = 1.0, **__: Any) -> list[Any]:
+                await asyncio.sleep(min(timeout, 0.2))
+                raise TimeoutError
+
+            subscription.fetch = nothing
+        made.append(subscription)
+        return subscription
+
+    consumer._subscribe = stale_first  # type: ignore[method-assign]
+    await consumer.start()
+    try:
+        await harness.write_events("x")
+        await harness.relay.publish_pending()
+        for _ in range(100):
+            if await harness.effects():
+                break
+            await asyncio.sleep(0.1)
+        assert [office for _, office in await harness.effects()] == ["x"]
+        assert len(made) == 2
+    finally:
+        await consumer.stop()
