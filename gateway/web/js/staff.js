@@ -48,7 +48,7 @@ const WORDS = {
     requirements: "到场须知（中文，每行一项）", requirementsEn: "到场须知（英文，每行一项，可不填；填则与中文逐项对应）",
     closedFrom: "闭馆首日", closedTo: "闭馆末日", closedToHelp: "只闭馆一天时与首日相同。",
     closureReason: "闭馆原因（中文；告知每位被取消预约的市民）", closureReasonEn: "闭馆原因（英文，可不填）",
-    createdBy: "创建人", closureHelp: "生效时会取消这些日期的全部预约，并通知每位市民一次；这些日期不再接受预约和候补。", notAccepted: "不接受",
+    createdBy: "创建人", period: "生效期间", closureHelp: "生效时会取消这些日期的全部预约，并通知每位市民一次；这些日期不再接受预约和候补。", notAccepted: "不接受",
   },
   en: {
     brand: "Mintong · Staff", skip: "Skip to content", nav: "Main", signIn: "Staff sign-in", signOut: "Sign out",
@@ -89,7 +89,7 @@ const WORDS = {
     requirements: "Visit requirements (Chinese, one per line)", requirementsEn: "Visit requirements (English, one per line, optional; if given, one per Chinese line)",
     closedFrom: "First closed day", closedTo: "Last closed day", closedToHelp: "The same as the first day for a one-day closure.",
     closureReason: "Reason (Chinese; told to each citizen whose booking is cancelled)", closureReasonEn: "Reason (English, optional)",
-    createdBy: "Created by", closureHelp: "In force, it cancels every booking of these days and tells each citizen once; the days take no bookings or waitlist.", notAccepted: "refused",
+    createdBy: "Created by", period: "In force", closureHelp: "In force, it cancels every booking of these days and tells each citizen once; the days take no bookings or waitlist.", notAccepted: "refused",
   },
 };
 const t = (key, ...args) => {
@@ -608,12 +608,16 @@ async function policies(chosen, message) {
   const city = h("select", { id: "policy-city" }, cities.map((c) => h("option", { value: c.code, selected: c.code === code }, c.name)));
   city.addEventListener("change", () => { if (city.value !== code) policies(city.value).catch(failed); });
   const q = encodeURIComponent(code);
-  const [{ policies: all }, { offices }, { businesses }] = await Promise.all([
-    call("GET", `/v1/admin/cities/${q}/policies`), call("GET", `/v1/cities/${q}/offices`), call("GET", `/v1/cities/${q}/businesses`)]);
+  const [{ policies: all }, { offices }, { businesses }, { staff }] = await Promise.all([
+    call("GET", `/v1/admin/cities/${q}/policies`), call("GET", `/v1/cities/${q}/offices`), call("GET", `/v1/cities/${q}/businesses`),
+    call("GET", "/v1/admin/staff")]);
   const names = {
     offices: Object.fromEntries(offices.map((e) => [e.office.id, e.office.name])),
     businesses: Object.fromEntries(businesses.map((b) => [b.code, b.name])),
+    staff: Object.fromEntries(staff.map((m) => [m.staff_id, m.username])),
   };
+  // created_by is the caller as the audit chain spells it, "<role>:<staff id>".
+  const maker = (by) => names.staff[(by.match(/^[a-z_]+:([^@]+)/) || [])[1]] || by;
   const outcome = h("div", { id: "policy-outcome" });
   if (message) replace(outcome, done(message));
 
@@ -638,12 +642,12 @@ async function policies(chosen, message) {
         h("td", { id: `policy-${p.id}-kind` }, t("kinds")[p.kind] || p.kind),
         h("td", {}, policySubject(p, names),
           p.kind === "office_closure" ? h("span", { class: "muted", "data-cancelled": p.cancelled_bookings }, ` · ${t("cancelledBookings", p.cancelled_bookings)}`) : null),
-        h("td", {}, beijing(p.effective_from)), h("td", {}, p.effective_until ? beijing(p.effective_until) : t("untilEnded")),
-        h("td", {}, p.created_by), cell);
+        h("td", {}, `${beijing(p.effective_from)} – ${p.effective_until ? beijing(p.effective_until) : t("untilEnded")}`),
+        h("td", {}, maker(p.created_by)), cell);
     });
     return h("section", { "aria-labelledby": `policies-${state}`, "data-policies": state },
       h("h2", { id: `policies-${state}` }, title),
-      rows.length ? table(title, [t("kind"), t("subject"), t("effectiveFrom"), t("effectiveUntil"), t("createdBy"), t("actions")], rows)
+      rows.length ? table(title, [t("kind"), t("subject"), t("period"), t("createdBy"), t("actions")], rows)
         : h("p", { class: "muted" }, t("noPolicies")));
   });
 
