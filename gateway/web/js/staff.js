@@ -1,7 +1,8 @@
 // The staff console: sign-in with username and password, then pages by role —
 // the window clerk's counter (check-in, call next, recall, served, no-show) and day;
 // the reviewer's queue of pre-applications; the administrator's staff accounts,
-// catalogue, slot publishing and suspensions. Every call is to the public /v1 API.
+// catalogue, slot publishing, suspensions, and policies with effective dates.
+// Every call is to the public /v1 API.
 // The staff token lives in memory only: a reload or a closed tab signs out, which
 // suits a counter's shared computer (decision 50).
 import { h, replace } from "./dom.js";
@@ -35,6 +36,19 @@ const WORDS = {
     published: (c, u) => `新增号源 ${c} 个，更新 ${u} 个。`,
     suspensions: "业务暂停", announcement: "公告（中文）", announcementEn: "公告（英文，可不填）",
     suspend: "暂停", resume: "恢复", suspended: "暂停中", open_: "办理中",
+    policies: "政策与闭馆", newPolicy: "新建政策", kind: "类型", subject: "内容", effectiveFrom: "生效时间",
+    effectiveUntil: "失效时间", fromHelp: "北京时间；不填即刻生效。", untilHelp: "北京时间；不填则一直有效，直到手动结束。",
+    noPolicies: "没有。", endPolicy: "结束", ended: "已结束该政策。", made: "已新建政策。", untilEnded: "直到结束",
+    cancelledBookings: (n) => `已取消预约 ${n} 个`, policyStates: { scheduled: "待生效", in_force: "生效中", lapsed: "已失效" },
+    kinds: { office_closure: "办理地点闭馆", business_suspension: "业务暂停（含公告）", destination_suspension: "暂停前往的目的地",
+      entry_exit_reason: "紧急出入境事由", visit_requirements: "到场须知" },
+    destination: "目的地（两位国家或地区代码，如 AU）", reasonCode: "事由代码（大写字母、数字、下划线，即预约时填的 reason_code）",
+    reasonAllowed: "生效期间接受该事由（不勾选：不接受）", reasonName: "事由名称（中文）", reasonNameEn: "事由名称（英文，可不填）",
+    evidence: "所需证明（中文，每行一项）", evidenceEn: "所需证明（英文，每行一项，可不填；填则与中文逐项对应）",
+    requirements: "到场须知（中文，每行一项）", requirementsEn: "到场须知（英文，每行一项，可不填；填则与中文逐项对应）",
+    closedFrom: "闭馆首日", closedTo: "闭馆末日", closedToHelp: "只闭馆一天时与首日相同。",
+    closureReason: "闭馆原因（中文；告知每位被取消预约的市民）", closureReasonEn: "闭馆原因（英文，可不填）",
+    createdBy: "创建人", period: "生效期间", closureHelp: "生效时会取消这些日期的全部预约，并通知每位市民一次；这些日期不再接受预约和候补。", notAccepted: "不接受",
   },
   en: {
     brand: "Mintong · Staff", skip: "Skip to content", nav: "Main", signIn: "Staff sign-in", signOut: "Sign out",
@@ -63,6 +77,19 @@ const WORDS = {
     published: (c, u) => `${c} slots created, ${u} updated.`,
     suspensions: "Suspensions", announcement: "Announcement (Chinese)", announcementEn: "Announcement (English, optional)",
     suspend: "Suspend", resume: "Resume", suspended: "Suspended", open_: "Open",
+    policies: "Policies and closures", newPolicy: "New policy", kind: "Kind", subject: "What", effectiveFrom: "In force from",
+    effectiveUntil: "In force until", fromHelp: "Beijing time; empty: now.", untilHelp: "Beijing time; empty: until ended by hand.",
+    noPolicies: "None.", endPolicy: "End", ended: "The policy is ended.", made: "Policy created.", untilEnded: "until ended",
+    cancelledBookings: (n) => `${n} bookings cancelled`, policyStates: { scheduled: "Scheduled", in_force: "In force", lapsed: "Lapsed" },
+    kinds: { office_closure: "Office closure", business_suspension: "Service suspension (with announcement)",
+      destination_suspension: "Suspended destination", entry_exit_reason: "Emergency entry-exit reason", visit_requirements: "Visit requirements" },
+    destination: "Destination (two-letter country or region code, e.g. AU)", reasonCode: "Reason code (capitals, digits, underscores: a booking's reason_code)",
+    reasonAllowed: "Accepted while in force (unticked: refused)", reasonName: "Reason's name (Chinese)", reasonNameEn: "Reason's name (English, optional)",
+    evidence: "Evidence to bring (Chinese, one per line)", evidenceEn: "Evidence (English, one per line, optional; if given, one per Chinese line)",
+    requirements: "Visit requirements (Chinese, one per line)", requirementsEn: "Visit requirements (English, one per line, optional; if given, one per Chinese line)",
+    closedFrom: "First closed day", closedTo: "Last closed day", closedToHelp: "The same as the first day for a one-day closure.",
+    closureReason: "Reason (Chinese; told to each citizen whose booking is cancelled)", closureReasonEn: "Reason (English, optional)",
+    createdBy: "Created by", period: "In force", closureHelp: "In force, it cancels every booking of these days and tells each citizen once; the days take no bookings or waitlist.", notAccepted: "refused",
   },
 };
 const t = (key, ...args) => {
@@ -77,6 +104,8 @@ class Refusal extends Error {
     super(problem.detail || problem.title || "error");
     this.code = problem.code || "";
     this.field = problem.field || "";
+    // Every field at fault (a policy may have several): shown next to each.
+    this.errors = problem.errors || [];
   }
 }
 
@@ -152,7 +181,7 @@ const VIEWS = {
   window_clerk: [["#/hall", "hall"], ["#/day", "day"]],
   reviewer: [["#/reviews", "reviews"]],
   administrator: [["#/staff", "staff"], ["#/catalogue", "catalogue"], ["#/slots", "slots"], ["#/suspensions", "suspensions"],
-    ["#/reviews", "reviews"], ["#/hall", "hall"], ["#/day", "day"]],
+    ["#/policies", "policies"], ["#/reviews", "reviews"], ["#/hall", "hall"], ["#/day", "day"]],
   sre: [],
 };
 
@@ -506,6 +535,194 @@ async function suspensions(chosen, changed = {}) {
   })));
 }
 
+// ---------------------------------------------------------------- administrator: policies
+
+// Policies are rows with effective dates (decisions 59, 60): the page lists a city's
+// by state, makes each kind and ends one. The bureau's cities are all on Beijing
+// time, so the times typed and shown are Beijing's, whatever the computer's zone.
+const beijing = (iso) => (iso
+  ? new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Shanghai" }).format(new Date(iso))
+  : "");
+const fromLocal = (value) => (value ? `${value}:00+08:00` : undefined);
+const lines = (text) => text.split("\n").map((x) => x.trim()).filter(Boolean);
+const KINDS = ["office_closure", "business_suspension", "destination_suspension", "entry_exit_reason", "visit_requirements"];
+
+/** The problem's message beside each field it names (``office_closure.from`` and
+ * ``requirements[1]`` name the inputs ``from`` and ``requirements``), the input
+ * marked invalid and described by it, and the first one focused. */
+function markFields(form, error) {
+  form.querySelectorAll(".field-error").forEach((e) => e.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((e) => {
+    e.removeAttribute("aria-invalid");
+    e.setAttribute("aria-describedby", e.dataset.help || "");
+    if (!e.dataset.help) e.removeAttribute("aria-describedby");
+  });
+  if (!(error instanceof Refusal)) return;
+  const faults = error.errors.length ? error.errors : error.field ? [{ field: error.field, message: error.message }] : [];
+  let first = null;
+  for (const fault of faults) {
+    const name = fault.field.split(".").pop().replace(/\[\d+\]$/, "");
+    const input = [...form.querySelectorAll(`[data-field="${CSS.escape(name)}"]`)].find((e) => !e.closest("[hidden]"));
+    if (!input || input.getAttribute("aria-invalid")) continue;
+    const message = h("span", { class: "field-error", id: `${input.id}-error`, "data-field-error": name }, fault.message);
+    input.closest("p").append(message);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", [input.dataset.help, message.id].filter(Boolean).join(" "));
+    first = first || input;
+  }
+  first?.focus();
+}
+
+function policyField(id, name, label, input, help) {
+  input.id = id;
+  input.dataset.field = name;
+  if (help) {
+    input.dataset.help = `${id}-help`;
+    input.setAttribute("aria-describedby", `${id}-help`);
+  }
+  return field(id, label, input, help);
+}
+
+function policySubject(p, names) {
+  const d = p.details;
+  switch (p.kind) {
+    case "office_closure":
+      return `${names.offices[d.office_id] || d.office_id} · ${d.from === d.to ? d.from : `${d.from} – ${d.to}`}${d.reason ? ` · ${lang() === "en" && d.reason_en ? d.reason_en : d.reason}` : ""}`;
+    case "business_suspension":
+      return `${names.businesses[d.business] || d.business} · ${lang() === "en" && d.announcement_en ? d.announcement_en : d.announcement}`;
+    case "destination_suspension":
+      return d.destination;
+    case "entry_exit_reason":
+      return `${d.code}${d.allowed ? "" : ` (${t("notAccepted")})`}${d.name ? ` · ${d.name}` : ""}${d.evidence.length ? ` · ${d.evidence.join("；")}` : ""}`;
+    default:
+      return `${names.offices[d.office_id] || d.office_id} · ${d.requirements.join("；")}`;
+  }
+}
+
+let policyCity = ""; // the city last chosen, kept when the language changes
+
+async function policies(chosen, message) {
+  const { cities } = await call("GET", "/v1/cities");
+  const code = [chosen, policyCity].find((c) => c && cities.some((x) => x.code === c)) || cities[0]?.code || "";
+  policyCity = code;
+  const city = h("select", { id: "policy-city" }, cities.map((c) => h("option", { value: c.code, selected: c.code === code }, c.name)));
+  city.addEventListener("change", () => { if (city.value !== code) policies(city.value).catch(failed); });
+  const q = encodeURIComponent(code);
+  const [{ policies: all }, { offices }, { businesses }, { staff }] = await Promise.all([
+    call("GET", `/v1/admin/cities/${q}/policies`), call("GET", `/v1/cities/${q}/offices`), call("GET", `/v1/cities/${q}/businesses`),
+    call("GET", "/v1/admin/staff")]);
+  const names = {
+    offices: Object.fromEntries(offices.map((e) => [e.office.id, e.office.name])),
+    businesses: Object.fromEntries(businesses.map((b) => [b.code, b.name])),
+    staff: Object.fromEntries(staff.map((m) => [m.staff_id, m.username])),
+  };
+  // created_by is the caller as the audit chain spells it, "<role>:<staff id>".
+  const maker = (by) => names.staff[(by.match(/^[a-z_]+:([^@]+)/) || [])[1]] || by;
+  const outcome = h("div", { id: "policy-outcome" });
+  if (message) replace(outcome, done(message));
+
+  // The list, by state: what is coming, what holds now, what has lapsed.
+  const sections = ["scheduled", "in_force", "lapsed"].map((state) => {
+    const mine = all.filter((p) => p.state === state).reverse(); // newest first
+    const title = `${t("policyStates")[state]}（${mine.length}）`;
+    const rows = mine.map((p) => {
+      const cell = h("td", {});
+      if (state !== "lapsed") {
+        const end = h("button", { type: "button", class: "secondary", "data-action": "end", "aria-describedby": `policy-${p.id}-kind` }, t("endPolicy"));
+        end.addEventListener("click", async () => {
+          end.disabled = true;
+          try {
+            await call("POST", `/v1/admin/policies/${encodeURIComponent(p.id)}/end`);
+            await policies(code, t("ended"));
+          } catch (error) { replace(outcome, notice(error)); end.disabled = false; }
+        });
+        cell.append(end);
+      }
+      return h("tr", { "data-policy": p.id, "data-kind": p.kind, "data-state": p.state },
+        h("td", { id: `policy-${p.id}-kind` }, t("kinds")[p.kind] || p.kind),
+        h("td", {}, policySubject(p, names),
+          p.kind === "office_closure" ? h("span", { class: "muted", "data-cancelled": p.cancelled_bookings }, ` · ${t("cancelledBookings", p.cancelled_bookings)}`) : null),
+        h("td", {}, `${beijing(p.effective_from)} – ${p.effective_until ? beijing(p.effective_until) : t("untilEnded")}`),
+        h("td", {}, maker(p.created_by)), cell);
+    });
+    return h("section", { "aria-labelledby": `policies-${state}`, "data-policies": state },
+      h("h2", { id: `policies-${state}` }, title),
+      rows.length ? table(title, [t("kind"), t("subject"), t("period"), t("createdBy"), t("actions")], rows)
+        : h("p", { class: "muted" }, t("noPolicies")));
+  });
+
+  // The new policy: the common period, then the chosen kind's own fields.
+  const kind = h("select", {}, KINDS.map((k) => h("option", { value: k }, t("kinds")[k])));
+  const area = (rows = 2) => h("textarea", { rows, maxlength: 2000 });
+  const officeSelect = () => h("select", {}, offices.map((e) => h("option", { value: e.office.id }, e.office.name)));
+  const inputs = {
+    office_closure: {
+      office_id: officeSelect(), from: h("input", { type: "date", value: today(), required: true }),
+      to: h("input", { type: "date", value: today(), required: true }), reason: area(), reason_en: area(),
+    },
+    business_suspension: {
+      business: h("select", {}, businesses.map((b) => h("option", { value: b.code }, b.name))),
+      announcement: area(), announcement_en: area(),
+    },
+    destination_suspension: { destination: h("input", { maxlength: 2, autocomplete: "off", required: true, class: "short" }) },
+    entry_exit_reason: {
+      code: h("input", { maxlength: 64, autocomplete: "off", required: true }),
+      allowed: h("input", { type: "checkbox", class: "check", checked: true }),
+      name: h("input", { maxlength: 200, autocomplete: "off" }), name_en: h("input", { maxlength: 200, autocomplete: "off" }),
+      evidence: area(3), evidence_en: area(3),
+    },
+    visit_requirements: { office_id: officeSelect(), requirements: area(4), requirements_en: area(4) },
+  };
+  const labels = {
+    office_id: t("office"), from: t("closedFrom"), to: t("closedTo"), reason: t("closureReason"), reason_en: t("closureReasonEn"),
+    business: t("business"), announcement: t("announcement"), announcement_en: t("announcementEn"), destination: t("destination"),
+    code: t("reasonCode"), allowed: t("reasonAllowed"), name: t("reasonName"), name_en: t("reasonNameEn"), evidence: t("evidence"),
+    evidence_en: t("evidenceEn"), requirements: t("requirements"), requirements_en: t("requirementsEn"),
+  };
+  const helps = { to: t("closedToHelp") };
+  const fieldsets = Object.fromEntries(KINDS.map((k) => [k, h("fieldset", { "data-kind": k, hidden: k !== kind.value },
+    h("legend", {}, t("kinds")[k]), k === "office_closure" ? h("p", { class: "muted" }, t("closureHelp")) : null,
+    Object.entries(inputs[k]).map(([name, input]) => policyField(`policy-${k}-${name}`, name, labels[name], input, helps[name])))]));
+  kind.addEventListener("change", () => {
+    for (const [k, set] of Object.entries(fieldsets)) set.hidden = k !== kind.value;
+  });
+  const from = h("input", { type: "datetime-local" });
+  const until = h("input", { type: "datetime-local" });
+  const form = h("form", { novalidate: true, "aria-labelledby": "new-policy-title" },
+    h("h2", { id: "new-policy-title" }, t("newPolicy")),
+    policyField("policy-kind", "kind", t("kind"), kind),
+    Object.values(fieldsets),
+    policyField("policy-effective-from", "effective_from", t("effectiveFrom"), from, t("fromHelp")),
+    policyField("policy-effective-until", "effective_until", t("effectiveUntil"), until, t("untilHelp")),
+    h("p", { class: "actions" }, h("button", { type: "submit", id: "create-policy" }, t("newPolicy"))));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("#create-policy");
+    button.disabled = true;
+    try {
+      const k = kind.value;
+      const own = inputs[k];
+      const value = (name) => own[name].value.trim();
+      const body = { kind: k, effective_from: fromLocal(from.value), effective_until: fromLocal(until.value) };
+      if (k === "office_closure") Object.assign(body, { office_id: own.office_id.value, from: own.from.value, to: own.to.value, reason: value("reason"), reason_en: value("reason_en") });
+      else if (k === "business_suspension") Object.assign(body, { business: own.business.value, announcement: value("announcement"), announcement_en: value("announcement_en") });
+      else if (k === "destination_suspension") body.destination = value("destination").toUpperCase();
+      else if (k === "entry_exit_reason") {
+        Object.assign(body, { code: value("code").toUpperCase(), allowed: own.allowed.checked, name: value("name"), name_en: value("name_en"),
+          evidence: lines(own.evidence.value), evidence_en: lines(own.evidence_en.value) });
+      } else Object.assign(body, { office_id: own.office_id.value, requirements: lines(own.requirements.value), requirements_en: lines(own.requirements_en.value) });
+      const made = await call("POST", `/v1/admin/cities/${q}/policies`, { body });
+      const cancelled = made.kind === "office_closure" && made.state === "in_force" ? ` ${t("cancelledBookings", made.cancelled_bookings)}` : "";
+      await policies(code, `${t("made")}${cancelled}`);
+    } catch (error) {
+      replace(outcome, notice(error));
+      markFields(form, error);
+      button.disabled = false;
+    }
+  });
+  page(t("policies"), field("policy-city", t("city"), city), outcome, ...sections, form);
+}
+
 // ---------------------------------------------------------------- routing
 
 function failed(error) {
@@ -527,6 +744,7 @@ async function render() {
     else if (view === "catalogue") await catalogue();
     else if (view === "slots") await slots();
     else if (view === "suspensions") await suspensions();
+    else if (view === "policies") await policies();
     else page(t("brand"), h("p", {}, t("signedInAs", session.username, session.role)));
   } catch (error) {
     failed(error);
