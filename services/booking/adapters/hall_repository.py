@@ -49,6 +49,7 @@ class SqlHallRepository:
                     o.c.walk_in_allowed,
                     o.c.name,
                     o.c.name_en,
+                    o.c.closed_dates,
                     c.c.time_zone,
                     c.c.rules,
                 )
@@ -66,6 +67,7 @@ class SqlHallRepository:
             row.name,
             row.name_en,
             BookingRules.from_json(row.rules).hall,
+            frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
         )
 
     async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:

@@ -191,7 +191,7 @@ async def walk_in(
     now = clock()
     async with uow.write() as tx:
         office = await _office(tx, office_id)
-        check_walk_in(office)
+        check_walk_in(office, now)
         category = await tx.hall.business_category(office.id, office.city_code, business_code)
         if category is None:
             raise NotFound("business", business_code, field="business")
