@@ -29,6 +29,8 @@ from services.runtime.db import as_utc
 t, seqs, b = orm.hall_tickets, orm.hall_sequences, orm.bookings
 
 _QUEUE_ORDER = (t.c.priority_rank, t.c.order_at, t.c.seq)
+#: Built once: a statement made per call costs its construction and cache key.
+_INSERT_TICKET = t.insert()
 
 
 class SqlHallRepository:
@@ -109,8 +111,8 @@ class SqlHallRepository:
         )
         return int((await self.conn.execute(statement)).scalar_one())
 
-    async def add_ticket(self, ticket: Ticket) -> None:
-        await self.conn.execute(t.insert().values(**_row(ticket)))
+    async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
+        await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
     async def booking_id_by_code(self, office_id: str, date: dt.date, code: str) -> str | None:
         """The booking of that confirmation code at the office on the day (codes are
@@ -172,9 +174,10 @@ class SqlHallRepository:
             )
             .returning(*t.c)
         )
+        # No savepoint (two round trips more a call): the call is the transaction's
+        # first write and a collision ends it, so the whole transaction rolls back.
         try:
-            async with self.conn.begin_nested():
-                row = (await self.conn.execute(statement)).first()
+            row = (await self.conn.execute(statement)).first()
         except IntegrityError as exc:
             raise Occupied from exc
         return None if row is None else _ticket(row)
@@ -202,6 +205,25 @@ class SqlHallRepository:
         ).first()
         return None if row is None else _ticket(row)
 
+    async def finish_at_counter(
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
+    ) -> Ticket | None:
+        """End the ticket called to the counter in one UPDATE (no read before it);
+        None when the counter has none called."""
+        row = (
+            await self.conn.execute(
+                update(t)
+                .where(
+                    t.c.office_id == office_id,
+                    t.c.counter == counter,
+                    t.c.status == TicketStatus.CALLED.value,
+                )
+                .values(status=status.value, finished_at=now)
+                .returning(*t.c)
+            )
+        ).first()
+        return None if row is None else _ticket(row)
+
     async def waiting(self, office_id: str, day: dt.date, limit: int | None = None) -> list[Ticket]:
         query = (
             select(t)
@@ -220,19 +242,50 @@ class SqlHallRepository:
             query = query.where(t.c.day == day)
         return [_ticket(r) for r in await self.conn.execute(query)]
 
-    async def ahead_of(self, ticket: Ticket) -> int:
-        """How many waiting tickets are called before this one."""
-        rank, at, seq = ticket.priority_rank, ticket.order_at, t.c.seq
-        own = select(t.c.seq).where(t.c.id == ticket.id).scalar_subquery()
-        query = select(func.count()).where(
-            t.c.office_id == ticket.office_id,
-            t.c.day == ticket.day,
-            t.c.status == TicketStatus.WAITING.value,
-            (t.c.priority_rank < rank)
-            | and_(t.c.priority_rank == rank, t.c.order_at < at)
-            | and_(t.c.priority_rank == rank, t.c.order_at == at, seq < own),
+    async def standing(self, ticket: Ticket, *, issued: bool = True) -> tuple[int, int]:
+        """How many waiting tickets are called before this one, and how many counters
+        have a ticket called now, in one statement. ``issued=False``: the ticket is
+        not inserted yet (every waiting ticket of its rank and time is then ahead)."""
+        rank, at = ticket.priority_rank, ticket.order_at
+        if issued:
+            own = select(t.c.seq).where(t.c.id == ticket.id).scalar_subquery()
+            tie = and_(t.c.priority_rank == rank, t.c.order_at == at, t.c.seq < own)
+        else:
+            tie = and_(t.c.priority_rank == rank, t.c.order_at == at)
+        ahead = (
+            select(func.count())
+            .where(
+                t.c.office_id == ticket.office_id,
+                t.c.day == ticket.day,
+                t.c.status == TicketStatus.WAITING.value,
+                (t.c.priority_rank < rank) | and_(t.c.priority_rank == rank, t.c.order_at < at) | tie,
+            )
+            .scalar_subquery()
         )
-        return int((await self.conn.execute(query)).scalar_one())
+        counters = (
+            select(func.count())
+            .where(
+                t.c.office_id == ticket.office_id,
+                t.c.day == ticket.day,
+                t.c.status == TicketStatus.CALLED.value,
+            )
+            .scalar_subquery()
+        )
+        row = (await self.conn.execute(select(ahead.label("ahead"), counters.label("counters")))).one()
+        return int(row.ahead), int(row.counters)
+
+    async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
+        """The first ``limit`` waiting tickets, with their places (0: next), of those
+        with a booking and no "coming up" sent yet: usually none, and then no UPDATE."""
+        rows = await self.conn.execute(
+            select(t)
+            .where(t.c.office_id == office_id, t.c.day == day, t.c.status == TicketStatus.WAITING.value)
+            .order_by(*_QUEUE_ORDER)
+            .limit(limit)
+        )
+        return [
+            (n, _ticket(r)) for n, r in enumerate(rows) if r.booking_id is not None and not r.coming_up_sent
+        ]
 
     async def recent_service_times(self, office_id: str, day: dt.date) -> list[dt.timedelta]:
         rows = await self.conn.execute(
