@@ -37,6 +37,8 @@ import math
 import os
 import secrets
 import shlex
+import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -114,6 +116,10 @@ class Timed:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     wall: float = 0.0
+    # CPU ms per answered request by process (the robust figure on a shared machine),
+    # and the machine's 1-minute load average when the phase ended.
+    cpu: dict[str, float] = field(default_factory=dict)
+    load: float = float("nan")
 
     def add(self, started: float, answer: httpx.Response) -> None:
         if answer.status_code == 200:
@@ -126,11 +132,58 @@ class Timed:
         p50, p99, top = (percentile_ms(self.latencies, p) for p in (50, 99, 100))
         rate = len(self.latencies) / self.wall if self.wall else float("nan")
         errors = ", ".join(f"{k}: {n}" for k, n in sorted(self.errors.items())) or "none"
+        cpu = ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(self.cpu.items(), key=lambda kv: -kv[1]) if v >= 0.01
+        )
         return (
             f"| {database} | {what} | {len(self.latencies)} | {rate:.0f} | "
             f"{p50:.1f} | {p99:.1f} | {top:.1f} | "
-            f"{'yes' if p99 < TARGET_P99_MS else '**no**'} | {errors} |"
+            f"{'yes' if p99 < TARGET_P99_MS else '**no**'} | "
+            f"{f'{sum(self.cpu.values()):.2f} ({cpu})' if self.cpu else 'in the line above'} | "
+            f"{self.load:.1f} | {errors} |"
         )
+
+
+def cpu_ms(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU ms per request by role: our processes and, on PostgreSQL, the server's
+    backends (the whole server's, other people's included; off on SQLite)."""
+    roles: dict[str, float] = {}
+    for key, value in after.items():
+        if key in ("machine", "launcher", "load generator"):
+            continue
+        role = "postgres" if key.startswith("postgres:") else key
+        roles[role] = roles.get(role, 0.0) + value - before.get(key, 0.0)
+    return {role: 1000 * used / max(requests, 1) for role, used in roles.items() if used > 0}
+
+
+class Profiles:
+    """py-spy recording the booking and gateway processes through one phase (optional:
+    py-spy is not a requirement; `pip install py-spy` into the venv to use it)."""
+
+    def __init__(self, directory: Path | None, platform_: harness.Platform, label: str) -> None:
+        self.running: list[subprocess.Popen[bytes]] = []
+        if directory is None:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        spy = Path(sys.executable).with_name("py-spy")
+        for role, pids in platform_.processes().items():
+            if role not in ("booking", "gateway"):
+                continue
+            for pid in pids:
+                out = directory / f"{label}-{role}-{pid}.txt"
+                self.running.append(
+                    subprocess.Popen(
+                        [str(spy), "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(out)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+
+    def stop(self) -> None:
+        for spy in self.running:
+            spy.send_signal(signal.SIGINT)
+        for spy in self.running:
+            spy.wait(timeout=30)
 
 
 @dataclass
@@ -145,6 +198,9 @@ class Result:
     called_ids: int = 0
     called_unique: int = 0
     served_rows: int = 0
+    burst_walk_in: Timed = field(default_factory=Timed)
+    burst_call: Timed = field(default_factory=Timed)
+    burst_served: Timed = field(default_factory=Timed)
 
     @property
     def violations(self) -> int:
@@ -275,6 +331,54 @@ async def call_all(url: str, clerks: list[dict[str, str]]) -> tuple[Timed, Timed
     return call, served, called
 
 
+async def bursts(
+    url: str, clerks: list[dict[str, str]], rounds: int, pause: float, called: list[str]
+) -> tuple[Timed, Timed, Timed]:
+    """Item 6 as it reads: the 20 counters at the same instant, not in a closed loop.
+    Each round every clerk sends one walk-in at once, then every clerk calls the next
+    ticket at once, then marks it served at once; a pause between rounds."""
+    walk_in, call, served = Timed(), Timed(), Timed()
+    clients = [httpx.AsyncClient(base_url=url, timeout=30) for _ in clerks]
+    office = f"/v1/staff/offices/{OFFICE}"
+
+    async def timed(into: Timed, http: httpx.AsyncClient, path: str, **kw: object) -> httpx.Response:
+        started = time.perf_counter()
+        answer = await http.post(path, **kw)  # type: ignore[arg-type]
+        into.add(started, answer)
+        return answer
+
+    try:
+        started = time.perf_counter()
+        for _ in range(rounds):
+            await asyncio.gather(
+                *(
+                    timed(walk_in, http, f"{office}/checkins", json={"walk_in_business": BUSINESS}, headers=h)
+                    for http, h in zip(clients, clerks, strict=True)
+                )
+            )
+            answers = await asyncio.gather(
+                *(
+                    timed(call, http, f"{office}/counters/{n}/call", headers=h)
+                    for n, (http, h) in enumerate(zip(clients, clerks, strict=True), start=1)
+                )
+            )
+            called += [
+                a.json()["ticket"]["id"] for a in answers if a.status_code == 200 and a.json()["ticket"]
+            ]
+            await asyncio.gather(
+                *(
+                    timed(served, http, f"{office}/counters/{n}/served", headers=h)
+                    for n, (http, h) in enumerate(zip(clients, clerks, strict=True), start=1)
+                )
+            )
+            await asyncio.sleep(pause)
+        walk_in.wall = call.wall = served.wall = time.perf_counter() - started
+    finally:
+        for http in clients:
+            await http.aclose()
+    return walk_in, call, served
+
+
 def booking_engine(env: dict[str, str]) -> AsyncEngine:
     if url := env.get("MINTONG_DATABASE_URL"):
         schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "booking"
@@ -324,23 +428,56 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
                 codes = await book_next_slot(http, zone, people, tokens)
                 print(f"  {len(codes)} bookings made, {len(clerks)} clerks signed in ({zone})", flush=True)
             await asyncio.sleep(2.0)  # let the platform settle after the set-up
-            checkin = await check_in_all(platform_.url, clerks, [{"code": c} for c in codes])
-            walk_in = await check_in_all(
-                platform_.url, clerks, [{"walk_in_business": BUSINESS} for _ in range(args.walk_ins)]
+
+            async def phase(label: str, run):
+                spies = Profiles(args.profile, platform_, f"{database}-{label}")
+                before = platform_.cpu_seconds()
+                try:
+                    return await run, before
+                finally:
+                    spies.stop()
+
+            checkin, before = await phase(
+                "checkin", check_in_all(platform_.url, clerks, [{"code": c} for c in codes])
             )
-            call, served, called = await call_all(platform_.url, clerks)
+            checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(checkin.latencies))
+            checkin.load = os.getloadavg()[0]
+            walk_in, before = await phase(
+                "walkin",
+                check_in_all(
+                    platform_.url, clerks, [{"walk_in_business": BUSINESS} for _ in range(args.walk_ins)]
+                ),
+            )
+            walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(walk_in.latencies))
+            walk_in.load = os.getloadavg()[0]
+            burst_called: list[str] = []
+            (b_walk_in, b_call, b_served), before = await phase(
+                "bursts", bursts(platform_.url, clerks, args.rounds, args.pause, burst_called)
+            )
+            # A round is a walk-in, a call and a served per clerk: CPU per round's trio.
+            b_walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(b_call.latencies))
+            b_walk_in.load = b_call.load = b_served.load = os.getloadavg()[0]
+            (call, served, called), before = await phase("call", call_all(platform_.url, clerks))
+            # Calls and "served" interleave: their CPU is counted per call + served pair.
+            call.cpu = cpu_ms(before, platform_.cpu_seconds(), len(call.latencies))
+            call.load = served.load = os.getloadavg()[0]
             result = Result(database, checkin, walk_in, call, served)
-            await check(harness.launcher_env(platform_), result, called)
+            result.burst_walk_in, result.burst_call, result.burst_served = b_walk_in, b_call, b_served
+            await check(harness.launcher_env(platform_), result, burst_called + called)
             for what, timed in (
                 ("check-in", checkin),
                 ("walk-in", walk_in),
+                ("burst walk-in", b_walk_in),
+                ("burst call", b_call),
+                ("burst served", b_served),
                 ("call", call),
                 ("served", served),
             ):
                 p50, p99 = percentile_ms(timed.latencies, 50), percentile_ms(timed.latencies, 99)
                 print(
                     f"  {what}: {len(timed.latencies)} in {timed.wall:.1f} s, p50 {p50:.1f} ms, "
-                    f"p99 {p99:.1f} ms, errors {timed.errors or 'none'}",
+                    f"p99 {p99:.1f} ms, errors {timed.errors or 'none'}, load {timed.load:.1f}, "
+                    f"CPU ms/request {sum(timed.cpu.values()):.2f} {timed.cpu}",
                     flush=True,
                 )
             print(f"  violations: {result.violations}", flush=True)
@@ -356,18 +493,25 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         "starts it (default settings; the per-address one-time-code limit raised and access tokens made "
         f"to last 60 minutes for the sign-ins). One office; {args.counters} window clerks, each on its own "
         f"connection, all at once: first checking in {args.citizens} bookings of the next slot by "
-        f"confirmation code, then {args.walk_ins} walk-ins, then each at its own counter calling the next "
-        "ticket and marking it served until nobody waited. Latency from sending a request to having its "
-        f"answer; target p99 < {TARGET_P99_MS:.0f} ms for check-in and call.",
+        f"confirmation code, then {args.walk_ins} walk-ins (each clerk in a closed loop: its next request "
+        f"as soon as its last was answered); then {args.rounds} bursts, {args.pause} s apart, of every clerk "
+        "at the same instant sending a walk-in, then calling the next ticket, then marking it served (item 6 "
+        "as it reads: the 20 counters at once); then each at its own counter calling the next "
+        "ticket and marking it served, in a closed loop, until nobody waited. Latency from sending a "
+        f"request to having its answer; target p99 < {TARGET_P99_MS:.0f} ms for check-in and call.",
         "",
-        "| database | request | answered 200 | per s | p50 ms | p99 ms | max ms | p99 on target | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| database | request | answered 200 | per s | p50 ms | p99 ms | max ms | p99 on target "
+        "| CPU ms per request (by process) | load avg | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for r in results:
         lines += [
             r.checkin.row("check-in (booking)", r.database),
             r.walk_in.row("check-in (walk-in)", r.database),
-            r.call.row("call next", r.database),
+            r.burst_walk_in.row("burst: walk-in (CPU per walk-in + call + served)", r.database),
+            r.burst_call.row("burst: call next", r.database),
+            r.burst_served.row("burst: served", r.database),
+            r.call.row("call next (+ served: CPU per pair)", r.database),
             r.served.row("served", r.database),
         ]
     lines += [
@@ -399,8 +543,16 @@ async def main() -> int:
     parser.add_argument("--citizens", type=int, default=200, help="bookings checked in (default 200)")
     parser.add_argument("--walk-ins", type=int, default=400, help="walk-ins checked in (default 400)")
     parser.add_argument("--counters", type=int, default=20, help="clerks at counters at once (default 20)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=10,
+        help="rounds of every clerk at once: walk-in, call, served (default 10)",
+    )
+    parser.add_argument("--pause", type=float, default=0.5, help="seconds between rounds (default 0.5)")
     parser.add_argument("--seed", type=int, default=11, help="of the made-up residents")
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the hall section of FILE")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy booking and gateway into DIR")
     args = parser.parse_args()
     if not 1 <= args.citizens <= 5000 or not 0 <= args.walk_ins <= 20000 or not 1 <= args.counters <= 200:
         parser.error("--citizens in [1, 5000], --walk-ins in [0, 20000], --counters in [1, 200]")

@@ -25,6 +25,7 @@ _REFUSALS = {
     404: ["booking_not_found", "office_not_found", "business_not_found", "ticket_not_found"],
     409: [
         "booking_not_active",
+        "office_closed",
         "booking_changed",
         "checkin_too_early",
         "ticket_in_service",

@@ -23,11 +23,13 @@ from mintong.booking.v1 import bookings_pb2_grpc as bpb_grpc
 from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc, events_pb2
 from mintong.booking.v1 import hall_pb2 as pb
 from mintong.booking.v1 import hall_pb2_grpc as pb_grpc
+from mintong.booking.v1.policies_pb2_grpc import PolicyAdminServiceStub
 from mintong.common.v1 import common_pb2
 from services.booking.adapters import orm
 from services.booking.service_layer import hall, handlers
 from services.runtime import context
 from tests.integration.test_bookings import citizen, outbox_events, problem
+from tests.integration.test_policies import ADMIN, closure, said
 
 MONDAY = dt.date(2030, 1, 7)
 #: Local 08:45 on Monday: inside the check-in window of a 09:00 booking.
@@ -433,3 +435,28 @@ async def test_bookings_check_in_and_are_called_at_once_each_told_once(
         ).all()
     ids = [events_pb2.TicketComingUp.FromString(row.payload).ticket_id for row in told]
     assert len(ids) == len(set(ids))
+
+
+async def test_no_ticket_at_an_office_a_closure_keeps_shut(booking: Any, stubs: Any, clock: Any) -> None:
+    """An office closure in force (decision 59) sends a walk-in away with the reason,
+    a 409 ``office_closed`` as a booking on that day gets; the next day takes them."""
+    made = await book(stubs, "c1")
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
+        await PolicyAdminServiceStub(channel).CreatePolicy(closure(MONDAY, MONDAY), metadata=ADMIN)
+    _, _, staff, _ = stubs
+    clock.now = MONDAY_0845
+    for asked in (
+        pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"),
+        pb.CheckInRequest(office_id="centre", qr_payload=made.qr_payload),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await staff.CheckIn(asked, metadata=clerk())
+        assert said(refused.value) == (409, "office_closed", "office_id")
+        assert "closed on 2030-01-07" in problem(refused.value).detail
+    async with booking.db.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(orm.hall_tickets))).scalar_one() == 0
+    clock.now = MONDAY_0845 + dt.timedelta(days=1)
+    ok = await staff.CheckIn(
+        pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"), metadata=clerk()
+    )
+    assert ok.ticket.code == "A001"

@@ -11,6 +11,7 @@ import pytest
 from services.booking.domain import hall, rules
 from services.booking.domain.bookings import Booking, BookingStatus, Refused, Snapshot
 from services.booking.domain.model import Channel
+from services.runtime.errors import Kind
 
 UTC = dt.UTC
 START = dt.datetime(2030, 1, 7, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
@@ -67,10 +68,27 @@ def test_check_in_refuses_another_office_another_day_and_an_ended_booking() -> N
 
 
 def test_walk_ins_only_where_the_office_takes_them() -> None:
-    hall.check_walk_in(OFFICE)
+    hall.check_walk_in(OFFICE, START)
     with pytest.raises(Refused) as refused:
-        hall.check_walk_in(dataclasses.replace(OFFICE, walk_in_allowed=False))
+        hall.check_walk_in(dataclasses.replace(OFFICE, walk_in_allowed=False), START)
     assert (refused.value.code, refused.value.field) == ("walk_in_not_allowed", "office_id")
+
+
+def test_no_ticket_on_a_day_an_office_closure_keeps_the_office_shut() -> None:
+    closed = dataclasses.replace(OFFICE, closed_dates=frozenset({dt.date(2030, 1, 7)}))
+    for refuse in (
+        lambda: hall.check_walk_in(closed, START),
+        lambda: hall.check_checkin(booking(), closed, START),
+    ):
+        with pytest.raises(Refused) as refused:
+            refuse()
+        assert (refused.value.code, refused.value.field, refused.value.kind) == (
+            "office_closed",
+            "office_id",
+            Kind.CONFLICT,
+        )
+    # The day after (UTC 16:00 is already Tuesday in Shanghai) takes walk-ins again.
+    hall.check_walk_in(closed, dt.datetime(2030, 1, 7, 16, 0, tzinfo=UTC))
 
 
 def test_priority_groups_rank_in_the_citys_order() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +29,140 @@ from services.runtime.db import as_utc
 t, seqs, b = orm.hall_tickets, orm.hall_sequences, orm.bookings
 
 _QUEUE_ORDER = (t.c.priority_rank, t.c.order_at, t.c.seq)
+_WAITING, _CALLED = TicketStatus.WAITING.value, TicketStatus.CALLED.value
+
+# The statements of check-in and calling, built once with bound parameters: a
+# statement built per call cost its construction, its coercions and its cache key
+# (a tenth of booking's CPU on these paths, by py-spy; docs/performance.md).
+_INSERT_TICKET = t.insert()
+_HALL_OFFICE = (
+    select(
+        orm.offices.c.id,
+        orm.offices.c.city_code,
+        orm.offices.c.walk_in_allowed,
+        orm.offices.c.name,
+        orm.offices.c.name_en,
+        orm.offices.c.closed_dates,
+        orm.cities.c.time_zone,
+        orm.cities.c.rules,
+    )
+    .join(orm.cities, orm.cities.c.code == orm.offices.c.city_code)
+    .where(orm.offices.c.id == bindparam("p_office_id"))
+)
+_BUSINESS_CATEGORY = (
+    select(orm.businesses.c.category)
+    .join(orm.office_businesses, orm.office_businesses.c.business_code == orm.businesses.c.code)
+    .where(
+        orm.businesses.c.city_code == bindparam("p_city_code"),
+        orm.businesses.c.code == bindparam("p_business_code"),
+        orm.office_businesses.c.office_id == bindparam("p_office_id"),
+    )
+)
+_BUSY = (
+    select(t.c.id)
+    .where(
+        t.c.status == _CALLED,
+        and_(t.c.office_id == bindparam("p_office_id"), t.c.counter == bindparam("p_counter"))
+        | (t.c.clerk_id == bindparam("p_clerk_id")),
+    )
+    .limit(1)
+)
+_TODAY_WAITING = and_(
+    t.c.office_id == bindparam("p_office_id"), t.c.day == bindparam("p_day"), t.c.status == _WAITING
+)
+
+
+def _call_next(postgres: bool) -> Any:
+    head = select(t.c.id).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(1)
+    if postgres:
+        head = head.with_for_update(skip_locked=True)
+    return (
+        update(t)
+        .where(t.c.id == head.scalar_subquery(), t.c.status == _WAITING)
+        .values(
+            status=TicketStatus.CALLED.value,
+            counter=bindparam("p_to_counter"),
+            clerk_id=bindparam("p_by_clerk"),
+            calls=1,
+            called_at=bindparam("p_now"),
+        )
+        .returning(*t.c)
+    )
+
+
+def _mark_coming_up(postgres: bool) -> Any:
+    pick = select(t.c.id).where(
+        t.c.id == bindparam("p_ticket_id"), t.c.status == _WAITING, t.c.coming_up_sent.is_(False)
+    )
+    if postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        update(t)
+        .where(t.c.id == pick.scalar_subquery(), t.c.coming_up_sent.is_(False))
+        .values(coming_up_sent=True)
+    )
+
+
+def _next_number(insert: Any) -> Any:
+    return (
+        insert(seqs)
+        .values(
+            office_id=bindparam("p_office"),
+            day=bindparam("p_on_day"),
+            prefix=bindparam("p_of_prefix"),
+            last_number=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[seqs.c.office_id, seqs.c.day, seqs.c.prefix],
+            set_={"last_number": seqs.c.last_number + 1},
+        )
+        .returning(seqs.c.last_number)
+    )
+
+
+_CALL_NEXT = {True: _call_next(True), False: _call_next(False)}
+_MARK_COMING_UP = {True: _mark_coming_up(True), False: _mark_coming_up(False)}
+_NEXT_NUMBER = {True: _next_number(postgresql.insert), False: _next_number(sqlite.insert)}
+_FINISH_AT_COUNTER = (
+    update(t)
+    .where(
+        t.c.office_id == bindparam("p_office_id"),
+        t.c.counter == bindparam("p_at_counter"),
+        t.c.status == _CALLED,
+    )
+    .values(status=bindparam("p_to_status"), finished_at=bindparam("p_now"))
+    .returning(*t.c)
+)
+_HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
+
+
+def _standing(issued: bool) -> Any:
+    rank = bindparam("p_rank", type_=Integer)
+    at = bindparam("p_order_at", type_=t.c.order_at.type)
+    if issued:
+        own = select(t.c.seq).where(t.c.id == bindparam("p_ticket_id")).scalar_subquery()
+        tie = and_(t.c.priority_rank == rank, t.c.order_at == at, t.c.seq < own)
+    else:
+        tie = and_(t.c.priority_rank == rank, t.c.order_at == at)
+    ahead = (
+        select(func.count())
+        .where(
+            _TODAY_WAITING,
+            (t.c.priority_rank < rank) | and_(t.c.priority_rank == rank, t.c.order_at < at) | tie,
+        )
+        .scalar_subquery()
+    )
+    counters = (
+        select(func.count())
+        .where(
+            t.c.office_id == bindparam("p_office_id"), t.c.day == bindparam("p_day"), t.c.status == _CALLED
+        )
+        .scalar_subquery()
+    )
+    return select(ahead.label("ahead"), counters.label("counters"))
+
+
+_STANDING = {True: _standing(True), False: _standing(False)}
 
 
 class SqlHallRepository:
@@ -40,22 +174,7 @@ class SqlHallRepository:
         return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
     async def hall_office(self, office_id: str) -> HallOffice | None:
-        o, c = orm.offices, orm.cities
-        row = (
-            await self.conn.execute(
-                select(
-                    o.c.id,
-                    o.c.city_code,
-                    o.c.walk_in_allowed,
-                    o.c.name,
-                    o.c.name_en,
-                    c.c.time_zone,
-                    c.c.rules,
-                )
-                .join(c, c.c.code == o.c.city_code)
-                .where(o.c.id == office_id)
-            )
-        ).first()
+        row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()
         if row is None:
             return None
         return HallOffice(
@@ -66,49 +185,27 @@ class SqlHallRepository:
             row.name,
             row.name_en,
             BookingRules.from_json(row.rules).hall,
+            frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
         )
 
     async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:
         """The category of a business the office handles; None if it handles none such."""
-        bu, ob = orm.businesses, orm.office_businesses
-        row = (
-            await self.conn.execute(
-                select(bu.c.category)
-                .join(ob, ob.c.business_code == bu.c.code)
-                .where(bu.c.city_code == city_code, bu.c.code == business_code, ob.c.office_id == office_id)
-            )
-        ).first()
+        params = {"p_office_id": office_id, "p_city_code": city_code, "p_business_code": business_code}
+        row = (await self.conn.execute(_BUSINESS_CATEGORY, params)).first()
         return None if row is None else str(row.category)
 
     async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
-        called = TicketStatus.CALLED.value
-        row = (
-            await self.conn.execute(
-                select(t.c.id)
-                .where(
-                    t.c.status == called,
-                    and_(t.c.office_id == office_id, t.c.counter == counter) | (t.c.clerk_id == clerk_id),
-                )
-                .limit(1)
-            )
-        ).first()
+        params = {"p_office_id": office_id, "p_counter": counter, "p_clerk_id": clerk_id}
+        row = (await self.conn.execute(_BUSY, params)).first()
         return row is not None
 
     async def next_number(self, office_id: str, day: dt.date, prefix: str) -> int:
-        statement = (
-            self._insert(seqs)
-            .values(office_id=office_id, day=day, prefix=prefix, last_number=1)
-            .on_conflict_do_update(
-                index_elements=[seqs.c.office_id, seqs.c.day, seqs.c.prefix],
-                set_={"last_number": seqs.c.last_number + 1},
-            )
-            .returning(seqs.c.last_number)
-        )
-        return int((await self.conn.execute(statement)).scalar_one())
+        params = {"p_office": office_id, "p_on_day": day, "p_of_prefix": prefix}
+        return int((await self.conn.execute(_NEXT_NUMBER[self._postgres], params)).scalar_one())
 
-    async def add_ticket(self, ticket: Ticket) -> None:
-        await self.conn.execute(t.insert().values(**_row(ticket)))
+    async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
+        await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
     async def booking_id_by_code(self, office_id: str, date: dt.date, code: str) -> str | None:
         """The booking of that confirmation code at the office on the day (codes are
@@ -150,29 +247,17 @@ class SqlHallRepository:
     ) -> Ticket | None:
         """Take the head of the queue for this counter and clerk; None when nobody
         waits. Raises Occupied when the clerk or the counter has a called ticket."""
-        head = (
-            select(t.c.id)
-            .where(t.c.office_id == office_id, t.c.day == day, t.c.status == TicketStatus.WAITING.value)
-            .order_by(*_QUEUE_ORDER)
-            .limit(1)
-        )
-        if self._postgres:
-            head = head.with_for_update(skip_locked=True)
-        statement = (
-            update(t)
-            .where(t.c.id == head.scalar_subquery(), t.c.status == TicketStatus.WAITING.value)
-            .values(
-                status=TicketStatus.CALLED.value,
-                counter=counter,
-                clerk_id=clerk_id,
-                calls=1,
-                called_at=now,
-            )
-            .returning(*t.c)
-        )
+        params = {
+            "p_office_id": office_id,
+            "p_day": day,
+            "p_to_counter": counter,
+            "p_by_clerk": clerk_id,
+            "p_now": now,
+        }
+        # No savepoint (two round trips more a call): the call is the transaction's
+        # first write and a collision ends it, so the whole transaction rolls back.
         try:
-            async with self.conn.begin_nested():
-                row = (await self.conn.execute(statement)).first()
+            row = (await self.conn.execute(_CALL_NEXT[self._postgres], params)).first()
         except IntegrityError as exc:
             raise Occupied from exc
         return None if row is None else _ticket(row)
@@ -200,6 +285,20 @@ class SqlHallRepository:
         ).first()
         return None if row is None else _ticket(row)
 
+    async def finish_at_counter(
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
+    ) -> Ticket | None:
+        """End the ticket called to the counter in one UPDATE (no read before it);
+        None when the counter has none called."""
+        params = {
+            "p_office_id": office_id,
+            "p_at_counter": counter,
+            "p_to_status": status.value,
+            "p_now": now,
+        }
+        row = (await self.conn.execute(_FINISH_AT_COUNTER, params)).first()
+        return None if row is None else _ticket(row)
+
     async def waiting(self, office_id: str, day: dt.date, limit: int | None = None) -> list[Ticket]:
         query = (
             select(t)
@@ -218,19 +317,27 @@ class SqlHallRepository:
             query = query.where(t.c.day == day)
         return [_ticket(r) for r in await self.conn.execute(query)]
 
-    async def ahead_of(self, ticket: Ticket) -> int:
-        """How many waiting tickets are called before this one."""
-        rank, at, seq = ticket.priority_rank, ticket.order_at, t.c.seq
-        own = select(t.c.seq).where(t.c.id == ticket.id).scalar_subquery()
-        query = select(func.count()).where(
-            t.c.office_id == ticket.office_id,
-            t.c.day == ticket.day,
-            t.c.status == TicketStatus.WAITING.value,
-            (t.c.priority_rank < rank)
-            | and_(t.c.priority_rank == rank, t.c.order_at < at)
-            | and_(t.c.priority_rank == rank, t.c.order_at == at, seq < own),
-        )
-        return int((await self.conn.execute(query)).scalar_one())
+    async def standing(self, ticket: Ticket, *, issued: bool = True) -> tuple[int, int]:
+        """How many waiting tickets are called before this one, and how many counters
+        have a ticket called now, in one statement. ``issued=False``: the ticket is
+        not inserted yet (every waiting ticket of its rank and time is then ahead)."""
+        params = {
+            "p_office_id": ticket.office_id,
+            "p_day": ticket.day,
+            "p_rank": ticket.priority_rank,
+            "p_order_at": ticket.order_at,
+            "p_ticket_id": ticket.id,
+        }
+        row = (await self.conn.execute(_STANDING[issued], params)).one()
+        return int(row.ahead), int(row.counters)
+
+    async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
+        """The first ``limit`` waiting tickets, with their places (0: next), of those
+        with a booking and no "coming up" sent yet: usually none, and then no UPDATE."""
+        rows = await self.conn.execute(_HEAD, {"p_office_id": office_id, "p_day": day, "p_limit": limit})
+        return [
+            (n, _ticket(r)) for n, r in enumerate(rows) if r.booking_id is not None and not r.coming_up_sent
+        ]
 
     async def recent_service_times(self, office_id: str, day: dt.date) -> list[dt.timedelta]:
         rows = await self.conn.execute(
@@ -250,16 +357,7 @@ class SqlHallRepository:
         """Only a waiting ticket nobody else holds: a ticket another clerk is calling
         right now is skipped (PostgreSQL), not waited for, so two clerks telling each
         other's next tickets cannot deadlock; the next call looks again."""
-        pick = select(t.c.id).where(
-            t.c.id == ticket_id, t.c.status == TicketStatus.WAITING.value, t.c.coming_up_sent.is_(False)
-        )
-        if self._postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        result = await self.conn.execute(
-            update(t)
-            .where(t.c.id == pick.scalar_subquery(), t.c.coming_up_sent.is_(False))
-            .values(coming_up_sent=True)
-        )
+        result = await self.conn.execute(_MARK_COMING_UP[self._postgres], {"p_ticket_id": ticket_id})
         return result.rowcount == 1
 
 

@@ -33,6 +33,8 @@ class HallOffice:
     name: str
     name_en: str
     rules: HallRules
+    #: Days an office closure in force keeps it shut (decision 59), local dates.
+    closed_dates: frozenset[dt.date] = frozenset()
 
     def local_now(self, now: dt.datetime) -> dt.datetime:
         """Wall-clock time at the office, naive like the slot times stored for it."""
@@ -124,6 +126,8 @@ def check_checkin(booking: Booking, office: HallOffice, now: dt.datetime) -> Non
     its start (``now``: UTC)."""
     rules, local_now = office.rules, office.local_now(now)
     check_office(booking, office)
+    # Before the status: a closure cancels its days' bookings, and its reason is the answer.
+    check_open(office, local_now.date())
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
         raise Refused("booking_not_active", f"This booking is {booking.status.value}.", field="booking_id")
     if booking.date != local_now.date():
@@ -153,7 +157,20 @@ def check_checkin(booking: Booking, office: HallOffice, now: dt.datetime) -> Non
         )
 
 
-def check_walk_in(office: HallOffice) -> None:
+def check_open(office: HallOffice, day: dt.date) -> None:
+    """No ticket on a day an office closure keeps the office shut: a walk-in is sent
+    away with the reason, as a booking on that day is (``office_closed``)."""
+    if day in office.closed_dates:
+        raise Refused(
+            "office_closed",
+            f"{office.name_en or office.name} is closed on {day}; come another day or to another office.",
+            field="office_id",
+        )
+
+
+def check_walk_in(office: HallOffice, now: dt.datetime) -> None:
+    """A walk-in is taken where the office takes them, on a day it is open."""
+    check_open(office, office.local_now(now).date())
     if not office.walk_in_allowed:
         raise Refused(
             "walk_in_not_allowed",

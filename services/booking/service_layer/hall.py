@@ -7,6 +7,7 @@ before."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -60,16 +61,15 @@ async def _average_service(tx: Transaction, office_id: str, day: dt.date) -> dt.
     return sum(times, dt.timedelta()) / len(times) if times else DEFAULT_SERVICE_TIME
 
 
-async def _counters_open(tx: Transaction, office_id: str, day: dt.date) -> int:
-    return len(await tx.hall.called(office_id, day))
-
-
-async def _standing(tx: Transaction, ticket: Ticket) -> Standing:
+async def _standing(tx: Transaction, ticket: Ticket, *, issued: bool = True) -> Standing:
+    """Where a ticket stands: one statement for its place and the counters open, and
+    the recent service times only when someone is ahead (no wait otherwise)."""
     if ticket.status is not TicketStatus.WAITING:
         return Standing(ticket, 0, dt.timedelta())
-    ahead = await tx.hall.ahead_of(ticket)
+    ahead, counters = await tx.hall.standing(ticket, issued=issued)
+    if ahead == 0:
+        return Standing(ticket, 0, dt.timedelta())
     average = await _average_service(tx, ticket.office_id, ticket.day)
-    counters = await _counters_open(tx, ticket.office_id, ticket.day)
     return Standing(ticket, ahead, average * ahead / max(counters, 1))
 
 
@@ -92,7 +92,7 @@ async def _issue(
         city_code=office.city_code,
         day=day,
         prefix=prefix,
-        number=await tx.hall.next_number(office.id, day, prefix),
+        number=0,  # numbered last, below
         business_code=business_code,
         booking_id=booking.id if booking else None,
         citizen_id=booking.citizen_id if booking else None,
@@ -103,18 +103,23 @@ async def _issue(
         issued_at=now,
         issued_by=issued_by,
     )
-    await tx.hall.add_ticket(ticket)
+    # Where it will stand, read before it is numbered: on PostgreSQL the sequence
+    # row is locked from the numbering to the commit, and every other check-in of
+    # the office and prefix waits for it; so nothing but the insert and the outbox
+    # happens under that lock.
+    standing = await _standing(tx, ticket, issued=False)
+    ticket = dataclasses.replace(ticket, number=await tx.hall.next_number(office.id, day, prefix))
+    standing = dataclasses.replace(standing, ticket=ticket)
+    # Already near the front: the issued message says so; no "coming up" later.
+    told = booking is not None and standing.ahead <= rules.coming_up_ahead
+    await tx.hall.add_ticket(ticket, coming_up_sent=told)
     tx.emit(events.QueueChanged(ticket, "issued"))
-    standing = await _standing(tx, ticket)
     if booking is not None:
         tx.emit(
             events.TicketIssued(
                 ticket, booking.snapshot, standing.ahead, int(standing.wait.total_seconds() // 60)
             )
         )
-        if standing.ahead <= rules.coming_up_ahead:
-            # Already near the front: the issued message says so; no "coming up" later.
-            await tx.hall.mark_coming_up(ticket.id)
     return Issued(ticket, standing.ahead, standing.wait)
 
 
@@ -191,7 +196,7 @@ async def walk_in(
     now = clock()
     async with uow.write() as tx:
         office = await _office(tx, office_id)
-        check_walk_in(office)
+        check_walk_in(office, now)
         category = await tx.hall.business_category(office.id, office.city_code, business_code)
         if category is None:
             raise NotFound("business", business_code, field="business")
@@ -228,9 +233,9 @@ async def call_next(
 async def _tell_coming_up(tx: Transaction, office_id: str, day: dt.date, ahead: int) -> None:
     """Tickets with ``ahead`` or fewer before them hear "your number is coming up",
     once each (walk-ins have nobody to tell)."""
-    for position, ticket in enumerate(await tx.hall.waiting(office_id, day, limit=ahead + 1)):
+    for position, ticket in await tx.hall.head_to_tell(office_id, day, limit=ahead + 1):
         if ticket.booking_id is None or not await tx.hall.mark_coming_up(ticket.id):
-            continue
+            continue  # told by a concurrent call
         booking = await tx.bookings.get_booking(ticket.booking_id)
         if booking is not None:
             tx.emit(events.TicketComingUp(ticket, booking.snapshot, position))
@@ -259,16 +264,17 @@ async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) ->
 
 
 async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *, served: bool) -> Ticket:
-    """The counter's ticket was served, or its citizen did not come."""
+    """The counter's ticket was served, or its citizen did not come: one UPDATE of the
+    ticket called there (of two concurrent ends, one finds it, the other none)."""
     now = clock()
     async with uow.write() as tx:
-        ticket = await _counter_ticket(tx, office_id, counter)
-        if not served:
-            return await _no_show(tx, ticket, now)
-        done = await tx.hall.finish(ticket.id, TicketStatus.SERVED, now)
+        status = TicketStatus.SERVED if served else TicketStatus.NO_SHOW
+        done = await tx.hall.finish_at_counter(office_id, counter, status, now)
         if done is None:
-            raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
-        tx.emit(events.QueueChanged(done, "served"))
+            raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
+        if not served:
+            await _booking_no_show(tx, done, now)
+        tx.emit(events.QueueChanged(done, done.status.value))
         return done
 
 
@@ -278,12 +284,18 @@ async def _no_show(tx: Transaction, ticket: Ticket, now: dt.datetime) -> Ticket:
     done = await tx.hall.finish(ticket.id, TicketStatus.NO_SHOW, now)
     if done is None:
         raise Refused("ticket_changed", "The ticket changed meanwhile.", field="counter")
-    if done.booking_id is not None:
-        # Feeds the booking's no-show rule; the place is not released (its time came).
-        await tx.bookings.change_status(done.booking_id, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW, now)
-    await tx.audit("hall.no_show", done.id, {"office": done.office_id, "booking": done.booking_id or ""})
+    await _booking_no_show(tx, done, now)
     tx.emit(events.QueueChanged(done, "no_show"))
     return done
+
+
+async def _booking_no_show(tx: Transaction, done: Ticket, now: dt.datetime) -> None:
+    """A ticket that ended a no-show: its booking too (feeds the booking's no-show
+    rule; the place is not released, its time came), audited as it counts against
+    the citizen."""
+    if done.booking_id is not None:
+        await tx.bookings.change_status(done.booking_id, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW, now)
+    await tx.audit("hall.no_show", done.id, {"office": done.office_id, "booking": done.booking_id or ""})
 
 
 async def sweep_no_shows(uow: UnitOfWork, clock: Clock) -> int:
