@@ -268,6 +268,11 @@ class SqlApplicationRepository:
         )
         return [(r.id, r.citizen_id) for r in (await self.conn.execute(query)).all()]
 
+    async def clear_report_lost(self, app_ids: list[str]) -> None:
+        for start in range(0, len(app_ids), 500):  # well under any driver's parameter limit
+            chunk = app_ids[start : start + 500]
+            await self.conn.execute(update(a).where(a.c.id.in_(chunk)).values(report_lost_pending=False))
+
     async def approved_ready(self, limit: int) -> list[str]:
         return await self._ids_where(
             a.c.status == Status.APPROVED.value,

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from services.cards.domain.lifecycle import Application, Status
-from services.cards.service_layer.applications import SYSTEM, Cards, describe_office, move, report_lost
+from services.cards.service_layer.applications import (
+    SYSTEM,
+    Cards,
+    clear_lost_confirmed,
+    describe_office,
+    move,
+    report_lost,
+)
 from services.cards.service_layer.ports import (
     Courier,
     ExternalUnavailable,
@@ -90,9 +97,15 @@ class Journey:
         return moved
 
     async def report_lost_cards(self) -> int:
+        # The reports confirmed since the last pass first, so that they are not
+        # found pending and asked again.
+        await clear_lost_confirmed(self.cards)
         async with self.cards.uow.read() as tx:
             pending = await tx.applications.lost_reports_pending(self.batch_size)
-        return sum(await each(pending, lambda p: report_lost(self.cards, *p)))
+        pending = [p for p in pending if p[0] not in self.cards.lost_reporting]
+        reported = sum(await each(pending, lambda p: report_lost(self.cards, *p)))
+        await clear_lost_confirmed(self.cards)
+        return reported
 
     async def claim_batch(self) -> int:
         async with self.cards.uow.read() as tx:
