@@ -36,6 +36,7 @@ from services.cards.service_layer.applications import (
     move,
     report_lost,
 )
+from services.cards.service_layer.directory import HolderRecord
 from services.cards.service_layer.ports import (
     Courier,
     ExternalUnavailable,
@@ -44,7 +45,7 @@ from services.cards.service_layer.ports import (
     ProductionOrder,
     Shipment,
 )
-from services.runtime.errors import ProblemError
+from services.runtime.errors import NotFound, ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +134,17 @@ class Journey:
         for batch_id in batches:
             async with self.cards.uow.read() as tx:
                 apps = await tx.applications.in_batch(batch_id)
-            orders = await each(apps, self._order)
+            # The register's facts of the whole batch in one call to identity.
+            holders = await self.cards.holders.get_many([app.citizen_id for app in apps])
+            orders = [self._order(app, holders.get(app.citizen_id)) for app in apps]
             await self.production.submit(batch_id, orders)
             async with self.cards.uow.write() as tx:
                 await tx.applications.set_batch_state(batch_id, "claimed", "submitted", self.cards.clock())
         return len(batches)
 
-    async def _order(self, app: Application) -> ProductionOrder:
-        holder = await self.cards.holders.get(app.citizen_id)
+    def _order(self, app: Application, holder: HolderRecord | None) -> ProductionOrder:
+        if holder is None:
+            raise NotFound("citizen", app.citizen_id)
         if holder.birth_date is None:
             raise ProblemError("birth_date_missing", "The register has no birth date.")
         return ProductionOrder(
