@@ -55,19 +55,29 @@ R = TypeVar("R")
 CONCURRENCY = 16
 
 
-async def each(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
-    """``work`` on every item, at most CONCURRENCY at once, results in order; every
-    item is tried, then the first failure (if any) is raised."""
+async def settle(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R | BaseException]:
+    """``work`` on every item, at most CONCURRENCY at once; each one's result or
+    failure, in order."""
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(item: T) -> R:
         async with gate:
             return await work(item)
 
-    results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+    return await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+
+
+def raise_first(results: Iterable[object]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+async def each(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
+    """``work`` on every item, at most CONCURRENCY at once, results in order; every
+    item is tried, then the first failure (if any) is raised."""
+    results = await settle(items, work)
+    raise_first(results)
     return results  # type: ignore[return-value]
 
 
@@ -117,8 +127,9 @@ class Journey:
         claimed = 0
         async with self.cards.uow.write() as tx:
             await tx.applications.add_batch(batch_id, self.cards.clock())
+            apps = await tx.applications.many(ids)
             for app_id in ids:
-                app = await tx.applications.get(app_id)
+                app = apps.get(app_id)
                 if app is None or app.status is not Status.APPROVED:
                     continue
                 reason = f"in production batch {batch_id}"
@@ -172,37 +183,62 @@ class Journey:
                 for app in apps
                 if app.status is Status.IN_PRODUCTION and app.id in produced
             ]
-            moved += sum(await each(ready, self._produced))
+            moved += await self._produced(ready)
             if not waiting:
                 async with self.cards.uow.write() as tx:
                     await tx.applications.set_batch_state(batch_id, "submitted", "done", self.cards.clock())
         return moved
 
-    async def _produced(self, found: tuple[Application, ProducedCard]) -> bool:
-        app, card = found
-        # The register first: a crash after it repeats an idempotent call, never
-        # skips writing the new card.
-        await self.cards.holders.record_new_card(
-            app.citizen_id, app.id, card.card_number, card.issued_on, card.expires_on
+    async def _produced(self, ready: list[tuple[Application, ProducedCard]]) -> int:
+        """The register first, card by card: a crash after it repeats an idempotent
+        call, never skips writing the new card. Then every card the register took is
+        marked produced in one write (not a transaction per card); the first failure
+        is raised after, the others' work stands."""
+        results = await settle(
+            ready,
+            lambda found: self.cards.holders.record_new_card(
+                found[0].citizen_id, found[0].id, found[1].card_number, found[1].issued_on, found[1].expires_on
+            ),
         )
-        async with self.cards.uow.write() as tx:
-            fresh = await tx.applications.get(app.id)
-            if fresh is None or fresh.status is not Status.IN_PRODUCTION:
-                return False
-            await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
-            return await move(self.cards, tx, fresh, Status.PRODUCED, "produced by the centre", SYSTEM)
+        recorded = [found for found, result in zip(ready, results) if not isinstance(result, BaseException)]
+        moved = 0
+        if recorded:
+            async with self.cards.uow.write() as tx:
+                fresh = await tx.applications.many([app.id for app, _ in recorded])
+                for app, card in recorded:
+                    now = fresh.get(app.id)
+                    if now is None or now.status is not Status.IN_PRODUCTION:
+                        continue
+                    await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
+                    moved += await move(self.cards, tx, now, Status.PRODUCED, "produced by the centre", SYSTEM)
+        raise_first(results)
+        return moved
 
     async def book_shipments(self) -> int:
+        """Shipments booked side by side (the application id is the courier's
+        idempotency key), then every booked card marked shipped in one write."""
         async with self.cards.uow.read() as tx:
             ids = await tx.applications.to_ship(self.batch_size)
-        return sum(await each(ids, self._ship))
+            apps = list((await tx.applications.many(ids)).values()) if ids else []
+        results = await settle(apps, self._book)
+        booked = [(app, tracking) for app, tracking in zip(apps, results) if isinstance(tracking, str)]
+        moved = 0
+        if booked:
+            async with self.cards.uow.write() as tx:
+                fresh = await tx.applications.many([app.id for app, _ in booked])
+                for app, tracking in booked:
+                    now = fresh.get(app.id)
+                    if now is None or now.status is not Status.PRODUCED:
+                        continue
+                    reason = f"shipment booked, tracking number {tracking}"
+                    moved += await move(
+                        self.cards, tx, now, Status.SHIPPED, reason, SYSTEM, tracking_number=tracking
+                    )
+        raise_first(results)
+        return moved
 
-    async def _ship(self, app_id: str) -> bool:
-        async with self.cards.uow.read() as tx:
-            app = await tx.applications.get(app_id)
-        if app is None:
-            return False
-        tracking = await self.courier.book(
+    async def _book(self, app: Application) -> str:
+        return await self.courier.book(
             Shipment(
                 application_id=app.id,
                 recipient=app.delivery.recipient,
@@ -211,12 +247,6 @@ class Journey:
                 city_code=app.city_code,
             )
         )
-        async with self.cards.uow.write() as tx:
-            fresh = await tx.applications.get(app_id)
-            if fresh is None or fresh.status is not Status.PRODUCED:
-                return False
-            reason = f"shipment booked, tracking number {tracking}"
-            return await move(self.cards, tx, fresh, Status.SHIPPED, reason, SYSTEM, tracking_number=tracking)
 
     async def hand_over_pickups(self) -> int:
         async with self.cards.uow.read() as tx:
