@@ -194,13 +194,12 @@ class Journey:
         call, never skips writing the new card. Then every card the register took is
         marked produced in one write (not a transaction per card); the first failure
         is raised after, the others' work stands."""
-        results = await settle(
-            ready,
-            lambda found: self.cards.holders.record_new_card(
-                found[0].citizen_id, found[0].id, found[1].card_number, found[1].issued_on, found[1].expires_on
-            ),
-        )
-        recorded = [found for found, result in zip(ready, results) if not isinstance(result, BaseException)]
+        results = await settle(ready, self._register_card)
+        recorded = [
+            found
+            for found, result in zip(ready, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
         moved = 0
         if recorded:
             async with self.cards.uow.write() as tx:
@@ -210,9 +209,16 @@ class Journey:
                     if now is None or now.status is not Status.IN_PRODUCTION:
                         continue
                     await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
-                    moved += await move(self.cards, tx, now, Status.PRODUCED, "produced by the centre", SYSTEM)
+                    reason = "produced by the centre"
+                    moved += await move(self.cards, tx, now, Status.PRODUCED, reason, SYSTEM)
         raise_first(results)
         return moved
+
+    async def _register_card(self, found: tuple[Application, ProducedCard]) -> None:
+        app, card = found
+        await self.cards.holders.record_new_card(
+            app.citizen_id, app.id, card.card_number, card.issued_on, card.expires_on
+        )
 
     async def book_shipments(self) -> int:
         """Shipments booked side by side (the application id is the courier's
@@ -221,7 +227,9 @@ class Journey:
             ids = await tx.applications.to_ship(self.batch_size)
             apps = list((await tx.applications.many(ids)).values()) if ids else []
         results = await settle(apps, self._book)
-        booked = [(app, tracking) for app, tracking in zip(apps, results) if isinstance(tracking, str)]
+        booked = [
+            (app, tracking) for app, tracking in zip(apps, results, strict=True) if isinstance(tracking, str)
+        ]
         moved = 0
         if booked:
             async with self.cards.uow.write() as tx:
