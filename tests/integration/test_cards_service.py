@@ -168,9 +168,14 @@ async def test_same_key_answers_the_same_application_another_request_is_refused(
     first = await world.apply()
     again = await world.apply()
     assert again.replayed and again.application.id == first.application.id
+    # The earlier answer even when the checks could not run now (identity down).
+    world.register.down = True
+    offline = await world.apply()
+    assert offline.replayed and offline.application.id == first.application.id
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await world.apply(delivery=pb.Delivery(method="pickup", office_id="hk-meilan-centre"))
     assert problem_of(refused.value).code == "idempotency_key_reused"
+    world.register.down = False
     assert await world.count(orm.applications) == 1
     assert world.register.reported_lost == {first.application.id: 1}
     # Keys are per citizen: carol's "k1" is hers.

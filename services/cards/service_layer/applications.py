@@ -300,11 +300,18 @@ async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
     key = check_text(cmd.idempotency_key, "Idempotency-Key", max_length=255)
     if not key:
         raise InvalidArgument("idempotency_key_required", "Send an Idempotency-Key.", field="Idempotency-Key")
-    if (earlier := await _replay(cards, cmd)) is not None:
-        return earlier, True
-    holder = await cards.holders.get(cmd.citizen_id)
-    city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
-    delivery = await _delivery(cards, city, kind, cmd.delivery)
+    # No read for an earlier answer first: a retry is rare, and the write below
+    # finds its key taken (then the earlier answer is read). A retry whose checks
+    # would now refuse it (identity down, the register changed) still gets the
+    # earlier answer.
+    try:
+        holder = await cards.holders.get(cmd.citizen_id)
+        city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
+        delivery = await _delivery(cards, city, kind, cmd.delivery)
+    except ProblemError:
+        if (earlier := await _replay(cards, cmd)) is not None:
+            return earlier, True
+        raise
     try:
         async with cards.uow.write() as tx:
             app = await _record(cards, tx, cmd, city, kind, holder, delivery)
