@@ -23,7 +23,7 @@ def _date(value: object) -> dt.date | None:
     return dt.date(year, month, day) if year else None
 
 
-#: Identity's limit on the ids of one GetCardHolders call.
+#: Identity's limit on the ids of one GetCardHolders call (``bounded_ids``).
 MAX_HOLDERS = 500
 
 

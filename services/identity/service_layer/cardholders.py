@@ -12,6 +12,7 @@ import re
 
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import CardRequest, Sealer, Store, UnitOfWork
+from services.runtime.batch import bounded_ids
 from services.runtime.errors import Conflict, InvalidArgument, NotFound
 from services.runtime.text import check_text
 
@@ -21,8 +22,6 @@ NEW_CARD = "new_card"
 #: A card's number as the production centre prints it (the register import checks
 #: the same form).
 CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
-#: Holders asked for in one call at most (the cards service asks a batch's worth).
-MAX_HOLDERS = 500
 
 
 def _id(value: str, field: str) -> str:
@@ -48,11 +47,7 @@ class CardHolders:
     async def holders(self, citizen_ids: list[str]) -> list[Resident]:
         """Many at once, in one read (a production batch's orders); those the register
         does not hold are left out."""
-        if len(citizen_ids) > MAX_HOLDERS:
-            raise InvalidArgument(
-                "too_many_citizen_ids", f"At most {MAX_HOLDERS} citizen ids a call.", field="citizen_ids"
-            )
-        ids = sorted({_id(c, "citizen_ids") for c in citizen_ids})
+        ids = bounded_ids(citizen_ids, "citizen_ids")
         if not ids:
             return []
         async with self.uow.read() as store:
