@@ -58,6 +58,7 @@ class FakeCardHolders(pb_grpc.CardHolderServiceServicer):
         self.new_cards: dict[str, str] = {}  # application id → card number
         self.record_calls: Counter[str] = Counter()
         self.down = False
+        self.many_calls = 0  # GetCardHolders calls
 
     async def _available(self, context: grpc.aio.ServicerContext) -> None:
         if self.down:
@@ -68,6 +69,13 @@ class FakeCardHolders(pb_grpc.CardHolderServiceServicer):
         if request.citizen_id not in self.holders:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such citizen")
         return pb.GetCardHolderResponse(holder=self.holders[request.citizen_id])
+
+    async def GetCardHolders(self, request, context):
+        await self._available(context)
+        self.many_calls += 1
+        return pb.GetCardHoldersResponse(
+            holders=[self.holders[c] for c in request.citizen_ids if c in self.holders]
+        )
 
     async def ReportCardLost(self, request, context):
         await self._available(context)

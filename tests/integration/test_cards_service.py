@@ -155,16 +155,27 @@ async def test_lost_card_applied_checked_approved_and_reported_lost_at_once(worl
     stored = " ".join(str(v) for v in row)
     for clear in ("王小明", "13800138000", "海甸岛"):
         assert clear not in stored
+    # Identity confirmed the report during the apply; the flag is cleared by the
+    # journey's next pass (one write for all confirmed), which asks identity no more.
+    await world.app.journey.report_lost_cards()
+    async with world.app.db.read() as conn:
+        row = (await conn.execute(select(orm.applications))).one()
     assert row.report_lost_pending is False
+    assert world.register.reported_lost == {app.id: 1}
 
 
 async def test_same_key_answers_the_same_application_another_request_is_refused(world: World) -> None:
     first = await world.apply()
     again = await world.apply()
     assert again.replayed and again.application.id == first.application.id
+    # The earlier answer even when the checks could not run now (identity down).
+    world.register.down = True
+    offline = await world.apply()
+    assert offline.replayed and offline.application.id == first.application.id
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await world.apply(delivery=pb.Delivery(method="pickup", office_id="hk-meilan-centre"))
     assert problem_of(refused.value).code == "idempotency_key_reused"
+    world.register.down = False
     assert await world.count(orm.applications) == 1
     assert world.register.reported_lost == {first.application.id: 1}
     # Keys are per citizen: carol's "k1" is hers.
@@ -291,7 +302,9 @@ async def test_lost_report_retried_when_identity_was_down(world: World) -> None:
     app_id = (await world.apply()).application.id
     world.register.down = True
     world.register.reported_lost.clear()
-    # Simulate the report having failed: identity down at apply time.
+    # Simulate the report having failed: identity down at apply time (so nothing
+    # confirmed is waiting to be cleared either).
+    world.app.use_cases.lost_confirmed.clear()
     async with world.app.uow.write() as tx:
         await tx.applications.update(app_id, report_lost_pending=True)
     await world.app.journey.step()
@@ -299,6 +312,16 @@ async def test_lost_report_retried_when_identity_was_down(world: World) -> None:
     world.register.down = False
     await world.app.journey.step()
     assert world.register.reported_lost == {app_id: 1}
+    assert (await _app(world, app_id)).status == "shipped"
+
+
+async def test_a_crash_before_the_confirmed_report_is_cleared_asks_identity_again(world: World) -> None:
+    app_id = (await world.apply()).application.id
+    # The process ends after identity confirmed, before the journey cleared the flag:
+    # its memory of the confirmation is gone, the flag is still set.
+    world.app.use_cases.lost_confirmed.clear()
+    await world.app.journey.step()
+    assert world.register.reported_lost == {app_id: 2}  # asked again; identity answers the same
     assert (await _app(world, app_id)).status == "shipped"
 
 

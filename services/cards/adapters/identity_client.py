@@ -4,6 +4,7 @@ facts, reporting the old card lost, and recording a new card."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import grpc
 
@@ -20,6 +21,33 @@ from services.runtime.proto_values import date_to_proto
 def _date(value: object) -> dt.date | None:
     year, month, day = (getattr(value, f) for f in ("year", "month", "day"))
     return dt.date(year, month, day) if year else None
+
+
+#: Identity's limit on the ids of one GetCardHolders call (``bounded_ids``).
+MAX_HOLDERS = 500
+
+
+def _record(h: pb.CardHolder, citizen_id: str) -> HolderRecord:
+    return HolderRecord(
+        facts=Holder(
+            citizen_id=h.citizen_id or citizen_id,
+            city_code=h.city_code,
+            photo_captured_on=_date(h.photo_captured_on) if h.HasField("photo_captured_on") else None,
+            fingerprint_on_file=h.fingerprint_on_file,
+            card_status=h.card_status,
+            card_expires_on=_date(h.card_expires_on) if h.HasField("card_expires_on") else None,
+            residence_city_code=h.residence_city_code,
+            residence_registered_on=(
+                _date(h.residence_registered_on) if h.HasField("residence_registered_on") else None
+            ),
+        ),
+        id_number=h.id_number,
+        name=h.name,
+        gender=h.gender,
+        birth_date=_date(h.birth_date) if h.HasField("birth_date") else None,
+        phone=h.phone,
+        household_address=h.household_address,
+    )
 
 
 class GrpcCardHolders:
@@ -43,27 +71,21 @@ class GrpcCardHolders:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound("citizen", citizen_id) from None
             raise self.stub.unavailable(error) from error
-        h = answer.holder
-        return HolderRecord(
-            facts=Holder(
-                citizen_id=h.citizen_id or citizen_id,
-                city_code=h.city_code,
-                photo_captured_on=_date(h.photo_captured_on) if h.HasField("photo_captured_on") else None,
-                fingerprint_on_file=h.fingerprint_on_file,
-                card_status=h.card_status,
-                card_expires_on=_date(h.card_expires_on) if h.HasField("card_expires_on") else None,
-                residence_city_code=h.residence_city_code,
-                residence_registered_on=(
-                    _date(h.residence_registered_on) if h.HasField("residence_registered_on") else None
-                ),
-            ),
-            id_number=h.id_number,
-            name=h.name,
-            gender=h.gender,
-            birth_date=_date(h.birth_date) if h.HasField("birth_date") else None,
-            phone=h.phone,
-            household_address=h.household_address,
-        )
+        return _record(answer.holder, citizen_id)
+
+    async def get_many(self, citizen_ids: Sequence[str]) -> dict[str, HolderRecord]:
+        found: dict[str, HolderRecord] = {}
+        wanted = sorted(set(citizen_ids))
+        for start in range(0, len(wanted), MAX_HOLDERS):
+            try:
+                answer = await self.stub.get().GetCardHolders(
+                    pb.GetCardHoldersRequest(citizen_ids=wanted[start : start + MAX_HOLDERS]),
+                    **self._options(),
+                )
+            except grpc.aio.AioRpcError as error:
+                raise self.stub.unavailable(error) from error
+            found.update((h.citizen_id, _record(h, h.citizen_id)) for h in answer.holders)
+        return found
 
     async def report_lost(self, citizen_id: str, application_id: str) -> None:
         try:

@@ -189,6 +189,13 @@ class SqlApplicationRepository:
         found = await self._many(query)
         return found[0] if found else None
 
+    async def many(self, app_ids: list[str]) -> dict[str, Application]:
+        found: dict[str, Application] = {}
+        for start in range(0, len(app_ids), 500):  # well under any driver's parameter limit
+            chunk = app_ids[start : start + 500]
+            found.update((app.id, app) for app in await self._many(select(a).where(a.c.id.in_(chunk))))
+        return found
+
     async def by_tracking(self, tracking_number: str) -> Application | None:
         found = await self._many(select(a).where(a.c.tracking_number == tracking_number))
         return found[0] if found else None
@@ -267,6 +274,11 @@ class SqlApplicationRepository:
             .limit(limit)
         )
         return [(r.id, r.citizen_id) for r in (await self.conn.execute(query)).all()]
+
+    async def clear_report_lost(self, app_ids: list[str]) -> None:
+        for start in range(0, len(app_ids), 500):  # well under any driver's parameter limit
+            chunk = app_ids[start : start + 500]
+            await self.conn.execute(update(a).where(a.c.id.in_(chunk)).values(report_lost_pending=False))
 
     async def approved_ready(self, limit: int) -> list[str]:
         return await self._ids_where(

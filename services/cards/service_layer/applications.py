@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
@@ -43,6 +43,15 @@ class Cards:
     #: The courier's name as citizens are told it (zh-CN, en).
     courier_name: str = ""
     courier_name_en: str = ""
+    #: Applications whose old card identity has confirmed reported lost, their flag
+    #: not yet cleared: the journey's next pass clears them all in one write rather
+    #: than a write per application on the submit path. A crash before that leaves
+    #: the flags set, and the worker asks identity again, which answers the same
+    #: (idempotent per application).
+    lost_confirmed: set[str] = field(default_factory=set)
+    #: Applications whose lost-card report is on its way to identity now: the
+    #: worker leaves them to the call in flight.
+    lost_reporting: set[str] = field(default_factory=set)
 
 
 def family_of(kind: KindDefinition) -> str:
@@ -291,11 +300,18 @@ async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
     key = check_text(cmd.idempotency_key, "Idempotency-Key", max_length=255)
     if not key:
         raise InvalidArgument("idempotency_key_required", "Send an Idempotency-Key.", field="Idempotency-Key")
-    if (earlier := await _replay(cards, cmd)) is not None:
-        return earlier, True
-    holder = await cards.holders.get(cmd.citizen_id)
-    city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
-    delivery = await _delivery(cards, city, kind, cmd.delivery)
+    # No read for an earlier answer first: a retry is rare, and the write below
+    # finds its key taken (then the earlier answer is read). A retry whose checks
+    # would now refuse it (identity down, the register changed) still gets the
+    # earlier answer.
+    try:
+        holder = await cards.holders.get(cmd.citizen_id)
+        city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
+        delivery = await _delivery(cards, city, kind, cmd.delivery)
+    except ProblemError:
+        if (earlier := await _replay(cards, cmd)) is not None:
+            return earlier, True
+        raise
     try:
         async with cards.uow.write() as tx:
             app = await _record(cards, tx, cmd, city, kind, holder, delivery)
@@ -360,8 +376,10 @@ async def _record(
 
 
 async def report_lost(cards: Cards, app_id: str, citizen_id: str) -> bool:
-    """Asks identity to mark the old card reported lost (idempotent per application),
-    then clears the flag; on failure the journey worker tries again."""
+    """Asks identity to mark the old card reported lost (idempotent per application);
+    the flag is cleared by the journey's next pass (``clear_lost_confirmed``); on
+    failure the journey worker tries again."""
+    cards.lost_reporting.add(app_id)
     try:
         await cards.holders.report_lost(citizen_id, app_id)
     except ProblemError as error:
@@ -369,9 +387,25 @@ async def report_lost(cards: Cards, app_id: str, citizen_id: str) -> bool:
             "reporting the card of application %s lost failed (%s); retrying later", app_id, error.code
         )
         return False
-    async with cards.uow.write() as tx:
-        await tx.applications.update(app_id, report_lost_pending=False)
+    finally:
+        cards.lost_reporting.discard(app_id)
+    cards.lost_confirmed.add(app_id)
     return True
+
+
+async def clear_lost_confirmed(cards: Cards) -> int:
+    """Clears, in one write, the flags of the lost-card reports identity confirmed;
+    on failure they are kept for the next try."""
+    if not cards.lost_confirmed:
+        return 0
+    ids, cards.lost_confirmed = cards.lost_confirmed, set()
+    try:
+        async with cards.uow.write() as tx:
+            await tx.applications.clear_report_lost(sorted(ids))
+    except BaseException:
+        cards.lost_confirmed |= ids
+        raise
+    return len(ids)
 
 
 # --- reading and cancelling --------------------------------------------------------

@@ -30,6 +30,11 @@ class CardHolders(Protocol):
         """Raises a NotFound problem when the register has no such citizen."""
         ...
 
+    async def get_many(self, citizen_ids: Sequence[str]) -> dict[str, HolderRecord]:
+        """Many at once by citizen id (one call, not one per citizen); those the
+        register does not hold are missing."""
+        ...
+
     async def report_lost(self, citizen_id: str, application_id: str) -> None:
         """Idempotent per application."""
         ...

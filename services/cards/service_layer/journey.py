@@ -28,7 +28,15 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from services.cards.domain.lifecycle import Application, Status
-from services.cards.service_layer.applications import SYSTEM, Cards, describe_office, move, report_lost
+from services.cards.service_layer.applications import (
+    SYSTEM,
+    Cards,
+    clear_lost_confirmed,
+    describe_office,
+    move,
+    report_lost,
+)
+from services.cards.service_layer.directory import HolderRecord
 from services.cards.service_layer.ports import (
     Courier,
     ExternalUnavailable,
@@ -37,7 +45,7 @@ from services.cards.service_layer.ports import (
     ProductionOrder,
     Shipment,
 )
-from services.runtime.errors import ProblemError
+from services.runtime.errors import NotFound, ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +55,29 @@ R = TypeVar("R")
 CONCURRENCY = 16
 
 
-async def each(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
-    """``work`` on every item, at most CONCURRENCY at once, results in order; every
-    item is tried, then the first failure (if any) is raised."""
+async def settle(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R | BaseException]:
+    """``work`` on every item, at most CONCURRENCY at once; each one's result or
+    failure, in order."""
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(item: T) -> R:
         async with gate:
             return await work(item)
 
-    results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+    return await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
+
+
+def raise_first(results: Iterable[object]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+async def each(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
+    """``work`` on every item, at most CONCURRENCY at once, results in order; every
+    item is tried, then the first failure (if any) is raised."""
+    results = await settle(items, work)
+    raise_first(results)
     return results  # type: ignore[return-value]
 
 
@@ -90,9 +108,15 @@ class Journey:
         return moved
 
     async def report_lost_cards(self) -> int:
+        # The reports confirmed since the last pass first, so that they are not
+        # found pending and asked again.
+        await clear_lost_confirmed(self.cards)
         async with self.cards.uow.read() as tx:
             pending = await tx.applications.lost_reports_pending(self.batch_size)
-        return sum(await each(pending, lambda p: report_lost(self.cards, *p)))
+        pending = [p for p in pending if p[0] not in self.cards.lost_reporting]
+        reported = sum(await each(pending, lambda p: report_lost(self.cards, *p)))
+        await clear_lost_confirmed(self.cards)
+        return reported
 
     async def claim_batch(self) -> int:
         async with self.cards.uow.read() as tx:
@@ -103,8 +127,9 @@ class Journey:
         claimed = 0
         async with self.cards.uow.write() as tx:
             await tx.applications.add_batch(batch_id, self.cards.clock())
+            apps = await tx.applications.many(ids)
             for app_id in ids:
-                app = await tx.applications.get(app_id)
+                app = apps.get(app_id)
                 if app is None or app.status is not Status.APPROVED:
                     continue
                 reason = f"in production batch {batch_id}"
@@ -120,14 +145,17 @@ class Journey:
         for batch_id in batches:
             async with self.cards.uow.read() as tx:
                 apps = await tx.applications.in_batch(batch_id)
-            orders = await each(apps, self._order)
+            # The register's facts of the whole batch in one call to identity.
+            holders = await self.cards.holders.get_many([app.citizen_id for app in apps])
+            orders = [self._order(app, holders.get(app.citizen_id)) for app in apps]
             await self.production.submit(batch_id, orders)
             async with self.cards.uow.write() as tx:
                 await tx.applications.set_batch_state(batch_id, "claimed", "submitted", self.cards.clock())
         return len(batches)
 
-    async def _order(self, app: Application) -> ProductionOrder:
-        holder = await self.cards.holders.get(app.citizen_id)
+    def _order(self, app: Application, holder: HolderRecord | None) -> ProductionOrder:
+        if holder is None:
+            raise NotFound("citizen", app.citizen_id)
         if holder.birth_date is None:
             raise ProblemError("birth_date_missing", "The register has no birth date.")
         return ProductionOrder(
@@ -155,37 +183,70 @@ class Journey:
                 for app in apps
                 if app.status is Status.IN_PRODUCTION and app.id in produced
             ]
-            moved += sum(await each(ready, self._produced))
+            moved += await self._produced(ready)
             if not waiting:
                 async with self.cards.uow.write() as tx:
                     await tx.applications.set_batch_state(batch_id, "submitted", "done", self.cards.clock())
         return moved
 
-    async def _produced(self, found: tuple[Application, ProducedCard]) -> bool:
+    async def _produced(self, ready: list[tuple[Application, ProducedCard]]) -> int:
+        """The register first, card by card: a crash after it repeats an idempotent
+        call, never skips writing the new card. Then every card the register took is
+        marked produced in one write (not a transaction per card); the first failure
+        is raised after, the others' work stands."""
+        results = await settle(ready, self._register_card)
+        recorded = [
+            found
+            for found, result in zip(ready, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
+        moved = 0
+        if recorded:
+            async with self.cards.uow.write() as tx:
+                fresh = await tx.applications.many([app.id for app, _ in recorded])
+                for app, card in recorded:
+                    now = fresh.get(app.id)
+                    if now is None or now.status is not Status.IN_PRODUCTION:
+                        continue
+                    await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
+                    reason = "produced by the centre"
+                    moved += await move(self.cards, tx, now, Status.PRODUCED, reason, SYSTEM)
+        raise_first(results)
+        return moved
+
+    async def _register_card(self, found: tuple[Application, ProducedCard]) -> None:
         app, card = found
-        # The register first: a crash after it repeats an idempotent call, never
-        # skips writing the new card.
         await self.cards.holders.record_new_card(
             app.citizen_id, app.id, card.card_number, card.issued_on, card.expires_on
         )
-        async with self.cards.uow.write() as tx:
-            fresh = await tx.applications.get(app.id)
-            if fresh is None or fresh.status is not Status.IN_PRODUCTION:
-                return False
-            await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
-            return await move(self.cards, tx, fresh, Status.PRODUCED, "produced by the centre", SYSTEM)
 
     async def book_shipments(self) -> int:
+        """Shipments booked side by side (the application id is the courier's
+        idempotency key), then every booked card marked shipped in one write."""
         async with self.cards.uow.read() as tx:
             ids = await tx.applications.to_ship(self.batch_size)
-        return sum(await each(ids, self._ship))
+            apps = list((await tx.applications.many(ids)).values()) if ids else []
+        results = await settle(apps, self._book)
+        booked = [
+            (app, tracking) for app, tracking in zip(apps, results, strict=True) if isinstance(tracking, str)
+        ]
+        moved = 0
+        if booked:
+            async with self.cards.uow.write() as tx:
+                fresh = await tx.applications.many([app.id for app, _ in booked])
+                for app, tracking in booked:
+                    now = fresh.get(app.id)
+                    if now is None or now.status is not Status.PRODUCED:
+                        continue
+                    reason = f"shipment booked, tracking number {tracking}"
+                    moved += await move(
+                        self.cards, tx, now, Status.SHIPPED, reason, SYSTEM, tracking_number=tracking
+                    )
+        raise_first(results)
+        return moved
 
-    async def _ship(self, app_id: str) -> bool:
-        async with self.cards.uow.read() as tx:
-            app = await tx.applications.get(app_id)
-        if app is None:
-            return False
-        tracking = await self.courier.book(
+    async def _book(self, app: Application) -> str:
+        return await self.courier.book(
             Shipment(
                 application_id=app.id,
                 recipient=app.delivery.recipient,
@@ -194,12 +255,6 @@ class Journey:
                 city_code=app.city_code,
             )
         )
-        async with self.cards.uow.write() as tx:
-            fresh = await tx.applications.get(app_id)
-            if fresh is None or fresh.status is not Status.PRODUCED:
-                return False
-            reason = f"shipment booked, tracking number {tracking}"
-            return await move(self.cards, tx, fresh, Status.SHIPPED, reason, SYSTEM, tracking_number=tracking)
 
     async def hand_over_pickups(self) -> int:
         async with self.cards.uow.read() as tx:

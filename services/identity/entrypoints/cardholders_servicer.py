@@ -58,6 +58,13 @@ class CardHolderServicer(pb_grpc.CardHolderServiceServicer):
         _require_cards()
         return pb.GetCardHolderResponse(holder=_holder(await self.holders.holder(request.citizen_id)))
 
+    async def GetCardHolders(
+        self, request: pb.GetCardHoldersRequest, context: object
+    ) -> pb.GetCardHoldersResponse:
+        _require_cards()
+        found = await self.holders.holders(list(request.citizen_ids))
+        return pb.GetCardHoldersResponse(holders=[_holder(r) for r in found])
+
     async def ReportCardLost(
         self, request: pb.ReportCardLostRequest, context: object
     ) -> pb.ReportCardLostResponse:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mintong.common.v1 import common_pb2 as mintong_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%mintong/identity/v1/cardholders.proto\x12\x13mintong.identity.v1\x1a\x1emintong/common/v1/common.proto\"*\n\x14GetCardHolderRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\x8b\x04\n\nCardHolder\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06gender\x18\x04 \x01(\t\x12+\n\nbirth_date\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x11\n\tcity_code\x18\x07 \x01(\t\x12\x19\n\x11household_address\x18\x08 \x01(\t\x12\x32\n\x11photo_captured_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x1b\n\x13\x66ingerprint_on_file\x18\n \x01(\x08\x12\x13\n\x0b\x63\x61rd_number\x18\x0b \x01(\t\x12/\n\x0e\x63\x61rd_issued_on\x18\x0c \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x30\n\x0f\x63\x61rd_expires_on\x18\r \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x0e \x01(\t\x12\x1b\n\x13residence_city_code\x18\x0f \x01(\t\x12\x19\n\x11residence_address\x18\x10 \x01(\t\x12\x38\n\x17residence_registered_on\x18\x11 \x01(\x0b\x32\x17.mintong.common.v1.Date\"H\n\x15GetCardHolderResponse\x12/\n\x06holder\x18\x01 \x01(\x0b\x32\x1f.mintong.identity.v1.CardHolder\"C\n\x15ReportCardLostRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"-\n\x16ReportCardLostResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\"\xb0\x01\n\x14RecordNewCardRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12*\n\tissued_on\x18\x04 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12+\n\nexpires_on\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\",\n\x15RecordNewCardResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t2\xce\x02\n\x11\x43\x61rdHolderService\x12\x66\n\rGetCardHolder\x12).mintong.identity.v1.GetCardHolderRequest\x1a*.mintong.identity.v1.GetCardHolderResponse\x12i\n\x0eReportCardLost\x12*.mintong.identity.v1.ReportCardLostRequest\x1a+.mintong.identity.v1.ReportCardLostResponse\x12\x66\n\rRecordNewCard\x12).mintong.identity.v1.RecordNewCardRequest\x1a*.mintong.identity.v1.RecordNewCardResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%mintong/identity/v1/cardholders.proto\x12\x13mintong.identity.v1\x1a\x1emintong/common/v1/common.proto\"*\n\x14GetCardHolderRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\x8b\x04\n\nCardHolder\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06gender\x18\x04 \x01(\t\x12+\n\nbirth_date\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x11\n\tcity_code\x18\x07 \x01(\t\x12\x19\n\x11household_address\x18\x08 \x01(\t\x12\x32\n\x11photo_captured_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x1b\n\x13\x66ingerprint_on_file\x18\n \x01(\x08\x12\x13\n\x0b\x63\x61rd_number\x18\x0b \x01(\t\x12/\n\x0e\x63\x61rd_issued_on\x18\x0c \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x30\n\x0f\x63\x61rd_expires_on\x18\r \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x0e \x01(\t\x12\x1b\n\x13residence_city_code\x18\x0f \x01(\t\x12\x19\n\x11residence_address\x18\x10 \x01(\t\x12\x38\n\x17residence_registered_on\x18\x11 \x01(\x0b\x32\x17.mintong.common.v1.Date\"H\n\x15GetCardHolderResponse\x12/\n\x06holder\x18\x01 \x01(\x0b\x32\x1f.mintong.identity.v1.CardHolder\",\n\x15GetCardHoldersRequest\x12\x13\n\x0b\x63itizen_ids\x18\x01 \x03(\t\"J\n\x16GetCardHoldersResponse\x12\x30\n\x07holders\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardHolder\"C\n\x15ReportCardLostRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"-\n\x16ReportCardLostResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\"\xb0\x01\n\x14RecordNewCardRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12*\n\tissued_on\x18\x04 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12+\n\nexpires_on\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\",\n\x15RecordNewCardResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t2\xb9\x03\n\x11\x43\x61rdHolderService\x12\x66\n\rGetCardHolder\x12).mintong.identity.v1.GetCardHolderRequest\x1a*.mintong.identity.v1.GetCardHolderResponse\x12i\n\x0eGetCardHolders\x12*.mintong.identity.v1.GetCardHoldersRequest\x1a+.mintong.identity.v1.GetCardHoldersResponse\x12i\n\x0eReportCardLost\x12*.mintong.identity.v1.ReportCardLostRequest\x1a+.mintong.identity.v1.ReportCardLostResponse\x12\x66\n\rRecordNewCard\x12).mintong.identity.v1.RecordNewCardRequest\x1a*.mintong.identity.v1.RecordNewCardResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,14 +38,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CARDHOLDER']._serialized_end=662
   _globals['_GETCARDHOLDERRESPONSE']._serialized_start=664
   _globals['_GETCARDHOLDERRESPONSE']._serialized_end=736
-  _globals['_REPORTCARDLOSTREQUEST']._serialized_start=738
-  _globals['_REPORTCARDLOSTREQUEST']._serialized_end=805
-  _globals['_REPORTCARDLOSTRESPONSE']._serialized_start=807
-  _globals['_REPORTCARDLOSTRESPONSE']._serialized_end=852
-  _globals['_RECORDNEWCARDREQUEST']._serialized_start=855
-  _globals['_RECORDNEWCARDREQUEST']._serialized_end=1031
-  _globals['_RECORDNEWCARDRESPONSE']._serialized_start=1033
-  _globals['_RECORDNEWCARDRESPONSE']._serialized_end=1077
-  _globals['_CARDHOLDERSERVICE']._serialized_start=1080
-  _globals['_CARDHOLDERSERVICE']._serialized_end=1414
+  _globals['_GETCARDHOLDERSREQUEST']._serialized_start=738
+  _globals['_GETCARDHOLDERSREQUEST']._serialized_end=782
+  _globals['_GETCARDHOLDERSRESPONSE']._serialized_start=784
+  _globals['_GETCARDHOLDERSRESPONSE']._serialized_end=858
+  _globals['_REPORTCARDLOSTREQUEST']._serialized_start=860
+  _globals['_REPORTCARDLOSTREQUEST']._serialized_end=927
+  _globals['_REPORTCARDLOSTRESPONSE']._serialized_start=929
+  _globals['_REPORTCARDLOSTRESPONSE']._serialized_end=974
+  _globals['_RECORDNEWCARDREQUEST']._serialized_start=977
+  _globals['_RECORDNEWCARDREQUEST']._serialized_end=1153
+  _globals['_RECORDNEWCARDRESPONSE']._serialized_start=1155
+  _globals['_RECORDNEWCARDRESPONSE']._serialized_end=1199
+  _globals['_CARDHOLDERSERVICE']._serialized_start=1202
+  _globals['_CARDHOLDERSERVICE']._serialized_end=1643
 # @@protoc_insertion_point(module_scope)

@@ -1,7 +1,8 @@
 from mintong.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -55,6 +56,18 @@ class GetCardHolderResponse(_message.Message):
     HOLDER_FIELD_NUMBER: _ClassVar[int]
     holder: CardHolder
     def __init__(self, holder: _Optional[_Union[CardHolder, _Mapping]] = ...) -> None: ...
+
+class GetCardHoldersRequest(_message.Message):
+    __slots__ = ("citizen_ids",)
+    CITIZEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    citizen_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, citizen_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetCardHoldersResponse(_message.Message):
+    __slots__ = ("holders",)
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    holders: _containers.RepeatedCompositeFieldContainer[CardHolder]
+    def __init__(self, holders: _Optional[_Iterable[_Union[CardHolder, _Mapping]]] = ...) -> None: ...
 
 class ReportCardLostRequest(_message.Message):
     __slots__ = ("citizen_id", "application_id")

@@ -39,6 +39,11 @@ class CardHolderServiceStub:
                 request_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHolderRequest.SerializeToString,
                 response_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHolderResponse.FromString,
                 _registered_method=True)
+        self.GetCardHolders = channel.unary_unary(
+                '/mintong.identity.v1.CardHolderService/GetCardHolders',
+                request_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHoldersRequest.SerializeToString,
+                response_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHoldersResponse.FromString,
+                _registered_method=True)
         self.ReportCardLost = channel.unary_unary(
                 '/mintong.identity.v1.CardHolderService/ReportCardLost',
                 request_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardLostRequest.SerializeToString,
@@ -56,6 +61,14 @@ class CardHolderServiceServicer:
 
     def GetCardHolder(self, request, context):
         """The register's facts about one citizen, in clear (cards seals what it keeps).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCardHolders(self, request, context):
+        """Many holders in one call and one read (a production batch's orders): at most
+        500 ids (400 too_many_ids beyond); an id the register does not hold is left out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,6 +97,11 @@ def add_CardHolderServiceServicer_to_server(servicer, server):
                     servicer.GetCardHolder,
                     request_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHolderRequest.FromString,
                     response_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHolderResponse.SerializeToString,
+            ),
+            'GetCardHolders': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCardHolders,
+                    request_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHoldersRequest.FromString,
+                    response_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHoldersResponse.SerializeToString,
             ),
             'ReportCardLost': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportCardLost,
@@ -123,6 +141,33 @@ class CardHolderService:
             '/mintong.identity.v1.CardHolderService/GetCardHolder',
             mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHolderRequest.SerializeToString,
             mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHolderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCardHolders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.identity.v1.CardHolderService/GetCardHolders',
+            mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHoldersRequest.SerializeToString,
+            mintong_dot_identity_dot_v1_dot_cardholders__pb2.GetCardHoldersResponse.FromString,
             options,
             channel_credentials,
             insecure,
