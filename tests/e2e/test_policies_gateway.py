@@ -108,7 +108,7 @@ async def test_policies_through_the_gateway(platform: Platform, clock: Any) -> N
     assert (closed.json()["state"], closed.json()["cancelled_bookings"]) == ("in_force", 1)
     mine = await platform.http.get(f"/v1/bookings/{made['id']}", headers=wang)
     assert mine.json()["status"] == "cancelled"
-    # The hall takes no walk-in that day either (decision 80): a problem, nothing issued.
+    # The hall takes no walk-in that day either (decision 69): a problem, nothing issued.
     walk_in = await platform.http.post(
         "/v1/staff/offices/centre/checkins", json={"walk_in_business": "ID_CARD_RENEWAL"}, headers=clerk
     )
