@@ -291,7 +291,7 @@ async def test_a_subscription_that_stops_receiving_is_made_again(harness: Harnes
     after a leader change in a cluster) is dropped and made again."""
     consumer = harness.consumer(stall_check=0.5)
     subscribe = consumer._subscribe
-    made = []
+    made: list[Any] = []
 
     async def stale_first() -> Any:
         subscription = await subscribe()
