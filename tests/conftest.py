@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -90,10 +91,23 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+#: Its own generator: hypothesis seeds the global one, which would give every test
+#: process the same ports.
+_PORTS = random.SystemRandom()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, below Linux's ephemeral range (32768-60999): a port
+    the kernel picks for port 0 comes from that range, and can be taken at once as
+    the local port of any outgoing connection before the test listens on it."""
+    while True:
+        port = _PORTS.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:

@@ -40,7 +40,9 @@ def platform_ports() -> dict[str, int]:
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, "the platform exited while starting"
+        if process.poll() is not None:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise AssertionError(f"the platform exited while starting:\n{output[-3000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return

@@ -43,7 +43,8 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
                 "cancel_cutoff_minutes": 120,
                 "hold_minutes": 15,
                 "entry_exit_reasons": [
-                    {"code": code, "name": zh} for code, (zh, _) in DEFAULT_ENTRY_EXIT_REASON_NAMES.items()
+                    {"code": code, "name": zh, "evidence": []}
+                    for code, (zh, _) in DEFAULT_ENTRY_EXIT_REASON_NAMES.items()
                 ],
                 "suspended_destinations": [],
             },
@@ -55,6 +56,7 @@ async def test_a_citizen_browses_cities_businesses_offices_and_vacancy(platform:
     assert answer.json()["cities"][0]["booking_policy"]["entry_exit_reasons"][0] == {
         "code": "FUNERAL",
         "name": "Attending a funeral abroad",
+        "evidence": [],
     }
 
     businesses = {
