@@ -37,16 +37,16 @@ from services.booking.entrypoints.preapplications_servicer import (
     PreApplicationReviewServicer,
     PreApplicationServicer,
 )
+from services.booking.service_layer import hall, policies
 from services.booking.service_layer.directory import CitizenDirectory
-from services.booking.service_layer.hall_keeper import HallKeeper
 from services.booking.service_layer.holds import HoldKeeper
-from services.booking.service_layer.policy_keeper import PolicyKeeper
 from services.booking.service_layer.unit_of_work import ObjectStore
 from services.runtime import migrations, vacancy_watch
 from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
+from services.runtime.worker import Periodic
 
 NAME = "booking"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -140,8 +140,15 @@ def build(
             keep_keys=dt.timedelta(hours=settings.idempotency_keep_hours),
         )
     )
-    host.workers.append(HallKeeper(uow, clock, every=settings.hall_sweep_seconds))
-    host.workers.append(PolicyKeeper(uow, clock, every=settings.policy_check_seconds))
+    # Called tickets whose citizen did not come within the grace period become
+    # no-shows (decision 49); policies come into force and lapse, and closures'
+    # cancellations left unfinished go on (decision 59).
+    host.workers.append(
+        Periodic("booking-hall", lambda: hall.sweep_no_shows(uow, clock), every=settings.hall_sweep_seconds)
+    )
+    host.workers.append(
+        Periodic("booking-policies", lambda: policies.keep(uow, clock), every=settings.policy_check_seconds)
+    )
 
     waitlist = WaitlistGauge(db)
     host.metric_probes.append(waitlist.sample)

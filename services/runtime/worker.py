@@ -66,3 +66,23 @@ class BackgroundLoop:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+
+class Periodic(BackgroundLoop):
+    """Runs ``chore`` every ``every`` seconds until stopped (a service's sweeps and
+    keepers); a failed round is logged and the next comes as usual: a database
+    hiccup must not end the loop."""
+
+    def __init__(self, name: str, chore: Callable[[], Awaitable[object]], *, every: float) -> None:
+        super().__init__()
+        self.name = name
+        self.chore = chore
+        self.every = every
+
+    async def _run(self) -> None:
+        while self.running:
+            try:
+                await self.chore()
+            except Exception:
+                log.exception("%s: a round failed", self.name)
+            await self.nap(self.every)

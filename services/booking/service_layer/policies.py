@@ -1,7 +1,7 @@
 """Use cases of the bureau's policies with effective dates (decision 59).
 
 An administrator makes a policy; if its effective_from has come it comes into force
-in the same transaction, else the ``PolicyKeeper`` brings it in when its time comes
+in the same transaction, else booking's ``booking-policies`` loop (``keep``) brings it in when its time comes
 (and lapses it at its effective_until). Coming into force writes the change into
 the catalogue's own rows (the business's status and announcement, the city's rules,
 the office's visit requirements and closed days, the slots' ``closed`` flag), so every
