@@ -16,19 +16,18 @@ checks a token), then follows new ones as they come.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BadRequestError, BucketNotFoundError
+from nats.js.errors import BadRequestError
 from nats.js.kv import KeyValue
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.runtime.bucket_watch import BucketWatch
 from services.runtime.events import EventBus
 from services.runtime.outbox import add_messages
 
@@ -62,24 +61,21 @@ async def ensure_bucket(js: JetStreamContext, ttl: dt.timedelta) -> KeyValue:
         return await js.key_value(BUCKET)
 
 
-class RevocationWatcher:
+class RevocationWatcher(BucketWatch):
     """A gateway process's view of the revoked sessions: the bucket's entries, and
     the sessions this process saw signed out itself (those apply before NATS has
     carried them back)."""
 
     name = "revocation-watcher"
+    bucket = BUCKET
+    owner = "identity"
+    label = "revocation watch"
 
     def __init__(self, bus: EventBus, *, retry: float = 1.0) -> None:
-        self.bus = bus
-        self.retry = retry
+        super().__init__(bus, retry=retry)
         #: session id → when this process learnt it (monotonic seconds).
         self._revoked: dict[str, float] = {}
         self._ttl = 13 * 3600.0  # until the bucket says
-        #: Set once the bucket's entries at start have been read.
-        self.ready = asyncio.Event()
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-        self._restart = asyncio.Event()
 
     def __contains__(self, session_id: str) -> bool:
         return session_id in self._revoked
@@ -93,64 +89,19 @@ class RevocationWatcher:
 
     async def wait_for(self, session_id: str) -> None:
         """Until ``session_id`` is known revoked (tests; the latency benchmark)."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: session_id in self._revoked)
+        await self.wait_until(lambda: session_id in self._revoked)
 
-    def restart(self) -> None:
-        """Read the bucket again from the start (after NATS came back: an outage may
-        have dropped the watch's consumer with entries unseen)."""
-        self._restart.set()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._watch()
-            except asyncio.CancelledError:
-                raise
-            except BucketNotFoundError:
-                log.info("no bucket %s yet (identity makes it); looking again", BUCKET)
-            except Exception as exc:
-                log.warning("revocation watch: %s; starting again", exc or type(exc).__name__)
-            await asyncio.sleep(self.retry)
-
-    async def _watch(self) -> None:
-        js = await self.bus.jetstream()
-        kv = await js.key_value(BUCKET)
+    async def opened(self, kv: KeyValue) -> None:
         status = await kv.status()
         if status.ttl:
             self._ttl = float(status.ttl)
-        self._restart.clear()
-        watcher = await kv.watchall()
-        restart = asyncio.ensure_future(self._restart.wait())
-        try:
-            while True:
-                update = asyncio.ensure_future(watcher.updates(timeout=None))
-                done, _ = await asyncio.wait({update, restart}, return_when=asyncio.FIRST_COMPLETED)
-                if restart in done:
-                    update.cancel()
-                    return
-                entry = update.result()
-                if entry is None:  # the entries there were at start have all come
-                    self.ready.set()
-                    log.info("revocation watch: %d revoked sessions known", len(self._revoked))
-                    continue
-                if entry.operation is None and entry.key:  # a put (not a delete or purge)
-                    self.add(entry.key)
-                    async with self._changed:
-                        self._changed.notify_all()
-        finally:
-            restart.cancel()
-            with contextlib.suppress(Exception):
-                await watcher.stop()
+
+    def loaded(self) -> None:
+        log.info("revocation watch: %d revoked sessions known", len(self._revoked))
+
+    def on_entry(self, entry: KeyValue.Entry) -> None:
+        if entry.operation is None and entry.key:  # a put (not a delete or purge)
+            self.add(entry.key)
 
     def _prune(self) -> None:
         """Forget what the bucket has forgotten: every token of those sessions is

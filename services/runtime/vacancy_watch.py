@@ -3,8 +3,6 @@ booking creates it, every gateway process watches it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -12,9 +10,10 @@ from collections.abc import Callable
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BadRequestError, BucketNotFoundError
+from nats.js.errors import BadRequestError
 from nats.js.kv import KeyValue
 
+from services.runtime.bucket_watch import BucketWatch
 from services.runtime.events import EventBus
 from services.runtime.vacancy import BUCKET, TTL, SlotVacancy, citizen_digest
 
@@ -34,24 +33,23 @@ async def ensure_bucket(js: JetStreamContext) -> KeyValue:
         return await js.key_value(BUCKET)
 
 
-class VacancyWatcher:
+class VacancyWatcher(BucketWatch):
     """A gateway process's view of the slots' vacancy. ``ready`` is set once the
     bucket has been read to its end, and cleared while NATS is away or the bucket
     is being read again: the callers then ask booking."""
 
     name = "vacancy-watcher"
+    bucket = BUCKET
+    owner = "booking"
+    label = "vacancy watch"
+    forget_while_reading = True
 
     def __init__(
         self, bus: EventBus, *, retry: float = 1.0, today: Callable[[], dt.date] = dt.date.today
     ) -> None:
-        self.bus = bus
-        self.retry = retry
+        super().__init__(bus, retry=retry)
         self._today = today
         self._slots: dict[int, SlotVacancy] = {}
-        self.ready = asyncio.Event()
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-        self._restart = asyncio.Event()
         self._next_prune = 0.0
 
     def __len__(self) -> int:
@@ -75,76 +73,27 @@ class VacancyWatcher:
 
     async def wait_for(self, slot_id: int, remaining: int) -> None:
         """Until the slot is known with ``remaining`` places (tests, the staleness bench)."""
-        async with self._changed:
-            await self._changed.wait_for(
-                lambda: (v := self.get(slot_id)) is not None and v.remaining == remaining
-            )
+        await self.wait_until(lambda: (v := self.get(slot_id)) is not None and v.remaining == remaining)
 
     def lost(self) -> None:
         """NATS went away: what is known may go stale unseen, so ask booking."""
         self.ready.clear()
 
-    def restart(self) -> None:
-        """Read the bucket again from the start (after NATS came back: an outage may
-        have dropped the watch's consumer with entries unseen)."""
-        self.ready.clear()
-        self._restart.set()
+    def loaded(self) -> None:
+        log.info("vacancy watch: %d slots known", len(self._slots))
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
+    def on_entry(self, entry: KeyValue.Entry) -> None:
+        if not (entry.key and entry.key.isdigit()):
+            return
+        if entry.operation is None and entry.value:
             try:
-                await self._watch()
-            except asyncio.CancelledError:
-                raise
-            except BucketNotFoundError:
-                log.info("no bucket %s yet (booking makes it); looking again", BUCKET)
-            except Exception as exc:
-                log.warning("vacancy watch: %s; starting again", exc or type(exc).__name__)
-            self.ready.clear()
-            await asyncio.sleep(self.retry)
-
-    async def _watch(self) -> None:
-        js = await self.bus.jetstream()
-        kv = await js.key_value(BUCKET)
-        self._restart.clear()
-        watcher = await kv.watchall()
-        restart = asyncio.ensure_future(self._restart.wait())
-        try:
-            while True:
-                update = asyncio.ensure_future(watcher.updates(timeout=None))
-                done, _ = await asyncio.wait({update, restart}, return_when=asyncio.FIRST_COMPLETED)
-                if restart in done:
-                    update.cancel()
-                    return
-                entry = update.result()
-                if entry is None:  # the entries there were at start have all come
-                    self.ready.set()
-                    log.info("vacancy watch: %d slots known", len(self._slots))
-                elif entry.key and entry.key.isdigit():
-                    if entry.operation is None and entry.value:
-                        try:
-                            self._slots[int(entry.key)] = SlotVacancy.decode(entry.value)
-                        except (ValueError, KeyError, TypeError):
-                            log.warning("vacancy watch: entry %s unreadable; slot left to booking", entry.key)
-                            self._slots.pop(int(entry.key), None)
-                    else:  # deleted or purged: no longer known
-                        self._slots.pop(int(entry.key), None)
-                    self._prune()
-                async with self._changed:
-                    self._changed.notify_all()
-        finally:
-            restart.cancel()
-            with contextlib.suppress(Exception):
-                await watcher.stop()
+                self._slots[int(entry.key)] = SlotVacancy.decode(entry.value)
+            except (ValueError, KeyError, TypeError):
+                log.warning("vacancy watch: entry %s unreadable; slot left to booking", entry.key)
+                self._slots.pop(int(entry.key), None)
+        else:  # deleted or purged: no longer known
+            self._slots.pop(int(entry.key), None)
+        self._prune()
 
     def _prune(self) -> None:
         """Forget slots of days gone (bounded memory in a long-running process);
