@@ -508,20 +508,25 @@ async def check(env: dict[str, str], crowd: Crowd, slot_ids: list[int], within: 
 # ---------------------------------------------------------------- the raw primitive
 
 
+async def create_raw_schema(setup: Any, schema: str = RAW_SCHEMA) -> None:
+    """The raw primitive's two tables, new, in ``schema`` (``setup``: an asyncpg connection)."""
+    await setup.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    await setup.execute(
+        f"""CREATE TABLE {schema}.slots (id bigint PRIMARY KEY, capacity int NOT NULL,
+            booked int NOT NULL DEFAULT 0, CHECK (booked >= 0 AND booked <= capacity));
+        CREATE TABLE {schema}.bookings (id varchar(36) PRIMARY KEY,
+            citizen_id varchar(64) NOT NULL, slot_id bigint NOT NULL REFERENCES {schema}.slots (id),
+            created_at timestamptz NOT NULL)"""
+    )
+
+
 async def raw_postgresql(database_url: str, crowd_plans: list[Plan], capacity: int, pool_size: int) -> Raw:
     import asyncpg
 
     dsn = database_url.replace("+asyncpg", "")
     setup = await asyncpg.connect(dsn)
     try:
-        await setup.execute(f"DROP SCHEMA IF EXISTS {RAW_SCHEMA} CASCADE; CREATE SCHEMA {RAW_SCHEMA}")
-        await setup.execute(
-            f"""CREATE TABLE {RAW_SCHEMA}.slots (id bigint PRIMARY KEY, capacity int NOT NULL,
-                booked int NOT NULL DEFAULT 0, CHECK (booked >= 0 AND booked <= capacity));
-            CREATE TABLE {RAW_SCHEMA}.bookings (id varchar(36) PRIMARY KEY,
-                citizen_id varchar(64) NOT NULL, slot_id bigint NOT NULL REFERENCES {RAW_SCHEMA}.slots (id),
-                created_at timestamptz NOT NULL)"""
-        )
+        await create_raw_schema(setup)
         ids = sorted({s for p in crowd_plans for s in p.slots})
         await setup.executemany(
             f"INSERT INTO {RAW_SCHEMA}.slots (id, capacity) VALUES ($1, $2)", [(i, capacity) for i in ids]

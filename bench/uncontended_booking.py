@@ -62,7 +62,15 @@ from typing import Any
 import httpx
 
 from bench import harness
-from bench.flash_crowd import BUSINESS, ZONE, Admin, Profiler, percentile_ms, platform_settings
+from bench.flash_crowd import (
+    BUSINESS,
+    ZONE,
+    Admin,
+    Profiler,
+    create_raw_schema,
+    percentile_ms,
+    platform_settings,
+)
 
 START, END = "<!-- uncontended-booking:start -->", "<!-- uncontended-booking:end -->"
 SCHEMA_PREFIX = f"benchub{os.getpid()}_"
@@ -227,14 +235,7 @@ async def raw_primitive(
     dsn = database_url.replace("+asyncpg", "")
     setup = await asyncpg.connect(dsn)
     try:
-        await setup.execute(f"DROP SCHEMA IF EXISTS {RAW_SCHEMA} CASCADE; CREATE SCHEMA {RAW_SCHEMA}")
-        await setup.execute(
-            f"""CREATE TABLE {RAW_SCHEMA}.slots (id bigint PRIMARY KEY, capacity int NOT NULL,
-                booked int NOT NULL DEFAULT 0, CHECK (booked >= 0 AND booked <= capacity));
-            CREATE TABLE {RAW_SCHEMA}.bookings (id varchar(36) PRIMARY KEY,
-                citizen_id varchar(64) NOT NULL, slot_id bigint NOT NULL REFERENCES {RAW_SCHEMA}.slots (id),
-                created_at timestamptz NOT NULL)"""
-        )
+        await create_raw_schema(setup, RAW_SCHEMA)
         await setup.executemany(
             f"INSERT INTO {RAW_SCHEMA}.slots (id, capacity) VALUES ($1, $2)",
             [(i, len(slot_of)) for i in sorted(set(slot_of))],
