@@ -5,6 +5,7 @@ inbox. Every view passes axe-core and is photographed at phone and desktop size.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -46,6 +47,22 @@ def second_day_slots(running: RunningPlatform, office: str, business: str) -> li
     ).json()["slots"]
     days = sorted({s["date"] for s in slots})
     return [s for s in slots if s["date"] == days[1] and s["remaining"] > 0]
+
+
+def wait_until_edge_reads(
+    running: RunningPlatform, office: str, business: str, slot: dict[str, Any], remaining: int
+) -> None:
+    """The gateway reads vacancy from its edge copy, which follows a booking within a
+    second (decision 65); wait for it as a citizen's next look would, before the page
+    is asked to show it."""
+    for _ in range(100):
+        slots = httpx.get(
+            f"{running.url}/v1/offices/{office}/slots", params={"business": business}, headers=running.web
+        ).json()["slots"]
+        if any(s["id"] == slot["id"] and s["remaining"] == remaining for s in slots):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the edge never read {remaining} places left in slot {slot['id']}")
 
 
 def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
@@ -191,6 +208,7 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
         )
         assert made.status_code == 201, made.text
         others.append((headers, made.json()["id"]))
+    wait_until_edge_reads(running, hall, licensing, slot, remaining=0)
 
     fragment = f"#/city/zhengzhou/business/{licensing}/office/{hall}"
     page.goto(f"{running.url}/{fragment}")
