@@ -13,8 +13,16 @@ Then, measured from the client:
 1. check-in: the clerks at once, each checking in its share of the bookings by
    confirmation code (``POST /v1/staff/offices/{office}/checkins``), then
    ``--walk-ins`` walk-ins the same way;
-2. calling: every clerk at its own counter at once, in a loop of
-   ``POST …/counters/{n}/call`` and ``…/served`` until nobody waits.
+2. bursts: ``--rounds`` times every clerk at the same instant sends a walk-in, then
+   every clerk calls the next ticket at once, then marks it served at once (item 6
+   as it reads, the hardest reading);
+3. calling: every clerk at its own counter at once, in a loop of
+   ``POST …/counters/{n}/call`` and ``…/served`` until nobody waits;
+4. the hall as it lives: for ``--live-seconds``, walk-ins arrive at random
+   (exponential gaps, ``--live-rate`` a second, each sent when it arrives, whatever
+   is still unanswered) while each clerk works its own counter: call, serve for a
+   random 0.2–1 s, call again (a second later when nobody waited); then the
+   counters empty the queue.
 
 Afterwards the booking database is read directly: every ticket numbered once (no two
 with one number), every ticket called exactly once (no clerk got a ticket another
@@ -35,6 +43,7 @@ import asyncio
 import datetime as dt
 import math
 import os
+import random
 import secrets
 import shlex
 import signal
@@ -201,6 +210,9 @@ class Result:
     burst_walk_in: Timed = field(default_factory=Timed)
     burst_call: Timed = field(default_factory=Timed)
     burst_served: Timed = field(default_factory=Timed)
+    live_checkin: Timed = field(default_factory=Timed)
+    live_call: Timed = field(default_factory=Timed)
+    live_served: Timed = field(default_factory=Timed)
 
     @property
     def violations(self) -> int:
@@ -379,6 +391,74 @@ async def bursts(
     return walk_in, call, served
 
 
+#: A clerk's "service time" in the live hall.
+SERVICE_SECONDS = (0.2, 1.0)
+#: How long a clerk whose call found nobody waits before calling again.
+IDLE_SECONDS = 1.0
+
+
+async def live_hall(
+    url: str, clerks: list[dict[str, str]], seconds: float, rate: float, seed: int, called: list[str]
+) -> tuple[Timed, Timed, Timed]:
+    """The hall as it lives: walk-ins arrive at random (a Poisson stream of ``rate`` a
+    second, each sent when it arrives: an open loop, so a slow answer does not slow
+    the arrivals) while every clerk works its own counter: call, serve for a random
+    0.2–1 s, call again (after IDLE_SECONDS when nobody waited). After ``seconds``
+    the arrivals stop and the counters empty the queue. A call that timed out at the
+    gateway may still have called a ticket: the clerk then serves the one its
+    counter shows (the next call's ``ticket_in_service`` says so)."""
+    checkin, call, served = Timed(), Timed(), Timed()
+    rng = random.Random(seed)
+    office = f"/v1/staff/offices/{OFFICE}"
+    arriving = True
+
+    async def arrivals(http: httpx.AsyncClient) -> None:
+        nonlocal arriving
+        sent: list[asyncio.Task[None]] = []
+        end = time.perf_counter() + seconds
+        n = 0
+        while (wait := rng.expovariate(rate)) < end - time.perf_counter():
+            await asyncio.sleep(wait)
+            sent.append(asyncio.create_task(walk_in(http, clerks[n % len(clerks)])))
+            n += 1
+        await asyncio.gather(*sent)
+        arriving = False
+
+    async def walk_in(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        started = time.perf_counter()
+        answer = await http.post(f"{office}/checkins", json={"walk_in_business": BUSINESS}, headers=headers)
+        checkin.add(started, answer)
+
+    async def counter(n: int, headers: dict[str, str], pause: random.Random) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            while True:
+                started = time.perf_counter()
+                answer = await http.post(f"{office}/counters/{n}/call", headers=headers)
+                call.add(started, answer)
+                ticket = answer.json().get("ticket") if answer.status_code == 200 else None
+                if ticket is not None:
+                    called.append(ticket["id"])
+                elif answer.json().get("code") != "ticket_in_service":
+                    if not arriving:
+                        return
+                    await asyncio.sleep(IDLE_SECONDS)
+                    continue
+                await asyncio.sleep(pause.uniform(*SERVICE_SECONDS))
+                started = time.perf_counter()
+                done = await http.post(f"{office}/counters/{n}/served", headers=headers)
+                served.add(started, done)
+
+    started = time.perf_counter()
+    limits = httpx.Limits(max_connections=len(clerks))
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+        await asyncio.gather(
+            arrivals(http),
+            *(counter(n, h, random.Random(rng.random())) for n, h in enumerate(clerks, start=1)),
+        )
+    checkin.wall = call.wall = served.wall = time.perf_counter() - started
+    return checkin, call, served
+
+
 def booking_engine(env: dict[str, str]) -> AsyncEngine:
     if url := env.get("MINTONG_DATABASE_URL"):
         schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "booking"
@@ -461,9 +541,19 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
             # Calls and "served" interleave: their CPU is counted per call + served pair.
             call.cpu = cpu_ms(before, platform_.cpu_seconds(), len(call.latencies))
             call.load = served.load = os.getloadavg()[0]
+            live_called: list[str] = []
+            (l_checkin, l_call, l_served), before = await phase(
+                "live",
+                live_hall(platform_.url, clerks, args.live_seconds, args.live_rate, args.seed, live_called),
+            )
+            # Per ticket: its check-in, its call and its "served" (and the calls that
+            # found nobody, spread over them).
+            l_checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(l_served.latencies))
+            l_checkin.load = l_call.load = l_served.load = os.getloadavg()[0]
             result = Result(database, checkin, walk_in, call, served)
             result.burst_walk_in, result.burst_call, result.burst_served = b_walk_in, b_call, b_served
-            await check(harness.launcher_env(platform_), result, burst_called + called)
+            result.live_checkin, result.live_call, result.live_served = l_checkin, l_call, l_served
+            await check(harness.launcher_env(platform_), result, burst_called + called + live_called)
             for what, timed in (
                 ("check-in", checkin),
                 ("walk-in", walk_in),
@@ -472,6 +562,9 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
                 ("burst served", b_served),
                 ("call", call),
                 ("served", served),
+                ("live check-in", l_checkin),
+                ("live call", l_call),
+                ("live served", l_served),
             ):
                 p50, p99 = percentile_ms(timed.latencies, 50), percentile_ms(timed.latencies, 99)
                 print(
@@ -497,7 +590,11 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         f"as soon as its last was answered); then {args.rounds} bursts, {args.pause} s apart, of every clerk "
         "at the same instant sending a walk-in, then calling the next ticket, then marking it served (item 6 "
         "as it reads: the 20 counters at once); then each at its own counter calling the next "
-        "ticket and marking it served, in a closed loop, until nobody waited. Latency from sending a "
+        "ticket and marking it served, in a closed loop, until nobody waited; then the hall as it "
+        f"lives: for {args.live_seconds:.0f} s walk-ins arriving at random, {args.live_rate:g} a second "
+        "(exponential gaps, each sent when it arrives), while each clerk calls, serves for a random "
+        f"0.2–1 s and calls again ({IDLE_SECONDS:g} s later when nobody waited), then the queue emptied. "
+        "Latency from sending a "
         f"request to having its answer; target p99 < {TARGET_P99_MS:.0f} ms for check-in and call.",
         "",
         "| database | request | answered 200 | per s | p50 ms | p99 ms | max ms | p99 on target "
@@ -513,6 +610,9 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
             r.burst_served.row("burst: served", r.database),
             r.call.row("call next (+ served: CPU per pair)", r.database),
             r.served.row("served", r.database),
+            r.live_checkin.row("live hall: check-in (CPU per ticket: check-in + calls + served)", r.database),
+            r.live_call.row("live hall: call next", r.database),
+            r.live_served.row("live hall: served", r.database),
         ]
     lines += [
         "",
@@ -550,6 +650,12 @@ async def main() -> int:
         help="rounds of every clerk at once: walk-in, call, served (default 10)",
     )
     parser.add_argument("--pause", type=float, default=0.5, help="seconds between rounds (default 0.5)")
+    parser.add_argument(
+        "--live-seconds", type=float, default=20.0, help="of walk-ins arriving in the live hall (default 20)"
+    )
+    parser.add_argument(
+        "--live-rate", type=float, default=5.0, help="walk-ins a second in the live hall (default 5)"
+    )
     parser.add_argument("--seed", type=int, default=11, help="of the made-up residents")
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the hall section of FILE")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy booking and gateway into DIR")
