@@ -147,8 +147,11 @@ def _average_service(postgres: bool) -> Any:
     seconds: ColumnElement[Any]
     if postgres:
         seconds = extract("epoch", t.c.finished_at - t.c.called_at)
-    else:  # SQLite keeps times as text, which julianday reads (in days)
-        seconds = (func.julianday(t.c.finished_at) - func.julianday(t.c.called_at)) * 86400.0
+    else:
+        # SQLite keeps times as text, which julianday reads as days: a double that
+        # far from its epoch is good to ~50 µs, so the seconds are rounded to the ms.
+        days = func.julianday(t.c.finished_at) - func.julianday(t.c.called_at)
+        seconds = func.round(days * 86400.0, 3)
     recent = (
         select(seconds.label("seconds"))
         .where(
