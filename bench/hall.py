@@ -32,6 +32,14 @@ got) and served.
     .venv/bin/python bench/hall.py --database postgresql --citizens 100
     .venv/bin/python bench/hall.py --write docs/performance.md
 
+``--in-process N`` measures booking's own part instead, without the platform: the
+hall's use cases called in this process (no gRPC, no gateway, no tracing spans, no
+relay) on the same catalogue, N walk-ins and then N call + served pairs, ten at a
+time, twice; this process's CPU time per request (the figure the hall's statements
+move, less noisy on a shared machine than the platform's).
+
+    .venv/bin/python bench/hall.py --database postgresql --in-process 300
+
 A benchmark, not a test: it asserts nothing, and reports violations and missed
 targets rather than raising them.
 """
@@ -46,9 +54,11 @@ import os
 import random
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +69,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench import harness
+from services.booking import bootstrap
 from services.booking.adapters import orm
+from services.booking.config import BookingSettings
+from services.booking.service_layer import hall, handlers
 
 START, END = "<!-- hall:start -->", "<!-- hall:end -->"
 CITY, OFFICE, BUSINESS = "hallcity", "hall-office", "ID_CARD_RENEWAL"
@@ -463,6 +476,54 @@ async def live_hall(
     return checkin, call, served
 
 
+async def in_process(database: str, args: argparse.Namespace) -> list[str]:
+    """Booking's own CPU per walk-in and per call + served pair, the use cases called
+    in this process (see the module's docstring); table rows, one per round."""
+    work = Path(tempfile.mkdtemp(prefix="mintong-bench-hall-"))
+    extra = (
+        {"database_url": args.database_url, "db_schema_prefix": SCHEMA_PREFIX}
+        if database == "postgresql"
+        else {}
+    )
+    # Nothing is published: the relay is not started (its NATS is never dialled).
+    app = bootstrap.build(BookingSettings(data_dir=work, nats_url="nats://127.0.0.1:1", **extra))
+    rows = []
+    try:
+        await asyncio.to_thread(app.migrate)
+        await handlers.load_catalogue(app.uow, catalogue(zone_near_midday(), 1).encode(), "yaml")
+        lanes, each = 10, max(1, args.in_process // 10)
+
+        async def walk_ins() -> None:
+            for _ in range(each):
+                await hall.walk_in(app.uow, app.clock, OFFICE, BUSINESS)
+
+        async def counter(n: int) -> int:
+            for done in range(each):
+                if await hall.call_next(app.uow, app.clock, OFFICE, n, f"clerk-{n}") is None:
+                    return done
+                await hall.finish(app.uow, app.clock, OFFICE, n, served=True)
+            return each
+
+        for round_ in range(1, 3):
+            started = time.process_time()
+            await asyncio.gather(*(walk_ins() for _ in range(lanes)))
+            walked = time.process_time()
+            pairs = sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
+            done = time.process_time()
+            rows.append(
+                f"| {database} | {round_} | {lanes * each} "
+                f"| {1000 * (walked - started) / (lanes * each):.2f} "
+                f"| {pairs} | {1000 * (done - walked) / max(pairs, 1):.2f} | {os.getloadavg()[0]:.1f} |"
+            )
+            print(rows[-1], flush=True)
+    finally:
+        await app.db.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+        if database == "postgresql":
+            await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
+    return rows
+
+
 def booking_engine(env: dict[str, str]) -> AsyncEngine:
     if url := env.get("MINTONG_DATABASE_URL"):
         schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "booking"
@@ -663,10 +724,22 @@ async def main() -> int:
     parser.add_argument("--seed", type=int, default=11, help="of the made-up residents")
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the hall section of FILE")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy booking and gateway into DIR")
+    parser.add_argument(
+        "--in-process", type=int, metavar="N", help="booking's own CPU per request, no platform (N of each)"
+    )
     args = parser.parse_args()
     if not 1 <= args.citizens <= 5000 or not 0 <= args.walk_ins <= 20000 or not 1 <= args.counters <= 200:
         parser.error("--citizens in [1, 5000], --walk-ins in [0, 20000], --counters in [1, 200]")
     databases = [args.database] if args.database else ["sqlite", "postgresql"]
+    if args.in_process:
+        print(
+            "| database | round | walk-ins | CPU ms per walk-in | call + served pairs | CPU ms per pair "
+            "| load avg |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for database in databases:
+            await in_process(database, args)
+        return 0
     pg_version = None
     if "postgresql" in databases:
         pg_version = await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
