@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import os
@@ -418,7 +419,7 @@ def test_sigterm_to_make_stops_the_platform_cleanly_with_two_workers_each(
             os.kill(pid, signal.SIGKILL)
             # Dead (a zombie until its supervisor looks): its sockets closed. What
             # waited in its own accept queue at that moment is lost with it.
-            assert wait_for(lambda pid=pid: dead_or_gone(pid), within=10)
+            assert wait_for(functools.partial(dead_or_gone, pid), within=10)
         web = {"X-Mintong-Channel": "web"}
         answers = [httpx.get(f"{url}/v1/cities", headers=web, timeout=10).status_code for _ in range(30)]
         assert set(answers) <= {200, 503} and answers[-10:] == [200] * 10, answers
