@@ -26,11 +26,6 @@ SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 log = logging.getLogger(__name__)
 
-#: A worker that ends sooner than this after its start did not start (a port taken,
-#: a database out of reach): the supervisor stops the others and exits rather than
-#: start it again and again.
-WORKER_START_SECONDS = 10.0
-
 
 def load_settings(cls: type[SettingsT]) -> SettingsT:
     """Settings from the environment, or exit naming what is wrong, never echoing
@@ -71,18 +66,19 @@ def supervise(name: str, workers: int) -> int:
     SO_REUSEPORT, health, drain, grace, NATS connection, pools and background
     loops): a stop reaches each as SIGTERM and each stops itself as it would alone.
     The workers stay in the supervisor's process group, so what signals or kills
-    the group (honcho, a container's end) reaches them too. A worker that dies on
-    its own while the others keep its port is started again; one that ends within
-    WORKER_START_SECONDS of its start stops them all (decision 300)."""
+    the group (honcho, a container's end) reaches them too. A worker killed by a
+    signal (SIGKILL, the OOM killer, a crash) is started again while the others keep
+    its port; one that exits with an error code (a port taken, a bad setting, a
+    database out of reach at start) stops them all, and the supervisor exits with
+    that code: starting it again would fail the same way (decision 300)."""
     command = [sys.executable, *sys.orig_argv[1:]]
-    running: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
+    running: dict[int, subprocess.Popen[bytes]] = {}
     stopping = False
     code = 0
 
     def start(index: int) -> None:
-        process = subprocess.Popen(command, env=dict(os.environ, MINTONG_WORKER_INDEX=str(index)))
-        running[index] = (process, time.monotonic())
-        log.info("%s worker %d started (pid %d)", name, index, process.pid)
+        running[index] = subprocess.Popen(command, env=dict(os.environ, MINTONG_WORKER_INDEX=str(index)))
+        log.info("%s worker %d started (pid %d)", name, index, running[index].pid)
 
     def stop(*_: object) -> None:
         nonlocal stopping
@@ -98,7 +94,7 @@ def supervise(name: str, workers: int) -> int:
     told: set[int] = set()
     while running:
         time.sleep(0.2)
-        for index, (process, started) in list(running.items()):
+        for index, process in list(running.items()):
             if stopping and process.pid not in told:
                 told.add(process.pid)
                 process.terminate()
@@ -107,9 +103,9 @@ def supervise(name: str, workers: int) -> int:
             del running[index]
             if stopping:
                 code = code or (0 if returncode in stopped else 1)
-            elif time.monotonic() - started < WORKER_START_SECONDS:
-                log.error("%s worker %d ended at start (rc=%d): stopping the others", name, index, returncode)
-                code = 1
+            elif returncode > 0:
+                log.error("%s worker %d exited with %d: stopping the others", name, index, returncode)
+                code = returncode
                 stop()
             else:
                 log.warning("%s worker %d ended (rc=%d): starting it again", name, index, returncode)
