@@ -145,16 +145,20 @@ async def start_server(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """Build, bind and start a server; ``register`` adds the service's servicers."""
+    """Build, bind and start a server; ``register`` adds the service's servicers.
+    ``reuse_port``: the port is shared with the service's other workers (the kernel
+    spreads connections over them, decision 300)."""
     server = grpc.aio.server(
         # Health checks are probes, every few seconds: not worth a trace each.
         interceptors=[
             aio_server_interceptor(filter_=filters.negate(filters.health_check())),
             ContextInterceptor(),
         ],
-        # gRPC shares ports by default: a second copy would silently split the calls.
-        options=[("grpc.so_reuseport", 0)],
+        # gRPC shares ports by default: a second copy started by mistake would
+        # silently split the calls. Only a service's own workers share theirs.
+        options=[("grpc.so_reuseport", int(reuse_port))],
     )
     register(server)
     health_servicer = health.aio.HealthServicer()
