@@ -73,6 +73,11 @@ class Transaction(Protocol):
         """Append a staff action, by the current caller, to the hash-chained audit log."""
         ...
 
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """What runs inside is undone alone, with the events it emitted, when it raises
+        (one item of a batch refused, the others kept)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[Transaction]: ...
