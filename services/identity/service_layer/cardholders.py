@@ -64,7 +64,7 @@ def _attempt(check: Callable[..., _Change], *args: object) -> _Change | ProblemE
 
 def _bounded(items: Sequence[object], field: str) -> None:
     if len(items) > MAX_IDS:
-        raise InvalidArgument("too_many_changes", f"At most {MAX_IDS} changes in one call.", field=field)
+        raise InvalidArgument("too_many_ids", f"At most {MAX_IDS} changes in one call.", field=field)
 
 
 def _one(outcomes: list[Outcome]) -> CardStatus:
@@ -166,17 +166,17 @@ class CardHolders:
         return _Change(citizen_id, application_id, NEW_CARD, digest, card_number, issued_on, expires_on)
 
     async def _apply(self, changes: list[_Change | ProblemError], actor: str) -> list[Outcome]:
-        """The checked changes in one transaction, in citizen order (two batches lock
-        the same residents in the same order: they take turns, never deadlock). A
-        refusal is raised before its change writes anything, so it is answered alone
-        and the others go on."""
+        """The checked changes in one transaction, in the order asked, their residents
+        locked first in citizen order (two batches sharing residents take turns, never
+        deadlock). A refusal is raised before its change writes anything, so it is
+        answered alone and the others go on."""
         outcomes: list[Outcome] = [c if isinstance(c, ProblemError) else CardStatus.VALID for c in changes]
-        todo = sorted(
-            ((n, c) for n, c in enumerate(changes) if isinstance(c, _Change)), key=lambda nc: nc[1].citizen_id
-        )
+        todo = [(n, c) for n, c in enumerate(changes) if isinstance(c, _Change)]
         if not todo:
             return outcomes
         async with self.uow.write() as store:
+            if len({c.citizen_id for _, c in todo}) > 1:
+                await store.lock_residents([c.citizen_id for _, c in todo])
             for n, change in todo:
                 try:
                     outcomes[n] = await self._change(store, change, actor)
