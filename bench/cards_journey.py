@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shlex
 import sqlite3
@@ -34,6 +35,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -104,21 +106,36 @@ async def import_residents(admin: harness.Staff, people: list[harness.Resident])
         raise SystemExit(f"residents refused: {job['error'] or job['rejections'][:3]}")
 
 
-async def statuses(env: dict[str, str]) -> dict[str, int]:
-    """The applications by status, read from the cards database."""
-    query = "SELECT status, count(*) FROM applications GROUP BY status"
-    if url := env.get("MINTONG_DATABASE_URL"):
-        import asyncpg
+class Statuses:
+    """The applications by status, read from the cards database; on PostgreSQL over
+    one connection kept for the run (a shared server may have none to spare later)."""
 
-        schema = env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "cards"
-        conn = await asyncpg.connect(url.replace("+asyncpg", ""), server_settings={"search_path": schema})
-        try:
-            return {row[0]: row[1] for row in await conn.fetch(query)}
-        finally:
-            await conn.close()
-    cards_db = Path(env["MINTONG_DATA_DIR"]) / "cards.db"
-    with sqlite3.connect(f"file:{cards_db}?mode=ro", uri=True, timeout=5) as db:
-        return dict(db.execute(query).fetchall())
+    QUERY = "SELECT status, count(*) FROM applications GROUP BY status"
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.conn: Any = None
+
+    async def __aenter__(self) -> Statuses:
+        if url := self.env.get("MINTONG_DATABASE_URL"):
+            import asyncpg
+
+            schema = self.env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "cards"
+            self.conn = await asyncpg.connect(
+                url.replace("+asyncpg", ""), server_settings={"search_path": schema}
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def __call__(self) -> dict[str, int]:
+        if self.conn is not None:
+            return {row[0]: row[1] for row in await self.conn.fetch(self.QUERY)}
+        cards_db = Path(self.env["MINTONG_DATA_DIR"]) / "cards.db"
+        with sqlite3.connect(f"file:{cards_db}?mode=ro", uri=True, timeout=5) as db:
+            return dict(db.execute(self.QUERY).fetchall())
 
 
 async def measure(args: argparse.Namespace) -> Result:
@@ -132,10 +149,14 @@ async def measure(args: argparse.Namespace) -> Result:
     }
     with harness.running_platform(args.database, args.database_url, settings) as platform_:
         limits = httpx.Limits(max_connections=args.clients + 4)
-        async with httpx.AsyncClient(base_url=platform_.url, timeout=60, limits=limits) as http:
+        async with (
+            httpx.AsyncClient(base_url=platform_.url, timeout=60, limits=limits) as http,
+            contextlib.AsyncExitStack() as stack,
+        ):
             await harness.wait_ready(platform_, http)
             env = harness.launcher_env(platform_)
             data = Path(env["MINTONG_DATA_DIR"])
+            statuses = await stack.enter_async_context(Statuses(env))
             password = (data / "admin-password").read_text().strip()
             admin = await harness.Staff.sign_in(http, "admin", password)
             await import_residents(admin, people)
@@ -202,7 +223,7 @@ async def measure(args: argparse.Namespace) -> Result:
             result.submit_cpu = {k: during[k] - before.get(k, 0.0) for k in during if ":" not in k}
             print(f"  {result.submitted} submitted in {result.submit_seconds:.1f} s; following", flush=True)
             while time.perf_counter() - started < args.timeout:
-                found = await statuses(env)
+                found = await statuses()
                 result.delivered = found.get("delivered", 0)
                 if result.delivered >= result.submitted:
                     result.last_delivered_after = time.perf_counter() - started
@@ -210,7 +231,7 @@ async def measure(args: argparse.Namespace) -> Result:
                 await asyncio.sleep(0.5)
             after = platform_.cpu_seconds()
             result.cpu = {k: after[k] - before.get(k, 0.0) for k in after if not k.startswith("postgres:")}
-            print(f"  journey: {await statuses(env)}", flush=True)
+            print(f"  journey: {await statuses()}", flush=True)
     return result
 
 
