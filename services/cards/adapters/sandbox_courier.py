@@ -237,7 +237,10 @@ class SandboxCourier(BackgroundLoop):
             signature = sign(self._secret, timestamp, body.encode())
             callbacks.append({"timestamp": str(timestamp), "signature": signature, "body": body})
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=5.0)
+            # A batch is up to ``batch`` transactions' work at the gateway: a loaded
+            # machine takes longer than for one callback, and a timeout would send
+            # the whole batch again (replays, each refused after a write).
+            self._client = httpx.AsyncClient(timeout=30.0)
         try:
             response = await self._client.post(self.batch_url, json={"callbacks": callbacks})
         except httpx.TransportError as exc:  # timeouts included
