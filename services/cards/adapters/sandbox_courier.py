@@ -239,7 +239,7 @@ class SandboxCourier(BackgroundLoop):
         if self._client is None:
             # A batch is up to ``batch`` transactions' work at the gateway: a loaded
             # machine takes longer than for one callback, and a timeout would send
-            # the whole batch again (replays, each refused after a write).
+            # the whole batch again (all replays by then: work for nothing).
             self._client = httpx.AsyncClient(timeout=30.0)
         try:
             response = await self._client.post(self.batch_url, json={"callbacks": callbacks})
