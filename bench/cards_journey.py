@@ -1,6 +1,6 @@
 """Cards-journey benchmark (issue 10 item 9): lost-ID-card applications submitted end
 to end through the gateway, per second, and whether the journey's steps (lost-card
-report, production batch, shipment, the sandbox courier's two signed callbacks through
+report, production batch, shipment, the sandbox courier's two signed callbacks, sent in batches, through
 the gateway) keep up with them.
 
 It starts the whole platform the way `make up` does (``bench/harness.py``: fresh data
@@ -278,9 +278,9 @@ def report(r: Result, command: str) -> str:
             f"(imported, signed in by one-time code and face-verified first, not measured) each apply once "
             f"for `id_card_lost` with mail delivery from {r.clients} concurrent clients through the gateway; "
             "then the journey (lost-card report, production batches, shipments, the sandbox courier's two "
-            "signed callbacks through the gateway) is followed in the cards database until every "
-            "application is delivered. Sandbox delays: production 2 s, courier 1 s between callbacks, "
-            "journey worker every 0.5 s.",
+            "signed callbacks, sent in batches, through the gateway) is followed in the cards database "
+            "until every application is delivered. Sandbox delays: production 2 s, courier 1 s between "
+            "callbacks, journey worker every 0.5 s.",
             "",
             "| Applications | Clients | Submitted/s | p50 (ms) | p99 (ms) | Errors | All delivered after "
             "| Delivered/s (whole run) |",
