@@ -43,8 +43,9 @@ class PortInUse(RuntimeError):
     pass
 
 
-def problem_status(error: ProblemError) -> grpc.Status:
-    """A gRPC status carrying the problem as a ``mintong.common.v1.Problem`` detail."""
+def problem_proto(error: ProblemError) -> common_pb2.Problem:
+    """The problem as a ``mintong.common.v1.Problem`` (a status's detail, or one
+    refused item's answer in a batch)."""
     problem = common_pb2.Problem(
         code=error.code,
         title=error.title,
@@ -54,6 +55,12 @@ def problem_status(error: ProblemError) -> grpc.Status:
     )
     if error.field:
         problem.field_violations.add(field=error.field, description=error.detail)
+    return problem
+
+
+def problem_status(error: ProblemError) -> grpc.Status:
+    """A gRPC status carrying the problem as a ``mintong.common.v1.Problem`` detail."""
+    problem = problem_proto(error)
     detail = any_pb2.Any()
     detail.Pack(problem)
     status = status_pb2.Status(code=GRPC_CODES[error.kind], message=error.detail, details=[detail])
