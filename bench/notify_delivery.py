@@ -452,7 +452,14 @@ async def main() -> int:
         "--timeout", type=float, default=60.0, help="seconds after the last publish to wait (default 60)"
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        help="run the platform from this checkout (a before row: with PYTHONPATH pointing there too)",
+    )
     args = parser.parse_args()
+    if args.repo:
+        harness.REPO, harness.LAUNCHER = args.repo, args.repo / "deploy" / "local" / "up.py"
     if not 1 <= args.events <= 5000:
         parser.error("--events must be between 1 and 5000")
     if not 0 < args.timeout <= 90:

@@ -49,6 +49,8 @@ INBOX_DELIVERED = Accepted(provider_ref="", delivered=True)
 #: stopped worker; looked for at most every REQUEUE_EVERY.
 STUCK_AFTER = dt.timedelta(minutes=5)
 REQUEUE_EVERY = dt.timedelta(seconds=30)
+#: Deliveries claimed, sent and recorded together in one round.
+ROUND = 200
 
 
 #: Deliveries entering a state, by channel and provider (provider names are this
@@ -227,7 +229,7 @@ class Notifier:
         return await store.cancel(cancel_key, reason, self.clock())
 
     # delivering
-    async def deliver_due(self, limit: int = 200) -> int:
+    async def deliver_due(self, limit: int = ROUND) -> int:
         """Hand every due delivery to its provider; returns how many were tried.
 
         A round claims up to ``limit`` deliveries in one transaction, hands them to
