@@ -33,7 +33,6 @@ _INSERT_DELIVERY = orm.deliveries.insert().values(
 )
 
 
-
 def _claim_due(dialect: str) -> Any:
     """Queued deliveries due by ``claimed_at``, at most ``round_size``, switched to
     SENDING with one more attempt: one statement for a whole round. The status in the
@@ -328,6 +327,15 @@ class SqlStore:
             .values(
                 status=Status.QUEUED.value, reason="worker stopped while sending; retried", updated_at=now
             )
+        )
+        return int(done.rowcount or 0)
+
+    async def release(self, delivery_ids: list[str], now: dt.datetime) -> int:
+        d = orm.deliveries
+        done = await self.conn.execute(
+            update(d)
+            .where(d.c.id.in_(delivery_ids), d.c.status == Status.SENDING.value, d.c.provider_ref.is_(None))
+            .values(status=Status.QUEUED.value, attempts=d.c.attempts - 1, updated_at=now)
         )
         return int(done.rowcount or 0)
 

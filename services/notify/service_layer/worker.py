@@ -20,6 +20,13 @@ class DeliveryWorker(BackgroundLoop):
         self.notifier = notifier
         self.poll_interval = poll_interval
 
+    async def stop(self) -> None:
+        await super().stop()
+        try:
+            await self.notifier.release_handed()
+        except Exception:  # the stuck-delivery sweep takes them in STUCK_AFTER instead
+            log.exception("delivery worker: could not queue the handed deliveries again")
+
     async def _run(self) -> None:
         while self.running:
             try:
