@@ -21,6 +21,7 @@ dropped after); a markdown table at the end. About 2 minutes in all.
     .venv/bin/python bench/notify_delivery.py                       # both databases
     .venv/bin/python bench/notify_delivery.py --database sqlite --events 200 --paced-rate 0
     .venv/bin/python bench/notify_delivery.py --write docs/performance.md
+    PYTHONPATH=/tmp/before .venv/bin/python bench/notify_delivery.py --repo /tmp/before   # a "before" row
 
 This is a benchmark, not a test: it asserts nothing. Undelivered messages after the
 timeout, duplicates and failed deliveries are counted and reported, not raised.
