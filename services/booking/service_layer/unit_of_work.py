@@ -73,16 +73,29 @@ class CatalogueRepository(Protocol):
 
 @dataclass(frozen=True)
 class SlotContext:
-    """A slot with everything a booking in it is checked against and snapshots."""
+    """A slot with everything a booking in it is checked against and snapshots, and
+    what the citizen asking has that bears on it, read together in one statement."""
 
     slot: model.Slot
     office: model.Office
     city: model.City
     business: model.Business
+    #: Whether the citizen ever missed an appointment: only then are the dates read.
+    has_no_shows: bool
+    #: The citizen's open waitlist entry for the business (at most one), if any.
+    waiting: WaitlistEntry | None
+    #: (request fingerprint, stored answer) of the Idempotency-Key asked about, if used.
+    earlier: tuple[str, bytes] | None
 
 
 class BookingRepository(Protocol):
-    async def slot_context(self, slot_id: int, business_code: str) -> SlotContext | None: ...
+    async def slot_context(
+        self, slot_id: int, business_code: str, citizen_id: str, idempotency_key: str = ""
+    ) -> SlotContext | None:
+        """The slot with its office, city and business, if the office handles the
+        business in the slot's group (None otherwise), and the citizen's facts."""
+        ...
+
     async def no_shows(self, citizen_id: str, since: dt.datetime) -> list[dt.datetime]: ...
     async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, bytes] | None:
         """(request fingerprint, stored answer) of a key already used."""
@@ -118,9 +131,6 @@ class BookingRepository(Protocol):
 
     async def add_entry(self, entry: WaitlistEntry) -> bool: ...
     async def get_entry(self, entry_id: str, citizen_id: str | None = None) -> WaitlistEntry | None: ...
-    async def open_entry(
-        self, citizen_id: str, city_code: str, business_code: str
-    ) -> WaitlistEntry | None: ...
     async def list_entries(self, citizen_id: str) -> list[tuple[WaitlistEntry, int]]: ...
     async def position(self, entry_id: str) -> int: ...
     async def next_waiting(self, slot: model.Slot) -> WaitlistEntry | None: ...
