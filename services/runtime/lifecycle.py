@@ -17,6 +17,7 @@ from services.runtime import metrics
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_server import PortInUse
 from services.runtime.host import ServiceHost
+from services.runtime.sql_tracing import instrument_sql
 from services.runtime.telemetry import setup_tracing
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -57,7 +58,8 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     """A service process: logging and tracing set up, then the host built and run
     until a signal. A port already in use is a one-line message, not a traceback."""
     configure_logging(settings.log_level)
-    setup_tracing(name, settings.data_dir)
+    if setup_tracing(name, settings.data_dir) is not None:
+        instrument_sql()
     host = build()
     metrics.serve(settings.metrics_port(name), settings.grpc_host)
     try:

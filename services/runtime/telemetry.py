@@ -21,14 +21,13 @@ exported all the same (decision 63).
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import os
 import threading
 from collections.abc import Mapping, MutableMapping, Sequence
 from json.encoder import encode_basestring as _quote
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -41,10 +40,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, ExceptionContext
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
 
 SLOW_MS_DEFAULT = 1000.0
 
@@ -300,8 +296,9 @@ def _exporter(service: str, data_dir: Path) -> SpanExporter | None:
 
 
 def setup_tracing(service: str, data_dir: Path) -> TracerProvider | None:
-    """Install the process's tracer provider and SQL instrumentation. Call once, from
-    an entrypoint: never at import time, never from a composition root tests reuse."""
+    """Install the process's tracer provider (a service's entrypoint adds
+    ``sql_tracing.instrument_sql``). Call once, from an entrypoint: never at import
+    time, never from a composition root tests reuse."""
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service}
@@ -313,71 +310,7 @@ def setup_tracing(service: str, data_dir: Path) -> TracerProvider | None:
     if exporter is not None:
         provider.add_span_processor(KeepErrorsAndSlow(exporter, slow_ms_from_env()))
     trace.set_tracer_provider(provider)
-    instrument_sql()
     return provider
-
-
-def instrument_sql() -> None:
-    """Trace every SQL statement of every engine, made before or after this call: one
-    client span per statement, named by its verb and database, with the statement's
-    text (bind parameters, never their values), a child of the span that ran it.
-
-    Three listeners of our own on the ``Engine`` class rather than the OpenTelemetry
-    SQLAlchemy instrumentation (decision 101): that one reads the engine's URL again
-    for every statement, wraps every connection checkout in a ``connect`` span and
-    counts pool usage through the metrics API; at a span per statement, eight per
-    booking, it was a tenth of the booking process's CPU."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    for name, listener in _STATEMENT_LISTENERS:
-        if not event.contains(Engine, name, listener):
-            event.listen(Engine, name, listener)
-
-
-@functools.cache
-def _sql_tracer() -> trace.Tracer:
-    return trace.get_tracer("mintong.sql")
-
-
-_SPAN_KEY = "_mintong_span"  # where a statement's span waits on its execution context
-
-
-def _statement_started(
-    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-) -> None:
-    if context is None:
-        return
-    database = conn.engine.url.database or ""
-    # The database is in the span's name: an attribute less to check and export.
-    attributes = {"db.system": conn.dialect.name, "db.statement": statement}
-    verb = statement.split(None, 1)[0] if statement else ""
-    span = _sql_tracer().start_span(
-        f"{verb} {database}".strip() or conn.dialect.name, kind=SpanKind.CLIENT, attributes=attributes
-    )
-    setattr(context, _SPAN_KEY, span)
-
-
-def _statement_ended(
-    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-) -> None:
-    span = getattr(context, _SPAN_KEY, None)
-    if span is not None:
-        span.end()
-
-
-def _statement_failed(failure: ExceptionContext) -> None:
-    span = getattr(failure.execution_context, _SPAN_KEY, None)
-    if span is not None:
-        span.set_status(Status(StatusCode.ERROR, str(failure.original_exception)))
-        span.end()
-
-
-_STATEMENT_LISTENERS = (
-    ("before_cursor_execute", _statement_started),
-    ("after_cursor_execute", _statement_ended),
-    ("handle_error", _statement_failed),
-)
 
 
 def not_health_check(details: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Every SQL statement is a span of its own (telemetry.instrument_sql, decision 101):
+"""Every SQL statement is a span of its own (sql_tracing.instrument_sql, decision 101):
 named by its verb and database, with the statement's text and never its parameters,
 a child of the span that ran it, in error when the statement failed."""
 
@@ -12,7 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from services.runtime.telemetry import instrument_sql
+from services.runtime.sql_tracing import instrument_sql
 
 
 def test_a_statement_is_a_client_span_under_its_caller(tmp_path: Path, spans: InMemorySpanExporter) -> None:
