@@ -18,10 +18,10 @@ from google.rpc import code_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
-from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mintong.common.v1 import common_pb2
-from services.runtime import context, metrics
+from services.runtime import context, metrics, telemetry
 from services.runtime.db import lost_connection
 from services.runtime.errors import Kind, ProblemError
 
@@ -160,7 +160,7 @@ async def start_server(
     server = grpc.aio.server(
         # Health checks are probes, every few seconds: not worth a trace each.
         interceptors=[
-            aio_server_interceptor(filter_=filters.negate(filters.health_check())),
+            aio_server_interceptor(filter_=telemetry.not_health_check),
             ContextInterceptor(),
         ],
         # gRPC shares ports by default: a second copy started by mistake would

@@ -20,6 +20,7 @@ from services.runtime import metrics
 from services.runtime.config import ServiceSettings
 from services.runtime.grpc_server import PortInUse
 from services.runtime.host import ServiceHost
+from services.runtime.sql_tracing import instrument_sql
 from services.runtime.telemetry import setup_tracing
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -120,7 +121,8 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     configure_logging(settings.log_level)
     if settings.workers(name) > 1 and settings.worker_index is None:
         sys.exit(supervise(name, settings.workers(name)))
-    setup_tracing(name, settings.data_dir)
+    if setup_tracing(name, settings.data_dir) is not None:
+        instrument_sql()
     host = build()
     metrics.serve(settings.metrics_port(name, settings.worker_index or 0), settings.grpc_host)
     try:
