@@ -199,6 +199,7 @@ def _include(
     more than the rest of a refused booking. Each route is declared again as it was
     declared (every option ``add_api_route`` takes is the route's attribute of the
     same name), so the routes, their dependencies and the API document are the same."""
+    options = _route_options()
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r}: only API routes are included here")
@@ -206,7 +207,7 @@ def _include(
             prefix + route.path,
             route.endpoint,
             dependencies=[*dependencies, *route.dependencies],
-            **{name: getattr(route, name) for name in _route_options()},
+            **{name: getattr(route, name) for name in options},
         )
 
 
