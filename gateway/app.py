@@ -199,6 +199,8 @@ def _include(
     more than the rest of a refused booking. Each route is declared again as it was
     declared (every option ``add_api_route`` takes is the route's attribute of the
     same name), so the routes, their dependencies and the API document are the same."""
+    if router.on_startup or router.on_shutdown:
+        raise TypeError(f"{router!r}: start-up and shut-down belong in the app's lifespan")
     options = _route_options()
     for route in router.routes:
         if not isinstance(route, APIRoute):
