@@ -134,7 +134,11 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
             return
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.wait)
+            # (asyncio.timeout, not wait_for: wait_for runs the wait as a task of its
+            # own, a task and a turn of the event loop per request even when a turn
+            # is free.)
+            async with asyncio.timeout(self.wait):
+                await self._slots.acquire()
         except TimeoutError:
             busy = Problem(
                 503,

@@ -1,0 +1,214 @@
+"""The gateway's own CPU per request, in process: the app as ``create_app`` builds it
+(middlewares, routes, dependencies, problem answers, the FastAPI instrumentation),
+driven by plain ASGI calls with no server, no network and no other process. The
+services are faked (booking's answers are fixed protobuf messages), the citizen's
+token is a real Ed25519 token checked by the gateway's own checker (from its cache
+after the first request), and the edge's vacancy says one slot is full.
+
+Three requests, each measured alone for ``--requests`` requests after a warm-up, in
+CPU microseconds of this process per request (``time.process_time``):
+
+- ``list``: ``GET /v1/offices/o/slots`` answered from the edge's cached list;
+- ``refuse``: ``POST /v1/bookings`` of the full slot, refused at the edge (409);
+- ``book``: ``POST /v1/bookings`` of a slot with places (booking's answer faked).
+
+For the code before a change, put that checkout first on the path:
+
+    .venv/bin/python bench/gateway_asgi.py
+    PYTHONPATH=/work/wt/before .venv/bin/python bench/gateway_asgi.py
+
+Run with ``OTEL_SDK_DISABLED=true`` to leave tracing's export out of the figures
+(the FastAPI instrumentation's middleware still runs). This is a benchmark, not a
+test: it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from gateway.tokens import TokenChecker, TokenKeys
+from gateway.vacancy import EdgeVacancy
+from mintong.booking.v1 import bookings_pb2, catalogue_pb2
+from services.runtime.access_tokens import ISSUER, Verifier, key_id
+from services.runtime.proto_values import date_to_proto
+from services.runtime.vacancy import SlotVacancy
+from services.runtime.vacancy_watch import VacancyWatcher
+
+KEY = Ed25519PrivateKey.generate()
+TODAY = dt.date.today()
+FULL_SLOT, FREE_SLOT, BUSINESS = 5, 6, "B"
+
+
+class Catalogue:
+    async def ListSlots(self, request: Any, **options: Any) -> catalogue_pb2.ListSlotsResponse:
+        slots = []
+        for day in range(7):
+            for hour in range(8, 17):
+                slot = catalogue_pb2.Slot(
+                    id=day * 100 + hour,
+                    office_id="o",
+                    date=date_to_proto(TODAY + dt.timedelta(days=day)),
+                    capacity=5,
+                    remaining=3,
+                )
+                slot.start.hours, slot.end.hours = hour, hour + 1
+                slots.append(slot)
+        return catalogue_pb2.ListSlotsResponse(slots=slots)
+
+
+class Bookings:
+    async def Book(self, request: Any, **options: Any) -> bookings_pb2.BookResponse:
+        booking = bookings_pb2.Booking(
+            id=str(uuid.uuid4()),
+            status=bookings_pb2.BOOKING_STATUS_CONFIRMED,
+            confirmation_code="ABC123",
+            qr_payload="q",
+            city_code="zz",
+            business_code=BUSINESS,
+            office_id="o",
+            slot_id=FREE_SLOT,
+            date=date_to_proto(TODAY),
+            channel=request.channel,
+        )
+        booking.start.hours, booking.end.hours = 9, 10
+        booking.created_at.GetCurrentTime()
+        booking.snapshot.business_name = "居民身份证换领"
+        booking.snapshot.materials.extend(["户口簿", "原身份证"])
+        return bookings_pb2.BookResponse(booking=booking)
+
+
+class Clients:
+    def __init__(self) -> None:
+        self.catalogue = Catalogue()
+        self.bookings = Bookings()
+
+
+class NoneRevoked:
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.ready.set()
+
+    def __contains__(self, session_id: object) -> bool:
+        return False
+
+
+def gateway() -> Any:
+    """The app with the state its lifespan would have set, the services faked."""
+    app = create_app(GatewaySettings(receipt_secret=SecretStr("not-used-by-this-benchmark")))
+    app.state.clients = Clients()
+    keys = TokenKeys(None, timeout=1.0)  # type: ignore[arg-type]  # never asks identity
+    keys.verifier = Verifier({key_id(KEY.public_key()): KEY.public_key()})
+    revoked: Any = NoneRevoked()
+    app.state.tokens = TokenChecker(keys, revoked, lambda: dt.datetime.now(dt.UTC), ready_wait=1.0)
+    watcher = VacancyWatcher(bus=None)  # type: ignore[arg-type]  # never started
+    full = SlotVacancy.of(remaining=0, capacity=1, date=TODAY, start=dt.time(9), businesses=[BUSINESS])
+    watcher._slots = {FULL_SLOT: full}
+    watcher.ready.set()
+    app.state.edge = EdgeVacancy(watcher, list_ttl=1e9)
+    return app
+
+
+async def request(app: Any, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
+    """One request through the app's ASGI interface: its status."""
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"host", b"gateway"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    status = 0
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def requests(app: Any) -> dict[str, Callable[[], Awaitable[int]]]:
+    claims = {
+        "iss": ISSUER,
+        "aud": "web",
+        "sub": "c1",
+        "sid": "s1",
+        "exp": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    }
+    token = jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": key_id(KEY.public_key())})
+
+    def booking(slot_id: int) -> Callable[[], Awaitable[int]]:
+        body = f'{{"slot_id":{slot_id},"business":"{BUSINESS}"}}'.encode()
+        return lambda: request(
+            app,
+            "POST",
+            "/v1/bookings",
+            {
+                "X-Mintong-Channel": "web",
+                "Authorization": f"Bearer {token}",
+                "Idempotency-Key": str(uuid.uuid4()),
+                "Content-Type": "application/json",
+            },
+            body,
+        )
+
+    week = f"business={BUSINESS}&from={TODAY}&to={TODAY + dt.timedelta(days=6)}"
+    return {
+        "list": lambda: request(app, "GET", f"/v1/offices/o/slots?{week}", {"X-Mintong-Channel": "web"}),
+        "refuse": booking(FULL_SLOT),
+        "book": booking(FREE_SLOT),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("routes", nargs="*", default=["list", "refuse", "book"], help="list, refuse, book")
+    parser.add_argument("--requests", type=int, default=1500, help="measured per route (default 1500)")
+    args = parser.parse_args()
+    app = gateway()
+    made = requests(app)
+    expected = {"list": 200, "refuse": 409, "book": 201}
+    for name in args.routes:
+        for _ in range(200):  # warm-up: the token checked once, the list cached
+            status = await made[name]()
+        if status != expected[name]:
+            raise SystemExit(f"{name}: answered {status}, not {expected[name]}")
+        started = time.process_time()
+        for _ in range(args.requests):
+            await made[name]()
+        used = time.process_time() - started
+        print(f"{name}: {1e6 * used / args.requests:.0f} µs of CPU per request", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
