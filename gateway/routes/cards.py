@@ -461,6 +461,38 @@ class CallbacksRecorded(BaseModel):
     "/courier/batch",
     response_model=CallbacksRecorded,
     summary="Many courier status callbacks, each signed and answered on its own (docs/courier.md, Batches)",
+    # The body goes to the cards service as it came (each item's signed bytes
+    # untouched), so its shape is stated here rather than through a model.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["callbacks"],
+                        "properties": {
+                            "callbacks": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": 500,
+                                # No types or required fields within an item: each is
+                                # checked and answered alone, a malformed one in its result.
+                                "items": {
+                                    "description": "One callback; answered in its own result.",
+                                    "properties": {
+                                        "timestamp": {"description": "a string: X-Courier-Timestamp"},
+                                        "signature": {"description": "a string: X-Courier-Signature"},
+                                        "body": {"description": "a string: the signed JSON, as text"},
+                                    },
+                                },
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def courier_callbacks(request: Request, call: ServiceCall, services: Services) -> CallbacksRecorded:
     answer = await services.courier_callbacks.RecordCourierCallbacks(
