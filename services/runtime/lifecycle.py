@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from opentelemetry import trace
+import uvloop
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -61,7 +62,9 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     host = build()
     metrics.serve(settings.metrics_port(name), settings.grpc_host)
     try:
-        asyncio.run(run_until_signalled(host.start, host.stop))
+        # libuv's loop: asyncpg, grpc.aio's poller and NATS run on it at a fraction of
+        # the pure-Python loop's cost per I/O event.
+        uvloop.run(run_until_signalled(host.start, host.stop))
     except PortInUse as exc:
         sys.exit(f"{name}: {exc}")
 
