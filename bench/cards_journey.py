@@ -1,10 +1,11 @@
 """Cards-journey benchmark (issue 10 item 9): lost-ID-card applications submitted end
 to end through the gateway, per second, and whether the journey's steps (lost-card
-report, production batch, shipment, the sandbox courier's two signed callbacks through
+report, production batch, shipment, the sandbox courier's two signed callbacks, sent in batches, through
 the gateway) keep up with them.
 
 It starts the whole platform the way `make up` does (``bench/harness.py``: fresh data
-dir, free ports, a nats-server of its own) on SQLite, with the sandbox partners on
+dir, free ports, a nats-server of its own) on PostgreSQL (``--database sqlite``: on
+SQLite), with the sandbox partners on
 short delays (production 2 s, courier 1 s between callbacks, the journey worker every
 0.5 s) and quiet hours off. Not measured: N residents are imported into the register
 (in Zhengzhou, photo and fingerprints taken in 2024, a valid card), each signs in by a
@@ -16,6 +17,7 @@ its 201. The journey is read from the cards database (``applications.status``) e
 
     .venv/bin/python bench/cards_journey.py                    # 1000 applications
     .venv/bin/python bench/cards_journey.py --citizens 300 --clients 16
+    .venv/bin/python bench/cards_journey.py --database sqlite
     .venv/bin/python bench/cards_journey.py --write docs/performance.md
 
 This is a benchmark, not a test: it asserts nothing."""
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import shlex
 import sqlite3
 import sys
@@ -31,12 +35,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bench import harness
 
 START, END = "<!-- cards-journey:start -->", "<!-- cards-journey:end -->"
+#: This run's PostgreSQL schemas (dropped before and after).
+SCHEMA_PREFIX = f"benchcards{os.getpid()}_"
 #: Seconds the platform is watched doing nothing before the release.
 IDLE_SECONDS = 5.0
 HEADER = (
@@ -57,6 +64,7 @@ SETTINGS = {
 class Result:
     citizens: int
     clients: int
+    database: str = "postgresql"
     submitted: int = 0
     errors: int = 0
     submit_seconds: float = 0.0
@@ -98,20 +106,57 @@ async def import_residents(admin: harness.Staff, people: list[harness.Resident])
         raise SystemExit(f"residents refused: {job['error'] or job['rejections'][:3]}")
 
 
-def statuses(cards_db: Path) -> dict[str, int]:
-    with sqlite3.connect(f"file:{cards_db}?mode=ro", uri=True, timeout=5) as db:
-        return dict(db.execute("SELECT status, count(*) FROM applications GROUP BY status").fetchall())
+class Statuses:
+    """The applications by status, read from the cards database; on PostgreSQL over
+    one connection kept for the run (a shared server may have none to spare later)."""
+
+    QUERY = "SELECT status, count(*) FROM applications GROUP BY status"
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.conn: Any = None
+
+    async def __aenter__(self) -> Statuses:
+        if url := self.env.get("MINTONG_DATABASE_URL"):
+            import asyncpg
+
+            schema = self.env.get("MINTONG_DB_SCHEMA_PREFIX", "") + "cards"
+            self.conn = await asyncpg.connect(
+                url.replace("+asyncpg", ""), server_settings={"search_path": schema}
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def __call__(self) -> dict[str, int]:
+        if self.conn is not None:
+            return {row[0]: row[1] for row in await self.conn.fetch(self.QUERY)}
+        cards_db = Path(self.env["MINTONG_DATA_DIR"]) / "cards.db"
+        with sqlite3.connect(f"file:{cards_db}?mode=ro", uri=True, timeout=5) as db:
+            return dict(db.execute(self.QUERY).fetchall())
 
 
 async def measure(args: argparse.Namespace) -> Result:
     people = harness.residents(args.citizens, seed=10)
-    result = Result(args.citizens, args.clients)
-    settings = {**SETTINGS, "MINTONG_OTP_PER_ADDRESS_PER_HOUR": str(10 * args.citizens), **dict(args.set)}
-    with harness.running_platform("sqlite", "", settings) as platform_:
+    result = Result(args.citizens, args.clients, args.database)
+    settings = {
+        **SETTINGS,
+        "MINTONG_OTP_PER_ADDRESS_PER_HOUR": str(10 * args.citizens),
+        "MINTONG_DB_SCHEMA_PREFIX": SCHEMA_PREFIX,  # used on PostgreSQL only
+        **dict(args.set),
+    }
+    with harness.running_platform(args.database, args.database_url, settings) as platform_:
         limits = httpx.Limits(max_connections=args.clients + 4)
-        async with httpx.AsyncClient(base_url=platform_.url, timeout=60, limits=limits) as http:
+        async with (
+            httpx.AsyncClient(base_url=platform_.url, timeout=60, limits=limits) as http,
+            contextlib.AsyncExitStack() as stack,
+        ):
             await harness.wait_ready(platform_, http)
-            data = Path(harness.launcher_env(platform_)["MINTONG_DATA_DIR"])
+            env = harness.launcher_env(platform_)
+            data = Path(env["MINTONG_DATA_DIR"])
+            statuses = await stack.enter_async_context(Statuses(env))
             password = (data / "admin-password").read_text().strip()
             admin = await harness.Staff.sign_in(http, "admin", password)
             await import_residents(admin, people)
@@ -178,7 +223,7 @@ async def measure(args: argparse.Namespace) -> Result:
             result.submit_cpu = {k: during[k] - before.get(k, 0.0) for k in during if ":" not in k}
             print(f"  {result.submitted} submitted in {result.submit_seconds:.1f} s; following", flush=True)
             while time.perf_counter() - started < args.timeout:
-                found = statuses(data / "cards.db")
+                found = await statuses()
                 result.delivered = found.get("delivered", 0)
                 if result.delivered >= result.submitted:
                     result.last_delivered_after = time.perf_counter() - started
@@ -186,7 +231,7 @@ async def measure(args: argparse.Namespace) -> Result:
                 await asyncio.sleep(0.5)
             after = platform_.cpu_seconds()
             result.cpu = {k: after[k] - before.get(k, 0.0) for k in after if not k.startswith("postgres:")}
-            print(f"  journey: {statuses(data / 'cards.db')}", flush=True)
+            print(f"  journey: {await statuses()}", flush=True)
     return result
 
 
@@ -229,13 +274,13 @@ def report(r: Result, command: str) -> str:
         [
             (f"**{r.label}.** " if r.label else "")
             + f"Measured on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}` "
-            f"on SQLite: {r.citizens} residents "
+            f"on {'PostgreSQL' if r.database == 'postgresql' else 'SQLite'}: {r.citizens} residents "
             f"(imported, signed in by one-time code and face-verified first, not measured) each apply once "
             f"for `id_card_lost` with mail delivery from {r.clients} concurrent clients through the gateway; "
             "then the journey (lost-card report, production batches, shipments, the sandbox courier's two "
-            "signed callbacks through the gateway) is followed in the cards database until every "
-            "application is delivered. Sandbox delays: production 2 s, courier 1 s between callbacks, "
-            "journey worker every 0.5 s.",
+            "signed callbacks, sent in batches, through the gateway) is followed in the cards database "
+            "until every application is delivered. Sandbox delays: production 2 s, courier 1 s between "
+            "callbacks, journey worker every 0.5 s.",
             "",
             "| Applications | Clients | Submitted/s | p50 (ms) | p99 (ms) | Errors | All delivered after "
             "| Delivered/s (whole run) |",
@@ -267,19 +312,19 @@ async def main() -> int:
     parser.add_argument("--write", type=Path, help="rewrite the cards-journey section of this file")
     parser.add_argument("--repo", type=Path, help="run the platform from this checkout (a before/after)")
     parser.add_argument("--label", default="", help="what the report calls the code measured")
-    parser.add_argument(
-        "--set",
-        type=harness.setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an environment variable for the platform, e.g. MINTONG_GRPC_TIMEOUT=30 on a loaded machine",
-    )
+    harness.platform_options(parser, ", e.g. MINTONG_GRPC_TIMEOUT=30 on a loaded machine")
+    parser.set_defaults(database="postgresql")
     args = parser.parse_args()
     command = "python bench/cards_journey.py " + shlex.join(sys.argv[1:])
     if args.repo:
         harness.REPO, harness.LAUNCHER = args.repo, args.repo / "deploy" / "local" / "up.py"
-    result = await measure(args)
+    if args.database == "postgresql":
+        await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
+    try:
+        result = await measure(args)
+    finally:
+        if args.database == "postgresql":
+            await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
     result.label = args.label
     section = report(result, command.strip())
     print(section)

@@ -21,6 +21,7 @@ dropped after); a markdown table at the end. About 2 minutes in all.
     .venv/bin/python bench/notify_delivery.py                       # both databases
     .venv/bin/python bench/notify_delivery.py --database sqlite --events 200 --paced-rate 0
     .venv/bin/python bench/notify_delivery.py --write docs/performance.md
+    PYTHONPATH=/tmp/before .venv/bin/python bench/notify_delivery.py --repo /tmp/before   # a "before" row
 
 This is a benchmark, not a test: it asserts nothing. Undelivered messages after the
 timeout, duplicates and failed deliveries are counted and reported, not raised.
@@ -452,7 +453,14 @@ async def main() -> int:
         "--timeout", type=float, default=60.0, help="seconds after the last publish to wait (default 60)"
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        help="run the platform from this checkout (a before row: with PYTHONPATH pointing there too)",
+    )
     args = parser.parse_args()
+    if args.repo:
+        harness.REPO, harness.LAUNCHER = args.repo, args.repo / "deploy" / "local" / "up.py"
     if not 1 <= args.events <= 5000:
         parser.error("--events must be between 1 and 5000")
     if not 0 < args.timeout <= 90:

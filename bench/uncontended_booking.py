@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench import harness
 from bench.flash_crowd import (
@@ -115,8 +116,8 @@ def _ticks(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _postgres_client_ports(pids_by_role: dict[str, list[int]]) -> dict[int, str]:
-    """The local port of every TCP connection to port 5432 held by our processes, by role."""
+def _postgres_client_ports(pids_by_role: dict[str, list[int]], server_port: int) -> dict[int, str]:
+    """The local port of every TCP connection to PostgreSQL's port held by our processes, by role."""
     inode_role: dict[str, str] = {}
     for role, pids in pids_by_role.items():
         for pid in pids:
@@ -131,7 +132,7 @@ def _postgres_client_ports(pids_by_role: dict[str, list[int]]) -> dict[int, str]
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 cols = line.split()
-                if len(cols) > 9 and cols[2].endswith(":1538") and cols[9] in inode_role:
+                if len(cols) > 9 and cols[2].endswith(f":{server_port:04X}") and cols[9] in inode_role:
                     ports[int(cols[1].rsplit(":", 1)[1], 16)] = inode_role[cols[9]]
     return ports
 
@@ -143,6 +144,7 @@ class CpuMeter:
     def __init__(self, platform_: harness.Platform, database_url: str) -> None:
         self.platform = platform_
         self.dsn = database_url.replace("+asyncpg", "")
+        self.server_port = make_url(database_url).port or 5432
         self.backends: dict[int, str] = {}  # backend pid -> role
         self.last: dict[int, float] = {}  # backend pid -> CPU seconds at its last poll
         self.start: dict[int, float] = {}
@@ -159,7 +161,7 @@ class CpuMeter:
 
     async def poll(self) -> None:
         ports = _postgres_client_ports(
-            {r: p for r, p in self.platform.processes().items() if r not in ("nats",)}
+            {r: p for r, p in self.platform.processes().items() if r not in ("nats",)}, self.server_port
         )
         if ports:
             rows = await self._conn.fetch(
@@ -362,6 +364,9 @@ async def measure(args: argparse.Namespace) -> Result:
             t0 = time.perf_counter()
             latencies, errors, wall = await book_all(platform_.url, people, tokens, slot_of, args.clients)
             poller.cancel()
+            # Its query must end before the meter's connection is asked again.
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
             at_last_answer = await meter.mark()
             idle_after = await wait_idle(meter, idle_rate)
             profile = profiler.stop()

@@ -89,6 +89,14 @@ class FakeCardHolders(pb_grpc.CardHolderServiceServicer):
         self.new_cards[request.application_id] = request.card_number
         return pb.RecordNewCardResponse(card_status="valid")
 
+    async def ReportCardsLost(self, request, context):
+        changes = [await self.ReportCardLost(r, context) for r in request.reports]
+        return pb.ReportCardsLostResponse(changes=[pb.CardChange(card_status=c.card_status) for c in changes])
+
+    async def RecordNewCards(self, request, context):
+        changes = [await self.RecordNewCard(c, context) for c in request.cards]
+        return pb.RecordNewCardsResponse(changes=[pb.CardChange(card_status=c.card_status) for c in changes])
+
 
 async def start_card_holders(fake: FakeCardHolders) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server()

@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.runtime.telemetry import instrument_sql
+from services.runtime.sql_tracing import instrument_sql
 
 CI = os.environ.get("CI", "").strip().lower() == "true"
 POSTGRES_URL = os.environ.get(

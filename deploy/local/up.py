@@ -23,6 +23,7 @@ from honcho.manager import SIGNALS, Manager
 from honcho.printer import Printer
 
 from gateway.config import GatewaySettings
+from services.runtime.config import WORKER_METRICS_STRIDE
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.lifecycle import load_settings
 
@@ -90,8 +91,13 @@ def main() -> int:
 
     wanted = {f"MINTONG_{s.upper()}_GRPC_PORT": settings.grpc_port(s) for s in SERVICES}
     wanted["MINTONG_HTTP_PORT"] = settings.http_port
-    metrics_ports = {p: settings.metrics_port(p) for p in ("gateway", *SERVICES) if settings.metrics_port(p)}
-    wanted.update({f"MINTONG_{p.upper()}_METRICS_PORT": port for p, port in metrics_ports.items()})
+    # A metrics port for each worker of the gateway and booking (MINTONG_*_WORKERS).
+    metrics_ports: dict[str, int] = {}
+    for process in ("gateway", *SERVICES):
+        variable = f"MINTONG_{process.upper()}_METRICS_PORT"
+        for i, port in enumerate(settings.metrics_ports(process)):
+            metrics_ports[process if i == 0 else f"{process} worker {i}"] = port
+            wanted[variable if i == 0 else f"{variable} + {WORKER_METRICS_STRIDE * i} (worker {i})"] = port
     embedded_nats = "MINTONG_NATS_URL" not in os.environ
     if embedded_nats:
         wanted["MINTONG_EMBEDDED_NATS_PORT, or set MINTONG_NATS_URL"] = settings.embedded_nats_port

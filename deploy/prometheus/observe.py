@@ -32,18 +32,20 @@ def _reachable(host: str) -> str:
 
 
 def config(settings: GatewaySettings, rules: Path = RULES) -> dict[str, Any]:
-    """prometheus.yml: one job per process (``mintong-<process>``), its metrics port
-    as a static target; processes with metrics port 0 serve none and are left out."""
+    """prometheus.yml: one job per process (``mintong-<process>``), the metrics port
+    of each of its workers as a static target; processes with metrics port 0 serve
+    none and are left out."""
     jobs = []
     for process in PROCESSES:
-        port = settings.metrics_port(process)
-        if port == 0:
+        ports = settings.metrics_ports(process)
+        if not ports:
             continue
         host = _reachable(settings.http_host if process == "gateway" else settings.grpc_host)
+        targets = [f"{host}:{port}" for port in ports]
         jobs.append(
             {
                 "job_name": f"mintong-{process}",
-                "static_configs": [{"targets": [f"{host}:{port}"], "labels": {"process": process}}],
+                "static_configs": [{"targets": targets, "labels": {"process": process}}],
             }
         )
     return {
@@ -69,7 +71,7 @@ def main() -> int:
     path = home / "prometheus.yml"
     path.write_text(yaml.safe_dump(config(settings), sort_keys=False), encoding="utf-8")
     targets = ", ".join(
-        f"{job['job_name']} {job['static_configs'][0]['targets'][0]}"
+        f"{job['job_name']} {' '.join(job['static_configs'][0]['targets'])}"
         for job in config(settings)["scrape_configs"]
     )
     print(

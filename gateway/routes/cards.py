@@ -440,3 +440,39 @@ async def courier_callback(
         **call.options,
     )
     return CallbackRecorded(application_id=answer.application_id, status=answer.status)
+
+
+class CallbackAnswer(BaseModel):
+    """One callback of a batch: recorded (``http_status`` 200, the application's new
+    status) or refused (the HTTP status and error code it would have had alone)."""
+
+    event_id: str = Field(description="Empty when the callback's signed body could not be read.")
+    http_status: int
+    application_id: str | None = None
+    status: Status | None = None
+    error: str | None = Field(default=None, description="e.g. courier_event_replayed (409)")
+
+
+class CallbacksRecorded(BaseModel):
+    results: list[CallbackAnswer] = Field(description="One per callback sent, in the same order.")
+
+
+@callbacks.post(
+    "/courier/batch",
+    response_model=CallbacksRecorded,
+    summary="Many courier status callbacks, each signed and answered on its own (docs/courier.md, Batches)",
+)
+async def courier_callbacks(request: Request, call: ServiceCall, services: Services) -> CallbacksRecorded:
+    answer = await services.courier_callbacks.RecordCourierCallbacks(
+        pb.RecordCourierCallbacksRequest(body=await request.body()), **call.options
+    )
+    return CallbacksRecorded(
+        results=[
+            CallbackAnswer(event_id=r.event_id, http_status=r.problem.status, error=r.problem.code)
+            if r.HasField("problem")
+            else CallbackAnswer(
+                event_id=r.event_id, http_status=200, application_id=r.application_id, status=r.status
+            )
+            for r in answer.results
+        ]
+    )

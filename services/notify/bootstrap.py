@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import yaml
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mintong.notify.v1 import notify_pb2, notify_pb2_grpc
 from services.notify.adapters import event_decoder, orm
@@ -15,6 +17,7 @@ from services.notify.adapters.http_sms import HttpSmsProvider
 from services.notify.adapters.sandbox import SandboxProvider
 from services.notify.adapters.store import SqlStore
 from services.notify.config import NotifySettings
+from services.notify.domain.messages import Delivery
 from services.notify.domain.model import Channel, QuietHours, RetryPolicy
 from services.notify.domain.providers import Provider
 from services.notify.domain.templates import TemplateBook
@@ -102,13 +105,22 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
         table, lambda name: set(event_decoder.message_class(name).DESCRIPTOR.fields_by_name)
     )
 
-    async def on_event(conn, event: Event) -> None:
+    # Deliveries a consumer's transaction wrote claimed, by its connection: handed to
+    # the worker once that transaction commits; a rolled-back one's are dropped with it.
+    staged: weakref.WeakKeyDictionary[AsyncConnection, list[Delivery]] = weakref.WeakKeyDictionary()
+
+    async def on_event(conn: AsyncConnection, event: Event) -> None:
         store = SqlStore(conn, cipher)
         if event.type == event_decoder.CONTACTS_TYPE:
             await notifier.learn_addresses(store, event_decoder.addresses(event, cipher))
             return
         values = event_decoder.decode(event)
-        await subscriptions.handle(notifier, table, store, event.subject, event.id, values)
+        claimed = staged.setdefault(conn, [])
+        await subscriptions.handle(notifier, table, store, event.subject, event.id, values, claimed)
+
+    def committed(conn: AsyncConnection) -> None:
+        notifier.hand_over(staged.pop(conn, []))
+        worker.wake()  # what it wrote queued (a reminder, a retry's due time) is visible now
 
     # One durable consumer per stream that the subscriptions, or identity's contacts
     # events, come from.
@@ -146,7 +158,7 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
             # handled in one (a crowd's confirmations: one commit per batch).
             batched=True,
             # The deliveries it queued are visible once committed, not before.
-            after_commit=worker.wake,
+            after_commit=committed,
         )
         for stream, subjects in by_stream.items()
     ]

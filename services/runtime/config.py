@@ -17,9 +17,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: `make up` starts its own nats-server here, away from a system NATS on 4222.
 DEFAULT_NATS_PORT = 14222
 
+#: Worker i of a process serves its metrics this many ports times i above the
+#: process's own metrics port: the defaults 9460-9464 are consecutive.
+WORKER_METRICS_STRIDE = 10
+
 #: Every sandbox provider a service may select, by the name MINTONG_ALLOW_SANDBOX
 #: uses: identity's face verifier and WeChat OAuth, notify's SMS, WeChat and APP push,
 #: the cards service's card production centre and courier.
+
 SANDBOX_NAMES = frozenset({"face", "wechat_oauth", "sms", "wechat", "app_push", "card_production", "courier"})
 
 
@@ -71,6 +76,15 @@ class ServiceSettings(BaseSettings):
     #: Seconds between samples of what costs a query to measure (the outbox's
     #: backlog, consumers' pending counts, waitlist holds).
     metrics_sample_seconds: float = Field(default=10.0, gt=0)
+    #: Processes of the gateway and of booking sharing one port (SO_REUSEPORT,
+    #: decision 300): one supervisor process starts them and stops them. Each serves
+    #: its metrics on its own port, MINTONG_<PROCESS>_METRICS_PORT + 10 x its index
+    #: (``metrics_port``). Several booking processes need PostgreSQL.
+    gateway_workers: int = Field(default=1, ge=1, le=16)
+    booking_workers: int = Field(default=1, ge=1, le=16)
+    #: Which of its service's workers this process is (0, 1, ...): set by the
+    #: supervisor in each worker's environment, never by hand. None: not a worker.
+    worker_index: int | None = Field(default=None, ge=0)
     identity_grpc_target: str | None = None
     booking_grpc_target: str | None = None
     cards_grpc_target: str | None = None
@@ -100,6 +114,18 @@ class ServiceSettings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_booking_writer_on_sqlite(self) -> ServiceSettings:
+        # SQLite's file has one writer at a time: processes would take turns on its
+        # lock through busy_timeout (sleeps), and each would run a relay publishing
+        # every outbox row (only PostgreSQL's relays take turns, decision 57).
+        if self.booking_workers > 1 and self.database_url_for("booking").startswith("sqlite"):
+            raise ValueError(
+                "MINTONG_BOOKING_WORKERS above 1 needs PostgreSQL (MINTONG_DATABASE_URL): "
+                "several processes would take turns on one SQLite file"
+            )
+        return self
+
     def sandboxes(self) -> frozenset[str]:
         """The sandbox providers these settings select (SANDBOX_NAMES); a service's
         settings with providers say which."""
@@ -108,8 +134,24 @@ class ServiceSettings(BaseSettings):
     def grpc_port(self, service: str) -> int:
         return int(getattr(self, f"{service}_grpc_port"))
 
-    def metrics_port(self, process: str) -> int:
-        return int(getattr(self, f"{process}_metrics_port"))
+    def metrics_port(self, process: str, worker: int = 0) -> int:
+        """Where ``process`` (its worker ``worker``, when it runs several) serves
+        /metrics; 0: nowhere."""
+        port = int(getattr(self, f"{process}_metrics_port"))
+        return port + WORKER_METRICS_STRIDE * worker if port else 0
+
+    def metrics_ports(self, process: str) -> list[int]:
+        """Where each of ``process``'s workers serves /metrics (none if it serves none)."""
+        return (
+            [self.metrics_port(process, i) for i in range(self.workers(process))]
+            if self.metrics_port(process)
+            else []
+        )
+
+    def workers(self, process: str) -> int:
+        """How many processes of ``process`` share its port (1 for those that
+        cannot run several: identity, cards and notify)."""
+        return int(getattr(self, f"{process}_workers", 1))
 
     def grpc_target(self, service: str) -> str:
         target = getattr(self, f"{service}_grpc_target")

@@ -70,7 +70,7 @@ class EventConsumer(BackgroundLoop):
         retry_delay: float = 2.0,
         keep_processed: dt.timedelta = dt.timedelta(days=31),
         batched: bool = False,
-        after_commit: Callable[[], None] = lambda: None,
+        after_commit: Callable[[AsyncConnection], None] = lambda conn: None,
         stall_check: float = 15.0,
     ) -> None:
         super().__init__()
@@ -87,9 +87,11 @@ class EventConsumer(BackgroundLoop):
         #: Longer than the streams' max_age: older events cannot be delivered again.
         self.keep_processed = keep_processed
         self.batched = batched
-        #: Called once a transaction that handled new events has committed (e.g. to
-        #: wake a worker that reads what they wrote: woken before the commit, it
-        #: would not see it yet on PostgreSQL and sleep until its next poll).
+        #: Called with the transaction's connection once a transaction that handled
+        #: new events has committed (e.g. to wake a worker that reads what they wrote:
+        #: woken before the commit, it would not see it yet on PostgreSQL and sleep
+        #: until its next poll; or to hand it what the handler staged on that
+        #: connection, which a rolled-back transaction never hands over).
         self.after_commit = after_commit
         #: After this long with nothing fetched, JetStream is asked whether events
         #: wait for this consumer: if they do, the subscription is stale and is made
@@ -237,7 +239,7 @@ class EventConsumer(BackgroundLoop):
             )
             return False
         if handled_any:
-            self.after_commit()
+            self.after_commit(conn)
         for msg, handled in zip(messages, outcomes, strict=True):
             try:
                 await msg.ack()
@@ -316,7 +318,7 @@ class EventConsumer(BackgroundLoop):
             if not recorded:
                 return False
             await self.handler(conn, event)
-        self.after_commit()
+        self.after_commit(conn)
         return True
 
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import grpc
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-from services.runtime import context
+from services.runtime import context, telemetry
 from services.runtime.errors import Kind, ProblemError
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def insecure_channel(target: str, **options: Any) -> grpc.aio.Channel:
         target,
         options=channel_options,
         interceptors=[
-            *aio_client_interceptors(filter_=filters.negate(filters.health_check())),
+            *aio_client_interceptors(filter_=telemetry.not_health_check),
             _ContextMetadata(),
         ],
         **options,

@@ -18,10 +18,10 @@ from google.rpc import code_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
-from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mintong.common.v1 import common_pb2
-from services.runtime import context, metrics
+from services.runtime import context, metrics, telemetry
 from services.runtime.db import lost_connection
 from services.runtime.errors import Kind, ProblemError
 
@@ -43,8 +43,9 @@ class PortInUse(RuntimeError):
     pass
 
 
-def problem_status(error: ProblemError) -> grpc.Status:
-    """A gRPC status carrying the problem as a ``mintong.common.v1.Problem`` detail."""
+def problem_proto(error: ProblemError) -> common_pb2.Problem:
+    """The problem as a ``mintong.common.v1.Problem`` (a status's detail, or one
+    refused item's answer in a batch)."""
     problem = common_pb2.Problem(
         code=error.code,
         title=error.title,
@@ -54,6 +55,12 @@ def problem_status(error: ProblemError) -> grpc.Status:
     )
     if error.field:
         problem.field_violations.add(field=error.field, description=error.detail)
+    return problem
+
+
+def problem_status(error: ProblemError) -> grpc.Status:
+    """A gRPC status carrying the problem as a ``mintong.common.v1.Problem`` detail."""
+    problem = problem_proto(error)
     detail = any_pb2.Any()
     detail.Pack(problem)
     status = status_pb2.Status(code=GRPC_CODES[error.kind], message=error.detail, details=[detail])
@@ -145,16 +152,20 @@ async def start_server(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """Build, bind and start a server; ``register`` adds the service's servicers."""
+    """Build, bind and start a server; ``register`` adds the service's servicers.
+    ``reuse_port``: the port is shared with the service's other workers (the kernel
+    spreads connections over them, decision 300)."""
     server = grpc.aio.server(
         # Health checks are probes, every few seconds: not worth a trace each.
         interceptors=[
-            aio_server_interceptor(filter_=filters.negate(filters.health_check())),
+            aio_server_interceptor(filter_=telemetry.not_health_check),
             ContextInterceptor(),
         ],
-        # gRPC shares ports by default: a second copy would silently split the calls.
-        options=[("grpc.so_reuseport", 0)],
+        # gRPC shares ports by default: a second copy started by mistake would
+        # silently split the calls. Only a service's own workers share theirs.
+        options=[("grpc.so_reuseport", int(reuse_port))],
     )
     register(server)
     health_servicer = health.aio.HealthServicer()

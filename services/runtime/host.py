@@ -97,8 +97,10 @@ class ServiceHost:
             self.service_names,
             host=self.settings.grpc_host,
             port=self.settings.grpc_port(self.name) if port is None else port,
+            reuse_port=self.settings.worker_index is not None,
         )
-        log.info("%s serving gRPC on %s:%s", self.name, self.settings.grpc_host, self.port)
+        which = "" if self.settings.worker_index is None else f" (worker {self.settings.worker_index})"
+        log.info("%s serving gRPC on %s:%s%s", self.name, self.settings.grpc_host, self.port, which)
         return self.port
 
     def _connection_readings(self) -> Iterable[metrics.Readings.Row]:

@@ -85,24 +85,21 @@ async def add_event(conn: AsyncConnection, outbox: Table, event: Message) -> str
     return event_id
 
 
-async def add_events(conn: AsyncConnection, outbox: Table, events: Sequence[Message]) -> list[str]:
-    """Write ``events``, in order, in one statement (a suspension told to thousands of
-    citizens, a backfill of a register: one round trip, not one per event)."""
-    if not events:
+async def add_events(
+    conn: AsyncConnection,
+    outbox: Table,
+    events: Sequence[Message],
+    messages: Sequence[tuple[str, str, bytes]] = (),
+) -> list[str]:
+    """Write ``events``, in order, then raw ``messages`` (see :func:`add_messages`), in
+    one statement (a suspension told to thousands of citizens, a backfill of a
+    register, a booking and its slot's vacancy: one round trip, not one per row)."""
+    if not events and not messages:
         return []
     headers = json.dumps(telemetry.current_carrier())
     now = dt.datetime.now(dt.UTC)
-    records = [
-        (
-            str(uuid.uuid4()),
-            subject_of(event),
-            event.DESCRIPTOR.full_name,
-            event.SerializeToString(),
-            headers,
-            now,
-        )
-        for event in events
-    ]
+    rows = [(subject_of(e), e.DESCRIPTOR.full_name, e.SerializeToString()) for e in events]
+    records = [(str(uuid.uuid4()), *row, headers, now) for row in [*rows, *messages]]
     if conn.dialect.name == "postgresql" and len(records) >= COPY_FROM:
         # A register import tells notify of thousands of residents per batch: COPY
         # sends the rows as they are, where bound parameters built row by row cost
@@ -124,24 +121,7 @@ async def add_messages(
     """Write raw ``(subject, type, payload)`` messages that are no proto event (a
     key-value bucket's entries: services/runtime/revocations.py), published by the
     relay as reliably and in the same order as events."""
-    if not messages:
-        return
-    headers = json.dumps(telemetry.current_carrier())
-    now = dt.datetime.now(dt.UTC)
-    await conn.execute(
-        outbox.insert(),
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "subject": subject,
-                "event_type": kind,
-                "payload": payload,
-                "headers": headers,
-                "created_at": now,
-            }
-            for subject, kind, payload in messages
-        ],
-    )
+    await add_events(conn, outbox, (), messages)
 
 
 class OutboxRelay(BackgroundLoop):

@@ -25,13 +25,14 @@ import json
 import os
 import threading
 from collections.abc import Mapping, MutableMapping, Sequence
+from json.encoder import encode_basestring as _quote
 from pathlib import Path
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -39,7 +40,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import SpanContext, SpanKind, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
 
 SLOW_MS_DEFAULT = 1000.0
 
@@ -49,33 +50,41 @@ class OtlpJsonLinesExporter(SpanExporter):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        # Each line in one write(2) on an O_APPEND file: the workers of a service
+        # (decision 300) append to the same file without splitting each other's lines.
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        line = json.dumps(otlp_json(spans), separators=(",", ":"), ensure_ascii=False)
+        line = otlp_json_line(spans)
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            if self._fd is not None:
+                os.write(self._fd, (line + "\n").encode())
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         with self._lock:
-            self._file.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
-def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
-    """An OTLP-JSON ``ExportTraceServiceRequest``, built straight from the spans.
+def otlp_json_line(spans: Sequence[ReadableSpan]) -> str:
+    """An OTLP-JSON ``ExportTraceServiceRequest`` on one line, written as text
+    straight from the spans.
 
     The same document as the OTLP protobuf encoder followed by protobuf's
     ``MessageToDict`` (with hex ids, as OTLP-JSON wants), which
-    tests/unit/test_telemetry_encoding.py checks; about ten times cheaper, and every
-    process exports every span it makes, so under load this was a fifth of their CPU.
+    tests/unit/test_telemetry_encoding.py checks. Every process exports every span it
+    makes, so the encoding is on the hot side of tracing's cost: building the text
+    directly, with the C string escaper for every string, is about three times cheaper
+    than building dicts for ``json.dumps`` and about four times cheaper than the
+    protobuf encoder (binary OTLP) itself (docs/performance.md, decision 100).
     """
     # Grouped by identity: a process has one resource, and hashing a Resource
     # serialises its attributes each time.
     resources: dict[int, Resource] = {}
-    grouped: dict[int, dict[Any, list[dict[str, Any]]]] = {}
+    grouped: dict[int, dict[Any, list[str]]] = {}
     for span in spans:
         resources.setdefault(id(span.resource), span.resource)
         grouped.setdefault(id(span.resource), {}).setdefault(span.instrumentation_scope or None, []).append(
@@ -86,35 +95,46 @@ def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
         resource = resources[key]
         scope_spans = []
         for scope, encoded in scopes.items():
-            entry: dict[str, Any] = {}
+            entry = []
             if scope is not None:
-                entry["scope"] = _omit_empty(
-                    {
-                        "name": scope.name,
-                        "version": scope.version or "",
-                        "attributes": _attributes(getattr(scope, "attributes", None)),
-                    }
-                )
-            entry["spans"] = encoded
+                fields = []
+                if scope.name:
+                    fields.append('"name":' + _quote(scope.name))
+                if scope.version:
+                    fields.append('"version":' + _quote(scope.version))
+                if getattr(scope, "attributes", None):
+                    fields.append('"attributes":' + _attributes(scope.attributes))
+                entry.append('"scope":{' + ",".join(fields) + "}")
+            entry.append('"spans":[' + ",".join(encoded) + "]")
             if scope is not None and scope.schema_url:
-                entry["schemaUrl"] = scope.schema_url
-            scope_spans.append(entry)
-        item: dict[str, Any] = {"resource": _omit_empty({"attributes": _attributes(resource.attributes)})}
-        item["scopeSpans"] = scope_spans
+                entry.append('"schemaUrl":' + _quote(scope.schema_url))
+            scope_spans.append("{" + ",".join(entry) + "}")
+        item = [
+            '"resource":{'
+            + ('"attributes":' + _attributes(resource.attributes) if resource.attributes else "")
+            + "}"
+        ]
+        item.append('"scopeSpans":[' + ",".join(scope_spans) + "]")
         if resource.schema_url:
-            item["schemaUrl"] = resource.schema_url
-        resource_spans.append(item)
-    return {"resourceSpans": resource_spans} if resource_spans else {}
+            item.append('"schemaUrl":' + _quote(resource.schema_url))
+        resource_spans.append("{" + ",".join(item) + "}")
+    return '{"resourceSpans":[' + ",".join(resource_spans) + "]}" if resource_spans else "{}"
 
 
+# Proto3 JSON leaves out every field holding its default value (0, "", []); the kind
+# and the flags never do.
 _KINDS = {
-    SpanKind.INTERNAL: "SPAN_KIND_INTERNAL",
-    SpanKind.SERVER: "SPAN_KIND_SERVER",
-    SpanKind.CLIENT: "SPAN_KIND_CLIENT",
-    SpanKind.PRODUCER: "SPAN_KIND_PRODUCER",
-    SpanKind.CONSUMER: "SPAN_KIND_CONSUMER",
+    SpanKind.INTERNAL: ',"kind":"SPAN_KIND_INTERNAL"',
+    SpanKind.SERVER: ',"kind":"SPAN_KIND_SERVER"',
+    SpanKind.CLIENT: ',"kind":"SPAN_KIND_CLIENT"',
+    SpanKind.PRODUCER: ',"kind":"SPAN_KIND_PRODUCER"',
+    SpanKind.CONSUMER: ',"kind":"SPAN_KIND_CONSUMER"',
 }
-_STATUS_CODES = {0: None, 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
+_STATUS_CODES = {
+    StatusCode.UNSET: "",
+    StatusCode.OK: '"code":"STATUS_CODE_OK"',
+    StatusCode.ERROR: '"code":"STATUS_CODE_ERROR"',
+}
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200
 
 
@@ -122,83 +142,96 @@ def _flags(parent: SpanContext | None) -> int:
     return _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
 
 
-def _span(span: ReadableSpan) -> dict[str, Any]:
+def _span(span: ReadableSpan) -> str:
     context = span.get_span_context()
     assert context is not None
-    encoded: dict[str, Any] = {
-        "traceId": f"{context.trace_id:032x}",
-        "spanId": f"{context.span_id:016x}",
-        "traceState": ",".join(f"{k}={v}" for k, v in context.trace_state.items()),
-        "parentSpanId": f"{span.parent.span_id:016x}" if span.parent else "",
-        "name": span.name,
-        "kind": _KINDS[span.kind],
-        "startTimeUnixNano": str(span.start_time) if span.start_time else "",
-        "endTimeUnixNano": str(span.end_time) if span.end_time else "",
-        "attributes": _attributes(span.attributes),
-        "droppedAttributesCount": span.dropped_attributes,
-        "events": [
-            _omit_empty(
-                {
-                    "timeUnixNano": str(e.timestamp) if e.timestamp else "",
-                    "name": e.name,
-                    "attributes": _attributes(e.attributes),
-                    "droppedAttributesCount": e.dropped_attributes,
-                }
-            )
-            for e in span.events
-        ],
-        "droppedEventsCount": span.dropped_events,
-        "links": [
-            _omit_empty(
-                {
-                    "traceId": f"{link.context.trace_id:032x}",
-                    "spanId": f"{link.context.span_id:016x}",
-                    "attributes": _attributes(link.attributes),
-                    "droppedAttributesCount": link.dropped_attributes,
-                    "flags": _flags(link.context),
-                }
-            )
-            for link in span.links
-        ],
-        "droppedLinksCount": span.dropped_links,
-    }
-    encoded = _omit_empty(encoded)
-    if span.status is not None:
-        encoded["status"] = _omit_empty(
-            {"message": span.status.description or "", "code": _STATUS_CODES[span.status.status_code.value]}
-        )
-    encoded["flags"] = _flags(span.parent)
-    return encoded
+    out = [f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}"']
+    if context.trace_state:
+        out.append(',"traceState":' + _quote(",".join(f"{k}={v}" for k, v in context.trace_state.items())))
+    if span.parent:
+        out.append(f',"parentSpanId":"{span.parent.span_id:016x}"')
+    if span.name:
+        out.append(',"name":' + _quote(span.name))
+    out.append(_KINDS[span.kind])
+    if span.start_time:
+        out.append(f',"startTimeUnixNano":"{span.start_time}"')
+    if span.end_time:
+        out.append(f',"endTimeUnixNano":"{span.end_time}"')
+    attributes, events, links = span.attributes, span.events, span.links
+    if attributes:
+        out.append(',"attributes":' + _attributes(attributes))
+    if span.dropped_attributes:
+        out.append(f',"droppedAttributesCount":{span.dropped_attributes}')
+    if events:
+        out.append(',"events":[' + ",".join(_event(e) for e in events) + "]")
+    if span.dropped_events:
+        out.append(f',"droppedEventsCount":{span.dropped_events}')
+    if links:
+        out.append(',"links":[' + ",".join(_link(link) for link in links) + "]")
+    if span.dropped_links:
+        out.append(f',"droppedLinksCount":{span.dropped_links}')
+    status = span.status
+    if status is not None:
+        fields = [_STATUS_CODES[status.status_code]] if status.status_code is not StatusCode.UNSET else []
+        if status.description:
+            fields.append('"message":' + _quote(status.description))
+        out.append(',"status":{' + ",".join(fields) + "}")
+    out.append(f',"flags":{_flags(span.parent)}}}')
+    return "".join(out)
 
 
-def _attributes(attributes: Any) -> list[dict[str, Any]]:
-    if not attributes:
-        return []
-    return [{"key": key, "value": _any_value(value)} for key, value in attributes.items()]
+def _event(event: Event) -> str:
+    fields = []
+    if event.timestamp:
+        fields.append(f'"timeUnixNano":"{event.timestamp}"')
+    if event.name:
+        fields.append('"name":' + _quote(event.name))
+    if event.attributes:
+        fields.append('"attributes":' + _attributes(event.attributes))
+    if event.dropped_attributes:
+        fields.append(f'"droppedAttributesCount":{event.dropped_attributes}')
+    return "{" + ",".join(fields) + "}"
 
 
-def _any_value(value: Any) -> dict[str, Any]:
+def _link(link: Link) -> str:
+    fields = [f'"traceId":"{link.context.trace_id:032x}","spanId":"{link.context.span_id:016x}"']
+    if link.attributes:
+        fields.append('"attributes":' + _attributes(link.attributes))
+    if link.dropped_attributes:
+        fields.append(f'"droppedAttributesCount":{link.dropped_attributes}')
+    fields.append(f'"flags":{_flags(link.context)}')
+    return "{" + ",".join(fields) + "}"
+
+
+def _attributes(attributes: Mapping[str, Any]) -> str:
+    return (
+        "["
+        + ",".join('{"key":' + _quote(k) + ',"value":' + _any_value(v) + "}" for k, v in attributes.items())
+        + "]"
+    )
+
+
+def _any_value(value: Any) -> str:
     # A oneof: the value is written even when it is the type's default.
-    if isinstance(value, bool):
-        return {"boolValue": value}
     if isinstance(value, str):
-        return {"stringValue": value}
+        return '{"stringValue":' + _quote(value) + "}"
+    if isinstance(value, bool):
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
     if isinstance(value, int):
-        return {"intValue": str(value)}
+        return f'{{"intValue":"{value:d}"}}'
     if isinstance(value, float):
-        return {"doubleValue": value}
+        return '{"doubleValue":' + json.dumps(value) + "}"
     if isinstance(value, bytes):
-        return {"bytesValue": base64.b64encode(value).decode()}
+        return '{"bytesValue":"' + base64.b64encode(value).decode() + '"}'
     if isinstance(value, Sequence):
-        return {"arrayValue": _omit_empty({"values": [_any_value(v) for v in value]})}
+        return (
+            '{"arrayValue":{'
+            + ('"values":[' + ",".join(_any_value(v) for v in value) + "]" if value else "")
+            + "}}"
+        )
     if isinstance(value, Mapping):
-        return {"kvlistValue": _omit_empty({"values": _attributes(value)})}
+        return '{"kvlistValue":{' + ('"values":' + _attributes(value) if value else "") + "}}"
     raise TypeError(f"an attribute of type {type(value).__name__} cannot be exported")
-
-
-def _omit_empty(fields: dict[str, Any]) -> dict[str, Any]:
-    """Proto3 JSON leaves out fields holding their default value."""
-    return {k: v for k, v in fields.items() if v not in ("", 0, [], None)}
 
 
 class RecordUnsampled(Sampler):
@@ -267,8 +300,9 @@ def _exporter(service: str, data_dir: Path) -> SpanExporter | None:
 
 
 def setup_tracing(service: str, data_dir: Path) -> TracerProvider | None:
-    """Install the process's tracer provider and SQL instrumentation. Call once, from
-    an entrypoint: never at import time, never from a composition root tests reuse."""
+    """Install the process's tracer provider (a service's entrypoint adds
+    ``sql_tracing.instrument_sql``). Call once, from an entrypoint: never at import
+    time, never from a composition root tests reuse."""
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service}
@@ -280,17 +314,19 @@ def setup_tracing(service: str, data_dir: Path) -> TracerProvider | None:
     if exporter is not None:
         provider.add_span_processor(KeepErrorsAndSlow(exporter, slow_ms_from_env()))
     trace.set_tracer_provider(provider)
-    instrument_sql()
     return provider
 
 
-def instrument_sql() -> None:
-    """Trace every SQL statement of engines created from now on."""
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-
-    instrumentor = SQLAlchemyInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(enable_commenter=False)
+def not_health_check(details: Any) -> bool:
+    """The gRPC instrumentations' filter, client and server: every call but the health
+    checks (probes every few seconds, not worth a trace each). The instrumentation's
+    own ``filters.negate(filters.health_check())`` decides the same through an
+    ``isinstance`` test against a ``typing.Protocol`` on every call, a thirtieth of the
+    gateway's CPU (docs/performance.md, *Uncontended booking*)."""
+    method = details.method
+    if isinstance(method, bytes):  # grpc/grpc#31092: some versions give bytes
+        method = method.decode()
+    return not method.startswith("/grpc.health.v1.Health/")
 
 
 def flush(timeout_millis: int = 5000) -> None:

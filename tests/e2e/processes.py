@@ -66,7 +66,7 @@ def start_platform(data_dir: Path, ports: Mapping[str, object], **settings: str)
     )
 
 
-def make_up(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+def make_up(data_dir: Path, ports: Mapping[str, object]) -> subprocess.Popen[bytes]:
     """`make up` (running deploy/local/up.py) in a process group of its own, to send
     signals to make's process the way a supervisor or `kill` does."""
     return subprocess.Popen(

@@ -52,7 +52,8 @@ def keyed(headers: dict[str, str]) -> dict[str, str]:
     return {**headers, "Idempotency-Key": str(uuid.uuid4())}
 
 
-async def courier(platform: Platform, event_id: str, tracking: str, kind: str, secret: bytes) -> Any:
+def signed(platform: Platform, event_id: str, tracking: str, kind: str, secret: bytes) -> dict[str, str]:
+    """One callback of a batch (docs/courier.md, "Batches")."""
     body = json.dumps(
         {
             "event_id": event_id,
@@ -60,15 +61,24 @@ async def courier(platform: Platform, event_id: str, tracking: str, kind: str, s
             "kind": kind,
             "occurred_at": "2030-01-07T08:30:00+08:00",
         }
-    ).encode()
+    )
     at = int(platform.cards.clock().timestamp())
+    return {
+        "timestamp": str(at),
+        "signature": courier_signature.sign(secret, at, body.encode()),
+        "body": body,
+    }
+
+
+async def courier(platform: Platform, event_id: str, tracking: str, kind: str, secret: bytes) -> Any:
+    callback = signed(platform, event_id, tracking, kind, secret)
     return await platform.http.post(
         "/v1/callbacks/courier",
-        content=body,
+        content=callback["body"].encode(),
         headers={
             "Content-Type": "application/json",
-            "X-Courier-Timestamp": str(at),
-            "X-Courier-Signature": courier_signature.sign(secret, at, body),
+            "X-Courier-Timestamp": callback["timestamp"],
+            "X-Courier-Signature": callback["signature"],
         },
     )
 
@@ -149,6 +159,23 @@ async def test_apply_follow_to_the_door_and_nobody_else_sees_it(platform: Platfo
     assert delivered.json() == {"application_id": app["id"], "status": "delivered"}
     replayed = await courier(platform, "e1", tracking, "delivered", secret)
     assert (replayed.status_code, replayed.json()["code"]) == (409, "courier_event_replayed")
+    # A batch: each callback verified and answered on its own, a refused one undone alone.
+    batch = [
+        signed(platform, "e2", tracking, "delivered", b"not-the-secret"),
+        signed(platform, "e1", tracking, "delivered", secret),
+        signed(platform, "e3", "SBX000000000000", "delivered", secret),
+        signed(platform, "e4", tracking, "picked_up", secret),
+    ]
+    answered = await platform.http.post("/v1/callbacks/courier/batch", json={"callbacks": batch})
+    assert answered.status_code == 200, answered.text
+    assert [(r["event_id"], r["http_status"], r["error"]) for r in answered.json()["results"]] == [
+        ("", 401, "courier_signature_invalid"),
+        ("e1", 409, "courier_event_replayed"),
+        ("e3", 404, "tracking_number_not_found"),
+        ("e4", 409, "illegal_transition"),
+    ]
+    no_batch = await platform.http.post("/v1/callbacks/courier/batch", json={"callbacks": []})
+    assert (no_batch.status_code, no_batch.json()["code"]) == (400, "invalid_courier_callback")
     timeline = (await platform.http.get(app_url, headers=zhang)).json()["timeline"]
     assert [s["to_status"] for s in timeline] == [
         "submitted",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import os
@@ -15,10 +16,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import grpc
 import httpx
 import nats
@@ -363,26 +366,116 @@ def assert_stopped_cleanly(log: str) -> None:
     assert not noise, noise
 
 
-def test_sigterm_to_make_stops_the_platform_cleanly(tmp_path: Path) -> None:
-    # What a supervisor or `kill <pid of make>` does: make passes SIGTERM on to up.py.
+def workers_of(module: str, http_port: int) -> dict[int, int]:
+    """The pids of ``python -m <module>``'s workers by index, in the platform whose
+    gateway is on ``http_port`` (in every process's environment): found in /proc."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = dict(
+                item.split(b"=", 1) for item in (proc / "environ").read_bytes().split(b"\0") if b"=" in item
+            )
+        except OSError:  # not a process, not ours, or gone
+            continue
+        if (
+            command[1:3] == [b"-m", module.encode()]
+            and environ.get(b"MINTONG_HTTP_PORT") == str(http_port).encode()
+            and b"MINTONG_WORKER_INDEX" in environ
+        ):
+            found[int(environ[b"MINTONG_WORKER_INDEX"])] = int(proc.name)
+    return found
+
+
+@pytest.mark.postgres
+def test_sigterm_to_make_stops_the_platform_cleanly_with_two_workers_each(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Two workers of the gateway and of booking (decision 300; several booking
+    # processes need PostgreSQL), on their shared ports.
     ports = platform_ports()
-    process = make_up(tmp_path, ports)
+    for name in ("GATEWAY", "BOOKING"):  # worker 1's metrics port, 10 above, must be free too
+        ports[f"MINTONG_{name}_METRICS_PORT"] = free_port_and_the_one_ten_above()
+    http_port = ports["MINTONG_HTTP_PORT"]
+    url = f"http://127.0.0.1:{http_port}"
+    database = {
+        "MINTONG_DATABASE_URL": postgres_url,
+        "MINTONG_DB_SCHEMA_PREFIX": f"workers{uuid.uuid4().hex[:8]}_",
+    }
+    workers = {"MINTONG_GATEWAY_WORKERS": 2, "MINTONG_BOOKING_WORKERS": 2}
+    process = make_up(tmp_path, {**ports, **database, **workers})
     try:
-        wait_ready(f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}", process)
+        wait_ready(url, process)
+        gateways, bookings = workers_of("gateway", http_port), workers_of("services.booking", http_port)
+        assert set(gateways) == set(bookings) == {0, 1}, (gateways, bookings)
+        # Each worker serves its own metrics, 10 ports above the process's.
+        for name in ("GATEWAY", "BOOKING"):
+            for port in (ports[f"MINTONG_{name}_METRICS_PORT"], ports[f"MINTONG_{name}_METRICS_PORT"] + 10):
+                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                assert metric(scraped, "mintong_nats_connected", service=name.lower()) == 1, (name, port)
+
+        # One worker of each killed: the ports answer all along (the cities come from
+        # booking on every call). A call in flight on the killed booking worker's
+        # connection may be a 503 the client retries; none is refused or dropped.
+        for pid in (gateways[1], bookings[1]):
+            os.kill(pid, signal.SIGKILL)
+            # Dead (a zombie until its supervisor looks): its sockets closed. What
+            # waited in its own accept queue at that moment is lost with it.
+            assert wait_for(functools.partial(dead_or_gone, pid), within=10)
+        web = {"X-Mintong-Channel": "web"}
+        answers = [httpx.get(f"{url}/v1/cities", headers=web, timeout=10).status_code for _ in range(30)]
+        assert set(answers) <= {200, 503} and answers[-10:] == [200] * 10, answers
+        # …and the supervisors start them again.
+        assert wait_for(lambda: workers_of("gateway", http_port).get(1, gateways[1]) != gateways[1])
+        assert wait_for(lambda: workers_of("services.booking", http_port).get(1, bookings[1]) != bookings[1])
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
+        asyncio.run(drop_schemas(postgres_url, database["MINTONG_DB_SCHEMA_PREFIX"]))
     log = output.decode()
     # make passed the SIGTERM on to up.py, which exited 0 (make reports no error);
     # GNU make then ends itself with the signal it received, as it always does.
     assert process.returncode in (0, -signal.SIGTERM), log[-3000:]
     assert_stopped_cleanly(log)
     assert "SIGTERM received" in log
+    assert re.search(r"gateway worker 1 ended \(rc=-9\): starting it again", log), log[-3000:]
+    assert not workers_of("gateway", http_port) and not workers_of("services.booking", http_port)
     # Every file the data dir holds is listed in docs/operations.md.
     runbook = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     listed = runbook.split("### The data directory", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     for path in tmp_path.iterdir():
         assert re.search(rf"[/ ]{re.escape(path.name)}[/,\s]", listed), path.name
+
+
+def free_port_and_the_one_ten_above() -> int:
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port + 10))
+            except OSError:
+                continue
+        return port
+
+
+def dead_or_gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+async def drop_schemas(url: str, prefix: str) -> None:
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        for (schema,) in await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", prefix + "%"
+        ):
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def test_make_up_names_the_port_in_use(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 each card once (per application, whatever batch carries it), reports it produced
 after its delay with a made-up number and an expiry by the holder's age, and
 answers the same after a restart; the courier books once per application and, as a
-worker, POSTs signed callbacks (picked up, then delivered) to a real HTTP server
-standing in for the gateway, which checks them with ``courier_signature.verify`` —
+worker, POSTs batches of signed callbacks (picked up, then delivered) to a real HTTP server
+standing in for the gateway, which checks them with ``courier_signature.verify_batch`` —
 retried while the gateway is down, never sent again once answered (a restart
 included), and nothing personal written to either sandbox's file."""
 
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.cards.adapters import sandbox_courier, sandbox_production
-from services.cards.adapters.courier_signature import BadCallback, verify
+from services.cards.adapters.courier_signature import BadCallback, verify_batch
 from services.cards.adapters.partners import PartnerSettings, build_partners
 from services.cards.adapters.sandbox_courier import SandboxCourier
 from services.cards.adapters.sandbox_production import LONG_TERM, SandboxProductionCentre
@@ -162,27 +162,23 @@ class FakeGateway:
     delivered: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def callback(self, request: Request) -> Response:
+        """The batch route: each callback verified and answered on its own."""
         self.calls += 1
-        body = await request.body()
         if self.script:
             return JSONResponse({"error": "scripted"}, status_code=self.script.pop(0))
-        try:
-            event = verify(
-                SECRET,
-                request.headers.get("X-Courier-Timestamp", ""),
-                request.headers.get("X-Courier-Signature", ""),
-                body,
-                self.clock(),
-            )
-        except BadCallback as bad:
-            self.refused.append(bad.field)
-            return JSONResponse({"error": "bad_callback", "field": bad.field}, status_code=401)
-        if any(e.event_id == event.event_id for e in self.events):
-            return JSONResponse({"error": "replayed"}, status_code=409)
-        self.events.append(event)
-        if event.kind in ("delivered", "returned"):
-            self.delivered.set()
-        return Response(status_code=204)
+        results = []
+        for found in verify_batch(SECRET, await request.body(), self.clock()):
+            if isinstance(found, BadCallback):
+                self.refused.append(found.field)
+                results.append({"event_id": "", "http_status": 401, "error": "bad_callback"})
+            elif any(e.event_id == found.event_id for e in self.events):
+                results.append({"event_id": found.event_id, "http_status": 409, "error": "replayed"})
+            else:
+                self.events.append(found)
+                if found.kind in ("delivered", "returned"):
+                    self.delivered.set()
+                results.append({"event_id": found.event_id, "http_status": 200})
+        return JSONResponse({"results": results})
 
 
 @pytest.fixture
@@ -193,7 +189,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def gateway(clock: FakeClock) -> AsyncIterator[tuple[FakeGateway, str]]:
     fake = FakeGateway(clock)
-    app = Starlette(routes=[Route("/v1/callbacks/courier", fake.callback, methods=["POST"])])
+    app = Starlette(routes=[Route("/v1/callbacks/courier/batch", fake.callback, methods=["POST"])])
     async with serving(app) as base:
         yield fake, f"{base}/v1/callbacks/courier"
 
@@ -237,7 +233,7 @@ async def test_a_shipment_is_booked_once_and_reported_picked_up_then_delivered(
         (f"{number}:delivered", "delivered"),
     ]
     assert mine[1].occurred_at == T0 + dt.timedelta(seconds=20)
-    assert fake.refused == [] and fake.calls == 4
+    assert fake.refused == [] and fake.calls == 2  # the two parcels' callbacks in one batch a round
     assert_nothing_personal(tmp_path / sandbox_courier.FILE)
 
 
@@ -276,7 +272,7 @@ async def test_a_gateway_that_fails_is_tried_again_and_a_replay_counts_as_answer
     finally:
         await sandbox.stop()
     assert [e.kind for e in fake.events] == ["picked_up"]
-    assert [status for _, status in sandbox.sent] == [204, 409]
+    assert [status for _, status in sandbox.sent] == [200, 409]
 
 
 async def test_a_refused_callback_is_given_up(gateway: tuple[FakeGateway, str], clock: FakeClock) -> None:

@@ -323,8 +323,9 @@ async def test_many_clerks_number_and_call_at_once_without_duplicates(booking: A
 
 async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: Any, clock: Any) -> None:
     """Two bookings at 09:00 and 10:00 check in behind four walk-ins; as the counter
-    calls, each hears "coming up" once."""
-    _, _, staff, _ = stubs
+    calls, each hears "coming up" once. The wait is estimated from the default
+    service time until a ticket is served, then from the served one's."""
+    _, public, staff, _ = stubs
     clock.now = MONDAY_0845
     for _ in range(4):
         await staff.CheckIn(
@@ -338,10 +339,15 @@ async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: An
         pb.CheckInRequest(office_id="centre", confirmation_code=nine.confirmation_code), metadata=clerk()
     )
     assert answer.ticket.ahead == 4
+    assert answer.ticket.wait_minutes == 20  # 4 × the default 5 minutes, no counter open
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 0
     await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
+    clock.now = MONDAY_0845 + dt.timedelta(minutes=3)
     await staff.MarkServed(pb.MarkServedRequest(office_id="centre", counter=1), metadata=clerk())
+    board = await public.GetQueue(pb.GetQueueRequest(office_id="centre"))
+    assert board.average_service_seconds == 180
+    assert [t.wait_minutes for t in board.waiting] == [0, 3, 6, 9]
     await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=1), metadata=clerk())
     assert await outbox_events(booking, "mintong.booking.v1.TicketComingUp") == 1
 

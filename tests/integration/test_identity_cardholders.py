@@ -280,6 +280,46 @@ async def test_a_new_card_is_written_once_per_application(identity: Any, stub: A
     assert holder.card_number == "ZZ2030010700042"
 
 
+async def test_many_changes_in_one_call_each_answered_on_its_own(identity: Any, stub: Any) -> None:
+    zhang, wang = await citizen_id(identity, ZHANG), await citizen_id(identity, WANG)
+    reports = [(zhang, "app-1"), (wang, "app-2"), (zhang, "app-1"), ("nobody", "app-3"), (wang, "app-1")]
+    lost = await stub.ReportCardsLost(
+        pb.ReportCardsLostRequest(
+            reports=[pb.ReportCardLostRequest(citizen_id=c, application_id=a) for c, a in reports]
+        ),
+        metadata=CARDS,
+    )
+    assert [(c.card_status, c.problem.code) for c in lost.changes] == [
+        ("reported_lost", ""),
+        ("reported_lost", ""),
+        ("reported_lost", ""),  # the same application again: answered as the first
+        ("", "citizen_not_found"),
+        ("", "application_id_reused"),  # refused alone: the others stand
+    ]
+    card = pb.RecordNewCardRequest(
+        citizen_id=zhang,
+        application_id="app-1",
+        card_number="ZZ2030010700042",
+        issued_on=date(dt.date(2030, 1, 7)),
+        expires_on=date(dt.date(2050, 1, 7)),
+    )
+    bad = pb.RecordNewCardRequest(citizen_id=wang, application_id="app-2", card_number="no spaces")
+    bad.issued_on.CopyFrom(card.issued_on)
+    bad.expires_on.CopyFrom(card.expires_on)
+    made = await stub.RecordNewCards(pb.RecordNewCardsRequest(cards=[card, bad]), metadata=CARDS)
+    assert [(c.card_status, c.problem.code) for c in made.changes] == [
+        ("valid", ""),
+        ("", "invalid_card_number"),
+    ]
+    assert made.changes[1].problem.field_violations[0].field == "card_number"
+    # One audit entry per change made, the chain whole (card_audit verifies it).
+    assert [(a, d["application_id"]) for _, a, _, d in await card_audit(identity)] == [
+        ("card.reported_lost", "app-1"),
+        ("card.reported_lost", "app-2"),
+        ("card.recorded", "app-1"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.cards.adapters.courier_signature import TOLERANCE, BadCallback, sign, verify
+from services.cards.adapters.courier_signature import TOLERANCE, BadCallback, sign, verify, verify_batch
 from services.cards.service_layer.ports import CourierEvent
 
 SECRET = b"courier-test-secret-0001"
@@ -167,3 +167,56 @@ def test_the_worked_example_of_docs_courier_md_holds() -> None:
     assert sign(b"example-secret", 1893982500, body) == signature
     now = dt.datetime.fromtimestamp(1893982500, dt.UTC)
     assert verify(b"example-secret", "1893982500", signature, body, now).kind == "delivered"
+
+
+def item(body: bytes, *, secret: bytes = SECRET) -> dict[str, str]:
+    return {"timestamp": str(TS), "signature": sign(secret, TS, body), "body": body.decode()}
+
+
+def test_a_batch_is_verified_callback_by_callback() -> None:
+    good = item(body_of(EVENT))
+    callbacks = [good, item(body_of(EVENT), secret=b"another"), {**good, "timestamp": 5}, "x", item(b"{}")]
+    found = verify_batch(SECRET, json.dumps({"callbacks": callbacks}).encode(), NOW)
+    assert found[0] == check(body_of(EVENT))
+    assert [f.field for f in found[1:] if isinstance(f, BadCallback)] == [
+        "X-Courier-Signature",
+        "X-Courier-Timestamp",
+        "callbacks",
+        "event_id",
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"callbacks": []}',
+        b'{"callbacks": {}}',
+        json.dumps({"callbacks": [{}] * 501}).encode(),
+    ],
+)
+def test_a_body_that_is_no_batch_is_refused_whole(body: bytes) -> None:
+    with pytest.raises(BadCallback):
+        verify_batch(SECRET, body, NOW)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    callbacks=st.lists(
+        st.dictionaries(st.sampled_from(["timestamp", "signature", "body"]), st.text()), max_size=5
+    )
+)
+def test_any_batch_gives_an_answer_per_callback(callbacks: list[dict[str, str]]) -> None:
+    with contextlib.suppress(BadCallback):
+        assert len(verify_batch(SECRET, json.dumps({"callbacks": callbacks}).encode(), NOW)) == len(callbacks)
+
+
+def test_the_batch_example_of_docs_courier_md_holds() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "courier.md").read_text(encoding="utf-8")
+    batch = doc.split("## Batches", 1)[1].split("```json", 1)[1].split("```", 1)[0].encode()
+    now = dt.datetime.fromtimestamp(1893982500, dt.UTC)
+    (event,) = verify_batch(b"example-secret", batch, now)
+    assert isinstance(event, CourierEvent) and event.kind == "delivered"

@@ -57,15 +57,23 @@ def test_each_alert_fires_and_stays_quiet_as_its_unit_tests_say() -> None:
 
 
 def test_make_observe_writes_a_valid_configuration_scraping_every_process(tmp_path: Path) -> None:
-    settings = GatewaySettings(booking_metrics_port=19462, cards_metrics_port=0, grpc_host="0.0.0.0")
+    settings = GatewaySettings(
+        booking_metrics_port=19462,
+        cards_metrics_port=0,
+        grpc_host="0.0.0.0",
+        gateway_workers=2,
+        booking_workers=3,
+        database_url="postgresql://localhost/mintong",
+    )
     document = observe.config(settings)
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in document["scrape_configs"]}
     assert targets == {
-        "mintong-gateway": ["127.0.0.1:9460"],
+        "mintong-gateway": ["127.0.0.1:9460", "127.0.0.1:9470"],
         "mintong-identity": ["127.0.0.1:9461"],
-        "mintong-booking": ["127.0.0.1:19462"],
+        "mintong-booking": ["127.0.0.1:19462", "127.0.0.1:19472", "127.0.0.1:19482"],
         "mintong-notify": ["127.0.0.1:9464"],
-    }  # cards serves no metrics (port 0); 0.0.0.0 is scraped on loopback
+    }  # cards serves no metrics (port 0); 0.0.0.0 is scraped on loopback; each worker
+    # of the gateway and booking serves its own, 10 ports apart
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     run("check", "config", str(path))

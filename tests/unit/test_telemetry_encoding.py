@@ -4,6 +4,7 @@ the OTLP protobuf encoder and protobuf's MessageToDict make (ids in hex)."""
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from google.protobuf import json_format
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
-from services.runtime.telemetry import otlp_json
+from services.runtime.telemetry import otlp_json_line
 
 
 def reference(spans: Any) -> dict[str, Any]:
@@ -86,5 +87,5 @@ def test_every_kind_of_span_encodes_as_the_reference_does() -> None:
         with tracer.start_as_current_span("consumer", kind=trace.SpanKind.CONSUMER):
             pass
     spans = exporter.get_finished_spans()
-    assert otlp_json(spans) == reference(spans)
-    assert otlp_json([]) == reference([])
+    assert json.loads(otlp_json_line(spans)) == reference(spans)
+    assert json.loads(otlp_json_line([])) == reference([])

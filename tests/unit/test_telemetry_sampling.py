@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from types import SimpleNamespace
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased,
 from opentelemetry.trace import Status, StatusCode, use_span
 
 from services.runtime.lifecycle import TraceIds
-from services.runtime.telemetry import KeepErrorsAndSlow, RecordUnsampled, slow_ms_from_env
+from services.runtime.telemetry import KeepErrorsAndSlow, RecordUnsampled, not_health_check, slow_ms_from_env
 
 
 def _provider(sampler: Sampler, slow_ms: float = 50.0) -> tuple[TracerProvider, InMemorySpanExporter]:
@@ -88,3 +89,10 @@ def test_the_slow_threshold_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("MINTONG_TRACE_SLOW_MS", bad)
         with pytest.raises(ValueError, match="MINTONG_TRACE_SLOW_MS"):
             slow_ms_from_env()
+
+
+def test_grpc_health_checks_are_left_out_of_tracing_and_every_other_call_kept() -> None:
+    assert not not_health_check(SimpleNamespace(method="/grpc.health.v1.Health/Check"))
+    assert not not_health_check(SimpleNamespace(method=b"/grpc.health.v1.Health/Watch"))
+    assert not_health_check(SimpleNamespace(method="/mintong.booking.v1.BookingService/Book"))
+    assert not_health_check(SimpleNamespace(method=b"/mintong.booking.v1.BookingService/Book"))

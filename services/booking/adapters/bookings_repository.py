@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
 from services.booking.adapters.repository import _business, _city, _office, _slot
+from services.booking.adapters.vacancy import COUNTS, Touched
 from services.booking.domain import model
 from services.booking.domain.bookings import (
     OPEN_WAIT_STATUSES,
@@ -36,23 +37,31 @@ b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
 
 class SqlBookingRepository:
-    def __init__(self, conn: AsyncConnection, touched: set[int] | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, touched: Touched | None = None) -> None:
         self.conn = conn
         self._postgres = conn.dialect.name == "postgresql"
-        #: Slots whose count this transaction changed: their vacancy goes to the
-        #: gateways at the commit (adapters/vacancy.py).
-        self.touched = touched if touched is not None else set()
+        #: Slots whose count this transaction changed, with the counts each change
+        #: returned: their vacancy goes to the gateways at the commit (adapters/vacancy.py).
+        self.touched: Touched = touched if touched is not None else {}
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
     # what a booking needs to know, in one read
-    async def slot_context(self, slot_id: int, business_code: str) -> SlotContext | None:
+    async def slot_context(
+        self, slot_id: int, business_code: str, citizen_id: str, idempotency_key: str = ""
+    ) -> SlotContext | None:
         """The slot, its office, the city and the business if the office handles
-        that business in the slot's group; None when any of it does not exist."""
-        row = (
-            await self.conn.execute(_SLOT_CONTEXT, {"slot_id": slot_id, "business_code": business_code})
-        ).first()
+        that business in the slot's group; None when any of it does not exist. With
+        them, what the citizen has that a booking is checked against: the facts of
+        a booking are one round trip, not four (the profile of issue 12)."""
+        values = {
+            "slot_id": slot_id,
+            "business_code": business_code,
+            "citizen_id": citizen_id,
+            "key": idempotency_key,
+        }
+        row = (await self.conn.execute(_SLOT_CONTEXT, values)).first()
         if row is None:
             return None
         m = row._mapping
@@ -65,6 +74,9 @@ class SqlBookingRepository:
             office=_office(prefixed("o_"), ()),
             city=_city(prefixed("c_")),
             business=_business(prefixed("b_")),
+            has_no_shows=bool(row.has_no_shows),
+            waiting=_entry(prefixed("w_")) if row.w_id is not None else None,
+            earlier=(row.k_fingerprint, row.k_response) if row.k_fingerprint is not None else None,
         )
 
     async def no_shows(self, citizen_id: str, since: dt.datetime) -> list[dt.datetime]:
@@ -95,38 +107,31 @@ class SqlBookingRepository:
         return result.rowcount
 
     # slot counts
+    async def _count(self, statement: Any, slot_id: int) -> bool:
+        """Run an update of a slot's counts (False: its WHERE kept the row). The
+        counts it returns are what the commit tells the gateways, unread again."""
+        row = (await self.conn.execute(statement, {"slot_id": slot_id})).first()
+        if row is not None:
+            self.touched[slot_id] = row
+        return row is not None
+
     async def take_place(self, slot_id: int) -> bool:
         """One more booked place, if there is one free."""
-        result = await self.conn.execute(_TAKE_PLACE, {"slot_id": slot_id})
-        if result.rowcount == 1:
-            self.touched.add(slot_id)
-        return result.rowcount == 1
+        return await self._count(_TAKE_PLACE, slot_id)
 
     async def hold_place(self, slot_id: int) -> bool:
-        result = await self.conn.execute(
-            update(s)
-            .where(s.c.id == slot_id, s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
-            .values(held=s.c.held + 1)
-        )
-        if result.rowcount == 1:
-            self.touched.add(slot_id)
-        return result.rowcount == 1
+        return await self._count(_HOLD_PLACE, slot_id)
 
     async def release_place(self, slot_id: int) -> None:
-        await self.conn.execute(update(s).where(s.c.id == slot_id).values(booked=s.c.booked - 1))
-        self.touched.add(slot_id)
+        await self._count(_RELEASE_PLACE, slot_id)
 
     async def release_hold(self, slot_id: int) -> None:
-        await self.conn.execute(update(s).where(s.c.id == slot_id).values(held=s.c.held - 1))
-        self.touched.add(slot_id)
+        await self._count(_RELEASE_HOLD, slot_id)
 
     async def convert_hold(self, slot_id: int) -> None:
         """A held place becomes a booked one; the total taken does not change (but a
         full slot's entry must now let this citizen's retries through)."""
-        await self.conn.execute(
-            update(s).where(s.c.id == slot_id).values(held=s.c.held - 1, booked=s.c.booked + 1)
-        )
-        self.touched.add(slot_id)
+        await self._count(_CONVERT_HOLD, slot_id)
 
     async def get_slot(self, slot_id: int) -> model.Slot | None:
         row = (await self.conn.execute(select(s).where(s.c.id == slot_id))).first()
@@ -253,11 +258,6 @@ class SqlBookingRepository:
         if citizen_id is not None:
             query = query.where(w.c.citizen_id == citizen_id)
         row = (await self.conn.execute(query)).first()
-        return _entry(row) if row else None
-
-    async def open_entry(self, citizen_id: str, city_code: str, business_code: str) -> WaitlistEntry | None:
-        values = {"citizen_id": citizen_id, "city_code": city_code, "business_code": business_code}
-        row = (await self.conn.execute(_OPEN_ENTRY, values)).first()
         return _entry(row) if row else None
 
     async def list_entries(self, citizen_id: str) -> list[tuple[WaitlistEntry, int]]:
@@ -390,18 +390,40 @@ _ADD_BOOKING = _insert_or_nothing(b)
 # uncontended-booking profile; a statement built once keeps its key.
 def _slot_context() -> Any:
     o, c, bu, ob = orm.offices, orm.cities, orm.businesses, orm.office_businesses
+    citizen_id: Any = bindparam("citizen_id")
+    business_code: Any = bindparam("business_code")
+    # The citizen's open entry and the key's stored answer are outer joins (at most
+    # one row each: the one-open-entry index, the key's primary key); the no-shows
+    # only as a flag, their dates being read when there are any (rarely).
+    has_no_shows = (
+        select(b.c.id).where(b.c.citizen_id == citizen_id, b.c.status == BookingStatus.NO_SHOW.value).exists()
+    )
     return (
         select(
             s,
             *[col.label(f"o_{col.name}") for col in o.c],
             *[col.label(f"c_{col.name}") for col in c.c],
             *[col.label(f"b_{col.name}") for col in bu.c],
+            *[col.label(f"w_{col.name}") for col in w.c],
+            k.c.fingerprint.label("k_fingerprint"),
+            k.c.response.label("k_response"),
+            has_no_shows.label("has_no_shows"),
         )
         .join(o, o.c.id == s.c.office_id)
         .join(c, c.c.code == o.c.city_code)
         .join(ob, and_(ob.c.office_id == s.c.office_id, ob.c.group_code == s.c.group_code))
         .join(bu, and_(bu.c.city_code == o.c.city_code, bu.c.code == ob.c.business_code))
-        .where(s.c.id == bindparam("slot_id"), ob.c.business_code == bindparam("business_code"))
+        .outerjoin(
+            w,
+            and_(
+                w.c.citizen_id == citizen_id,
+                w.c.city_code == o.c.city_code,
+                w.c.business_code == business_code,
+                or_(*(w.c.status == status for status in OPEN_WAIT_STATUSES)),
+            ),
+        )
+        .outerjoin(k, and_(k.c.citizen_id == citizen_id, k.c.key == bindparam("key")))
+        .where(s.c.id == bindparam("slot_id"), ob.c.business_code == business_code)
     )
 
 
@@ -418,17 +440,14 @@ _NO_SHOWS = (
 _FIND_KEY = select(k.c.fingerprint, k.c.response).where(
     k.c.citizen_id == bindparam("citizen_id"), k.c.key == bindparam("key")
 )
-_TAKE_PLACE = (
-    update(s)
-    .where(s.c.id == bindparam("slot_id"), s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
-    .values(booked=s.c.booked + 1)
-)
-_OPEN_ENTRY = select(w).where(
-    w.c.citizen_id == bindparam("citizen_id"),
-    w.c.city_code == bindparam("city_code"),
-    w.c.business_code == bindparam("business_code"),
-    w.c.status.in_(OPEN_WAIT_STATUSES),
-)
+# Every change of a slot's counts: conditional where a place is taken or held.
+_THE_SLOT = s.c.id == bindparam("slot_id")
+_HAS_ROOM = and_(s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
+_TAKE_PLACE = update(s).where(_THE_SLOT, _HAS_ROOM).values(booked=s.c.booked + 1).returning(*COUNTS)
+_HOLD_PLACE = update(s).where(_THE_SLOT, _HAS_ROOM).values(held=s.c.held + 1).returning(*COUNTS)
+_RELEASE_PLACE = update(s).where(_THE_SLOT).values(booked=s.c.booked - 1).returning(*COUNTS)
+_RELEASE_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1).returning(*COUNTS)
+_CONVERT_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1, booked=s.c.booked + 1).returning(*COUNTS)
 
 
 class _Prefixed(dict[str, Any]):

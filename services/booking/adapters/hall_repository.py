@@ -6,8 +6,13 @@ the head of the queue in a sub-select of the UPDATE that takes it: on PostgreSQL
 sub-select locks its row and skips rows other clerks hold (``FOR UPDATE SKIP
 LOCKED``), and ``status = 'waiting'`` in the UPDATE's own WHERE re-checks after any
 wait; SQLite has one writer. The partial unique indexes (one called ticket per clerk
-and per counter) are checked inside a savepoint, so a collision is an answer and the
-transaction goes on.
+and per counter) decide a collision: the call is its transaction's first write, so
+the whole transaction rolls back and the collision is the answer.
+
+Check-in and calling are the hot paths (docs/performance.md, "The hall"): most of
+booking's CPU there is spent per statement (SQLAlchemy's execution, the tracing
+span, asyncpg), so each use case asks as few statements as its guarantees allow,
+and those statements are built once, with bound parameters.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, func, select, update
+from sqlalchemy import Float, Integer, Row, and_, bindparam, extract, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.booking.adapters import orm
-from services.booking.domain.hall import RECENT_SERVED, HallOffice, Ticket, TicketStatus
+from services.booking.adapters.bookings_repository import _booking
+from services.booking.domain.bookings import Booking
+from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
 from services.booking.service_layer.unit_of_work import Occupied
 from services.runtime.db import as_utc
@@ -29,7 +37,7 @@ from services.runtime.db import as_utc
 t, seqs, b = orm.hall_tickets, orm.hall_sequences, orm.bookings
 
 _QUEUE_ORDER = (t.c.priority_rank, t.c.order_at, t.c.seq)
-_WAITING, _CALLED = TicketStatus.WAITING.value, TicketStatus.CALLED.value
+_WAITING, _CALLED, _SERVED = TicketStatus.WAITING.value, TicketStatus.CALLED.value, TicketStatus.SERVED.value
 
 # The statements of check-in and calling, built once with bound parameters: a
 # statement built per call cost its construction, its coercions and its cache key
@@ -49,15 +57,6 @@ _HALL_OFFICE = (
     .join(orm.cities, orm.cities.c.code == orm.offices.c.city_code)
     .where(orm.offices.c.id == bindparam("p_office_id"))
 )
-_BUSINESS_CATEGORY = (
-    select(orm.businesses.c.category)
-    .join(orm.office_businesses, orm.office_businesses.c.business_code == orm.businesses.c.code)
-    .where(
-        orm.businesses.c.city_code == bindparam("p_city_code"),
-        orm.businesses.c.code == bindparam("p_business_code"),
-        orm.office_businesses.c.office_id == bindparam("p_office_id"),
-    )
-)
 _BUSY = (
     select(t.c.id)
     .where(
@@ -70,6 +69,12 @@ _BUSY = (
 _TODAY_WAITING = and_(
     t.c.office_id == bindparam("p_office_id"), t.c.day == bindparam("p_day"), t.c.status == _WAITING
 )
+_BOOKING_BY_CODE = select(b).where(
+    b.c.office_id == bindparam("p_office_id"),
+    b.c.date == bindparam("p_date"),
+    b.c.confirmation_code == bindparam("p_code"),
+)
+_TICKET_FOR_BOOKING = select(t).where(t.c.booking_id == bindparam("p_booking_id"))
 
 
 def _call_next(postgres: bool) -> Any:
@@ -136,7 +141,36 @@ _FINISH_AT_COUNTER = (
 _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
 
 
-def _standing(issued: bool) -> Any:
+def _average_service(postgres: bool) -> Any:
+    """The mean service time, in seconds, of the office's last RECENT_SERVED tickets
+    served today (NULL before the first), computed where the rows are."""
+    seconds: ColumnElement[Any]
+    if postgres:
+        seconds = extract("epoch", t.c.finished_at - t.c.called_at)
+    else:
+        # SQLite keeps times as text, which julianday reads as days: a double that
+        # far from its epoch is good to ~50 µs, so the seconds are rounded to the ms.
+        days = func.julianday(t.c.finished_at) - func.julianday(t.c.called_at)
+        seconds = func.round(days * 86400.0, 3)
+    recent = (
+        select(seconds.label("seconds"))
+        .where(
+            t.c.office_id == bindparam("p_office_id"),
+            t.c.day == bindparam("p_day"),
+            t.c.status == _SERVED,
+            t.c.called_at.is_not(None),
+        )
+        .order_by(t.c.finished_at.desc())
+        .limit(RECENT_SERVED)
+        .subquery()
+    )
+    return select(func.avg(recent.c.seconds).cast(Float)).scalar_subquery()
+
+
+def _standing(issued: bool, postgres: bool) -> Any:
+    """Where a ticket stands (a Place); for one not yet issued also the category of
+    its business at its office (its prefix; NULL where the office does not handle
+    it): what a check-in reads, in one statement."""
     rank = bindparam("p_rank", type_=Integer)
     at = bindparam("p_order_at", type_=t.c.order_at.type)
     if issued:
@@ -159,10 +193,24 @@ def _standing(issued: bool) -> Any:
         )
         .scalar_subquery()
     )
-    return select(ahead.label("ahead"), counters.label("counters"))
+    place = [ahead.label("ahead"), counters.label("counters"), _average_service(postgres).label("average")]
+    if issued:
+        return select(*place)
+    category = (
+        select(orm.businesses.c.category)
+        .join(orm.office_businesses, orm.office_businesses.c.business_code == orm.businesses.c.code)
+        .where(
+            orm.businesses.c.city_code == bindparam("p_city_code"),
+            orm.businesses.c.code == bindparam("p_business_code"),
+            orm.office_businesses.c.office_id == bindparam("p_office_id"),
+        )
+        .scalar_subquery()
+    )
+    return select(*place, category.label("category"))
 
 
-_STANDING = {True: _standing(True), False: _standing(False)}
+_STANDING = {(issued, pg): _standing(issued, pg) for issued in (True, False) for pg in (True, False)}
+_AVERAGE_SERVICE = {pg: select(_average_service(pg).label("average")) for pg in (True, False)}
 
 
 class SqlHallRepository:
@@ -188,12 +236,6 @@ class SqlHallRepository:
             frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
         )
 
-    async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:
-        """The category of a business the office handles; None if it handles none such."""
-        params = {"p_office_id": office_id, "p_city_code": city_code, "p_business_code": business_code}
-        row = (await self.conn.execute(_BUSINESS_CATEGORY, params)).first()
-        return None if row is None else str(row.category)
-
     async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
         params = {"p_office_id": office_id, "p_counter": counter, "p_clerk_id": clerk_id}
@@ -207,20 +249,16 @@ class SqlHallRepository:
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
         await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
-    async def booking_id_by_code(self, office_id: str, date: dt.date, code: str) -> str | None:
+    async def booking_by_code(self, office_id: str, date: dt.date, code: str) -> Booking | None:
         """The booking of that confirmation code at the office on the day (codes are
-        random, not unique for ever: the office and day make them so in practice)."""
-        row = (
-            await self.conn.execute(
-                select(b.c.id).where(
-                    b.c.office_id == office_id, b.c.date == date, b.c.confirmation_code == code
-                )
-            )
-        ).first()
-        return None if row is None else str(row.id)
+        random, not unique for ever: the office and day make them so in practice),
+        read whole: one statement where finding its id, then it, took two."""
+        params = {"p_office_id": office_id, "p_date": date, "p_code": code}
+        row = (await self.conn.execute(_BOOKING_BY_CODE, params)).first()
+        return None if row is None else _booking(row)
 
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None:
-        row = (await self.conn.execute(select(t).where(t.c.booking_id == booking_id))).first()
+        row = (await self.conn.execute(_TICKET_FOR_BOOKING, {"p_booking_id": booking_id})).first()
         return None if row is None else _ticket(row)
 
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None:
@@ -317,19 +355,27 @@ class SqlHallRepository:
             query = query.where(t.c.day == day)
         return [_ticket(r) for r in await self.conn.execute(query)]
 
-    async def standing(self, ticket: Ticket, *, issued: bool = True) -> tuple[int, int]:
-        """How many waiting tickets are called before this one, and how many counters
-        have a ticket called now, in one statement. ``issued=False``: the ticket is
-        not inserted yet (every waiting ticket of its rank and time is then ahead)."""
+    async def standing(self, ticket: Ticket) -> Place:
+        """Where an issued ticket stands, in one statement."""
+        row = (await self.conn.execute(_STANDING[True, self._postgres], _place_params(ticket))).one()
+        return _place(row)
+
+    async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
+        """Where a ticket not inserted yet will stand (every waiting ticket of its
+        rank and time is ahead of it), and the category of its business at its
+        office (None: not handled there), in one statement."""
         params = {
-            "p_office_id": ticket.office_id,
-            "p_day": ticket.day,
-            "p_rank": ticket.priority_rank,
-            "p_order_at": ticket.order_at,
-            "p_ticket_id": ticket.id,
+            **_place_params(ticket),
+            "p_city_code": ticket.city_code,
+            "p_business_code": ticket.business_code,
         }
-        row = (await self.conn.execute(_STANDING[issued], params)).one()
-        return int(row.ahead), int(row.counters)
+        row = (await self.conn.execute(_STANDING[False, self._postgres], params)).one()
+        return _place(row), None if row.category is None else str(row.category)
+
+    async def average_service(self, office_id: str, day: dt.date) -> dt.timedelta | None:
+        params = {"p_office_id": office_id, "p_day": day}
+        seconds = (await self.conn.execute(_AVERAGE_SERVICE[self._postgres], params)).scalar_one()
+        return None if seconds is None else dt.timedelta(seconds=seconds)
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
         """The first ``limit`` waiting tickets, with their places (0: next), of those
@@ -339,26 +385,27 @@ class SqlHallRepository:
             (n, _ticket(r)) for n, r in enumerate(rows) if r.booking_id is not None and not r.coming_up_sent
         ]
 
-    async def recent_service_times(self, office_id: str, day: dt.date) -> list[dt.timedelta]:
-        rows = await self.conn.execute(
-            select(t.c.called_at, t.c.finished_at)
-            .where(
-                t.c.office_id == office_id,
-                t.c.day == day,
-                t.c.status == TicketStatus.SERVED.value,
-                t.c.called_at.is_not(None),
-            )
-            .order_by(t.c.finished_at.desc())
-            .limit(RECENT_SERVED)
-        )
-        return [_utc(r.finished_at) - _utc(r.called_at) for r in rows]
-
     async def mark_coming_up(self, ticket_id: str) -> bool:
         """Only a waiting ticket nobody else holds: a ticket another clerk is calling
         right now is skipped (PostgreSQL), not waited for, so two clerks telling each
         other's next tickets cannot deadlock; the next call looks again."""
         result = await self.conn.execute(_MARK_COMING_UP[self._postgres], {"p_ticket_id": ticket_id})
         return result.rowcount == 1
+
+
+def _place_params(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "p_office_id": ticket.office_id,
+        "p_day": ticket.day,
+        "p_rank": ticket.priority_rank,
+        "p_order_at": ticket.order_at,
+        "p_ticket_id": ticket.id,
+    }
+
+
+def _place(row: Row[Any]) -> Place:
+    average = None if row.average is None else dt.timedelta(seconds=row.average)
+    return Place(int(row.ahead), int(row.counters), average)
 
 
 def _row(x: Ticket) -> dict[str, Any]:

@@ -9,16 +9,17 @@ from sqlalchemy import Row, and_, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
+from services.booking.adapters.vacancy import Touched
 from services.booking.domain import model
 from services.booking.domain.rules import BookingRules
 from services.runtime.db import upsert
 
 
 class SqlCatalogueRepository:
-    def __init__(self, conn: AsyncConnection, touched: set[int] | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, touched: Touched | None = None) -> None:
         self.conn = conn
         #: Slots whose capacity changed: their vacancy goes to the gateways.
-        self.touched = touched if touched is not None else set()
+        self.touched: Touched = touched if touched is not None else {}
 
     # cities
     async def list_cities(self) -> list[model.City]:
@@ -266,7 +267,7 @@ class SqlCatalogueRepository:
                 taken = s.c.booked + s.c.held
                 capacity = case((taken > slot.capacity, taken), else_=slot.capacity)
                 await self.conn.execute(update(s).where(s.c.id == found.id).values(capacity=capacity))
-                self.touched.add(found.id)
+                self.touched[found.id] = None  # its counts are read at the commit
                 updated += 1
         if new_rows:
             await self.conn.execute(s.insert(), new_rows)

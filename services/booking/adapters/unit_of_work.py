@@ -14,7 +14,7 @@ from services.booking.adapters.hall_repository import SqlHallRepository
 from services.booking.adapters.policies_repository import SqlPolicyRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
-from services.booking.adapters.vacancy import add_vacancy_entries
+from services.booking.adapters.vacancy import Touched, vacancy_messages
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
 from services.runtime.db import Database
@@ -26,7 +26,7 @@ class SqlTransaction:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher | None = None) -> None:
         self.conn = conn
         #: Slots whose count changed: their vacancy is told to the gateways.
-        self.touched_slots: set[int] = set()
+        self.touched_slots: Touched = {}
         self.catalogue = SqlCatalogueRepository(conn, self.touched_slots)
         self.bookings = SqlBookingRepository(conn, self.touched_slots)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
@@ -56,8 +56,14 @@ class SqlUnitOfWork:
             tx = SqlTransaction(conn, self.cipher)
             yield tx
             now = dt.datetime.now(dt.UTC)
-            await add_events(conn, orm.outbox, [event_mapper.to_proto(e, now) for e in tx.events])
-            await add_vacancy_entries(conn, tx.touched_slots)
+            # The events, then the vacancy of the slots they changed (last: the slot
+            # rows are locked by now), in one statement.
+            await add_events(
+                conn,
+                orm.outbox,
+                [event_mapper.to_proto(e, now) for e in tx.events],
+                await vacancy_messages(conn, tx.touched_slots),
+            )
         if tx.events or tx.touched_slots:
             self.on_commit()
 

@@ -83,6 +83,23 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a waiting ticket stands: how many are called before it, how many
+    counters have a ticket called now, and the office's recent average service
+    time (None until it has served one today)."""
+
+    ahead: int
+    counters: int
+    average_service: dt.timedelta | None
+
+    def wait(self) -> dt.timedelta:
+        """``ahead`` tickets to be served first, shared by the counters open now."""
+        if self.ahead == 0:
+            return dt.timedelta()
+        return (self.average_service or DEFAULT_SERVICE_TIME) * self.ahead / max(self.counters, 1)
+
+
+@dataclass(frozen=True)
 class QueueState:
     """An office's queue today, as a display shows it: no personal data."""
 
@@ -95,7 +112,7 @@ class QueueState:
 
     def estimated_wait(self, ahead: int) -> dt.timedelta:
         """``ahead`` tickets to be served first, shared by the counters open now."""
-        return self.average_service * ahead / max(self.counters_open, 1)
+        return Place(ahead, self.counters_open, self.average_service).wait()
 
 
 def priority_rank(group: str, rules: HallRules) -> int:

@@ -158,9 +158,6 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
             citizen_id=b.citizen_id if staff else "",
         )
 
-    def _render(self, b: Booking) -> bytes:
-        return self.to_proto(b).SerializeToString()
-
     async def Book(self, request: pb.BookRequest, context) -> pb.BookResponse:
         try:
             answer = await self._book(request)
@@ -174,6 +171,14 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         citizen = _citizen()
         wanted = _checked(request)
         channel = _channel(request.channel)
+        # The answer is built once: the message whose bytes the key's retries replay
+        # is the one this request answers with (the last rendered: the booking made).
+        rendered: list[pb.Booking] = []
+
+        def render(booking: Booking) -> bytes:
+            rendered.append(self.to_proto(booking))
+            return rendered[-1].SerializeToString()
+
         booked = await retry_transient(
             lambda: bookings.book(
                 self.uow,
@@ -182,13 +187,13 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
                 channel,
                 wanted,
                 check_text(request.idempotency_key, "Idempotency-Key", max_length=255),
-                self._render,
+                render,
             )
         )
         if booked.replayed is not None:
             return pb.BookResponse(booking=pb.Booking.FromString(booked.replayed), replayed=True)
-        assert booked.booking is not None
-        return pb.BookResponse(booking=self.to_proto(booked.booking))
+        assert booked.booking is not None and rendered[-1].id == booked.booking.id
+        return pb.BookResponse(booking=rendered[-1])
 
     async def Cancel(self, request: pb.CancelRequest, context) -> pb.CancelResponse:
         citizen = _citizen()

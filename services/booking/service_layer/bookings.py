@@ -97,10 +97,27 @@ async def _checked_context(
     slot_must_be_open: bool = True,
     booking_id: str | None = None,
 ) -> SlotContext:
-    """Every rule a booking of ``request`` must pass that can be checked by reading."""
-    ctx = await tx.bookings.slot_context(request.slot_id, request.business_code)
+    ctx = await tx.bookings.slot_context(request.slot_id, request.business_code, citizen_id)
     if ctx is None:
         raise await _why_no_context(tx, request)
+    await _check_context(
+        tx, ctx, citizen_id, channel, request, now, slot_must_be_open=slot_must_be_open, booking_id=booking_id
+    )
+    return ctx
+
+
+async def _check_context(
+    tx: Transaction,
+    ctx: SlotContext,
+    citizen_id: str,
+    channel: Channel,
+    request: BookingRequest,
+    now: dt.datetime,
+    *,
+    slot_must_be_open: bool = True,
+    booking_id: str | None = None,
+) -> None:
+    """Every rule a booking of ``request`` must pass that can be checked by reading."""
     rules = ctx.city.rules
     check_business(ctx.business, channel, request, rules)
     check_office_open(ctx.office, ctx.slot)
@@ -110,8 +127,8 @@ async def _checked_context(
         await preapplications.check_usable(
             tx, request.pre_application_id, citizen_id, ctx.business, now, booking_id=booking_id
         )
-    await _check_no_shows(tx, citizen_id, rules, now)
-    return ctx
+    if ctx.has_no_shows:
+        await _check_no_shows(tx, citizen_id, rules, now)
 
 
 async def _check_no_shows(tx: Transaction, citizen_id: str, rules: BookingRules, now: dt.datetime) -> None:
@@ -188,10 +205,17 @@ async def book(
     fingerprint = request.fingerprint()
     now = clock()
     async with uow.read() as tx:
-        if (replay := await _replay(tx, citizen_id, idempotency_key, fingerprint)) is not None:
-            return replay
-        ctx = await _checked_context(tx, citizen_id, channel, request, now)
-        waiting = await tx.bookings.open_entry(citizen_id, ctx.city.code, request.business_code)
+        # One read for the common case: the key's earlier answer comes with the slot.
+        ctx = await tx.bookings.slot_context(
+            request.slot_id, request.business_code, citizen_id, idempotency_key
+        )
+        earlier = ctx.earlier if ctx else await tx.bookings.find_idempotent(citizen_id, idempotency_key)
+        if earlier is not None:
+            return _replayed(earlier, fingerprint)
+        if ctx is None:
+            raise await _why_no_context(tx, request)
+        await _check_context(tx, ctx, citizen_id, channel, request, now)
+    waiting = ctx.waiting
     if ctx.slot.remaining == 0 and not (waiting is not None and _holds(waiting, request.slot_id, now)):
         # Full when read: refused without a write transaction, which is most of a
         # flash crowd once the places are gone. A place freed since is a race lost
@@ -252,8 +276,11 @@ def _holds(entry: WaitlistEntry, slot_id: int, now: dt.datetime) -> bool:
 
 async def _replay(tx: Transaction, citizen_id: str, key: str, fingerprint: str) -> Booked | None:
     found = await tx.bookings.find_idempotent(citizen_id, key)
-    if found is None:
-        return None
+    return None if found is None else _replayed(found, fingerprint)
+
+
+def _replayed(found: tuple[str, bytes], fingerprint: str) -> Booked:
+    """The first answer to a key, if it was asked with the same request."""
     if found[0] != fingerprint:
         raise Refused(
             "idempotency_key_reused",

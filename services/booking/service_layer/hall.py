@@ -17,6 +17,7 @@ from services.booking.domain.bookings import Booking, BookingStatus, Refused
 from services.booking.domain.hall import (
     DEFAULT_SERVICE_TIME,
     HallOffice,
+    Place,
     QueueState,
     Ticket,
     TicketStatus,
@@ -56,42 +57,38 @@ async def _office(tx: Transaction, office_id: str) -> HallOffice:
     return office
 
 
-async def _average_service(tx: Transaction, office_id: str, day: dt.date) -> dt.timedelta:
-    times = await tx.hall.recent_service_times(office_id, day)
-    return sum(times, dt.timedelta()) / len(times) if times else DEFAULT_SERVICE_TIME
+def _at(ticket: Ticket, place: Place) -> Standing:
+    return Standing(ticket, place.ahead, place.wait())
 
 
-async def _standing(tx: Transaction, ticket: Ticket, *, issued: bool = True) -> Standing:
-    """Where a ticket stands: one statement for its place and the counters open, and
-    the recent service times only when someone is ahead (no wait otherwise)."""
+async def _standing(tx: Transaction, ticket: Ticket) -> Standing:
+    """Where an issued ticket stands (one statement, if it waits)."""
     if ticket.status is not TicketStatus.WAITING:
         return Standing(ticket, 0, dt.timedelta())
-    ahead, counters = await tx.hall.standing(ticket, issued=issued)
-    if ahead == 0:
-        return Standing(ticket, 0, dt.timedelta())
-    average = await _average_service(tx, ticket.office_id, ticket.day)
-    return Standing(ticket, ahead, average * ahead / max(counters, 1))
+    return _at(ticket, await tx.hall.standing(ticket))
 
 
 async def _issue(
     tx: Transaction,
     office: HallOffice,
-    category: str,
     business_code: str,
     booking: Booking | None,
     priority_group: str,
     now: dt.datetime,
     issued_by: str,
 ) -> Issued:
+    """Issue a ticket: three statements (where it will stand with its business's
+    category, its number, the insert) before the outbox. A walk-in's business the
+    office does not handle is not found; a booking's is issued under the default
+    prefix (it was booked there)."""
     rules = office.rules
     day = office.local_now(now).date()
-    prefix = rules.prefix_for(category)
     ticket = Ticket(
         id=str(uuid.uuid4()),
         office_id=office.id,
         city_code=office.city_code,
         day=day,
-        prefix=prefix,
+        prefix="",  # of its category, read with its place below
         number=0,  # numbered last, below
         business_code=business_code,
         booking_id=booking.id if booking else None,
@@ -107,9 +104,13 @@ async def _issue(
     # row is locked from the numbering to the commit, and every other check-in of
     # the office and prefix waits for it; so nothing but the insert and the outbox
     # happens under that lock.
-    standing = await _standing(tx, ticket, issued=False)
-    ticket = dataclasses.replace(ticket, number=await tx.hall.next_number(office.id, day, prefix))
-    standing = dataclasses.replace(standing, ticket=ticket)
+    place, category = await tx.hall.new_ticket_place(ticket)
+    if category is None and booking is None:
+        raise NotFound("business", business_code, field="business")
+    prefix = rules.prefix_for(category or "")
+    number = await tx.hall.next_number(office.id, day, prefix)
+    ticket = dataclasses.replace(ticket, prefix=prefix, number=number)
+    standing = _at(ticket, place)
     # Already near the front: the issued message says so; no "coming up" later.
     told = booking is not None and standing.ahead <= rules.coming_up_ahead
     await tx.hall.add_ticket(ticket, coming_up_sent=told)
@@ -147,27 +148,30 @@ async def check_in(
     now = clock()
     async with uow.write() as tx:
         office = await _office(tx, office_id)
-        if not booking_id:
-            found = await tx.hall.booking_id_by_code(
+        if booking_id:
+            booking = await tx.bookings.get_booking(booking_id, citizen_id)
+        else:
+            booking = await tx.hall.booking_by_code(
                 office.id, office.local_now(now).date(), confirmation_code.strip().upper()
             )
-            if found is None:
+            if booking is None:
                 raise NotFound(
                     "booking",
                     confirmation_code,
                     field="code",
                     detail=f"No booking with code {confirmation_code!r} at {office.id} today.",
                 )
-            booking_id = found
-        booking = await tx.bookings.get_booking(booking_id, citizen_id)
         if booking is None or (confirmation_code and booking.confirmation_code != confirmation_code):
             raise NotFound("booking", booking_id, field="booking_id" if citizen_id else "code")
         # Even a booking checked in before is refused at another office.
         check_office(booking, office)
-        existing = await tx.hall.ticket_for_booking(booking.id)
-        if existing is not None:
-            standing = await _standing(tx, existing)
-            return Issued(existing, standing.ahead, standing.wait, new=False)
+        # Its ticket is issued in the transaction that moves it from confirmed, and
+        # nothing moves it back: a booking read as confirmed has none to look up.
+        if booking.status is not BookingStatus.CONFIRMED:
+            existing = await tx.hall.ticket_for_booking(booking.id)
+            if existing is not None:
+                standing = await _standing(tx, existing)
+                return Issued(existing, standing.ahead, standing.wait, new=False)
         check_checkin(booking, office, now)
         if not await tx.bookings.change_status(
             booking.id, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, now
@@ -178,10 +182,7 @@ async def check_in(
                 raise Refused("booking_changed", "The booking changed meanwhile; try again.")
             standing = await _standing(tx, existing)
             return Issued(existing, standing.ahead, standing.wait, new=False)
-        category = await tx.hall.business_category(office.id, office.city_code, booking.business_code)
-        return await _issue(
-            tx, office, category or "", booking.business_code, booking, priority_group, now, issued_by
-        )
+        return await _issue(tx, office, booking.business_code, booking, priority_group, now, issued_by)
 
 
 async def walk_in(
@@ -197,10 +198,7 @@ async def walk_in(
     async with uow.write() as tx:
         office = await _office(tx, office_id)
         check_walk_in(office, now)
-        category = await tx.hall.business_category(office.id, office.city_code, business_code)
-        if category is None:
-            raise NotFound("business", business_code, field="business")
-        return await _issue(tx, office, category, business_code, None, priority_group, now, issued_by)
+        return await _issue(tx, office, business_code, None, priority_group, now, issued_by)
 
 
 async def call_next(
@@ -216,17 +214,19 @@ async def call_next(
             f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
             field="counter",
         )
-        # Asked first so that the answer does not depend on whether anyone waits;
-        # the partial unique indexes decide a race between two such calls.
-        if await tx.hall.busy(office.id, counter, clerk_id):
-            raise busy
+        # The call itself finds a busy counter or clerk (the partial unique indexes
+        # refuse a second called ticket, also to a concurrent call); only when
+        # nobody waits is it asked, so that the answer does not depend on that.
         try:
             ticket = await tx.hall.call_next(office.id, day, counter, clerk_id, now)
         except Occupied:
             raise busy from None
-        if ticket is not None:
-            tx.emit(events.QueueChanged(ticket, "called"))
-            await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
+        if ticket is None:
+            if await tx.hall.busy(office.id, counter, clerk_id):
+                raise busy
+            return None
+        tx.emit(events.QueueChanged(ticket, "called"))
+        await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
         return ticket
 
 
@@ -335,7 +335,7 @@ async def queue(uow: UnitOfWork, clock: Clock, office_id: str) -> QueueState:
             day=day,
             waiting=await tx.hall.waiting(office.id, day),
             called=called,
-            average_service=await _average_service(tx, office.id, day),
+            average_service=await tx.hall.average_service(office.id, day) or DEFAULT_SERVICE_TIME,
             counters_open=len(called),
         )
 

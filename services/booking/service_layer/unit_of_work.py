@@ -11,7 +11,7 @@ from typing import Protocol
 from services.booking.domain import model
 from services.booking.domain.bookings import Booking, BookingStatus, WaitlistEntry, WaitStatus
 from services.booking.domain.events import Event
-from services.booking.domain.hall import HallOffice, Ticket, TicketStatus
+from services.booking.domain.hall import HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.policies import Kind, Policy, State
 from services.booking.domain.preapplications import (
     Attachment,
@@ -73,16 +73,29 @@ class CatalogueRepository(Protocol):
 
 @dataclass(frozen=True)
 class SlotContext:
-    """A slot with everything a booking in it is checked against and snapshots."""
+    """A slot with everything a booking in it is checked against and snapshots, and
+    what the citizen asking has that bears on it, read together in one statement."""
 
     slot: model.Slot
     office: model.Office
     city: model.City
     business: model.Business
+    #: Whether the citizen ever missed an appointment: only then are the dates read.
+    has_no_shows: bool
+    #: The citizen's open waitlist entry for the business (at most one), if any.
+    waiting: WaitlistEntry | None
+    #: (request fingerprint, stored answer) of the Idempotency-Key asked about, if used.
+    earlier: tuple[str, bytes] | None
 
 
 class BookingRepository(Protocol):
-    async def slot_context(self, slot_id: int, business_code: str) -> SlotContext | None: ...
+    async def slot_context(
+        self, slot_id: int, business_code: str, citizen_id: str, idempotency_key: str = ""
+    ) -> SlotContext | None:
+        """The slot with its office, city and business, if the office handles the
+        business in the slot's group (None otherwise), and the citizen's facts."""
+        ...
+
     async def no_shows(self, citizen_id: str, since: dt.datetime) -> list[dt.datetime]: ...
     async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, bytes] | None:
         """(request fingerprint, stored answer) of a key already used."""
@@ -118,9 +131,6 @@ class BookingRepository(Protocol):
 
     async def add_entry(self, entry: WaitlistEntry) -> bool: ...
     async def get_entry(self, entry_id: str, citizen_id: str | None = None) -> WaitlistEntry | None: ...
-    async def open_entry(
-        self, citizen_id: str, city_code: str, business_code: str
-    ) -> WaitlistEntry | None: ...
     async def list_entries(self, citizen_id: str) -> list[tuple[WaitlistEntry, int]]: ...
     async def position(self, entry_id: str) -> int: ...
     async def next_waiting(self, slot: model.Slot) -> WaitlistEntry | None: ...
@@ -210,10 +220,6 @@ class HallRepository(Protocol):
     """The hall's tickets (decision 49)."""
 
     async def hall_office(self, office_id: str) -> HallOffice | None: ...
-    async def business_category(self, office_id: str, city_code: str, business_code: str) -> str | None:
-        """The category of a business the office handles; None if it handles none such."""
-        ...
-
     async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
         ...
@@ -223,7 +229,7 @@ class HallRepository(Protocol):
         ...
 
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None: ...
-    async def booking_id_by_code(self, office_id: str, date: dt.date, code: str) -> str | None: ...
+    async def booking_by_code(self, office_id: str, date: dt.date, code: str) -> Booking | None: ...
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None: ...
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
     async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
@@ -251,9 +257,17 @@ class HallRepository(Protocol):
         """Called tickets of an office ("": of every office)."""
         ...
 
-    async def standing(self, ticket: Ticket, *, issued: bool = True) -> tuple[int, int]:
-        """Waiting tickets called before this one (``issued=False``: not inserted
-        yet), and counters with a ticket called now."""
+    async def standing(self, ticket: Ticket) -> Place:
+        """Where an issued ticket stands."""
+        ...
+
+    async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
+        """Where a ticket not inserted yet will stand, and the category of its
+        business at its office (None: the office does not handle it)."""
+        ...
+
+    async def average_service(self, office_id: str, day: dt.date) -> dt.timedelta | None:
+        """The office's recent average service time today; None before the first."""
         ...
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
@@ -261,7 +275,6 @@ class HallRepository(Protocol):
         booking not yet told "coming up"."""
         ...
 
-    async def recent_service_times(self, office_id: str, day: dt.date) -> list[dt.timedelta]: ...
     async def mark_coming_up(self, ticket_id: str) -> bool:
         """False when "coming up" was sent for it before."""
         ...

@@ -10,7 +10,12 @@ We accept a callback whose signature matches and whose timestamp is within
 ``TOLERANCE`` of our clock; the event id makes a replay inside that window
 refused by the cards database (a unique key), one outside it by the timestamp.
 The scheme is Stripe's and Slack's: the timestamp is signed, so it cannot be
-moved forward by whoever replays the body."""
+moved forward by whoever replays the body.
+
+A batch (``/v1/callbacks/courier/batch``) carries many such callbacks in one JSON
+body, ``{"callbacks": [{"timestamp": "…", "signature": "v1=…", "body": "…"}, …]}``:
+each item's ``body`` is the text of one callback's body, signed with its timestamp
+exactly as above, so every event is verified on its own (``verify_batch``)."""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ import json
 from services.cards.service_layer.ports import CourierEvent, CourierEventKind
 
 TOLERANCE = dt.timedelta(minutes=5)
+#: Callbacks in one batch at most.
+MAX_BATCH = 500
 KINDS = frozenset(
     {
         CourierEventKind.PICKED_UP,
@@ -90,3 +97,32 @@ def verify(secret: bytes, timestamp: str, signature: str, body: bytes, now: dt.d
         occurred_at=occurred_at,
         detail=detail,
     )
+
+
+def verify_batch(secret: bytes, body: bytes, now: dt.datetime) -> list[CourierEvent | BadCallback]:
+    """Each callback of a batch verified on its own: its event, or why it is refused.
+    ``BadCallback`` when the body is no batch at all."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadCallback("body", "is not JSON") from None
+    items = data.get("callbacks") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise BadCallback("callbacks", f"must be a list of 1 to {MAX_BATCH} callbacks")
+    return [_verify_item(secret, item, now) for item in items]
+
+
+def _verify_item(secret: bytes, item: object, now: dt.datetime) -> CourierEvent | BadCallback:
+    if not isinstance(item, dict):
+        return BadCallback("callbacks", "each must be a JSON object")
+    timestamp, signature, body = (item.get(name) for name in ("timestamp", "signature", "body"))
+    if not isinstance(timestamp, str):
+        return BadCallback("X-Courier-Timestamp", "must be Unix seconds")
+    if not isinstance(signature, str) or len(signature) > 200:
+        return BadCallback("X-Courier-Signature", "does not match the body and timestamp")
+    if not isinstance(body, str):
+        return BadCallback("body", "must be the callback's body as a string")
+    try:
+        return verify(secret, timestamp, signature, body.encode("utf-8", "surrogatepass"), now)
+    except BadCallback as bad:
+        return bad

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
 from mintong.identity.v1 import cardholders_pb2 as pb
 from mintong.identity.v1 import cardholders_pb2_grpc as pb_grpc
+from services.cards.adapters.coalesce import Coalescer
 from services.cards.domain.eligibility import Holder
 from services.cards.service_layer.directory import HolderRecord
 from services.runtime import context
-from services.runtime.errors import NotFound
+from services.runtime.errors import Kind, NotFound, ProblemError
 from services.runtime.grpc_client import LazyStub
 from services.runtime.proto_values import date_to_proto
 
@@ -50,10 +53,40 @@ def _record(h: pb.CardHolder, citizen_id: str) -> HolderRecord:
     )
 
 
+def _refusal(change: pb.CardChange) -> ProblemError | None:
+    """The problem identity refused one change of a batch with, if any."""
+    if not change.HasField("problem"):
+        return None
+    problem = change.problem
+    field = problem.field_violations[0].field if problem.field_violations else None
+    try:
+        kind = Kind(problem.status)
+    except ValueError:
+        kind = Kind.CONFLICT
+    return ProblemError(problem.code, problem.detail, field=field, title=problem.title or None, kind=kind)
+
+
+@dataclass(frozen=True)
+class _NewCard:
+    citizen_id: str
+    application_id: str
+    card_number: str
+    issued_on: dt.date
+    expires_on: dt.date
+
+
 class GrpcCardHolders:
+    """Each call of the port is gathered with those made at the same time into one
+    call to identity (``Coalescer``): applications submitted together are one
+    GetCardHolders and one ReportCardsLost, a production batch's cards one
+    RecordNewCards — each item answered on its own."""
+
     def __init__(self, target: str, timeout: float = 5.0) -> None:
         self.stub = LazyStub("identity", target, pb_grpc.CardHolderServiceStub)
         self.timeout = timeout
+        self._holders: Coalescer[str, HolderRecord] = Coalescer(self._get_batch, MAX_HOLDERS)
+        self._lost: Coalescer[tuple[str, str], None] = Coalescer(self._report_lost_batch, MAX_HOLDERS)
+        self._new_cards: Coalescer[_NewCard, None] = Coalescer(self._record_batch, MAX_HOLDERS)
 
     def _options(self) -> dict[str, object]:
         # Cards asks for itself, whoever's call it is serving (a worker serves none).
@@ -63,15 +96,14 @@ class GrpcCardHolders:
         }
 
     async def get(self, citizen_id: str) -> HolderRecord:
+        return await self._holders(citizen_id)
+
+    async def _get_batch(self, citizen_ids: list[str]) -> list[HolderRecord | BaseException]:
         try:
-            answer = await self.stub.get().GetCardHolder(
-                pb.GetCardHolderRequest(citizen_id=citizen_id), **self._options()
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound("citizen", citizen_id) from None
-            raise self.stub.unavailable(error) from error
-        return _record(answer.holder, citizen_id)
+            found = await self.get_many(citizen_ids)
+        except ProblemError as error:
+            return [_copy(error) for _ in citizen_ids]
+        return [found.get(c) or NotFound("citizen", c) for c in citizen_ids]
 
     async def get_many(self, citizen_ids: Sequence[str]) -> dict[str, HolderRecord]:
         found: dict[str, HolderRecord] = {}
@@ -88,27 +120,46 @@ class GrpcCardHolders:
         return found
 
     async def report_lost(self, citizen_id: str, application_id: str) -> None:
-        try:
-            await self.stub.get().ReportCardLost(
-                pb.ReportCardLostRequest(citizen_id=citizen_id, application_id=application_id),
-                **self._options(),
-            )
-        except grpc.aio.AioRpcError as error:
-            raise self.stub.unavailable(error) from error
+        await self._lost((citizen_id, application_id))
+
+    async def _report_lost_batch(self, reports: list[tuple[str, str]]) -> list[BaseException | None]:
+        request = pb.ReportCardsLostRequest(
+            reports=[pb.ReportCardLostRequest(citizen_id=c, application_id=a) for c, a in reports]
+        )
+        return await self._changes(self.stub.get().ReportCardsLost, request, len(reports))
 
     async def record_new_card(
         self, citizen_id: str, application_id: str, card_number: str, issued_on: dt.date, expires_on: dt.date
     ) -> None:
-        try:
-            await self.stub.get().RecordNewCard(
+        await self._new_cards(_NewCard(citizen_id, application_id, card_number, issued_on, expires_on))
+
+    async def _record_batch(self, cards: list[_NewCard]) -> list[BaseException | None]:
+        request = pb.RecordNewCardsRequest(
+            cards=[
                 pb.RecordNewCardRequest(
-                    citizen_id=citizen_id,
-                    application_id=application_id,
-                    card_number=card_number,
-                    issued_on=date_to_proto(issued_on),
-                    expires_on=date_to_proto(expires_on),
-                ),
-                **self._options(),
-            )
+                    citizen_id=c.citizen_id,
+                    application_id=c.application_id,
+                    card_number=c.card_number,
+                    issued_on=date_to_proto(c.issued_on),
+                    expires_on=date_to_proto(c.expires_on),
+                )
+                for c in cards
+            ]
+        )
+        return await self._changes(self.stub.get().RecordNewCards, request, len(cards))
+
+    async def _changes(self, rpc: Any, request: object, count: int) -> list[BaseException | None]:
+        """Each change's refusal (None: made); identity not answering is every one's."""
+        try:
+            answer = await rpc(request, **self._options())
         except grpc.aio.AioRpcError as error:
-            raise self.stub.unavailable(error) from error
+            return [self.stub.unavailable(error) for _ in range(count)]
+        return [_refusal(change) for change in answer.changes]
+
+
+def _copy(error: ProblemError) -> ProblemError:
+    """A problem of its own for each caller (one raised in many tasks would share,
+    and grow, one traceback)."""
+    copy = ProblemError(error.code, error.detail, field=error.field, title=error.title, kind=error.kind)
+    copy.retry_after = error.retry_after
+    return copy

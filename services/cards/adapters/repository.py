@@ -320,6 +320,10 @@ class SqlApplicationRepository:
     async def in_batch(self, batch_id: str) -> list[Application]:
         return await self._many(select(a).where(a.c.batch_id == batch_id).order_by(a.c.id))
 
+    async def in_production(self, batch_id: str) -> int:
+        query = select(func.count()).where(a.c.batch_id == batch_id, a.c.status == Status.IN_PRODUCTION.value)
+        return int((await self.conn.execute(query)).scalar_one())
+
     async def record_courier_event(
         self, event_id: str, tracking_number: str, kind: str, occurred_at: dt.datetime, now: dt.datetime
     ) -> bool:

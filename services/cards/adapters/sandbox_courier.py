@@ -1,7 +1,8 @@
 """The SANDBOX courier: books nothing with anyone, records each shipment and, as a
 worker of the cards host, reports it picked up and then delivered a ``step`` apart
-by POSTing SIGNED status callbacks to the gateway, exactly as the real courier does
-(docs/courier.md, ``courier_signature``), so that one machine shows the whole
+by POSTing SIGNED status callbacks to the gateway as a real courier may (docs/courier.md,
+``courier_signature``): the callbacks due in a round go in batches (the callback
+URL's ``/batch``), each signed on its own, so that one machine shows the whole
 journey and the gateway's checks (signature, clock, replay) are the real ones.
 
 Idempotent as the real courier must be: booking an application again returns the
@@ -14,9 +15,9 @@ data: application ids, tracking numbers, booking times and the callbacks already
 answered; the recipient, phone and address stay in this process's memory
 (:attr:`SandboxCourier.shipments`), for tests and a developer to look at.
 
-A callback is retried (tenacity, exponential back-off) while the gateway cannot be
-reached or answers 5xx, then left for the next round; one the gateway refuses
-otherwise (4xx but 409) is logged and given up: sending it again cannot help."""
+A batch is retried (tenacity, exponential back-off) while the gateway cannot be
+reached or answers 5xx, then left for the next round; a callback the gateway
+refuses otherwise (4xx but 409) is logged and given up: sending it again cannot help."""
 
 from __future__ import annotations
 
@@ -41,8 +42,6 @@ from services.runtime.worker import BackgroundLoop
 log = logging.getLogger(__name__)
 
 FILE = Path("sandbox") / "courier.jsonl"
-TIMESTAMP_HEADER = "X-Courier-Timestamp"
-SIGNATURE_HEADER = "X-Courier-Signature"
 #: What happens to a shipment unless a test steers it otherwise.
 USUAL = (CourierEventKind.PICKED_UP, CourierEventKind.DELIVERED)
 
@@ -92,11 +91,15 @@ class SandboxCourier(BackgroundLoop):
         attempts: int = 4,
         client: httpx.AsyncClient | None = None,
         concurrency: int = 16,
+        batch: int = 100,
     ) -> None:
         super().__init__()
         if httpx.URL(callback_url).scheme not in ("http", "https"):
             raise ValueError("the courier callback URL must be http:// or https://")
         self.callback_url = callback_url
+        #: Where the batches go: the callback URL's ``/batch``.
+        self.batch_url = callback_url.rstrip("/") + "/batch"
+        self.batch = batch
         self._secret = secret
         self.step = step
         self.clock = clock
@@ -173,22 +176,25 @@ class SandboxCourier(BackgroundLoop):
                 # time, whichever round (its retries may outlast one) sends it.
                 self._in_flight.add(parcel.tracking_number)
                 due.append((parcel, upcoming[0]))
-        answered = [e for e in await asyncio.gather(*(self._send(p, kind) for p, kind in due)) if e]
-        # One append a round, not one per callback: a journey of 100 applications a
-        # second is 200 callbacks a second.
+        # A batch per request (docs/courier.md, "Batches"): a journey of 100
+        # applications a second is 200 callbacks a second, each otherwise a request
+        # through the gateway and a transaction of the cards service.
+        batches = [due[n : n + self.batch] for n in range(0, len(due), self.batch)]
+        answered = [e for sent in await asyncio.gather(*(self._send(b) for b in batches)) for e in sent]
+        # One append a round, not one per callback.
         await self._write(*({"answered": event_id} for event_id in answered))
         return len(answered)
 
-    async def _send(self, parcel: _Parcel, kind: str) -> str | None:
-        """The event id once the gateway answered it; None: left for the next round."""
+    async def _send(self, batch: list[tuple[_Parcel, str]]) -> list[str]:
+        """The event ids the gateway answered; the others are left for the next round."""
         try:
-            return await self._send_one(parcel, kind)
+            return await self._send_batch(batch)
         finally:
-            self._in_flight.discard(parcel.tracking_number)
+            for parcel, _ in batch:
+                self._in_flight.discard(parcel.tracking_number)
 
-    async def _send_one(self, parcel: _Parcel, kind: str) -> str | None:
+    async def _send_batch(self, batch: list[tuple[_Parcel, str]]) -> list[str]:
         async with self._limit:
-            event_id = f"{parcel.tracking_number}:{kind}"
             try:
                 async for attempt in AsyncRetrying(
                     stop=stop_after_attempt(self.attempts),
@@ -197,44 +203,59 @@ class SandboxCourier(BackgroundLoop):
                     reraise=True,
                 ):
                     with attempt:
-                        status = await self._post(parcel, kind, event_id)
+                        statuses = await self._post(batch)
             except _TryAgain as exc:
-                log.warning("sandbox courier: callback %s not taken (%s); next round", event_id, exc)
-                return None
-        self.sent.append((event_id, status))
-        if 200 <= status < 300 or status == 409:
-            log.debug("sandbox courier: %s %s (HTTP %d)", parcel.tracking_number, kind, status)
-        else:
-            log.warning("sandbox courier: callback %s refused (HTTP %d); given up", event_id, status)
-        parcel.answered.add(kind)
-        return event_id
+                log.warning("sandbox courier: %d callbacks not taken (%s); next round", len(batch), exc)
+                return []
+        answered = []
+        for (parcel, kind), status in zip(batch, statuses, strict=True):
+            event_id = f"{parcel.tracking_number}:{kind}"
+            self.sent.append((event_id, status))
+            if 200 <= status < 300 or status == 409:
+                log.debug("sandbox courier: %s %s (HTTP %d)", parcel.tracking_number, kind, status)
+            else:
+                log.warning("sandbox courier: callback %s refused (HTTP %d); given up", event_id, status)
+            parcel.answered.add(kind)
+            answered.append(event_id)
+        return answered
 
-    async def _post(self, parcel: _Parcel, kind: str, event_id: str) -> int:
+    async def _post(self, batch: list[tuple[_Parcel, str]]) -> list[int]:
+        """Each callback's HTTP status as the gateway answered it."""
         now = self.clock()
-        body = json.dumps(
-            {
-                "event_id": event_id,
-                "tracking_number": parcel.tracking_number,
-                "kind": kind,
-                "occurred_at": now.isoformat(timespec="seconds"),
-            },
-            separators=(",", ":"),
-        ).encode()
         timestamp = int(now.timestamp())  # signed anew on every attempt
-        headers = {
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
-        }
+        callbacks = []
+        for parcel, kind in batch:
+            body = json.dumps(
+                {
+                    "event_id": f"{parcel.tracking_number}:{kind}",
+                    "tracking_number": parcel.tracking_number,
+                    "kind": kind,
+                    "occurred_at": now.isoformat(timespec="seconds"),
+                },
+                separators=(",", ":"),
+            )
+            signature = sign(self._secret, timestamp, body.encode())
+            callbacks.append({"timestamp": str(timestamp), "signature": signature, "body": body})
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=5.0)
+            # A batch is up to ``batch`` transactions' work at the gateway: a loaded
+            # machine takes longer than for one callback, and a timeout would send
+            # the whole batch again (all replays by then: work for nothing).
+            self._client = httpx.AsyncClient(timeout=30.0)
         try:
-            response = await self._client.post(self.callback_url, content=body, headers=headers)
+            response = await self._client.post(self.batch_url, json={"callbacks": callbacks})
         except httpx.TransportError as exc:  # timeouts included
             raise _TryAgain(type(exc).__name__) from exc
         if response.status_code >= 500 or response.status_code in (408, 425, 429):
             raise _TryAgain(f"HTTP {response.status_code}")
-        return response.status_code
+        if not 200 <= response.status_code < 300:  # the batch refused whole
+            return [response.status_code] * len(batch)
+        try:
+            statuses = [int(result["http_status"]) for result in response.json()["results"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _TryAgain("an answer that is no batch's") from exc
+        if len(statuses) != len(batch):
+            raise _TryAgain("an answer for another batch")
+        return statuses
 
     # --- what survives a restart ---------------------------------------------------
 

@@ -16,10 +16,12 @@ from services.cards.domain.kinds import KindDefinition
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
 from services.cards.service_layer import applications
 from services.cards.service_layer.applications import ApplyCommand, Cards
+from services.cards.service_layer.ports import CourierEvent
 from services.runtime.clock import Clock
 from services.runtime.context import CallerKind, Role, require_role
 from services.runtime.db import retry_transient
 from services.runtime.errors import InvalidArgument, Kind, ProblemError
+from services.runtime.grpc_server import problem_proto
 from services.runtime.proto_values import date_to_proto, time_to_proto, timestamp_to_proto
 from services.runtime.text import check_text
 
@@ -253,21 +255,58 @@ class CourierCallbackServicer(pb_grpc.CourierCallbackServiceServicer):
     ) -> pb.RecordCourierCallbackResponse:
         require_role(CallerKind.SERVICE)
         try:
-            event = courier_signature.verify(
-                self.secret, request.timestamp, request.signature, request.body, self.clock()
+            event = _checked(
+                courier_signature.verify(
+                    self.secret, request.timestamp, request.signature, request.body, self.clock()
+                )
             )
         except courier_signature.BadCallback as bad:
-            if bad.field.startswith("X-Courier"):
-                raise ProblemError(
-                    "courier_signature_invalid",
-                    f"{bad.field} {bad.reason}.",
-                    field=bad.field,
-                    kind=Kind.UNAUTHENTICATED,
-                ) from None
-            raise InvalidArgument(
-                "invalid_courier_callback", f"{bad.field} {bad.reason}.", field=bad.field
-            ) from None
-        for name in ("event_id", "tracking_number", "detail"):
-            check_text(getattr(event, name), name, max_length=200)
+            raise _refusal(bad) from None
         app = await retry_transient(lambda: applications.courier_event(self.cards, event))
         return pb.RecordCourierCallbackResponse(application_id=app.id, status=app.status.value)
+
+    async def RecordCourierCallbacks(
+        self, request: pb.RecordCourierCallbacksRequest, context
+    ) -> pb.RecordCourierCallbacksResponse:
+        require_role(CallerKind.SERVICE)
+        try:
+            verified = courier_signature.verify_batch(self.secret, request.body, self.clock())
+        except courier_signature.BadCallback as bad:
+            raise _refusal(bad) from None
+        checked: list[CourierEvent | ProblemError] = []
+        for found in verified:
+            try:
+                checked.append(_refusal(found) if isinstance(found, BaseException) else _checked(found))
+            except ProblemError as refused:
+                checked.append(refused)
+        events = [c for c in checked if isinstance(c, CourierEvent)]
+        recorded = iter(await retry_transient(lambda: applications.courier_events(self.cards, events)))
+        results = []
+        for item in checked:
+            outcome = next(recorded) if isinstance(item, CourierEvent) else item
+            result = pb.CourierCallbackResult(
+                event_id=item.event_id if isinstance(item, CourierEvent) else ""
+            )
+            if isinstance(outcome, ProblemError):
+                result.problem.CopyFrom(problem_proto(outcome))
+            else:
+                result.application_id, result.status = outcome.id, outcome.status.value
+            results.append(result)
+        return pb.RecordCourierCallbacksResponse(results=results)
+
+
+def _refusal(bad: courier_signature.BadCallback) -> ProblemError:
+    if bad.field.startswith("X-Courier"):
+        return ProblemError(
+            "courier_signature_invalid",
+            f"{bad.field} {bad.reason}.",
+            field=bad.field,
+            kind=Kind.UNAUTHENTICATED,
+        )
+    return InvalidArgument("invalid_courier_callback", f"{bad.field} {bad.reason}.", field=bad.field)
+
+
+def _checked(event: CourierEvent) -> CourierEvent:
+    for name in ("event_id", "tracking_number", "detail"):
+        check_text(getattr(event, name), name, max_length=200)
+    return event

@@ -489,44 +489,77 @@ async def describe_office(cards: Cards, city_code: str, office_id: str) -> Windo
 async def courier_event(cards: Cards, event: CourierEvent) -> Application:
     """Moves the application a verified callback reports on; a replayed event id is
     refused (409 courier_event_replayed)."""
-    where = None
-    if event.kind == CourierEventKind.RETURNED:
-        async with cards.uow.read() as tx:
-            known = await tx.applications.by_tracking(event.tracking_number)
-        city = cards.kinds.get(known.city_code) if known else None
-        if known is not None and city is not None and city.returns_office_id:
-            where = await describe_office(cards, city.city_code, city.returns_office_id)
+    (outcome,) = await courier_events(cards, [event])
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
+async def courier_events(cards: Cards, events: Sequence[CourierEvent]) -> list[Application | ProblemError]:
+    """Each verified callback of a batch as ``courier_event`` would take it alone, all
+    in one transaction: a refused one (a replay, an unknown tracking number, an
+    illegal move) is undone alone (a savepoint) and answered with its problem."""
+    if not events:
+        return []
+    where: dict[str, WindowOffice | None] = {}
+    for event in events:
+        if event.kind == CourierEventKind.RETURNED:
+            where[event.event_id] = await _returns_office(cards, event.tracking_number)
+    outcomes: list[Application | ProblemError] = []
     async with cards.uow.write() as tx:
-        if not await tx.applications.record_courier_event(
-            event.event_id, event.tracking_number, event.kind, event.occurred_at, cards.clock()
-        ):
-            raise ProblemError(
-                "courier_event_replayed",
-                "This courier event was received before.",
-                field="event_id",
-                kind=Kind.CONFLICT,
-            )
-        app = await tx.applications.by_tracking(event.tracking_number)
-        if app is None:
-            raise NotFound("tracking_number", event.tracking_number, field="tracking_number")
-        reason = f"courier: {event.kind}" + (f" ({event.detail})" if event.detail else "")
-        target = _COURIER_MOVES[event.kind]
-        if event.kind == CourierEventKind.PICKED_UP and app.status is Status.SHIPPED:
-            return app  # booked means shipped already: the pick-up changes nothing
-        if not await move(cards, tx, app, target, reason, "courier"):
-            raise _status_changed()
-        city = cards.kinds.get(app.city_code)
-        if target is Status.RETURNED and city is not None and city.returns_office_id:
-            await move(
-                cards,
-                tx,
-                app,
-                Status.READY_FOR_PICKUP,
-                "returned by the courier: waits at the office",
-                SYSTEM,
-                office_id=city.returns_office_id,
-                where=where,
-            )
+        for event in events:
+            try:
+                async with tx.savepoint():
+                    outcomes.append(await _courier_event(cards, tx, event, where.get(event.event_id)))
+            except ProblemError as refused:
+                outcomes.append(refused)
+    return outcomes
+
+
+async def _returns_office(cards: Cards, tracking_number: str) -> WindowOffice | None:
+    """Where a returned card waits, described for the citizen's message (asked of
+    booking before the transaction, not inside it)."""
+    async with cards.uow.read() as tx:
+        known = await tx.applications.by_tracking(tracking_number)
+    city = cards.kinds.get(known.city_code) if known else None
+    if known is None or city is None or not city.returns_office_id:
+        return None
+    return await describe_office(cards, city.city_code, city.returns_office_id)
+
+
+async def _courier_event(
+    cards: Cards, tx: Transaction, event: CourierEvent, where: WindowOffice | None
+) -> Application:
+    if not await tx.applications.record_courier_event(
+        event.event_id, event.tracking_number, event.kind, event.occurred_at, cards.clock()
+    ):
+        raise ProblemError(
+            "courier_event_replayed",
+            "This courier event was received before.",
+            field="event_id",
+            kind=Kind.CONFLICT,
+        )
+    app = await tx.applications.by_tracking(event.tracking_number)
+    if app is None:
+        raise NotFound("tracking_number", event.tracking_number, field="tracking_number")
+    reason = f"courier: {event.kind}" + (f" ({event.detail})" if event.detail else "")
+    target = _COURIER_MOVES[event.kind]
+    if event.kind == CourierEventKind.PICKED_UP and app.status is Status.SHIPPED:
+        return app  # booked means shipped already: the pick-up changes nothing
+    if not await move(cards, tx, app, target, reason, "courier"):
+        raise _status_changed()
+    city = cards.kinds.get(app.city_code)
+    if target is Status.RETURNED and city is not None and city.returns_office_id:
+        await move(
+            cards,
+            tx,
+            app,
+            Status.READY_FOR_PICKUP,
+            "returned by the courier: waits at the office",
+            SYSTEM,
+            office_id=city.returns_office_id,
+            where=where,
+        )
     return app
 
 

@@ -176,7 +176,11 @@ class Journey:
         for batch_id in batches:
             produced = {card.application_id: card for card in await self.production.produced(batch_id)}
             async with self.cards.uow.read() as tx:
-                apps = await tx.applications.in_batch(batch_id)
+                # Nothing made yet: the batch (a hundred applications and their
+                # timelines) is not read on every pass while the centre works.
+                apps = await tx.applications.in_batch(batch_id) if produced else []
+                if not produced and await tx.applications.in_production(batch_id):
+                    continue
             waiting = sum(1 for app in apps if app.status is Status.IN_PRODUCTION and app.id not in produced)
             ready = [
                 (app, produced[app.id])

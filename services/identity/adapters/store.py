@@ -100,6 +100,13 @@ class SqlStore:
             )
         )
 
+    async def lock_residents(self, citizen_ids: Sequence[str]) -> None:
+        # One statement, in citizen order: two transactions locking overlapping sets
+        # take turns rather than deadlock. (SQLite: the write lock is held already.)
+        r = orm.residents
+        query = select(r.c.citizen_id).where(r.c.citizen_id.in_(sorted(citizen_ids))).order_by(r.c.citizen_id)
+        await self.conn.execute(query.with_for_update())
+
     async def resident_for_update(self, citizen_id: str) -> Resident | None:
         # The row locked (PostgreSQL) until the transaction ends: two calls for the
         # same citizen's card take turns rather than both reading the old status.

@@ -7,10 +7,11 @@ from __future__ import annotations
 from mintong.identity.v1 import cardholders_pb2 as pb
 from mintong.identity.v1 import cardholders_pb2_grpc as pb_grpc
 from services.identity.domain.model import Resident
-from services.identity.service_layer.cardholders import CardHolders
+from services.identity.service_layer.cardholders import CardHolders, NewCard, Outcome
 from services.runtime import context as calls
 from services.runtime.context import Caller
 from services.runtime.errors import Kind, ProblemError
+from services.runtime.grpc_server import problem_proto
 from services.runtime.proto_values import date_from_proto, date_to_proto
 
 #: The one caller of this service.
@@ -48,6 +49,25 @@ def _holder(r: Resident) -> pb.CardHolder:
     )
 
 
+def _changes(outcomes: list[Outcome]) -> list[pb.CardChange]:
+    return [
+        pb.CardChange(problem=problem_proto(o))
+        if isinstance(o, ProblemError)
+        else pb.CardChange(card_status=o.value)
+        for o in outcomes
+    ]
+
+
+def _new_card(request: pb.RecordNewCardRequest) -> NewCard:
+    return NewCard(
+        citizen_id=request.citizen_id,
+        application_id=request.application_id,
+        card_number=request.card_number,
+        issued_on=date_from_proto(request.issued_on, "issued_on"),
+        expires_on=date_from_proto(request.expires_on, "expires_on"),
+    )
+
+
 class CardHolderServicer(pb_grpc.CardHolderServiceServicer):
     def __init__(self, holders: CardHolders) -> None:
         self.holders = holders
@@ -78,12 +98,31 @@ class CardHolderServicer(pb_grpc.CardHolderServiceServicer):
         self, request: pb.RecordNewCardRequest, context: object
     ) -> pb.RecordNewCardResponse:
         me = _require_cards()
+        card = _new_card(request)
         status = await self.holders.record_new_card(
-            citizen_id=request.citizen_id,
-            application_id=request.application_id,
-            card_number=request.card_number,
-            issued_on=date_from_proto(request.issued_on, "issued_on"),
-            expires_on=date_from_proto(request.expires_on, "expires_on"),
+            citizen_id=card.citizen_id,
+            application_id=card.application_id,
+            card_number=card.card_number,
+            issued_on=card.issued_on,
+            expires_on=card.expires_on,
             actor=str(me),
         )
         return pb.RecordNewCardResponse(card_status=status.value)
+
+    async def ReportCardsLost(
+        self, request: pb.ReportCardsLostRequest, context: object
+    ) -> pb.ReportCardsLostResponse:
+        me = _require_cards()
+        reports = [(r.citizen_id, r.application_id) for r in request.reports]
+        return pb.ReportCardsLostResponse(
+            changes=_changes(await self.holders.report_lost_many(reports, actor=str(me)))
+        )
+
+    async def RecordNewCards(
+        self, request: pb.RecordNewCardsRequest, context: object
+    ) -> pb.RecordNewCardsResponse:
+        me = _require_cards()
+        cards = [_new_card(c) for c in request.cards]
+        return pb.RecordNewCardsResponse(
+            changes=_changes(await self.holders.record_new_cards(cards, actor=str(me)))
+        )

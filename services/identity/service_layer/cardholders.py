@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import CardRequest, Sealer, Store, UnitOfWork
-from services.runtime.batch import bounded_ids
-from services.runtime.errors import Conflict, InvalidArgument, NotFound
+from services.runtime.batch import MAX_IDS, bounded_ids
+from services.runtime.errors import Conflict, InvalidArgument, NotFound, ProblemError
 from services.runtime.text import check_text
 
 REPORT_LOST = "report_lost"
@@ -22,6 +24,54 @@ NEW_CARD = "new_card"
 #: A card's number as the production centre prints it (the register import checks
 #: the same form).
 CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
+
+
+#: One change's answer: the card's status after it, or the problem that refused it
+#: (nothing of it written).
+Outcome = CardStatus | ProblemError
+
+
+@dataclass(frozen=True)
+class NewCard:
+    """A produced card as the cards service reports it."""
+
+    citizen_id: str
+    application_id: str
+    card_number: str
+    issued_on: dt.date | None
+    expires_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A change of a citizen's card, its input checked."""
+
+    citizen_id: str
+    application_id: str
+    action: str  # REPORT_LOST or NEW_CARD
+    digest: str  # of the request: the same application id with other values is refused
+    card_number: str | None = None
+    issued_on: dt.date | None = None
+    expires_on: dt.date | None = None
+
+
+def _attempt(check: Callable[..., _Change], *args: object) -> _Change | ProblemError:
+    try:
+        return check(*args)
+    except ProblemError as refused:
+        return refused
+
+
+def _bounded(items: Sequence[object], field: str) -> None:
+    if len(items) > MAX_IDS:
+        raise InvalidArgument("too_many_ids", f"At most {MAX_IDS} changes in one call.", field=field)
+
+
+def _one(outcomes: list[Outcome]) -> CardStatus:
+    (outcome,) = outcomes
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
 
 
 def _id(value: str, field: str) -> str:
@@ -56,28 +106,20 @@ class CardHolders:
     async def report_lost(self, *, citizen_id: str, application_id: str, actor: str) -> CardStatus:
         """The card reported lost at once. Refused (409 ``card_not_current``) when
         the register holds no card the citizen could still use."""
+        return _one(await self.report_lost_many([(citizen_id, application_id)], actor=actor))
+
+    async def report_lost_many(self, reports: Sequence[tuple[str, str]], *, actor: str) -> list[Outcome]:
+        """Many ``(citizen_id, application_id)`` reported lost in one transaction (the
+        reports of applications submitted at the same time), each answered on its own
+        as ``report_lost`` would, in order."""
+        _bounded(reports, "reports")
+        return await self._apply([_attempt(self._lost, c, a) for c, a in reports], actor)
+
+    def _lost(self, citizen_id: str, application_id: str) -> _Change:
         citizen_id = _id(citizen_id, "citizen_id")
         application_id = _id(application_id, "application_id")
         digest = self.sealer.lookup(f"card-request:{REPORT_LOST}:{citizen_id}")
-        async with self.uow.write() as store:
-            resident = await self._resident(store, citizen_id)
-            done = await self._done(store, application_id, REPORT_LOST, digest)
-            if done is not None:
-                return done
-            if resident.card_status is CardStatus.INVALIDATED or (
-                not resident.card_number and resident.card_issued_on is None
-            ):
-                raise Conflict(
-                    "card_not_current",
-                    "The register holds no current card of this citizen to report lost.",
-                    field="citizen_id",
-                )
-            status = CardStatus.REPORTED_LOST
-            await store.set_card(citizen_id, status)
-            await self._record(
-                store, actor, "card.reported_lost", resident, application_id, REPORT_LOST, digest
-            )
-        return status
+        return _Change(citizen_id, application_id, REPORT_LOST, digest)
 
     async def record_new_card(
         self,
@@ -91,13 +133,24 @@ class CardHolders:
     ) -> CardStatus:
         """The new card written to the register (valid); the one it replaces, whatever
         its status, is no longer the citizen's card."""
-        citizen_id = _id(citizen_id, "citizen_id")
-        application_id = _id(application_id, "application_id")
-        card_number = card_number.strip()
+        card = NewCard(citizen_id, application_id, card_number, issued_on, expires_on)
+        return _one(await self.record_new_cards([card], actor=actor))
+
+    async def record_new_cards(self, cards: Sequence[NewCard], *, actor: str) -> list[Outcome]:
+        """Many new cards in one transaction (a production batch's), each answered on
+        its own as ``record_new_card`` would, in order."""
+        _bounded(cards, "cards")
+        return await self._apply([_attempt(self._new_card, card) for card in cards], actor)
+
+    def _new_card(self, card: NewCard) -> _Change:
+        citizen_id = _id(card.citizen_id, "citizen_id")
+        application_id = _id(card.application_id, "application_id")
+        card_number = card.card_number.strip()
         if not CARD_NUMBER.fullmatch(card_number):
             raise InvalidArgument(
                 "invalid_card_number", "1 to 32 letters, digits or hyphens.", field="card_number"
             )
+        issued_on, expires_on = card.issued_on, card.expires_on
         if issued_on is None:
             raise InvalidArgument(
                 "issued_on_required", "Give the date the card was issued.", field="issued_on"
@@ -110,16 +163,57 @@ class CardHolders:
             [NEW_CARD, citizen_id, card_number, issued_on.isoformat(), expires_on.isoformat()]
         )
         digest = self.sealer.lookup(f"card-request:{request}")
+        return _Change(citizen_id, application_id, NEW_CARD, digest, card_number, issued_on, expires_on)
+
+    async def _apply(self, changes: list[_Change | ProblemError], actor: str) -> list[Outcome]:
+        """The checked changes in one transaction, in the order asked, their residents
+        locked first in citizen order (two batches sharing residents take turns, never
+        deadlock). A refusal is raised before its change writes anything, so it is
+        answered alone and the others go on."""
+        outcomes: list[Outcome] = [c if isinstance(c, ProblemError) else CardStatus.VALID for c in changes]
+        todo = [(n, c) for n, c in enumerate(changes) if isinstance(c, _Change)]
+        if not todo:
+            return outcomes
         async with self.uow.write() as store:
-            resident = await self._resident(store, citizen_id)
-            done = await self._done(store, application_id, NEW_CARD, digest)
-            if done is not None:
-                return done
+            if len({c.citizen_id for _, c in todo}) > 1:
+                await store.lock_residents([c.citizen_id for _, c in todo])
+            for n, change in todo:
+                try:
+                    outcomes[n] = await self._change(store, change, actor)
+                except ProblemError as refused:
+                    outcomes[n] = refused
+        return outcomes
+
+    async def _change(self, store: Store, change: _Change, actor: str) -> CardStatus:
+        resident = await self._resident(store, change.citizen_id)
+        done = await self._done(store, change.application_id, change.action, change.digest)
+        if done is not None:
+            return done
+        if change.action == REPORT_LOST:
+            if resident.card_status is CardStatus.INVALIDATED or (
+                not resident.card_number and resident.card_issued_on is None
+            ):
+                raise Conflict(
+                    "card_not_current",
+                    "The register holds no current card of this citizen to report lost.",
+                    field="citizen_id",
+                )
+            status = CardStatus.REPORTED_LOST
+            await store.set_card(change.citizen_id, status)
+            action = "card.reported_lost"
+        else:
             status = CardStatus.VALID
             await store.set_card(
-                citizen_id, status, number=card_number, issued_on=issued_on, expires_on=expires_on
+                change.citizen_id,
+                status,
+                number=change.card_number,
+                issued_on=change.issued_on,
+                expires_on=change.expires_on,
             )
-            await self._record(store, actor, "card.recorded", resident, application_id, NEW_CARD, digest)
+            action = "card.recorded"
+        await self._record(
+            store, actor, action, resident, change.application_id, change.action, change.digest
+        )
         return status
 
     async def _resident(self, store: Store, citizen_id: str) -> Resident:

@@ -108,6 +108,10 @@ class Store(Protocol):
         """The resident, its row locked until the transaction ends."""
         ...
 
+    async def lock_residents(self, citizen_ids: Sequence[str]) -> None:
+        """Lock these residents' rows until the transaction ends, in citizen order."""
+        ...
+
     async def set_card(
         self,
         citizen_id: str,

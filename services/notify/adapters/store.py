@@ -33,6 +33,45 @@ _INSERT_DELIVERY = orm.deliveries.insert().values(
 )
 
 
+def _claim_due(dialect: str) -> Any:
+    """Queued deliveries due by ``claimed_at``, at most ``round_size``, switched to
+    SENDING with one more attempt: one statement for a whole round. The status in the
+    WHERE makes the claim safe among several workers: a row another one claimed
+    meanwhile is no longer QUEUED when this UPDATE reaches it, and is left out."""
+    d = orm.deliveries
+    due = (
+        select(d.c.id)
+        .where(d.c.status == Status.QUEUED.value, d.c.due_at <= bindparam("claimed_at"))
+        .order_by(d.c.due_at)
+        .limit(bindparam("round_size"))
+    )
+    if dialect == "postgresql":
+        # Another worker's claim in progress is passed over, not waited for.
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(d)
+        .where(d.c.id.in_(due.scalar_subquery()), d.c.status == Status.QUEUED.value)
+        .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=bindparam("claimed_at"))
+        .returning(*d.c)
+    )
+
+
+_CLAIM_DUE = {"postgresql": _claim_due("postgresql"), "sqlite": _claim_due("sqlite")}
+#: A round's accepted deliveries (executemany): no reason left, provider kept when none is given.
+_RECORD_SENT = (
+    update(orm.deliveries)
+    .where(orm.deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("new_status"),
+        reason="",
+        provider=func.coalesce(bindparam("new_provider"), orm.deliveries.c.provider),
+        provider_ref=func.coalesce(bindparam("new_ref"), orm.deliveries.c.provider_ref),
+        updated_at=bindparam("recorded_at"),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 class SqlStore:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
         self.conn = conn
@@ -191,48 +230,23 @@ class SqlStore:
         )
 
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
-        d = orm.deliveries
-        due = (
-            select(d.c.id)
-            .where(d.c.status == Status.QUEUED.value, d.c.due_at <= now)
-            .order_by(d.c.due_at)
-            .limit(limit)
-        )
-        if self.conn.dialect.name == "postgresql":
-            # Another worker's claim in progress is passed over, not waited for.
-            due = due.with_for_update(skip_locked=True)
-        # One statement for the whole round. The status in the WHERE makes the
-        # claim safe among several workers: a row another one claimed meanwhile is
-        # no longer QUEUED when this UPDATE reaches it, and is left out.
         rows = await self.conn.execute(
-            update(d)
-            .where(d.c.id.in_(due.scalar_subquery()), d.c.status == Status.QUEUED.value)
-            .values(status=Status.SENDING.value, attempts=d.c.attempts + 1, updated_at=now)
-            .returning(*d.c)
+            _CLAIM_DUE[self.conn.dialect.name], {"claimed_at": now, "round_size": limit}
         )
         return sorted((self._delivery(row) for row in rows), key=lambda x: (x.due_at, x.id))
 
     async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
         if not sent:
             return
-        d = orm.deliveries
         await self.conn.execute(
-            update(d)
-            .where(d.c.id == bindparam("delivery_id"))
-            .values(
-                status=bindparam("new_status"),
-                reason="",
-                provider=func.coalesce(bindparam("new_provider"), d.c.provider),
-                provider_ref=func.coalesce(bindparam("new_ref"), d.c.provider_ref),
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False),
+            _RECORD_SENT,
             [
                 {
                     "delivery_id": x.delivery_id,
                     "new_status": x.status.value,
                     "new_provider": x.provider,
                     "new_ref": x.provider_ref,
+                    "recorded_at": now,
                 }
                 for x in sent
             ],
@@ -313,6 +327,15 @@ class SqlStore:
             .values(
                 status=Status.QUEUED.value, reason="worker stopped while sending; retried", updated_at=now
             )
+        )
+        return int(done.rowcount or 0)
+
+    async def release(self, delivery_ids: list[str], now: dt.datetime) -> int:
+        d = orm.deliveries
+        done = await self.conn.execute(
+            update(d)
+            .where(d.c.id.in_(delivery_ids), d.c.status == Status.SENDING.value, d.c.provider_ref.is_(None))
+            .values(status=Status.QUEUED.value, attempts=d.c.attempts - 1, updated_at=now)
         )
         return int(done.rowcount or 0)
 

@@ -49,6 +49,16 @@ INBOX_DELIVERED = Accepted(provider_ref="", delivered=True)
 #: stopped worker; looked for at most every REQUEUE_EVERY.
 STUCK_AFTER = dt.timedelta(minutes=5)
 REQUEUE_EVERY = dt.timedelta(seconds=30)
+#: Deliveries claimed, sent and recorded together in one round.
+ROUND = 200
+#: Deliveries written already claimed and handed to the worker in memory (see
+#: Notifier.send_in) wait at most this many at once: with a round's send timeout
+#: each, the last of them goes long before the stuck-delivery sweep (STUCK_AFTER)
+#: could take it for one cut off by a stopped worker and send it again.
+HAND_OVER_LIMIT = 5 * ROUND
+#: While handed deliveries keep the worker busy, it still looks in the database
+#: this often for what fell due there (retries, reminders, fallbacks).
+LOOK_EVERY = dt.timedelta(seconds=1)
 
 
 #: Deliveries entering a state, by channel and provider (provider names are this
@@ -100,6 +110,9 @@ class Notifier:
         self.on_queued = on_queued  # wakes the delivery worker
         self._tracer = telemetry.tracer(__name__)
         self._next_requeue = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self._next_look = dt.datetime.min.replace(tzinfo=dt.UTC)
+        #: Deliveries claimed when their message was written (committed), not sent yet.
+        self._handed: list[Delivery] = []
 
     # sending
     async def send(
@@ -138,9 +151,17 @@ class Notifier:
         not_before: dt.datetime | None = None,
         cancel_key: str | None = None,
         look_first: bool = True,
+        claimed: list[Delivery] | None = None,
     ) -> Message:
         """Record a message and its first deliveries inside the caller's transaction.
-        The same source_key gives back the message it made the first time."""
+        The same source_key gives back the message it made the first time.
+
+        With ``claimed``, a delivery due at once is written already claimed (SENDING,
+        its attempt counted, as the worker's claim would leave it) and added to
+        ``claimed``, for the caller to :meth:`hand_over` once its transaction has
+        committed: the worker sends it without a claim of its own, a write
+        transaction (and on SQLite a synced commit) less a message, and one less
+        on the way from the event to the provider."""
         if not citizen_id:
             raise InvalidArgument("citizen_required", "Name the citizen to tell.", field="citizen_id")
         if not source_key:
@@ -190,7 +211,18 @@ class Notifier:
         if routes:
             channel, address = routes[0]
             due = self._due(message, not_before or now)
-            deliveries.append(self._delivery(message, channel, address, Status.QUEUED, due))
+            # Not one a cancellation may still withdraw (a reminder whose time is
+            # past): cancelling takes only what is QUEUED.
+            if (
+                claimed is not None
+                and due <= now
+                and cancel_key is None
+                and len(claimed) + len(self._handed) < HAND_OVER_LIMIT
+            ):
+                claimed.append(self._delivery(message, channel, address, Status.SENDING, due))
+                deliveries.append(claimed[-1])
+            else:
+                deliveries.append(self._delivery(message, channel, address, Status.QUEUED, due))
         if deliveries:
             await store.add_deliveries(deliveries)
         # What was just written, as a read would give it back (not read again: a
@@ -216,7 +248,7 @@ class Notifier:
             body=text.body,
             status=status,
             reason="",
-            attempts=0,
+            attempts=1 if status is Status.SENDING else 0,  # claimed: its attempt counted
             due_at=due,
             updated_at=self.clock(),
             trace_context=telemetry.current_carrier(),
@@ -227,7 +259,24 @@ class Notifier:
         return await store.cancel(cancel_key, reason, self.clock())
 
     # delivering
-    async def deliver_due(self, limit: int = 200) -> int:
+    def hand_over(self, claimed: list[Delivery]) -> None:
+        """Deliveries ``send_in`` wrote claimed, their transaction now committed: the
+        worker's next round sends them."""
+        if claimed:
+            self._handed += claimed
+            self.on_queued()
+
+    async def release_handed(self) -> int:
+        """Queue again the handed deliveries no round has taken (the worker is
+        stopping): the next worker sends them at once, not after STUCK_AFTER."""
+        handed, self._handed = self._handed, []
+        if not handed:
+            return 0
+        now = self.clock()
+        async with self.uow.write() as store:
+            return await store.release([d.id for d in handed], now)
+
+    async def deliver_due(self, limit: int = ROUND) -> int:
         """Hand every due delivery to its provider; returns how many were tried.
 
         A round claims up to ``limit`` deliveries in one transaction, hands them to
@@ -235,13 +284,25 @@ class Notifier:
         call), then records every outcome in one transaction: a crowd's messages
         cost a few commits a round, not three each. Once-only stays as it was: a
         claimed delivery is SENDING with its attempt counted before anything is sent,
-        and one left SENDING by a crash is tried again only after five minutes."""
+        and one left SENDING by a crash is tried again only after five minutes.
+
+        Deliveries handed over (see :meth:`hand_over`) go first, without a claim;
+        the database is looked at when none are handed, else at most every
+        LOOK_EVERY (due retries and reminders are not held up by a steady stream)."""
         now = self.clock()
-        async with self.uow.write() as store:
-            if now >= self._next_requeue:  # housekeeping, not needed every round
-                self._next_requeue = now + REQUEUE_EVERY
-                await store.requeue_stuck(now - STUCK_AFTER, now)
-            claimed = await store.claim_due(now, limit)
+        take = min(len(self._handed), limit)
+        claimed: list[Delivery] = []
+        if not take or now >= self._next_look:
+            self._next_look = now + LOOK_EVERY
+            async with self.uow.write() as store:
+                if now >= self._next_requeue:  # housekeeping, not needed every round
+                    self._next_requeue = now + REQUEUE_EVERY
+                    await store.requeue_stuck(now - STUCK_AFTER, now)
+                if limit > take:
+                    claimed = await store.claim_due(now, limit - take)
+        # Taken only now: a failed look above leaves them for the next round.
+        claimed = self._handed[:take] + claimed
+        del self._handed[:take]
         if not claimed:
             return 0
         spans = {d.id: self._span(d) for d in claimed}

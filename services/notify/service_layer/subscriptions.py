@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.notify.domain.messages import Delivery
 from services.notify.domain.templates import Value
 from services.notify.service_layer.notifier import Notifier
 from services.notify.service_layer.ports import Store
@@ -118,8 +119,10 @@ async def handle(
     subject: str,
     event_id: str,
     values: Mapping[str, Any],
+    claimed: list[Delivery] | None = None,
 ) -> None:
-    """Carry out a subscription's actions, in order, in the consumer's transaction."""
+    """Carry out a subscription's actions, in order, in the consumer's transaction;
+    deliveries written claimed go to ``claimed`` (see Notifier.send_in)."""
     subscription = subscriptions.get(subject)
     if subscription is None:
         return
@@ -145,4 +148,5 @@ async def handle(
             not_before=not_before,
             cancel_key=str(values[action.cancel_key]) if action.cancel_key else None,
             look_first=False,  # the consumer's processed-events record deduplicates
+            claimed=claimed,
         )

@@ -287,3 +287,27 @@ class RecordCourierCallbackResponse(_message.Message):
     application_id: str
     status: str
     def __init__(self, application_id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class RecordCourierCallbacksRequest(_message.Message):
+    __slots__ = ("body",)
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    body: bytes
+    def __init__(self, body: _Optional[bytes] = ...) -> None: ...
+
+class CourierCallbackResult(_message.Message):
+    __slots__ = ("event_id", "application_id", "status", "problem")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    application_id: str
+    status: str
+    problem: _common_pb2.Problem
+    def __init__(self, event_id: _Optional[str] = ..., application_id: _Optional[str] = ..., status: _Optional[str] = ..., problem: _Optional[_Union[_common_pb2.Problem, _Mapping]] = ...) -> None: ...
+
+class RecordCourierCallbacksResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CourierCallbackResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CourierCallbackResult, _Mapping]]] = ...) -> None: ...

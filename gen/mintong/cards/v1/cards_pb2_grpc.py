@@ -550,6 +550,11 @@ class CourierCallbackServiceStub:
                 request_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbackRequest.SerializeToString,
                 response_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbackResponse.FromString,
                 _registered_method=True)
+        self.RecordCourierCallbacks = channel.unary_unary(
+                '/mintong.cards.v1.CourierCallbackService/RecordCourierCallbacks',
+                request_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbacksRequest.SerializeToString,
+                response_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbacksResponse.FromString,
+                _registered_method=True)
 
 
 class CourierCallbackServiceServicer:
@@ -563,6 +568,15 @@ class CourierCallbackServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordCourierCallbacks(self, request, context):
+        """Many signed callbacks in one request (docs/courier.md, "Batches"), recorded in
+        one transaction: each is verified and answered on its own, in order, and a
+        refused one changes nothing. A body that is no batch at all is refused whole.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CourierCallbackServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -570,6 +584,11 @@ def add_CourierCallbackServiceServicer_to_server(servicer, server):
                     servicer.RecordCourierCallback,
                     request_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbackRequest.FromString,
                     response_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbackResponse.SerializeToString,
+            ),
+            'RecordCourierCallbacks': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCourierCallbacks,
+                    request_deserializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbacksRequest.FromString,
+                    response_serializer=mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbacksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -601,6 +620,33 @@ class CourierCallbackService:
             '/mintong.cards.v1.CourierCallbackService/RecordCourierCallback',
             mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbackRequest.SerializeToString,
             mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordCourierCallbacks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.cards.v1.CourierCallbackService/RecordCourierCallbacks',
+            mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbacksRequest.SerializeToString,
+            mintong_dot_cards_dot_v1_dot_cards__pb2.RecordCourierCallbacksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -102,3 +102,35 @@ class RecordNewCardResponse(_message.Message):
     CARD_STATUS_FIELD_NUMBER: _ClassVar[int]
     card_status: str
     def __init__(self, card_status: _Optional[str] = ...) -> None: ...
+
+class ReportCardsLostRequest(_message.Message):
+    __slots__ = ("reports",)
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    reports: _containers.RepeatedCompositeFieldContainer[ReportCardLostRequest]
+    def __init__(self, reports: _Optional[_Iterable[_Union[ReportCardLostRequest, _Mapping]]] = ...) -> None: ...
+
+class RecordNewCardsRequest(_message.Message):
+    __slots__ = ("cards",)
+    CARDS_FIELD_NUMBER: _ClassVar[int]
+    cards: _containers.RepeatedCompositeFieldContainer[RecordNewCardRequest]
+    def __init__(self, cards: _Optional[_Iterable[_Union[RecordNewCardRequest, _Mapping]]] = ...) -> None: ...
+
+class CardChange(_message.Message):
+    __slots__ = ("card_status", "problem")
+    CARD_STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    card_status: str
+    problem: _common_pb2.Problem
+    def __init__(self, card_status: _Optional[str] = ..., problem: _Optional[_Union[_common_pb2.Problem, _Mapping]] = ...) -> None: ...
+
+class ReportCardsLostResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[CardChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[CardChange, _Mapping]]] = ...) -> None: ...
+
+class RecordNewCardsResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[CardChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[CardChange, _Mapping]]] = ...) -> None: ...

@@ -54,6 +54,16 @@ class CardHolderServiceStub:
                 request_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardRequest.SerializeToString,
                 response_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardResponse.FromString,
                 _registered_method=True)
+        self.ReportCardsLost = channel.unary_unary(
+                '/mintong.identity.v1.CardHolderService/ReportCardsLost',
+                request_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardsLostRequest.SerializeToString,
+                response_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardsLostResponse.FromString,
+                _registered_method=True)
+        self.RecordNewCards = channel.unary_unary(
+                '/mintong.identity.v1.CardHolderService/RecordNewCards',
+                request_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardsRequest.SerializeToString,
+                response_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardsResponse.FromString,
+                _registered_method=True)
 
 
 class CardHolderServiceServicer:
@@ -90,6 +100,24 @@ class CardHolderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportCardsLost(self, request, context):
+        """Many ReportCardLost in one call and one transaction (the cards service gathers
+        the reports of applications submitted at the same time): at most 500. Each is
+        answered on its own, in the order asked: a refused one changes nothing and
+        leaves the others be.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordNewCards(self, request, context):
+        """Many RecordNewCard in one call and one transaction (a production batch's
+        cards): at most 500, each answered on its own as above.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CardHolderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -112,6 +140,16 @@ def add_CardHolderServiceServicer_to_server(servicer, server):
                     servicer.RecordNewCard,
                     request_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardRequest.FromString,
                     response_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardResponse.SerializeToString,
+            ),
+            'ReportCardsLost': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportCardsLost,
+                    request_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardsLostRequest.FromString,
+                    response_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardsLostResponse.SerializeToString,
+            ),
+            'RecordNewCards': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordNewCards,
+                    request_deserializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardsRequest.FromString,
+                    response_serializer=mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +260,60 @@ class CardHolderService:
             '/mintong.identity.v1.CardHolderService/RecordNewCard',
             mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardRequest.SerializeToString,
             mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportCardsLost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.identity.v1.CardHolderService/ReportCardsLost',
+            mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardsLostRequest.SerializeToString,
+            mintong_dot_identity_dot_v1_dot_cardholders__pb2.ReportCardsLostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordNewCards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mintong.identity.v1.CardHolderService/RecordNewCards',
+            mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardsRequest.SerializeToString,
+            mintong_dot_identity_dot_v1_dot_cardholders__pb2.RecordNewCardsResponse.FromString,
             options,
             channel_credentials,
             insecure,
