@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from opentelemetry import trace
 import uvloop
+from opentelemetry import trace
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
