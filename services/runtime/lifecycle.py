@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import uvloop
 from opentelemetry import trace
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
@@ -126,7 +127,9 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     host = build()
     metrics.serve(settings.metrics_port(name, settings.worker_index or 0), settings.grpc_host)
     try:
-        asyncio.run(run_until_signalled(host.start, host.stop))
+        # libuv's loop: asyncpg, grpc.aio's poller and NATS run on it at a fraction of
+        # the pure-Python loop's cost per I/O event.
+        uvloop.run(run_until_signalled(host.start, host.stop))
     except PortInUse as exc:
         sys.exit(f"{name}: {exc}")
 
