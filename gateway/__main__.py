@@ -27,7 +27,7 @@ def openapi() -> str:
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """The HTTP port, bound with SO_REUSEPORT: the gateway's workers each bind their
-    own, and the kernel spreads new connections over them (decision 300)."""
+    own, and the kernel spreads new connections over them (decision 75)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

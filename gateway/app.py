@@ -193,7 +193,7 @@ def _include(
     app: FastAPI, router: APIRouter, *, prefix: str = "", dependencies: Sequence[params.Depends] = ()
 ) -> None:
     """``app.include_router(router, prefix=..., dependencies=...)``, its routes made the
-    app's own routes (decision 200). FastAPI keeps an included router as a branch it
+    app's own routes (decision 74). FastAPI keeps an included router as a branch it
     walks on every request, matching it twice at each level and recounting every
     router's version on the way: with twenty routers behind ``/v1`` that walk cost
     more than the rest of a refused booking. Each route is declared again as it was

@@ -77,7 +77,7 @@ class ServiceSettings(BaseSettings):
     #: backlog, consumers' pending counts, waitlist holds).
     metrics_sample_seconds: float = Field(default=10.0, gt=0)
     #: Processes of the gateway and of booking sharing one port (SO_REUSEPORT,
-    #: decision 300): one supervisor process starts them and stops them. Each serves
+    #: decision 75): one supervisor process starts them and stops them. Each serves
     #: its metrics on its own port, MINTONG_<PROCESS>_METRICS_PORT + 10 x its index
     #: (``metrics_port``). Several booking processes need PostgreSQL.
     gateway_workers: int = Field(default=1, ge=1, le=16)

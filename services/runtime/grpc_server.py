@@ -156,7 +156,7 @@ async def start_server(
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build, bind and start a server; ``register`` adds the service's servicers.
     ``reuse_port``: the port is shared with the service's other workers (the kernel
-    spreads connections over them, decision 300)."""
+    spreads connections over them, decision 75)."""
     server = grpc.aio.server(
         # Health checks are probes, every few seconds: not worth a trace each.
         interceptors=[

@@ -72,7 +72,7 @@ def supervise(name: str, workers: int) -> int:
     signal (SIGKILL, the OOM killer, a crash) is started again while the others keep
     its port; one that exits with an error code (a port taken, a bad setting, a
     database out of reach at start) stops them all, and the supervisor exits with
-    that code: starting it again would fail the same way (decision 300)."""
+    that code: starting it again would fail the same way (decision 75)."""
     command = [sys.executable, *sys.orig_argv[1:]]
     running: dict[int, subprocess.Popen[bytes]] = {}
     stopping = False

@@ -1,4 +1,4 @@
-"""A span per SQL statement (decision 101), apart from services/runtime/telemetry.py so
+"""A span per SQL statement (decision 73), apart from services/runtime/telemetry.py so
 that what imports telemetry (service layers too) does not import SQLAlchemy."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def instrument_sql() -> None:
     text (bind parameters, never their values), a child of the span that ran it.
 
     Three listeners of our own on the ``Engine`` class rather than the OpenTelemetry
-    SQLAlchemy instrumentation (decision 101): that one reads the engine's URL again
+    SQLAlchemy instrumentation (decision 73): that one reads the engine's URL again
     for every statement, wraps every connection checkout in a ``connect`` span and
     counts pool usage through the metrics API; at a span per statement, eight per
     booking, it was a tenth of the booking process's CPU."""

@@ -51,7 +51,7 @@ class OtlpJsonLinesExporter(SpanExporter):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Each line in one write(2) on an O_APPEND file: the workers of a service
-        # (decision 300) append to the same file without splitting each other's lines.
+        # (decision 75) append to the same file without splitting each other's lines.
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         self._lock = threading.Lock()
 
@@ -79,7 +79,7 @@ def otlp_json_line(spans: Sequence[ReadableSpan]) -> str:
     makes, so the encoding is on the hot side of tracing's cost: building the text
     directly, with the C string escaper for every string, is about three times cheaper
     than building dicts for ``json.dumps`` and about four times cheaper than the
-    protobuf encoder (binary OTLP) itself (docs/performance.md, decision 100).
+    protobuf encoder (binary OTLP) itself (docs/performance.md, decision 72).
     """
     # Grouped by identity: a process has one resource, and hashing a Resource
     # serialises its attributes each time.

@@ -391,7 +391,7 @@ def workers_of(module: str, http_port: int) -> dict[int, int]:
 def test_sigterm_to_make_stops_the_platform_cleanly_with_two_workers_each(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    # Two workers of the gateway and of booking (decision 300; several booking
+    # Two workers of the gateway and of booking (decision 75; several booking
     # processes need PostgreSQL), on their shared ports.
     ports = platform_ports()
     for name in ("GATEWAY", "BOOKING"):  # worker 1's metrics port, 10 above, must be free too

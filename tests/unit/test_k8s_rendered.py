@@ -203,7 +203,7 @@ def test_the_gateway_and_booking_scale_on_cpu() -> None:
         # Utilization is of the request: every container of the pod has one.
         for container in containers(named(objects, "Deployment", name)):
             assert container["resources"]["requests"]["cpu"], name
-        # Pods, not worker processes, are what scales (decision 300): one process a
+        # Pods, not worker processes, are what scales (decision 75): one process a
         # pod, probed, drained and scraped as one.
         assert named(objects, "ConfigMap", "mintong-config")["data"][f"MINTONG_{name.upper()}_WORKERS"] == "1"
 

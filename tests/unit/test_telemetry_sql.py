@@ -1,4 +1,4 @@
-"""Every SQL statement is a span of its own (sql_tracing.instrument_sql, decision 101):
+"""Every SQL statement is a span of its own (sql_tracing.instrument_sql, decision 73):
 named by its verb and database, with the statement's text and never its parameters,
 a child of the span that ran it, in error when the statement failed."""
 

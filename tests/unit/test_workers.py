@@ -1,4 +1,4 @@
-"""Worker processes of the gateway and booking (decision 300): their settings, and the
+"""Worker processes of the gateway and booking (decision 75): their settings, and the
 gRPC port they share while a copy started by mistake still cannot."""
 
 from __future__ import annotations
