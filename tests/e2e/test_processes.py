@@ -408,11 +408,13 @@ def test_sigterm_to_make_stops_the_platform_cleanly_with_two_workers_each(
         wait_ready(url, process)
         gateways, bookings = workers_of("gateway", http_port), workers_of("services.booking", http_port)
         assert set(gateways) == set(bookings) == {0, 1}, (gateways, bookings)
-        # Each worker serves its own metrics, 10 ports above the process's.
+        # Each worker serves its own metrics, 10 ports above the process's. The
+        # platform is ready when one worker of each answers: the other may still be
+        # starting, so each is waited for.
         for name in ("GATEWAY", "BOOKING"):
             for port in (ports[f"MINTONG_{name}_METRICS_PORT"], ports[f"MINTONG_{name}_METRICS_PORT"] + 10):
-                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-                assert metric(scraped, "mintong_nats_connected", service=name.lower()) == 1, (name, port)
+                up = functools.partial(nats_connected, port, name.lower())
+                assert wait_for(up, within=60), (name, port)
 
         # One worker of each killed: the ports answer all along (the cities come from
         # booking on every call). A call in flight on the killed booking worker's
@@ -457,6 +459,15 @@ def free_port_and_the_one_ten_above() -> int:
             except OSError:
                 continue
         return port
+
+
+def nats_connected(port: int, service: str) -> bool:
+    """Whether the worker whose metrics are on ``port`` is up and connected to NATS."""
+    try:
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.TransportError:
+        return False
+    return metric(scraped, "mintong_nats_connected", service=service) == 1
 
 
 def dead_or_gone(pid: int) -> bool:
