@@ -185,6 +185,11 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     url = request.getfixturevalue("postgres_url")
     prefix = f"t{uuid.uuid4().hex[:12]}_"
     yield {"database_url": url, "db_schema_prefix": prefix}
+    await drop_schemas(url, prefix)
+
+
+async def drop_schemas(url: str, prefix: str) -> None:
+    """Drop every PostgreSQL schema a test's services made under ``prefix``."""
     conn = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
         for (schema,) in await conn.fetch(

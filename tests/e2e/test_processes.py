@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import grpc
 import httpx
 import nats
@@ -30,7 +29,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime import traceview
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import drop_schemas, free_port, wait_for_port
 from tests.e2e.processes import ROOT, clean_env, make_up, platform_ports, start_platform, wait_ready
 
 pytestmark = pytest.mark.slow
@@ -476,17 +475,6 @@ def dead_or_gone(pid: int) -> bool:
     except OSError:
         return True
     return "\nState:\tZ" in status
-
-
-async def drop_schemas(url: str, prefix: str) -> None:
-    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        for (schema,) in await conn.fetch(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE $1", prefix + "%"
-        ):
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 def test_make_up_names_the_port_in_use(tmp_path: Path) -> None:
