@@ -90,14 +90,8 @@ REQUEST_PATH = (
 )
 FOLLOW_ON = ("notify", "postgres (notify)")
 ROLES = (
-    "gateway",
-    "identity",
-    "booking",
-    "postgres (gateway)",
-    "postgres (identity)",
-    "postgres (booking)",
-    "notify",
-    "postgres (notify)",
+    *REQUEST_PATH,
+    *FOLLOW_ON,
     "cards",
     "postgres (cards)",
     "nats",

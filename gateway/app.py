@@ -5,6 +5,7 @@ How a route declares its problems for the OpenAPI document: see gateway/problems
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import uuid
@@ -213,14 +214,16 @@ def _include(
         )
 
 
-def _route_options() -> list[str]:
-    """The options of ``APIRouter.add_api_route`` that a route keeps as attributes."""
+@functools.cache
+def _route_options() -> tuple[str, ...]:
+    """The options of ``APIRouter.add_api_route`` that a route keeps as attributes
+    (read from its signature once, not for each router included)."""
     taken = inspect.signature(APIRouter.add_api_route).parameters
-    return [
+    return tuple(
         name
         for name in taken
         if name not in ("self", "path", "endpoint", "dependencies", "route_class_override")
-    ]
+    )
 
 
 def _document_problems(app: FastAPI) -> None:
