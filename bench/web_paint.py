@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import time
 import uuid
@@ -47,6 +48,8 @@ LCP = """() => new Promise(done => {
 })"""
 OFFICE, CITY, BUSINESS = "zz-jinshui-station", "zhengzhou", "ID_CARD_RENEWAL"
 WEB = {"X-Mintong-Channel": "web"}
+#: How often the slot week asks for vacancy (gateway/web/js/app.js, POLL_MS).
+POLL_SECONDS = 1.5
 #: A demo resident (deploy/demo/residents.csv) who books and cancels in the slot week.
 CITIZEN = harness.Resident("410105198503121235", "张伟", "+8613800138001", "web")
 
@@ -130,7 +133,12 @@ def week_follows_vacancy(browser: Any, url: str, citizen: dict[str, str], change
     page.wait_for_selector(shown.format(slot["remaining"]))
     took: list[float] = []
     booking = ""
+    # A change lands at any moment of the page's poll (every 1.5 s, app.js POLL_MS): a
+    # pause of a random part of it first, or each change would start right after the
+    # poll that showed the last one and wait a whole interval for the next.
+    phase = random.Random(changes)
     for n in range(changes):
+        time.sleep(phase.uniform(0, POLL_SECONDS))
         started = time.perf_counter()
         if n % 2 == 0:
             answer = httpx.post(
