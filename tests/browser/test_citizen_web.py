@@ -117,9 +117,17 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     free = second_day_slots(running, office, "ID_CARD_RENEWAL")
     first, later = free[0], free[-1]
     week = page.evaluate("location.hash")
-    # Choosing a place asks to sign in first, and comes back to the week after.
+    # Choosing a place asks to sign in first, and comes back to the week after. The
+    # keyboard alone reaches and chooses it (WCAG 2.1.1): Tab from the day to the place,
+    # then Enter.
     page.click(f"[data-day='{first['date']}']")
-    page.click(f"[data-slot='{first['id']}']")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement?.dataset.slot") == str(first["id"]):
+            break
+    else:
+        raise AssertionError("Tab never reached the place")
+    page.keyboard.press("Enter")
     pages.wait_ready("#/signin")
     page.fill("#id-number", ZHANG[0])
     page.fill("#name", ZHANG[1])
