@@ -102,9 +102,16 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfor
     data = tmp_path_factory.mktemp("platform")
     ports = platform_ports()
     url = f"http://127.0.0.1:{ports['MINTONG_HTTP_PORT']}"
-    # No quiet hours: the texts go out whenever the test runs.
-    quiet = {"MINTONG_NOTIFY_QUIET_START": "00:00", "MINTONG_NOTIFY_QUIET_END": "00:00"}
-    process = start_platform(data, {**ports, **quiet})
+    settings = {
+        # No quiet hours: the texts go out whenever the test runs.
+        "MINTONG_NOTIFY_QUIET_START": "00:00",
+        "MINTONG_NOTIFY_QUIET_END": "00:00",
+        # The sandbox production centre and courier move a card on within seconds, so a
+        # citizen's timeline reaches its delivery while the test watches.
+        "MINTONG_CARDS_SANDBOX_PRODUCTION_SECONDS": "1",
+        "MINTONG_CARDS_SANDBOX_COURIER_SECONDS": "1",
+    }
+    process = start_platform(data, {**ports, **settings})
     try:
         wait_ready(url, process)
         yield _signed_in_admin(url, data)

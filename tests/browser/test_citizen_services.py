@@ -18,6 +18,8 @@ from tests.browser.conftest import DESKTOP, Pages, RunningPlatform
 pytestmark = pytest.mark.slow
 
 HUANG = ("460108196905053334", "黄海", "13900139003")
+#: Unique per run: the test may run again against a developer's platform.
+RUN = uuid.uuid4().hex[:6]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -66,6 +68,53 @@ def test_a_citizen_applies_for_a_card_and_sends_a_pre_application(
     assert applied.first.locator("[data-step=submitted]").count() == 1
     assert "黄*" in applied.first.inner_text() or "*" in applied.first.inner_text()  # masked
     pages.check("cards-applied")
+
+    # A licence needs a human (services/cards/kinds.yaml): a reviewer approves it in the
+    # staff console, and the citizen's timeline follows it through production and the
+    # courier to the door, with the tracking number.
+    application = applied.first.get_attribute("data-application")
+    reviewer = f"reviewer-cards-{RUN}"
+    made = httpx.post(
+        f"{running.url}/v1/admin/staff",
+        json={"username": reviewer, "role": "reviewer", "password": "staff-password-0123"},
+        headers=running.admin,
+    )
+    assert made.status_code == 201, made.text
+    staff_context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    staff = Pages(staff_context.new_page(), running.url, artefacts)
+    staff.page.goto(f"{running.url}/staff/")
+    staff.page.wait_for_selector("#staff-sign-in")
+    staff.page.fill("#username", reviewer)
+    staff.page.fill("#password", "staff-password-0123")
+    staff.page.click("#staff-sign-in")
+    staff.page.click("nav a[href='#/cards']")
+    staff.page.wait_for_selector("#cards-city")
+    staff.page.select_option("#cards-city", "haikou")
+    row = staff.page.locator(f"tr[data-application='{application}']")
+    row.wait_for()
+    assert "黄*" in row.inner_text() and HUANG[1] not in row.inner_text()  # masked
+    staff.check("staff-cards")
+    row.locator("[data-action=approve]").click()
+    staff.page.wait_for_selector("#cards-outcome [role=status]")
+    assert row.get_attribute("data-status") != "checks_passed"
+    assert not staff.errors, staff.errors
+    staff_context.close()
+    # The page reads the timeline when opened: reload until the courier has delivered
+    # (seconds on the tests' platform; about a minute on `make up`'s sandbox timings).
+    # Each reload also starts the page's two first calls at once on a refresh token
+    # alone, which must cost one refresh, not two (a refresh token spent twice revokes
+    # the session: the citizen would be signed out).
+    for _ in range(120):
+        page.reload()
+        pages.wait_ready("#/cards")
+        if applied.first.locator("[data-step=delivered]").count():
+            break
+        page.wait_for_timeout(1000)
+    steps = [s.get_attribute("data-step") for s in applied.first.locator("[data-step]").all()]
+    assert steps[-1] == "delivered", steps
+    assert {"approved", "in_production", "shipped"} <= set(steps), steps
+    assert applied.first.locator(".tracking").inner_text().strip()
+    pages.check("cards-delivered")
 
     # A pre-application of Zhengzhou's household registration, from its form.
     page.evaluate("localStorage.setItem('mintong.city', 'zhengzhou')")

@@ -117,9 +117,17 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     free = second_day_slots(running, office, "ID_CARD_RENEWAL")
     first, later = free[0], free[-1]
     week = page.evaluate("location.hash")
-    # Choosing a place asks to sign in first, and comes back to the week after.
+    # Choosing a place asks to sign in first, and comes back to the week after. The
+    # keyboard alone reaches and chooses it (WCAG 2.1.1): Tab from the day to the place,
+    # then Enter.
     page.click(f"[data-day='{first['date']}']")
-    page.click(f"[data-slot='{first['id']}']")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement?.dataset.slot") == str(first["id"]):
+            break
+    else:
+        raise AssertionError("Tab never reached the place")
+    page.keyboard.press("Enter")
     pages.wait_ready("#/signin")
     page.fill("#id-number", ZHANG[0])
     page.fill("#name", ZHANG[1])
@@ -131,19 +139,23 @@ def test_a_citizen_books_reschedules_cancels_and_takes_a_waitlist_offer(
     page.click("#sign-in")
     pages.wait_ready(week)
 
-    # The week follows vacancy without a reload: a neighbour books a place of it.
+    # The week follows vacancy without a reload: a neighbour books a place of it. Issue
+    # 13 asks within 2 s; the time is recorded beside the screenshots, and asserted only
+    # loosely (a shared machine): the page polls every 1.5 s, so 10 s means it stopped.
     page.click(f"[data-day='{first['date']}']")
     watched = free[2]
+    neighbour_headers = {**running.sign_in(*LI), "Idempotency-Key": "browser-vacancy"}
+    started = time.perf_counter()
     neighbour = httpx.post(
         f"{running.url}/v1/bookings",
         json={"slot_id": watched["id"], "business": "ID_CARD_RENEWAL"},
-        headers={**running.sign_in(*LI), "Idempotency-Key": "browser-vacancy"},
+        headers=neighbour_headers,
     )
     assert neighbour.status_code == 201, neighbour.text
-    page.wait_for_function(
-        "([id, left]) => document.querySelector(`[data-slot='${id}']`).textContent.includes(`余 ${left} 个`)",
-        arg=[watched["id"], watched["remaining"] - 1],
-    )
+    left = watched["remaining"] - 1
+    page.wait_for_selector(f"[data-slot='{watched['id']}'][data-remaining='{left}']", timeout=10_000)
+    (artefacts / "week-vacancy-ms.txt").write_text(f"{(time.perf_counter() - started) * 1000:.0f}\n")
+    assert f"余 {left} 个" in page.locator(f"[data-slot='{watched['id']}']").inner_text()
 
     # Book: the page sends one Idempotency-Key per attempt, so a double click books once.
     page.click(f"[data-day='{first['date']}']")
@@ -325,5 +337,23 @@ def test_a_window_clerk_signs_in_and_sees_the_day(
     # A no-show before the slot has started is refused, and the page says why.
     row.locator("[data-action=no-show]").click()
     page.wait_for_selector("[data-code=not_started]")
+
+    # At the counter a clerk types a code (in any case: it is sent in capitals) and a
+    # scanner types the QR payload and Enter. On another day than the booking's own, the
+    # code finds no booking of today's and the QR's booking is refused for its day, each
+    # said on the page. (A check-in that succeeds needs the booking's own day and hour;
+    # docs/operations.md, "The web pages on a running platform", says how to check it.)
+    page.click("nav a[href='#/hall']")
+    page.wait_for_selector("#check-in")
+    for typed, sent, refused in (
+        (booking["confirmation_code"].lower(), {"code": booking["confirmation_code"]}, "booking_not_found"),
+        (booking["qr_payload"], {"qr_payload": booking["qr_payload"]}, "not_booking_day"),
+    ):
+        page.fill("#checkin-code", typed)
+        with page.expect_response(lambda r: r.url.endswith("/checkins")) as checkin:
+            page.press("#checkin-code", "Enter")
+        assert checkin.value.request.post_data_json == sent
+        assert checkin.value.json()["code"] == refused
+        page.wait_for_selector(f"#checkin-outcome [data-code={refused}]")
     assert not pages.errors, pages.errors
     context.close()

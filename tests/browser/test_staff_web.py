@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.browser.conftest import DESKTOP, Pages, RunningPlatform
+from tests.e2e.processes import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -104,6 +106,16 @@ def test_a_clerk_checks_in_and_calls_and_the_board_shows_it(
     # Nobody waits now: calling next says so.
     page.click("#call-next")
     page.wait_for_selector("text=没有人在等候")
+    # A citizen called who does not come: the clerk marks the ticket a no-show, and the
+    # board lets it go.
+    page.click("#walk-in")
+    page.wait_for_selector(f"#checkin-outcome [data-ticket]:not([data-ticket='{ticket}'])")
+    absent = page.locator("#checkin-outcome [data-ticket]").get_attribute("data-ticket")
+    page.click("#call-next")
+    board.page.wait_for_selector(f"[data-called='{absent}'][data-counter='{counter}']")
+    page.click("#ticket-no-show")
+    board.page.wait_for_selector(f"[data-called='{absent}']", state="detached")
+    page.wait_for_selector(f"text={absent}")  # the counter's outcome names the ticket
     assert not pages.errors, pages.errors
     assert not board.errors, board.errors
     context.close()
@@ -204,8 +216,24 @@ def test_an_administrator_manages_staff_slots_and_suspensions(
     page.wait_for_selector("#slots-outcome [role=status]")
     pages.check("admin-slots")
 
+    # The catalogue, loaded from a file: Haikou's part of the demo catalogue as it is
+    # (what a file omits is kept, decision 10), so the session's other tests see no change.
     page.click("nav a[href='#/catalogue']")
     page.wait_for_selector("#load-catalogue")
+    demo = yaml.safe_load((ROOT / "deploy" / "demo" / "catalogue.yaml").read_text(encoding="utf-8"))
+    haikou = {"cities": [c for c in demo["cities"] if c["code"] == "haikou"]}
+    page.set_input_files(
+        "#catalogue-file",
+        {
+            "name": "haikou.yaml",
+            "mimeType": "application/yaml",
+            "buffer": yaml.safe_dump(haikou, allow_unicode=True).encode(),
+        },
+    )
+    page.click("#load-catalogue")
+    loaded = page.locator("#catalogue-outcome [role=status]")
+    loaded.wait_for()
+    assert "haikou" in loaded.inner_text()
     pages.check("admin-catalogue")
 
     page.click("nav a[href='#/suspensions']")

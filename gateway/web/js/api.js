@@ -32,7 +32,18 @@ export function forgetTokens() {
   sessionStorage.removeItem(REFRESH_KEY);
 }
 
-async function refresh() {
+// One refresh at a time, shared by every call waiting for it. A view that starts two
+// calls at once after a reload (the card page) or after the access token expired would
+// otherwise send the same refresh token twice, and identity takes a spent refresh token
+// coming back as theft: it revokes the session and the citizen is signed out.
+let refreshing = null;
+
+function refresh() {
+  refreshing ??= exchange().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function exchange() {
   const token = sessionStorage.getItem(REFRESH_KEY);
   if (!token) return false;
   try {

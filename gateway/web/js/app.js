@@ -231,6 +231,8 @@ async function week(city, business, office) {
   const paint = (button, slot) => {
     const full = slot.remaining <= 0;
     button.className = full ? "secondary full" : "";
+    // What the text says, for a test or benchmark that should not read the language.
+    button.dataset.remaining = String(slot.remaining);
     button.textContent = `${slot.start}–${slot.end} · ${full ? t("full") : t("remaining", slot.remaining)}`;
   };
   // The next free places after the refused one (then any before it), the nearest first.

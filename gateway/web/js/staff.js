@@ -1,12 +1,15 @@
 // The staff console: sign-in with username and password, then pages by role —
 // the window clerk's counter (check-in, call next, recall, served, no-show) and day;
-// the reviewer's queue of pre-applications; the administrator's staff accounts,
-// catalogue, slot publishing, suspensions, and policies with effective dates.
+// the reviewer's queue of pre-applications; card applications (reviewers decide those
+// whose checks need a human, a clerk hands over the cards waiting at their office); the
+// administrator's staff accounts, catalogue, slot publishing, suspensions, and policies
+// with effective dates.
 // Every call is to the public /v1 API.
 // The staff token lives in memory only: a reload or a closed tab signs out, which
 // suits a counter's shared computer (decision 50).
 import { h, replace } from "./dom.js";
-import { lang, setLang } from "./i18n.js";
+// The citizens' pages' words for what the two share (card statuses, delivery).
+import { lang, setLang, t as citizenWords } from "./i18n.js";
 
 const WORDS = {
   "zh-CN": {
@@ -48,6 +51,8 @@ const WORDS = {
     requirements: "到场须知（中文，每行一项）", requirementsEn: "到场须知（英文，每行一项，可不填；填则与中文逐项对应）",
     closedFrom: "闭馆首日", closedTo: "闭馆末日", closedToHelp: "只闭馆一天时与首日相同。",
     closureReason: "闭馆原因（中文；告知每位被取消预约的市民）", closureReasonEn: "闭馆原因（英文，可不填）",
+    cardApplications: "证件申请", noApplications: "没有证件申请。", rejectReason: "驳回原因（告知市民）",
+    handedOver: "已交给市民", cardDecided: (s) => `已处理：${s}。`,
     createdBy: "创建人", period: "生效期间", closureHelp: "生效时会取消这些日期的全部预约，并通知每位市民一次；这些日期不再接受预约和候补。", notAccepted: "不接受",
   },
   en: {
@@ -89,6 +94,8 @@ const WORDS = {
     requirements: "Visit requirements (Chinese, one per line)", requirementsEn: "Visit requirements (English, one per line, optional; if given, one per Chinese line)",
     closedFrom: "First closed day", closedTo: "Last closed day", closedToHelp: "The same as the first day for a one-day closure.",
     closureReason: "Reason (Chinese; told to each citizen whose booking is cancelled)", closureReasonEn: "Reason (English, optional)",
+    cardApplications: "Card applications", noApplications: "No card applications.", rejectReason: "Reason for rejecting (told to the citizen)",
+    handedOver: "Handed to the citizen", cardDecided: (s) => `Done: ${s}.`,
     createdBy: "Created by", period: "In force", closureHelp: "In force, it cancels every booking of these days and tells each citizen once; the days take no bookings or waitlist.", notAccepted: "refused",
   },
 };
@@ -178,10 +185,10 @@ const when = (iso) => (iso ? new Intl.DateTimeFormat(lang(), { dateStyle: "short
 // ---------------------------------------------------------------- chrome and sign-in
 
 const VIEWS = {
-  window_clerk: [["#/hall", "hall"], ["#/day", "day"]],
-  reviewer: [["#/reviews", "reviews"]],
+  window_clerk: [["#/hall", "hall"], ["#/day", "day"], ["#/cards", "cardApplications"]],
+  reviewer: [["#/reviews", "reviews"], ["#/cards", "cardApplications"]],
   administrator: [["#/staff", "staff"], ["#/catalogue", "catalogue"], ["#/slots", "slots"], ["#/suspensions", "suspensions"],
-    ["#/policies", "policies"], ["#/reviews", "reviews"], ["#/hall", "hall"], ["#/day", "day"]],
+    ["#/policies", "policies"], ["#/reviews", "reviews"], ["#/cards", "cardApplications"], ["#/hall", "hall"], ["#/day", "day"]],
   sre: [],
 };
 
@@ -411,6 +418,68 @@ async function reviewOne(id) {
     h("h2", {}, t("history")),
     h("ol", {}, p.history.map((x) => h("li", {}, `${when(x.at)} · ${t("pa")[x.new_status] || x.new_status}${x.note ? ` · ${x.note}` : ""}`))),
     decidable ? decision : null, outcome);
+}
+
+// ---------------------------------------------------------------- card applications
+
+// Reviewers and administrators see a city's applications and decide those whose
+// checks need a human (the kind's needs_review); a window clerk sees their office's
+// and hands over a card waiting there. The citizen reads every move in their timeline.
+async function cardApplications() {
+  const clerk = session.role === "window_clerk";
+  if (clerk && !session.office_id) return page(t("cardApplications"), h("p", {}, t("noOffice")));
+  const outcome = h("div", { id: "cards-outcome" });
+  const list = h("div", {});
+  const city = h("select", { id: "cards-city" });
+  const statusName = (status) => citizenWords("cardStatuses")[status] || status;
+  const move = (a, action, label, body) => {
+    const button = h("button", { type: "button", class: action === "approve" ? "" : "secondary", "data-action": action }, label);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const after = await call("POST", `/v1/staff/card-applications/${encodeURIComponent(a.id)}/${action}`, { body: body?.() });
+        await show();
+        replace(outcome, done(t("cardDecided", statusName(after.status))));
+      } catch (error) {
+        replace(outcome, notice(error));
+        button.disabled = false;
+      }
+    });
+    return button;
+  };
+  const actions = (a) => {
+    if (!clerk && a.needs_review && a.status === "checks_passed") {
+      const reason = h("input", { id: `reason-${a.id}`, maxlength: 200, autocomplete: "off", placeholder: t("rejectReason"),
+        "aria-label": `${t("rejectReason")} · ${a.kind}` });
+      return [move(a, "approve", t("approve")), reason, move(a, "reject", t("reject"), () => ({ reason: reason.value.trim() }))];
+    }
+    if (a.status === "ready_for_pickup") return [move(a, "collected", t("handedOver"))];
+    return [];
+  };
+  const row = (a) => {
+    const d = a.delivery;
+    const delivery = d.method === "mail"
+      ? `${citizenWords("mail")} · ${d.recipient_masked} · ${d.address_masked}${d.tracking_number ? ` · ${d.tracking_number}` : ""}`
+      : `${citizenWords("pickup")} · ${d.office_id}`;
+    return h("tr", { "data-application": a.id, "data-status": a.status },
+      h("td", {}, a.kind), h("td", {}, when(a.submitted_at)), h("td", {}, delivery),
+      h("td", {}, h("span", { class: "status-tag", "data-status": a.status }, statusName(a.status))),
+      h("td", {}, h("span", { class: "actions" }, ...actions(a))));
+  };
+  const show = async () => {
+    const query = clerk ? { office_id: session.office_id } : { city: city.value };
+    const { applications } = await call("GET", "/v1/staff/card-applications", { query });
+    replace(list, applications.length
+      ? table(t("cardApplications"), [t("kind"), t("submittedAt"), citizenWords("delivery"), t("status"), t("actions")], applications.map(row))
+      : h("p", {}, t("noApplications")));
+  };
+  if (!clerk) {
+    const { cities } = await call("GET", "/v1/cities");
+    replace(city, cities.map((c) => h("option", { value: c.code }, c.name)));
+    city.addEventListener("change", () => show().catch((error) => replace(outcome, notice(error))));
+  }
+  await show();
+  page(t("cardApplications"), clerk ? null : field("cards-city", t("city"), city), outcome, list);
 }
 
 // ---------------------------------------------------------------- administrator
@@ -740,6 +809,7 @@ async function render() {
     else if (view === "day") await day();
     else if (view === "reviews") await reviews();
     else if (view === "review") await reviewOne(parts[1]);
+    else if (view === "cards") await cardApplications();
     else if (view === "staff") await staffAccounts();
     else if (view === "catalogue") await catalogue();
     else if (view === "slots") await slots();
