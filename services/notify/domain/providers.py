@@ -37,6 +37,10 @@ class Accepted:
     provider_ref: str
     #: True when the provider confirms delivery at once; else a receipt will tell.
     delivered: bool
+    #: Keep a record of this send in notify's own database (the sandboxes: what they
+    #: would have sent): written by the transaction that records the round's
+    #: outcomes, so a record never exists without its outcome, at no commit of its own.
+    keep_record: bool = False
 
 
 class Provider(Protocol):
