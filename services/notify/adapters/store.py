@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import DateTime, Row, String, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -64,6 +64,21 @@ def _claim_due(dialect: str) -> Any:
 
 
 _CLAIM_DUE = {"postgresql": _claim_due("postgresql"), "sqlite": _claim_due("sqlite")}
+#: What a sandbox sent, taken from its delivery's row: the address stays the token the
+#: delivery holds (no second sealing), the texts are not sent to the database again.
+_KEEP_RECORD = orm.sandbox_records.insert().from_select(
+    ["provider", "channel", "to_sealed", "to_lookup", "title", "body", "delivery_id", "recorded_at"],
+    select(
+        bindparam("of_provider", type_=String),
+        orm.deliveries.c.channel,
+        orm.deliveries.c.address_sealed,
+        bindparam("to_lookup_of", type_=String),
+        orm.deliveries.c.title,
+        orm.deliveries.c.body,
+        orm.deliveries.c.id,
+        bindparam("kept_at", type_=DateTime(timezone=True)),
+    ).where(orm.deliveries.c.id == bindparam("of_delivery")),
+)
 #: A round's accepted deliveries (executemany): no reason left, provider kept when none is given.
 _RECORD_SENT = (
     update(orm.deliveries)
@@ -270,24 +285,19 @@ class SqlStore:
         )
 
     async def keep_records(self, sent: list[tuple[str, Delivery]], at: dt.datetime) -> None:
-        if not sent:
-            return
-        await self.conn.execute(
-            orm.sandbox_records.insert(),
-            [
-                {
-                    "provider": provider,
-                    "channel": d.channel.value,
-                    "to_sealed": self.cipher.seal(d.address),
-                    "to_lookup": to_lookup(self.cipher, d.address),
-                    "title": d.title,
-                    "body": d.body,
-                    "delivery_id": d.id,
-                    "recorded_at": at,
-                }
-                for provider, d in sent
-            ],
-        )
+        if sent:
+            await self.conn.execute(
+                _KEEP_RECORD,
+                [
+                    {
+                        "of_provider": provider,
+                        "to_lookup_of": to_lookup(self.cipher, d.address),
+                        "kept_at": at,
+                        "of_delivery": d.id,
+                    }
+                    for provider, d in sent
+                ],
+            )
 
     async def update_delivery(
         self,
