@@ -63,6 +63,11 @@ def _claim_due(dialect: str) -> Any:
     )
 
 
+_ANY_DUE = select(
+    exists().where(
+        orm.deliveries.c.status == Status.QUEUED.value, orm.deliveries.c.due_at <= bindparam("claimed_at")
+    )
+)
 _CLAIM_DUE = {"postgresql": _claim_due("postgresql"), "sqlite": _claim_due("sqlite")}
 #: What a sandbox sent, taken from its delivery's row: the address stays the token the
 #: delivery holds (no second sealing), the texts are not sent to the database again.
@@ -260,6 +265,9 @@ class SqlStore:
                 for x in deliveries
             ],
         )
+
+    async def any_due(self, now: dt.datetime) -> bool:
+        return bool((await self.conn.execute(_ANY_DUE, {"claimed_at": now})).scalar())
 
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
         rows = await self.conn.execute(

@@ -376,12 +376,16 @@ class Notifier:
         claimed: list[Delivery] = []
         if not take or now >= self._next_look:
             self._next_look = now + LOOK_EVERY
-            async with self.uow.write() as store:
-                if now >= self._next_requeue:  # housekeeping, not needed every round
-                    self._next_requeue = now + REQUEUE_EVERY
-                    await store.requeue_stuck(now - STUCK_AFTER, now)
-                if limit > take:
-                    claimed = await store.claim_due(now, limit - take)
+            sweep = now >= self._next_requeue  # housekeeping, not needed every round
+            # A read first: an idle worker looks every poll interval, and a claim that
+            # finds nothing would cost a write transaction (on SQLite a synced commit).
+            if sweep or (limit > take and await self._any_due(now)):
+                async with self.uow.write() as store:
+                    if sweep:
+                        self._next_requeue = now + REQUEUE_EVERY
+                        await store.requeue_stuck(now - STUCK_AFTER, now)
+                    if limit > take:
+                        claimed = await store.claim_due(now, limit - take)
         # Taken only now: a failed look above leaves them for the next round.
         claimed = self._handed[:take] + claimed
         del self._handed[:take]
@@ -398,6 +402,10 @@ class Notifier:
             for span in spans.values():
                 span.end()
         return len(claimed)
+
+    async def _any_due(self, now: dt.datetime) -> bool:
+        async with self.uow.read() as store:
+            return await store.any_due(now)
 
     def _span(self, delivery: Delivery) -> trace.Span:
         return self._tracer.start_span(

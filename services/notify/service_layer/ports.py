@@ -58,6 +58,10 @@ class Store(Protocol):
         """Several at once, in order (e.g. a new message's inbox copy and first channel)."""
         ...
 
+    async def any_due(self, now: dt.datetime) -> bool:
+        """Whether a queued delivery is due by ``now`` (what claim_due would take)."""
+        ...
+
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
         """Queued deliveries due by ``now``, switched to SENDING with one more attempt."""
         ...
