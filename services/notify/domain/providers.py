@@ -54,8 +54,8 @@ class Provider(Protocol):
 
 @runtime_checkable
 class BatchProvider(Provider, Protocol):
-    """A provider that can take many messages in one call (one transaction for the
-    sandbox, one request for a bulk API): a crowd's messages go out together."""
+    """A provider that can take many messages in one call (one request for a bulk
+    API; the sandboxes answer a round at once): a crowd's messages go out together."""
 
     async def send_many(self, outgoing: list[Outgoing]) -> list[Accepted | ProviderError]:
         """One answer per message, in order: accepted, or the error for that one."""
