@@ -17,13 +17,12 @@ from services.notify.adapters.http_sms import HttpSmsProvider
 from services.notify.adapters.sandbox import SandboxProvider
 from services.notify.adapters.store import SqlStore
 from services.notify.config import NotifySettings
-from services.notify.domain.messages import Delivery
 from services.notify.domain.model import Channel, QuietHours, RetryPolicy
 from services.notify.domain.providers import Provider
 from services.notify.domain.templates import TemplateBook
 from services.notify.entrypoints.grpc_servicer import NotifyAdminServicer, NotifyServicer
 from services.notify.service_layer import subscriptions
-from services.notify.service_layer.notifier import Notifier
+from services.notify.service_layer.notifier import Notifier, Staged
 from services.notify.service_layer.worker import DeliveryWorker
 from services.runtime import migrations
 from services.runtime.clock import Clock, utc_now
@@ -69,7 +68,7 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
 
     # Sandbox providers for the channels set to "sandbox"; a channel set to "off"
     # has no provider at all, so no route uses it.
-    sandboxes = {c: SandboxProvider(c, db, cipher) for c in Channel if c.value in settings.sandboxes()}
+    sandboxes = {c: SandboxProvider(c) for c in Channel if c.value in settings.sandboxes()}
     providers: dict[Channel, Provider] = dict(sandboxes)
     if settings.notify_sms_provider == "http":
         assert settings.notify_sms_url and settings.notify_sms_key_id and settings.notify_sms_secret
@@ -105,21 +104,30 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
         table, lambda name: set(event_decoder.message_class(name).DESCRIPTOR.fields_by_name)
     )
 
-    # Deliveries a consumer's transaction wrote claimed, by its connection: handed to
-    # the worker once that transaction commits; a rolled-back one's are dropped with it.
-    staged: weakref.WeakKeyDictionary[AsyncConnection, list[Delivery]] = weakref.WeakKeyDictionary()
+    # What a consumer's transaction is to write, by its connection: its events'
+    # messages, made together before it commits, and the deliveries written claimed,
+    # handed to the worker once it has committed; a rolled-back one's are dropped with it.
+    staged: weakref.WeakKeyDictionary[AsyncConnection, Staged] = weakref.WeakKeyDictionary()
 
     async def on_event(conn: AsyncConnection, event: Event) -> None:
         store = SqlStore(conn, cipher)
+        pending = staged.setdefault(conn, Staged())
         if event.type == event_decoder.CONTACTS_TYPE:
+            # A message staged before the citizen's new addresses goes where it would
+            # have gone had its event been handled alone.
+            await notifier.flush(store, pending)
             await notifier.learn_addresses(store, event_decoder.addresses(event, cipher))
             return
         values = event_decoder.decode(event)
-        claimed = staged.setdefault(conn, [])
-        await subscriptions.handle(notifier, table, store, event.subject, event.id, values, claimed)
+        await subscriptions.handle(notifier, table, store, event.subject, event.id, values, pending)
+
+    async def before_commit(conn: AsyncConnection) -> None:
+        if pending := staged.get(conn):
+            await notifier.flush(SqlStore(conn, cipher), pending)
 
     def committed(conn: AsyncConnection) -> None:
-        notifier.hand_over(staged.pop(conn, []))
+        if pending := staged.pop(conn, None):
+            notifier.hand_over(pending.claimed)
         worker.wake()  # what it wrote queued (a reminder, a retry's due time) is visible now
 
     # One durable consumer per stream that the subscriptions, or identity's contacts
@@ -157,6 +165,8 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
             # on_event's every effect is in the consumer's transaction, so a fetch is
             # handled in one (a crowd's confirmations: one commit per batch).
             batched=True,
+            # Its events' messages are written together, once they are all handled.
+            before_commit=before_commit,
             # The deliveries it queued are visible once committed, not before.
             after_commit=committed,
         )

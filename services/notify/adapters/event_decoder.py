@@ -8,6 +8,8 @@ them with (MINTONG_PII_KEYS)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import symbol_database
@@ -34,23 +36,32 @@ def message_class(type_name: str) -> type[Message]:
 
 
 def decode(event: Event) -> dict[str, Any]:
-    message = message_class(event.type).FromString(event.data)
-    return {field.name: _value(field, getattr(message, field.name)) for field in message.DESCRIPTOR.fields}
+    cls, fields = _reader(event.type)
+    message = cls.FromString(event.data)
+    return {name: convert(getattr(message, name)) for name, convert in fields}
 
 
-def _value(field: Any, value: Any) -> Any:
+@functools.cache
+def _reader(type_name: str) -> tuple[type[Message], tuple[tuple[str, Callable[[Any], Any]], ...]]:
+    """The payload class of an event type and how each field becomes a value, worked
+    out once per type rather than from the descriptors for every event."""
+    cls = message_class(type_name)
+    return cls, tuple((field.name, _converter(field)) for field in cls.DESCRIPTOR.fields)
+
+
+def _converter(field: Any) -> Callable[[Any], Any]:
     if field.is_repeated:
-        return [str(v) for v in value]
+        return lambda value: [str(v) for v in value]
     if field.type != FieldDescriptor.TYPE_MESSAGE:
-        return value
+        return lambda value: value
     match field.message_type.full_name:
         case "mintong.common.v1.Date":
-            return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            return lambda value: f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
         case "mintong.common.v1.TimeOfDay":
-            return f"{value.hours:02d}:{value.minutes:02d}"
+            return lambda value: f"{value.hours:02d}:{value.minutes:02d}"
         case "google.protobuf.Timestamp":
-            return value.ToDatetime().isoformat()
-    return str(value)
+            return lambda value: value.ToDatetime().isoformat()
+    return str
 
 
 def addresses(event: Event, cipher: PiiCipher) -> Addresses:

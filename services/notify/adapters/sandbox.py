@@ -71,11 +71,13 @@ def to_lookup(cipher: PiiCipher, to: str) -> str:
 
 
 class SandboxProvider:
-    def __init__(self, channel: Channel, db: Database, cipher: PiiCipher) -> None:
+    """Accepts (or fails, as told) and asks for each accepted message to be recorded
+    (``Accepted.keep_record``): the delivery worker writes the records with the
+    round's outcomes (SqlStore.keep_records)."""
+
+    def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.name = f"sandbox_{channel.value}"
-        self.db = db
-        self.cipher = cipher
         self.behaviour = Behaviour()
 
     def behave(self, mode: Mode, *, times: int = 0, delay: float = 0.0) -> None:
@@ -88,15 +90,12 @@ class SandboxProvider:
         return answer
 
     async def send_many(self, outgoing: list[Outgoing]) -> list[Accepted | ProviderError]:
-        """Each message as ``send`` would take it, the accepted ones recorded in one
-        transaction (a crowd's thousand messages are a few commits, not a thousand)."""
+        """Each message as ``send`` would take it."""
         b = self.behaviour
         if b.mode is Mode.SLOW:
             await asyncio.sleep(b.delay)
         answers: list[Accepted | ProviderError] = []
-        records = []
-        now = dt.datetime.now(dt.UTC)
-        for message in outgoing:
+        for _ in outgoing:
             if b.mode is Mode.FAIL_PERMANENTLY:
                 answers.append(Permanent(f"{self.name}: told to fail permanently"))
                 continue
@@ -104,27 +103,13 @@ class SandboxProvider:
                 b.times -= 1
                 answers.append(Retryable(f"{self.name}: told to fail transiently ({b.times} more)"))
                 continue
-            records.append(
-                {
-                    "provider": self.name,
-                    "channel": self.channel.value,
-                    "to_sealed": self.cipher.seal(message.to),
-                    "to_lookup": to_lookup(self.cipher, message.to),
-                    "title": message.title,
-                    "body": message.body,
-                    "delivery_id": message.delivery_id,
-                    "recorded_at": now,
-                }
-            )
             answers.append(
                 Accepted(
                     provider_ref=f"{self.name}-{uuid.uuid4()}",
                     delivered=b.mode is not Mode.AWAIT_RECEIPT,
+                    keep_record=True,
                 )
             )
-        if records:
-            async with self.db.write() as conn:
-                await conn.execute(orm.sandbox_records.insert(), records)
         return answers
 
 

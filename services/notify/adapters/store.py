@@ -7,11 +7,12 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import DateTime, Row, String, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
+from services.notify.adapters.sandbox import to_lookup
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
 from services.notify.service_layer.ports import Sent
@@ -20,11 +21,17 @@ from services.runtime.pii import PiiCipher
 
 #: Statements built once (per dialect): built per call, SQLAlchemy would make and
 #: key each one again for every message of a crowd.
-_INSERT_MESSAGE = {
-    "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing(),
+#: Messages of a batch in one statement (SQLAlchemy's "insertmanyvalues": one INSERT
+#: … VALUES (…), (…) … RETURNING); the ids given back are the ones written, not those
+#: whose source_key was there already.
+_INSERT_MESSAGES = {
+    "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing().returning(orm.messages.c.id),
+    "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing().returning(orm.messages.c.id),
 }
-_SELECT_CONTACTS = select(orm.contacts).where(orm.contacts.c.citizen_id == bindparam("of_citizen"))
+#: The contacts of a batch's citizens in one query (an expanding IN: one cached statement).
+_SELECT_CONTACTS = select(orm.contacts).where(
+    orm.contacts.c.citizen_id.in_(bindparam("of_citizens", expanding=True))
+)
 #: A delivery goes after its message's others.
 _INSERT_DELIVERY = orm.deliveries.insert().values(
     position=select(func.count())
@@ -56,7 +63,27 @@ def _claim_due(dialect: str) -> Any:
     )
 
 
+_ANY_DUE = select(
+    exists().where(
+        orm.deliveries.c.status == Status.QUEUED.value, orm.deliveries.c.due_at <= bindparam("claimed_at")
+    )
+)
 _CLAIM_DUE = {"postgresql": _claim_due("postgresql"), "sqlite": _claim_due("sqlite")}
+#: What a sandbox sent, taken from its delivery's row: the address stays the token the
+#: delivery holds (no second sealing), the texts are not sent to the database again.
+_KEEP_RECORD = orm.sandbox_records.insert().from_select(
+    ["provider", "channel", "to_sealed", "to_lookup", "title", "body", "delivery_id", "recorded_at"],
+    select(
+        bindparam("of_provider", type_=String),
+        orm.deliveries.c.channel,
+        orm.deliveries.c.address_sealed,
+        bindparam("to_lookup_of", type_=String),
+        orm.deliveries.c.title,
+        orm.deliveries.c.body,
+        orm.deliveries.c.id,
+        bindparam("kept_at", type_=DateTime(timezone=True)),
+    ).where(orm.deliveries.c.id == bindparam("of_delivery")),
+)
 #: A round's accepted deliveries (executemany): no reason left, provider kept when none is given.
 _RECORD_SENT = (
     update(orm.deliveries)
@@ -84,17 +111,21 @@ class SqlStore:
         return self.cipher.open(sealed) if sealed else None
 
     async def get_contacts(self, citizen_id: str) -> Contacts | None:
-        row = (await self.conn.execute(_SELECT_CONTACTS, {"of_citizen": citizen_id})).first()
-        if row is None:
-            return None
-        return Contacts(
-            citizen_id=row.citizen_id,
-            language=row.language,
-            preferred=Channel(row.preferred) if row.preferred else None,
-            phone=self._open(row.phone_sealed),
-            wechat_openids=json.loads(self._open(row.wechat_openids_sealed) or "{}"),
-            app_device_token=self._open(row.app_device_token_sealed),
-        )
+        return (await self.contacts_of({citizen_id})).get(citizen_id)
+
+    async def contacts_of(self, citizen_ids: set[str]) -> dict[str, Contacts]:
+        rows = await self.conn.execute(_SELECT_CONTACTS, {"of_citizens": sorted(citizen_ids)})
+        return {
+            row.citizen_id: Contacts(
+                citizen_id=row.citizen_id,
+                language=row.language,
+                preferred=Channel(row.preferred) if row.preferred else None,
+                phone=self._open(row.phone_sealed),
+                wechat_openids=json.loads(self._open(row.wechat_openids_sealed) or "{}"),
+                app_device_token=self._open(row.app_device_token_sealed),
+            )
+            for row in rows
+        }
 
     async def save_contacts(self, contacts: Contacts) -> None:
         values = {
@@ -136,26 +167,32 @@ class SqlStore:
         return written > 0
 
     async def add_message(self, message: Message) -> bool:
+        return bool(await self.add_messages([message]))
+
+    async def add_messages(self, messages: list[Message]) -> set[str]:
         # ON CONFLICT DO NOTHING rather than a savepoint around a plain INSERT: a
         # duplicate leaves the caller's transaction usable, in one statement not three.
-        done = await self.conn.execute(
-            _INSERT_MESSAGE[self.conn.dialect.name],
+        rows = [
             {
-                "id": message.id,
-                "citizen_id": message.citizen_id,
-                "template": message.template,
-                "city_code": message.city_code,
-                "language": message.language,
-                "variables": message.variables,
-                "urgent": message.urgent,
-                "source_key": message.source_key,
-                "cancel_key": message.cancel_key,
-                "title": message.title,
-                "body": message.body,
-                "created_at": message.created_at,
-            },
-        )
-        return done.rowcount == 1
+                "id": m.id,
+                "citizen_id": m.citizen_id,
+                "template": m.template,
+                "city_code": m.city_code,
+                "language": m.language,
+                "variables": m.variables,
+                "urgent": m.urgent,
+                "source_key": m.source_key,
+                "cancel_key": m.cancel_key,
+                "title": m.title,
+                "body": m.body,
+                "created_at": m.created_at,
+            }
+            for m in messages
+        ]
+        if not rows:
+            return set()
+        done = await self.conn.execute(_INSERT_MESSAGES[self.conn.dialect.name], rows)
+        return set(done.scalars())
 
     async def message_by_source(self, source_key: str) -> Message | None:
         return await self._message(orm.messages.c.source_key == source_key)
@@ -229,6 +266,9 @@ class SqlStore:
             ],
         )
 
+    async def any_due(self, now: dt.datetime) -> bool:
+        return bool((await self.conn.execute(_ANY_DUE, {"claimed_at": now})).scalar())
+
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
         rows = await self.conn.execute(
             _CLAIM_DUE[self.conn.dialect.name], {"claimed_at": now, "round_size": limit}
@@ -251,6 +291,21 @@ class SqlStore:
                 for x in sent
             ],
         )
+
+    async def keep_records(self, sent: list[tuple[str, Delivery]], at: dt.datetime) -> None:
+        if sent:
+            await self.conn.execute(
+                _KEEP_RECORD,
+                [
+                    {
+                        "of_provider": provider,
+                        "to_lookup_of": to_lookup(self.cipher, d.address),
+                        "kept_at": at,
+                        "of_delivery": d.id,
+                    }
+                    for provider, d in sent
+                ],
+            )
 
     async def update_delivery(
         self,

@@ -37,6 +37,10 @@ class Accepted:
     provider_ref: str
     #: True when the provider confirms delivery at once; else a receipt will tell.
     delivered: bool
+    #: Keep a record of this send in notify's own database (the sandboxes: what they
+    #: would have sent): written by the transaction that records the round's
+    #: outcomes, so a record never exists without its outcome, at no commit of its own.
+    keep_record: bool = False
 
 
 class Provider(Protocol):
@@ -50,8 +54,8 @@ class Provider(Protocol):
 
 @runtime_checkable
 class BatchProvider(Provider, Protocol):
-    """A provider that can take many messages in one call (one transaction for the
-    sandbox, one request for a bulk API): a crowd's messages go out together."""
+    """A provider that can take many messages in one call (one request for a bulk
+    API; the sandboxes answer a round at once): a crowd's messages go out together."""
 
     async def send_many(self, outgoing: list[Outgoing]) -> list[Accepted | ProviderError]:
         """One answer per message, in order: accepted, or the error for that one."""

@@ -23,6 +23,10 @@ class Sent:
 
 class Store(Protocol):
     async def get_contacts(self, citizen_id: str) -> Contacts | None: ...
+    async def contacts_of(self, citizen_ids: set[str]) -> dict[str, Contacts]:
+        """Those of the citizens notify has contacts for, in one query."""
+        ...
+
     async def save_contacts(self, contacts: Contacts) -> None: ...
     async def save_language(self, citizen_id: str, language: str) -> None:
         """The citizen's language only; their addresses and preferred channel stay."""
@@ -37,6 +41,10 @@ class Store(Protocol):
         """False when a message with its source_key exists already."""
         ...
 
+    async def add_messages(self, messages: list[Message]) -> set[str]:
+        """The ids of those written: not one whose source_key exists already."""
+        ...
+
     async def message_by_source(self, source_key: str) -> Message | None: ...
     async def get_message(self, message_id: str) -> Message | None: ...
     async def inbox(
@@ -48,6 +56,10 @@ class Store(Protocol):
     async def add_delivery(self, delivery: Delivery) -> None: ...
     async def add_deliveries(self, deliveries: list[Delivery]) -> None:
         """Several at once, in order (e.g. a new message's inbox copy and first channel)."""
+        ...
+
+    async def any_due(self, now: dt.datetime) -> bool:
+        """Whether a queued delivery is due by ``now`` (what claim_due would take)."""
         ...
 
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Delivery]:
@@ -68,6 +80,11 @@ class Store(Protocol):
 
     async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
         """Record many accepted deliveries at once (no reason left, provider kept)."""
+        ...
+
+    async def keep_records(self, sent: list[tuple[str, Delivery]], at: dt.datetime) -> None:
+        """What providers asked to keep of what they sent (``Accepted.keep_record``),
+        by provider name: the sandboxes' records."""
         ...
 
     async def by_provider_ref(self, provider: str, provider_ref: str) -> Delivery | None: ...

@@ -10,9 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.notify.domain.messages import Delivery
 from services.notify.domain.templates import Value
-from services.notify.service_layer.notifier import Notifier
+from services.notify.service_layer.notifier import Notifier, Send, Staged
 from services.notify.service_layer.ports import Store
 from services.runtime.languages import english_or_chinese
 
@@ -119,16 +118,21 @@ async def handle(
     subject: str,
     event_id: str,
     values: Mapping[str, Any],
-    claimed: list[Delivery] | None = None,
+    staged: Staged,
 ) -> None:
-    """Carry out a subscription's actions, in order, in the consumer's transaction;
-    deliveries written claimed go to ``claimed`` (see Notifier.send_in)."""
+    """Carry out a subscription's actions, in order, in the consumer's transaction.
+    Messages to send are added to ``staged``, for the consumer to make with the other
+    events' before it commits (Notifier.flush); a cancellation first makes those
+    staged before it, so that it withdraws what an earlier event queued, as it
+    would had each event been handled alone. The consumer's processed-events record
+    deduplicates, so nothing is looked for first."""
     subscription = subscriptions.get(subject)
     if subscription is None:
         return
     citizen, city = str(values[subscription.citizen]), str(values[subscription.city])
     for action in subscription.actions:
         if action.kind == "cancel":
+            await notifier.flush(store, staged)
             await notifier.cancel_in(store, str(values[action.cancel_key or ""]), f"withdrawn by {subject}")
             continue
         not_before = None
@@ -138,15 +142,14 @@ async def handle(
             if day <= notifier.clock().astimezone(notifier.zone).date():
                 continue  # a same-day booking: the confirmation is the reminder
             not_before = local.astimezone(dt.UTC)
-        await notifier.send_in(
-            store,
-            citizen_id=citizen,
-            template=action.template,
-            variables={name: template_value(values, f) for name, f in (action.variables or {}).items()},
-            city_code=city,
-            source_key=f"{event_id}:{action.template}:{citizen}",
-            not_before=not_before,
-            cancel_key=str(values[action.cancel_key]) if action.cancel_key else None,
-            look_first=False,  # the consumer's processed-events record deduplicates
-            claimed=claimed,
+        staged.sends.append(
+            Send(
+                citizen_id=citizen,
+                template=action.template,
+                variables={name: template_value(values, f) for name, f in (action.variables or {}).items()},
+                city_code=city,
+                source_key=f"{event_id}:{action.template}:{citizen}",
+                not_before=not_before,
+                cancel_key=str(values[action.cancel_key]) if action.cancel_key else None,
+            )
         )
