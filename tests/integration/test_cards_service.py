@@ -521,17 +521,19 @@ async def test_a_crash_after_the_register_was_told_repeats_only_what_is_idempote
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.cards.adapters.repository import SqlApplicationRepository
+    from services.cards.domain.lifecycle import Status
 
     app_id = (await world.apply()).application.id
-    real = SqlApplicationRepository.set_card
+    real = SqlApplicationRepository.move_many
     crashes = [RuntimeError("the process died here")]
 
-    async def crash_once(self: Any, *args: Any) -> None:
-        if crashes:
+    async def crash_once(self: Any, moves: Any) -> None:
+        # Where the produced card is written: the register was told before.
+        if crashes and moves and moves[0].new is Status.PRODUCED:
             raise crashes.pop()
-        await real(self, *args)
+        await real(self, moves)
 
-    monkeypatch.setattr(SqlApplicationRepository, "set_card", crash_once)
+    monkeypatch.setattr(SqlApplicationRepository, "move_many", crash_once)
     with pytest.raises(RuntimeError):
         await world.app.journey.step()  # the register has the card; ours rolled back
     assert world.register.record_calls == {app_id: 1}

@@ -18,7 +18,7 @@ from services.cards.domain.kinds import CityKinds, Delivery, KindDefinition, Rul
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
 from services.cards.service_layer.directory import CardHolders, HolderRecord, Offices, WindowOffice
 from services.cards.service_layer.ports import CourierEvent, CourierEventKind
-from services.cards.service_layer.unit_of_work import Transaction, UnitOfWork
+from services.cards.service_layer.unit_of_work import Move, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Kind, NotFound, ProblemError
 from services.runtime.text import check_text
@@ -148,6 +148,33 @@ async def move(
         )
     tx.emit(event_of(app, kind_of(cards, app), step, **extra))
     return True
+
+
+async def move_all(
+    cards: Cards,
+    tx: Transaction,
+    moves: Sequence[tuple[Application, Status, str, dict[str, object]]],
+    actor: str,
+) -> int:
+    """``(application, new status, reason, other columns)`` moved as ``move`` would,
+    each with its step and its event, in one UPDATE and one INSERT for them all. The
+    applications must be held by this transaction (``many(…, lock=True)``) and their
+    status read then, so that no other mover can come between: the journey's steps,
+    which move a batch at a time."""
+    now = cards.clock()
+    rows: list[Move] = []
+    for app, new, reason, values in moves:
+        old = app.status
+        step = lifecycle.move(app, new, now, reason, actor)
+        rows.append(Move(app.id, old, new, now, reason, actor, dict(values)))
+        if "tracking_number" in values:
+            app.tracking_number = str(values["tracking_number"])
+        extra: dict[str, object] = {"batch_id": str(values["batch_id"])} if "batch_id" in values else {}
+        if new is Status.SHIPPED:
+            extra.update(courier=cards.courier_name, courier_en=cards.courier_name_en)
+        tx.emit(event_of(app, kind_of(cards, app), step, **extra))
+    await tx.applications.move_many(rows)
+    return len(rows)
 
 
 def _status_changed() -> ProblemError:
