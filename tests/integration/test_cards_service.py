@@ -69,6 +69,7 @@ class World:
             idempotency_key=key,
             kind=fields.pop("kind", "id_card_lost"),
             assurance_level=fields.pop("assurance_level", "face"),
+            session_id=fields.pop("session_id", ""),
             appearance_unchanged=fields.pop("appearance_unchanged", True),
             delivery=fields.pop(
                 "delivery",
@@ -162,6 +163,31 @@ async def test_lost_card_applied_checked_approved_and_reported_lost_at_once(worl
         row = (await conn.execute(select(orm.applications))).one()
     assert row.report_lost_pending is False
     assert world.register.reported_lost == {app.id: 1}
+
+
+async def test_the_sessions_assurance_comes_from_identity_with_the_facts(world: World) -> None:
+    world.register.sessions = {
+        "s-alice": ("alice", "face"),
+        "s-bob": ("bob", "otp"),
+        "s-carol": ("carol", "otp"),
+    }
+    calls = world.register.many_calls
+    # The level identity tells wins over the one in the request, in the same call as the facts.
+    app = (await world.apply(session_id="s-alice", assurance_level="otp")).application
+    assert app.status == "approved" and world.register.many_calls == calls + 1
+    failed = (await world.apply("carol", session_id="s-carol", assurance_level="face")).application
+    assert failed.status == "checks_failed" and "face_verification_needed" in [r.code for r in failed.reasons]
+    # Another citizen's session, or one signed out (identity leaves it out): 401.
+    for session in ("s-bob", "s-gone"):
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await world.apply("carol", key=f"k-{session}", session_id=session)
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert problem_of(ended.value).code == "session_ended"
+    eligible = await world.citizens.GetEligibility(
+        pb.GetEligibilityRequest(kind="id_card_lost", session_id="s-carol", appearance_unchanged=True),
+        metadata=citizen("carol"),
+    )
+    assert not eligible.eligible
 
 
 async def test_same_key_answers_the_same_application_another_request_is_refused(world: World) -> None:

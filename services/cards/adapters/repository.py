@@ -59,7 +59,9 @@ _HAS_OPEN = (
 def _moving(columns: frozenset[str]) -> Update:
     """``UPDATE … SET status, updated_at, <columns> WHERE id = :m_id AND status =
     :m_old``, one statement per set of columns, run alone or for many rows at once."""
-    values = {a.c[name]: bindparam(f"m_{name}") for name in ("status", "updated_at", *sorted(columns))}
+    values: dict[Any, Any] = {
+        a.c[name]: bindparam(f"m_{name}") for name in ("status", "updated_at", *sorted(columns))
+    }
     return update(a).where(a.c.id == bindparam("m_id"), a.c.status == bindparam("m_old")).values(values)
 
 
@@ -75,7 +77,9 @@ def _move_params(
     }
 
 
-def _step(app_id: str, old: Status | None, new: Status, at: dt.datetime, reason: str, actor: str) -> dict[str, Any]:
+def _step(
+    app_id: str, old: Status | None, new: Status, at: dt.datetime, reason: str, actor: str
+) -> dict[str, Any]:
     return {
         "application_id": app_id,
         "from_status": old.value if old else None,
@@ -150,9 +154,7 @@ class SqlApplicationRepository:
     ) -> bool:
         """Moves the application if it is still ``old``; records the step. False:
         someone else moved it first (nothing written)."""
-        done = await self.conn.execute(
-            _moving(frozenset(values)), _move_params(app_id, old, new, at, values)
-        )
+        done = await self.conn.execute(_moving(frozenset(values)), _move_params(app_id, old, new, at, values))
         if done.rowcount != 1:
             return False
         await self.conn.execute(_ADD_STEPS, _step(app_id, old, new, at, reason, actor))
@@ -220,9 +222,13 @@ class SqlApplicationRepository:
             return []
         ids = [r.id for r in rows]
         steps: dict[str, list[Transition]] = {i: [] for i in ids}
-        for s in () if not timelines else (
-            await self.conn.execute(select(t).where(t.c.application_id.in_(ids)).order_by(t.c.seq))
-        ).all():
+        for s in (
+            ()
+            if not timelines
+            else (
+                await self.conn.execute(select(t).where(t.c.application_id.in_(ids)).order_by(t.c.seq))
+            ).all()
+        ):
             steps[s.application_id].append(
                 Transition(
                     Status(s.from_status) if s.from_status else None,

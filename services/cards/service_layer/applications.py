@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +153,7 @@ async def move(
 async def move_all(
     cards: Cards,
     tx: Transaction,
-    moves: Sequence[tuple[Application, Status, str, dict[str, object]]],
+    moves: Sequence[tuple[Application, Status, str, Mapping[str, object]]],
     actor: str,
 ) -> int:
     """``(application, new status, reason, other columns)`` moved as ``move`` would,
@@ -197,13 +197,21 @@ class EligibilityAnswer:
     alternatives: Sequence[WindowOffice]
 
 
+def declared(declaration: Declaration, holder: HolderRecord) -> Declaration:
+    """The citizen's declaration with their session's assurance level as identity told
+    it with the facts, when it was asked for (the gateway's otherwise)."""
+    if not holder.assurance:
+        return declaration
+    return Declaration(holder.assurance, declaration.appearance_unchanged)
+
+
 async def check_eligibility(
-    cards: Cards, citizen_id: str, kind_code: str, declaration: Declaration
+    cards: Cards, citizen_id: str, kind_code: str, declaration: Declaration, session_id: str = ""
 ) -> EligibilityAnswer:
-    holder = await cards.holders.get(citizen_id)
+    holder = await cards.holders.get(citizen_id, session_id)
     city, kind = resolve(cards, holder.facts.city_code, kind_code)
     async with cards.uow.read() as tx:
-        reasons = await _reasons(cards, tx, city, kind, holder, declaration)
+        reasons = await _reasons(cards, tx, city, kind, holder, declared(declaration, holder))
     alternatives: Sequence[WindowOffice] = ()
     if reasons:
         try:
@@ -250,6 +258,9 @@ class ApplyCommand:
     delivery: DeliveryDetails
     #: A digest of the request: the same key with another request is refused.
     fingerprint: str
+    #: The session applied in: its assurance level comes from identity with the
+    #: register's facts (then the declaration's level is not read).
+    session_id: str = ""
 
 
 def normalise_phone(raw: str, field: str = "delivery.phone") -> str:
@@ -332,7 +343,7 @@ async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
     # would now refuse it (identity down, the register changed) still gets the
     # earlier answer.
     try:
-        holder = await cards.holders.get(cmd.citizen_id)
+        holder = await cards.holders.get(cmd.citizen_id, cmd.session_id)
         city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
         delivery = await _delivery(cards, city, kind, cmd.delivery)
     except ProblemError:
@@ -378,7 +389,7 @@ async def _record(
         raise _KeyTaken
     # Checked inside the write: two applications racing with different keys do not
     # both find "no pending application".
-    reasons = await _reasons(cards, tx, city, kind, holder, cmd.declaration)
+    reasons = await _reasons(cards, tx, city, kind, holder, declared(cmd.declaration, holder))
     app.timeline.append(lifecycle.Transition(None, Status.SUBMITTED, now, "submitted online", "citizen"))
     if reasons:
         app.reasons = [(r.code, r.message, r.message_en) for r in reasons]

@@ -213,7 +213,9 @@ class Journey:
         moved = 0
         if recorded:
             async with self.cards.uow.write() as tx:
-                fresh = await tx.applications.many([app.id for app, _ in recorded], timelines=False, lock=True)
+                fresh = await tx.applications.many(
+                    [app.id for app, _ in recorded], timelines=False, lock=True
+                )
                 moves = []
                 for app, card in recorded:
                     now = fresh.get(app.id)

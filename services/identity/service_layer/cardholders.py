@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from services.identity.domain.channels import Assurance
 from services.identity.domain.model import CardStatus, Resident
 from services.identity.service_layer.ports import CardRequest, Sealer, Store, UnitOfWork
 from services.runtime.batch import MAX_IDS, bounded_ids
@@ -29,6 +30,22 @@ CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 #: One change's answer: the card's status after it, or the problem that refused it
 #: (nothing of it written).
 Outcome = CardStatus | ProblemError
+
+#: A session's assurance level and when it lapses (service_layer/face.py).
+AssuranceOf = Callable[[str], Awaitable[tuple[Assurance, dt.datetime | None]]]
+
+
+async def _otp_only(session_id: str) -> tuple[Assurance, dt.datetime | None]:
+    return Assurance.OTP, None
+
+
+@dataclass(frozen=True)
+class SessionLevel:
+    """A live session's owner and assurance level now."""
+
+    session_id: str
+    citizen_id: str
+    level: Assurance
 
 
 @dataclass(frozen=True)
@@ -82,9 +99,10 @@ def _id(value: str, field: str) -> str:
 
 
 class CardHolders:
-    def __init__(self, uow: UnitOfWork, sealer: Sealer) -> None:
+    def __init__(self, uow: UnitOfWork, sealer: Sealer, assurance: AssuranceOf = _otp_only) -> None:
         self.uow = uow
         self.sealer = sealer
+        self.assurance = assurance
 
     async def holder(self, citizen_id: str) -> Resident:
         citizen_id = _id(citizen_id, "citizen_id")
@@ -102,6 +120,19 @@ class CardHolders:
             return []
         async with self.uow.read() as store:
             return await store.residents(ids)
+
+    async def sessions(self, session_ids: list[str]) -> list[SessionLevel]:
+        """The live ones of ``session_ids`` (not signed out or revoked: what
+        Authenticate checks of a session) with their assurance level now; for an
+        application's checks, asked with the holder's facts rather than by the gateway
+        in a call of its own before."""
+        ids = bounded_ids(session_ids, "session_ids")
+        if not ids:
+            return []
+        async with self.uow.read() as store:
+            found = [await store.session(session_id) for session_id in ids]
+        live = [s for s in found if s is not None and s.revoked_at is None]
+        return [SessionLevel(s.id, s.citizen_id, (await self.assurance(s.id))[0]) for s in live]
 
     async def report_lost(self, *, citizen_id: str, application_id: str, actor: str) -> CardStatus:
         """The card reported lost at once. Refused (409 ``card_not_current``) when
