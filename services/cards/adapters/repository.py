@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cards.adapters import orm
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status, Transition
+from services.cards.service_layer.ports import CourierEvent
 from services.cards.service_layer.unit_of_work import Move
 from services.runtime.db import as_utc
 from services.runtime.pii import PiiCipher
@@ -164,12 +165,15 @@ class SqlApplicationRepository:
         """Moves of applications this transaction holds locked (``many(…, lock=True)``)
         and found in their ``old`` status: one UPDATE and one INSERT of the steps for
         all of them, run for many rows at once, rather than two statements each."""
-        by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+        # Runs of moves setting the same columns, in order: one application moved
+        # twice in a batch (returned, then waiting at the office) keeps its order.
+        runs: list[tuple[frozenset[str], list[dict[str, Any]]]] = []
         for m in moves:
-            by_columns.setdefault(frozenset(m.values), []).append(
-                _move_params(m.app_id, m.old, m.new, m.at, m.values)
-            )
-        for columns, params in by_columns.items():
+            columns = frozenset(m.values)
+            if not runs or runs[-1][0] != columns:
+                runs.append((columns, []))
+            runs[-1][1].append(_move_params(m.app_id, m.old, m.new, m.at, m.values))
+        for columns, params in runs:
             await self.conn.execute(_moving(columns), params)
         if moves:
             await self.conn.execute(
@@ -257,6 +261,15 @@ class SqlApplicationRepository:
                 query = query.order_by(a.c.id).with_for_update()
             found.update((app.id, app) for app in await self._many(query, timelines))
         return found
+
+    async def by_tracking_many(
+        self, tracking_numbers: list[str], *, lock: bool = False
+    ) -> dict[str, Application]:
+        """By tracking number, without timelines; ``lock``: held until the transaction ends."""
+        query = select(a).where(a.c.tracking_number.in_(sorted(set(tracking_numbers))))
+        if lock:  # PostgreSQL; on SQLite the write transaction holds the one lock
+            query = query.order_by(a.c.id).with_for_update()
+        return {app.tracking_number: app for app in await self._many(query, timelines=False)}
 
     async def by_tracking(self, tracking_number: str) -> Application | None:
         """Without its timeline: the courier's callbacks move it and answer its status."""
@@ -383,15 +396,22 @@ class SqlApplicationRepository:
         query = select(func.count()).where(a.c.batch_id == batch_id, a.c.status == Status.IN_PRODUCTION.value)
         return int((await self.conn.execute(query)).scalar_one())
 
-    async def record_courier_event(
-        self, event_id: str, tracking_number: str, kind: str, occurred_at: dt.datetime, now: dt.datetime
-    ) -> bool:
-        """False when the event id was taken before (a replay)."""
-        values = {
-            "event_id": event_id,
-            "tracking_number": tracking_number,
-            "kind": kind,
-            "occurred_at": occurred_at,
-            "received_at": now,
-        }
-        return (await self.conn.execute(_RECORD_EVENT, values)).rowcount == 1
+    async def courier_events_known(self, event_ids: list[str]) -> set[str]:
+        query = select(ce.c.event_id).where(ce.c.event_id.in_(sorted(set(event_ids))))
+        return {row.event_id for row in await self.conn.execute(query)}
+
+    async def record_courier_events(self, events: Sequence[CourierEvent], now: dt.datetime) -> None:
+        if events:
+            await self.conn.execute(
+                _RECORD_EVENT,
+                [
+                    {
+                        "event_id": e.event_id,
+                        "tracking_number": e.tracking_number,
+                        "kind": e.kind,
+                        "occurred_at": e.occurred_at,
+                        "received_at": now,
+                    }
+                    for e in events
+                ],
+            )

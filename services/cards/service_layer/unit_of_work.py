@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from services.cards.domain.events import Event
 from services.cards.domain.lifecycle import Application, Status
+from services.cards.service_layer.ports import CourierEvent
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,18 @@ class ApplicationRepository(Protocol):
         """How many of the batch's applications are still in production."""
         ...
 
-    async def record_courier_event(
-        self, event_id: str, tracking_number: str, kind: str, occurred_at: dt.datetime, now: dt.datetime
-    ) -> bool: ...
+    async def by_tracking_many(
+        self, tracking_numbers: list[str], *, lock: bool = False
+    ) -> dict[str, Application]:
+        """Those mailed under these numbers, by number, without timelines; ``lock``:
+        held until the transaction ends."""
+        ...
+
+    async def courier_events_known(self, event_ids: list[str]) -> set[str]:
+        """Those of the courier's event ids recorded before."""
+        ...
+
+    async def record_courier_events(self, events: Sequence[CourierEvent], now: dt.datetime) -> None: ...
 
 
 class Transaction(Protocol):
@@ -107,11 +117,6 @@ class Transaction(Protocol):
 
     async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
         """Append a staff action, by the current caller, to the hash-chained audit log."""
-        ...
-
-    def savepoint(self) -> AbstractAsyncContextManager[None]:
-        """What runs inside is undone alone, with the events it emitted, when it raises
-        (one item of a batch refused, the others kept)."""
         ...
 
 
