@@ -59,6 +59,7 @@ class FakeCardHolders(pb_grpc.CardHolderServiceServicer):
         self.record_calls: Counter[str] = Counter()
         self.down = False
         self.many_calls = 0  # GetCardHolders calls
+        self.sessions: dict[str, tuple[str, str]] = {}  # live session → citizen, level
 
     async def _available(self, context: grpc.aio.ServicerContext) -> None:
         if self.down:
@@ -74,7 +75,14 @@ class FakeCardHolders(pb_grpc.CardHolderServiceServicer):
         await self._available(context)
         self.many_calls += 1
         return pb.GetCardHoldersResponse(
-            holders=[self.holders[c] for c in request.citizen_ids if c in self.holders]
+            holders=[self.holders[c] for c in request.citizen_ids if c in self.holders],
+            sessions=[
+                pb.SessionAssurance(
+                    session_id=s, citizen_id=self.sessions[s][0], assurance_level=self.sessions[s][1]
+                )
+                for s in request.session_ids
+                if s in self.sessions
+            ],
         )
 
     async def ReportCardLost(self, request, context):

@@ -3,7 +3,8 @@ and handover; the courier's signed status callbacks.
 
 Thin on purpose: the cards service checks ownership (another citizen's application
 is 404), eligibility, the life cycle and the callback's signature; the gateway
-authenticates, passes the session's assurance level and translates JSON."""
+authenticates, passes the session's id (cards asks identity its assurance level with
+the register's facts, in the one call it makes anyway) and translates JSON."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import AnyStaff, Assurance, ServiceCall, Services, SignedIn
+from gateway.deps import AnyStaff, ServiceCall, Services, SignedIn
 from gateway.language import Language, pick
 from gateway.problems import declare
 from gateway.schemas import Stored
@@ -204,7 +205,6 @@ IdempotencyKey = Annotated[
 )
 async def eligibility(
     citizen: SignedIn,
-    assurance: Assurance,
     services: Services,
     language: Language,
     kind: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="e.g. id_card_lost")],
@@ -214,7 +214,7 @@ async def eligibility(
 ) -> Eligibility:
     answer = await services.cards.GetEligibility(
         pb.GetEligibilityRequest(
-            kind=kind, assurance_level=assurance, appearance_unchanged=appearance_unchanged
+            kind=kind, session_id=citizen.session_id, appearance_unchanged=appearance_unchanged
         ),
         **citizen.call.options,
     )
@@ -273,7 +273,6 @@ async def apply(
     body: ApplicationIn,
     idempotency_key: IdempotencyKey,
     citizen: SignedIn,
-    assurance: Assurance,
     services: Services,
     response: Response,
     language: Language,
@@ -283,7 +282,7 @@ async def apply(
         pb.ApplyRequest(
             idempotency_key=idempotency_key,
             kind=body.kind,
-            assurance_level=assurance,
+            session_id=citizen.session_id,
             appearance_unchanged=body.appearance_unchanged,
             delivery=pb.Delivery(
                 method=d.method,

@@ -69,6 +69,7 @@ class World:
             idempotency_key=key,
             kind=fields.pop("kind", "id_card_lost"),
             assurance_level=fields.pop("assurance_level", "face"),
+            session_id=fields.pop("session_id", ""),
             appearance_unchanged=fields.pop("appearance_unchanged", True),
             delivery=fields.pop(
                 "delivery",
@@ -162,6 +163,31 @@ async def test_lost_card_applied_checked_approved_and_reported_lost_at_once(worl
         row = (await conn.execute(select(orm.applications))).one()
     assert row.report_lost_pending is False
     assert world.register.reported_lost == {app.id: 1}
+
+
+async def test_the_sessions_assurance_comes_from_identity_with_the_facts(world: World) -> None:
+    world.register.sessions = {
+        "s-alice": ("alice", "face"),
+        "s-bob": ("bob", "otp"),
+        "s-carol": ("carol", "otp"),
+    }
+    calls = world.register.many_calls
+    # The level identity tells wins over the one in the request, in the same call as the facts.
+    app = (await world.apply(session_id="s-alice", assurance_level="otp")).application
+    assert app.status == "approved" and world.register.many_calls == calls + 1
+    failed = (await world.apply("carol", session_id="s-carol", assurance_level="face")).application
+    assert failed.status == "checks_failed" and "face_verification_needed" in [r.code for r in failed.reasons]
+    # Another citizen's session, or one signed out (identity leaves it out): 401.
+    for session in ("s-bob", "s-gone"):
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await world.apply("carol", key=f"k-{session}", session_id=session)
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert problem_of(ended.value).code == "session_ended"
+    eligible = await world.citizens.GetEligibility(
+        pb.GetEligibilityRequest(kind="id_card_lost", session_id="s-carol", appearance_unchanged=True),
+        metadata=citizen("carol"),
+    )
+    assert not eligible.eligible
 
 
 async def test_same_key_answers_the_same_application_another_request_is_refused(world: World) -> None:
@@ -521,17 +547,19 @@ async def test_a_crash_after_the_register_was_told_repeats_only_what_is_idempote
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.cards.adapters.repository import SqlApplicationRepository
+    from services.cards.domain.lifecycle import Status
 
     app_id = (await world.apply()).application.id
-    real = SqlApplicationRepository.set_card
+    real = SqlApplicationRepository.move_many
     crashes = [RuntimeError("the process died here")]
 
-    async def crash_once(self: Any, *args: Any) -> None:
-        if crashes:
+    async def crash_once(self: Any, moves: Any) -> None:
+        # Where the produced card is written: the register was told before.
+        if crashes and moves and moves[0].new is Status.PRODUCED:
             raise crashes.pop()
-        await real(self, *args)
+        await real(self, moves)
 
-    monkeypatch.setattr(SqlApplicationRepository, "set_card", crash_once)
+    monkeypatch.setattr(SqlApplicationRepository, "move_many", crash_once)
     with pytest.raises(RuntimeError):
         await world.app.journey.step()  # the register has the card; ours rolled back
     assert world.register.record_calls == {app_id: 1}

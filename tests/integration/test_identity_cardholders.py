@@ -182,6 +182,49 @@ async def test_many_holders_in_one_call_the_unknown_left_out(identity: Any, stub
     assert list(empty.holders) == []
 
 
+async def test_sessions_assurance_comes_with_the_facts_an_ended_one_left_out(
+    identity: Any, stub: Any, clock: FakeClock
+) -> None:
+    zhang, wang = await citizen_id(identity, ZHANG), await citizen_id(identity, WANG)
+    now = clock()
+    later = now + dt.timedelta(days=30)
+
+    def session(sid: str, citizen: str, revoked: dt.datetime | None = None) -> dict[str, Any]:
+        return {
+            "id": sid,
+            "citizen_id": citizen,
+            "channel": "web",
+            "refresh_hash": sid * 8,
+            "created_at": now,
+            "expires_at": later,
+            "revoked_at": revoked,
+        }
+
+    async with identity.db.write() as conn:
+        await conn.execute(
+            orm.sessions.insert(),
+            [session("s-face", zhang), session("s-otp", wang), session("s-gone", wang, revoked=now)],
+        )
+        await conn.execute(
+            orm.face_attempts.insert().values(
+                id="f1", citizen_id=zhang, session_id="s-face", matched=True, provider_ref="p", at=now
+            )
+        )
+    answer = await stub.GetCardHolders(
+        pb.GetCardHoldersRequest(
+            citizen_ids=[zhang, wang], session_ids=["s-face", "s-otp", "s-gone", "nope"]
+        ),
+        metadata=CARDS,
+    )
+    assert len(answer.holders) == 2
+    assert sorted((s.session_id, s.citizen_id, s.assurance_level) for s in answer.sessions) == sorted(
+        [("s-face", zhang, "face"), ("s-otp", wang, "otp")]
+    )
+    clock.now = now + dt.timedelta(hours=1)  # the face match has lapsed
+    again = await stub.GetCardHolders(pb.GetCardHoldersRequest(session_ids=["s-face"]), metadata=CARDS)
+    assert [(s.session_id, s.assurance_level) for s in again.sessions] == [("s-face", "otp")]
+
+
 async def test_hostile_or_too_many_ids_for_many_holders_are_refused(stub: Any) -> None:
     # One platform for every case: each would otherwise pay a database's set-up.
     for citizen_ids in (["a\x00b"], ["c" * 1000], [f"c{n}" for n in range(501)]):

@@ -3,6 +3,7 @@ facts, reporting the old card lost, and recording a new card."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ class GrpcCardHolders:
     def __init__(self, target: str, timeout: float = 5.0) -> None:
         self.stub = LazyStub("identity", target, pb_grpc.CardHolderServiceStub)
         self.timeout = timeout
-        self._holders: Coalescer[str, HolderRecord] = Coalescer(self._get_batch, MAX_HOLDERS)
+        self._holders: Coalescer[tuple[str, str], HolderRecord] = Coalescer(self._get_batch, MAX_HOLDERS)
         self._lost: Coalescer[tuple[str, str], None] = Coalescer(self._report_lost_batch, MAX_HOLDERS)
         self._new_cards: Coalescer[_NewCard, None] = Coalescer(self._record_batch, MAX_HOLDERS)
 
@@ -95,29 +96,52 @@ class GrpcCardHolders:
             "timeout": self.timeout,
         }
 
-    async def get(self, citizen_id: str) -> HolderRecord:
-        return await self._holders(citizen_id)
+    async def get(self, citizen_id: str, session_id: str = "") -> HolderRecord:
+        return await self._holders((citizen_id, session_id))
 
-    async def _get_batch(self, citizen_ids: list[str]) -> list[HolderRecord | BaseException]:
+    async def _get_batch(self, asked: list[tuple[str, str]]) -> list[HolderRecord | BaseException]:
         try:
-            found = await self.get_many(citizen_ids)
+            found, sessions = await self._fetch([c for c, _ in asked], [s for _, s in asked if s])
         except ProblemError as error:
-            return [_copy(error) for _ in citizen_ids]
-        return [found.get(c) or NotFound("citizen", c) for c in citizen_ids]
+            return [_copy(error) for _ in asked]
+        answers: list[HolderRecord | BaseException] = []
+        for citizen_id, session_id in asked:
+            holder = found.get(citizen_id)
+            session = sessions.get(session_id)
+            if holder is None:
+                answers.append(NotFound("citizen", citizen_id))
+            elif not session_id:
+                answers.append(holder)
+            elif session is None or session.citizen_id != citizen_id:
+                answers.append(_session_ended())
+            else:
+                answers.append(dataclasses.replace(holder, assurance=session.assurance_level))
+        return answers
 
     async def get_many(self, citizen_ids: Sequence[str]) -> dict[str, HolderRecord]:
+        return (await self._fetch(citizen_ids, ()))[0]
+
+    async def _fetch(
+        self, citizen_ids: Sequence[str], session_ids: Sequence[str]
+    ) -> tuple[dict[str, HolderRecord], dict[str, pb.SessionAssurance]]:
+        """The holders' facts and the live ones of the sessions, ≤ 500 of each a call."""
         found: dict[str, HolderRecord] = {}
-        wanted = sorted(set(citizen_ids))
-        for start in range(0, len(wanted), MAX_HOLDERS):
+        live: dict[str, pb.SessionAssurance] = {}
+        wanted, sessions = sorted(set(citizen_ids)), sorted(set(session_ids))
+        for start in range(0, max(len(wanted), len(sessions)), MAX_HOLDERS):
             try:
                 answer = await self.stub.get().GetCardHolders(
-                    pb.GetCardHoldersRequest(citizen_ids=wanted[start : start + MAX_HOLDERS]),
+                    pb.GetCardHoldersRequest(
+                        citizen_ids=wanted[start : start + MAX_HOLDERS],
+                        session_ids=sessions[start : start + MAX_HOLDERS],
+                    ),
                     **self._options(),
                 )
             except grpc.aio.AioRpcError as error:
                 raise self.stub.unavailable(error) from error
             found.update((h.citizen_id, _record(h, h.citizen_id)) for h in answer.holders)
-        return found
+            live.update((s.session_id, s) for s in answer.sessions)
+        return found, live
 
     async def report_lost(self, citizen_id: str, application_id: str) -> None:
         await self._lost((citizen_id, application_id))
@@ -155,6 +179,16 @@ class GrpcCardHolders:
         except grpc.aio.AioRpcError as error:
             return [self.stub.unavailable(error) for _ in range(count)]
         return [_refusal(change) for change in answer.changes]
+
+
+def _session_ended() -> ProblemError:
+    """What the gateway's Authenticate answered for a session signed out or revoked."""
+    return ProblemError(
+        "session_ended",
+        "This session has ended; sign in again.",
+        field="Authorization",
+        kind=Kind.UNAUTHENTICATED,
+    )
 
 
 def _copy(error: ProblemError) -> ProblemError:

@@ -6,13 +6,17 @@ wins and the other learns it lost."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, func, select, text, update
+from sqlalchemy import TextClause, Update, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cards.adapters import orm
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status, Transition
+from services.cards.service_layer.ports import CourierEvent
+from services.cards.service_layer.unit_of_work import Move
 from services.runtime.db import as_utc
 from services.runtime.pii import PiiCipher
 
@@ -36,6 +40,56 @@ def _insert_or_nothing(table: Any) -> TextClause:
 _CLAIM_KEY = _insert_or_nothing(k)
 _RECORD_EVENT = _insert_or_nothing(ce)
 
+# The statements of every application, built once (decision 64's reason: a statement
+# built per call pays its build and SQLAlchemy's walk for its cache key each time).
+_LOCK_CITIZEN = text("SELECT pg_advisory_xact_lock(hashtext('cards.citizen'), hashtext(:c))")
+_ADD_APPLICATION = a.insert()
+_ADD_STEPS = t.insert()
+_HAS_OPEN = (
+    select(func.count())
+    .select_from(a)
+    .where(
+        a.c.citizen_id == bindparam("citizen_id"),
+        a.c.family == bindparam("family"),
+        a.c.status.in_(bindparam("statuses", expanding=True)),
+    )
+)
+
+
+@functools.cache
+def _moving(columns: frozenset[str]) -> Update:
+    """``UPDATE … SET status, updated_at, <columns> WHERE id = :m_id AND status =
+    :m_old``, one statement per set of columns, run alone or for many rows at once."""
+    values: dict[Any, Any] = {
+        a.c[name]: bindparam(f"m_{name}") for name in ("status", "updated_at", *sorted(columns))
+    }
+    return update(a).where(a.c.id == bindparam("m_id"), a.c.status == bindparam("m_old")).values(values)
+
+
+def _move_params(
+    app_id: str, old: Status, new: Status, at: dt.datetime, values: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "m_id": app_id,
+        "m_old": old.value,
+        "m_status": new.value,
+        "m_updated_at": at,
+        **{f"m_{name}": value for name, value in values.items()},
+    }
+
+
+def _step(
+    app_id: str, old: Status | None, new: Status, at: dt.datetime, reason: str, actor: str
+) -> dict[str, Any]:
+    return {
+        "application_id": app_id,
+        "from_status": old.value if old else None,
+        "to_status": new.value,
+        "at": at,
+        "reason": reason[:400],
+        "actor": actor[:200],
+    }
+
 
 class SqlApplicationRepository:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
@@ -53,47 +107,40 @@ class SqlApplicationRepository:
         applications racing with different keys do not both find none pending. On
         SQLite every write transaction already holds the one write lock."""
         if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext('cards.citizen'), hashtext(:c))"),
-                {"c": citizen_id},
-            )
+            await self.conn.execute(_LOCK_CITIZEN, {"c": citizen_id})
 
     async def add(self, app: Application, family: str, report_lost_pending: bool) -> None:
         await self.conn.execute(
-            a.insert().values(
-                id=app.id,
-                citizen_id=app.citizen_id,
-                city_code=app.city_code,
-                kind=app.kind,
-                family=family,
-                status=app.status.value,
-                delivery_method=app.delivery.method,
-                recipient_sealed=self._seal(app.delivery.recipient),
-                phone_sealed=self._seal(app.delivery.phone),
-                address_sealed=self._seal(app.delivery.address),
-                office_id=app.delivery.office_id,
-                reasons=[list(r) for r in app.reasons],
-                needs_review=app.needs_review,
-                report_lost_pending=report_lost_pending,
-                card_recorded=False,
-                submitted_at=app.submitted_at,
-                updated_at=app.timeline[-1].at if app.timeline else app.submitted_at,
-            )
+            _ADD_APPLICATION,
+            {
+                "id": app.id,
+                "citizen_id": app.citizen_id,
+                "city_code": app.city_code,
+                "kind": app.kind,
+                "family": family,
+                "status": app.status.value,
+                "delivery_method": app.delivery.method,
+                "recipient_sealed": self._seal(app.delivery.recipient),
+                "phone_sealed": self._seal(app.delivery.phone),
+                "address_sealed": self._seal(app.delivery.address),
+                "office_id": app.delivery.office_id,
+                "reasons": [list(r) for r in app.reasons],
+                "needs_review": app.needs_review,
+                "report_lost_pending": report_lost_pending,
+                "batch_id": None,
+                "tracking_number": None,
+                "card_number_sealed": None,
+                "card_issued_on": None,
+                "card_expires_on": None,
+                "card_recorded": False,
+                "submitted_at": app.submitted_at,
+                "updated_at": app.timeline[-1].at if app.timeline else app.submitted_at,
+            },
         )
         if app.timeline:
             await self.conn.execute(
-                t.insert(),
-                [
-                    {
-                        "application_id": app.id,
-                        "from_status": s.from_status.value if s.from_status else None,
-                        "to_status": s.to_status.value,
-                        "at": s.at,
-                        "reason": s.reason[:400],
-                        "actor": s.actor[:200],
-                    }
-                    for s in app.timeline
-                ],
+                _ADD_STEPS,
+                [_step(app.id, s.from_status, s.to_status, s.at, s.reason, s.actor) for s in app.timeline],
             )
 
     async def move(
@@ -108,33 +155,42 @@ class SqlApplicationRepository:
     ) -> bool:
         """Moves the application if it is still ``old``; records the step. False:
         someone else moved it first (nothing written)."""
-        done = await self.conn.execute(
-            update(a)
-            .where(a.c.id == app_id, a.c.status == old.value)
-            .values(status=new.value, updated_at=at, **values)
-        )
+        done = await self.conn.execute(_moving(frozenset(values)), _move_params(app_id, old, new, at, values))
         if done.rowcount != 1:
             return False
-        await self.conn.execute(
-            t.insert().values(
-                application_id=app_id,
-                from_status=old.value,
-                to_status=new.value,
-                at=at,
-                reason=reason[:400],
-                actor=actor[:200],
-            )
-        )
+        await self.conn.execute(_ADD_STEPS, _step(app_id, old, new, at, reason, actor))
         return True
 
+    async def move_many(self, moves: Sequence[Move]) -> None:
+        """Moves of applications this transaction holds locked (``many(…, lock=True)``)
+        and found in their ``old`` status: one UPDATE and one INSERT of the steps for
+        all of them, run for many rows at once, rather than two statements each."""
+        # Runs of moves setting the same columns, in order: one application moved
+        # twice in a batch (returned, then waiting at the office) keeps its order.
+        runs: list[tuple[frozenset[str], list[dict[str, Any]]]] = []
+        for m in moves:
+            columns = frozenset(m.values)
+            if not runs or runs[-1][0] != columns:
+                runs.append((columns, []))
+            runs[-1][1].append(_move_params(m.app_id, m.old, m.new, m.at, m.values))
+        for columns, params in runs:
+            await self.conn.execute(_moving(columns), params)
+        if moves:
+            await self.conn.execute(
+                _ADD_STEPS, [_step(m.app_id, m.old, m.new, m.at, m.reason, m.actor) for m in moves]
+            )
+
     async def set_card(self, app_id: str, card_number: str, issued_on: dt.date, expires_on: dt.date) -> None:
-        await self.update(
-            app_id,
-            card_number_sealed=self._seal(card_number),
-            card_issued_on=issued_on.isoformat(),
-            card_expires_on=expires_on.isoformat(),
-            card_recorded=True,
-        )
+        await self.update(app_id, **self.card_values(card_number, issued_on, expires_on))
+
+    def card_values(self, card_number: str, issued_on: dt.date, expires_on: dt.date) -> dict[str, Any]:
+        """The columns that keep a new card (its number sealed), for ``set_card`` or a move."""
+        return {
+            "card_number_sealed": self._seal(card_number),
+            "card_issued_on": issued_on.isoformat(),
+            "card_expires_on": expires_on.isoformat(),
+            "card_recorded": True,
+        }
 
     async def update(self, app_id: str, **values: Any) -> None:
         await self.conn.execute(update(a).where(a.c.id == app_id).values(**values))
@@ -162,15 +218,21 @@ class SqlApplicationRepository:
             timeline=steps,
         )
 
-    async def _many(self, query: Any) -> list[Application]:
+    async def _many(self, query: Any, timelines: bool = True) -> list[Application]:
+        """``timelines=False``: without their steps (the journey's moves need none, and
+        a hundred applications' steps are the larger read)."""
         rows = (await self.conn.execute(query)).all()
         if not rows:
             return []
         ids = [r.id for r in rows]
         steps: dict[str, list[Transition]] = {i: [] for i in ids}
         for s in (
-            await self.conn.execute(select(t).where(t.c.application_id.in_(ids)).order_by(t.c.seq))
-        ).all():
+            ()
+            if not timelines
+            else (
+                await self.conn.execute(select(t).where(t.c.application_id.in_(ids)).order_by(t.c.seq))
+            ).all()
+        ):
             steps[s.application_id].append(
                 Transition(
                     Status(s.from_status) if s.from_status else None,
@@ -189,15 +251,29 @@ class SqlApplicationRepository:
         found = await self._many(query)
         return found[0] if found else None
 
-    async def many(self, app_ids: list[str]) -> dict[str, Application]:
+    async def many(
+        self, app_ids: list[str], *, timelines: bool = True, lock: bool = False
+    ) -> dict[str, Application]:
         found: dict[str, Application] = {}
         for start in range(0, len(app_ids), 500):  # well under any driver's parameter limit
-            chunk = app_ids[start : start + 500]
-            found.update((app.id, app) for app in await self._many(select(a).where(a.c.id.in_(chunk))))
+            query = select(a).where(a.c.id.in_(sorted(app_ids[start : start + 500])))
+            if lock:  # PostgreSQL; on SQLite the write transaction holds the one lock
+                query = query.order_by(a.c.id).with_for_update()
+            found.update((app.id, app) for app in await self._many(query, timelines))
         return found
 
+    async def by_tracking_many(
+        self, tracking_numbers: list[str], *, lock: bool = False
+    ) -> dict[str, Application]:
+        """By tracking number, without timelines; ``lock``: held until the transaction ends."""
+        query = select(a).where(a.c.tracking_number.in_(sorted(set(tracking_numbers))))
+        if lock:  # PostgreSQL; on SQLite the write transaction holds the one lock
+            query = query.order_by(a.c.id).with_for_update()
+        return {app.tracking_number: app for app in await self._many(query, timelines=False)}
+
     async def by_tracking(self, tracking_number: str) -> Application | None:
-        found = await self._many(select(a).where(a.c.tracking_number == tracking_number))
+        """Without its timeline: the courier's callbacks move it and answer its status."""
+        found = await self._many(select(a).where(a.c.tracking_number == tracking_number), timelines=False)
         return found[0] if found else None
 
     async def for_citizen(self, citizen_id: str) -> list[Application]:
@@ -218,12 +294,8 @@ class SqlApplicationRepository:
         return await self._many(query.order_by(a.c.submitted_at).limit(500))
 
     async def has_open(self, citizen_id: str, family: str, open_statuses: list[str]) -> bool:
-        query = (
-            select(func.count())
-            .select_from(a)
-            .where(a.c.citizen_id == citizen_id, a.c.family == family, a.c.status.in_(open_statuses))
-        )
-        return bool((await self.conn.execute(query)).scalar_one())
+        params = {"citizen_id": citizen_id, "family": family, "statuses": open_statuses}
+        return bool((await self.conn.execute(_HAS_OPEN, params)).scalar_one())
 
     async def holds_permit(self, citizen_id: str) -> bool:
         query = (
@@ -317,22 +389,29 @@ class SqlApplicationRepository:
         done = await self.conn.execute(update(b).where(b.c.id == batch_id, b.c.state == old).values(**values))
         return done.rowcount == 1
 
-    async def in_batch(self, batch_id: str) -> list[Application]:
-        return await self._many(select(a).where(a.c.batch_id == batch_id).order_by(a.c.id))
+    async def in_batch(self, batch_id: str, *, timelines: bool = True) -> list[Application]:
+        return await self._many(select(a).where(a.c.batch_id == batch_id).order_by(a.c.id), timelines)
 
     async def in_production(self, batch_id: str) -> int:
         query = select(func.count()).where(a.c.batch_id == batch_id, a.c.status == Status.IN_PRODUCTION.value)
         return int((await self.conn.execute(query)).scalar_one())
 
-    async def record_courier_event(
-        self, event_id: str, tracking_number: str, kind: str, occurred_at: dt.datetime, now: dt.datetime
-    ) -> bool:
-        """False when the event id was taken before (a replay)."""
-        values = {
-            "event_id": event_id,
-            "tracking_number": tracking_number,
-            "kind": kind,
-            "occurred_at": occurred_at,
-            "received_at": now,
-        }
-        return (await self.conn.execute(_RECORD_EVENT, values)).rowcount == 1
+    async def courier_events_known(self, event_ids: list[str]) -> set[str]:
+        query = select(ce.c.event_id).where(ce.c.event_id.in_(sorted(set(event_ids))))
+        return {row.event_id for row in await self.conn.execute(query)}
+
+    async def record_courier_events(self, events: Sequence[CourierEvent], now: dt.datetime) -> None:
+        if events:
+            await self.conn.execute(
+                _RECORD_EVENT,
+                [
+                    {
+                        "event_id": e.event_id,
+                        "tracking_number": e.tracking_number,
+                        "kind": e.kind,
+                        "occurred_at": e.occurred_at,
+                        "received_at": now,
+                    }
+                    for e in events
+                ],
+            )

@@ -29,16 +29,6 @@ class SqlTransaction:
     async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
         await audit_log.record(self.conn, orm.audit, action, subject, detail)
 
-    @contextlib.asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        emitted = len(self.events)
-        try:
-            async with self.conn.begin_nested():
-                yield
-        except BaseException:
-            del self.events[emitted:]
-            raise
-
 
 class SqlUnitOfWork:
     def __init__(self, db: Database, cipher: PiiCipher, on_commit: Callable[[], None] = lambda: None) -> None:

@@ -119,7 +119,11 @@ class CardApplicationServicer(pb_grpc.CardApplicationServiceServicer):
         citizen = _citizen()
         kind = check_text(request.kind, "kind", max_length=64)
         answer = await applications.check_eligibility(
-            self.cards, citizen, kind, _declaration(request.assurance_level, request.appearance_unchanged)
+            self.cards,
+            citizen,
+            kind,
+            _declaration(request.assurance_level, request.appearance_unchanged),
+            check_text(request.session_id, "session_id", max_length=64),
         )
         return pb.GetEligibilityResponse(
             kind=_kind_info(answer.kind),
@@ -146,9 +150,10 @@ class CardApplicationServicer(pb_grpc.CardApplicationServiceServicer):
         unkeyed = pb.ApplyRequest()
         unkeyed.CopyFrom(request)
         unkeyed.idempotency_key = ""
-        # The session's assurance may lapse between a request and its retry: the
-        # retry is still the same request.
+        # The session's assurance may lapse between a request and its retry, and the
+        # retry may come from another session: it is still the same request.
         unkeyed.assurance_level = ""
+        unkeyed.session_id = ""
         d = request.delivery
         command = ApplyCommand(
             citizen_id=citizen,
@@ -157,6 +162,7 @@ class CardApplicationServicer(pb_grpc.CardApplicationServiceServicer):
             declaration=_declaration(request.assurance_level, request.appearance_unchanged),
             delivery=DeliveryDetails(d.method, d.recipient, d.phone, d.address, d.office_id),
             fingerprint=hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest(),
+            session_id=check_text(request.session_id, "session_id", max_length=64),
         )
         app, replayed = await retry_transient(lambda: applications.apply(self.cards, command))
         return pb.ApplyResponse(application=to_proto(app), replayed=replayed)

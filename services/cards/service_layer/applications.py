@@ -3,9 +3,11 @@ hand over; and the courier's callbacks."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from services.cards.domain.kinds import CityKinds, Delivery, KindDefinition, Rul
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
 from services.cards.service_layer.directory import CardHolders, HolderRecord, Offices, WindowOffice
 from services.cards.service_layer.ports import CourierEvent, CourierEventKind
-from services.cards.service_layer.unit_of_work import Transaction, UnitOfWork
+from services.cards.service_layer.unit_of_work import Move, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Kind, NotFound, ProblemError
 from services.runtime.text import check_text
@@ -124,18 +126,35 @@ async def move(
     """Moves ``app`` (refusing an illegal move with 409) and emits the step's event;
     False when another mover changed it first."""
     lifecycle.check_move(app.status, new)
-    now = cards.clock()
     if office_id is not None:
         values["office_id"] = office_id
+    now = cards.clock()
     if not await tx.applications.move(app.id, app.status, new, now, reason, actor, **values):
         return False
-    if office_id is not None:
-        app.delivery = DeliveryDetails(
-            app.delivery.method, app.delivery.recipient, app.delivery.phone, app.delivery.address, office_id
-        )
+    _stepped(cards, tx, app, new, reason, actor, values, where, now)
+    return True
+
+
+def _stepped(
+    cards: Cards,
+    tx: Transaction,
+    app: Application,
+    new: Status,
+    reason: str,
+    actor: str,
+    values: Mapping[str, object],
+    where: WindowOffice | None = None,
+    now: dt.datetime | None = None,
+) -> Move:
+    """``app`` moved in memory (refusing an illegal move with 409), with the step's
+    event emitted: the row to write, by ``move`` alone or ``move_many`` for many."""
+    now = now or cards.clock()
+    old = app.status
+    step = lifecycle.move(app, new, now, reason, actor)
+    if "office_id" in values:
+        app.delivery = dataclasses.replace(app.delivery, office_id=str(values["office_id"]))
     if "tracking_number" in values:
         app.tracking_number = str(values["tracking_number"])
-    step = lifecycle.move(app, new, now, reason, actor)
     extra: dict[str, object] = {"batch_id": str(values["batch_id"])} if "batch_id" in values else {}
     if new is Status.SHIPPED:
         extra.update(courier=cards.courier_name, courier_en=cards.courier_name_en)
@@ -147,7 +166,26 @@ async def move(
             office_address_en=where.address_en,
         )
     tx.emit(event_of(app, kind_of(cards, app), step, **extra))
-    return True
+    return Move(app.id, old, new, now, reason, actor, dict(values))
+
+
+async def move_all(
+    cards: Cards,
+    tx: Transaction,
+    moves: Sequence[tuple[Application, Status, str, Mapping[str, object]]],
+    actor: str,
+) -> int:
+    """``(application, new status, reason, other columns)`` moved as ``move`` would,
+    each with its step and its event, in one UPDATE and one INSERT for them all. The
+    applications must be held by this transaction (``many(…, lock=True)``) and their
+    status read then, so that no other mover can come between: the journey's steps,
+    which move a batch at a time."""
+    now = cards.clock()
+    rows = [
+        _stepped(cards, tx, app, new, reason, actor, values, now=now) for app, new, reason, values in moves
+    ]
+    await tx.applications.move_many(rows)
+    return len(rows)
 
 
 def _status_changed() -> ProblemError:
@@ -170,13 +208,21 @@ class EligibilityAnswer:
     alternatives: Sequence[WindowOffice]
 
 
+def declared(declaration: Declaration, holder: HolderRecord) -> Declaration:
+    """The citizen's declaration with their session's assurance level as identity told
+    it with the facts, when it was asked for (the gateway's otherwise)."""
+    if not holder.assurance:
+        return declaration
+    return Declaration(holder.assurance, declaration.appearance_unchanged)
+
+
 async def check_eligibility(
-    cards: Cards, citizen_id: str, kind_code: str, declaration: Declaration
+    cards: Cards, citizen_id: str, kind_code: str, declaration: Declaration, session_id: str = ""
 ) -> EligibilityAnswer:
-    holder = await cards.holders.get(citizen_id)
+    holder = await cards.holders.get(citizen_id, session_id)
     city, kind = resolve(cards, holder.facts.city_code, kind_code)
     async with cards.uow.read() as tx:
-        reasons = await _reasons(cards, tx, city, kind, holder, declaration)
+        reasons = await _reasons(cards, tx, city, kind, holder, declared(declaration, holder))
     alternatives: Sequence[WindowOffice] = ()
     if reasons:
         try:
@@ -223,6 +269,9 @@ class ApplyCommand:
     delivery: DeliveryDetails
     #: A digest of the request: the same key with another request is refused.
     fingerprint: str
+    #: The session applied in: its assurance level comes from identity with the
+    #: register's facts (then the declaration's level is not read).
+    session_id: str = ""
 
 
 def normalise_phone(raw: str, field: str = "delivery.phone") -> str:
@@ -305,7 +354,7 @@ async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
     # would now refuse it (identity down, the register changed) still gets the
     # earlier answer.
     try:
-        holder = await cards.holders.get(cmd.citizen_id)
+        holder = await cards.holders.get(cmd.citizen_id, cmd.session_id)
         city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
         delivery = await _delivery(cards, city, kind, cmd.delivery)
     except ProblemError:
@@ -351,7 +400,7 @@ async def _record(
         raise _KeyTaken
     # Checked inside the write: two applications racing with different keys do not
     # both find "no pending application".
-    reasons = await _reasons(cards, tx, city, kind, holder, cmd.declaration)
+    reasons = await _reasons(cards, tx, city, kind, holder, declared(cmd.declaration, holder))
     app.timeline.append(lifecycle.Transition(None, Status.SUBMITTED, now, "submitted online", "citizen"))
     if reasons:
         app.reasons = [(r.code, r.message, r.message_en) for r in reasons]
@@ -498,7 +547,11 @@ async def courier_event(cards: Cards, event: CourierEvent) -> Application:
 async def courier_events(cards: Cards, events: Sequence[CourierEvent]) -> list[Application | ProblemError]:
     """Each verified callback of a batch as ``courier_event`` would take it alone, all
     in one transaction: a refused one (a replay, an unknown tracking number, an
-    illegal move) is undone alone (a savepoint) and answered with its problem."""
+    illegal move) is refused before anything of it is kept, and answered with its
+    problem. The applications are read once with their rows held until the commit
+    (a replay of the same event in another batch waits, then finds it recorded), each
+    event decided in order against what the ones before it did, and the events, moves
+    and steps written together: no savepoint and five statements per event."""
     if not events:
         return []
     where: dict[str, WindowOffice | None] = {}
@@ -507,12 +560,21 @@ async def courier_events(cards: Cards, events: Sequence[CourierEvent]) -> list[A
             where[event.event_id] = await _returns_office(cards, event.tracking_number)
     outcomes: list[Application | ProblemError] = []
     async with cards.uow.write() as tx:
+        apps = await tx.applications.by_tracking_many([e.tracking_number for e in events], lock=True)
+        known = await tx.applications.courier_events_known([e.event_id for e in events])
+        recorded: list[CourierEvent] = []
+        moves: list[Move] = []
         for event in events:
             try:
-                async with tx.savepoint():
-                    outcomes.append(await _courier_event(cards, tx, event, where.get(event.event_id)))
+                app = _courier_event(cards, tx, event, apps, known, moves, where.get(event.event_id))
             except ProblemError as refused:
                 outcomes.append(refused)
+                continue
+            known.add(event.event_id)
+            recorded.append(event)
+            outcomes.append(app)
+        await tx.applications.record_courier_events(recorded, cards.clock())
+        await tx.applications.move_many(moves)
     return outcomes
 
 
@@ -527,39 +589,38 @@ async def _returns_office(cards: Cards, tracking_number: str) -> WindowOffice | 
     return await describe_office(cards, city.city_code, city.returns_office_id)
 
 
-async def _courier_event(
-    cards: Cards, tx: Transaction, event: CourierEvent, where: WindowOffice | None
+def _courier_event(
+    cards: Cards,
+    tx: Transaction,
+    event: CourierEvent,
+    apps: Mapping[str, Application],
+    known: set[str],
+    moves: list[Move],
+    where: WindowOffice | None,
 ) -> Application:
-    if not await tx.applications.record_courier_event(
-        event.event_id, event.tracking_number, event.kind, event.occurred_at, cards.clock()
-    ):
+    """One event decided: refused (raised) before anything of it is kept; taken, its
+    moves added to ``moves`` and their events emitted."""
+    if event.event_id in known:
         raise ProblemError(
             "courier_event_replayed",
             "This courier event was received before.",
             field="event_id",
             kind=Kind.CONFLICT,
         )
-    app = await tx.applications.by_tracking(event.tracking_number)
+    app = apps.get(event.tracking_number)
     if app is None:
         raise NotFound("tracking_number", event.tracking_number, field="tracking_number")
     reason = f"courier: {event.kind}" + (f" ({event.detail})" if event.detail else "")
     target = _COURIER_MOVES[event.kind]
     if event.kind == CourierEventKind.PICKED_UP and app.status is Status.SHIPPED:
         return app  # booked means shipped already: the pick-up changes nothing
-    if not await move(cards, tx, app, target, reason, "courier"):
-        raise _status_changed()
+    lifecycle.check_move(app.status, target)
+    moves.append(_stepped(cards, tx, app, target, reason, "courier", {}))
     city = cards.kinds.get(app.city_code)
     if target is Status.RETURNED and city is not None and city.returns_office_id:
-        await move(
-            cards,
-            tx,
-            app,
-            Status.READY_FOR_PICKUP,
-            "returned by the courier: waits at the office",
-            SYSTEM,
-            office_id=city.returns_office_id,
-            where=where,
-        )
+        office = {"office_id": city.returns_office_id}
+        waits = "returned by the courier: waits at the office"
+        moves.append(_stepped(cards, tx, app, Status.READY_FOR_PICKUP, waits, SYSTEM, office, where))
     return app
 
 

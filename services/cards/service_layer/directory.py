@@ -23,11 +23,15 @@ class HolderRecord:
     birth_date: dt.date | None
     phone: str
     household_address: str
+    #: The level of the session asked with the facts ("otp" or "face"); "" when none was.
+    assurance: str = ""
 
 
 class CardHolders(Protocol):
-    async def get(self, citizen_id: str) -> HolderRecord:
-        """Raises a NotFound problem when the register has no such citizen."""
+    async def get(self, citizen_id: str, session_id: str = "") -> HolderRecord:
+        """Raises a NotFound problem when the register has no such citizen; with
+        ``session_id``, the session's assurance level comes with the facts (401
+        session_ended when it is not the citizen's live session)."""
         ...
 
     async def get_many(self, citizen_ids: Sequence[str]) -> dict[str, HolderRecord]:

@@ -34,6 +34,7 @@ from services.cards.service_layer.applications import (
     clear_lost_confirmed,
     describe_office,
     move,
+    move_all,
     report_lost,
 )
 from services.cards.service_layer.directory import HolderRecord
@@ -124,17 +125,22 @@ class Journey:
         if not ids:
             return 0
         batch_id = f"B-{uuid.uuid4()}"
-        claimed = 0
+        reason = f"in production batch {batch_id}"
         async with self.cards.uow.write() as tx:
             await tx.applications.add_batch(batch_id, self.cards.clock())
-            apps = await tx.applications.many(ids)
-            for app_id in ids:
-                app = apps.get(app_id)
-                if app is None or app.status is not Status.APPROVED:
-                    continue
-                reason = f"in production batch {batch_id}"
-                if await move(self.cards, tx, app, Status.IN_PRODUCTION, reason, SYSTEM, batch_id=batch_id):
-                    claimed += 1
+            # Held until the commit: a citizen cancelling meanwhile waits, then finds
+            # it in production (or it was cancelled first, and is left out here).
+            apps = await tx.applications.many(ids, timelines=False, lock=True)
+            claimed = await move_all(
+                self.cards,
+                tx,
+                [
+                    (app, Status.IN_PRODUCTION, reason, {"batch_id": batch_id})
+                    for app in apps.values()
+                    if app.status is Status.APPROVED
+                ],
+                SYSTEM,
+            )
             if not claimed:  # all cancelled meanwhile: an empty batch is done
                 await tx.applications.set_batch_state(batch_id, "claimed", "done", self.cards.clock())
         return claimed
@@ -144,7 +150,7 @@ class Journey:
             batches = await tx.applications.batches("claimed")
         for batch_id in batches:
             async with self.cards.uow.read() as tx:
-                apps = await tx.applications.in_batch(batch_id)
+                apps = await tx.applications.in_batch(batch_id, timelines=False)
             # The register's facts of the whole batch in one call to identity.
             holders = await self.cards.holders.get_many([app.citizen_id for app in apps])
             orders = [self._order(app, holders.get(app.citizen_id)) for app in apps]
@@ -178,7 +184,7 @@ class Journey:
             async with self.cards.uow.read() as tx:
                 # Nothing made yet: the batch (a hundred applications and their
                 # timelines) is not read on every pass while the centre works.
-                apps = await tx.applications.in_batch(batch_id) if produced else []
+                apps = await tx.applications.in_batch(batch_id, timelines=False) if produced else []
                 if not produced and await tx.applications.in_production(batch_id):
                     continue
             waiting = sum(1 for app in apps if app.status is Status.IN_PRODUCTION and app.id not in produced)
@@ -207,14 +213,17 @@ class Journey:
         moved = 0
         if recorded:
             async with self.cards.uow.write() as tx:
-                fresh = await tx.applications.many([app.id for app, _ in recorded])
+                fresh = await tx.applications.many(
+                    [app.id for app, _ in recorded], timelines=False, lock=True
+                )
+                moves = []
                 for app, card in recorded:
                     now = fresh.get(app.id)
                     if now is None or now.status is not Status.IN_PRODUCTION:
                         continue
-                    await tx.applications.set_card(app.id, card.card_number, card.issued_on, card.expires_on)
-                    reason = "produced by the centre"
-                    moved += await move(self.cards, tx, now, Status.PRODUCED, reason, SYSTEM)
+                    values = tx.applications.card_values(card.card_number, card.issued_on, card.expires_on)
+                    moves.append((now, Status.PRODUCED, "produced by the centre", values))
+                moved = await move_all(self.cards, tx, moves, SYSTEM)
         raise_first(results)
         return moved
 
@@ -229,7 +238,7 @@ class Journey:
         idempotency key), then every booked card marked shipped in one write."""
         async with self.cards.uow.read() as tx:
             ids = await tx.applications.to_ship(self.batch_size)
-            apps = list((await tx.applications.many(ids)).values()) if ids else []
+            apps = list((await tx.applications.many(ids, timelines=False)).values()) if ids else []
         results = await settle(apps, self._book)
         booked = [
             (app, tracking) for app, tracking in zip(apps, results, strict=True) if isinstance(tracking, str)
@@ -237,15 +246,15 @@ class Journey:
         moved = 0
         if booked:
             async with self.cards.uow.write() as tx:
-                fresh = await tx.applications.many([app.id for app, _ in booked])
+                fresh = await tx.applications.many([app.id for app, _ in booked], timelines=False, lock=True)
+                moves = []
                 for app, tracking in booked:
                     now = fresh.get(app.id)
                     if now is None or now.status is not Status.PRODUCED:
                         continue
                     reason = f"shipment booked, tracking number {tracking}"
-                    moved += await move(
-                        self.cards, tx, now, Status.SHIPPED, reason, SYSTEM, tracking_number=tracking
-                    )
+                    moves.append((now, Status.SHIPPED, reason, {"tracking_number": tracking}))
+                moved = await move_all(self.cards, tx, moves, SYSTEM)
         raise_first(results)
         return moved
 

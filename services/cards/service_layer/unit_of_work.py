@@ -4,11 +4,28 @@ write transaction also records the events it emits (the outbox)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.cards.domain.events import Event
 from services.cards.domain.lifecycle import Application, Status
+from services.cards.service_layer.ports import CourierEvent
+
+
+@dataclass(frozen=True)
+class Move:
+    """One application's move among many made at once (``move_many``)."""
+
+    app_id: str
+    old: Status
+    new: Status
+    at: dt.datetime
+    reason: str
+    actor: str
+    #: Other columns set with the move (a batch id, a tracking number, a new card).
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 class ApplicationRepository(Protocol):
@@ -24,17 +41,33 @@ class ApplicationRepository(Protocol):
         when another mover came first (nothing written)."""
         ...
 
+    async def move_many(self, moves: Sequence[Move]) -> None:
+        """Moves of applications this transaction read with ``many(…, lock=True)``
+        and found in their ``old`` status, with their steps, in a statement or two
+        for them all."""
+        ...
+
     async def update(self, app_id: str, **values: Any) -> None: ...
     async def set_card(self, app_id: str, card_number: str, issued_on: dt.date, expires_on: dt.date) -> None:
         """Keeps the new card's number (sealed) and dates."""
         ...
 
-    async def get(self, app_id: str, citizen_id: str | None = None) -> Application | None: ...
-    async def many(self, app_ids: list[str]) -> dict[str, Application]:
-        """Those of ``app_ids`` that exist, by id, in two queries (not two per id)."""
+    def card_values(self, card_number: str, issued_on: dt.date, expires_on: dt.date) -> dict[str, Any]:
+        """What ``set_card`` writes, as columns a move can set."""
         ...
 
-    async def by_tracking(self, tracking_number: str) -> Application | None: ...
+    async def get(self, app_id: str, citizen_id: str | None = None) -> Application | None: ...
+    async def many(
+        self, app_ids: list[str], *, timelines: bool = True, lock: bool = False
+    ) -> dict[str, Application]:
+        """Those of ``app_ids`` that exist, by id, in two queries (not two per id);
+        ``lock``: held until the transaction ends, so their status read stays theirs."""
+        ...
+
+    async def by_tracking(self, tracking_number: str) -> Application | None:
+        """The application mailed under ``tracking_number``, without its timeline."""
+        ...
+
     async def for_citizen(self, citizen_id: str) -> list[Application]: ...
     async def for_office(self, office_id: str, status: str | None) -> list[Application]: ...
     async def for_city(self, city_code: str, status: str | None) -> list[Application]: ...
@@ -55,14 +88,23 @@ class ApplicationRepository(Protocol):
     async def add_batch(self, batch_id: str, now: dt.datetime) -> None: ...
     async def batches(self, state: str, limit: int = 50) -> list[str]: ...
     async def set_batch_state(self, batch_id: str, old: str, new: str, now: dt.datetime) -> bool: ...
-    async def in_batch(self, batch_id: str) -> list[Application]: ...
+    async def in_batch(self, batch_id: str, *, timelines: bool = True) -> list[Application]: ...
     async def in_production(self, batch_id: str) -> int:
         """How many of the batch's applications are still in production."""
         ...
 
-    async def record_courier_event(
-        self, event_id: str, tracking_number: str, kind: str, occurred_at: dt.datetime, now: dt.datetime
-    ) -> bool: ...
+    async def by_tracking_many(
+        self, tracking_numbers: list[str], *, lock: bool = False
+    ) -> dict[str, Application]:
+        """Those mailed under these numbers, by number, without timelines; ``lock``:
+        held until the transaction ends."""
+        ...
+
+    async def courier_events_known(self, event_ids: list[str]) -> set[str]:
+        """Those of the courier's event ids recorded before."""
+        ...
+
+    async def record_courier_events(self, events: Sequence[CourierEvent], now: dt.datetime) -> None: ...
 
 
 class Transaction(Protocol):
@@ -75,11 +117,6 @@ class Transaction(Protocol):
 
     async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
         """Append a staff action, by the current caller, to the hash-chained audit log."""
-        ...
-
-    def savepoint(self) -> AbstractAsyncContextManager[None]:
-        """What runs inside is undone alone, with the events it emitted, when it raises
-        (one item of a batch refused, the others kept)."""
         ...
 
 

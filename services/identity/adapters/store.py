@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, func, or_, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mintong.identity.v1 import events_pb2
@@ -14,12 +14,15 @@ from services.identity.adapters import orm
 from services.identity.adapters.pii import PiiCipher
 from services.identity.domain.channels import BindingKind
 from services.identity.domain.model import CardStatus, Resident
-from services.identity.service_layer.ports import CardRequest, Challenge, Pruned, Session
+from services.identity.service_layer.ports import AuditNote, CardRequest, CardSet, Challenge, Pruned, Session
 from services.runtime import audit as audit_log
 from services.runtime.db import as_utc
 from services.runtime.outbox import add_events
 from services.runtime.proto_values import timestamp_to_proto
 from services.runtime.revocations import add_revocations
+
+#: A resident's card columns, SET from the parameters' keys: for many at once.
+_SET_CARD = update(orm.residents).where(orm.residents.c.citizen_id == bindparam("p_citizen_id"))
 
 #: Citizen ids per ``IN (…)``: a batch's bound parameters stay well under the limits.
 _IN_LIST = 5000
@@ -75,64 +78,61 @@ class SqlStore:
 
     # --- the card, as the cards service changes it (service_layer/cardholders.py) ----
 
-    async def card_request(self, application_id: str, action: str) -> CardRequest | None:
+    async def card_requests(self, application_ids: Sequence[str]) -> list[CardRequest]:
         q = orm.card_requests
-        row = (
-            await self.conn.execute(
-                select(q).where(q.c.application_id == application_id, q.c.action == action)
-            )
-        ).first()
-        if row is None:
-            return None
-        return CardRequest(
-            row.application_id, row.action, row.citizen_id, row.card_status, row.request_digest
-        )
+        rows = await self.conn.execute(select(q).where(q.c.application_id.in_(sorted(set(application_ids)))))
+        return [
+            CardRequest(row.application_id, row.action, row.citizen_id, row.card_status, row.request_digest)
+            for row in rows
+        ]
 
-    async def add_card_request(self, request: CardRequest) -> None:
+    async def add_card_requests(self, requests: Sequence[CardRequest]) -> None:
+        if not requests:
+            return
+        now = self.clock()
         await self.conn.execute(
-            orm.card_requests.insert().values(
-                application_id=request.application_id,
-                action=request.action,
-                citizen_id=request.citizen_id,
-                card_status=request.card_status,
-                request_digest=request.request_digest,
-                at=self.clock(),
-            )
+            orm.card_requests.insert(),
+            [
+                {
+                    "application_id": request.application_id,
+                    "action": request.action,
+                    "citizen_id": request.citizen_id,
+                    "card_status": request.card_status,
+                    "request_digest": request.request_digest,
+                    "at": now,
+                }
+                for request in requests
+            ],
         )
 
-    async def lock_residents(self, citizen_ids: Sequence[str]) -> None:
+    async def residents_for_update(self, citizen_ids: Sequence[str]) -> dict[str, Resident]:
         # One statement, in citizen order: two transactions locking overlapping sets
         # take turns rather than deadlock. (SQLite: the write lock is held already.)
         r = orm.residents
-        query = select(r.c.citizen_id).where(r.c.citizen_id.in_(sorted(citizen_ids))).order_by(r.c.citizen_id)
-        await self.conn.execute(query.with_for_update())
+        query = select(r).where(r.c.citizen_id.in_(sorted(set(citizen_ids)))).order_by(r.c.citizen_id)
+        return {
+            row.citizen_id: self._resident(row) for row in await self.conn.execute(query.with_for_update())
+        }
 
-    async def resident_for_update(self, citizen_id: str) -> Resident | None:
-        # The row locked (PostgreSQL) until the transaction ends: two calls for the
-        # same citizen's card take turns rather than both reading the old status.
-        query = select(orm.residents).where(orm.residents.c.citizen_id == citizen_id).with_for_update()
-        row = (await self.conn.execute(query)).first()
-        return self._resident(row) if row else None
-
-    async def set_card(
-        self,
-        citizen_id: str,
-        status: CardStatus,
-        *,
-        number: str | None = None,
-        issued_on: dt.date | None = None,
-        expires_on: dt.date | None = None,
-    ) -> None:
-        """The card's status, and with ``number`` a new card (number and dates)."""
-        values: dict[str, object] = {"card_status": status.value, "updated_at": self.clock()}
-        if number is not None:
-            values |= {
-                "card_number_sealed": self.cipher.seal(number),
-                "card_issued_on": issued_on,
-                "card_expires_on": expires_on,
-            }
-        r = orm.residents
-        await self.conn.execute(update(r).where(r.c.citizen_id == citizen_id).values(**values))
+    async def set_cards(self, cards: Sequence[CardSet]) -> None:
+        """Runs of changes of one shape (status only, or a new card) in one statement
+        each, in order."""
+        now = self.clock()
+        runs: list[tuple[bool, list[dict[str, object]]]] = []
+        for card in cards:
+            values: dict[str, object] = {"p_citizen_id": card.citizen_id, "card_status": card.status.value}
+            new = card.number is not None
+            if new:
+                values |= {
+                    "card_number_sealed": self.cipher.seal(card.number or ""),
+                    "card_issued_on": card.issued_on,
+                    "card_expires_on": card.expires_on,
+                }
+            if not runs or runs[-1][0] != new:
+                runs.append((new, []))
+            runs[-1][1].append(values | {"updated_at": now})
+        for _, params in runs:
+            await self.conn.execute(_SET_CARD, params)
 
     async def count_rate(self, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
         e = orm.rate_events
@@ -299,6 +299,14 @@ class SqlStore:
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
         await audit_log.append(
             self.conn, orm.audit, actor=actor, action=action, subject=subject, detail=detail, at=self.clock()
+        )
+
+    async def audit_many(self, entries: Sequence[AuditNote]) -> None:
+        now = self.clock()
+        await audit_log.append_many(
+            self.conn,
+            orm.audit,
+            [audit_log.Entry(e.actor, e.action, e.subject, dict(e.detail), now) for e in entries],
         )
 
     # --- what notify needs to reach a citizen --------------------------------------

@@ -83,7 +83,16 @@ class CardHolderServicer(pb_grpc.CardHolderServiceServicer):
     ) -> pb.GetCardHoldersResponse:
         _require_cards()
         found = await self.holders.holders(list(request.citizen_ids))
-        return pb.GetCardHoldersResponse(holders=[_holder(r) for r in found])
+        sessions = await self.holders.sessions(list(request.session_ids))
+        return pb.GetCardHoldersResponse(
+            holders=[_holder(r) for r in found],
+            sessions=[
+                pb.SessionAssurance(
+                    session_id=s.session_id, citizen_id=s.citizen_id, assurance_level=s.level.value
+                )
+                for s in sessions
+            ],
+        )
 
     async def ReportCardLost(
         self, request: pb.ReportCardLostRequest, context: object

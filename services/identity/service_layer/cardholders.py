@@ -6,14 +6,16 @@ application id and action) finds the row and answers as the first did."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
+from services.identity.domain.channels import Assurance
 from services.identity.domain.model import CardStatus, Resident
-from services.identity.service_layer.ports import CardRequest, Sealer, Store, UnitOfWork
+from services.identity.service_layer.ports import AuditNote, CardRequest, CardSet, Sealer, UnitOfWork
 from services.runtime.batch import MAX_IDS, bounded_ids
 from services.runtime.errors import Conflict, InvalidArgument, NotFound, ProblemError
 from services.runtime.text import check_text
@@ -29,6 +31,22 @@ CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 #: One change's answer: the card's status after it, or the problem that refused it
 #: (nothing of it written).
 Outcome = CardStatus | ProblemError
+
+#: A session's assurance level and when it lapses (service_layer/face.py).
+AssuranceOf = Callable[[str], Awaitable[tuple[Assurance, dt.datetime | None]]]
+
+
+async def _otp_only(session_id: str) -> tuple[Assurance, dt.datetime | None]:
+    return Assurance.OTP, None
+
+
+@dataclass(frozen=True)
+class SessionLevel:
+    """A live session's owner and assurance level now."""
+
+    session_id: str
+    citizen_id: str
+    level: Assurance
 
 
 @dataclass(frozen=True)
@@ -82,9 +100,10 @@ def _id(value: str, field: str) -> str:
 
 
 class CardHolders:
-    def __init__(self, uow: UnitOfWork, sealer: Sealer) -> None:
+    def __init__(self, uow: UnitOfWork, sealer: Sealer, assurance: AssuranceOf = _otp_only) -> None:
         self.uow = uow
         self.sealer = sealer
+        self.assurance = assurance
 
     async def holder(self, citizen_id: str) -> Resident:
         citizen_id = _id(citizen_id, "citizen_id")
@@ -102,6 +121,19 @@ class CardHolders:
             return []
         async with self.uow.read() as store:
             return await store.residents(ids)
+
+    async def sessions(self, session_ids: list[str]) -> list[SessionLevel]:
+        """The live ones of ``session_ids`` (not signed out or revoked: what
+        Authenticate checks of a session) with their assurance level now; for an
+        application's checks, asked with the holder's facts rather than by the gateway
+        in a call of its own before."""
+        ids = bounded_ids(session_ids, "session_ids")
+        if not ids:
+            return []
+        async with self.uow.read() as store:
+            found = [await store.session(session_id) for session_id in ids]
+        live = [s for s in found if s is not None and s.revoked_at is None]
+        return [SessionLevel(s.id, s.citizen_id, (await self.assurance(s.id))[0]) for s in live]
 
     async def report_lost(self, *, citizen_id: str, application_id: str, actor: str) -> CardStatus:
         """The card reported lost at once. Refused (409 ``card_not_current``) when
@@ -175,20 +207,54 @@ class CardHolders:
         if not todo:
             return outcomes
         async with self.uow.write() as store:
-            if len({c.citizen_id for _, c in todo}) > 1:
-                await store.lock_residents([c.citizen_id for _, c in todo])
+            # Locked first, the request rows read after: a concurrent retry waits for
+            # this transaction and then finds its row, rather than both changing the card.
+            batch = _Batch(
+                await store.residents_for_update([c.citizen_id for _, c in todo]),
+                {
+                    (r.application_id, r.action): r
+                    for r in await store.card_requests([c.application_id for _, c in todo])
+                },
+            )
             for n, change in todo:
                 try:
-                    outcomes[n] = await self._change(store, change, actor)
+                    outcomes[n] = batch.change(change, actor)
                 except ProblemError as refused:
                     outcomes[n] = refused
+            # Every change's writes together: a statement or two for the batch, not
+            # five per change.
+            await store.set_cards(batch.cards)
+            await store.add_card_requests(batch.requests)
+            await store.audit_many(batch.audit)
         return outcomes
 
-    async def _change(self, store: Store, change: _Change, actor: str) -> CardStatus:
-        resident = await self._resident(store, change.citizen_id)
-        done = await self._done(store, change.application_id, change.action, change.digest)
+
+@dataclass
+class _Batch:
+    """One transaction's changes, made in order against what it read (the residents
+    locked, the requests already made) and kept up to date as they are made, so that
+    two changes of one citizen, or one application asked twice, see each other."""
+
+    residents: dict[str, Resident]
+    done: dict[tuple[str, str], CardRequest]
+    cards: list[CardSet] = field(default_factory=list)
+    requests: list[CardRequest] = field(default_factory=list)
+    audit: list[AuditNote] = field(default_factory=list)
+
+    def change(self, change: _Change, actor: str) -> CardStatus:
+        """The change's outcome; a refusal is raised before anything of it is kept."""
+        resident = self.residents.get(change.citizen_id)
+        if resident is None:
+            raise NotFound("citizen", change.citizen_id, field="citizen_id")
+        done = self.done.get((change.application_id, change.action))
         if done is not None:
-            return done
+            if done.request_digest != change.digest:
+                raise Conflict(
+                    "application_id_reused",
+                    "This application id was used before with other values.",
+                    field="application_id",
+                )
+            return CardStatus(done.card_status)
         if change.action == REPORT_LOST:
             if resident.card_status is CardStatus.INVALIDATED or (
                 not resident.card_number and resident.card_issued_on is None
@@ -198,63 +264,37 @@ class CardHolders:
                     "The register holds no current card of this citizen to report lost.",
                     field="citizen_id",
                 )
-            status = CardStatus.REPORTED_LOST
-            await store.set_card(change.citizen_id, status)
-            action = "card.reported_lost"
+            status, action = CardStatus.REPORTED_LOST, "card.reported_lost"
+            card = CardSet(change.citizen_id, status)
+            after = dataclasses.replace(resident, card_status=status)
         else:
-            status = CardStatus.VALID
-            await store.set_card(
-                change.citizen_id,
-                status,
-                number=change.card_number,
-                issued_on=change.issued_on,
-                expires_on=change.expires_on,
+            status, action = CardStatus.VALID, "card.recorded"
+            card = CardSet(change.citizen_id, status, change.card_number, change.issued_on, change.expires_on)
+            after = dataclasses.replace(
+                resident,
+                card_status=status,
+                card_number=change.card_number or "",
+                card_issued_on=change.issued_on,
+                card_expires_on=change.expires_on,
             )
-            action = "card.recorded"
-        await self._record(
-            store, actor, action, resident, change.application_id, change.action, change.digest
+        request = CardRequest(
+            change.application_id, change.action, change.citizen_id, status.value, change.digest
         )
-        return status
-
-    async def _resident(self, store: Store, citizen_id: str) -> Resident:
-        # Locked first, the request row read after: a concurrent retry waits for this
-        # transaction and then finds its row, rather than both changing the card.
-        resident = await store.resident_for_update(citizen_id)
-        if resident is None:
-            raise NotFound("citizen", citizen_id, field="citizen_id")
-        return resident
-
-    async def _done(self, store: Store, application_id: str, action: str, digest: str) -> CardStatus | None:
-        """The answer of the call already made for this application, if any."""
-        done = await store.card_request(application_id, action)
-        if done is None:
-            return None
-        if done.request_digest != digest:
-            raise Conflict(
-                "application_id_reused",
-                "This application id was used before with other values.",
-                field="application_id",
-            )
-        return CardStatus(done.card_status)
-
-    async def _record(
-        self,
-        store: Store,
-        actor: str,
-        action: str,
-        before: Resident,
-        application_id: str,
-        request_action: str,
-        digest: str,
-    ) -> None:
-        after = CardStatus.REPORTED_LOST if request_action == REPORT_LOST else CardStatus.VALID
-        await store.add_card_request(
-            CardRequest(application_id, request_action, before.citizen_id, after.value, digest)
-        )
+        self.cards.append(card)
+        self.requests.append(request)
         # No card number in the audit log: it is personal data, sealed in the register.
-        await store.audit(
-            actor=actor,
-            action=action,
-            subject=f"citizen:{before.citizen_id}",
-            detail={"application_id": application_id, "from": before.card_status.value, "to": after.value},
+        self.audit.append(
+            AuditNote(
+                actor,
+                action,
+                f"citizen:{change.citizen_id}",
+                {
+                    "application_id": change.application_id,
+                    "from": resident.card_status.value,
+                    "to": status.value,
+                },
+            )
         )
+        self.residents[change.citizen_id] = after
+        self.done[(change.application_id, change.action)] = request
+        return status

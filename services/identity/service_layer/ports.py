@@ -63,6 +63,28 @@ class CardRequest:
     request_digest: str
 
 
+@dataclass(frozen=True)
+class CardSet:
+    """A citizen's card as a change leaves it: its status, and a new card's number
+    and dates (None: the number and dates stay)."""
+
+    citizen_id: str
+    status: CardStatus
+    number: str | None = None
+    issued_on: dt.date | None = None
+    expires_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """An audit entry to append now, by ``actor``."""
+
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, object]
+
+
 class Store(Protocol):
     async def resident_by_lookup(self, id_lookup: str) -> Resident | None: ...
     async def resident(self, citizen_id: str) -> Resident | None: ...
@@ -102,25 +124,24 @@ class Store(Protocol):
         ...
 
     async def audit(self, *, actor: str, action: str, subject: str, detail: dict[str, object]) -> None: ...
-    async def card_request(self, application_id: str, action: str) -> CardRequest | None: ...
-    async def add_card_request(self, request: CardRequest) -> None: ...
-    async def resident_for_update(self, citizen_id: str) -> Resident | None:
-        """The resident, its row locked until the transaction ends."""
+    async def audit_many(self, entries: Sequence[AuditNote]) -> None:
+        """Append the entries in order, chained, in a statement or two for them all."""
         ...
 
-    async def lock_residents(self, citizen_ids: Sequence[str]) -> None:
-        """Lock these residents' rows until the transaction ends, in citizen order."""
+    async def card_requests(self, application_ids: Sequence[str]) -> list[CardRequest]:
+        """The card changes made for these applications (every action), in one query."""
         ...
 
-    async def set_card(
-        self,
-        citizen_id: str,
-        status: CardStatus,
-        *,
-        number: str | None = None,
-        issued_on: dt.date | None = None,
-        expires_on: dt.date | None = None,
-    ) -> None: ...
+    async def add_card_requests(self, requests: Sequence[CardRequest]) -> None: ...
+    async def residents_for_update(self, citizen_ids: Sequence[str]) -> dict[str, Resident]:
+        """Those on the register by id, their rows locked until the transaction ends,
+        in citizen order (two transactions locking overlapping sets take turns)."""
+        ...
+
+    async def set_cards(self, cards: Sequence[CardSet]) -> None:
+        """Each citizen's card status, and with a number a new card, in order."""
+        ...
+
     async def contacts_changed(self, citizen_ids: Sequence[str]) -> None:
         """Tell notify, in this transaction, the current contacts of these citizens."""
         ...

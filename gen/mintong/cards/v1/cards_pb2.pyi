@@ -65,14 +65,16 @@ class ListKindsResponse(_message.Message):
     def __init__(self, kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ...) -> None: ...
 
 class GetEligibilityRequest(_message.Message):
-    __slots__ = ("kind", "assurance_level", "appearance_unchanged")
+    __slots__ = ("kind", "assurance_level", "appearance_unchanged", "session_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     ASSURANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
     APPEARANCE_UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     kind: str
     assurance_level: str
     appearance_unchanged: bool
-    def __init__(self, kind: _Optional[str] = ..., assurance_level: _Optional[str] = ..., appearance_unchanged: _Optional[bool] = ...) -> None: ...
+    session_id: str
+    def __init__(self, kind: _Optional[str] = ..., assurance_level: _Optional[str] = ..., appearance_unchanged: _Optional[bool] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class GetEligibilityResponse(_message.Message):
     __slots__ = ("kind", "eligible", "reasons", "window_business_code", "alternatives")
@@ -157,18 +159,20 @@ class Application(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., city_code: _Optional[str] = ..., delivery: _Optional[_Union[DeliveryView, _Mapping]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., needs_review: _Optional[bool] = ..., timeline: _Optional[_Iterable[_Union[Transition, _Mapping]]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., card_number_masked: _Optional[str] = ...) -> None: ...
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("idempotency_key", "kind", "assurance_level", "appearance_unchanged", "delivery")
+    __slots__ = ("idempotency_key", "kind", "assurance_level", "appearance_unchanged", "delivery", "session_id")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ASSURANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
     APPEARANCE_UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     kind: str
     assurance_level: str
     appearance_unchanged: bool
     delivery: Delivery
-    def __init__(self, idempotency_key: _Optional[str] = ..., kind: _Optional[str] = ..., assurance_level: _Optional[str] = ..., appearance_unchanged: _Optional[bool] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ...) -> None: ...
+    session_id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., kind: _Optional[str] = ..., assurance_level: _Optional[str] = ..., appearance_unchanged: _Optional[bool] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("application", "replayed")

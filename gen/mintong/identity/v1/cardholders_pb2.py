@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mintong.common.v1 import common_pb2 as mintong_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%mintong/identity/v1/cardholders.proto\x12\x13mintong.identity.v1\x1a\x1emintong/common/v1/common.proto\"*\n\x14GetCardHolderRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\x8b\x04\n\nCardHolder\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06gender\x18\x04 \x01(\t\x12+\n\nbirth_date\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x11\n\tcity_code\x18\x07 \x01(\t\x12\x19\n\x11household_address\x18\x08 \x01(\t\x12\x32\n\x11photo_captured_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x1b\n\x13\x66ingerprint_on_file\x18\n \x01(\x08\x12\x13\n\x0b\x63\x61rd_number\x18\x0b \x01(\t\x12/\n\x0e\x63\x61rd_issued_on\x18\x0c \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x30\n\x0f\x63\x61rd_expires_on\x18\r \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x0e \x01(\t\x12\x1b\n\x13residence_city_code\x18\x0f \x01(\t\x12\x19\n\x11residence_address\x18\x10 \x01(\t\x12\x38\n\x17residence_registered_on\x18\x11 \x01(\x0b\x32\x17.mintong.common.v1.Date\"H\n\x15GetCardHolderResponse\x12/\n\x06holder\x18\x01 \x01(\x0b\x32\x1f.mintong.identity.v1.CardHolder\",\n\x15GetCardHoldersRequest\x12\x13\n\x0b\x63itizen_ids\x18\x01 \x03(\t\"J\n\x16GetCardHoldersResponse\x12\x30\n\x07holders\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardHolder\"C\n\x15ReportCardLostRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"-\n\x16ReportCardLostResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\"\xb0\x01\n\x14RecordNewCardRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12*\n\tissued_on\x18\x04 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12+\n\nexpires_on\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\",\n\x15RecordNewCardResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\"U\n\x16ReportCardsLostRequest\x12;\n\x07reports\x18\x01 \x03(\x0b\x32*.mintong.identity.v1.ReportCardLostRequest\"Q\n\x15RecordNewCardsRequest\x12\x38\n\x05\x63\x61rds\x18\x01 \x03(\x0b\x32).mintong.identity.v1.RecordNewCardRequest\"N\n\nCardChange\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\x12+\n\x07problem\x18\x02 \x01(\x0b\x32\x1a.mintong.common.v1.Problem\"K\n\x17ReportCardsLostResponse\x12\x30\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardChange\"J\n\x16RecordNewCardsResponse\x12\x30\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardChange2\x92\x05\n\x11\x43\x61rdHolderService\x12\x66\n\rGetCardHolder\x12).mintong.identity.v1.GetCardHolderRequest\x1a*.mintong.identity.v1.GetCardHolderResponse\x12i\n\x0eGetCardHolders\x12*.mintong.identity.v1.GetCardHoldersRequest\x1a+.mintong.identity.v1.GetCardHoldersResponse\x12i\n\x0eReportCardLost\x12*.mintong.identity.v1.ReportCardLostRequest\x1a+.mintong.identity.v1.ReportCardLostResponse\x12\x66\n\rRecordNewCard\x12).mintong.identity.v1.RecordNewCardRequest\x1a*.mintong.identity.v1.RecordNewCardResponse\x12l\n\x0fReportCardsLost\x12+.mintong.identity.v1.ReportCardsLostRequest\x1a,.mintong.identity.v1.ReportCardsLostResponse\x12i\n\x0eRecordNewCards\x12*.mintong.identity.v1.RecordNewCardsRequest\x1a+.mintong.identity.v1.RecordNewCardsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%mintong/identity/v1/cardholders.proto\x12\x13mintong.identity.v1\x1a\x1emintong/common/v1/common.proto\"*\n\x14GetCardHolderRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\"\x8b\x04\n\nCardHolder\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06gender\x18\x04 \x01(\t\x12+\n\nbirth_date\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x11\n\tcity_code\x18\x07 \x01(\t\x12\x19\n\x11household_address\x18\x08 \x01(\t\x12\x32\n\x11photo_captured_on\x18\t \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x1b\n\x13\x66ingerprint_on_file\x18\n \x01(\x08\x12\x13\n\x0b\x63\x61rd_number\x18\x0b \x01(\t\x12/\n\x0e\x63\x61rd_issued_on\x18\x0c \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x30\n\x0f\x63\x61rd_expires_on\x18\r \x01(\x0b\x32\x17.mintong.common.v1.Date\x12\x13\n\x0b\x63\x61rd_status\x18\x0e \x01(\t\x12\x1b\n\x13residence_city_code\x18\x0f \x01(\t\x12\x19\n\x11residence_address\x18\x10 \x01(\t\x12\x38\n\x17residence_registered_on\x18\x11 \x01(\x0b\x32\x17.mintong.common.v1.Date\"H\n\x15GetCardHolderResponse\x12/\n\x06holder\x18\x01 \x01(\x0b\x32\x1f.mintong.identity.v1.CardHolder\"A\n\x15GetCardHoldersRequest\x12\x13\n\x0b\x63itizen_ids\x18\x01 \x03(\t\x12\x13\n\x0bsession_ids\x18\x02 \x03(\t\"S\n\x10SessionAssurance\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\ncitizen_id\x18\x02 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x03 \x01(\t\"\x83\x01\n\x16GetCardHoldersResponse\x12\x30\n\x07holders\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardHolder\x12\x37\n\x08sessions\x18\x02 \x03(\x0b\x32%.mintong.identity.v1.SessionAssurance\"C\n\x15ReportCardLostRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"-\n\x16ReportCardLostResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\"\xb0\x01\n\x14RecordNewCardRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12*\n\tissued_on\x18\x04 \x01(\x0b\x32\x17.mintong.common.v1.Date\x12+\n\nexpires_on\x18\x05 \x01(\x0b\x32\x17.mintong.common.v1.Date\",\n\x15RecordNewCardResponse\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\"U\n\x16ReportCardsLostRequest\x12;\n\x07reports\x18\x01 \x03(\x0b\x32*.mintong.identity.v1.ReportCardLostRequest\"Q\n\x15RecordNewCardsRequest\x12\x38\n\x05\x63\x61rds\x18\x01 \x03(\x0b\x32).mintong.identity.v1.RecordNewCardRequest\"N\n\nCardChange\x12\x13\n\x0b\x63\x61rd_status\x18\x01 \x01(\t\x12+\n\x07problem\x18\x02 \x01(\x0b\x32\x1a.mintong.common.v1.Problem\"K\n\x17ReportCardsLostResponse\x12\x30\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardChange\"J\n\x16RecordNewCardsResponse\x12\x30\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x1f.mintong.identity.v1.CardChange2\x92\x05\n\x11\x43\x61rdHolderService\x12\x66\n\rGetCardHolder\x12).mintong.identity.v1.GetCardHolderRequest\x1a*.mintong.identity.v1.GetCardHolderResponse\x12i\n\x0eGetCardHolders\x12*.mintong.identity.v1.GetCardHoldersRequest\x1a+.mintong.identity.v1.GetCardHoldersResponse\x12i\n\x0eReportCardLost\x12*.mintong.identity.v1.ReportCardLostRequest\x1a+.mintong.identity.v1.ReportCardLostResponse\x12\x66\n\rRecordNewCard\x12).mintong.identity.v1.RecordNewCardRequest\x1a*.mintong.identity.v1.RecordNewCardResponse\x12l\n\x0fReportCardsLost\x12+.mintong.identity.v1.ReportCardsLostRequest\x1a,.mintong.identity.v1.ReportCardsLostResponse\x12i\n\x0eRecordNewCards\x12*.mintong.identity.v1.RecordNewCardsRequest\x1a+.mintong.identity.v1.RecordNewCardsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,27 +39,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCARDHOLDERRESPONSE']._serialized_start=664
   _globals['_GETCARDHOLDERRESPONSE']._serialized_end=736
   _globals['_GETCARDHOLDERSREQUEST']._serialized_start=738
-  _globals['_GETCARDHOLDERSREQUEST']._serialized_end=782
-  _globals['_GETCARDHOLDERSRESPONSE']._serialized_start=784
-  _globals['_GETCARDHOLDERSRESPONSE']._serialized_end=858
-  _globals['_REPORTCARDLOSTREQUEST']._serialized_start=860
-  _globals['_REPORTCARDLOSTREQUEST']._serialized_end=927
-  _globals['_REPORTCARDLOSTRESPONSE']._serialized_start=929
-  _globals['_REPORTCARDLOSTRESPONSE']._serialized_end=974
-  _globals['_RECORDNEWCARDREQUEST']._serialized_start=977
-  _globals['_RECORDNEWCARDREQUEST']._serialized_end=1153
-  _globals['_RECORDNEWCARDRESPONSE']._serialized_start=1155
-  _globals['_RECORDNEWCARDRESPONSE']._serialized_end=1199
-  _globals['_REPORTCARDSLOSTREQUEST']._serialized_start=1201
-  _globals['_REPORTCARDSLOSTREQUEST']._serialized_end=1286
-  _globals['_RECORDNEWCARDSREQUEST']._serialized_start=1288
-  _globals['_RECORDNEWCARDSREQUEST']._serialized_end=1369
-  _globals['_CARDCHANGE']._serialized_start=1371
-  _globals['_CARDCHANGE']._serialized_end=1449
-  _globals['_REPORTCARDSLOSTRESPONSE']._serialized_start=1451
-  _globals['_REPORTCARDSLOSTRESPONSE']._serialized_end=1526
-  _globals['_RECORDNEWCARDSRESPONSE']._serialized_start=1528
-  _globals['_RECORDNEWCARDSRESPONSE']._serialized_end=1602
-  _globals['_CARDHOLDERSERVICE']._serialized_start=1605
-  _globals['_CARDHOLDERSERVICE']._serialized_end=2263
+  _globals['_GETCARDHOLDERSREQUEST']._serialized_end=803
+  _globals['_SESSIONASSURANCE']._serialized_start=805
+  _globals['_SESSIONASSURANCE']._serialized_end=888
+  _globals['_GETCARDHOLDERSRESPONSE']._serialized_start=891
+  _globals['_GETCARDHOLDERSRESPONSE']._serialized_end=1022
+  _globals['_REPORTCARDLOSTREQUEST']._serialized_start=1024
+  _globals['_REPORTCARDLOSTREQUEST']._serialized_end=1091
+  _globals['_REPORTCARDLOSTRESPONSE']._serialized_start=1093
+  _globals['_REPORTCARDLOSTRESPONSE']._serialized_end=1138
+  _globals['_RECORDNEWCARDREQUEST']._serialized_start=1141
+  _globals['_RECORDNEWCARDREQUEST']._serialized_end=1317
+  _globals['_RECORDNEWCARDRESPONSE']._serialized_start=1319
+  _globals['_RECORDNEWCARDRESPONSE']._serialized_end=1363
+  _globals['_REPORTCARDSLOSTREQUEST']._serialized_start=1365
+  _globals['_REPORTCARDSLOSTREQUEST']._serialized_end=1450
+  _globals['_RECORDNEWCARDSREQUEST']._serialized_start=1452
+  _globals['_RECORDNEWCARDSREQUEST']._serialized_end=1533
+  _globals['_CARDCHANGE']._serialized_start=1535
+  _globals['_CARDCHANGE']._serialized_end=1613
+  _globals['_REPORTCARDSLOSTRESPONSE']._serialized_start=1615
+  _globals['_REPORTCARDSLOSTRESPONSE']._serialized_end=1690
+  _globals['_RECORDNEWCARDSRESPONSE']._serialized_start=1692
+  _globals['_RECORDNEWCARDSRESPONSE']._serialized_end=1766
+  _globals['_CARDHOLDERSERVICE']._serialized_start=1769
+  _globals['_CARDHOLDERSERVICE']._serialized_end=2427
 # @@protoc_insertion_point(module_scope)

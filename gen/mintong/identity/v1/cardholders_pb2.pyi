@@ -58,16 +58,30 @@ class GetCardHolderResponse(_message.Message):
     def __init__(self, holder: _Optional[_Union[CardHolder, _Mapping]] = ...) -> None: ...
 
 class GetCardHoldersRequest(_message.Message):
-    __slots__ = ("citizen_ids",)
+    __slots__ = ("citizen_ids", "session_ids")
     CITIZEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_IDS_FIELD_NUMBER: _ClassVar[int]
     citizen_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, citizen_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    session_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, citizen_ids: _Optional[_Iterable[str]] = ..., session_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SessionAssurance(_message.Message):
+    __slots__ = ("session_id", "citizen_id", "assurance_level")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSURANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    citizen_id: str
+    assurance_level: str
+    def __init__(self, session_id: _Optional[str] = ..., citizen_id: _Optional[str] = ..., assurance_level: _Optional[str] = ...) -> None: ...
 
 class GetCardHoldersResponse(_message.Message):
-    __slots__ = ("holders",)
+    __slots__ = ("holders", "sessions")
     HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
     holders: _containers.RepeatedCompositeFieldContainer[CardHolder]
-    def __init__(self, holders: _Optional[_Iterable[_Union[CardHolder, _Mapping]]] = ...) -> None: ...
+    sessions: _containers.RepeatedCompositeFieldContainer[SessionAssurance]
+    def __init__(self, holders: _Optional[_Iterable[_Union[CardHolder, _Mapping]]] = ..., sessions: _Optional[_Iterable[_Union[SessionAssurance, _Mapping]]] = ...) -> None: ...
 
 class ReportCardLostRequest(_message.Message):
     __slots__ = ("citizen_id", "application_id")

@@ -79,6 +79,7 @@ class CardHolderServiceServicer:
     def GetCardHolders(self, request, context):
         """Many holders in one call and one read (a production batch's orders): at most
         500 ids (400 too_many_ids beyond); an id the register does not hold is left out.
+        With session_ids, also those sessions' assurance levels (an application's checks).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
