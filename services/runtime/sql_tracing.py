@@ -88,7 +88,8 @@ def _statement_ended(
 def _statement_failed(failure: ExceptionContext) -> None:
     context = failure.execution_context
     span = getattr(context, _SPAN_KEY, None)
-    if span is None and (started := getattr(context, _STARTED_KEY, None)) is not None:
+    started = getattr(context, _STARTED_KEY, None)
+    if span is None and started is not None and failure.engine is not None:
         span = _start(failure.engine, failure.statement or "", started)
     if span is not None:
         span.set_status(Status(StatusCode.ERROR, str(failure.original_exception)))
