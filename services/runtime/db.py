@@ -56,7 +56,7 @@ def normalise_url(url: str) -> str:
 class Database:
     """One service's database: an engine plus read and write transactions."""
 
-    def __init__(self, url: str, *, schema: str, pool_size: int = 20) -> None:
+    def __init__(self, url: str, *, schema: str, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         self.schema = schema
         self.is_sqlite = self.url.startswith("sqlite")
@@ -71,13 +71,8 @@ class Database:
         else:
             self.engine = create_async_engine(
                 self.url,
-                # At most pool_size connections, as many as before (10 + 10 overflow),
-                # but each kept once opened: an overflow connection was closed on
-                # return, so every burst of twenty (the hall's clerks, decision 111)
-                # opened ten again, each with its TLS negotiation, its backend's
-                # start and every statement prepared anew.
                 pool_size=pool_size,
-                max_overflow=0,
+                max_overflow=pool_size,
                 # application_name: pg_stat_activity tells each service's connections
                 # apart (several processes of a service share it, and so its name).
                 connect_args={"server_settings": {"search_path": schema, "application_name": schema[:63]}},
