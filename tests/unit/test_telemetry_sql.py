@@ -79,5 +79,6 @@ def test_a_statement_outside_any_trace_is_a_span_only_when_slow_or_failed(
     ]
     refused, slow = statements
     assert refused.parent is None and refused.status.description == "UNIQUE constraint failed: t.v"
-    assert slow.parent is None and slow.attributes == {"db.system": "sqlite", "db.statement": "SELECT v FROM t"}
+    assert slow.parent is None
+    assert slow.attributes == {"db.system": "sqlite", "db.statement": "SELECT v FROM t"}
     assert slow.start_time is not None and slow.end_time is not None and slow.start_time <= slow.end_time
