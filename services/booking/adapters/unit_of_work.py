@@ -85,7 +85,7 @@ class SqlUnitOfWork:
 class _ReadThenWrite:
     """On PostgreSQL the read is the write's transaction from its start: a plain
     SELECT in it locks nothing, and a booking saves a pool check-out, a BEGIN and
-    a ROLLBACK (a quarter of its round trips to the database: docs/performance.md,
+    a ROLLBACK (two of its nine round trips to the database: docs/performance.md,
     "Uncontended booking", 2026-12-07). On SQLite a read transaction, ended before
     the write's BEGIN IMMEDIATE (a deferred transaction that later writes can
     deadlock with another writer)."""
