@@ -83,8 +83,13 @@ class Database:
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: commits when the block ends, rolls back on error."""
-        lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self.engine.connect() as conn:
+        if self._write_lock is None:
+            # PostgreSQL: no option to set (BEGIN IMMEDIATE is SQLite's); setting one
+            # anyway costs a greenlet round per transaction on the request path.
+            async with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with self._write_lock, self.engine.connect() as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn

@@ -207,3 +207,29 @@ class FakeUnitOfWork:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[FakeTransaction]:
         yield FakeTransaction(self.catalogue, writable=False, bookings=self.bookings, forms=self.forms)
+
+    @contextlib.asynccontextmanager
+    async def read_then_write(self) -> AsyncIterator[FakeReadThenWrite]:
+        """As on SQLite: a read, then a write of its own (committed when the block ends)."""
+        stages = FakeReadThenWrite(self)
+        yield stages
+        if stages.written is not None:
+            self.catalogue = stages.written.catalogue
+            self.committed_events.extend(stages.written.events)
+
+
+class FakeReadThenWrite:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.written: FakeTransaction | None = None
+
+    async def read(self) -> FakeTransaction:
+        return FakeTransaction(
+            self.uow.catalogue, writable=False, bookings=self.uow.bookings, forms=self.uow.forms
+        )
+
+    async def write(self) -> FakeTransaction:
+        self.written = FakeTransaction(
+            copy.deepcopy(self.uow.catalogue), writable=True, bookings=self.uow.bookings, forms=self.uow.forms
+        )
+        return self.written

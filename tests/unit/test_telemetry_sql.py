@@ -44,3 +44,41 @@ def test_a_statement_is_a_client_span_under_its_caller(tmp_path: Path, spans: In
     # The driver's own message, not SQLAlchemy's (which lists the parameters).
     assert refused.status.description == "UNIQUE constraint failed: t.v"
     assert "a secret value" not in str([(dict(s.attributes or {}), s.status.description) for s in statements])
+
+
+def test_a_statement_outside_any_trace_is_a_span_only_when_slow_or_failed(
+    tmp_path: Path, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background loop's statements (the outbox relay's, the keepers') are in no
+    trace: a quick one makes no span, a slow or failed one a span of its own, with
+    its own timing (decision 110; decision 63 keeps errors and slow spans)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (v TEXT UNIQUE)"))
+        conn.execute(sa.text("INSERT INTO t (v) VALUES (:v)"), {"v": "a secret value"})
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("INSERT INTO t (v) VALUES (:v)"), {"v": "a secret value"})
+    monkeypatch.setenv("MINTONG_TRACE_SLOW_MS", "0.000001")  # every statement is slow
+    instrument_sql()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT v FROM t"))
+    finally:
+        monkeypatch.delenv("MINTONG_TRACE_SLOW_MS")
+        instrument_sql()
+    engine.dispose()
+
+    statements = [
+        s
+        for s in spans.get_finished_spans()
+        if s.instrumentation_scope and s.instrumentation_scope.name == "mintong.sql"
+    ]
+    assert [(s.name.split()[0], s.status.status_code) for s in statements] == [
+        ("INSERT", StatusCode.ERROR),
+        ("SELECT", StatusCode.UNSET),
+    ]
+    refused, slow = statements
+    assert refused.parent is None and refused.status.description == "UNIQUE constraint failed: t.v"
+    assert slow.parent is None
+    assert slow.attributes == {"db.system": "sqlite", "db.statement": "SELECT v FROM t"}
+    assert slow.start_time is not None and slow.end_time is not None and slow.start_time <= slow.end_time

@@ -204,7 +204,8 @@ async def book(
     check_idempotency_key(idempotency_key)
     fingerprint = request.fingerprint()
     now = clock()
-    async with uow.read() as tx:
+    async with uow.read_then_write() as stages:
+        tx = await stages.read()
         # One read for the common case: the key's earlier answer comes with the slot.
         ctx = await tx.bookings.slot_context(
             request.slot_id, request.business_code, citizen_id, idempotency_key
@@ -215,14 +216,16 @@ async def book(
         if ctx is None:
             raise await _why_no_context(tx, request)
         await _check_context(tx, ctx, citizen_id, channel, request, now)
-    waiting = ctx.waiting
-    if ctx.slot.remaining == 0 and not (waiting is not None and _holds(waiting, request.slot_id, now)):
-        # Full when read: refused without a write transaction, which is most of a
-        # flash crowd once the places are gone. A place freed since is a race lost
-        # like any other; the conditional update below decides every other case.
-        raise _slot_full(ctx.slot)
-    booking = _new_booking(ctx, citizen_id, channel, request, now)
-    async with uow.write() as tx:
+        waiting = ctx.waiting
+        if ctx.slot.remaining == 0 and not (waiting is not None and _holds(waiting, request.slot_id, now)):
+            # Full when read: refused before any write, which is most of a flash
+            # crowd once the places are gone. A place freed since is a race lost
+            # like any other; the conditional update below decides every other case.
+            raise _slot_full(ctx.slot)
+        booking = _new_booking(ctx, citizen_id, channel, request, now)
+        # Nothing read above is locked (on SQLite its transaction has ended): each
+        # write below re-checks what it depends on.
+        tx = await stages.write()
         answer = render(booking)
         if not await tx.bookings.claim_idempotency_key(citizen_id, idempotency_key, fingerprint, answer, now):
             # A twin with the same key committed first (PostgreSQL waited for it).

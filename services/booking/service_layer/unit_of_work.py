@@ -303,7 +303,24 @@ class Transaction(Protocol):
         ...
 
 
+class ReadThenWrite(Protocol):
+    """A use case that reads, decides, and only then may write (a booking): ``read``
+    first, ``write`` if it decided to. Where the database allows it, both are one
+    transaction (PostgreSQL: one connection, one BEGIN, no separate ROLLBACK);
+    where it does not (SQLite, whose writers must begin IMMEDIATE), the read's
+    transaction ends before the write's begins, as two ``UnitOfWork`` blocks would.
+    So nothing read may be relied on at the write as if locked: the write's
+    statements must re-check what they depend on (the conditional updates do)."""
+
+    async def read(self) -> Transaction: ...
+    async def write(self) -> Transaction: ...
+
+
 class UnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[Transaction]: ...
 
     def read(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    def read_then_write(self) -> AbstractAsyncContextManager[ReadThenWrite]:
+        """Commits the write, if one began, when the block ends; an error rolls it back."""
+        ...
