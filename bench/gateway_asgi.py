@@ -46,8 +46,8 @@ from gateway.config import GatewaySettings
 from gateway.tokens import TokenChecker, TokenKeys
 from gateway.vacancy import EdgeVacancy
 from mintong.booking.v1 import bookings_pb2, catalogue_pb2
-from services.runtime.access_tokens import ISSUER, Verifier, key_id
 from services.runtime import telemetry
+from services.runtime.access_tokens import ISSUER, Verifier, key_id
 from services.runtime.proto_values import date_to_proto
 from services.runtime.vacancy import SlotVacancy
 from services.runtime.vacancy_watch import VacancyWatcher

@@ -21,7 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway import pages, privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import CHANNELS, Call, channel, known_query
+from gateway.deps import CHANNELS, Call, KnownQueryRoute, channel
 from gateway.hall_feed import QueueFeed
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestTelemetry
 from gateway.routes import (
@@ -111,11 +111,12 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(known_query)],
         # The server span is the gateway's own (RequestTelemetry, decision 100):
         # FastAPI's would be a second one per request, with the query's values in it.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # Every route refuses query parameters it does not take.
+    app.router.route_class = KnownQueryRoute
     app.state.grpc_timeout = settings.grpc_timeout
     app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)

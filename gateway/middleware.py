@@ -17,7 +17,6 @@ from gateway.privacy import redact_query
 from gateway.problems import BodyTooLarge, Problem, problem_response
 from services.runtime import metrics
 
-
 #: Paths answered with no span: the probes' health checks, every few seconds each.
 UNTRACED = frozenset({"/healthz", "/readyz"})
 #: Methods a route may be asked with; any other (made up by a caller) is "other".

@@ -14,7 +14,6 @@ import logging
 import re
 from urllib.parse import parse_qsl
 
-
 REDACTED = "REDACTED"
 # A parameter name as our API spells them; anything else (``?13800138000``) is a value.
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
