@@ -98,7 +98,8 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.url.path,
+        # request.url.path, without building and parsing the whole URL for it.
+        "instance": request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C"),
         "code": problem.code,
     }
     if problem.field:
