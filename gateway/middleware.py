@@ -64,12 +64,14 @@ class RequestTelemetry:
                 carrier[key.decode("latin-1")] = value.decode("latin-1")
         request_id = supplied.decode("latin-1") if 0 < len(supplied) <= 128 else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
-        method: str = scope["method"]
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        # A made-up method names no span either (as OpenTelemetry's instrumentation).
+        named_method = method if method != "other" else "HTTP"
         span: trace.Span = trace.INVALID_SPAN
         token = None
         if scope["path"] not in UNTRACED:
             parent = propagate.extract(carrier)
-            span = self.tracer.start_span(method, parent, kind=trace.SpanKind.SERVER)
+            span = self.tracer.start_span(named_method, parent, kind=trace.SpanKind.SERVER)
             token = otel_context.attach(trace.set_span_in_context(span, parent))
             if span.is_recording():
                 span.set_attributes(_request_attributes(scope, request_id))
@@ -77,6 +79,7 @@ class RequestTelemetry:
         if (context := span.get_span_context()).is_valid:
             ids.append((b"x-trace-id", f"{context.trace_id:032x}".encode()))
         status = 500
+        failure: Exception | None = None
 
         async def send_with_ids(message: Message) -> None:
             nonlocal status
@@ -87,10 +90,8 @@ class RequestTelemetry:
 
         try:
             await self.app(scope, receive, send_with_ids)
-        except BaseException as exc:
-            if span.is_recording():
-                span.record_exception(exc)
-                span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # (a cancelled request is no error of the gateway's)
+            failure = exc
             raise
         finally:
             template = _template(scope)
@@ -98,17 +99,19 @@ class RequestTelemetry:
                 otel_context.detach(token)
                 if span.is_recording():
                     if template is not None:
-                        span.update_name(f"{method} {template}")
+                        span.update_name(f"{named_method} {template}")
                         span.set_attribute("http.route", template)
                     span.set_attribute("http.status_code", status)
-                    if status >= 500:
+                    if failure is not None:
+                        span.record_exception(failure)
+                        span.set_status(trace.StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
+                    elif status >= 500:
                         span.set_status(trace.StatusCode.ERROR)
                 span.end()
             label = template if template is not None else "pages" if status < 400 else "other"
-            method_label = method if method in METHODS else "other"
-            metrics.HTTP_SECONDS.labels(label, method_label).observe(time.perf_counter() - started)
+            metrics.HTTP_SECONDS.labels(label, method).observe(time.perf_counter() - started)
             channel = metrics.channel_label(named.decode("latin-1"))
-            metrics.HTTP_REQUESTS.labels(label, method_label, str(status), channel).inc()
+            metrics.HTTP_REQUESTS.labels(label, method, str(status), channel).inc()
 
 
 #: The headers the trace context propagators read (W3C trace context and baggage).

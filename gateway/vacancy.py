@@ -97,12 +97,12 @@ class EdgeVacancy:
         seen = (self.watcher.changes, self.watcher.ready.is_set())
         if seen != found.seen:
             known = self.watcher.get
-            remaining = tuple(
+            now = tuple(
                 v.remaining if (v := known(s["id"])) is not None else s["remaining"] for s in found.slots
             )
             found.seen = seen
-            if remaining != found.shown:
-                found.shown, found.rendered = remaining, {}
+            if now != found.shown:
+                found.shown, found.rendered = now, {}
         remaining = found.shown
         assert remaining is not None  # read above at the list's first use
         body = found.rendered.get(free)
