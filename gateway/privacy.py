@@ -1,11 +1,11 @@
 """Keeping personal data that arrives in URLs out of traces and access logs.
 
 A query string can carry personal data (``/v1/sandbox/messages?to=+86138…``, a
-citizen's position in ``?lat=…&lng=…``), and both the OpenTelemetry HTTP span
-(``http.url``, gateway/middleware.py) and uvicorn's access log would record the full URL. Both
-keep the parameter names here and lose every value: one rule that needs no list of
-which parameters are personal, kept up to date by whoever adds the next one. The
-path is kept whole: paths carry ids, never personal data.
+citizen's position in ``?lat=…&lng=…``), and both the request's server span
+(``http.url``, gateway/middleware.py) and uvicorn's access log would record the
+full URL. Both keep the parameter names here and lose every value: one rule that
+needs no list of which parameters are personal, kept up to date by whoever adds the
+next one. The path is kept whole: paths carry ids, never personal data.
 """
 
 from __future__ import annotations
