@@ -17,9 +17,12 @@ For the code before a change, put that checkout first on the path:
     .venv/bin/python bench/gateway_asgi.py
     PYTHONPATH=/work/wt/before .venv/bin/python bench/gateway_asgi.py
 
-Run with ``OTEL_SDK_DISABLED=true`` to leave tracing's export out of the figures
-(the FastAPI instrumentation's middleware still runs). This is a benchmark, not a
-test: it asserts nothing about speed.
+Tracing: by default no tracer provider is installed, so the server span is made by
+a no-op tracer (the request path without tracing's cost); ``--tracing`` installs
+the provider as ``python -m gateway`` does (``setup_tracing``: every span made and
+written as OTLP-JSON lines, here to a temporary directory, sampled as the
+``OTEL_TRACES_SAMPLER`` variables say). This is a benchmark, not a test: it asserts
+nothing about speed.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -41,6 +46,7 @@ from gateway.config import GatewaySettings
 from gateway.tokens import TokenChecker, TokenKeys
 from gateway.vacancy import EdgeVacancy
 from mintong.booking.v1 import bookings_pb2, catalogue_pb2
+from services.runtime import telemetry
 from services.runtime.access_tokens import ISSUER, Verifier, key_id
 from services.runtime.proto_values import date_to_proto
 from services.runtime.vacancy import SlotVacancy
@@ -194,7 +200,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("routes", nargs="*", default=["list", "refuse", "book"], help="list, refuse, book")
     parser.add_argument("--requests", type=int, default=1500, help="measured per route (default 1500)")
+    parser.add_argument("--tracing", action="store_true", help="spans made and exported, as `make up` does")
     args = parser.parse_args()
+    traces = tempfile.TemporaryDirectory(prefix="gateway-asgi-")
+    if args.tracing:
+        telemetry.setup_tracing("gateway", Path(traces.name))
     app = gateway()
     made = requests(app)
     expected = {"list": 200, "refuse": 409, "book": 201}
@@ -208,6 +218,10 @@ async def main() -> None:
             await made[name]()
         used = time.process_time() - started
         print(f"{name}: {1e6 * used / args.requests:.0f} µs of CPU per request", flush=True)
+    # The batch exporter's thread writes in the background; its CPU is in the figures
+    # above as far as it ran during them (the same for every route).
+    telemetry.flush()
+    traces.cleanup()
 
 
 if __name__ == "__main__":

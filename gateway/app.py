@@ -16,15 +16,14 @@ from fastapi import APIRouter, Depends, FastAPI, params
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import pages, privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import CHANNELS, Call, channel, known_query
+from gateway.deps import CHANNELS, Call, KnownQueryRoute, channel
 from gateway.hall_feed import QueueFeed
-from gateway.middleware import AdmissionLimit, BodyLimit, Metrics, RequestId
+from gateway.middleware import AdmissionLimit, BodyLimit, RequestTelemetry
 from gateway.routes import (
     admin,
     bookings,
@@ -112,8 +111,12 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(known_query)],
+        # The server span is the gateway's own (RequestTelemetry, decision 100):
+        # FastAPI's would be a second one per request, with the query's values in it.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # Every route refuses query parameters it does not take.
+    app.router.route_class = KnownQueryRoute
     app.state.grpc_timeout = settings.grpc_timeout
     app.state.receipt_secret = receipt_secret.encode()
     problems.install(app)
@@ -124,9 +127,9 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     privacy.redact_access_log()
 
-    # Added innermost first: the admission limit sits inside the request id, both
-    # inside the tracing middleware (instrument_app below wraps them all), so every
-    # answer, a 503 too, carries its request and trace ids.
+    # Added innermost first: the admission limit inside the body limit, both inside
+    # the request's telemetry, so that every answer, a 413 or a 503 too, is counted,
+    # traced and carries its request and trace ids.
     app.add_middleware(AdmissionLimit, limit=settings.max_in_flight, wait=settings.admission_wait)
     # Outside the admission limit: an oversized body never takes a turn.
     app.add_middleware(
@@ -135,9 +138,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         limits={"/v1/admin/catalogue": admin.MAX_CATALOGUE_BYTES, "/v1/admin/residents/import": IMPORT_BYTES},
         patterns=[(preapplications.UPLOAD_PATH, settings.attachment_max_bytes)],
     )
-    app.add_middleware(RequestId)
-    # Outside the request id and the limits: every answer is counted, theirs too.
-    app.add_middleware(Metrics)
+    app.add_middleware(RequestTelemetry)
 
     _include(app, health.router)
     if settings.metrics_port("gateway") == settings.http_port:
@@ -179,14 +180,6 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     # The web pages last: every route above wins over a file of the same path.
     app.mount("/", pages.Pages(), name="pages")
     _document_problems(app)
-    FastAPIInstrumentor.instrument_app(
-        app,
-        excluded_urls="healthz,readyz",
-        server_request_hook=privacy.redact_span_url,
-        # No ASGI "http send/receive" spans: three more per request to make and
-        # export, saying nothing the server span does not (decision 63).
-        exclude_spans=["receive", "send"],
-    )
     return app
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.clients import Clients
@@ -21,8 +22,6 @@ from services.runtime.access_tokens import STAFF_AUDIENCE
 from services.runtime.context import Caller, Role
 from services.runtime.proto_values import CHANNEL_PROTO
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-
 
 def _query_names(dependant: Dependant) -> set[str]:
     names = {p.alias for p in dependant.query_params}
@@ -31,27 +30,33 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-async def known_query(request: Request) -> None:
-    """Refuse query parameters the route does not take (422 naming the first), rather
-    than ignore them: a misspelt filter would otherwise quietly match everything."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None or not request.query_params:
-        return
-    names = _QUERY_NAMES.get(id(route))
-    if names is None:
-        names = frozenset(_query_names(dependant))
-        _QUERY_NAMES[id(route)] = names
-    unknown = sorted(set(request.query_params) - names)
-    if unknown:
-        raise Problem(
-            422,
-            "unknown_parameter",
-            f"This route takes no query parameter “{unknown[0]}”"
-            + (f"; it takes {', '.join(sorted(names))}." if names else "; it takes none."),
-            field=unknown[0],
-            title="Unknown query parameter",
-        )
+class KnownQueryRoute(APIRoute):
+    """A route that refuses query parameters it does not take (422 naming the
+    first), rather than ignore them: a misspelt filter would otherwise quietly match
+    everything. The names are those the route and its dependencies take, collected
+    once; the check comes before FastAPI reads the body and solves the dependencies
+    (as an app-wide dependency it was a solve of its own on every request, decision
+    101)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        names = frozenset(_query_names(self.dependant))
+
+        async def checked(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                unknown = sorted(set(request.query_params) - names)
+                if unknown:
+                    raise Problem(
+                        422,
+                        "unknown_parameter",
+                        f"This route takes no query parameter “{unknown[0]}”"
+                        + (f"; it takes {', '.join(sorted(names))}." if names else "; it takes none."),
+                        field=unknown[0],
+                        title="Unknown query parameter",
+                    )
+            return await handler(request)
+
+        return checked
 
 
 ChannelName = Literal["app", "wechat", "web"]
@@ -64,15 +69,28 @@ async def channel(
         Header(description="The channel the citizen uses: app, wechat or web.", examples=["wechat"]),
     ] = None,
 ) -> ChannelName:
-    if x_mintong_channel not in CHANNELS:
+    return checked_channel(x_mintong_channel)
+
+
+def checked_channel(named: str | None) -> ChannelName:
+    """The channel a request names, or ``400 invalid_channel``."""
+    if named not in CHANNELS:
         raise Problem(
             400,
             "invalid_channel",
             "Every /v1 request names its channel in X-Mintong-Channel: app, wechat or web"
-            + ("." if x_mintong_channel is None else f", not {x_mintong_channel!r}."),
+            + ("." if named is None else f", not {named!r}."),
             field="X-Mintong-Channel",
         )
-    return x_mintong_channel  # type: ignore[return-value]
+    return named  # type: ignore[return-value]
+
+
+def _named_channel(request: Request) -> ChannelName:
+    """The request's channel, read where a dependency needs it: as a sub-dependency
+    ``channel`` would be solved again at each use (FastAPI solves a cached
+    dependency's own parameters every time), the header read and validated up to
+    three times per booking (decision 101)."""
+    return checked_channel(request.headers.get("x-mintong-channel"))
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,11 @@ GATEWAY = Caller.service("gateway")
 
 
 async def anonymous_call(request: Request) -> Call:
+    return anonymous(request)
+
+
+def anonymous(request: Request) -> Call:
+    """A call for no one in particular (the public catalogue, a sign-in)."""
     return _call(request, context.ANONYMOUS)
 
 
@@ -204,14 +227,14 @@ class Citizen:
     id: str
     access_token: str
     call: Call
+    #: The channel the token was issued for, which is the request's.
+    channel: ChannelName
     #: The session the token belongs to (its sign-out revokes it).
     session_id: str = ""
 
 
 async def citizen(
-    request: Request,
-    channel: Annotated[ChannelName, Depends(channel)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Citizen:
     """The signed-in citizen: the gateway checks the token itself (signature,
     audience = this channel, expiry, session not revoked), with no call."""
@@ -223,6 +246,7 @@ async def citizen(
             field="Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    channel = _named_channel(request)
     claims = await _checker(request).claims(
         credentials.credentials,
         audience=channel,
@@ -233,20 +257,19 @@ async def citizen(
         claims.subject,
         credentials.credentials,
         _call(request, Caller.citizen(claims.subject)),
+        channel,
         claims.session_id,
     )
 
 
-async def assurance_level(
-    request: Request,
-    citizen: Annotated[Citizen, Depends(citizen)],
-    channel: Annotated[ChannelName, Depends(channel)],
-) -> str:
+async def assurance_level(request: Request, citizen: Annotated[Citizen, Depends(citizen)]) -> str:
     """The signed-in citizen's session's assurance level now ("otp", or "face" while a face
     match is recent). Not in the token (a face match raises it mid-session), so
     identity is asked: only the routes that need it pay the call."""
     answer = await request.app.state.clients.identity.Authenticate(
-        identity_pb2.AuthenticateRequest(access_token=citizen.access_token, channel=CHANNEL_PROTO[channel]),
+        identity_pb2.AuthenticateRequest(
+            access_token=citizen.access_token, channel=CHANNEL_PROTO[citizen.channel]
+        ),
         **_call(request, GATEWAY).options,
     )
     return answer.assurance_level or "otp"
@@ -268,8 +291,11 @@ async def service_call(request: Request) -> Call:
     return _call(request, GATEWAY)
 
 
-async def edge(request: Request) -> EdgeVacancy:
-    # async like clients below: a plain ``def`` dependency runs in FastAPI's thread pool.
+def edge_of(request: Request) -> EdgeVacancy:
+    """This process's vacancy at the edge (decision 65). Read by the three routes
+    that use it rather than a dependency: FastAPI solves each dependency anew per
+    request, a tenth of a refused booking's CPU for this read of ``app.state``
+    (decision 101)."""
     found: EdgeVacancy = request.app.state.edge
     return found
 
@@ -291,4 +317,3 @@ AnyStaff = Annotated[Staff, Depends(staff())]
 Administrator = Annotated[Staff, Depends(staff("administrator"))]
 Operator = Annotated[Staff, Depends(staff("administrator", "sre"))]
 Services = Annotated[Clients, Depends(clients)]
-Edge = Annotated[EdgeVacancy, Depends(edge)]

@@ -4,64 +4,179 @@ costs a task and a stream per request, which showed in the flash-crowd profile).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 import uuid
+from typing import Any
 
-from opentelemetry import trace
-from starlette.datastructures import MutableHeaders
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.privacy import redact_query
 from gateway.problems import BodyTooLarge, Problem, problem_response
 from services.runtime import metrics
 
+#: Paths answered with no span: the probes' health checks, every few seconds each.
+UNTRACED = frozenset({"/healthz", "/readyz"})
+#: Methods a route may be asked with; any other (made up by a caller) is "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-class RequestId:
-    """The request id (the caller's ``X-Request-Id`` if sensible, else a new one) on
-    the request's span and in the answer, with the trace id: a citizen's report or a
-    channel's log leads an SRE straight to the trace."""
+
+class RequestTelemetry:
+    """Everything the gateway records of a request, in one pass (decision 100):
+
+    - its id (the caller's ``X-Request-Id`` if sensible, else a new one), in the
+      answer with the trace id, so that a citizen's report or a channel's log leads
+      an SRE straight to the trace;
+    - its server span: the caller's ``traceparent`` continued, named after the route
+      template (``POST /v1/bookings``), with the HTTP attributes OpenTelemetry's ASGI
+      instrumentation gave it (the query's values redacted, gateway/privacy.py), an
+      error when the answer is a 5xx or the request raised; sampling is the tracer
+      provider's (decision 63);
+    - its metrics: every answer counted and timed by route template, method, status
+      and channel (services/runtime/metrics.py), a 413 or 503 of the limits inside
+      too, and an exception as the 500 it becomes.
+
+    Outermost of the gateway's middlewares. One middleware rather than three (the
+    instrumentation's, the request id's, the metrics'): each wrapped ``send`` and read
+    the headers again, a quarter of a refused booking's CPU (docs/performance.md)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # A proxy until the process installs its provider (setup_tracing), then that
+        # provider's tracer; with none, spans that are not recorded.
+        self.tracer = trace.get_tracer("gateway")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        supplied = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = supplied if 0 < len(supplied) <= 128 else str(uuid.uuid4())
+        started = time.perf_counter()
+        supplied, named = b"", b""
+        carrier: dict[str, str] = {}
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                supplied = value
+            elif key == b"x-mintong-channel":
+                named = value
+            elif key in _CARRIED:
+                carrier[key.decode("latin-1")] = value.decode("latin-1")
+        request_id = supplied.decode("latin-1") if 0 < len(supplied) <= 128 else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
-        span = trace.get_current_span()
-        span.set_attribute("mintong.request_id", request_id)
-        context = span.get_span_context()
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        # A made-up method names no span either (as OpenTelemetry's instrumentation).
+        named_method = method if method != "other" else "HTTP"
+        span: trace.Span = trace.INVALID_SPAN
+        token = None
+        if scope["path"] not in UNTRACED:
+            parent = propagate.extract(carrier)
+            span = self.tracer.start_span(named_method, parent, kind=trace.SpanKind.SERVER)
+            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            if span.is_recording():
+                span.set_attributes(_request_attributes(scope, request_id))
+        ids = [(b"x-request-id", request_id.encode("latin-1"))]
+        if (context := span.get_span_context()).is_valid:
+            ids.append((b"x-trace-id", f"{context.trace_id:032x}".encode()))
+        status = 500
+        failure: Exception | None = None
 
         async def send_with_ids(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = request_id
-                if context.is_valid:
-                    headers["X-Trace-Id"] = f"{context.trace_id:032x}"
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *ids]
             await send(message)
 
-        await self.app(scope, receive, send_with_ids)
+        try:
+            await self.app(scope, receive, send_with_ids)
+        except Exception as exc:  # (a cancelled request is no error of the gateway's)
+            failure = exc
+            raise
+        finally:
+            template = _template(scope)
+            if token is not None:
+                otel_context.detach(token)
+                if span.is_recording():
+                    if template is not None:
+                        span.update_name(f"{named_method} {template}")
+                        span.set_attribute("http.route", template)
+                    span.set_attribute("http.status_code", status)
+                    if failure is not None:
+                        span.record_exception(failure)
+                        span.set_status(trace.StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
+                    elif status >= 500:
+                        span.set_status(trace.StatusCode.ERROR)
+                span.end()
+            label = template if template is not None else "pages" if status < 400 else "other"
+            _timer(label, method).observe(time.perf_counter() - started)
+            _counter(label, method, status, metrics.channel_label(named.decode("latin-1"))).inc()
+
+
+# Each label set's child of the two families, found once (prometheus-client's
+# ``labels`` checks and locks at every call): the label values are bounded, route
+# templates, methods, statuses and channels.
+@functools.cache
+def _timer(route: str, method: str) -> Any:
+    return metrics.HTTP_SECONDS.labels(route, method)
+
+
+@functools.cache
+def _counter(route: str, method: str, status: int, channel: str) -> Any:
+    return metrics.HTTP_REQUESTS.labels(route, method, str(status), channel)
+
+
+#: The headers the trace context propagators read (W3C trace context and baggage).
+_CARRIED = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
+
+def _request_attributes(scope: Scope, request_id: str) -> dict[str, str | int]:
+    """The server span's request attributes, as OpenTelemetry's ASGI instrumentation
+    names them (the semantic conventions the trace files and traceview read)."""
+    headers = {k: v for k, v in scope["headers"] if k in (b"host", b"user-agent")}
+    scheme = scope.get("scheme", "http")
+    path: str = scope["path"]
+    attributes: dict[str, str | int] = {"http.scheme": scheme}
+    if server := scope.get("server"):
+        host, port = server
+        attributes["http.host"] = f"{host}:{port}" if port is not None else host
+        if port is not None:
+            attributes["net.host.port"] = port
+    if flavor := scope.get("http_version"):
+        attributes["http.flavor"] = flavor
+    attributes["http.target"] = path
+    authority = headers[b"host"].decode("latin-1") if b"host" in headers else attributes.get("http.host")
+    url = f"{scheme}://{authority}{scope.get('root_path', '')}{path}"
+    if query := scope.get("query_string"):
+        url += "?" + redact_query(query.decode("latin-1"))
+    attributes["http.url"] = url
+    attributes["http.method"] = scope["method"]
+    if b"host" in headers:
+        attributes["http.server_name"] = headers[b"host"].decode("latin-1")
+    if b"user-agent" in headers:
+        attributes["http.user_agent"] = headers[b"user-agent"].decode("latin-1")
+    if client := scope.get("client"):
+        attributes["net.peer.ip"], attributes["net.peer.port"] = client
+    attributes["mintong.request_id"] = request_id
+    return attributes
 
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
-def route_template(scope: Scope, status: int) -> str:
+def _template(scope: Scope) -> str | None:
     """The matched route's path template with its router's prefix (``/v1/bookings/
-    {booking_id}``): FastAPI names the full template in its route context; where it
-    does not, the prefix is what the request's path has before the route's own
-    template filled in. No route: ``pages`` for the web pages' answers, ``other``
-    for a refusal (an unknown path, a method no route takes)."""
+    {booking_id}``), never the path with its ids: FastAPI names the full template in
+    its route context; where it does not, the prefix is what the request's path has
+    before the route's own template filled in. None: no route answered."""
     context = (scope.get("fastapi") or {}).get("effective_route_context")
     if (full := getattr(context, "path_format", None)) is not None:
         return str(full)
     route = scope.get("route")
     if (own := getattr(route, "path", None)) is None:
-        return "pages" if status < 400 else "other"
+        return None
     params = scope.get("path_params") or {}
     try:
         filled = _PARAM.sub(lambda m: str(params[m.group(1)]), own)
@@ -69,42 +184,6 @@ def route_template(scope: Scope, status: int) -> str:
         return str(own)
     path: str = scope["path"]
     return path[: len(path) - len(filled)] + own if path.endswith(filled) else str(own)
-
-
-class Metrics:
-    """Counts and times every HTTP answer by route template (``/v1/bookings/{booking_id}``,
-    never the path with its ids), method, status and channel
-    (services/runtime/metrics.py). Outermost but for tracing: a 413 or a 503 from
-    the limits inside is counted too, and an exception as the 500 it becomes."""
-
-    #: Methods a route may be asked with; any other (made up by a caller) is "other".
-    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_counting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_counting)
-        finally:
-            template = route_template(scope, status)
-            method = scope["method"] if scope["method"] in self.METHODS else "other"
-            named = next((v for k, v in scope["headers"] if k == b"x-mintong-channel"), b"")
-            channel = metrics.channel_label(named.decode("latin-1"))
-            metrics.HTTP_SECONDS.labels(template, method).observe(time.perf_counter() - started)
-            metrics.HTTP_REQUESTS.labels(template, method, str(status), channel).inc()
 
 
 #: The path ending of the hall's queue stream (gateway/routes/hall.py), never admitted
@@ -134,10 +213,15 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
             return
         try:
-            # (asyncio.timeout, not wait_for: wait_for runs the wait as a task of its
-            # own, a task and a turn of the event loop per request even when a turn
-            # is free.)
-            async with asyncio.timeout(self.wait):
+            if self._slots.locked():
+                # No turn free (or others wait for one first): wait for one, at most
+                # ``wait``. (asyncio.timeout, not wait_for: wait_for runs the wait
+                # as a task of its own and a turn of the event loop.)
+                async with asyncio.timeout(self.wait):
+                    await self._slots.acquire()
+            else:
+                # A turn is free: taken at once, without arming a timer that would
+                # be cancelled straight away (a twentieth of a refusal's CPU).
                 await self._slots.acquire()
         except TimeoutError:
             busy = Problem(

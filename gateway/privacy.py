@@ -1,21 +1,18 @@
 """Keeping personal data that arrives in URLs out of traces and access logs.
 
 A query string can carry personal data (``/v1/sandbox/messages?to=+86138…``, a
-citizen's position in ``?lat=…&lng=…``), and both the OpenTelemetry HTTP span
-(``http.url``, ``url.query``) and uvicorn's access log record the full URL. Both
-keep the parameter names here and lose every value: one rule that needs no list of
-which parameters are personal, kept up to date by whoever adds the next one. The
-path is kept whole: paths carry ids, never personal data.
+citizen's position in ``?lat=…&lng=…``), and both the request's server span
+(``http.url``, gateway/middleware.py) and uvicorn's access log would record the
+full URL. Both keep the parameter names here and lose every value: one rule that
+needs no list of which parameters are personal, kept up to date by whoever adds the
+next one. The path is kept whole: paths carry ids, never personal data.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 from urllib.parse import parse_qsl
-
-from opentelemetry.trace import Span
 
 REDACTED = "REDACTED"
 # A parameter name as our API spells them; anything else (``?13800138000``) is a value.
@@ -27,20 +24,6 @@ def redact_query(query: str) -> str:
     query: a decoded one could have an ``&`` inside a value)."""
     names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
     return "&".join(f"{name if _NAME.fullmatch(name) else REDACTED}={REDACTED}" for name in names)
-
-
-def redact_span_url(span: Span, scope: dict[str, Any]) -> None:
-    """The FastAPI instrumentation's ``server_request_hook``: it runs once the HTTP
-    server span has its attributes, and overwrites the ones holding the query."""
-    raw = scope.get("query_string")
-    if not raw or not span.is_recording():
-        return
-    query = redact_query(raw.decode("latin-1") if isinstance(raw, bytes) else str(raw))
-    attributes = getattr(span, "attributes", None) or {}
-    if url := attributes.get("http.url"):
-        span.set_attribute("http.url", f"{str(url).partition('?')[0]}?{query}")
-    if attributes.get("url.query") is not None:
-        span.set_attribute("url.query", query)
 
 
 class RedactedAccessLog(logging.Filter):

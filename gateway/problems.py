@@ -16,6 +16,7 @@ takes other media types than JSON)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -25,7 +26,7 @@ from typing import Any
 import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from grpc_status import rpc_status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -92,20 +93,43 @@ class BodyTooLarge(StarletteHTTPException):
 _DEFAULT_FIELD = {429: "request"}
 
 
-def problem_response(problem: Problem, request: Request) -> JSONResponse:
+def problem_response(problem: Problem, request: Request) -> Response:
+    # request.url.path, without building and parsing the whole URL for it.
+    instance = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    errors = tuple((e["field"], e["message"]) for e in problem.errors)
+    body = _rendered(
+        problem.status, problem.code, problem.title, problem.detail, instance, problem.field, errors
+    )
+    return Response(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers)
+
+
+@functools.lru_cache(maxsize=1024)
+def _rendered(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    field: str | None,
+    errors: tuple[tuple[str, str], ...],
+) -> bytes:
+    """A problem's JSON, rendered once while it is answered again and again (a
+    crowd refused ``slot_full`` for the same slot, decision 103): the encoding was a
+    tenth of a refusal's CPU."""
     body: dict[str, Any] = {
-        "type": f"urn:mintong:problem:{problem.code}",
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-        "instance": request.url.path,
-        "code": problem.code,
+        "type": f"urn:mintong:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
     }
-    if problem.field:
-        body["field"] = problem.field
-    if problem.errors:
-        body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers)
+    if field:
+        body["field"] = field
+    if errors:
+        body["errors"] = [{"field": f, "message": m} for f, m in errors]
+    # As Starlette's JSONResponse renders it.
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
 
 
 def from_grpc(error: grpc.aio.AioRpcError) -> Problem:
@@ -226,23 +250,23 @@ def _http_problem(app: FastAPI, request: Request, exc: StarletteHTTPException) -
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         return problem_response(_validation_problem(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return problem_response(_http_problem(app, request, exc), request)
 
     @app.exception_handler(grpc.aio.AioRpcError)
-    async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
+    async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> Response:
         return problem_response(from_grpc(exc), request)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(Problem(500, "internal_error", "Something went wrong on our side."), request)
 

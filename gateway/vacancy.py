@@ -45,6 +45,8 @@ class _List:
     slots: list[dict[str, Any]]
     #: The last rendering: the vacancy it shows, and its bytes, all and free only.
     shown: tuple[int, ...] | None = None
+    #: The watcher's count of changes and readiness when ``shown`` was read.
+    seen: tuple[int, bool] | None = None
     rendered: dict[bool, bytes] = field(default_factory=dict)
 
 
@@ -90,12 +92,19 @@ class EdgeVacancy:
         found = self._lists.get(key)
         if found is None or time.monotonic() - found.fetched_at > self.list_ttl:
             found = await self._fetch(key, fetch)
-        known = self.watcher.get
-        remaining = tuple(
-            v.remaining if (v := known(s["id"])) is not None else s["remaining"] for s in found.slots
-        )
-        if remaining != found.shown:
-            found.shown, found.rendered = remaining, {}
+        # The vacancy looked up slot by slot only when the watcher heard of a change
+        # since (most reads of a list come between two changes of it).
+        seen = (self.watcher.changes, self.watcher.ready.is_set())
+        if seen != found.seen:
+            known = self.watcher.get
+            now = tuple(
+                v.remaining if (v := known(s["id"])) is not None else s["remaining"] for s in found.slots
+            )
+            found.seen = seen
+            if now != found.shown:
+                found.shown, found.rendered = now, {}
+        remaining = found.shown
+        assert remaining is not None  # read above at the list's first use
         body = found.rendered.get(free)
         if body is None:
             shown = [

@@ -76,9 +76,7 @@ class CatalogueLoaded(BaseModel):
         }
     },
 )
-async def load_catalogue(
-    request: Request, _channel: Channel, admin: Administrator, services: Services
-) -> CatalogueLoaded:
+async def load_catalogue(request: Request, admin: Administrator, services: Services) -> CatalogueLoaded:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in _FORMATS:
         raise Problem(
@@ -117,9 +115,7 @@ class SlotsPublished(BaseModel):
 
 
 @router.post("/slots/publish", response_model=SlotsPublished, summary="Open slots from opening hours")
-async def publish_slots(
-    body: PublishSlots, _channel: Channel, admin: Administrator, services: Services
-) -> SlotsPublished:
+async def publish_slots(body: PublishSlots, admin: Administrator, services: Services) -> SlotsPublished:
     answer = await services.catalogue_admin.PublishSlots(
         pb.PublishSlotsRequest(
             city_code=body.city or "",

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import CHANNEL_PROTO, Channel, Edge, Services, SignedIn, Staff, require_office, staff
+from gateway.deps import CHANNEL_PROTO, Services, SignedIn, Staff, edge_of, require_office, staff
 from gateway.language import Language, pick, pick_list
 from gateway.problems import declare
 from gateway.schemas import Day, Stored, either
@@ -192,18 +192,19 @@ IdempotencyKey = Annotated[
     "marked with the header Idempotent-Replayed: true.",
 )
 async def book(
+    request: Request,
     body: BookingRequest,
     idempotency_key: IdempotencyKey,
-    channel: Channel,
     citizen: SignedIn,
     services: Services,
-    edge: Edge,
     response: Response,
     language: Language,
 ) -> Booking:
     # A slot this process knows is full: booking's refusal, without asking booking
     # (decision 65). Any doubt (places, not known, retries that replay) asks booking.
-    if (full := edge.refusal(body.slot_id, body.business, citizen.id, idempotency_key)) is not None:
+    if (
+        full := edge_of(request).refusal(body.slot_id, body.business, citizen.id, idempotency_key)
+    ) is not None:
         raise full
     answer = await services.bookings.Book(
         pb.BookRequest(
@@ -213,7 +214,7 @@ async def book(
             destination=body.destination,
             pre_application_id=body.pre_application_id,
             idempotency_key=idempotency_key,
-            channel=CHANNEL_PROTO[channel],
+            channel=CHANNEL_PROTO[citizen.channel],
         ),
         **citizen.call.options,
     )
@@ -245,10 +246,10 @@ async def get_booking(booking_id: Id, citizen: SignedIn, services: Services, lan
 
 @router.post("/bookings/{booking_id}/cancel", response_model=Booking, summary="Cancel my booking")
 async def cancel(
-    booking_id: Id, citizen: SignedIn, services: Services, edge: Edge, language: Language
+    request: Request, booking_id: Id, citizen: SignedIn, services: Services, language: Language
 ) -> Booking:
     answer = await services.bookings.Cancel(pb.CancelRequest(booking_id=booking_id), **citizen.call.options)
-    edge.freed(answer.booking.slot_id)  # booked again at once: not refused here meanwhile
+    edge_of(request).freed(answer.booking.slot_id)  # booked again at once: not refused here meanwhile
     return Booking.of(answer.booking, language)
 
 
@@ -320,16 +321,14 @@ class WaitlistEntries(BaseModel):
 
 
 @router.post("/waitlist", response_model=WaitlistEntry, status_code=201, summary="Wait for a place")
-async def join_waitlist(
-    body: JoinWaitlist, channel: Channel, citizen: SignedIn, services: Services
-) -> WaitlistEntry:
+async def join_waitlist(body: JoinWaitlist, citizen: SignedIn, services: Services) -> WaitlistEntry:
     request = pb.JoinWaitlistRequest(
         business_code=body.business,
         office_id=body.office_id or "",
         reason_code=body.reason_code,
         destination=body.destination,
         pre_application_id=body.pre_application_id,
-        channel=CHANNEL_PROTO[channel],
+        channel=CHANNEL_PROTO[citizen.channel],
     )
     if body.slot_id is not None:
         request.slot_id = body.slot_id

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from gateway import schemas
-from gateway.deps import AnonymousCall, Channel, Edge, Services
+from gateway.deps import AnonymousCall, Channel, Services, anonymous, edge_of
 from gateway.language import Language
 from gateway.problems import Problem, declare
 from mintong.booking.v1 import catalogue_pb2 as pb
@@ -97,9 +97,8 @@ async def list_offices(
 )
 async def list_slots(
     office_id: Code,
-    call: AnonymousCall,
+    request: Request,
     services: Services,
-    edge: Edge,
     business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
     date: Annotated[schemas.Day | None, Query(description="One day only (instead of from and to).")] = None,
     from_: Annotated[
@@ -115,16 +114,19 @@ async def list_slots(
         if from_ is not None or to is not None:
             raise Problem(400, "date_and_range", "Give either date, or from and to, not both.", field="date")
         from_ = to = date
-    request = pb.ListSlotsRequest(office_id=office_id, business_code=business, free_only=free)
+    asked = pb.ListSlotsRequest(office_id=office_id, business_code=business, free_only=free)
     if from_:
-        request.from_date.CopyFrom(date_to_proto(from_))
+        asked.from_date.CopyFrom(date_to_proto(from_))
     if to:
-        request.to_date.CopyFrom(date_to_proto(to))
+        asked.to_date.CopyFrom(date_to_proto(to))
+    edge = edge_of(request)
     if edge.enabled:
         # Every slot from booking (kept a moment), which are free decided at the edge.
-        request.free_only = False
+        asked.free_only = False
         key = (office_id, business, str(from_ or ""), str(to or ""))
-        body = await edge.slots(key, lambda: services.catalogue.ListSlots(request, **call.options), free=free)
+        body = await edge.slots(
+            key, lambda: services.catalogue.ListSlots(asked, **anonymous(request).options), free=free
+        )
         return Response(body, media_type="application/json")
-    answer = await services.catalogue.ListSlots(request, **call.options)
+    answer = await services.catalogue.ListSlots(asked, **anonymous(request).options)
     return schemas.Slots(slots=[schemas.Slot.of(s) for s in answer.slots])

@@ -128,12 +128,13 @@ _BOUND = {
     responses=_BOUND,  # type: ignore[arg-type]
     summary="Bind the WeChat user of a city's official account (WeChat channel)",
 )
-async def bind_wechat(
-    body: WeChatCode, me: SignedIn, channel: Channel, services: Services, response: Response
-) -> Binding:
+async def bind_wechat(body: WeChatCode, me: SignedIn, services: Services, response: Response) -> Binding:
     answer = await services.channel_bindings.BindWeChat(
         pb.BindWeChatRequest(
-            access_token=me.access_token, channel=CHANNEL_PROTO[channel], city_code=body.city, code=body.code
+            access_token=me.access_token,
+            channel=CHANNEL_PROTO[me.channel],
+            city_code=body.city,
+            code=body.code,
         ),
         **me.call.options,
     )
@@ -148,13 +149,11 @@ async def bind_wechat(
     responses=_BOUND,  # type: ignore[arg-type]
     summary="Register this APP device's public key (APP channel)",
 )
-async def bind_device(
-    body: DeviceKey, me: SignedIn, channel: Channel, services: Services, response: Response
-) -> Binding:
+async def bind_device(body: DeviceKey, me: SignedIn, services: Services, response: Response) -> Binding:
     answer = await services.channel_bindings.BindDevice(
         pb.BindDeviceRequest(
             access_token=me.access_token,
-            channel=CHANNEL_PROTO[channel],
+            channel=CHANNEL_PROTO[me.channel],
             device_id=body.device_id,
             public_key=_bytes(body.public_key, "public_key"),
             label=body.label,
@@ -166,9 +165,9 @@ async def bind_device(
 
 
 @router.get("/me/bindings", response_model=Bindings, summary="The signed-in citizen's bindings")
-async def list_bindings(me: SignedIn, channel: Channel, services: Services) -> Bindings:
+async def list_bindings(me: SignedIn, services: Services) -> Bindings:
     answer = await services.channel_bindings.ListBindings(
-        pb.ListBindingsRequest(access_token=me.access_token, channel=CHANNEL_PROTO[channel]),
+        pb.ListBindingsRequest(access_token=me.access_token, channel=CHANNEL_PROTO[me.channel]),
         **me.call.options,
     )
     return Bindings(bindings=[Binding.of(b) for b in answer.bindings])
@@ -182,12 +181,11 @@ async def list_bindings(me: SignedIn, channel: Channel, services: Services) -> B
 async def remove_binding(
     binding_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
     me: SignedIn,
-    channel: Channel,
     services: Services,
 ) -> Response:
     await services.channel_bindings.RemoveBinding(
         pb.RemoveBindingRequest(
-            access_token=me.access_token, channel=CHANNEL_PROTO[channel], binding_id=binding_id
+            access_token=me.access_token, channel=CHANNEL_PROTO[me.channel], binding_id=binding_id
         ),
         **me.call.options,
     )
@@ -286,10 +284,12 @@ class FaceVerified(BaseModel):
     response_model=FaceVerified,
     summary="Compare a live capture with the ID photo; a match raises this session to assurance 'face'",
 )
-async def verify_face(body: FaceCapture, me: SignedIn, channel: Channel, services: Services) -> FaceVerified:
+async def verify_face(body: FaceCapture, me: SignedIn, services: Services) -> FaceVerified:
     answer = await services.face_verification.VerifyFace(
         pb.VerifyFaceRequest(
-            access_token=me.access_token, channel=CHANNEL_PROTO[channel], liveness_token=body.liveness_token
+            access_token=me.access_token,
+            channel=CHANNEL_PROTO[me.channel],
+            liveness_token=body.liveness_token,
         ),
         **me.call.options,
     )
@@ -317,9 +317,9 @@ class FaceDeclined(BaseModel):
     response_model=FaceDeclined,
     summary="Decline face recognition: the answer names the alternative (a window appointment)",
 )
-async def decline_face(me: SignedIn, channel: Channel, services: Services) -> FaceDeclined:
+async def decline_face(me: SignedIn, services: Services) -> FaceDeclined:
     answer = await services.face_verification.DeclineFace(
-        pb.DeclineFaceRequest(access_token=me.access_token, channel=CHANNEL_PROTO[channel]),
+        pb.DeclineFaceRequest(access_token=me.access_token, channel=CHANNEL_PROTO[me.channel]),
         **me.call.options,
     )
     return FaceDeclined(

@@ -145,9 +145,9 @@ async def refresh(body: Refresh, channel: Channel, call: AnonymousCall, services
 
 
 @router.post("/auth/logout", status_code=204, summary="End this session")
-async def sign_out(request: Request, me: SignedIn, channel: Channel, services: Services) -> Response:
+async def sign_out(request: Request, me: SignedIn, services: Services) -> Response:
     await services.identity.SignOut(
-        pb.SignOutRequest(access_token=me.access_token, channel=CHANNEL_PROTO[channel]), **me.call.options
+        pb.SignOutRequest(access_token=me.access_token, channel=CHANNEL_PROTO[me.channel]), **me.call.options
     )
     signed_out(request, me.session_id)
     return Response(status_code=204)
@@ -438,7 +438,7 @@ JSON_LINES_EXAMPLE = (
     },
 )
 async def import_residents(
-    request: Request, response: Response, _channel: Channel, admin: Administrator, services: Services
+    request: Request, response: Response, admin: Administrator, services: Services
 ) -> ResidentImport:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in IMPORT_FORMATS:
@@ -481,7 +481,6 @@ async def import_residents(
 )
 async def resident_import(
     import_id: Annotated[str, Path(max_length=36)],
-    _channel: Channel,
     admin: Administrator,
     services: Services,
 ) -> ResidentImport:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import AnonymousCall, Channel, Services, SignedIn, Staff, staff
+from gateway.deps import AnonymousCall, Services, SignedIn, Staff, staff
 from gateway.language import Language, pick
 from gateway.problems import declare
 from gateway.schemas import Stored
@@ -254,9 +254,7 @@ async def get_form(
     status_code=201,
     summary="Start a pre-application (a draft) for a business that requires one",
 )
-async def create(
-    body: NewPreApplication, _channel: Channel, citizen: SignedIn, services: Services
-) -> PreApplication:
+async def create(body: NewPreApplication, citizen: SignedIn, services: Services) -> PreApplication:
     answer = await services.pre_applications.CreatePreApplication(
         pb.CreatePreApplicationRequest(city_code=body.city, business_code=body.business),
         **citizen.call.options,
@@ -286,7 +284,7 @@ async def get_own(pre_application_id: Id, citizen: SignedIn, services: Services)
     summary="Answer the form (while a draft, or when more material is asked for)",
 )
 async def fill(
-    pre_application_id: Id, body: Answers, _channel: Channel, citizen: SignedIn, services: Services
+    pre_application_id: Id, body: Answers, citizen: SignedIn, services: Services
 ) -> PreApplication:
     answer = await services.pre_applications.UpdateAnswers(
         pb.UpdateAnswersRequest(pre_application_id=pre_application_id, answers=body.answers),
@@ -312,7 +310,6 @@ async def fill(
 async def attach(
     pre_application_id: Id,
     request: Request,
-    _channel: Channel,
     citizen: SignedIn,
     services: Services,
     label: Annotated[str, Query(description="What the document is, e.g. 户口簿首页."), Stored(200)] = "",
@@ -367,9 +364,7 @@ async def get_own_document(
     response_model=PreApplication,
     summary="Submit for review (again, after adding the material asked for)",
 )
-async def submit(
-    pre_application_id: Id, _channel: Channel, citizen: SignedIn, services: Services
-) -> PreApplication:
+async def submit(pre_application_id: Id, citizen: SignedIn, services: Services) -> PreApplication:
     answer = await services.pre_applications.SubmitPreApplication(
         pb.SubmitPreApplicationRequest(pre_application_id=pre_application_id), **citizen.call.options
     )

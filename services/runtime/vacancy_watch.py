@@ -51,6 +51,9 @@ class VacancyWatcher(BucketWatch):
         self._today = today
         self._slots: dict[int, SlotVacancy] = {}
         self._next_prune = 0.0
+        #: Moves at every change of what is known: a reader that worked from it at
+        #: one count (a rendered slot list) need not look again until it moves.
+        self.changes = 0
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -85,6 +88,7 @@ class VacancyWatcher(BucketWatch):
     def on_entry(self, entry: KeyValue.Entry) -> None:
         if not (entry.key and entry.key.isdigit()):
             return
+        self.changes += 1
         if entry.operation is None and entry.value:
             try:
                 self._slots[int(entry.key)] = SlotVacancy.decode(entry.value)
@@ -104,3 +108,4 @@ class VacancyWatcher(BucketWatch):
         self._next_prune = now + 60.0
         yesterday = self._today() - dt.timedelta(days=1)
         self._slots = {k: v for k, v in self._slots.items() if v.date >= yesterday}
+        self.changes += 1

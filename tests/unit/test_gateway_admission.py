@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.middleware import AdmissionLimit, RequestId
+from gateway.middleware import AdmissionLimit, RequestTelemetry
 
 
 async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
@@ -29,7 +29,7 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/v1/slow", slow), Route("/healthz", health)])
-    limited = RequestId(AdmissionLimit(app, limit=2, wait=0.2, retry_after=3))
+    limited = RequestTelemetry(AdmissionLimit(app, limit=2, wait=0.2, retry_after=3))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(limited), base_url="http://gateway") as http:
         admitted = [
             asyncio.create_task(http.get("/v1/slow", headers={"X-Request-Id": f"r{n}"})) for n in range(2)

@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from nats.js.kv import KeyValue
 
 from gateway import schemas
 from gateway.vacancy import EdgeVacancy
@@ -97,3 +98,36 @@ def test_a_slot_list_is_the_models_json_with_the_edges_vacancy() -> None:
     model["slots"][1]["remaining"] = 0
     assert all(json.loads(body) == model for body in everything)
     assert [s["id"] for s in json.loads(free)["slots"]] == [1, 3]
+
+
+def test_a_list_shows_each_change_the_watcher_hears_and_its_readiness() -> None:
+    """A list is looked at again slot by slot only when the watcher has heard of a
+    change (or gained or lost its readiness) since: every change still shows."""
+    day = dt.date(2030, 1, 9)
+    answer = pb.ListSlotsResponse(
+        slots=[
+            pb.Slot(id=i, office_id="north", date=date_to_proto(day), capacity=2, remaining=2) for i in (1, 2)
+        ]
+    )
+    vacancy = watcher({})
+    edge = EdgeVacancy(vacancy, list_ttl=60)
+
+    async def fetch() -> Any:
+        return answer
+
+    def shown() -> list[int]:
+        body = asyncio.run(edge.slots(("north", "B", "", ""), fetch, free=False))
+        return [s["remaining"] for s in json.loads(body)["slots"]]
+
+    def heard(slot_id: int, remaining: int) -> None:
+        value = SlotVacancy.of(remaining=remaining, capacity=2, date=day, start=dt.time(9)).encode()
+        vacancy.on_entry(KeyValue.Entry("vacancy", str(slot_id), value, 1, 0, 0, None))
+
+    assert shown() == [2, 2]
+    heard(2, 0)
+    assert shown() == [2, 0]
+    assert shown() == [2, 0]  # nothing heard since: the same rendering
+    heard(1, 1)
+    assert shown() == [1, 0]
+    vacancy.lost()  # not ready: booking's answer of the list again
+    assert shown() == [2, 2]

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 # Imported for their metric families: the processes declare theirs at import.
 import services.booking.entrypoints.bookings_servicer
 import services.notify.service_layer.notifier
-from gateway.middleware import Metrics
+from gateway.middleware import RequestTelemetry
 from services.runtime import metrics
 
 assert services.booking.entrypoints.bookings_servicer.BOOKINGS
@@ -132,7 +132,7 @@ def test_the_gateway_counts_route_templates_and_a_closed_set_of_channels() -> No
 
     v1.include_router(inner)
     app.include_router(v1)
-    app.add_middleware(Metrics)
+    app.add_middleware(RequestTelemetry)
 
     async def ask() -> None:
         transport = httpx.ASGITransport(app=app)

@@ -1,0 +1,111 @@
+"""The gateway's server span (gateway/middleware.py RequestTelemetry, decision 100):
+the caller's trace continued, named after the route template, the HTTP attributes
+the trace files and traceview read (the query's values redacted), an error for a
+5xx or an exception, the request and trace ids in every answer, and no span for
+the probes' health checks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from gateway.middleware import RequestTelemetry
+
+PARENT = "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01"
+
+
+def app() -> FastAPI:
+    # As the gateway's app: FastAPI's own request telemetry off (its spans would be a
+    # second server span per request).
+    made = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+    inner, v1 = APIRouter(), APIRouter(prefix="/v1")
+
+    @inner.get("/things/{thing_id}")
+    async def thing(thing_id: str) -> dict[str, str]:
+        # The server span is current: what the route does is a child of it.
+        with trace.get_tracer("test").start_as_current_span("inside"):
+            return {"id": thing_id}
+
+    @inner.get("/broken")
+    async def broken() -> None:
+        raise RuntimeError("out of order")
+
+    @made.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    v1.include_router(inner)
+    made.include_router(v1)
+    made.add_middleware(RequestTelemetry)
+    return made
+
+
+async def test_a_request_is_one_server_span_of_the_callers_trace(spans: InMemorySpanExporter) -> None:
+    transport = httpx.ASGITransport(app=app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        answer = await http.get(
+            "/v1/things/t1?to=%2B8613800138000&limit=5",
+            headers={"traceparent": PARENT, "X-Request-Id": "req-7", "User-Agent": "tests"},
+        )
+        missing = await http.get("/v1/nothing")
+        failed = await http.get("/v1/broken")
+        health = await http.get("/healthz")
+
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"] == "req-7"
+    assert answer.headers["x-trace-id"] == "0123456789abcdef0123456789abcdef"
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    assert len(finished) == len(spans.get_finished_spans()), "one server span per request"
+    server = finished["GET /v1/things/{thing_id}"]
+    assert server.kind is SpanKind.SERVER
+    assert server.parent is not None and server.parent.span_id == 0x0123456789ABCDEF
+    assert finished["inside"].parent is not None
+    assert finished["inside"].parent.span_id == server.context.span_id
+    assert dict(server.attributes or {}) == {
+        "http.scheme": "http",
+        "http.host": "gateway",  # httpx's ASGI transport names no server port
+        "http.flavor": "1.1",
+        "http.target": "/v1/things/t1",
+        "http.url": "http://gateway/v1/things/t1?to=REDACTED&limit=REDACTED",
+        "http.method": "GET",
+        "http.server_name": "gateway",
+        "http.user_agent": "tests",
+        "net.peer.ip": "127.0.0.1",
+        "net.peer.port": 123,
+        "mintong.request_id": "req-7",
+        "http.route": "/v1/things/{thing_id}",
+        "http.status_code": 200,
+    }
+    assert server.status.status_code is StatusCode.UNSET
+
+    # No route: the span is named after the method alone; the ids are in the answer.
+    assert missing.status_code == 404 and missing.headers["x-request-id"] and missing.headers["x-trace-id"]
+    unknown = next(
+        s for s in spans.get_finished_spans() if (s.attributes or {}).get("http.target") == "/v1/nothing"
+    )
+    assert unknown.name == "GET" and (unknown.attributes or {}).get("http.status_code") == 404
+
+    # An exception: the span is an error with the exception recorded.
+    assert failed.status_code == 500
+    error = finished["GET /v1/broken"]
+    assert error.status.status_code is StatusCode.ERROR
+    assert [e.name for e in error.events] == ["exception"]
+
+    # The probes' checks: an id in the answer, no span.
+    assert health.status_code == 200 and health.headers["x-request-id"]
+    assert "x-trace-id" not in health.headers
+    assert not [
+        s for s in spans.get_finished_spans() if (s.attributes or {}).get("http.target") == "/healthz"
+    ]
+
+
+@pytest.mark.parametrize("supplied", ["", "x" * 129])
+async def test_an_unusable_request_id_is_replaced(supplied: str) -> None:
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        answer = await http.get("/v1/things/t1", headers={"X-Request-Id": supplied})
+    assert len(answer.headers["x-request-id"]) == 36
