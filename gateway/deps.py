@@ -16,7 +16,7 @@ from gateway.clients import Clients
 from gateway.problems import Problem
 from gateway.tokens import TokenChecker
 from gateway.vacancy import EdgeVacancy
-from mintong.identity.v1 import identity_pb2, staff_pb2
+from mintong.identity.v1 import staff_pb2
 from services.runtime import context
 from services.runtime.access_tokens import STAFF_AUDIENCE
 from services.runtime.context import Caller, Role
@@ -262,19 +262,6 @@ async def citizen(
     )
 
 
-async def assurance_level(request: Request, citizen: Annotated[Citizen, Depends(citizen)]) -> str:
-    """The signed-in citizen's session's assurance level now ("otp", or "face" while a face
-    match is recent). Not in the token (a face match raises it mid-session), so
-    identity is asked: only the routes that need it pay the call."""
-    answer = await request.app.state.clients.identity.Authenticate(
-        identity_pb2.AuthenticateRequest(
-            access_token=citizen.access_token, channel=CHANNEL_PROTO[citizen.channel]
-        ),
-        **_call(request, GATEWAY).options,
-    )
-    return answer.assurance_level or "otp"
-
-
 def signed_out(request: Request, session_id: str) -> None:
     """This process refuses the session's tokens at once: the revocation bucket
     tells the other processes (and this one again) a moment later."""
@@ -312,7 +299,6 @@ Channel = Annotated[ChannelName, Depends(channel)]
 AnonymousCall = Annotated[Call, Depends(anonymous_call)]
 ServiceCall = Annotated[Call, Depends(service_call)]
 SignedIn = Annotated[Citizen, Depends(citizen)]
-Assurance = Annotated[str, Depends(assurance_level)]
 AnyStaff = Annotated[Staff, Depends(staff())]
 Administrator = Annotated[Staff, Depends(staff("administrator"))]
 Operator = Annotated[Staff, Depends(staff("administrator", "sre"))]
