@@ -49,6 +49,41 @@ def pytest_configure(config: pytest.Config) -> None:
     instrument_sql()
 
 
+#: The tests that run longest, longest first (from `--durations` of a whole run), each
+#: with the xdist group of what they share, if anything. `make pytest` hands tests to its
+#: two workers one at a time, in the order collected (`--dist loadgroup
+#: --no-loadscope-reorder`): these go first, so that no long test is left to start when
+#: the other worker has run out of work, and every test of a group runs on one worker,
+#: where its platform is launched once (a launch costs tens of seconds of CPU on two
+#: cores). Everything else follows in file order, spread by the test.
+LONGEST: tuple[tuple[str, str | None], ...] = (
+    # deploy/local/up.py once for the browser tests (their session fixture): about
+    # 5 minutes of a worker in all, on a machine loaded by others.
+    ("tests/browser/", "browser"),
+    ("tests/integration/test_booking_state_machine.py::test_any_sequence", None),
+    # One platform for the module (its module fixture), on PostgreSQL.
+    ("tests/e2e/test_api_fuzz.py", "fuzz"),
+    ("tests/e2e/test_processes.py::test_make_up_runs", None),
+    ("tests/e2e/test_processes.py::test_sigterm_to_make", None),
+    ("tests/integration/test_identity_staff.py::test_create_staff_takes_the_password", None),
+    ("tests/integration/test_pii_at_rest.py::test_rotation", None),
+    ("tests/e2e/test_scale_out.py", None),
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups' marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        for i, (prefix, group) in enumerate(LONGEST):
+            if item.nodeid.startswith(prefix):
+                if group:
+                    item.add_marker(pytest.mark.xdist_group(group))
+                return i
+        return len(LONGEST)
+
+    items.sort(key=rank)  # stable: file order within each rank
+
+
 #: SQLite files migrated to head once per test process, by migrations folder.
 _MIGRATED: dict[Path, Path] = {}
 
