@@ -50,12 +50,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 #: The tests that run longest, longest first (from `--durations` of a whole run), each
-#: with the xdist group of what they share, if anything. `make pytest` hands tests to its
-#: two workers one at a time, in the order collected (`--dist loadgroup
-#: --no-loadscope-reorder`): these go first, so that no long test is left to start when
-#: the other worker has run out of work, and every test of a group runs on one worker,
-#: where its platform is launched once (a launch costs tens of seconds of CPU on two
-#: cores). Everything else follows in file order, spread by the test.
+#: with the group of the tests that share what it launches, if anything. `make pytest`
+#: hands tests to its two workers one at a time, in the order collected (`--dist
+#: loadgroup --no-loadscope-reorder`): these go first, so that no long test is left to
+#: start when the other worker has run out of work, and every test of a group runs on
+#: one worker, where its platform is launched once (a launch costs tens of seconds of
+#: CPU on two cores). Everything else follows in file order, spread by the test
+#: (decision 140).
 LONGEST: tuple[tuple[str, str | None], ...] = (
     # deploy/local/up.py once for the browser tests (their session fixture): about
     # 5 minutes of a worker in all, on a machine loaded by others.
@@ -71,17 +72,29 @@ LONGEST: tuple[tuple[str, str | None], ...] = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups' marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        for i, (prefix, group) in enumerate(LONGEST):
-            if item.nodeid.startswith(prefix):
-                if group:
-                    item.add_marker(pytest.mark.xdist_group(group))
-                return i
-        return len(LONGEST)
+def _longest(nodeid: str) -> int:
+    return next((i for i, (prefix, _) in enumerate(LONGEST) if nodeid.startswith(prefix)), len(LONGEST))
 
-    items.sort(key=rank)  # stable: file order within each rank
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: _longest(item.nodeid))  # stable: file order within each rank
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's own loadgroup, with the groups of ``LONGEST``: xdist 3.8 marks a test's
+    group by renaming its node id, which pytest 9 no longer lets a plugin do, so
+    `xdist_group` marks put nothing together. The scheduler reads the groups here,
+    from the node ids it is given."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongestFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            i = _longest(nodeid)
+            return (LONGEST[i][1] or nodeid) if i < len(LONGEST) else nodeid
+
+    return LongestFirst(config, log)
 
 
 #: SQLite files migrated to head once per test process, by migrations folder.
