@@ -49,6 +49,54 @@ def pytest_configure(config: pytest.Config) -> None:
     instrument_sql()
 
 
+#: The tests that run longest, longest first (from `--durations` of a whole run), each
+#: with the group of the tests that share what it launches, if anything. `make pytest`
+#: hands tests to its two workers one at a time, in the order collected (`--dist
+#: loadgroup --no-loadscope-reorder`): these go first, so that no long test is left to
+#: start when the other worker has run out of work, and every test of a group runs on
+#: one worker, where its platform is launched once (a launch costs tens of seconds of
+#: CPU on two cores). Everything else follows in file order, spread by the test
+#: (decision 140).
+LONGEST: tuple[tuple[str, str | None], ...] = (
+    # deploy/local/up.py once for the browser tests (their session fixture): about
+    # 5 minutes of a worker in all, on a machine loaded by others.
+    ("tests/browser/", "browser"),
+    ("tests/integration/test_booking_state_machine.py::test_any_sequence", None),
+    # One platform for the module (its module fixture), on PostgreSQL.
+    ("tests/e2e/test_api_fuzz.py", "fuzz"),
+    ("tests/e2e/test_processes.py::test_make_up_runs", None),
+    ("tests/e2e/test_processes.py::test_sigterm_to_make", None),
+    ("tests/integration/test_identity_staff.py::test_create_staff_takes_the_password", None),
+    ("tests/integration/test_pii_at_rest.py::test_rotation", None),
+    ("tests/e2e/test_scale_out.py", None),
+)
+
+
+def _longest(nodeid: str) -> int:
+    return next((i for i, (prefix, _) in enumerate(LONGEST) if nodeid.startswith(prefix)), len(LONGEST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: _longest(item.nodeid))  # stable: file order within each rank
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's own loadgroup, with the groups of ``LONGEST``: xdist 3.8 marks a test's
+    group by renaming its node id, which pytest 9 no longer lets a plugin do, so
+    `xdist_group` marks put nothing together. The scheduler reads the groups here,
+    from the node ids it is given."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class LongestFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            i = _longest(nodeid)
+            return (LONGEST[i][1] or nodeid) if i < len(LONGEST) else nodeid
+
+    return LongestFirst(config, log)
+
+
 #: SQLite files migrated to head once per test process, by migrations folder.
 _MIGRATED: dict[Path, Path] = {}
 

@@ -1,6 +1,7 @@
 """The platform as processes, the way `make up` runs it: every service and the
 gateway started by deploy/local/up.py, one trace across processes in the
-OTLP-JSON files, Ctrl-C stopping everything; and a service run alone."""
+OTLP-JSON files, a lost ID card replaced and mailed (tests/e2e/lost_card.py),
+Ctrl-C stopping everything; and a service run alone."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime import traceview
 from tests.conftest import drop_schemas, free_port, wait_for_port
+from tests.e2e import lost_card
 from tests.e2e.processes import ROOT, clean_env, make_up, platform_ports, start_platform, wait_ready
 
 pytestmark = pytest.mark.slow
@@ -97,8 +99,9 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         return scraped[process_name]
 
     # No quiet hours: the booking confirmation goes out whenever the test runs; the
-    # metrics' samplers look every second.
-    process = start_platform(tmp_path, {**ports, **NO_QUIET_HOURS, "MINTONG_METRICS_SAMPLE_SECONDS": "1"})
+    # metrics' samplers look every second; the lost card's journey takes seconds.
+    settings = {**NO_QUIET_HOURS, "MINTONG_METRICS_SAMPLE_SECONDS": "1", **lost_card.JOURNEY}
+    process = start_platform(tmp_path, {**ports, **settings})
     try:
         wait_ready(url, process)
         web = {"X-Mintong-Channel": "web"}
@@ -161,6 +164,9 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         # An error answer: its ids lead to its trace too (checked after the stop).
         refused = httpx.post(f"{url}/v1/bookings", json={"slot_id": slot["id"]}, headers=web)
         assert refused.status_code == 401, refused.text
+        # He has lost his ID card: he applies for a new one, mailed; it is made and
+        # shipped while the rest of this test goes on.
+        application = lost_card.apply(url, citizen)
 
         # The confirmation leaves the inbox: the SMS sandbox holds it for his number
         # (identity told notify the register's phone), found with or without +86.
@@ -227,6 +233,7 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert len(texts(what="暂停")) == 1
         inbox = httpx.get(f"{url}/v1/me/messages", headers=citizen).json()["messages"]
         assert [m["template"] for m in inbox].count("business_suspended") == 1, inbox
+        lost_card.assert_delivered(url, citizen, application, texts)
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = process.communicate(timeout=60)
@@ -238,10 +245,12 @@ def test_make_up_runs_the_platform_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "gateway at http://127.0.0.1" in log
     assert f"password in {tmp_path / 'admin-password'}" in log
     assert password_file.read_text().strip() not in log
-    # The demo resident who signed in is nowhere in clear: not in any process's output
-    # (uvicorn's access log of the ?to= search included), not in any file under the
-    # data dir (databases, the NATS store, the trace files).
-    for clear in ("410105198503121235", "13800138001"):
+    # The demo resident who signed in is nowhere in clear, nor the address his card
+    # was mailed to: not in any process's output (uvicorn's access log of the ?to=
+    # search included), not in any file under the data dir (databases, the sandboxes'
+    # files, the NATS store, the trace files).
+    lost_card.assert_one_request_per_action(tmp_path, application)
+    for clear in lost_card.IN_CLEAR:
         assert clear not in log
         for name, text in scraped.items():  # labels are templates and codes, never who
             assert clear not in text, name
