@@ -82,7 +82,7 @@ boundaries: $(STAMP) ## import-linter contracts between services, layers and the
 # One worker per core (pytest-xdist): the tests use free ports, their own tmp dirs and
 # PostgreSQL schema prefixes, so they run side by side. They are handed out one at a
 # time, the longest first, and the tests sharing a launched platform to one worker
-# (pyproject's addopts and tests/conftest.py's LONGEST; decision 140).
+# (pyproject's addopts and tests/conftest.py's LONGEST; decision 90).
 # PYTEST_ARGS adds options, e.g. PYTEST_ARGS="-n 0 -k booking" for one process.
 PYTEST_ARGS ?=
 pytest: $(STAMP) ## unit, integration and e2e tests (real NATS, SQLite and PostgreSQL)

@@ -111,7 +111,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # The server span is the gateway's own (RequestTelemetry, decision 100):
+        # The server span is the gateway's own (RequestTelemetry, decision 81):
         # FastAPI's would be a second one per request, with the query's values in it.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )

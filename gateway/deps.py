@@ -36,7 +36,7 @@ class KnownQueryRoute(APIRoute):
     everything. The names are those the route and its dependencies take, collected
     once; the check comes before FastAPI reads the body and solves the dependencies
     (as an app-wide dependency it was a solve of its own on every request, decision
-    101)."""
+    82)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -89,7 +89,7 @@ def _named_channel(request: Request) -> ChannelName:
     """The request's channel, read where a dependency needs it: as a sub-dependency
     ``channel`` would be solved again at each use (FastAPI solves a cached
     dependency's own parameters every time), the header read and validated up to
-    three times per booking (decision 101)."""
+    three times per booking (decision 82)."""
     return checked_channel(request.headers.get("x-mintong-channel"))
 
 
@@ -282,7 +282,7 @@ def edge_of(request: Request) -> EdgeVacancy:
     """This process's vacancy at the edge (decision 65). Read by the three routes
     that use it rather than a dependency: FastAPI solves each dependency anew per
     request, a tenth of a refused booking's CPU for this read of ``app.state``
-    (decision 101)."""
+    (decision 82)."""
     found: EdgeVacancy = request.app.state.edge
     return found
 

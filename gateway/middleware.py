@@ -26,7 +26,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 class RequestTelemetry:
-    """Everything the gateway records of a request, in one pass (decision 100):
+    """Everything the gateway records of a request, in one pass (decision 81):
 
     - its id (the caller's ``X-Request-Id`` if sensible, else a new one), in the
       answer with the trace id, so that a citizen's report or a channel's log leads

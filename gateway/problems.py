@@ -114,7 +114,7 @@ def _rendered(
     errors: tuple[tuple[str, str], ...],
 ) -> bytes:
     """A problem's JSON, rendered once while it is answered again and again (a
-    crowd refused ``slot_full`` for the same slot, decision 103): the encoding was a
+    crowd refused ``slot_full`` for the same slot, decision 84): the encoding was a
     tenth of a refusal's CPU."""
     body: dict[str, Any] = {
         "type": f"urn:mintong:problem:{code}",

@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
 #: start when the other worker has run out of work, and every test of a group runs on
 #: one worker, where its platform is launched once (a launch costs tens of seconds of
 #: CPU on two cores). Everything else follows in file order, spread by the test
-#: (decision 140).
+#: (decision 90).
 LONGEST: tuple[tuple[str, str | None], ...] = (
     # deploy/local/up.py once for the browser tests (their session fixture): about
     # 5 minutes of a worker in all, on a machine loaded by others.

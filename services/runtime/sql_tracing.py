@@ -25,7 +25,7 @@ def instrument_sql() -> None:
     only when it fails or lasts ``MINTONG_TRACE_SLOW_MS``, the spans decision 63 always
     keeps: otherwise each would be a trace of one span that no request leads to, and
     the relay alone made three per wake-up, as many as a hall call's own statements
-    (decision 110).
+    (decision 85).
 
     Three listeners of our own on the ``Engine`` class rather than the OpenTelemetry
     SQLAlchemy instrumentation (decision 73): that one reads the engine's URL again

@@ -9,7 +9,7 @@ number) and delivered messages. Nothing of him is in clear in any file or output
 
 The make-up test (tests/e2e/test_processes.py) walks it on its own platform, which
 has these sandbox delays: a launch of its own cost the suite tens of seconds of CPU,
-and the journey's waits overlap that test's other steps (decision 140)."""
+and the journey's waits overlap that test's other steps (decision 90)."""
 
 from __future__ import annotations
 

@@ -646,7 +646,7 @@ def machine(app: Any, clock: Any, pool: list[int], loop: asyncio.AbstractEventLo
 #: and the model's predictions, the same on both: all 40 there. PostgreSQL is here for
 #: what only it does, the rush's calls really in parallel and its own SQL; 20 examples
 #: (600 steps, dozens of rushes) keep that, at 4 minutes of a loaded CI worker instead
-#: of 8 (decision 140). The race it found (the test below) showed 56 times in 60.
+#: of 8 (decision 90). The race it found (the test below) showed 56 times in 60.
 EXAMPLES = {"sqlite": 40, "postgresql": 20}
 
 

@@ -1,4 +1,4 @@
-"""The gateway's server span (gateway/middleware.py RequestTelemetry, decision 100):
+"""The gateway's server span (gateway/middleware.py RequestTelemetry, decision 81):
 the caller's trace continued, named after the route template, the HTTP attributes
 the trace files and traceview read (the query's values redacted), an error for a
 5xx or an exception, the request and trace ids in every answer, and no span for

@@ -51,7 +51,7 @@ def test_a_statement_outside_any_trace_is_a_span_only_when_slow_or_failed(
 ) -> None:
     """A background loop's statements (the outbox relay's, the keepers') are in no
     trace: a quick one makes no span, a slow or failed one a span of its own, with
-    its own timing (decision 110; decision 63 keeps errors and slow spans)."""
+    its own timing (decision 85; decision 63 keeps errors and slow spans)."""
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE t (v TEXT UNIQUE)"))
