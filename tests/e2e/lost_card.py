@@ -14,14 +14,13 @@ and the journey's waits overlap that test's other steps (decision 90)."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-T = TypeVar("T")
+from tests.e2e.processes import wait_for
 
 ID_NUMBER = "410105198503121235"
 PHONE = "13800138001"
@@ -35,15 +34,6 @@ JOURNEY = {
     "MINTONG_CARDS_SANDBOX_COURIER_SECONDS": "1",
     "MINTONG_CARDS_JOURNEY_SECONDS": "0.5",
 }
-
-
-def wait_for(check: Callable[[], T | None], within: float = 120.0) -> T | None:
-    deadline = time.monotonic() + within
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.2)
-    return found
 
 
 def apply(url: str, citizen: dict[str, str]) -> dict[str, Any]:
@@ -90,7 +80,7 @@ def assert_delivered(
         found = httpx.get(f"{url}/v1/card-applications/{application['id']}", headers=citizen).json()
         return found if found["status"] == "delivered" else None
 
-    done = wait_for(delivered)
+    done = wait_for(delivered, within=120.0)
     assert done is not None, "the application never reached delivered"
     steps = [step["to_status"] for step in done["timeline"]]
     assert steps == [

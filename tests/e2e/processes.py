@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from tests.conftest import free_port
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +80,13 @@ def make_up(data_dir: Path, ports: Mapping[str, object]) -> subprocess.Popen[byt
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def wait_for(check: Callable[[], T | None], within: float = 30.0) -> T | None:
+    """``check()``'s first true answer, asked every 0.2 s; None after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+    return found

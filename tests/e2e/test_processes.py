@@ -32,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.runtime import traceview
 from tests.conftest import drop_schemas, free_port, wait_for_port
 from tests.e2e import lost_card
-from tests.e2e.processes import ROOT, clean_env, make_up, platform_ports, start_platform, wait_ready
+from tests.e2e.processes import ROOT, clean_env, make_up, platform_ports, start_platform, wait_for, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +50,6 @@ def spans_by_service(traces: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 NO_QUIET_HOURS = {"MINTONG_NOTIFY_QUIET_START": "00:00", "MINTONG_NOTIFY_QUIET_END": "00:00"}
-
-
-def wait_for(check: Callable[[], object], within: float = 30.0) -> object:
-    deadline = time.monotonic() + within
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.2)
-    return found
 
 
 async def consumer_settled(nats_url: str, *, suspensions: int) -> bool:
