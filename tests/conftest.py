@@ -142,20 +142,39 @@ def missing(what: str) -> None:
 #: Its own generator: hypothesis seeds the global one, which would give every test
 #: process the same ports.
 _PORTS = random.SystemRandom()
+#: Ports below Linux's ephemeral range (32768-60999): a port the kernel picks for
+#: port 0 comes from that range, and can be taken at once as the local port of any
+#: outgoing connection before the test listens on it. Each xdist worker draws from a
+#: part of its own, so two workers never pick the same port between its check and
+#: its use.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_SHARE = 12000 // max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+_RANGE = (20000 + _WORKER * _SHARE, 20000 + (_WORKER + 1) * _SHARE - 1)
+#: Ports this process has handed out: a platform's ports are all chosen before it
+#: starts, so a port still unbound is not a port still free.
+_HANDED_OUT: set[int] = set()
 
 
-def free_port() -> int:
-    """A port nothing listens on, below Linux's ephemeral range (32768-60999): a port
-    the kernel picks for port 0 comes from that range, and can be taken at once as
-    the local port of any outgoing connection before the test listens on it."""
+def free_port(*, and_above: int = 0) -> int:
+    """A port nothing listens on and no earlier call of this process gave out; with
+    ``and_above``, the port that many above it is free and kept too (a second worker
+    process's metrics port)."""
     while True:
-        port = _PORTS.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+        port = _PORTS.randint(_RANGE[0], _RANGE[1] - and_above)
+        wanted = {port, port + and_above}
+        if wanted & _HANDED_OUT or not all(map(_bindable, wanted)):
+            continue
+        _HANDED_OUT.update(wanted)
+        return port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:

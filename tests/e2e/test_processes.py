@@ -394,7 +394,7 @@ def test_sigterm_to_make_stops_the_platform_cleanly_with_two_workers_each(
     # processes need PostgreSQL), on their shared ports.
     ports = platform_ports()
     for name in ("GATEWAY", "BOOKING"):  # worker 1's metrics port, 10 above, must be free too
-        ports[f"MINTONG_{name}_METRICS_PORT"] = free_port_and_the_one_ten_above()
+        ports[f"MINTONG_{name}_METRICS_PORT"] = free_port(and_above=10)
     http_port = ports["MINTONG_HTTP_PORT"]
     url = f"http://127.0.0.1:{http_port}"
     database = {
@@ -446,18 +446,6 @@ def test_sigterm_to_make_stops_the_platform_cleanly_with_two_workers_each(
     listed = runbook.split("### The data directory", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     for path in tmp_path.iterdir():
         assert re.search(rf"[/ ]{re.escape(path.name)}[/,\s]", listed), path.name
-
-
-def free_port_and_the_one_ten_above() -> int:
-    while True:
-        port = free_port()
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port + 10))
-            except OSError:
-                continue
-        return port
 
 
 def nats_connected(port: int, service: str) -> bool:
