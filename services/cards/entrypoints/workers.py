@@ -1,5 +1,9 @@
 """The journey worker: runs the journey's steps (service_layer/journey.py) every
-few seconds beside the gRPC server."""
+few seconds beside the gRPC server.
+
+It naps before its first pass rather than after: a pass at start-up raced whatever
+else began at start-up (the tests drive the steps themselves and once found an
+application shipped under them), and work left by a crash waits only one period."""
 
 from __future__ import annotations
 
@@ -21,7 +25,10 @@ class JourneyWorker(BackgroundLoop):
         self.every = every
 
     async def _run(self) -> None:
+        moved = 0
         while self.running:
+            if not moved:
+                await self.nap(self.every)
             try:
                 moved = await self.journey.step()
             except asyncio.CancelledError:
@@ -29,5 +36,3 @@ class JourneyWorker(BackgroundLoop):
             except Exception as exc:  # a database hiccup: the next pass tries again
                 log.warning("cards journey pass failed: %s", type(exc).__name__)
                 moved = 0
-            if not moved:
-                await self.nap(self.every)
