@@ -3,6 +3,7 @@ hand over; and the courier's callbacks."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import functools
@@ -57,12 +58,11 @@ class Cards:
     #: Applications whose lost-card report is on its way to identity now: the
     #: worker leaves them to the call in flight.
     lost_reporting: set[str] = field(default_factory=set)
-    #: New applications submitted at the same time, recorded in one transaction
-    #: (``apply``).
-    _recorder: Coalescer[_Submission, Application] = field(init=False, repr=False)
+    #: Applications submitted at the same time, taken together (``apply``).
+    _applier: Coalescer[_Asked, Application] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._recorder = Coalescer(functools.partial(_record_many, self), MAX_RECORDED)
+        self._applier = Coalescer(functools.partial(_apply_many, self), MAX_APPLIED)
 
 
 def family_of(kind: KindDefinition) -> str:
@@ -370,32 +370,76 @@ async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
     key = check_text(cmd.idempotency_key, "Idempotency-Key", max_length=255)
     if not key:
         raise InvalidArgument("idempotency_key_required", "Send an Idempotency-Key.", field="Idempotency-Key")
-    # No read for an earlier answer first: a retry is rare, and the write below
-    # finds its key taken (then the earlier answer is read). A retry whose checks
-    # would now refuse it (identity down, the register changed) still gets the
-    # earlier answer.
+    # No read for an earlier answer first: a retry is rare, and the write finds its
+    # key taken (then the earlier answer is read). A retry whose checks would now
+    # refuse it (identity down, the register changed) still gets the earlier answer.
     try:
-        holder = await cards.holders.get(cmd.citizen_id, cmd.session_id)
-        city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
-        delivery = await _delivery(cards, city, kind, cmd.delivery)
-    except ProblemError:
+        app = await cards._applier(_Asked(cmd, telemetry.current_carrier()))
+    except (ProblemError, _KeyTaken):
         if (earlier := await _replay(cards, cmd)) is not None:
             return earlier, True
         raise
-    submission = _Submission(cmd, city, kind, holder, delivery, telemetry.current_carrier())
-    try:
-        app = await cards._recorder(submission)
-    except _KeyTaken:
-        if (earlier := await _replay(cards, cmd)) is not None:
-            return earlier, True
-        raise
-    if kind.reports_card_lost and app.status is not Status.CHECKS_FAILED:
-        await report_lost(cards, app.id, app.citizen_id)
     return app, False
 
 
-#: Applications recorded in one transaction at most.
-MAX_RECORDED = 200
+#: Applications taken together at most.
+MAX_APPLIED = 200
+
+
+@dataclass(frozen=True)
+class _Asked:
+    cmd: ApplyCommand
+    #: The citizen's trace, which the application's events continue.
+    carrier: Mapping[str, str]
+
+
+async def _apply_many(cards: Cards, batch: list[_Asked]) -> list[Application | BaseException]:
+    """The applications submitted while the batch before was in hand, taken through
+    every stage together, each answered on its own as if alone: the holders' facts
+    and sessions in one call to identity, each one's request checked, those passing
+    recorded in one transaction (``_record_many``), and their old cards reported lost
+    in one call. One pipeline for the batch rather than a queue per stage: the
+    batches grow with the time a whole application takes, not one call's."""
+    holders = await asyncio.gather(
+        *(cards.holders.get(a.cmd.citizen_id, a.cmd.session_id) for a in batch), return_exceptions=True
+    )
+    checked = await asyncio.gather(
+        *(_checked(cards, a, h) for a, h in zip(batch, holders, strict=True)), return_exceptions=True
+    )
+    submissions = [s for s in checked if isinstance(s, _Submission)]
+    recorded: Sequence[Application | BaseException] = []
+    if submissions:
+        try:
+            recorded = await _record_many(cards, submissions)
+        except Exception as error:  # the transaction failed: every submission's answer
+            recorded = [error] * len(submissions)
+    answers = iter(recorded)
+    outcomes = [next(answers) if isinstance(s, _Submission) else s for s in checked]
+    reported = await asyncio.gather(
+        *(
+            report_lost(cards, app.id, app.citizen_id)
+            for app, s in zip(outcomes, checked, strict=True)
+            if isinstance(app, Application)
+            and isinstance(s, _Submission)
+            and s.kind.reports_card_lost
+            and app.status is not Status.CHECKS_FAILED
+        ),
+        return_exceptions=True,
+    )
+    for failure in (r for r in reported if isinstance(r, BaseException)):
+        # Recorded all the same; the journey reports it (its flag is still set).
+        log.warning("reporting a lost card failed (%s); the journey retries", type(failure).__name__)
+    return outcomes
+
+
+async def _checked(cards: Cards, asked: _Asked, holder: HolderRecord | BaseException) -> _Submission:
+    """The request checked against the holder's facts (raises its problem)."""
+    if isinstance(holder, BaseException):
+        raise holder
+    cmd = asked.cmd
+    city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
+    delivery = await _delivery(cards, city, kind, cmd.delivery)
+    return _Submission(cmd, city, kind, holder, delivery, asked.carrier)
 
 
 @dataclass(frozen=True)
