@@ -213,7 +213,7 @@ def build(
             CitizenDirectoryServicer(uow, cipher, clock), server
         )
         cardholders_pb2_grpc.add_CardHolderServiceServicer_to_server(
-            CardHolderServicer(CardHolders(uow, cipher, face.assurance)), server
+            CardHolderServicer(CardHolders(uow, cipher, face.level)), server
         )
 
     host = ServiceHost(

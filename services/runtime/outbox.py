@@ -17,7 +17,7 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf.message import Message
@@ -92,16 +92,29 @@ async def add_events(
     outbox: Table,
     events: Sequence[Message],
     messages: Sequence[tuple[str, str, bytes]] = (),
+    carriers: Sequence[Mapping[str, str] | None] = (),
 ) -> list[str]:
     """Write ``events``, in order, then raw ``messages`` (see :func:`add_messages`), in
     one statement (a suspension told to thousands of citizens, a backfill of a
-    register, a booking and its slot's vacancy: one round trip, not one per row)."""
+    register, a booking and its slot's vacancy: one round trip, not one per row).
+    Each row continues the current trace, or the one ``carriers`` gives for the
+    event at its place (several requests' changes written in one transaction)."""
     if not events and not messages:
         return []
-    headers = json.dumps(telemetry.current_carrier())
+    current = json.dumps(telemetry.current_carrier())
+    encoded: dict[int, str] = {}  # a request's several events share its carrier
+
+    def headers(n: int) -> str:
+        carrier = carriers[n] if n < len(carriers) else None
+        if carrier is None:
+            return current
+        if id(carrier) not in encoded:
+            encoded[id(carrier)] = json.dumps(carrier)
+        return encoded[id(carrier)]
+
     now = dt.datetime.now(dt.UTC)
     rows = [(subject_of(e), e.DESCRIPTOR.full_name, e.SerializeToString()) for e in events]
-    records = [(str(uuid.uuid4()), *row, headers, now) for row in [*rows, *messages]]
+    records = [(str(uuid.uuid4()), *row, headers(n), now) for n, row in enumerate([*rows, *messages])]
     if conn.dialect.name == "postgresql" and len(records) >= COPY_FROM:
         # A register import tells notify of thousands of residents per batch: COPY
         # sends the rows as they are, where bound parameters built row by row cost

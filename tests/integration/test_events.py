@@ -21,10 +21,11 @@ from mintong.booking.v1 import events_pb2
 from services.booking import bootstrap
 from services.booking.adapters import orm
 from services.booking.config import BookingSettings
+from services.runtime import telemetry
 from services.runtime.consumer import Event, EventConsumer
 from services.runtime.db import Database
 from services.runtime.events import MSG_ID, EventBus, StreamSpec, load_streams, subject_of
-from services.runtime.outbox import OutboxRelay, add_event
+from services.runtime.outbox import OutboxRelay, add_event, add_events
 
 # The consumer's own effect, written in the consumer's transaction. No unique key on
 # purpose: a duplicate delivery that got through would show as a second row.
@@ -228,6 +229,29 @@ async def test_the_trace_context_is_stored_with_the_row(harness: Harness, spans:
     async with harness.db.read() as conn:
         headers = json.loads((await conn.execute(select(orm.outbox.c.headers))).scalar_one())
     assert f"{span.get_span_context().trace_id:032x}" in headers["traceparent"]
+
+
+async def test_each_event_of_one_write_may_keep_its_own_trace(harness: Harness, spans: Any) -> None:
+    """Several requests' changes written in one transaction (cards' applications
+    submitted together): each event continues its own request's trace; one without
+    a carrier of its own, the current one."""
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("test")
+    carriers = []
+    for name in ("first citizen", "second citizen"):
+        with tracer.start_as_current_span(name) as span:
+            carriers.append((span, telemetry.current_carrier()))
+    events = [events_pb2.SlotsPublished(office_id=o) for o in ("a", "b", "c")]
+    with tracer.start_as_current_span("the batch") as batch:
+        async with harness.db.write() as conn:
+            await add_events(conn, orm.outbox, events, carriers=[carriers[0][1], carriers[1][1], None])
+    async with harness.db.read() as conn:
+        rows = (await conn.execute(select(orm.outbox.c.headers).order_by(orm.outbox.c.seq))).scalars()
+        parents = [json.loads(headers)["traceparent"] for headers in rows]
+    expected = [carriers[0][0], carriers[1][0], batch]
+    for span, parent in zip(expected, parents, strict=True):
+        assert f"{span.get_span_context().trace_id:032x}" in parent
 
 
 async def _count(harness: Harness, n: int) -> bool:

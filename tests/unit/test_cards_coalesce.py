@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from services.cards.adapters.coalesce import Coalescer
+from services.cards.service_layer.coalesce import Coalescer
 
 
 async def turns() -> None:

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import TextClause, Update, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cards.adapters import orm
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status, Transition
 from services.cards.service_layer.ports import CourierEvent
-from services.cards.service_layer.unit_of_work import Move
+from services.cards.service_layer.unit_of_work import KeyClaim, Move, NewApplication
 from services.runtime.db import as_utc
 from services.runtime.pii import PiiCipher
 
@@ -37,12 +38,16 @@ def _insert_or_nothing(table: Any) -> TextClause:
     return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in table.c))
 
 
-_CLAIM_KEY = _insert_or_nothing(k)
 _RECORD_EVENT = _insert_or_nothing(ce)
 
 # The statements of every application, built once (decision 64's reason: a statement
 # built per call pays its build and SQLAlchemy's walk for its cache key each time).
-_LOCK_CITIZEN = text("SELECT pg_advisory_xact_lock(hashtext('cards.citizen'), hashtext(:c))")
+# The citizens' locks are taken in the order of their keys, so two transactions
+# locking overlapping citizens take turns rather than deadlock.
+_LOCK_CITIZENS = text(
+    "WITH k AS MATERIALIZED (SELECT DISTINCT hashtext(c) AS h FROM unnest(CAST(:cs AS text[])) AS c "
+    "ORDER BY h) SELECT count(pg_advisory_xact_lock(hashtext('cards.citizen'), h)) FROM k"
+)
 _ADD_APPLICATION = a.insert()
 _ADD_STEPS = t.insert()
 _HAS_OPEN = (
@@ -54,6 +59,25 @@ _HAS_OPEN = (
         a.c.status.in_(bindparam("statuses", expanding=True)),
     )
 )
+#: What of the citizens' applications decides their new ones: those open (by family)
+#: and the residence permits they hold.
+_STANDING = (
+    select(a.c.citizen_id, a.c.family, a.c.status)
+    .where(
+        a.c.citizen_id.in_(bindparam("citizen_ids", expanding=True)),
+        a.c.status.in_(bindparam("statuses", expanding=True)),
+    )
+    .distinct()
+)
+_HELD = (Status.DELIVERED.value, Status.COLLECTED.value)
+
+
+@functools.cache
+def _claim_keys(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` the keys claimed, for many rows in
+    one statement (SQLAlchemy's "insertmanyvalues"), in the dialect at hand."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(k).on_conflict_do_nothing().returning(k.c.citizen_id, k.c.key)
 
 
 @functools.cache
@@ -102,46 +126,53 @@ class SqlApplicationRepository:
     def _open(self, token: str | None) -> str:
         return self.cipher.open(token) if token else ""
 
-    async def lock_citizen(self, citizen_id: str) -> None:
-        """Hold the citizen's applications until the transaction ends, so that two
+    async def lock_citizens(self, citizen_ids: Sequence[str]) -> None:
+        """Hold the citizens' applications until the transaction ends, so that two
         applications racing with different keys do not both find none pending. On
         SQLite every write transaction already holds the one write lock."""
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(_LOCK_CITIZEN, {"c": citizen_id})
+        if self.conn.dialect.name == "postgresql" and citizen_ids:
+            await self.conn.execute(_LOCK_CITIZENS, {"cs": sorted(set(citizen_ids))})
 
-    async def add(self, app: Application, family: str, report_lost_pending: bool) -> None:
-        await self.conn.execute(
-            _ADD_APPLICATION,
-            {
-                "id": app.id,
-                "citizen_id": app.citizen_id,
-                "city_code": app.city_code,
-                "kind": app.kind,
-                "family": family,
-                "status": app.status.value,
-                "delivery_method": app.delivery.method,
-                "recipient_sealed": self._seal(app.delivery.recipient),
-                "phone_sealed": self._seal(app.delivery.phone),
-                "address_sealed": self._seal(app.delivery.address),
-                "office_id": app.delivery.office_id,
-                "reasons": [list(r) for r in app.reasons],
-                "needs_review": app.needs_review,
-                "report_lost_pending": report_lost_pending,
-                "batch_id": None,
-                "tracking_number": None,
-                "card_number_sealed": None,
-                "card_issued_on": None,
-                "card_expires_on": None,
-                "card_recorded": False,
-                "submitted_at": app.submitted_at,
-                "updated_at": app.timeline[-1].at if app.timeline else app.submitted_at,
-            },
-        )
-        if app.timeline:
-            await self.conn.execute(
-                _ADD_STEPS,
-                [_step(app.id, s.from_status, s.to_status, s.at, s.reason, s.actor) for s in app.timeline],
-            )
+    async def add_many(self, added: Sequence[NewApplication]) -> None:
+        """New applications with their steps: one INSERT for the applications, one for
+        all their steps."""
+        if not added:
+            return
+        await self.conn.execute(_ADD_APPLICATION, [self._row(n) for n in added])
+        steps = [
+            _step(n.app.id, s.from_status, s.to_status, s.at, s.reason, s.actor)
+            for n in added
+            for s in n.app.timeline
+        ]
+        if steps:
+            await self.conn.execute(_ADD_STEPS, steps)
+
+    def _row(self, new: NewApplication) -> dict[str, Any]:
+        app = new.app
+        return {
+            "id": app.id,
+            "citizen_id": app.citizen_id,
+            "city_code": app.city_code,
+            "kind": app.kind,
+            "family": new.family,
+            "status": app.status.value,
+            "delivery_method": app.delivery.method,
+            "recipient_sealed": self._seal(app.delivery.recipient),
+            "phone_sealed": self._seal(app.delivery.phone),
+            "address_sealed": self._seal(app.delivery.address),
+            "office_id": app.delivery.office_id,
+            "reasons": [list(r) for r in app.reasons],
+            "needs_review": app.needs_review,
+            "report_lost_pending": new.report_lost_pending,
+            "batch_id": None,
+            "tracking_number": None,
+            "card_number_sealed": None,
+            "card_issued_on": None,
+            "card_expires_on": None,
+            "card_recorded": False,
+            "submitted_at": app.submitted_at,
+            "updated_at": app.timeline[-1].at if app.timeline else app.submitted_at,
+        }
 
     async def move(
         self,
@@ -297,6 +328,22 @@ class SqlApplicationRepository:
         params = {"citizen_id": citizen_id, "family": family, "statuses": open_statuses}
         return bool((await self.conn.execute(_HAS_OPEN, params)).scalar_one())
 
+    async def standing(
+        self, citizen_ids: Sequence[str], open_statuses: Sequence[str]
+    ) -> tuple[set[tuple[str, str]], set[str]]:
+        """The citizens' open applications, as (citizen, family), and those of them
+        who hold a residence permit: in one query for them all."""
+        if not citizen_ids:
+            return set(), set()
+        params = {"citizen_ids": sorted(set(citizen_ids)), "statuses": sorted({*open_statuses, *_HELD})}
+        open_, permits = set(), set()
+        for row in await self.conn.execute(_STANDING, params):
+            if row.status in open_statuses:
+                open_.add((row.citizen_id, row.family))
+            if row.family == "residence_permit" and row.status in _HELD:
+                permits.add(row.citizen_id)
+        return open_, permits
+
     async def holds_permit(self, citizen_id: str) -> bool:
         query = (
             select(func.count())
@@ -320,18 +367,26 @@ class SqlApplicationRepository:
         ).first()
         return (row.fingerprint, row.application_id) if row else None
 
-    async def claim_idempotency_key(
-        self, citizen_id: str, key: str, fingerprint: str, app_id: str, now: dt.datetime
-    ) -> bool:
-        """False when the key is taken (on PostgreSQL, after a concurrent twin commits)."""
-        values = {
-            "citizen_id": citizen_id,
-            "key": key,
-            "fingerprint": fingerprint,
-            "application_id": app_id,
-            "created_at": now,
-        }
-        return (await self.conn.execute(_CLAIM_KEY, values)).rowcount == 1
+    async def claim_idempotency_keys(
+        self, claims: Sequence[KeyClaim], now: dt.datetime
+    ) -> set[tuple[str, str]]:
+        """The (citizen, key) of ``claims`` claimed now; the others were taken (on
+        PostgreSQL, after a concurrent twin commits). One statement for them all; a
+        key must not be claimed twice in one call."""
+        if not claims:
+            return set()
+        values = [
+            {
+                "citizen_id": c.citizen_id,
+                "key": c.key,
+                "fingerprint": c.fingerprint,
+                "application_id": c.application_id,
+                "created_at": now,
+            }
+            for c in claims
+        ]
+        done = await self.conn.execute(_claim_keys(self.conn.dialect.name), values)
+        return {(row.citizen_id, row.key) for row in done}
 
     # the workers' queues
     async def _ids_where(self, *conditions: Any, limit: int = 100) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,9 +22,11 @@ class SqlTransaction:
         self.conn = conn
         self.applications = SqlApplicationRepository(conn, cipher)
         self.events: list[Event] = []
+        self.carriers: list[Mapping[str, str] | None] = []
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Event, carrier: Mapping[str, str] | None = None) -> None:
         self.events.append(event)
+        self.carriers.append(carrier)
 
     async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:
         await audit_log.record(self.conn, orm.audit, action, subject, detail)
@@ -42,7 +44,8 @@ class SqlUnitOfWork:
             tx = SqlTransaction(conn, self.cipher)
             yield tx
             now = dt.datetime.now(dt.UTC)
-            await add_events(conn, orm.outbox, [event_mapper.to_proto(e, now) for e in tx.events])
+            events = [event_mapper.to_proto(e, now) for e in tx.events]
+            await add_events(conn, orm.outbox, events, carriers=tx.carriers)
         if tx.events:
             self.on_commit()
 

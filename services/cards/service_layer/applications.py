@@ -3,8 +3,10 @@ hand over; and the courier's callbacks."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,9 +20,11 @@ from services.cards.domain.eligibility import Declaration, Reason
 from services.cards.domain.events import StatusChanged
 from services.cards.domain.kinds import CityKinds, Delivery, KindDefinition, Rule
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
+from services.cards.service_layer.coalesce import Coalescer
 from services.cards.service_layer.directory import CardHolders, HolderRecord, Offices, WindowOffice
 from services.cards.service_layer.ports import CourierEvent, CourierEventKind
-from services.cards.service_layer.unit_of_work import Move, Transaction, UnitOfWork
+from services.cards.service_layer.unit_of_work import KeyClaim, Move, NewApplication, Transaction, UnitOfWork
+from services.runtime import telemetry
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Kind, NotFound, ProblemError
 from services.runtime.text import check_text
@@ -54,6 +58,11 @@ class Cards:
     #: Applications whose lost-card report is on its way to identity now: the
     #: worker leaves them to the call in flight.
     lost_reporting: set[str] = field(default_factory=set)
+    #: Applications submitted at the same time, taken together (``apply``).
+    _applier: Coalescer[_Asked, Application] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._applier = Coalescer(functools.partial(_apply_many, self), MAX_APPLIED)
 
 
 def family_of(kind: KindDefinition) -> str:
@@ -245,13 +254,25 @@ async def _reasons(
     citizen_id = holder.facts.citizen_id
     pending = await tx.applications.has_open(citizen_id, family_of(kind), OPEN)
     permit = kind.rule is Rule.RESIDENCE_PERMIT and await tx.applications.holds_permit(citizen_id)
-    today = cards.clock().date()
+    return _judged(cards, city, kind, holder, declaration, pending=pending, permit=permit)
+
+
+def _judged(
+    cards: Cards,
+    city: CityKinds,
+    kind: KindDefinition,
+    holder: HolderRecord,
+    declaration: Declaration,
+    *,
+    pending: bool,
+    permit: bool,
+) -> list[Reason]:
     return eligibility.check(
         city,
         kind,
         holder.facts,
         declaration,
-        today=today,
+        today=cards.clock().date(),
         pending_application=pending,
         holds_residence_permit=permit,
     )
@@ -349,58 +370,159 @@ async def apply(cards: Cards, cmd: ApplyCommand) -> tuple[Application, bool]:
     key = check_text(cmd.idempotency_key, "Idempotency-Key", max_length=255)
     if not key:
         raise InvalidArgument("idempotency_key_required", "Send an Idempotency-Key.", field="Idempotency-Key")
-    # No read for an earlier answer first: a retry is rare, and the write below
-    # finds its key taken (then the earlier answer is read). A retry whose checks
-    # would now refuse it (identity down, the register changed) still gets the
-    # earlier answer.
+    # No read for an earlier answer first: a retry is rare, and the write finds its
+    # key taken (then the earlier answer is read). A retry whose checks would now
+    # refuse it (identity down, the register changed) still gets the earlier answer.
     try:
-        holder = await cards.holders.get(cmd.citizen_id, cmd.session_id)
-        city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
-        delivery = await _delivery(cards, city, kind, cmd.delivery)
-    except ProblemError:
+        app = await cards._applier(_Asked(cmd, telemetry.current_carrier()))
+    except (ProblemError, _KeyTaken):
         if (earlier := await _replay(cards, cmd)) is not None:
             return earlier, True
         raise
-    try:
-        async with cards.uow.write() as tx:
-            app = await _record(cards, tx, cmd, city, kind, holder, delivery)
-    except _KeyTaken:
-        if (earlier := await _replay(cards, cmd)) is not None:
-            return earlier, True
-        raise
-    if kind.reports_card_lost and app.status is not Status.CHECKS_FAILED:
-        await report_lost(cards, app.id, app.citizen_id)
     return app, False
 
 
-async def _record(
-    cards: Cards,
-    tx: Transaction,
-    cmd: ApplyCommand,
-    city: CityKinds,
-    kind: KindDefinition,
-    holder: HolderRecord,
-    delivery: DeliveryDetails,
-) -> Application:
+#: Applications taken together at most.
+MAX_APPLIED = 200
+
+
+@dataclass(frozen=True)
+class _Asked:
+    cmd: ApplyCommand
+    #: The citizen's trace, which the application's events continue.
+    carrier: Mapping[str, str]
+
+
+async def _apply_many(cards: Cards, batch: list[_Asked]) -> list[Application | BaseException]:
+    """The applications submitted while the batch before was in hand, taken through
+    every stage together, each answered on its own as if alone: the holders' facts
+    and sessions in one call to identity, each one's request checked, those passing
+    recorded in one transaction (``_record_many``), and their old cards reported lost
+    in one call. One pipeline for the batch rather than a queue per stage: the
+    batches grow with the time a whole application takes, not one call's."""
+    holders = await asyncio.gather(
+        *(cards.holders.get(a.cmd.citizen_id, a.cmd.session_id) for a in batch), return_exceptions=True
+    )
+    checked = await asyncio.gather(
+        *(_checked(cards, a, h) for a, h in zip(batch, holders, strict=True)), return_exceptions=True
+    )
+    submissions = [s for s in checked if isinstance(s, _Submission)]
+    recorded: Sequence[Application | BaseException] = []
+    if submissions:
+        try:
+            recorded = await _record_many(cards, submissions)
+        except Exception as error:  # the transaction failed: every submission's answer
+            recorded = [error] * len(submissions)
+    answers = iter(recorded)
+    outcomes = [next(answers) if isinstance(s, _Submission) else s for s in checked]
+    reported = await asyncio.gather(
+        *(
+            report_lost(cards, app.id, app.citizen_id)
+            for app, s in zip(outcomes, checked, strict=True)
+            if isinstance(app, Application)
+            and isinstance(s, _Submission)
+            and s.kind.reports_card_lost
+            and app.status is not Status.CHECKS_FAILED
+        ),
+        return_exceptions=True,
+    )
+    for failure in (r for r in reported if isinstance(r, BaseException)):
+        # Recorded all the same; the journey reports it (its flag is still set).
+        log.warning("reporting a lost card failed (%s); the journey retries", type(failure).__name__)
+    return outcomes
+
+
+async def _checked(cards: Cards, asked: _Asked, holder: HolderRecord | BaseException) -> _Submission:
+    """The request checked against the holder's facts (raises its problem)."""
+    if isinstance(holder, BaseException):
+        raise holder
+    cmd = asked.cmd
+    city, kind = resolve(cards, holder.facts.city_code, check_text(cmd.kind, "kind", max_length=64))
+    delivery = await _delivery(cards, city, kind, cmd.delivery)
+    return _Submission(cmd, city, kind, holder, delivery, asked.carrier)
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """An application checked outside the transaction, to record."""
+
+    cmd: ApplyCommand
+    city: CityKinds
+    kind: KindDefinition
+    holder: HolderRecord
+    delivery: DeliveryDetails
+    #: The citizen's trace, which the application's events continue.
+    carrier: Mapping[str, str]
+
+
+async def _record_many(cards: Cards, batch: list[_Submission]) -> list[Application | BaseException]:
+    """The applications submitted at the same time, recorded in one transaction as
+    each would be alone, in order: their citizens locked, their keys claimed, their
+    open applications read, then the applications, their steps and their events
+    written, a statement for them all rather than six for each. A key taken (by an
+    earlier request, or by a twin earlier in the batch) is answered ``_KeyTaken``
+    and nothing of its application is kept; the others go on. The pending check is
+    made inside the write, after the lock: two applications racing with different
+    keys do not both find "no pending application" (in one batch, the later sees the
+    earlier)."""
     now = cards.clock()
-    app = Application(
+    apps = [_new(s, now) for s in batch]
+    firsts: dict[tuple[str, str], int] = {}
+    for n, s in enumerate(batch):
+        firsts.setdefault((s.cmd.citizen_id, s.cmd.idempotency_key), n)
+    outcomes: list[Application | BaseException] = []
+    async with cards.uow.write() as tx:
+        citizens = [s.cmd.citizen_id for s in batch]
+        await tx.applications.lock_citizens(citizens)
+        claims = [
+            KeyClaim(s.cmd.citizen_id, s.cmd.idempotency_key, s.cmd.fingerprint, apps[n].id)
+            for (citizen_id, key), n in firsts.items()
+            for s in (batch[n],)
+        ]
+        claimed = await tx.applications.claim_idempotency_keys(claims, now)
+        open_, permits = await tx.applications.standing(citizens, OPEN)
+        added: list[NewApplication] = []
+        for n, (s, app) in enumerate(zip(batch, apps, strict=True)):
+            key = (s.cmd.citizen_id, s.cmd.idempotency_key)
+            if firsts[key] != n or key not in claimed:
+                outcomes.append(_KeyTaken())
+                continue
+            family = family_of(s.kind)
+            reasons = _judged(
+                cards,
+                s.city,
+                s.kind,
+                s.holder,
+                declared(s.cmd.declaration, s.holder),
+                pending=(s.cmd.citizen_id, family) in open_,
+                permit=s.kind.rule is Rule.RESIDENCE_PERMIT and s.cmd.citizen_id in permits,
+            )
+            _decide(app, s.kind, reasons, now)
+            if app.status.value in OPEN:
+                open_.add((s.cmd.citizen_id, family))
+            added.append(NewApplication(app, family, s.kind.reports_card_lost and not reasons))
+            for step in app.timeline:
+                tx.emit(event_of(app, s.kind, step, **_failed(app, step)), s.carrier)
+            outcomes.append(app)
+        await tx.applications.add_many(added)
+    return outcomes
+
+
+def _new(s: _Submission, now: dt.datetime) -> Application:
+    return Application(
         id=str(uuid.uuid4()),
-        citizen_id=cmd.citizen_id,
-        city_code=city.city_code,
-        kind=kind.code,
-        delivery=delivery,
+        citizen_id=s.cmd.citizen_id,
+        city_code=s.city.city_code,
+        kind=s.kind.code,
+        delivery=s.delivery,
         status=Status.SUBMITTED,
         submitted_at=now,
-        needs_review=kind.needs_review,
+        needs_review=s.kind.needs_review,
     )
-    await tx.applications.lock_citizen(cmd.citizen_id)
-    if not await tx.applications.claim_idempotency_key(
-        cmd.citizen_id, cmd.idempotency_key, cmd.fingerprint, app.id, now
-    ):
-        raise _KeyTaken
-    # Checked inside the write: two applications racing with different keys do not
-    # both find "no pending application".
-    reasons = await _reasons(cards, tx, city, kind, holder, declared(cmd.declaration, holder))
+
+
+def _decide(app: Application, kind: KindDefinition, reasons: list[Reason], now: dt.datetime) -> None:
+    """The application's first steps: submitted, then its checks' outcome."""
     app.timeline.append(lifecycle.Transition(None, Status.SUBMITTED, now, "submitted online", "citizen"))
     if reasons:
         app.reasons = [(r.code, r.message, r.message_en) for r in reasons]
@@ -409,19 +531,17 @@ async def _record(
         lifecycle.move(app, Status.CHECKS_PASSED, now, "every automatic check passed", SYSTEM)
         if not kind.needs_review:
             lifecycle.move(app, Status.APPROVED, now, "approved automatically", SYSTEM)
-    await tx.applications.add(
-        app, family_of(kind), report_lost_pending=kind.reports_card_lost and not reasons
-    )
-    for step in app.timeline:
-        extra: dict[str, object] = {}
-        if step.to_status is Status.CHECKS_FAILED:
-            extra = {
-                "reason_codes": tuple(r[0] for r in app.reasons),
-                "reason": "；".join(r[1] for r in app.reasons),
-                "reason_en": "; ".join(r[2] for r in app.reasons),
-            }
-        tx.emit(event_of(app, kind, step, **extra))
-    return app
+
+
+def _failed(app: Application, step: lifecycle.Transition) -> dict[str, object]:
+    """What the event of a "checks failed" step says of the reasons."""
+    if step.to_status is not Status.CHECKS_FAILED:
+        return {}
+    return {
+        "reason_codes": tuple(r[0] for r in app.reasons),
+        "reason": "；".join(r[1] for r in app.reasons),
+        "reason_en": "; ".join(r[2] for r in app.reasons),
+    }
 
 
 async def report_lost(cards: Cards, app_id: str, citizen_id: str) -> bool:

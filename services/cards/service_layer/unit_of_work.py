@@ -4,7 +4,7 @@ write transaction also records the events it emits (the outbox)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,12 +28,34 @@ class Move:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """An Idempotency-Key to claim for a new application."""
+
+    citizen_id: str
+    key: str
+    fingerprint: str
+    application_id: str
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    """An application to add, with its timeline so far."""
+
+    app: Application
+    family: str
+    report_lost_pending: bool
+
+
 class ApplicationRepository(Protocol):
-    async def lock_citizen(self, citizen_id: str) -> None:
-        """Serialise this citizen's applications until the transaction ends."""
+    async def lock_citizens(self, citizen_ids: Sequence[str]) -> None:
+        """Serialise these citizens' applications until the transaction ends."""
         ...
 
-    async def add(self, app: Application, family: str, report_lost_pending: bool) -> None: ...
+    async def add_many(self, added: Sequence[NewApplication]) -> None:
+        """The applications and their steps, in a statement or two for them all."""
+        ...
+
     async def move(
         self, app_id: str, old: Status, new: Status, at: dt.datetime, reason: str, actor: str, **values: Any
     ) -> bool:
@@ -74,9 +96,19 @@ class ApplicationRepository(Protocol):
     async def has_open(self, citizen_id: str, family: str, open_statuses: list[str]) -> bool: ...
     async def holds_permit(self, citizen_id: str) -> bool: ...
     async def find_idempotent(self, citizen_id: str, key: str) -> tuple[str, str] | None: ...
-    async def claim_idempotency_key(
-        self, citizen_id: str, key: str, fingerprint: str, app_id: str, now: dt.datetime
-    ) -> bool: ...
+    async def standing(
+        self, citizen_ids: Sequence[str], open_statuses: Sequence[str]
+    ) -> tuple[set[tuple[str, str]], set[str]]:
+        """The citizens' open applications as (citizen, family), and those of them
+        holding a residence permit, in one query."""
+        ...
+
+    async def claim_idempotency_keys(
+        self, claims: Sequence[KeyClaim], now: dt.datetime
+    ) -> set[tuple[str, str]]:
+        """The (citizen, key) of those claimed now; the others were taken before."""
+        ...
+
     async def lost_reports_pending(self, limit: int) -> list[tuple[str, str]]: ...
     async def clear_report_lost(self, app_ids: list[str]) -> None:
         """Identity confirmed these applications' lost-card reports."""
@@ -111,8 +143,10 @@ class Transaction(Protocol):
     @property
     def applications(self) -> ApplicationRepository: ...
 
-    def emit(self, event: Event) -> None:
-        """Record an event: published if, and only if, the transaction commits."""
+    def emit(self, event: Event, carrier: Mapping[str, str] | None = None) -> None:
+        """Record an event: published if, and only if, the transaction commits;
+        ``carrier``: the trace it continues, when not the current one (an application
+        recorded in another's transaction, ``applications.apply``)."""
         ...
 
     async def audit(self, action: str, subject: str, detail: dict[str, object]) -> None:

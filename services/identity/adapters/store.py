@@ -24,6 +24,20 @@ from services.runtime.revocations import add_revocations
 #: A resident's card columns, SET from the parameters' keys: for many at once.
 _SET_CARD = update(orm.residents).where(orm.residents.c.citizen_id == bindparam("p_citizen_id"))
 
+#: Sessions with the time of their last face match (the level an application's checks
+#: read), built once: asked for every batch of applications.
+_LAST_MATCH = (
+    select(func.max(orm.face_attempts.c.at))
+    .where(
+        orm.face_attempts.c.session_id == orm.sessions.c.id,
+        orm.face_attempts.c.matched.is_(True),
+    )
+    .scalar_subquery()
+)
+_SESSIONS_WITH_FACE_MATCH = select(orm.sessions, _LAST_MATCH.label("matched_at")).where(
+    orm.sessions.c.id.in_(bindparam("ids", expanding=True))
+)
+
 #: Citizen ids per ``IN (…)``: a batch's bound parameters stay well under the limits.
 _IN_LIST = 5000
 
@@ -215,6 +229,20 @@ class SqlStore:
 
     async def session(self, session_id: str) -> Session | None:
         return await self._session(orm.sessions.c.id == session_id)
+
+    async def sessions_with_face_match(
+        self, session_ids: Sequence[str]
+    ) -> list[tuple[Session, dt.datetime | None]]:
+        """Those of the sessions that exist, each with the time of its last face match
+        (None: none), in one query however many are asked."""
+        found = []
+        ids = {"ids": sorted(set(session_ids))}
+        for row in await self.conn.execute(_SESSIONS_WITH_FACE_MATCH, ids):
+            expires = as_utc(row.expires_at)
+            assert expires is not None
+            session = Session(row.id, row.citizen_id, row.channel, expires, as_utc(row.revoked_at))
+            found.append((session, as_utc(row.matched_at)))
+        return found
 
     async def session_by_refresh(self, refresh_hash: str) -> Session | None:
         return await self._session(orm.sessions.c.refresh_hash == refresh_hash)

@@ -82,8 +82,7 @@ class CardHolderServicer(pb_grpc.CardHolderServiceServicer):
         self, request: pb.GetCardHoldersRequest, context: object
     ) -> pb.GetCardHoldersResponse:
         _require_cards()
-        found = await self.holders.holders(list(request.citizen_ids))
-        sessions = await self.holders.sessions(list(request.session_ids))
+        found, sessions = await self.holders.holders(list(request.citizen_ids), list(request.session_ids))
         return pb.GetCardHoldersResponse(
             holders=[_holder(r) for r in found],
             sessions=[

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.identity.domain.channels import Assurance
@@ -32,11 +32,12 @@ CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 #: (nothing of it written).
 Outcome = CardStatus | ProblemError
 
-#: A session's assurance level and when it lapses (service_layer/face.py).
-AssuranceOf = Callable[[str], Awaitable[tuple[Assurance, dt.datetime | None]]]
+#: A session's assurance level now, and when it lapses, from the time of its last
+#: face match (None: never; service_layer/face.py ``FaceVerification.level``).
+LevelAt = Callable[[dt.datetime | None], tuple[Assurance, dt.datetime | None]]
 
 
-async def _otp_only(session_id: str) -> tuple[Assurance, dt.datetime | None]:
+def _otp_only(matched: dt.datetime | None) -> tuple[Assurance, dt.datetime | None]:
     return Assurance.OTP, None
 
 
@@ -100,10 +101,10 @@ def _id(value: str, field: str) -> str:
 
 
 class CardHolders:
-    def __init__(self, uow: UnitOfWork, sealer: Sealer, assurance: AssuranceOf = _otp_only) -> None:
+    def __init__(self, uow: UnitOfWork, sealer: Sealer, level_at: LevelAt = _otp_only) -> None:
         self.uow = uow
         self.sealer = sealer
-        self.assurance = assurance
+        self.level_at = level_at
 
     async def holder(self, citizen_id: str) -> Resident:
         citizen_id = _id(citizen_id, "citizen_id")
@@ -113,27 +114,29 @@ class CardHolders:
             raise NotFound("citizen", citizen_id, field="citizen_id")
         return resident
 
-    async def holders(self, citizen_ids: list[str]) -> list[Resident]:
-        """Many at once, in one read (a production batch's orders); those the register
-        does not hold are left out."""
+    async def holders(
+        self, citizen_ids: list[str], session_ids: Sequence[str] = ()
+    ) -> tuple[list[Resident], list[SessionLevel]]:
+        """Many residents at once (a production batch's orders, the applications
+        submitted together) and the live ones of ``session_ids`` (not signed out or
+        revoked: what Authenticate checks of a session) with their assurance level
+        now, for an application's checks, asked with the holders' facts rather than by
+        the gateway in a call of its own before. One read, a query for the residents
+        and one for the sessions with their last face match, however many are asked;
+        those the register does not hold are left out."""
         ids = bounded_ids(citizen_ids, "citizen_ids")
-        if not ids:
-            return []
+        sessions = bounded_ids(list(session_ids), "session_ids")
+        if not ids and not sessions:
+            return [], []
         async with self.uow.read() as store:
-            return await store.residents(ids)
-
-    async def sessions(self, session_ids: list[str]) -> list[SessionLevel]:
-        """The live ones of ``session_ids`` (not signed out or revoked: what
-        Authenticate checks of a session) with their assurance level now; for an
-        application's checks, asked with the holder's facts rather than by the gateway
-        in a call of its own before."""
-        ids = bounded_ids(session_ids, "session_ids")
-        if not ids:
-            return []
-        async with self.uow.read() as store:
-            found = [await store.session(session_id) for session_id in ids]
-        live = [s for s in found if s is not None and s.revoked_at is None]
-        return [SessionLevel(s.id, s.citizen_id, (await self.assurance(s.id))[0]) for s in live]
+            residents = await store.residents(ids) if ids else []
+            found = await store.sessions_with_face_match(sessions) if sessions else []
+        live = [
+            SessionLevel(s.id, s.citizen_id, self.level_at(matched)[0])
+            for s, matched in found
+            if s.revoked_at is None
+        ]
+        return residents, live
 
     async def report_lost(self, *, citizen_id: str, application_id: str, actor: str) -> CardStatus:
         """The card reported lost at once. Refused (409 ``card_not_current``) when

@@ -49,10 +49,15 @@ class FaceVerification:
 
     async def assurance(self, session_id: str) -> tuple[Assurance, dt.datetime | None]:
         """The session's level now, and when "face" lapses."""
-        now = self.clock()
         async with self.uow.read() as store:
             matched = await store.last_face_match(session_id)
-        if matched is not None and matched + self.policy.lasts > now:
+        return self.level(matched)
+
+    def level(self, matched: dt.datetime | None) -> tuple[Assurance, dt.datetime | None]:
+        """The level now of a session whose last face match was at ``matched`` (None:
+        never), and when "face" lapses: for those who read the match themselves, many
+        sessions at once (the card holders' sessions, service_layer/cardholders.py)."""
+        if matched is not None and matched + self.policy.lasts > self.clock():
             return Assurance.FACE, matched + self.policy.lasts
         return Assurance.OTP, None
 
