@@ -653,4 +653,8 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    if "--in-process" in sys.argv[1:]:
+        import uvloop  # booking's event loop, as services/runtime/lifecycle.py runs it
+
+        sys.exit(uvloop.run(main()))
     sys.exit(asyncio.run(main()))

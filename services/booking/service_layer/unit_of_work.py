@@ -88,6 +88,19 @@ class SlotContext:
     earlier: tuple[str, bytes] | None
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What :meth:`BookingRepository.claim_and_add` did, each step only if the one
+    before it succeeded."""
+
+    #: The Idempotency-Key was free and is now this request's (False: a twin has it).
+    key: bool
+    #: The booking was inserted (False: its one-active-booking or code collided).
+    booking: bool
+    #: Its place was taken (False: the slot is full); None when not asked or not reached.
+    place: bool | None
+
+
 class BookingRepository(Protocol):
     async def slot_context(
         self, slot_id: int, business_code: str, citizen_id: str, idempotency_key: str = ""
@@ -104,6 +117,22 @@ class BookingRepository(Protocol):
     async def claim_idempotency_key(
         self, citizen_id: str, key: str, fingerprint: str, response: bytes, now: dt.datetime
     ) -> bool: ...
+    async def claim_and_add(
+        self,
+        citizen_id: str,
+        key: str,
+        fingerprint: str,
+        response: bytes,
+        now: dt.datetime,
+        booking: Booking,
+        *,
+        take_place: bool,
+    ) -> Claimed:
+        """``claim_idempotency_key``, then ``add_booking`` if the key was claimed, then
+        ``take_place`` of its slot if the booking went in and ``take_place`` is asked:
+        a booking's writes as one step (one round trip where the database allows)."""
+        ...
+
     async def set_idempotent_response(self, citizen_id: str, key: str, response: bytes) -> None: ...
     async def prune_idempotency_keys(self, before: dt.datetime) -> int: ...
 
