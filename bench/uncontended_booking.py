@@ -45,7 +45,7 @@ two rounds; the CPU time of this process and of its PostgreSQL backends (read fr
 /proc, found by the schema's ``application_name``) per booking:
 
     .venv/bin/python bench/uncontended_booking.py --in-process 600
-    PYTHONPATH=/work/wt/before:/work/wt/before/gen .venv/bin/python bench/uncontended_booking.py --in-process 600
+    PYTHONPATH=<the code before>:<its gen> .venv/bin/python bench/uncontended_booking.py --in-process 600
 
 This is a benchmark, not a test: it asserts nothing.
 """
@@ -75,10 +75,10 @@ from bench import harness
 from bench.flash_crowd import (
     BUSINESS,
     OFFICE,
-    catalogue,
     ZONE,
     Admin,
     Profiler,
+    catalogue,
     create_raw_schema,
     percentile_ms,
     platform_settings,
@@ -460,14 +460,20 @@ async def in_process(args: argparse.Namespace) -> None:
         await handlers.load_catalogue(app.uow, catalogue(args.slots, capacity).encode(), "yaml")
         await handlers.publish_slots(app.uow, first=day, last=day, office_id=OFFICE)
         async with app.db.read() as conn:
-            slot_ids = list((await conn.execute(select(orm.slots.c.id).where(orm.slots.c.date == day))).scalars())
+            slot_ids = list(
+                (await conn.execute(select(orm.slots.c.id).where(orm.slots.c.date == day))).scalars()
+            )
         run = uuid.uuid4().hex[:8]
 
         async def lane(round_: int, n: int) -> None:
             for i in range(each):
                 citizen = f"bench-{run}-{round_}-{n}-{i}"
-                request = BookingRequest(slot_id=slot_ids[(n * each + i) % len(slot_ids)], business_code=BUSINESS)
-                await bookings.book(app.uow, app.clock, citizen, Channel.WEB, request, str(uuid.uuid4()), render)
+                request = BookingRequest(
+                    slot_id=slot_ids[(n * each + i) % len(slot_ids)], business_code=BUSINESS
+                )
+                await bookings.book(
+                    app.uow, app.clock, citizen, Channel.WEB, request, str(uuid.uuid4()), render
+                )
 
         name = app.db.schema[:63]
         print("| round | bookings | CPU ms per booking: booking | its PostgreSQL backends | load avg |")
@@ -478,9 +484,9 @@ async def in_process(args: argparse.Namespace) -> None:
             done, pg_done = time.process_time(), await backend_seconds(args.database_url, name)
             if round_:
                 n = lanes * each
+                ours, backends = 1000 * (done - started) / n, 1000 * (pg_done - pg_started) / n
                 print(
-                    f"| {round_} | {n} | {1000 * (done - started) / n:.2f} | {1000 * (pg_done - pg_started) / n:.2f} "
-                    f"| {os.getloadavg()[0]:.1f} |",
+                    f"| {round_} | {n} | {ours:.2f} | {backends:.2f} | {os.getloadavg()[0]:.1f} |",
                     flush=True,
                 )
     finally:

@@ -117,9 +117,14 @@ class SqlBookingRepository:
                 return Claimed(key=False, booking=False, place=None)
             if not await self.add_booking(booking):
                 return Claimed(key=True, booking=False, place=None)
-            return Claimed(key=True, booking=True, place=await self.take_place(booking.slot_id) if take_place else None)
+            return Claimed(
+                key=True, booking=True, place=await self.take_place(booking.slot_id) if take_place else None
+            )
         values = {
-            **{f"k_{name}": value for name, value in _key_row(citizen_id, key, fingerprint, response, now).items()},
+            **{
+                f"k_{name}": value
+                for name, value in _key_row(citizen_id, key, fingerprint, response, now).items()
+            },
             **{f"b_{name}": value for name, value in _booking_row(booking).items()},
             "b_changed_at": None,
             "take_place": take_place,
@@ -484,7 +489,6 @@ _RELEASE_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1).returning(*
 _CONVERT_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1, booked=s.c.booked + 1).returning(*COUNTS)
 
 
-
 def _claim_and_add() -> TextClause:
     """PostgreSQL's one statement for a booking's writes (claim_and_add): the key's
     INSERT, the booking's only if the key's returned a row, the slot's conditional
@@ -529,8 +533,16 @@ class _Prefixed(dict[str, Any]):
             raise AttributeError(name) from None
 
 
-def _key_row(citizen_id: str, key: str, fingerprint: str, response: bytes, now: dt.datetime) -> dict[str, Any]:
-    return {"citizen_id": citizen_id, "key": key, "fingerprint": fingerprint, "response": response, "created_at": now}
+def _key_row(
+    citizen_id: str, key: str, fingerprint: str, response: bytes, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "citizen_id": citizen_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "response": response,
+        "created_at": now,
+    }
 
 
 def _request_json(request: BookingRequest | None) -> dict[str, str]:

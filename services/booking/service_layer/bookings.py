@@ -163,7 +163,9 @@ def _new_booking(
     )
 
 
-async def _insert_booking(tx: Transaction, booking: Booking, now: dt.datetime, *, tried: bool = False) -> Booking:
+async def _insert_booking(
+    tx: Transaction, booking: Booking, now: dt.datetime, *, tried: bool = False
+) -> Booking:
     """Insert under the one-active-booking guard (``tried``: the first insert was
     made, with the key's claim, and collided). A confirmed booking whose time has
     passed no longer counts as active: it lapses and the insert is retried."""
@@ -258,7 +260,9 @@ async def book(
             await tx.bookings.convert_hold(inserted.slot_id)
         else:
             # Last, so that the hot slot row stays locked only until the commit.
-            placed = claimed.place if claimed.place is not None else await tx.bookings.take_place(inserted.slot_id)
+            placed = (
+                claimed.place if claimed.place is not None else await tx.bookings.take_place(inserted.slot_id)
+            )
             if not placed:
                 raise _slot_full(ctx.slot)
             if waiting is not None:
