@@ -17,17 +17,18 @@ and those statements are built once, with bound parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, Integer, Row, and_, bindparam, extract, func, select, update
+from sqlalchemy import Float, Integer, Row, TextClause, and_, bindparam, extract, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.booking.adapters import orm
-from services.booking.adapters.bookings_repository import _booking
+from services.booking.adapters.bookings_repository import _booking, _Prefixed
 from services.booking.domain.bookings import Booking
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
@@ -69,12 +70,31 @@ _BUSY = (
 _TODAY_WAITING = and_(
     t.c.office_id == bindparam("p_office_id"), t.c.day == bindparam("p_day"), t.c.status == _WAITING
 )
-_BOOKING_BY_CODE = select(b).where(
-    b.c.office_id == bindparam("p_office_id"),
-    b.c.date == bindparam("p_date"),
-    b.c.confirmation_code == bindparam("p_code"),
-)
 _TICKET_FOR_BOOKING = select(t).where(t.c.booking_id == bindparam("p_booking_id"))
+_OFFICE_AND_BOOKING = _HALL_OFFICE.add_columns(*(c.label(f"bk_{c.name}") for c in b.c)).outerjoin(
+    b, and_(b.c.office_id == orm.offices.c.id, b.c.confirmation_code == bindparam("p_code"))
+)
+
+
+def _add_numbered() -> TextClause:
+    """PostgreSQL: the office's next number for the day and prefix (an upsert of its
+    sequence row, which stays locked to the commit) and the ticket's INSERT with it,
+    in one statement; the unique (office, day, prefix, number) stays the second guard."""
+    columns = [c for c in t.c if c.name != "seq"]
+    values = ["(SELECT last_number FROM numbered)" if c.name == "number" else f":{c.name}" for c in columns]
+    statement = text(
+        f"WITH numbered AS ("
+        f"INSERT INTO {seqs.name} (office_id, day, prefix, last_number) "
+        f"VALUES (:office_id, :day, :prefix, 1) "
+        f"ON CONFLICT (office_id, day, prefix) DO UPDATE SET last_number = {seqs.name}.last_number + 1 "
+        f"RETURNING last_number"
+        f") INSERT INTO {t.name} ({', '.join(c.name for c in columns)}) SELECT {', '.join(values)} "
+        f"RETURNING number"
+    )
+    return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in columns if c.name != "number"))
+
+
+_ADD_NUMBERED = _add_numbered()
 
 
 def _call_next(postgres: bool) -> Any:
@@ -223,18 +243,7 @@ class SqlHallRepository:
 
     async def hall_office(self, office_id: str) -> HallOffice | None:
         row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()
-        if row is None:
-            return None
-        return HallOffice(
-            row.id,
-            row.city_code,
-            row.time_zone,
-            row.walk_in_allowed,
-            row.name,
-            row.name_en,
-            BookingRules.from_json(row.rules).hall,
-            frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
-        )
+        return None if row is None else _hall_office(row)
 
     async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
@@ -249,13 +258,34 @@ class SqlHallRepository:
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
         await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
-    async def booking_by_code(self, office_id: str, date: dt.date, code: str) -> Booking | None:
-        """The booking of that confirmation code at the office on the day (codes are
-        random, not unique for ever: the office and day make them so in practice),
-        read whole: one statement where finding its id, then it, took two."""
-        params = {"p_office_id": office_id, "p_date": date, "p_code": code}
-        row = (await self.conn.execute(_BOOKING_BY_CODE, params)).first()
-        return None if row is None else _booking(row)
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
+        """Number the ticket (the next of its office, day and prefix) and insert it:
+        on PostgreSQL one statement (_ADD_NUMBERED: one round trip, not two, and
+        its text compiled once, where the upsert's ON CONFLICT was compiled at every
+        call: SQLAlchemy does not cache it); on SQLite the two statements."""
+        if not self._postgres:
+            number = await self.next_number(ticket.office_id, ticket.day, ticket.prefix)
+            numbered = dataclasses.replace(ticket, number=number)
+            await self.add_ticket(numbered, coming_up_sent=coming_up_sent)
+            return numbered
+        params = {**_row(ticket), "coming_up_sent": coming_up_sent}
+        del params["number"]
+        number = (await self.conn.execute(_ADD_NUMBERED, params)).scalar_one()
+        return dataclasses.replace(ticket, number=int(number))
+
+    async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
+        """The office (as :meth:`hall_office`) and the booking of that confirmation
+        code there, whatever its day (codes are unique), in one statement: a
+        check-in's first two reads in one round trip."""
+        row = (
+            await self.conn.execute(_OFFICE_AND_BOOKING, {"p_office_id": office_id, "p_code": code})
+        ).first()
+        if row is None:
+            return None, None
+        booking = row._mapping
+        return _hall_office(row), None if row.bk_id is None else _booking(
+            _Prefixed({key[3:]: booking[key] for key in booking if key.startswith("bk_")})
+        )
 
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None:
         row = (await self.conn.execute(_TICKET_FOR_BOOKING, {"p_booking_id": booking_id})).first()
@@ -391,6 +421,19 @@ class SqlHallRepository:
         other's next tickets cannot deadlock; the next call looks again."""
         result = await self.conn.execute(_MARK_COMING_UP[self._postgres], {"p_ticket_id": ticket_id})
         return result.rowcount == 1
+
+
+def _hall_office(row: Row[Any]) -> HallOffice:
+    return HallOffice(
+        row.id,
+        row.city_code,
+        row.time_zone,
+        row.walk_in_allowed,
+        row.name,
+        row.name_en,
+        BookingRules.from_json(row.rules).hall,
+        frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
+    )
 
 
 def _place_params(ticket: Ticket) -> dict[str, Any]:

@@ -77,8 +77,8 @@ async def _issue(
     now: dt.datetime,
     issued_by: str,
 ) -> Issued:
-    """Issue a ticket: three statements (where it will stand with its business's
-    category, its number, the insert) before the outbox. A walk-in's business the
+    """Issue a ticket: two statements (where it will stand with its business's
+    category; its number and the insert) before the outbox. A walk-in's business the
     office does not handle is not found; a booking's is issued under the default
     prefix (it was booked there)."""
     rules = office.rules
@@ -107,13 +107,11 @@ async def _issue(
     place, category = await tx.hall.new_ticket_place(ticket)
     if category is None and booking is None:
         raise NotFound("business", business_code, field="business")
-    prefix = rules.prefix_for(category or "")
-    number = await tx.hall.next_number(office.id, day, prefix)
-    ticket = dataclasses.replace(ticket, prefix=prefix, number=number)
-    standing = _at(ticket, place)
+    ticket = dataclasses.replace(ticket, prefix=rules.prefix_for(category or ""))
     # Already near the front: the issued message says so; no "coming up" later.
-    told = booking is not None and standing.ahead <= rules.coming_up_ahead
-    await tx.hall.add_ticket(ticket, coming_up_sent=told)
+    told = booking is not None and place.ahead <= rules.coming_up_ahead
+    ticket = await tx.hall.add_numbered_ticket(ticket, coming_up_sent=told)
+    standing = _at(ticket, place)
     tx.emit(events.QueueChanged(ticket, "issued"))
     if booking is not None:
         tx.emit(
@@ -147,13 +145,17 @@ async def check_in(
         )
     now = clock()
     async with uow.write() as tx:
-        office = await _office(tx, office_id)
         if booking_id:
+            office = await _office(tx, office_id)
             booking = await tx.bookings.get_booking(booking_id, citizen_id)
         else:
-            booking = await tx.hall.booking_by_code(
-                office.id, office.local_now(now).date(), confirmation_code.strip().upper()
-            )
+            # The office and the booking of the code there, read together.
+            found, booking = await tx.hall.office_and_booking(office_id, confirmation_code.strip().upper())
+            if found is None:
+                raise NotFound("office", office_id, field="office_id")
+            office = found
+            if booking is not None and booking.date != office.local_now(now).date():
+                booking = None  # the code of another day's booking at this office
             if booking is None:
                 raise NotFound(
                     "booking",
