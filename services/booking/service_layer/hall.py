@@ -68,22 +68,18 @@ async def _standing(tx: Transaction, ticket: Ticket) -> Standing:
     return _at(ticket, await tx.hall.standing(ticket))
 
 
-async def _issue(
-    tx: Transaction,
+def _new_ticket(
     office: HallOffice,
     business_code: str,
     booking: Booking | None,
     priority_group: str,
     now: dt.datetime,
     issued_by: str,
-) -> Issued:
-    """Issue a ticket: two statements (where it will stand with its business's
-    category; its number and the insert) before the outbox. A walk-in's business the
-    office does not handle is not found; a booking's is issued under the default
-    prefix (it was booked there)."""
+) -> Ticket:
+    """A ticket to issue, before its prefix and number are known."""
     rules = office.rules
     day = office.local_now(now).date()
-    ticket = Ticket(
+    return Ticket(
         id=str(uuid.uuid4()),
         office_id=office.id,
         city_code=office.city_code,
@@ -100,13 +96,26 @@ async def _issue(
         issued_at=now,
         issued_by=issued_by,
     )
-    # Where it will stand, read before it is numbered: on PostgreSQL the sequence
-    # row is locked from the numbering to the commit, and every other check-in of
-    # the office and prefix waits for it; so nothing but the insert and the outbox
-    # happens under that lock.
-    place, category = await tx.hall.new_ticket_place(ticket)
+
+
+async def _issue(
+    tx: Transaction,
+    office: HallOffice,
+    ticket: Ticket,
+    booking: Booking | None,
+    place: Place,
+    category: str | None,
+) -> Issued:
+    """Issue a ticket, its place and its business's category read (where it will
+    stand is read before it is numbered: on PostgreSQL the sequence row is locked
+    from the numbering to the commit, and every other check-in of the office and
+    prefix waits for it; so nothing but the insert and the outbox happens under that
+    lock): one statement, its number and the insert, before the outbox. A walk-in's
+    business the office does not handle is not found; a booking's is issued under
+    the default prefix (it was booked there)."""
     if category is None and booking is None:
-        raise NotFound("business", business_code, field="business")
+        raise NotFound("business", ticket.business_code, field="business")
+    rules = office.rules
     ticket = dataclasses.replace(ticket, prefix=rules.prefix_for(category or ""))
     # Already near the front: the issued message says so; no "coming up" later.
     told = booking is not None and place.ahead <= rules.coming_up_ahead
@@ -175,16 +184,16 @@ async def check_in(
                 standing = await _standing(tx, existing)
                 return Issued(existing, standing.ahead, standing.wait, new=False)
         check_checkin(booking, office, now)
-        if not await tx.bookings.change_status(
-            booking.id, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, now
-        ):
+        ticket = _new_ticket(office, booking.business_code, booking, priority_group, now, issued_by)
+        checked_in, place, category = await tx.hall.check_in_place(ticket, now)
+        if not checked_in:
             # A concurrent check-in of the same booking won (PostgreSQL waited for it).
             existing = await tx.hall.ticket_for_booking(booking.id)
             if existing is None:
                 raise Refused("booking_changed", "The booking changed meanwhile; try again.")
             standing = await _standing(tx, existing)
             return Issued(existing, standing.ahead, standing.wait, new=False)
-        return await _issue(tx, office, booking.business_code, booking, priority_group, now, issued_by)
+        return await _issue(tx, office, ticket, booking, place, category)
 
 
 async def walk_in(
@@ -200,7 +209,8 @@ async def walk_in(
     async with uow.write() as tx:
         office = await _office(tx, office_id)
         check_walk_in(office, now)
-        return await _issue(tx, office, business_code, None, priority_group, now, issued_by)
+        ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
+        return await _issue(tx, office, ticket, None, *await tx.hall.new_ticket_place(ticket))
 
 
 async def call_next(

@@ -258,6 +258,11 @@ class HallRepository(Protocol):
         day (atomic); the ticket with its number."""
         ...
 
+    async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
+        """The ticket's booking checked in (False: it was not confirmed any more),
+        with what :meth:`new_ticket_place` reads."""
+        ...
+
     async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
         """The office, and the booking of that confirmation code at it (any day)."""
         ...
