@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -31,8 +32,10 @@ from sqlalchemy import (
     exists,
     extract,
     func,
+    literal_column,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -174,6 +177,26 @@ _FINISH_AT_COUNTER = (
 _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
 
 
+def _call_and_head() -> Any:
+    """PostgreSQL: the call (_CALL_NEXT) and the head of the queue after it, in one
+    statement: the called ticket first (``pos`` 0), then the first ``p_limit``
+    waiting tickets but it (``pos`` 1…). The head is read in the call's snapshot,
+    as the next statement would have read it save for calls committed meanwhile,
+    which "coming up" does not need: it is marked once by a conditional UPDATE."""
+    called = _CALL_NEXT[True].cte("called")
+    head = (
+        select(t, func.row_number().over(order_by=_QUEUE_ORDER).label("pos"))
+        .where(_TODAY_WAITING, t.c.id.not_in(select(called.c.id)))
+        .order_by(*_QUEUE_ORDER)
+        .limit(bindparam("p_limit", type_=Integer))
+        .subquery("head")
+    )
+    return union_all(
+        select(literal_column("0").label("pos"), *(called.c[c.name] for c in t.c)),
+        select(head.c.pos, *(head.c[c.name] for c in t.c)),
+    ).order_by("pos")
+
+
 def _average_service(postgres: bool) -> Any:
     """The mean service time, in seconds, of the office's last RECENT_SERVED tickets
     served today (NULL before the first), computed where the rows are."""
@@ -253,6 +276,7 @@ _CHECK_IN = (
 _CHECKED_IN = _CHECK_IN.returning(b.c.id).cte("checked_in")
 _CHECK_IN_PLACE = _STANDING[False, True].add_columns(exists(select(_CHECKED_IN.c.id)).label("checked_in"))
 _AVERAGE_SERVICE = {pg: select(_average_service(pg).label("average")) for pg in (True, False)}
+_CALL_AND_HEAD = _call_and_head()
 
 
 class SqlHallRepository:
@@ -333,24 +357,34 @@ class SqlHallRepository:
         return None if row is None else _ticket(row)
 
     async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime
-    ) -> Ticket | None:
-        """Take the head of the queue for this counter and clerk; None when nobody
-        waits. Raises Occupied when the clerk or the counter has a called ticket."""
+        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
+    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
+        """Take the head of the queue for this counter and clerk (None when nobody
+        waits), and what :meth:`head_to_tell` answers after it for ``head``: one
+        statement on PostgreSQL (_CALL_AND_HEAD), where it was two round trips; two
+        on SQLite. Raises Occupied when the clerk or the counter has a called ticket."""
         params = {
             "p_office_id": office_id,
             "p_day": day,
             "p_to_counter": counter,
             "p_by_clerk": clerk_id,
             "p_now": now,
+            "p_limit": head,
         }
         # No savepoint (two round trips more a call): the call is the transaction's
         # first write and a collision ends it, so the whole transaction rolls back.
         try:
-            row = (await self.conn.execute(_CALL_NEXT[self._postgres], params)).first()
+            rows = (
+                await self.conn.execute(_CALL_AND_HEAD if self._postgres else _CALL_NEXT[False], params)
+            ).all()
         except IntegrityError as exc:
             raise Occupied from exc
-        return None if row is None else _ticket(row)
+        if not self._postgres:
+            called = None if not rows else _ticket(rows[0])
+            return called, [] if called is None else await self.head_to_tell(office_id, day, head)
+        if not rows or rows[0].pos != 0:
+            return None, []
+        return _ticket(rows[0]), _to_tell((row.pos - 1, row) for row in rows[1:])
 
     async def recall(self, ticket_id: str) -> Ticket | None:
         row = (
@@ -451,9 +485,7 @@ class SqlHallRepository:
         """The first ``limit`` waiting tickets, with their places (0: next), of those
         with a booking and no "coming up" sent yet: usually none, and then no UPDATE."""
         rows = await self.conn.execute(_HEAD, {"p_office_id": office_id, "p_day": day, "p_limit": limit})
-        return [
-            (n, _ticket(r)) for n, r in enumerate(rows) if r.booking_id is not None and not r.coming_up_sent
-        ]
+        return _to_tell(enumerate(rows))
 
     async def mark_coming_up(self, ticket_id: str) -> bool:
         """Only a waiting ticket nobody else holds: a ticket another clerk is calling
@@ -474,6 +506,10 @@ def _hall_office(row: Row[Any]) -> HallOffice:
         BookingRules.from_json(row.rules).hall,
         frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
     )
+
+
+def _to_tell(head: Iterable[tuple[int, Row[Any]]]) -> list[tuple[int, Ticket]]:
+    return [(n, _ticket(r)) for n, r in head if r.booking_id is not None and not r.coming_up_sent]
 
 
 def _place_params(ticket: Ticket) -> dict[str, Any]:

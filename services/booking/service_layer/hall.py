@@ -229,8 +229,12 @@ async def call_next(
         # The call itself finds a busy counter or clerk (the partial unique indexes
         # refuse a second called ticket, also to a concurrent call); only when
         # nobody waits is it asked, so that the answer does not depend on that.
+        # With the call, the head of the queue after it: tickets with coming_up_ahead
+        # or fewer before them hear "your number is coming up".
         try:
-            ticket = await tx.hall.call_next(office.id, day, counter, clerk_id, now)
+            ticket, head = await tx.hall.call_next(
+                office.id, day, counter, clerk_id, now, head=office.rules.coming_up_ahead + 1
+            )
         except Occupied:
             raise busy from None
         if ticket is None:
@@ -238,14 +242,14 @@ async def call_next(
                 raise busy
             return None
         tx.emit(events.QueueChanged(ticket, "called"))
-        await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
+        await _tell_coming_up(tx, head)
         return ticket
 
 
-async def _tell_coming_up(tx: Transaction, office_id: str, day: dt.date, ahead: int) -> None:
-    """Tickets with ``ahead`` or fewer before them hear "your number is coming up",
-    once each (walk-ins have nobody to tell)."""
-    for position, ticket in await tx.hall.head_to_tell(office_id, day, limit=ahead + 1):
+async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> None:
+    """The head's tickets not told yet (``head_to_tell``) hear "your number is coming
+    up", once each (walk-ins have nobody to tell)."""
+    for position, ticket in head:
         if ticket.booking_id is None or not await tx.hall.mark_coming_up(ticket.id):
             continue  # told by a concurrent call
         booking = await tx.bookings.get_booking(ticket.booking_id)

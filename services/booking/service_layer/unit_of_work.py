@@ -271,11 +271,12 @@ class HallRepository(Protocol):
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
     async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
     async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime
-    ) -> Ticket | None:
+        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
+    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
         """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
         nobody waits. Two concurrent calls never get the same ticket. Raises
-        Occupied when the clerk or the counter has a called ticket."""
+        Occupied when the clerk or the counter has a called ticket. With it, what
+        :meth:`head_to_tell` answers after the call for ``head`` (empty when none)."""
         ...
 
     async def recall(self, ticket_id: str) -> Ticket | None: ...
