@@ -765,7 +765,7 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
 def port_range(value: str) -> Any:
     """``--ports LO-HI``: a ``harness.free_ports`` that hands out ports of that range
     only (a shared machine's engineers each keep to their own), each bindable now."""
-    low, _, high = (int(x) for x in value.partition("-"))
+    low, high = (int(x) for x in value.split("-"))
 
     def free_ports(count: int) -> list[int]:
         with contextlib.ExitStack() as stack:
