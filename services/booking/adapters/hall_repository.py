@@ -179,22 +179,23 @@ _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam(
 
 def _call_and_head() -> Any:
     """PostgreSQL: the call (_CALL_NEXT) and the head of the queue after it, in one
-    statement: the called ticket first (``pos`` 0), then the first ``p_limit``
-    waiting tickets but it (``pos`` 1…). The head is read in the call's snapshot,
+    statement: the called ticket first (``head`` false), then the first ``p_limit``
+    waiting tickets but it, in the queue's order. The head is read in the call's snapshot,
     as the next statement would have read it save for calls committed meanwhile,
     which "coming up" does not need: it is marked once by a conditional UPDATE."""
     called = _CALL_NEXT[True].cte("called")
     head = (
-        select(t, func.row_number().over(order_by=_QUEUE_ORDER).label("pos"))
+        select(t)
         .where(_TODAY_WAITING, t.c.id.not_in(select(called.c.id)))
         .order_by(*_QUEUE_ORDER)
         .limit(bindparam("p_limit", type_=Integer))
         .subquery("head")
     )
-    return union_all(
-        select(literal_column("0").label("pos"), *(called.c[c.name] for c in t.c)),
-        select(head.c.pos, *(head.c[c.name] for c in t.c)),
-    ).order_by("pos")
+    both = union_all(
+        select(literal_column("false").label("head"), *(called.c[c.name] for c in t.c)),
+        select(literal_column("true").label("head"), *(head.c[c.name] for c in t.c)),
+    ).subquery("both")
+    return select(both).order_by(both.c.head, *(both.c[c.name] for c in _QUEUE_ORDER))
 
 
 def _average_service(postgres: bool) -> Any:
@@ -382,9 +383,9 @@ class SqlHallRepository:
         if not self._postgres:
             called = None if not rows else _ticket(rows[0])
             return called, [] if called is None else await self.head_to_tell(office_id, day, head)
-        if not rows or rows[0].pos != 0:
+        if not rows or rows[0].head:
             return None, []
-        return _ticket(rows[0]), _to_tell((row.pos - 1, row) for row in rows[1:])
+        return _ticket(rows[0]), _to_tell(enumerate(rows[1:]))
 
     async def recall(self, ticket_id: str) -> Ticket | None:
         row = (
