@@ -329,10 +329,13 @@ class SqlHallRepository:
         ).first()
         if row is None:
             return None, None
-        booking = row._mapping
-        return _hall_office(row), None if row.bk_id is None else _booking(
-            _Prefixed({key[3:]: booking[key] for key in booking if key.startswith("bk_")})
+        if row.bk_id is None:
+            return _hall_office(row), None
+        # The booking's columns, unprefixed, read by name as a Row's are.
+        columns: Any = _Prefixed(
+            {key[3:]: value for key, value in row._mapping.items() if key.startswith("bk_")}
         )
+        return _hall_office(row), _booking(columns)
 
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None:
         row = (await self.conn.execute(_TICKET_FOR_BOOKING, {"p_booking_id": booking_id})).first()
