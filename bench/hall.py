@@ -533,13 +533,19 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
         await handlers.load_catalogue(app.uow, catalogue(zone, 3 * lanes * each).encode(), "yaml")
         today = dt.datetime.now(ZoneInfo(zone)).date()
         await handlers.publish_slots(app.uow, first=today, last=today, office_id=OFFICE)
-        async with app.uow.read() as tx:
-            local = dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
-            slot = (await tx.bookings.slots_with_vacancy(OFFICE, local))[0]
+
+        async def next_slot() -> int:
+            """Today's next slot: read again each round, a slot that began being closed."""
+            async with app.uow.read() as tx:
+                local = dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+                return (await tx.bookings.slots_with_vacancy(OFFICE, local + dt.timedelta(minutes=1)))[
+                    0
+                ].id or 0
+
         servicer = BookingServicer(app.uow, app.clock, QrSigner(b"bench"))
 
-        async def book(citizen: str) -> str:
-            request = BookingRequest(slot_id=slot.id or 0, business_code=BUSINESS)
+        async def book(citizen: str, slot_id: int) -> str:
+            request = BookingRequest(slot_id=slot_id, business_code=BUSINESS)
             render = lambda b: servicer.to_proto(b).SerializeToString()  # noqa: E731
             made = await bookings.book(app.uow, app.clock, citizen, Channel.WEB, request, citizen, render)
             assert made.booking is not None
@@ -561,7 +567,8 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
             return each
 
         for round_ in range(1, 3):
-            codes = [await book(f"bench-citizen-{round_}-{n}") for n in range(lanes * each)]
+            slot_id = await next_slot()
+            codes = [await book(f"bench-citizen-{round_}-{n}", slot_id) for n in range(lanes * each)]
             started = await cpu()
             await asyncio.gather(*(check_ins(codes[n::lanes]) for n in range(lanes)))
             checked = await cpu()
