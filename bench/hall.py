@@ -34,9 +34,11 @@ got) and served.
 
 ``--in-process N`` measures booking's own part instead, without the platform: the
 hall's use cases called in this process (no gRPC, no gateway, no tracing spans, no
-relay) on the same catalogue, N walk-ins and then N call + served pairs, ten at a
-time, twice; this process's CPU time per request (the figure the hall's statements
-move, less noisy on a shared machine than the platform's).
+relay) on the same catalogue: N bookings of today's next slot checked in by their
+codes, N walk-ins, then N call + served pairs, ten at a time, twice; this process's
+CPU time per request and, on PostgreSQL, its backends' (after the slash; read from
+/proc, found by the schema's ``application_name``): the figure the hall's statements
+move, less noisy on a shared machine than the platform's.
 
     .venv/bin/python bench/hall.py --database postgresql --in-process 300
 
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import math
 import os
@@ -56,12 +59,14 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -72,7 +77,10 @@ from bench import harness
 from services.booking import bootstrap
 from services.booking.adapters import orm
 from services.booking.config import BookingSettings
-from services.booking.service_layer import hall, handlers
+from services.booking.domain.bookings import BookingRequest
+from services.booking.domain.model import Channel
+from services.booking.entrypoints.bookings_servicer import BookingServicer, QrSigner
+from services.booking.service_layer import bookings, hall, handlers
 
 START, END = "<!-- hall:start -->", "<!-- hall:end -->"
 CITY, OFFICE, BUSINESS = "hallcity", "hall-office", "ID_CARD_RENEWAL"
@@ -488,10 +496,64 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
     # Nothing is published: the relay is not started (its NATS is never dialled).
     app = bootstrap.build(BookingSettings(data_dir=work, nats_url="nats://127.0.0.1:1", **extra))
     rows = []
+    lanes, each = 10, max(1, args.in_process // 10)
+    zone = zone_near_midday()
+
+    async def cpu() -> tuple[float, float]:
+        """This process's CPU seconds, and its PostgreSQL backends' (by application_name)."""
+        if database != "postgresql":
+            return time.process_time(), 0.0
+        import asyncpg
+
+        conn = await asyncpg.connect(args.database_url.replace("+asyncpg", ""), timeout=5)
+        try:
+            pids = [
+                r["pid"]
+                for r in await conn.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app.db.schema[:63]
+                )
+            ]
+        finally:
+            await conn.close()
+        backends = 0.0
+        for pid in pids:
+            try:
+                fields = harness._stat(pid)
+            except OSError:
+                continue
+            backends += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return time.process_time(), backends
+
+    def ms(before: tuple[float, float], after: tuple[float, float], n: int) -> str:
+        ours, backends = (1000 * (a - b) / max(n, 1) for a, b in zip(after, before, strict=True))
+        return f"{ours:.2f} / {backends:.2f}"
+
     try:
         await asyncio.to_thread(app.migrate)
-        await handlers.load_catalogue(app.uow, catalogue(zone_near_midday(), 1).encode(), "yaml")
-        lanes, each = 10, max(1, args.in_process // 10)
+        await handlers.load_catalogue(app.uow, catalogue(zone, 3 * lanes * each).encode(), "yaml")
+        today = dt.datetime.now(ZoneInfo(zone)).date()
+        await handlers.publish_slots(app.uow, first=today, last=today, office_id=OFFICE)
+
+        async def next_slot() -> int:
+            """Today's next slot: read again each round, a slot that began being closed."""
+            async with app.uow.read() as tx:
+                local = dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+                return (await tx.bookings.slots_with_vacancy(OFFICE, local + dt.timedelta(minutes=1)))[
+                    0
+                ].id or 0
+
+        servicer = BookingServicer(app.uow, app.clock, QrSigner(b"bench"))
+
+        async def book(citizen: str, slot_id: int) -> str:
+            request = BookingRequest(slot_id=slot_id, business_code=BUSINESS)
+            render = lambda b: servicer.to_proto(b).SerializeToString()  # noqa: E731
+            made = await bookings.book(app.uow, app.clock, citizen, Channel.WEB, request, citizen, render)
+            assert made.booking is not None
+            return made.booking.confirmation_code
+
+        async def check_ins(codes: list[str]) -> None:
+            for code in codes:
+                await hall.check_in(app.uow, app.clock, OFFICE, confirmation_code=code, issued_by="bench")
 
         async def walk_ins() -> None:
             for _ in range(each):
@@ -505,15 +567,20 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
             return each
 
         for round_ in range(1, 3):
-            started = time.process_time()
+            slot_id = await next_slot()
+            codes = [await book(f"bench-citizen-{round_}-{n}", slot_id) for n in range(lanes * each)]
+            started = await cpu()
+            await asyncio.gather(*(check_ins(codes[n::lanes]) for n in range(lanes)))
+            checked = await cpu()
             await asyncio.gather(*(walk_ins() for _ in range(lanes)))
-            walked = time.process_time()
+            walked = await cpu()
             pairs = sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
-            done = time.process_time()
+            pairs += sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
+            done = await cpu()
+            n = lanes * each
             rows.append(
-                f"| {database} | {round_} | {lanes * each} "
-                f"| {1000 * (walked - started) / (lanes * each):.2f} "
-                f"| {pairs} | {1000 * (done - walked) / max(pairs, 1):.2f} | {os.getloadavg()[0]:.1f} |"
+                f"| {database} | {round_} | {n} | {ms(started, checked, n)} | {n} | {ms(checked, walked, n)} "
+                f"| {pairs} | {ms(walked, done, pairs)} | {os.getloadavg()[0]:.1f} |"
             )
             print(rows[-1], flush=True)
     finally:
@@ -702,6 +769,28 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
     return "\n".join(lines)
 
 
+def port_range(value: str) -> Any:
+    """``--ports LO-HI``: a ``harness.free_ports`` that hands out ports of that range
+    only (a shared machine's engineers each keep to their own), each bindable now."""
+    low, high = (int(x) for x in value.split("-"))
+
+    def free_ports(count: int) -> list[int]:
+        with contextlib.ExitStack() as stack:
+            found = []
+            for port in range(low, high + 1):
+                sock = stack.enter_context(socket.socket())
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                found.append(port)
+                if len(found) == count:
+                    return found
+        raise SystemExit(f"fewer than {count} free ports in {value}")
+
+    return free_ports
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     harness.platform_options(parser)
@@ -727,16 +816,24 @@ async def main() -> int:
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="booking's own CPU per request, no platform (N of each)"
     )
+    parser.add_argument(
+        "--ports",
+        type=port_range,
+        metavar="LO-HI",
+        help="the platform's ports from this range",
+    )
     args = parser.parse_args()
+    if args.ports:
+        harness.free_ports = args.ports
     if not 1 <= args.citizens <= 5000 or not 0 <= args.walk_ins <= 20000 or not 1 <= args.counters <= 200:
         parser.error("--citizens in [1, 5000], --walk-ins in [0, 20000], --counters in [1, 200]")
     databases = [args.database] if args.database else ["sqlite", "postgresql"]
     if args.in_process:
         print(
-            "| database | round | walk-ins | CPU ms per walk-in | call + served pairs | CPU ms per pair "
-            "| load avg |"
+            "| database | round | check-ins by code | CPU ms per check-in | walk-ins | CPU ms per walk-in "
+            "| call + served pairs | CPU ms per pair | load avg |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for database in databases:
             await in_process(database, args)
         return 0

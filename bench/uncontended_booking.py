@@ -38,6 +38,15 @@ in one table:
     .venv/bin/python bench/uncontended_booking.py --label after --results /tmp/ub.jsonl \\
         --write docs/performance.md
 
+``--in-process N`` measures booking's own part instead, without the platform: N
+bookings (10 at a time, each a different citizen, slots of tomorrow with room) made
+by calling the use case in this process (no gRPC, gateway, tracing spans or relay),
+two rounds; the CPU time of this process and of its PostgreSQL backends (read from
+/proc, found by the schema's ``application_name``) per booking:
+
+    .venv/bin/python bench/uncontended_booking.py --in-process 600
+    PYTHONPATH=<the code before>:<its gen> .venv/bin/python bench/uncontended_booking.py --in-process 600
+
 This is a benchmark, not a test: it asserts nothing.
 """
 
@@ -52,6 +61,7 @@ import math
 import os
 import secrets
 import shlex
+import socket
 import sys
 import time
 import uuid
@@ -65,9 +75,11 @@ from sqlalchemy.engine import make_url
 from bench import harness
 from bench.flash_crowd import (
     BUSINESS,
+    OFFICE,
     ZONE,
     Admin,
     Profiler,
+    catalogue,
     create_raw_schema,
     percentile_ms,
     platform_settings,
@@ -395,6 +407,94 @@ async def measure(args: argparse.Namespace) -> Result:
     return result
 
 
+async def backend_seconds(database_url: str, application_name: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends of connections named ``application_name``."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=5)
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1", application_name
+        )
+    finally:
+        await conn.close()
+    return sum(_ticks(r["pid"]) or 0.0 for r in pids)
+
+
+async def in_process(args: argparse.Namespace) -> None:
+    """Booking's own CPU per booking, the use case called in this process (see the
+    module's docstring); prints table rows, one per round."""
+    import shutil
+    import tempfile
+
+    from sqlalchemy import select
+
+    from services.booking import bootstrap
+    from services.booking.adapters import orm
+    from services.booking.config import BookingSettings
+    from services.booking.domain.bookings import BookingRequest
+    from services.booking.domain.model import Channel
+    from services.booking.entrypoints import bookings_servicer
+    from services.booking.entrypoints.bookings_servicer import QrSigner
+    from services.booking.service_layer import bookings, handlers
+
+    work = Path(tempfile.mkdtemp(prefix="mintong-bench-ub-"))
+    settings = BookingSettings(
+        data_dir=work,
+        nats_url="nats://127.0.0.1:1",  # the relay is not started: nothing is published
+        database_url=args.database_url,
+        db_schema_prefix=SCHEMA_PREFIX,
+    )
+    app = bootstrap.build(settings)
+    lanes = 10
+    each = max(1, args.in_process // lanes)
+    day = dt.datetime.now(ZONE).date() + dt.timedelta(days=1)
+    capacity = math.ceil(3 * lanes * each / args.slots)
+
+    servicer = bookings_servicer.BookingServicer(app.uow, app.clock, QrSigner(b"bench"))
+
+    def render(booking: Any) -> bytes:
+        return servicer.to_proto(booking).SerializeToString()
+
+    try:
+        await asyncio.to_thread(app.migrate)
+        await handlers.load_catalogue(app.uow, catalogue(args.slots, capacity).encode(), "yaml")
+        await handlers.publish_slots(app.uow, first=day, last=day, office_id=OFFICE)
+        async with app.db.read() as conn:
+            slot_ids = list(
+                (await conn.execute(select(orm.slots.c.id).where(orm.slots.c.date == day))).scalars()
+            )
+        run = uuid.uuid4().hex[:8]
+
+        async def lane(round_: int, n: int) -> None:
+            for i in range(each):
+                citizen = f"bench-{run}-{round_}-{n}-{i}"
+                request = BookingRequest(
+                    slot_id=slot_ids[(n * each + i) % len(slot_ids)], business_code=BUSINESS
+                )
+                await bookings.book(
+                    app.uow, app.clock, citizen, Channel.WEB, request, str(uuid.uuid4()), render
+                )
+
+        name = app.db.schema[:63]
+        print("| round | bookings | CPU ms per booking: booking | its PostgreSQL backends | load avg |")
+        print("|---:|---:|---:|---:|---:|")
+        for round_ in range(3):  # round 0 warms the pool and the caches up, unreported
+            started, pg_started = time.process_time(), await backend_seconds(args.database_url, name)
+            await asyncio.gather(*(lane(round_, n) for n in range(lanes)))
+            done, pg_done = time.process_time(), await backend_seconds(args.database_url, name)
+            if round_:
+                n = lanes * each
+                ours, backends = 1000 * (done - started) / n, 1000 * (pg_done - pg_started) / n
+                print(
+                    f"| {round_} | {n} | {ours:.2f} | {backends:.2f} | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+    finally:
+        await app.db.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 async def keep_polling(meter: CpuMeter) -> None:
     while True:
         await asyncio.sleep(POLL)
@@ -494,6 +594,28 @@ def report(results: list[Result], command: str) -> str:
     return "\n".join(lines)
 
 
+def port_range(value: str) -> Any:
+    """``--ports LO-HI``: a ``harness.free_ports`` that hands out ports of that range
+    only (a shared machine's engineers each keep to their own), each bindable now."""
+    low, high = (int(x) for x in value.split("-"))
+
+    def free_ports(count: int) -> list[int]:
+        with contextlib.ExitStack() as stack:
+            found = []
+            for port in range(low, high + 1):
+                sock = stack.enter_context(socket.socket())
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                found.append(port)
+                if len(found) == count:
+                    return found
+        raise SystemExit(f"fewer than {count} free ports in {value}")
+
+    return free_ports
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -516,7 +638,25 @@ async def main() -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="measure nothing: render --results into --write"
     )
+    parser.add_argument(
+        "--in-process", type=int, metavar="N", help="booking's own CPU per booking, no platform (N bookings)"
+    )
+    parser.add_argument(
+        "--ports",
+        type=port_range,
+        metavar="LO-HI",
+        help="the platform's ports from this range",
+    )
     args = parser.parse_args()
+    if args.ports:
+        harness.free_ports = args.ports
+    if args.in_process:
+        await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
+        try:
+            await in_process(args)
+        finally:
+            await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
+        return 0
     if args.report_only:
         if not args.results or not args.write:
             parser.error("--report-only needs --results and --write")
@@ -550,4 +690,8 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    if "--in-process" in sys.argv[1:]:
+        import uvloop  # booking's event loop, as services/runtime/lifecycle.py runs it
+
+        sys.exit(uvloop.run(main()))
     sys.exit(asyncio.run(main()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, Table, TextClause, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Boolean, Row, Table, TextClause, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,7 +30,7 @@ from services.booking.domain.bookings import (
     WaitlistEntry,
     WaitStatus,
 )
-from services.booking.service_layer.unit_of_work import SlotContext
+from services.booking.service_layer.unit_of_work import Claimed, SlotContext
 from services.runtime.db import as_utc
 
 b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
@@ -93,9 +93,48 @@ class SqlBookingRepository:
     ) -> bool:
         """False when the key is already taken (on PostgreSQL, after waiting for a
         concurrent twin to commit or roll back)."""
-        values = {"citizen_id": citizen_id, "key": key, "fingerprint": fingerprint, "response": response}
-        result = await self.conn.execute(_CLAIM_KEY, {**values, "created_at": now})
+        result = await self.conn.execute(_CLAIM_KEY, _key_row(citizen_id, key, fingerprint, response, now))
         return result.rowcount == 1
+
+    async def claim_and_add(
+        self,
+        citizen_id: str,
+        key: str,
+        fingerprint: str,
+        response: bytes,
+        now: dt.datetime,
+        booking: Booking,
+        *,
+        take_place: bool,
+    ) -> Claimed:
+        """The key claimed, then the booking added, then its place taken, each only
+        if the step before succeeded. On PostgreSQL one statement (_CLAIM_AND_ADD):
+        one round trip instead of three, each of which cost booking about as much
+        CPU as the statement's work (docs/performance.md, "Uncontended booking",
+        2026-12-07). SQLite has no data-modifying CTE: the three statements."""
+        if not self._postgres:
+            if not await self.claim_idempotency_key(citizen_id, key, fingerprint, response, now):
+                return Claimed(key=False, booking=False, place=None)
+            if not await self.add_booking(booking):
+                return Claimed(key=True, booking=False, place=None)
+            return Claimed(
+                key=True, booking=True, place=await self.take_place(booking.slot_id) if take_place else None
+            )
+        values = {
+            **{
+                f"k_{name}": value
+                for name, value in _key_row(citizen_id, key, fingerprint, response, now).items()
+            },
+            **{f"b_{name}": value for name, value in _booking_row(booking).items()},
+            "b_changed_at": None,
+            "take_place": take_place,
+        }
+        row = (await self.conn.execute(_CLAIM_AND_ADD, values)).one()
+        if row.id is not None:
+            self.touched[row.id] = row
+        return Claimed(
+            key=row.claimed, booking=row.added, place=row.id is not None if take_place and row.added else None
+        )
 
     async def set_idempotent_response(self, citizen_id: str, key: str, response: bytes) -> None:
         await self.conn.execute(
@@ -450,6 +489,40 @@ _RELEASE_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1).returning(*
 _CONVERT_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1, booked=s.c.booked + 1).returning(*COUNTS)
 
 
+def _claim_and_add() -> TextClause:
+    """PostgreSQL's one statement for a booking's writes (claim_and_add): the key's
+    INSERT, the booking's only if the key's returned a row, the slot's conditional
+    UPDATE only if the booking's did. The guards are those of the three statements:
+    ``ON CONFLICT DO NOTHING`` on the key (a twin's uncommitted key is waited for)
+    and on the booking's unique indexes, the slot's WHERE re-checked on the row's
+    latest version (a concurrent booking's update is waited for) and its CHECK."""
+    counts = [c.name for c in COUNTS]
+    has_room = _HAS_ROOM.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    statement = text(
+        f"WITH claimed AS ("
+        f"INSERT INTO {k.name} ({', '.join(c.name for c in k.c)}) "
+        f"VALUES ({', '.join(':k_' + c.name for c in k.c)}) ON CONFLICT DO NOTHING RETURNING 1"
+        f"), added AS ("
+        f"INSERT INTO {b.name} ({', '.join(c.name for c in b.c)}) "
+        f"SELECT {', '.join(':b_' + c.name for c in b.c)} WHERE EXISTS (SELECT FROM claimed) "
+        f"ON CONFLICT DO NOTHING RETURNING slot_id"
+        f"), placed AS ("
+        f"UPDATE {s.name} SET booked = booked + 1 "
+        f"WHERE id = (SELECT slot_id FROM added) AND :take_place AND {has_room} "
+        f"RETURNING {', '.join(counts)}"
+        f") SELECT EXISTS (SELECT FROM claimed) AS claimed, EXISTS (SELECT FROM added) AS added, "
+        f"{', '.join('placed.' + name for name in counts)} FROM (VALUES (1)) AS one LEFT JOIN placed ON true"
+    )
+    return statement.bindparams(
+        *(bindparam(f"k_{c.name}", type_=c.type) for c in k.c),
+        *(bindparam(f"b_{c.name}", type_=c.type) for c in b.c),
+        bindparam("take_place", type_=Boolean()),
+    )
+
+
+_CLAIM_AND_ADD = _claim_and_add()
+
+
 class _Prefixed(dict[str, Any]):
     """A row's prefixed columns, readable as attributes like a Row."""
 
@@ -458,6 +531,18 @@ class _Prefixed(dict[str, Any]):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+def _key_row(
+    citizen_id: str, key: str, fingerprint: str, response: bytes, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "citizen_id": citizen_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "response": response,
+        "created_at": now,
+    }
 
 
 def _request_json(request: BookingRequest | None) -> dict[str, str]:

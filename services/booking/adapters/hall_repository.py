@@ -17,18 +17,35 @@ and those statements are built once, with bound parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Float, Integer, Row, and_, bindparam, extract, func, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    Row,
+    TextClause,
+    and_,
+    bindparam,
+    exists,
+    extract,
+    func,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.booking.adapters import orm
-from services.booking.adapters.bookings_repository import _booking
-from services.booking.domain.bookings import Booking
+from services.booking.adapters.bookings_repository import _booking, _Prefixed
+from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
 from services.booking.service_layer.unit_of_work import Occupied
@@ -69,12 +86,31 @@ _BUSY = (
 _TODAY_WAITING = and_(
     t.c.office_id == bindparam("p_office_id"), t.c.day == bindparam("p_day"), t.c.status == _WAITING
 )
-_BOOKING_BY_CODE = select(b).where(
-    b.c.office_id == bindparam("p_office_id"),
-    b.c.date == bindparam("p_date"),
-    b.c.confirmation_code == bindparam("p_code"),
-)
 _TICKET_FOR_BOOKING = select(t).where(t.c.booking_id == bindparam("p_booking_id"))
+_OFFICE_AND_BOOKING = _HALL_OFFICE.add_columns(*(c.label(f"bk_{c.name}") for c in b.c)).outerjoin(
+    b, and_(b.c.office_id == orm.offices.c.id, b.c.confirmation_code == bindparam("p_code"))
+)
+
+
+def _add_numbered() -> TextClause:
+    """PostgreSQL: the office's next number for the day and prefix (an upsert of its
+    sequence row, which stays locked to the commit) and the ticket's INSERT with it,
+    in one statement; the unique (office, day, prefix, number) stays the second guard."""
+    columns = [c for c in t.c if c.name != "seq"]
+    values = ["(SELECT last_number FROM numbered)" if c.name == "number" else f":{c.name}" for c in columns]
+    statement = text(
+        f"WITH numbered AS ("
+        f"INSERT INTO {seqs.name} (office_id, day, prefix, last_number) "
+        f"VALUES (:office_id, :day, :prefix, 1) "
+        f"ON CONFLICT (office_id, day, prefix) DO UPDATE SET last_number = {seqs.name}.last_number + 1 "
+        f"RETURNING last_number"
+        f") INSERT INTO {t.name} ({', '.join(c.name for c in columns)}) SELECT {', '.join(values)} "
+        f"RETURNING number"
+    )
+    return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in columns if c.name != "number"))
+
+
+_ADD_NUMBERED = _add_numbered()
 
 
 def _call_next(postgres: bool) -> Any:
@@ -139,6 +175,27 @@ _FINISH_AT_COUNTER = (
     .returning(*t.c)
 )
 _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
+
+
+def _call_and_head() -> Any:
+    """PostgreSQL: the call (_CALL_NEXT) and the head of the queue after it, in one
+    statement: the called ticket first (``head`` false), then the first ``p_limit``
+    waiting tickets but it, in the queue's order. The head is read in the call's snapshot,
+    as the next statement would have read it save for calls committed meanwhile,
+    which "coming up" does not need: it is marked once by a conditional UPDATE."""
+    called = _CALL_NEXT[True].cte("called")
+    head = (
+        select(t)
+        .where(_TODAY_WAITING, t.c.id.not_in(select(called.c.id)))
+        .order_by(*_QUEUE_ORDER)
+        .limit(bindparam("p_limit", type_=Integer))
+        .subquery("head")
+    )
+    both = union_all(
+        select(literal_column("false").label("head"), *(called.c[c.name] for c in t.c)),
+        select(literal_column("true").label("head"), *(head.c[c.name] for c in t.c)),
+    ).subquery("both")
+    return select(both).order_by(both.c.head, *(both.c[c.name] for c in _QUEUE_ORDER))
 
 
 def _average_service(postgres: bool) -> Any:
@@ -210,7 +267,17 @@ def _standing(issued: bool, postgres: bool) -> Any:
 
 
 _STANDING = {(issued, pg): _standing(issued, pg) for issued in (True, False) for pg in (True, False)}
+# A booking checked in: only from confirmed. On PostgreSQL with the place of its
+# ticket to be, in one statement.
+_CHECK_IN = (
+    update(b)
+    .where(b.c.id == bindparam("p_booking_id"), b.c.status == BookingStatus.CONFIRMED.value)
+    .values(status=BookingStatus.CHECKED_IN.value, changed_at=bindparam("p_now"))
+)
+_CHECKED_IN = _CHECK_IN.returning(b.c.id).cte("checked_in")
+_CHECK_IN_PLACE = _STANDING[False, True].add_columns(exists(select(_CHECKED_IN.c.id)).label("checked_in"))
 _AVERAGE_SERVICE = {pg: select(_average_service(pg).label("average")) for pg in (True, False)}
+_CALL_AND_HEAD = _call_and_head()
 
 
 class SqlHallRepository:
@@ -223,18 +290,7 @@ class SqlHallRepository:
 
     async def hall_office(self, office_id: str) -> HallOffice | None:
         row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()
-        if row is None:
-            return None
-        return HallOffice(
-            row.id,
-            row.city_code,
-            row.time_zone,
-            row.walk_in_allowed,
-            row.name,
-            row.name_en,
-            BookingRules.from_json(row.rules).hall,
-            frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
-        )
+        return None if row is None else _hall_office(row)
 
     async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
@@ -249,13 +305,37 @@ class SqlHallRepository:
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
         await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
-    async def booking_by_code(self, office_id: str, date: dt.date, code: str) -> Booking | None:
-        """The booking of that confirmation code at the office on the day (codes are
-        random, not unique for ever: the office and day make them so in practice),
-        read whole: one statement where finding its id, then it, took two."""
-        params = {"p_office_id": office_id, "p_date": date, "p_code": code}
-        row = (await self.conn.execute(_BOOKING_BY_CODE, params)).first()
-        return None if row is None else _booking(row)
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
+        """Number the ticket (the next of its office, day and prefix) and insert it:
+        on PostgreSQL one statement (_ADD_NUMBERED: one round trip, not two, and
+        its text compiled once, where the upsert's ON CONFLICT was compiled at every
+        call: SQLAlchemy does not cache it); on SQLite the two statements."""
+        if not self._postgres:
+            number = await self.next_number(ticket.office_id, ticket.day, ticket.prefix)
+            numbered = dataclasses.replace(ticket, number=number)
+            await self.add_ticket(numbered, coming_up_sent=coming_up_sent)
+            return numbered
+        params = {**_row(ticket), "coming_up_sent": coming_up_sent}
+        del params["number"]
+        number = (await self.conn.execute(_ADD_NUMBERED, params)).scalar_one()
+        return dataclasses.replace(ticket, number=int(number))
+
+    async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
+        """The office (as :meth:`hall_office`) and the booking of that confirmation
+        code there, whatever its day (codes are unique), in one statement: a
+        check-in's first two reads in one round trip."""
+        row = (
+            await self.conn.execute(_OFFICE_AND_BOOKING, {"p_office_id": office_id, "p_code": code})
+        ).first()
+        if row is None:
+            return None, None
+        if row.bk_id is None:
+            return _hall_office(row), None
+        # The booking's columns, unprefixed, read by name as a Row's are.
+        columns: Any = _Prefixed(
+            {key[3:]: value for key, value in row._mapping.items() if key.startswith("bk_")}
+        )
+        return _hall_office(row), _booking(columns)
 
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None:
         row = (await self.conn.execute(_TICKET_FOR_BOOKING, {"p_booking_id": booking_id})).first()
@@ -281,24 +361,34 @@ class SqlHallRepository:
         return None if row is None else _ticket(row)
 
     async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime
-    ) -> Ticket | None:
-        """Take the head of the queue for this counter and clerk; None when nobody
-        waits. Raises Occupied when the clerk or the counter has a called ticket."""
+        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
+    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
+        """Take the head of the queue for this counter and clerk (None when nobody
+        waits), and what :meth:`head_to_tell` answers after it for ``head``: one
+        statement on PostgreSQL (_CALL_AND_HEAD), where it was two round trips; two
+        on SQLite. Raises Occupied when the clerk or the counter has a called ticket."""
         params = {
             "p_office_id": office_id,
             "p_day": day,
             "p_to_counter": counter,
             "p_by_clerk": clerk_id,
             "p_now": now,
+            "p_limit": head,
         }
         # No savepoint (two round trips more a call): the call is the transaction's
         # first write and a collision ends it, so the whole transaction rolls back.
         try:
-            row = (await self.conn.execute(_CALL_NEXT[self._postgres], params)).first()
+            rows = (
+                await self.conn.execute(_CALL_AND_HEAD if self._postgres else _CALL_NEXT[False], params)
+            ).all()
         except IntegrityError as exc:
             raise Occupied from exc
-        return None if row is None else _ticket(row)
+        if not self._postgres:
+            called = None if not rows else _ticket(rows[0])
+            return called, [] if called is None else await self.head_to_tell(office_id, day, head)
+        if not rows or rows[0].head:
+            return None, []
+        return _ticket(rows[0]), _to_tell(enumerate(rows[1:]))
 
     async def recall(self, ticket_id: str) -> Ticket | None:
         row = (
@@ -372,6 +462,24 @@ class SqlHallRepository:
         row = (await self.conn.execute(_STANDING[False, self._postgres], params)).one()
         return _place(row), None if row.category is None else str(row.category)
 
+    async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
+        """Check the ticket's booking in (only from confirmed: of two concurrent
+        check-ins one wins, the other sees False), with :meth:`new_ticket_place`:
+        one statement on PostgreSQL, where it was two round trips; two on SQLite."""
+        assert ticket.booking_id is not None
+        if not self._postgres:
+            result = await self.conn.execute(_CHECK_IN, {"p_booking_id": ticket.booking_id, "p_now": now})
+            return (result.rowcount == 1, *await self.new_ticket_place(ticket))
+        params = {
+            **_place_params(ticket),
+            "p_city_code": ticket.city_code,
+            "p_business_code": ticket.business_code,
+            "p_booking_id": ticket.booking_id,
+            "p_now": now,
+        }
+        row = (await self.conn.execute(_CHECK_IN_PLACE, params)).one()
+        return bool(row.checked_in), _place(row), None if row.category is None else str(row.category)
+
     async def average_service(self, office_id: str, day: dt.date) -> dt.timedelta | None:
         params = {"p_office_id": office_id, "p_day": day}
         seconds = (await self.conn.execute(_AVERAGE_SERVICE[self._postgres], params)).scalar_one()
@@ -381,9 +489,7 @@ class SqlHallRepository:
         """The first ``limit`` waiting tickets, with their places (0: next), of those
         with a booking and no "coming up" sent yet: usually none, and then no UPDATE."""
         rows = await self.conn.execute(_HEAD, {"p_office_id": office_id, "p_day": day, "p_limit": limit})
-        return [
-            (n, _ticket(r)) for n, r in enumerate(rows) if r.booking_id is not None and not r.coming_up_sent
-        ]
+        return _to_tell(enumerate(rows))
 
     async def mark_coming_up(self, ticket_id: str) -> bool:
         """Only a waiting ticket nobody else holds: a ticket another clerk is calling
@@ -391,6 +497,23 @@ class SqlHallRepository:
         other's next tickets cannot deadlock; the next call looks again."""
         result = await self.conn.execute(_MARK_COMING_UP[self._postgres], {"p_ticket_id": ticket_id})
         return result.rowcount == 1
+
+
+def _hall_office(row: Row[Any]) -> HallOffice:
+    return HallOffice(
+        row.id,
+        row.city_code,
+        row.time_zone,
+        row.walk_in_allowed,
+        row.name,
+        row.name_en,
+        BookingRules.from_json(row.rules).hall,
+        frozenset(dt.date.fromisoformat(d) for d in row.closed_dates),
+    )
+
+
+def _to_tell(head: Iterable[tuple[int, Row[Any]]]) -> list[tuple[int, Ticket]]:
+    return [(n, _ticket(r)) for n, r in head if r.booking_id is not None and not r.coming_up_sent]
 
 
 def _place_params(ticket: Ticket) -> dict[str, Any]:

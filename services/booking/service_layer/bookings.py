@@ -163,12 +163,16 @@ def _new_booking(
     )
 
 
-async def _insert_booking(tx: Transaction, booking: Booking, now: dt.datetime) -> Booking:
-    """Insert under the one-active-booking guard. A confirmed booking whose time
-    has passed no longer counts as active: it lapses and the insert is retried."""
+async def _insert_booking(
+    tx: Transaction, booking: Booking, now: dt.datetime, *, tried: bool = False
+) -> Booking:
+    """Insert under the one-active-booking guard (``tried``: the first insert was
+    made, with the key's claim, and collided). A confirmed booking whose time has
+    passed no longer counts as active: it lapses and the insert is retried."""
     for _ in range(5):
-        if await tx.bookings.add_booking(booking):
+        if not tried and await tx.bookings.add_booking(booking):
             return booking
+        tried = False
         active = await tx.bookings.active_booking(
             booking.citizen_id, booking.city_code, booking.business_code
         )
@@ -226,13 +230,23 @@ async def book(
         # Nothing read above is locked (on SQLite its transaction has ended): each
         # write below re-checks what it depends on.
         tx = await stages.write()
-        answer = render(booking)
-        if not await tx.bookings.claim_idempotency_key(citizen_id, idempotency_key, fingerprint, answer, now):
+        # The key, the booking and (when nothing else is to be written before it:
+        # no entitlement, no waitlist entry) its place, in one step.
+        claimed = await tx.bookings.claim_and_add(
+            citizen_id,
+            idempotency_key,
+            fingerprint,
+            render(booking),
+            now,
+            booking,
+            take_place=waiting is None and not ctx.business.requires_pre_application,
+        )
+        if not claimed.key:
             # A twin with the same key committed first (PostgreSQL waited for it).
             replay = await _replay(tx, citizen_id, idempotency_key, fingerprint)
             assert replay is not None
             return replay
-        inserted = await _insert_booking(tx, booking, now)
+        inserted = booking if claimed.booking else await _insert_booking(tx, booking, now, tried=True)
         if inserted is not booking:
             await tx.bookings.set_idempotent_response(citizen_id, idempotency_key, render(inserted))
         await _consume_entitlement(tx, ctx, inserted, now)
@@ -246,7 +260,10 @@ async def book(
             await tx.bookings.convert_hold(inserted.slot_id)
         else:
             # Last, so that the hot slot row stays locked only until the commit.
-            if not await tx.bookings.take_place(inserted.slot_id):
+            placed = (
+                claimed.place if claimed.place is not None else await tx.bookings.take_place(inserted.slot_id)
+            )
+            if not placed:
                 raise _slot_full(ctx.slot)
             if waiting is not None:
                 # Booked another way: the citizen stops waiting, and a place held for

@@ -68,22 +68,18 @@ async def _standing(tx: Transaction, ticket: Ticket) -> Standing:
     return _at(ticket, await tx.hall.standing(ticket))
 
 
-async def _issue(
-    tx: Transaction,
+def _new_ticket(
     office: HallOffice,
     business_code: str,
     booking: Booking | None,
     priority_group: str,
     now: dt.datetime,
     issued_by: str,
-) -> Issued:
-    """Issue a ticket: three statements (where it will stand with its business's
-    category, its number, the insert) before the outbox. A walk-in's business the
-    office does not handle is not found; a booking's is issued under the default
-    prefix (it was booked there)."""
+) -> Ticket:
+    """A ticket to issue, before its prefix and number are known."""
     rules = office.rules
     day = office.local_now(now).date()
-    ticket = Ticket(
+    return Ticket(
         id=str(uuid.uuid4()),
         office_id=office.id,
         city_code=office.city_code,
@@ -100,20 +96,31 @@ async def _issue(
         issued_at=now,
         issued_by=issued_by,
     )
-    # Where it will stand, read before it is numbered: on PostgreSQL the sequence
-    # row is locked from the numbering to the commit, and every other check-in of
-    # the office and prefix waits for it; so nothing but the insert and the outbox
-    # happens under that lock.
-    place, category = await tx.hall.new_ticket_place(ticket)
+
+
+async def _issue(
+    tx: Transaction,
+    office: HallOffice,
+    ticket: Ticket,
+    booking: Booking | None,
+    place: Place,
+    category: str | None,
+) -> Issued:
+    """Issue a ticket, its place and its business's category read (where it will
+    stand is read before it is numbered: on PostgreSQL the sequence row is locked
+    from the numbering to the commit, and every other check-in of the office and
+    prefix waits for it; so nothing but the insert and the outbox happens under that
+    lock): one statement, its number and the insert, before the outbox. A walk-in's
+    business the office does not handle is not found; a booking's is issued under
+    the default prefix (it was booked there)."""
     if category is None and booking is None:
-        raise NotFound("business", business_code, field="business")
-    prefix = rules.prefix_for(category or "")
-    number = await tx.hall.next_number(office.id, day, prefix)
-    ticket = dataclasses.replace(ticket, prefix=prefix, number=number)
-    standing = _at(ticket, place)
+        raise NotFound("business", ticket.business_code, field="business")
+    rules = office.rules
+    ticket = dataclasses.replace(ticket, prefix=rules.prefix_for(category or ""))
     # Already near the front: the issued message says so; no "coming up" later.
-    told = booking is not None and standing.ahead <= rules.coming_up_ahead
-    await tx.hall.add_ticket(ticket, coming_up_sent=told)
+    told = booking is not None and place.ahead <= rules.coming_up_ahead
+    ticket = await tx.hall.add_numbered_ticket(ticket, coming_up_sent=told)
+    standing = _at(ticket, place)
     tx.emit(events.QueueChanged(ticket, "issued"))
     if booking is not None:
         tx.emit(
@@ -147,13 +154,17 @@ async def check_in(
         )
     now = clock()
     async with uow.write() as tx:
-        office = await _office(tx, office_id)
         if booking_id:
+            office = await _office(tx, office_id)
             booking = await tx.bookings.get_booking(booking_id, citizen_id)
         else:
-            booking = await tx.hall.booking_by_code(
-                office.id, office.local_now(now).date(), confirmation_code.strip().upper()
-            )
+            # The office and the booking of the code there, read together.
+            found, booking = await tx.hall.office_and_booking(office_id, confirmation_code.strip().upper())
+            if found is None:
+                raise NotFound("office", office_id, field="office_id")
+            office = found
+            if booking is not None and booking.date != office.local_now(now).date():
+                booking = None  # the code of another day's booking at this office
             if booking is None:
                 raise NotFound(
                     "booking",
@@ -173,16 +184,16 @@ async def check_in(
                 standing = await _standing(tx, existing)
                 return Issued(existing, standing.ahead, standing.wait, new=False)
         check_checkin(booking, office, now)
-        if not await tx.bookings.change_status(
-            booking.id, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, now
-        ):
+        ticket = _new_ticket(office, booking.business_code, booking, priority_group, now, issued_by)
+        checked_in, place, category = await tx.hall.check_in_place(ticket, now)
+        if not checked_in:
             # A concurrent check-in of the same booking won (PostgreSQL waited for it).
             existing = await tx.hall.ticket_for_booking(booking.id)
             if existing is None:
                 raise Refused("booking_changed", "The booking changed meanwhile; try again.")
             standing = await _standing(tx, existing)
             return Issued(existing, standing.ahead, standing.wait, new=False)
-        return await _issue(tx, office, booking.business_code, booking, priority_group, now, issued_by)
+        return await _issue(tx, office, ticket, booking, place, category)
 
 
 async def walk_in(
@@ -198,7 +209,8 @@ async def walk_in(
     async with uow.write() as tx:
         office = await _office(tx, office_id)
         check_walk_in(office, now)
-        return await _issue(tx, office, business_code, None, priority_group, now, issued_by)
+        ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
+        return await _issue(tx, office, ticket, None, *await tx.hall.new_ticket_place(ticket))
 
 
 async def call_next(
@@ -217,8 +229,12 @@ async def call_next(
         # The call itself finds a busy counter or clerk (the partial unique indexes
         # refuse a second called ticket, also to a concurrent call); only when
         # nobody waits is it asked, so that the answer does not depend on that.
+        # With the call, the head of the queue after it: tickets with coming_up_ahead
+        # or fewer before them hear "your number is coming up".
         try:
-            ticket = await tx.hall.call_next(office.id, day, counter, clerk_id, now)
+            ticket, head = await tx.hall.call_next(
+                office.id, day, counter, clerk_id, now, head=office.rules.coming_up_ahead + 1
+            )
         except Occupied:
             raise busy from None
         if ticket is None:
@@ -226,14 +242,14 @@ async def call_next(
                 raise busy
             return None
         tx.emit(events.QueueChanged(ticket, "called"))
-        await _tell_coming_up(tx, office.id, day, office.rules.coming_up_ahead)
+        await _tell_coming_up(tx, head)
         return ticket
 
 
-async def _tell_coming_up(tx: Transaction, office_id: str, day: dt.date, ahead: int) -> None:
-    """Tickets with ``ahead`` or fewer before them hear "your number is coming up",
-    once each (walk-ins have nobody to tell)."""
-    for position, ticket in await tx.hall.head_to_tell(office_id, day, limit=ahead + 1):
+async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> None:
+    """The head's tickets not told yet (``head_to_tell``) hear "your number is coming
+    up", once each (walk-ins have nobody to tell)."""
+    for position, ticket in head:
         if ticket.booking_id is None or not await tx.hall.mark_coming_up(ticket.id):
             continue  # told by a concurrent call
         booking = await tx.bookings.get_booking(ticket.booking_id)

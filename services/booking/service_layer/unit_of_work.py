@@ -88,6 +88,19 @@ class SlotContext:
     earlier: tuple[str, bytes] | None
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What :meth:`BookingRepository.claim_and_add` did, each step only if the one
+    before it succeeded."""
+
+    #: The Idempotency-Key was free and is now this request's (False: a twin has it).
+    key: bool
+    #: The booking was inserted (False: its one-active-booking or code collided).
+    booking: bool
+    #: Its place was taken (False: the slot is full); None when not asked or not reached.
+    place: bool | None
+
+
 class BookingRepository(Protocol):
     async def slot_context(
         self, slot_id: int, business_code: str, citizen_id: str, idempotency_key: str = ""
@@ -104,6 +117,22 @@ class BookingRepository(Protocol):
     async def claim_idempotency_key(
         self, citizen_id: str, key: str, fingerprint: str, response: bytes, now: dt.datetime
     ) -> bool: ...
+    async def claim_and_add(
+        self,
+        citizen_id: str,
+        key: str,
+        fingerprint: str,
+        response: bytes,
+        now: dt.datetime,
+        booking: Booking,
+        *,
+        take_place: bool,
+    ) -> Claimed:
+        """``claim_idempotency_key``, then ``add_booking`` if the key was claimed, then
+        ``take_place`` of its slot if the booking went in and ``take_place`` is asked:
+        a booking's writes as one step (one round trip where the database allows)."""
+        ...
+
     async def set_idempotent_response(self, citizen_id: str, key: str, response: bytes) -> None: ...
     async def prune_idempotency_keys(self, before: dt.datetime) -> int: ...
 
@@ -224,21 +253,30 @@ class HallRepository(Protocol):
         """Whether the counter or the clerk has a called ticket."""
         ...
 
-    async def next_number(self, office_id: str, day: dt.date, prefix: str) -> int:
-        """The next ticket number of a prefix at an office on a day: atomic."""
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
+        """Insert the ticket with the next number of its prefix at its office on its
+        day (atomic); the ticket with its number."""
         ...
 
-    async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None: ...
-    async def booking_by_code(self, office_id: str, date: dt.date, code: str) -> Booking | None: ...
+    async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
+        """The ticket's booking checked in (False: it was not confirmed any more),
+        with what :meth:`new_ticket_place` reads."""
+        ...
+
+    async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
+        """The office, and the booking of that confirmation code at it (any day)."""
+        ...
+
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None: ...
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
     async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
     async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime
-    ) -> Ticket | None:
+        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
+    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
         """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
         nobody waits. Two concurrent calls never get the same ticket. Raises
-        Occupied when the clerk or the counter has a called ticket."""
+        Occupied when the clerk or the counter has a called ticket. With it, what
+        :meth:`head_to_tell` answers after the call for ``head`` (empty when none)."""
         ...
 
     async def recall(self, ticket_id: str) -> Ticket | None: ...
