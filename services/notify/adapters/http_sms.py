@@ -48,6 +48,7 @@ class HttpSmsProvider:
 
     name = "http_sms"
     channel = Channel.SMS
+    in_transaction = False  # a request to another system: sent once the delivery is committed
 
     def __init__(
         self,

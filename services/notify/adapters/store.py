@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from sqlalchemy import DateTime, Row, String, and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
@@ -16,6 +15,7 @@ from services.notify.adapters.sandbox import to_lookup
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
 from services.notify.service_layer.ports import Sent
+from services.runtime.consumer import insert_built_once
 from services.runtime.db import as_utc, upsert
 from services.runtime.pii import PiiCipher
 
@@ -25,8 +25,8 @@ from services.runtime.pii import PiiCipher
 #: … VALUES (…), (…) … RETURNING); the ids given back are the ones written, not those
 #: whose source_key was there already.
 _INSERT_MESSAGES = {
-    "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing().returning(orm.messages.c.id),
-    "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing().returning(orm.messages.c.id),
+    dialect: insert_built_once(orm.messages, dialect).on_conflict_do_nothing().returning(orm.messages.c.id)
+    for dialect in ("postgresql", "sqlite")
 }
 #: The contacts of a batch's citizens in one query (an expanding IN: one cached statement).
 _SELECT_CONTACTS = select(orm.contacts).where(
