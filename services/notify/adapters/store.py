@@ -103,6 +103,9 @@ class SqlStore:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
         self.conn = conn
         self.cipher = cipher
+        #: The sealed form of each address the contacts read in this transaction gave:
+        #: a delivery to one of them stores the same token, not one sealed again.
+        self._sealed: dict[str, str] = {}
 
     def _seal(self, plain: str | None) -> str | None:
         return self.cipher.seal(plain) if plain else None
@@ -120,12 +123,19 @@ class SqlStore:
                 citizen_id=row.citizen_id,
                 language=row.language,
                 preferred=Channel(row.preferred) if row.preferred else None,
-                phone=self._open(row.phone_sealed),
+                phone=self._opened(row.phone_sealed),
                 wechat_openids=json.loads(self._open(row.wechat_openids_sealed) or "{}"),
-                app_device_token=self._open(row.app_device_token_sealed),
+                app_device_token=self._opened(row.app_device_token_sealed),
             )
             for row in rows
         }
+
+    def _opened(self, sealed: str | None) -> str | None:
+        """An address opened, its token kept for the deliveries to it (see _sealed)."""
+        plain = self._open(sealed)
+        if plain is not None and sealed is not None:
+            self._sealed[plain] = sealed
+        return plain
 
     async def save_contacts(self, contacts: Contacts) -> None:
         values = {
@@ -250,7 +260,7 @@ class SqlStore:
                     "id": x.id,
                     "message_id": x.message_id,
                     "channel": x.channel.value,
-                    "address_sealed": self.cipher.seal(x.address),
+                    "address_sealed": self._sealed.get(x.address) or self.cipher.seal(x.address),
                     "title": x.title,
                     "body": x.body,
                     "status": x.status.value,

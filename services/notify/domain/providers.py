@@ -46,6 +46,7 @@ class Accepted:
 class Provider(Protocol):
     name: str
     channel: Channel
+
     @property
     def in_transaction(self) -> bool:
         """Its sending is only a row of notify's own database and costs no wait (the
