@@ -512,7 +512,7 @@ async def main() -> int:
     args = parser.parse_args()
     if args.ports:
         first, _, last = args.ports.partition("-")
-        harness.free_ports = ports_in(int(first), int(last))
+        harness.free_ports = ports_in(int(first), int(last))  # type: ignore[assignment]
     if args.repo:
         harness.REPO, harness.LAUNCHER = args.repo, args.repo / "deploy" / "local" / "up.py"
     if not 1 <= args.events <= 5000:

@@ -126,9 +126,9 @@ def build(settings: NotifySettings, *, clock: Clock = utc_now) -> Notify:
             await notifier.flush(SqlStore(conn, cipher), pending)
 
     def committed(conn: AsyncConnection) -> None:
-        # What it wrote (a delivery queued due at once) is visible to the worker now.
         if pending := staged.pop(conn, None):
-            notifier.committed(pending)
+            notifier.hand_over(pending.claimed)
+        worker.wake()  # what it wrote queued (a reminder, a retry's due time) is visible now
 
     # One durable consumer per stream that the subscriptions, or identity's contacts
     # events, come from.

@@ -48,7 +48,6 @@ class HttpSmsProvider:
 
     name = "http_sms"
     channel = Channel.SMS
-    in_transaction = False  # a request to another system: sent once the delivery is committed
 
     def __init__(
         self,

@@ -80,13 +80,6 @@ class SandboxProvider:
         self.name = f"sandbox_{channel.value}"
         self.behaviour = Behaviour()
 
-    @property
-    def in_transaction(self) -> bool:
-        """What it sends is a row of notify's database (its record): sent within the
-        transaction writing the delivery, unless told to be slow (that wait would
-        hold the transaction open)."""
-        return self.behaviour.mode is not Mode.SLOW
-
     def behave(self, mode: Mode, *, times: int = 0, delay: float = 0.0) -> None:
         self.behaviour = Behaviour(mode, times, delay)
 

@@ -47,14 +47,6 @@ class Provider(Protocol):
     name: str
     channel: Channel
 
-    @property
-    def in_transaction(self) -> bool:
-        """Its sending is only a row of notify's own database and costs no wait (the
-        sandboxes, unless told to be slow): a delivery due at once is sent and its
-        outcome recorded in the transaction that writes it (a rollback takes both
-        back), not after its commit by the delivery worker."""
-        ...
-
     async def send(self, outgoing: Outgoing) -> Accepted:
         """Hand a message over; raises Retryable or Permanent."""
         ...

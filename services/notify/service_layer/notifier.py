@@ -100,22 +100,13 @@ class Send:
     #: The trace its deliveries continue: the one current where the request is made
     #: (a consumer's event's), which is not always where the batch is written.
     trace_context: dict[str, str] = field(default_factory=telemetry.current_carrier)
-    #: The same trace in memory: a delivery this process sends at once continues it
-    #: without parsing ``trace_context`` back (a sixth of a crowd's CPU did that).
+    #: The same trace in memory: a delivery handed to the worker in this process
+    #: continues it without parsing ``trace_context`` back (a sixth of a crowd's CPU).
     parent: otel_context.Context = field(default_factory=otel_context.get_current)
 
 
-#: A delivery written claimed, with the trace (in memory) its sending continues.
+#: A delivery claimed, with the trace its sending continues (see Send.parent).
 Claimed = tuple[Delivery, otel_context.Context]
-
-
-@dataclass
-class Told:
-    """What recorded outcomes tell once their transaction has committed: the
-    metrics' counts, and whether a fallback was queued (the worker is woken)."""
-
-    counts: list[tuple[Delivery, str, str]] = field(default_factory=list)
-    fell_back: bool = False
 
 
 @dataclass
@@ -123,15 +114,11 @@ class Staged:
     """The messages a consumer's transaction is to make, gathered event by event and
     made together (:meth:`Notifier.flush`) before anything else touches what they
     write (a cancellation) and before the commit: a fetch of events costs three
-    statements, not three an event. Once the transaction has committed
-    (:meth:`Notifier.committed`): ``claimed``, the deliveries written claimed, go to the
-    worker; ``told``, what the deliveries sent within the transaction tell; ``queued``:
-    a delivery was queued due at once, the worker is woken for it."""
+    statements, not three an event. ``claimed``: the deliveries written claimed, for
+    :meth:`Notifier.hand_over` once the transaction has committed."""
 
     sends: list[Send] = field(default_factory=list)
     claimed: list[Claimed] = field(default_factory=list)
-    told: Told = field(default_factory=Told)
-    queued: bool = False
 
 
 def _check(request: Send) -> None:
@@ -225,10 +212,10 @@ class Notifier:
         """Make the messages ``staged`` holds (see :class:`Staged`)."""
         sends, staged.sends = staged.sends, []
         if sends:
-            await self.send_all_in(store, sends, staged=staged)
+            await self.send_all_in(store, sends, claimed=staged.claimed)
 
     async def send_all_in(
-        self, store: Store, requests: Sequence[Send], *, staged: Staged | None = None
+        self, store: Store, requests: Sequence[Send], *, claimed: list[Claimed] | None = None
     ) -> list[Message]:
         """The messages of ``requests`` (in their order) and their first deliveries,
         recorded inside the caller's transaction in three statements whatever their
@@ -238,23 +225,18 @@ class Notifier:
         for first: a consumer's events are new nearly always (its record of processed
         events says so), and the messages' unique source_key finds the rest.
 
-        With ``staged``, a delivery due at once is written already claimed (SENDING,
-        its attempt counted, as the worker's claim would leave it). If its provider
-        sends within our transaction (:attr:`Provider.in_transaction`: the sandboxes,
-        whose sending is a row of this database), it is sent now and its outcome
-        recorded in the same transaction: a message alone costs one transaction, not
-        two, and a rollback takes back its sending too. Otherwise it is added to
-        ``staged.claimed``, for the worker once the caller's transaction has committed
-        (:meth:`committed`): sent without a claim of its own, a write transaction (and
-        on SQLite a synced commit) less a message, and one less on the way from the
-        event to the provider."""
+        With ``claimed``, a delivery due at once is written already claimed (SENDING,
+        its attempt counted, as the worker's claim would leave it) and added to
+        ``claimed``, for the caller to :meth:`hand_over` once its transaction has
+        committed: the worker sends it without a claim of its own, a write
+        transaction (and on SQLite a synced commit) less a message, and one less
+        on the way from the event to the provider."""
         for request in requests:
             _check(request)
         contacts = await store.contacts_of({r.citizen_id for r in requests}) if requests else {}
         now = self.clock()
         made: list[tuple[Send, Message, list[Delivery]]] = []
-        handing: list[Claimed] = []  # for the worker, once their message is written
-        sending: list[Claimed] = []  # sent in this transaction, once their message is written
+        handing: list[Claimed] = []  # claimed, once their message is written
         for request in requests:
             chosen = self.templates.get(request.template)
             known = contacts.get(request.citizen_id) or Contacts(request.citizen_id)
@@ -297,33 +279,27 @@ class Notifier:
             if routes:
                 channel, address = routes[0]
                 due = self._due(message, request.not_before or now)
-                # Claimed at once unless a cancellation may still withdraw it (a reminder
-                # whose time is past: cancelling takes only what is QUEUED); then sent
-                # within this transaction, or handed to the worker after it (see above).
-                now_sent = self.providers[channel].in_transaction
+                # Not one a cancellation may still withdraw (a reminder whose time is
+                # past): cancelling takes only what is QUEUED.
                 if (
-                    staged is not None
+                    claimed is not None
                     and due <= now
                     and request.cancel_key is None
-                    and (now_sent or len(staged.claimed) + len(handing) + len(self._handed) < HAND_OVER_LIMIT)
+                    and len(claimed) + len(handing) + len(self._handed) < HAND_OVER_LIMIT
                 ):
                     delivery = self._delivery(message, channel, address, Status.SENDING, due, context)
-                    (sending if now_sent else handing).append((delivery, request.parent))
+                    handing.append((delivery, request.parent))
+                    deliveries.append(delivery)
                 else:
-                    delivery = self._delivery(message, channel, address, Status.QUEUED, due, context)
-                    if staged is not None and due <= now:
-                        staged.queued = True
-                deliveries.append(delivery)
+                    deliveries.append(self._delivery(message, channel, address, Status.QUEUED, due, context))
             made.append((request, message, deliveries))
         written = await store.add_messages([message for _, message, _ in made])
         # One made before (or by a concurrent twin) is not written, nor are its deliveries.
+        if claimed is not None:
+            claimed += [(d, parent) for d, parent in handing if d.message_id in written]
         news = [d for _, message, deliveries in made if message.id in written for d in deliveries]
         if news:
             await store.add_deliveries(news)
-        if staged is not None:
-            staged.claimed += [(d, parent) for d, parent in handing if d.message_id in written]
-            if sending := [(d, parent) for d, parent in sending if d.message_id in written]:
-                await self._deliver(sending, store, staged.told)
         # What was just written, as a read would give it back (not read again: a
         # crowd's confirmations would pay two more queries and a seal opened each).
         result = []
@@ -374,14 +350,11 @@ class Notifier:
         return await store.cancel(cancel_key, reason, self.clock())
 
     # delivering
-    def committed(self, staged: Staged) -> None:
-        """The transaction ``staged`` belongs to has committed: the deliveries it
-        wrote claimed go to the worker's next round, what it sent is counted. The
-        worker is woken only for what it has to do (a message sent within the
-        transaction leaves it asleep: woken, it would look for due deliveries)."""
-        self._handed += staged.claimed
-        self._tell(staged.told)
-        if staged.claimed or staged.queued:
+    def hand_over(self, claimed: list[Claimed]) -> None:
+        """Deliveries ``send_in`` wrote claimed, their transaction now committed: the
+        worker's next round sends them."""
+        if claimed:
+            self._handed += claimed
             self.on_queued()
 
     async def release_handed(self) -> int:
@@ -431,29 +404,17 @@ class Notifier:
         del self._handed[:take]
         if not claimed:
             return 0
-        told = Told()
-        await self._deliver(claimed, None, told)
-        self._tell(told)
-        return len(claimed)
-
-    async def _deliver(self, claimed: list[Claimed], store: Store | None, told: Told) -> None:
-        """Send ``claimed``, each under a span continuing its trace, and record their
-        outcomes: in ``store``'s transaction, or else in one of their own (a round's);
-        ``told`` gathers what to tell once that has committed."""
         spans = {d.id: self._span(d, parent) for d, parent in claimed}
         try:
             outcomes = await self._send_all([d for d, _ in claimed])
             for delivery, outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     spans[delivery.id].record_exception(outcome)
-            if store is not None:
-                await self._record_in(store, outcomes, told)
-            else:
-                async with self.uow.write() as own:
-                    await self._record_in(own, outcomes, told)
+            await self._record(outcomes)
         finally:
             for span in spans.values():
                 span.end()
+        return len(claimed)
 
     async def _any_due(self, now: dt.datetime) -> bool:
         async with self.uow.read() as store:
@@ -509,62 +470,61 @@ class Notifier:
         await asyncio.gather(*work)
         return [(d, outcomes[d.id]) for d in claimed]
 
-    async def _record_in(self, store: Store, outcomes: list[tuple[Delivery, Outcome]], told: Told) -> None:
-        """Every outcome of a round in the caller's transaction: the accepted ones in
-        one statement, a retry or a failure (rare) each as before; what to tell the
-        metrics (and whether a fallback was queued) goes to ``told``, for after the commit."""
+    async def _record(self, outcomes: list[tuple[Delivery, Outcome]]) -> None:
+        """Every outcome of a round in one transaction: the accepted ones in one
+        statement, a retry or a failure (rare) each as before."""
         now = self.clock()
         sent = []
         kept: list[tuple[str, Delivery]] = []  # the sandboxes' records (Accepted.keep_record)
-        counts = told.counts
-        for delivery, outcome in outcomes:
-            if isinstance(outcome, Accepted):
-                provider = None if outcome is INBOX_DELIVERED else self.providers[delivery.channel]
-                state = Status.DELIVERED if outcome.delivered else Status.SENDING
-                if outcome.keep_record and provider is not None:
-                    kept.append((provider.name, delivery))
-                sent.append(
-                    Sent(
-                        delivery.id,
-                        state,
-                        provider.name if provider else None,
-                        outcome.provider_ref or None,
+        counts: list[tuple[Delivery, str, str]] = []  # told to the metrics once committed
+        fell_back = False
+        async with self.uow.write() as store:
+            for delivery, outcome in outcomes:
+                if isinstance(outcome, Accepted):
+                    provider = None if outcome is INBOX_DELIVERED else self.providers[delivery.channel]
+                    state = Status.DELIVERED if outcome.delivered else Status.SENDING
+                    if outcome.keep_record and provider is not None:
+                        kept.append((provider.name, delivery))
+                    sent.append(
+                        Sent(
+                            delivery.id,
+                            state,
+                            provider.name if provider else None,
+                            outcome.provider_ref or None,
+                        )
                     )
-                )
-                counts.append((delivery, state.value, provider.name if provider else "inbox"))
-            elif isinstance(outcome, Permanent):
-                await self._fail_in(store, delivery, outcome.reason, now)
-                counts.append((delivery, "failed", self._provider_name(delivery)))
-                told.fell_back = True
-            elif not isinstance(outcome, ProviderError | TimeoutError):
-                # Whether it went out is unknown: left SENDING, the stuck-delivery
-                # sweep tries it again after STUCK_AFTER (as a crash would be).
-                continue
-            else:
-                reason = getattr(outcome, "reason", "") or "the provider did not answer in time"
-                if delivery.attempts >= self.retry.max_attempts:
-                    await self._fail_in(
-                        store, delivery, f"gave up after {delivery.attempts} tries: {reason}", now
-                    )
+                    counts.append((delivery, state.value, provider.name if provider else "inbox"))
+                elif isinstance(outcome, Permanent):
+                    await self._fail_in(store, delivery, outcome.reason, now)
                     counts.append((delivery, "failed", self._provider_name(delivery)))
-                    told.fell_back = True
+                    fell_back = True
+                elif not isinstance(outcome, ProviderError | TimeoutError):
+                    # Whether it went out is unknown: left SENDING, the stuck-delivery
+                    # sweep tries it again after STUCK_AFTER (as a crash would be).
+                    continue
                 else:
-                    counts.append((delivery, "retrying", self._provider_name(delivery)))
-                    await store.update_delivery(
-                        delivery.id,
-                        status=Status.QUEUED,
-                        reason=reason,
-                        due_at=now + self.retry.delay(delivery.attempts),
-                        now=now,
-                    )
-        # When the provider took them, by the wall clock, as the sandbox itself would say.
-        await store.keep_records(kept, dt.datetime.now(dt.UTC))
-        await store.record_sent(sent, now)
-
-    def _tell(self, told: Told) -> None:
-        for counted, entered, provider_name in told.counts:
+                    reason = getattr(outcome, "reason", "") or "the provider did not answer in time"
+                    if delivery.attempts >= self.retry.max_attempts:
+                        await self._fail_in(
+                            store, delivery, f"gave up after {delivery.attempts} tries: {reason}", now
+                        )
+                        counts.append((delivery, "failed", self._provider_name(delivery)))
+                        fell_back = True
+                    else:
+                        counts.append((delivery, "retrying", self._provider_name(delivery)))
+                        await store.update_delivery(
+                            delivery.id,
+                            status=Status.QUEUED,
+                            reason=reason,
+                            due_at=now + self.retry.delay(delivery.attempts),
+                            now=now,
+                        )
+            # When the provider took them, by the wall clock, as the sandbox itself would say.
+            await store.keep_records(kept, dt.datetime.now(dt.UTC))
+            await store.record_sent(sent, now)
+        for counted, entered, provider_name in counts:
             self._count(counted, entered, provider_name)
-        if told.fell_back:
+        if fell_back:
             self.on_queued()
 
     def _count(self, delivery: Delivery, state: str, provider: str) -> None:
