@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from sqlalchemy import DateTime, Row, String, and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
@@ -16,6 +15,7 @@ from services.notify.adapters.sandbox import to_lookup
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
 from services.notify.service_layer.ports import Sent
+from services.runtime.consumer import insert_built_once
 from services.runtime.db import as_utc, upsert
 from services.runtime.pii import PiiCipher
 
@@ -25,8 +25,8 @@ from services.runtime.pii import PiiCipher
 #: … VALUES (…), (…) … RETURNING); the ids given back are the ones written, not those
 #: whose source_key was there already.
 _INSERT_MESSAGES = {
-    "postgresql": postgresql.insert(orm.messages).on_conflict_do_nothing().returning(orm.messages.c.id),
-    "sqlite": sqlite.insert(orm.messages).on_conflict_do_nothing().returning(orm.messages.c.id),
+    dialect: insert_built_once(orm.messages, dialect).on_conflict_do_nothing().returning(orm.messages.c.id)
+    for dialect in ("postgresql", "sqlite")
 }
 #: The contacts of a batch's citizens in one query (an expanding IN: one cached statement).
 _SELECT_CONTACTS = select(orm.contacts).where(
@@ -103,6 +103,9 @@ class SqlStore:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher) -> None:
         self.conn = conn
         self.cipher = cipher
+        #: The sealed form of each address the contacts read in this transaction gave:
+        #: a delivery to one of them stores the same token, not one sealed again.
+        self._sealed: dict[str, str] = {}
 
     def _seal(self, plain: str | None) -> str | None:
         return self.cipher.seal(plain) if plain else None
@@ -120,12 +123,19 @@ class SqlStore:
                 citizen_id=row.citizen_id,
                 language=row.language,
                 preferred=Channel(row.preferred) if row.preferred else None,
-                phone=self._open(row.phone_sealed),
+                phone=self._opened(row.phone_sealed),
                 wechat_openids=json.loads(self._open(row.wechat_openids_sealed) or "{}"),
-                app_device_token=self._open(row.app_device_token_sealed),
+                app_device_token=self._opened(row.app_device_token_sealed),
             )
             for row in rows
         }
+
+    def _opened(self, sealed: str | None) -> str | None:
+        """An address opened, its token kept for the deliveries to it (see _sealed)."""
+        plain = self._open(sealed)
+        if plain is not None and sealed is not None:
+            self._sealed[plain] = sealed
+        return plain
 
     async def save_contacts(self, contacts: Contacts) -> None:
         values = {
@@ -250,7 +260,7 @@ class SqlStore:
                     "id": x.id,
                     "message_id": x.message_id,
                     "channel": x.channel.value,
-                    "address_sealed": self.cipher.seal(x.address),
+                    "address_sealed": self._sealed.get(x.address) or self.cipher.seal(x.address),
                     "title": x.title,
                     "body": x.body,
                     "status": x.status.value,
