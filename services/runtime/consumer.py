@@ -14,18 +14,16 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from opentelemetry import trace
 from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.runtime import metrics, telemetry
-from services.runtime.db import Database
+from services.runtime.db import Database, insert_built_once
 from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus
 from services.runtime.worker import BackgroundLoop
 
@@ -41,30 +39,6 @@ def processed_events_table(metadata: MetaData) -> Table:
         Column("processed_at", DateTime(timezone=True), nullable=False),
         PrimaryKeyConstraint("consumer", "event_id"),
     )
-
-
-def insert_built_once(table: Table, dialect: str) -> Any:
-    """``INSERT`` into ``table`` in ``dialect`` ("sqlite" or "postgresql") for one
-    statement with an ``on_conflict_*`` clause, built once (a module's or an object's
-    constant), which SQLAlchemy then compiles once. Its dialect's own statement is
-    compiled again at every execution, its on-conflict clause having no cache key (a
-    fifth of a lone event's CPU in notify, decision 120). Here each call has a class of
-    its own: SQLAlchemy's cache key holds the class, which tells the statement apart,
-    and leaves out the on-conflict clause. One call, one statement: two clauses put on
-    one call's insert would share a key."""
-    base = postgresql.Insert if dialect == "postgresql" else sqlite.Insert
-    built_once = type(
-        f"{table.name}_{base.__name__}_built_once",
-        (base,),
-        {
-            "inherit_cache": True,
-            "_cache_key_traversal": [
-                (name, kind) for name, kind in base._traverse_internals if name != "_post_values_clause"
-            ],
-            "__module__": __name__,
-        },
-    )
-    return built_once(table)
 
 
 @dataclass(frozen=True)

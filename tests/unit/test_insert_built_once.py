@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
 from sqlalchemy.dialects import sqlite
 
-from services.runtime.consumer import insert_built_once
+from services.runtime.db import insert_built_once
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String))

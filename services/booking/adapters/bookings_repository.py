@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Boolean, Row, Table, TextClause, and_, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
@@ -31,7 +31,7 @@ from services.booking.domain.bookings import (
     WaitStatus,
 )
 from services.booking.service_layer.unit_of_work import Claimed, SlotContext
-from services.runtime.db import as_utc
+from services.runtime.db import as_utc, dialect_insert
 
 b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
@@ -39,13 +39,11 @@ b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 class SqlBookingRepository:
     def __init__(self, conn: AsyncConnection, touched: Touched | None = None) -> None:
         self.conn = conn
+        self._insert = dialect_insert(conn.dialect.name)
         self._postgres = conn.dialect.name == "postgresql"
         #: Slots whose count this transaction changed, with the counts each change
         #: returned: their vacancy goes to the gateways at the commit (adapters/vacancy.py).
         self.touched: Touched = touched if touched is not None else {}
-
-    def _insert(self, table: Any) -> Any:
-        return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
     # what a booking needs to know, in one read
     async def slot_context(

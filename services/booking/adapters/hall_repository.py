@@ -38,7 +38,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -49,7 +48,7 @@ from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
 from services.booking.service_layer.unit_of_work import Occupied
-from services.runtime.db import as_utc
+from services.runtime.db import as_utc, dialect_insert, insert_built_once
 
 t, seqs, b = orm.hall_tickets, orm.hall_sequences, orm.bookings
 
@@ -144,9 +143,9 @@ def _mark_coming_up(postgres: bool) -> Any:
     )
 
 
-def _next_number(insert: Any) -> Any:
+def _next_number(dialect: str) -> Any:
     return (
-        insert(seqs)
+        insert_built_once(seqs, dialect)
         .values(
             office_id=bindparam("p_office"),
             day=bindparam("p_on_day"),
@@ -163,7 +162,7 @@ def _next_number(insert: Any) -> Any:
 
 _CALL_NEXT = {True: _call_next(True), False: _call_next(False)}
 _MARK_COMING_UP = {True: _mark_coming_up(True), False: _mark_coming_up(False)}
-_NEXT_NUMBER = {True: _next_number(postgresql.insert), False: _next_number(sqlite.insert)}
+_NEXT_NUMBER = {True: _next_number("postgresql"), False: _next_number("sqlite")}
 _FINISH_AT_COUNTER = (
     update(t)
     .where(
@@ -283,10 +282,8 @@ _CALL_AND_HEAD = _call_and_head()
 class SqlHallRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self._insert = dialect_insert(conn.dialect.name)
         self._postgres = conn.dialect.name == "postgresql"
-
-    def _insert(self, table: Any) -> Any:
-        return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
     async def hall_office(self, office_id: str) -> HallOffice | None:
         row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()

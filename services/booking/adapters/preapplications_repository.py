@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
@@ -24,7 +23,7 @@ from services.booking.domain.preapplications import (
     PreApplication,
     Status,
 )
-from services.runtime.db import as_utc
+from services.runtime.db import as_utc, dialect_insert
 from services.runtime.pii import PiiCipher
 
 p, ch, at, en, fo = (
@@ -39,6 +38,7 @@ p, ch, at, en, fo = (
 class SqlPreApplicationRepository:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher | None) -> None:
         self.conn = conn
+        self._insert = dialect_insert(conn.dialect.name)
         self._cipher = cipher
         self._postgres = conn.dialect.name == "postgresql"
 
@@ -47,9 +47,6 @@ class SqlPreApplicationRepository:
         if self._cipher is None:  # pragma: no cover - the composition root always gives one
             raise RuntimeError("booking's unit of work was built without a cipher")
         return self._cipher
-
-    def _insert(self, table: Any) -> Any:
-        return (postgresql.insert if self._postgres else sqlite.insert)(table)
 
     # forms (catalogue data)
 

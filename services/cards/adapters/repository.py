@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import TextClause, Update, bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cards.adapters import orm
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status, Transition
 from services.cards.service_layer.ports import CourierEvent
 from services.cards.service_layer.unit_of_work import KeyClaim, Move, NewApplication
-from services.runtime.db import as_utc
+from services.runtime.db import as_utc, insert_built_once
 from services.runtime.pii import PiiCipher
 
 a = orm.applications
@@ -76,8 +75,7 @@ _HELD = (Status.DELIVERED.value, Status.COLLECTED.value)
 def _claim_keys(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING`` the keys claimed, for many rows in
     one statement (SQLAlchemy's "insertmanyvalues"), in the dialect at hand."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(k).on_conflict_do_nothing().returning(k.c.citizen_id, k.c.key)
+    return insert_built_once(k, dialect).on_conflict_do_nothing().returning(k.c.citizen_id, k.c.key)
 
 
 @functools.cache

@@ -15,8 +15,7 @@ from services.notify.adapters.sandbox import to_lookup
 from services.notify.domain.messages import Delivery, Message
 from services.notify.domain.model import Addresses, Channel, Contacts, Status
 from services.notify.service_layer.ports import Sent
-from services.runtime.consumer import insert_built_once
-from services.runtime.db import as_utc, upsert
+from services.runtime.db import as_utc, insert_built_once, upsert
 from services.runtime.pii import PiiCipher
 
 #: Statements built once (per dialect): built per call, SQLAlchemy would make and
