@@ -15,7 +15,7 @@ from uvicorn.main import STARTUP_FAILURE
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.runtime import metrics
-from services.runtime.lifecycle import configure_logging, load_settings, supervise
+from services.runtime.lifecycle import configure_logging, freeze_what_is_built, load_settings, supervise
 from services.runtime.telemetry import setup_tracing
 
 
@@ -51,6 +51,7 @@ def main() -> None:
         sys.exit(supervise("gateway", settings.gateway_workers))
     setup_tracing("gateway", settings.data_dir)
     app = create_app(settings)
+    freeze_what_is_built()
     # On a port of its own, not the public one: what the platform measures is for
     # the SREs' Prometheus, not for whoever reaches the gateway.
     # (Unless it is the HTTP port itself: create_app then serves /metrics as a route.)

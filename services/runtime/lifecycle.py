@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -115,6 +116,15 @@ def supervise(name: str, workers: int) -> int:
     return code
 
 
+def freeze_what_is_built() -> None:
+    """Moves every object alive now (the modules, the composition root's objects) out
+    of the collector's reach: a full collection then walks only what requests make.
+    A full collection walking them all took about 160 ms in notify, 0.4 ms of CPU a
+    lone message; 0.1 ms once frozen (docs/performance.md, notify delivery)."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]) -> None:
     """A service process: logging and tracing set up, then the host built and run
     until a signal. A port already in use is a one-line message, not a traceback.
@@ -125,6 +135,7 @@ def serve(name: str, settings: ServiceSettings, build: Callable[[], ServiceHost]
     if setup_tracing(name, settings.data_dir) is not None:
         instrument_sql()
     host = build()
+    freeze_what_is_built()
     metrics.serve(settings.metrics_port(name, settings.worker_index or 0), settings.grpc_host)
     try:
         # libuv's loop: asyncpg, grpc.aio's poller and NATS run on it at a fraction of
