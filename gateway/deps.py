@@ -216,23 +216,29 @@ class StaffToken(HTTPBearer):
         if claims.role not in STAFF_ROLE_NAMES:
             raise Problem(401, "token_invalid", "The token is not valid.", field="Authorization")
         role: StaffRoleName = claims.role
-        if self.roles and role not in self.roles:
+        caller = Caller.staff(Role(role), claims.subject, claims.office)
+        return self.admit(
+            Staff(
+                claims.subject,
+                claims.username,
+                role,
+                claims.office or None,
+                credentials.credentials,
+                _call(request, caller),
+                claims.session_id,
+            )
+        )
+
+    def admit(self, member: Staff) -> Staff:
+        """The member, unless this dependency names roles and theirs is not one (403)."""
+        if self.roles and member.role not in self.roles:
             raise Problem(
                 403,
                 "forbidden",
                 f"This needs one of the staff roles: {', '.join(self.roles)}.",
                 field="Authorization",
             )
-        caller = Caller.staff(Role(role), claims.subject, claims.office)
-        return Staff(
-            claims.subject,
-            claims.username,
-            role,
-            claims.office or None,
-            credentials.credentials,
-            _call(request, caller),
-            claims.session_id,
-        )
+        return member
 
 
 def staff(*roles: StaffRoleName) -> StaffToken:
