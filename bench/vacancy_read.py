@@ -11,9 +11,11 @@ for a fixed time after a short warm-up. It does this on SQLite, then on PostgreS
     .venv/bin/python bench/vacancy_read.py --database sqlite --seconds 5
     .venv/bin/python bench/vacancy_read.py --write docs/performance.md
 
-The load generator (one Python process, httpx) runs on the same machine as the
-platform and competes with it for the CPU; the results say how much CPU each side
-used. This is a benchmark, not a test: it asserts nothing about speed.
+The load generator (one Python process on uvloop, each client one keep-alive
+connection speaking HTTP/1.1 by hand; ``--client httpx`` for httpx, as before
+2026-12-07) runs on the same machine as the platform and competes with it for the
+CPU; the results say how much CPU each side used. This is a benchmark, not a test:
+it asserts nothing about speed.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvloop
 
 from bench import harness
 
@@ -40,6 +44,7 @@ OFFICE, BUSINESS = "zz-jinshui-station", "ID_CARD_RENEWAL"  # from deploy/demo/c
 DATE_RANGES = ((0, 6), (1, 3), (2, 6), (0, 2), (4, 5))
 START, END = "<!-- vacancy-read:start -->", "<!-- vacancy-read:end -->"
 REQUEST_TIMEOUT = 10.0
+LOAD_CLIENTS = {"raw": "HTTP/1.1 written by hand", "httpx": "httpx"}
 
 
 @dataclass
@@ -85,6 +90,60 @@ def slot_paths() -> list[str]:
     ]
 
 
+class RawClient:
+    """One simulated citizen on one keep-alive connection, speaking HTTP/1.1 itself:
+    each request's bytes made once, an answer read by its Content-Length. httpx
+    spends about 1 ms of CPU per request on this machine, as much as the gateway
+    does to answer it, and runs on the same two cores: at 64 clients the load
+    generator, not the platform, was the limit. (``--client httpx`` measures as
+    before.)"""
+
+    def __init__(self, url: str) -> None:
+        parsed = httpx.URL(url)
+        self.host, self.port = parsed.host, parsed.port or 80
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.requests: dict[str, bytes] = {}
+
+    async def get(self, path: str) -> int:
+        """The answer's status (its body read and dropped); an OSError or a
+        ValueError when the connection or the answer is broken."""
+        request = self.requests.get(path)
+        if request is None:
+            request = self.requests[path] = (
+                f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                "X-Mintong-Channel: web\r\nAccept: */*\r\n\r\n"
+            ).encode()
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            self.writer.write(request)
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = head.lower().find(b"\r\ncontent-length:")
+            if length < 0:
+                raise ValueError("an answer without Content-Length")
+            end = head.index(b"\r\n", length + 2)
+            await self.reader.readexactly(int(head[length + 17 : end]))
+        except (OSError, ValueError, asyncio.IncompleteReadError):
+            await self.aclose()
+            raise
+        return status
+
+    async def aclose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def __aenter__(self) -> RawClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
 def client(url: str) -> httpx.AsyncClient:
     """One simulated citizen: a client with one keep-alive connection. (Clients share no
     pool: httpx's pool spends time quadratic in its connections, which at 64 made the
@@ -97,14 +156,14 @@ def client(url: str) -> httpx.AsyncClient:
     )
 
 
-async def load(clients: list[httpx.AsyncClient], seconds: float) -> tuple[list[float], int, float]:
+async def load(clients: list[Any], seconds: float) -> tuple[list[float], int, float]:
     """Every client sends requests back to back for `seconds`: latencies, errors, elapsed."""
     paths = slot_paths()
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
 
-    async def citizen(n: int, http: httpx.AsyncClient) -> None:
+    async def citizen(n: int, http: Any) -> None:
         nonlocal errors
         i = n
         while time.perf_counter() < deadline:
@@ -113,10 +172,11 @@ async def load(clients: list[httpx.AsyncClient], seconds: float) -> tuple[list[f
             sent = time.perf_counter()
             try:
                 answer = await http.get(path)
-            except httpx.HTTPError:
+                status = answer if isinstance(answer, int) else answer.status_code
+            except (httpx.HTTPError, OSError, ValueError, asyncio.IncompleteReadError):
                 errors += 1
                 continue
-            if answer.status_code == 200:
+            if status == 200:
                 latencies.append(time.perf_counter() - sent)
             else:
                 errors += 1
@@ -147,7 +207,8 @@ async def measure_platform(database: str, args: argparse.Namespace) -> list[Resu
             print(f"  {OFFICE} {BUSINESS}: {slots} slots in the widest date range", flush=True)
         for level in args.clients:
             async with contextlib.AsyncExitStack() as stack:
-                clients = [await stack.enter_async_context(client(platform_.url)) for _ in range(level)]
+                made = client if args.client == "httpx" else RawClient
+                clients = [await stack.enter_async_context(made(platform_.url)) for _ in range(level)]
                 await load(clients, args.warmup)  # also opens the connections
                 before = platform_.cpu_seconds()
                 latencies, errors, elapsed = await load(clients, args.seconds)
@@ -254,7 +315,8 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         "",
         cpu_per_request_table(results),
         "",
-        "The machine (the load generator, one Python process using httpx, runs on it too):",
+        f"The machine (the load generator, one Python process on uvloop using {LOAD_CLIENTS[args.client]}, "
+        "runs on it too):",
         "",
         *(f"- {k}: {v}" for k, v in harness.machine()),
         f"- Software: {harness.software(pg_version)}",
@@ -273,6 +335,12 @@ async def main() -> int:
         nargs="+",
         default=list(CONCURRENCY),
         help="concurrency levels (default 1 16 64)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="the load generator's HTTP: raw (HTTP/1.1 written by hand, default) or httpx",
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
     args = parser.parse_args()
@@ -303,4 +371,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(uvloop.run(main()))

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, params
+from fastapi import APIRouter, FastAPI, params
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
@@ -21,7 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway import pages, privacy, problems
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
-from gateway.deps import CHANNELS, Call, KnownQueryRoute, channel
+from gateway.deps import CHANNEL_DESCRIPTION, CHANNELS, Call, ChannelRoute, KnownQueryRoute
 from gateway.hall_feed import QueueFeed
 from gateway.middleware import AdmissionLimit, BodyLimit, RequestTelemetry
 from gateway.routes import (
@@ -173,7 +173,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         cards.staff_router,
     ]
     for router in v1:
-        _include(app, router, prefix="/v1", dependencies=[Depends(channel)])
+        _include(app, router, prefix="/v1", route_class=ChannelRoute)
     # Providers' callbacks come from no citizen channel: they are signed instead.
     _include(app, notify.providers, prefix="/v1")
     _include(app, cards.callbacks, prefix="/v1")
@@ -184,7 +184,12 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
 
 
 def _include(
-    app: FastAPI, router: APIRouter, *, prefix: str = "", dependencies: Sequence[params.Depends] = ()
+    app: FastAPI,
+    router: APIRouter,
+    *,
+    prefix: str = "",
+    dependencies: Sequence[params.Depends] = (),
+    route_class: type[APIRoute] = KnownQueryRoute,
 ) -> None:
     """``app.include_router(router, prefix=..., dependencies=...)``, its routes made the
     app's own routes (decision 74). FastAPI keeps an included router as a branch it
@@ -192,7 +197,9 @@ def _include(
     router's version on the way: with twenty routers behind ``/v1`` that walk cost
     more than the rest of a refused booking. Each route is declared again as it was
     declared (every option ``add_api_route`` takes is the route's attribute of the
-    same name), so the routes, their dependencies and the API document are the same."""
+    same name), so the routes, their dependencies and the API document are the same.
+    ``route_class``: :class:`ChannelRoute` for the routes whose requests name their
+    channel."""
     if router.on_startup or router.on_shutdown:
         raise TypeError(f"{router!r}: start-up and shut-down belong in the app's lifespan")
     options = _route_options()
@@ -203,6 +210,7 @@ def _include(
             prefix + route.path,
             route.endpoint,
             dependencies=[*dependencies, *route.dependencies],
+            route_class_override=route_class,
             **{name: getattr(route, name) for name in options},
         )
 
@@ -227,7 +235,7 @@ def _document_problems(app: FastAPI) -> None:
             document = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            app.openapi_schema = problems.document(_channel_header(_hoist_defs(document)))
+            app.openapi_schema = problems.document(_channel_header(_hoist_defs(document), app.routes))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -250,13 +258,36 @@ def _hoist_defs(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def _channel_header(document: dict[str, Any]) -> dict[str, Any]:
-    """X-Mintong-Channel as the gateway takes it: required, one of three values (the
-    dependency reads it as optional only to answer ``invalid_channel`` itself)."""
-    for operations in document.get("paths", {}).values():
+def _channel_header(document: dict[str, Any], routes: Sequence[Any]) -> dict[str, Any]:
+    """X-Mintong-Channel as the gateway takes it: required, one of three values, on
+    every route that checks it (:class:`ChannelRoute`, not a dependency: decision
+    110) and wherever a route's own ``Channel`` parameter names it (the dependency
+    reads it as optional only to answer ``invalid_channel`` itself)."""
+    paths = document.get("paths", {})
+    for route in routes:
+        if not (isinstance(route, ChannelRoute) and route.include_in_schema):
+            continue
+        for method in route.methods or ():
+            parameters = paths[route.path_format][method.lower()].setdefault("parameters", [])
+            if not any(_is_channel(p) for p in parameters):
+                # Where a dependency of the route's would have it: after the path, the
+                # query and the route's own headers.
+                own = {f.alias for f in route.dependant.header_params}
+                at = next(
+                    (i for i, p in enumerate(parameters) if p["in"] == "header" and p["name"] not in own),
+                    None,
+                )
+                header = {"name": "x-mintong-channel", "in": "header", "required": True, "schema": {}}
+                header["description"] = CHANNEL_DESCRIPTION
+                parameters.insert(len(parameters) if at is None else at, header)
+    for operations in paths.values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "header" and parameter["name"].lower() == "x-mintong-channel":
+                if _is_channel(parameter):
                     parameter["required"] = True
                     parameter["schema"] = {"type": "string", "enum": list(CHANNELS)}
     return document
+
+
+def _is_channel(parameter: dict[str, Any]) -> bool:
+    return parameter["in"] == "header" and parameter["name"].lower() == "x-mintong-channel"

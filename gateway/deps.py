@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from gateway.clients import Clients
 from gateway.problems import Problem
@@ -38,9 +38,14 @@ class KnownQueryRoute(APIRoute):
     (as an app-wide dependency it was a solve of its own on every request, decision
     82)."""
 
+    #: Whether the request must name its channel (``X-Mintong-Channel``), checked
+    #: here right after the query (:class:`ChannelRoute`).
+    names_channel: ClassVar[bool] = False
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         names = frozenset(_query_names(self.dependant))
+        names_channel = self.names_channel
 
         async def checked(request: Request) -> Response:
             if request.scope.get("query_string"):
@@ -54,19 +59,35 @@ class KnownQueryRoute(APIRoute):
                         field=unknown[0],
                         title="Unknown query parameter",
                     )
+            if names_channel:
+                _named_channel(request)
             return await handler(request)
 
         return checked
+
+
+class ChannelRoute(KnownQueryRoute):
+    """A ``/v1`` route of the citizens' channels: the request names its channel in
+    ``X-Mintong-Channel`` (``400 invalid_channel`` otherwise), checked by the route
+    before FastAPI reads the body and solves the dependencies. As a dependency of
+    every ``/v1`` router it was one more solve per request (FastAPI solves each
+    dependency's parameters anew, about a tenth of a refused booking's CPU, decision
+    110); the API document names the header on these routes (gateway/app.py)."""
+
+    names_channel = True
 
 
 ChannelName = Literal["app", "wechat", "web"]
 CHANNELS: tuple[str, ...] = tuple(CHANNEL_PROTO)
 
 
+#: X-Mintong-Channel as the API document describes it.
+CHANNEL_DESCRIPTION = "The channel the citizen uses: app, wechat or web."
+
+
 async def channel(
     x_mintong_channel: Annotated[
-        str | None,
-        Header(description="The channel the citizen uses: app, wechat or web.", examples=["wechat"]),
+        str | None, Header(description=CHANNEL_DESCRIPTION, examples=["wechat"])
     ] = None,
 ) -> ChannelName:
     return checked_channel(x_mintong_channel)
@@ -131,11 +152,6 @@ def anonymous(request: Request) -> Call:
     return _call(request, context.ANONYMOUS)
 
 
-_bearer = HTTPBearer(auto_error=False, description="A citizen's access token from POST /v1/auth/token.")
-_staff_bearer = HTTPBearer(
-    auto_error=False, scheme_name="StaffBearer", description="A staff token from POST /v1/staff/token."
-)
-
 #: The values of services.runtime.context.Role, as the HTTP API's schemas spell them.
 StaffRoleName = Literal["window_clerk", "reviewer", "administrator", "sre"]
 #: A staff role; services see the caller as a Caller with the role (Caller.staff), and
@@ -162,56 +178,73 @@ class Staff:
     session_id: str = ""
 
 
-async def signed_in_staff(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)]
-) -> Staff:
-    """The signed-in staff member, as the token says: the gateway checks it itself
-    (signature, staff audience, expiry, session not revoked). Disabling an account or
-    changing its role or office revokes its sessions (the revocation bucket)."""
-    if credentials is None:
-        raise Problem(
-            401,
-            "unauthenticated",
-            "Staff routes need a staff token: sign in at /v1/staff/token.",
-            field="Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
+class StaffToken(HTTPBearer):
+    """The signed-in staff member, as the token says, refused (403) unless they have
+    one of ``roles`` (any role when none is named): the gateway checks the token
+    itself (signature, staff audience, expiry, session not revoked). Disabling an
+    account or changing its role or office revokes its sessions (the revocation
+    bucket).
+
+    The bearer scheme is itself the dependency (the API document's ``StaffBearer``):
+    as a scheme, a dependency on it and a role check, it was three solves per
+    request where FastAPI solves each dependency anew (decision 111)."""
+
+    def __init__(self, roles: tuple[StaffRoleName, ...] = ()) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name="StaffBearer",
+            description="A staff token from POST /v1/staff/token.",
         )
-    claims = await _checker(request).claims(
-        credentials.credentials,
-        audience=STAFF_AUDIENCE,
-        wrong_audience="This is not a staff token.",
-        expired="The staff token has expired; sign in again.",
-    )
-    if claims.role not in STAFF_ROLE_NAMES:
-        raise Problem(401, "token_invalid", "The token is not valid.", field="Authorization")
-    role: StaffRoleName = claims.role
-    caller = Caller.staff(Role(role), claims.subject, claims.office)
-    return Staff(
-        claims.subject,
-        claims.username,
-        role,
-        claims.office or None,
-        credentials.credentials,
-        _call(request, caller),
-        claims.session_id,
-    )
+        self.roles = roles
 
+    async def __call__(self, request: Request) -> Staff:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Problem(
+                401,
+                "unauthenticated",
+                "Staff routes need a staff token: sign in at /v1/staff/token.",
+                field="Authorization",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        claims = await _checker(request).claims(
+            credentials.credentials,
+            audience=STAFF_AUDIENCE,
+            wrong_audience="This is not a staff token.",
+            expired="The staff token has expired; sign in again.",
+        )
+        if claims.role not in STAFF_ROLE_NAMES:
+            raise Problem(401, "token_invalid", "The token is not valid.", field="Authorization")
+        role: StaffRoleName = claims.role
+        caller = Caller.staff(Role(role), claims.subject, claims.office)
+        return self.admit(
+            Staff(
+                claims.subject,
+                claims.username,
+                role,
+                claims.office or None,
+                credentials.credentials,
+                _call(request, caller),
+                claims.session_id,
+            )
+        )
 
-def staff(*roles: StaffRoleName) -> Callable[..., Awaitable[Staff]]:
-    """A dependency: the signed-in staff member, refused (403) unless they have one
-    of ``roles`` (any role when none is named)."""
-
-    async def dependency(member: Annotated[Staff, Depends(signed_in_staff)]) -> Staff:
-        if roles and member.role not in roles:
+    def admit(self, member: Staff) -> Staff:
+        """The member, unless this dependency names roles and theirs is not one (403)."""
+        if self.roles and member.role not in self.roles:
             raise Problem(
                 403,
                 "forbidden",
-                f"This needs one of the staff roles: {', '.join(roles)}.",
+                f"This needs one of the staff roles: {', '.join(self.roles)}.",
                 field="Authorization",
             )
         return member
 
-    return dependency
+
+def staff(*roles: StaffRoleName) -> StaffToken:
+    """A dependency: the signed-in staff member, refused (403) unless they have one
+    of ``roles`` (any role when none is named)."""
+    return StaffToken(roles)
 
 
 def require_office(member: Staff, office_id: str) -> None:
@@ -233,33 +266,48 @@ class Citizen:
     session_id: str = ""
 
 
-async def citizen(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Citizen:
+class CitizenToken(HTTPBearer):
     """The signed-in citizen: the gateway checks the token itself (signature,
-    audience = this channel, expiry, session not revoked), with no call."""
-    if credentials is None:
-        raise Problem(
-            401,
-            "unauthenticated",
-            "Sign in first.",
-            field="Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
+    audience = this channel, expiry, session not revoked), with no call.
+
+    The bearer scheme is itself the dependency (the API document's ``HTTPBearer``):
+    a dependency on the scheme was a second solve on every signed-in request
+    (decision 111)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name="HTTPBearer",
+            description="A citizen's access token from POST /v1/auth/token.",
         )
-    channel = _named_channel(request)
-    claims = await _checker(request).claims(
-        credentials.credentials,
-        audience=channel,
-        wrong_audience="This token was issued for another channel.",
-        expired="The token has expired; refresh it.",
-    )
-    return Citizen(
-        claims.subject,
-        credentials.credentials,
-        _call(request, Caller.citizen(claims.subject)),
-        channel,
-        claims.session_id,
-    )
+
+    async def __call__(self, request: Request) -> Citizen:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Problem(
+                401,
+                "unauthenticated",
+                "Sign in first.",
+                field="Authorization",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        channel = _named_channel(request)
+        claims = await _checker(request).claims(
+            credentials.credentials,
+            audience=channel,
+            wrong_audience="This token was issued for another channel.",
+            expired="The token has expired; refresh it.",
+        )
+        return Citizen(
+            claims.subject,
+            credentials.credentials,
+            _call(request, Caller.citizen(claims.subject)),
+            channel,
+            claims.session_id,
+        )
+
+
+citizen = CitizenToken()
 
 
 def signed_out(request: Request, session_id: str) -> None:

@@ -10,6 +10,7 @@ next one. The path is kept whole: paths carry ids, never personal data.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from urllib.parse import parse_qsl
@@ -19,9 +20,13 @@ REDACTED = "REDACTED"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 
 
+@functools.lru_cache(maxsize=1024)
 def redact_query(query: str) -> str:
     """``to=%2B86138…&limit=5`` → ``to=REDACTED&limit=REDACTED`` (a still-encoded
-    query: a decoded one could have an ``&`` inside a value)."""
+    query: a decoded one could have an ``&`` inside a value). Worked out once per
+    query while it is asked again (a slot list's few date ranges, read by the
+    thousand): each request's span and access-log line redact it, two parses of
+    the query that were a twentieth of a slot list's CPU."""
     names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
     return "&".join(f"{name if _NAME.fullmatch(name) else REDACTED}={REDACTED}" for name in names)
 

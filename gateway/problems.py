@@ -54,6 +54,11 @@ _GRPC_STATUS = {
 }
 
 
+#: A code's title, worked out once per code (the codes are the gateway's and the
+#: services' own, a few hundred at most).
+_title_of = functools.lru_cache(maxsize=1024)(title_of)
+
+
 class Problem(Exception):
     def __init__(
         self,
@@ -70,7 +75,7 @@ class Problem(Exception):
         self.code = code
         self.detail = detail
         self.field = field
-        self.title = title or title_of(code)
+        self.title = title or _title_of(code)
         self.headers = headers or {}
         self.errors: list[dict[str, str]] = [{"field": field, "message": detail}] if field else []
 

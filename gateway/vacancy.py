@@ -12,6 +12,7 @@ vacancy from booking's bucket (services/runtime/vacancy.py), used two ways.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,10 @@ FREED_SECONDS = 5.0
 MAX_LISTS = 1024
 
 ListKey = tuple[str, str, str, str]
+
+#: Booking's words for a full slot, written once per slot time rather than per
+#: refusal (the date and time formatting was a thirtieth of a refusal's CPU).
+_full_detail = functools.lru_cache(maxsize=4096)(slot_full_detail)
 
 
 @dataclass
@@ -76,7 +81,7 @@ class EdgeVacancy:
             if self._freed.get(slot_id, 0.0) > now:
                 return None
             self._freed = {k: v for k, v in self._freed.items() if v > now}
-        return Problem(409, "slot_full", slot_full_detail(full.date, full.start), field="slot_id")
+        return Problem(409, "slot_full", _full_detail(full.date, full.start), field="slot_id")
 
     def freed(self, slot_id: int) -> None:
         """A place of the slot was freed through this process (FREED_SECONDS)."""

@@ -4,11 +4,9 @@ never citizen tokens, and the gateway's role and office checks."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
-from collections.abc import Awaitable
 
 import argon2
 import pytest
@@ -197,21 +195,14 @@ def test_a_window_clerk_acts_only_for_their_own_office() -> None:
         require_office(member(role), "zz-office-2")
 
 
-def run(check: Awaitable[Staff]) -> Staff:
-    async def checked() -> Staff:
-        return await check
-
-    return asyncio.run(checked())
-
-
 def test_the_staff_dependency_lets_in_only_the_roles_named() -> None:
     administrators = staff("administrator")
     operators = staff("administrator", "sre")
     anyone = staff()
-    assert run(administrators(member("administrator"))).role == "administrator"
-    assert run(operators(member("sre"))).role == "sre"
-    assert run(anyone(member("reviewer"))).role == "reviewer"
+    assert administrators.admit(member("administrator")).role == "administrator"
+    assert operators.admit(member("sre")).role == "sre"
+    assert anyone.admit(member("reviewer")).role == "reviewer"
     for check, role in ((administrators, "sre"), (administrators, "window_clerk"), (operators, "reviewer")):
         with pytest.raises(Problem) as refused:
-            run(check(member(role, "zz-office-1" if role == "window_clerk" else None)))
+            check.admit(member(role, "zz-office-1" if role == "window_clerk" else None))
         assert (refused.value.status, refused.value.code) == (403, "forbidden")
