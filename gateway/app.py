@@ -261,7 +261,7 @@ def _hoist_defs(document: dict[str, Any]) -> dict[str, Any]:
 def _channel_header(document: dict[str, Any], routes: Sequence[Any]) -> dict[str, Any]:
     """X-Mintong-Channel as the gateway takes it: required, one of three values, on
     every route that checks it (:class:`ChannelRoute`, not a dependency: decision
-    110) and wherever a route's own ``Channel`` parameter names it (the dependency
+    96) and wherever a route's own ``Channel`` parameter names it (the dependency
     reads it as optional only to answer ``invalid_channel`` itself)."""
     paths = document.get("paths", {})
     for route in routes:

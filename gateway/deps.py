@@ -72,7 +72,7 @@ class ChannelRoute(KnownQueryRoute):
     before FastAPI reads the body and solves the dependencies. As a dependency of
     every ``/v1`` router it was one more solve per request (FastAPI solves each
     dependency's parameters anew, about a tenth of a refused booking's CPU, decision
-    110); the API document names the header on these routes (gateway/app.py)."""
+    96); the API document names the header on these routes (gateway/app.py)."""
 
     names_channel = True
 
@@ -187,7 +187,7 @@ class StaffToken(HTTPBearer):
 
     The bearer scheme is itself the dependency (the API document's ``StaffBearer``):
     as a scheme, a dependency on it and a role check, it was three solves per
-    request where FastAPI solves each dependency anew (decision 111)."""
+    request where FastAPI solves each dependency anew (decision 97)."""
 
     def __init__(self, roles: tuple[StaffRoleName, ...] = ()) -> None:
         super().__init__(
@@ -272,7 +272,7 @@ class CitizenToken(HTTPBearer):
 
     The bearer scheme is itself the dependency (the API document's ``HTTPBearer``):
     a dependency on the scheme was a second solve on every signed-in request
-    (decision 111)."""
+    (decision 97)."""
 
     def __init__(self) -> None:
         super().__init__(

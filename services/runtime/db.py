@@ -230,7 +230,7 @@ def insert_built_once(table: Table, dialect: str) -> Any:
     statement with an ``on_conflict_*`` clause, built once (a module's or an object's
     constant), which SQLAlchemy then compiles once. Its dialect's own statement is
     compiled again at every execution, its on-conflict clause having no cache key (a
-    fifth of a lone event's CPU in notify, decision 120). Here each call has a class of
+    fifth of a lone event's CPU in notify, decision 99). Here each call has a class of
     its own: SQLAlchemy's cache key holds the class, which tells the statement apart,
     and leaves out the on-conflict clause. One call, one statement: two clauses put on
     one call's insert would share a key."""

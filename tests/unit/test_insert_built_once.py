@@ -1,4 +1,4 @@
-"""insert_built_once (decision 120): an ON CONFLICT insert SQLAlchemy compiles once."""
+"""insert_built_once (decision 99): an ON CONFLICT insert SQLAlchemy compiles once."""
 
 from __future__ import annotations
 
