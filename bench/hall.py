@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import math
 import os
@@ -59,14 +58,12 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -769,28 +766,6 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
     return "\n".join(lines)
 
 
-def port_range(value: str) -> Any:
-    """``--ports LO-HI``: a ``harness.free_ports`` that hands out ports of that range
-    only (a shared machine's engineers each keep to their own), each bindable now."""
-    low, high = (int(x) for x in value.split("-"))
-
-    def free_ports(count: int) -> list[int]:
-        with contextlib.ExitStack() as stack:
-            found = []
-            for port in range(low, high + 1):
-                sock = stack.enter_context(socket.socket())
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                found.append(port)
-                if len(found) == count:
-                    return found
-        raise SystemExit(f"fewer than {count} free ports in {value}")
-
-    return free_ports
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     harness.platform_options(parser)
@@ -816,15 +791,9 @@ async def main() -> int:
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="booking's own CPU per request, no platform (N of each)"
     )
-    parser.add_argument(
-        "--ports",
-        type=port_range,
-        metavar="LO-HI",
-        help="the platform's ports from this range",
-    )
+    harness.ports_option(parser)
     args = parser.parse_args()
-    if args.ports:
-        harness.free_ports = args.ports
+    harness.PORT_RANGE = args.ports
     if not 1 <= args.citizens <= 5000 or not 0 <= args.walk_ins <= 20000 or not 1 <= args.counters <= 200:
         parser.error("--citizens in [1, 5000], --walk-ins in [0, 20000], --counters in [1, 200]")
     databases = [args.database] if args.database else ["sqlite", "postgresql"]

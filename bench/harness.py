@@ -53,13 +53,47 @@ def nats_binary() -> str:
     return shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
 
 
+#: ``--ports LO-HI`` (:func:`ports_option`): the platform's ports come from this range
+#: only, on a shared machine where each engineer keeps to their own; None: any free.
+PORT_RANGE: tuple[int, int] | None = None
+
+
 def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now (all held open together, so they differ)."""
+    """Ports nobody listens on now (all held open together, so they differ), from
+    PORT_RANGE when one is set."""
     with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+        if PORT_RANGE is None:
+            socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+            for s in socks:
+                s.bind(("127.0.0.1", 0))
+            return [s.getsockname()[1] for s in socks]
+        low, high = PORT_RANGE
+        found = []
+        for port in range(low, high + 1):
+            sock = stack.enter_context(socket.socket())
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            found.append(port)
+            if len(found) == count:
+                return found
+        raise SystemExit(f"fewer than {count} free ports in {low}-{high}")
+
+
+def ports_option(parser: argparse.ArgumentParser) -> None:
+    """``--ports LO-HI``, which the bench then gives PORT_RANGE."""
+
+    def port_range(value: str) -> tuple[int, int]:
+        low, _, high = value.partition("-")
+        return int(low), int(high)
+
+    parser.add_argument(
+        "--ports",
+        type=port_range,
+        metavar="LO-HI",
+        help="the platform's ports from this range (default: any free)",
+    )
 
 
 def _stat(pid: int | str) -> list[str]:

@@ -36,15 +36,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import math
 import os
 import shlex
-import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -391,27 +388,6 @@ async def measure_platform(database: str, args: argparse.Namespace) -> list[Run]
     return runs
 
 
-def ports_in(first: int, last: int) -> Callable[[int], list[int]]:
-    """harness.free_ports drawing from first..last only (a shared machine where each
-    engineer keeps to a range of ports)."""
-
-    def free_ports(count: int) -> list[int]:
-        with contextlib.ExitStack() as stack:
-            found = []
-            for port in range(first, last + 1):
-                s = stack.enter_context(socket.socket())
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                found.append(port)
-                if len(found) == count:
-                    return found
-        raise SystemExit(f"fewer than {count} free ports in {first}-{last}")
-
-    return free_ports
-
-
 # ---------------------------------------------------------------- the report
 
 
@@ -501,18 +477,14 @@ async def main() -> int:
         "--timeout", type=float, default=60.0, help="seconds after the last publish to wait (default 60)"
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
-    parser.add_argument(
-        "--ports", metavar="FIRST-LAST", help="take the platform's ports from this range (default: any free)"
-    )
+    harness.ports_option(parser)
     parser.add_argument(
         "--repo",
         type=Path,
         help="run the platform from this checkout (a before row: with PYTHONPATH pointing there too)",
     )
     args = parser.parse_args()
-    if args.ports:
-        first, _, last = args.ports.partition("-")
-        harness.free_ports = ports_in(int(first), int(last))  # type: ignore[assignment]
+    harness.PORT_RANGE = args.ports
     if args.repo:
         harness.REPO, harness.LAUNCHER = args.repo, args.repo / "deploy" / "local" / "up.py"
     if not 1 <= args.events <= 5000:

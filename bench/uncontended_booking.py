@@ -61,7 +61,6 @@ import math
 import os
 import secrets
 import shlex
-import socket
 import sys
 import time
 import uuid
@@ -594,28 +593,6 @@ def report(results: list[Result], command: str) -> str:
     return "\n".join(lines)
 
 
-def port_range(value: str) -> Any:
-    """``--ports LO-HI``: a ``harness.free_ports`` that hands out ports of that range
-    only (a shared machine's engineers each keep to their own), each bindable now."""
-    low, high = (int(x) for x in value.split("-"))
-
-    def free_ports(count: int) -> list[int]:
-        with contextlib.ExitStack() as stack:
-            found = []
-            for port in range(low, high + 1):
-                sock = stack.enter_context(socket.socket())
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                found.append(port)
-                if len(found) == count:
-                    return found
-        raise SystemExit(f"fewer than {count} free ports in {value}")
-
-    return free_ports
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -641,15 +618,9 @@ async def main() -> int:
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="booking's own CPU per booking, no platform (N bookings)"
     )
-    parser.add_argument(
-        "--ports",
-        type=port_range,
-        metavar="LO-HI",
-        help="the platform's ports from this range",
-    )
+    harness.ports_option(parser)
     args = parser.parse_args()
-    if args.ports:
-        harness.free_ports = args.ports
+    harness.PORT_RANGE = args.ports
     if args.in_process:
         await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
         try:
