@@ -90,60 +90,6 @@ def slot_paths() -> list[str]:
     ]
 
 
-class RawClient:
-    """One simulated citizen on one keep-alive connection, speaking HTTP/1.1 itself:
-    each request's bytes made once, an answer read by its Content-Length. httpx
-    spends about 1 ms of CPU per request on this machine, as much as the gateway
-    does to answer it, and runs on the same two cores: at 64 clients the load
-    generator, not the platform, was the limit. (``--client httpx`` measures as
-    before.)"""
-
-    def __init__(self, url: str) -> None:
-        parsed = httpx.URL(url)
-        self.host, self.port = parsed.host, parsed.port or 80
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.requests: dict[str, bytes] = {}
-
-    async def get(self, path: str) -> int:
-        """The answer's status (its body read and dropped); an OSError or a
-        ValueError when the connection or the answer is broken."""
-        request = self.requests.get(path)
-        if request is None:
-            request = self.requests[path] = (
-                f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                "X-Mintong-Channel: web\r\nAccept: */*\r\n\r\n"
-            ).encode()
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            self.writer.write(request)
-            head = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = head.lower().find(b"\r\ncontent-length:")
-            if length < 0:
-                raise ValueError("an answer without Content-Length")
-            end = head.index(b"\r\n", length + 2)
-            await self.reader.readexactly(int(head[length + 17 : end]))
-        except (OSError, ValueError, asyncio.IncompleteReadError):
-            await self.aclose()
-            raise
-        return status
-
-    async def aclose(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
-
-    async def __aenter__(self) -> RawClient:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
-
-
 def client(url: str) -> httpx.AsyncClient:
     """One simulated citizen: a client with one keep-alive connection. (Clients share no
     pool: httpx's pool spends time quadratic in its connections, which at 64 made the
@@ -207,7 +153,7 @@ async def measure_platform(database: str, args: argparse.Namespace) -> list[Resu
             print(f"  {OFFICE} {BUSINESS}: {slots} slots in the widest date range", flush=True)
         for level in args.clients:
             async with contextlib.AsyncExitStack() as stack:
-                made = client if args.client == "httpx" else RawClient
+                made = client if args.client == "httpx" else harness.RawClient
                 clients = [await stack.enter_async_context(made(platform_.url)) for _ in range(level)]
                 await load(clients, args.warmup)  # also opens the connections
                 before = platform_.cpu_seconds()
