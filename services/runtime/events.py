@@ -197,8 +197,9 @@ class EventBus:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self.nc is not None:
-            # close, not drain: every publish here awaits its ack, so nothing is
-            # pending, and drain waits up to 30 s on a consumer's open pull request.
+            # close, not drain: the relay waits for its batch's acks (a row whose ack
+            # is lost stays unsent and goes out again), and drain waits up to 30 s on
+            # a consumer's open pull request.
             try:
                 await self.nc.close()
             except OSError as exc:  # the server went first: nothing left to flush

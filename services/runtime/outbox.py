@@ -23,6 +23,7 @@ from typing import Any
 from google.protobuf.message import Message
 from nats.js.errors import NoStreamResponseError
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -277,6 +278,7 @@ class OutboxRelay(BackgroundLoop):
 
     async def _send_and_settle(self, pipeline: Pipeline, rows: Sequence[Any], sent: list[int]) -> None:
         last_of_stream: dict[str, str] = {}
+        parents: dict[str, Context] = {}  # the writers' trace contexts, parsed once each
         pending: list[tuple[Any, trace.Span, asyncio.Future[dict[str, Any]]]] = []
         failure: BaseException | None = None
         try:
@@ -290,7 +292,9 @@ class OutboxRelay(BackgroundLoop):
                     if stream in last_of_stream:
                         headers[EXPECTED_LAST_MSG_ID] = last_of_stream[stream]
                     last_of_stream[stream] = row.id
-                span = self._span(row)
+                if row.headers not in parents:  # a request's or a journey step's rows share one
+                    parents[row.headers] = telemetry.extract(json.loads(row.headers))
+                span = self._span(row, parents[row.headers])
                 propagate.inject(headers, context=trace.set_span_in_context(span))
                 try:
                     future = await pipeline.publish(row.subject, row.payload, headers)
@@ -362,12 +366,12 @@ class OutboxRelay(BackgroundLoop):
             return stream
         return self._streams[subject]
 
-    def _span(self, row: Any) -> trace.Span:
-        """The row's producer span, a child of the writer's span (the trace context
-        stored with the row); the consumer's span will be its child."""
+    def _span(self, row: Any, parent: Context) -> trace.Span:
+        """The row's producer span, a child of the writer's span (``parent``, from the
+        trace context stored with the row); the consumer's span will be its child."""
         return self._tracer.start_span(
             f"{row.subject} publish",
-            context=telemetry.extract(json.loads(row.headers)),
+            context=parent,
             kind=trace.SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
