@@ -307,7 +307,7 @@ class OutboxRelay(BackgroundLoop):
                     await self._settle(pipeline, settling, sent)
         except BaseException as exc:  # a refusal, or the connection went: what was sent may be acked
             failure = exc
-        if pending:  # stopped (a cancellation): only the acks already in count
+        if pending:  # the acks of what was sent; on a cancellation only those already in
             wait = not isinstance(failure, asyncio.CancelledError)
             await self._settle(pipeline, pending, sent, failed=failure is not None, wait=wait)
         if failure is not None:
