@@ -22,7 +22,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 from nats.js.errors import NoStreamResponseError
-from opentelemetry import trace
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -45,7 +46,7 @@ from sqlalchemy.sql.dml import Insert
 
 from services.runtime import telemetry
 from services.runtime.db import Database, as_utc
-from services.runtime.events import EVENT_TYPE, MSG_ID, EventBus, subject_of
+from services.runtime.events import EVENT_TYPE, EXPECTED_LAST_MSG_ID, MSG_ID, EventBus, Pipeline, subject_of
 from services.runtime.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ class OutboxRelay(BackgroundLoop):
         #: Published rows are kept this long (to see what was sent), then deleted.
         self.keep_published = keep_published
         self._tracer = telemetry.tracer(__name__)
+        self._streams: dict[str, str | None] = {}
 
     async def _run(self) -> None:
         backoff = 0.0
@@ -222,11 +224,11 @@ class OutboxRelay(BackgroundLoop):
         dies or loses its connection frees it; a row it published but could not
         mark goes out again and JetStream drops it (Nats-Msg-Id). SQLite needs no
         lock: its file has one process."""
-        js = await self.bus.jetstream()
+        pipeline = await self.bus.pipeline()
         if self.db.is_sqlite:
             async with self.db.read() as conn:
                 rows = await self._unsent(conn)
-            return await self._publish_rows(js, rows, self._mark_apart)
+            return await self._publish_rows(pipeline, rows, self._mark_apart)
         failure: Exception | None = None
         async with self.db.write() as conn:
             await conn.execute(
@@ -239,7 +241,7 @@ class OutboxRelay(BackgroundLoop):
                 await self._mark(conn, sent)
 
             try:
-                sent = await self._publish_rows(js, rows, mark)
+                sent = await self._publish_rows(pipeline, rows, mark)
             except Exception as exc:  # commit the marks of the rows before it first
                 failure = exc
         if failure is not None:
@@ -257,17 +259,126 @@ class OutboxRelay(BackgroundLoop):
         ).all()
 
     async def _publish_rows(
-        self, js: Any, rows: Sequence[Any], mark: Callable[[list[int]], Awaitable[None]]
+        self, pipeline: Pipeline, rows: Sequence[Any], mark: Callable[[list[int]], Awaitable[None]]
     ) -> int:
+        """Send the rows back to back and gather their acks, then mark the rows up to
+        the first one not acknowledged. Sending on without waiting for an ack cannot
+        let a later row overtake a failed one: each row names its stream's previous
+        row of the batch as ``Nats-Expected-Last-Msg-Id``, and JetStream stores it only
+        if that one is the stream's last message, so a row whose predecessor was not
+        stored is refused too (decision 120). A re-publication is checked against the
+        duplicate window first, so rows published before a crash still pass."""
         sent: list[int] = []
         try:
-            for row in rows:
-                await self._publish(js, row)
-                sent.append(row.seq)
+            await self._send_and_settle(pipeline, rows, sent)
         finally:
             if sent:
                 await mark(sent)
         return len(sent)
+
+    async def _send_and_settle(self, pipeline: Pipeline, rows: Sequence[Any], sent: list[int]) -> None:
+        last_of_stream: dict[str, str] = {}
+        parents: dict[str, Context] = {}  # the writers' trace contexts, parsed once each
+        pending: list[tuple[Any, trace.Span, asyncio.Future[dict[str, Any]]]] = []
+        failure: BaseException | None = None
+        try:
+            for row in rows:
+                stream = self._stream_of(row.subject)
+                if stream is None and pending:  # a stream we cannot chain in: settle first
+                    settling, pending = pending, []
+                    await self._settle(pipeline, settling, sent)
+                headers = {MSG_ID: row.id, EVENT_TYPE: row.event_type}
+                if stream is not None:
+                    if stream in last_of_stream:
+                        headers[EXPECTED_LAST_MSG_ID] = last_of_stream[stream]
+                    last_of_stream[stream] = row.id
+                if row.headers not in parents:  # a request's or a journey step's rows share one
+                    parents[row.headers] = telemetry.extract(json.loads(row.headers))
+                span = self._span(row, parents[row.headers])
+                propagate.inject(headers, context=trace.set_span_in_context(span))
+                try:
+                    future = await pipeline.publish(row.subject, row.payload, headers)
+                except BaseException:
+                    span.end()
+                    raise
+                pending.append((row, span, future))
+                if stream is None:
+                    settling, pending = pending, []
+                    await self._settle(pipeline, settling, sent)
+        except BaseException as exc:  # a refusal, or the connection went: what was sent may be acked
+            failure = exc
+        if pending:  # the acks of what was sent; on a cancellation only those already in
+            wait = not isinstance(failure, asyncio.CancelledError)
+            await self._settle(pipeline, pending, sent, failed=failure is not None, wait=wait)
+        if failure is not None:
+            raise failure
+
+    async def _settle(
+        self,
+        pipeline: Pipeline,
+        pending: list[tuple[Any, trace.Span, asyncio.Future[dict[str, Any]]]],
+        sent: list[int],
+        *,
+        failed: bool = False,
+        wait: bool = True,
+    ) -> None:
+        """Wait (up to ``publish_timeout``) for the acks of ``pending``, in order;
+        the acknowledged rows up to the first that is not go into ``sent``. Raises the
+        first failure (a refusal, or a timeout) unless the batch ``failed`` already,
+        after ending every span."""
+        futures = [future for _, _, future in pending]
+        if wait:
+            await asyncio.wait(futures, timeout=self.publish_timeout)
+        pipeline.forget([f for f in futures if not f.done()])
+        error: BaseException | None = None
+        for row, span, future in pending:
+            problem: BaseException | None
+            if future.cancelled():
+                problem = TimeoutError(f"no ack for outbox {row.id} in {self.publish_timeout}s")
+            else:
+                problem = future.exception()
+            if problem is None:
+                ack = future.result()
+                if ack.get("duplicate"):
+                    log.info(
+                        "outbox %s was already in stream %s (duplicate dropped)", row.id, ack.get("stream")
+                    )
+                if error is None:
+                    sent.append(row.seq)
+            else:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, str(problem)))
+                if error is None:
+                    error = problem
+            span.end()
+        if error is not None and not failed:
+            raise error
+
+    def _stream_of(self, subject: str) -> str | None:
+        """The stream that stores ``subject``: a stream of deploy/nats/streams.yaml,
+        or a key-value bucket's (``$KV.<bucket>.<key>`` is in ``KV_<bucket>``, as
+        NATS names it); None for any other, whose rows are published one at a time."""
+        if subject not in self._streams:
+            stream = next((s.name for s in self.bus.streams if s.covers(subject)), None)
+            if stream is None and subject.startswith("$KV."):
+                stream = "KV_" + subject.split(".")[1]
+            if len(self._streams) < 10_000:  # key-value subjects are many: a bound
+                self._streams[subject] = stream
+            return stream
+        return self._streams[subject]
+
+    def _span(self, row: Any, parent: Context) -> trace.Span:
+        """The row's producer span, a child of the writer's span (``parent``, from the
+        trace context stored with the row); the consumer's span will be its child."""
+        return self._tracer.start_span(
+            f"{row.subject} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": row.subject,
+                "messaging.message.id": row.id,
+            },
+        )
 
     async def _mark_apart(self, sent: list[int]) -> None:
         async with self.db.write() as conn:
@@ -279,24 +390,6 @@ class OutboxRelay(BackgroundLoop):
             .where(self.outbox.c.seq.in_(sent))
             .values(published_at=dt.datetime.now(dt.UTC))
         )
-
-    async def _publish(self, js, row) -> None:
-        parent = telemetry.extract(json.loads(row.headers))
-        with self._tracer.start_as_current_span(
-            f"{row.subject} publish",
-            context=parent,
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.destination.name": row.subject,
-                "messaging.message.id": row.id,
-            },
-        ):
-            headers = {MSG_ID: row.id, EVENT_TYPE: row.event_type}
-            telemetry.inject(headers)
-            ack = await js.publish(row.subject, row.payload, headers=headers, timeout=self.publish_timeout)
-            if ack.duplicate:
-                log.info("outbox %s was already in stream %s (duplicate dropped)", row.id, ack.stream)
 
 
 class OutboxBacklog:

@@ -342,3 +342,35 @@ async def test_a_subscription_that_stops_receiving_is_made_again(harness: Harnes
         assert len(made) == 2
     finally:
         await consumer.stop()
+
+
+async def test_a_refused_row_stops_its_batch_and_none_after_it_overtakes_it(harness: Harness) -> None:
+    """The relay sends a batch without waiting for each ack (decision 120). A row
+    the stream refuses (here: larger than the stream takes) is not marked, nor any
+    after it, and no later row of its stream is stored before it: each names the
+    one before it as the stream's expected last message."""
+    js = await harness.bus.jetstream()
+    config = harness.streams[0].config(replicas=1)
+    await js.update_stream(replace(config, max_msg_size=1024))
+    ids = await harness.write_events("a", "b" * 2000, "c", "d")
+    with pytest.raises(Exception, match="maximum"):
+        await harness.relay.publish_pending()
+    assert await harness.unpublished() == 3  # only the row before the refused one is marked
+    assert await harness.stream_ids() == ids[:1]  # "c" and "d" were refused after it
+
+    await js.update_stream(config)  # the cause is mended: the rest follow, in order
+    assert await harness.relay.publish_pending() == 3
+    assert await harness.stream_ids() == ids
+
+
+async def test_rows_published_before_a_crash_pass_again_in_one_batch(harness: Harness) -> None:
+    """A relay that died between the acks and the marks publishes its rows again, with
+    new ones after them, in one batch: JetStream answers the old ones as duplicates
+    before it checks their expected predecessor, and the new ones follow them."""
+    first = await harness.write_events("a", "b", "c")
+    assert await harness.relay.publish_pending() == 3
+    async with harness.db.write() as conn:
+        await conn.execute(update(orm.outbox).where(orm.outbox.c.id != first[0]).values(published_at=None))
+    second = await harness.write_events("d", "e")
+    assert await harness.relay.publish_pending() == 4
+    assert await harness.stream_ids() == first + second
