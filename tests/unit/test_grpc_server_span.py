@@ -3,7 +3,9 @@
 trace continued, named by the method, the attributes OpenTelemetry's gRPC
 instrumentation gave it, the status code of a refusal without an error, a failure
 in error with its exception, the span current while the handler runs, and no span
-for a health check."""
+for a health check. And its client span, made by the services' channel
+(services/runtime/grpc_client.py TracedChannel, decision 133): the parent of the
+server's, the request id and caller carried, in error for any code but OK."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from services.runtime import context
 from services.runtime.errors import Kind, ProblemError
+from services.runtime.grpc_client import insecure_channel
 from services.runtime.grpc_server import start_server
 
 TRACE_ID = "0123456789abcdef0123456789abcdef"
@@ -90,3 +93,42 @@ async def test_a_call_is_one_server_span_of_the_callers_trace(spans: InMemorySpa
     assert failed.status.status_code is StatusCode.ERROR
     assert [e.name for e in failed.events] == ["exception"]
     assert dict(failed.events[0].attributes or {})["exception.message"] == "out of order"
+
+
+async def test_a_call_from_a_services_channel_is_a_client_span_carrying_the_context(
+    spans: InMemorySpanExporter,
+) -> None:
+    server, port, _ = await start_server(_register, ["t.v1.Things"])
+    request_id = context.request_id.set("req-9")
+    try:
+        async with insecure_channel(f"127.0.0.1:{port}") as channel:
+            with trace.get_tracer("test").start_as_current_span("request") as request:
+                answer = await channel.unary_unary("/t.v1.Things/Ok")(b"hello ")
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await channel.unary_unary("/t.v1.Things/Refused")(b"", timeout=5)
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    finally:
+        context.request_id.reset(request_id)
+        await server.stop(None)
+
+    assert answer == b"hello req-9"  # the request id went along
+    assert refused.value.code() is grpc.StatusCode.NOT_FOUND
+    finished = spans.get_finished_spans()
+    clients = {s.name: s for s in finished if s.kind is SpanKind.CLIENT}
+    servers = {s.name: s for s in finished if s.kind is SpanKind.SERVER}
+    assert set(clients) == set(servers) == {"/t.v1.Things/Ok", "/t.v1.Things/Refused"}  # no health
+    for name, client in clients.items():
+        assert client.parent is not None and client.parent.span_id == request.get_span_context().span_id
+        server_parent = servers[name].parent
+        assert server_parent is not None and server_parent.span_id == client.context.span_id
+    ok, not_found = clients["/t.v1.Things/Ok"], clients["/t.v1.Things/Refused"]
+    assert dict(ok.attributes or {}) == {
+        "rpc.system": "grpc",
+        "rpc.grpc.status_code": 0,
+        "rpc.method": "Ok",
+        "rpc.service": "t.v1.Things",
+    }
+    assert ok.status.status_code is StatusCode.UNSET
+    assert dict(not_found.attributes or {})["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    assert not_found.status.status_code is StatusCode.ERROR
+    assert not_found.status.description == "NOT_FOUND: Nothing here."
