@@ -37,8 +37,9 @@ class TracedChannel(grpc.aio.Channel):
     context, each in a client span, without grpc.aio's client interceptors (decision
     133): with any interceptor grpc.aio runs every call through its intercepted call,
     an extra task and a chain of callbacks, and OpenTelemetry's interceptor waited on
-    the call's code and details again; the two were a quarter of the gateway's CPU
-    per booking (docs/performance.md, *Uncontended booking*, 2026-12-07). The span is
+    the call's code and details again: together with the server's second
+    interceptor, a fifth to a quarter of a call's CPU (docs/performance.md,
+    *Uncontended booking*, 2026-12-07). The span is
     the one OpenTelemetry's gRPC instrumentation made: named by the method, the
     ``rpc.*`` attributes, in error with the status for any code but OK. Health checks
     get no span (``telemetry.not_health_check``)."""
