@@ -47,6 +47,11 @@ two rounds; the CPU time of this process and of its PostgreSQL backends (read fr
     .venv/bin/python bench/uncontended_booking.py --in-process 600
     PYTHONPATH=<the code before>:<its gen> .venv/bin/python bench/uncontended_booking.py --in-process 600
 
+With ``--traced``, tracing is set up in this process as a service's entrypoint sets it
+up (every span written as OTLP-JSON lines to a file of the temporary data directory,
+``instrument_sql``), and each booking runs under a server span as under booking's gRPC
+server: what the statements' spans and their export add to a booking, in isolation.
+
 This is a benchmark, not a test: it asserts nothing.
 """
 
@@ -445,6 +450,23 @@ async def in_process(args: argparse.Namespace) -> None:
         database_url=args.database_url,
         db_schema_prefix=SCHEMA_PREFIX,
     )
+    if args.traced:
+        from opentelemetry import trace
+
+        from services.runtime.sql_tracing import instrument_sql
+        from services.runtime.telemetry import setup_tracing
+
+        if setup_tracing("booking", work) is None:
+            raise SystemExit("--traced: tracing is off (OTEL_SDK_DISABLED)")
+        instrument_sql()
+        tracer = trace.get_tracer("bench")
+
+        def request_span() -> Any:
+            return tracer.start_as_current_span(
+                "/mintong.booking.v1.BookingService/Book", kind=trace.SpanKind.SERVER
+            )
+    else:
+        request_span = contextlib.nullcontext
     app = bootstrap.build(settings)
     lanes = 10
     each = max(1, args.in_process // lanes)
@@ -472,9 +494,10 @@ async def in_process(args: argparse.Namespace) -> None:
                 request = BookingRequest(
                     slot_id=slot_ids[(n * each + i) % len(slot_ids)], business_code=BUSINESS
                 )
-                await bookings.book(
-                    app.uow, app.clock, citizen, Channel.WEB, request, str(uuid.uuid4()), render
-                )
+                with request_span():
+                    await bookings.book(
+                        app.uow, app.clock, citizen, Channel.WEB, request, str(uuid.uuid4()), render
+                    )
 
         name = app.db.schema[:63]
         print("| round | bookings | CPU ms per booking: booking | its PostgreSQL backends | load avg |")
@@ -618,6 +641,11 @@ async def main() -> int:
     )
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="booking's own CPU per booking, no platform (N bookings)"
+    )
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="with --in-process: tracing on as in a service, each booking under a server span",
     )
     harness.ports_option(parser)
     args = parser.parse_args()

@@ -4,26 +4,16 @@ the request id and caller of the call being served."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
 import grpc
-from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from opentelemetry import propagate, trace
 
 from services.runtime import context, telemetry
 from services.runtime.errors import Kind, ProblemError
 
 T = TypeVar("T")
-
-
-class _ContextMetadata(grpc.aio.UnaryUnaryClientInterceptor):
-    """Adds request id and caller from the context variables, unless the caller of
-    the stub already set them explicitly."""
-
-    async def intercept_unary_unary(self, continuation, client_call_details, request):
-        metadata = list(client_call_details.metadata or ())
-        present = {key for key, _ in metadata}
-        metadata += [(k, v) for k, v in context.outgoing_metadata() if k not in present]
-        return await continuation(client_call_details._replace(metadata=metadata), request)
 
 
 #: A target naming several processes of one service, e.g.
@@ -38,15 +28,111 @@ def insecure_channel(target: str, **options: Any) -> grpc.aio.Channel:
     one while it lives; one address, or a DNS name (Kubernetes' Service), is left to
     the default."""
     channel_options = [*(ROUND_ROBIN if "," in target else []), *options.pop("options", [])]
-    return grpc.aio.insecure_channel(
-        target,
-        options=channel_options,
-        interceptors=[
-            *aio_client_interceptors(filter_=telemetry.not_health_check),
-            _ContextMetadata(),
-        ],
-        **options,
-    )
+    return TracedChannel(grpc.aio.insecure_channel(target, options=channel_options, **options))
+
+
+class TracedChannel(grpc.aio.Channel):
+    """A grpc.aio channel whose unary and client-streaming calls carry the request id
+    and caller of the call being served (unless the caller set them) and the trace
+    context, each in a client span, without grpc.aio's client interceptors (decision
+    133): with any interceptor grpc.aio runs every call through its intercepted call,
+    an extra task and a chain of callbacks, and OpenTelemetry's interceptor waited on
+    the call's code and details again: together with the server's second
+    interceptor, a fifth to a quarter of a call's CPU (docs/performance.md,
+    *Uncontended booking*, 2026-12-07). The span is
+    the one OpenTelemetry's gRPC instrumentation made: named by the method, the
+    ``rpc.*`` attributes, in error with the status for any code but OK. Health checks
+    get no span (``telemetry.not_health_check``)."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._channel = channel
+        # A proxy until the process installs its provider (setup_tracing).
+        self._tracer = trace.get_tracer("mintong.grpc")
+
+    def unary_unary(
+        self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **kw: Any
+    ) -> Any:
+        inner = self._channel.unary_unary(method, request_serializer, response_deserializer, **kw)
+        return _Call(inner, method, self._tracer)
+
+    def stream_unary(
+        self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **kw: Any
+    ) -> Any:
+        inner = self._channel.stream_unary(method, request_serializer, response_deserializer, **kw)
+        return _Call(inner, method, self._tracer)
+
+    # The server-streaming kinds are not used (services/runtime/grpc_server.py): as gRPC makes them.
+    def unary_stream(self, *args: Any, **kw: Any) -> Any:
+        return self._channel.unary_stream(*args, **kw)
+
+    def stream_stream(self, *args: Any, **kw: Any) -> Any:
+        return self._channel.stream_stream(*args, **kw)
+
+    async def __aenter__(self) -> TracedChannel:
+        await self._channel.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._channel.__aexit__(*exc_info)
+
+    async def close(self, grace: float | None = None) -> None:
+        await self._channel.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self._channel.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self._channel.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self._channel.channel_ready()
+
+
+class _Call:
+    """One method's calls: the generated stub's attribute, called as grpc.aio's
+    multicallable is (and awaited by every caller: the answer, or AioRpcError)."""
+
+    __slots__ = ("_attributes", "_inner", "_method", "_traced", "_tracer")
+
+    def __init__(self, inner: Any, method: str, tracer: trace.Tracer) -> None:
+        self._inner = inner
+        self._method = method
+        self._tracer = tracer
+        self._traced = telemetry.not_health_check(SimpleNamespace(method=method))
+        service, _, name = method.lstrip("/").partition("/")
+        self._attributes: dict[str, str | int] = {
+            "rpc.system": "grpc",
+            "rpc.grpc.status_code": 0,
+            "rpc.method": name,
+            "rpc.service": service,
+        }
+
+    def __call__(self, request: Any, *, metadata: Any = None, **options: Any) -> Any:
+        return self._invoke(request, metadata, options)
+
+    async def _invoke(self, request: Any, metadata: Any, options: dict[str, Any]) -> Any:
+        sent = list(metadata or ())
+        present = {key for key, _ in sent}
+        sent += [(k, v) for k, v in context.outgoing_metadata() if k not in present]
+        if not self._traced:
+            return await self._inner(request, metadata=sent, **options)
+        span = self._tracer.start_span(self._method, kind=trace.SpanKind.CLIENT, attributes=self._attributes)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        sent += carrier.items()
+        try:
+            return await self._inner(request, metadata=sent, **options)
+        except grpc.aio.AioRpcError as error:
+            if span.is_recording():
+                span.set_attribute("rpc.grpc.status_code", error.code().value[0])
+                span.set_status(trace.StatusCode.ERROR, f"{error.code().name}: {error.details()}")
+            raise
+        except BaseException as error:  # cancelled, or the request could not be sent
+            if span.is_recording():
+                span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
+            raise
+        finally:
+            span.end()
 
 
 class LazyStub(Generic[T]):

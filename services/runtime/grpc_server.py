@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 from google.protobuf import any_pb2
@@ -18,7 +19,8 @@ from google.rpc import code_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 
 from mintong.common.v1 import common_pb2
 from services.runtime import context, metrics, telemetry
@@ -82,10 +84,29 @@ def _code_of(ctx: grpc.aio.ServicerContext, default: str) -> str:
     return _CODE_NAMES.get(code, default) if isinstance(code, int) else default
 
 
+#: The codes a server span is in error for, as OpenTelemetry's gRPC instrumentation
+#: (and the semantic conventions) have it: the server's failures, not the caller's.
+_SERVER_ERRORS = frozenset(
+    {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
+)
+_CODE_NUMBERS = {code.name: code.value[0] for code in grpc.StatusCode}
+
+
 class ContextInterceptor(grpc.aio.ServerInterceptor):
-    """Reads request id and caller from metadata into context variables, turns
-    a :class:`ProblemError` raised by a handler into a rich status, and counts and
-    times each call by method and status (services/runtime/metrics.py)."""
+    """The one interceptor of every call (decision 132): its server span, a child of
+    the caller's trace context read from the metadata, named by the method, with the
+    attributes OpenTelemetry's gRPC instrumentation gave it (``rpc.system``,
+    ``rpc.service``, ``rpc.method``, ``rpc.grpc.status_code``, ``rpc.user_agent``,
+    ``net.peer.*``) and in error for a server failure; the request id and caller
+    from metadata into context variables; a :class:`ProblemError` raised by a handler
+    turned into a rich status; and each call counted and timed by method and status
+    (services/runtime/metrics.py). Health checks get no span (``traced``)."""
+
+    def __init__(self, traced: Callable[[Any], bool] = telemetry.not_health_check) -> None:
+        self._traced = traced
+        # A proxy until the process installs its provider (setup_tracing), then that
+        # provider's tracer; with none, spans that are not recorded.
+        self._tracer = trace.get_tracer("mintong.grpc")
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -102,12 +123,22 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
         metadata = dict(handler_call_details.invocation_metadata or ())
         # Only methods a servicer registered get here (None above): a bounded label.
         method = handler_call_details.method
+        traced = self._traced(handler_call_details)
+        tracer = self._tracer
 
         async def behaviour(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             tokens = (
                 context.request_id.set(metadata.get(context.REQUEST_ID_KEY, "")),
                 context.caller.set(context.Caller.parse(metadata.get(context.CALLER_KEY, ""))),
             )
+            span: trace.Span = trace.INVALID_SPAN
+            attached = None
+            if traced:
+                parent = propagate.extract(metadata)
+                span = tracer.start_span(method, parent, kind=trace.SpanKind.SERVER)
+                attached = otel_context.attach(trace.set_span_in_context(span, parent))
+                if span.is_recording():
+                    span.set_attributes(_call_attributes(method, metadata, ctx))
             started = time.perf_counter()
             code = "OK"
             try:
@@ -122,6 +153,9 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
             except Exception as error:
                 if not lost_connection(error):
                     code = _code_of(ctx, "UNKNOWN")
+                    if not isinstance(error, grpc.aio.AbortError):
+                        # An abort is its status code; anything else, the error itself.
+                        span.record_exception(error)
                     raise
                 # The database went away under the call (restarted, failed over, its
                 # connections cut): UNAVAILABLE, which callers retry (the gateway
@@ -138,12 +172,43 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
                 metrics.GRPC_HANDLED.labels(method, code).inc()
                 context.caller.reset(tokens[1])
                 context.request_id.reset(tokens[0])
+                if attached is not None:
+                    otel_context.detach(attached)
+                    if code != "OK" and span.is_recording():
+                        span.set_attribute("rpc.grpc.status_code", _CODE_NUMBERS.get(code, 2))
+                        if code in _SERVER_ERRORS:
+                            span.set_status(trace.StatusCode.ERROR, f"StatusCode.{code}")
+                    span.end()
 
         return wrap(
             behaviour,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def _call_attributes(method: str, metadata: dict[str, Any], ctx: grpc.aio.ServicerContext) -> dict[str, Any]:
+    """A call's server span attributes, named as OpenTelemetry's gRPC instrumentation
+    names them (the trace files and traceview read them)."""
+    service, _, name = method.lstrip("/").partition("/")
+    attributes: dict[str, Any] = {
+        "rpc.system": "grpc",
+        "rpc.grpc.status_code": 0,
+        "rpc.method": name,
+        "rpc.service": service,
+    }
+    if (agent := metadata.get("user-agent")) is not None:
+        attributes["rpc.user_agent"] = agent
+    # ipv4:127.0.0.1:57284, ipv6:[::1]:57284, unix:…
+    peer = ctx.peer() or ""
+    kind, _, address = peer.split(",", 1)[0].partition(":")
+    if kind in ("ipv4", "ipv6") and ":" in address:
+        ip, port = address.rsplit(":", 1)
+        ip = unquote(ip)
+        attributes["net.peer.ip"], attributes["net.peer.port"] = ip, port
+        if ip in ("[::1]", "127.0.0.1"):
+            attributes["net.peer.name"] = "localhost"
+    return attributes
 
 
 async def start_server(
@@ -159,10 +224,7 @@ async def start_server(
     spreads connections over them, decision 75)."""
     server = grpc.aio.server(
         # Health checks are probes, every few seconds: not worth a trace each.
-        interceptors=[
-            aio_server_interceptor(filter_=telemetry.not_health_check),
-            ContextInterceptor(),
-        ],
+        interceptors=[ContextInterceptor(traced=telemetry.not_health_check)],
         # gRPC shares ports by default: a second copy started by mistake would
         # silently split the calls. Only a service's own workers share theirs.
         options=[("grpc.so_reuseport", int(reuse_port))],

@@ -31,7 +31,7 @@ from services.booking.domain.bookings import (
     WaitStatus,
 )
 from services.booking.service_layer.unit_of_work import Claimed, SlotContext
-from services.runtime.db import as_utc, dialect_insert
+from services.runtime.db import as_utc, dialect_insert, insert_built_once
 
 b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
@@ -41,6 +41,8 @@ class SqlBookingRepository:
         self.conn = conn
         self._insert = dialect_insert(conn.dialect.name)
         self._postgres = conn.dialect.name == "postgresql"
+        self._claim_key = _CLAIM_KEY[conn.dialect.name]
+        self._add_booking = _ADD_BOOKING[conn.dialect.name]
         #: Slots whose count this transaction changed, with the counts each change
         #: returned: their vacancy goes to the gateways at the commit (adapters/vacancy.py).
         self.touched: Touched = touched if touched is not None else {}
@@ -91,7 +93,8 @@ class SqlBookingRepository:
     ) -> bool:
         """False when the key is already taken (on PostgreSQL, after waiting for a
         concurrent twin to commit or roll back)."""
-        result = await self.conn.execute(_CLAIM_KEY, _key_row(citizen_id, key, fingerprint, response, now))
+        row = _key_row(citizen_id, key, fingerprint, response, now)
+        result = await self.conn.execute(self._claim_key, row)
         return result.rowcount == 1
 
     async def claim_and_add(
@@ -191,7 +194,7 @@ class SqlBookingRepository:
     async def add_booking(self, booking: Booking) -> bool:
         """False when a unique key collides: the citizen's one active booking for
         the business, or (vanishingly rarely) the confirmation code."""
-        result = await self.conn.execute(_ADD_BOOKING, {**_booking_row(booking), "changed_at": None})
+        result = await self.conn.execute(self._add_booking, {**_booking_row(booking), "changed_at": None})
         return result.rowcount == 1
 
     async def active_booking(self, citizen_id: str, city_code: str, business_code: str) -> Booking | None:
@@ -404,19 +407,15 @@ class SqlBookingRepository:
         return [r.id for r in rows]
 
 
-def _insert_or_nothing(table: Table) -> TextClause:
-    """``INSERT … ON CONFLICT DO NOTHING`` of every column, spelled the same on SQLite
-    and PostgreSQL. Written as text because SQLAlchemy does not cache the compiled
-    form of its dialect-specific ``on_conflict_do_nothing()`` inserts: compiling
-    them again for every booking was a tenth of the service's CPU in a flash crowd."""
-    names = [c.name for c in table.c]
-    statement = text(
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join(':' + n for n in names)}) ON CONFLICT DO NOTHING"
-    )
-    return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in table.c))
+def _insert_or_nothing(table: Table) -> dict[str, Any]:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table``, one per dialect, built once
+    by the runtime's ``insert_built_once`` so that SQLAlchemy compiles each once
+    (compiling the dialect's own statement at every booking was a tenth of the
+    service's CPU in a flash crowd): the one place that knows how (decision 130)."""
+    return {dialect: insert_built_once(table, dialect).on_conflict_do_nothing() for dialect in _DIALECTS}
 
 
+_DIALECTS = ("postgresql", "sqlite")
 _CLAIM_KEY = _insert_or_nothing(k)
 _ADD_BOOKING = _insert_or_nothing(b)
 

@@ -1,0 +1,134 @@
+"""A gRPC call's server span, made by the server's one interceptor
+(services/runtime/grpc_server.py ContextInterceptor, decision 132): the caller's
+trace continued, named by the method, the attributes OpenTelemetry's gRPC
+instrumentation gave it, the status code of a refusal without an error, a failure
+in error with its exception, the span current while the handler runs, and no span
+for a health check. And its client span, made by the services' channel
+(services/runtime/grpc_client.py TracedChannel, decision 133): the parent of the
+server's, the request id and caller carried, in error for any code but OK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from services.runtime import context
+from services.runtime.errors import Kind, ProblemError
+from services.runtime.grpc_client import insecure_channel
+from services.runtime.grpc_server import start_server
+
+TRACE_ID = "0123456789abcdef0123456789abcdef"
+PARENT = f"00-{TRACE_ID}-0123456789abcdef-01"
+
+
+def _register(server: grpc.aio.Server) -> None:
+    async def ok(request: bytes, ctx: Any) -> bytes:
+        # The server span is current: what the handler does is a child of it.
+        with trace.get_tracer("test").start_as_current_span("inside"):
+            return request + context.request_id.get().encode()
+
+    async def refused(request: bytes, ctx: Any) -> bytes:
+        raise ProblemError("not_here", "Nothing here.", kind=Kind.NOT_FOUND)
+
+    async def broken(request: bytes, ctx: Any) -> bytes:
+        raise RuntimeError("out of order")
+
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(behaviour)
+        for name, behaviour in (("Ok", ok), ("Refused", refused), ("Broken", broken))
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("t.v1.Things", handlers),))
+
+
+async def test_a_call_is_one_server_span_of_the_callers_trace(spans: InMemorySpanExporter) -> None:
+    server, port, _ = await start_server(_register, ["t.v1.Things"])
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            metadata = (("traceparent", PARENT), (context.REQUEST_ID_KEY, "req-7"))
+            answer = await channel.unary_unary("/t.v1.Things/Ok")(b"hello ", metadata=metadata)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await channel.unary_unary("/t.v1.Things/Refused")(b"", metadata=metadata)
+            with pytest.raises(grpc.aio.AioRpcError) as broken:
+                await channel.unary_unary("/t.v1.Things/Broken")(b"", metadata=metadata)
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    finally:
+        await server.stop(None)
+
+    assert answer == b"hello req-7"
+    assert refused.value.code() is grpc.StatusCode.NOT_FOUND
+    assert broken.value.code() is grpc.StatusCode.UNKNOWN
+    finished = spans.get_finished_spans()
+    servers = {s.name: s for s in finished if s.kind is SpanKind.SERVER}
+    assert set(servers) == {"/t.v1.Things/Ok", "/t.v1.Things/Refused", "/t.v1.Things/Broken"}  # no health
+    ok, not_found, failed = (servers[f"/t.v1.Things/{name}"] for name in ("Ok", "Refused", "Broken"))
+    for span in (ok, not_found, failed):
+        assert f"{span.context.trace_id:032x}" == TRACE_ID
+        assert span.parent is not None and span.parent.is_remote
+    ok_attributes, not_found_attributes, failed_attributes = (
+        dict(s.attributes or {}) for s in (ok, not_found, failed)
+    )
+    assert {k: v for k, v in ok_attributes.items() if k != "net.peer.port"} == {
+        "rpc.system": "grpc",
+        "rpc.grpc.status_code": 0,
+        "rpc.method": "Ok",
+        "rpc.service": "t.v1.Things",
+        "rpc.user_agent": ok_attributes["rpc.user_agent"],
+        "net.peer.ip": "127.0.0.1",
+        "net.peer.name": "localhost",
+    }
+    inside = next(s for s in finished if s.name == "inside")
+    assert inside.parent is not None and inside.parent.span_id == ok.context.span_id
+    assert ok.status.status_code is StatusCode.UNSET
+    # A refusal is the caller's: its code, no error, no exception.
+    assert not_found_attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    assert not_found.status.status_code is StatusCode.UNSET and not not_found.events
+    # A failure is the server's: in error, with the exception.
+    assert failed_attributes["rpc.grpc.status_code"] == grpc.StatusCode.UNKNOWN.value[0]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert [e.name for e in failed.events] == ["exception"]
+    assert dict(failed.events[0].attributes or {})["exception.message"] == "out of order"
+
+
+async def test_a_call_from_a_services_channel_is_a_client_span_carrying_the_context(
+    spans: InMemorySpanExporter,
+) -> None:
+    server, port, _ = await start_server(_register, ["t.v1.Things"])
+    request_id = context.request_id.set("req-9")
+    try:
+        async with insecure_channel(f"127.0.0.1:{port}") as channel:
+            with trace.get_tracer("test").start_as_current_span("request") as request:
+                answer = await channel.unary_unary("/t.v1.Things/Ok")(b"hello ")
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await channel.unary_unary("/t.v1.Things/Refused")(b"", timeout=5)
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    finally:
+        context.request_id.reset(request_id)
+        await server.stop(None)
+
+    assert answer == b"hello req-9"  # the request id went along
+    assert refused.value.code() is grpc.StatusCode.NOT_FOUND
+    finished = spans.get_finished_spans()
+    clients = {s.name: s for s in finished if s.kind is SpanKind.CLIENT}
+    servers = {s.name: s for s in finished if s.kind is SpanKind.SERVER}
+    assert set(clients) == set(servers) == {"/t.v1.Things/Ok", "/t.v1.Things/Refused"}  # no health
+    for name, client in clients.items():
+        assert client.parent is not None and client.parent.span_id == request.get_span_context().span_id
+        server_parent = servers[name].parent
+        assert server_parent is not None and server_parent.span_id == client.context.span_id
+    ok, not_found = clients["/t.v1.Things/Ok"], clients["/t.v1.Things/Refused"]
+    assert dict(ok.attributes or {}) == {
+        "rpc.system": "grpc",
+        "rpc.grpc.status_code": 0,
+        "rpc.method": "Ok",
+        "rpc.service": "t.v1.Things",
+    }
+    assert ok.status.status_code is StatusCode.UNSET
+    assert dict(not_found.attributes or {})["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    assert not_found.status.status_code is StatusCode.ERROR
+    assert not_found.status.description == "NOT_FOUND: Nothing here."
