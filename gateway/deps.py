@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from pydantic import BaseModel
 
 from gateway.clients import Clients
 from gateway.problems import Problem
@@ -24,7 +25,14 @@ from services.runtime.proto_values import CHANNEL_PROTO
 
 
 def _query_names(dependant: Dependant) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
+    names: set[str] = set()
+    for param in dependant.query_params:
+        # A query taken as one model (decision 112) takes its fields' names.
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names |= {f.alias or name for name, f in model.model_fields.items()}
+        else:
+            names.add(param.alias)
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
@@ -332,6 +340,13 @@ def edge_of(request: Request) -> EdgeVacancy:
     request, a tenth of a refused booking's CPU for this read of ``app.state``
     (decision 82)."""
     found: EdgeVacancy = request.app.state.edge
+    return found
+
+
+def services_of(request: Request) -> Clients:
+    """The clients of the services, read by the routes that come by the thousand (the
+    slot list, a booking) rather than solved as a dependency (decision 112)."""
+    found: Clients = request.app.state.clients
     return found
 
 
