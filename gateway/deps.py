@@ -11,7 +11,6 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel
 
 from gateway.clients import Clients
 from gateway.problems import Problem
@@ -25,14 +24,7 @@ from services.runtime.proto_values import CHANNEL_PROTO
 
 
 def _query_names(dependant: Dependant) -> set[str]:
-    names: set[str] = set()
-    for param in dependant.query_params:
-        # A query taken as one model (decision 112) takes its fields' names.
-        model = param.field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            names |= {f.alias or name for name, f in model.model_fields.items()}
-        else:
-            names.add(param.alias)
+    names = {p.alias for p in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
 
 from gateway import schemas
 from gateway.deps import AnonymousCall, Channel, Services, anonymous, edge_of, services_of
@@ -91,25 +90,21 @@ async def list_offices(
     )
 
 
-class SlotQuery(BaseModel):
-    """The slot list's query, validated as one model: five parameters checked one by
-    one were a tenth of a slot list's CPU (decision 112). The API document shows
-    them as five query parameters, as before."""
-
-    business: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")
-    date: schemas.Day | None = Field(default=None, description="One day only (instead of from and to).")
-    from_: schemas.Day | None = Field(default=None, alias="from", description="First day (default today).")
-    to: schemas.Day | None = Field(default=None, description="Last day, at most 31 days after from.")
-    free: bool = Field(default=False, description="true: only slots with a free place.")
-
-
 @router.get(
     "/offices/{office_id}/slots",
     response_model=schemas.Slots,
     summary="Slots of an office for a business, each with its vacancy",
 )
 async def list_slots(
-    office_id: Code, request: Request, query: Annotated[SlotQuery, Query()]
+    office_id: Code,
+    request: Request,
+    business: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A business code.")],
+    date: Annotated[schemas.Day | None, Query(description="One day only (instead of from and to).")] = None,
+    from_: Annotated[
+        schemas.Day | None, Query(alias="from", description="First day (default today).")
+    ] = None,
+    to: Annotated[schemas.Day | None, Query(description="Last day, at most 31 days after from.")] = None,
+    free: Annotated[bool, Query(description="true: only slots with a free place.")] = False,
 ) -> schemas.Slots | Response:
     """A suspended business lists no slots. Without dates: today and the six days after.
     The vacancy shown may lag a booking or a cancellation by up to about a second; a
@@ -117,8 +112,7 @@ async def list_slots(
     # The services from the app's state, not a dependency: a solve of its own on the
     # citizens' most frequent request (decision 112).
     services = services_of(request)
-    business, from_, to, free = query.business, query.from_, query.to, query.free
-    if (date := query.date) is not None:
+    if date is not None:
         if from_ is not None or to is not None:
             raise Problem(400, "date_and_range", "Give either date, or from and to, not both.", field="date")
         from_ = to = date
