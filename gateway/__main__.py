@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import SecretStr
 from uvicorn.main import STARTUP_FAILURE
 
+from gateway.access_log import AccessLog
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.runtime import metrics
@@ -56,7 +57,10 @@ def main() -> None:
         )
         sys.exit(supervise("gateway", settings.gateway_workers))
     setup_tracing("gateway", settings.data_dir)
-    app = create_app(settings)
+    # The access log written by the gateway's request telemetry, the same lines where
+    # uvicorn wrote them, at the level uvicorn wrote them (decision 110).
+    access = settings.log_level.upper() in ("TRACE", "DEBUG", "INFO")
+    app = create_app(settings, access_log=AccessLog(sys.stdout) if access else None)
     freeze_what_is_built()
     # On a port of its own, not the public one: what the platform measures is for
     # the SREs' Prometheus, not for whoever reaches the gateway.
@@ -75,6 +79,8 @@ def main() -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         # X-Forwarded-For is the app's business (MINTONG_TRUSTED_PROXIES), not uvicorn's.
         proxy_headers=False,
+        # Written by the app's RequestTelemetry instead (decision 110).
+        access_log=False,
         # The C parser and libuv's loop, named rather than "auto" so that a missing one
         # fails at start instead of silently costing more CPU per request.
         http="httptools",

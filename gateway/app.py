@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import pages, privacy, problems
+from gateway.access_log import AccessLog
 from gateway.clients import Clients
 from gateway.config import GatewaySettings
 from gateway.deps import CHANNEL_DESCRIPTION, CHANNELS, Call, ChannelRoute, KnownQueryRoute
@@ -53,8 +54,12 @@ Errors are `application/problem+json` (RFC 9457) with a machine-readable `code`
 and the `field` at fault."""
 
 
-def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
-    """``clock``: the time tokens' expiry is checked against (tests move it)."""
+def create_app(
+    settings: GatewaySettings, *, clock: Clock = utc_now, access_log: AccessLog | None = None
+) -> FastAPI:
+    """``clock``: the time tokens' expiry is checked against (tests move it);
+    ``access_log``: where each request's access-log line goes (``python -m gateway``
+    gives it in place of uvicorn's, decision 110; none in tests)."""
     receipt_secret = settings.ensure_secrets()
 
     @contextlib.asynccontextmanager
@@ -138,7 +143,7 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         limits={"/v1/admin/catalogue": admin.MAX_CATALOGUE_BYTES, "/v1/admin/residents/import": IMPORT_BYTES},
         patterns=[(preapplications.UPLOAD_PATH, settings.attachment_max_bytes)],
     )
-    app.add_middleware(RequestTelemetry)
+    app.add_middleware(RequestTelemetry, access_log=access_log)
 
     _include(app, health.router)
     if settings.metrics_port("gateway") == settings.http_port:
@@ -272,7 +277,9 @@ def _channel_header(document: dict[str, Any], routes: Sequence[Any]) -> dict[str
             if not any(_is_channel(p) for p in parameters):
                 # Where a dependency of the route's would have it: after the path, the
                 # query and the route's own headers.
-                own = {f.alias for f in route.dependant.header_params}
+                # (Accept-Language counts as a dependency's, where a route takes it
+                # itself: gateway.language.answer_in, decision 112.)
+                own = {f.alias for f in route.dependant.header_params} - {"accept-language"}
                 at = next(
                     (i for i, p in enumerate(parameters) if p["in"] == "header" and p["name"] not in own),
                     None,

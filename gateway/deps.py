@@ -335,6 +335,13 @@ def edge_of(request: Request) -> EdgeVacancy:
     return found
 
 
+def services_of(request: Request) -> Clients:
+    """The clients of the services, read by the routes that come by the thousand (the
+    slot list, a booking) rather than solved as a dependency (decision 112)."""
+    found: Clients = request.app.state.clients
+    return found
+
+
 async def clients(request: Request) -> Clients:
     # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency in its
     # thread pool, a thread hand-off per request that was a tenth of the gateway's

@@ -15,6 +15,7 @@ from opentelemetry import propagate, trace
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.access_log import AccessLog
 from gateway.privacy import redact_query
 from gateway.problems import BodyTooLarge, Problem, problem_response
 from services.runtime import metrics
@@ -40,12 +41,16 @@ class RequestTelemetry:
       and channel (services/runtime/metrics.py), a 413 or 503 of the limits inside
       too, and an exception as the 500 it becomes.
 
+    - its access-log line, when given ``access_log`` (the server's is switched off
+      then, decision 110), at the answer's start as uvicorn wrote it.
+
     Outermost of the gateway's middlewares. One middleware rather than three (the
     instrumentation's, the request id's, the metrics'): each wrapped ``send`` and read
     the headers again, a quarter of a refused booking's CPU (docs/performance.md)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: AccessLog | None = None) -> None:
         self.app = app
+        self.access_log = access_log
         # A proxy until the process installs its provider (setup_tracing), then that
         # provider's tracer; with none, spans that are not recorded.
         self.tracer = trace.get_tracer("gateway")
@@ -81,19 +86,25 @@ class RequestTelemetry:
         if (context := span.get_span_context()).is_valid:
             ids.append((b"x-trace-id", f"{context.trace_id:032x}".encode()))
         status = 500
+        started = False
         failure: Exception | None = None
+        access_log = self.access_log
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message["headers"] = [*message.get("headers", ()), *ids]
+                if access_log is not None:
+                    access_log.line(scope, status)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_ids)
         except Exception as exc:  # (a cancelled request is no error of the gateway's)
             failure = exc
+            if access_log is not None and not started:
+                access_log.line(scope, 500)  # the server answers it so
             raise
         finally:
             template = _template(scope)

@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import CHANNEL_PROTO, Services, SignedIn, Staff, edge_of, require_office, staff
-from gateway.language import Language, pick, pick_list
+from gateway.deps import CHANNEL_PROTO, Services, SignedIn, Staff, edge_of, require_office, services_of, staff
+from gateway.language import AcceptLanguage, Language, answer_in, pick, pick_list
 from gateway.problems import declare
 from gateway.schemas import Day, Stored, either
 from mintong.booking.v1 import bookings_pb2 as pb
@@ -196,9 +196,8 @@ async def book(
     body: BookingRequest,
     idempotency_key: IdempotencyKey,
     citizen: SignedIn,
-    services: Services,
     response: Response,
-    language: Language,
+    accept_language: AcceptLanguage = None,
 ) -> Booking:
     # A slot this process knows is full: booking's refusal, without asking booking
     # (decision 65). Any doubt (places, not known, retries that replay) asks booking.
@@ -206,7 +205,9 @@ async def book(
         full := edge_of(request).refusal(body.slot_id, body.business, citizen.id, idempotency_key)
     ) is not None:
         raise full
-    answer = await services.bookings.Book(
+    # The services from the app's state, not a dependency solved for every booking
+    # and refusal (decision 112).
+    answer = await services_of(request).bookings.Book(
         pb.BookRequest(
             slot_id=body.slot_id,
             business_code=body.business,
@@ -220,7 +221,7 @@ async def book(
     )
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return Booking.of(answer.booking, language)
+    return Booking.of(answer.booking, answer_in(response, accept_language))
 
 
 @router.get("/bookings", response_model=Bookings, summary="My bookings, latest appointment first")

@@ -89,3 +89,19 @@ def test_every_kind_of_span_encodes_as_the_reference_does() -> None:
     spans = exporter.get_finished_spans()
     assert json.loads(otlp_json_line(spans)) == reference(spans)
     assert json.loads(otlp_json_line([])) == reference([])
+    # Again, the attributes' encodings now from the cache (decision 111).
+    assert json.loads(otlp_json_line(spans)) == reference(spans)
+
+
+def test_a_kept_encoding_is_never_another_types() -> None:
+    # True == 1 and hash(True) == hash(1): the cache's key names the type too.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    for value in (1, True, 1, True, "1"):
+        with tracer.start_as_current_span("s", attributes={"v": value}):
+            pass
+    spans = exporter.get_finished_spans()
+    for span in spans:
+        assert json.loads(otlp_json_line([span])) == reference([span])
