@@ -74,6 +74,7 @@ class EventConsumer(BackgroundLoop):
         before_commit: Callable[[AsyncConnection], Awaitable[None]] | None = None,
         stall_check: float = 15.0,
         linger: float = 0.0,
+        linger_within: float | None = None,
     ) -> None:
         super().__init__()
         self.db = db
@@ -106,13 +107,14 @@ class EventConsumer(BackgroundLoop):
         #: has pending messages, after the consumer's leader moves in a cluster
         #: (nats-io/nats.go#2063 describes the same in Go; seen once in bench/scale_out.py).
         self.stall_check = stall_check
-        #: A batched consumer whose fetch brought one event, this soon after the fetch
-        #: before it, waits up to this long for the events that follow and takes them
-        #: in the same batch: when events come faster than one by one
-        #: costs (a booking's confirmations at 100/s, one every 10 ms), a transaction
-        #: of a few is cheaper than a few of one. An event coming alone (the previous
-        #: one longer ago) is handled at once. 0: never.
+        #: A batched consumer whose fetch brought one event within ``linger_within``
+        #: (default: ``linger``) of the fetch before it waits up to ``linger`` for the
+        #: events that follow and takes them in the same batch: when events come
+        #: faster than one by one costs (a booking's confirmations at 100/s, one every
+        #: 10 ms), a transaction of a few is cheaper than a few of one. An event coming
+        #: alone (the previous fetch longer ago) is handled at once. 0: never.
         self.linger = linger
+        self.linger_within = linger if linger_within is None else linger_within
         self._fetched_at = float("-inf")
         self.name = f"consumer-{durable}"
         # Built once, and compiled once (insert_built_once): a fifth of a lone event's cost each.
@@ -201,7 +203,12 @@ class EventConsumer(BackgroundLoop):
                 await asyncio.sleep(self.retry_delay)
                 continue
             quiet_since = now = loop.time()
-            if self.batched and len(messages) == 1 and now - self._fetched_at < self.linger:
+            if (
+                self.batched
+                and self.linger
+                and len(messages) == 1
+                and now - self._fetched_at < self.linger_within
+            ):
                 messages += await self._following(subscription, now + self.linger, self.batch_size - 1)
             self._fetched_at = loop.time()
             if self.batched and len(messages) > 1 and await self.process_batch(messages):
