@@ -34,12 +34,13 @@ from services.runtime.pii import PiiCipher, ResealReport, reseal
 
 NAME = "notify"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
-#: How long a consumer waits for the events following one fetched within LINGER_WITHIN
-#: of the fetch before it (EventConsumer.linger): a booking's confirmations at
-#: 60–120/s come 8–16 ms apart and are taken four to six in a transaction, not each in
-#: its own (a transaction's fixed cost is most of a lone message's). Events coming
-#: 25 ms apart or more (40/s or fewer) are handled as they come; the 40 ms are well
-#: within the 100 ms an event may take to reach the provider (issue 12, target 5).
+#: How long a consumer waits for the events following one that JetStream stored within
+#: LINGER_WITHIN of the event before it (EventConsumer.linger): a booking's
+#: confirmations at 60–120/s come 8–16 ms apart and are taken four to six in a
+#: transaction, not each in its own (a transaction's fixed cost is most of a lone
+#: message's). Events 25 ms apart or more (40/s or fewer) are handled as they come;
+#: the 40 ms are well within the 100 ms an event may take to reach the provider
+#: (issue 12, target 5).
 LINGER, LINGER_WITHIN = 0.04, 0.025
 
 
