@@ -207,7 +207,8 @@ class EventConsumer(BackgroundLoop):
             quiet_since = now = loop.time()
             if self.batched and self.linger and len(messages) == 1 and self._follows_closely(messages[0]):
                 messages += await self._following(subscription, now + self.linger, self.batch_size - 1)
-            self._last_stored = _stored(messages[-1])
+            if messages:  # nats-py's fetch may give back none (a status came instead)
+                self._last_stored = _stored(messages[-1])
             if self.batched and len(messages) > 1 and await self.process_batch(messages):
                 continue
             for msg in messages:
