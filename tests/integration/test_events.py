@@ -184,6 +184,37 @@ async def test_a_consumer_that_dies_before_acking_does_not_apply_twice(harness: 
     assert await harness.effects() == [(event_id, "x")]
 
 
+async def test_events_following_close_on_one_another_are_taken_in_one_transaction(harness: Harness) -> None:
+    """The linger: an event fetched alone soon after the fetch before it waits for the
+    ones that follow, which are handled with it; one coming alone is handled at once."""
+    batches: list[int] = []
+    handled: dict[AsyncConnection, int] = {}
+    handle = harness.handler
+
+    async def counting(conn: AsyncConnection, event: Event) -> None:
+        handled[conn] = handled.get(conn, 0) + 1
+        await handle(conn, event)
+
+    async def before_commit(conn: AsyncConnection) -> None:
+        batches.append(handled.pop(conn))
+
+    harness.handler = counting  # type: ignore[method-assign]
+    consumer = harness.consumer(batched=True, linger=0.5, before_commit=before_commit)
+    await consumer.start()
+    first = await harness.write_events("1")
+    await harness.relay.publish_pending()
+    await eventually(lambda: _count(harness, 1))
+    following = await harness.write_events("2")
+    await harness.relay.publish_pending()
+    await asyncio.sleep(0.1)  # fetched alone, as it came: the linger takes the next one too
+    following += await harness.write_events("3")
+    await harness.relay.publish_pending()
+    await eventually(lambda: _count(harness, 3))
+    await consumer.stop()
+    assert batches == [1, 2]
+    assert await harness.effects() == list(zip(first + following, "123", strict=True))
+
+
 async def test_a_failing_handler_leaves_no_trace_and_is_retried(harness: Harness) -> None:
     harness.failures_left = 2
     [event_id] = await harness.write_events("y")

@@ -5,9 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Row, String, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    Row,
+    String,
+    Text,
+    TextClause,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notify.adapters import orm
@@ -27,6 +46,71 @@ _INSERT_MESSAGES = {
     dialect: insert_built_once(orm.messages, dialect).on_conflict_do_nothing().returning(orm.messages.c.id)
     for dialect in ("postgresql", "sqlite")
 }
+#: A new message's deliveries, their positions given (0, 1, … in the order made):
+#: the count _INSERT_DELIVERY asks for is known while its message is new.
+_INSERT_NEW_DELIVERIES = orm.deliveries.insert()
+
+
+def _pg_add_messages() -> TextClause:
+    """PostgreSQL's one statement for a batch's messages and their first deliveries:
+    the messages' ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (the guard of the
+    two statements SQLite runs), the deliveries only of the messages that returned;
+    the ids written come back. Every column is an array of the batch's values, spread
+    by ``unnest``: one text, prepared once by asyncpg, whatever the batch's size."""
+    m = [c for c in orm.messages.c if c.name != "read_at"]
+    d = list(orm.deliveries.c)
+
+    def spread(prefix: str, columns: list[Column[Any]]) -> str:
+        arrays = ", ".join(f"CAST(:{prefix}{c.name} AS {_PG_ARRAY[type(c.type)]}[])" for c in columns)
+        return f"unnest({arrays}) AS v({', '.join(c.name for c in columns)})"
+
+    def value(c: Column[Any]) -> str:  # JSON travels as text, as SQLAlchemy's own JSON binds do
+        return f"CAST(v.{c.name} AS json)" if isinstance(c.type, JSON) else f"v.{c.name}"
+
+    return text(
+        f"WITH m AS (INSERT INTO {orm.messages.name} ({', '.join(c.name for c in m)}) "
+        f"SELECT {', '.join(value(c) for c in m)} FROM {spread('m_', m)} "
+        f"ON CONFLICT DO NOTHING RETURNING id), "
+        f"d AS (INSERT INTO {orm.deliveries.name} ({', '.join(c.name for c in d)}) "
+        f"SELECT {', '.join(value(c) for c in d)} FROM {spread('d_', d)} JOIN m ON m.id = v.message_id) "
+        f"SELECT id FROM m"
+    )
+
+
+def _pg_record_sent() -> TextClause:
+    """PostgreSQL's one statement for a round's accepted deliveries and the records
+    the sandboxes asked for (both statements SQLite runs): the deliveries' UPDATE
+    returns what a record holds — the delivery's sealed address and texts, as
+    _KEEP_RECORD takes them — and the records are inserted from it in the round's order."""
+    return text(
+        "WITH v AS (SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), "
+        "CAST(:providers AS text[]), CAST(:refs AS text[]), CAST(:lookups AS text[])) "
+        "WITH ORDINALITY AS v(id, status, provider, ref, lookup, n)), "
+        f"sent AS (UPDATE {orm.deliveries.name} AS d SET status = v.status, reason = '', "
+        "provider = coalesce(v.provider, d.provider), provider_ref = coalesce(v.ref, d.provider_ref), "
+        "updated_at = :recorded_at FROM v WHERE d.id = v.id "
+        "RETURNING d.id, d.channel, d.address_sealed, d.title, d.body, v.provider, v.lookup, v.n) "
+        f"INSERT INTO {orm.sandbox_records.name} "
+        "(provider, channel, to_sealed, to_lookup, title, body, delivery_id, recorded_at) "
+        "SELECT provider, channel, address_sealed, lookup, title, body, id, :kept_at FROM sent "
+        "WHERE lookup IS NOT NULL ORDER BY n"
+    ).bindparams(
+        bindparam("recorded_at", type_=DateTime(timezone=True)),
+        bindparam("kept_at", type_=DateTime(timezone=True)),
+    )
+
+
+#: PostgreSQL's array element type for a column type (the arrays _pg_add_messages spreads).
+_PG_ARRAY = {
+    String: "text",
+    Text: "text",
+    JSON: "text",
+    Boolean: "boolean",
+    Integer: "integer",
+    DateTime: "timestamptz",
+}
+_PG_ADD_MESSAGES = _pg_add_messages()
+_PG_RECORD_SENT = _pg_record_sent()
 #: The contacts of a batch's citizens in one query (an expanding IN: one cached statement).
 _SELECT_CONTACTS = select(orm.contacts).where(
     orm.contacts.c.citizen_id.in_(bindparam("of_citizens", expanding=True))
@@ -178,9 +262,13 @@ class SqlStore:
     async def add_message(self, message: Message) -> bool:
         return bool(await self.add_messages([message]))
 
-    async def add_messages(self, messages: list[Message]) -> set[str]:
+    async def add_messages(self, messages: list[Message], deliveries: Sequence[Delivery] = ()) -> set[str]:
         # ON CONFLICT DO NOTHING rather than a savepoint around a plain INSERT: a
         # duplicate leaves the caller's transaction usable, in one statement not three.
+        if not messages:
+            return set()
+        if self.conn.dialect.name == "postgresql":
+            return await self._pg_add_messages(messages, deliveries)
         rows = [
             {
                 "id": m.id,
@@ -198,10 +286,57 @@ class SqlStore:
             }
             for m in messages
         ]
-        if not rows:
-            return set()
         done = await self.conn.execute(_INSERT_MESSAGES[self.conn.dialect.name], rows)
+        written = set(done.scalars())
+        if news := [d for d in deliveries if d.message_id in written]:
+            await self.conn.execute(
+                _INSERT_NEW_DELIVERIES, [self._new_delivery(d, p) for d, p in _placed(news)]
+            )
+        return written
+
+    async def _pg_add_messages(self, messages: list[Message], deliveries: Sequence[Delivery]) -> set[str]:
+        params: dict[str, list[Any]] = {f"m_{c.name}": [] for c in orm.messages.c if c.name != "read_at"}
+        params.update({f"d_{c.name}": [] for c in orm.deliveries.c})
+        for m in messages:
+            for name, value in (
+                ("id", m.id),
+                ("citizen_id", m.citizen_id),
+                ("template", m.template),
+                ("city_code", m.city_code),
+                ("language", m.language),
+                ("variables", json.dumps(m.variables)),
+                ("urgent", m.urgent),
+                ("source_key", m.source_key),
+                ("cancel_key", m.cancel_key),
+                ("title", m.title),
+                ("body", m.body),
+                ("created_at", m.created_at),
+            ):
+                params[f"m_{name}"].append(value)
+        for d, position in _placed(deliveries):
+            for name, value in self._new_delivery(d, position).items():
+                params[f"d_{name}"].append(json.dumps(value) if name == "trace_context" else value)
+        done = await self.conn.execute(_PG_ADD_MESSAGES, params)
         return set(done.scalars())
+
+    def _new_delivery(self, x: Delivery, position: int) -> dict[str, Any]:
+        return {
+            "id": x.id,
+            "message_id": x.message_id,
+            "channel": x.channel.value,
+            "position": position,
+            "address_sealed": self._sealed.get(x.address) or self.cipher.seal(x.address),
+            "title": x.title,
+            "body": x.body,
+            "status": x.status.value,
+            "reason": x.reason,
+            "attempts": x.attempts,
+            "due_at": x.due_at,
+            "provider": x.provider,
+            "provider_ref": x.provider_ref,
+            "updated_at": x.updated_at,
+            "trace_context": x.trace_context,
+        }
 
     async def message_by_source(self, source_key: str) -> Message | None:
         return await self._message(orm.messages.c.source_key == source_key)
@@ -284,7 +419,29 @@ class SqlStore:
         )
         return sorted((self._delivery(row) for row in rows), key=lambda x: (x.due_at, x.id))
 
-    async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
+    async def record_sent(
+        self,
+        sent: list[Sent],
+        now: dt.datetime,
+        kept: Sequence[tuple[str, Delivery]] = (),
+        kept_at: dt.datetime | None = None,
+    ) -> None:
+        if self.conn.dialect.name == "postgresql" and sent:
+            lookups = {d.id: to_lookup(self.cipher, d.address) for _, d in kept}
+            await self.conn.execute(
+                _PG_RECORD_SENT,
+                {
+                    "ids": [x.delivery_id for x in sent],
+                    "statuses": [x.status.value for x in sent],
+                    "providers": [x.provider for x in sent],
+                    "refs": [x.provider_ref for x in sent],
+                    "lookups": [lookups.get(x.delivery_id) for x in sent],
+                    "recorded_at": now,
+                    "kept_at": kept_at or now,
+                },
+            )
+            return
+        await self.keep_records(list(kept), kept_at or now)
         if not sent:
             return
         await self.conn.execute(
@@ -402,6 +559,16 @@ class SqlStore:
             .values(status=Status.QUEUED.value, attempts=d.c.attempts - 1, updated_at=now)
         )
         return int(done.rowcount or 0)
+
+
+def _placed(deliveries: Sequence[Delivery]) -> list[tuple[Delivery, int]]:
+    """New messages' deliveries with their positions: 0, 1, … per message, in the order given."""
+    seen: dict[str, int] = {}
+    placed = []
+    for d in deliveries:
+        seen[d.message_id] = position = seen.get(d.message_id, -1) + 1
+        placed.append((d, position))
+    return placed
 
 
 def _in_inbox() -> Any:

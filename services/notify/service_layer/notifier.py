@@ -293,13 +293,13 @@ class Notifier:
                 else:
                     deliveries.append(self._delivery(message, channel, address, Status.QUEUED, due, context))
             made.append((request, message, deliveries))
-        written = await store.add_messages([message for _, message, _ in made])
-        # One made before (or by a concurrent twin) is not written, nor are its deliveries.
+        # One made before (or by a concurrent twin) is not written, nor are its
+        # deliveries (on PostgreSQL the messages and their deliveries are one statement).
+        written = await store.add_messages(
+            [message for _, message, _ in made], [d for _, _, deliveries in made for d in deliveries]
+        )
         if claimed is not None:
             claimed += [(d, parent) for d, parent in handing if d.message_id in written]
-        news = [d for _, message, deliveries in made if message.id in written for d in deliveries]
-        if news:
-            await store.add_deliveries(news)
         # What was just written, as a read would give it back (not read again: a
         # crowd's confirmations would pay two more queries and a seal opened each).
         result = []
@@ -519,9 +519,9 @@ class Notifier:
                             due_at=now + self.retry.delay(delivery.attempts),
                             now=now,
                         )
-            # When the provider took them, by the wall clock, as the sandbox itself would say.
-            await store.keep_records(kept, dt.datetime.now(dt.UTC))
-            await store.record_sent(sent, now)
+            # The records kept when the provider took them, by the wall clock, as the
+            # sandbox itself would say (on PostgreSQL one statement with the outcomes).
+            await store.record_sent(sent, now, kept, dt.datetime.now(dt.UTC))
         for counted, entered, provider_name in counts:
             self._count(counted, entered, provider_name)
         if fell_back:

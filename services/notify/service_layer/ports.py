@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,8 +42,9 @@ class Store(Protocol):
         """False when a message with its source_key exists already."""
         ...
 
-    async def add_messages(self, messages: list[Message]) -> set[str]:
-        """The ids of those written: not one whose source_key exists already."""
+    async def add_messages(self, messages: list[Message], deliveries: Sequence[Delivery] = ()) -> set[str]:
+        """The ids of those written: not one whose source_key exists already; and the
+        ``deliveries`` of the messages written, each message's first ones in the order given."""
         ...
 
     async def message_by_source(self, source_key: str) -> Message | None: ...
@@ -78,8 +80,15 @@ class Store(Protocol):
         now: dt.datetime,
     ) -> None: ...
 
-    async def record_sent(self, sent: list[Sent], now: dt.datetime) -> None:
-        """Record many accepted deliveries at once (no reason left, provider kept)."""
+    async def record_sent(
+        self,
+        sent: list[Sent],
+        now: dt.datetime,
+        kept: Sequence[tuple[str, Delivery]] = (),
+        kept_at: dt.datetime | None = None,
+    ) -> None:
+        """Record many accepted deliveries at once (no reason left, provider kept), and
+        the records ``kept`` of some of them (see keep_records), kept ``kept_at``."""
         ...
 
     async def keep_records(self, sent: list[tuple[str, Delivery]], at: dt.datetime) -> None:
