@@ -58,7 +58,7 @@ def main() -> None:
         sys.exit(supervise("gateway", settings.gateway_workers))
     setup_tracing("gateway", settings.data_dir)
     # The access log written by the gateway's request telemetry, the same lines where
-    # uvicorn wrote them, at the level uvicorn wrote them (decision 110).
+    # uvicorn wrote them, at the level uvicorn wrote them (decision 107).
     access = settings.log_level.upper() in ("TRACE", "DEBUG", "INFO")
     app = create_app(settings, access_log=AccessLog(sys.stdout) if access else None)
     freeze_what_is_built()
@@ -79,7 +79,7 @@ def main() -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         # X-Forwarded-For is the app's business (MINTONG_TRUSTED_PROXIES), not uvicorn's.
         proxy_headers=False,
-        # Written by the app's RequestTelemetry instead (decision 110).
+        # Written by the app's RequestTelemetry instead (decision 107).
         access_log=False,
         # The C parser and libuv's loop, named rather than "auto" so that a missing one
         # fails at start instead of silently costing more CPU per request.

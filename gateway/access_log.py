@@ -1,7 +1,7 @@
 """The gateway's access log: one line per answered request, as uvicorn wrote it
 (``INFO:     127.0.0.1:50412 - "GET /v1/offices/o/slots?business=REDACTED HTTP/1.1"
 200 OK``), written by the request's telemetry middleware from what it already holds
-(decision 110).
+(decision 107).
 
 uvicorn's own access log went through the logging machinery for every request (a
 record, two filters, a copied record for its formatter, the status phrase looked

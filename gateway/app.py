@@ -59,7 +59,7 @@ def create_app(
 ) -> FastAPI:
     """``clock``: the time tokens' expiry is checked against (tests move it);
     ``access_log``: where each request's access-log line goes (``python -m gateway``
-    gives it in place of uvicorn's, decision 110; none in tests)."""
+    gives it in place of uvicorn's, decision 107; none in tests)."""
     receipt_secret = settings.ensure_secrets()
 
     @contextlib.asynccontextmanager

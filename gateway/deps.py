@@ -337,7 +337,7 @@ def edge_of(request: Request) -> EdgeVacancy:
 
 def services_of(request: Request) -> Clients:
     """The clients of the services, read by the routes that come by the thousand (the
-    slot list, a booking) rather than solved as a dependency (decision 112)."""
+    slot list, a booking) rather than solved as a dependency (decision 109)."""
     found: Clients = request.app.state.clients
     return found
 

@@ -63,7 +63,7 @@ def answer_in(response: Response, accept_language: str | None) -> LanguageName:
     """The language of the answer, said in its headers. A route that comes by the
     thousand and mostly answers with a problem (a booking, refused at the edge) takes
     ``Accept-Language`` as its own parameter and calls this where it answers, rather
-    than solve :data:`Language` for every request (decision 112)."""
+    than solve :data:`Language` for every request (decision 109)."""
     chosen = negotiate(accept_language)
     response.headers["Content-Language"] = chosen
     response.headers.append("Vary", "Accept-Language")

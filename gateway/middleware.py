@@ -42,7 +42,7 @@ class RequestTelemetry:
       too, and an exception as the 500 it becomes.
 
     - its access-log line, when given ``access_log`` (the server's is switched off
-      then, decision 110), at the answer's start as uvicorn wrote it.
+      then, decision 107), at the answer's start as uvicorn wrote it.
 
     Outermost of the gateway's middlewares. One middleware rather than three (the
     instrumentation's, the request id's, the metrics'): each wrapped ``send`` and read

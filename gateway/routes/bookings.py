@@ -206,7 +206,7 @@ async def book(
     ) is not None:
         raise full
     # The services from the app's state, not a dependency solved for every booking
-    # and refusal (decision 112).
+    # and refusal (decision 109).
     answer = await services_of(request).bookings.Book(
         pb.BookRequest(
             slot_id=body.slot_id,

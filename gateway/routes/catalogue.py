@@ -110,7 +110,7 @@ async def list_slots(
     The vacancy shown may lag a booking or a cancellation by up to about a second; a
     booking itself is always decided on the current count."""
     # The services from the app's state, not a dependency: a solve of its own on the
-    # citizens' most frequent request (decision 112).
+    # citizens' most frequent request (decision 109).
     services = services_of(request)
     if date is not None:
         if from_ is not None or to is not None:

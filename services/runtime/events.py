@@ -219,7 +219,7 @@ async def ensure_streams(js: JetStreamContext, streams: list[StreamSpec], replic
 class Pipeline:
     """JetStream publishes sent back to back, each answered by a future of its ack,
     so that a batch costs one flush and one wait rather than a round trip each (the
-    outbox relay, decision 120). nats-py's own ``publish_async`` (2.16) is not used:
+    outbox relay, decision 102). nats-py's own ``publish_async`` (2.16) is not used:
     its reply handler raises the server's refusal instead of setting it on the
     future (``APIError.from_error`` raises), so a refused publish would never be
     answered. A future nobody waits for any more is dropped with :meth:`forget`."""

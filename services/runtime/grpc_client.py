@@ -35,7 +35,7 @@ class TracedChannel(grpc.aio.Channel):
     """A grpc.aio channel whose unary and client-streaming calls carry the request id
     and caller of the call being served (unless the caller set them) and the trace
     context, each in a client span, without grpc.aio's client interceptors (decision
-    133): with any interceptor grpc.aio runs every call through its intercepted call,
+    106): with any interceptor grpc.aio runs every call through its intercepted call,
     an extra task and a chain of callbacks, and OpenTelemetry's interceptor waited on
     the call's code and details again: together with the server's second
     interceptor, a fifth to a quarter of a call's CPU (docs/performance.md,

@@ -93,7 +93,7 @@ _CODE_NUMBERS = {code.name: code.value[0] for code in grpc.StatusCode}
 
 
 class ContextInterceptor(grpc.aio.ServerInterceptor):
-    """The one interceptor of every call (decision 132): its server span, a child of
+    """The one interceptor of every call (decision 105): its server span, a child of
     the caller's trace context read from the metadata, named by the method, with the
     attributes OpenTelemetry's gRPC instrumentation gave it (``rpc.system``,
     ``rpc.service``, ``rpc.method``, ``rpc.grpc.status_code``, ``rpc.user_agent``,

@@ -266,7 +266,7 @@ class OutboxRelay(BackgroundLoop):
         let a later row overtake a failed one: each row names its stream's previous
         row of the batch as ``Nats-Expected-Last-Msg-Id``, and JetStream stores it only
         if that one is the stream's last message, so a row whose predecessor was not
-        stored is refused too (decision 120). A re-publication is checked against the
+        stored is refused too (decision 102). A re-publication is checked against the
         duplicate window first, so rows published before a crash still pass."""
         sent: list[int] = []
         try:

@@ -83,7 +83,7 @@ def _ended_in_trace(
     engine: Engine, statement: str, parent: SpanContext, started: int, ended: int, status: Status = _UNSET
 ) -> None:
     """The span of a statement that ran in a trace, made once it has ended and handed
-    to the span processors as the SDK's own span would be at its end (decision 131):
+    to the span processors as the SDK's own span would be at its end (decision 104):
     the same trace, parent, ids, name, kind, attributes, times and status, without
     the SDK's live span, its sampler call, its locks and its copy at the end (about
     80 of the 95 µs a statement's span cost, micro-benchmark). The sampler is not

@@ -84,7 +84,7 @@ def otlp_json_line(spans: Sequence[ReadableSpan]) -> str:
     """
     # Grouped by identity: a process has one resource, and hashing a Resource
     # serialises its attributes each time; a tracer has one scope, and hashing an
-    # InstrumentationScope reads four properties (a tenth of the export, decision 111).
+    # InstrumentationScope reads four properties (a tenth of the export, decision 108).
     resources: dict[int, Resource] = {}
     scopes_of: dict[int, Any] = {}
     grouped: dict[int, dict[int, list[str]]] = {}
@@ -228,7 +228,7 @@ def _pair(key: str, kind: int, value: Any) -> str:
     """An attribute's encoding, worked out once while it keeps coming: most of a
     span's attributes are those of the span before (the gateway's server span has
     fourteen, one or two of them new per request), and encoding them was a third of
-    the export's CPU (decision 111). ``kind`` keeps ``True`` and ``1`` apart (equal
+    the export's CPU (decision 108). ``kind`` keeps ``True`` and ``1`` apart (equal
     as keys)."""
     return _unshared_pair(key, value)
 

@@ -376,7 +376,7 @@ async def test_a_subscription_that_stops_receiving_is_made_again(harness: Harnes
 
 
 async def test_a_refused_row_stops_its_batch_and_none_after_it_overtakes_it(harness: Harness) -> None:
-    """The relay sends a batch without waiting for each ack (decision 120). A row
+    """The relay sends a batch without waiting for each ack (decision 102). A row
     the stream refuses (here: larger than the stream takes) is not marked, nor any
     after it, and no later row of its stream is stored before it: each names the
     one before it as the stream's expected last message."""

@@ -1,4 +1,4 @@
-"""The gateway's own access log (decision 110): the line uvicorn's access logger and
+"""The gateway's own access log (decision 107): the line uvicorn's access logger and
 formatter wrote, the query's values redacted, the lines of a turn written at once."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """A gRPC call's server span, made by the server's one interceptor
-(services/runtime/grpc_server.py ContextInterceptor, decision 132): the caller's
+(services/runtime/grpc_server.py ContextInterceptor, decision 105): the caller's
 trace continued, named by the method, the attributes OpenTelemetry's gRPC
 instrumentation gave it, the status code of a refusal without an error, a failure
 in error with its exception, the span current while the handler runs, and no span
 for a health check. And its client span, made by the services' channel
-(services/runtime/grpc_client.py TracedChannel, decision 133): the parent of the
+(services/runtime/grpc_client.py TracedChannel, decision 106): the parent of the
 server's, the request id and caller carried, in error for any code but OK."""
 
 from __future__ import annotations

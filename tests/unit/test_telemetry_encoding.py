@@ -89,7 +89,7 @@ def test_every_kind_of_span_encodes_as_the_reference_does() -> None:
     spans = exporter.get_finished_spans()
     assert json.loads(otlp_json_line(spans)) == reference(spans)
     assert json.loads(otlp_json_line([])) == reference([])
-    # Again, the attributes' encodings now from the cache (decision 111).
+    # Again, the attributes' encodings now from the cache (decision 108).
     assert json.loads(otlp_json_line(spans)) == reference(spans)
 
 

@@ -411,7 +411,7 @@ def _insert_or_nothing(table: Table) -> dict[str, Any]:
     """``INSERT … ON CONFLICT DO NOTHING`` into ``table``, one per dialect, built once
     by the runtime's ``insert_built_once`` so that SQLAlchemy compiles each once
     (compiling the dialect's own statement at every booking was a tenth of the
-    service's CPU in a flash crowd): the one place that knows how (decision 130)."""
+    service's CPU in a flash crowd): the one place that knows how (decision 103)."""
     return {dialect: insert_built_once(table, dialect).on_conflict_do_nothing() for dialect in _DIALECTS}
 
 
