@@ -320,11 +320,14 @@ class SqlStore:
         return set(done.scalars())
 
     def _new_delivery(self, x: Delivery, position: int) -> dict[str, Any]:
+        return {**self._delivery_values(x), "position": position}
+
+    def _delivery_values(self, x: Delivery) -> dict[str, Any]:
+        """A new delivery's columns but its place among its message's deliveries."""
         return {
             "id": x.id,
             "message_id": x.message_id,
             "channel": x.channel.value,
-            "position": position,
             "address_sealed": self._sealed.get(x.address) or self.cipher.seal(x.address),
             "title": x.title,
             "body": x.body,
@@ -388,26 +391,7 @@ class SqlStore:
         (one statement for a message's inbox copy and its first channel)."""
         await self.conn.execute(
             _INSERT_DELIVERY,
-            [
-                {
-                    "of_message": x.message_id,
-                    "id": x.id,
-                    "message_id": x.message_id,
-                    "channel": x.channel.value,
-                    "address_sealed": self._sealed.get(x.address) or self.cipher.seal(x.address),
-                    "title": x.title,
-                    "body": x.body,
-                    "status": x.status.value,
-                    "reason": x.reason,
-                    "attempts": x.attempts,
-                    "due_at": x.due_at,
-                    "provider": x.provider,
-                    "provider_ref": x.provider_ref,
-                    "updated_at": x.updated_at,
-                    "trace_context": x.trace_context,
-                }
-                for x in deliveries
-            ],
+            [{"of_message": x.message_id, **self._delivery_values(x)} for x in deliveries],
         )
 
     async def any_due(self, now: dt.datetime) -> bool:
