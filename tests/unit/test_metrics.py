@@ -155,15 +155,18 @@ def test_the_gateway_counts_route_templates_and_a_closed_set_of_channels() -> No
     assert "410105198503121235" not in text and "13800138001" not in text and "BREW" not in text
 
 
-def test_the_gateway_serves_metrics_on_its_http_port_only_when_told_to(tmp_path: Path) -> None:
-    from starlette.testclient import TestClient
-
+async def test_the_gateway_serves_metrics_on_its_http_port_only_when_told_to(tmp_path: Path) -> None:
     from gateway.app import create_app
     from gateway.config import GatewaySettings
 
-    apart = TestClient(create_app(GatewaySettings(data_dir=tmp_path)))
-    assert apart.get("/metrics").status_code == 404  # by default: a port of its own
+    async def get_metrics(app: FastAPI) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            return await client.get("/metrics")
+
+    apart = create_app(GatewaySettings(data_dir=tmp_path))
+    assert (await get_metrics(apart)).status_code == 404  # by default: a port of its own
     together = create_app(GatewaySettings(data_dir=tmp_path, http_port=18080, gateway_metrics_port=18080))
-    answer = TestClient(together).get("/metrics")
+    answer = await get_metrics(together)
     assert answer.status_code == 200 and "mintong_http_requests_total" in answer.text
     assert "/metrics" not in together.openapi()["paths"]
