@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -247,6 +248,14 @@ def insert_built_once(table: Table, dialect: str) -> Any:
         },
     )
     return built_once(table)
+
+
+@functools.cache
+def insert_or_nothing(table: Table, dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` in ``dialect``, made once per
+    table and dialect with :func:`insert_built_once`, so SQLAlchemy compiles it once:
+    the statement of every claim that a collision answers rather than fails."""
+    return insert_built_once(table, dialect).on_conflict_do_nothing()
 
 
 async def upsert(

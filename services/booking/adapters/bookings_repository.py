@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Row, Table, TextClause, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Boolean, Row, TextClause, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,7 +31,7 @@ from services.booking.domain.bookings import (
     WaitStatus,
 )
 from services.booking.service_layer.unit_of_work import Claimed, SlotContext
-from services.runtime.db import as_utc, dialect_insert, insert_built_once
+from services.runtime.db import as_utc, dialect_insert, insert_or_nothing
 
 b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
@@ -41,8 +41,8 @@ class SqlBookingRepository:
         self.conn = conn
         self._insert = dialect_insert(conn.dialect.name)
         self._postgres = conn.dialect.name == "postgresql"
-        self._claim_key = _CLAIM_KEY[conn.dialect.name]
-        self._add_booking = _ADD_BOOKING[conn.dialect.name]
+        self._claim_key = insert_or_nothing(k, conn.dialect.name)
+        self._add_booking = insert_or_nothing(b, conn.dialect.name)
         #: Slots whose count this transaction changed, with the counts each change
         #: returned: their vacancy goes to the gateways at the commit (adapters/vacancy.py).
         self.touched: Touched = touched if touched is not None else {}
@@ -407,17 +407,6 @@ class SqlBookingRepository:
         return [r.id for r in rows]
 
 
-def _insert_or_nothing(table: Table) -> dict[str, Any]:
-    """``INSERT … ON CONFLICT DO NOTHING`` into ``table``, one per dialect, built once
-    by the runtime's ``insert_built_once`` so that SQLAlchemy compiles each once
-    (compiling the dialect's own statement at every booking was a tenth of the
-    service's CPU in a flash crowd): the one place that knows how (decision 103)."""
-    return {dialect: insert_built_once(table, dialect).on_conflict_do_nothing() for dialect in _DIALECTS}
-
-
-_DIALECTS = ("postgresql", "sqlite")
-_CLAIM_KEY = _insert_or_nothing(k)
-_ADD_BOOKING = _insert_or_nothing(b)
 
 
 # The statements of every booking, built once with bind parameters: building one

@@ -10,14 +10,14 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, Update, bindparam, func, select, text, update
+from sqlalchemy import Update, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.cards.adapters import orm
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status, Transition
 from services.cards.service_layer.ports import CourierEvent
 from services.cards.service_layer.unit_of_work import KeyClaim, Move, NewApplication
-from services.runtime.db import as_utc, insert_built_once
+from services.runtime.db import as_utc, insert_built_once, insert_or_nothing
 from services.runtime.pii import PiiCipher
 
 a = orm.applications
@@ -27,17 +27,6 @@ b = orm.production_batches
 ce = orm.courier_events
 
 
-def _insert_or_nothing(table: Any) -> TextClause:
-    """``INSERT … ON CONFLICT DO NOTHING``, spelled the same on SQLite and PostgreSQL."""
-    names = [c.name for c in table.c]
-    statement = text(
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join(':' + n for n in names)}) ON CONFLICT DO NOTHING"
-    )
-    return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in table.c))
-
-
-_RECORD_EVENT = _insert_or_nothing(ce)
 
 # The statements of every application, built once (decision 64's reason: a statement
 # built per call pays its build and SQLAlchemy's walk for its cache key each time).
@@ -456,7 +445,7 @@ class SqlApplicationRepository:
     async def record_courier_events(self, events: Sequence[CourierEvent], now: dt.datetime) -> None:
         if events:
             await self.conn.execute(
-                _RECORD_EVENT,
+                insert_or_nothing(ce, self.conn.dialect.name),
                 [
                     {
                         "event_id": e.event_id,
