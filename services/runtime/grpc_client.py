@@ -99,13 +99,7 @@ class _Call:
         self._method = method
         self._tracer = tracer
         self._traced = telemetry.not_health_check(SimpleNamespace(method=method))
-        service, _, name = method.lstrip("/").partition("/")
-        self._attributes: dict[str, str | int] = {
-            "rpc.system": "grpc",
-            "rpc.grpc.status_code": 0,
-            "rpc.method": name,
-            "rpc.service": service,
-        }
+        self._attributes = telemetry.rpc_attributes(method)
 
     def __call__(self, request: Any, *, metadata: Any = None, **options: Any) -> Any:
         return self._invoke(request, metadata, options)

@@ -188,15 +188,8 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _call_attributes(method: str, metadata: dict[str, Any], ctx: grpc.aio.ServicerContext) -> dict[str, Any]:
-    """A call's server span attributes, named as OpenTelemetry's gRPC instrumentation
-    names them (the trace files and traceview read them)."""
-    service, _, name = method.lstrip("/").partition("/")
-    attributes: dict[str, Any] = {
-        "rpc.system": "grpc",
-        "rpc.grpc.status_code": 0,
-        "rpc.method": name,
-        "rpc.service": service,
-    }
+    """A call's server span attributes: the method's, then the caller's agent and address."""
+    attributes = telemetry.rpc_attributes(method)
     if (agent := metadata.get("user-agent")) is not None:
         attributes["rpc.user_agent"] = agent
     # ipv4:127.0.0.1:57284, ipv6:[::1]:57284, unix:…

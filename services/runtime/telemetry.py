@@ -343,6 +343,14 @@ def setup_tracing(service: str, data_dir: Path) -> TracerProvider | None:
     return provider
 
 
+def rpc_attributes(method: str) -> dict[str, Any]:
+    """A gRPC call's span attributes by its method (``/<package>.<Service>/<Method>``),
+    client and server alike, named as OpenTelemetry's gRPC instrumentation named them
+    (the trace files and traceview read them); the status code OK until told otherwise."""
+    service, _, name = method.lstrip("/").partition("/")
+    return {"rpc.system": "grpc", "rpc.grpc.status_code": 0, "rpc.method": name, "rpc.service": service}
+
+
 def not_health_check(details: Any) -> bool:
     """The gRPC instrumentations' filter, client and server: every call but the health
     checks (probes every few seconds, not worth a trace each). The instrumentation's
