@@ -407,8 +407,6 @@ class SqlBookingRepository:
         return [r.id for r in rows]
 
 
-
-
 # The statements of every booking, built once with bind parameters: building one
 # per call and deriving its cache key (SQLAlchemy walks the whole statement to find
 # its compiled form) was a tenth of booking's CPU per booking in the

@@ -27,7 +27,6 @@ b = orm.production_batches
 ce = orm.courier_events
 
 
-
 # The statements of every application, built once (decision 64's reason: a statement
 # built per call pays its build and SQLAlchemy's walk for its cache key each time).
 # The citizens' locks are taken in the order of their keys, so two transactions
