@@ -174,6 +174,8 @@ async def test_apply_follow_to_the_door_and_nobody_else_sees_it(platform: Platfo
         ("e3", 404, "tracking_number_not_found"),
         ("e4", 409, "illegal_transition"),
     ]
+    # A refused callback names no application (not a null one a client could follow).
+    assert not any("application_id" in r for r in answered.json()["results"])
     no_batch = await platform.http.post("/v1/callbacks/courier/batch", json={"callbacks": []})
     assert (no_batch.status_code, no_batch.json()["code"]) == (400, "invalid_courier_callback")
     timeline = (await platform.http.get(app_url, headers=zhang)).json()["timeline"]
