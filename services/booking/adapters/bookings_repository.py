@@ -67,10 +67,9 @@ class SqlBookingRepository:
         row = (await self.conn.execute(_SLOT_CONTEXT, values)).first()
         if row is None:
             return None
-        m = row._mapping
 
         def prefixed(prefix: str) -> Any:
-            return _Prefixed({key[len(prefix) :]: m[key] for key in m if key.startswith(prefix)})
+            return _Prefixed({name: row[n] for n, name in _PREFIXED[prefix]})
 
         return SlotContext(
             slot=_slot(row),
@@ -486,6 +485,15 @@ def _slot_context() -> Any:
 
 
 _SLOT_CONTEXT = _slot_context()
+#: Each table's columns in _SLOT_CONTEXT's rows: (position, name without the prefix).
+_PREFIXED = {
+    prefix: [
+        (n, c.name[len(prefix) :])
+        for n, c in enumerate(_SLOT_CONTEXT.selected_columns)
+        if c.name.startswith(prefix)
+    ]
+    for prefix in ("o_", "c_", "b_", "w_")
+}
 _NO_SHOWS = (
     select(b.c.changed_at)
     .where(
