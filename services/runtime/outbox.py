@@ -179,7 +179,8 @@ async def add_messages(
 
 #: Reads, when they are published, the payloads of a batch's rows of one event type
 #: that tell an aggregate's current state (written with an empty payload): given the
-#: rows' subjects, each subject's payload now.
+#: rows' subjects, each subject's payload now (none: the row's own is sent; for a
+#: slot's vacancy entry, an empty value is a slot the gateways leave to booking).
 CurrentPayloads = Callable[[AsyncConnection, list[str]], Awaitable[Mapping[str, bytes]]]
 
 
@@ -301,7 +302,10 @@ class OutboxRelay(BackgroundLoop):
             if subjects := [row.subject for row in rows if row.event_type == event_type]:
                 payloads = await read(conn, subjects)
                 rows = [
-                    types.SimpleNamespace(**{**row._mapping, "payload": payloads[row.subject]})
+                    # A subject the reader has no payload for goes as it was written.
+                    types.SimpleNamespace(
+                        **{**row._mapping, "payload": payloads.get(row.subject, row.payload)}
+                    )
                     if row.event_type == event_type
                     else row
                     for row in rows
