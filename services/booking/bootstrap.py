@@ -27,6 +27,7 @@ from services.booking.adapters.attachments import LocalObjectStore, S3ObjectStor
 from services.booking.adapters.identity_client import GrpcCitizenDirectory
 from services.booking.adapters.metrics import WaitlistGauge
 from services.booking.adapters.unit_of_work import SqlUnitOfWork
+from services.booking.adapters.vacancy import current_entries
 from services.booking.config import BookingSettings
 from services.booking.entrypoints.bookings_servicer import BookingServicer, BookingStaffServicer, QrSigner
 from services.booking.entrypoints.grpc_servicer import CatalogueAdminServicer, CatalogueServicer
@@ -46,6 +47,7 @@ from services.runtime.clock import Clock, utc_now
 from services.runtime.db import Database
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
+from services.runtime.vacancy import ENTRY_TYPE
 from services.runtime.worker import Periodic
 
 NAME = "booking"
@@ -154,6 +156,9 @@ def build(
     host.metric_probes.append(waitlist.sample)
     host.metric_sources.append(waitlist.readings)
     uow.on_commit = host.wake_relay
-    # The gateways' vacancy bucket: the relay publishes its entries (runtime/vacancy.py).
+    # The gateways' vacancy bucket: the relay publishes its entries (runtime/vacancy.py),
+    # each read as it is published (adapters/vacancy.py).
     host.bus.setup.append(vacancy_watch.ensure_bucket)
+    if host.relay is not None:
+        host.relay.current[ENTRY_TYPE] = current_entries
     return Booking(settings, db, uow, host, clock, citizens, sealed)

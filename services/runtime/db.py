@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
 _WRITE = "mintong_write"
+#: The isolation level of a connection outside any transaction (PostgreSQL).
+AUTOCOMMIT = "AUTOCOMMIT"
 T = TypeVar("T")
 
 #: Constraint and index names every service's metadata uses, so that migrations
@@ -80,6 +82,10 @@ class Database:
             )
         # Only SQLite needs writers of one process queued: it has one writer at a time.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        #: The same pool, its connections outside any transaction while checked out.
+        self._autocommit = (
+            None if self.is_sqlite else self.engine.execution_options(isolation_level=AUTOCOMMIT)
+        )
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -96,10 +102,16 @@ class Database:
                 yield conn
 
     @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (a consistent snapshot on both databases)."""
+    async def read(self, *, snapshot: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a consistent snapshot on both databases). Without
+        ``snapshot``, on PostgreSQL, a connection outside any transaction instead:
+        each statement sees what committed before it and commits by itself, with no
+        BEGIN or ROLLBACK round trip (a read of one statement; a write that is one
+        statement, atomic by itself). SQLite reads in a transaction either way."""
         # The connection begins on first use and rolls back when closed.
-        async with self.engine.connect() as conn:
+        async with (
+            self.engine if snapshot or self._autocommit is None else self._autocommit
+        ).connect() as conn:
             yield conn
 
     async def dispose(self) -> None:

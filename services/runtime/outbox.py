@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import types
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -102,20 +103,7 @@ async def add_events(
     event at its place (several requests' changes written in one transaction)."""
     if not events and not messages:
         return []
-    current = json.dumps(telemetry.current_carrier())
-    encoded: dict[int, str] = {}  # a request's several events share its carrier
-
-    def headers(n: int) -> str:
-        carrier = carriers[n] if n < len(carriers) else None
-        if carrier is None:
-            return current
-        if id(carrier) not in encoded:
-            encoded[id(carrier)] = json.dumps(carrier)
-        return encoded[id(carrier)]
-
-    now = dt.datetime.now(dt.UTC)
-    rows = [(subject_of(e), e.DESCRIPTOR.full_name, e.SerializeToString()) for e in events]
-    records = [(str(uuid.uuid4()), *row, headers(n), now) for n, row in enumerate([*rows, *messages])]
+    records = outbox_records(events, messages, carriers)
     if conn.dialect.name == "postgresql" and len(records) >= COPY_FROM:
         # A register import tells notify of thousands of residents per batch: COPY
         # sends the rows as they are, where bound parameters built row by row cost
@@ -129,6 +117,47 @@ async def add_events(
     else:
         await conn.execute(_insert(outbox), [dict(zip(_COLUMNS, r, strict=True)) for r in records])
     return [r[0] for r in records]
+
+
+def outbox_records(
+    events: Sequence[Message],
+    messages: Sequence[tuple[str, str, bytes]] = (),
+    carriers: Sequence[Mapping[str, str] | None] = (),
+) -> list[tuple[str, str, str, bytes, str, dt.datetime]]:
+    """The rows (in ``_COLUMNS``' order) :func:`add_events` writes."""
+    current = json.dumps(telemetry.current_carrier())
+    encoded: dict[int, str] = {}  # a request's several events share its carrier
+
+    def headers(n: int) -> str:
+        carrier = carriers[n] if n < len(carriers) else None
+        if carrier is None:
+            return current
+        if id(carrier) not in encoded:
+            encoded[id(carrier)] = json.dumps(carrier)
+        return encoded[id(carrier)]
+
+    now = dt.datetime.now(dt.UTC)
+    rows = [(subject_of(e), e.DESCRIPTOR.full_name, e.SerializeToString()) for e in events]
+    return [(str(uuid.uuid4()), *row, headers(n), now) for n, row in enumerate([*rows, *messages])]
+
+
+#: PostgreSQL's type of each column's array in :func:`insert_from_arrays`.
+_ARRAYS = {"payload": "bytea[]", "created_at": "timestamptz[]"}
+
+
+def insert_from_arrays(outbox: Table, prefix: str) -> str:
+    """PostgreSQL's ``INSERT INTO <outbox> … SELECT … FROM unnest(…)``, each column an
+    array parameter (``<prefix><column>``): a statement's rows of the outbox, written
+    by the statement that makes its change (a booking's, decision 141), whatever
+    their number. :func:`from_arrays` gives the parameters; append a ``WHERE`` to
+    write them only with the change."""
+    arrays = ", ".join(f"CAST(:{prefix}{c} AS {_ARRAYS.get(c, 'text[]')})" for c in _COLUMNS)
+    return f"INSERT INTO {outbox.name} ({', '.join(_COLUMNS)}) SELECT * FROM unnest({arrays}) AS rows"
+
+
+def from_arrays(records: Sequence[tuple[Any, ...]], prefix: str) -> dict[str, list[Any]]:
+    """The parameters of :func:`insert_from_arrays` for ``records`` (:func:`outbox_records`)."""
+    return {f"{prefix}{column}": [r[n] for r in records] for n, column in enumerate(_COLUMNS)}
 
 
 @functools.cache
@@ -146,6 +175,13 @@ async def add_messages(
     key-value bucket's entries: services/runtime/revocations.py), published by the
     relay as reliably and in the same order as events."""
     await add_events(conn, outbox, (), messages)
+
+
+#: Reads, when they are published, the payloads of a batch's rows of one event type
+#: that tell an aggregate's current state (written with an empty payload): given the
+#: rows' subjects, each subject's payload now (none: the row's own is sent; for a
+#: slot's vacancy entry, an empty value is a slot the gateways leave to booking).
+CurrentPayloads = Callable[[AsyncConnection, list[str]], Awaitable[Mapping[str, bytes]]]
 
 
 class OutboxRelay(BackgroundLoop):
@@ -182,6 +218,11 @@ class OutboxRelay(BackgroundLoop):
         self.keep_published = keep_published
         self._tracer = telemetry.tracer(__name__)
         self._streams: dict[str, str | None] = {}
+        #: Event types whose rows say an aggregate's state, read when they are
+        #: published rather than when they were written (booking's slot vacancy,
+        #: decision 140): the state is then never older than the row's commit, and
+        #: the writer needs to know nothing more than which aggregate it changed.
+        self.current: dict[str, CurrentPayloads] = {}
 
     async def _run(self) -> None:
         backoff = 0.0
@@ -249,7 +290,7 @@ class OutboxRelay(BackgroundLoop):
         return sent
 
     async def _unsent(self, conn: AsyncConnection) -> Sequence[Any]:
-        return (
+        rows: Sequence[Any] = (
             await conn.execute(
                 select(self.outbox)
                 .where(self.outbox.c.published_at.is_(None))
@@ -257,6 +298,19 @@ class OutboxRelay(BackgroundLoop):
                 .limit(self.batch_size)
             )
         ).all()
+        for event_type, read in self.current.items():
+            if subjects := [row.subject for row in rows if row.event_type == event_type]:
+                payloads = await read(conn, subjects)
+                rows = [
+                    # A subject the reader has no payload for goes as it was written.
+                    types.SimpleNamespace(
+                        **{**row._mapping, "payload": payloads.get(row.subject, row.payload)}
+                    )
+                    if row.event_type == event_type
+                    else row
+                    for row in rows
+                ]
+        return rows
 
     async def _publish_rows(
         self, pipeline: Pipeline, rows: Sequence[Any], mark: Callable[[list[int]], Awaitable[None]]

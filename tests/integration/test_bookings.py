@@ -24,9 +24,12 @@ from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
 from mintong.booking.v1 import catalogue_pb2, catalogue_pb2_grpc, events_pb2
 from mintong.common.v1 import common_pb2
 from services.booking.adapters import orm
+from services.booking.domain import events
+from services.booking.domain.bookings import BookingRequest
+from services.booking.domain.model import Channel
 from services.booking.service_layer import bookings as use_cases
 from services.booking.service_layer import handlers
-from services.runtime import context
+from services.runtime import context, vacancy
 from tests.integration.test_pre_applications import approved_pre_application
 
 WEB, APP = common_pb2.CHANNEL_WEB, common_pb2.CHANNEL_APP
@@ -251,6 +254,61 @@ async def test_a_full_slot_and_the_one_active_booking_rule(booking: Any, stub: A
     assert (found.status, found.code, found.field_violations[0].field) == (409, "slot_full", "slot_id")
     found = await refusal(book(stub, "c1", slots[("centre", MONDAY, "10:00")].id))
     assert (found.status, found.code) == (409, "one_active_booking")
+    await assert_invariants(booking)
+
+
+async def test_a_booking_at_once_writes_all_of_it_or_nothing(booking: Any, stub: Any, slots: Any) -> None:
+    """Decision 141: on PostgreSQL, outside a transaction, the key, the booking, its
+    place and its outbox rows in one statement that commits by itself; a step refused
+    after the key's claim undoes the whole statement. Never at once on SQLite, nor
+    inside a transaction."""
+    postgres = not booking.db.is_sqlite
+    centre_nine, centre_ten = slots[("centre", MONDAY, "09:00")], slots[("centre", MONDAY, "10:00")]
+    north_nine = slots[("north", MONDAY, "09:00")]  # one place
+    await book(stub, "c9", north_nine.id)
+
+    async def at_once(cid: str, slot_id: int, key: str, *, inside: bool = False) -> bool:
+        request = BookingRequest(slot_id, "ID_CARD_RENEWAL")
+        async with booking.uow.write() if inside else booking.uow.read(snapshot=False) as tx:
+            ctx = await tx.bookings.slot_context(slot_id, "ID_CARD_RENEWAL", cid)
+            made = use_cases._new_booking(ctx, cid, Channel.WEB, request, booking.clock())
+            confirmed = events.BookingConfirmed(made)
+            return bool(
+                await tx.bookings.book_at_once(key, "fp", b"answer", booking.clock(), made, confirmed)
+            )
+
+    async def written() -> tuple[int, ...]:
+        """Keys, bookings, BookingConfirmed rows and vacancy rows (each with no payload:
+        the relay reads it when it publishes the row)."""
+        o = orm.outbox
+        async with booking.db.read() as conn:
+            keys, bookings = [
+                (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+                for table in (orm.idempotency_keys, orm.bookings)
+            ]
+            kinds = dict(
+                (await conn.execute(select(o.c.event_type, func.count()).group_by(o.c.event_type))).all()
+            )
+            payloads = set(
+                (
+                    await conn.execute(select(o.c.payload).where(o.c.event_type == vacancy.ENTRY_TYPE))
+                ).scalars()
+            )
+        assert payloads <= {b""}
+        return keys, bookings, kinds["mintong.booking.v1.BookingConfirmed"], kinds[vacancy.ENTRY_TYPE]
+
+    before = await written()
+    # A key of hostile text is a parameter like any other.
+    assert await at_once("c1", centre_nine.id, "it's'; DROP TABLE bookings; --") is postgres
+    made = await written()
+    assert made == (tuple(n + 1 for n in before) if postgres else before)
+    # The booking collides (c1's active booking), the slot is full since the read,
+    # a twin holds the key, a transaction is open: nothing written.
+    assert not await at_once("c1", centre_ten.id, "k2")
+    assert not await at_once("c2", north_nine.id, "k3")
+    assert not await at_once("c1", centre_ten.id, "it's'; DROP TABLE bookings; --")
+    assert not await at_once("c4", centre_ten.id, "k4", inside=True)
+    assert await written() == made
     await assert_invariants(booking)
 
 

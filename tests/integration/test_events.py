@@ -25,7 +25,7 @@ from services.runtime import telemetry
 from services.runtime.consumer import Event, EventConsumer
 from services.runtime.db import Database
 from services.runtime.events import MSG_ID, EventBus, StreamSpec, load_streams, subject_of
-from services.runtime.outbox import OutboxRelay, add_event, add_events
+from services.runtime.outbox import OutboxRelay, add_event, add_events, add_messages
 
 # The consumer's own effect, written in the consumer's transaction. No unique key on
 # purpose: a duplicate delivery that got through would show as a second row.
@@ -131,6 +131,42 @@ async def test_a_row_published_twice_is_one_message_and_one_effect(harness: Harn
     await eventually(lambda: _count(harness, 3))
     await consumer.stop()
     assert await harness.effects() == list(zip(ids, "abc", strict=True))
+
+
+async def test_a_row_of_a_current_state_is_read_when_it_is_published(harness: Harness) -> None:
+    """Decision 140: rows of an event type in ``relay.current`` are written with no
+    payload and get the one their reader gives when the batch is published (a
+    subject it gives none for goes as written)."""
+    subject, unknown = subject_of(events_pb2.SlotsPublished), subject_of(events_pb2.BookingConfirmed)
+    asked: list[list[str]] = []
+
+    async def now(conn: AsyncConnection, subjects: list[str]) -> dict[str, bytes]:
+        asked.append(subjects)
+        return {s: b"as it is now" for s in subjects if s == subject}
+
+    harness.relay.current["test.state"] = now
+    [event_id] = await harness.write_events("a")
+    async with harness.db.write() as conn:
+        rows = [
+            (subject, "test.state", b""),
+            (unknown, "test.state", b"as written"),
+            (subject, "test.state", b""),
+        ]
+        await add_messages(conn, orm.outbox, rows)
+    assert await harness.relay.publish_pending() == 4
+    assert asked == [[subject, unknown, subject]]
+    js = await harness.bus.jetstream()
+    info = await js.stream_info("BOOKING")
+    payloads = [
+        (await js.get_msg("BOOKING", n)).data for n in range(info.state.first_seq, info.state.last_seq + 1)
+    ]
+    assert payloads == [
+        events_pb2.SlotsPublished(office_id="a").SerializeToString(),
+        b"as it is now",
+        b"as written",
+        b"as it is now",
+    ]
+    assert (await harness.stream_ids())[0] == event_id
 
 
 async def test_events_keep_their_order_across_a_nats_restart(

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import Boolean, Row, TextClause, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.booking.adapters import orm
+from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.repository import _business, _city, _office, _slot
-from services.booking.adapters.vacancy import COUNTS, Touched
+from services.booking.adapters.vacancy import Touched, entries_to_read
 from services.booking.domain import model
 from services.booking.domain.bookings import (
     OPEN_WAIT_STATUSES,
@@ -30,8 +31,10 @@ from services.booking.domain.bookings import (
     WaitlistEntry,
     WaitStatus,
 )
+from services.booking.domain.events import Event
 from services.booking.service_layer.unit_of_work import Claimed, SlotContext
-from services.runtime.db import as_utc, dialect_insert, insert_or_nothing
+from services.runtime import outbox
+from services.runtime.db import AUTOCOMMIT, as_utc, dialect_insert, insert_or_nothing
 
 b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
@@ -43,9 +46,9 @@ class SqlBookingRepository:
         self._postgres = conn.dialect.name == "postgresql"
         self._claim_key = insert_or_nothing(k, conn.dialect.name)
         self._add_booking = insert_or_nothing(b, conn.dialect.name)
-        #: Slots whose count this transaction changed, with the counts each change
-        #: returned: their vacancy goes to the gateways at the commit (adapters/vacancy.py).
-        self.touched: Touched = touched if touched is not None else {}
+        #: Slots whose count this transaction changed: their vacancy goes to the
+        #: gateways after the commit (adapters/vacancy.py).
+        self.touched: Touched = touched if touched is not None else set()
 
     # what a booking needs to know, in one read
     async def slot_context(
@@ -64,10 +67,9 @@ class SqlBookingRepository:
         row = (await self.conn.execute(_SLOT_CONTEXT, values)).first()
         if row is None:
             return None
-        m = row._mapping
 
         def prefixed(prefix: str) -> Any:
-            return _Prefixed({key[len(prefix) :]: m[key] for key in m if key.startswith(prefix)})
+            return _Prefixed({name: row[n] for n, name in _PREFIXED[prefix]})
 
         return SlotContext(
             slot=_slot(row),
@@ -121,21 +123,54 @@ class SqlBookingRepository:
             return Claimed(
                 key=True, booking=True, place=await self.take_place(booking.slot_id) if take_place else None
             )
-        values = {
-            **{
-                f"k_{name}": value
-                for name, value in _key_row(citizen_id, key, fingerprint, response, now).items()
-            },
-            **{f"b_{name}": value for name, value in _booking_row(booking).items()},
-            "b_changed_at": None,
-            "take_place": take_place,
-        }
-        row = (await self.conn.execute(_CLAIM_AND_ADD, values)).one()
-        if row.id is not None:
-            self.touched[row.id] = row
+        row = (
+            await self.conn.execute(
+                _CLAIM_AND_ADD, _claim_values(key, fingerprint, response, now, booking, take_place)
+            )
+        ).one()
+        if row.placed:
+            self.touched.add(booking.slot_id)
         return Claimed(
-            key=row.claimed, booking=row.added, place=row.id is not None if take_place and row.added else None
+            key=row.claimed, booking=row.added, place=row.placed if take_place and row.added else None
         )
+
+    async def book_at_once(
+        self,
+        key: str,
+        fingerprint: str,
+        response: bytes,
+        now: dt.datetime,
+        booking: Booking,
+        confirmed: Event,
+    ) -> bool:
+        """On PostgreSQL outside a transaction (a read of ``read_then_write``): the
+        statement of :meth:`claim_and_add`, with the place taken and, with it, the
+        outbox's rows (``confirmed`` and the slot's vacancy entry); a step refused
+        after the key was claimed (the booking collided, the slot filled since the
+        read) aborts it, so it commits all of it or nothing, by itself: no BEGIN or
+        COMMIT round trips (decision 141). False: nothing was written (also when a
+        twin holds the key; on SQLite or inside a transaction it is not tried)."""
+        sync = self.conn.sync_connection
+        outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT
+        if not (self._postgres and outside):
+            return False
+        records = outbox.outbox_records(
+            [event_mapper.to_proto(confirmed, now)], entries_to_read({booking.slot_id})
+        )
+        values = {
+            **_claim_values(key, fingerprint, response, now, booking, True),
+            **outbox.from_arrays(records, "o_"),
+            "at_once": True,
+        }
+        try:
+            row = (await self.conn.execute(_CLAIM_AND_ADD, values)).one()
+        except DBAPIError as error:
+            if _NOT_AT_ONCE not in str(error.orig):
+                raise
+            return False
+        if row.placed:
+            self.touched.add(booking.slot_id)
+        return bool(row.placed)
 
     async def set_idempotent_response(self, citizen_id: str, key: str, response: bytes) -> None:
         await self.conn.execute(
@@ -148,11 +183,10 @@ class SqlBookingRepository:
 
     # slot counts
     async def _count(self, statement: Any, slot_id: int) -> bool:
-        """Run an update of a slot's counts (False: its WHERE kept the row). The
-        counts it returns are what the commit tells the gateways, unread again."""
+        """Run an update of a slot's counts (False: its WHERE kept the row)."""
         row = (await self.conn.execute(statement, {"slot_id": slot_id})).first()
         if row is not None:
-            self.touched[slot_id] = row
+            self.touched.add(slot_id)
         return row is not None
 
     async def take_place(self, slot_id: int) -> bool:
@@ -451,6 +485,15 @@ def _slot_context() -> Any:
 
 
 _SLOT_CONTEXT = _slot_context()
+#: Each table's columns in _SLOT_CONTEXT's rows: (position, name without the prefix).
+_PREFIXED = {
+    prefix: [
+        (n, c.name[len(prefix) :])
+        for n, c in enumerate(_SLOT_CONTEXT.selected_columns)
+        if c.name.startswith(prefix)
+    ]
+    for prefix in ("o_", "c_", "b_", "w_")
+}
 _NO_SHOWS = (
     select(b.c.changed_at)
     .where(
@@ -466,21 +509,30 @@ _FIND_KEY = select(k.c.fingerprint, k.c.response).where(
 # Every change of a slot's counts: conditional where a place is taken or held.
 _THE_SLOT = s.c.id == bindparam("slot_id")
 _HAS_ROOM = and_(s.c.booked + s.c.held < s.c.capacity, s.c.closed.is_(False))
-_TAKE_PLACE = update(s).where(_THE_SLOT, _HAS_ROOM).values(booked=s.c.booked + 1).returning(*COUNTS)
-_HOLD_PLACE = update(s).where(_THE_SLOT, _HAS_ROOM).values(held=s.c.held + 1).returning(*COUNTS)
-_RELEASE_PLACE = update(s).where(_THE_SLOT).values(booked=s.c.booked - 1).returning(*COUNTS)
-_RELEASE_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1).returning(*COUNTS)
-_CONVERT_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1, booked=s.c.booked + 1).returning(*COUNTS)
+_TAKE_PLACE = update(s).where(_THE_SLOT, _HAS_ROOM).values(booked=s.c.booked + 1).returning(s.c.id)
+_HOLD_PLACE = update(s).where(_THE_SLOT, _HAS_ROOM).values(held=s.c.held + 1).returning(s.c.id)
+_RELEASE_PLACE = update(s).where(_THE_SLOT).values(booked=s.c.booked - 1).returning(s.c.id)
+_RELEASE_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1).returning(s.c.id)
+_CONVERT_HOLD = update(s).where(_THE_SLOT).values(held=s.c.held - 1, booked=s.c.booked + 1).returning(s.c.id)
+
+
+#: What aborts :meth:`SqlBookingRepository.book_at_once`'s statement (in the error's
+#: text: a cast of it to an integer fails, SQLSTATE 22P02).
+_NOT_AT_ONCE = "booking not made at once"
 
 
 def _claim_and_add() -> TextClause:
     """PostgreSQL's one statement for a booking's writes (claim_and_add): the key's
     INSERT, the booking's only if the key's returned a row, the slot's conditional
-    UPDATE only if the booking's did. The guards are those of the three statements:
+    UPDATE only if the booking's did, and the outbox's rows given (none but at once)
+    only if the place was taken. The guards are those of the three statements:
     ``ON CONFLICT DO NOTHING`` on the key (a twin's uncommitted key is waited for)
     and on the booking's unique indexes, the slot's WHERE re-checked on the row's
-    latest version (a concurrent booking's update is waited for) and its CHECK."""
-    counts = [c.name for c in COUNTS]
+    latest version (a concurrent booking's update is waited for) and its CHECK.
+    ``at_once``: a key claimed without its place fails the statement, undoing it
+    whole (book_at_once). The failure is a cast that cannot succeed, of a text made
+    from the steps' results: PostgreSQL has no RAISE outside PL/pgSQL, and a cast
+    of a constant would fail when the statement is planned."""
     has_room = _HAS_ROOM.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     statement = text(
         f"WITH claimed AS ("
@@ -492,16 +544,37 @@ def _claim_and_add() -> TextClause:
         f"ON CONFLICT DO NOTHING RETURNING slot_id"
         f"), placed AS ("
         f"UPDATE {s.name} SET booked = booked + 1 "
-        f"WHERE id = (SELECT slot_id FROM added) AND :take_place AND {has_room} "
-        f"RETURNING {', '.join(counts)}"
+        f"WHERE id = (SELECT slot_id FROM added) AND :take_place AND {has_room} RETURNING id"
+        f"), recorded AS ({outbox.insert_from_arrays(orm.outbox, 'o_')} WHERE EXISTS (SELECT FROM placed)"
         f") SELECT EXISTS (SELECT FROM claimed) AS claimed, EXISTS (SELECT FROM added) AS added, "
-        f"{', '.join('placed.' + name for name in counts)} FROM (VALUES (1)) AS one LEFT JOIN placed ON true"
+        f"EXISTS (SELECT FROM placed) AS placed, "
+        f"CASE WHEN :at_once AND EXISTS (SELECT FROM claimed) AND NOT EXISTS (SELECT FROM placed) "
+        f"THEN CAST('{_NOT_AT_ONCE}: ' || CASE WHEN EXISTS (SELECT FROM added) THEN 'no place' "
+        f"ELSE 'the booking collided' END AS integer) END AS not_at_once"
     )
     return statement.bindparams(
         *(bindparam(f"k_{c.name}", type_=c.type) for c in k.c),
         *(bindparam(f"b_{c.name}", type_=c.type) for c in b.c),
         bindparam("take_place", type_=Boolean()),
+        bindparam("at_once", type_=Boolean()),
     )
+
+
+def _claim_values(
+    key: str, fingerprint: str, response: bytes, now: dt.datetime, booking: Booking, take_place: bool
+) -> dict[str, Any]:
+    """The parameters of _CLAIM_AND_ADD, with no outbox rows and not at once."""
+    return {
+        **{
+            f"k_{name}": value
+            for name, value in _key_row(booking.citizen_id, key, fingerprint, response, now).items()
+        },
+        **{f"b_{name}": value for name, value in _booking_row(booking).items()},
+        "b_changed_at": None,
+        "take_place": take_place,
+        "at_once": False,
+        **outbox.from_arrays([], "o_"),
+    }
 
 
 _CLAIM_AND_ADD = _claim_and_add()

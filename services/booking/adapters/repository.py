@@ -19,7 +19,7 @@ class SqlCatalogueRepository:
     def __init__(self, conn: AsyncConnection, touched: Touched | None = None) -> None:
         self.conn = conn
         #: Slots whose capacity changed: their vacancy goes to the gateways.
-        self.touched: Touched = touched if touched is not None else {}
+        self.touched: Touched = touched if touched is not None else set()
 
     # cities
     async def list_cities(self) -> list[model.City]:
@@ -267,7 +267,7 @@ class SqlCatalogueRepository:
                 taken = s.c.booked + s.c.held
                 capacity = case((taken > slot.capacity, taken), else_=slot.capacity)
                 await self.conn.execute(update(s).where(s.c.id == found.id).values(capacity=capacity))
-                self.touched[found.id] = None  # its counts are read at the commit
+                self.touched.add(found.id)
                 updated += 1
         if new_rows:
             await self.conn.execute(s.insert(), new_rows)

@@ -15,7 +15,7 @@ from services.booking.adapters.hall_repository import SqlHallRepository
 from services.booking.adapters.policies_repository import SqlPolicyRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
-from services.booking.adapters.vacancy import Touched, vacancy_messages
+from services.booking.adapters.vacancy import Touched, entries_to_read
 from services.booking.domain.events import Event
 from services.runtime import audit as audit_log
 from services.runtime.db import Database
@@ -27,7 +27,7 @@ class SqlTransaction:
     def __init__(self, conn: AsyncConnection, cipher: PiiCipher | None = None) -> None:
         self.conn = conn
         #: Slots whose count changed: their vacancy is told to the gateways.
-        self.touched_slots: Touched = {}
+        self.touched_slots: Touched = set()
         self.catalogue = SqlCatalogueRepository(conn, self.touched_slots)
         self.bookings = SqlBookingRepository(conn, self.touched_slots)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
@@ -57,21 +57,27 @@ class SqlUnitOfWork:
             tx = SqlTransaction(conn, self.cipher)
             yield tx
             now = dt.datetime.now(dt.UTC)
-            # The events, then the vacancy of the slots they changed (last: the slot
-            # rows are locked by now), in one statement.
+            # The events, then the slots whose vacancy changed (read when published),
+            # in one statement.
             await add_events(
                 conn,
                 orm.outbox,
                 [event_mapper.to_proto(e, now) for e in tx.events],
-                await vacancy_messages(conn, tx.touched_slots),
+                entries_to_read(tx.touched_slots),
             )
         if tx.events or tx.touched_slots:
             self.on_commit()
 
     @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTransaction]:
-        async with self.db.read() as conn:
-            yield SqlTransaction(conn, self.cipher)
+    async def read(self, *, snapshot: bool = True) -> AsyncIterator[SqlTransaction]:
+        """``snapshot``: see Database.read. A statement that wrote by itself outside a
+        transaction (SqlBookingRepository.book_at_once) recorded its outbox rows
+        with its change: the relay is woken up here, as after a commit."""
+        async with self.db.read(snapshot=snapshot) as conn:
+            tx = SqlTransaction(conn, self.cipher)
+            yield tx
+        if tx.touched_slots:
+            self.on_commit()
 
     @contextlib.asynccontextmanager
     async def read_then_write(self) -> AsyncIterator[_ReadThenWrite]:
@@ -83,33 +89,28 @@ class SqlUnitOfWork:
 
 
 class _ReadThenWrite:
-    """On PostgreSQL the read is the write's transaction from its start: a plain
-    SELECT in it locks nothing, and a booking saves a pool check-out, a BEGIN and
-    a ROLLBACK (two of its nine round trips to the database: docs/performance.md,
-    "Uncontended booking", 2026-12-07). On SQLite a read transaction, ended before
-    the write's BEGIN IMMEDIATE (a deferred transaction that later writes can
-    deadlock with another writer)."""
+    """The read, then (if the use case decides to write) the write transaction, on
+    both databases. On PostgreSQL the read is outside any transaction: its
+    statements need no BEGIN or ROLLBACK round trips, and a write of one statement,
+    atomic by itself, may follow on its connection (decision 141); a write of
+    several statements is a transaction of its own. On SQLite the read's transaction
+    ends before the write's BEGIN IMMEDIATE (a deferred transaction that later
+    writes can deadlock with another writer)."""
 
     def __init__(self, uow: SqlUnitOfWork, stack: contextlib.AsyncExitStack) -> None:
         self._uow = uow
         self._stack = stack
-        self._together = not uow.db.is_sqlite
         self._reading: contextlib.AbstractAsyncContextManager[SqlTransaction] | None = None
         self._tx: SqlTransaction | None = None
 
     async def read(self) -> SqlTransaction:
         assert self._tx is None, "read() comes first, once"
-        if self._together:
-            self._tx = await self._stack.enter_async_context(self._uow.write())
-        else:
-            self._reading = self._uow.read()
-            self._tx = await self._reading.__aenter__()
+        self._reading = self._uow.read(snapshot=False)
+        self._tx = await self._reading.__aenter__()
         return self._tx
 
     async def write(self) -> SqlTransaction:
         assert self._tx is not None, "write() after read()"
-        if self._together:
-            return self._tx
         await self.end_read(None, None, None)
         self._tx = await self._stack.enter_async_context(self._uow.write())
         return self._tx

@@ -1,19 +1,19 @@
 """The vacancy of the slots a transaction changed, as entries of the gateways'
-vacancy bucket (services/runtime/vacancy.py), written to the outbox last in the
-transaction: the slot rows are locked by then, so for one slot the outbox's order
-is the commits' order.
+vacancy bucket (services/runtime/vacancy.py).
 
-The counts come back from the updates that changed them (``RETURNING``), so a
-booking reads nothing more; a slot changed otherwise (its capacity) is read. The
-two further reads (the businesses a slot serves, the citizens who must still
-reach booking) only for a slot just filled, which is once per slot in a flash
-crowd."""
+A transaction that changed a slot's count writes an outbox row for the slot with
+no payload (:func:`entries_to_read`); the relay reads the entry when it publishes
+the row (:func:`current_entries`, the relay's ``current`` reader, decision 140).
+The entry is then the slot's count at the publication, never older than the
+commit that wrote the row: for one slot the bucket's last value is read after the
+slot's last committed change, whatever order the commits took. The writer needs
+nothing but the slot's id, so a booking's writes and its outbox rows can be one
+statement (bookings_repository.py). The two further reads (the businesses a slot
+serves, the citizens who must still reach booking) only for a full slot."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import and_, select, union
+from sqlalchemy import and_, bindparam, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
@@ -22,23 +22,25 @@ from services.runtime import vacancy
 
 s = orm.slots
 
-#: What an entry is made of: what the updates of a slot's counts return.
+#: What an entry is made of.
 COUNTS = (s.c.id, s.c.office_id, s.c.group_code, s.c.date, s.c.start_time, s.c.capacity, s.c.booked, s.c.held)
+_COUNTS = select(*COUNTS).where(s.c.id.in_(bindparam("ids", expanding=True)))
 
-#: Slots a transaction changed, each with its counts as the last change returned
-#: them (None: changed by a statement that returned nothing; read at the commit).
-Touched = dict[int, Any]
+#: Slots a transaction changed the count of.
+Touched = set[int]
 
 
-async def vacancy_messages(conn: AsyncConnection, touched: Touched) -> list[tuple[str, str, bytes]]:
-    """The outbox messages (subject, type, payload) telling the slots' vacancy."""
-    if not touched:
-        return []
+def entries_to_read(touched: Touched) -> list[tuple[str, str, bytes]]:
+    """The outbox messages (subject, type, no payload) of the slots' vacancy, in id
+    order; the relay reads each entry when it publishes it."""
+    return [(vacancy.subject(slot_id), vacancy.ENTRY_TYPE, b"") for slot_id in sorted(touched)]
+
+
+async def current_entries(conn: AsyncConnection, subjects: list[str]) -> dict[str, bytes]:
+    """Each slot's entry as its row reads now, by the subjects of :func:`entries_to_read`."""
+    ids = sorted({int(subject.rpartition(".")[2]) for subject in subjects})
     ob, b, w = orm.office_businesses, orm.bookings, orm.waitlist_entries
-    rows = [row for row in touched.values() if row is not None]
-    if unread := sorted(slot_id for slot_id, row in touched.items() if row is None):
-        rows += (await conn.execute(select(*COUNTS).where(s.c.id.in_(unread)))).all()
-    rows.sort(key=lambda r: r.id)
+    rows = (await conn.execute(_COUNTS, {"ids": ids})).all()
     full = [r for r in rows if r.booked + r.held >= r.capacity]
     businesses: dict[tuple[str, str], list[str]] = {}
     citizens: dict[int, list[str]] = {}
@@ -49,28 +51,24 @@ async def vacancy_messages(conn: AsyncConnection, touched: Touched) -> list[tupl
             )
         ):
             businesses.setdefault((r.office_id, r.group_code), []).append(r.business_code)
-        ids = [r.id for r in full]
+        full_ids = [r.id for r in full]
         for r in await conn.execute(
             union(
-                select(b.c.slot_id, b.c.citizen_id).where(b.c.slot_id.in_(ids)),
+                select(b.c.slot_id, b.c.citizen_id).where(b.c.slot_id.in_(full_ids)),
                 select(w.c.held_slot_id, w.c.citizen_id).where(
-                    and_(w.c.held_slot_id.in_(ids), w.c.status == WaitStatus.OFFERED.value)
+                    and_(w.c.held_slot_id.in_(full_ids), w.c.status == WaitStatus.OFFERED.value)
                 ),
             )
         ):
             citizens.setdefault(r[0], []).append(r[1])
-    return [
-        (
-            vacancy.subject(r.id),
-            vacancy.ENTRY_TYPE,
-            vacancy.SlotVacancy.of(
-                remaining=r.capacity - r.booked - r.held,
-                capacity=r.capacity,
-                date=r.date,
-                start=r.start_time,
-                businesses=businesses.get((r.office_id, r.group_code), ()),
-                citizens=citizens.get(r.id, ()),
-            ).encode(),
-        )
+    return {
+        vacancy.subject(r.id): vacancy.SlotVacancy.of(
+            remaining=r.capacity - r.booked - r.held,
+            capacity=r.capacity,
+            date=r.date,
+            start=r.start_time,
+            businesses=businesses.get((r.office_id, r.group_code), ()),
+            citizens=citizens.get(r.id, ()),
+        ).encode()
         for r in rows
-    ]
+    }

@@ -227,19 +227,19 @@ async def book(
             # like any other; the conditional update below decides every other case.
             raise _slot_full(ctx.slot)
         booking = _new_booking(ctx, citizen_id, channel, request, now)
-        # Nothing read above is locked (on SQLite its transaction has ended): each
-        # write below re-checks what it depends on.
+        # Nothing read above is locked: each write below re-checks what it depends on.
+        # When nothing else is to be written before its place (no entitlement, no
+        # waitlist entry), the key, the booking, the place and its event, at once
+        # where the database can. Not made so (a twin's key, a collision, a place
+        # gone since the read; or SQLite), nothing was written: the steps below decide.
+        plain = waiting is None and not ctx.business.requires_pre_application
+        if plain and await tx.bookings.book_at_once(
+            idempotency_key, fingerprint, render(booking), now, booking, events.BookingConfirmed(booking)
+        ):
+            return Booked(booking)
         tx = await stages.write()
-        # The key, the booking and (when nothing else is to be written before it:
-        # no entitlement, no waitlist entry) its place, in one step.
         claimed = await tx.bookings.claim_and_add(
-            citizen_id,
-            idempotency_key,
-            fingerprint,
-            render(booking),
-            now,
-            booking,
-            take_place=waiting is None and not ctx.business.requires_pre_application,
+            citizen_id, idempotency_key, fingerprint, render(booking), now, booking, take_place=plain
         )
         if not claimed.key:
             # A twin with the same key committed first (PostgreSQL waited for it).

@@ -133,6 +133,21 @@ class BookingRepository(Protocol):
         a booking's writes as one step (one round trip where the database allows)."""
         ...
 
+    async def book_at_once(
+        self,
+        key: str,
+        fingerprint: str,
+        response: bytes,
+        now: dt.datetime,
+        booking: Booking,
+        confirmed: Event,
+    ) -> bool:
+        """The writes of ``claim_and_add`` with the place taken, and ``confirmed``
+        recorded, all committed at once by one statement, or nothing written (False:
+        not possible here, or a step was refused). Only on the read of
+        ``read_then_write``: it commits by itself, where the database allows."""
+        ...
+
     async def set_idempotent_response(self, citizen_id: str, key: str, response: bytes) -> None: ...
     async def prune_idempotency_keys(self, before: dt.datetime) -> int: ...
 
@@ -343,12 +358,13 @@ class Transaction(Protocol):
 
 class ReadThenWrite(Protocol):
     """A use case that reads, decides, and only then may write (a booking): ``read``
-    first, ``write`` if it decided to. Where the database allows it, both are one
-    transaction (PostgreSQL: one connection, one BEGIN, no separate ROLLBACK);
-    where it does not (SQLite, whose writers must begin IMMEDIATE), the read's
-    transaction ends before the write's begins, as two ``UnitOfWork`` blocks would.
-    So nothing read may be relied on at the write as if locked: the write's
-    statements must re-check what they depend on (the conditional updates do)."""
+    first, ``write`` if it decided to. The read's transaction ends before the
+    write's begins, as two ``UnitOfWork`` blocks would; where the database allows it
+    (PostgreSQL) the read is no transaction at all, each statement seeing what
+    committed before it, and a write that is one statement may be made on it
+    (``book_at_once``). So nothing read may be relied on at the write as if locked,
+    nor two reads on each other: the write's statements must re-check what they
+    depend on (the conditional updates do)."""
 
     async def read(self) -> Transaction: ...
     async def write(self) -> Transaction: ...
