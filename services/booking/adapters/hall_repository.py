@@ -33,6 +33,7 @@ from sqlalchemy import (
     extract,
     func,
     literal_column,
+    null,
     select,
     text,
     union_all,
@@ -178,10 +179,14 @@ _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam(
 
 def _call_and_head() -> Any:
     """PostgreSQL: the call (_CALL_NEXT) and the head of the queue after it, in one
-    statement: the called ticket first (``head`` false), then the first ``p_limit``
-    waiting tickets but it, in the queue's order. The head is read in the call's snapshot,
-    as the next statement would have read it save for calls committed meanwhile,
-    which "coming up" does not need: it is marked once by a conditional UPDATE."""
+    statement: the called ticket first (``part`` 'called'), then the first ``p_limit``
+    waiting tickets but it ('head'), in the queue's order; when nothing was called, a
+    row 'busy' (its ticket's columns null) if the counter or the clerk has a called
+    ticket (_BUSY: what decides between ``ticket_in_service`` and "nobody waits", the
+    most frequent answer of a quiet hall, in the call's round trip). The head is read
+    in the call's snapshot, as the next statement would have read it save for calls
+    committed meanwhile, which "coming up" does not need: it is marked once by a
+    conditional UPDATE."""
     called = _CALL_NEXT[True].cte("called")
     head = (
         select(t)
@@ -190,11 +195,16 @@ def _call_and_head() -> Any:
         .limit(bindparam("p_limit", type_=Integer))
         .subquery("head")
     )
-    both = union_all(
-        select(literal_column("false").label("head"), *(called.c[c.name] for c in t.c)),
-        select(literal_column("true").label("head"), *(head.c[c.name] for c in t.c)),
-    ).subquery("both")
-    return select(both).order_by(both.c.head, *(both.c[c.name] for c in _QUEUE_ORDER))
+    busy = select(literal_column("'busy'").label("part"), *(null().label(c.name) for c in t.c)).where(
+        ~exists(select(called.c.id)), exists(_BUSY)
+    )
+    parts = union_all(
+        select(literal_column("'called'").label("part"), *(called.c[c.name] for c in t.c)),
+        select(literal_column("'head'").label("part"), *(head.c[c.name] for c in t.c)),
+        busy,
+    ).subquery("parts")
+    # 'busy' and 'called' never come together; either comes before the head.
+    return select(parts).order_by(parts.c.part, *(parts.c[c.name] for c in _QUEUE_ORDER))
 
 
 def _average_service(postgres: bool) -> Any:
@@ -289,7 +299,7 @@ class SqlHallRepository:
         row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()
         return None if row is None else _hall_office(row)
 
-    async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
+    async def _busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
         params = {"p_office_id": office_id, "p_counter": counter, "p_clerk_id": clerk_id}
         row = (await self.conn.execute(_BUSY, params)).first()
@@ -361,14 +371,18 @@ class SqlHallRepository:
         self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
     ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
         """Take the head of the queue for this counter and clerk (None when nobody
-        waits), and what :meth:`head_to_tell` answers after it for ``head``: one
-        statement on PostgreSQL (_CALL_AND_HEAD), where it was two round trips; two
-        on SQLite. Raises Occupied when the clerk or the counter has a called ticket."""
+        waits), and what :meth:`head_to_tell` answers after it for ``head``. Raises
+        Occupied when the clerk or the counter has a called ticket, whether or not
+        anyone waits. One statement on PostgreSQL (_CALL_AND_HEAD), where it was two
+        round trips, three when nobody waited; on SQLite the call, then the head or
+        whether it is busy."""
         params = {
             "p_office_id": office_id,
             "p_day": day,
             "p_to_counter": counter,
             "p_by_clerk": clerk_id,
+            "p_counter": counter,
+            "p_clerk_id": clerk_id,
             "p_now": now,
             "p_limit": head,
         }
@@ -381,9 +395,14 @@ class SqlHallRepository:
         except IntegrityError as exc:
             raise Occupied from exc
         if not self._postgres:
-            called = None if not rows else _ticket(rows[0])
-            return called, [] if called is None else await self.head_to_tell(office_id, day, head)
-        if not rows or rows[0].head:
+            if rows:
+                return _ticket(rows[0]), await self.head_to_tell(office_id, day, head)
+            if await self._busy(office_id, counter, clerk_id):
+                raise Occupied
+            return None, []
+        if rows and rows[0].part == "busy":
+            raise Occupied
+        if not rows or rows[0].part != "called":
             return None, []
         return _ticket(rows[0]), _to_tell(enumerate(rows[1:]))
 

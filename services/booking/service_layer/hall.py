@@ -227,10 +227,10 @@ async def call_next(
             field="counter",
         )
         # The call itself finds a busy counter or clerk (the partial unique indexes
-        # refuse a second called ticket, also to a concurrent call); only when
-        # nobody waits is it asked, so that the answer does not depend on that.
-        # With the call, the head of the queue after it: tickets with coming_up_ahead
-        # or fewer before them hear "your number is coming up".
+        # refuse a second called ticket, also to a concurrent call; when nobody
+        # waits it is asked, so that the answer does not depend on that). With the
+        # call, the head of the queue after it: tickets with coming_up_ahead or
+        # fewer before them hear "your number is coming up".
         try:
             ticket, head = await tx.hall.call_next(
                 office.id, day, counter, clerk_id, now, head=office.rules.coming_up_ahead + 1
@@ -238,8 +238,6 @@ async def call_next(
         except Occupied:
             raise busy from None
         if ticket is None:
-            if await tx.hall.busy(office.id, counter, clerk_id):
-                raise busy
             return None
         tx.emit(events.QueueChanged(ticket, "called"))
         await _tell_coming_up(tx, head)

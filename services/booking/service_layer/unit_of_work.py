@@ -249,10 +249,6 @@ class HallRepository(Protocol):
     """The hall's tickets (decision 49)."""
 
     async def hall_office(self, office_id: str) -> HallOffice | None: ...
-    async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
-        """Whether the counter or the clerk has a called ticket."""
-        ...
-
     async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Insert the ticket with the next number of its prefix at its office on its
         day (atomic); the ticket with its number."""
@@ -275,7 +271,8 @@ class HallRepository(Protocol):
     ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
         """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
         nobody waits. Two concurrent calls never get the same ticket. Raises
-        Occupied when the clerk or the counter has a called ticket. With it, what
+        Occupied when the clerk or the counter has a called ticket (whether or not
+        anyone waits). With it, what
         :meth:`head_to_tell` answers after the call for ``head`` (empty when none)."""
         ...
 
