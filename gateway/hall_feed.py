@@ -5,8 +5,10 @@ Each gateway process holds one plain NATS subscription to booking's
 made whole by the next snapshot, and a process that starts reads the snapshot
 first) and fans each one out to the boards of that office connected to it. What a
 board is sent is the office's whole queue as ``GET /v1/offices/{office}/queue``
-answers it, asked once per change however many boards watch, plus the change
-itself (a call to say out loud)."""
+answers it, asked once per change however many boards watch (changes that come
+while it is asked share the next), plus the change itself (a call to say out
+loud). The queue comes as its JSON text, encoded once for every board and change
+that share it."""
 
 from __future__ import annotations
 
@@ -36,7 +38,9 @@ class Change:
     change: str
 
 
-Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
+#: An office's queue, as the JSON text of the queue route's answer.
+Snapshot = Callable[[str], Awaitable[str]]
+Update = tuple[Change | None, str]
 
 
 class QueueFeed:
@@ -46,7 +50,7 @@ class QueueFeed:
         self.bus = bus
         self.snapshot = snapshot
         self.retry = retry
-        self._boards: dict[str, set[asyncio.Queue[tuple[Change | None, dict[str, Any]]]]] = {}
+        self._boards: dict[str, set[asyncio.Queue[Update]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._pending: dict[str, list[Change | None]] = {}
         self._fetching: set[str] = set()
@@ -71,7 +75,7 @@ class QueueFeed:
 
     @contextlib.contextmanager
     def watch(self, office_id: str) -> Any:
-        board: asyncio.Queue[tuple[Change | None, dict[str, Any]]] = asyncio.Queue(BACKLOG)
+        board: asyncio.Queue[Update] = asyncio.Queue(BACKLOG)
         self._boards.setdefault(office_id, set()).add(board)
         try:
             yield board
