@@ -244,6 +244,8 @@ class Result:
     live_checkin: Timed = field(default_factory=Timed)
     live_call: Timed = field(default_factory=Timed)
     live_served: Timed = field(default_factory=Timed)
+    #: Queue updates the boards (``--boards``) received, all phases.
+    board_updates: int = 0
 
     @property
     def violations(self) -> int:
@@ -641,7 +643,12 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
                     )
                     for h in consoles
                 ]
-                return await _phases(platform_, database, args, clerks, codes)
+                boards = await stack.enter_async_context(Boards(platform_.url, args.boards))
+                result = await _phases(platform_, database, args, clerks, codes)
+                result.board_updates = boards.updates
+                if args.boards:
+                    print(f"  queue updates received by {args.boards} boards: {boards.updates}", flush=True)
+                return result
     finally:
         if database == "postgresql":
             await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
@@ -720,6 +727,44 @@ async def _phases(
     return result
 
 
+class Boards:
+    """``--boards`` display boards of the office, each reading the queue's stream
+    (``GET …/queue/stream``, server-sent events) through every phase, as a hall's
+    screens do all day: the queue feed's cost per change lands in the phases' CPU."""
+
+    def __init__(self, url: str, count: int) -> None:
+        self.url, self.count = url, count
+        self.updates = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._streaming = asyncio.Event()
+
+    async def __aenter__(self) -> Boards:
+        self._tasks = [asyncio.create_task(self._board()) for _ in range(self.count)]
+        if self.count:
+            await asyncio.wait_for(self._streaming.wait(), 30)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _board(self) -> None:
+        async with (
+            httpx.AsyncClient(base_url=self.url, timeout=None) as http,
+            http.stream(
+                "GET", f"/v1/offices/{OFFICE}/queue/stream", headers={"X-Mintong-Channel": "web"}
+            ) as stream,
+        ):
+            if stream.status_code != 200:
+                await stream.aread()
+                harness.ok(stream, "queue stream")
+            async for line in stream.aiter_lines():
+                if line == "event: queue":
+                    self.updates += 1
+                    self._streaming.set()
+
+
 def report(results: list[Result], args: argparse.Namespace, command: str, pg_version: str | None) -> str:
     lines = [
         f"Measured on {dt.date.today().isoformat()} with `{command}`, on a platform started as `make up` "
@@ -783,6 +828,9 @@ async def main() -> int:
     parser.add_argument("--citizens", type=int, default=200, help="bookings checked in (default 200)")
     parser.add_argument("--walk-ins", type=int, default=400, help="walk-ins checked in (default 400)")
     parser.add_argument("--counters", type=int, default=20, help="clerks at counters at once (default 20)")
+    parser.add_argument(
+        "--boards", type=int, default=0, help="display boards reading the queue's stream (default 0)"
+    )
     parser.add_argument(
         "--rounds",
         type=int,

@@ -285,7 +285,23 @@ _CHECK_IN = (
 )
 _CHECKED_IN = _CHECK_IN.returning(b.c.id).cte("checked_in")
 _CHECK_IN_PLACE = _STANDING[False, True].add_columns(exists(select(_CHECKED_IN.c.id)).label("checked_in"))
-_AVERAGE_SERVICE = {pg: select(_average_service(pg).label("average")) for pg in (True, False)}
+
+
+def _queue_today(postgres: bool) -> Any:
+    """The office's waiting and called tickets of the day, in the queue's order, each
+    row with the recent average service time: the display's whole queue in one
+    statement (it was three), read once per change for the boards (decision 61).
+    With no ticket, one row: the average, the ticket's columns null."""
+    recent = select(_average_service(postgres).label("average")).subquery("recent")
+    today = and_(
+        t.c.office_id == bindparam("p_office_id"),
+        t.c.day == bindparam("p_day"),
+        t.c.status.in_([_WAITING, _CALLED]),
+    )
+    return select(recent.c.average, t).select_from(recent.outerjoin(t, today)).order_by(*_QUEUE_ORDER)
+
+
+_QUEUE_TODAY = {pg: _queue_today(pg) for pg in (True, False)}
 _CALL_AND_HEAD = _call_and_head()
 
 
@@ -443,15 +459,21 @@ class SqlHallRepository:
         row = (await self.conn.execute(_FINISH_AT_COUNTER, params)).first()
         return None if row is None else _ticket(row)
 
-    async def waiting(self, office_id: str, day: dt.date, limit: int | None = None) -> list[Ticket]:
-        query = (
-            select(t)
-            .where(t.c.office_id == office_id, t.c.day == day, t.c.status == TicketStatus.WAITING.value)
-            .order_by(*_QUEUE_ORDER)
+    async def queue_today(
+        self, office_id: str, day: dt.date
+    ) -> tuple[list[Ticket], list[Ticket], dt.timedelta | None]:
+        """The office's waiting tickets of the day in the queue's order, its called
+        ones by counter, and its recent average service time (None before the first
+        served), in one statement."""
+        params = {"p_office_id": office_id, "p_day": day}
+        rows = (await self.conn.execute(_QUEUE_TODAY[self._postgres], params)).all()
+        tickets = [_ticket(r) for r in rows if r.id is not None]
+        average = rows[0].average
+        return (
+            [x for x in tickets if x.status is TicketStatus.WAITING],
+            sorted((x for x in tickets if x.status is TicketStatus.CALLED), key=lambda x: x.counter or 0),
+            None if average is None else dt.timedelta(seconds=average),
         )
-        if limit is not None:
-            query = query.limit(limit)
-        return [_ticket(r) for r in await self.conn.execute(query)]
 
     async def called(self, office_id: str, day: dt.date | None = None) -> list[Ticket]:
         query = select(t).where(t.c.status == TicketStatus.CALLED.value).order_by(t.c.counter)
@@ -495,11 +517,6 @@ class SqlHallRepository:
         }
         row = (await self.conn.execute(_CHECK_IN_PLACE, params)).one()
         return bool(row.checked_in), _place(row), None if row.category is None else str(row.category)
-
-    async def average_service(self, office_id: str, day: dt.date) -> dt.timedelta | None:
-        params = {"p_office_id": office_id, "p_day": day}
-        seconds = (await self.conn.execute(_AVERAGE_SERVICE[self._postgres], params)).scalar_one()
-        return None if seconds is None else dt.timedelta(seconds=seconds)
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
         """The first ``limit`` waiting tickets, with their places (0: next), of those

@@ -343,13 +343,13 @@ async def queue(uow: UnitOfWork, clock: Clock, office_id: str) -> QueueState:
     async with uow.read() as tx:
         office = await _office(tx, office_id)
         day = office.local_now(now).date()
-        called = await tx.hall.called(office.id, day)
+        waiting, called, average = await tx.hall.queue_today(office.id, day)
         return QueueState(
             office_id=office.id,
             day=day,
-            waiting=await tx.hall.waiting(office.id, day),
+            waiting=waiting,
             called=called,
-            average_service=await tx.hall.average_service(office.id, day) or DEFAULT_SERVICE_TIME,
+            average_service=average or DEFAULT_SERVICE_TIME,
             counters_open=len(called),
         )
 

@@ -287,7 +287,13 @@ class HallRepository(Protocol):
         """End the ticket called to the counter; None when it has none called."""
         ...
 
-    async def waiting(self, office_id: str, day: dt.date, limit: int | None = None) -> list[Ticket]: ...
+    async def queue_today(
+        self, office_id: str, day: dt.date
+    ) -> tuple[list[Ticket], list[Ticket], dt.timedelta | None]:
+        """The office's waiting tickets of the day in the queue's order, its called
+        ones by counter, and its recent average service time (None before the first)."""
+        ...
+
     async def called(self, office_id: str, day: dt.date | None = None) -> list[Ticket]:
         """Called tickets of an office ("": of every office)."""
         ...
@@ -299,10 +305,6 @@ class HallRepository(Protocol):
     async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
         """Where a ticket not inserted yet will stand, and the category of its
         business at its office (None: the office does not handle it)."""
-        ...
-
-    async def average_service(self, office_id: str, day: dt.date) -> dt.timedelta | None:
-        """The office's recent average service time today; None before the first."""
         ...
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
