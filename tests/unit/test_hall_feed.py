@@ -22,18 +22,19 @@ def event(office: str, code: str, counter: int, change: str) -> Any:
 
 async def test_boards_of_an_office_get_every_change_with_one_read_per_round() -> None:
     reads: list[str] = []
-    release = asyncio.Event()
+    asked, release = asyncio.Event(), asyncio.Event()
 
     async def snapshot(office: str) -> str:
         reads.append(office)
+        asked.set()
         await release.wait()
         return json.dumps({"office_id": office, "round": len(reads)})
 
-    feed = QueueFeed(bus=None, snapshot=snapshot)  # type: ignore[arg-type]
+    feed = QueueFeed(bus=None, snapshot=snapshot, linger=0)  # type: ignore[arg-type]
     with feed.watch("north") as first, feed.watch("north") as second:
         await feed._message(event("north", "A001", 3, "called"))
         await feed._message(event("south", "B001", 1, "called"))  # nobody watches south
-        await asyncio.sleep(0)
+        await asked.wait()
         # Two more while the first read is out: they share the next one.
         await feed._message(event("north", "A001", 3, "recalled"))
         await feed._message(event("north", "A001", 3, "served"))
@@ -48,6 +49,22 @@ async def test_boards_of_an_office_get_every_change_with_one_read_per_round() ->
     ]
     assert [json.loads(q)["round"] for _, q in got] == [1, 2, 2]
     assert feed._boards == {}  # a board that left is forgotten
+
+
+async def test_changes_within_the_linger_share_one_read() -> None:
+    reads: list[str] = []
+
+    async def snapshot(office: str) -> str:
+        reads.append(office)
+        return json.dumps({"office_id": office})
+
+    feed = QueueFeed(bus=None, snapshot=snapshot, linger=0.05)  # type: ignore[arg-type]
+    with feed.watch("north") as board:
+        for n in range(1, 4):  # three counters calling at once
+            await feed._message(event("north", f"A00{n}", n, "called"))
+        got = [await asyncio.wait_for(board.get(), 5) for _ in range(3)]
+    assert reads == ["north"]
+    assert [c.counter for c, _ in got if c] == [1, 2, 3]
 
 
 async def test_a_reconnection_sends_every_watched_office_its_queue() -> None:
