@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 SUBJECT = subject_of(events_pb2.QueueChanged)
 #: A board that cannot keep up drops the oldest update: the newest snapshot is whole.
 BACKLOG = 8
-#: Seconds a change waits for those that follow it before the queue is read: 20
-#: counters calling at once share two or three reads rather than one each (a read
-#: converts the whole queue, in booking and here, so per change it cost as much as
-#: the call), and a board still shows a call well within its second (decision 61).
+#: Seconds after a read of an office's queue before the next: the changes that come
+#: meanwhile share it, so 20 counters calling at once cost two or three reads rather
+#: than one each (a read converts the whole queue, in booking and here: per change
+#: it cost as much as the call), while the first change after a quiet spell is read
+#: at once and a board still shows a call well within its second (decision 61).
 LINGER = 0.1
 
 
@@ -130,23 +131,20 @@ class QueueFeed:
             asyncio.get_running_loop().create_task(self._send(office_id))
 
     async def _send(self, office_id: str) -> None:
-        """Changes that come within the linger, or while a snapshot is asked for,
-        share the next one."""
+        """Changes that come while a snapshot is asked for, or within the linger
+        after it, share the next one."""
         try:
-            while True:
-                await asyncio.sleep(self.linger)
-                changes = self._pending.pop(office_id, [])
-                if not changes:
-                    break
+            while changes := self._pending.pop(office_id, []):
                 try:
                     queue = await self.snapshot(office_id)
                 except Exception as exc:
                     log.warning("queue feed: snapshot of %s not read (%s)", office_id, type(exc).__name__)
-                    continue
-                for board in list(self._boards.get(office_id, ())):
-                    for change in changes:
-                        if board.full():
-                            board.get_nowait()
-                        board.put_nowait((change, queue))
+                else:
+                    for board in list(self._boards.get(office_id, ())):
+                        for change in changes:
+                            if board.full():
+                                board.get_nowait()
+                            board.put_nowait((change, queue))
+                await asyncio.sleep(self.linger)
         finally:
             self._fetching.discard(office_id)

@@ -51,20 +51,22 @@ async def test_boards_of_an_office_get_every_change_with_one_read_per_round() ->
     assert feed._boards == {}  # a board that left is forgotten
 
 
-async def test_changes_within_the_linger_share_one_read() -> None:
+async def test_a_change_is_read_at_once_and_those_after_it_within_the_linger_share_the_next_read() -> None:
     reads: list[str] = []
 
     async def snapshot(office: str) -> str:
         reads.append(office)
-        return json.dumps({"office_id": office})
+        return json.dumps({"office_id": office, "round": len(reads)})
 
     feed = QueueFeed(bus=None, snapshot=snapshot, linger=0.05)  # type: ignore[arg-type]
     with feed.watch("north") as board:
-        for n in range(1, 4):  # three counters calling at once
+        await feed._message(event("north", "A001", 1, "called"))  # after a quiet spell
+        got = [await asyncio.wait_for(board.get(), 5)]
+        for n in (2, 3):  # two counters calling right after it, within the linger
             await feed._message(event("north", f"A00{n}", n, "called"))
-        got = [await asyncio.wait_for(board.get(), 5) for _ in range(3)]
-    assert reads == ["north"]
-    assert [c.counter for c, _ in got if c] == [1, 2, 3]
+        got += [await asyncio.wait_for(board.get(), 5) for _ in range(2)]
+    assert reads == ["north", "north"]
+    assert [(c.counter, json.loads(q)["round"]) for c, q in got if c] == [(1, 1), (2, 2), (3, 2)]
 
 
 async def test_a_reconnection_sends_every_watched_office_its_queue() -> None:
