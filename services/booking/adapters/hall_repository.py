@@ -590,27 +590,32 @@ def _row(x: Ticket) -> dict[str, Any]:
 
 
 def _ticket(r: Row[Any]) -> Ticket:
+    # The row's values by name from a dict made once: a Row finds an attribute by
+    # __getattr__ after the usual lookup failed (~0.7 µs each here, 20 a ticket), and
+    # the display's queue converts every ticket of the day at each read (22 → 13 µs
+    # a ticket in process).
+    c = dict(zip(r._fields, r, strict=True))
     return Ticket(
-        id=r.id,
-        office_id=r.office_id,
-        city_code=r.city_code,
-        day=r.day,
-        prefix=r.prefix,
-        number=r.number,
-        business_code=r.business_code,
-        booking_id=r.booking_id,
-        citizen_id=r.citizen_id,
-        priority_group=r.priority_group,
-        priority_rank=r.priority_rank,
-        order_at=_utc(r.order_at),
-        status=TicketStatus(r.status),
-        issued_at=_utc(r.issued_at),
-        issued_by=r.issued_by,
-        counter=r.counter,
-        clerk_id=r.clerk_id,
-        calls=r.calls,
-        called_at=None if r.called_at is None else as_utc(r.called_at),
-        finished_at=None if r.finished_at is None else as_utc(r.finished_at),
+        id=c["id"],
+        office_id=c["office_id"],
+        city_code=c["city_code"],
+        day=c["day"],
+        prefix=c["prefix"],
+        number=c["number"],
+        business_code=c["business_code"],
+        booking_id=c["booking_id"],
+        citizen_id=c["citizen_id"],
+        priority_group=c["priority_group"],
+        priority_rank=c["priority_rank"],
+        order_at=_utc(c["order_at"]),
+        status=TicketStatus(c["status"]),
+        issued_at=_utc(c["issued_at"]),
+        issued_by=c["issued_by"],
+        counter=c["counter"],
+        clerk_id=c["clerk_id"],
+        calls=c["calls"],
+        called_at=None if c["called_at"] is None else as_utc(c["called_at"]),
+        finished_at=None if c["finished_at"] is None else as_utc(c["finished_at"]),
     )
 
 
