@@ -35,7 +35,9 @@ got) and served.
 ``--in-process N`` measures booking's own part instead, without the platform: the
 hall's use cases called in this process (no gRPC, no gateway, no tracing spans, no
 relay) on the same catalogue: N bookings of today's next slot checked in by their
-codes, N walk-ins, then N call + served pairs, ten at a time, twice; this process's
+codes, N walk-ins, 20 reads of the display's queue with those 2N waiting, then the
+call + served pairs that empty it, then 20 calls finding nobody per counter, ten at a
+time, twice; this process's
 CPU time per request and, on PostgreSQL, its backends' (after the slash; read from
 /proc, found by the schema's ``application_name``): the figure the hall's statements
 move, less noisy on a shared machine than the platform's.
@@ -78,6 +80,7 @@ from services.booking.config import BookingSettings
 from services.booking.domain.bookings import BookingRequest
 from services.booking.domain.model import Channel
 from services.booking.entrypoints.bookings_servicer import BookingServicer, QrSigner
+from services.booking.entrypoints.hall_servicer import queue_to_proto
 from services.booking.service_layer import bookings, hall, handlers
 
 START, END = "<!-- hall:start -->", "<!-- hall:end -->"
@@ -410,6 +413,8 @@ async def bursts(
     return walk_in, call, served
 
 
+#: In process: reads of the display's queue, and calls finding nobody per counter, a round.
+QUEUE_READS, IDLE_CALLS = 20, 20
 #: A clerk's "service time" in the live hall.
 SERVICE_SECONDS = (0.2, 1.0)
 #: How long a clerk whose call found nobody waits before calling again.
@@ -559,6 +564,11 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
                 await hall.finish(app.uow, app.clock, OFFICE, n, served=True)
             return each
 
+        async def idle(n: int) -> None:
+            """Calls that find nobody: most of a quiet hall's calls."""
+            for _ in range(IDLE_CALLS):
+                await hall.call_next(app.uow, app.clock, OFFICE, n, f"clerk-{n}")
+
         for round_ in range(1, 3):
             slot_id = await next_slot()
             codes = [await book(f"bench-citizen-{round_}-{n}", slot_id) for n in range(lanes * each)]
@@ -567,13 +577,22 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
             checked = await cpu()
             await asyncio.gather(*(walk_ins() for _ in range(lanes)))
             walked = await cpu()
+            # The display's queue, every ticket of the round waiting: what a board's
+            # read costs per change (decision 61), with its proto.
+            for _ in range(QUEUE_READS):
+                queue_to_proto(await hall.queue(app.uow, app.clock, OFFICE))
+            read = await cpu()
             pairs = sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
             pairs += sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
             done = await cpu()
+            await asyncio.gather(*(idle(n) for n in range(1, lanes + 1)))
+            idled = await cpu()
             n = lanes * each
             rows.append(
                 f"| {database} | {round_} | {n} | {ms(started, checked, n)} | {n} | {ms(checked, walked, n)} "
-                f"| {pairs} | {ms(walked, done, pairs)} | {os.getloadavg()[0]:.1f} |"
+                f"| {2 * n} | {ms(walked, read, QUEUE_READS)} "
+                f"| {pairs} | {ms(read, done, pairs)} | {ms(done, idled, lanes * IDLE_CALLS)} "
+                f"| {os.getloadavg()[0]:.1f} |"
             )
             print(rows[-1], flush=True)
     finally:
@@ -859,9 +878,10 @@ async def main() -> int:
     if args.in_process:
         print(
             "| database | round | check-ins by code | CPU ms per check-in | walk-ins | CPU ms per walk-in "
-            "| call + served pairs | CPU ms per pair | load avg |"
+            "| tickets waiting | CPU ms per queue read | call + served pairs | CPU ms per pair "
+            "| CPU ms per call finding nobody | load avg |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for database in databases:
             await in_process(database, args)
         return 0
