@@ -35,7 +35,9 @@ got) and served.
 ``--in-process N`` measures booking's own part instead, without the platform: the
 hall's use cases called in this process (no gRPC, no gateway, no tracing spans, no
 relay) on the same catalogue: N bookings of today's next slot checked in by their
-codes, N walk-ins, then N call + served pairs, ten at a time, twice; this process's
+codes, N walk-ins, 20 reads of the display's queue with those 2N waiting, then the
+call + served pairs that empty it, then 20 calls finding nobody per counter, ten at a
+time, twice; this process's
 CPU time per request and, on PostgreSQL, its backends' (after the slash; read from
 /proc, found by the schema's ``application_name``): the figure the hall's statements
 move, less noisy on a shared machine than the platform's.
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import math
 import os
@@ -77,6 +80,7 @@ from services.booking.config import BookingSettings
 from services.booking.domain.bookings import BookingRequest
 from services.booking.domain.model import Channel
 from services.booking.entrypoints.bookings_servicer import BookingServicer, QrSigner
+from services.booking.entrypoints.hall_servicer import queue_to_proto
 from services.booking.service_layer import bookings, hall, handlers
 
 START, END = "<!-- hall:start -->", "<!-- hall:end -->"
@@ -213,6 +217,18 @@ class Profiles:
             spy.wait(timeout=30)
 
 
+@dataclass(frozen=True)
+class Clerk:
+    """A window clerk's console: its token's headers and its own connection, made
+    before anything is timed. (Made inside a phase, each httpx client's SSL context
+    took this process tens of ms of CPU while the clerks already calling waited for
+    their answers to be read: the live hall's call p99 of 350–420 ms, and part of the
+    closed loops', was the bench's own set-up.)"""
+
+    headers: dict[str, str]
+    http: httpx.AsyncClient
+
+
 @dataclass
 class Result:
     database: str
@@ -231,6 +247,8 @@ class Result:
     live_checkin: Timed = field(default_factory=Timed)
     live_call: Timed = field(default_factory=Timed)
     live_served: Timed = field(default_factory=Timed)
+    #: Queue updates the boards (``--boards``) received, all phases.
+    board_updates: int = 0
 
     @property
     def violations(self) -> int:
@@ -324,95 +342,79 @@ async def book_next_slot(
     return await asyncio.gather(*(one(p, t) for p, t in zip(people, tokens, strict=True)))
 
 
-async def check_in_all(url: str, clerks: list[dict[str, str]], bodies: list[dict[str, str]]) -> Timed:
+async def check_in_all(clerks: list[Clerk], bodies: list[dict[str, str]]) -> Timed:
     """Each clerk checks in its share, all clerks at once (one connection each)."""
     timed = Timed()
     shares = [bodies[n :: len(clerks)] for n in range(len(clerks))]
 
-    async def clerk(headers: dict[str, str], share: list[dict[str, str]]) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            for body in share:
-                started = time.perf_counter()
-                answer = await http.post(f"/v1/staff/offices/{OFFICE}/checkins", json=body, headers=headers)
-                timed.add(started, answer)
+    async def clerk(me: Clerk, share: list[dict[str, str]]) -> None:
+        for body in share:
+            started = time.perf_counter()
+            answer = await me.http.post(f"/v1/staff/offices/{OFFICE}/checkins", json=body, headers=me.headers)
+            timed.add(started, answer)
 
     started = time.perf_counter()
-    await asyncio.gather(*(clerk(h, s) for h, s in zip(clerks, shares, strict=True)))
+    await asyncio.gather(*(clerk(c, s) for c, s in zip(clerks, shares, strict=True)))
     timed.wall = time.perf_counter() - started
     return timed
 
 
-async def call_all(url: str, clerks: list[dict[str, str]]) -> tuple[Timed, Timed, list[str]]:
+async def call_all(clerks: list[Clerk]) -> tuple[Timed, Timed, list[str]]:
     """Every clerk at its own counter: call, serve, call … until nobody waits."""
     call, served, called = Timed(), Timed(), []
 
-    async def counter(n: int, headers: dict[str, str]) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            while True:
-                started = time.perf_counter()
-                answer = await http.post(f"/v1/staff/offices/{OFFICE}/counters/{n}/call", headers=headers)
-                call.add(started, answer)
-                if answer.status_code != 200 or answer.json()["ticket"] is None:
-                    return
-                called.append(answer.json()["ticket"]["id"])
-                started = time.perf_counter()
-                done = await http.post(f"/v1/staff/offices/{OFFICE}/counters/{n}/served", headers=headers)
-                served.add(started, done)
+    async def counter(n: int, me: Clerk) -> None:
+        while True:
+            started = time.perf_counter()
+            answer = await me.http.post(f"/v1/staff/offices/{OFFICE}/counters/{n}/call", headers=me.headers)
+            call.add(started, answer)
+            if answer.status_code != 200 or answer.json()["ticket"] is None:
+                return
+            called.append(answer.json()["ticket"]["id"])
+            started = time.perf_counter()
+            done = await me.http.post(f"/v1/staff/offices/{OFFICE}/counters/{n}/served", headers=me.headers)
+            served.add(started, done)
 
     started = time.perf_counter()
-    await asyncio.gather(*(counter(n, h) for n, h in enumerate(clerks, start=1)))
+    await asyncio.gather(*(counter(n, c) for n, c in enumerate(clerks, start=1)))
     call.wall = served.wall = time.perf_counter() - started
     return call, served, called
 
 
 async def bursts(
-    url: str, clerks: list[dict[str, str]], rounds: int, pause: float, called: list[str]
+    clerks: list[Clerk], rounds: int, pause: float, called: list[str]
 ) -> tuple[Timed, Timed, Timed]:
     """Item 6 as it reads: the 20 counters at the same instant, not in a closed loop.
     Each round every clerk sends one walk-in at once, then every clerk calls the next
     ticket at once, then marks it served at once; a pause between rounds."""
     walk_in, call, served = Timed(), Timed(), Timed()
-    clients = [httpx.AsyncClient(base_url=url, timeout=30) for _ in clerks]
     office = f"/v1/staff/offices/{OFFICE}"
 
-    async def timed(into: Timed, http: httpx.AsyncClient, path: str, **kw: object) -> httpx.Response:
+    async def timed(into: Timed, me: Clerk, path: str, **kw: object) -> httpx.Response:
         started = time.perf_counter()
-        answer = await http.post(path, **kw)  # type: ignore[arg-type]
+        answer = await me.http.post(path, headers=me.headers, **kw)  # type: ignore[arg-type]
         into.add(started, answer)
         return answer
 
-    try:
-        started = time.perf_counter()
-        for _ in range(rounds):
-            await asyncio.gather(
-                *(
-                    timed(walk_in, http, f"{office}/checkins", json={"walk_in_business": BUSINESS}, headers=h)
-                    for http, h in zip(clients, clerks, strict=True)
-                )
-            )
-            answers = await asyncio.gather(
-                *(
-                    timed(call, http, f"{office}/counters/{n}/call", headers=h)
-                    for n, (http, h) in enumerate(zip(clients, clerks, strict=True), start=1)
-                )
-            )
-            called += [
-                a.json()["ticket"]["id"] for a in answers if a.status_code == 200 and a.json()["ticket"]
-            ]
-            await asyncio.gather(
-                *(
-                    timed(served, http, f"{office}/counters/{n}/served", headers=h)
-                    for n, (http, h) in enumerate(zip(clients, clerks, strict=True), start=1)
-                )
-            )
-            await asyncio.sleep(pause)
-        walk_in.wall = call.wall = served.wall = time.perf_counter() - started
-    finally:
-        for http in clients:
-            await http.aclose()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        await asyncio.gather(
+            *(timed(walk_in, c, f"{office}/checkins", json={"walk_in_business": BUSINESS}) for c in clerks)
+        )
+        answers = await asyncio.gather(
+            *(timed(call, c, f"{office}/counters/{n}/call") for n, c in enumerate(clerks, start=1))
+        )
+        called += [a.json()["ticket"]["id"] for a in answers if a.status_code == 200 and a.json()["ticket"]]
+        await asyncio.gather(
+            *(timed(served, c, f"{office}/counters/{n}/served") for n, c in enumerate(clerks, start=1))
+        )
+        await asyncio.sleep(pause)
+    walk_in.wall = call.wall = served.wall = time.perf_counter() - started
     return walk_in, call, served
 
 
+#: In process: reads of the display's queue, and calls finding nobody per counter, a round.
+QUEUE_READS, IDLE_CALLS = 20, 20
 #: A clerk's "service time" in the live hall.
 SERVICE_SECONDS = (0.2, 1.0)
 #: How long a clerk whose call found nobody waits before calling again.
@@ -420,7 +422,7 @@ IDLE_SECONDS = 1.0
 
 
 async def live_hall(
-    url: str, clerks: list[dict[str, str]], seconds: float, rate: float, seed: int, called: list[str]
+    url: str, clerks: list[Clerk], seconds: float, rate: float, seed: int, called: list[str]
 ) -> tuple[Timed, Timed, Timed]:
     """The hall as it lives: walk-ins arrive at random (a Poisson stream of ``rate`` a
     second, each sent when it arrives: an open loop, so a slow answer does not slow
@@ -441,7 +443,7 @@ async def live_hall(
         n = 0
         while (wait := rng.expovariate(rate)) < end - time.perf_counter():
             await asyncio.sleep(wait)
-            sent.append(asyncio.create_task(walk_in(http, clerks[n % len(clerks)])))
+            sent.append(asyncio.create_task(walk_in(http, clerks[n % len(clerks)].headers)))
             n += 1
         await asyncio.gather(*sent)
         arriving = False
@@ -451,31 +453,30 @@ async def live_hall(
         answer = await http.post(f"{office}/checkins", json={"walk_in_business": BUSINESS}, headers=headers)
         checkin.add(started, answer)
 
-    async def counter(n: int, headers: dict[str, str], pause: random.Random) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            while True:
-                started = time.perf_counter()
-                answer = await http.post(f"{office}/counters/{n}/call", headers=headers)
-                call.add(started, answer)
-                ticket = answer.json().get("ticket") if answer.status_code == 200 else None
-                if ticket is not None:
-                    called.append(ticket["id"])
-                elif answer.json().get("code") != "ticket_in_service":
-                    if not arriving:
-                        return
-                    await asyncio.sleep(IDLE_SECONDS)
-                    continue
-                await asyncio.sleep(pause.uniform(*SERVICE_SECONDS))
-                started = time.perf_counter()
-                done = await http.post(f"{office}/counters/{n}/served", headers=headers)
-                served.add(started, done)
+    async def counter(n: int, me: Clerk, pause: random.Random) -> None:
+        while True:
+            started = time.perf_counter()
+            answer = await me.http.post(f"{office}/counters/{n}/call", headers=me.headers)
+            call.add(started, answer)
+            ticket = answer.json().get("ticket") if answer.status_code == 200 else None
+            if ticket is not None:
+                called.append(ticket["id"])
+            elif answer.json().get("code") != "ticket_in_service":
+                if not arriving:
+                    return
+                await asyncio.sleep(IDLE_SECONDS)
+                continue
+            await asyncio.sleep(pause.uniform(*SERVICE_SECONDS))
+            started = time.perf_counter()
+            done = await me.http.post(f"{office}/counters/{n}/served", headers=me.headers)
+            served.add(started, done)
 
     started = time.perf_counter()
     limits = httpx.Limits(max_connections=len(clerks))
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
         await asyncio.gather(
             arrivals(http),
-            *(counter(n, h, random.Random(rng.random())) for n, h in enumerate(clerks, start=1)),
+            *(counter(n, c, random.Random(rng.random())) for n, c in enumerate(clerks, start=1)),
         )
     checkin.wall = call.wall = served.wall = time.perf_counter() - started
     return checkin, call, served
@@ -563,6 +564,11 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
                 await hall.finish(app.uow, app.clock, OFFICE, n, served=True)
             return each
 
+        async def idle(n: int) -> None:
+            """Calls that find nobody: most of a quiet hall's calls."""
+            for _ in range(IDLE_CALLS):
+                await hall.call_next(app.uow, app.clock, OFFICE, n, f"clerk-{n}")
+
         for round_ in range(1, 3):
             slot_id = await next_slot()
             codes = [await book(f"bench-citizen-{round_}-{n}", slot_id) for n in range(lanes * each)]
@@ -571,13 +577,22 @@ async def in_process(database: str, args: argparse.Namespace) -> list[str]:
             checked = await cpu()
             await asyncio.gather(*(walk_ins() for _ in range(lanes)))
             walked = await cpu()
+            # The display's queue, every ticket of the round waiting: what a board's
+            # read costs per change (decision 61), with its proto.
+            for _ in range(QUEUE_READS):
+                queue_to_proto(await hall.queue(app.uow, app.clock, OFFICE))
+            read = await cpu()
             pairs = sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
             pairs += sum(await asyncio.gather(*(counter(n) for n in range(1, lanes + 1))))
             done = await cpu()
+            await asyncio.gather(*(idle(n) for n in range(1, lanes + 1)))
+            idled = await cpu()
             n = lanes * each
             rows.append(
                 f"| {database} | {round_} | {n} | {ms(started, checked, n)} | {n} | {ms(checked, walked, n)} "
-                f"| {pairs} | {ms(walked, done, pairs)} | {os.getloadavg()[0]:.1f} |"
+                f"| {2 * n} | {ms(walked, read, QUEUE_READS)} "
+                f"| {pairs} | {ms(read, done, pairs)} | {ms(done, idled, lanes * IDLE_CALLS)} "
+                f"| {os.getloadavg()[0]:.1f} |"
             )
             print(rows[-1], flush=True)
     finally:
@@ -631,82 +646,142 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
                 print(f"  ready after {await harness.wait_ready(platform_, http):.1f} s", flush=True)
                 admin = await Admin.sign_in(http, ADMIN_USER, password)
                 await admin.set_up(zone, args.citizens + 1)
-                clerks = await admin.clerks(args.counters)
+                consoles = await admin.clerks(args.counters)
                 await admin.import_residents(people)
                 tokens = await harness.sign_in_all(platform_.url, admin, people)
                 codes = await book_next_slot(http, zone, people, tokens)
-                print(f"  {len(codes)} bookings made, {len(clerks)} clerks signed in ({zone})", flush=True)
+                print(f"  {len(codes)} bookings made, {len(consoles)} clerks signed in ({zone})", flush=True)
             await asyncio.sleep(2.0)  # let the platform settle after the set-up
-
-            async def phase(label: str, run):
-                spies = Profiles(args.profile, platform_, f"{database}-{label}")
-                before = platform_.cpu_seconds()
-                try:
-                    return await run, before
-                finally:
-                    spies.stop()
-
-            checkin, before = await phase(
-                "checkin", check_in_all(platform_.url, clerks, [{"code": c} for c in codes])
-            )
-            checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(checkin.latencies))
-            checkin.load = os.getloadavg()[0]
-            walk_in, before = await phase(
-                "walkin",
-                check_in_all(
-                    platform_.url, clerks, [{"walk_in_business": BUSINESS} for _ in range(args.walk_ins)]
-                ),
-            )
-            walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(walk_in.latencies))
-            walk_in.load = os.getloadavg()[0]
-            burst_called: list[str] = []
-            (b_walk_in, b_call, b_served), before = await phase(
-                "bursts", bursts(platform_.url, clerks, args.rounds, args.pause, burst_called)
-            )
-            # A round is a walk-in, a call and a served per clerk: CPU per round's trio.
-            b_walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(b_call.latencies))
-            b_walk_in.load = b_call.load = b_served.load = os.getloadavg()[0]
-            (call, served, called), before = await phase("call", call_all(platform_.url, clerks))
-            # Calls and "served" interleave: their CPU is counted per call + served pair.
-            call.cpu = cpu_ms(before, platform_.cpu_seconds(), len(call.latencies))
-            call.load = served.load = os.getloadavg()[0]
-            live_called: list[str] = []
-            (l_checkin, l_call, l_served), before = await phase(
-                "live",
-                live_hall(platform_.url, clerks, args.live_seconds, args.live_rate, args.seed, live_called),
-            )
-            # Per ticket: its check-in, its call and its "served" (and the calls that
-            # found nobody, spread over them).
-            l_checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(l_served.latencies))
-            l_checkin.load = l_call.load = l_served.load = os.getloadavg()[0]
-            result = Result(database, checkin, walk_in, call, served)
-            result.burst_walk_in, result.burst_call, result.burst_served = b_walk_in, b_call, b_served
-            result.live_checkin, result.live_call, result.live_served = l_checkin, l_call, l_served
-            await check(harness.launcher_env(platform_), result, burst_called + called + live_called)
-            for what, timed in (
-                ("check-in", checkin),
-                ("walk-in", walk_in),
-                ("burst walk-in", b_walk_in),
-                ("burst call", b_call),
-                ("burst served", b_served),
-                ("call", call),
-                ("served", served),
-                ("live check-in", l_checkin),
-                ("live call", l_call),
-                ("live served", l_served),
-            ):
-                p50, p99 = percentile_ms(timed.latencies, 50), percentile_ms(timed.latencies, 99)
-                print(
-                    f"  {what}: {len(timed.latencies)} in {timed.wall:.1f} s, p50 {p50:.1f} ms, "
-                    f"p99 {p99:.1f} ms, errors {timed.errors or 'none'}, load {timed.load:.1f}, "
-                    f"CPU ms/request {sum(timed.cpu.values()):.2f} {timed.cpu}",
-                    flush=True,
-                )
-            print(f"  violations: {result.violations}", flush=True)
-            return result
+            async with contextlib.AsyncExitStack() as stack:
+                clerks = [
+                    Clerk(
+                        h,
+                        await stack.enter_async_context(
+                            httpx.AsyncClient(base_url=platform_.url, timeout=30)
+                        ),
+                    )
+                    for h in consoles
+                ]
+                boards = await stack.enter_async_context(Boards(platform_.url, args.boards))
+                result = await _phases(platform_, database, args, clerks, codes)
+                result.board_updates = boards.updates
+                if args.boards:
+                    print(f"  queue updates received by {args.boards} boards: {boards.updates}", flush=True)
+                return result
     finally:
         if database == "postgresql":
             await harness.drop_schemas(args.database_url, SCHEMA_PREFIX)
+
+
+async def _phases(
+    platform_: harness.Platform,
+    database: str,
+    args: argparse.Namespace,
+    clerks: list[Clerk],
+    codes: list[str],
+) -> Result:
+    """The measured phases, each clerk on its own connection (``clerks``)."""
+
+    async def phase(label: str, run):
+        spies = Profiles(args.profile, platform_, f"{database}-{label}")
+        before = platform_.cpu_seconds()
+        try:
+            return await run, before
+        finally:
+            spies.stop()
+
+    checkin, before = await phase("checkin", check_in_all(clerks, [{"code": c} for c in codes]))
+    checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(checkin.latencies))
+    checkin.load = os.getloadavg()[0]
+    walk_in, before = await phase(
+        "walkin",
+        check_in_all(clerks, [{"walk_in_business": BUSINESS} for _ in range(args.walk_ins)]),
+    )
+    walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(walk_in.latencies))
+    walk_in.load = os.getloadavg()[0]
+    burst_called: list[str] = []
+    (b_walk_in, b_call, b_served), before = await phase(
+        "bursts", bursts(clerks, args.rounds, args.pause, burst_called)
+    )
+    # A round is a walk-in, a call and a served per clerk: CPU per round's trio.
+    b_walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(b_call.latencies))
+    b_walk_in.load = b_call.load = b_served.load = os.getloadavg()[0]
+    (call, served, called), before = await phase("call", call_all(clerks))
+    # Calls and "served" interleave: their CPU is counted per call + served pair.
+    call.cpu = cpu_ms(before, platform_.cpu_seconds(), len(call.latencies))
+    call.load = served.load = os.getloadavg()[0]
+    live_called: list[str] = []
+    (l_checkin, l_call, l_served), before = await phase(
+        "live",
+        live_hall(platform_.url, clerks, args.live_seconds, args.live_rate, args.seed, live_called),
+    )
+    # Per ticket: its check-in, its call and its "served" (and the calls that
+    # found nobody, spread over them).
+    l_checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(l_served.latencies))
+    l_checkin.load = l_call.load = l_served.load = os.getloadavg()[0]
+    result = Result(database, checkin, walk_in, call, served)
+    result.burst_walk_in, result.burst_call, result.burst_served = b_walk_in, b_call, b_served
+    result.live_checkin, result.live_call, result.live_served = l_checkin, l_call, l_served
+    await check(harness.launcher_env(platform_), result, burst_called + called + live_called)
+    for what, timed in (
+        ("check-in", checkin),
+        ("walk-in", walk_in),
+        ("burst walk-in", b_walk_in),
+        ("burst call", b_call),
+        ("burst served", b_served),
+        ("call", call),
+        ("served", served),
+        ("live check-in", l_checkin),
+        ("live call", l_call),
+        ("live served", l_served),
+    ):
+        p50, p99 = percentile_ms(timed.latencies, 50), percentile_ms(timed.latencies, 99)
+        print(
+            f"  {what}: {len(timed.latencies)} in {timed.wall:.1f} s, p50 {p50:.1f} ms, "
+            f"p99 {p99:.1f} ms, errors {timed.errors or 'none'}, load {timed.load:.1f}, "
+            f"CPU ms/request {sum(timed.cpu.values()):.2f} {timed.cpu}",
+            flush=True,
+        )
+    print(f"  violations: {result.violations}", flush=True)
+    return result
+
+
+class Boards:
+    """``--boards`` display boards of the office, each reading the queue's stream
+    (``GET …/queue/stream``, server-sent events) through every phase, as a hall's
+    screens do all day: the queue feed's cost per change lands in the phases' CPU."""
+
+    def __init__(self, url: str, count: int) -> None:
+        self.url, self.count = url, count
+        self.updates = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._streaming = asyncio.Event()
+
+    async def __aenter__(self) -> Boards:
+        self._tasks = [asyncio.create_task(self._board()) for _ in range(self.count)]
+        if self.count:
+            await asyncio.wait_for(self._streaming.wait(), 30)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _board(self) -> None:
+        async with (
+            httpx.AsyncClient(base_url=self.url, timeout=None) as http,
+            http.stream(
+                "GET", f"/v1/offices/{OFFICE}/queue/stream", headers={"X-Mintong-Channel": "web"}
+            ) as stream,
+        ):
+            if stream.status_code != 200:
+                await stream.aread()
+                harness.ok(stream, "queue stream")
+            async for line in stream.aiter_lines():
+                if line == "event: queue":
+                    self.updates += 1
+                    self._streaming.set()
 
 
 def report(results: list[Result], args: argparse.Namespace, command: str, pg_version: str | None) -> str:
@@ -773,6 +848,9 @@ async def main() -> int:
     parser.add_argument("--walk-ins", type=int, default=400, help="walk-ins checked in (default 400)")
     parser.add_argument("--counters", type=int, default=20, help="clerks at counters at once (default 20)")
     parser.add_argument(
+        "--boards", type=int, default=0, help="display boards reading the queue's stream (default 0)"
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=10,
@@ -800,9 +878,10 @@ async def main() -> int:
     if args.in_process:
         print(
             "| database | round | check-ins by code | CPU ms per check-in | walk-ins | CPU ms per walk-in "
-            "| call + served pairs | CPU ms per pair | load avg |"
+            "| tickets waiting | CPU ms per queue read | call + served pairs | CPU ms per pair "
+            "| CPU ms per call finding nobody | load avg |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for database in databases:
             await in_process(database, args)
         return 0

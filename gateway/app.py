@@ -79,9 +79,9 @@ def create_app(
         )
         app.state.tokens = TokenChecker(keys, revoked, clock, ready_wait=settings.admission_wait)
 
-        async def queue_snapshot(office_id: str) -> dict[str, Any]:
+        async def queue_snapshot(office_id: str) -> str:
             call = Call(str(uuid.uuid4()), context.ANONYMOUS, settings.grpc_timeout)
-            return (await hall.read_queue(app.state.clients, call, office_id)).model_dump(mode="json")
+            return (await hall.read_queue(app.state.clients, call, office_id)).model_dump_json()
 
         # The halls' display boards: one NATS subscription per process (decision 61).
         app.state.queue_feed = QueueFeed(app.state.bus, queue_snapshot)

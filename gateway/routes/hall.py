@@ -245,11 +245,12 @@ async def stream_queue(
             yield _event(change, queue)
 
 
-def _event(change: Change | None, queue: dict[str, Any]) -> ServerSentEvent:
-    moved = QueueChange.model_validate(vars(change)) if change else None
-    return ServerSentEvent(
-        event="queue", data=QueueUpdate(change=moved, queue=Queue(**queue)).model_dump(mode="json")
-    )
+def _event(change: Change | None, queue: str) -> ServerSentEvent:
+    """A QueueUpdate, its queue the JSON text the feed read once for every board and
+    change that share it (a model validated and encoded again per board and change
+    was most of the gateway's CPU with two boards on a busy hall's queue)."""
+    moved = QueueChange.model_validate(vars(change)).model_dump_json() if change else "null"
+    return ServerSentEvent(event="queue", raw_data=f'{{"change":{moved},"queue":{queue}}}')
 
 
 # window staff

@@ -4,7 +4,9 @@ ticket or booking on any channel; bad input is a precise problem."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 from typing import Any
 
 from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USER, Platform
@@ -28,6 +30,20 @@ async def book_nine(platform: Platform, who: dict[str, str]) -> dict[str, Any]:
     )
     assert made.status_code == 201, made.text
     return dict(made.json())
+
+
+async def watch_board(platform: Platform, updates: list[dict[str, Any]]) -> None:
+    """A hall's display board: the queue's stream, each update's data kept."""
+    async with platform.http.stream(
+        "GET", "/v1/offices/centre/queue/stream", headers=platform.headers(), timeout=None
+    ) as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data: "):
+                updates.append(json.loads(line.removeprefix("data: ")))
+
+
+async def _first(updates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return updates[0] if updates else None
 
 
 async def test_check_in_tells_the_citizen_and_counters_call(platform: Platform, clock: Any) -> None:
@@ -78,9 +94,23 @@ async def test_check_in_tells_the_citizen_and_counters_call(platform: Platform, 
         assert bad.status_code in (400, 422) and bad.json()["field"] == "counter", bad.text
     refused = await platform.http.post("/v1/staff/offices/centre/counters/2/call", headers=north)
     assert (refused.status_code, refused.json()["code"]) == (403, "wrong_office")
-    called = await platform.http.post("/v1/staff/offices/centre/counters/2/call", headers=centre)
-    assert called.status_code == 200, called.text
-    assert (called.json()["ticket"]["code"], called.json()["ticket"]["counter"]) == ("A001", 2)
+    updates: list[dict[str, Any]] = []
+    board = asyncio.create_task(watch_board(platform, updates))
+    try:
+        first = await eventually(lambda: _first(updates))
+        assert first["change"] is None and [t["code"] for t in first["queue"]["waiting"]] == ["A001"]
+        called = await platform.http.post("/v1/staff/offices/centre/counters/2/call", headers=centre)
+        assert called.status_code == 200, called.text
+        assert (called.json()["ticket"]["code"], called.json()["ticket"]["counter"]) == ("A001", 2)
+        # The display board is pushed the call, with the queue as the route shows it.
+        pushed = await eventually(lambda: _first(updates[1:]))
+        assert pushed["change"] == {"ticket_code": "A001", "counter": 2, "change": "called"}
+        assert (
+            pushed["queue"]
+            == (await platform.http.get("/v1/offices/centre/queue", headers=platform.headers())).json()
+        )
+    finally:
+        board.cancel()
     mine = await platform.http.get(f"/v1/tickets/{ticket['id']}", headers=wang)
     assert (mine.json()["status"], mine.json()["counter"]) == ("called", 2)
     nobody = await platform.http.post("/v1/staff/offices/centre/counters/3/call", headers=centre)

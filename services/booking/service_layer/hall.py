@@ -227,10 +227,10 @@ async def call_next(
             field="counter",
         )
         # The call itself finds a busy counter or clerk (the partial unique indexes
-        # refuse a second called ticket, also to a concurrent call); only when
-        # nobody waits is it asked, so that the answer does not depend on that.
-        # With the call, the head of the queue after it: tickets with coming_up_ahead
-        # or fewer before them hear "your number is coming up".
+        # refuse a second called ticket, also to a concurrent call; when nobody
+        # waits it is asked, so that the answer does not depend on that). With the
+        # call, the head of the queue after it: tickets with coming_up_ahead or
+        # fewer before them hear "your number is coming up".
         try:
             ticket, head = await tx.hall.call_next(
                 office.id, day, counter, clerk_id, now, head=office.rules.coming_up_ahead + 1
@@ -238,8 +238,6 @@ async def call_next(
         except Occupied:
             raise busy from None
         if ticket is None:
-            if await tx.hall.busy(office.id, counter, clerk_id):
-                raise busy
             return None
         tx.emit(events.QueueChanged(ticket, "called"))
         await _tell_coming_up(tx, head)
@@ -345,13 +343,13 @@ async def queue(uow: UnitOfWork, clock: Clock, office_id: str) -> QueueState:
     async with uow.read() as tx:
         office = await _office(tx, office_id)
         day = office.local_now(now).date()
-        called = await tx.hall.called(office.id, day)
+        waiting, called, average = await tx.hall.queue_today(office.id, day)
         return QueueState(
             office_id=office.id,
             day=day,
-            waiting=await tx.hall.waiting(office.id, day),
+            waiting=waiting,
             called=called,
-            average_service=await tx.hall.average_service(office.id, day) or DEFAULT_SERVICE_TIME,
+            average_service=average or DEFAULT_SERVICE_TIME,
             counters_open=len(called),
         )
 

@@ -264,10 +264,6 @@ class HallRepository(Protocol):
     """The hall's tickets (decision 49)."""
 
     async def hall_office(self, office_id: str) -> HallOffice | None: ...
-    async def busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
-        """Whether the counter or the clerk has a called ticket."""
-        ...
-
     async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Insert the ticket with the next number of its prefix at its office on its
         day (atomic); the ticket with its number."""
@@ -290,7 +286,8 @@ class HallRepository(Protocol):
     ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
         """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
         nobody waits. Two concurrent calls never get the same ticket. Raises
-        Occupied when the clerk or the counter has a called ticket. With it, what
+        Occupied when the clerk or the counter has a called ticket (whether or not
+        anyone waits). With it, what
         :meth:`head_to_tell` answers after the call for ``head`` (empty when none)."""
         ...
 
@@ -305,7 +302,13 @@ class HallRepository(Protocol):
         """End the ticket called to the counter; None when it has none called."""
         ...
 
-    async def waiting(self, office_id: str, day: dt.date, limit: int | None = None) -> list[Ticket]: ...
+    async def queue_today(
+        self, office_id: str, day: dt.date
+    ) -> tuple[list[Ticket], list[Ticket], dt.timedelta | None]:
+        """The office's waiting tickets of the day in the queue's order, its called
+        ones by counter, and its recent average service time (None before the first)."""
+        ...
+
     async def called(self, office_id: str, day: dt.date | None = None) -> list[Ticket]:
         """Called tickets of an office ("": of every office)."""
         ...
@@ -317,10 +320,6 @@ class HallRepository(Protocol):
     async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
         """Where a ticket not inserted yet will stand, and the category of its
         business at its office (None: the office does not handle it)."""
-        ...
-
-    async def average_service(self, office_id: str, day: dt.date) -> dt.timedelta | None:
-        """The office's recent average service time today; None before the first."""
         ...
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
