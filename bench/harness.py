@@ -358,6 +358,8 @@ class RawClient:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.requests: dict[str, bytes] = {}
+        #: The last answer's status line and headers, for a header the caller reads.
+        self.head = b""
 
     async def get(self, path: str) -> int:
         """The answer's status (its body read and dropped); an OSError or a
@@ -380,14 +382,24 @@ class RawClient:
         )
         return await self.exchange(head.encode() + body)
 
+    def header(self, name: bytes) -> str | None:
+        """The last answer's header ``name`` (lower case), if it had one."""
+        head = self.head.lower()
+        start = head.find(b"\r\n" + name + b":")
+        if start < 0:
+            return None
+        start += len(name) + 3
+        return self.head[start : head.index(b"\r\n", start)].strip().decode("latin-1")
+
     async def exchange(self, request: bytes) -> tuple[int, bytes]:
         if self.writer is None or self.reader is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         try:
             self.writer.write(request)
-            head = await self.reader.readuntil(b"\r\n\r\n")
+            head = self.head = await self.reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
-            length = head.lower().find(b"\r\ncontent-length:")
+            lower = head.lower()
+            length = lower.find(b"\r\ncontent-length:")
             if length < 0:
                 raise ValueError("an answer without Content-Length")
             end = head.index(b"\r\n", length + 2)
@@ -395,6 +407,12 @@ class RawClient:
         except (OSError, ValueError, asyncio.IncompleteReadError):
             await self.aclose()
             raise
+        except asyncio.CancelledError:  # (a caller's timeout) mid-answer: the connection is spent
+            self.writer.close()
+            self.reader = self.writer = None
+            raise
+        if b"\r\nconnection: close\r\n" in lower:
+            await self.aclose()  # the server's word: the next request on a new connection
         return status, body
 
     async def aclose(self) -> None:

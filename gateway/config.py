@@ -31,10 +31,12 @@ class GatewaySettings(ServiceSettings):
     #: Seconds an administrator's register file may take to upload (streamed to
     #: identity; the import then runs as a job nobody waits on).
     import_upload_timeout: float = Field(default=600.0, gt=0)
-    #: API requests one gateway process serves at once; more wait up to
-    #: ``admission_wait`` seconds for a turn, then get 503 with Retry-After.
+    #: API requests one gateway process serves at once; more wait for a turn as many
+    #: as get one within ``admission_wait`` seconds, the others get 503 at once with
+    #: a Retry-After fitted to the queue (decision 130). Half a second: a request
+    #: waited for and then served is answered within a second.
     max_in_flight: int = Field(default=64, ge=1)
-    admission_wait: float = Field(default=1.0, ge=0)
+    admission_wait: float = Field(default=0.5, ge=0)
     #: Seconds between two readings of identity's token keys (a retired key stops
     #: being accepted by then at the latest) ...
     token_keys_refresh_interval: float = Field(default=300.0, gt=0)

@@ -4,10 +4,13 @@ costs a task and a stream per request, which showed in the flash-crowd profile).
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
+import math
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -203,50 +206,109 @@ STREAM = "/queue/stream"
 
 
 class AdmissionLimit:
-    """At most ``limit`` API requests in progress at once; one that cannot start
-    within ``wait`` seconds is answered 503 ``overloaded`` with Retry-After at once.
+    """At most ``limit`` API requests in progress at once, and no more waiting for a
+    turn than the platform serves in ``wait`` seconds; any other request is answered
+    503 ``overloaded`` at once, with a Retry-After fitted to the queue (decision 130).
 
     Without it a crowd larger than the platform can serve in the gRPC timeout is
     all admitted, every request waits behind all the others, and most end as 504s
     after work that is then thrown away. With it, the admitted ones are served at
     full speed and the others learn immediately when to try again. Health checks
-    are never held back."""
+    are never held back.
 
-    def __init__(self, app: ASGIApp, *, limit: int, wait: float, retry_after: int = 1) -> None:
+    How many may wait follows the rate at which turns end while requests wait for
+    them (what the platform gets through when it has more than it can do), so that a
+    waiting request gets its turn within ``wait``; one that does not (the rate fell)
+    is answered 503 then. Telling everyone turned away to come back after the same
+    second brought the crowd back together, to be turned away again: refusals were
+    three quarters of a flash crowd's answers and as much of the gateway's CPU as its
+    bookings. So each client turned away is given a turn of its own after the
+    requests waiting and the clients told before it, at twice that rate (a client
+    waits between one and two times Retry-After, and many come back only to be
+    refused a full slot at once), and Retry-After says when that turn comes."""
+
+    #: The longest Retry-After: a rate measured low must not send a crowd away for minutes.
+    MAX_RETRY_AFTER = 30
+    #: Turns handed to clients turned away, per turn the platform serves (above).
+    TURNS_PER_SERVED = 2.0
+    #: A pause longer than this between turns ended under load starts a new measure.
+    RATE_GAP = 1.0
+
+    def __init__(
+        self, app: ASGIApp, *, limit: int, wait: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app = app
+        self.limit = limit
         self.wait = wait
-        self.retry_after = retry_after
+        self.clock = clock
         self._slots = asyncio.Semaphore(limit)
+        self._waiting = 0
+        #: When the last turns ended while requests waited (the platform saturated).
+        self._ended: collections.deque[float] = collections.deque(maxlen=max(limit, 8))
+        #: When (``clock``) comes the turn handed to the last client turned away.
+        self._told_until = 0.0
+
+    def rate(self) -> float:
+        """Turns a second the platform gets through when saturated, as last measured;
+        until measured, ``limit`` per ``wait`` (at least per 0.1 s)."""
+        ended = self._ended
+        if len(ended) >= 8 and (span := ended[-1] - ended[0]) > 0:
+            return (len(ended) - 1) / span
+        return self.limit / max(self.wait, 0.1)
+
+    def retry_after(self, now: float) -> int:
+        """Seconds until the turn handed to a client turned away now."""
+        rate = self.rate()
+        turn = max(self._told_until, now + self._waiting / rate)
+        self._told_until = turn + 1 / (self.TURNS_PER_SERVED * rate)
+        return min(self.MAX_RETRY_AFTER, max(1, math.ceil(turn - now)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A display board's stream stays open all day: it would hold a turn for good.
         if scope["type"] != "http" or not scope["path"].startswith("/v1/") or scope["path"].endswith(STREAM):
             await self.app(scope, receive, send)
             return
-        try:
-            if self._slots.locked():
-                # No turn free (or others wait for one first): wait for one, at most
-                # ``wait``. (asyncio.timeout, not wait_for: wait_for runs the wait
-                # as a task of its own and a turn of the event loop.)
-                async with asyncio.timeout(self.wait):
-                    await self._slots.acquire()
-            else:
-                # A turn is free: taken at once, without arming a timer that would
-                # be cancelled straight away (a twentieth of a refusal's CPU).
-                await self._slots.acquire()
-        except TimeoutError:
-            busy = Problem(
-                503,
-                "overloaded",
-                "Too many requests are being served right now; try again in a moment.",
-                headers={"Retry-After": str(self.retry_after)},
-            )
-            await problem_response(busy, Request(scope))(scope, receive, send)
-            return
+        if self._slots.locked():
+            # No turn free (or others wait for one first): wait for one if it can
+            # come within ``wait``, at most that long. (asyncio.timeout, not
+            # wait_for: wait_for runs the wait as a task of its own.)
+            admitted = False
+            if self._waiting < self.rate() * self.wait:
+                self._waiting += 1
+                try:
+                    async with asyncio.timeout(self.wait):
+                        await self._slots.acquire()
+                    admitted = True
+                except TimeoutError:
+                    pass
+                finally:
+                    self._waiting -= 1
+            if not admitted:
+                await self._turn_away(scope, receive, send)
+                return
+        else:
+            # A turn is free: taken at once, without arming a timer that would be
+            # cancelled straight away (a twentieth of a refusal's CPU).
+            await self._slots.acquire()
         try:
             await self.app(scope, receive, send)
         finally:
             self._slots.release()
+            if self._waiting:
+                now = self.clock()
+                if self._ended and now - self._ended[-1] > self.RATE_GAP:
+                    self._ended.clear()
+                self._ended.append(now)
+
+    async def _turn_away(self, scope: Scope, receive: Receive, send: Send) -> None:
+        retry_after = self.retry_after(self.clock())
+        busy = Problem(
+            503,
+            "overloaded",
+            "Too many requests are being served right now; try again in a moment.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        await problem_response(busy, Request(scope))(scope, receive, send)
 
 
 class BodyLimit:

@@ -1,11 +1,14 @@
 """The gateway's admission limit: requests beyond the limit wait a moment for a
-turn, then get a 503 problem with Retry-After at once; health checks never wait."""
+turn, as many as can get one within the wait, the others get a 503 problem at once
+with a Retry-After fitted to the queue; health checks never wait."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -29,7 +32,7 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/v1/slow", slow), Route("/healthz", health)])
-    limited = RequestTelemetry(AdmissionLimit(app, limit=2, wait=0.2, retry_after=3))
+    limited = RequestTelemetry(AdmissionLimit(app, limit=2, wait=0.2))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(limited), base_url="http://gateway") as http:
         admitted = [
             asyncio.create_task(http.get("/v1/slow", headers={"X-Request-Id": f"r{n}"})) for n in range(2)
@@ -38,7 +41,7 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
         turned_away = await http.get("/v1/slow")
         assert turned_away.status_code == 503
         assert turned_away.headers["content-type"] == "application/problem+json"
-        assert (turned_away.json()["code"], turned_away.headers["Retry-After"]) == ("overloaded", "3")
+        assert (turned_away.json()["code"], turned_away.headers["Retry-After"]) == ("overloaded", "1")
         assert turned_away.headers["X-Request-Id"]
         assert (await http.get("/healthz")).status_code == 200  # never held back
         waiting = asyncio.create_task(http.get("/v1/slow"))  # gets a turn within its wait
@@ -48,3 +51,83 @@ async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.text for a in answers[:2]] == ["r0", "r1"]
     assert [a.headers["X-Request-Id"] for a in answers[:2]] == ["r0", "r1"]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until ``condition`` holds (turns of the loop, not time)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("it never came to pass")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_crowd_turned_away_is_told_to_come_back_spread_over_the_turns_the_queue_needs() -> None:
+    """Retry-After grows with the clients turned away before, at twice the rate the
+    platform serves (here the rate assumed before any is measured: limit per wait),
+    from the end of the queue; and a request that would wait longer than ``wait`` is
+    not kept waiting (the queue is full at ``rate × wait``)."""
+    release, started = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: Request) -> PlainTextResponse:
+        started.set()
+        await release.wait()
+        return PlainTextResponse("done")
+
+    clock = Clock()
+    limit = AdmissionLimit(Starlette(routes=[Route("/v1/slow", slow)]), limit=1, wait=2.0, clock=clock)
+    assert limit.rate() == 0.5  # one turn per two seconds, until measured
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(limit), base_url="http://gateway") as http:
+        served = asyncio.create_task(http.get("/v1/slow"))
+        await started.wait()
+        waiting = asyncio.create_task(http.get("/v1/slow"))  # room for one: 0.5/s × 2 s
+        await until(lambda: limit._waiting == 1)
+        # The queue is full: answered at once (the test's clock does not move), each
+        # given a turn a second after the one before (twice 0.5 a second), after the
+        # two seconds the one waiting needs.
+        told = []
+        for _ in range(5):
+            answer = await http.get("/v1/slow")
+            assert (answer.status_code, answer.json()["code"]) == (503, "overloaded")
+            told.append(int(answer.headers["Retry-After"]))
+        assert told == [2, 3, 4, 5, 6]
+        clock.now += 10  # those turns have passed: back to the queue's own length
+        assert (await http.get("/v1/slow")).headers["Retry-After"] == "2"
+        release.set()
+        assert [(await a).status_code for a in (served, waiting)] == [200, 200]
+
+
+async def test_the_rate_is_measured_from_the_turns_that_end_while_others_wait() -> None:
+    gates: list[asyncio.Event] = []
+
+    async def slow(request: Request) -> PlainTextResponse:
+        gates.append(gate := asyncio.Event())
+        await gate.wait()
+        return PlainTextResponse("done")
+
+    clock = Clock()
+    limit = AdmissionLimit(Starlette(routes=[Route("/v1/slow", slow)]), limit=8, wait=100.0, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(limit), base_url="http://gateway") as http:
+        asked = [asyncio.create_task(http.get("/v1/slow")) for _ in range(16)]
+        await until(lambda: limit._waiting == 8)  # 8 served, 8 waiting
+        # A turn ends every tenth of a second, each while others wait.
+        for n in range(8):
+            clock.now += 0.1
+            gates[n].set()
+            # The next one waiting has its turn (awaited here: n does not change meanwhile).
+            await until(lambda: len(gates) == 9 + n)  # noqa: B023
+        assert limit.rate() == pytest.approx(10)
+        for gate in gates[8:]:
+            gate.set()
+        await asyncio.gather(*asked)
+        # Nothing waits any more: the last measure stands until the next crowd.
+        clock.now += 60
+        assert limit.rate() == pytest.approx(10)
