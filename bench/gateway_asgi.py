@@ -5,12 +5,16 @@ services are faked (booking's answers are fixed protobuf messages), the citizen'
 token is a real Ed25519 token checked by the gateway's own checker (from its cache
 after the first request), and the edge's vacancy says one slot is full.
 
-Three requests, each measured alone for ``--requests`` requests after a warm-up, in
+Requests of each kind measured alone for ``--requests`` requests after a warm-up, in
 CPU microseconds of this process per request (``time.process_time``):
 
 - ``list``: ``GET /v1/offices/o/slots`` answered from the edge's cached list;
 - ``refuse``: ``POST /v1/bookings`` of the full slot, refused at the edge (409);
-- ``book``: ``POST /v1/bookings`` of a slot with places (booking's answer faked).
+- ``book``: ``POST /v1/bookings`` of a slot with places (booking's answer faked);
+- ``first``: a citizen's sign-in (``POST /v1/auth/token``, identity's answer faked:
+  a token made before the timing, a new one each time) and then their first
+  booking with that token, the two together (every citizen's token new to the
+  gateway, as in ``bench/uncontended_booking.py``; not among the defaults).
 
 For the code before a change, put that checkout first on the path:
 
@@ -46,6 +50,7 @@ from gateway.config import GatewaySettings
 from gateway.tokens import TokenChecker, TokenKeys
 from gateway.vacancy import EdgeVacancy
 from mintong.booking.v1 import bookings_pb2, catalogue_pb2
+from mintong.identity.v1 import identity_pb2
 from services.runtime import telemetry
 from services.runtime.access_tokens import ISSUER, Verifier, key_id
 from services.runtime.proto_values import date_to_proto
@@ -95,10 +100,24 @@ class Bookings:
         return bookings_pb2.BookResponse(booking=booking)
 
 
+class Identity:
+    """Signs a citizen in with the token it is given next (made before the timing)."""
+
+    def __init__(self) -> None:
+        self.next_token = ""
+
+    async def SignIn(self, request: Any, **options: Any) -> identity_pb2.SignInResponse:
+        tokens = identity_pb2.Tokens(
+            access_token=self.next_token, expires_in_seconds=3600, refresh_token="r", citizen_id="c1"
+        )
+        return identity_pb2.SignInResponse(tokens=tokens)
+
+
 class Clients:
     def __init__(self) -> None:
         self.catalogue = Catalogue()
         self.bookings = Bookings()
+        self.identity = Identity()
 
 
 class NoneRevoked:
@@ -163,17 +182,22 @@ async def request(app: Any, method: str, path: str, headers: dict[str, str], bod
     return status
 
 
-def requests(app: Any) -> dict[str, Callable[[], Awaitable[int]]]:
+def citizen_token(session: str = "s1") -> str:
     claims = {
         "iss": ISSUER,
         "aud": "web",
         "sub": "c1",
-        "sid": "s1",
+        "sid": session,
         "exp": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
     }
-    token = jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": key_id(KEY.public_key())})
+    return jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": key_id(KEY.public_key())})
 
-    def booking(slot_id: int) -> Callable[[], Awaitable[int]]:
+
+def requests(app: Any, signed_in: int) -> dict[str, Callable[[], Awaitable[int]]]:
+    """``signed_in``: how many citizens the ``first`` route signs in (a token each)."""
+    token = citizen_token()
+
+    def booking(slot_id: int, bearer: Callable[[], str] = lambda: token) -> Callable[[], Awaitable[int]]:
         body = f'{{"slot_id":{slot_id},"business":"{BUSINESS}"}}'.encode()
         return lambda: request(
             app,
@@ -181,24 +205,41 @@ def requests(app: Any) -> dict[str, Callable[[], Awaitable[int]]]:
             "/v1/bookings",
             {
                 "X-Mintong-Channel": "web",
-                "Authorization": f"Bearer {token}",
+                "Authorization": f"Bearer {bearer()}",
                 "Idempotency-Key": str(uuid.uuid4()),
                 "Content-Type": "application/json",
             },
             body,
         )
 
+    # A citizen's sign-in, then their first booking with the token it gave: every
+    # token new to the gateway, as in bench/uncontended_booking.py.
+    fresh = iter([citizen_token(f"s{n}") for n in range(signed_in)])
+    identity: Identity = app.state.clients.identity
+    first_booking = booking(FREE_SLOT, bearer=lambda: identity.next_token)
+    sign_in_body = '{"id_number":"410105198503121235","name":"张伟","code":"123456"}'.encode()
+
+    async def first() -> int:
+        identity.next_token = next(fresh)
+        headers = {"X-Mintong-Channel": "web", "Content-Type": "application/json"}
+        if (signed := await request(app, "POST", "/v1/auth/token", headers, sign_in_body)) != 200:
+            return signed
+        return await first_booking()
+
     week = f"business={BUSINESS}&from={TODAY}&to={TODAY + dt.timedelta(days=6)}"
     return {
         "list": lambda: request(app, "GET", f"/v1/offices/o/slots?{week}", {"X-Mintong-Channel": "web"}),
         "refuse": booking(FULL_SLOT),
         "book": booking(FREE_SLOT),
+        "first": first,
     }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("routes", nargs="*", default=["list", "refuse", "book"], help="list, refuse, book")
+    parser.add_argument(
+        "routes", nargs="*", default=["list", "refuse", "book"], help="list, refuse, book, first"
+    )
     parser.add_argument("--requests", type=int, default=1500, help="measured per route (default 1500)")
     parser.add_argument("--tracing", action="store_true", help="spans made and exported, as `make up` does")
     args = parser.parse_args()
@@ -206,8 +247,8 @@ async def main() -> None:
     if args.tracing:
         telemetry.setup_tracing("gateway", Path(traces.name))
     app = gateway()
-    made = requests(app)
-    expected = {"list": 200, "refuse": 409, "book": 201}
+    made = requests(app, signed_in=(200 + args.requests) if "first" in args.routes else 0)
+    expected = {"list": 200, "refuse": 409, "book": 201, "first": 201}
     for name in args.routes:
         for _ in range(200):  # warm-up: the token checked once, the list cached
             status = await made[name]()

@@ -316,6 +316,13 @@ def signed_out(request: Request, session_id: str) -> None:
     _checker(request).revoked.add(session_id)
 
 
+def issued(request: Request, access_token: str) -> str:
+    """An access token identity has just issued, handed on to the caller: this
+    process takes it as verified (``TokenKeys.issued``, decision 120)."""
+    _checker(request).keys.issued(access_token)
+    return access_token
+
+
 def _checker(request: Request) -> TokenChecker:
     checker: TokenChecker = request.app.state.tokens
     return checker

@@ -94,11 +94,27 @@ class TokenKeys:
                     raise
                 await self.refresh()
                 continue
-            if len(self._verified) >= self.cache_size:
-                self._verified.clear()  # bounded; refilled by the tokens in use
-            self._verified[token] = (verifier, claims)
+            self._remember(token, verifier, claims)
             return claims
         raise AssertionError("unreachable")
+
+    def issued(self, token: str) -> None:
+        """A token identity has just issued to this process (a sign-in, a refresh),
+        taken as verified: its first use is then a look-up like the ones after it,
+        instead of the signature's check (Ed25519 and PyJWT's reading, about half a
+        millisecond of CPU, decision 120). Identity's answer on its channel is what
+        the signature would have proved. Expiry and revocation are checked on every
+        use as for any token; a token naming a key this process does not know yet is
+        left to be checked on its first use."""
+        verifier = self.verifier
+        claims = verifier.issued(token)
+        if claims is not None:
+            self._remember(token, verifier, claims)
+
+    def _remember(self, token: str, verifier: Verifier, claims: TokenClaims) -> None:
+        if len(self._verified) >= self.cache_size:
+            self._verified.clear()  # bounded; refilled by the tokens in use
+        self._verified[token] = (verifier, claims)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="token-keys")

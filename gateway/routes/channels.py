@@ -17,7 +17,6 @@ from gateway.problems import Problem, declare
 from gateway.routes.identity import TokenAnswer
 from gateway.schemas import Stored
 from mintong.identity.v1 import channels_pb2 as pb
-from mintong.identity.v1 import identity_pb2
 from services.runtime.proto_values import timestamp_from_proto, timestamp_of
 
 router = APIRouter(
@@ -56,15 +55,6 @@ def _bytes(value: str, field: str) -> bytes:
         return base64.urlsafe_b64decode(value + "=" * (-len(value.rstrip("=")) % 4))
     except (binascii.Error, ValueError):
         raise Problem(400, "invalid_base64", "Send base64url (RFC 4648 §5).", field=field) from None
-
-
-def _token_answer(tokens: identity_pb2.Tokens) -> TokenAnswer:
-    return TokenAnswer(
-        access_token=tokens.access_token,
-        expires_in=tokens.expires_in_seconds,
-        refresh_token=tokens.refresh_token,
-        citizen_id=tokens.citizen_id,
-    )
 
 
 class WeChatCode(BaseModel):
@@ -198,13 +188,13 @@ async def remove_binding(
     summary="One-step sign-in with a bound WeChat user (WeChat channel)",
 )
 async def sign_in_with_wechat(
-    body: WeChatCode, channel: Channel, call: AnonymousCall, services: Services
+    body: WeChatCode, request: Request, channel: Channel, call: AnonymousCall, services: Services
 ) -> TokenAnswer:
     answer = await services.channel_bindings.SignInWithWeChat(
         pb.SignInWithWeChatRequest(city_code=body.city, code=body.code, channel=CHANNEL_PROTO[channel]),
         **call.options,
     )
-    return _token_answer(answer.tokens)
+    return TokenAnswer.of(request, answer.tokens)
 
 
 class DeviceChallengeRequest(BaseModel):
@@ -252,7 +242,7 @@ class DeviceSignIn(BaseModel):
     summary="One-step sign-in with a bound device's signature (APP channel)",
 )
 async def sign_in_with_device(
-    body: DeviceSignIn, channel: Channel, call: AnonymousCall, services: Services
+    body: DeviceSignIn, request: Request, channel: Channel, call: AnonymousCall, services: Services
 ) -> TokenAnswer:
     answer = await services.channel_bindings.SignInWithDevice(
         pb.SignInWithDeviceRequest(
@@ -263,7 +253,7 @@ async def sign_in_with_device(
         ),
         **call.options,
     )
-    return _token_answer(answer.tokens)
+    return TokenAnswer.of(request, answer.tokens)
 
 
 class FaceCapture(BaseModel):

@@ -17,6 +17,7 @@ from gateway.deps import (
     Channel,
     Services,
     SignedIn,
+    issued,
     signed_out,
 )
 from gateway.problems import Problem, declare
@@ -115,33 +116,39 @@ class TokenAnswer(BaseModel):
     refresh_token: str
     citizen_id: str
 
-
-def _tokens(tokens: pb.Tokens) -> TokenAnswer:
-    return TokenAnswer(
-        access_token=tokens.access_token,
-        expires_in=tokens.expires_in_seconds,
-        refresh_token=tokens.refresh_token,
-        citizen_id=tokens.citizen_id,
-    )
+    @classmethod
+    def of(cls, request: Request, tokens: pb.Tokens) -> TokenAnswer:
+        """Identity's tokens for the citizen; the access token taken as verified by
+        this process (``deps.issued``: its first use needs no signature check)."""
+        return cls(
+            access_token=issued(request, tokens.access_token),
+            expires_in=tokens.expires_in_seconds,
+            refresh_token=tokens.refresh_token,
+            citizen_id=tokens.citizen_id,
+        )
 
 
 @router.post("/auth/token", response_model=TokenAnswer, summary="Sign in with ID number, name and code")
-async def sign_in(body: SignIn, channel: Channel, call: AnonymousCall, services: Services) -> TokenAnswer:
+async def sign_in(
+    body: SignIn, request: Request, channel: Channel, call: AnonymousCall, services: Services
+) -> TokenAnswer:
     answer = await services.identity.SignIn(
         pb.SignInRequest(
             id_number=body.id_number, name=body.name, code=body.code, channel=CHANNEL_PROTO[channel]
         ),
         **call.options,
     )
-    return _tokens(answer.tokens)
+    return TokenAnswer.of(request, answer.tokens)
 
 
 @router.post("/auth/refresh", response_model=TokenAnswer, summary="A new access token (and refresh token)")
-async def refresh(body: Refresh, channel: Channel, call: AnonymousCall, services: Services) -> TokenAnswer:
+async def refresh(
+    body: Refresh, request: Request, channel: Channel, call: AnonymousCall, services: Services
+) -> TokenAnswer:
     answer = await services.identity.Refresh(
         pb.RefreshRequest(refresh_token=body.refresh_token, channel=CHANNEL_PROTO[channel]), **call.options
     )
-    return _tokens(answer.tokens)
+    return TokenAnswer.of(request, answer.tokens)
 
 
 @router.post("/auth/logout", status_code=204, summary="End this session")

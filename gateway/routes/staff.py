@@ -17,6 +17,7 @@ from gateway.deps import (
     Services,
     Staff,
     StaffRoleName,
+    issued,
     signed_out,
     staff,
 )
@@ -93,7 +94,7 @@ async def sign_in(body: StaffSignIn, request: Request, call: AnonymousCall, serv
         **call.options,
     )
     return StaffToken(
-        access_token=answer.access_token,
+        access_token=issued(request, answer.access_token),
         expires_in=answer.expires_in_seconds,
         staff_id=answer.staff.staff_id,
         username=answer.staff.username,

@@ -106,3 +106,30 @@ async def test_a_token_verified_once_is_not_verified_again_until_the_keys_change
     await keys.refresh(force=True)
     with pytest.raises(UnknownKey):
         await check(keys, value)
+
+
+async def test_a_token_identity_just_issued_is_taken_without_its_signature_checked() -> None:
+    key = Ed25519PrivateKey.generate()
+    identity = Identity(key)
+    keys = TokenKeys(identity, timeout=1.0, min_interval=3600)  # type: ignore[arg-type]
+    await keys.refresh()
+    value = token(key)
+    keys.issued(value)
+    assert keys._verified[value][1].session_id == "s1"
+    keys.verifier.check = None  # type: ignore[method-assign,assignment]  # a signature check would fail now
+    assert await check(keys, value) == "c1"
+    with pytest.raises(ProblemError) as late:  # expiry and audience as for any token
+        await keys.check(
+            value, audience="web", now=NOW + dt.timedelta(minutes=5), wrong_audience="w", expired="expired"
+        )
+    assert late.value.detail == "expired"
+
+
+async def test_an_issued_token_under_a_key_not_known_yet_or_unreadable_is_checked_on_first_use() -> None:
+    known, unknown = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    keys = TokenKeys(Identity(known), timeout=1.0, min_interval=3600)  # type: ignore[arg-type]
+    await keys.refresh()
+    unnamed = jwt.encode({"iss": ISSUER, "aud": "web", "sub": "c1", "sid": "s1"}, known, algorithm="EdDSA")
+    for value in (token(unknown), "not.a.token", "", unnamed):
+        keys.issued(value)
+    assert keys._verified == {}
