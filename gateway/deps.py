@@ -318,7 +318,7 @@ def signed_out(request: Request, session_id: str) -> None:
 
 def issued(request: Request, access_token: str) -> str:
     """An access token identity has just issued, handed on to the caller: this
-    process takes it as verified (``TokenKeys.issued``, decision 120)."""
+    process takes it as verified (``TokenKeys.issued``, decision 118)."""
     _checker(request).keys.issued(access_token)
     return access_token
 

@@ -208,7 +208,7 @@ STREAM = "/queue/stream"
 class AdmissionLimit:
     """At most ``limit`` API requests in progress at once, and no more waiting for a
     turn than the platform serves in ``wait`` seconds; any other request is answered
-    503 ``overloaded`` at once, with a Retry-After fitted to the queue (decision 130).
+    503 ``overloaded`` at once, with a Retry-After fitted to the queue (decision 117).
 
     Without it a crowd larger than the platform can serve in the gRPC timeout is
     all admitted, every request waits behind all the others, and most end as 504s

@@ -102,7 +102,7 @@ class TokenKeys:
         """A token identity has just issued to this process (a sign-in, a refresh),
         taken as verified: its first use is then a look-up like the ones after it,
         instead of the signature's check (Ed25519 and PyJWT's reading, about half a
-        millisecond of CPU, decision 120). Identity's answer on its channel is what
+        millisecond of CPU, decision 118). Identity's answer on its channel is what
         the signature would have proved. Expiry and revocation are checked on every
         use as for any token; a token naming a key this process does not know yet is
         left to be checked on its first use."""

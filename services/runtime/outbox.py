@@ -148,7 +148,7 @@ _ARRAYS = {"payload": "bytea[]", "created_at": "timestamptz[]"}
 def insert_from_arrays(outbox: Table, prefix: str) -> str:
     """PostgreSQL's ``INSERT INTO <outbox> … SELECT … FROM unnest(…)``, each column an
     array parameter (``<prefix><column>``): a statement's rows of the outbox, written
-    by the statement that makes its change (a booking's, decision 141), whatever
+    by the statement that makes its change (a booking's, decision 113), whatever
     their number. :func:`from_arrays` gives the parameters; append a ``WHERE`` to
     write them only with the change."""
     arrays = ", ".join(f"CAST(:{prefix}{c} AS {_ARRAYS.get(c, 'text[]')})" for c in _COLUMNS)
@@ -220,7 +220,7 @@ class OutboxRelay(BackgroundLoop):
         self._streams: dict[str, str | None] = {}
         #: Event types whose rows say an aggregate's state, read when they are
         #: published rather than when they were written (booking's slot vacancy,
-        #: decision 140): the state is then never older than the row's commit, and
+        #: decision 112): the state is then never older than the row's commit, and
         #: the writer needs to know nothing more than which aggregate it changed.
         self.current: dict[str, CurrentPayloads] = {}
 

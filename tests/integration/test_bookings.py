@@ -258,7 +258,7 @@ async def test_a_full_slot_and_the_one_active_booking_rule(booking: Any, stub: A
 
 
 async def test_a_booking_at_once_writes_all_of_it_or_nothing(booking: Any, stub: Any, slots: Any) -> None:
-    """Decision 141: on PostgreSQL, outside a transaction, the key, the booking, its
+    """Decision 113: on PostgreSQL, outside a transaction, the key, the booking, its
     place and its outbox rows in one statement that commits by itself; a step refused
     after the key's claim undoes the whole statement. Never at once on SQLite, nor
     inside a transaction."""

@@ -134,7 +134,7 @@ async def test_a_row_published_twice_is_one_message_and_one_effect(harness: Harn
 
 
 async def test_a_row_of_a_current_state_is_read_when_it_is_published(harness: Harness) -> None:
-    """Decision 140: rows of an event type in ``relay.current`` are written with no
+    """Decision 112: rows of an event type in ``relay.current`` are written with no
     payload and get the one their reader gives when the batch is published (a
     subject it gives none for goes as written)."""
     subject, unknown = subject_of(events_pb2.SlotsPublished), subject_of(events_pb2.BookingConfirmed)

@@ -148,7 +148,7 @@ class SqlBookingRepository:
         outbox's rows (``confirmed`` and the slot's vacancy entry); a step refused
         after the key was claimed (the booking collided, the slot filled since the
         read) aborts it, so it commits all of it or nothing, by itself: no BEGIN or
-        COMMIT round trips (decision 141). False: nothing was written (also when a
+        COMMIT round trips (decision 113). False: nothing was written (also when a
         twin holds the key; on SQLite or inside a transaction it is not tried)."""
         sync = self.conn.sync_connection
         outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT

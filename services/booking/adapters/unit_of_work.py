@@ -92,7 +92,7 @@ class _ReadThenWrite:
     """The read, then (if the use case decides to write) the write transaction, on
     both databases. On PostgreSQL the read is outside any transaction: its
     statements need no BEGIN or ROLLBACK round trips, and a write of one statement,
-    atomic by itself, may follow on its connection (decision 141); a write of
+    atomic by itself, may follow on its connection (decision 113); a write of
     several statements is a transaction of its own. On SQLite the read's transaction
     ends before the write's BEGIN IMMEDIATE (a deferred transaction that later
     writes can deadlock with another writer)."""

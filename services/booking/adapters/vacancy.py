@@ -3,7 +3,7 @@ vacancy bucket (services/runtime/vacancy.py).
 
 A transaction that changed a slot's count writes an outbox row for the slot with
 no payload (:func:`entries_to_read`); the relay reads the entry when it publishes
-the row (:func:`current_entries`, the relay's ``current`` reader, decision 140).
+the row (:func:`current_entries`, the relay's ``current`` reader, decision 112).
 The entry is then the slot's count at the publication, never older than the
 commit that wrote the row: for one slot the bucket's last value is read after the
 slot's last committed change, whatever order the commits took. The writer needs
