@@ -223,14 +223,16 @@ class AdmissionLimit:
     second brought the crowd back together, to be turned away again: refusals were
     three quarters of a flash crowd's answers and as much of the gateway's CPU as its
     bookings. So each client turned away is given a turn of its own after the
-    requests waiting and the clients told before it, at twice that rate (a client
-    waits between one and two times Retry-After, and many come back only to be
-    refused a full slot at once), and Retry-After says when that turn comes."""
+    requests waiting and the clients told before it, at four times that rate (a
+    client waits between one and two times Retry-After, and many come back only to
+    be refused a full slot at once), and Retry-After says when that turn comes."""
 
     #: The longest Retry-After: a rate measured low must not send a crowd away for minutes.
     MAX_RETRY_AFTER = 30
-    #: Turns handed to clients turned away, per turn the platform serves (above).
-    TURNS_PER_SERVED = 2.0
+    #: Turns handed to clients turned away, per turn the platform serves (above): at
+    #: two, a flash crowd came back so thinly that the platform idled with places left
+    #: (docs/performance.md, *Flash crowd*, session 10 on a quiet machine).
+    TURNS_PER_SERVED = 4.0
     #: A pause longer than this between turns ended under load starts a new measure.
     RATE_GAP = 1.0
 

@@ -91,14 +91,14 @@ async def test_a_crowd_turned_away_is_told_to_come_back_spread_over_the_turns_th
         waiting = asyncio.create_task(http.get("/v1/slow"))  # room for one: 0.5/s × 2 s
         await until(lambda: limit._waiting == 1)
         # The queue is full: answered at once (the test's clock does not move), each
-        # given a turn a second after the one before (twice 0.5 a second), after the
-        # two seconds the one waiting needs.
+        # given a turn half a second after the one before (four times 0.5 a second),
+        # after the two seconds the one waiting needs, in whole seconds.
         told = []
         for _ in range(5):
             answer = await http.get("/v1/slow")
             assert (answer.status_code, answer.json()["code"]) == (503, "overloaded")
             told.append(int(answer.headers["Retry-After"]))
-        assert told == [2, 3, 4, 5, 6]
+        assert told == [2, 3, 3, 4, 4]
         clock.now += 10  # those turns have passed: back to the queue's own length
         assert (await http.get("/v1/slow")).headers["Retry-After"] == "2"
         release.set()
