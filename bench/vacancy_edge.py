@@ -199,7 +199,9 @@ async def main() -> int:
     parser.add_argument("--poll-ms", type=float, default=5.0, help="the reader's pause (default 5 ms)")
     parser.add_argument("--clients", type=int, default=64, help="citizens refused at once (default 64)")
     parser.add_argument("--seconds", type=float, default=10.0, help="refusals measured for (default 10)")
+    harness.ports_option(parser)
     args = parser.parse_args()
+    harness.PORT_RANGE = args.ports
     databases = [args.database] if args.database else ["sqlite", "postgresql"]
     stale, refused = [], []
     for database in databases:

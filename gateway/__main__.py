@@ -16,6 +16,7 @@ from uvicorn.main import STARTUP_FAILURE
 from gateway.access_log import AccessLog
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.http_server import OneWriteHttpToolsProtocol
 from services.runtime import metrics
 from services.runtime.lifecycle import configure_logging, freeze_what_is_built, load_settings, supervise
 from services.runtime.telemetry import setup_tracing
@@ -82,8 +83,9 @@ def main() -> None:
         # Written by the app's RequestTelemetry instead (decision 107).
         access_log=False,
         # The C parser and libuv's loop, named rather than "auto" so that a missing one
-        # fails at start instead of silently costing more CPU per request.
-        http="httptools",
+        # fails at start instead of silently costing more CPU per request; an answer
+        # written in one piece, not its head and its body apart (decision 140).
+        http=OneWriteHttpToolsProtocol,
         loop="uvloop",
         # A crowd is answered (a booking, a refusal or a 503 with Retry-After from the
         # admission limit), not dropped at the door or on a keep-alive race.
