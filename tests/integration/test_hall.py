@@ -508,23 +508,28 @@ async def test_every_process_sees_an_office_changed_by_another(
     processes = {"s1": booking, "s2": other}
     clock.now = MONDAY_0845
 
-    async def walk_in(app: Any) -> str:
-        return (await hall.walk_in(app.uow, app.clock, "centre", "ID_CARD_RENEWAL")).ticket.code
+    async def walk_in(app: Any, priority: str = "") -> str:
+        return (await hall.walk_in(app.uow, app.clock, "centre", "ID_CARD_RENEWAL", priority)).ticket.code
 
     try:
         for app in processes.values():  # each has read the office
             assert (await walk_in(app)).startswith("A")
             assert (await hall.queue(app.uow, app.clock, "centre")).day == MONDAY
+            with pytest.raises(Refused) as caught:
+                await walk_in(app, "pregnant")
+            assert caught.value.code == "unknown_priority_group"
         if booking.db.url.startswith("postgresql"):  # kept in memory there
             assert "centre" in booking.uow.offices and "centre" in other.uow.offices
         # Another process changes the city's hall rules: the next ticket of each
-        # process is numbered under the new prefix.
+        # process is numbered under the new prefix, and a group refused by the rules
+        # kept in memory is taken (the refusal is decided again on the rules now).
         async with booking.db.write() as conn:
             city = orm.cities.c.code == "testcity"
             rules = (await conn.execute(select(orm.cities.c.rules).where(city))).scalar_one()
-            rules["hall"] = {**rules.get("hall", {}), "default_prefix": "W"}
+            groups = ["elderly", "disabled", "pregnant"]
+            rules["hall"] = {**rules.get("hall", {}), "default_prefix": "W", "priority_groups": groups}
             await conn.execute(orm.cities.update().where(city).values(rules=rules))
-        assert [await walk_in(app) for app in processes.values()] == ["W001", "W002"]
+        assert [await walk_in(app, "pregnant") for app in processes.values()] == ["W001", "W002"]
         # A closure comes into force through one process: both refuse a walk-in.
         async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
             await PolicyAdminServiceStub(channel).CreatePolicy(closure(MONDAY, MONDAY), metadata=ADMIN)
@@ -535,7 +540,7 @@ async def test_every_process_sees_an_office_changed_by_another(
         # Calls and the queue's read go on, on the office read anew.
         for n, (clerk_id, app) in enumerate(processes.items(), start=1):
             called = await hall.call_next(app.uow, app.clock, "centre", n, clerk_id)
-            assert called is not None and called.code == f"A00{n}"
+            assert called is not None and called.code == f"W00{n}"  # a priority group first
             assert (await hall.queue(app.uow, app.clock, "centre")).counters_open == n
     finally:
         await other.db.dispose()

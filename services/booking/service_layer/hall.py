@@ -68,8 +68,8 @@ async def _office_anew_if_changed(work: Callable[[bool], Awaitable[T]]) -> T:
     """``work(True)``, a use case on the office as this process knows it (no round
     trip for it: decision 120), then, if a statement of it found the office or its
     city changed since (its transaction rolled back), ``work(False)`` on the office
-    read anew. Nothing is decided on a known office before it is checked: the
-    statement that checks it comes before any refusal that depends on it."""
+    read anew. No answer rests on a known office that was not checked: a refusal
+    decided on it before its statement raises OfficeChanged too."""
     try:
         return await work(True)
     except OfficeChanged:
@@ -229,12 +229,14 @@ async def walk_in(
     async def issue(known: bool) -> Issued:
         async with uow.write() as tx:
             office = await _office(tx, office_id, known=known)
-            ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
-            # Its place read (which checks a known office) before the office's rules
-            # may refuse it; a read, harmless if it does.
-            place, category = await tx.hall.new_ticket_place(ticket)
-            check_walk_in(office, now)
-            return await _issue(tx, office, ticket, None, place, category)
+            try:
+                check_walk_in(office, now)
+                ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
+            except Refused:
+                if known:  # refused on the office as kept: decided again on it read now
+                    raise OfficeChanged(office_id) from None
+                raise
+            return await _issue(tx, office, ticket, None, *await tx.hall.new_ticket_place(ticket))
 
     return await _office_anew_if_changed(issue)
 
