@@ -26,6 +26,7 @@ from mintong.booking.v1 import hall_pb2_grpc as pb_grpc
 from mintong.booking.v1.policies_pb2_grpc import PolicyAdminServiceStub
 from mintong.common.v1 import common_pb2
 from services.booking.adapters import orm
+from services.booking.domain.bookings import Refused
 from services.booking.service_layer import hall, handlers
 from services.runtime import context
 from tests.integration.test_bookings import citizen, outbox_events, problem
@@ -491,3 +492,55 @@ async def test_no_ticket_at_an_office_a_closure_keeps_shut(booking: Any, stubs: 
         pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"), metadata=clerk()
     )
     assert ok.ticket.code == "A001"
+
+
+async def test_every_process_sees_an_office_changed_by_another(
+    booking: Any, stubs: Any, clock: Any, make_settings: Any
+) -> None:
+    """Booking's processes keep the hall's offices in memory, each checked by its
+    version in a statement the request makes anyway (decision 120): a change of the
+    city's rules or of the office, made by another process, is the next request's
+    answer in every process, whichever had it in memory."""
+    from services.booking import bootstrap
+    from services.booking.config import BookingSettings
+
+    other = bootstrap.build(make_settings(BookingSettings), clock=clock)
+    processes = {"s1": booking, "s2": other}
+    clock.now = MONDAY_0845
+
+    async def walk_in(app: Any, priority: str = "") -> str:
+        return (await hall.walk_in(app.uow, app.clock, "centre", "ID_CARD_RENEWAL", priority)).ticket.code
+
+    try:
+        for app in processes.values():  # each has read the office
+            assert (await walk_in(app)).startswith("A")
+            assert (await hall.queue(app.uow, app.clock, "centre")).day == MONDAY
+            with pytest.raises(Refused) as caught:
+                await walk_in(app, "pregnant")
+            assert caught.value.code == "unknown_priority_group"
+        if booking.db.url.startswith("postgresql"):  # kept in memory there
+            assert "centre" in booking.uow.offices and "centre" in other.uow.offices
+        # Another process changes the city's hall rules: the next ticket of each
+        # process is numbered under the new prefix, and a group refused by the rules
+        # kept in memory is taken (the refusal is decided again on the rules now).
+        async with booking.db.write() as conn:
+            city = orm.cities.c.code == "testcity"
+            rules = (await conn.execute(select(orm.cities.c.rules).where(city))).scalar_one()
+            groups = ["elderly", "disabled", "pregnant"]
+            rules["hall"] = {**rules.get("hall", {}), "default_prefix": "W", "priority_groups": groups}
+            await conn.execute(orm.cities.update().where(city).values(rules=rules))
+        assert [await walk_in(app, "pregnant") for app in processes.values()] == ["W001", "W002"]
+        # A closure comes into force through one process: both refuse a walk-in.
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{booking.host.port}") as channel:
+            await PolicyAdminServiceStub(channel).CreatePolicy(closure(MONDAY, MONDAY), metadata=ADMIN)
+        for app in processes.values():
+            with pytest.raises(Refused) as caught:
+                await walk_in(app)
+            assert caught.value.code == "office_closed"
+        # Calls and the queue's read go on, on the office read anew.
+        for n, (clerk_id, app) in enumerate(processes.items(), start=1):
+            called = await hall.call_next(app.uow, app.clock, "centre", n, clerk_id)
+            assert called is not None and called.code == f"W00{n}"  # a priority group first
+            assert (await hall.queue(app.uow, app.clock, "centre")).counters_open == n
+    finally:
+        await other.db.dispose()

@@ -26,9 +26,11 @@ from sqlalchemy import (
     Float,
     Integer,
     Row,
+    Text,
     TextClause,
     and_,
     bindparam,
+    cast,
     exists,
     extract,
     func,
@@ -48,7 +50,7 @@ from services.booking.adapters.bookings_repository import _booking, _Prefixed
 from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
-from services.booking.service_layer.unit_of_work import Occupied
+from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged
 from services.runtime.db import as_utc, dialect_insert, insert_built_once
 
 t, seqs, b = orm.hall_tickets, orm.hall_sequences, orm.bookings
@@ -60,6 +62,25 @@ _WAITING, _CALLED, _SERVED = TicketStatus.WAITING.value, TicketStatus.CALLED.val
 # statement built per call cost its construction, its coercions and its cache key
 # (a tenth of booking's CPU on these paths, by py-spy; docs/performance.md).
 _INSERT_TICKET = t.insert()
+
+
+def _xmin(table: Any) -> ColumnElement[str]:
+    return cast(literal_column(f"{table.name}.xmin"), Text)
+
+
+#: PostgreSQL: an office's version, its row's and its city's row's xmin: every
+#: change of either row, by any process and by whatever code path (a catalogue
+#: load, a policy coming into force or ending), writes a new row version with the
+#: writing transaction's id (decision 120).
+_VERSION = _xmin(orm.offices) + "." + _xmin(orm.cities)
+_OFFICE_VERSION = (
+    select(_VERSION)
+    .select_from(orm.offices.join(orm.cities, orm.cities.c.code == orm.offices.c.city_code))
+    .where(orm.offices.c.id == bindparam("p_office_id"))
+    .correlate(None)
+    .scalar_subquery()
+    .label("office_version")
+)
 _HALL_OFFICE = (
     select(
         orm.offices.c.id,
@@ -90,6 +111,9 @@ _TICKET_FOR_BOOKING = select(t).where(t.c.booking_id == bindparam("p_booking_id"
 _OFFICE_AND_BOOKING = _HALL_OFFICE.add_columns(*(c.label(f"bk_{c.name}") for c in b.c)).outerjoin(
     b, and_(b.c.office_id == orm.offices.c.id, b.c.confirmation_code == bindparam("p_code"))
 )
+# On PostgreSQL with the office's version (a row's xmin is PostgreSQL's alone).
+_HALL_OFFICE_PG = _HALL_OFFICE.add_columns(_VERSION.label("office_version"))
+_OFFICE_AND_BOOKING_PG = _OFFICE_AND_BOOKING.add_columns(_VERSION.label("office_version"))
 
 
 def _add_numbered() -> TextClause:
@@ -183,7 +207,9 @@ def _call_and_head() -> Any:
     waiting tickets but it ('head'), in the queue's order; when nothing was called, a
     row 'busy' (its ticket's columns null) if the counter or the clerk has a called
     ticket (_BUSY: what decides between ``ticket_in_service`` and "nobody waits", the
-    most frequent answer of a quiet hall, in the call's round trip). The head is read
+    most frequent answer of a quiet hall, in the call's round trip); last, always, a
+    row 'office' with the office's version (``office_version``, _OFFICE_VERSION),
+    which checks the office this process kept in memory. The head is read
     in the call's snapshot, as the next statement would have read it save for calls
     committed meanwhile, which "coming up" does not need: it is marked once by a
     conditional UPDATE."""
@@ -195,15 +221,19 @@ def _call_and_head() -> Any:
         .limit(bindparam("p_limit", type_=Integer))
         .subquery("head")
     )
-    busy = select(literal_column("'busy'").label("part"), *(null().label(c.name) for c in t.c)).where(
+    no_version = cast(null(), Text).label("office_version")
+    nothing = [null().label(c.name) for c in t.c]
+    busy = select(literal_column("'busy'").label("part"), *nothing, no_version).where(
         ~exists(select(called.c.id)), exists(_BUSY)
     )
     parts = union_all(
-        select(literal_column("'called'").label("part"), *(called.c[c.name] for c in t.c)),
-        select(literal_column("'head'").label("part"), *(head.c[c.name] for c in t.c)),
+        select(literal_column("'called'").label("part"), *(called.c[c.name] for c in t.c), no_version),
+        select(literal_column("'head'").label("part"), *(head.c[c.name] for c in t.c), no_version),
         busy,
+        select(literal_column("'office'").label("part"), *nothing, _OFFICE_VERSION),
     ).subquery("parts")
-    # 'busy' and 'called' never come together; either comes before the head.
+    # 'busy' and 'called' never come together; either comes before the head, and
+    # 'office' after it.
     return select(parts).order_by(parts.c.part, *(parts.c[c.name] for c in _QUEUE_ORDER))
 
 
@@ -276,6 +306,7 @@ def _standing(issued: bool, postgres: bool) -> Any:
 
 
 _STANDING = {(issued, pg): _standing(issued, pg) for issued in (True, False) for pg in (True, False)}
+_NEW_TICKET_PLACE_PG = _STANDING[False, True].add_columns(_OFFICE_VERSION)
 # A booking checked in: only from confirmed. On PostgreSQL with the place of its
 # ticket to be, in one statement.
 _CHECK_IN = (
@@ -292,28 +323,75 @@ def _queue_today(postgres: bool) -> Any:
     row with the recent average service time: the display's whole queue in one
     statement (it was three), read once per change for the boards (decision 61).
     With no ticket, one row: the average, the ticket's columns null."""
-    recent = select(_average_service(postgres).label("average")).subquery("recent")
+    version = [_OFFICE_VERSION] if postgres else []
+    recent = select(_average_service(postgres).label("average"), *version).subquery("recent")
     today = and_(
         t.c.office_id == bindparam("p_office_id"),
         t.c.day == bindparam("p_day"),
         t.c.status.in_([_WAITING, _CALLED]),
     )
-    return select(recent.c.average, t).select_from(recent.outerjoin(t, today)).order_by(*_QUEUE_ORDER)
+    return select(*recent.c, t).select_from(recent.outerjoin(t, today)).order_by(*_QUEUE_ORDER)
 
 
 _QUEUE_TODAY = {pg: _queue_today(pg) for pg in (True, False)}
 _CALL_AND_HEAD = _call_and_head()
 
 
+#: A process's hall offices as it last read them, by id: (version, office).
+KnownOffices = dict[str, tuple[str, HallOffice]]
+
+
 class SqlHallRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """``offices``: the process's offices as last read (its unit of work's), used on
+    PostgreSQL, where each is checked by its version (_OFFICE_VERSION) in a statement
+    the use case makes anyway, so a change made by any process is seen by the next
+    statement of every other, with no round trip of its own (decision 120). SQLite
+    (one machine) reads the office at each use."""
+
+    def __init__(self, conn: AsyncConnection, offices: KnownOffices | None = None) -> None:
         self.conn = conn
         self._insert = dialect_insert(conn.dialect.name)
         self._postgres = conn.dialect.name == "postgresql"
+        self._offices = offices if self._postgres and offices is not None else None
+        #: (office id, version) of the office known_office gave from memory, until
+        #: a statement has checked it.
+        self._assumed: tuple[str, str] | None = None
 
     async def hall_office(self, office_id: str) -> HallOffice | None:
-        row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()
-        return None if row is None else _hall_office(row)
+        if self._offices is None:
+            row = (await self.conn.execute(_HALL_OFFICE, {"p_office_id": office_id})).first()
+            return None if row is None else _hall_office(row)
+        row = (await self.conn.execute(_HALL_OFFICE_PG, {"p_office_id": office_id})).first()
+        return None if row is None else self._office_of(row)
+
+    async def known_office(self, office_id: str) -> HallOffice | None:
+        if self._offices is not None and (known := self._offices.get(office_id)) is not None:
+            self._assumed = (office_id, known[0])
+            return known[1]
+        return await self.hall_office(office_id)
+
+    def _office_of(self, row: Row[Any]) -> HallOffice:
+        """The office of a row with its version (PostgreSQL), kept for known_office;
+        the one kept already if the version is the same (the rules' conversion saved)."""
+        assert self._offices is not None
+        known = self._offices.get(row.id)
+        if known is not None and known[0] == row.office_version:
+            return known[1]
+        office = _hall_office(row)
+        self._offices[row.id] = (row.office_version, office)
+        return office
+
+    def _check_office(self, version: str | None) -> None:
+        """The version of the office known_office gave from memory, read by this
+        transaction's statement now: OfficeChanged (and the office forgotten) if the
+        office or its city changed since it was read, or it is gone."""
+        if self._assumed is None:
+            return
+        (office_id, assumed), self._assumed = self._assumed, None
+        if version != assumed:
+            assert self._offices is not None
+            self._offices.pop(office_id, None)
+            raise OfficeChanged(office_id)
 
     async def _busy(self, office_id: str, counter: int, clerk_id: str) -> bool:
         """Whether the counter or the clerk has a called ticket."""
@@ -347,18 +425,18 @@ class SqlHallRepository:
         """The office (as :meth:`hall_office`) and the booking of that confirmation
         code there, whatever its day (codes are unique), in one statement: a
         check-in's first two reads in one round trip."""
-        row = (
-            await self.conn.execute(_OFFICE_AND_BOOKING, {"p_office_id": office_id, "p_code": code})
-        ).first()
+        statement = _OFFICE_AND_BOOKING if self._offices is None else _OFFICE_AND_BOOKING_PG
+        row = (await self.conn.execute(statement, {"p_office_id": office_id, "p_code": code})).first()
         if row is None:
             return None, None
+        office = _hall_office(row) if self._offices is None else self._office_of(row)
         if row.bk_id is None:
-            return _hall_office(row), None
+            return office, None
         # The booking's columns, unprefixed, read by name as a Row's are.
         columns: Any = _Prefixed(
             {key[3:]: value for key, value in row._mapping.items() if key.startswith("bk_")}
         )
-        return _hall_office(row), _booking(columns)
+        return office, _booking(columns)
 
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None:
         row = (await self.conn.execute(_TICKET_FOR_BOOKING, {"p_booking_id": booking_id})).first()
@@ -416,6 +494,8 @@ class SqlHallRepository:
             if await self._busy(office_id, counter, clerk_id):
                 raise Occupied
             return None, []
+        *rows, office = rows
+        self._check_office(office.office_version)
         if rows and rows[0].part == "busy":
             raise Occupied
         if not rows or rows[0].part != "called":
@@ -467,6 +547,8 @@ class SqlHallRepository:
         served), in one statement."""
         params = {"p_office_id": office_id, "p_day": day}
         rows = (await self.conn.execute(_QUEUE_TODAY[self._postgres], params)).all()
+        if self._postgres:
+            self._check_office(rows[0].office_version)
         tickets = [_ticket(r) for r in rows if r.id is not None]
         average = rows[0].average
         return (
@@ -497,7 +579,11 @@ class SqlHallRepository:
             "p_city_code": ticket.city_code,
             "p_business_code": ticket.business_code,
         }
-        row = (await self.conn.execute(_STANDING[False, self._postgres], params)).one()
+        if self._postgres:
+            row = (await self.conn.execute(_NEW_TICKET_PLACE_PG, params)).one()
+            self._check_office(row.office_version)
+        else:
+            row = (await self.conn.execute(_STANDING[False, False], params)).one()
         return _place(row), None if row.category is None else str(row.category)
 
     async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.bookings_repository import SqlBookingRepository
-from services.booking.adapters.hall_repository import SqlHallRepository
+from services.booking.adapters.hall_repository import KnownOffices, SqlHallRepository
 from services.booking.adapters.policies_repository import SqlPolicyRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
 from services.booking.adapters.repository import SqlCatalogueRepository
@@ -24,14 +24,16 @@ from services.runtime.pii import PiiCipher
 
 
 class SqlTransaction:
-    def __init__(self, conn: AsyncConnection, cipher: PiiCipher | None = None) -> None:
+    def __init__(
+        self, conn: AsyncConnection, cipher: PiiCipher | None = None, offices: KnownOffices | None = None
+    ) -> None:
         self.conn = conn
         #: Slots whose count changed: their vacancy is told to the gateways.
         self.touched_slots: Touched = set()
         self.catalogue = SqlCatalogueRepository(conn, self.touched_slots)
         self.bookings = SqlBookingRepository(conn, self.touched_slots)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
-        self.hall = SqlHallRepository(conn)
+        self.hall = SqlHallRepository(conn, offices)
         self.policies = SqlPolicyRepository(conn)
         self.events: list[Event] = []
 
@@ -50,11 +52,14 @@ class SqlUnitOfWork:
         self.on_commit = on_commit  # the relay's wake-up: publish without waiting to poll
         #: Seals pre-applications' answers (personal data) at rest.
         self.cipher = cipher
+        #: The hall's offices as this process last read them, each checked by its
+        #: version when used (SqlHallRepository, decision 120).
+        self.offices: KnownOffices = {}
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTransaction]:
         async with self.db.write() as conn:
-            tx = SqlTransaction(conn, self.cipher)
+            tx = SqlTransaction(conn, self.cipher, self.offices)
             yield tx
             now = dt.datetime.now(dt.UTC)
             # The events, then the slots whose vacancy changed (read when published),
@@ -74,7 +79,7 @@ class SqlUnitOfWork:
         transaction (SqlBookingRepository.book_at_once) recorded its outbox rows
         with its change: the relay is woken up here, as after a commit."""
         async with self.db.read(snapshot=snapshot) as conn:
-            tx = SqlTransaction(conn, self.cipher)
+            tx = SqlTransaction(conn, self.cipher, self.offices)
             yield tx
         if tx.touched_slots:
             self.on_commit()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from services.booking.domain import events
 from services.booking.domain.bookings import Booking, BookingStatus, Refused
@@ -27,7 +29,7 @@ from services.booking.domain.hall import (
     check_walk_in,
     priority_rank,
 )
-from services.booking.service_layer.unit_of_work import Occupied, Transaction, UnitOfWork
+from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound
 
@@ -50,11 +52,28 @@ class Standing:
     wait: dt.timedelta
 
 
-async def _office(tx: Transaction, office_id: str) -> HallOffice:
-    office = await tx.hall.hall_office(office_id)
+T = TypeVar("T")
+
+
+async def _office(tx: Transaction, office_id: str, *, known: bool = False) -> HallOffice:
+    """The office read now; ``known``: as this process last read it, where the use
+    case's next statement checks it (see _office_anew_if_changed)."""
+    office = await (tx.hall.known_office(office_id) if known else tx.hall.hall_office(office_id))
     if office is None:
         raise NotFound("office", office_id, field="office_id")
     return office
+
+
+async def _office_anew_if_changed(work: Callable[[bool], Awaitable[T]]) -> T:
+    """``work(True)``, a use case on the office as this process knows it (no round
+    trip for it: decision 120), then, if a statement of it found the office or its
+    city changed since (its transaction rolled back), ``work(False)`` on the office
+    read anew. No answer rests on a known office that was not checked: a refusal
+    decided on it before its statement raises OfficeChanged too."""
+    try:
+        return await work(True)
+    except OfficeChanged:
+        return await work(False)
 
 
 def _at(ticket: Ticket, place: Place) -> Standing:
@@ -206,11 +225,20 @@ async def walk_in(
 ) -> Issued:
     """A ticket without a booking, where the office takes walk-ins."""
     now = clock()
-    async with uow.write() as tx:
-        office = await _office(tx, office_id)
-        check_walk_in(office, now)
-        ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
-        return await _issue(tx, office, ticket, None, *await tx.hall.new_ticket_place(ticket))
+
+    async def issue(known: bool) -> Issued:
+        async with uow.write() as tx:
+            office = await _office(tx, office_id, known=known)
+            try:
+                check_walk_in(office, now)
+                ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
+            except Refused:
+                if known:  # refused on the office as kept: decided again on it read now
+                    raise OfficeChanged(office_id) from None
+                raise
+            return await _issue(tx, office, ticket, None, *await tx.hall.new_ticket_place(ticket))
+
+    return await _office_anew_if_changed(issue)
 
 
 async def call_next(
@@ -218,8 +246,16 @@ async def call_next(
 ) -> Ticket | None:
     """Call the head of the queue to ``counter``; None when nobody waits."""
     now = clock()
+    return await _office_anew_if_changed(
+        lambda known: _call_next(uow, now, office_id, counter, clerk_id, known=known)
+    )
+
+
+async def _call_next(
+    uow: UnitOfWork, now: dt.datetime, office_id: str, counter: int, clerk_id: str, *, known: bool
+) -> Ticket | None:
     async with uow.write() as tx:
-        office = await _office(tx, office_id)
+        office = await _office(tx, office_id, known=known)
         day = office.local_now(now).date()
         busy = Refused(
             "ticket_in_service",
@@ -340,18 +376,22 @@ async def sweep_no_shows(uow: UnitOfWork, clock: Clock) -> int:
 
 async def queue(uow: UnitOfWork, clock: Clock, office_id: str) -> QueueState:
     now = clock()
-    async with uow.read() as tx:
-        office = await _office(tx, office_id)
-        day = office.local_now(now).date()
-        waiting, called, average = await tx.hall.queue_today(office.id, day)
-        return QueueState(
-            office_id=office.id,
-            day=day,
-            waiting=waiting,
-            called=called,
-            average_service=average or DEFAULT_SERVICE_TIME,
-            counters_open=len(called),
-        )
+
+    async def read(known: bool) -> QueueState:
+        async with uow.read() as tx:
+            office = await _office(tx, office_id, known=known)
+            day = office.local_now(now).date()
+            waiting, called, average = await tx.hall.queue_today(office.id, day)
+            return QueueState(
+                office_id=office.id,
+                day=day,
+                waiting=waiting,
+                called=called,
+                average_service=average or DEFAULT_SERVICE_TIME,
+                counters_open=len(called),
+            )
+
+    return await _office_anew_if_changed(read)
 
 
 async def own_ticket(uow: UnitOfWork, citizen_id: str, ticket_id: str) -> Standing:

@@ -260,10 +260,27 @@ class Occupied(Exception):
     """The clerk or the counter has a called ticket already (the database said so)."""
 
 
+class OfficeChanged(Exception):
+    """The office (or its city) given by :meth:`HallRepository.known_office` changed
+    in the database since this process read it, as the statement that checks it
+    found: the transaction is rolled back, and the use case is run again with the
+    office read anew."""
+
+
 class HallRepository(Protocol):
     """The hall's tickets (decision 49)."""
 
-    async def hall_office(self, office_id: str) -> HallOffice | None: ...
+    async def hall_office(self, office_id: str) -> HallOffice | None:
+        """The office and its city's hall rules, read now."""
+        ...
+
+    async def known_office(self, office_id: str) -> HallOffice | None:
+        """The office as this process last read it, where the next of
+        :meth:`new_ticket_place`, :meth:`call_next` or :meth:`queue_today` checks,
+        in its own statement, that it is still current (OfficeChanged if not);
+        read now (:meth:`hall_office`) where it is not known or cannot be checked."""
+        ...
+
     async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Insert the ticket with the next number of its prefix at its office on its
         day (atomic); the ticket with its number."""
