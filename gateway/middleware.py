@@ -330,17 +330,24 @@ class ReturnPlan:
         #: Expected returns in each whole second of the clock from ``_start`` on.
         self._due: list[float] = []
         self._start = 0
+        #: The last ``k`` chosen in this second and the ``per_second`` it was chosen
+        #: for: the seconds only fill up meanwhile, so no smaller ``k`` has room unless
+        #: ``per_second`` rose (a crowd's refusals do not search from 1 each time).
+        self._last = (0, 0.0)
 
     def place(self, now: float, per_second: float, after: float = 0.0) -> int:
         """Seconds to tell a client turned away ``now``, counted in the plan."""
         second = math.floor(now)
         if second != self._start:
             del self._due[: max(0, second - self._start)]
-            self._start = second
+            self._start, self._last = second, (0, 0.0)
         due = self._due
         if len(due) < 2 * self.longest:
             due.extend([0.0] * (2 * self.longest - len(due)))
         first = min(self.longest, max(1, math.ceil(after)))
+        last, last_per_second = self._last
+        if per_second <= last_per_second:
+            first = max(first, last)
         chosen = self.longest
         for k in range(first, self.longest + 1):
             if max(due[k : 2 * k]) + 1 / k <= per_second:
@@ -349,6 +356,7 @@ class ReturnPlan:
         share = 1 / chosen
         for i in range(chosen, 2 * chosen):
             due[i] += share
+        self._last = (chosen, per_second)
         return chosen
 
 
