@@ -114,7 +114,7 @@ def test_a_crowd_is_planned_back_in_doubling_steps_never_more_a_second_than_aske
     plan = ReturnPlan(longest=30)
     told = collections.Counter(plan.place(1000.2, per_second=192) for _ in range(1871))
     assert sorted(told.items()) == [(1, 192), (2, 384), (4, 768), (8, 527)]
-    expected = collections.Counter[int]()
+    expected: collections.defaultdict[int, float] = collections.defaultdict(float)
     for k, clients in told.items():
         for second in range(k, 2 * k):
             expected[second] += clients / k
