@@ -160,6 +160,25 @@ class Crowd:
     wall: float  # release to last answer
     sold_out_at: float | None  # release to the answer of the last booking made
     cpu: dict[str, float] = field(default_factory=dict)
+    #: The machine's 1-minute load average at the release and at the last answer (a
+    #: shared machine: what the latencies and times are to be read against).
+    load: tuple[float, float] = (float("nan"), float("nan"))
+    #: The load generator's own event loop: how late a 10 ms sleep woke, the most in
+    #: the release's first two seconds (while it connects and sends the first wave, it
+    #: reads the answers late: their latency is partly its own) and after.
+    stalled: tuple[float, float] = (float("nan"), float("nan"))
+
+    @property
+    def first_booking_at(self) -> float | None:
+        """Release to the answer of the first booking made (how long the crowd's
+        arrival holds the first places back)."""
+        return min((a.done_at for a in self.made), default=None)
+
+    def turned_away(self) -> tuple[float, int]:
+        """503s per citizen: the mean, and the most one citizen was given."""
+        counted = collections.Counter(a.citizen for a in self.answers if a.status == 503)
+        citizens = len({a.citizen for a in self.answers}) or 1
+        return sum(counted.values()) / citizens, max(counted.values(), default=0)
 
     @property
     def made(self) -> list[Answer]:
@@ -183,16 +202,20 @@ class Crowd:
                 counted[f"{a.status} {a.code}".strip()] += 1
         return dict(sorted(counted.items()))
 
-    def timeline(self) -> list[str]:
-        """Each second of the release: the answers that came in it, by status (how the
-        places went and what the crowd was told meanwhile)."""
+    def by_second(self) -> list[tuple[int, collections.Counter[int]]]:
+        """Each second of the release and the answers that came in it, by status."""
         seconds: dict[int, collections.Counter[int]] = collections.defaultdict(collections.Counter)
         for a in self.answers:
             seconds[int(a.done_at)][a.status] += 1
+        return sorted(seconds.items())
+
+    def timeline(self) -> list[str]:
+        """Each second of the release: the answers that came in it, by status (how the
+        places went and what the crowd was told meanwhile)."""
         return [
             f"{s:>3}-{s + 1} s: "
             + ", ".join(f"{status or 'none'} × {n}" for status, n in sorted(counts.items()))
-            for s, counts in sorted(seconds.items())
+            for s, counts in self.by_second()
         ]
 
     def cpu_share(self, role: str) -> float:
@@ -435,18 +458,37 @@ async def release(
     ]
     tasks = [asyncio.create_task(citizen(n)) for n in range(len(people))]
     await asyncio.sleep(1.0)  # every citizen waits at the gate
+    stalls: list[tuple[float, float]] = []
+    released = asyncio.Event()
+
+    async def watch_own_loop() -> None:
+        while not released.is_set():
+            slept = time.perf_counter()
+            await asyncio.sleep(0.01)
+            stalls.append((slept - t0, time.perf_counter() - slept - 0.01))
+
     before = platform_.cpu_seconds()
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     go.set()
+    watcher = asyncio.create_task(watch_own_loop())
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - t0
+    released.set()
+    await watcher
     after = platform_.cpu_seconds()
+    load_after = os.getloadavg()[0]
     made = [a.done_at for a in answers if a.status == 201 and not a.replayed]
     return Crowd(
         answers,
         wall,
         max(made) if made else None,
         {k: after[k] - before.get(k, 0.0) for k in after},
+        (load_before, load_after),
+        (
+            max((late for at, late in stalls if at < 2.0), default=0.0),
+            max((late for at, late in stalls if at >= 2.0), default=0.0),
+        ),
     )
 
 
@@ -652,7 +694,7 @@ class Profiler:
 
     ROLES = ("gateway", "booking", "identity")
 
-    def __init__(self, directory: Path | None, platform_: Any, database: str) -> None:
+    def __init__(self, directory: Path | None, platform_: Any, database: str, seconds: float = 0) -> None:
         self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
         if directory is None:
@@ -667,6 +709,9 @@ class Profiler:
                 out = directory / f"{database}-{role}-{pid}.txt"
                 command = [binary, "record", "--pid", str(pid), "--rate", "100", "--gil", "--full-filenames"]
                 command += ["--format", "raw", "--output", str(out), "--nonblocking"]
+                if seconds:
+                    # The crowd waits a second at the gate (release) before it goes.
+                    command += ["--duration", str(math.ceil(1 + seconds))]
                 process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 self.processes.append((role, process, out))
 
@@ -803,7 +848,7 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
             )
 
         await asyncio.sleep(2.0)  # let the platform settle after the sign-ins
-        profiler = Profiler(args.profile, platform_, database)
+        profiler = Profiler(args.profile, platform_, database, args.profile_seconds)
         crowd = await release(platform_, people, tokens, crowd_plans, args.in_flight)
         profile = profiler.stop()
         made = len(crowd.made)
@@ -813,6 +858,19 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
             f"{crowd.percentile_ms(50):.0f} ms, p99 {crowd.percentile_ms(99):.0f} ms; {crowd.by_status()}",
             flush=True,
         )
+        mean, most = crowd.turned_away()
+        print(
+            f"  first booking after {crowd.first_booking_at or float('nan'):.2f} s; 503s per citizen "
+            f"{mean:.2f} (at most {most}); load average {crowd.load[0]:.1f} at the release, "
+            f"{crowd.load[1]:.1f} at the last answer; the load generator's loop stalled up to "
+            f"{crowd.stalled[0]:.2f} s in the first 2 s, {crowd.stalled[1]:.2f} s after",
+            flush=True,
+        )
+        if args.answers:
+            args.answers.mkdir(parents=True, exist_ok=True)
+            with (args.answers / f"{database}-answers.jsonl").open("w", encoding="utf-8") as out:
+                for a in crowd.answers:
+                    out.write(json.dumps([a.citizen, a.status, a.code, a.latency, a.done_at]) + "\n")
         found = await check(harness.launcher_env(platform_), crowd, slot_ids)
         print("  answers by second:\n    " + "\n    ".join(crowd.timeline()), flush=True)
         print(f"  check: {found}", flush=True)
@@ -827,19 +885,24 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
 
 def results_table(results: list[Result]) -> str:
     rows = [
-        "| Database | Citizens | Seats | Bookings made | Sold out after (s) | Bookings/s | Requests "
-        "| Last answer after (s) | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | p99 of 201s (ms) |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| Database | Citizens | Seats | Bookings made | First booking after (s) | Sold out after (s) "
+        "| Bookings/s | Requests | Last answer after (s) | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| p99 of 201s (ms) | 503s per citizen (most) | Load average (release, end) "
+        "| Load generator's loop stalled, first 2 s / after (s) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         c = r.crowd
         made = [a for a in c.answers if a.status == 201]
+        mean, most = c.turned_away()
         rows.append(
             f"| {r.database} | {r.citizens} | {r.seats} | {len(c.made)} "
+            f"| {c.first_booking_at or float('nan'):.1f} "
             f"| {c.sold_out_at or float('nan'):.1f} | {r.rate:.1f} | {len(c.answers)} | {c.wall:.1f} "
             f"| {len(c.answers) / c.wall:.0f} "
             f"| {c.percentile_ms(50):.0f} | {c.percentile_ms(95):.0f} | {c.percentile_ms(99):.0f} "
-            f"| {c.percentile_ms(99, made):.0f} |"
+            f"| {c.percentile_ms(99, made):.0f} | {mean:.2f} ({most}) "
+            f"| {c.load[0]:.1f}, {c.load[1]:.1f} | {c.stalled[0]:.2f} / {c.stalled[1]:.2f} |"
         )
     return "\n".join(rows)
 
@@ -850,6 +913,26 @@ def statuses_table(results: list[Result]) -> str:
         rows.append(
             f"| {r.database} | " + ", ".join(f"{k}: {v}" for k, v in r.crowd.by_status().items()) + " |"
         )
+    return "\n".join(rows)
+
+
+def seconds_table(results: list[Result]) -> str:
+    """The answers in each second of the release: when the places went, and what
+    the rest of the crowd was told meanwhile."""
+    rows = [
+        "| Database | Second | 201 | 201 replayed | 409 | 503 | other | no answer |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        replayed = collections.Counter(
+            int(a.done_at) for a in r.crowd.answers if a.status == 201 and a.replayed
+        )
+        for second, counts in r.crowd.by_second():
+            other = sum(n for status, n in counts.items() if status not in (0, 201, 409, 503))
+            rows.append(
+                f"| {r.database} | {second}–{second + 1} | {counts[201] - replayed[second]} "
+                f"| {replayed[second]} | {counts[409]} | {counts[503]} | {other} | {counts[0]} |"
+            )
     return "\n".join(rows)
 
 
@@ -981,6 +1064,10 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         "",
         statuses_table(results),
         "",
+        "The answers by second of the release:",
+        "",
+        seconds_table(results),
+        "",
         "The invariant check, reading the booking database directly after the release:",
         "",
         check_table(results),
@@ -1042,11 +1129,24 @@ async def main() -> int:
         "--profile", type=Path, metavar="DIR", help="py-spy the release into DIR (if installed)"
     )
     parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=0,
+        metavar="S",
+        help="with --profile: only the release's first S seconds (default: until the last answer)",
+    )
+    parser.add_argument(
         "--in-flight",
         type=int,
         default=0,
         help="an experiment: at most this many requests at once, the rest queued in the load generator "
         "(default 0: no limit)",
+    )
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        metavar="DIR",
+        help="write every answer (citizen, status, code, latency, seconds after the release) to DIR",
     )
     parser.add_argument("--keep-log", type=Path, metavar="DIR", help="keep the platform's log in DIR")
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")

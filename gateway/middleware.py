@@ -208,7 +208,7 @@ STREAM = "/queue/stream"
 class AdmissionLimit:
     """At most ``limit`` API requests in progress at once, and no more waiting for a
     turn than the platform serves in ``wait`` seconds; any other request is answered
-    503 ``overloaded`` at once, with a Retry-After fitted to the queue (decision 117).
+    503 ``overloaded`` at once, with a Retry-After of its own (decisions 117, 150).
 
     Without it a crowd larger than the platform can serve in the gRPC timeout is
     all admitted, every request waits behind all the others, and most end as 504s
@@ -222,17 +222,16 @@ class AdmissionLimit:
     is answered 503 then. Telling everyone turned away to come back after the same
     second brought the crowd back together, to be turned away again: refusals were
     three quarters of a flash crowd's answers and as much of the gateway's CPU as its
-    bookings. So each client turned away is given a turn of its own after the
-    requests waiting and the clients told before it, at four times that rate (a
-    client waits between one and two times Retry-After, and many come back only to
-    be refused a full slot at once), and Retry-After says when that turn comes."""
+    bookings. So the clients turned away are told to come back over the seconds
+    ahead, as many in each second as the platform serves and half again
+    (:class:`ReturnPlan`)."""
 
     #: The longest Retry-After: a rate measured low must not send a crowd away for minutes.
     MAX_RETRY_AFTER = 30
-    #: Turns handed to clients turned away, per turn the platform serves (above): at
-    #: two, a flash crowd came back so thinly that the platform idled with places left
-    #: (docs/performance.md, *Flash crowd*, session 10 on a quiet machine).
-    TURNS_PER_SERVED = 4.0
+    #: Clients expected back in a second, per turn the platform serves in one: a few
+    #: more than it serves, so that it does not idle while the crowd waits out its
+    #: Retry-After; the ones too many find the queue full and are told again.
+    RETURNS_PER_SERVED = 1.5
     #: A pause longer than this between turns ended under load starts a new measure.
     RATE_GAP = 1.0
 
@@ -247,8 +246,7 @@ class AdmissionLimit:
         self._waiting = 0
         #: When the last turns ended while requests waited (the platform saturated).
         self._ended: collections.deque[float] = collections.deque(maxlen=max(limit, 8))
-        #: When (``clock``) comes the turn handed to the last client turned away.
-        self._told_until = 0.0
+        self._returns = ReturnPlan(self.MAX_RETRY_AFTER)
 
     def rate(self) -> float:
         """Turns a second the platform gets through when saturated, as last measured;
@@ -259,11 +257,10 @@ class AdmissionLimit:
         return self.limit / max(self.wait, 0.1)
 
     def retry_after(self, now: float) -> int:
-        """Seconds until the turn handed to a client turned away now."""
+        """Seconds a client turned away now is told to wait: the first that has room,
+        after the requests waiting now have had their turns."""
         rate = self.rate()
-        turn = max(self._told_until, now + self._waiting / rate)
-        self._told_until = turn + 1 / (self.TURNS_PER_SERVED * rate)
-        return min(self.MAX_RETRY_AFTER, max(1, math.ceil(turn - now)))
+        return self._returns.place(now, self.RETURNS_PER_SERVED * rate, self._waiting / rate)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A display board's stream stays open all day: it would hold a turn for good.
@@ -311,6 +308,56 @@ class AdmissionLimit:
             headers={"Retry-After": str(retry_after)},
         )
         await problem_response(busy, Request(scope))(scope, receive, send)
+
+
+class ReturnPlan:
+    """The clients turned away, counted by the second they are expected back, so
+    that each is told a Retry-After whose second has room (decision 150).
+
+    A client told ``k`` seconds comes back between ``k`` and ``2k`` seconds later
+    (a careful client jitters its wait so; bench/flash_crowd.py's crowd waits 1–2×
+    Retry-After), so it counts as ``1/k`` of a return in each of those ``k`` seconds. Each client gets
+    the smallest ``k`` (at least ``after``, at most ``longest``) for which none of
+    its seconds would go over ``per_second``. The first crowd fills the seconds in
+    doubling steps (told 1, 2, 4, 8 … s, each step as many returns a second as the
+    others). Handing out turns at a fixed multiple of the rate instead left the
+    platform idle (a turn at ``t`` told as ``ceil(t)`` comes back over ``[t, 2t]``:
+    the returns came at 0.7 of the turns handed) or refused most returns again (at
+    four times, 2.8 returns per turn served)."""
+
+    def __init__(self, longest: int) -> None:
+        self.longest = longest
+        #: Expected returns in each whole second of the clock from ``_start`` on.
+        self._due: list[float] = []
+        self._start = 0
+        #: The last ``k`` chosen in this second and the ``per_second`` it was chosen
+        #: for: the seconds only fill up meanwhile, so no smaller ``k`` has room unless
+        #: ``per_second`` rose (a crowd's refusals do not search from 1 each time).
+        self._last = (0, 0.0)
+
+    def place(self, now: float, per_second: float, after: float = 0.0) -> int:
+        """Seconds to tell a client turned away ``now``, counted in the plan."""
+        second = math.floor(now)
+        if second != self._start:
+            del self._due[: max(0, second - self._start)]
+            self._start, self._last = second, (0, 0.0)
+        due = self._due
+        if len(due) < 2 * self.longest:
+            due.extend([0.0] * (2 * self.longest - len(due)))
+        first = min(self.longest, max(1, math.ceil(after)))
+        last, last_per_second = self._last
+        if per_second <= last_per_second:
+            first = max(first, last)
+        chosen = self.longest
+        for k in range(first, self.longest + 1):
+            if max(due[k : 2 * k]) + 1 / k <= per_second:
+                chosen = k
+                break
+        share = 1 / chosen
+        for i in range(chosen, 2 * chosen):
+            due[i] += share
+        self._last = (chosen, per_second)
+        return chosen
 
 
 class BodyLimit:

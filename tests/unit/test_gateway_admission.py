@@ -1,10 +1,11 @@
 """The gateway's admission limit: requests beyond the limit wait a moment for a
 turn, as many as can get one within the wait, the others get a 503 problem at once
-with a Retry-After fitted to the queue; health checks never wait."""
+with a Retry-After whose second has room for them; health checks never wait."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Callable
 
 import httpx
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.middleware import AdmissionLimit, RequestTelemetry
+from gateway.middleware import AdmissionLimit, RequestTelemetry, ReturnPlan
 
 
 async def test_requests_beyond_the_limit_are_told_to_come_back() -> None:
@@ -70,11 +71,11 @@ class Clock:
         return self.now
 
 
-async def test_a_crowd_turned_away_is_told_to_come_back_spread_over_the_turns_the_queue_needs() -> None:
-    """Retry-After grows with the clients turned away before, at twice the rate the
-    platform serves (here the rate assumed before any is measured: limit per wait),
-    from the end of the queue; and a request that would wait longer than ``wait`` is
-    not kept waiting (the queue is full at ``rate × wait``)."""
+async def test_a_crowd_turned_away_is_told_to_come_back_when_there_is_room_after_the_queue() -> None:
+    """Retry-After follows the returns planned before, at one and a half times the
+    rate the platform serves (here the rate assumed before any is measured: limit
+    per wait), after the requests waiting; and a request that would wait longer than
+    ``wait`` is not kept waiting (the queue is full at ``rate × wait``)."""
     release, started = asyncio.Event(), asyncio.Event()
 
     async def slow(request: Request) -> PlainTextResponse:
@@ -90,19 +91,40 @@ async def test_a_crowd_turned_away_is_told_to_come_back_spread_over_the_turns_th
         await started.wait()
         waiting = asyncio.create_task(http.get("/v1/slow"))  # room for one: 0.5/s × 2 s
         await until(lambda: limit._waiting == 1)
-        # The queue is full: answered at once (the test's clock does not move), each
-        # given a turn half a second after the one before (four times 0.5 a second),
-        # after the two seconds the one waiting needs, in whole seconds.
+        # The queue is full: answered at once (the test's clock does not move), with
+        # 0.75 returns a second planned from the end of the queue (2 s): the first
+        # told 2 s is half a return in seconds 2 and 3, the next three a quarter each
+        # in seconds 4-7, and the fifth finds those full.
         told = []
         for _ in range(5):
             answer = await http.get("/v1/slow")
             assert (answer.status_code, answer.json()["code"]) == (503, "overloaded")
             told.append(int(answer.headers["Retry-After"]))
-        assert told == [2, 3, 3, 4, 4]
-        clock.now += 10  # those turns have passed: back to the queue's own length
+        assert told == [2, 4, 4, 4, 8]
+        clock.now += 20  # those seconds have passed: back to the queue's own length
         assert (await http.get("/v1/slow")).headers["Retry-After"] == "2"
         release.set()
         assert [(await a).status_code for a in (served, waiting)] == [200, 200]
+
+
+def test_a_crowd_is_planned_back_in_doubling_steps_never_more_a_second_than_asked() -> None:
+    """Told ``k`` seconds, a client comes back within ``k`` to ``2k``: counted as
+    ``1/k`` in each of those seconds, no second gets more than the returns asked
+    for, and the crowd fills them from the next second on."""
+    plan = ReturnPlan(longest=30)
+    told = collections.Counter(plan.place(1000.2, per_second=192) for _ in range(1871))
+    assert sorted(told.items()) == [(1, 192), (2, 384), (4, 768), (8, 527)]
+    expected: collections.defaultdict[int, float] = collections.defaultdict(float)
+    for k, clients in told.items():
+        for second in range(k, 2 * k):
+            expected[second] += clients / k
+    assert max(expected.values()) == pytest.approx(192)
+    # A second later the first crowd's seconds 1-7 are seconds 0-6, full: the
+    # first with room is told 7 s (the first crowd's seconds 8-14).
+    assert plan.place(1001.5, per_second=192) == 7
+    # With no room within the longest wait, the longest: a rate measured low must
+    # not send a crowd away for minutes.
+    assert ReturnPlan(longest=30).place(0.0, per_second=0.01) == 30
 
 
 async def test_the_rate_is_measured_from_the_turns_that_end_while_others_wait() -> None:
