@@ -90,7 +90,12 @@ def build(
     citizens: CitizenDirectory | None = None,
     documents: ObjectStore | None = None,
 ) -> Booking:
-    db = Database(settings.database_url_for(NAME), schema=settings.database_schema_for(NAME))
+    db = Database(
+        settings.database_url_for(NAME),
+        schema=settings.database_schema_for(NAME),
+        pool_size=20,
+        max_overflow=0,
+    )
     cipher = settings.pii_cipher()
     uow = SqlUnitOfWork(db, cipher=cipher)
     sealed = SealedObjectStore(documents or object_store(settings), cipher)
