@@ -3,7 +3,10 @@
 A service writes its state change and the event in one transaction
 (:func:`add_event`); :class:`OutboxRelay` publishes unsent rows in order with
 ``Nats-Msg-Id`` = the row's id, so JetStream drops a re-publication inside its
-duplicate window, and marks rows sent only after the publish is acknowledged.
+duplicate window, and a row's mark as sent is committed only after its publish
+is acknowledged (on PostgreSQL the batch is marked as it is claimed, in the
+transaction that publishes it, and what was not acknowledged unmarked before the
+commit, decision 130).
 The trace context of the writer is stored with the row so the publish, and the
 consumer after it, continue the citizen's trace.
 """
