@@ -59,7 +59,9 @@ def normalise_url(url: str) -> str:
 class Database:
     """One service's database: an engine plus read and write transactions."""
 
-    def __init__(self, url: str, *, schema: str, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, schema: str, pool_size: int = 10, max_overflow: int | None = None
+    ) -> None:
         self.url = normalise_url(url)
         self.schema = schema
         self.is_sqlite = self.url.startswith("sqlite")
@@ -75,11 +77,15 @@ class Database:
             self.engine = create_async_engine(
                 self.url,
                 pool_size=pool_size,
-                max_overflow=pool_size,
+                max_overflow=pool_size if max_overflow is None else max_overflow,
                 # application_name: pg_stat_activity tells each service's connections
                 # apart (several processes of a service share it, and so its name).
                 connect_args={"server_settings": {"search_path": schema, "application_name": schema[:63]}},
             )
+        #: The most connections the pool opens at once (PostgreSQL; the metrics' limit).
+        self.pool_limit: int | None = (
+            None if self.is_sqlite else pool_size + (pool_size if max_overflow is None else max_overflow)
+        )
         # Only SQLite needs writers of one process queued: it has one writer at a time.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         #: The same pool, its connections outside any transaction while checked out.

@@ -106,7 +106,7 @@ class ServiceHost:
     def _connection_readings(self) -> Iterable[metrics.Readings.Row]:
         yield from metrics.nats_rows(self.name, self.bus)
         if self.db is not None:
-            yield from metrics.db_pool_rows(self.name, self.db.engine)
+            yield from metrics.db_pool_rows(self.name, self.db.engine, self.db.pool_limit)
 
     async def stop(self) -> None:
         if self._server is not None and self._health is not None:

@@ -142,18 +142,32 @@ READINGS = Readings()
 REGISTRY.register(READINGS)
 
 
-def db_pool_rows(service: str, engine: object) -> Iterable[Readings.Row]:
+_POOL_HELP = (
+    "Database pool connections of a process: checked out, the pool's size, its overflow, "
+    "and the limit of connections it may open."
+)
+
+
+def db_pool_rows(service: str, engine: object, limit: int | None = None) -> Iterable[Readings.Row]:
     """A SQLAlchemy pool's size and connections in use (QueuePool; SQLite's pool
-    has no size: only what it reports is shown)."""
+    has no size: only what it reports is shown), and the most it may have open
+    (``limit``: pool and overflow, which differ by service)."""
     pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
     for state, method in (("checked_out", "checkedout"), ("size", "size"), ("overflow", "overflow")):
         if callable(reading := getattr(pool, method, None)):
             yield (
                 "mintong_db_pool_connections",
-                "Database pool connections of a process: checked out, the pool's size, and its overflow.",
+                _POOL_HELP,
                 {"service": service, "state": state},
                 float(reading()),
             )
+    if limit is not None:
+        yield (
+            "mintong_db_pool_connections",
+            _POOL_HELP,
+            {"service": service, "state": "limit"},
+            float(limit),
+        )
 
 
 def nats_rows(process: str, bus: object) -> Iterable[Readings.Row]:

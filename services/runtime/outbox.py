@@ -3,7 +3,10 @@
 A service writes its state change and the event in one transaction
 (:func:`add_event`); :class:`OutboxRelay` publishes unsent rows in order with
 ``Nats-Msg-Id`` = the row's id, so JetStream drops a re-publication inside its
-duplicate window, and marks rows sent only after the publish is acknowledged.
+duplicate window, and a row's mark as sent is committed only after its publish
+is acknowledged (on PostgreSQL the batch is marked as it is claimed, in the
+transaction that publishes it, and what was not acknowledged unmarked before the
+commit, decision 130).
 The trace context of the writer is stored with the row so the publish, and the
 consumer after it, continue the citizen's trace.
 """
@@ -36,14 +39,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
+    bindparam,
     delete,
     func,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
 from services.runtime import telemetry
 from services.runtime.db import Database, as_utc
@@ -206,6 +212,8 @@ class OutboxRelay(BackgroundLoop):
         poll_interval: float = 1.0,
         publish_timeout: float = 2.0,
         keep_published: dt.timedelta = dt.timedelta(days=7),
+        linger: float = 0.0,
+        linger_within: float = 0.05,
     ) -> None:
         super().__init__()
         self.db = db
@@ -223,11 +231,19 @@ class OutboxRelay(BackgroundLoop):
         #: decision 112): the state is then never older than the row's commit, and
         #: the writer needs to know nothing more than which aggregate it changed.
         self.current: dict[str, CurrentPayloads] = {}
+        #: Woken within ``linger_within`` seconds of the last batch's start, the relay
+        #: waits ``linger`` seconds for the writes right behind (0: publish at once):
+        #: a batch's fixed cost (its transaction, the lock, the claim) is then shared by
+        #: a burst's writes; a write that comes alone is published at once.
+        self.linger = linger
+        self.linger_within = linger_within
 
     async def _run(self) -> None:
         backoff = 0.0
+        loop = asyncio.get_running_loop()
         while self.running:
             try:
+                started = loop.time()
                 published = await self.publish_pending()
                 backoff = 0.0
             except asyncio.CancelledError:
@@ -243,6 +259,8 @@ class OutboxRelay(BackgroundLoop):
             if published < self.batch_size:
                 await self.now_and_then(lambda: self.prune(dt.datetime.now(dt.UTC) - self.keep_published))
                 await self.nap(self.poll_interval)
+                if self.linger and loop.time() - started < self.linger_within:
+                    await asyncio.sleep(self.linger)  # woken soon after: a burst, let it gather
 
     async def prune(self, published_before: dt.datetime) -> int:
         """Delete rows published before the given time; returns how many."""
@@ -268,36 +286,50 @@ class OutboxRelay(BackgroundLoop):
         pipeline = await self.bus.pipeline()
         if self.db.is_sqlite:
             async with self.db.read() as conn:
-                rows = await self._unsent(conn)
+                rows = await self._with_current(
+                    conn,
+                    (
+                        await conn.execute(
+                            select(self.outbox)
+                            .where(self.outbox.c.published_at.is_(None))
+                            .order_by(self.outbox.c.seq)
+                            .limit(self.batch_size)
+                        )
+                    ).all(),
+                )
             return await self._publish_rows(pipeline, rows, self._mark_apart)
         failure: Exception | None = None
         async with self.db.write() as conn:
-            await conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || :name))"),
-                {"name": self.outbox.name},
-            )
-            rows = await self._unsent(conn)
+            await conn.execute(_LOCK, {"name": self.outbox.name})
+            # The batch is claimed and marked by one statement: a publish that fails
+            # unmarks what it did not send before the commit, and a relay that dies
+            # rolls its marks back with its transaction.
+            claimed = (
+                await conn.execute(
+                    _claim(self.outbox), {"batch": self.batch_size, "now": dt.datetime.now(dt.UTC)}
+                )
+            ).all()
+            rows = await self._with_current(conn, sorted(claimed, key=lambda row: row.seq))
+            sent: list[int] = []
 
-            async def mark(sent: list[int]) -> None:
-                await self._mark(conn, sent)
+            async def mark(acked: list[int]) -> None:
+                sent.extend(acked)
 
             try:
-                sent = await self._publish_rows(pipeline, rows, mark)
+                await self._publish_rows(pipeline, rows, mark)
             except Exception as exc:  # commit the marks of the rows before it first
                 failure = exc
+            if len(sent) < len(rows):
+                acked = set(sent)
+                await conn.execute(
+                    _unmark(self.outbox), {"seqs": [row.seq for row in rows if row.seq not in acked]}
+                )
         if failure is not None:
             raise failure
-        return sent
+        return len(sent)
 
-    async def _unsent(self, conn: AsyncConnection) -> Sequence[Any]:
-        rows: Sequence[Any] = (
-            await conn.execute(
-                select(self.outbox)
-                .where(self.outbox.c.published_at.is_(None))
-                .order_by(self.outbox.c.seq)
-                .limit(self.batch_size)
-            )
-        ).all()
+    async def _with_current(self, conn: AsyncConnection, rows: Sequence[Any]) -> Sequence[Any]:
+        """The rows, those of an event type in ``current`` with their payload as it is now."""
         for event_type, read in self.current.items():
             if subjects := [row.subject for row in rows if row.event_type == event_type]:
                 payloads = await read(conn, subjects)
@@ -444,6 +476,41 @@ class OutboxRelay(BackgroundLoop):
             .where(self.outbox.c.seq.in_(sent))
             .values(published_at=dt.datetime.now(dt.UTC))
         )
+
+
+#: The relays of one service's outbox take turns (OutboxRelay.publish_pending).
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || :name))")
+
+
+@functools.cache
+def _claim(outbox: Table) -> Update:
+    """PostgreSQL's claim of a batch: the first unsent rows, marked sent, returned
+    (in no particular order). One text whatever the batch's size, so it is prepared
+    once per pooled connection (an ``IN`` list's text changes with its length). Run
+    under the relays' lock, whose holder before has committed its marks: the
+    statement's snapshot, taken after the lock, sees them."""
+    first_unsent = (
+        select(outbox.c.seq)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.seq)
+        .limit(bindparam("batch", type_=Integer()))
+    )
+    return (
+        update(outbox)
+        .where(outbox.c.seq.in_(first_unsent.scalar_subquery()))
+        .values(published_at=bindparam("now", type_=outbox.c.published_at.type))
+        .returning(*(c for c in outbox.c if c.name != "published_at"))
+    )
+
+
+@functools.cache
+def _unmark(outbox: Table) -> Update:
+    """The claimed rows a failed publish did not send, unsent again (PostgreSQL)."""
+    return (
+        update(outbox)
+        .where(outbox.c.seq == any_(bindparam("seqs", type_=postgresql.ARRAY(BigInteger()))))
+        .values(published_at=None)
+    )
 
 
 class OutboxBacklog:

@@ -110,6 +110,8 @@ def test_nats_and_pool_readings() -> None:
     assert row[2:] == ({"service": "booking"}, 0.0)
     pool = {row[2]["state"]: row[3] for row in metrics.db_pool_rows("booking", Engine())}
     assert pool == {"checked_out": 2.0, "size": 10.0}
+    pool = {row[2]["state"]: row[3] for row in metrics.db_pool_rows("booking", Engine(), limit=20)}
+    assert pool == {"checked_out": 2.0, "size": 10.0, "limit": 20.0}
 
 
 def _sample(name: str, **labels: str) -> float | None:

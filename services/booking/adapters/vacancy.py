@@ -13,7 +13,8 @@ serves, the citizens who must still reach booking) only for a full slot."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, select, union
+from sqlalchemy import BigInteger, and_, any_, bindparam, select, union
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import orm
@@ -24,7 +25,15 @@ s = orm.slots
 
 #: What an entry is made of.
 COUNTS = (s.c.id, s.c.office_id, s.c.group_code, s.c.date, s.c.start_time, s.c.capacity, s.c.booked, s.c.held)
-_COUNTS = select(*COUNTS).where(s.c.id.in_(bindparam("ids", expanding=True)))
+#: The slots' counts by ids, per dialect: on PostgreSQL one text whatever the number
+#: of slots (``= ANY`` of an array), prepared once per pooled connection, where an
+#: ``IN`` list is a new text, prepared and planned again, for each length.
+_COUNTS = {
+    "postgresql": select(*COUNTS).where(
+        s.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger())))
+    ),
+    "sqlite": select(*COUNTS).where(s.c.id.in_(bindparam("ids", expanding=True))),
+}
 
 #: Slots a transaction changed the count of.
 Touched = set[int]
@@ -40,7 +49,7 @@ async def current_entries(conn: AsyncConnection, subjects: list[str]) -> dict[st
     """Each slot's entry as its row reads now, by the subjects of :func:`entries_to_read`."""
     ids = sorted({int(subject.rpartition(".")[2]) for subject in subjects})
     ob, b, w = orm.office_businesses, orm.bookings, orm.waitlist_entries
-    rows = (await conn.execute(_COUNTS, {"ids": ids})).all()
+    rows = (await conn.execute(_COUNTS[conn.dialect.name], {"ids": ids})).all()
     full = [r for r in rows if r.booked + r.held >= r.capacity]
     businesses: dict[tuple[str, str], list[str]] = {}
     citizens: dict[int, list[str]] = {}
