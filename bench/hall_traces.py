@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import itertools
 import statistics
 import sys
 from collections import defaultdict
@@ -149,6 +150,30 @@ def started_with(starts: list[int], r: Request, ms: float = 10.0) -> int:
     return bisect.bisect_right(starts, hi) - bisect.bisect_left(starts, lo) - 1
 
 
+def silences(spans: list[Span], since_ns: int, until_ns: int, ms: float) -> list[tuple[int, int, int]]:
+    """Stretches of at least ``ms`` in which booking started and ended no span while
+    gateway calls to it waited through them: booking not running (descheduled, or
+    busy with something that leaves no span). Each as (from, to, calls waiting)."""
+    marks = sorted(
+        x for s in spans if s.service == "booking" for x in (s.start, s.end) if since_ns <= x <= until_ns
+    )
+    calls = [
+        s
+        for s in spans
+        if s.service == "gateway"
+        and s.kind == "CLIENT"
+        and "booking" in s.name
+        and since_ns <= s.start <= until_ns
+    ]
+    found = []
+    for x, y in itertools.pairwise(marks):
+        if y - x >= ms * 1e6:
+            waiting = sum(1 for c in calls if c.start < x and c.end > y)
+            if waiting:
+                found.append((x, y, waiting))
+    return found
+
+
 def table(title: str, group: list[Request], starts: list[int]) -> None:
     if not group:
         return
@@ -168,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", type=Path, help="a data dir kept by bench/hall.py --keep")
     parser.add_argument("--window", nargs=2, type=float, metavar=("FROM", "TO"), help="epoch seconds")
     parser.add_argument("--show", type=int, default=12, help="slow requests listed one by one")
+    parser.add_argument(
+        "--silence-ms", type=float, default=40.0, help="booking's silences at least this long (default 40)"
+    )
     args = parser.parse_args(argv)
     spans = load(args.data_dir)
     since, until = (int(t * 1e9) for t in args.window) if args.window else (0, 1 << 63)
@@ -203,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {r.kind:8} {r.ms:6.1f}  {parts}  stmts={len(r.statements)}  "
             f"gap {gap:.1f} ({where})  at once {others}/{relay}/{gateway}/{started_with(starts, r)}"
         )
+    quiet = silences(spans, since, until, args.silence_ms)
+    print(
+        f"\nbooking silent for {args.silence_ms:g} ms or more while gateway calls waited on it: {len(quiet)}"
+    )
+    for x, y, waiting in quiet:
+        print(f"  at {(x - since) / 1e9:6.2f} s for {(y - x) / 1e6:5.0f} ms, {waiting} calls waiting")
     return 0
 
 
