@@ -18,7 +18,9 @@ window bench/hall.py prints for its live phase, the time is cut along its spans:
 
 The slowest 1 % is set against the median requests, with what else ran in booking
 while each slow one did (other requests' server spans, the outbox relay's publish
-spans), and the largest gap of each named by the statements around it.
+spans), and the largest gap of each named by the statements around it; then the
+stretches in which booking started and ended no span at all while calls waited on
+it (``--silence-ms``).
 
     .venv/bin/python bench/hall_traces.py /tmp/keep/postgresql --window 1765111234.5 1765111262.1
 """
