@@ -21,8 +21,10 @@ Then, measured from the client:
 4. the hall as it lives: for ``--live-seconds``, walk-ins arrive at random
    (exponential gaps, ``--live-rate`` a second, each sent when it arrives, whatever
    is still unanswered) while each clerk works its own counter: call, serve for a
-   random 0.2–1 s, call again (a second later when nobody waited); then the
-   counters empty the queue.
+   random 0.2–1 s, call again (0.5–1.5 s later at random when nobody waited: clerks
+   not in step; ``--live-lockstep`` starts them together and waits exactly 1 s); then
+   the counters empty the queue. ``--keep DIR`` keeps the platform's data dir, its
+   trace files, for bench/hall_traces.py (where the slowest requests' time went).
 
 Afterwards the booking database is read directly: every ticket numbered once (no two
 with one number), every ticket called exactly once (no clerk got a ticket another
@@ -417,17 +419,32 @@ async def bursts(
 QUEUE_READS, IDLE_CALLS = 20, 20
 #: A clerk's "service time" in the live hall.
 SERVICE_SECONDS = (0.2, 1.0)
-#: How long a clerk whose call found nobody waits before calling again.
-IDLE_SECONDS = 1.0
+#: How long a clerk whose call found nobody waits before calling again: a second on
+#: average, drawn for each wait. A fixed second kept the idle clerks in step: the
+#: calls answered together came back together a second later, ten or twenty in the
+#: same few milliseconds, so the live hall's slowest calls were a burst of the bench's
+#: making, repeated every second (docs/performance.md, session 11). ``--live-lockstep``
+#: brings that back.
+IDLE_SECONDS = (0.5, 1.5)
 
 
 async def live_hall(
-    url: str, clerks: list[Clerk], seconds: float, rate: float, seed: int, called: list[str]
+    url: str,
+    clerks: list[Clerk],
+    seconds: float,
+    rate: float,
+    seed: int,
+    called: list[str],
+    *,
+    lockstep: bool = False,
 ) -> tuple[Timed, Timed, Timed]:
     """The hall as it lives: walk-ins arrive at random (a Poisson stream of ``rate`` a
     second, each sent when it arrives: an open loop, so a slow answer does not slow
     the arrivals) while every clerk works its own counter: call, serve for a random
-    0.2–1 s, call again (after IDLE_SECONDS when nobody waited). After ``seconds``
+    0.2–1 s, call again (after a random IDLE_SECONDS when nobody waited). The clerks
+    come to their counters at random within the first IDLE_SECONDS, not at one
+    instant (the bursts phase measures that); with ``lockstep`` they start together
+    and an idle one waits exactly a second, the bench before session 11. After ``seconds``
     the arrivals stop and the counters empty the queue. A call that timed out at the
     gateway may still have called a ticket: the clerk then serves the one its
     counter shows (the next call's ``ticket_in_service`` says so)."""
@@ -453,7 +470,12 @@ async def live_hall(
         answer = await http.post(f"{office}/checkins", json={"walk_in_business": BUSINESS}, headers=headers)
         checkin.add(started, answer)
 
+    def idle(pause: random.Random) -> float:
+        return sum(IDLE_SECONDS) / 2 if lockstep else pause.uniform(*IDLE_SECONDS)
+
     async def counter(n: int, me: Clerk, pause: random.Random) -> None:
+        if not lockstep:
+            await asyncio.sleep(pause.uniform(0.0, IDLE_SECONDS[1] - IDLE_SECONDS[0]))
         while True:
             started = time.perf_counter()
             answer = await me.http.post(f"{office}/counters/{n}/call", headers=me.headers)
@@ -464,7 +486,7 @@ async def live_hall(
             elif answer.json().get("code") != "ticket_in_service":
                 if not arriving:
                     return
-                await asyncio.sleep(IDLE_SECONDS)
+                await asyncio.sleep(idle(pause))
                 continue
             await asyncio.sleep(pause.uniform(*SERVICE_SECONDS))
             started = time.perf_counter()
@@ -642,6 +664,10 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
         "MINTONG_OTP_PER_ADDRESS_PER_HOUR": str(10 * args.citizens),
         "MINTONG_ACCESS_TOKEN_MINUTES": "60",
     } | dict(args.set)
+    if args.keep:
+        # The data dir outside the harness's temporary folder, so that it outlives the
+        # run: the processes' trace files (traces/*.jsonl) for bench/hall_traces.py.
+        settings["MINTONG_DATA_DIR"] = str((args.keep / database).resolve())
     zone = zone_near_midday()
     people = harness.residents(args.citizens, args.seed)
     try:
@@ -715,14 +741,25 @@ async def _phases(
     call.cpu = cpu_ms(before, platform_.cpu_seconds(), len(call.latencies))
     call.load = served.load = os.getloadavg()[0]
     live_called: list[str] = []
+    live_from = time.time()
     (l_checkin, l_call, l_served), before = await phase(
         "live",
-        live_hall(platform_.url, clerks, args.live_seconds, args.live_rate, args.seed, live_called),
+        live_hall(
+            platform_.url,
+            clerks,
+            args.live_seconds,
+            args.live_rate,
+            args.seed,
+            live_called,
+            lockstep=args.live_lockstep,
+        ),
     )
     # Per ticket: its check-in, its call and its "served" (and the calls that
     # found nobody, spread over them).
     l_checkin.cpu = cpu_ms(before, platform_.cpu_seconds(), len(l_served.latencies))
     l_checkin.load = l_call.load = l_served.load = os.getloadavg()[0]
+    # The live hall's window in the trace files' clock (bench/hall_traces.py --window).
+    print(f"  live hall window (epoch s): {live_from:.3f} {time.time():.3f}", flush=True)
     result = Result(database, checkin, walk_in, call, served)
     result.burst_walk_in, result.burst_call, result.burst_served = b_walk_in, b_call, b_served
     result.live_checkin, result.live_call, result.live_served = l_checkin, l_call, l_served
@@ -801,7 +838,14 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         "ticket and marking it served, in a closed loop, until nobody waited; then the hall as it "
         f"lives: for {args.live_seconds:.0f} s walk-ins arriving at random, {args.live_rate:g} a second "
         "(exponential gaps, each sent when it arrives), while each clerk calls, serves for a random "
-        f"0.2–1 s and calls again ({IDLE_SECONDS:g} s later when nobody waited), then the queue emptied. "
+        "0.2–1 s and calls again "
+        + (
+            "(exactly 1 s later when nobody waited; all starting at once), "
+            if args.live_lockstep
+            else f"({IDLE_SECONDS[0]:g}–{IDLE_SECONDS[1]:g} s later at random when nobody waited; each "
+            "starting within the first second), "
+        )
+        + "then the queue emptied. "
         "Latency from sending a "
         f"request to having its answer; target p99 < {TARGET_P99_MS:.0f} ms for check-in and call.",
         "",
@@ -867,8 +911,19 @@ async def main() -> int:
     parser.add_argument(
         "--live-rate", type=float, default=5.0, help="walk-ins a second in the live hall (default 5)"
     )
+    parser.add_argument(
+        "--live-lockstep",
+        action="store_true",
+        help="live hall: the clerks start together and an idle one waits exactly 1 s (their calls in bursts)",
+    )
     parser.add_argument("--seed", type=int, default=11, help="of the made-up residents")
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the hall section of FILE")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the platform's data dir (its trace files) in DIR/<database>",
+    )
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy booking and gateway into DIR")
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="booking's own CPU per request, no platform (N of each)"

@@ -137,6 +137,14 @@ def trace_files(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "traces").glob("*.jsonl"))
 
 
+def all_spans(files: Iterable[Path]) -> Iterator[Span]:
+    """Every span of the files, for an analysis over many traces (bench/hall_traces.py)."""
+    for path in files:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                yield from (_span(service, s) for service, s in _spans_in_line(line, path.stem))
+
+
 def _lines(files: Iterable[Path], needle: str) -> Iterator[tuple[Path, str]]:
     """The lines that mention ``needle``: a plain substring test before parsing
     keeps a search through files that are never rotated cheap."""
