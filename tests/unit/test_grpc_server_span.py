@@ -1,5 +1,5 @@
-"""A gRPC call's server span, made by the server's one interceptor
-(services/runtime/grpc_server.py ContextInterceptor, decision 105): the caller's
+"""A gRPC call's server span, made around each method handler
+(services/runtime/grpc_server.py CallContext, decisions 105, 170): the caller's
 trace continued, named by the method, the attributes OpenTelemetry's gRPC
 instrumentation gave it, the status code of a refusal without an error, a failure
 in error with its exception, the span current while the handler runs, and no span
