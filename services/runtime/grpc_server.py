@@ -250,7 +250,9 @@ class _WrappedGeneric(grpc.GenericRpcHandler):
 class _Registrar:
     """The server as a service's ``register`` sees it: the generated
     ``add_…Servicer_to_server`` functions add their handlers through it, wrapped by
-    :class:`CallContext`; anything else is the server's."""
+    :class:`CallContext`; anything else is the server's. It is not a
+    ``grpc.aio.Server``: code that picks its behaviour by the server's type
+    (reflection's) is given the server itself."""
 
     def __init__(self, server: grpc.aio.Server, calls: CallContext) -> None:
         self._server = server
@@ -323,7 +325,9 @@ async def start_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     names = list(service_names)
-    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], registrar)
+    # On the server itself: reflection picks its aio servicer by the server's type, and
+    # its one method is bidirectional streaming, which CallContext leaves as it is.
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as exc:
