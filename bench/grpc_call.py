@@ -1,6 +1,6 @@
 """What a gRPC call between two of our processes costs in CPU, the handler's work
 apart: a server made by ``services.runtime.grpc_server.start_server`` (its
-interceptors and server span) answering an echo method, called through
+handlers' wrapping, ``CallContext``, and server span) answering an echo method, called through
 ``services.runtime.grpc_client.insecure_channel`` (request id, caller, client span
 and trace context), each call under a request's span as the gateway makes it,
 ``--concurrency`` at a time, tracing set up as a service sets it up (spans written as

@@ -1,8 +1,9 @@
 """Errors a service's domain raises so that every caller gets a precise answer.
 
-Pure Python on purpose: domain code may import this module; the gRPC interceptor
-turns a :class:`ProblemError` into a status with a ``mintong.common.v1.Problem``
-detail, and the gateway turns that into ``application/problem+json``.
+Pure Python on purpose: domain code may import this module; the gRPC server
+(``grpc_server.CallContext``) turns a :class:`ProblemError` into a status with a
+``mintong.common.v1.Problem`` detail, and the gateway turns that into
+``application/problem+json``.
 """
 
 from __future__ import annotations

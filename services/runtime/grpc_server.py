@@ -7,10 +7,11 @@ context and error mapping, and a graceful stop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple, cast
 from urllib.parse import unquote
 
 import grpc
@@ -92,15 +93,20 @@ _SERVER_ERRORS = frozenset(
 _CODE_NUMBERS = {code.name: code.value[0] for code in grpc.StatusCode}
 
 
-class ContextInterceptor(grpc.aio.ServerInterceptor):
-    """The one interceptor of every call (decision 105): its server span, a child of
-    the caller's trace context read from the metadata, named by the method, with the
-    attributes OpenTelemetry's gRPC instrumentation gave it (``rpc.system``,
+class CallContext:
+    """What every call of a service goes through (decisions 105, 170): its server span,
+    a child of the caller's trace context read from the metadata, named by the method,
+    with the attributes OpenTelemetry's gRPC instrumentation gave it (``rpc.system``,
     ``rpc.service``, ``rpc.method``, ``rpc.grpc.status_code``, ``rpc.user_agent``,
     ``net.peer.*``) and in error for a server failure; the request id and caller
     from metadata into context variables; a :class:`ProblemError` raised by a handler
     turned into a rich status; and each call counted and timed by method and status
-    (services/runtime/metrics.py). Health checks get no span (``traced``)."""
+    (services/runtime/metrics.py). Health checks get no span (``traced``).
+
+    Not a grpc.aio interceptor: each method handler is wrapped once, when it is
+    registered (:class:`_Registrar`), so that a call costs no awaited interceptor
+    pipeline, no handler built again, no attributes or metric children looked up
+    again; grpc.aio finds the wrapped handler as it would the servicer's."""
 
     def __init__(self, traced: Callable[[Any], bool] = telemetry.not_health_check) -> None:
         self._traced = traced
@@ -108,25 +114,24 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
         # provider's tracer; with none, spans that are not recorded.
         self._tracer = trace.get_tracer("mintong.grpc")
 
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        # Unary calls, and client-streaming ones (an upload in pieces); the
-        # server-streaming kinds are not used.
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """``handler`` of ``method`` (``/<package>.<Service>/<Method>``) wrapped.
+        Unary calls, and client-streaming ones (an upload in pieces); the
+        server-streaming kinds are not used (reflection's), and are left as they are."""
         if handler.unary_unary is not None:
-            inner, wrap = handler.unary_unary, grpc.unary_unary_rpc_method_handler
+            inner, make = handler.unary_unary, grpc.unary_unary_rpc_method_handler
         elif handler.stream_unary is not None:
-            inner, wrap = handler.stream_unary, grpc.stream_unary_rpc_method_handler
+            inner, make = handler.stream_unary, grpc.stream_unary_rpc_method_handler
         else:
             return handler
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        # Only methods a servicer registered get here (None above): a bounded label.
-        method = handler_call_details.method
-        traced = self._traced(handler_call_details)
+        traced = self._traced(_Details(method))
         tracer = self._tracer
+        calls = _Calls(method)
+        # The same for every call of the method: copied into each span's attributes.
+        method_attributes = telemetry.rpc_attributes(method)
 
         async def behaviour(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+            metadata = dict(ctx.invocation_metadata() or ())
             tokens = (
                 context.request_id.set(metadata.get(context.REQUEST_ID_KEY, "")),
                 context.caller.set(context.Caller.parse(metadata.get(context.CALLER_KEY, ""))),
@@ -137,8 +142,11 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
                 parent = propagate.extract(metadata)
                 span = tracer.start_span(method, parent, kind=trace.SpanKind.SERVER)
                 attached = otel_context.attach(trace.set_span_in_context(span, parent))
+                # Set on the span, not given to start_span: a sampler that drops the
+                # trace drops the attributes it is given, and RecordUnsampled keeps
+                # such a span for export when it fails or is slow (decision 63).
                 if span.is_recording():
-                    span.set_attributes(_call_attributes(method, metadata, ctx))
+                    span.set_attributes(_call_attributes(method_attributes, metadata, ctx))
             started = time.perf_counter()
             code = "OK"
             try:
@@ -161,15 +169,14 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
                 # connections cut): UNAVAILABLE, which callers retry (the gateway
                 # answers 503 service_unavailable), not UNKNOWN (502). The pool
                 # replaces the connection for the next call.
-                log.warning("%s: the database connection was lost: %s", handler_call_details.method, error)
+                log.warning("%s: the database connection was lost: %s", method, error)
                 code = "UNAVAILABLE"
                 await ctx.abort(grpc.StatusCode.UNAVAILABLE, "The database connection was lost; try again.")
             except BaseException:
                 code = _code_of(ctx, "UNKNOWN")
                 raise
             finally:
-                metrics.GRPC_SECONDS.labels(method).observe(time.perf_counter() - started)
-                metrics.GRPC_HANDLED.labels(method, code).inc()
+                calls.record(code, time.perf_counter() - started)
                 context.caller.reset(tokens[1])
                 context.request_id.reset(tokens[0])
                 if attached is not None:
@@ -180,20 +187,112 @@ class ContextInterceptor(grpc.aio.ServerInterceptor):
                             span.set_status(trace.StatusCode.ERROR, f"StatusCode.{code}")
                     span.end()
 
-        return wrap(
+        return make(
             behaviour,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
 
-def _call_attributes(method: str, metadata: dict[str, Any], ctx: grpc.aio.ServicerContext) -> dict[str, Any]:
+class _Details(NamedTuple):
+    """A call's details as ``traced`` reads them (``grpc.HandlerCallDetails``), known
+    at registration: the method."""
+
+    method: str
+    invocation_metadata: tuple[tuple[str, str], ...] = ()
+
+
+class _Calls:
+    """A method's metric children, looked up on its first call (a method never
+    called has no series, as before) and kept: ``labels()`` checks and locks on
+    every look-up."""
+
+    __slots__ = ("_handled", "_method", "_seconds")
+
+    def __init__(self, method: str) -> None:
+        # Only methods a servicer registered are wrapped: a bounded label.
+        self._method = method
+        self._seconds: Any = None
+        self._handled: dict[str, Any] = {}
+
+    def record(self, code: str, seconds: float) -> None:
+        if self._seconds is None:
+            self._seconds = metrics.GRPC_SECONDS.labels(self._method)
+        self._seconds.observe(seconds)
+        if (handled := self._handled.get(code)) is None:
+            handled = self._handled[code] = metrics.GRPC_HANDLED.labels(self._method, code)
+        handled.inc()
+
+
+class _WrappedGeneric(grpc.GenericRpcHandler):
+    """A generic handler (health, reflection, a test's) whose method handlers are
+    wrapped on their first call, each kept by its method."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, calls: CallContext) -> None:
+        self._inner = inner
+        self._calls = calls
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = self._inner.service(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if isinstance(method, bytes):  # grpc/grpc#31092: some versions give bytes
+            method = method.decode()
+        kept = self._wrapped.get(method)
+        if kept is None or kept[0] is not handler:
+            # Only methods a handler answers get here (None above): bounded.
+            kept = self._wrapped[method] = (handler, self._calls.wrap(method, handler))
+        return kept[1]
+
+
+class _Registrar:
+    """The server as a service's ``register`` sees it: the generated
+    ``add_…Servicer_to_server`` functions add their handlers through it, wrapped by
+    :class:`CallContext`; anything else is the server's. It is not a
+    ``grpc.aio.Server``: code that picks its behaviour by the server's type
+    (reflection's) is given the server itself."""
+
+    def __init__(self, server: grpc.aio.Server, calls: CallContext) -> None:
+        self._server = server
+        self._calls = calls
+
+    def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
+        self._server.add_generic_rpc_handlers(tuple(_WrappedGeneric(h, self._calls) for h in handlers))
+
+    def add_registered_method_handlers(
+        self, service_name: str, method_handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        self._server.add_registered_method_handlers(
+            service_name,
+            {
+                name: self._calls.wrap(f"/{service_name}/{name}", handler)
+                for name, handler in method_handlers.items()
+            },
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
+def _call_attributes(
+    method_attributes: dict[str, Any], metadata: dict[str, Any], ctx: grpc.aio.ServicerContext
+) -> dict[str, Any]:
     """A call's server span attributes: the method's, then the caller's agent and address."""
-    attributes = telemetry.rpc_attributes(method)
+    attributes = dict(method_attributes)
     if (agent := metadata.get("user-agent")) is not None:
         attributes["rpc.user_agent"] = agent
-    # ipv4:127.0.0.1:57284, ipv6:[::1]:57284, unix:…
-    peer = ctx.peer() or ""
+    attributes.update(_peer_attributes(ctx.peer() or ""))
+    return attributes
+
+
+@functools.lru_cache(maxsize=256)
+def _peer_attributes(peer: str) -> dict[str, str]:
+    """``net.peer.*`` of a peer as gRPC spells it (ipv4:127.0.0.1:57284,
+    ipv6:[::1]:57284, unix:…): worked out once per connection, which carries many
+    calls (the caller's channel keeps it open). Read only: copied into each span's."""
+    attributes: dict[str, str] = {}
     kind, _, address = peer.split(",", 1)[0].partition(":")
     if kind in ("ipv4", "ipv6") and ":" in address:
         ip, port = address.rsplit(":", 1)
@@ -216,16 +315,18 @@ async def start_server(
     ``reuse_port``: the port is shared with the service's other workers (the kernel
     spreads connections over them, decision 75)."""
     server = grpc.aio.server(
-        # Health checks are probes, every few seconds: not worth a trace each.
-        interceptors=[ContextInterceptor(traced=telemetry.not_health_check)],
         # gRPC shares ports by default: a second copy started by mistake would
         # silently split the calls. Only a service's own workers share theirs.
         options=[("grpc.so_reuseport", int(reuse_port))],
     )
-    register(server)
+    # Health checks are probes, every few seconds: not worth a trace each.
+    registrar = cast(grpc.aio.Server, _Registrar(server, CallContext(traced=telemetry.not_health_check)))
+    register(registrar)
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     names = list(service_names)
+    # On the server itself: reflection picks its aio servicer by the server's type, and
+    # its one method is bidirectional streaming, which CallContext leaves as it is.
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")

@@ -1,5 +1,5 @@
-"""A gRPC call's server span, made by the server's one interceptor
-(services/runtime/grpc_server.py ContextInterceptor, decision 105): the caller's
+"""A gRPC call's server span, made around each method handler
+(services/runtime/grpc_server.py CallContext, decisions 105, 170): the caller's
 trace continued, named by the method, the attributes OpenTelemetry's gRPC
 instrumentation gave it, the status code of a refusal without an error, a failure
 in error with its exception, the span current while the handler runs, and no span
@@ -132,3 +132,20 @@ async def test_a_call_from_a_services_channel_is_a_client_span_carrying_the_cont
     assert dict(not_found.attributes or {})["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
     assert not_found.status.status_code is StatusCode.ERROR
     assert not_found.status.description == "NOT_FOUND: Nothing here."
+
+
+async def test_reflection_lists_the_services() -> None:
+    """Reflection answers beside the wrapped handlers (decision 170: it is registered
+    on the server itself, so that it picks its aio servicer by the server's type)."""
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    server, port, _ = await start_server(_register, ["t.v1.Things"])
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            request = reflection_pb2.ServerReflectionRequest(list_services="")
+            answers = [answer async for answer in stub.ServerReflectionInfo(iter([request]))]
+    finally:
+        await server.stop(None)
+    names = {s.name for s in answers[0].list_services_response.service}
+    assert {"t.v1.Things", "grpc.health.v1.Health"} <= names
