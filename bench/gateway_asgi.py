@@ -11,6 +11,9 @@ CPU microseconds of this process per request (``time.process_time``):
 - ``list``: ``GET /v1/offices/o/slots`` answered from the edge's cached list;
 - ``refuse``: ``POST /v1/bookings`` of the full slot, refused at the edge (409);
 - ``book``: ``POST /v1/bookings`` of a slot with places (booking's answer faked);
+- ``busy``: ``POST /v1/bookings`` turned away by the admission limit (503
+  ``overloaded``): every turn held and the waiting room full, as in a flash crowd's
+  first wave;
 - ``first``: a citizen's sign-in (``POST /v1/auth/token``, identity's answer faked:
   a token made before the timing, a new one each time) and then their first
   booking with that token, the two together (every citizen's token new to the
@@ -231,14 +234,37 @@ def requests(app: Any, signed_in: int) -> dict[str, Callable[[], Awaitable[int]]
         "list": lambda: request(app, "GET", f"/v1/offices/o/slots?{week}", {"X-Mintong-Channel": "web"}),
         "refuse": booking(FULL_SLOT),
         "book": booking(FREE_SLOT),
+        "busy": booking(FREE_SLOT),
         "first": first,
     }
+
+
+def _admission(app: Any) -> Any:
+    """The app's admission limit, found in its middleware stack (built at its first call)."""
+    layer = app.middleware_stack
+    while layer is not None and type(layer).__name__ != "AdmissionLimit":
+        layer = getattr(layer, "app", None)
+    if layer is None:
+        raise SystemExit("no AdmissionLimit in the app's middleware stack")
+    return layer
+
+
+async def overload(app: Any) -> None:
+    """Every turn of the admission limit held and its waiting room counted full, so
+    that each request is turned away at once (503 ``overloaded``)."""
+    limit = _admission(app)
+    for _ in range(limit.limit):
+        await limit._slots.acquire()
+    limit._waiting = int(limit.rate() * limit.wait) + 1
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "routes", nargs="*", default=["list", "refuse", "book"], help="list, refuse, book, first"
+        "routes",
+        nargs="*",
+        default=["list", "refuse", "book"],
+        help="list, refuse, book, busy (last: it leaves the limit full), first",
     )
     parser.add_argument("--requests", type=int, default=1500, help="measured per route (default 1500)")
     parser.add_argument("--tracing", action="store_true", help="spans made and exported, as `make up` does")
@@ -248,8 +274,11 @@ async def main() -> None:
         telemetry.setup_tracing("gateway", Path(traces.name))
     app = gateway()
     made = requests(app, signed_in=(200 + args.requests) if "first" in args.routes else 0)
-    expected = {"list": 200, "refuse": 409, "book": 201, "first": 201}
+    expected = {"list": 200, "refuse": 409, "book": 201, "busy": 503, "first": 201}
     for name in args.routes:
+        if name == "busy":
+            await made["list"]()  # the middleware stack built
+            await overload(app)
         for _ in range(200):  # warm-up: the token checked once, the list cached
             status = await made[name]()
         if status != expected[name]:

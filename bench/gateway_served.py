@@ -15,7 +15,8 @@ with others loads them alike:
     .venv/bin/python bench/gateway_served.py --route book --tracing
 
 ``refuse``: ``POST /v1/bookings`` of the full slot, refused at the edge (409);
-``book``: of a slot with places (booking's answer faked). This is a benchmark, not a
+``book``: of a slot with places (booking's answer faked); ``busy``: turned away by
+the admission limit (503 ``overloaded``), every turn held. This is a benchmark, not a
 test: it asserts nothing about speed.
 """
 
@@ -33,20 +34,25 @@ from pathlib import Path
 from bench import harness
 
 HTTP = ("httptools", "one-write")
-ROUTES = {"refuse": (5, 409), "book": (6, 201)}  # gateway_asgi's FULL_SLOT, FREE_SLOT
+ROUTES = {"refuse": (5, 409), "book": (6, 201), "busy": (6, 503)}  # gateway_asgi's FULL_SLOT, FREE_SLOT
 
 
-def serve(port: int, http: str, tracing: bool) -> None:
+def serve(port: int, http: str, tracing: bool, busy: bool) -> None:
     """The child: the app served until killed; its citizen's token on stdout first."""
+    # This checkout's gateway_asgi (the script's own folder is first on the path),
+    # whichever checkout's gateway PYTHONPATH names: the same bench for a before.
+    import gateway_asgi  # type: ignore[import-not-found]
     import uvicorn
 
-    from bench import gateway_asgi
     from gateway.http_server import OneWriteHttpToolsProtocol
     from services.runtime import telemetry
 
     if tracing:
         telemetry.setup_tracing("gateway", Path(tempfile.mkdtemp(prefix="gateway-served-")))
     app = gateway_asgi.gateway()
+    if busy:
+        app.middleware_stack = app.build_middleware_stack()
+        asyncio.run(gateway_asgi.overload(app))
     print(gateway_asgi.citizen_token(), flush=True)
     config = uvicorn.Config(
         app,
@@ -99,7 +105,10 @@ async def run(http: str, args: argparse.Namespace) -> tuple[float, float, float]
     (port,) = harness.free_ports(1)
     command = [sys.executable, __file__, "--child", http, "--port", str(port)]
     child = await asyncio.create_subprocess_exec(
-        *command, *(["--tracing"] if args.tracing else []), stdout=asyncio.subprocess.PIPE
+        *command,
+        *(["--tracing"] if args.tracing else []),
+        *(["--busy"] if args.route == "busy" else []),
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert child.stdout is not None
@@ -150,7 +159,8 @@ if __name__ == "__main__":
         child.add_argument("--child", choices=HTTP)
         child.add_argument("--port", type=int)
         child.add_argument("--tracing", action="store_true")
+        child.add_argument("--busy", action="store_true")
         options = child.parse_args()
-        serve(options.port, options.child, options.tracing)
+        serve(options.port, options.child, options.tracing, options.busy)
     else:
         asyncio.run(main())

@@ -74,3 +74,11 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(OneWriteTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        # A whole answer leaves at once, not at the end of the turn: a crowd's
+        # requests read in one turn are served in the next, and each answer, a 503
+        # or the first bookings', waited there for the last of them (decision 160).
+        # Its head and body were gathered already: still one write.
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().on_response_complete()

@@ -15,12 +15,11 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access_log import AccessLog
 from gateway.privacy import redact_query
-from gateway.problems import BodyTooLarge, Problem, problem_response
+from gateway.problems import BodyTooLarge, Problem, send_problem
 from services.runtime import metrics
 
 #: Paths answered with no span: the probes' health checks, every few seconds each.
@@ -83,20 +82,18 @@ class RequestTelemetry:
             parent = propagate.extract(carrier)
             span = self.tracer.start_span(named_method, parent, kind=trace.SpanKind.SERVER)
             token = otel_context.attach(trace.set_span_in_context(span, parent))
-            if span.is_recording():
-                span.set_attributes(_request_attributes(scope, request_id))
         ids = [(b"x-request-id", request_id.encode("latin-1"))]
         if (context := span.get_span_context()).is_valid:
             ids.append((b"x-trace-id", f"{context.trace_id:032x}".encode()))
         status = 500
-        started = False
+        answered = False
         failure: Exception | None = None
         access_log = self.access_log
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status, started = message["status"], True
+                status, answered = message["status"], True
                 message["headers"] = [*message.get("headers", ()), *ids]
                 if access_log is not None:
                     access_log.line(scope, status)
@@ -106,7 +103,7 @@ class RequestTelemetry:
             await self.app(scope, receive, send_with_ids)
         except Exception as exc:  # (a cancelled request is no error of the gateway's)
             failure = exc
-            if access_log is not None and not started:
+            if access_log is not None and not answered:
                 access_log.line(scope, 500)  # the server answers it so
             raise
         finally:
@@ -114,15 +111,26 @@ class RequestTelemetry:
             if token is not None:
                 otel_context.detach(token)
                 if span.is_recording():
+                    # The request's attributes at its end, with its answer's, in one
+                    # call: a client turned away by the admission limit (a crowd's
+                    # first wave, by the thousand) gets the few that say who was
+                    # turned away and why, not the fourteen that describe a request
+                    # served (decision 160).
+                    if scope["state"].get(TURNED_AWAY):
+                        attributes = _turned_away_attributes(scope, request_id)
+                        span.set_status(trace.StatusCode.ERROR, "overloaded")
+                    else:
+                        attributes = _request_attributes(scope, request_id)
+                        if failure is not None:
+                            span.record_exception(failure)
+                            span.set_status(trace.StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
+                        elif status >= 500:
+                            span.set_status(trace.StatusCode.ERROR)
                     if template is not None:
                         span.update_name(f"{named_method} {template}")
-                        span.set_attribute("http.route", template)
-                    span.set_attribute("http.status_code", status)
-                    if failure is not None:
-                        span.record_exception(failure)
-                        span.set_status(trace.StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
-                    elif status >= 500:
-                        span.set_status(trace.StatusCode.ERROR)
+                        attributes["http.route"] = template
+                    attributes["http.status_code"] = status
+                    span.set_attributes(attributes)
                 span.end()
             label = template if template is not None else "pages" if status < 400 else "other"
             _timer(label, method).observe(time.perf_counter() - started)
@@ -177,6 +185,16 @@ def _request_attributes(scope: Scope, request_id: str) -> dict[str, str | int]:
     return attributes
 
 
+def _turned_away_attributes(scope: Scope, request_id: str) -> dict[str, str | int]:
+    """The attributes of a request the admission limit turned away: what was asked,
+    by whom, and the request id the client was given (its answer's status is added)."""
+    attributes: dict[str, str | int] = {"http.method": scope["method"], "http.target": scope["path"]}
+    if client := scope.get("client"):
+        attributes["net.peer.ip"] = client[0]
+    attributes["mintong.request_id"] = request_id
+    return attributes
+
+
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
@@ -199,6 +217,10 @@ def _template(scope: Scope) -> str | None:
     path: str = scope["path"]
     return path[: len(path) - len(filled)] + own if path.endswith(filled) else str(own)
 
+
+#: The key in a request's ``scope["state"]`` by which the admission limit tells the
+#: request's telemetry that it turned the request away (503 ``overloaded``).
+TURNED_AWAY = "turned_away"
 
 #: The path ending of the hall's queue stream (gateway/routes/hall.py), never admitted
 #: against the limit.
@@ -301,13 +323,19 @@ class AdmissionLimit:
 
     async def _turn_away(self, scope: Scope, receive: Receive, send: Send) -> None:
         retry_after = self.retry_after(self.clock())
-        busy = Problem(
-            503,
-            "overloaded",
-            "Too many requests are being served right now; try again in a moment.",
-            headers={"Retry-After": str(retry_after)},
-        )
-        await problem_response(busy, Request(scope))(scope, receive, send)
+        scope.setdefault("state", {})[TURNED_AWAY] = True
+        await send_problem(_busy(retry_after), scope, send)
+
+
+@functools.cache
+def _busy(retry_after: int) -> Problem:
+    """The 503 of a client told ``retry_after`` seconds: thirty at most, made once."""
+    return Problem(
+        503,
+        "overloaded",
+        "Too many requests are being served right now; try again in a moment.",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 class ReturnPlan:
@@ -395,7 +423,7 @@ class BodyLimit:
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit():
             if int(declared) > limit:
-                await problem_response(BodyTooLarge(limit).problem(), Request(scope))(scope, receive, send)
+                await send_problem(BodyTooLarge(limit).problem(), scope, send)
                 return
             # Within the limit: the server's HTTP parser ends the body where
             # Content-Length says (uvicorn's httptools and h11 alike; what follows is

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from grpc_status import rpc_status
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from mintong.common.v1 import common_pb2
 from services.runtime.errors import title_of
@@ -99,13 +100,40 @@ _DEFAULT_FIELD = {429: "request"}
 
 
 def problem_response(problem: Problem, request: Request) -> Response:
-    # request.url.path, without building and parsing the whole URL for it.
-    instance = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    return Response(
+        _body(problem, request.scope),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+async def send_problem(problem: Problem, scope: Scope, send: Send) -> None:
+    """The answer :func:`problem_response` gives, the same head and body, sent
+    straight down ``send``: for the middlewares' own refusals, a flash crowd's 503s
+    by the thousand, where a ``Request`` and a ``Response`` made for each, and
+    Starlette's headers worked out again, were a fifth of a refusal's CPU in the
+    gateway (decision 160)."""
+    body = _body(problem, scope)
+    head = [
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", _MEDIA_TYPE),
+    ]
+    await send({"type": "http.response.start", "status": problem.status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+_MEDIA_TYPE = MEDIA_TYPE.encode()
+
+
+def _body(problem: Problem, scope: Scope) -> bytes:
+    # The request's path, without building and parsing the whole URL for it.
+    instance = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     errors = tuple((e["field"], e["message"]) for e in problem.errors)
-    body = _rendered(
+    return _rendered(
         problem.status, problem.code, problem.title, problem.detail, instance, problem.field, errors
     )
-    return Response(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -6,14 +6,19 @@ the probes' health checks."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client import REGISTRY
 
-from gateway.middleware import RequestTelemetry
+from gateway.middleware import AdmissionLimit, RequestTelemetry
+
+LABELS = ("route", "method", "status", "channel")
 
 PARENT = "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01"
 
@@ -109,3 +114,46 @@ async def test_an_unusable_request_id_is_replaced(supplied: str) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         answer = await http.get("/v1/things/t1", headers={"X-Request-Id": supplied})
     assert len(answer.headers["x-request-id"]) == 36
+
+
+async def test_a_request_turned_away_is_traced_and_counted(spans: InMemorySpanExporter) -> None:
+    # The admission limit's 503 (decision 160): its span has the few attributes that
+    # say who was turned away, is an error, and the answer carries both ids.
+    release, admitted = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        admitted.set()
+        await release.wait()
+
+    made = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+    made.add_api_route("/v1/slow", slow)
+    made.add_middleware(AdmissionLimit, limit=1, wait=0.0)
+    made.add_middleware(RequestTelemetry)
+    counted = ("other", "GET", "503", "none")
+    before = REGISTRY.get_sample_value("mintong_http_requests_total", dict(zip(LABELS, counted, strict=True)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=made), base_url="http://gateway") as http:
+        holding = asyncio.create_task(http.get("/v1/slow"))
+        await admitted.wait()
+        answer = await http.get("/v1/slow", headers={"traceparent": PARENT, "X-Request-Id": "req-9"})
+        release.set()
+        await holding
+
+    assert (answer.status_code, answer.json()["code"], answer.headers["retry-after"]) == (
+        503,
+        "overloaded",
+        "1",
+    )
+    assert (answer.headers["x-request-id"], answer.headers["x-trace-id"]) == ("req-9", PARENT[3:35])
+    (span,) = [s for s in spans.get_finished_spans() if s.context.trace_id == int(PARENT[3:35], 16)]
+    assert (span.name, span.kind, span.status.status_code) == ("GET", SpanKind.SERVER, StatusCode.ERROR)
+    assert span.status.description == "overloaded"
+    assert span.attributes is not None
+    assert dict(span.attributes) == {
+        "http.method": "GET",
+        "http.target": "/v1/slow",
+        "net.peer.ip": "127.0.0.1",
+        "mintong.request_id": "req-9",
+        "http.status_code": 503,
+    }
+    after = REGISTRY.get_sample_value("mintong_http_requests_total", dict(zip(LABELS, counted, strict=True)))
+    assert (after or 0) - (before or 0) == 1
