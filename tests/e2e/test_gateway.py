@@ -269,23 +269,26 @@ async def test_administrators_load_publish_suspend_and_resume(platform: Platform
     assert subjects.count("mintong.booking.slots.published") >= 2
 
 
-async def _stream_subjects(url: str, expect: int = 5) -> list[str]:
+async def _stream_subjects(url: str, last: str = "mintong.booking.business.resumed") -> list[str]:
+    """The BOOKING stream's subjects once ``last`` (the last event the test caused) is
+    among them: the relay publishes right after each commit, in no hurry for a test,
+    and the stream already holds more than the test's own events before it."""
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        for _ in range(100):  # the relay publishes right after each commit
+        for _ in range(200):
+            subjects = []
             info = await js.stream_info("BOOKING")
-            if info.state.messages >= expect:
+            for seq in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
+                message = await js.get_msg("BOOKING", seq)
+                assert message.subject is not None and message.data is not None
+                subjects.append(message.subject)
+                if message.subject == "mintong.booking.business.suspended":
+                    event = events_pb2.BusinessSuspended.FromString(message.data)
+                    assert event.announcement == "Card production is paused until 2 January."
+            if last in subjects:
                 break
             await asyncio.sleep(0.05)
-        subjects = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            message = await js.get_msg("BOOKING", seq)
-            assert message.subject is not None and message.data is not None
-            subjects.append(message.subject)
-            if message.subject == "mintong.booking.business.suspended":
-                event = events_pb2.BusinessSuspended.FromString(message.data)
-                assert event.announcement == "Card production is paused until 2 January."
         return subjects
     finally:
         await nc.close()
