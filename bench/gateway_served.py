@@ -7,7 +7,7 @@ answers. Reported: the server process's CPU (user + system, every thread, from
 
 What it compares is the HTTP protocol uvicorn serves with (``--http``): uvicorn's
 own httptools protocol, which writes an answer's head and its body apart, and the
-gateway's (``gateway/http_server.py``, decision 140), which writes them as one. Each
+gateway's (``gateway/http_server.py``, decision 119), which writes them as one. Each
 round runs every protocol named once, one after the other, so that a machine shared
 with others loads them alike:
 

@@ -84,7 +84,7 @@ def main() -> None:
         access_log=False,
         # The C parser and libuv's loop, named rather than "auto" so that a missing one
         # fails at start instead of silently costing more CPU per request; an answer
-        # written in one piece, not its head and its body apart (decision 140).
+        # written in one piece, not its head and its body apart (decision 119).
         http=OneWriteHttpToolsProtocol,
         loop="uvloop",
         # A crowd is answered (a booking, a refusal or a 503 with Retry-After from the

@@ -33,7 +33,7 @@ class GatewaySettings(ServiceSettings):
     import_upload_timeout: float = Field(default=600.0, gt=0)
     #: API requests one gateway process serves at once; more wait for a turn as many
     #: as get one within ``admission_wait`` seconds, the others get 503 at once with
-    #: a Retry-After whose second has room (decisions 117, 150). Half a second: a request
+    #: a Retry-After whose second has room (decisions 117, 121). Half a second: a request
     #: waited for and then served is answered within a second.
     max_in_flight: int = Field(default=64, ge=1)
     admission_wait: float = Field(default=0.5, ge=0)

@@ -1,5 +1,5 @@
 """The HTTP protocol the gateway serves with: uvicorn's (httptools), each answer
-written to its socket in one piece (decision 140).
+written to its socket in one piece (decision 119).
 
 uvicorn writes an answer's status line and headers when the app sends
 ``http.response.start`` and the body when it sends ``http.response.body``: two
@@ -78,7 +78,7 @@ class OneWriteHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         # A whole answer leaves at once, not at the end of the turn: a crowd's
         # requests read in one turn are served in the next, and each answer, a 503
-        # or the first bookings', waited there for the last of them (decision 160).
+        # or the first bookings', waited there for the last of them (decision 126).
         # Its head and body were gathered already: still one write.
         self.transport.flush()  # type: ignore[attr-defined]
         super().on_response_complete()

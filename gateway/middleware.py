@@ -115,7 +115,7 @@ class RequestTelemetry:
                     # call: a client turned away by the admission limit (a crowd's
                     # first wave, by the thousand) gets the few that say who was
                     # turned away and why, not the fourteen that describe a request
-                    # served (decision 160).
+                    # served (decision 126).
                     if scope["state"].get(TURNED_AWAY):
                         attributes = _turned_away_attributes(scope, request_id)
                         span.set_status(trace.StatusCode.ERROR, "overloaded")
@@ -230,7 +230,7 @@ STREAM = "/queue/stream"
 class AdmissionLimit:
     """At most ``limit`` API requests in progress at once, and no more waiting for a
     turn than the platform serves in ``wait`` seconds; any other request is answered
-    503 ``overloaded`` at once, with a Retry-After of its own (decisions 117, 150).
+    503 ``overloaded`` at once, with a Retry-After of its own (decisions 117, 121).
 
     Without it a crowd larger than the platform can serve in the gRPC timeout is
     all admitted, every request waits behind all the others, and most end as 504s
@@ -340,7 +340,7 @@ def _busy(retry_after: int) -> Problem:
 
 class ReturnPlan:
     """The clients turned away, counted by the second they are expected back, so
-    that each is told a Retry-After whose second has room (decision 150).
+    that each is told a Retry-After whose second has room (decision 121).
 
     A client told ``k`` seconds comes back between ``k`` and ``2k`` seconds later
     (a careful client jitters its wait so; bench/flash_crowd.py's crowd waits 1–2×

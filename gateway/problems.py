@@ -113,7 +113,7 @@ async def send_problem(problem: Problem, scope: Scope, send: Send) -> None:
     straight down ``send``: for the middlewares' own refusals, a flash crowd's 503s
     by the thousand, where a ``Request`` and a ``Response`` made for each, and
     Starlette's headers worked out again, were a fifth of a refusal's CPU in the
-    gateway (decision 160)."""
+    gateway (decision 126)."""
     body = _body(problem, scope)
     head = [
         *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()),

@@ -53,7 +53,7 @@ from services.runtime.worker import Periodic
 NAME = "booking"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 #: Woken within RELAY_LINGER_WITHIN seconds of its last batch, the outbox relay waits
-#: RELAY_LINGER seconds for the bookings right behind (decision 130): at 170
+#: RELAY_LINGER seconds for the bookings right behind (decision 122): at 170
 #: bookings/s a batch then takes 3-4 of them, not 1-2; a vacancy entry or a
 #: confirmation is that much later (the staleness target is 1 s), a lone one not at all.
 RELAY_LINGER, RELAY_LINGER_WITHIN = 0.02, 0.05
@@ -171,6 +171,6 @@ def build(
     host.bus.setup.append(vacancy_watch.ensure_bucket)
     if host.relay is not None:
         host.relay.current[ENTRY_TYPE] = current_entries
-        # Bookings that come close together share a batch of the relay (decision 130).
+        # Bookings that come close together share a batch of the relay (decision 122).
         host.relay.linger, host.relay.linger_within = RELAY_LINGER, RELAY_LINGER_WITHIN
     return Booking(settings, db, uow, host, clock, citizens, sealed)

@@ -94,7 +94,7 @@ _CODE_NUMBERS = {code.name: code.value[0] for code in grpc.StatusCode}
 
 
 class CallContext:
-    """What every call of a service goes through (decisions 105, 170): its server span,
+    """What every call of a service goes through (decisions 105, 125): its server span,
     a child of the caller's trace context read from the metadata, named by the method,
     with the attributes OpenTelemetry's gRPC instrumentation gave it (``rpc.system``,
     ``rpc.service``, ``rpc.method``, ``rpc.grpc.status_code``, ``rpc.user_agent``,

@@ -6,7 +6,7 @@ A service writes its state change and the event in one transaction
 duplicate window, and a row's mark as sent is committed only after its publish
 is acknowledged (on PostgreSQL the batch is marked as it is claimed, in the
 transaction that publishes it, and what was not acknowledged unmarked before the
-commit, decision 130).
+commit, decision 122).
 The trace context of the writer is stored with the row so the publish, and the
 consumer after it, continue the citizen's trace.
 """

@@ -1,4 +1,4 @@
-"""The gateway's HTTP protocol (decision 140): an answer's head and body written to
+"""The gateway's HTTP protocol (decision 119): an answer's head and body written to
 the socket in one piece, nothing held past the turn of the event loop."""
 
 from __future__ import annotations

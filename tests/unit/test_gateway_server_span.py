@@ -117,7 +117,7 @@ async def test_an_unusable_request_id_is_replaced(supplied: str) -> None:
 
 
 async def test_a_request_turned_away_is_traced_and_counted(spans: InMemorySpanExporter) -> None:
-    # The admission limit's 503 (decision 160): its span has the few attributes that
+    # The admission limit's 503 (decision 126): its span has the few attributes that
     # say who was turned away, is an error, and the answer carries both ids.
     release, admitted = asyncio.Event(), asyncio.Event()
 

@@ -1,5 +1,5 @@
 """A gRPC call's server span, made around each method handler
-(services/runtime/grpc_server.py CallContext, decisions 105, 170): the caller's
+(services/runtime/grpc_server.py CallContext, decisions 105, 125): the caller's
 trace continued, named by the method, the attributes OpenTelemetry's gRPC
 instrumentation gave it, the status code of a refusal without an error, a failure
 in error with its exception, the span current while the handler runs, and no span
@@ -135,7 +135,7 @@ async def test_a_call_from_a_services_channel_is_a_client_span_carrying_the_cont
 
 
 async def test_reflection_lists_the_services() -> None:
-    """Reflection answers beside the wrapped handlers (decision 170: it is registered
+    """Reflection answers beside the wrapped handlers (decision 125: it is registered
     on the server itself, so that it picks its aio servicer by the server's type)."""
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
