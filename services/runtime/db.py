@@ -68,24 +68,24 @@ class Database:
         # Looked up at call time, not imported: the OpenTelemetry instrumentation
         # patches sqlalchemy's factory when tracing is set up, after this import.
         create_async_engine = sa_asyncio.create_async_engine
+        #: The most connections the pool opens at once (PostgreSQL; the metrics' limit).
+        self.pool_limit: int | None = None
         if self.is_sqlite:
             if database := make_url(self.url).database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.engine: AsyncEngine = create_async_engine(self.url)
             _configure_sqlite(self.engine)
         else:
+            overflow = pool_size if max_overflow is None else max_overflow
+            self.pool_limit = pool_size + overflow
             self.engine = create_async_engine(
                 self.url,
                 pool_size=pool_size,
-                max_overflow=pool_size if max_overflow is None else max_overflow,
+                max_overflow=overflow,
                 # application_name: pg_stat_activity tells each service's connections
                 # apart (several processes of a service share it, and so its name).
                 connect_args={"server_settings": {"search_path": schema, "application_name": schema[:63]}},
             )
-        #: The most connections the pool opens at once (PostgreSQL; the metrics' limit).
-        self.pool_limit: int | None = (
-            None if self.is_sqlite else pool_size + (pool_size if max_overflow is None else max_overflow)
-        )
         # Only SQLite needs writers of one process queued: it has one writer at a time.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         #: The same pool, its connections outside any transaction while checked out.
