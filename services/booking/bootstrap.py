@@ -24,6 +24,7 @@ from mintong.booking.v1 import (
 )
 from services.booking.adapters import orm
 from services.booking.adapters.attachments import LocalObjectStore, S3ObjectStore, SealedObjectStore
+from services.booking.adapters.bookings_repository import ready_for_bookings
 from services.booking.adapters.identity_client import GrpcCitizenDirectory
 from services.booking.adapters.metrics import WaitlistGauge
 from services.booking.adapters.unit_of_work import SqlUnitOfWork
@@ -44,7 +45,7 @@ from services.booking.service_layer.holds import HoldKeeper
 from services.booking.service_layer.unit_of_work import ObjectStore
 from services.runtime import migrations, vacancy_watch
 from services.runtime.clock import Clock, utc_now
-from services.runtime.db import Database
+from services.runtime.db import Database, PoolWarmer
 from services.runtime.dev_secrets import dev_secret
 from services.runtime.host import ServiceHost
 from services.runtime.vacancy import ENTRY_TYPE
@@ -52,6 +53,9 @@ from services.runtime.worker import Periodic
 
 NAME = "booking"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+#: Booking's PostgreSQL connections, kept open once opened (decision 123) and
+#: opened when it starts (decision 130).
+POOL_SIZE = 20
 #: Woken within RELAY_LINGER_WITHIN seconds of its last batch, the outbox relay waits
 #: RELAY_LINGER seconds for the bookings right behind (decision 122): at 170
 #: bookings/s a batch then takes 3-4 of them, not 1-2; a vacancy entry or a
@@ -93,7 +97,7 @@ def build(
     db = Database(
         settings.database_url_for(NAME),
         schema=settings.database_schema_for(NAME),
-        pool_size=20,
+        pool_size=POOL_SIZE,
         max_overflow=0,
     )
     cipher = settings.pii_cipher()
@@ -144,6 +148,9 @@ def build(
         db=db,
         outbox=orm.outbox,
     )
+    if settings.db_warm_up:
+        # First, so that the relay and the requests find the pool open (decision 130).
+        host.workers.insert(0, PoolWarmer(db, POOL_SIZE, ready_for_bookings))
     host.workers.append(
         HoldKeeper(
             uow,

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
+log = logging.getLogger(__name__)
 _WRITE = "mintong_write"
 #: The isolation level of a connection outside any transaction (PostgreSQL).
 AUTOCOMMIT = "AUTOCOMMIT"
@@ -120,8 +122,49 @@ class Database:
         ).connect() as conn:
             yield conn
 
+    async def warm(self, connections: int, ready: Callable[[AsyncConnection], Awaitable[None]]) -> int:
+        """Open up to ``connections`` of the pool's connections now, each made ready
+        by ``ready`` (its statements prepared and planned), and leave them in the pool.
+        A pool kept open (decision 123) otherwise opens them on the first burst of
+        requests, each a PostgreSQL backend forked and its catalog caches filled while
+        requests wait (decision 130). PostgreSQL only; how many were opened."""
+        if self._autocommit is None or connections <= 0:
+            return 0
+        async with contextlib.AsyncExitStack() as opened:
+            conns = [
+                await opened.enter_async_context(self._autocommit.connect())
+                for _ in range(min(connections, self.pool_limit or connections))
+            ]
+            await asyncio.gather(*(ready(conn) for conn in conns))
+        return len(conns)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class PoolWarmer:
+    """A service's worker that warms its database's pool (``Database.warm``) when the
+    service starts, before it serves. A failure is logged, not raised: the pool then
+    opens its connections on demand, as it would have."""
+
+    def __init__(
+        self, db: Database, connections: int, ready: Callable[[AsyncConnection], Awaitable[None]]
+    ) -> None:
+        self.db = db
+        self.connections = connections
+        self.ready = ready
+
+    async def start(self) -> None:
+        try:
+            opened = await self.db.warm(self.connections, self.ready)
+        except Exception:  # the database may come later; requests open what they need
+            log.warning("could not warm the database pool", exc_info=True)
+            return
+        if opened:
+            log.info("database pool warmed: %d connections", opened)
+
+    async def stop(self) -> None:
+        pass
 
 
 class TransactionFactory(Generic[T]):

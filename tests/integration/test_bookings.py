@@ -17,7 +17,7 @@ import grpc
 import pytest
 import yaml
 from grpc_status import rpc_status
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from mintong.booking.v1 import bookings_pb2 as pb
 from mintong.booking.v1 import bookings_pb2_grpc as pb_grpc
@@ -310,6 +310,68 @@ async def test_a_booking_at_once_writes_all_of_it_or_nothing(booking: Any, stub:
     assert not await at_once("c4", centre_ten.id, "k4", inside=True)
     assert await written() == made
     await assert_invariants(booking)
+
+
+async def test_booking_opens_its_pool_ready_before_it_serves(
+    make_settings: Any, clock: Any, test_catalogue: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Decision 130: on PostgreSQL booking opens its pool's twenty connections when it
+    starts, before it serves, each having run the booking's read and planned its
+    writes, reading nothing that exists and writing nothing; bookings then open no
+    connection of their own. A warm-up that fails is logged, and the service starts
+    anyway. SQLite has no pool to warm."""
+    from services.booking import bootstrap
+    from services.booking.adapters.bookings_repository import ready_for_bookings
+    from services.booking.config import BookingSettings
+    from services.runtime.db import PoolWarmer
+
+    app = bootstrap.build(make_settings(BookingSettings), clock=clock)
+    assert app.settings.db_warm_up  # the default
+    await asyncio.to_thread(app.migrate)
+    await handlers.load_catalogue(app.uow, test_catalogue, "yaml")
+    await handlers.publish_slots(app.uow, first=MONDAY, last=MONDAY, city_code="testcity")
+
+    async def backends() -> int:
+        async with app.db.read() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                        {"name": app.db.schema[:63]},
+                    )
+                ).scalar_one()
+            )
+
+    async def broken(conn: Any) -> None:
+        raise RuntimeError("no warm-up today")
+
+    postgres = not app.db.is_sqlite
+    await PoolWarmer(app.db, 2, broken).start()  # logged, not raised
+    assert ("could not warm the database pool" in caplog.text) is postgres
+    assert await app.db.warm(bootstrap.POOL_SIZE, ready_for_bookings) == (
+        bootstrap.POOL_SIZE if postgres else 0
+    )
+    await app.db.dispose()  # closed again: what the backends show below is the start's
+    await app.host.start(port=0)
+    try:
+        if postgres:
+            assert await backends() == bootstrap.POOL_SIZE
+        async with app.db.read() as conn:
+            for table in (orm.idempotency_keys, orm.bookings):
+                assert (await conn.execute(select(func.count()).select_from(table))).scalar_one() == 0
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.host.port}") as channel:
+            stub = pb_grpc.BookingServiceStub(channel)
+            catalogue = catalogue_pb2_grpc.CatalogueServiceStub(channel)
+            found = await catalogue.ListSlots(
+                catalogue_pb2.ListSlotsRequest(office_id="centre", business_code="ID_CARD_RENEWAL")
+            )
+            made = await asyncio.gather(*(book(stub, f"c{i}", found.slots[0].id) for i in range(2)))
+        assert all(answer.booking.id for answer in made)
+        if postgres:
+            assert await backends() == bootstrap.POOL_SIZE
+        await assert_invariants(app)
+    finally:
+        await app.host.stop()
 
 
 async def test_a_past_booking_no_longer_blocks_the_next(
