@@ -15,12 +15,14 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import Event
+from opentelemetry.trace import Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access_log import AccessLog
 from gateway.privacy import redact_query
 from gateway.problems import BodyTooLarge, Problem, send_problem
-from services.runtime import metrics
+from services.runtime import metrics, telemetry
 
 #: Paths answered with no span: the probes' health checks, every few seconds each.
 UNTRACED = frozenset({"/healthz", "/readyz"})
@@ -53,9 +55,8 @@ class RequestTelemetry:
     def __init__(self, app: ASGIApp, access_log: AccessLog | None = None) -> None:
         self.app = app
         self.access_log = access_log
-        # A proxy until the process installs its provider (setup_tracing), then that
-        # provider's tracer; with none, spans that are not recorded.
-        self.tracer = trace.get_tracer("gateway")
+        # The installed provider's tracer (none installed: no spans).
+        self.tracer = telemetry.CurrentTracer("gateway")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,15 +77,22 @@ class RequestTelemetry:
         method = scope["method"] if scope["method"] in METHODS else "other"
         # A made-up method names no span either (as OpenTelemetry's instrumentation).
         named_method = method if method != "other" else "HTTP"
-        span: trace.Span = trace.INVALID_SPAN
+        tracer = self.tracer()
+        begun = None
         token = None
+        span_started = 0
+        ids = [(b"x-request-id", request_id.encode("latin-1"))]
         if scope["path"] not in UNTRACED:
             parent = propagate.extract(carrier)
-            span = self.tracer.start_span(named_method, parent, kind=trace.SpanKind.SERVER)
-            token = otel_context.attach(trace.set_span_in_context(span, parent))
-        ids = [(b"x-request-id", request_id.encode("latin-1"))]
-        if (context := span.get_span_context()).is_valid:
-            ids.append((b"x-trace-id", f"{context.trace_id:032x}".encode()))
+            begun = telemetry.begin(tracer, parent, named_method, trace.SpanKind.SERVER)
+            if begun is not None:
+                # The span is made when the request has ended (decision 140): meanwhile
+                # only its context is current, the parent of the request's calls.
+                span_started = time.time_ns()
+                token = otel_context.attach(
+                    trace.set_span_in_context(trace.NonRecordingSpan(begun[0]), parent)
+                )
+                ids.append((b"x-trace-id", f"{begun[0].trace_id:032x}".encode()))
         status = 500
         answered = False
         failure: Exception | None = None
@@ -108,30 +116,42 @@ class RequestTelemetry:
             raise
         finally:
             template = _template(scope)
-            if token is not None:
+            if begun is not None and token is not None:
                 otel_context.detach(token)
-                if span.is_recording():
-                    # The request's attributes at its end, with its answer's, in one
-                    # call: a client turned away by the admission limit (a crowd's
-                    # first wave, by the thousand) gets the few that say who was
-                    # turned away and why, not the fourteen that describe a request
-                    # served (decision 126).
-                    if scope["state"].get(TURNED_AWAY):
-                        attributes = _turned_away_attributes(scope, request_id)
-                        span.set_status(trace.StatusCode.ERROR, "overloaded")
+                # The request's attributes at its end, with its answer's, in one
+                # dict: a client turned away by the admission limit (a crowd's first
+                # wave, by the thousand) gets the few that say who was turned away
+                # and why, not the fourteen that describe a request served (decision
+                # 126).
+                events: tuple[Event, ...] = ()
+                if scope["state"].get(TURNED_AWAY):
+                    attributes = _turned_away_attributes(scope, request_id)
+                    span_status = _OVERLOADED
+                else:
+                    attributes = _request_attributes(scope, request_id)
+                    if failure is not None:
+                        events = (telemetry.exception_event(failure),)
+                        span_status = Status(StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
                     else:
-                        attributes = _request_attributes(scope, request_id)
-                        if failure is not None:
-                            span.record_exception(failure)
-                            span.set_status(trace.StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
-                        elif status >= 500:
-                            span.set_status(trace.StatusCode.ERROR)
-                    if template is not None:
-                        span.update_name(f"{named_method} {template}")
-                        attributes["http.route"] = template
-                    attributes["http.status_code"] = status
-                    span.set_attributes(attributes)
-                span.end()
+                        span_status = _FAILED if status >= 500 else telemetry.UNSET
+                name = named_method
+                if template is not None:
+                    name = f"{named_method} {template}"
+                    attributes["http.route"] = template
+                attributes["http.status_code"] = status
+                context, parent_context, sampled = begun
+                telemetry.hand_ended(
+                    tracer,
+                    context,
+                    parent_context,
+                    name,
+                    trace.SpanKind.SERVER,
+                    {**sampled, **attributes} if sampled else attributes,
+                    span_started,
+                    time.time_ns(),
+                    span_status,
+                    events,
+                )
             label = template if template is not None else "pages" if status < 400 else "other"
             _timer(label, method).observe(time.perf_counter() - started)
             _counter(label, method, status, metrics.channel_label(named.decode("latin-1"))).inc()
@@ -149,6 +169,9 @@ def _timer(route: str, method: str) -> Any:
 def _counter(route: str, method: str, status: int, channel: str) -> Any:
     return metrics.HTTP_REQUESTS.labels(route, method, str(status), channel)
 
+
+_OVERLOADED = Status(StatusCode.ERROR, "overloaded")
+_FAILED = Status(StatusCode.ERROR)
 
 #: The headers the trace context propagators read (W3C trace context and baggage).
 _CARRIED = frozenset({b"traceparent", b"tracestate", b"baggage"})

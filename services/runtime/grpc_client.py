@@ -3,12 +3,14 @@ the request id and caller of the call being served."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
 import grpc
 from opentelemetry import propagate, trace
+from opentelemetry.trace import Status, StatusCode
 
 from services.runtime import context, telemetry
 from services.runtime.errors import Kind, ProblemError
@@ -46,20 +48,18 @@ class TracedChannel(grpc.aio.Channel):
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._channel = channel
-        # A proxy until the process installs its provider (setup_tracing).
-        self._tracer = trace.get_tracer("mintong.grpc")
 
     def unary_unary(
         self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **kw: Any
     ) -> Any:
         inner = self._channel.unary_unary(method, request_serializer, response_deserializer, **kw)
-        return _Call(inner, method, self._tracer)
+        return _Call(inner, method)
 
     def stream_unary(
         self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **kw: Any
     ) -> Any:
         inner = self._channel.stream_unary(method, request_serializer, response_deserializer, **kw)
-        return _Call(inner, method, self._tracer)
+        return _Call(inner, method)
 
     # The server-streaming kinds are not used (services/runtime/grpc_server.py): as gRPC makes them.
     def unary_stream(self, *args: Any, **kw: Any) -> Any:
@@ -92,12 +92,11 @@ class _Call:
     """One method's calls: the generated stub's attribute, called as grpc.aio's
     multicallable is (and awaited by every caller: the answer, or AioRpcError)."""
 
-    __slots__ = ("_attributes", "_inner", "_method", "_traced", "_tracer")
+    __slots__ = ("_attributes", "_inner", "_method", "_traced")
 
-    def __init__(self, inner: Any, method: str, tracer: trace.Tracer) -> None:
+    def __init__(self, inner: Any, method: str) -> None:
         self._inner = inner
         self._method = method
-        self._tracer = tracer
         self._traced = telemetry.not_health_check(SimpleNamespace(method=method))
         self._attributes = telemetry.rpc_attributes(method)
 
@@ -110,7 +109,46 @@ class _Call:
         sent += [(k, v) for k, v in context.outgoing_metadata() if k not in present]
         if not self._traced:
             return await self._inner(request, metadata=sent, **options)
-        span = self._tracer.start_span(self._method, kind=trace.SpanKind.CLIENT, attributes=self._attributes)
+        parent = trace.get_current_span().get_span_context()
+        tracer = _tracer()
+        if (span_context := telemetry.child_context(tracer, parent)) is None:
+            return await self._invoke_in_span(tracer, request, sent, options)
+        # Within a request's trace (every call of the gateway's routes): the client
+        # span is made when the call has ended (decision 140); meanwhile only its
+        # context exists, carried in the metadata as the span's would be.
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
+        sent += carrier.items()
+        attributes, status = self._attributes, telemetry.UNSET
+        started = time.time_ns()
+        try:
+            return await self._inner(request, metadata=sent, **options)
+        except grpc.aio.AioRpcError as error:
+            attributes = {**attributes, "rpc.grpc.status_code": error.code().value[0]}
+            status = Status(StatusCode.ERROR, f"{error.code().name}: {error.details()}")
+            raise
+        except BaseException as error:  # cancelled, or the request could not be sent
+            status = Status(StatusCode.ERROR, f"{type(error).__name__}: {error}")
+            raise
+        finally:
+            telemetry.hand_ended(
+                tracer,
+                span_context,
+                parent,
+                self._method,
+                trace.SpanKind.CLIENT,
+                attributes,
+                started,
+                time.time_ns(),
+                status,
+            )
+
+    async def _invoke_in_span(
+        self, tracer: trace.Tracer, request: Any, sent: list[tuple[str, str]], options: dict[str, Any]
+    ) -> Any:
+        """A call outside any trace (a root, which the sampler decides), or without
+        the SDK: the span made by the tracer, live while the call runs."""
+        span = tracer.start_span(self._method, kind=trace.SpanKind.CLIENT, attributes=self._attributes)
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(span))
         sent += carrier.items()
@@ -127,6 +165,9 @@ class _Call:
             raise
         finally:
             span.end()
+
+
+_tracer = telemetry.CurrentTracer("mintong.grpc")
 
 
 class LazyStub(Generic[T]):

@@ -50,7 +50,7 @@ def _sql_tracer() -> trace.Tracer:
 _PARENT_KEY = "_mintong_parent"  # the span a statement in a trace runs under
 _STARTED_KEY = "_mintong_started"  # when a statement started (ns)
 _slow_ns = int(telemetry.SLOW_MS_DEFAULT * 1_000_000)
-_UNSET = Status(StatusCode.UNSET)
+_UNSET = telemetry.UNSET
 #: ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` (or the general one), which the SDK's
 #: own spans apply to their attributes; None: no limit (the default).
 _max_length: int | None = None
@@ -92,7 +92,7 @@ def _ended_in_trace(
     the others decide by the trace id, which they share), and decision 63's
     RecordUnsampled records both; so the child takes its parent's flags."""
     tracer = _sql_tracer()
-    if not isinstance(tracer, sdk_trace.Tracer):
+    if (context := telemetry.child_context(tracer, parent)) is None:
         # Another SDK, or none yet: its own way, as a span started in the past.
         span = tracer.start_span(
             _name(engine, statement),
@@ -104,26 +104,16 @@ def _ended_in_trace(
         span.set_status(status)
         span.end(ended)
         return
-    context = SpanContext(
-        parent.trace_id,
-        tracer.id_generator.generate_span_id(),
-        is_remote=False,
-        trace_flags=parent.trace_flags,
-        trace_state=parent.trace_state,
-    )
-    tracer.span_processor.on_end(
-        sdk_trace.ReadableSpan(
-            name=_name(engine, statement),
-            context=context,
-            parent=parent,
-            resource=tracer.resource,
-            attributes=_attributes(engine, statement),
-            kind=SpanKind.CLIENT,
-            status=status,
-            start_time=started,
-            end_time=ended,
-            instrumentation_scope=tracer._instrumentation_scope,
-        )
+    telemetry.hand_ended(
+        tracer,
+        context,
+        parent,
+        _name(engine, statement),
+        SpanKind.CLIENT,
+        _attributes(engine, statement),
+        started,
+        ended,
+        status,
     )
 
 

@@ -25,6 +25,7 @@ import functools
 import json
 import os
 import threading
+import traceback
 from collections.abc import Mapping, MutableMapping, Sequence
 from json.encoder import encode_basestring as _quote
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -41,7 +42,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 SLOW_MS_DEFAULT = 1000.0
 
@@ -299,6 +300,141 @@ class KeepErrorsAndSlow(BatchSpanProcessor):
         ):
             # The parent class exports sampled spans only; its batcher takes any.
             self._batch_processor.emit(span)
+
+
+#: A span's status until told otherwise.
+UNSET = Status(StatusCode.UNSET)
+
+
+class CurrentTracer:
+    """The installed provider's tracer of one name, looked up again only when the
+    provider changes: a tracer got before the process installs its provider
+    (setup_tracing) is a proxy, which :func:`child_context` and :func:`begin` cannot
+    use (they need the SDK's tracer itself)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._provider: trace.TracerProvider | None = None
+        self._tracer: trace.Tracer = trace.NoOpTracer()
+
+    def __call__(self) -> trace.Tracer:
+        provider = trace.get_tracer_provider()
+        if provider is not self._provider:
+            self._provider, self._tracer = provider, provider.get_tracer(self.name)
+        return self._tracer
+
+
+def child_context(tracer: trace.Tracer, parent: SpanContext) -> SpanContext | None:
+    """The context of a child of ``parent`` that will be made only once it has ended
+    (:func:`hand_ended`), or None where the SDK's own span is needed: ``tracer`` is
+    not the SDK's (none installed yet, or another SDK), or there is no parent (a root,
+    which the sampler decides).
+
+    A child of a local span is decided as its parent was by every sampler the SDK
+    configures from ``OTEL_TRACES_SAMPLER`` (the parent-based ones follow it; the
+    others decide by the trace id, which they share), and :class:`RecordUnsampled`
+    records both: so the child takes its parent's flags and state without asking the
+    sampler (decisions 104, 140)."""
+    if not parent.is_valid or not isinstance(tracer, Tracer):
+        return None
+    return SpanContext(
+        parent.trace_id,
+        tracer.id_generator.generate_span_id(),
+        is_remote=False,
+        trace_flags=parent.trace_flags,
+        trace_state=parent.trace_state,
+    )
+
+
+def begin(
+    tracer: trace.Tracer, context: otel_context.Context, name: str, kind: SpanKind
+) -> tuple[SpanContext, SpanContext | None, Mapping[str, Any]] | None:
+    """What the SDK's ``start_span`` decides for a span under ``context`` (the
+    caller's, extracted; or none), for a span that will be made only once it has
+    ended (:func:`hand_ended`, decision 140): its context (a new trace for a root; the
+    sampler asked, as for the SDK's span), its parent's context (None: a root) and
+    the sampler's attributes. None where no span is recorded: tracing off (no SDK
+    installed), or a sampler that drops the trace (:class:`RecordUnsampled` never
+    does)."""
+    if not isinstance(tracer, Tracer):
+        return None
+    parent: SpanContext | None = trace.get_current_span(context).get_span_context()
+    if parent is not None and parent.is_valid:
+        trace_id, random_id = parent.trace_id, parent.trace_flags.random_trace_id
+    else:
+        parent, trace_id = None, tracer.id_generator.generate_trace_id()
+        random_id = tracer.id_generator.is_trace_id_random()
+    decided = tracer.sampler.should_sample(context, trace_id, name, kind)
+    if not decided.decision.is_recording():
+        return None
+    flags = TraceFlags.SAMPLED if decided.decision.is_sampled() else TraceFlags.DEFAULT
+    if random_id:
+        flags |= TraceFlags.RANDOM_TRACE_ID
+    span_id = tracer.id_generator.generate_span_id()
+    own = SpanContext(
+        trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags), trace_state=decided.trace_state
+    )
+    return own, parent, decided.attributes or {}
+
+
+def exception_event(exception: BaseException) -> Event:
+    """The event the SDK's ``record_exception`` adds to a span, for a span made at its end."""
+    module, qualname = type(exception).__module__, type(exception).__qualname__
+    return Event(
+        "exception",
+        {
+            "exception.type": f"{module}.{qualname}" if module and module != "builtins" else qualname,
+            "exception.message": str(exception),
+            "exception.stacktrace": "".join(traceback.format_exception(exception)),
+            "exception.escaped": "False",
+        },
+    )
+
+
+def hand_ended(
+    tracer: trace.Tracer,
+    context: SpanContext,
+    parent: SpanContext | None,
+    name: str,
+    kind: SpanKind,
+    attributes: Mapping[str, Any],
+    started: int,
+    ended: int,
+    status: Status = UNSET,
+    events: Sequence[Event] = (),
+) -> None:
+    """The span ``context`` (from :func:`child_context` or :func:`begin` with
+    ``tracer``), made now that it has ended and handed to the span processors, as the
+    SDK's ``end()`` hands its own: the same trace, parent, ids, name, kind, attributes
+    (never changed afterwards: shared ones may be given), events, times and status,
+    without the SDK's live span, its locks, its bounded attributes checked one by one
+    and its copy at the end. The processors' ``on_start`` is not called (ours and the
+    SDK's batch and simple processors do nothing there)."""
+    assert isinstance(tracer, Tracer)
+    if (limit := _attribute_length_limit()) is not None:
+        attributes = {k: v[:limit] if isinstance(v, str) else v for k, v in attributes.items()}
+    tracer.span_processor.on_end(
+        ReadableSpan(
+            name=name,
+            context=context,
+            parent=parent,
+            resource=tracer.resource,
+            attributes=attributes,
+            events=events,
+            kind=kind,
+            status=status,
+            start_time=started,
+            end_time=ended,
+            instrumentation_scope=tracer._instrumentation_scope,
+        )
+    )
+
+
+@functools.cache
+def _attribute_length_limit() -> int | None:
+    """``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` (or the general one), which the SDK's
+    own spans apply to their string attributes; None: no limit (the default)."""
+    return SpanLimits().max_span_attribute_length
 
 
 def slow_ms_from_env() -> float:

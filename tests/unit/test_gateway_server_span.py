@@ -2,7 +2,8 @@
 the caller's trace continued, named after the route template, the HTTP attributes
 the trace files and traceview read (the query's values redacted), an error for a
 5xx or an exception, the request and trace ids in every answer, and no span for
-the probes' health checks."""
+the probes' health checks. The span is made when the request has ended (decision
+140): the sampler asked at its start all the same, its context current meanwhile."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import REGISTRY
 
 from gateway.middleware import AdmissionLimit, RequestTelemetry
+from services.runtime.telemetry import KeepErrorsAndSlow, RecordUnsampled
 
 LABELS = ("route", "method", "status", "channel")
 
@@ -157,3 +161,52 @@ async def test_a_request_turned_away_is_traced_and_counted(spans: InMemorySpanEx
     }
     after = REGISTRY.get_sample_value("mintong_http_requests_total", dict(zip(LABELS, counted, strict=True)))
     assert (after or 0) - (before or 0) == 1
+
+
+async def test_a_request_without_a_callers_trace_begins_one(spans: InMemorySpanExporter) -> None:
+    # The span is made at the request's end (decision 140): a root when the caller
+    # sent no trace context, its trace id the answer's, the exception as the SDK's
+    # record_exception writes it.
+    transport = httpx.ASGITransport(app=app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        answer = await http.get("/v1/things/t2")
+        failed = await http.get("/v1/broken")
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    server, error = finished["GET /v1/things/{thing_id}"], finished["GET /v1/broken"]
+    assert server.parent is None and server.context.trace_flags.sampled
+    assert answer.headers["x-trace-id"] == f"{server.context.trace_id:032x}"
+    assert failed.status_code == 500 and error.context.trace_id != server.context.trace_id
+    assert (
+        finished["inside"].parent is not None and finished["inside"].parent.span_id == server.context.span_id
+    )
+    assert server.start_time is not None and server.end_time is not None
+    assert server.start_time <= finished["inside"].start_time <= server.end_time  # type: ignore[operator]
+    assert server.resource is trace.get_tracer_provider().resource  # type: ignore[attr-defined]
+    assert (server.instrumentation_scope.name if server.instrumentation_scope else None) == "gateway"
+    assert error.status.description == "RuntimeError: out of order"
+    (event,) = error.events
+    attributes = dict(event.attributes or {})
+    assert attributes["exception.type"] == "RuntimeError"
+    assert attributes["exception.message"] == "out of order"
+    assert "RuntimeError: out of order" in str(attributes["exception.stacktrace"])
+    assert attributes["exception.escaped"] == "False"
+
+
+async def test_an_unsampled_request_is_exported_only_when_it_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sampler is still asked for the server span (telemetry.begin): a trace it
+    # leaves out is recorded, its ids in the answers, and a failed request's span is
+    # exported all the same (decision 63).
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=RecordUnsampled(ParentBased(ALWAYS_OFF)))
+    provider.add_span_processor(KeepErrorsAndSlow(exporter, 60_000))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    transport = httpx.ASGITransport(app=app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        answer = await http.get("/v1/things/t3")
+        failed = await http.get("/v1/broken")
+    provider.force_flush()
+    (exported,) = exporter.get_finished_spans()
+    assert exported.name == "GET /v1/broken" and exported.status.status_code is StatusCode.ERROR
+    assert not exported.context.trace_flags.sampled
+    assert failed.status_code == 500
+    assert len(answer.headers["x-trace-id"]) == 32  # its ids are real, its span not exported

@@ -5,7 +5,8 @@ instrumentation gave it, the status code of a refusal without an error, a failur
 in error with its exception, the span current while the handler runs, and no span
 for a health check. And its client span, made by the services' channel
 (services/runtime/grpc_client.py TracedChannel, decision 106): the parent of the
-server's, the request id and caller carried, in error for any code but OK."""
+server's, the request id and caller carried, in error for any code but OK; within
+a trace made when the call has ended, with its parent's flags (decision 140)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind, StatusCode
 
 from services.runtime import context
 from services.runtime.errors import Kind, ProblemError
 from services.runtime.grpc_client import insecure_channel
 from services.runtime.grpc_server import start_server
+from services.runtime.telemetry import KeepErrorsAndSlow, RecordUnsampled
 
 TRACE_ID = "0123456789abcdef0123456789abcdef"
 PARENT = f"00-{TRACE_ID}-0123456789abcdef-01"
@@ -149,3 +153,46 @@ async def test_reflection_lists_the_services() -> None:
         await server.stop(None)
     names = {s.name for s in answers[0].list_services_response.service}
     assert {"t.v1.Things", "grpc.health.v1.Health"} <= names
+
+
+async def test_a_call_outside_any_trace_is_a_root_client_span(spans: InMemorySpanExporter) -> None:
+    # Outside a trace (a background loop's call) the sampler decides a new trace: the
+    # SDK's own span; inside one the span is made when the call has ended (decision 140).
+    server, port, _ = await start_server(_register, ["t.v1.Things"])
+    try:
+        async with insecure_channel(f"127.0.0.1:{port}") as channel:
+            await channel.unary_unary("/t.v1.Things/Ok")(b"alone ")
+    finally:
+        await server.stop(None)
+    finished = spans.get_finished_spans()
+    (client,) = [s for s in finished if s.kind is SpanKind.CLIENT]
+    (server_span,) = [s for s in finished if s.kind is SpanKind.SERVER]
+    assert client.parent is None and client.name == "/t.v1.Things/Ok"
+    assert server_span.parent is not None and server_span.parent.span_id == client.context.span_id
+
+
+async def test_a_client_span_follows_its_unsampled_parent_and_is_exported_when_it_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Made at its end, the client span takes its parent's flags without the sampler:
+    # in a trace the sampler left out it is recorded, and exported only in error.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=RecordUnsampled(ParentBased(ALWAYS_OFF)))
+    provider.add_span_processor(KeepErrorsAndSlow(exporter, 60_000))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    server, port, _ = await start_server(_register, ["t.v1.Things"])
+    try:
+        async with insecure_channel(f"127.0.0.1:{port}") as channel:
+            with provider.get_tracer("test").start_as_current_span("request") as request:
+                await channel.unary_unary("/t.v1.Things/Ok")(b"quiet ")
+                with pytest.raises(grpc.aio.AioRpcError):
+                    await channel.unary_unary("/t.v1.Things/Refused")(b"", timeout=5)
+    finally:
+        await server.stop(None)
+    provider.force_flush()
+    (refused,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert refused.name == "/t.v1.Things/Refused" and refused.status.status_code is StatusCode.ERROR
+    assert refused.context.trace_id == request.get_span_context().trace_id
+    assert refused.parent is not None and refused.parent.span_id == request.get_span_context().span_id
+    assert not refused.context.trace_flags.sampled
+    assert (refused.instrumentation_scope.name if refused.instrumentation_scope else None) == "mintong.grpc"
