@@ -437,11 +437,12 @@ class SqlHallRepository:
         outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT
         return self._postgres and outside
 
-    def _announce(self, office_id: str, counter: int, change: str, now: dt.datetime) -> dict[str, Any]:
+    def _announce(self, office_id: str, counter: int, change: str) -> dict[str, Any]:
         """The parameters of _announced: the event's fields but the ticket's city and
-        code, and the outbox row's own (its id, the trace context to carry on)."""
+        code (occurred now, as SqlUnitOfWork.write dates the events it writes), and
+        the outbox row's own (its id, the trace context to carry on)."""
         assert self.writes_alone, "only a statement that commits by itself writes its own event"
-        head = event_mapper.queue_changed(office_id, counter, change, now)
+        head = event_mapper.queue_changed(office_id, counter, change, dt.datetime.now(dt.UTC))
         [(row_id, subject, event_type, payload, headers, created_at)] = outbox.outbox_records([head])
         self.announced = True
         return {
@@ -519,7 +520,7 @@ class SqlHallRepository:
         params = {**_row(ticket), "coming_up_sent": coming_up_sent}
         del params["number"]
         if announce:
-            params |= self._announce(ticket.office_id, 0, announce, ticket.issued_at)
+            params |= self._announce(ticket.office_id, 0, announce)
         number = (await self.conn.execute(_ADD_NUMBERED[bool(announce)], params)).scalar_one()
         return dataclasses.replace(ticket, number=int(number))
 
@@ -640,7 +641,7 @@ class SqlHallRepository:
             "p_now": now,
         }
         if announce:
-            params |= self._announce(office_id, counter, status.value, now)
+            params |= self._announce(office_id, counter, status.value)
         row = (
             await self.conn.execute(_FINISH_AT_COUNTER_ANNOUNCED if announce else _FINISH_AT_COUNTER, params)
         ).first()
