@@ -730,9 +730,12 @@ async def _phases(
     walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(walk_in.latencies))
     walk_in.load = os.getloadavg()[0]
     burst_called: list[str] = []
+    bursts_from = time.time()
     (b_walk_in, b_call, b_served), before = await phase(
         "bursts", bursts(clerks, args.rounds, args.pause, burst_called)
     )
+    # The bursts' window too: hall_traces.py cuts any window's requests the same way.
+    print(f"  bursts window (epoch s): {bursts_from:.3f} {time.time():.3f}", flush=True)
     # A round is a walk-in, a call and a served per clerk: CPU per round's trio.
     b_walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(b_call.latencies))
     b_walk_in.load = b_call.load = b_served.load = os.getloadavg()[0]

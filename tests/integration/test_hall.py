@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mintong.booking.v1 import bookings_pb2 as bpb
 from mintong.booking.v1 import bookings_pb2_grpc as bpb_grpc
@@ -320,6 +320,56 @@ async def test_many_clerks_number_and_call_at_once_without_duplicates(booking: A
             )
         ).scalar_one()
     assert served == 40
+
+
+async def test_walk_ins_and_served_tickets_tell_the_boards_with_their_codes(booking: Any, stubs: Any) -> None:
+    """A walk-in and a served ticket each leave one QueueChanged in the outbox, as
+    the proto reads it: the change, the office, its city, the counter and the
+    ticket's code, a number past 999 included (on PostgreSQL the statement that
+    makes the change writes it, its city and code filled in by SQL, and commits by
+    itself: decision 150), and the relay is woken up for it."""
+    _, _, staff, _ = stubs
+    woken: list[int] = []
+    booking.uow.on_commit = lambda: woken.append(1)
+
+    async def walk_in() -> Any:
+        request = pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL")
+        return (await staff.CheckIn(request, metadata=clerk())).ticket
+
+    first = await walk_in()
+    async with booking.db.write() as conn:  # the office's day at 998 tickets
+        await conn.execute(update(orm.hall_sequences).values(last_number=998))
+    codes = [first.code, (await walk_in()).code, (await walk_in()).code]
+    assert codes == ["A001", "A999", "A1000"]
+    assert len(woken) == 3
+    called = await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=3), metadata=clerk())
+    assert called.ticket.code == "A001"
+    served = await staff.MarkServed(pb.MarkServedRequest(office_id="centre", counter=3), metadata=clerk())
+    assert served.ticket.status == pb.TICKET_STATUS_SERVED and len(woken) == 5
+    # Served again: nothing called there, so nothing changed and nothing told.
+    again = staff.MarkServed(pb.MarkServedRequest(office_id="centre", counter=3), metadata=clerk())
+    assert (await refused(again))[1] == "no_ticket_called"
+    async with booking.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(orm.outbox.c.payload)
+                .where(orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged")
+                .order_by(orm.outbox.c.seq)
+            )
+        ).all()
+    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    assert [(e.change, e.ticket_code, e.counter) for e in told] == [
+        ("issued", "A001", 0),
+        ("issued", "A999", 0),
+        ("issued", "A1000", 0),
+        ("called", "A001", 3),
+        ("served", "A001", 3),
+    ]
+    assert {(e.office_id, e.city_code) for e in told} == {("centre", "testcity")}
+    assert all(e.occurred_at.seconds > 0 for e in told)
+    # Nothing but the event's fields (a field written twice would read as its last).
+    for row, event in zip(rows, told, strict=True):
+        assert len(row.payload) == event.ByteSize()
 
 
 async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: Any, clock: Any) -> None:

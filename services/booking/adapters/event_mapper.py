@@ -213,12 +213,18 @@ def to_proto(event: events.Event, occurred_at: dt.datetime) -> Message:
                 ahead=event.ahead,
             )
         case events.QueueChanged(ticket=t):
-            return events_pb2.QueueChanged(
-                occurred_at=ts,
-                office_id=t.office_id,
-                city_code=t.city_code,
-                ticket_code=t.code,
-                counter=t.counter or 0,
-                change=event.change,
-            )
+            message = queue_changed(t.office_id, t.counter or 0, event.change, occurred_at)
+            message.city_code, message.ticket_code = t.city_code, t.code
+            return message
     raise TypeError(f"no proto for {event!r}")
+
+
+def queue_changed(
+    office_id: str, counter: int, change: str, occurred_at: dt.datetime
+) -> events_pb2.QueueChanged:
+    """A ``QueueChanged`` without the ticket's city and code: what a hall statement
+    that writes its own outbox row completes with them, from the row it changed
+    (hall_repository's ``_ANNOUNCED``, decision 150)."""
+    return events_pb2.QueueChanged(
+        occurred_at=timestamp_to_proto(occurred_at), office_id=office_id, counter=counter, change=change
+    )

@@ -23,8 +23,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
     Float,
     Integer,
+    LargeBinary,
     Row,
     Text,
     TextClause,
@@ -45,13 +47,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.booking.adapters import orm
+from mintong.booking.v1 import events_pb2
+from services.booking.adapters import event_mapper, orm
 from services.booking.adapters.bookings_repository import _booking, _Prefixed
 from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
 from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged
-from services.runtime.db import as_utc, dialect_insert, insert_built_once
+from services.runtime import outbox
+from services.runtime.db import AUTOCOMMIT, as_utc, dialect_insert, insert_built_once
 
 t, seqs, b = orm.hall_tickets, orm.hall_sequences, orm.bookings
 
@@ -116,25 +120,80 @@ _HALL_OFFICE_PG = _HALL_OFFICE.add_columns(_VERSION.label("office_version"))
 _OFFICE_AND_BOOKING_PG = _OFFICE_AND_BOOKING.add_columns(_VERSION.label("office_version"))
 
 
-def _add_numbered() -> TextClause:
+def _proto_text(field: str, value: str) -> str:
+    """PostgreSQL: the text expression ``value`` encoded as QueueChanged's string
+    ``field`` (its tag, its length as a varint of one or two bytes, its UTF-8 bytes).
+    Protobuf reads messages written one after the other as one message with the
+    fields of both, so a payload encoded in Python without a ticket's city and code
+    (event_mapper.queue_changed) followed by these two is the whole event."""
+    number = events_pb2.QueueChanged.DESCRIPTOR.fields_by_name[field].number
+    data = f"convert_to({value}, 'UTF8')"
+    size = f"octet_length({data})"
+    return (
+        f"decode('{number << 3 | 2:02x}', 'hex') || CASE WHEN {size} < 128 "
+        f"THEN set_byte(decode('00', 'hex'), 0, {size}) "
+        f"ELSE set_byte(set_byte(decode('0000', 'hex'), 0, {size} % 128 + 128), 1, {size} / 128) END "
+        f"|| {data}"
+    )
+
+
+def _code(row: str) -> str:
+    """PostgreSQL: ``Ticket.code`` of the ticket ``row`` (``A012``: the prefix and the
+    number in three digits or more; a test holds the two equal)."""
+    number = f"CAST({row}.number AS text)"
+    return f"{row}.prefix || CASE WHEN {row}.number < 1000 THEN lpad({number}, 3, '0') ELSE {number} END"
+
+
+def _announced(row: str) -> str:
+    """PostgreSQL: the outbox's row of the ``QueueChanged`` of the ticket ``row`` (a
+    CTE of the statement that changes it): ``:o_head`` (event_mapper.queue_changed)
+    completed with the ticket's city and code, so the change and its event are
+    written, and committed, by one statement (decision 150)."""
+    payload = (
+        f"CAST(:o_head AS bytea) || {_proto_text('city_code', f'{row}.city_code')} "
+        f"|| {_proto_text('ticket_code', _code(row))}"
+    )
+    return (
+        f"INSERT INTO {orm.outbox.name} (id, subject, event_type, payload, headers, created_at) "
+        f"SELECT :o_id, :o_subject, :o_event_type, {payload}, :o_headers, "
+        f"CAST(:o_created_at AS timestamptz) FROM {row}"
+    )
+
+
+_ANNOUNCED_PARAMS = (
+    bindparam("o_head", type_=LargeBinary),
+    bindparam("o_created_at", type_=DateTime(timezone=True)),
+)
+
+
+def _add_numbered(announced: bool) -> TextClause:
     """PostgreSQL: the office's next number for the day and prefix (an upsert of its
     sequence row, which stays locked to the commit) and the ticket's INSERT with it,
-    in one statement; the unique (office, day, prefix, number) stays the second guard."""
+    in one statement; the unique (office, day, prefix, number) stays the second guard.
+    ``announced``: with the ticket's ``QueueChanged`` (_announced)."""
     columns = [c for c in t.c if c.name != "seq"]
     values = ["(SELECT last_number FROM numbered)" if c.name == "number" else f":{c.name}" for c in columns]
-    statement = text(
+    numbered = (
         f"WITH numbered AS ("
         f"INSERT INTO {seqs.name} (office_id, day, prefix, last_number) "
         f"VALUES (:office_id, :day, :prefix, 1) "
         f"ON CONFLICT (office_id, day, prefix) DO UPDATE SET last_number = {seqs.name}.last_number + 1 "
         f"RETURNING last_number"
-        f") INSERT INTO {t.name} ({', '.join(c.name for c in columns)}) SELECT {', '.join(values)} "
-        f"RETURNING number"
+        f")"
     )
-    return statement.bindparams(*(bindparam(c.name, type_=c.type) for c in columns if c.name != "number"))
+    names = ", ".join(c.name for c in columns)
+    insert = f"INSERT INTO {t.name} ({names}) SELECT {', '.join(values)} RETURNING"
+    params = [bindparam(c.name, type_=c.type) for c in columns if c.name != "number"]
+    if not announced:
+        return text(f"{numbered} {insert} number").bindparams(*params)
+    statement = (
+        f"{numbered}, ticket AS ({insert} number, city_code, prefix), "
+        f"announced AS ({_announced('ticket')}) SELECT number FROM ticket"
+    )
+    return text(statement).bindparams(*params, *_ANNOUNCED_PARAMS)
 
 
-_ADD_NUMBERED = _add_numbered()
+_ADD_NUMBERED = {False: _add_numbered(False), True: _add_numbered(True)}
 
 
 def _call_next(postgres: bool) -> Any:
@@ -197,6 +256,16 @@ _FINISH_AT_COUNTER = (
     )
     .values(status=bindparam("p_to_status"), finished_at=bindparam("p_now"))
     .returning(*t.c)
+)
+# PostgreSQL: _FINISH_AT_COUNTER with the ticket's QueueChanged (_announced), one statement.
+_FINISH_AT_COUNTER_ANNOUNCED = (
+    text(
+        f"WITH done AS (UPDATE {t.name} SET status = :p_to_status, finished_at = :p_now "
+        f"WHERE office_id = :p_office_id AND counter = :p_at_counter AND status = '{_CALLED}' "
+        f"RETURNING *), announced AS ({_announced('done')}) SELECT * FROM done"
+    )
+    .bindparams(bindparam("p_now", type_=t.c.finished_at.type), *_ANNOUNCED_PARAMS)
+    .columns(*t.c)
 )
 _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
 
@@ -356,6 +425,34 @@ class SqlHallRepository:
         #: (office id, version) of the office known_office gave from memory, until
         #: a statement has checked it.
         self._assumed: tuple[str, str] | None = None
+        #: A statement of this repository wrote an outbox row (the relay's wake-up).
+        self.announced = False
+
+    @property
+    def writes_alone(self) -> bool:
+        """A statement here commits by itself: PostgreSQL outside a transaction (the
+        read of ``read_then_write``), where a change and its ``QueueChanged`` are
+        written by one statement (``announce``)."""
+        sync = self.conn.sync_connection
+        outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT
+        return self._postgres and outside
+
+    def _announce(self, office_id: str, counter: int, change: str) -> dict[str, Any]:
+        """The parameters of _announced: the event's fields but the ticket's city and
+        code (occurred now, as SqlUnitOfWork.write dates the events it writes), and
+        the outbox row's own (its id, the trace context to carry on)."""
+        assert self.writes_alone, "only a statement that commits by itself writes its own event"
+        head = event_mapper.queue_changed(office_id, counter, change, dt.datetime.now(dt.UTC))
+        [(row_id, subject, event_type, payload, headers, created_at)] = outbox.outbox_records([head])
+        self.announced = True
+        return {
+            "o_id": row_id,
+            "o_subject": subject,
+            "o_event_type": event_type,
+            "o_head": payload,
+            "o_headers": headers,
+            "o_created_at": created_at,
+        }
 
     async def hall_office(self, office_id: str) -> HallOffice | None:
         if self._offices is None:
@@ -406,11 +503,15 @@ class SqlHallRepository:
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
         await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
-    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
+    async def add_numbered_ticket(
+        self, ticket: Ticket, *, coming_up_sent: bool = False, announce: str = ""
+    ) -> Ticket:
         """Number the ticket (the next of its office, day and prefix) and insert it:
         on PostgreSQL one statement (_ADD_NUMBERED: one round trip, not two, and
         its text compiled once, where the upsert's ON CONFLICT was compiled at every
-        call: SQLAlchemy does not cache it); on SQLite the two statements."""
+        call: SQLAlchemy does not cache it); on SQLite the two statements.
+        ``announce`` (only where :attr:`writes_alone`): with its ``QueueChanged`` of
+        that change, in the same statement."""
         if not self._postgres:
             number = await self.next_number(ticket.office_id, ticket.day, ticket.prefix)
             numbered = dataclasses.replace(ticket, number=number)
@@ -418,7 +519,9 @@ class SqlHallRepository:
             return numbered
         params = {**_row(ticket), "coming_up_sent": coming_up_sent}
         del params["number"]
-        number = (await self.conn.execute(_ADD_NUMBERED, params)).scalar_one()
+        if announce:
+            params |= self._announce(ticket.office_id, 0, announce)
+        number = (await self.conn.execute(_ADD_NUMBERED[bool(announce)], params)).scalar_one()
         return dataclasses.replace(ticket, number=int(number))
 
     async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
@@ -526,17 +629,22 @@ class SqlHallRepository:
         return None if row is None else _ticket(row)
 
     async def finish_at_counter(
-        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime, *, announce: bool = False
     ) -> Ticket | None:
         """End the ticket called to the counter in one UPDATE (no read before it);
-        None when the counter has none called."""
+        None when the counter has none called. ``announce`` (only where
+        :attr:`writes_alone`): with its ``QueueChanged``, in the same statement."""
         params = {
             "p_office_id": office_id,
             "p_at_counter": counter,
             "p_to_status": status.value,
             "p_now": now,
         }
-        row = (await self.conn.execute(_FINISH_AT_COUNTER, params)).first()
+        if announce:
+            params |= self._announce(office_id, counter, status.value)
+        row = (
+            await self.conn.execute(_FINISH_AT_COUNTER_ANNOUNCED if announce else _FINISH_AT_COUNTER, params)
+        ).first()
         return None if row is None else _ticket(row)
 
     async def queue_today(

@@ -76,12 +76,13 @@ class SqlUnitOfWork:
     @contextlib.asynccontextmanager
     async def read(self, *, snapshot: bool = True) -> AsyncIterator[SqlTransaction]:
         """``snapshot``: see Database.read. A statement that wrote by itself outside a
-        transaction (SqlBookingRepository.book_at_once) recorded its outbox rows
-        with its change: the relay is woken up here, as after a commit."""
+        transaction (SqlBookingRepository.book_at_once, the hall's ``announce``)
+        recorded its outbox rows with its change: the relay is woken up here, as
+        after a commit."""
         async with self.db.read(snapshot=snapshot) as conn:
             tx = SqlTransaction(conn, self.cipher, self.offices)
             yield tx
-        if tx.touched_slots:
+        if tx.touched_slots or tx.hall.announced:
             self.on_commit()
 
     @contextlib.asynccontextmanager

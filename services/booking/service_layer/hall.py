@@ -121,32 +121,26 @@ async def _issue(
     tx: Transaction,
     office: HallOffice,
     ticket: Ticket,
-    booking: Booking | None,
+    booking: Booking,
     place: Place,
     category: str | None,
 ) -> Issued:
-    """Issue a ticket, its place and its business's category read (where it will
-    stand is read before it is numbered: on PostgreSQL the sequence row is locked
-    from the numbering to the commit, and every other check-in of the office and
-    prefix waits for it; so nothing but the insert and the outbox happens under that
-    lock): one statement, its number and the insert, before the outbox. A walk-in's
-    business the office does not handle is not found; a booking's is issued under
-    the default prefix (it was booked there)."""
-    if category is None and booking is None:
-        raise NotFound("business", ticket.business_code, field="business")
+    """Issue a booking's ticket, its place and its business's category read (where
+    it will stand is read before it is numbered: on PostgreSQL the sequence row is
+    locked from the numbering to the commit, and every other check-in of the office
+    and prefix waits for it; so nothing but the insert and the outbox happens under
+    that lock): one statement, its number and the insert, before the outbox. A
+    business the office does not handle is issued under the default prefix (it was
+    booked there)."""
     rules = office.rules
     ticket = dataclasses.replace(ticket, prefix=rules.prefix_for(category or ""))
     # Already near the front: the issued message says so; no "coming up" later.
-    told = booking is not None and place.ahead <= rules.coming_up_ahead
+    told = place.ahead <= rules.coming_up_ahead
     ticket = await tx.hall.add_numbered_ticket(ticket, coming_up_sent=told)
     standing = _at(ticket, place)
     tx.emit(events.QueueChanged(ticket, "issued"))
-    if booking is not None:
-        tx.emit(
-            events.TicketIssued(
-                ticket, booking.snapshot, standing.ahead, int(standing.wait.total_seconds() // 60)
-            )
-        )
+    minutes = int(standing.wait.total_seconds() // 60)
+    tx.emit(events.TicketIssued(ticket, booking.snapshot, standing.ahead, minutes))
     return Issued(ticket, standing.ahead, standing.wait)
 
 
@@ -223,11 +217,18 @@ async def walk_in(
     priority_group: str = "",
     issued_by: str = "",
 ) -> Issued:
-    """A ticket without a booking, where the office takes walk-ins."""
+    """A ticket without a booking, where the office takes walk-ins: where it will
+    stand and its business's category read, then its number, the ticket and its
+    ``QueueChanged`` written by one statement that commits by itself where the
+    database allows (PostgreSQL): the office's sequence row is then locked for that
+    statement alone. In a transaction it stayed locked through the outbox's round
+    trip and the COMMIT's, each after a turn of booking's event loop, and a burst of
+    walk-ins queued on it (decision 150). On SQLite, a transaction of its own."""
     now = clock()
 
     async def issue(known: bool) -> Issued:
-        async with uow.write() as tx:
+        async with uow.read_then_write() as stages:
+            tx = await stages.read()
             office = await _office(tx, office_id, known=known)
             try:
                 check_walk_in(office, now)
@@ -236,7 +237,17 @@ async def walk_in(
                 if known:  # refused on the office as kept: decided again on it read now
                     raise OfficeChanged(office_id) from None
                 raise
-            return await _issue(tx, office, ticket, None, *await tx.hall.new_ticket_place(ticket))
+            place, category = await tx.hall.new_ticket_place(ticket)
+            if category is None:
+                raise NotFound("business", ticket.business_code, field="business")
+            ticket = dataclasses.replace(ticket, prefix=office.rules.prefix_for(category))
+            if tx.hall.writes_alone:
+                ticket = await tx.hall.add_numbered_ticket(ticket, announce="issued")
+            else:
+                tx = await stages.write()
+                ticket = await tx.hall.add_numbered_ticket(ticket)
+                tx.emit(events.QueueChanged(ticket, "issued"))
+            return Issued(ticket, place.ahead, place.wait())
 
     return await _office_anew_if_changed(issue)
 
@@ -315,16 +326,25 @@ async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) ->
 
 async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *, served: bool) -> Ticket:
     """The counter's ticket was served, or its citizen did not come: one UPDATE of the
-    ticket called there (of two concurrent ends, one finds it, the other none)."""
+    ticket called there (of two concurrent ends, one finds it, the other none).
+    Served, where the database allows (PostgreSQL), that UPDATE writes its
+    ``QueueChanged`` too and commits by itself (decision 150); a no-show also
+    changes the booking and the audit chain, in a transaction."""
     now = clock()
-    async with uow.write() as tx:
-        status = TicketStatus.SERVED if served else TicketStatus.NO_SHOW
-        done = await tx.hall.finish_at_counter(office_id, counter, status, now)
+    status = TicketStatus.SERVED if served else TicketStatus.NO_SHOW
+    async with uow.read_then_write() as stages:
+        tx = await stages.read()
+        if served and tx.hall.writes_alone:
+            done = await tx.hall.finish_at_counter(office_id, counter, status, now, announce=True)
+        else:
+            tx = await stages.write()
+            done = await tx.hall.finish_at_counter(office_id, counter, status, now)
+            if done is not None:
+                if not served:
+                    await _booking_no_show(tx, done, now)
+                tx.emit(events.QueueChanged(done, done.status.value))
         if done is None:
             raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
-        if not served:
-            await _booking_no_show(tx, done, now)
-        tx.emit(events.QueueChanged(done, done.status.value))
         return done
 
 

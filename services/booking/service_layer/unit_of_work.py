@@ -281,9 +281,19 @@ class HallRepository(Protocol):
         read now (:meth:`hall_office`) where it is not known or cannot be checked."""
         ...
 
-    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
+    @property
+    def writes_alone(self) -> bool:
+        """A statement here commits by itself (PostgreSQL, the read of
+        ``read_then_write``): a change may then be made with its ``QueueChanged``
+        (``announce``) in one statement, all of it or nothing."""
+        ...
+
+    async def add_numbered_ticket(
+        self, ticket: Ticket, *, coming_up_sent: bool = False, announce: str = ""
+    ) -> Ticket:
         """Insert the ticket with the next number of its prefix at its office on its
-        day (atomic); the ticket with its number."""
+        day (atomic); the ticket with its number. ``announce`` (only where
+        :attr:`writes_alone`): with the ``QueueChanged`` of that change."""
         ...
 
     async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
@@ -314,9 +324,10 @@ class HallRepository(Protocol):
         ...
 
     async def finish_at_counter(
-        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime, *, announce: bool = False
     ) -> Ticket | None:
-        """End the ticket called to the counter; None when it has none called."""
+        """End the ticket called to the counter; None when it has none called.
+        ``announce`` (only where :attr:`writes_alone`): with its ``QueueChanged``."""
         ...
 
     async def queue_today(
