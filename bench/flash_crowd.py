@@ -953,6 +953,11 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
         if args.keep_log:
             args.keep_log.mkdir(parents=True, exist_ok=True)
             shutil.copy(platform_.log, args.keep_log / f"{database}-platform.log")
+            # The trace files too: when each request of the first wave was read, sent to
+            # booking and answered (bench/hall_traces.py and traceview read them).
+            traces = Path(harness.launcher_env(platform_)["MINTONG_DATA_DIR"]) / "traces"
+            if traces.is_dir():
+                shutil.copytree(traces, args.keep_log / f"{database}-traces", dirs_exist_ok=True)
     return Result(database, len(people), args.slots * args.capacity, crowd, raws, found, signed_in, profile)
 
 
@@ -1233,7 +1238,9 @@ async def main() -> int:
         metavar="DIR",
         help="write every answer (citizen, status, code, latency, seconds after the release) to DIR",
     )
-    parser.add_argument("--keep-log", type=Path, metavar="DIR", help="keep the platform's log in DIR")
+    parser.add_argument(
+        "--keep-log", type=Path, metavar="DIR", help="keep the platform's log and trace files in DIR"
+    )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
     args = parser.parse_args()
     harness.PORT_RANGE = args.ports
