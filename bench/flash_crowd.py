@@ -167,12 +167,36 @@ class Crowd:
     #: the release's first two seconds (while it connects and sends the first wave, it
     #: reads the answers late: their latency is partly its own) and after.
     stalled: tuple[float, float] = (float("nan"), float("nan"))
+    #: Each connection the crowd opened: seconds after the release it was asked for,
+    #: and how long the TCP connect took (what the first wave's answers wait for before
+    #: the gateway has even read them; a SYN dropped at a full queue is retried after 1 s).
+    connects: list[tuple[float, float]] = field(default_factory=list)
+    #: The kernel's TCP counters that a crowd at the door moves (ListenOverflows,
+    #: ListenDrops, SYN cookies, retransmits), over the release. The machine's, not the
+    #: gateway's alone: other work's connections count too.
+    tcp: dict[str, int] = field(default_factory=dict)
 
     @property
     def first_booking_at(self) -> float | None:
         """Release to the answer of the first booking made (how long the crowd's
         arrival holds the first places back)."""
         return min((a.done_at for a in self.made), default=None)
+
+    def first_wave(self) -> str:
+        """How the requests sent in the release's first second fared: the TCP connects
+        (median, most), when the wave's 503s and first bookings were answered (median
+        seconds after the release), and its answers within the first second."""
+        wave = [a for a in self.answers if a.done_at - a.latency < 1.0]
+        connects = sorted(took for at, took in self.connects if at < 1.0)
+        refused = sorted(a.done_at for a in wave if a.status == 503)
+        made = sorted(a.done_at for a in wave if a.status == 201)
+        most = max(connects, default=0.0)
+        return (
+            f"{len(wave)} requests sent in the first second, {sum(a.done_at < 1.0 for a in wave)} answered "
+            f"in it; connects {1000 * _median(connects):.0f} ms median, {1000 * most:.0f} ms most "
+            f"({sum(took >= 1.0 for took in connects)} over 1 s); their 503s answered after "
+            f"{_median(refused):.2f} s (median), their bookings after {_median(made):.2f} s"
+        )
 
     def turned_away(self) -> tuple[float, int]:
         """503s per citizen: the mean, and the most one citizen was given."""
@@ -284,6 +308,36 @@ class Result:
         return self.rate / self.raw_rate
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+#: The kernel's TCP counters a crowd at the listening socket moves (/proc/net/netstat
+#: and /proc/net/snmp): the accept queue full (ListenOverflows), SYNs dropped
+#: (ListenDrops), the SYN queue full and answered by cookies, segments retransmitted.
+TCP_COUNTERS = (
+    "ListenOverflows",
+    "ListenDrops",
+    "TCPReqQFullDoCookies",
+    "TCPReqQFullDrop",
+    "SyncookiesSent",
+    "RetransSegs",
+)
+
+
+def tcp_counters() -> dict[str, int]:
+    """The machine's TCP_COUNTERS now (empty where /proc has none)."""
+    found: dict[str, int] = {}
+    for source in ("/proc/net/netstat", "/proc/net/snmp"):
+        with contextlib.suppress(OSError):
+            lines = Path(source).read_text().splitlines()
+            for names, values in zip(lines[::2], lines[1::2], strict=False):
+                for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                    if name in TCP_COUNTERS:
+                        found[name] = int(value)
+    return found
+
+
 def percentile_ms(values: list[float], p: float) -> float:
     """Nearest-rank percentile, in milliseconds."""
     ordered = sorted(values)
@@ -383,9 +437,21 @@ async def release(
     queued in the load generator (their wait counts in their latency), as an
     admission queue in front of the platform would; 0: no limit, a true flash crowd."""
     answers: list[Answer] = []
+    connects: list[tuple[float, float]] = []
     go = asyncio.Event()
     t0 = 0.0
     admission = asyncio.Semaphore(in_flight) if in_flight else contextlib.nullcontext()
+
+    class Client(harness.RawClient):
+        """A citizen's connection, its TCP connect timed (in the request's latency
+        as before: the same connect, at the same moment)."""
+
+        async def exchange(self, request: bytes) -> tuple[int, bytes]:
+            if self.writer is None:
+                asked = time.perf_counter()
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+                connects.append((asked - t0, time.perf_counter() - asked))
+            return await super().exchange(request)
 
     async def send(n: int, http: harness.RawClient, slot_id: int, key: str) -> Answer:
         """One booking request, retried with the same key after a 5xx, a 429 or a broken
@@ -434,14 +500,14 @@ async def release(
         await go.wait()
         # Its own keep-alive connection, opened by its first request (the connect is
         # in that request's latency), as a citizen's phone does.
-        async with harness.RawClient(platform_.url) as http:
+        async with Client(platform_.url) as http:
             for i, slot_id in enumerate(plan.slots):
                 key = str(uuid.uuid4())
                 if i == 0 and plan.double:
                     # The double click: the same key twice at once, the second on a
                     # connection of its own (a phone's second tap does not wait for
                     # the first answer).
-                    async with harness.RawClient(platform_.url) as twin:
+                    async with Client(platform_.url) as twin:
                         first, _ = await asyncio.gather(
                             send(n, http, slot_id, key), send(n, twin, slot_id, key)
                         )
@@ -469,6 +535,7 @@ async def release(
 
     before = platform_.cpu_seconds()
     load_before = os.getloadavg()[0]
+    tcp_before = tcp_counters()
     t0 = time.perf_counter()
     go.set()
     watcher = asyncio.create_task(watch_own_loop())
@@ -478,6 +545,7 @@ async def release(
     await watcher
     after = platform_.cpu_seconds()
     load_after = os.getloadavg()[0]
+    tcp_after = tcp_counters()
     made = [a.done_at for a in answers if a.status == 201 and not a.replayed]
     return Crowd(
         answers,
@@ -489,6 +557,8 @@ async def release(
             max((late for at, late in stalls if at < 2.0), default=0.0),
             max((late for at, late in stalls if at >= 2.0), default=0.0),
         ),
+        connects,
+        {k: v - tcp_before[k] for k, v in tcp_after.items() if k in tcp_before},
     )
 
 
@@ -866,6 +936,12 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
             f"{crowd.stalled[0]:.2f} s in the first 2 s, {crowd.stalled[1]:.2f} s after",
             flush=True,
         )
+        print(f"  first wave: {crowd.first_wave()}", flush=True)
+        print(
+            "  the machine's TCP counters over the release: "
+            + ", ".join(f"{k} {v}" for k, v in crowd.tcp.items()),
+            flush=True,
+        )
         if args.answers:
             args.answers.mkdir(parents=True, exist_ok=True)
             with (args.answers / f"{database}-answers.jsonl").open("w", encoding="utf-8") as out:
@@ -877,6 +953,11 @@ async def measure_platform(database: str, args: argparse.Namespace) -> Result:
         if args.keep_log:
             args.keep_log.mkdir(parents=True, exist_ok=True)
             shutil.copy(platform_.log, args.keep_log / f"{database}-platform.log")
+            # The trace files too: when each request of the first wave was read, sent to
+            # booking and answered (bench/hall_traces.py and traceview read them).
+            traces = Path(harness.launcher_env(platform_)["MINTONG_DATA_DIR"]) / "traces"
+            if traces.is_dir():
+                shutil.copytree(traces, args.keep_log / f"{database}-traces", dirs_exist_ok=True)
     return Result(database, len(people), args.slots * args.capacity, crowd, raws, found, signed_in, profile)
 
 
@@ -1064,6 +1145,15 @@ def report(results: list[Result], args: argparse.Namespace, command: str, pg_ver
         "",
         statuses_table(results),
         "",
+        "The first wave (the requests sent in the release's first second) and the machine's TCP "
+        "counters over the release (the machine's: other work's connections count too):",
+        "",
+        *(
+            f"- {r.database}: {r.crowd.first_wave()}; "
+            + ", ".join(f"{k} {v}" for k, v in r.crowd.tcp.items())
+            for r in results
+        ),
+        "",
         "The answers by second of the release:",
         "",
         seconds_table(results),
@@ -1148,7 +1238,9 @@ async def main() -> int:
         metavar="DIR",
         help="write every answer (citizen, status, code, latency, seconds after the release) to DIR",
     )
-    parser.add_argument("--keep-log", type=Path, metavar="DIR", help="keep the platform's log in DIR")
+    parser.add_argument(
+        "--keep-log", type=Path, metavar="DIR", help="keep the platform's log and trace files in DIR"
+    )
     parser.add_argument("--write", type=Path, metavar="FILE", help="rewrite the results section of FILE")
     args = parser.parse_args()
     harness.PORT_RANGE = args.ports
