@@ -86,7 +86,7 @@ class RequestTelemetry:
             parent = propagate.extract(carrier)
             begun = telemetry.begin(tracer, parent, named_method, trace.SpanKind.SERVER)
             if begun is not None:
-                # The span is made when the request has ended (decision 140): meanwhile
+                # The span is made when the request has ended (decision 128): meanwhile
                 # only its context is current, the parent of the request's calls.
                 span_started = time.time_ns()
                 token = otel_context.attach(

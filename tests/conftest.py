@@ -325,7 +325,7 @@ async def booking(
     from services.booking.config import BookingSettings
     from services.booking.service_layer import handlers
 
-    # Not the twenty connections opened at start (decision 130): a test's requests
+    # Not the twenty connections opened at start (decision 127): a test's requests
     # need a few, and hundreds of starts would each fork twenty backends for nothing.
     app = bootstrap.build(make_settings(BookingSettings, db_warm_up=False), clock=clock)
     await asyncio.to_thread(app.migrate)

@@ -54,7 +54,7 @@ from services.runtime.worker import Periodic
 NAME = "booking"
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 #: Booking's PostgreSQL connections, kept open once opened (decision 123) and
-#: opened when it starts (decision 130).
+#: opened when it starts (decision 127).
 POOL_SIZE = 20
 #: Woken within RELAY_LINGER_WITHIN seconds of its last batch, the outbox relay waits
 #: RELAY_LINGER seconds for the bookings right behind (decision 122): at 170
@@ -149,7 +149,7 @@ def build(
         outbox=orm.outbox,
     )
     if settings.db_warm_up:
-        # First, so that the relay and the requests find the pool open (decision 130).
+        # First, so that the relay and the requests find the pool open (decision 127).
         host.workers.insert(0, PoolWarmer(db, POOL_SIZE, ready_for_bookings))
     host.workers.append(
         HoldKeeper(

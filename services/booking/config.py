@@ -32,7 +32,7 @@ class BookingSettings(PiiSettings):
     #: brought into force or lapsed, in seconds (decision 59).
     policy_check_seconds: float = Field(default=15.0, gt=0)
     #: Open the database pool's connections, ready for bookings, before serving
-    #: (PostgreSQL; decision 130). Off: each opens at its first use, under load.
+    #: (PostgreSQL; decision 127). Off: each opens at its first use, under load.
     db_warm_up: bool = True
     #: Idempotency keys are answered for at least this long.
     idempotency_keep_hours: int = Field(default=24, ge=24)

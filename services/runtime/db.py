@@ -127,7 +127,7 @@ class Database:
         by ``ready`` (its statements prepared and planned), and leave them in the pool.
         A pool kept open (decision 123) otherwise opens them on the first burst of
         requests, each a PostgreSQL backend forked and its catalog caches filled while
-        requests wait (decision 130). PostgreSQL only; how many were opened."""
+        requests wait (decision 127). PostgreSQL only; how many were opened."""
         if self._autocommit is None or connections <= 0:
             return 0
         async with contextlib.AsyncExitStack() as opened:

@@ -114,7 +114,7 @@ class _Call:
         if (span_context := telemetry.child_context(tracer, parent)) is None:
             return await self._invoke_in_span(tracer, request, sent, options)
         # Within a request's trace (every call of the gateway's routes): the client
-        # span is made when the call has ended (decision 140); meanwhile only its
+        # span is made when the call has ended (decision 128); meanwhile only its
         # context exists, carried in the metadata as the span's would be.
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(trace.NonRecordingSpan(span_context)))

@@ -334,7 +334,7 @@ def child_context(tracer: trace.Tracer, parent: SpanContext) -> SpanContext | No
     configures from ``OTEL_TRACES_SAMPLER`` (the parent-based ones follow it; the
     others decide by the trace id, which they share), and :class:`RecordUnsampled`
     records both: so the child takes its parent's flags and state without asking the
-    sampler (decisions 104, 140)."""
+    sampler (decisions 104, 128)."""
     if not parent.is_valid or not isinstance(tracer, Tracer):
         return None
     return SpanContext(
@@ -351,7 +351,7 @@ def begin(
 ) -> tuple[SpanContext, SpanContext | None, Mapping[str, Any]] | None:
     """What the SDK's ``start_span`` decides for a span under ``context`` (the
     caller's, extracted; or none), for a span that will be made only once it has
-    ended (:func:`hand_ended`, decision 140): its context (a new trace for a root; the
+    ended (:func:`hand_ended`, decision 128): its context (a new trace for a root; the
     sampler asked, as for the SDK's span), its parent's context (None: a root) and
     the sampler's attributes. None where no span is recorded: tracing off (no SDK
     installed), or a sampler that drops the trace (:class:`RecordUnsampled` never

@@ -315,7 +315,7 @@ async def test_a_booking_at_once_writes_all_of_it_or_nothing(booking: Any, stub:
 async def test_booking_opens_its_pool_ready_before_it_serves(
     make_settings: Any, clock: Any, test_catalogue: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Decision 130: on PostgreSQL booking opens its pool's twenty connections when it
+    """Decision 127: on PostgreSQL booking opens its pool's twenty connections when it
     starts, before it serves, each having run the booking's read and planned its
     writes, reading nothing that exists and writing nothing; bookings then open no
     connection of their own. A warm-up that fails is logged, and the service starts

@@ -327,7 +327,7 @@ async def test_walk_ins_and_served_tickets_tell_the_boards_with_their_codes(book
     the proto reads it: the change, the office, its city, the counter and the
     ticket's code, a number past 999 included (on PostgreSQL the statement that
     makes the change writes it, its city and code filled in by SQL, and commits by
-    itself: decision 150), and the relay is woken up for it."""
+    itself: decision 129), and the relay is woken up for it."""
     _, _, staff, _ = stubs
     woken: list[int] = []
     booking.uow.on_commit = lambda: woken.append(1)

@@ -3,7 +3,7 @@ the caller's trace continued, named after the route template, the HTTP attribute
 the trace files and traceview read (the query's values redacted), an error for a
 5xx or an exception, the request and trace ids in every answer, and no span for
 the probes' health checks. The span is made when the request has ended (decision
-140): the sampler asked at its start all the same, its context current meanwhile."""
+128): the sampler asked at its start all the same, its context current meanwhile."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ async def test_a_request_turned_away_is_traced_and_counted(spans: InMemorySpanEx
 
 
 async def test_a_request_without_a_callers_trace_begins_one(spans: InMemorySpanExporter) -> None:
-    # The span is made at the request's end (decision 140): a root when the caller
+    # The span is made at the request's end (decision 128): a root when the caller
     # sent no trace context, its trace id the answer's, the exception as the SDK's
     # record_exception writes it.
     transport = httpx.ASGITransport(app=app(), raise_app_exceptions=False)

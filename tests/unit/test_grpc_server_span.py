@@ -6,7 +6,7 @@ in error with its exception, the span current while the handler runs, and no spa
 for a health check. And its client span, made by the services' channel
 (services/runtime/grpc_client.py TracedChannel, decision 106): the parent of the
 server's, the request id and caller carried, in error for any code but OK; within
-a trace made when the call has ended, with its parent's flags (decision 140)."""
+a trace made when the call has ended, with its parent's flags (decision 128)."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ async def test_reflection_lists_the_services() -> None:
 
 async def test_a_call_outside_any_trace_is_a_root_client_span(spans: InMemorySpanExporter) -> None:
     # Outside a trace (a background loop's call) the sampler decides a new trace: the
-    # SDK's own span; inside one the span is made when the call has ended (decision 140).
+    # SDK's own span; inside one the span is made when the call has ended (decision 128).
     server, port, _ = await start_server(_register, ["t.v1.Things"])
     try:
         async with insecure_channel(f"127.0.0.1:{port}") as channel:

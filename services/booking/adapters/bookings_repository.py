@@ -582,13 +582,13 @@ _CLAIM_AND_ADD = _claim_and_add()
 _EXPLAIN_CLAIM_AND_ADD = _claim_and_add(explain=True)
 #: PostgreSQL plans a prepared statement's first five executions for their values
 #: (custom plans) before it weighs a generic plan; the booking's read, a join of
-#: seven tables, cost a backend about 1.5 ms to plan and 0.25 ms to run (decision 130).
+#: seven tables, cost a backend about 1.5 ms to plan and 0.25 ms to run (decision 127).
 _CUSTOM_PLANS = 5
 
 
 async def ready_for_bookings(conn: AsyncConnection) -> None:
     """A pooled connection made ready for bookings before the first one (decision
-    130): the booking's read prepared and run past PostgreSQL's custom plans, for a
+    127): the booking's read prepared and run past PostgreSQL's custom plans, for a
     slot that does not exist (nothing is read); the writes' statement planned by
     EXPLAIN, not run (nothing is written), which fills the backend's catalog caches
     for the tables and indexes it writes. A new backend's first booking otherwise

@@ -224,7 +224,7 @@ def queue_changed(
 ) -> events_pb2.QueueChanged:
     """A ``QueueChanged`` without the ticket's city and code: what a hall statement
     that writes its own outbox row completes with them, from the row it changed
-    (hall_repository's ``_ANNOUNCED``, decision 150)."""
+    (hall_repository's ``_ANNOUNCED``, decision 129)."""
     return events_pb2.QueueChanged(
         occurred_at=timestamp_to_proto(occurred_at), office_id=office_id, counter=counter, change=change
     )

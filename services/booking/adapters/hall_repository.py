@@ -148,7 +148,7 @@ def _announced(row: str) -> str:
     """PostgreSQL: the outbox's row of the ``QueueChanged`` of the ticket ``row`` (a
     CTE of the statement that changes it): ``:o_head`` (event_mapper.queue_changed)
     completed with the ticket's city and code, so the change and its event are
-    written, and committed, by one statement (decision 150)."""
+    written, and committed, by one statement (decision 129)."""
     payload = (
         f"CAST(:o_head AS bytea) || {_proto_text('city_code', f'{row}.city_code')} "
         f"|| {_proto_text('ticket_code', _code(row))}"

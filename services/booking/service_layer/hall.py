@@ -223,7 +223,7 @@ async def walk_in(
     database allows (PostgreSQL): the office's sequence row is then locked for that
     statement alone. In a transaction it stayed locked through the outbox's round
     trip and the COMMIT's, each after a turn of booking's event loop, and a burst of
-    walk-ins queued on it (decision 150). On SQLite, a transaction of its own."""
+    walk-ins queued on it (decision 129). On SQLite, a transaction of its own."""
     now = clock()
 
     async def issue(known: bool) -> Issued:
@@ -328,7 +328,7 @@ async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *,
     """The counter's ticket was served, or its citizen did not come: one UPDATE of the
     ticket called there (of two concurrent ends, one finds it, the other none).
     Served, where the database allows (PostgreSQL), that UPDATE writes its
-    ``QueueChanged`` too and commits by itself (decision 150); a no-show also
+    ``QueueChanged`` too and commits by itself (decision 129); a no-show also
     changes the booking and the audit chain, in a transaction."""
     now = clock()
     status = TicketStatus.SERVED if served else TicketStatus.NO_SHOW
