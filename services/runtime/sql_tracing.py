@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
@@ -33,9 +32,8 @@ def instrument_sql() -> None:
     for every statement, wraps every connection checkout in a ``connect`` span and
     counts pool usage through the metrics API; at a span per statement, eight per
     booking, it was a tenth of the booking process's CPU."""
-    global _slow_ns, _max_length
+    global _slow_ns
     _slow_ns = int(telemetry.slow_ms_from_env() * 1_000_000)
-    _max_length = sdk_trace.SpanLimits().max_span_attribute_length
     _sql_tracer.cache_clear()  # the provider set up by now, not a proxy for it
     for name, listener in _STATEMENT_LISTENERS:
         if not event.contains(Engine, name, listener):
@@ -51,9 +49,6 @@ _PARENT_KEY = "_mintong_parent"  # the span a statement in a trace runs under
 _STARTED_KEY = "_mintong_started"  # when a statement started (ns)
 _slow_ns = int(telemetry.SLOW_MS_DEFAULT * 1_000_000)
 _UNSET = telemetry.UNSET
-#: ``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` (or the general one), which the SDK's
-#: own spans apply to their attributes; None: no limit (the default).
-_max_length: int | None = None
 
 
 def _start(engine: Engine, statement: str, start_time: int | None = None) -> trace.Span:
@@ -74,8 +69,8 @@ def _name(engine: Engine, statement: str) -> str:
 
 
 def _attributes(engine: Engine, statement: str) -> dict[str, str]:
-    if _max_length is not None:
-        statement = statement[:_max_length]
+    # Cut to OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, where one is set, by the SDK's
+    # span or by telemetry.hand_ended.
     return {"db.system": engine.dialect.name, "db.statement": statement}
 
 
