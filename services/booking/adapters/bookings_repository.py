@@ -592,10 +592,9 @@ async def ready_for_bookings(conn: AsyncConnection) -> None:
     slot that does not exist (nothing is read); the writes' statement planned by
     EXPLAIN, not run (nothing is written), which fills the backend's catalog caches
     for the tables and indexes it writes. A new backend's first booking otherwise
-    costs it about 20 ms of CPU more than its sixth."""
+    costs it about 20 ms of CPU more than its sixth. PostgreSQL's only: Database.warm
+    warms no SQLite pool."""
     repo = SqlBookingRepository(conn)
-    if not repo._postgres:
-        return
     for _ in range(_CUSTOM_PLANS + 1):
         await repo.slot_context(0, "", "")
     nothing = {
