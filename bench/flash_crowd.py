@@ -446,12 +446,11 @@ async def release(
         """A citizen's connection, its TCP connect timed (in the request's latency
         as before: the same connect, at the same moment)."""
 
-        async def exchange(self, request: bytes) -> tuple[int, bytes]:
-            if self.writer is None:
-                asked = time.perf_counter()
-                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-                connects.append((asked - t0, time.perf_counter() - asked))
-            return await super().exchange(request)
+        async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            asked = time.perf_counter()
+            opened = await super().connect()
+            connects.append((asked - t0, time.perf_counter() - asked))
+            return opened
 
     async def send(n: int, http: harness.RawClient, slot_id: int, key: str) -> Answer:
         """One booking request, retried with the same key after a 5xx, a 429 or a broken
