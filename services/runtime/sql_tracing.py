@@ -3,7 +3,6 @@ that what imports telemetry (service layers too) does not import SQLAlchemy."""
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
@@ -34,15 +33,13 @@ def instrument_sql() -> None:
     booking, it was a tenth of the booking process's CPU."""
     global _slow_ns
     _slow_ns = int(telemetry.slow_ms_from_env() * 1_000_000)
-    _sql_tracer.cache_clear()  # the provider set up by now, not a proxy for it
     for name, listener in _STATEMENT_LISTENERS:
         if not event.contains(Engine, name, listener):
             event.listen(Engine, name, listener)
 
 
-@functools.cache
-def _sql_tracer() -> trace.Tracer:
-    return trace.get_tracer("mintong.sql")
+# The installed provider's tracer, not a proxy for it (hand_ended needs the SDK's).
+_sql_tracer = telemetry.CurrentTracer("mintong.sql")
 
 
 _PARENT_KEY = "_mintong_parent"  # the span a statement in a trace runs under
