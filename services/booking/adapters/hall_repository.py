@@ -3,11 +3,13 @@
 Numbering is one upsert that returns the new number (atomic on both databases); the
 unique (office, day, prefix, number) constraint is its second guard. Calling picks
 the head of the queue in a sub-select of the UPDATE that takes it: on PostgreSQL the
-sub-select locks its row and skips rows other clerks hold (``FOR UPDATE SKIP
-LOCKED``), and ``status = 'waiting'`` in the UPDATE's own WHERE re-checks after any
-wait; SQLite has one writer. The partial unique indexes (one called ticket per clerk
-and per counter) decide a collision: the call is its transaction's first write, so
-the whole transaction rolls back and the collision is the answer.
+sub-select locks its rows and skips rows other clerks hold (``FOR UPDATE SKIP
+LOCKED``), a batch of calls of one office taking one row each (decision 131), and
+``status = 'waiting'`` in the UPDATE's own WHERE re-checks after any wait; SQLite
+has one writer. A call whose counter or clerk has a called ticket takes nothing;
+the partial unique indexes (one called ticket per clerk and per counter) are the
+second guard, against a call committed meanwhile: the calls are their
+transaction's first write, so the whole transaction rolls back.
 
 Check-in and calling are the hot paths (docs/performance.md, "The hall"): most of
 booking's CPU there is spent per statement (SQLAlchemy's execution, the tracing
@@ -43,6 +45,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -53,7 +56,7 @@ from services.booking.adapters.bookings_repository import _booking, _Prefixed
 from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
-from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged
+from services.booking.service_layer.unit_of_work import Called, Occupied, OfficeChanged
 from services.runtime import outbox
 from services.runtime.db import AUTOCOMMIT, as_utc, dialect_insert, insert_built_once
 
@@ -196,10 +199,9 @@ def _add_numbered(announced: bool) -> TextClause:
 _ADD_NUMBERED = {False: _add_numbered(False), True: _add_numbered(True)}
 
 
-def _call_next(postgres: bool) -> Any:
+def _call_next() -> Any:
+    """SQLite (one writer): the head of the queue called to a counter."""
     head = select(t.c.id).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(1)
-    if postgres:
-        head = head.with_for_update(skip_locked=True)
     return (
         update(t)
         .where(t.c.id == head.scalar_subquery(), t.c.status == _WAITING)
@@ -244,7 +246,7 @@ def _next_number(dialect: str) -> Any:
     )
 
 
-_CALL_NEXT = {True: _call_next(True), False: _call_next(False)}
+_CALL_NEXT = _call_next()
 _MARK_COMING_UP = {True: _mark_coming_up(True), False: _mark_coming_up(False)}
 _NEXT_NUMBER = {True: _next_number("postgresql"), False: _next_number("sqlite")}
 _FINISH_AT_COUNTER = (
@@ -270,19 +272,70 @@ _FINISH_AT_COUNTER_ANNOUNCED = (
 _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
 
 
-def _call_and_head() -> Any:
-    """PostgreSQL: the call (_CALL_NEXT) and the head of the queue after it, in one
-    statement: the called ticket first (``part`` 'called'), then the first ``p_limit``
-    waiting tickets but it ('head'), in the queue's order; when nothing was called, a
-    row 'busy' (its ticket's columns null) if the counter or the clerk has a called
-    ticket (_BUSY: what decides between ``ticket_in_service`` and "nobody waits", the
-    most frequent answer of a quiet hall, in the call's round trip); last, always, a
-    row 'office' with the office's version (``office_version``, _OFFICE_VERSION),
-    which checks the office this process kept in memory. The head is read
-    in the call's snapshot, as the next statement would have read it save for calls
-    committed meanwhile, which "coming up" does not need: it is marked once by a
-    conditional UPDATE."""
-    called = _CALL_NEXT[True].cte("called")
+def _call_many() -> Any:
+    """PostgreSQL: the calls of a batch (decision 131), ``p_counters`` with
+    ``p_clerks`` (distinct counters, distinct clerks), and the head of the queue
+    after them, in one statement. Each call (``n``: its place in the batch, from 1)
+    whose counter or clerk has a called ticket is a row 'busy' and takes nothing
+    (what decides between ``ticket_in_service`` and "nobody waits", whether or not
+    anyone waits); the others take the first waiting tickets, in the queue's order,
+    one each in the batch's order, as they would one after the other: rows
+    'called' (fewer than the free calls when fewer wait). The tickets are locked
+    as they are picked, skipping those another transaction holds (``FOR UPDATE
+    SKIP LOCKED``), and ``status = 'waiting'`` in the UPDATE's own WHERE re-checks.
+    Then the first ``p_limit`` waiting tickets but those called ('head'), in the
+    queue's order; last, always, a row 'office' with the office's version
+    (``office_version``, _OFFICE_VERSION), which checks the office this process
+    kept in memory. The head is read in the calls' snapshot, as the next statement
+    would have read it save for calls committed meanwhile, which "coming up" does
+    not need: it is marked once by a conditional UPDATE."""
+    unnest = func.unnest(
+        bindparam("p_counters", type_=postgresql.ARRAY(Integer)),
+        bindparam("p_clerks", type_=postgresql.ARRAY(Text)),
+    ).table_valued("counter", "clerk_id", with_ordinality="n")
+    asked = select(unnest.render_derived(name="asked")).cte("asked")
+    other = t.alias("other")
+    busy = (
+        select(asked.c.n)
+        .where(
+            exists(
+                select(other.c.id).where(
+                    other.c.status == _CALLED,
+                    and_(other.c.office_id == bindparam("p_office_id"), other.c.counter == asked.c.counter)
+                    | (other.c.clerk_id == asked.c.clerk_id),
+                )
+            )
+        )
+        .cte("busy")
+    )
+    free = (
+        select(*asked.c, func.row_number().over(order_by=asked.c.n).label("k"))
+        .where(asked.c.n.not_in(select(busy.c.n)))
+        .cte("free")
+    )
+    waiting = (
+        select(t.c.id, *_QUEUE_ORDER)
+        .where(_TODAY_WAITING)
+        .order_by(*_QUEUE_ORDER)
+        .limit(select(func.count()).select_from(free).scalar_subquery())
+        .with_for_update(skip_locked=True)
+        .subquery("waiting")
+    )
+    order = [waiting.c[c.name] for c in _QUEUE_ORDER]
+    picked = select(waiting.c.id, func.row_number().over(order_by=order).label("k")).cte("picked")
+    called = (
+        update(t)
+        .where(t.c.id == picked.c.id, picked.c.k == free.c.k, t.c.status == _WAITING)
+        .values(
+            status=_CALLED,
+            counter=free.c.counter,
+            clerk_id=free.c.clerk_id,
+            calls=1,
+            called_at=bindparam("p_now", type_=t.c.called_at.type),
+        )
+        .returning(free.c.n, *t.c)
+        .cte("called")
+    )
     head = (
         select(t)
         .where(_TODAY_WAITING, t.c.id.not_in(select(called.c.id)))
@@ -291,18 +344,17 @@ def _call_and_head() -> Any:
         .subquery("head")
     )
     no_version = cast(null(), Text).label("office_version")
+    no_n = cast(null(), Integer).label("n")
     nothing = [null().label(c.name) for c in t.c]
-    busy = select(literal_column("'busy'").label("part"), *nothing, no_version).where(
-        ~exists(select(called.c.id)), exists(_BUSY)
-    )
     parts = union_all(
-        select(literal_column("'called'").label("part"), *(called.c[c.name] for c in t.c), no_version),
-        select(literal_column("'head'").label("part"), *(head.c[c.name] for c in t.c), no_version),
-        busy,
-        select(literal_column("'office'").label("part"), *nothing, _OFFICE_VERSION),
+        select(literal_column("'busy'").label("part"), busy.c.n, *nothing, no_version),
+        select(
+            literal_column("'called'").label("part"), called.c.n, *(called.c[c.name] for c in t.c), no_version
+        ),
+        select(literal_column("'head'").label("part"), no_n, *(head.c[c.name] for c in t.c), no_version),
+        select(literal_column("'office'").label("part"), no_n, *nothing, _OFFICE_VERSION),
     ).subquery("parts")
-    # 'busy' and 'called' never come together; either comes before the head, and
-    # 'office' after it.
+    # 'busy', 'called', 'head', 'office': the head in the queue's order, the office last.
     return select(parts).order_by(parts.c.part, *(parts.c[c.name] for c in _QUEUE_ORDER))
 
 
@@ -403,7 +455,7 @@ def _queue_today(postgres: bool) -> Any:
 
 
 _QUEUE_TODAY = {pg: _queue_today(pg) for pg in (True, False)}
-_CALL_AND_HEAD = _call_and_head()
+_CALL_MANY = _call_many()
 
 
 #: A process's hall offices as it last read them, by id: (version, office).
@@ -564,46 +616,70 @@ class SqlHallRepository:
         ).first()
         return None if row is None else _ticket(row)
 
-    async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
-    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
-        """Take the head of the queue for this counter and clerk (None when nobody
-        waits), and what :meth:`head_to_tell` answers after it for ``head``. Raises
-        Occupied when the clerk or the counter has a called ticket, whether or not
-        anyone waits. One statement on PostgreSQL (_CALL_AND_HEAD), where it was two
-        round trips, three when nobody waited; on SQLite the call, then the head or
-        whether it is busy."""
+    async def call_many(
+        self, office_id: str, day: dt.date, calls: list[tuple[int, str]], now: dt.datetime, *, head: int
+    ) -> Called:
+        """Each of ``calls`` ((counter, clerk), distinct counters and clerks) takes the
+        next waiting ticket, in the batch's order, unless its counter or clerk has a
+        called ticket; with what :meth:`head_to_tell` answers after them for
+        ``head`` (when a ticket was called). One statement on PostgreSQL
+        (_CALL_MANY), whatever the batch's size; raises Occupied when a call
+        committed meanwhile elsewhere (another process) collided with one of the
+        batch's on the partial unique indexes: the statement, the call's
+        transaction's first write, rolled back whole. On SQLite (one writer) each
+        call asks whether it is busy, then calls."""
+        if not self._postgres:
+            return await self._call_each(office_id, day, calls, now, head=head)
         params = {
             "p_office_id": office_id,
             "p_day": day,
-            "p_to_counter": counter,
-            "p_by_clerk": clerk_id,
-            "p_counter": counter,
-            "p_clerk_id": clerk_id,
+            "p_counters": [counter for counter, _ in calls],
+            "p_clerks": [clerk_id for _, clerk_id in calls],
             "p_now": now,
             "p_limit": head,
         }
-        # No savepoint (two round trips more a call): the call is the transaction's
-        # first write and a collision ends it, so the whole transaction rolls back.
+        # No savepoint (two round trips more a batch): the calls are the
+        # transaction's first write, so a collision rolls the whole of it back.
         try:
-            rows = (
-                await self.conn.execute(_CALL_AND_HEAD if self._postgres else _CALL_NEXT[False], params)
-            ).all()
+            rows = (await self.conn.execute(_CALL_MANY, params)).all()
         except IntegrityError as exc:
             raise Occupied from exc
-        if not self._postgres:
-            if rows:
-                return _ticket(rows[0]), await self.head_to_tell(office_id, day, head)
-            if await self._busy(office_id, counter, clerk_id):
-                raise Occupied
-            return None, []
         *rows, office = rows
         self._check_office(office.office_version)
-        if rows and rows[0].part == "busy":
-            raise Occupied
-        if not rows or rows[0].part != "called":
-            return None, []
-        return _ticket(rows[0]), _to_tell(enumerate(rows[1:]))
+        tickets: list[Ticket | None] = [None] * len(calls)
+        busy: set[int] = set()
+        waiting: list[Row[Any]] = []
+        for row in rows:
+            if row.part == "busy":
+                busy.add(row.n - 1)
+            elif row.part == "called":
+                tickets[row.n - 1] = _ticket(row)
+            else:
+                waiting.append(row)
+        told = _to_tell(enumerate(waiting)) if any(tickets) else []
+        return Called(tickets, frozenset(busy), told)
+
+    async def _call_each(
+        self, office_id: str, day: dt.date, calls: list[tuple[int, str]], now: dt.datetime, *, head: int
+    ) -> Called:
+        tickets: list[Ticket | None] = []
+        busy: set[int] = set()
+        for n, (counter, clerk_id) in enumerate(calls):
+            if await self._busy(office_id, counter, clerk_id):
+                busy.add(n)
+                tickets.append(None)
+                continue
+            params = {
+                "p_office_id": office_id,
+                "p_day": day,
+                "p_to_counter": counter,
+                "p_by_clerk": clerk_id,
+                "p_now": now,
+            }
+            row = (await self.conn.execute(_CALL_NEXT, params)).first()
+            tickets.append(None if row is None else _ticket(row))
+        told = await self.head_to_tell(office_id, day, head) if any(tickets) else []
+        return Called(tickets, frozenset(busy), told)
 
     async def recall(self, ticket_id: str) -> Ticket | None:
         row = (

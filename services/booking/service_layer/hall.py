@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from services.booking.domain.hall import (
 )
 from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged, Transaction, UnitOfWork
 from services.runtime.clock import Clock
+from services.runtime.coalesce import Coalescer
 from services.runtime.errors import InvalidArgument, NotFound
 
 
@@ -252,43 +254,98 @@ async def walk_in(
     return await _office_anew_if_changed(issue)
 
 
-async def call_next(
-    uow: UnitOfWork, clock: Clock, office_id: str, counter: int, clerk_id: str
-) -> Ticket | None:
-    """Call the head of the queue to ``counter``; None when nobody waits."""
-    now = clock()
-    return await _office_anew_if_changed(
-        lambda known: _call_next(uow, now, office_id, counter, clerk_id, known=known)
+#: A call of the hall: (counter, clerk).
+Call = tuple[int, str]
+
+
+def _in_service(counter: int) -> Refused:
+    return Refused(
+        "ticket_in_service",
+        f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
+        field="counter",
     )
 
 
-async def _call_next(
-    uow: UnitOfWork, now: dt.datetime, office_id: str, counter: int, clerk_id: str, *, known: bool
+async def call_next(
+    uow: UnitOfWork, clock: Clock, office_id: str, counter: int, clerk_id: str
 ) -> Ticket | None:
+    """Call the head of the queue to ``counter``; None when nobody waits. A batch of
+    one (:func:`call_many`)."""
+    [outcome] = await call_many(uow, clock, office_id, [(counter, clerk_id)])
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome
+
+
+async def call_many(
+    uow: UnitOfWork, clock: Clock, office_id: str, calls: list[Call]
+) -> list[Ticket | Refused | None]:
+    """Calls of one office (distinct counters, distinct clerks) in one transaction,
+    each answered as if they had come one after the other in that order: its
+    ticket, None when nobody waits for it, or ``ticket_in_service`` when its
+    counter or clerk still serves one (decision 131)."""
+    now = clock()
+    try:
+        return await _office_anew_if_changed(
+            lambda known: _call_many(uow, now, office_id, calls, known=known)
+        )
+    except Occupied:
+        if len(calls) == 1:
+            return [_in_service(calls[0][0])]
+        # A call made meanwhile elsewhere (another process of booking) took one of
+        # the batch's counters or clerks: nothing of the batch was called. Each
+        # call again on its own, to find out which.
+        return [outcome for call in calls for outcome in await call_many(uow, clock, office_id, [call])]
+
+
+async def _call_many(
+    uow: UnitOfWork, now: dt.datetime, office_id: str, calls: list[Call], *, known: bool
+) -> list[Ticket | Refused | None]:
     async with uow.write() as tx:
         office = await _office(tx, office_id, known=known)
         day = office.local_now(now).date()
-        busy = Refused(
-            "ticket_in_service",
-            f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
-            field="counter",
-        )
-        # The call itself finds a busy counter or clerk (the partial unique indexes
-        # refuse a second called ticket, also to a concurrent call; when nobody
-        # waits it is asked, so that the answer does not depend on that). With the
-        # call, the head of the queue after it: tickets with coming_up_ahead or
-        # fewer before them hear "your number is coming up".
-        try:
-            ticket, head = await tx.hall.call_next(
-                office.id, day, counter, clerk_id, now, head=office.rules.coming_up_ahead + 1
+        # The calls find busy counters and clerks themselves (so that the answer
+        # does not depend on whether anyone waits). With the calls, the head of the
+        # queue after them: tickets with coming_up_ahead or fewer before them hear
+        # "your number is coming up".
+        done = await tx.hall.call_many(office.id, day, calls, now, head=office.rules.coming_up_ahead + 1)
+        for ticket in done.tickets:
+            if ticket is not None:
+                tx.emit(events.QueueChanged(ticket, "called"))
+        await _tell_coming_up(tx, done.head)
+        return [
+            _in_service(counter) if n in done.busy else ticket
+            for n, ((counter, _), ticket) in enumerate(zip(calls, done.tickets, strict=True))
+        ]
+
+
+#: Calls in one batch at most: more counters than a hall has.
+MAX_CALLS_AT_ONCE = 100
+
+
+class Counters:
+    """The hall's calls as booking serves them: the calls of an office that come
+    while a batch of that office is in flight go together in the next batch
+    (:class:`~services.runtime.coalesce.Coalescer`: no timer, so a lone call goes at
+    once; two calls of one counter or of one clerk never in one batch): 20 clerks
+    calling at once are one transaction of four round trips, not twenty
+    (decision 131). One per process: its offices' batches are this process's."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._offices: dict[str, Coalescer[Call, Ticket | None]] = {}
+
+    async def call_next(self, office_id: str, counter: int, clerk_id: str) -> Ticket | None:
+        """As :func:`call_next`, in the office's next batch."""
+        calls = self._offices.get(office_id)
+        if calls is None:
+            calls = self._offices[office_id] = Coalescer(
+                functools.partial(call_many, self._uow, self._clock, office_id),
+                MAX_CALLS_AT_ONCE,
+                apart=lambda call: (("counter", call[0]), ("clerk", call[1])),
             )
-        except Occupied:
-            raise busy from None
-        if ticket is None:
-            return None
-        tx.emit(events.QueueChanged(ticket, "called"))
-        await _tell_coming_up(tx, head)
-        return ticket
+        return await calls((counter, clerk_id))
 
 
 async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> None:

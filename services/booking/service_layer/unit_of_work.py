@@ -260,6 +260,21 @@ class Occupied(Exception):
     """The clerk or the counter has a called ticket already (the database said so)."""
 
 
+@dataclass(frozen=True)
+class Called:
+    """What :meth:`HallRepository.call_many` did."""
+
+    #: For each call asked, in order, the ticket it took (None: nobody was left
+    #: waiting for it, or it is in ``busy``).
+    tickets: list[Ticket | None]
+    #: The calls (their places in the batch, from 0) whose counter or clerk has a
+    #: called ticket: they took nothing.
+    busy: frozenset[int]
+    #: What :meth:`HallRepository.head_to_tell` answers after the calls (empty when
+    #: none took a ticket).
+    head: list[tuple[int, Ticket]]
+
+
 class OfficeChanged(Exception):
     """The office (or its city) given by :meth:`HallRepository.known_office` changed
     in the database since this process read it, as the statement that checks it
@@ -276,7 +291,7 @@ class HallRepository(Protocol):
 
     async def known_office(self, office_id: str) -> HallOffice | None:
         """The office as this process last read it, where the next of
-        :meth:`new_ticket_place`, :meth:`call_next` or :meth:`queue_today` checks,
+        :meth:`new_ticket_place`, :meth:`call_many` or :meth:`queue_today` checks,
         in its own statement, that it is still current (OfficeChanged if not);
         read now (:meth:`hall_office`) where it is not known or cannot be checked."""
         ...
@@ -308,14 +323,15 @@ class HallRepository(Protocol):
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None: ...
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
     async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
-    async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
-    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
-        """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
-        nobody waits. Two concurrent calls never get the same ticket. Raises
-        Occupied when the clerk or the counter has a called ticket (whether or not
-        anyone waits). With it, what
-        :meth:`head_to_tell` answers after the call for ``head`` (empty when none)."""
+    async def call_many(
+        self, office_id: str, day: dt.date, calls: list[tuple[int, str]], now: dt.datetime, *, head: int
+    ) -> Called:
+        """Each of ``calls`` ((counter, clerk): distinct counters, distinct clerks)
+        calls the head of the queue, in their order, unless its counter or clerk
+        has a called ticket (``busy``): as many calls one after the other would.
+        Two concurrent calls never get the same ticket. Raises Occupied when a call
+        made meanwhile elsewhere collided with one of them (nothing was called).
+        With it, what :meth:`head_to_tell` answers after the calls for ``head``."""
         ...
 
     async def recall(self, ticket_id: str) -> Ticket | None: ...
