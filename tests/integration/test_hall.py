@@ -681,3 +681,67 @@ async def test_twenty_clerks_calling_at_once_some_busy(booking: Any, stubs: Any)
     tickets = [x for x in answers.values() if x is not None and x.startswith("A")]
     assert sorted(tickets) == [f"A{n:03d}" for n in range(5, 20)]
     assert len(await called_events(booking)) == 4 + 15
+
+
+async def test_a_batch_of_walk_ins_is_answered_as_walk_ins_one_after_the_other(
+    booking: Any, stubs: Any
+) -> None:
+    """Walk-ins of a batch (decision 131), written by one statement on PostgreSQL:
+    numbers consecutive per prefix in the batch's order, each one's place behind the
+    batch's earlier tickets it is queued behind, refusals each its own, one
+    ``QueueChanged`` each, and the queue's order among equals the numbers'."""
+    _, _, staff, _ = stubs
+    woken: list[int] = []
+    booking.uow.on_commit = lambda: woken.append(1)
+    async with booking.db.write() as conn:  # household tickets under H
+        city = orm.cities.c.code == "testcity"
+        rules = (await conn.execute(select(orm.cities.c.rules).where(city))).scalar_one()
+        rules["hall"] = {**rules.get("hall", {}), "ticket_prefixes": {"household": "H"}}
+        await conn.execute(orm.cities.update().where(city).values(rules=rules))
+    app = booking
+    first = await hall.walk_in(app.uow, app.clock, "centre", "ID_CARD_RENEWAL")
+    assert (first.ticket.code, first.ahead) == ("A001", 0)
+    asked = [
+        hall.WalkIn("ID_CARD_RENEWAL"),
+        hall.WalkIn("HOUSEHOLD_REGISTRATION"),
+        hall.WalkIn("VEHICLE_SERVICES"),  # not served at the centre
+        hall.WalkIn("ID_CARD_RENEWAL", "vip"),
+        hall.WalkIn("ID_CARD_RENEWAL", "elderly"),
+        hall.WalkIn("HOUSEHOLD_REGISTRATION"),
+        hall.WalkIn("ID_CARD_RENEWAL", issued_by="clerk:k9@centre"),
+    ]
+    answers = await hall.walk_ins(app.uow, app.clock, "centre", asked)
+    said = [(a.ticket.code, a.ahead) if isinstance(a, hall.Issued) else a.code for a in answers]
+    assert said == [
+        ("A002", 1),
+        ("H001", 2),
+        "business_not_found",
+        "unknown_priority_group",
+        ("A003", 0),  # elderly: before everyone
+        ("H002", 4),
+        ("A004", 5),
+    ]
+    last = answers[-1]
+    assert isinstance(last, hall.Issued) and last.ticket.issued_by == "clerk:k9@centre"
+    assert len(woken) == 2  # the relay woken for the lone walk-in and for the batch
+    async with booking.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(orm.outbox.c.payload)
+                .where(orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged")
+                .order_by(orm.outbox.c.seq)
+            )
+        ).all()
+    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    assert sorted((e.change, e.ticket_code, e.office_id, e.city_code) for e in told) == [
+        ("issued", code, "centre", "testcity") for code in ("A001", "A002", "A003", "A004", "H001", "H002")
+    ]
+    for row, event in zip(rows, told, strict=True):
+        assert len(row.payload) == event.ByteSize()
+    order = []
+    for n in range(1, 7):
+        called = await staff.CallNext(
+            pb.CallNextRequest(office_id="centre", counter=n), metadata=clerk(f"s{n}")
+        )
+        order.append(called.ticket.code)
+    assert order == ["A003", "A001", "A002", "H001", "H002", "A004"]

@@ -147,19 +147,20 @@ def _code(row: str) -> str:
     return f"{row}.prefix || CASE WHEN {row}.number < 1000 THEN lpad({number}, 3, '0') ELSE {number} END"
 
 
-def _announced(row: str) -> str:
+def _announced(row: str, *, source: str = "", row_id: str = ":o_id") -> str:
     """PostgreSQL: the outbox's row of the ``QueueChanged`` of the ticket ``row`` (a
     CTE of the statement that changes it): ``:o_head`` (event_mapper.queue_changed)
     completed with the ticket's city and code, so the change and its event are
-    written, and committed, by one statement (decision 129)."""
+    written, and committed, by one statement (decision 129). For several tickets,
+    ``source`` joins ``row`` to what gives each its outbox id (``row_id``)."""
     payload = (
         f"CAST(:o_head AS bytea) || {_proto_text('city_code', f'{row}.city_code')} "
         f"|| {_proto_text('ticket_code', _code(row))}"
     )
     return (
         f"INSERT INTO {orm.outbox.name} (id, subject, event_type, payload, headers, created_at) "
-        f"SELECT :o_id, :o_subject, :o_event_type, {payload}, :o_headers, "
-        f"CAST(:o_created_at AS timestamptz) FROM {row}"
+        f"SELECT {row_id}, :o_subject, :o_event_type, {payload}, :o_headers, "
+        f"CAST(:o_created_at AS timestamptz) FROM {source or row}"
     )
 
 
@@ -169,11 +170,10 @@ _ANNOUNCED_PARAMS = (
 )
 
 
-def _add_numbered(announced: bool) -> TextClause:
+def _add_numbered() -> TextClause:
     """PostgreSQL: the office's next number for the day and prefix (an upsert of its
     sequence row, which stays locked to the commit) and the ticket's INSERT with it,
-    in one statement; the unique (office, day, prefix, number) stays the second guard.
-    ``announced``: with the ticket's ``QueueChanged`` (_announced)."""
+    in one statement; the unique (office, day, prefix, number) stays the second guard."""
     columns = [c for c in t.c if c.name != "seq"]
     values = ["(SELECT last_number FROM numbered)" if c.name == "number" else f":{c.name}" for c in columns]
     numbered = (
@@ -185,18 +185,50 @@ def _add_numbered(announced: bool) -> TextClause:
         f")"
     )
     names = ", ".join(c.name for c in columns)
-    insert = f"INSERT INTO {t.name} ({names}) SELECT {', '.join(values)} RETURNING"
+    insert = f"INSERT INTO {t.name} ({names}) SELECT {', '.join(values)} RETURNING number"
     params = [bindparam(c.name, type_=c.type) for c in columns if c.name != "number"]
-    if not announced:
-        return text(f"{numbered} {insert} number").bindparams(*params)
-    statement = (
-        f"{numbered}, ticket AS ({insert} number, city_code, prefix), "
-        f"announced AS ({_announced('ticket')}) SELECT number FROM ticket"
+    return text(f"{numbered} {insert}").bindparams(*params)
+
+
+def _add_walk_ins() -> TextClause:
+    """PostgreSQL: a batch of walk-ins' tickets (decision 131), each column an array
+    parameter, in the batch's order (``n``), and each one's ``QueueChanged``, in one
+    statement that commits by itself: the sequence row of each prefix moved on by its
+    tickets' count (one upsert a prefix, in the prefixes' order, so that two batches
+    lock them in one order; each row locked for this statement alone), each ticket
+    numbered after it in the batch's order, inserted in that order (``seq``, the
+    queue's order among equals, follows the numbers), and announced (_announced,
+    its outbox id from ``o_ids``). The unique (office, day, prefix, number) stays the
+    second guard."""
+    columns = [c for c in t.c if c.name not in ("seq", "number")]
+    arrays = ", ".join(
+        f"CAST(:{c.name} AS {c.type.compile(dialect=postgresql.dialect())}[])" for c in columns
     )
-    return text(statement).bindparams(*params, *_ANNOUNCED_PARAMS)
+    names = ", ".join(c.name for c in columns)
+    statement = (
+        f"WITH asked AS (SELECT * FROM unnest({arrays}, CAST(:o_ids AS text[])) "
+        f"WITH ORDINALITY AS a({names}, o_id, n)), "
+        f"counts AS (SELECT office_id, day, prefix, count(*) AS k FROM asked "
+        f"GROUP BY office_id, day, prefix), "
+        f"numbered AS (INSERT INTO {seqs.name} (office_id, day, prefix, last_number) "
+        f"SELECT office_id, day, prefix, k FROM counts ORDER BY office_id, day, prefix "
+        f"ON CONFLICT (office_id, day, prefix) DO UPDATE "
+        f"SET last_number = {seqs.name}.last_number + excluded.last_number "
+        f"RETURNING office_id, day, prefix, last_number), "
+        f"ticket AS (INSERT INTO {t.name} ({names}, number) "
+        f"SELECT {', '.join(f'a.{c.name}' for c in columns)}, "
+        f"numbered.last_number - counts.k + row_number() OVER (PARTITION BY a.prefix ORDER BY a.n) "
+        f"FROM asked a JOIN counts USING (office_id, day, prefix) "
+        f"JOIN numbered USING (office_id, day, prefix) ORDER BY a.n "
+        f"RETURNING id, number, city_code, prefix), "
+        f"announced AS ({_announced('ticket', source='ticket JOIN asked USING (id)', row_id='asked.o_id')}) "
+        f"SELECT id, number FROM ticket"
+    )
+    return text(statement).bindparams(*_ANNOUNCED_PARAMS)
 
 
-_ADD_NUMBERED = {False: _add_numbered(False), True: _add_numbered(True)}
+_ADD_NUMBERED = _add_numbered()
+_ADD_WALK_INS = _add_walk_ins()
 
 
 def _call_next() -> Any:
@@ -384,12 +416,16 @@ def _average_service(postgres: bool) -> Any:
     return select(func.avg(recent.c.seconds).cast(Float)).scalar_subquery()
 
 
-def _standing(issued: bool, postgres: bool) -> Any:
+def _standing(issued: bool, postgres: bool, asked: Any = None) -> Any:
     """Where a ticket stands (a Place); for one not yet issued also the category of
     its business at its office (its prefix; NULL where the office does not handle
-    it): what a check-in reads, in one statement."""
-    rank = bindparam("p_rank", type_=Integer)
-    at = bindparam("p_order_at", type_=t.c.order_at.type)
+    it): what a check-in reads, in one statement. ``asked`` (not issued): a table
+    of tickets (``rank``, ``order_at``, ``business_code``, ``n``), a row for each,
+    instead of the one ticket's parameters."""
+    rank: ColumnElement[Any] = bindparam("p_rank", type_=Integer) if asked is None else asked.c.rank
+    at: ColumnElement[Any] = (
+        bindparam("p_order_at", type_=t.c.order_at.type) if asked is None else asked.c.order_at
+    )
     if issued:
         own = select(t.c.seq).where(t.c.id == bindparam("p_ticket_id")).scalar_subquery()
         tie = and_(t.c.priority_rank == rank, t.c.order_at == at, t.c.seq < own)
@@ -413,21 +449,40 @@ def _standing(issued: bool, postgres: bool) -> Any:
     place = [ahead.label("ahead"), counters.label("counters"), _average_service(postgres).label("average")]
     if issued:
         return select(*place)
+    business = bindparam("p_business_code") if asked is None else asked.c.business_code
     category = (
         select(orm.businesses.c.category)
         .join(orm.office_businesses, orm.office_businesses.c.business_code == orm.businesses.c.code)
         .where(
             orm.businesses.c.city_code == bindparam("p_city_code"),
-            orm.businesses.c.code == bindparam("p_business_code"),
+            orm.businesses.c.code == business,
             orm.office_businesses.c.office_id == bindparam("p_office_id"),
         )
         .scalar_subquery()
     )
-    return select(*place, category.label("category"))
+    if asked is None:
+        return select(*place, category.label("category"))
+    return select(asked.c.n, *place, category.label("category")).order_by(asked.c.n)
+
+
+def _new_ticket_places() -> Any:
+    """PostgreSQL: :meth:`SqlHallRepository.new_ticket_places`' statement: the place
+    and category of each ticket of ``p_ranks``, ``p_order_ats`` and
+    ``p_businesses``, in their order, each row with the office's version."""
+    asked = (
+        func.unnest(
+            bindparam("p_ranks", type_=postgresql.ARRAY(Integer)),
+            bindparam("p_order_ats", type_=postgresql.ARRAY(t.c.order_at.type)),
+            bindparam("p_businesses", type_=postgresql.ARRAY(Text)),
+        )
+        .table_valued("rank", "order_at", "business_code", with_ordinality="n")
+        .render_derived(name="asked")
+    )
+    return _standing(False, True, asked).add_columns(_OFFICE_VERSION)
 
 
 _STANDING = {(issued, pg): _standing(issued, pg) for issued in (True, False) for pg in (True, False)}
-_NEW_TICKET_PLACE_PG = _STANDING[False, True].add_columns(_OFFICE_VERSION)
+_NEW_TICKET_PLACES_PG = _new_ticket_places()
 # A booking checked in: only from confirmed. On PostgreSQL with the place of its
 # ticket to be, in one statement.
 _CHECK_IN = (
@@ -489,16 +544,19 @@ class SqlHallRepository:
         outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT
         return self._postgres and outside
 
-    def _announce(self, office_id: str, counter: int, change: str) -> dict[str, Any]:
+    def _announce(self, office_id: str, counter: int, change: str, count: int = 1) -> dict[str, Any]:
         """The parameters of _announced: the event's fields but the ticket's city and
         code (occurred now, as SqlUnitOfWork.write dates the events it writes), and
-        the outbox row's own (its id, the trace context to carry on)."""
+        the outbox row's own (its id, the trace context to carry on). ``count``
+        tickets changed alike: their ids as ``o_ids`` too."""
         assert self.writes_alone, "only a statement that commits by itself writes its own event"
         head = event_mapper.queue_changed(office_id, counter, change, dt.datetime.now(dt.UTC))
-        [(row_id, subject, event_type, payload, headers, created_at)] = outbox.outbox_records([head])
+        records = outbox.outbox_records([head] * count)
+        (row_id, subject, event_type, payload, headers, created_at) = records[0]
         self.announced = True
         return {
             "o_id": row_id,
+            "o_ids": [r[0] for r in records],
             "o_subject": subject,
             "o_event_type": event_type,
             "o_head": payload,
@@ -555,15 +613,11 @@ class SqlHallRepository:
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
         await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
-    async def add_numbered_ticket(
-        self, ticket: Ticket, *, coming_up_sent: bool = False, announce: str = ""
-    ) -> Ticket:
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Number the ticket (the next of its office, day and prefix) and insert it:
         on PostgreSQL one statement (_ADD_NUMBERED: one round trip, not two, and
         its text compiled once, where the upsert's ON CONFLICT was compiled at every
-        call: SQLAlchemy does not cache it); on SQLite the two statements.
-        ``announce`` (only where :attr:`writes_alone`): with its ``QueueChanged`` of
-        that change, in the same statement."""
+        call: SQLAlchemy does not cache it); on SQLite the two statements."""
         if not self._postgres:
             number = await self.next_number(ticket.office_id, ticket.day, ticket.prefix)
             numbered = dataclasses.replace(ticket, number=number)
@@ -571,10 +625,21 @@ class SqlHallRepository:
             return numbered
         params = {**_row(ticket), "coming_up_sent": coming_up_sent}
         del params["number"]
-        if announce:
-            params |= self._announce(ticket.office_id, 0, announce)
-        number = (await self.conn.execute(_ADD_NUMBERED[bool(announce)], params)).scalar_one()
+        number = (await self.conn.execute(_ADD_NUMBERED, params)).scalar_one()
         return dataclasses.replace(ticket, number=int(number))
+
+    async def add_walk_ins(self, tickets: list[Ticket], *, announce: bool = False) -> list[Ticket]:
+        """Number the tickets, in their order (each the next of its office, day and
+        prefix), and insert them. ``announce`` (only where :attr:`writes_alone`):
+        each with its ``QueueChanged`` ("issued"), all in one statement
+        (_ADD_WALK_INS); otherwise one :meth:`add_numbered_ticket` each."""
+        if not announce:
+            return [await self.add_numbered_ticket(ticket) for ticket in tickets]
+        rows = [{**_row(x), "coming_up_sent": False} for x in tickets]
+        params = {name: [row[name] for row in rows] for name in rows[0] if name != "number"}
+        params |= self._announce(tickets[0].office_id, 0, "issued", len(tickets))
+        numbers = dict((await self.conn.execute(_ADD_WALK_INS, params)).tuples().all())
+        return [dataclasses.replace(x, number=int(numbers[x.id])) for x in tickets]
 
     async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
         """The office (as :meth:`hall_office`) and the booking of that confirmation
@@ -754,30 +819,45 @@ class SqlHallRepository:
         row = (await self.conn.execute(_STANDING[True, self._postgres], _place_params(ticket))).one()
         return _place(row)
 
-    async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
-        """Where a ticket not inserted yet will stand (every waiting ticket of its
-        rank and time is ahead of it), and the category of its business at its
-        office (None: not handled there), in one statement."""
+    async def new_ticket_places(self, tickets: list[Ticket]) -> list[tuple[Place, str | None]]:
+        """Where each ticket, not inserted yet, will stand (every waiting ticket of
+        its rank and time is ahead of it; not the others of ``tickets``), and the
+        category of its business at its office (None: not handled there): one
+        statement on PostgreSQL (tickets of one office and day), one a ticket on
+        SQLite."""
+        if not self._postgres:
+            return [await self._new_ticket_place(ticket) for ticket in tickets]
+        first = tickets[0]
+        params = {
+            "p_office_id": first.office_id,
+            "p_day": first.day,
+            "p_city_code": first.city_code,
+            "p_ranks": [x.priority_rank for x in tickets],
+            "p_order_ats": [x.order_at for x in tickets],
+            "p_businesses": [x.business_code for x in tickets],
+        }
+        rows = (await self.conn.execute(_NEW_TICKET_PLACES_PG, params)).all()
+        self._check_office(rows[0].office_version)
+        return [(_place(row), None if row.category is None else str(row.category)) for row in rows]
+
+    async def _new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
         params = {
             **_place_params(ticket),
             "p_city_code": ticket.city_code,
             "p_business_code": ticket.business_code,
         }
-        if self._postgres:
-            row = (await self.conn.execute(_NEW_TICKET_PLACE_PG, params)).one()
-            self._check_office(row.office_version)
-        else:
-            row = (await self.conn.execute(_STANDING[False, False], params)).one()
+        row = (await self.conn.execute(_STANDING[False, self._postgres], params)).one()
         return _place(row), None if row.category is None else str(row.category)
 
     async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
         """Check the ticket's booking in (only from confirmed: of two concurrent
-        check-ins one wins, the other sees False), with :meth:`new_ticket_place`:
-        one statement on PostgreSQL, where it was two round trips; two on SQLite."""
+        check-ins one wins, the other sees False), with what :meth:`new_ticket_places`
+        reads: one statement on PostgreSQL, where it was two round trips; two on
+        SQLite."""
         assert ticket.booking_id is not None
         if not self._postgres:
             result = await self.conn.execute(_CHECK_IN, {"p_booking_id": ticket.booking_id, "p_now": now})
-            return (result.rowcount == 1, *await self.new_ticket_place(ticket))
+            return (result.rowcount == 1, *await self._new_ticket_place(ticket))
         params = {
             **_place_params(ticket),
             "p_city_code": ticket.city_code,

@@ -111,7 +111,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
         self.uow = uow
         self.clock = clock
         self.qr = qr
-        self.counters = hall.Counters(uow, clock)
+        self.hall = hall.Hall(uow, clock)
 
     async def CheckIn(self, request: pb.CheckInRequest, context) -> pb.CheckInResponse:
         office_id = _office(request.office_id)
@@ -128,9 +128,8 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
                 field="code",
             )
         if walk_in:
-            issued = await retry_transient(
-                lambda: hall.walk_in(self.uow, self.clock, office_id, walk_in, priority, issued_by)
-            )
+            asked = hall.WalkIn(walk_in, priority, issued_by)
+            issued = await retry_transient(lambda: self.hall.walk_in(office_id, asked))
         else:
             booking_id = ""
             if qr:
@@ -163,7 +162,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
         office_id, counter = _office(request.office_id), _counter(request.counter)
         _may_act_for(office_id)
         me = require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR)
-        ticket = await retry_transient(lambda: self.counters.call_next(office_id, counter, me.subject))
+        ticket = await retry_transient(lambda: self.hall.call_next(office_id, counter, me.subject))
         return pb.CallNextResponse(ticket=ticket_to_proto(ticket) if ticket else None)
 
     async def Recall(self, request: pb.RecallRequest, context) -> pb.RecallResponse:

@@ -29,11 +29,12 @@ from services.booking.domain.hall import (
     check_office,
     check_walk_in,
     priority_rank,
+    queued_before,
 )
 from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged, Transaction, UnitOfWork
 from services.runtime.clock import Clock
 from services.runtime.coalesce import Coalescer
-from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.errors import InvalidArgument, NotFound, ProblemError
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,16 @@ async def check_in(
         return await _issue(tx, office, ticket, booking, place, category)
 
 
+@dataclass(frozen=True)
+class WalkIn:
+    """A walk-in asked for: the business they came for, their priority group, the
+    caller issuing the ticket."""
+
+    business_code: str
+    priority_group: str = ""
+    issued_by: str = ""
+
+
 async def walk_in(
     uow: UnitOfWork,
     clock: Clock,
@@ -219,37 +230,68 @@ async def walk_in(
     priority_group: str = "",
     issued_by: str = "",
 ) -> Issued:
-    """A ticket without a booking, where the office takes walk-ins: where it will
-    stand and its business's category read, then its number, the ticket and its
-    ``QueueChanged`` written by one statement that commits by itself where the
-    database allows (PostgreSQL): the office's sequence row is then locked for that
-    statement alone. In a transaction it stayed locked through the outbox's round
-    trip and the COMMIT's, each after a turn of booking's event loop, and a burst of
-    walk-ins queued on it (decision 129). On SQLite, a transaction of its own."""
+    """A ticket without a booking, where the office takes walk-ins: a batch of one
+    (:func:`walk_ins`)."""
+    [outcome] = await walk_ins(uow, clock, office_id, [WalkIn(business_code, priority_group, issued_by)])
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
+async def walk_ins(
+    uow: UnitOfWork, clock: Clock, office_id: str, asked: list[WalkIn]
+) -> list[Issued | ProblemError]:
+    """Walk-ins of one office, each answered as if they had come one after the
+    other in that order: its ticket and where it stands, or its refusal. Where
+    they will stand and their businesses' categories read, then their numbers,
+    tickets and ``QueueChanged``s written by one statement that commits by itself
+    where the database allows (PostgreSQL): the office's sequence rows are then
+    locked for that statement alone. In a transaction they stayed locked through
+    the outbox's round trip and the COMMIT's, each after a turn of booking's event
+    loop, and a burst of walk-ins queued on them (decision 129); one statement for
+    the batch, they do not queue at all (decision 131). On SQLite, a transaction
+    of their own."""
     now = clock()
 
-    async def issue(known: bool) -> Issued:
+    async def issue(known: bool) -> list[Issued | ProblemError]:
         async with uow.read_then_write() as stages:
             tx = await stages.read()
             office = await _office(tx, office_id, known=known)
-            try:
-                check_walk_in(office, now)
-                ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
-            except Refused:
-                if known:  # refused on the office as kept: decided again on it read now
-                    raise OfficeChanged(office_id) from None
-                raise
-            place, category = await tx.hall.new_ticket_place(ticket)
-            if category is None:
-                raise NotFound("business", ticket.business_code, field="business")
-            ticket = dataclasses.replace(ticket, prefix=office.rules.prefix_for(category))
-            if tx.hall.writes_alone:
-                ticket = await tx.hall.add_numbered_ticket(ticket, announce="issued")
-            else:
-                tx = await stages.write()
-                ticket = await tx.hall.add_numbered_ticket(ticket)
-                tx.emit(events.QueueChanged(ticket, "issued"))
-            return Issued(ticket, place.ahead, place.wait())
+            outcomes: dict[int, Issued | ProblemError] = {}
+            tickets: dict[int, Ticket] = {}
+            for n, walk in enumerate(asked):
+                try:
+                    check_walk_in(office, now)
+                    tickets[n] = _new_ticket(
+                        office, walk.business_code, None, walk.priority_group, now, walk.issued_by
+                    )
+                except Refused as refused:
+                    if known:  # refused on the office as kept: decided again on it read now
+                        raise OfficeChanged(office_id) from None
+                    outcomes[n] = refused
+            placed = await tx.hall.new_ticket_places(list(tickets.values())) if tickets else []
+            ready: dict[int, tuple[Ticket, Place]] = {}
+            for (n, ticket), (place, category) in zip(tickets.items(), placed, strict=True):
+                if category is None:
+                    outcomes[n] = NotFound("business", ticket.business_code, field="business")
+                    continue
+                # Behind those of the batch's earlier tickets it is queued behind.
+                ahead = sum(queued_before(earlier, ticket) for earlier, _ in ready.values())
+                ready[n] = (
+                    dataclasses.replace(ticket, prefix=office.rules.prefix_for(category)),
+                    dataclasses.replace(place, ahead=place.ahead + ahead),
+                )
+            if ready:
+                if tx.hall.writes_alone:
+                    numbered = await tx.hall.add_walk_ins([x for x, _ in ready.values()], announce=True)
+                else:
+                    tx = await stages.write()
+                    numbered = await tx.hall.add_walk_ins([x for x, _ in ready.values()])
+                    for ticket in numbered:
+                        tx.emit(events.QueueChanged(ticket, "issued"))
+                for (n, (_, place)), ticket in zip(ready.items(), numbered, strict=True):
+                    outcomes[n] = Issued(ticket, place.ahead, place.wait())
+            return [outcomes[n] for n in range(len(asked))]
 
     return await _office_anew_if_changed(issue)
 
@@ -319,33 +361,44 @@ async def _call_many(
         ]
 
 
-#: Calls in one batch at most: more counters than a hall has.
-MAX_CALLS_AT_ONCE = 100
+#: Requests in one batch at most: more counters than a hall has.
+AT_ONCE = 100
 
 
-class Counters:
-    """The hall's calls as booking serves them: the calls of an office that come
-    while a batch of that office is in flight go together in the next batch
-    (:class:`~services.runtime.coalesce.Coalescer`: no timer, so a lone call goes at
-    once; two calls of one counter or of one clerk never in one batch): 20 clerks
-    calling at once are one transaction of four round trips, not twenty
-    (decision 131). One per process: its offices' batches are this process's."""
+class Hall:
+    """The hall's calls and walk-ins as booking serves them: those of an office that
+    come while a batch of theirs is in flight at that office go together in the
+    next batch (:class:`~services.runtime.coalesce.Coalescer`: no timer, so a lone
+    request goes at once; two calls of one counter or of one clerk never in one
+    batch). 20 clerks calling at once are one transaction of four round trips, not
+    twenty; 20 walk-ins two round trips, not forty (decision 131). One per process:
+    its offices' batches are this process's."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._offices: dict[str, Coalescer[Call, Ticket | None]] = {}
+        self._calls: dict[str, Coalescer[Call, Ticket | None]] = {}
+        self._walk_ins: dict[str, Coalescer[WalkIn, Issued]] = {}
 
     async def call_next(self, office_id: str, counter: int, clerk_id: str) -> Ticket | None:
-        """As :func:`call_next`, in the office's next batch."""
-        calls = self._offices.get(office_id)
+        """As :func:`call_next`, in the office's next batch of calls."""
+        calls = self._calls.get(office_id)
         if calls is None:
-            calls = self._offices[office_id] = Coalescer(
+            calls = self._calls[office_id] = Coalescer(
                 functools.partial(call_many, self._uow, self._clock, office_id),
-                MAX_CALLS_AT_ONCE,
+                AT_ONCE,
                 apart=lambda call: (("counter", call[0]), ("clerk", call[1])),
             )
         return await calls((counter, clerk_id))
+
+    async def walk_in(self, office_id: str, walk: WalkIn) -> Issued:
+        """As :func:`walk_in`, in the office's next batch of walk-ins."""
+        walk_ins_here = self._walk_ins.get(office_id)
+        if walk_ins_here is None:
+            walk_ins_here = self._walk_ins[office_id] = Coalescer(
+                functools.partial(walk_ins, self._uow, self._clock, office_id), AT_ONCE
+            )
+        return await walk_ins_here(walk)
 
 
 async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> None:

@@ -291,7 +291,7 @@ class HallRepository(Protocol):
 
     async def known_office(self, office_id: str) -> HallOffice | None:
         """The office as this process last read it, where the next of
-        :meth:`new_ticket_place`, :meth:`call_many` or :meth:`queue_today` checks,
+        :meth:`new_ticket_places`, :meth:`call_many` or :meth:`queue_today` checks,
         in its own statement, that it is still current (OfficeChanged if not);
         read now (:meth:`hall_office`) where it is not known or cannot be checked."""
         ...
@@ -303,17 +303,21 @@ class HallRepository(Protocol):
         (``announce``) in one statement, all of it or nothing."""
         ...
 
-    async def add_numbered_ticket(
-        self, ticket: Ticket, *, coming_up_sent: bool = False, announce: str = ""
-    ) -> Ticket:
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Insert the ticket with the next number of its prefix at its office on its
-        day (atomic); the ticket with its number. ``announce`` (only where
-        :attr:`writes_alone`): with the ``QueueChanged`` of that change."""
+        day (atomic); the ticket with its number."""
+        ...
+
+    async def add_walk_ins(self, tickets: list[Ticket], *, announce: bool = False) -> list[Ticket]:
+        """:meth:`add_numbered_ticket` for each ticket, in their order (numbers
+        follow each other by prefix); the tickets with their numbers. ``announce``
+        (only where :attr:`writes_alone`): each with its ``QueueChanged``
+        ("issued"), all of it written by one statement or nothing."""
         ...
 
     async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
         """The ticket's booking checked in (False: it was not confirmed any more),
-        with what :meth:`new_ticket_place` reads."""
+        with what :meth:`new_ticket_places` reads for it."""
         ...
 
     async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
@@ -361,9 +365,10 @@ class HallRepository(Protocol):
         """Where an issued ticket stands."""
         ...
 
-    async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
-        """Where a ticket not inserted yet will stand, and the category of its
-        business at its office (None: the office does not handle it)."""
+    async def new_ticket_places(self, tickets: list[Ticket]) -> list[tuple[Place, str | None]]:
+        """Where each ticket not inserted yet (of one office and day) will stand,
+        without counting the others, and the category of its business at its
+        office (None: the office does not handle it)."""
         ...
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:
