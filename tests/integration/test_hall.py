@@ -653,7 +653,8 @@ async def test_twenty_clerks_calling_at_once_some_busy(booking: Any, stubs: Any)
     decision 131), five of them at a counter or as a clerk still serving: those five
     are refused, the fifteen others get the next fifteen tickets, each once, and a
     second call of one counter at the same instant gets the ticket or is refused,
-    never a second ticket."""
+    never a second ticket. Then every counter marks its ticket served at once: each
+    served once, with its own QueueChanged, a counter with none refused."""
     _, _, staff, _ = stubs
     for _ in range(20):
         await staff.CheckIn(
@@ -681,6 +682,32 @@ async def test_twenty_clerks_calling_at_once_some_busy(booking: Any, stubs: Any)
     tickets = [x for x in answers.values() if x is not None and x.startswith("A")]
     assert sorted(tickets) == [f"A{n:03d}" for n in range(5, 20)]
     assert len(await called_events(booking)) == 4 + 15
+
+    async def served(counter: int) -> str:
+        request = pb.MarkServedRequest(office_id="centre", counter=counter)
+        try:
+            return str((await staff.MarkServed(request, metadata=clerk())).ticket.code)
+        except grpc.aio.AioRpcError as exc:
+            return problem(exc).code
+
+    # All 19 counters with a ticket served at once, counter 6 twice, 21 with none.
+    ends = await asyncio.gather(*(served(n) for n in [*range(1, 22), 6]))
+    assert sorted(ends[:19]) == [f"A{n:03d}" for n in range(1, 20)]
+    assert ends[19] == "no_ticket_called"  # counter 20: its clerk was refused
+    assert ends[20] == "no_ticket_called"
+    assert sorted([ends[5], ends[21]])[1] == "no_ticket_called"  # one end of counter 6's ticket
+    async with booking.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(orm.outbox.c.payload).where(
+                    orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged"
+                )
+            )
+        ).all()
+    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    assert sorted((e.ticket_code, e.counter) for e in told if e.change == "served") == sorted(
+        (code, n) for n, code in enumerate(ends[:19], start=1)
+    )
 
 
 async def test_a_batch_of_walk_ins_is_answered_as_walk_ins_one_after_the_other(

@@ -28,7 +28,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
-    LargeBinary,
     Row,
     Text,
     TextClause,
@@ -147,27 +146,27 @@ def _code(row: str) -> str:
     return f"{row}.prefix || CASE WHEN {row}.number < 1000 THEN lpad({number}, 3, '0') ELSE {number} END"
 
 
-def _announced(row: str, *, source: str = "", row_id: str = ":o_id") -> str:
-    """PostgreSQL: the outbox's row of the ``QueueChanged`` of the ticket ``row`` (a
-    CTE of the statement that changes it): ``:o_head`` (event_mapper.queue_changed)
-    completed with the ticket's city and code, so the change and its event are
-    written, and committed, by one statement (decision 129). For several tickets,
-    ``source`` joins ``row`` to what gives each its outbox id (``row_id``)."""
+def _announced(row: str, asked: str, join: str) -> str:
+    """PostgreSQL: the outbox's rows of the ``QueueChanged``s of the tickets ``row``
+    (a CTE of the statement that changes them), each joined (``join``) to its
+    ``asked`` row (a CTE of the statement's arrays, with ``o_id`` and ``o_head``):
+    its ``o_head`` (event_mapper.queue_changed) completed with the
+    ticket's city and code, so the changes and their events are written, and
+    committed, by one statement (decisions 129, 131)."""
     payload = (
-        f"CAST(:o_head AS bytea) || {_proto_text('city_code', f'{row}.city_code')} "
+        f"{asked}.o_head || {_proto_text('city_code', f'{row}.city_code')} "
         f"|| {_proto_text('ticket_code', _code(row))}"
     )
     return (
         f"INSERT INTO {orm.outbox.name} (id, subject, event_type, payload, headers, created_at) "
-        f"SELECT {row_id}, :o_subject, :o_event_type, {payload}, :o_headers, "
-        f"CAST(:o_created_at AS timestamptz) FROM {source or row}"
+        f"SELECT {asked}.o_id, :o_subject, :o_event_type, {payload}, :o_headers, "
+        f"CAST(:o_created_at AS timestamptz) FROM {row} JOIN {asked} {join}"
     )
 
 
-_ANNOUNCED_PARAMS = (
-    bindparam("o_head", type_=LargeBinary),
-    bindparam("o_created_at", type_=DateTime(timezone=True)),
-)
+_ANNOUNCED_PARAMS = (bindparam("o_created_at", type_=DateTime(timezone=True)),)
+#: The arrays of _announced's ``asked``.
+_ANNOUNCED_ARRAYS = "CAST(:o_ids AS text[]), CAST(:o_heads AS bytea[])"
 
 
 def _add_numbered() -> TextClause:
@@ -197,17 +196,16 @@ def _add_walk_ins() -> TextClause:
     tickets' count (one upsert a prefix, in the prefixes' order, so that two batches
     lock them in one order; each row locked for this statement alone), each ticket
     numbered after it in the batch's order, inserted in that order (``seq``, the
-    queue's order among equals, follows the numbers), and announced (_announced,
-    its outbox id from ``o_ids``). The unique (office, day, prefix, number) stays the
-    second guard."""
+    queue's order among equals, follows the numbers), and announced (_announced).
+    The unique (office, day, prefix, number) stays the second guard."""
     columns = [c for c in t.c if c.name not in ("seq", "number")]
     arrays = ", ".join(
         f"CAST(:{c.name} AS {c.type.compile(dialect=postgresql.dialect())}[])" for c in columns
     )
     names = ", ".join(c.name for c in columns)
     statement = (
-        f"WITH asked AS (SELECT * FROM unnest({arrays}, CAST(:o_ids AS text[])) "
-        f"WITH ORDINALITY AS a({names}, o_id, n)), "
+        f"WITH asked AS (SELECT * FROM unnest({arrays}, {_ANNOUNCED_ARRAYS}) "
+        f"WITH ORDINALITY AS a({names}, o_id, o_head, n)), "
         f"counts AS (SELECT office_id, day, prefix, count(*) AS k FROM asked "
         f"GROUP BY office_id, day, prefix), "
         f"numbered AS (INSERT INTO {seqs.name} (office_id, day, prefix, last_number) "
@@ -221,7 +219,7 @@ def _add_walk_ins() -> TextClause:
         f"FROM asked a JOIN counts USING (office_id, day, prefix) "
         f"JOIN numbered USING (office_id, day, prefix) ORDER BY a.n "
         f"RETURNING id, number, city_code, prefix), "
-        f"announced AS ({_announced('ticket', source='ticket JOIN asked USING (id)', row_id='asked.o_id')}) "
+        f"announced AS ({_announced('ticket', 'asked', 'USING (id)')}) "
         f"SELECT id, number FROM ticket"
     )
     return text(statement).bindparams(*_ANNOUNCED_PARAMS)
@@ -291,12 +289,17 @@ _FINISH_AT_COUNTER = (
     .values(status=bindparam("p_to_status"), finished_at=bindparam("p_now"))
     .returning(*t.c)
 )
-# PostgreSQL: _FINISH_AT_COUNTER with the ticket's QueueChanged (_announced), one statement.
-_FINISH_AT_COUNTER_ANNOUNCED = (
+# PostgreSQL: _FINISH_AT_COUNTER for each counter of ``p_counters``, with each ticket's
+# QueueChanged (_announced), one statement that commits by itself (decisions 129, 131).
+_FINISH_AT_COUNTERS_ANNOUNCED = (
     text(
-        f"WITH done AS (UPDATE {t.name} SET status = :p_to_status, finished_at = :p_now "
-        f"WHERE office_id = :p_office_id AND counter = :p_at_counter AND status = '{_CALLED}' "
-        f"RETURNING *), announced AS ({_announced('done')}) SELECT * FROM done"
+        f"WITH asked AS (SELECT * FROM unnest(CAST(:p_counters AS integer[]), {_ANNOUNCED_ARRAYS}) "
+        f"AS a(at_counter, o_id, o_head)), "
+        f"done AS (UPDATE {t.name} SET status = :p_to_status, finished_at = :p_now FROM asked "
+        f"WHERE office_id = :p_office_id AND counter = asked.at_counter AND status = '{_CALLED}' "
+        f"RETURNING {t.name}.*), "
+        f"announced AS ({_announced('done', 'asked', 'ON done.counter = asked.at_counter')}) "
+        f"SELECT {', '.join(c.name for c in t.c)} FROM done"
     )
     .bindparams(bindparam("p_now", type_=t.c.finished_at.type), *_ANNOUNCED_PARAMS)
     .columns(*t.c)
@@ -544,22 +547,22 @@ class SqlHallRepository:
         outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT
         return self._postgres and outside
 
-    def _announce(self, office_id: str, counter: int, change: str, count: int = 1) -> dict[str, Any]:
-        """The parameters of _announced: the event's fields but the ticket's city and
-        code (occurred now, as SqlUnitOfWork.write dates the events it writes), and
-        the outbox row's own (its id, the trace context to carry on). ``count``
-        tickets changed alike: their ids as ``o_ids`` too."""
+    def _announce(self, office_id: str, counters: list[int], change: str) -> dict[str, Any]:
+        """The parameters of _announced, a row for each ticket changed at (or by a
+        walk-in, 0) ``counters``: the event's fields but the ticket's city and code
+        (occurred now, as SqlUnitOfWork.write dates the events it writes), and the
+        outbox row's own (its id, the trace context to carry on)."""
         assert self.writes_alone, "only a statement that commits by itself writes its own event"
-        head = event_mapper.queue_changed(office_id, counter, change, dt.datetime.now(dt.UTC))
-        records = outbox.outbox_records([head] * count)
-        (row_id, subject, event_type, payload, headers, created_at) = records[0]
+        now = dt.datetime.now(dt.UTC)
+        heads = [event_mapper.queue_changed(office_id, counter, change, now) for counter in counters]
+        records = outbox.outbox_records(heads)
+        _, subject, event_type, _, headers, created_at = records[0]
         self.announced = True
         return {
-            "o_id": row_id,
             "o_ids": [r[0] for r in records],
+            "o_heads": [r[3] for r in records],
             "o_subject": subject,
             "o_event_type": event_type,
-            "o_head": payload,
             "o_headers": headers,
             "o_created_at": created_at,
         }
@@ -637,7 +640,7 @@ class SqlHallRepository:
             return [await self.add_numbered_ticket(ticket) for ticket in tickets]
         rows = [{**_row(x), "coming_up_sent": False} for x in tickets]
         params = {name: [row[name] for row in rows] for name in rows[0] if name != "number"}
-        params |= self._announce(tickets[0].office_id, 0, "issued", len(tickets))
+        params |= self._announce(tickets[0].office_id, [0] * len(tickets), "issued")
         numbers = dict((await self.conn.execute(_ADD_WALK_INS, params)).tuples().all())
         return [dataclasses.replace(x, number=int(numbers[x.id])) for x in tickets]
 
@@ -770,23 +773,44 @@ class SqlHallRepository:
         return None if row is None else _ticket(row)
 
     async def finish_at_counter(
-        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime, *, announce: bool = False
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
     ) -> Ticket | None:
         """End the ticket called to the counter in one UPDATE (no read before it);
-        None when the counter has none called. ``announce`` (only where
-        :attr:`writes_alone`): with its ``QueueChanged``, in the same statement."""
+        None when the counter has none called."""
         params = {
             "p_office_id": office_id,
             "p_at_counter": counter,
             "p_to_status": status.value,
             "p_now": now,
         }
-        if announce:
-            params |= self._announce(office_id, counter, status.value)
-        row = (
-            await self.conn.execute(_FINISH_AT_COUNTER_ANNOUNCED if announce else _FINISH_AT_COUNTER, params)
-        ).first()
+        row = (await self.conn.execute(_FINISH_AT_COUNTER, params)).first()
         return None if row is None else _ticket(row)
+
+    async def finish_at_counters(
+        self,
+        office_id: str,
+        counters: list[int],
+        status: TicketStatus,
+        now: dt.datetime,
+        *,
+        announce: bool = False,
+    ) -> list[Ticket | None]:
+        """:meth:`finish_at_counter` for each of ``counters`` (distinct). ``announce``
+        (only where :attr:`writes_alone`): each with its ``QueueChanged``, all in
+        one statement (_FINISH_AT_COUNTERS_ANNOUNCED)."""
+        if not announce:
+            return [await self.finish_at_counter(office_id, counter, status, now) for counter in counters]
+        params = {
+            "p_office_id": office_id,
+            "p_counters": counters,
+            "p_to_status": status.value,
+            "p_now": now,
+        } | self._announce(office_id, counters, status.value)
+        done = {
+            row.counter: _ticket(row)
+            for row in await self.conn.execute(_FINISH_AT_COUNTERS_ANNOUNCED, params)
+        }
+        return [done.get(counter) for counter in counters]
 
     async def queue_today(
         self, office_id: str, day: dt.date

@@ -172,20 +172,17 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
         return pb.RecallResponse(ticket=ticket_to_proto(ticket))
 
     async def MarkServed(self, request: pb.MarkServedRequest, context) -> pb.MarkServedResponse:
-        return pb.MarkServedResponse(
-            ticket=await self._finish(request.office_id, request.counter, served=True)
-        )
+        office_id, counter = _office(request.office_id), _counter(request.counter)
+        _may_act_for(office_id)
+        ticket = await retry_transient(lambda: self.hall.mark_served(office_id, counter))
+        return pb.MarkServedResponse(ticket=ticket_to_proto(ticket))
 
     async def MarkTicketNoShow(
         self, request: pb.MarkTicketNoShowRequest, context
     ) -> pb.MarkTicketNoShowResponse:
-        ticket = await self._finish(request.office_id, request.counter, served=False)
-        return pb.MarkTicketNoShowResponse(ticket=ticket)
-
-    async def _finish(self, office: str, number: int, *, served: bool) -> pb.Ticket:
-        office_id, counter = _office(office), _counter(number)
+        office_id, counter = _office(request.office_id), _counter(request.counter)
         _may_act_for(office_id)
         ticket = await retry_transient(
-            lambda: hall.finish(self.uow, self.clock, office_id, counter, served=served)
+            lambda: hall.finish(self.uow, self.clock, office_id, counter, served=False)
         )
-        return ticket_to_proto(ticket)
+        return pb.MarkTicketNoShowResponse(ticket=ticket_to_proto(ticket))

@@ -366,12 +366,13 @@ AT_ONCE = 100
 
 
 class Hall:
-    """The hall's calls and walk-ins as booking serves them: those of an office that
-    come while a batch of theirs is in flight at that office go together in the
-    next batch (:class:`~services.runtime.coalesce.Coalescer`: no timer, so a lone
+    """The hall's calls, walk-ins and tickets served as booking serves them: those
+    of an office that come while a batch of their kind is in flight at that office
+    go together in the next batch (:class:`~services.runtime.coalesce.Coalescer`: no timer, so a lone
     request goes at once; two calls of one counter or of one clerk never in one
-    batch). 20 clerks calling at once are one transaction of four round trips, not
-    twenty; 20 walk-ins two round trips, not forty (decision 131). One per process:
+    batch, nor two ends of one counter's ticket). 20 clerks calling at once are one
+    transaction of four round trips, not twenty; 20 walk-ins two round trips, not
+    forty; 20 tickets served one, not twenty (decision 131). One per process:
     its offices' batches are this process's."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
@@ -379,6 +380,7 @@ class Hall:
         self._clock = clock
         self._calls: dict[str, Coalescer[Call, Ticket | None]] = {}
         self._walk_ins: dict[str, Coalescer[WalkIn, Issued]] = {}
+        self._served: dict[str, Coalescer[int, Ticket]] = {}
 
     async def call_next(self, office_id: str, counter: int, clerk_id: str) -> Ticket | None:
         """As :func:`call_next`, in the office's next batch of calls."""
@@ -400,6 +402,17 @@ class Hall:
             )
         return await walk_ins_here(walk)
 
+    async def mark_served(self, office_id: str, counter: int) -> Ticket:
+        """As :func:`finish` of a ticket served, in the office's next batch of them."""
+        served = self._served.get(office_id)
+        if served is None:
+            served = self._served[office_id] = Coalescer(
+                functools.partial(mark_served, self._uow, self._clock, office_id),
+                AT_ONCE,
+                apart=lambda c: [c],
+            )
+        return await served(counter)
+
 
 async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> None:
     """The head's tickets not told yet (``head_to_tell``) hear "your number is coming
@@ -415,7 +428,7 @@ async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> No
 async def _counter_ticket(tx: Transaction, office_id: str, counter: int) -> Ticket:
     ticket = await tx.hall.called_at_counter(office_id, counter)
     if ticket is None:
-        raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
+        raise _nothing_called(counter)
     return ticket
 
 
@@ -434,28 +447,52 @@ async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) ->
         return recalled
 
 
+def _nothing_called(counter: int) -> Refused:
+    return Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
+
+
 async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *, served: bool) -> Ticket:
-    """The counter's ticket was served, or its citizen did not come: one UPDATE of the
-    ticket called there (of two concurrent ends, one finds it, the other none).
-    Served, where the database allows (PostgreSQL), that UPDATE writes its
-    ``QueueChanged`` too and commits by itself (decision 129); a no-show also
-    changes the booking and the audit chain, in a transaction."""
+    """The counter's ticket was served (a batch of one: :func:`mark_served`), or
+    its citizen did not come: one UPDATE of the ticket called there (of two
+    concurrent ends, one finds it, the other none). A no-show also changes the
+    booking and the audit chain, in a transaction."""
+    if served:
+        [done] = await mark_served(uow, clock, office_id, [counter])
+        if isinstance(done, Refused):
+            raise done
+        return done
     now = clock()
-    status = TicketStatus.SERVED if served else TicketStatus.NO_SHOW
+    async with uow.write() as tx:
+        no_show = await tx.hall.finish_at_counter(office_id, counter, TicketStatus.NO_SHOW, now)
+        if no_show is None:
+            raise _nothing_called(counter)
+        await _booking_no_show(tx, no_show, now)
+        tx.emit(events.QueueChanged(no_show, no_show.status.value))
+        return no_show
+
+
+async def mark_served(
+    uow: UnitOfWork, clock: Clock, office_id: str, counters: list[int]
+) -> list[Ticket | Refused]:
+    """The tickets called to ``counters`` (distinct) served, each answered alone
+    (``no_ticket_called`` where none is called): where the database allows
+    (PostgreSQL) one UPDATE that writes their ``QueueChanged``s too and commits by
+    itself (decisions 129, 131)."""
+    now = clock()
+    served = TicketStatus.SERVED
     async with uow.read_then_write() as stages:
         tx = await stages.read()
-        if served and tx.hall.writes_alone:
-            done = await tx.hall.finish_at_counter(office_id, counter, status, now, announce=True)
+        if tx.hall.writes_alone:
+            done = await tx.hall.finish_at_counters(office_id, counters, served, now, announce=True)
         else:
             tx = await stages.write()
-            done = await tx.hall.finish_at_counter(office_id, counter, status, now)
-            if done is not None:
-                if not served:
-                    await _booking_no_show(tx, done, now)
-                tx.emit(events.QueueChanged(done, done.status.value))
-        if done is None:
-            raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
-        return done
+            done = await tx.hall.finish_at_counters(office_id, counters, served, now)
+            for ticket in done:
+                if ticket is not None:
+                    tx.emit(events.QueueChanged(ticket, served.value))
+    return [
+        _nothing_called(c) if ticket is None else ticket for c, ticket in zip(counters, done, strict=True)
+    ]
 
 
 async def _no_show(tx: Transaction, ticket: Ticket, now: dt.datetime) -> Ticket:

@@ -344,10 +344,23 @@ class HallRepository(Protocol):
         ...
 
     async def finish_at_counter(
-        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime, *, announce: bool = False
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
     ) -> Ticket | None:
-        """End the ticket called to the counter; None when it has none called.
-        ``announce`` (only where :attr:`writes_alone`): with its ``QueueChanged``."""
+        """End the ticket called to the counter; None when it has none called."""
+        ...
+
+    async def finish_at_counters(
+        self,
+        office_id: str,
+        counters: list[int],
+        status: TicketStatus,
+        now: dt.datetime,
+        *,
+        announce: bool = False,
+    ) -> list[Ticket | None]:
+        """:meth:`finish_at_counter` for each of ``counters`` (distinct), in order.
+        ``announce`` (only where :attr:`writes_alone`): each with its
+        ``QueueChanged``, all of it written by one statement or nothing."""
         ...
 
     async def queue_today(
