@@ -3,7 +3,9 @@
 Each change is one write transaction: the booking's status, the ticket and the
 outbox events together. Numbering and calling are decided by the database (an
 atomic sequence row; a row lock that other clerks skip), never by a read made
-before."""
+before. Calls, walk-ins and served tickets of one office that come while a batch
+of their kind is in flight go together in the next (``Hall``, decision 131), each
+answered as if they had come one after the other."""
 
 from __future__ import annotations
 
@@ -368,12 +370,12 @@ AT_ONCE = 100
 class Hall:
     """The hall's calls, walk-ins and tickets served as booking serves them: those
     of an office that come while a batch of their kind is in flight at that office
-    go together in the next batch (:class:`~services.runtime.coalesce.Coalescer`: no timer, so a lone
-    request goes at once; two calls of one counter or of one clerk never in one
-    batch, nor two ends of one counter's ticket). 20 clerks calling at once are one
-    transaction of four round trips, not twenty; 20 walk-ins two round trips, not
-    forty; 20 tickets served one, not twenty (decision 131). One per process:
-    its offices' batches are this process's."""
+    go together in the next batch (``Coalescer``: no timer, so a lone request goes
+    at once; two calls of one counter or of one clerk never in one batch, nor two
+    ends of one counter's ticket). 20 clerks calling at once are one transaction
+    of four round trips, not twenty; 20 walk-ins two round trips, not forty; 20
+    tickets served one, not twenty (decision 131). One per process: its offices'
+    batches are this process's."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow = uow
