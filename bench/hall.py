@@ -193,7 +193,9 @@ class Profiles:
     """py-spy recording the booking and gateway processes through one phase (optional:
     py-spy is not a requirement; `pip install py-spy` into the venv to use it)."""
 
-    def __init__(self, directory: Path | None, platform_: harness.Platform, label: str) -> None:
+    def __init__(
+        self, directory: Path | None, platform_: harness.Platform, label: str, *, native: bool = False
+    ) -> None:
         self.running: list[subprocess.Popen[bytes]] = []
         if directory is None:
             return
@@ -206,7 +208,12 @@ class Profiles:
                 out = directory / f"{label}-{role}-{pid}.txt"
                 self.running.append(
                     subprocess.Popen(
-                        [str(spy), "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(out)],
+                        [
+                            str(spy),
+                            "record",
+                            *(["--native"] if native else []),
+                            *("-p", str(pid), "-r", "200", "-f", "raw", "-o", str(out)),
+                        ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
@@ -713,7 +720,7 @@ async def _phases(
     """The measured phases, each clerk on its own connection (``clerks``)."""
 
     async def phase(label: str, run):
-        spies = Profiles(args.profile, platform_, f"{database}-{label}")
+        spies = Profiles(args.profile, platform_, f"{database}-{label}", native=args.native)
         before = platform_.cpu_seconds()
         try:
             return await run, before
@@ -928,6 +935,9 @@ async def main() -> int:
         help="keep the platform's data dir (its trace files) in DIR/<database>",
     )
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy booking and gateway into DIR")
+    parser.add_argument(
+        "--native", action="store_true", help="with --profile: py-spy --native (the C below Python too)"
+    )
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="booking's own CPU per request, no platform (N of each)"
     )

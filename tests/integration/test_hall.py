@@ -594,3 +594,181 @@ async def test_every_process_sees_an_office_changed_by_another(
             assert (await hall.queue(app.uow, app.clock, "centre")).counters_open == n
     finally:
         await other.db.dispose()
+
+
+async def called_events(booking: Any) -> list[tuple[str, int]]:
+    """The ``QueueChanged`` of the calls in the outbox: (ticket code, counter)."""
+    async with booking.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(orm.outbox.c.payload).where(
+                    orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged"
+                )
+            )
+        ).all()
+    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    return sorted((e.ticket_code, e.counter) for e in told if e.change == "called")
+
+
+async def test_a_batch_of_calls_is_answered_as_calls_one_after_the_other(booking: Any, stubs: Any) -> None:
+    """The calls of a batch (decision 131), in one transaction: busy counters and
+    busy clerks refused whether or not anyone waits, the others given the queue's
+    next tickets in the batch's order (a priority group first), nobody once the
+    queue is empty; one ``QueueChanged`` per ticket called."""
+    _, _, staff, _ = stubs
+    for priority in ("", "", "", "elderly", ""):
+        await staff.CheckIn(
+            pb.CheckInRequest(
+                office_id="centre", walk_in_business_code="ID_CARD_RENEWAL", priority_group=priority
+            ),
+            metadata=clerk(),
+        )
+    await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=2), metadata=clerk("b2"))
+    app = booking
+    calls = [(1, "c1"), (2, "c2"), (3, "c3"), (4, "b2"), (5, "c5"), (6, "c6"), (7, "c7"), (8, "c8")]
+    answers = await hall.call_many(app.uow, app.clock, "centre", calls)
+    codes = [a.code if a is not None and not isinstance(a, Refused) else a for a in answers]
+    assert [c.code if isinstance(c, Refused) else c for c in codes] == [
+        "A001",
+        "ticket_in_service",  # counter 2 serves the elderly A004
+        "A002",
+        "ticket_in_service",  # clerk b2 serves it
+        "A003",
+        "A005",
+        None,
+        None,
+    ]
+    assert await called_events(booking) == [("A001", 1), ("A002", 3), ("A003", 5), ("A004", 2), ("A005", 6)]
+    # The queue is empty, the busy are still refused: the answer does not depend on it.
+    again = await hall.call_many(app.uow, app.clock, "centre", [(2, "c9"), (9, "c1"), (10, "c10")])
+    assert [a.code if isinstance(a, Refused) else a for a in again] == [
+        "ticket_in_service",
+        "ticket_in_service",
+        None,
+    ]
+
+
+async def test_twenty_clerks_calling_at_once_some_busy(booking: Any, stubs: Any) -> None:
+    """20 clerks call at the same instant (their calls of one office taken together,
+    decision 131), five of them at a counter or as a clerk still serving: those five
+    are refused, the fifteen others get the next fifteen tickets, each once, and a
+    second call of one counter at the same instant gets the ticket or is refused,
+    never a second ticket. Then every counter marks its ticket served at once: each
+    served once, with its own QueueChanged, a counter with none refused."""
+    _, _, staff, _ = stubs
+    for _ in range(20):
+        await staff.CheckIn(
+            pb.CheckInRequest(office_id="centre", walk_in_business_code="ID_CARD_RENEWAL"), metadata=clerk()
+        )
+    for n in range(1, 5):  # counters 1–4 serve A001–A004
+        await staff.CallNext(pb.CallNextRequest(office_id="centre", counter=n), metadata=clerk(f"b{n}"))
+
+    async def call(counter: int, who: str) -> str | None:
+        request = pb.CallNextRequest(office_id="centre", counter=counter)
+        try:
+            answer = await staff.CallNext(request, metadata=clerk(who))
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.FAILED_PRECONDITION
+            return problem(exc).code
+        return str(answer.ticket.code) if answer.HasField("ticket") else None
+
+    # Counters 1–4 busy; clerk b4 (busy at 4) at counter 20; counter 5 twice.
+    asked = [(n, f"c{n}") for n in range(1, 20)] + [(20, "b4"), (5, "d5")]
+    answers = dict(zip(asked, await asyncio.gather(*(call(n, who) for n, who in asked)), strict=True))
+    busy = [(n, f"c{n}") for n in range(1, 5)] + [(20, "b4")]
+    assert [answers[a] for a in busy] == ["ticket_in_service"] * 5
+    fives = sorted(str(answers[a]) for a in ((5, "c5"), (5, "d5")))
+    assert fives[1] == "ticket_in_service" and fives[0].startswith("A")  # one ticket, one refusal
+    tickets = [x for x in answers.values() if x is not None and x.startswith("A")]
+    assert sorted(tickets) == [f"A{n:03d}" for n in range(5, 20)]
+    assert len(await called_events(booking)) == 4 + 15
+
+    async def served(counter: int) -> str:
+        request = pb.MarkServedRequest(office_id="centre", counter=counter)
+        try:
+            return str((await staff.MarkServed(request, metadata=clerk())).ticket.code)
+        except grpc.aio.AioRpcError as exc:
+            return problem(exc).code
+
+    # All 19 counters with a ticket served at once, counter 6 twice, 21 with none.
+    ends = await asyncio.gather(*(served(n) for n in [*range(1, 22), 6]))
+    assert sorted(ends[:19]) == [f"A{n:03d}" for n in range(1, 20)]
+    assert ends[19] == "no_ticket_called"  # counter 20: its clerk was refused
+    assert ends[20] == "no_ticket_called"
+    assert sorted([ends[5], ends[21]])[1] == "no_ticket_called"  # one end of counter 6's ticket
+    async with booking.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(orm.outbox.c.payload).where(
+                    orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged"
+                )
+            )
+        ).all()
+    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    assert sorted((e.ticket_code, e.counter) for e in told if e.change == "served") == sorted(
+        (code, n) for n, code in enumerate(ends[:19], start=1)
+    )
+
+
+async def test_a_batch_of_walk_ins_is_answered_as_walk_ins_one_after_the_other(
+    booking: Any, stubs: Any
+) -> None:
+    """Walk-ins of a batch (decision 131), written by one statement on PostgreSQL:
+    numbers consecutive per prefix in the batch's order, each one's place behind the
+    batch's earlier tickets it is queued behind, refusals each its own, one
+    ``QueueChanged`` each, and the queue's order among equals the numbers'."""
+    _, _, staff, _ = stubs
+    woken: list[int] = []
+    booking.uow.on_commit = lambda: woken.append(1)
+    async with booking.db.write() as conn:  # household tickets under H
+        city = orm.cities.c.code == "testcity"
+        rules = (await conn.execute(select(orm.cities.c.rules).where(city))).scalar_one()
+        rules["hall"] = {**rules.get("hall", {}), "ticket_prefixes": {"household": "H"}}
+        await conn.execute(orm.cities.update().where(city).values(rules=rules))
+    app = booking
+    first = await hall.walk_in(app.uow, app.clock, "centre", "ID_CARD_RENEWAL")
+    assert (first.ticket.code, first.ahead) == ("A001", 0)
+    asked = [
+        hall.WalkIn("ID_CARD_RENEWAL"),
+        hall.WalkIn("HOUSEHOLD_REGISTRATION"),
+        hall.WalkIn("VEHICLE_SERVICES"),  # not served at the centre
+        hall.WalkIn("ID_CARD_RENEWAL", "vip"),
+        hall.WalkIn("ID_CARD_RENEWAL", "elderly"),
+        hall.WalkIn("HOUSEHOLD_REGISTRATION"),
+        hall.WalkIn("ID_CARD_RENEWAL", issued_by="clerk:k9@centre"),
+    ]
+    answers = await hall.walk_ins(app.uow, app.clock, "centre", asked)
+    said = [(a.ticket.code, a.ahead) if isinstance(a, hall.Issued) else a.code for a in answers]
+    assert said == [
+        ("A002", 1),
+        ("H001", 2),
+        "business_not_found",
+        "unknown_priority_group",
+        ("A003", 0),  # elderly: before everyone
+        ("H002", 4),
+        ("A004", 5),
+    ]
+    last = answers[-1]
+    assert isinstance(last, hall.Issued) and last.ticket.issued_by == "clerk:k9@centre"
+    assert len(woken) == 2  # the relay woken for the lone walk-in and for the batch
+    async with booking.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(orm.outbox.c.payload)
+                .where(orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged")
+                .order_by(orm.outbox.c.seq)
+            )
+        ).all()
+    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    assert sorted((e.change, e.ticket_code, e.office_id, e.city_code) for e in told) == [
+        ("issued", code, "centre", "testcity") for code in ("A001", "A002", "A003", "A004", "H001", "H002")
+    ]
+    for row, event in zip(rows, told, strict=True):
+        assert len(row.payload) == event.ByteSize()
+    order = []
+    for n in range(1, 7):
+        called = await staff.CallNext(
+            pb.CallNextRequest(office_id="centre", counter=n), metadata=clerk(f"s{n}")
+        )
+        order.append(called.ticket.code)
+    assert order == ["A003", "A001", "A002", "H001", "H002", "A004"]

@@ -3,11 +3,13 @@
 Numbering is one upsert that returns the new number (atomic on both databases); the
 unique (office, day, prefix, number) constraint is its second guard. Calling picks
 the head of the queue in a sub-select of the UPDATE that takes it: on PostgreSQL the
-sub-select locks its row and skips rows other clerks hold (``FOR UPDATE SKIP
-LOCKED``), and ``status = 'waiting'`` in the UPDATE's own WHERE re-checks after any
-wait; SQLite has one writer. The partial unique indexes (one called ticket per clerk
-and per counter) decide a collision: the call is its transaction's first write, so
-the whole transaction rolls back and the collision is the answer.
+sub-select locks its rows and skips rows other clerks hold (``FOR UPDATE SKIP
+LOCKED``), a batch of calls of one office taking one row each (decision 131), and
+``status = 'waiting'`` in the UPDATE's own WHERE re-checks after any wait; SQLite
+has one writer. A call whose counter or clerk has a called ticket takes nothing;
+the partial unique indexes (one called ticket per clerk and per counter) are the
+second guard, against a call committed meanwhile: the calls are their
+transaction's first write, so the whole transaction rolls back.
 
 Check-in and calling are the hot paths (docs/performance.md, "The hall"): most of
 booking's CPU there is spent per statement (SQLAlchemy's execution, the tracing
@@ -26,7 +28,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
-    LargeBinary,
     Row,
     Text,
     TextClause,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -53,7 +55,7 @@ from services.booking.adapters.bookings_repository import _booking, _Prefixed
 from services.booking.domain.bookings import Booking, BookingStatus
 from services.booking.domain.hall import RECENT_SERVED, HallOffice, Place, Ticket, TicketStatus
 from services.booking.domain.rules import BookingRules
-from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged
+from services.booking.service_layer.unit_of_work import Called, Occupied, OfficeChanged
 from services.runtime import outbox
 from services.runtime.db import AUTOCOMMIT, as_utc, dialect_insert, insert_built_once
 
@@ -144,33 +146,33 @@ def _code(row: str) -> str:
     return f"{row}.prefix || CASE WHEN {row}.number < 1000 THEN lpad({number}, 3, '0') ELSE {number} END"
 
 
-def _announced(row: str) -> str:
-    """PostgreSQL: the outbox's row of the ``QueueChanged`` of the ticket ``row`` (a
-    CTE of the statement that changes it): ``:o_head`` (event_mapper.queue_changed)
-    completed with the ticket's city and code, so the change and its event are
-    written, and committed, by one statement (decision 129)."""
+def _announced(row: str, asked: str, join: str) -> str:
+    """PostgreSQL: the outbox's rows of the ``QueueChanged``s of the tickets ``row``
+    (a CTE of the statement that changes them), each joined (``join``) to its
+    ``asked`` row (a CTE of the statement's arrays, with ``o_id`` and ``o_head``):
+    its ``o_head`` (event_mapper.queue_changed) completed with the
+    ticket's city and code, so the changes and their events are written, and
+    committed, by one statement (decisions 129, 131)."""
     payload = (
-        f"CAST(:o_head AS bytea) || {_proto_text('city_code', f'{row}.city_code')} "
+        f"{asked}.o_head || {_proto_text('city_code', f'{row}.city_code')} "
         f"|| {_proto_text('ticket_code', _code(row))}"
     )
     return (
         f"INSERT INTO {orm.outbox.name} (id, subject, event_type, payload, headers, created_at) "
-        f"SELECT :o_id, :o_subject, :o_event_type, {payload}, :o_headers, "
-        f"CAST(:o_created_at AS timestamptz) FROM {row}"
+        f"SELECT {asked}.o_id, :o_subject, :o_event_type, {payload}, :o_headers, "
+        f"CAST(:o_created_at AS timestamptz) FROM {row} JOIN {asked} {join}"
     )
 
 
-_ANNOUNCED_PARAMS = (
-    bindparam("o_head", type_=LargeBinary),
-    bindparam("o_created_at", type_=DateTime(timezone=True)),
-)
+_ANNOUNCED_PARAMS = (bindparam("o_created_at", type_=DateTime(timezone=True)),)
+#: The arrays of _announced's ``asked``.
+_ANNOUNCED_ARRAYS = "CAST(:o_ids AS text[]), CAST(:o_heads AS bytea[])"
 
 
-def _add_numbered(announced: bool) -> TextClause:
+def _add_numbered() -> TextClause:
     """PostgreSQL: the office's next number for the day and prefix (an upsert of its
     sequence row, which stays locked to the commit) and the ticket's INSERT with it,
-    in one statement; the unique (office, day, prefix, number) stays the second guard.
-    ``announced``: with the ticket's ``QueueChanged`` (_announced)."""
+    in one statement; the unique (office, day, prefix, number) stays the second guard."""
     columns = [c for c in t.c if c.name != "seq"]
     values = ["(SELECT last_number FROM numbered)" if c.name == "number" else f":{c.name}" for c in columns]
     numbered = (
@@ -182,24 +184,54 @@ def _add_numbered(announced: bool) -> TextClause:
         f")"
     )
     names = ", ".join(c.name for c in columns)
-    insert = f"INSERT INTO {t.name} ({names}) SELECT {', '.join(values)} RETURNING"
+    insert = f"INSERT INTO {t.name} ({names}) SELECT {', '.join(values)} RETURNING number"
     params = [bindparam(c.name, type_=c.type) for c in columns if c.name != "number"]
-    if not announced:
-        return text(f"{numbered} {insert} number").bindparams(*params)
-    statement = (
-        f"{numbered}, ticket AS ({insert} number, city_code, prefix), "
-        f"announced AS ({_announced('ticket')}) SELECT number FROM ticket"
+    return text(f"{numbered} {insert}").bindparams(*params)
+
+
+def _add_walk_ins() -> TextClause:
+    """PostgreSQL: a batch of walk-ins' tickets (decision 131), each column an array
+    parameter, in the batch's order (``n``), and each one's ``QueueChanged``, in one
+    statement that commits by itself: the sequence row of each prefix moved on by its
+    tickets' count (one upsert a prefix, in the prefixes' order, so that two batches
+    lock them in one order; each row locked for this statement alone), each ticket
+    numbered after it in the batch's order, inserted in that order (``seq``, the
+    queue's order among equals, follows the numbers), and announced (_announced).
+    The unique (office, day, prefix, number) stays the second guard."""
+    columns = [c for c in t.c if c.name not in ("seq", "number")]
+    arrays = ", ".join(
+        f"CAST(:{c.name} AS {c.type.compile(dialect=postgresql.dialect())}[])" for c in columns
     )
-    return text(statement).bindparams(*params, *_ANNOUNCED_PARAMS)
+    names = ", ".join(c.name for c in columns)
+    statement = (
+        f"WITH asked AS (SELECT * FROM unnest({arrays}, {_ANNOUNCED_ARRAYS}) "
+        f"WITH ORDINALITY AS a({names}, o_id, o_head, n)), "
+        f"counts AS (SELECT office_id, day, prefix, count(*) AS k FROM asked "
+        f"GROUP BY office_id, day, prefix), "
+        f"numbered AS (INSERT INTO {seqs.name} (office_id, day, prefix, last_number) "
+        f"SELECT office_id, day, prefix, k FROM counts ORDER BY office_id, day, prefix "
+        f"ON CONFLICT (office_id, day, prefix) DO UPDATE "
+        f"SET last_number = {seqs.name}.last_number + excluded.last_number "
+        f"RETURNING office_id, day, prefix, last_number), "
+        f"ticket AS (INSERT INTO {t.name} ({names}, number) "
+        f"SELECT {', '.join(f'a.{c.name}' for c in columns)}, "
+        f"numbered.last_number - counts.k + row_number() OVER (PARTITION BY a.prefix ORDER BY a.n) "
+        f"FROM asked a JOIN counts USING (office_id, day, prefix) "
+        f"JOIN numbered USING (office_id, day, prefix) ORDER BY a.n "
+        f"RETURNING id, number, city_code, prefix), "
+        f"announced AS ({_announced('ticket', 'asked', 'USING (id)')}) "
+        f"SELECT id, number FROM ticket"
+    )
+    return text(statement).bindparams(*_ANNOUNCED_PARAMS)
 
 
-_ADD_NUMBERED = {False: _add_numbered(False), True: _add_numbered(True)}
+_ADD_NUMBERED = _add_numbered()
+_ADD_WALK_INS = _add_walk_ins()
 
 
-def _call_next(postgres: bool) -> Any:
+def _call_next() -> Any:
+    """SQLite (one writer): the head of the queue called to a counter."""
     head = select(t.c.id).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(1)
-    if postgres:
-        head = head.with_for_update(skip_locked=True)
     return (
         update(t)
         .where(t.c.id == head.scalar_subquery(), t.c.status == _WAITING)
@@ -244,7 +276,7 @@ def _next_number(dialect: str) -> Any:
     )
 
 
-_CALL_NEXT = {True: _call_next(True), False: _call_next(False)}
+_CALL_NEXT = _call_next()
 _MARK_COMING_UP = {True: _mark_coming_up(True), False: _mark_coming_up(False)}
 _NEXT_NUMBER = {True: _next_number("postgresql"), False: _next_number("sqlite")}
 _FINISH_AT_COUNTER = (
@@ -257,12 +289,17 @@ _FINISH_AT_COUNTER = (
     .values(status=bindparam("p_to_status"), finished_at=bindparam("p_now"))
     .returning(*t.c)
 )
-# PostgreSQL: _FINISH_AT_COUNTER with the ticket's QueueChanged (_announced), one statement.
-_FINISH_AT_COUNTER_ANNOUNCED = (
+# PostgreSQL: _FINISH_AT_COUNTER for each counter of ``p_counters``, with each ticket's
+# QueueChanged (_announced), one statement that commits by itself (decisions 129, 131).
+_FINISH_AT_COUNTERS_ANNOUNCED = (
     text(
-        f"WITH done AS (UPDATE {t.name} SET status = :p_to_status, finished_at = :p_now "
-        f"WHERE office_id = :p_office_id AND counter = :p_at_counter AND status = '{_CALLED}' "
-        f"RETURNING *), announced AS ({_announced('done')}) SELECT * FROM done"
+        f"WITH asked AS (SELECT * FROM unnest(CAST(:p_counters AS integer[]), {_ANNOUNCED_ARRAYS}) "
+        f"AS a(at_counter, o_id, o_head)), "
+        f"done AS (UPDATE {t.name} SET status = :p_to_status, finished_at = :p_now FROM asked "
+        f"WHERE office_id = :p_office_id AND counter = asked.at_counter AND status = '{_CALLED}' "
+        f"RETURNING {t.name}.*), "
+        f"announced AS ({_announced('done', 'asked', 'ON done.counter = asked.at_counter')}) "
+        f"SELECT {', '.join(c.name for c in t.c)} FROM done"
     )
     .bindparams(bindparam("p_now", type_=t.c.finished_at.type), *_ANNOUNCED_PARAMS)
     .columns(*t.c)
@@ -270,19 +307,70 @@ _FINISH_AT_COUNTER_ANNOUNCED = (
 _HEAD = select(t).where(_TODAY_WAITING).order_by(*_QUEUE_ORDER).limit(bindparam("p_limit", type_=Integer))
 
 
-def _call_and_head() -> Any:
-    """PostgreSQL: the call (_CALL_NEXT) and the head of the queue after it, in one
-    statement: the called ticket first (``part`` 'called'), then the first ``p_limit``
-    waiting tickets but it ('head'), in the queue's order; when nothing was called, a
-    row 'busy' (its ticket's columns null) if the counter or the clerk has a called
-    ticket (_BUSY: what decides between ``ticket_in_service`` and "nobody waits", the
-    most frequent answer of a quiet hall, in the call's round trip); last, always, a
-    row 'office' with the office's version (``office_version``, _OFFICE_VERSION),
-    which checks the office this process kept in memory. The head is read
-    in the call's snapshot, as the next statement would have read it save for calls
-    committed meanwhile, which "coming up" does not need: it is marked once by a
-    conditional UPDATE."""
-    called = _CALL_NEXT[True].cte("called")
+def _call_many() -> Any:
+    """PostgreSQL: the calls of a batch (decision 131), ``p_counters`` with
+    ``p_clerks`` (distinct counters, distinct clerks), and the head of the queue
+    after them, in one statement. Each call (``n``: its place in the batch, from 1)
+    whose counter or clerk has a called ticket is a row 'busy' and takes nothing
+    (what decides between ``ticket_in_service`` and "nobody waits", whether or not
+    anyone waits); the others take the first waiting tickets, in the queue's order,
+    one each in the batch's order, as they would one after the other: rows
+    'called' (fewer than the free calls when fewer wait). The tickets are locked
+    as they are picked, skipping those another transaction holds (``FOR UPDATE
+    SKIP LOCKED``), and ``status = 'waiting'`` in the UPDATE's own WHERE re-checks.
+    Then the first ``p_limit`` waiting tickets but those called ('head'), in the
+    queue's order; last, always, a row 'office' with the office's version
+    (``office_version``, _OFFICE_VERSION), which checks the office this process
+    kept in memory. The head is read in the calls' snapshot, as the next statement
+    would have read it save for calls committed meanwhile, which "coming up" does
+    not need: it is marked once by a conditional UPDATE."""
+    unnest = func.unnest(
+        bindparam("p_counters", type_=postgresql.ARRAY(Integer)),
+        bindparam("p_clerks", type_=postgresql.ARRAY(Text)),
+    ).table_valued("counter", "clerk_id", with_ordinality="n")
+    asked = select(unnest.render_derived(name="asked")).cte("asked")
+    other = t.alias("other")
+    busy = (
+        select(asked.c.n)
+        .where(
+            exists(
+                select(other.c.id).where(
+                    other.c.status == _CALLED,
+                    and_(other.c.office_id == bindparam("p_office_id"), other.c.counter == asked.c.counter)
+                    | (other.c.clerk_id == asked.c.clerk_id),
+                )
+            )
+        )
+        .cte("busy")
+    )
+    free = (
+        select(*asked.c, func.row_number().over(order_by=asked.c.n).label("k"))
+        .where(asked.c.n.not_in(select(busy.c.n)))
+        .cte("free")
+    )
+    waiting = (
+        select(t.c.id, *_QUEUE_ORDER)
+        .where(_TODAY_WAITING)
+        .order_by(*_QUEUE_ORDER)
+        .limit(select(func.count()).select_from(free).scalar_subquery())
+        .with_for_update(skip_locked=True)
+        .subquery("waiting")
+    )
+    order = [waiting.c[c.name] for c in _QUEUE_ORDER]
+    picked = select(waiting.c.id, func.row_number().over(order_by=order).label("k")).cte("picked")
+    called = (
+        update(t)
+        .where(t.c.id == picked.c.id, picked.c.k == free.c.k, t.c.status == _WAITING)
+        .values(
+            status=_CALLED,
+            counter=free.c.counter,
+            clerk_id=free.c.clerk_id,
+            calls=1,
+            called_at=bindparam("p_now", type_=t.c.called_at.type),
+        )
+        .returning(free.c.n, *t.c)
+        .cte("called")
+    )
     head = (
         select(t)
         .where(_TODAY_WAITING, t.c.id.not_in(select(called.c.id)))
@@ -291,18 +379,17 @@ def _call_and_head() -> Any:
         .subquery("head")
     )
     no_version = cast(null(), Text).label("office_version")
+    no_n = cast(null(), Integer).label("n")
     nothing = [null().label(c.name) for c in t.c]
-    busy = select(literal_column("'busy'").label("part"), *nothing, no_version).where(
-        ~exists(select(called.c.id)), exists(_BUSY)
-    )
     parts = union_all(
-        select(literal_column("'called'").label("part"), *(called.c[c.name] for c in t.c), no_version),
-        select(literal_column("'head'").label("part"), *(head.c[c.name] for c in t.c), no_version),
-        busy,
-        select(literal_column("'office'").label("part"), *nothing, _OFFICE_VERSION),
+        select(literal_column("'busy'").label("part"), busy.c.n, *nothing, no_version),
+        select(
+            literal_column("'called'").label("part"), called.c.n, *(called.c[c.name] for c in t.c), no_version
+        ),
+        select(literal_column("'head'").label("part"), no_n, *(head.c[c.name] for c in t.c), no_version),
+        select(literal_column("'office'").label("part"), no_n, *nothing, _OFFICE_VERSION),
     ).subquery("parts")
-    # 'busy' and 'called' never come together; either comes before the head, and
-    # 'office' after it.
+    # 'busy', 'called', 'head', 'office': the head in the queue's order, the office last.
     return select(parts).order_by(parts.c.part, *(parts.c[c.name] for c in _QUEUE_ORDER))
 
 
@@ -332,12 +419,16 @@ def _average_service(postgres: bool) -> Any:
     return select(func.avg(recent.c.seconds).cast(Float)).scalar_subquery()
 
 
-def _standing(issued: bool, postgres: bool) -> Any:
+def _standing(issued: bool, postgres: bool, asked: Any = None) -> Any:
     """Where a ticket stands (a Place); for one not yet issued also the category of
     its business at its office (its prefix; NULL where the office does not handle
-    it): what a check-in reads, in one statement."""
-    rank = bindparam("p_rank", type_=Integer)
-    at = bindparam("p_order_at", type_=t.c.order_at.type)
+    it): what a check-in reads, in one statement. ``asked`` (not issued): a table
+    of tickets (``rank``, ``order_at``, ``business_code``, ``n``), a row for each,
+    instead of the one ticket's parameters."""
+    rank: ColumnElement[Any] = bindparam("p_rank", type_=Integer) if asked is None else asked.c.rank
+    at: ColumnElement[Any] = (
+        bindparam("p_order_at", type_=t.c.order_at.type) if asked is None else asked.c.order_at
+    )
     if issued:
         own = select(t.c.seq).where(t.c.id == bindparam("p_ticket_id")).scalar_subquery()
         tie = and_(t.c.priority_rank == rank, t.c.order_at == at, t.c.seq < own)
@@ -361,21 +452,40 @@ def _standing(issued: bool, postgres: bool) -> Any:
     place = [ahead.label("ahead"), counters.label("counters"), _average_service(postgres).label("average")]
     if issued:
         return select(*place)
+    business = bindparam("p_business_code") if asked is None else asked.c.business_code
     category = (
         select(orm.businesses.c.category)
         .join(orm.office_businesses, orm.office_businesses.c.business_code == orm.businesses.c.code)
         .where(
             orm.businesses.c.city_code == bindparam("p_city_code"),
-            orm.businesses.c.code == bindparam("p_business_code"),
+            orm.businesses.c.code == business,
             orm.office_businesses.c.office_id == bindparam("p_office_id"),
         )
         .scalar_subquery()
     )
-    return select(*place, category.label("category"))
+    if asked is None:
+        return select(*place, category.label("category"))
+    return select(asked.c.n, *place, category.label("category")).order_by(asked.c.n)
+
+
+def _new_ticket_places() -> Any:
+    """PostgreSQL: :meth:`SqlHallRepository.new_ticket_places`' statement: the place
+    and category of each ticket of ``p_ranks``, ``p_order_ats`` and
+    ``p_businesses``, in their order, each row with the office's version."""
+    asked = (
+        func.unnest(
+            bindparam("p_ranks", type_=postgresql.ARRAY(Integer)),
+            bindparam("p_order_ats", type_=postgresql.ARRAY(t.c.order_at.type)),
+            bindparam("p_businesses", type_=postgresql.ARRAY(Text)),
+        )
+        .table_valued("rank", "order_at", "business_code", with_ordinality="n")
+        .render_derived(name="asked")
+    )
+    return _standing(False, True, asked).add_columns(_OFFICE_VERSION)
 
 
 _STANDING = {(issued, pg): _standing(issued, pg) for issued in (True, False) for pg in (True, False)}
-_NEW_TICKET_PLACE_PG = _STANDING[False, True].add_columns(_OFFICE_VERSION)
+_NEW_TICKET_PLACES_PG = _new_ticket_places()
 # A booking checked in: only from confirmed. On PostgreSQL with the place of its
 # ticket to be, in one statement.
 _CHECK_IN = (
@@ -403,7 +513,7 @@ def _queue_today(postgres: bool) -> Any:
 
 
 _QUEUE_TODAY = {pg: _queue_today(pg) for pg in (True, False)}
-_CALL_AND_HEAD = _call_and_head()
+_CALL_MANY = _call_many()
 
 
 #: A process's hall offices as it last read them, by id: (version, office).
@@ -437,19 +547,22 @@ class SqlHallRepository:
         outside = sync is not None and sync.get_execution_options().get("isolation_level") == AUTOCOMMIT
         return self._postgres and outside
 
-    def _announce(self, office_id: str, counter: int, change: str) -> dict[str, Any]:
-        """The parameters of _announced: the event's fields but the ticket's city and
-        code (occurred now, as SqlUnitOfWork.write dates the events it writes), and
-        the outbox row's own (its id, the trace context to carry on)."""
+    def _announce(self, office_id: str, counters: list[int], change: str) -> dict[str, Any]:
+        """The parameters of _announced, a row for each ticket changed at (or by a
+        walk-in, 0) ``counters``: the event's fields but the ticket's city and code
+        (occurred now, as SqlUnitOfWork.write dates the events it writes), and the
+        outbox row's own (its id, the trace context to carry on)."""
         assert self.writes_alone, "only a statement that commits by itself writes its own event"
-        head = event_mapper.queue_changed(office_id, counter, change, dt.datetime.now(dt.UTC))
-        [(row_id, subject, event_type, payload, headers, created_at)] = outbox.outbox_records([head])
+        now = dt.datetime.now(dt.UTC)
+        heads = [event_mapper.queue_changed(office_id, counter, change, now) for counter in counters]
+        records = outbox.outbox_records(heads)
+        _, subject, event_type, _, headers, created_at = records[0]
         self.announced = True
         return {
-            "o_id": row_id,
+            "o_ids": [r[0] for r in records],
+            "o_heads": [r[3] for r in records],
             "o_subject": subject,
             "o_event_type": event_type,
-            "o_head": payload,
             "o_headers": headers,
             "o_created_at": created_at,
         }
@@ -503,15 +616,11 @@ class SqlHallRepository:
     async def add_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> None:
         await self.conn.execute(_INSERT_TICKET, {**_row(ticket), "coming_up_sent": coming_up_sent})
 
-    async def add_numbered_ticket(
-        self, ticket: Ticket, *, coming_up_sent: bool = False, announce: str = ""
-    ) -> Ticket:
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Number the ticket (the next of its office, day and prefix) and insert it:
         on PostgreSQL one statement (_ADD_NUMBERED: one round trip, not two, and
         its text compiled once, where the upsert's ON CONFLICT was compiled at every
-        call: SQLAlchemy does not cache it); on SQLite the two statements.
-        ``announce`` (only where :attr:`writes_alone`): with its ``QueueChanged`` of
-        that change, in the same statement."""
+        call: SQLAlchemy does not cache it); on SQLite the two statements."""
         if not self._postgres:
             number = await self.next_number(ticket.office_id, ticket.day, ticket.prefix)
             numbered = dataclasses.replace(ticket, number=number)
@@ -519,10 +628,21 @@ class SqlHallRepository:
             return numbered
         params = {**_row(ticket), "coming_up_sent": coming_up_sent}
         del params["number"]
-        if announce:
-            params |= self._announce(ticket.office_id, 0, announce)
-        number = (await self.conn.execute(_ADD_NUMBERED[bool(announce)], params)).scalar_one()
+        number = (await self.conn.execute(_ADD_NUMBERED, params)).scalar_one()
         return dataclasses.replace(ticket, number=int(number))
+
+    async def add_walk_ins(self, tickets: list[Ticket], *, announce: bool = False) -> list[Ticket]:
+        """Number the tickets, in their order (each the next of its office, day and
+        prefix), and insert them. ``announce`` (only where :attr:`writes_alone`):
+        each with its ``QueueChanged`` ("issued"), all in one statement
+        (_ADD_WALK_INS); otherwise one :meth:`add_numbered_ticket` each."""
+        if not announce:
+            return [await self.add_numbered_ticket(ticket) for ticket in tickets]
+        rows = [{**_row(x), "coming_up_sent": False} for x in tickets]
+        params = {name: [row[name] for row in rows] for name in rows[0] if name != "number"}
+        params |= self._announce(tickets[0].office_id, [0] * len(tickets), "issued")
+        numbers = dict((await self.conn.execute(_ADD_WALK_INS, params)).tuples().all())
+        return [dataclasses.replace(x, number=int(numbers[x.id])) for x in tickets]
 
     async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
         """The office (as :meth:`hall_office`) and the booking of that confirmation
@@ -564,46 +684,70 @@ class SqlHallRepository:
         ).first()
         return None if row is None else _ticket(row)
 
-    async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
-    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
-        """Take the head of the queue for this counter and clerk (None when nobody
-        waits), and what :meth:`head_to_tell` answers after it for ``head``. Raises
-        Occupied when the clerk or the counter has a called ticket, whether or not
-        anyone waits. One statement on PostgreSQL (_CALL_AND_HEAD), where it was two
-        round trips, three when nobody waited; on SQLite the call, then the head or
-        whether it is busy."""
+    async def call_many(
+        self, office_id: str, day: dt.date, calls: list[tuple[int, str]], now: dt.datetime, *, head: int
+    ) -> Called:
+        """Each of ``calls`` ((counter, clerk), distinct counters and clerks) takes the
+        next waiting ticket, in the batch's order, unless its counter or clerk has a
+        called ticket; with what :meth:`head_to_tell` answers after them for
+        ``head`` (when a ticket was called). One statement on PostgreSQL
+        (_CALL_MANY), whatever the batch's size; raises Occupied when a call
+        committed meanwhile elsewhere (another process) collided with one of the
+        batch's on the partial unique indexes: the statement, the call's
+        transaction's first write, rolled back whole. On SQLite (one writer) each
+        call asks whether it is busy, then calls."""
+        if not self._postgres:
+            return await self._call_each(office_id, day, calls, now, head=head)
         params = {
             "p_office_id": office_id,
             "p_day": day,
-            "p_to_counter": counter,
-            "p_by_clerk": clerk_id,
-            "p_counter": counter,
-            "p_clerk_id": clerk_id,
+            "p_counters": [counter for counter, _ in calls],
+            "p_clerks": [clerk_id for _, clerk_id in calls],
             "p_now": now,
             "p_limit": head,
         }
-        # No savepoint (two round trips more a call): the call is the transaction's
-        # first write and a collision ends it, so the whole transaction rolls back.
+        # No savepoint (two round trips more a batch): the calls are the
+        # transaction's first write, so a collision rolls the whole of it back.
         try:
-            rows = (
-                await self.conn.execute(_CALL_AND_HEAD if self._postgres else _CALL_NEXT[False], params)
-            ).all()
+            rows = (await self.conn.execute(_CALL_MANY, params)).all()
         except IntegrityError as exc:
             raise Occupied from exc
-        if not self._postgres:
-            if rows:
-                return _ticket(rows[0]), await self.head_to_tell(office_id, day, head)
-            if await self._busy(office_id, counter, clerk_id):
-                raise Occupied
-            return None, []
         *rows, office = rows
         self._check_office(office.office_version)
-        if rows and rows[0].part == "busy":
-            raise Occupied
-        if not rows or rows[0].part != "called":
-            return None, []
-        return _ticket(rows[0]), _to_tell(enumerate(rows[1:]))
+        tickets: list[Ticket | None] = [None] * len(calls)
+        busy: set[int] = set()
+        waiting: list[Row[Any]] = []
+        for row in rows:
+            if row.part == "busy":
+                busy.add(row.n - 1)
+            elif row.part == "called":
+                tickets[row.n - 1] = _ticket(row)
+            else:
+                waiting.append(row)
+        told = _to_tell(enumerate(waiting)) if any(tickets) else []
+        return Called(tickets, frozenset(busy), told)
+
+    async def _call_each(
+        self, office_id: str, day: dt.date, calls: list[tuple[int, str]], now: dt.datetime, *, head: int
+    ) -> Called:
+        tickets: list[Ticket | None] = []
+        busy: set[int] = set()
+        for n, (counter, clerk_id) in enumerate(calls):
+            if await self._busy(office_id, counter, clerk_id):
+                busy.add(n)
+                tickets.append(None)
+                continue
+            params = {
+                "p_office_id": office_id,
+                "p_day": day,
+                "p_to_counter": counter,
+                "p_by_clerk": clerk_id,
+                "p_now": now,
+            }
+            row = (await self.conn.execute(_CALL_NEXT, params)).first()
+            tickets.append(None if row is None else _ticket(row))
+        told = await self.head_to_tell(office_id, day, head) if any(tickets) else []
+        return Called(tickets, frozenset(busy), told)
 
     async def recall(self, ticket_id: str) -> Ticket | None:
         row = (
@@ -629,23 +773,44 @@ class SqlHallRepository:
         return None if row is None else _ticket(row)
 
     async def finish_at_counter(
-        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime, *, announce: bool = False
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
     ) -> Ticket | None:
         """End the ticket called to the counter in one UPDATE (no read before it);
-        None when the counter has none called. ``announce`` (only where
-        :attr:`writes_alone`): with its ``QueueChanged``, in the same statement."""
+        None when the counter has none called."""
         params = {
             "p_office_id": office_id,
             "p_at_counter": counter,
             "p_to_status": status.value,
             "p_now": now,
         }
-        if announce:
-            params |= self._announce(office_id, counter, status.value)
-        row = (
-            await self.conn.execute(_FINISH_AT_COUNTER_ANNOUNCED if announce else _FINISH_AT_COUNTER, params)
-        ).first()
+        row = (await self.conn.execute(_FINISH_AT_COUNTER, params)).first()
         return None if row is None else _ticket(row)
+
+    async def finish_at_counters(
+        self,
+        office_id: str,
+        counters: list[int],
+        status: TicketStatus,
+        now: dt.datetime,
+        *,
+        announce: bool = False,
+    ) -> list[Ticket | None]:
+        """:meth:`finish_at_counter` for each of ``counters`` (distinct). ``announce``
+        (only where :attr:`writes_alone`): each with its ``QueueChanged``, all in
+        one statement (_FINISH_AT_COUNTERS_ANNOUNCED)."""
+        if not announce:
+            return [await self.finish_at_counter(office_id, counter, status, now) for counter in counters]
+        params = {
+            "p_office_id": office_id,
+            "p_counters": counters,
+            "p_to_status": status.value,
+            "p_now": now,
+        } | self._announce(office_id, counters, status.value)
+        done = {
+            row.counter: _ticket(row)
+            for row in await self.conn.execute(_FINISH_AT_COUNTERS_ANNOUNCED, params)
+        }
+        return [done.get(counter) for counter in counters]
 
     async def queue_today(
         self, office_id: str, day: dt.date
@@ -678,30 +843,45 @@ class SqlHallRepository:
         row = (await self.conn.execute(_STANDING[True, self._postgres], _place_params(ticket))).one()
         return _place(row)
 
-    async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
-        """Where a ticket not inserted yet will stand (every waiting ticket of its
-        rank and time is ahead of it), and the category of its business at its
-        office (None: not handled there), in one statement."""
+    async def new_ticket_places(self, tickets: list[Ticket]) -> list[tuple[Place, str | None]]:
+        """Where each ticket, not inserted yet, will stand (every waiting ticket of
+        its rank and time is ahead of it; not the others of ``tickets``), and the
+        category of its business at its office (None: not handled there): one
+        statement on PostgreSQL (tickets of one office and day), one a ticket on
+        SQLite."""
+        if not self._postgres:
+            return [await self._new_ticket_place(ticket) for ticket in tickets]
+        first = tickets[0]
+        params = {
+            "p_office_id": first.office_id,
+            "p_day": first.day,
+            "p_city_code": first.city_code,
+            "p_ranks": [x.priority_rank for x in tickets],
+            "p_order_ats": [x.order_at for x in tickets],
+            "p_businesses": [x.business_code for x in tickets],
+        }
+        rows = (await self.conn.execute(_NEW_TICKET_PLACES_PG, params)).all()
+        self._check_office(rows[0].office_version)
+        return [(_place(row), None if row.category is None else str(row.category)) for row in rows]
+
+    async def _new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
         params = {
             **_place_params(ticket),
             "p_city_code": ticket.city_code,
             "p_business_code": ticket.business_code,
         }
-        if self._postgres:
-            row = (await self.conn.execute(_NEW_TICKET_PLACE_PG, params)).one()
-            self._check_office(row.office_version)
-        else:
-            row = (await self.conn.execute(_STANDING[False, False], params)).one()
+        row = (await self.conn.execute(_STANDING[False, self._postgres], params)).one()
         return _place(row), None if row.category is None else str(row.category)
 
     async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
         """Check the ticket's booking in (only from confirmed: of two concurrent
-        check-ins one wins, the other sees False), with :meth:`new_ticket_place`:
-        one statement on PostgreSQL, where it was two round trips; two on SQLite."""
+        check-ins one wins, the other sees False), with what :meth:`new_ticket_places`
+        reads: one statement on PostgreSQL, where it was two round trips; two on
+        SQLite."""
         assert ticket.booking_id is not None
         if not self._postgres:
             result = await self.conn.execute(_CHECK_IN, {"p_booking_id": ticket.booking_id, "p_now": now})
-            return (result.rowcount == 1, *await self.new_ticket_place(ticket))
+            return (result.rowcount == 1, *await self._new_ticket_place(ticket))
         params = {
             **_place_params(ticket),
             "p_city_code": ticket.city_code,

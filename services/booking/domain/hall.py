@@ -128,6 +128,14 @@ def priority_rank(group: str, rules: HallRules) -> int:
     return rules.priority_groups.index(group)
 
 
+def queued_before(earlier: Ticket, later: Ticket) -> bool:
+    """Whether a waiting ticket issued before ``later`` is called before it: by
+    priority rank, then time; at the same time, in issue order."""
+    return earlier.priority_rank < later.priority_rank or (
+        earlier.priority_rank == later.priority_rank and earlier.order_at <= later.order_at
+    )
+
+
 def check_office(booking: Booking, office: HallOffice) -> None:
     if booking.office_id != office.id:
         raise Refused(

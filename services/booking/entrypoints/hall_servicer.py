@@ -111,6 +111,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
         self.uow = uow
         self.clock = clock
         self.qr = qr
+        self.hall = hall.Hall(uow, clock)
 
     async def CheckIn(self, request: pb.CheckInRequest, context) -> pb.CheckInResponse:
         office_id = _office(request.office_id)
@@ -127,9 +128,8 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
                 field="code",
             )
         if walk_in:
-            issued = await retry_transient(
-                lambda: hall.walk_in(self.uow, self.clock, office_id, walk_in, priority, issued_by)
-            )
+            asked = hall.WalkIn(walk_in, priority, issued_by)
+            issued = await retry_transient(lambda: self.hall.walk_in(office_id, asked))
         else:
             booking_id = ""
             if qr:
@@ -162,9 +162,7 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
         office_id, counter = _office(request.office_id), _counter(request.counter)
         _may_act_for(office_id)
         me = require_role(Role.WINDOW_CLERK, Role.ADMINISTRATOR)
-        ticket = await retry_transient(
-            lambda: hall.call_next(self.uow, self.clock, office_id, counter, me.subject)
-        )
+        ticket = await retry_transient(lambda: self.hall.call_next(office_id, counter, me.subject))
         return pb.CallNextResponse(ticket=ticket_to_proto(ticket) if ticket else None)
 
     async def Recall(self, request: pb.RecallRequest, context) -> pb.RecallResponse:
@@ -174,20 +172,17 @@ class HallStaffServicer(pb_grpc.HallStaffServiceServicer):
         return pb.RecallResponse(ticket=ticket_to_proto(ticket))
 
     async def MarkServed(self, request: pb.MarkServedRequest, context) -> pb.MarkServedResponse:
-        return pb.MarkServedResponse(
-            ticket=await self._finish(request.office_id, request.counter, served=True)
-        )
+        office_id, counter = _office(request.office_id), _counter(request.counter)
+        _may_act_for(office_id)
+        ticket = await retry_transient(lambda: self.hall.mark_served(office_id, counter))
+        return pb.MarkServedResponse(ticket=ticket_to_proto(ticket))
 
     async def MarkTicketNoShow(
         self, request: pb.MarkTicketNoShowRequest, context
     ) -> pb.MarkTicketNoShowResponse:
-        ticket = await self._finish(request.office_id, request.counter, served=False)
-        return pb.MarkTicketNoShowResponse(ticket=ticket)
-
-    async def _finish(self, office: str, number: int, *, served: bool) -> pb.Ticket:
-        office_id, counter = _office(office), _counter(number)
+        office_id, counter = _office(request.office_id), _counter(request.counter)
         _may_act_for(office_id)
         ticket = await retry_transient(
-            lambda: hall.finish(self.uow, self.clock, office_id, counter, served=served)
+            lambda: hall.finish(self.uow, self.clock, office_id, counter, served=False)
         )
-        return ticket_to_proto(ticket)
+        return pb.MarkTicketNoShowResponse(ticket=ticket_to_proto(ticket))

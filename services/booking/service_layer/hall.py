@@ -3,12 +3,15 @@
 Each change is one write transaction: the booking's status, the ticket and the
 outbox events together. Numbering and calling are decided by the database (an
 atomic sequence row; a row lock that other clerks skip), never by a read made
-before."""
+before. Calls, walk-ins and served tickets of one office that come while a batch
+of their kind is in flight go together in the next (``Hall``, decision 131), each
+answered as if they had come one after the other."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,10 +31,12 @@ from services.booking.domain.hall import (
     check_office,
     check_walk_in,
     priority_rank,
+    queued_before,
 )
 from services.booking.service_layer.unit_of_work import Occupied, OfficeChanged, Transaction, UnitOfWork
 from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument, NotFound
+from services.runtime.coalesce import Coalescer
+from services.runtime.errors import InvalidArgument, NotFound, ProblemError
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,16 @@ async def check_in(
         return await _issue(tx, office, ticket, booking, place, category)
 
 
+@dataclass(frozen=True)
+class WalkIn:
+    """A walk-in asked for: the business they came for, their priority group, the
+    caller issuing the ticket."""
+
+    business_code: str
+    priority_group: str = ""
+    issued_by: str = ""
+
+
 async def walk_in(
     uow: UnitOfWork,
     clock: Clock,
@@ -217,78 +232,188 @@ async def walk_in(
     priority_group: str = "",
     issued_by: str = "",
 ) -> Issued:
-    """A ticket without a booking, where the office takes walk-ins: where it will
-    stand and its business's category read, then its number, the ticket and its
-    ``QueueChanged`` written by one statement that commits by itself where the
-    database allows (PostgreSQL): the office's sequence row is then locked for that
-    statement alone. In a transaction it stayed locked through the outbox's round
-    trip and the COMMIT's, each after a turn of booking's event loop, and a burst of
-    walk-ins queued on it (decision 129). On SQLite, a transaction of its own."""
+    """A ticket without a booking, where the office takes walk-ins: a batch of one
+    (:func:`walk_ins`)."""
+    [outcome] = await walk_ins(uow, clock, office_id, [WalkIn(business_code, priority_group, issued_by)])
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
+async def walk_ins(
+    uow: UnitOfWork, clock: Clock, office_id: str, asked: list[WalkIn]
+) -> list[Issued | ProblemError]:
+    """Walk-ins of one office, each answered as if they had come one after the
+    other in that order: its ticket and where it stands, or its refusal. Where
+    they will stand and their businesses' categories read, then their numbers,
+    tickets and ``QueueChanged``s written by one statement that commits by itself
+    where the database allows (PostgreSQL): the office's sequence rows are then
+    locked for that statement alone. In a transaction they stayed locked through
+    the outbox's round trip and the COMMIT's, each after a turn of booking's event
+    loop, and a burst of walk-ins queued on them (decision 129); one statement for
+    the batch, they do not queue at all (decision 131). On SQLite, a transaction
+    of their own."""
     now = clock()
 
-    async def issue(known: bool) -> Issued:
+    async def issue(known: bool) -> list[Issued | ProblemError]:
         async with uow.read_then_write() as stages:
             tx = await stages.read()
             office = await _office(tx, office_id, known=known)
-            try:
-                check_walk_in(office, now)
-                ticket = _new_ticket(office, business_code, None, priority_group, now, issued_by)
-            except Refused:
-                if known:  # refused on the office as kept: decided again on it read now
-                    raise OfficeChanged(office_id) from None
-                raise
-            place, category = await tx.hall.new_ticket_place(ticket)
-            if category is None:
-                raise NotFound("business", ticket.business_code, field="business")
-            ticket = dataclasses.replace(ticket, prefix=office.rules.prefix_for(category))
-            if tx.hall.writes_alone:
-                ticket = await tx.hall.add_numbered_ticket(ticket, announce="issued")
-            else:
-                tx = await stages.write()
-                ticket = await tx.hall.add_numbered_ticket(ticket)
-                tx.emit(events.QueueChanged(ticket, "issued"))
-            return Issued(ticket, place.ahead, place.wait())
+            outcomes: dict[int, Issued | ProblemError] = {}
+            tickets: dict[int, Ticket] = {}
+            for n, walk in enumerate(asked):
+                try:
+                    check_walk_in(office, now)
+                    tickets[n] = _new_ticket(
+                        office, walk.business_code, None, walk.priority_group, now, walk.issued_by
+                    )
+                except Refused as refused:
+                    if known:  # refused on the office as kept: decided again on it read now
+                        raise OfficeChanged(office_id) from None
+                    outcomes[n] = refused
+            placed = await tx.hall.new_ticket_places(list(tickets.values())) if tickets else []
+            ready: dict[int, tuple[Ticket, Place]] = {}
+            for (n, ticket), (place, category) in zip(tickets.items(), placed, strict=True):
+                if category is None:
+                    outcomes[n] = NotFound("business", ticket.business_code, field="business")
+                    continue
+                # Behind those of the batch's earlier tickets it is queued behind.
+                ahead = sum(queued_before(earlier, ticket) for earlier, _ in ready.values())
+                ready[n] = (
+                    dataclasses.replace(ticket, prefix=office.rules.prefix_for(category)),
+                    dataclasses.replace(place, ahead=place.ahead + ahead),
+                )
+            if ready:
+                if tx.hall.writes_alone:
+                    numbered = await tx.hall.add_walk_ins([x for x, _ in ready.values()], announce=True)
+                else:
+                    tx = await stages.write()
+                    numbered = await tx.hall.add_walk_ins([x for x, _ in ready.values()])
+                    for ticket in numbered:
+                        tx.emit(events.QueueChanged(ticket, "issued"))
+                for (n, (_, place)), ticket in zip(ready.items(), numbered, strict=True):
+                    outcomes[n] = Issued(ticket, place.ahead, place.wait())
+            return [outcomes[n] for n in range(len(asked))]
 
     return await _office_anew_if_changed(issue)
+
+
+#: A call of the hall: (counter, clerk).
+Call = tuple[int, str]
+
+
+def _in_service(counter: int) -> Refused:
+    return Refused(
+        "ticket_in_service",
+        f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
+        field="counter",
+    )
 
 
 async def call_next(
     uow: UnitOfWork, clock: Clock, office_id: str, counter: int, clerk_id: str
 ) -> Ticket | None:
-    """Call the head of the queue to ``counter``; None when nobody waits."""
+    """Call the head of the queue to ``counter``; None when nobody waits. A batch of
+    one (:func:`call_many`)."""
+    [outcome] = await call_many(uow, clock, office_id, [(counter, clerk_id)])
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome
+
+
+async def call_many(
+    uow: UnitOfWork, clock: Clock, office_id: str, calls: list[Call]
+) -> list[Ticket | Refused | None]:
+    """Calls of one office (distinct counters, distinct clerks) in one transaction,
+    each answered as if they had come one after the other in that order: its
+    ticket, None when nobody waits for it, or ``ticket_in_service`` when its
+    counter or clerk still serves one (decision 131)."""
     now = clock()
-    return await _office_anew_if_changed(
-        lambda known: _call_next(uow, now, office_id, counter, clerk_id, known=known)
-    )
+    try:
+        return await _office_anew_if_changed(
+            lambda known: _call_many(uow, now, office_id, calls, known=known)
+        )
+    except Occupied:
+        if len(calls) == 1:
+            return [_in_service(calls[0][0])]
+        # A call made meanwhile elsewhere (another process of booking) took one of
+        # the batch's counters or clerks: nothing of the batch was called. Each
+        # call again on its own, to find out which.
+        return [outcome for call in calls for outcome in await call_many(uow, clock, office_id, [call])]
 
 
-async def _call_next(
-    uow: UnitOfWork, now: dt.datetime, office_id: str, counter: int, clerk_id: str, *, known: bool
-) -> Ticket | None:
+async def _call_many(
+    uow: UnitOfWork, now: dt.datetime, office_id: str, calls: list[Call], *, known: bool
+) -> list[Ticket | Refused | None]:
     async with uow.write() as tx:
         office = await _office(tx, office_id, known=known)
         day = office.local_now(now).date()
-        busy = Refused(
-            "ticket_in_service",
-            f"Counter {counter} (or you) still serve a ticket: mark it served or no-show first.",
-            field="counter",
-        )
-        # The call itself finds a busy counter or clerk (the partial unique indexes
-        # refuse a second called ticket, also to a concurrent call; when nobody
-        # waits it is asked, so that the answer does not depend on that). With the
-        # call, the head of the queue after it: tickets with coming_up_ahead or
-        # fewer before them hear "your number is coming up".
-        try:
-            ticket, head = await tx.hall.call_next(
-                office.id, day, counter, clerk_id, now, head=office.rules.coming_up_ahead + 1
+        # The calls find busy counters and clerks themselves (so that the answer
+        # does not depend on whether anyone waits). With the calls, the head of the
+        # queue after them: tickets with coming_up_ahead or fewer before them hear
+        # "your number is coming up".
+        done = await tx.hall.call_many(office.id, day, calls, now, head=office.rules.coming_up_ahead + 1)
+        for ticket in done.tickets:
+            if ticket is not None:
+                tx.emit(events.QueueChanged(ticket, "called"))
+        await _tell_coming_up(tx, done.head)
+        return [
+            _in_service(counter) if n in done.busy else ticket
+            for n, ((counter, _), ticket) in enumerate(zip(calls, done.tickets, strict=True))
+        ]
+
+
+#: Requests in one batch at most: more counters than a hall has.
+AT_ONCE = 100
+
+
+class Hall:
+    """The hall's calls, walk-ins and tickets served as booking serves them: those
+    of an office that come while a batch of their kind is in flight at that office
+    go together in the next batch (``Coalescer``: no timer, so a lone request goes
+    at once; two calls of one counter or of one clerk never in one batch, nor two
+    ends of one counter's ticket). 20 clerks calling at once are one transaction
+    of four round trips, not twenty; 20 walk-ins two round trips, not forty; 20
+    tickets served one, not twenty (decision 131). One per process: its offices'
+    batches are this process's."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._calls: dict[str, Coalescer[Call, Ticket | None]] = {}
+        self._walk_ins: dict[str, Coalescer[WalkIn, Issued]] = {}
+        self._served: dict[str, Coalescer[int, Ticket]] = {}
+
+    async def call_next(self, office_id: str, counter: int, clerk_id: str) -> Ticket | None:
+        """As :func:`call_next`, in the office's next batch of calls."""
+        calls = self._calls.get(office_id)
+        if calls is None:
+            calls = self._calls[office_id] = Coalescer(
+                functools.partial(call_many, self._uow, self._clock, office_id),
+                AT_ONCE,
+                apart=lambda call: (("counter", call[0]), ("clerk", call[1])),
             )
-        except Occupied:
-            raise busy from None
-        if ticket is None:
-            return None
-        tx.emit(events.QueueChanged(ticket, "called"))
-        await _tell_coming_up(tx, head)
-        return ticket
+        return await calls((counter, clerk_id))
+
+    async def walk_in(self, office_id: str, walk: WalkIn) -> Issued:
+        """As :func:`walk_in`, in the office's next batch of walk-ins."""
+        walk_ins_here = self._walk_ins.get(office_id)
+        if walk_ins_here is None:
+            walk_ins_here = self._walk_ins[office_id] = Coalescer(
+                functools.partial(walk_ins, self._uow, self._clock, office_id), AT_ONCE
+            )
+        return await walk_ins_here(walk)
+
+    async def mark_served(self, office_id: str, counter: int) -> Ticket:
+        """As :func:`finish` of a ticket served, in the office's next batch of them."""
+        served = self._served.get(office_id)
+        if served is None:
+            served = self._served[office_id] = Coalescer(
+                functools.partial(mark_served, self._uow, self._clock, office_id),
+                AT_ONCE,
+                apart=lambda c: [c],
+            )
+        return await served(counter)
 
 
 async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> None:
@@ -305,7 +430,7 @@ async def _tell_coming_up(tx: Transaction, head: list[tuple[int, Ticket]]) -> No
 async def _counter_ticket(tx: Transaction, office_id: str, counter: int) -> Ticket:
     ticket = await tx.hall.called_at_counter(office_id, counter)
     if ticket is None:
-        raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
+        raise _nothing_called(counter)
     return ticket
 
 
@@ -324,28 +449,52 @@ async def recall(uow: UnitOfWork, clock: Clock, office_id: str, counter: int) ->
         return recalled
 
 
+def _nothing_called(counter: int) -> Refused:
+    return Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
+
+
 async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *, served: bool) -> Ticket:
-    """The counter's ticket was served, or its citizen did not come: one UPDATE of the
-    ticket called there (of two concurrent ends, one finds it, the other none).
-    Served, where the database allows (PostgreSQL), that UPDATE writes its
-    ``QueueChanged`` too and commits by itself (decision 129); a no-show also
-    changes the booking and the audit chain, in a transaction."""
+    """The counter's ticket was served (a batch of one: :func:`mark_served`), or
+    its citizen did not come: one UPDATE of the ticket called there (of two
+    concurrent ends, one finds it, the other none). A no-show also changes the
+    booking and the audit chain, in a transaction."""
+    if served:
+        [done] = await mark_served(uow, clock, office_id, [counter])
+        if isinstance(done, Refused):
+            raise done
+        return done
     now = clock()
-    status = TicketStatus.SERVED if served else TicketStatus.NO_SHOW
+    async with uow.write() as tx:
+        no_show = await tx.hall.finish_at_counter(office_id, counter, TicketStatus.NO_SHOW, now)
+        if no_show is None:
+            raise _nothing_called(counter)
+        await _booking_no_show(tx, no_show, now)
+        tx.emit(events.QueueChanged(no_show, no_show.status.value))
+        return no_show
+
+
+async def mark_served(
+    uow: UnitOfWork, clock: Clock, office_id: str, counters: list[int]
+) -> list[Ticket | Refused]:
+    """The tickets called to ``counters`` (distinct) served, each answered alone
+    (``no_ticket_called`` where none is called): where the database allows
+    (PostgreSQL) one UPDATE that writes their ``QueueChanged``s too and commits by
+    itself (decisions 129, 131)."""
+    now = clock()
+    served = TicketStatus.SERVED
     async with uow.read_then_write() as stages:
         tx = await stages.read()
-        if served and tx.hall.writes_alone:
-            done = await tx.hall.finish_at_counter(office_id, counter, status, now, announce=True)
+        if tx.hall.writes_alone:
+            done = await tx.hall.finish_at_counters(office_id, counters, served, now, announce=True)
         else:
             tx = await stages.write()
-            done = await tx.hall.finish_at_counter(office_id, counter, status, now)
-            if done is not None:
-                if not served:
-                    await _booking_no_show(tx, done, now)
-                tx.emit(events.QueueChanged(done, done.status.value))
-        if done is None:
-            raise Refused("no_ticket_called", f"Counter {counter} has no ticket called.", field="counter")
-        return done
+            done = await tx.hall.finish_at_counters(office_id, counters, served, now)
+            for ticket in done:
+                if ticket is not None:
+                    tx.emit(events.QueueChanged(ticket, served.value))
+    return [
+        _nothing_called(c) if ticket is None else ticket for c, ticket in zip(counters, done, strict=True)
+    ]
 
 
 async def _no_show(tx: Transaction, ticket: Ticket, now: dt.datetime) -> Ticket:

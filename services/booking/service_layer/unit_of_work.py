@@ -260,6 +260,21 @@ class Occupied(Exception):
     """The clerk or the counter has a called ticket already (the database said so)."""
 
 
+@dataclass(frozen=True)
+class Called:
+    """What :meth:`HallRepository.call_many` did."""
+
+    #: For each call asked, in order, the ticket it took (None: nobody was left
+    #: waiting for it, or it is in ``busy``).
+    tickets: list[Ticket | None]
+    #: The calls (their places in the batch, from 0) whose counter or clerk has a
+    #: called ticket: they took nothing.
+    busy: frozenset[int]
+    #: What :meth:`HallRepository.head_to_tell` answers after the calls (empty when
+    #: none took a ticket).
+    head: list[tuple[int, Ticket]]
+
+
 class OfficeChanged(Exception):
     """The office (or its city) given by :meth:`HallRepository.known_office` changed
     in the database since this process read it, as the statement that checks it
@@ -276,7 +291,7 @@ class HallRepository(Protocol):
 
     async def known_office(self, office_id: str) -> HallOffice | None:
         """The office as this process last read it, where the next of
-        :meth:`new_ticket_place`, :meth:`call_next` or :meth:`queue_today` checks,
+        :meth:`new_ticket_places`, :meth:`call_many` or :meth:`queue_today` checks,
         in its own statement, that it is still current (OfficeChanged if not);
         read now (:meth:`hall_office`) where it is not known or cannot be checked."""
         ...
@@ -288,17 +303,21 @@ class HallRepository(Protocol):
         (``announce``) in one statement, all of it or nothing."""
         ...
 
-    async def add_numbered_ticket(
-        self, ticket: Ticket, *, coming_up_sent: bool = False, announce: str = ""
-    ) -> Ticket:
+    async def add_numbered_ticket(self, ticket: Ticket, *, coming_up_sent: bool = False) -> Ticket:
         """Insert the ticket with the next number of its prefix at its office on its
-        day (atomic); the ticket with its number. ``announce`` (only where
-        :attr:`writes_alone`): with the ``QueueChanged`` of that change."""
+        day (atomic); the ticket with its number."""
+        ...
+
+    async def add_walk_ins(self, tickets: list[Ticket], *, announce: bool = False) -> list[Ticket]:
+        """:meth:`add_numbered_ticket` for each ticket, in their order (numbers
+        follow each other by prefix); the tickets with their numbers. ``announce``
+        (only where :attr:`writes_alone`): each with its ``QueueChanged``
+        ("issued"), all of it written by one statement or nothing."""
         ...
 
     async def check_in_place(self, ticket: Ticket, now: dt.datetime) -> tuple[bool, Place, str | None]:
         """The ticket's booking checked in (False: it was not confirmed any more),
-        with what :meth:`new_ticket_place` reads."""
+        with what :meth:`new_ticket_places` reads for it."""
         ...
 
     async def office_and_booking(self, office_id: str, code: str) -> tuple[HallOffice | None, Booking | None]:
@@ -308,14 +327,15 @@ class HallRepository(Protocol):
     async def ticket_for_booking(self, booking_id: str) -> Ticket | None: ...
     async def get_ticket(self, ticket_id: str, citizen_id: str | None = None) -> Ticket | None: ...
     async def called_at_counter(self, office_id: str, counter: int) -> Ticket | None: ...
-    async def call_next(
-        self, office_id: str, day: dt.date, counter: int, clerk_id: str, now: dt.datetime, *, head: int
-    ) -> tuple[Ticket | None, list[tuple[int, Ticket]]]:
-        """The head of the queue, now called to ``counter`` by ``clerk_id``; None when
-        nobody waits. Two concurrent calls never get the same ticket. Raises
-        Occupied when the clerk or the counter has a called ticket (whether or not
-        anyone waits). With it, what
-        :meth:`head_to_tell` answers after the call for ``head`` (empty when none)."""
+    async def call_many(
+        self, office_id: str, day: dt.date, calls: list[tuple[int, str]], now: dt.datetime, *, head: int
+    ) -> Called:
+        """Each of ``calls`` ((counter, clerk): distinct counters, distinct clerks)
+        calls the head of the queue, in their order, unless its counter or clerk
+        has a called ticket (``busy``): as many calls one after the other would.
+        Two concurrent calls never get the same ticket. Raises Occupied when a call
+        made meanwhile elsewhere collided with one of them (nothing was called).
+        With it, what :meth:`head_to_tell` answers after the calls for ``head``."""
         ...
 
     async def recall(self, ticket_id: str) -> Ticket | None: ...
@@ -324,10 +344,23 @@ class HallRepository(Protocol):
         ...
 
     async def finish_at_counter(
-        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime, *, announce: bool = False
+        self, office_id: str, counter: int, status: TicketStatus, now: dt.datetime
     ) -> Ticket | None:
-        """End the ticket called to the counter; None when it has none called.
-        ``announce`` (only where :attr:`writes_alone`): with its ``QueueChanged``."""
+        """End the ticket called to the counter; None when it has none called."""
+        ...
+
+    async def finish_at_counters(
+        self,
+        office_id: str,
+        counters: list[int],
+        status: TicketStatus,
+        now: dt.datetime,
+        *,
+        announce: bool = False,
+    ) -> list[Ticket | None]:
+        """:meth:`finish_at_counter` for each of ``counters`` (distinct), in order.
+        ``announce`` (only where :attr:`writes_alone`): each with its
+        ``QueueChanged``, all of it written by one statement or nothing."""
         ...
 
     async def queue_today(
@@ -345,9 +378,10 @@ class HallRepository(Protocol):
         """Where an issued ticket stands."""
         ...
 
-    async def new_ticket_place(self, ticket: Ticket) -> tuple[Place, str | None]:
-        """Where a ticket not inserted yet will stand, and the category of its
-        business at its office (None: the office does not handle it)."""
+    async def new_ticket_places(self, tickets: list[Ticket]) -> list[tuple[Place, str | None]]:
+        """Where each ticket not inserted yet (of one office and day) will stand,
+        without counting the others, and the category of its business at its
+        office (None: the office does not handle it)."""
         ...
 
     async def head_to_tell(self, office_id: str, day: dt.date, limit: int) -> list[tuple[int, Ticket]]:

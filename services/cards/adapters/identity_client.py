@@ -14,9 +14,9 @@ import grpc
 from mintong.identity.v1 import cardholders_pb2 as pb
 from mintong.identity.v1 import cardholders_pb2_grpc as pb_grpc
 from services.cards.domain.eligibility import Holder
-from services.cards.service_layer.coalesce import Coalescer
 from services.cards.service_layer.directory import HolderRecord
 from services.runtime import context
+from services.runtime.coalesce import Coalescer
 from services.runtime.errors import Kind, NotFound, ProblemError
 from services.runtime.grpc_client import LazyStub
 from services.runtime.proto_values import date_to_proto

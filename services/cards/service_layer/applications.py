@@ -20,12 +20,12 @@ from services.cards.domain.eligibility import Declaration, Reason
 from services.cards.domain.events import StatusChanged
 from services.cards.domain.kinds import CityKinds, Delivery, KindDefinition, Rule
 from services.cards.domain.lifecycle import Application, DeliveryDetails, Status
-from services.cards.service_layer.coalesce import Coalescer
 from services.cards.service_layer.directory import CardHolders, HolderRecord, Offices, WindowOffice
 from services.cards.service_layer.ports import CourierEvent, CourierEventKind
 from services.cards.service_layer.unit_of_work import KeyClaim, Move, NewApplication, Transaction, UnitOfWork
 from services.runtime import telemetry
 from services.runtime.clock import Clock
+from services.runtime.coalesce import Coalescer
 from services.runtime.errors import InvalidArgument, Kind, NotFound, ProblemError
 from services.runtime.text import check_text
 

@@ -1,6 +1,8 @@
-"""The cards service's calls gathered into batches: a lone call goes at once and
-alone; those made while a batch is in flight go together in the next, each answered
-on its own; a failed batch fails each of its callers, and the next batch goes on."""
+"""Calls gathered into batches (cards' calls to identity and its writes, booking's
+hall calls): a lone call goes at once and alone; those made while a batch is in
+flight go together in the next, each answered on its own, none sharing a mark with
+another of its batch; a failed batch fails each of its callers, and the next batch
+goes on."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import asyncio
 
 import pytest
 
-from services.cards.service_layer.coalesce import Coalescer
+from services.runtime.coalesce import Coalescer
 
 
 async def turns() -> None:
@@ -74,3 +76,18 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_answers() -> None:
     other.release.set()
     assert (await first, await patient) == (2, 6)
     assert other.batches == [[1], [3]]  # the cancelled call is not sent
+
+
+async def test_calls_sharing_a_mark_go_in_batches_one_after_the_other() -> None:
+    """Two calls of one counter (marked by n % 10) never in one batch: the second
+    waits for the next, in its order, while the calls after it go on."""
+    other = Other()
+    gather = Coalescer(other.send, limit=10, apart=lambda n: [n % 10])
+    first = asyncio.create_task(gather(1))
+    await turns()
+    rest = [asyncio.create_task(gather(n)) for n in (2, 12, 3, 22, 13)]
+    await turns()
+    other.release.set()
+    assert await first == 2
+    assert await asyncio.gather(*rest) == [4, 24, 6, 44, 26]
+    assert other.batches == [[1], [2, 3], [12, 13], [22]]

@@ -7,12 +7,15 @@ and one transaction at the other end for many applications rather than one each.
 
 (A data loader in the usual sense batches only the calls made in one turn of the
 event loop; concurrent requests arrive over many turns, so it would gather little.)
+
+Cards gathers its calls to identity and its applications' writes (decision 101);
+booking its hall's calls of one office (decision 131).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -23,9 +26,16 @@ Send = Callable[[list[T]], Awaitable[Sequence[R | BaseException]]]
 
 
 class Coalescer(Generic[T, R]):
-    def __init__(self, send: Send[T, R], limit: int) -> None:
+    """``apart(item)``: marks of an item that no other item of the same batch may
+    share; an item sharing one with an item taken waits for the next batch (two
+    calls of one counter go one after the other, as they would unbatched)."""
+
+    def __init__(
+        self, send: Send[T, R], limit: int, *, apart: Callable[[T], Iterable[Hashable]] = lambda _: ()
+    ) -> None:
         self._send = send
         self._limit = limit
+        self._apart = apart
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._sender: asyncio.Task[None] | None = None
 
@@ -42,8 +52,7 @@ class Coalescer(Generic[T, R]):
     async def _drain(self) -> None:
         try:
             while self._waiting:
-                batch = [(item, f) for item, f in self._waiting[: self._limit] if not f.done()]
-                del self._waiting[: self._limit]
+                batch = self._next_batch()
                 if batch:
                     await self._one_batch(batch)
         finally:
@@ -52,6 +61,24 @@ class Coalescer(Generic[T, R]):
             for _, future in self._waiting:
                 future.cancel()
             self._waiting.clear()
+
+    def _next_batch(self) -> list[tuple[T, asyncio.Future[R]]]:
+        """Up to ``limit`` of the items waiting, in the order they came, none sharing
+        a mark with another; the rest wait on, in their order."""
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        left: list[tuple[T, asyncio.Future[R]]] = []
+        marks: set[Hashable] = set()
+        for item, future in self._waiting:
+            if future.done():  # its caller gave up waiting
+                continue
+            own = set(self._apart(item))
+            if len(batch) == self._limit or own & marks:
+                left.append((item, future))
+                continue
+            marks |= own
+            batch.append((item, future))
+        self._waiting = left
+        return batch
 
     async def _one_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
