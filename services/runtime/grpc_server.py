@@ -110,9 +110,9 @@ class CallContext:
 
     def __init__(self, traced: Callable[[Any], bool] = telemetry.not_health_check) -> None:
         self._traced = traced
-        # A proxy until the process installs its provider (setup_tracing), then that
-        # provider's tracer; with none, spans that are not recorded.
-        self._tracer = trace.get_tracer("mintong.grpc")
+        # The installed provider's tracer, looked up again only when the provider
+        # changes (none installed: no span).
+        self._tracer = telemetry.CurrentTracer("mintong.grpc")
 
     def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """``handler`` of ``method`` (``/<package>.<Service>/<Method>``) wrapped.
@@ -136,19 +136,25 @@ class CallContext:
                 context.request_id.set(metadata.get(context.REQUEST_ID_KEY, "")),
                 context.caller.set(context.Caller.parse(metadata.get(context.CALLER_KEY, ""))),
             )
-            span: trace.Span = trace.INVALID_SPAN
+            begun = None
             attached = None
+            span_started = 0
+            sdk = tracer()
             if traced:
+                # The span is made when the call has ended (decision 141, as the
+                # gateway's are, decision 128): meanwhile only its context is current,
+                # the parent of what the handler does (its statements' spans, its
+                # events' rows).
                 parent = propagate.extract(metadata)
-                span = tracer.start_span(method, parent, kind=trace.SpanKind.SERVER)
-                attached = otel_context.attach(trace.set_span_in_context(span, parent))
-                # Set on the span, not given to start_span: a sampler that drops the
-                # trace drops the attributes it is given, and RecordUnsampled keeps
-                # such a span for export when it fails or is slow (decision 63).
-                if span.is_recording():
-                    span.set_attributes(_call_attributes(method_attributes, metadata, ctx))
+                begun = telemetry.begin(sdk, parent, method, trace.SpanKind.SERVER)
+                if begun is not None:
+                    span_started = time.time_ns()
+                    parent = trace.set_span_in_context(trace.NonRecordingSpan(begun[0]), parent)
+                # Without a span (tracing off), the caller's context is carried on.
+                attached = otel_context.attach(parent)
             started = time.perf_counter()
             code = "OK"
+            failure: Exception | None = None
             try:
                 return await inner(request, ctx)
             except ProblemError as error:
@@ -163,7 +169,7 @@ class CallContext:
                     code = _code_of(ctx, "UNKNOWN")
                     if not isinstance(error, grpc.aio.AbortError):
                         # An abort is its status code; anything else, the error itself.
-                        span.record_exception(error)
+                        failure = error
                     raise
                 # The database went away under the call (restarted, failed over, its
                 # connections cut): UNAVAILABLE, which callers retry (the gateway
@@ -181,11 +187,26 @@ class CallContext:
                 context.request_id.reset(tokens[0])
                 if attached is not None:
                     otel_context.detach(attached)
-                    if code != "OK" and span.is_recording():
-                        span.set_attribute("rpc.grpc.status_code", _CODE_NUMBERS.get(code, 2))
+                if begun is not None:
+                    span_context, parent_context, sampled = begun
+                    attributes = _call_attributes(method_attributes, metadata, ctx)
+                    span_status = telemetry.UNSET
+                    if code != "OK":
+                        attributes["rpc.grpc.status_code"] = _CODE_NUMBERS.get(code, 2)
                         if code in _SERVER_ERRORS:
-                            span.set_status(trace.StatusCode.ERROR, f"StatusCode.{code}")
-                    span.end()
+                            span_status = trace.Status(trace.StatusCode.ERROR, f"StatusCode.{code}")
+                    telemetry.hand_ended(
+                        sdk,
+                        span_context,
+                        parent_context,
+                        method,
+                        trace.SpanKind.SERVER,
+                        {**sampled, **attributes} if sampled else attributes,
+                        span_started,
+                        time.time_ns(),
+                        span_status,
+                        (telemetry.exception_event(failure),) if failure is not None else (),
+                    )
 
         return make(
             behaviour,

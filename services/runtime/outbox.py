@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import time
 import types
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -224,7 +225,7 @@ class OutboxRelay(BackgroundLoop):
         self.publish_timeout = publish_timeout
         #: Published rows are kept this long (to see what was sent), then deleted.
         self.keep_published = keep_published
-        self._tracer = telemetry.tracer(__name__)
+        self._tracer = telemetry.CurrentTracer(__name__)
         self._streams: dict[str, str | None] = {}
         #: Event types whose rows say an aggregate's state, read when they are
         #: published rather than when they were written (booking's slot vacancy,
@@ -365,7 +366,7 @@ class OutboxRelay(BackgroundLoop):
     async def _send_and_settle(self, pipeline: Pipeline, rows: Sequence[Any], sent: list[int]) -> None:
         last_of_stream: dict[str, str] = {}
         parents: dict[str, Context] = {}  # the writers' trace contexts, parsed once each
-        pending: list[tuple[Any, trace.Span, asyncio.Future[dict[str, Any]]]] = []
+        pending: list[tuple[Any, _Publication, asyncio.Future[dict[str, Any]]]] = []
         failure: BaseException | None = None
         try:
             for row in rows:
@@ -380,8 +381,8 @@ class OutboxRelay(BackgroundLoop):
                     last_of_stream[stream] = row.id
                 if row.headers not in parents:  # a request's or a journey step's rows share one
                     parents[row.headers] = telemetry.extract(json.loads(row.headers))
-                span = self._span(row, parents[row.headers])
-                propagate.inject(headers, context=trace.set_span_in_context(span))
+                span = _Publication(self._tracer(), row, parents[row.headers])
+                span.inject(headers)
                 try:
                     future = await pipeline.publish(row.subject, row.payload, headers)
                 except BaseException:
@@ -402,7 +403,7 @@ class OutboxRelay(BackgroundLoop):
     async def _settle(
         self,
         pipeline: Pipeline,
-        pending: list[tuple[Any, trace.Span, asyncio.Future[dict[str, Any]]]],
+        pending: list[tuple[Any, _Publication, asyncio.Future[dict[str, Any]]]],
         sent: list[int],
         *,
         failed: bool = False,
@@ -431,11 +432,9 @@ class OutboxRelay(BackgroundLoop):
                     )
                 if error is None:
                     sent.append(row.seq)
-            else:
-                span.set_status(trace.Status(trace.StatusCode.ERROR, str(problem)))
-                if error is None:
-                    error = problem
-            span.end()
+            elif error is None:
+                error = problem
+            span.end(problem)
         if error is not None and not failed:
             raise error
 
@@ -452,20 +451,6 @@ class OutboxRelay(BackgroundLoop):
             return stream
         return self._streams[subject]
 
-    def _span(self, row: Any, parent: Context) -> trace.Span:
-        """The row's producer span, a child of the writer's span (``parent``, from the
-        trace context stored with the row); the consumer's span will be its child."""
-        return self._tracer.start_span(
-            f"{row.subject} publish",
-            context=parent,
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.destination.name": row.subject,
-                "messaging.message.id": row.id,
-            },
-        )
-
     async def _mark_apart(self, sent: list[int]) -> None:
         async with self.db.write() as conn:
             await self._mark(conn, sent)
@@ -475,6 +460,62 @@ class OutboxRelay(BackgroundLoop):
             update(self.outbox)
             .where(self.outbox.c.seq.in_(sent))
             .values(published_at=dt.datetime.now(dt.UTC))
+        )
+
+
+class _Publication:
+    """A row's producer span, a child of the writer's span (``parent``, from the trace
+    context stored with the row); the consumer's span will be its child. Within the
+    writer's trace (every row a request wrote) it is made when the publish has been
+    acknowledged or has failed (decision 141, as decision 128's client spans): until
+    then only its context exists, carried in the message's headers. A row written
+    outside any trace, or without the SDK, gets the tracer's own span, live (a root,
+    which the sampler decides)."""
+
+    __slots__ = ("_attributes", "_carried", "_context", "_live", "_name", "_parent", "_started", "_tracer")
+
+    def __init__(self, tracer: trace.Tracer, row: Any, parent: Context) -> None:
+        self._tracer = tracer
+        self._name = f"{row.subject} publish"
+        self._attributes = {
+            "messaging.system": "nats",
+            "messaging.destination.name": row.subject,
+            "messaging.message.id": row.id,
+        }
+        self._parent = trace.get_current_span(parent).get_span_context()
+        self._context = telemetry.child_context(tracer, self._parent)
+        self._live: trace.Span | None = None
+        if self._context is None:
+            self._live = self._carried = tracer.start_span(
+                self._name, context=parent, kind=trace.SpanKind.PRODUCER, attributes=self._attributes
+            )
+        else:
+            self._carried = trace.NonRecordingSpan(self._context)
+        self._started = time.time_ns()
+
+    def inject(self, headers: dict[str, str]) -> None:
+        """The span's context into the message's headers, for the consumer."""
+        propagate.inject(headers, context=trace.set_span_in_context(self._carried))
+
+    def end(self, problem: BaseException | None = None) -> None:
+        """Ended: published (``problem`` None), or not, in error with the problem."""
+        status = telemetry.UNSET if problem is None else trace.Status(trace.StatusCode.ERROR, str(problem))
+        if self._live is not None:
+            if problem is not None:
+                self._live.set_status(status)
+            self._live.end()
+            return
+        assert self._context is not None
+        telemetry.hand_ended(
+            self._tracer,
+            self._context,
+            self._parent,
+            self._name,
+            trace.SpanKind.PRODUCER,
+            self._attributes,
+            self._started,
+            time.time_ns(),
+            status,
         )
 
 

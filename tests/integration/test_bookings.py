@@ -196,6 +196,43 @@ async def test_a_booking_keeps_what_the_citizen_was_told(booking: Any, stub: Any
     assert [x.id for x in listed.bookings] == [b.id]
 
 
+async def test_a_catalogue_row_changed_by_anyone_is_what_the_next_booking_is_checked_against(
+    booking: Any, stub: Any, slots: Any
+) -> None:
+    """The office, city and business of a booking are kept in memory on PostgreSQL,
+    each used while the booking's read finds its row's version unchanged (decision
+    142): a change made past this process (here a plain UPDATE, as another process or
+    an operator would make it) holds for the very next booking."""
+    o, bu, c = orm.offices, orm.businesses, orm.cities
+    first = (await book(stub, "c1", slots[("centre", MONDAY, "09:00")].id)).booking
+    assert (first.snapshot.phone, first.snapshot.office_phone) == ("0371-00000001", "0371-10000000")
+    remembered = booking.uow.catalogue
+    assert len(remembered) == (3 if booking.db.engine.dialect.name == "postgresql" else 0)
+    async with booking.db.write() as conn:
+        await conn.execute(update(o).where(o.c.id == "centre").values(phone="0371-2"))
+        await conn.execute(update(bu).where(bu.c.code == "ID_CARD_RENEWAL").values(phone="0371-1"))
+    second = (await book(stub, "c2", slots[("centre", MONDAY, "09:00")].id)).booking
+    assert (second.snapshot.phone, second.snapshot.office_phone) == ("0371-1", "0371-2")
+    async with booking.db.write() as conn:
+        await conn.execute(
+            update(bu)
+            .where(bu.c.code == "ID_CARD_RENEWAL")
+            .values(status="suspended", announcement="停办", announcement_en="Paused")
+        )
+    refused = await refusal(book(stub, "c3", slots[("centre", MONDAY, "10:00")].id))
+    assert (refused.code, refused.detail.endswith("Paused")) == ("business_suspended", True)
+    async with booking.db.write() as conn:
+        await conn.execute(update(bu).where(bu.c.code == "ID_CARD_RENEWAL").values(status="active"))
+        # The city's rules: booking opens no further ahead than today.
+        rules = (await conn.execute(select(c.c.rules).where(c.c.code == "testcity"))).scalar_one()
+        await conn.execute(update(c).where(c.c.code == "testcity").values(rules={**rules, "horizon_days": 0}))
+    too_far = await refusal(book(stub, "c3", slots[("centre", MONDAY + dt.timedelta(days=1), "10:00")].id))
+    assert too_far.field_violations[0].field == "slot_id"
+    assert (await book(stub, "c3", slots[("centre", MONDAY, "10:00")].id)).booking.status == (
+        pb.BOOKING_STATUS_CONFIRMED
+    )
+
+
 async def test_someone_elses_booking_does_not_exist_for_a_citizen(stub: Any, slots: Any) -> None:
     b = (await book(stub, "owner", slots[("centre", MONDAY, "09:00")].id)).booking
     other = citizen("intruder")

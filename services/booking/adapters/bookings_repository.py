@@ -13,7 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Row, TextClause, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Row,
+    Text,
+    TextClause,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,12 +54,25 @@ from services.runtime.db import AUTOCOMMIT, as_utc, dialect_insert, insert_or_no
 
 b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
+#: The catalogue rows a booking is checked against, as this process last read them,
+#: each with its version: an office by ("o", id), a city by ("c", code), a business
+#: by ("b", city code, code) (SqlBookingRepository.slot_context, decision 142).
+KnownCatalogue = dict[tuple[str, ...], tuple[str, Any]]
+#: More catalogue rows than a bureau has: the memory is forgotten and read again.
+_KNOWN_AT_MOST = 10_000
+
 
 class SqlBookingRepository:
-    def __init__(self, conn: AsyncConnection, touched: Touched | None = None) -> None:
+    def __init__(
+        self, conn: AsyncConnection, touched: Touched | None = None, catalogue: KnownCatalogue | None = None
+    ) -> None:
         self.conn = conn
         self._insert = dialect_insert(conn.dialect.name)
         self._postgres = conn.dialect.name == "postgresql"
+        self._dialect = conn.dialect.name
+        #: The process's catalogue rows (its unit of work's), each used while its
+        #: version is the one the booking's read finds.
+        self._known: KnownCatalogue = catalogue if catalogue is not None else {}
         self._claim_key = insert_or_nothing(k, conn.dialect.name)
         self._add_booking = insert_or_nothing(b, conn.dialect.name)
         #: Slots whose count this transaction changed: their vacancy goes to the
@@ -57,29 +86,65 @@ class SqlBookingRepository:
         """The slot, its office, the city and the business if the office handles
         that business in the slot's group; None when any of it does not exist. With
         them, what the citizen has that a booking is checked against: the facts of
-        a booking are one round trip, not four (the profile of issue 12)."""
+        a booking are one round trip, not four (the profile of issue 12).
+
+        The office, city and business come from the process's memory when the read
+        finds each row's version (PostgreSQL's ``xmin``) to be the one remembered:
+        the read carries the versions, not the rows' texts and JSON. Otherwise (the
+        first booking there, a catalogue row changed since, or SQLite, which has no
+        such version) one more statement reads them (decision 142)."""
         values = {
             "slot_id": slot_id,
             "business_code": business_code,
             "citizen_id": citizen_id,
             "key": idempotency_key,
         }
-        row = (await self.conn.execute(_SLOT_CONTEXT, values)).first()
+        row = (await self.conn.execute(_SLOT_CONTEXT[self._dialect], values)).first()
         if row is None:
             return None
-
-        def prefixed(prefix: str) -> Any:
-            return _Prefixed({name: row[n] for n, name in _PREFIXED[prefix]})
-
+        catalogue = await self._catalogue(row.office_id, row.o_city_code, business_code, row)
+        if catalogue is None:  # removed since the read
+            return None
+        office, city, business = catalogue
         return SlotContext(
             slot=_slot(row),
-            office=_office(prefixed("o_"), ()),
-            city=_city(prefixed("c_")),
-            business=_business(prefixed("b_")),
+            office=office,
+            city=city,
+            business=business,
             has_no_shows=bool(row.has_no_shows),
-            waiting=_entry(prefixed("w_")) if row.w_id is not None else None,
+            waiting=_entry(_prefixed(row, _WAITING_COLUMNS)) if row.w_id is not None else None,
             earlier=(row.k_fingerprint, row.k_response) if row.k_fingerprint is not None else None,
         )
+
+    async def _catalogue(
+        self, office_id: str, city_code: str, business_code: str, versions: Any
+    ) -> tuple[model.Office, model.City, model.Business] | None:
+        """The office, city and business as remembered if each is at the version
+        ``versions`` carries (``o_version``, ``c_version``, ``b_version``); else as
+        read now, and remembered with the versions read with them."""
+        keys = (("o", office_id), ("c", city_code), ("b", city_code, business_code))
+        known = [self._known.get(key) for key in keys]
+        wanted = (versions.o_version, versions.c_version, versions.b_version)
+        if all(k is not None and v is not None and k[0] == v for k, v in zip(known, wanted, strict=True)):
+            return known[0][1], known[1][1], known[2][1]  # type: ignore[index]
+        row = (
+            await self.conn.execute(
+                _CATALOGUE[self._dialect], {"office_id": office_id, "business_code": business_code}
+            )
+        ).first()
+        if row is None:
+            return None
+        office = _office(_prefixed(row, _CATALOGUE_COLUMNS["o_"]), ())
+        city = _city(_prefixed(row, _CATALOGUE_COLUMNS["c_"]))
+        business = _business(_prefixed(row, _CATALOGUE_COLUMNS["b_"]))
+        if row.o_version is not None:
+            if len(self._known) >= _KNOWN_AT_MOST:
+                self._known.clear()
+            for key, version, value in zip(
+                keys, (row.o_version, row.c_version, row.b_version), (office, city, business), strict=True
+            ):
+                self._known[key] = (version, value)
+        return office, city, business
 
     async def no_shows(self, citizen_id: str, since: dt.datetime) -> list[dt.datetime]:
         rows = await self.conn.execute(_NO_SHOWS, {"citizen_id": citizen_id, "since": since})
@@ -445,22 +510,32 @@ class SqlBookingRepository:
 # per call and deriving its cache key (SQLAlchemy walks the whole statement to find
 # its compiled form) was a tenth of booking's CPU per booking in the
 # uncontended-booking profile; a statement built once keeps its key.
-def _slot_context() -> Any:
+def _version(table: Any, dialect: str) -> ColumnElement[Any]:
+    """A catalogue row's version: on PostgreSQL its ``xmin``, which every change of the
+    row, by any process and whatever code path (a catalogue load, a policy coming into
+    force or ending), sets to the writing transaction's id (decision 120's reasoning);
+    SQLite has none (NULL: never remembered)."""
+    return cast(literal_column(f"{table.name}.xmin"), Text) if dialect == "postgresql" else null()
+
+
+def _slot_context(dialect: str) -> Any:
     o, c, bu, ob = orm.offices, orm.cities, orm.businesses, orm.office_businesses
     citizen_id: Any = bindparam("citizen_id")
     business_code: Any = bindparam("business_code")
     # The citizen's open entry and the key's stored answer are outer joins (at most
     # one row each: the one-open-entry index, the key's primary key); the no-shows
-    # only as a flag, their dates being read when there are any (rarely).
+    # only as a flag, their dates being read when there are any (rarely). The
+    # catalogue's rows only by their versions (SqlBookingRepository._catalogue).
     has_no_shows = (
         select(b.c.id).where(b.c.citizen_id == citizen_id, b.c.status == BookingStatus.NO_SHOW.value).exists()
     )
     return (
         select(
             s,
-            *[col.label(f"o_{col.name}") for col in o.c],
-            *[col.label(f"c_{col.name}") for col in c.c],
-            *[col.label(f"b_{col.name}") for col in bu.c],
+            o.c.city_code.label("o_city_code"),
+            _version(o, dialect).label("o_version"),
+            _version(c, dialect).label("c_version"),
+            _version(bu, dialect).label("b_version"),
             *[col.label(f"w_{col.name}") for col in w.c],
             k.c.fingerprint.label("k_fingerprint"),
             k.c.response.label("k_response"),
@@ -484,16 +559,40 @@ def _slot_context() -> Any:
     )
 
 
-_SLOT_CONTEXT = _slot_context()
-#: Each table's columns in _SLOT_CONTEXT's rows: (position, name without the prefix).
-_PREFIXED = {
-    prefix: [
+def _catalogue(dialect: str) -> Any:
+    """An office, its city and a business of that city, with their versions."""
+    o, c, bu = orm.offices, orm.cities, orm.businesses
+    return (
+        select(
+            *[col.label(f"o_{col.name}") for col in o.c],
+            *[col.label(f"c_{col.name}") for col in c.c],
+            *[col.label(f"b_{col.name}") for col in bu.c],
+            _version(o, dialect).label("o_version"),
+            _version(c, dialect).label("c_version"),
+            _version(bu, dialect).label("b_version"),
+        )
+        .join(c, c.c.code == o.c.city_code)
+        .join(bu, bu.c.city_code == o.c.city_code)
+        .where(o.c.id == bindparam("office_id"), bu.c.code == bindparam("business_code"))
+    )
+
+
+_SLOT_CONTEXT = {dialect: _slot_context(dialect) for dialect in ("postgresql", "sqlite")}
+_CATALOGUE = {dialect: _catalogue(dialect) for dialect in ("postgresql", "sqlite")}
+ColumnsAt = list[tuple[int, str]]
+
+
+def _columns_at(statement: Any, prefix: str) -> ColumnsAt:
+    """A table's columns in ``statement``'s rows: (position, name without the prefix)."""
+    return [
         (n, c.name[len(prefix) :])
-        for n, c in enumerate(_SLOT_CONTEXT.selected_columns)
-        if c.name.startswith(prefix)
+        for n, c in enumerate(statement.selected_columns)
+        if c.name.startswith(prefix) and c.name != f"{prefix}version"
     ]
-    for prefix in ("o_", "c_", "b_", "w_")
-}
+
+
+_WAITING_COLUMNS = _columns_at(_SLOT_CONTEXT["postgresql"], "w_")
+_CATALOGUE_COLUMNS = {prefix: _columns_at(_CATALOGUE["postgresql"], prefix) for prefix in ("o_", "c_", "b_")}
 _NO_SHOWS = (
     select(b.c.changed_at)
     .where(
@@ -605,6 +704,11 @@ async def ready_for_bookings(conn: AsyncConnection) -> None:
         **outbox.from_arrays([], "o_"),
     }
     await conn.execute(_EXPLAIN_CLAIM_AND_ADD, nothing)
+
+
+def _prefixed(row: Row[Any], columns: ColumnsAt) -> Any:
+    """A table's columns of ``row`` (:func:`_columns_at`), readable as attributes."""
+    return _Prefixed({name: row[n] for n, name in columns})
 
 
 class _Prefixed(dict[str, Any]):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters import event_mapper, orm
-from services.booking.adapters.bookings_repository import SqlBookingRepository
+from services.booking.adapters.bookings_repository import KnownCatalogue, SqlBookingRepository
 from services.booking.adapters.hall_repository import KnownOffices, SqlHallRepository
 from services.booking.adapters.policies_repository import SqlPolicyRepository
 from services.booking.adapters.preapplications_repository import SqlPreApplicationRepository
@@ -25,13 +25,17 @@ from services.runtime.pii import PiiCipher
 
 class SqlTransaction:
     def __init__(
-        self, conn: AsyncConnection, cipher: PiiCipher | None = None, offices: KnownOffices | None = None
+        self,
+        conn: AsyncConnection,
+        cipher: PiiCipher | None = None,
+        offices: KnownOffices | None = None,
+        catalogue: KnownCatalogue | None = None,
     ) -> None:
         self.conn = conn
         #: Slots whose count changed: their vacancy is told to the gateways.
         self.touched_slots: Touched = set()
         self.catalogue = SqlCatalogueRepository(conn, self.touched_slots)
-        self.bookings = SqlBookingRepository(conn, self.touched_slots)
+        self.bookings = SqlBookingRepository(conn, self.touched_slots, catalogue)
         self.pre_applications = SqlPreApplicationRepository(conn, cipher)
         self.hall = SqlHallRepository(conn, offices)
         self.policies = SqlPolicyRepository(conn)
@@ -55,11 +59,14 @@ class SqlUnitOfWork:
         #: The hall's offices as this process last read them, each checked by its
         #: version when used (SqlHallRepository, decision 120).
         self.offices: KnownOffices = {}
+        #: The offices, cities and businesses bookings were last checked against,
+        #: each used while its version is the one a booking's read finds (decision 142).
+        self.catalogue: KnownCatalogue = {}
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTransaction]:
         async with self.db.write() as conn:
-            tx = SqlTransaction(conn, self.cipher, self.offices)
+            tx = SqlTransaction(conn, self.cipher, self.offices, self.catalogue)
             yield tx
             now = dt.datetime.now(dt.UTC)
             # The events, then the slots whose vacancy changed (read when published),
@@ -80,7 +87,7 @@ class SqlUnitOfWork:
         recorded its outbox rows with its change: the relay is woken up here, as
         after a commit."""
         async with self.db.read(snapshot=snapshot) as conn:
-            tx = SqlTransaction(conn, self.cipher, self.offices)
+            tx = SqlTransaction(conn, self.cipher, self.offices, self.catalogue)
             yield tx
         if tx.touched_slots or tx.hall.announced:
             self.on_commit()
