@@ -141,7 +141,7 @@ class CallContext:
             span_started = 0
             sdk = tracer()
             if traced:
-                # The span is made when the call has ended (decision 141, as the
+                # The span is made when the call has ended (decision 132, as the
                 # gateway's are, decision 128): meanwhile only its context is current,
                 # the parent of what the handler does (its statements' spans, its
                 # events' rows).

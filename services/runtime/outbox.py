@@ -467,7 +467,7 @@ class _Publication:
     """A row's producer span, a child of the writer's span (``parent``, from the trace
     context stored with the row); the consumer's span will be its child. Within the
     writer's trace (every row a request wrote) it is made when the publish has been
-    acknowledged or has failed (decision 141, as decision 128's client spans): until
+    acknowledged or has failed (decision 132, as decision 128's client spans): until
     then only its context exists, carried in the message's headers. A row written
     outside any trace, or without the SDK, gets the tracer's own span, live (a root,
     which the sampler decides)."""

@@ -201,7 +201,7 @@ async def test_a_catalogue_row_changed_by_anyone_is_what_the_next_booking_is_che
 ) -> None:
     """The office, city and business of a booking are kept in memory on PostgreSQL,
     each used while the booking's read finds its row's version unchanged (decision
-    142): a change made past this process (here a plain UPDATE, as another process or
+    133): a change made past this process (here a plain UPDATE, as another process or
     an operator would make it) holds for the very next booking."""
     o, bu, c = orm.offices, orm.businesses, orm.cities
     first = (await book(stub, "c1", slots[("centre", MONDAY, "09:00")].id)).booking

@@ -1,5 +1,5 @@
 """A request's path is tried against the API's routes before the documentation's
-(decision 151), and every documentation page still comes before the web pages."""
+(decision 134), and every documentation page still comes before the web pages."""
 
 from __future__ import annotations
 

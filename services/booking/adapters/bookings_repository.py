@@ -56,7 +56,7 @@ b, s, w, k = orm.bookings, orm.slots, orm.waitlist_entries, orm.idempotency_keys
 
 #: The catalogue rows a booking is checked against, as this process last read them,
 #: each with its version: an office by ("o", id), a city by ("c", code), a business
-#: by ("b", city code, code) (SqlBookingRepository.slot_context, decision 142).
+#: by ("b", city code, code) (SqlBookingRepository.slot_context, decision 133).
 KnownCatalogue = dict[tuple[str, ...], tuple[str, Any]]
 #: More catalogue rows than a bureau has: the memory is forgotten and read again.
 _KNOWN_AT_MOST = 10_000
@@ -92,7 +92,7 @@ class SqlBookingRepository:
         finds each row's version (PostgreSQL's ``xmin``) to be the one remembered:
         the read carries the versions, not the rows' texts and JSON. Otherwise (the
         first booking there, a catalogue row changed since, or SQLite, which has no
-        such version) one more statement reads them (decision 142)."""
+        such version) one more statement reads them (decision 133)."""
         values = {
             "slot_id": slot_id,
             "business_code": business_code,

@@ -60,7 +60,7 @@ class SqlUnitOfWork:
         #: version when used (SqlHallRepository, decision 120).
         self.offices: KnownOffices = {}
         #: The offices, cities and businesses bookings were last checked against,
-        #: each used while its version is the one a booking's read finds (decision 142).
+        #: each used while its version is the one a booking's read finds (decision 133).
         self.catalogue: KnownCatalogue = {}
 
     @contextlib.asynccontextmanager
