@@ -349,15 +349,8 @@ async def test_walk_ins_and_served_tickets_tell_the_boards_with_their_codes(book
     # Served again: nothing called there, so nothing changed and nothing told.
     again = staff.MarkServed(pb.MarkServedRequest(office_id="centre", counter=3), metadata=clerk())
     assert (await refused(again))[1] == "no_ticket_called"
-    async with booking.db.read() as conn:
-        rows = (
-            await conn.execute(
-                select(orm.outbox.c.payload)
-                .where(orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged")
-                .order_by(orm.outbox.c.seq)
-            )
-        ).all()
-    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    changes = await queue_changes(booking)
+    told = [event for _, event in changes]
     assert [(e.change, e.ticket_code, e.counter) for e in told] == [
         ("issued", "A001", 0),
         ("issued", "A999", 0),
@@ -368,8 +361,8 @@ async def test_walk_ins_and_served_tickets_tell_the_boards_with_their_codes(book
     assert {(e.office_id, e.city_code) for e in told} == {("centre", "testcity")}
     assert all(e.occurred_at.seconds > 0 for e in told)
     # Nothing but the event's fields (a field written twice would read as its last).
-    for row, event in zip(rows, told, strict=True):
-        assert len(row.payload) == event.ByteSize()
+    for payload, event in changes:
+        assert len(payload) == event.ByteSize()
 
 
 async def test_coming_up_is_told_once_when_few_are_ahead(booking: Any, stubs: Any, clock: Any) -> None:
@@ -596,18 +589,22 @@ async def test_every_process_sees_an_office_changed_by_another(
         await other.db.dispose()
 
 
-async def called_events(booking: Any) -> list[tuple[str, int]]:
-    """The ``QueueChanged`` of the calls in the outbox: (ticket code, counter)."""
+async def queue_changes(booking: Any) -> list[tuple[bytes, events_pb2.QueueChanged]]:
+    """The ``QueueChanged`` rows of the outbox in the order written: (payload, event)."""
     async with booking.db.read() as conn:
         rows = (
             await conn.execute(
-                select(orm.outbox.c.payload).where(
-                    orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged"
-                )
+                select(orm.outbox.c.payload)
+                .where(orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged")
+                .order_by(orm.outbox.c.seq)
             )
         ).all()
-    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
-    return sorted((e.ticket_code, e.counter) for e in told if e.change == "called")
+    return [(row.payload, events_pb2.QueueChanged.FromString(row.payload)) for row in rows]
+
+
+async def called_events(booking: Any) -> list[tuple[str, int]]:
+    """The ``QueueChanged`` of the calls in the outbox: (ticket code, counter)."""
+    return sorted((e.ticket_code, e.counter) for _, e in await queue_changes(booking) if e.change == "called")
 
 
 async def test_a_batch_of_calls_is_answered_as_calls_one_after_the_other(booking: Any, stubs: Any) -> None:
@@ -696,15 +693,7 @@ async def test_twenty_clerks_calling_at_once_some_busy(booking: Any, stubs: Any)
     assert ends[19] == "no_ticket_called"  # counter 20: its clerk was refused
     assert ends[20] == "no_ticket_called"
     assert sorted([ends[5], ends[21]])[1] == "no_ticket_called"  # one end of counter 6's ticket
-    async with booking.db.read() as conn:
-        rows = (
-            await conn.execute(
-                select(orm.outbox.c.payload).where(
-                    orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged"
-                )
-            )
-        ).all()
-    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    told = [event for _, event in await queue_changes(booking)]
     assert sorted((e.ticket_code, e.counter) for e in told if e.change == "served") == sorted(
         (code, n) for n, code in enumerate(ends[:19], start=1)
     )
@@ -751,20 +740,13 @@ async def test_a_batch_of_walk_ins_is_answered_as_walk_ins_one_after_the_other(
     last = answers[-1]
     assert isinstance(last, hall.Issued) and last.ticket.issued_by == "clerk:k9@centre"
     assert len(woken) == 2  # the relay woken for the lone walk-in and for the batch
-    async with booking.db.read() as conn:
-        rows = (
-            await conn.execute(
-                select(orm.outbox.c.payload)
-                .where(orm.outbox.c.event_type == "mintong.booking.v1.QueueChanged")
-                .order_by(orm.outbox.c.seq)
-            )
-        ).all()
-    told = [events_pb2.QueueChanged.FromString(row.payload) for row in rows]
+    changes = await queue_changes(booking)
+    told = [event for _, event in changes]
     assert sorted((e.change, e.ticket_code, e.office_id, e.city_code) for e in told) == [
         ("issued", code, "centre", "testcity") for code in ("A001", "A002", "A003", "A004", "H001", "H002")
     ]
-    for row, event in zip(rows, told, strict=True):
-        assert len(row.payload) == event.ByteSize()
+    for payload, event in changes:
+        assert len(payload) == event.ByteSize()
     order = []
     for n in range(1, 7):
         called = await staff.CallNext(
