@@ -1,7 +1,8 @@
 """Access tokens checked by the gateway itself (identity's public keys, no call per
 request) and revoked at once for every gateway process: a signed-out session is
 refused by a second gateway as soon as the revocation bucket tells it, and by a
-gateway started after the sign-out from its first request; tokens with an unknown
+gateway started after the sign-out from its first request (a "try again" until it has
+read the revocations, never a pass); tokens with an unknown
 key id, of a retired key or altered are refused; a rotation keeps the old key's
 tokens working until they expire; a refresh token used twice ends its session."""
 
