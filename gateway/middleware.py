@@ -83,7 +83,9 @@ class RequestTelemetry:
         span_started = 0
         ids = [(b"x-request-id", request_id.encode("latin-1"))]
         if scope["path"] not in UNTRACED:
-            parent = propagate.extract(carrier)
+            # No trace context sent (most requests): the propagators would find none
+            # and give an empty context, at 2 % of a refusal's CPU (decision 152).
+            parent = propagate.extract(carrier) if carrier else _NO_PARENT
             begun = telemetry.begin(tracer, parent, named_method, trace.SpanKind.SERVER)
             if begun is not None:
                 # The span is made when the request has ended (decision 128): meanwhile
@@ -175,6 +177,8 @@ _FAILED = Status(StatusCode.ERROR)
 
 #: The headers the trace context propagators read (W3C trace context and baggage).
 _CARRIED = frozenset({b"traceparent", b"tracestate", b"baggage"})
+#: What the propagators extract from a request carrying none of them: a new trace.
+_NO_PARENT = otel_context.Context()
 
 
 def _request_attributes(scope: Scope, request_id: str) -> dict[str, str | int]:

@@ -110,6 +110,20 @@ class Database:
                 yield conn
 
     @contextlib.asynccontextmanager
+    async def write_one(self) -> AsyncIterator[AsyncConnection]:
+        """A write of one statement, atomic by itself: on PostgreSQL a connection
+        outside any transaction, the statement committing by itself, with no BEGIN
+        or COMMIT round trip (two of a lone statement's three); a failure writes
+        nothing, as a rollback. On SQLite a write transaction (:meth:`write`), where
+        the caller may run several statements."""
+        if self._autocommit is None:
+            async with self.write() as conn:
+                yield conn
+            return
+        async with self._autocommit.connect() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
     async def read(self, *, snapshot: bool = True) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (a consistent snapshot on both databases). Without
         ``snapshot``, on PostgreSQL, a connection outside any transaction instead:
@@ -181,6 +195,15 @@ class TransactionFactory(Generic[T]):
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[T]:
         async with self.db.write() as conn:
+            store = self.make(conn)
+            yield store
+        if getattr(store, "wrote_outbox", False):
+            self.on_commit()
+
+    @contextlib.asynccontextmanager
+    async def write_one(self) -> AsyncIterator[T]:
+        """A write of one statement (Database.write_one); the same ``on_commit``."""
+        async with self.db.write_one() as conn:
             store = self.make(conn)
             yield store
         if getattr(store, "wrote_outbox", False):

@@ -107,4 +107,10 @@ class Store(Protocol):
 
 class UnitOfWork(Protocol):
     def write(self) -> AbstractAsyncContextManager[Store]: ...
+    def write_one(self) -> AbstractAsyncContextManager[Store]:
+        """For a write the store makes in one statement on its database (see
+        ``record_sent``): atomic by itself there, it commits alone; elsewhere a
+        transaction, as ``write``."""
+        ...
+
     def read(self) -> AbstractAsyncContextManager[Store]: ...
