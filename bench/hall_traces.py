@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -212,7 +213,8 @@ def waves(found: list[Request], gap_ms: float = 100.0) -> list[list[Request]]:
 
 def wave_table(found: list[Request]) -> None:
     """Per kind, the median wave and the slowest (ms from the wave's first request
-    reaching the gateway)."""
+    reaching the gateway); then the gateway's own span of each request, p50 and p99
+    (set against the client's latency, it tells what came before and after it)."""
     print(
         "| wave | waves | requests | gateway sent the last | booking took the last up "
         "| last answered | batches |"
@@ -241,6 +243,15 @@ def wave_table(found: list[Request]) -> None:
                 f"| {kind}: {title} | {len(rows)} | {columns[0]:.0f} | {columns[1]:.1f} | {columns[2]:.1f} "
                 f"| {columns[3]:.1f} | {columns[4]:.0f} |"
             )
+    spans = {kind: sorted(r.ms for r in found if r.kind == kind) for kind in KINDS.values()}
+    print(
+        "\nthe gateway's span, p50 / p99 ms: "
+        + ", ".join(
+            f"{kind} {ms[len(ms) // 2]:.0f} / {ms[max(1, math.ceil(len(ms) * 0.99)) - 1]:.0f}"
+            for kind, ms in spans.items()
+            if ms
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
