@@ -56,6 +56,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import math
 import os
 import random
@@ -153,12 +154,15 @@ class Timed:
     # and the machine's 1-minute load average when the phase ended.
     cpu: dict[str, float] = field(default_factory=dict)
     load: float = float("nan")
+    #: This process's CPU ms per request (as ``cpu``): the load generator's share of
+    #: the two cores it shares with the platform.
+    client_cpu: float = float("nan")
 
-    def add(self, started: float, answer: httpx.Response) -> None:
-        if answer.status_code == 200:
+    def add(self, started: float, status: int, body: bytes) -> None:
+        if status == 200:
             self.latencies.append(time.perf_counter() - started)
         else:
-            key = f"{answer.status_code} {answer.json().get('code', '')}"
+            key = f"{status} {json.loads(body).get('code', '')}"
             self.errors[key] = self.errors.get(key, 0) + 1
 
     def row(self, what: str, database: str) -> str:
@@ -187,6 +191,11 @@ def cpu_ms(before: dict[str, float], after: dict[str, float], requests: int) -> 
         role = "postgres" if key.startswith("postgres:") else key
         roles[role] = roles.get(role, 0.0) + value - before.get(key, 0.0)
     return {role: 1000 * used / max(requests, 1) for role, used in roles.items() if used > 0}
+
+
+def client_ms(before: dict[str, float], after: dict[str, float], requests: int) -> float:
+    """The load generator's (this process's) CPU ms per request, as cpu_ms."""
+    return 1000 * (after["load generator"] - before["load generator"]) / max(requests, 1)
 
 
 class Profiles:
@@ -236,6 +245,10 @@ class Clerk:
 
     headers: dict[str, str]
     http: httpx.AsyncClient
+    #: The bursts' connection, HTTP/1.1 spoken by hand (harness.RawClient): with
+    #: httpx the load generator's own CPU, on the two cores the platform runs on,
+    #: came in the bursts' latency (docs/performance.md, session 14).
+    raw: harness.RawClient
 
 
 @dataclass
@@ -360,7 +373,7 @@ async def check_in_all(clerks: list[Clerk], bodies: list[dict[str, str]]) -> Tim
         for body in share:
             started = time.perf_counter()
             answer = await me.http.post(f"/v1/staff/offices/{OFFICE}/checkins", json=body, headers=me.headers)
-            timed.add(started, answer)
+            timed.add(started, answer.status_code, answer.content)
 
     started = time.perf_counter()
     await asyncio.gather(*(clerk(c, s) for c, s in zip(clerks, shares, strict=True)))
@@ -376,13 +389,13 @@ async def call_all(clerks: list[Clerk]) -> tuple[Timed, Timed, list[str]]:
         while True:
             started = time.perf_counter()
             answer = await me.http.post(f"/v1/staff/offices/{OFFICE}/counters/{n}/call", headers=me.headers)
-            call.add(started, answer)
+            call.add(started, answer.status_code, answer.content)
             if answer.status_code != 200 or answer.json()["ticket"] is None:
                 return
             called.append(answer.json()["ticket"]["id"])
             started = time.perf_counter()
             done = await me.http.post(f"/v1/staff/offices/{OFFICE}/counters/{n}/served", headers=me.headers)
-            served.add(started, done)
+            served.add(started, done.status_code, done.content)
 
     started = time.perf_counter()
     await asyncio.gather(*(counter(n, c) for n, c in enumerate(clerks, start=1)))
@@ -399,21 +412,21 @@ async def bursts(
     walk_in, call, served = Timed(), Timed(), Timed()
     office = f"/v1/staff/offices/{OFFICE}"
 
-    async def timed(into: Timed, me: Clerk, path: str, **kw: object) -> httpx.Response:
+    async def timed(into: Timed, me: Clerk, path: str, body: bytes = b"") -> tuple[int, bytes]:
         started = time.perf_counter()
-        answer = await me.http.post(path, headers=me.headers, **kw)  # type: ignore[arg-type]
-        into.add(started, answer)
-        return answer
+        status, answer = await me.raw.post(path, body, me.headers)
+        into.add(started, status, answer)
+        return status, answer
 
+    walk_in_body = json.dumps({"walk_in_business": BUSINESS}).encode()
     started = time.perf_counter()
     for _ in range(rounds):
-        await asyncio.gather(
-            *(timed(walk_in, c, f"{office}/checkins", json={"walk_in_business": BUSINESS}) for c in clerks)
-        )
+        await asyncio.gather(*(timed(walk_in, c, f"{office}/checkins", walk_in_body) for c in clerks))
         answers = await asyncio.gather(
             *(timed(call, c, f"{office}/counters/{n}/call") for n, c in enumerate(clerks, start=1))
         )
-        called += [a.json()["ticket"]["id"] for a in answers if a.status_code == 200 and a.json()["ticket"]]
+        tickets = [json.loads(body)["ticket"] for status, body in answers if status == 200]
+        called += [t["id"] for t in tickets if t]
         await asyncio.gather(
             *(timed(served, c, f"{office}/counters/{n}/served") for n, c in enumerate(clerks, start=1))
         )
@@ -475,7 +488,7 @@ async def live_hall(
     async def walk_in(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
         started = time.perf_counter()
         answer = await http.post(f"{office}/checkins", json={"walk_in_business": BUSINESS}, headers=headers)
-        checkin.add(started, answer)
+        checkin.add(started, answer.status_code, answer.content)
 
     def idle(pause: random.Random) -> float:
         return sum(IDLE_SECONDS) / 2 if lockstep else pause.uniform(*IDLE_SECONDS)
@@ -486,7 +499,7 @@ async def live_hall(
         while True:
             started = time.perf_counter()
             answer = await me.http.post(f"{office}/counters/{n}/call", headers=me.headers)
-            call.add(started, answer)
+            call.add(started, answer.status_code, answer.content)
             ticket = answer.json().get("ticket") if answer.status_code == 200 else None
             if ticket is not None:
                 called.append(ticket["id"])
@@ -498,7 +511,7 @@ async def live_hall(
             await asyncio.sleep(pause.uniform(*SERVICE_SECONDS))
             started = time.perf_counter()
             done = await me.http.post(f"{office}/counters/{n}/served", headers=me.headers)
-            served.add(started, done)
+            served.add(started, done.status_code, done.content)
 
     started = time.perf_counter()
     limits = httpx.Limits(max_connections=len(clerks))
@@ -690,15 +703,16 @@ async def measure(database: str, args: argparse.Namespace) -> Result:
                 print(f"  {len(codes)} bookings made, {len(consoles)} clerks signed in ({zone})", flush=True)
             await asyncio.sleep(2.0)  # let the platform settle after the set-up
             async with contextlib.AsyncExitStack() as stack:
-                clerks = [
-                    Clerk(
-                        h,
-                        await stack.enter_async_context(
-                            httpx.AsyncClient(base_url=platform_.url, timeout=30)
-                        ),
+
+                async def console(headers: dict[str, str]) -> Clerk:
+                    http = await stack.enter_async_context(
+                        httpx.AsyncClient(base_url=platform_.url, timeout=30)
                     )
-                    for h in consoles
-                ]
+                    raw = await stack.enter_async_context(harness.RawClient(platform_.url))
+                    raw.reader, raw.writer = await raw.connect()  # before the clock, as httpx's
+                    return Clerk(headers, http, raw)
+
+                clerks = [await console(h) for h in consoles]
                 boards = await stack.enter_async_context(Boards(platform_.url, args.boards))
                 result = await _phases(platform_, database, args, clerks, codes)
                 result.board_updates = boards.updates
@@ -744,7 +758,9 @@ async def _phases(
     # The bursts' window too: hall_traces.py cuts any window's requests the same way.
     print(f"  bursts window (epoch s): {bursts_from:.3f} {time.time():.3f}", flush=True)
     # A round is a walk-in, a call and a served per clerk: CPU per round's trio.
-    b_walk_in.cpu = cpu_ms(before, platform_.cpu_seconds(), len(b_call.latencies))
+    after = platform_.cpu_seconds()
+    b_walk_in.cpu = cpu_ms(before, after, len(b_call.latencies))
+    b_walk_in.client_cpu = client_ms(before, after, len(b_call.latencies))
     b_walk_in.load = b_call.load = b_served.load = os.getloadavg()[0]
     (call, served, called), before = await phase("call", call_all(clerks))
     # Calls and "served" interleave: their CPU is counted per call + served pair.
@@ -790,7 +806,8 @@ async def _phases(
         print(
             f"  {what}: {len(timed.latencies)} in {timed.wall:.1f} s, p50 {p50:.1f} ms, "
             f"p99 {p99:.1f} ms, errors {timed.errors or 'none'}, load {timed.load:.1f}, "
-            f"CPU ms/request {sum(timed.cpu.values()):.2f} {timed.cpu}",
+            f"CPU ms/request {sum(timed.cpu.values()):.2f} {timed.cpu}"
+            + (f", load generator {timed.client_cpu:.2f}" if not math.isnan(timed.client_cpu) else ""),
             flush=True,
         )
     print(f"  violations: {result.violations}", flush=True)

@@ -16,6 +16,13 @@ window bench/hall.py prints for its live phase, the time is cut along its spans:
 - ``back``: booking's server span's end to the client span's end;
 - ``gw after``: the client span's end to the gateway span's end (the answer's JSON).
 
+``--waves`` reads a burst's requests of one kind as a wave instead (the bursts'
+window: a clerk's requests of one kind sent at one instant): when, from the wave's
+first request reaching the gateway, the gateway had sent its last to booking,
+booking had taken its last up, and the last was answered, and in how many of
+booking's batches (its batch statements, ``WITH asked AS …``, one a batch; they
+are all in the trace of the request that started booking's batches, decision 131).
+
 The slowest 1 % is set against the median requests, with what else ran in booking
 while each slow one did (other requests' server spans, the outbox relay's publish
 spans), and the largest gap of each named by the statements around it; then the
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -190,6 +198,62 @@ def table(title: str, group: list[Request], starts: list[int]) -> None:
     )
 
 
+def waves(found: list[Request], gap_ms: float = 100.0) -> list[list[Request]]:
+    """The requests in the order they reached the gateway, cut into waves where the
+    kind changes or none came for ``gap_ms``."""
+    ordered = sorted(found, key=lambda r: r.gateway.start)
+    cut: list[list[Request]] = []
+    for r in ordered:
+        last = cut[-1][-1] if cut else None
+        if last is None or last.kind != r.kind or r.gateway.start - last.gateway.start > gap_ms * 1e6:
+            cut.append([])
+        cut[-1].append(r)
+    return cut
+
+
+def wave_table(found: list[Request]) -> None:
+    """Per kind, the median wave and the slowest (ms from the wave's first request
+    reaching the gateway); then the gateway's own span of each request, p50 and p99
+    (set against the client's latency, it tells what came before and after it)."""
+    print(
+        "| wave | waves | requests | gateway sent the last | booking took the last up "
+        "| last answered | batches |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for kind in KINDS.values():
+        rows = []
+        for wave in waves(found):
+            if wave[0].kind != kind:
+                continue
+            first = wave[0].gateway.start
+            rows.append(
+                (
+                    len(wave),
+                    (max(r.gateway.start + r.parts["gw before"] * 1e6 for r in wave) - first) / 1e6,
+                    (max(r.booking.start for r in wave if r.booking) - first) / 1e6,
+                    (max(r.gateway.end for r in wave) - first) / 1e6,
+                    sum(1 for r in wave for s in r.statements if short(s).startswith("WITH asked AS")),
+                )
+            )
+        if not rows:
+            continue
+        for title, pick in (("median", statistics.median), ("most", max)):
+            columns = [pick(row[i] for row in rows) for i in range(5)]
+            print(
+                f"| {kind}: {title} | {len(rows)} | {columns[0]:.0f} | {columns[1]:.1f} | {columns[2]:.1f} "
+                f"| {columns[3]:.1f} | {columns[4]:.0f} |"
+            )
+    spans = {kind: sorted(r.ms for r in found if r.kind == kind) for kind in KINDS.values()}
+    print(
+        "\nthe gateway's span, p50 / p99 ms: "
+        + ", ".join(
+            f"{kind} {ms[len(ms) // 2]:.0f} / {ms[max(1, math.ceil(len(ms) * 0.99)) - 1]:.0f}"
+            for kind, ms in spans.items()
+            if ms
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path, help="a data dir kept by bench/hall.py --keep")
@@ -198,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--silence-ms", type=float, default=40.0, help="booking's silences at least this long (default 40)"
     )
+    parser.add_argument("--waves", action="store_true", help="the bursts' waves instead (their window)")
     args = parser.parse_args(argv)
     spans = load(args.data_dir)
     since, until = (int(t * 1e9) for t in args.window) if args.window else (0, 1 << 63)
@@ -205,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         print("no hall requests in the window", file=sys.stderr)
         return 1
+    if args.waves:
+        wave_table(found)
+        return 0
     found.sort(key=lambda r: r.ms)
     cut = max(1, len(found) // 100)
     slow = found[-cut:]
