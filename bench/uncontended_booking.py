@@ -74,6 +74,7 @@ import datetime as dt
 import json
 import math
 import os
+import resource
 import secrets
 import shlex
 import sys
@@ -235,6 +236,8 @@ class Result:
     raw_rate: float
     raw_p50_ms: float
     raw_p99_ms: float
+    #: The raw primitive's CPU in ms a booking: PostgreSQL's backends, asyncpg's client.
+    raw_cpu_ms: tuple[float, float] = (float("nan"), float("nan"))
     settings: list[str] = field(default_factory=list)
     profile: list[str] = field(default_factory=list)
     command: str = ""
@@ -250,8 +253,11 @@ class Result:
 
 async def raw_primitive(
     database_url: str, slot_of: list[int], clients: int, pool_size: int
-) -> tuple[float, list[float]]:
-    """Bookings/s and latencies of the same bookings straight at PostgreSQL, same concurrency."""
+) -> tuple[float, list[float], tuple[float, float]]:
+    """Bookings/s and latencies of the same bookings straight at PostgreSQL, same
+    concurrency, and their CPU in ms per booking: the PostgreSQL backends' and this
+    process's (asyncpg's client side; nothing else runs here meanwhile). What the request
+    path's target leaves for everything above the primitive is the difference."""
     import asyncpg
 
     dsn = database_url.replace("+asyncpg", "")
@@ -267,6 +273,10 @@ async def raw_primitive(
         )
         latencies: list[float] = []
         queue = iter(range(len(slot_of)))
+        held = [await pool.acquire() for _ in range(2 * pool_size)]
+        backends = [await conn.fetchval("SELECT pg_backend_pid()") for conn in held]
+        for conn in held:
+            await pool.release(conn)
 
         async def client() -> None:
             for n in queue:
@@ -286,10 +296,18 @@ async def raw_primitive(
                         )
                 latencies.append(time.perf_counter() - sent)
 
+        def cpu() -> tuple[float, float]:
+            own = resource.getrusage(resource.RUSAGE_SELF)
+            return sum(_ticks(pid) or 0.0 for pid in backends), own.ru_utime + own.ru_stime
+
         try:
-            started = time.perf_counter()
+            cpu_before, started = cpu(), time.perf_counter()
             await asyncio.gather(*(client() for _ in range(clients)))
-            return len(slot_of) / (time.perf_counter() - started), latencies
+            rate, cpu_after = len(slot_of) / (time.perf_counter() - started), cpu()
+            backends_ms, client_ms = (
+                1000 * (a - b) / len(slot_of) for a, b in zip(cpu_after, cpu_before, strict=True)
+            )
+            return rate, latencies, (backends_ms, client_ms)
         finally:
             await pool.close()
     finally:
@@ -367,9 +385,10 @@ async def measure(args: argparse.Namespace) -> Result:
             tokens = await harness.sign_in_all(platform_.url, admin, people, concurrency=8)
             print(f"  {len(people)} citizens signed in in {time.perf_counter() - started:.0f} s", flush=True)
         slot_of = [slot_ids[n % len(slot_ids)] for n in range(len(people))]
-        raw_rate, raw_latencies = await raw_primitive(args.database_url, slot_of, args.clients, 10)
+        raw_rate, raw_latencies, raw_cpu = await raw_primitive(args.database_url, slot_of, args.clients, 10)
         print(
-            f"  raw asyncpg: {raw_rate:.0f} bookings/s, p99 {percentile_ms(raw_latencies, 99):.0f} ms",
+            f"  raw asyncpg: {raw_rate:.0f} bookings/s, p99 {percentile_ms(raw_latencies, 99):.0f} ms, "
+            f"CPU {raw_cpu[0]:.2f} ms a booking in PostgreSQL + {raw_cpu[1]:.2f} in asyncpg's client",
             flush=True,
         )
 
@@ -410,6 +429,7 @@ async def measure(args: argparse.Namespace) -> Result:
         raw_rate=raw_rate,
         raw_p50_ms=percentile_ms(raw_latencies, 50),
         raw_p99_ms=percentile_ms(raw_latencies, 99),
+        raw_cpu_ms=raw_cpu,
         settings=[f"{k}={v}" for k, v in args.set],
         profile=profile,
         command=shlex.join(["python", "bench/uncontended_booking.py", *sys.argv[1:]]),
@@ -610,8 +630,9 @@ def report(results: list[Result], command: str) -> str:
         "counted by the service they serve.",
         "",
         "| Code | When | Bookings | Bookings/s | p50 (ms) | p99 (ms) | Not 201 | Idle again after (s) "
-        "| Raw primitive bookings/s | Raw p99 (ms) | End-to-end / raw |",
-        "|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|",
+        "| Raw primitive bookings/s | Raw p99 (ms) | Raw CPU ms a booking (PostgreSQL + client) "
+        "| End-to-end / raw |",
+        "|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         errors = ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "0"
@@ -619,7 +640,8 @@ def report(results: list[Result], command: str) -> str:
         lines.append(
             f"| {label} | {r.when} | {r.bookings} "
             f"| {r.rate:.0f} | {r.p50_ms:.0f} | {r.p99_ms:.0f} | {errors} | {r.idle_after:.1f} "
-            f"| {r.raw_rate:.0f} | {r.raw_p99_ms:.0f} | {r.rate / r.raw_rate:.1%} |"
+            f"| {r.raw_rate:.0f} | {r.raw_p99_ms:.0f} | {r.raw_cpu_ms[0]:.2f} + {r.raw_cpu_ms[1]:.2f} "
+            f"| {r.rate / r.raw_rate:.1%} |"
         )
     lines += [
         "",
