@@ -84,7 +84,7 @@ class RequestTelemetry:
         ids = [(b"x-request-id", request_id.encode("latin-1"))]
         if scope["path"] not in UNTRACED:
             # No trace context sent (most requests): the propagators would find none
-            # and give an empty context, at 2 % of a refusal's CPU (decision 152).
+            # and give an empty context, at 2 % of a refusal's CPU (decision 138).
             parent = propagate.extract(carrier) if carrier else _NO_PARENT
             begun = telemetry.begin(tracer, parent, named_method, trace.SpanKind.SERVER)
             if begun is not None:
