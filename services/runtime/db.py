@@ -192,18 +192,18 @@ class TransactionFactory(Generic[T]):
         #: wake-up: what was written leaves now rather than at the next poll).
         self.on_commit: Callable[[], None] = lambda: None
 
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[T]:
-        async with self.db.write() as conn:
-            store = self.make(conn)
-            yield store
-        if getattr(store, "wrote_outbox", False):
-            self.on_commit()
+    def write(self) -> contextlib.AbstractAsyncContextManager[T]:
+        return self._writing(self.db.write())
+
+    def write_one(self) -> contextlib.AbstractAsyncContextManager[T]:
+        """A write of one statement (Database.write_one); the same ``on_commit``."""
+        return self._writing(self.db.write_one())
 
     @contextlib.asynccontextmanager
-    async def write_one(self) -> AsyncIterator[T]:
-        """A write of one statement (Database.write_one); the same ``on_commit``."""
-        async with self.db.write_one() as conn:
+    async def _writing(
+        self, connecting: contextlib.AbstractAsyncContextManager[AsyncConnection]
+    ) -> AsyncIterator[T]:
+        async with connecting as conn:
             store = self.make(conn)
             yield store
         if getattr(store, "wrote_outbox", False):
