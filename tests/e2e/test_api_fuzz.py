@@ -8,6 +8,7 @@ sends them without. One platform (`make up`) serves the whole module."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
+from tests.conftest import drop_schemas
 from tests.e2e.processes import ROOT, platform_ports, start_platform, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -153,6 +155,8 @@ def running(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.communicate(timeout=60)
+        # Its four services' schemas, which nothing else drops (one set a run).
+        asyncio.run(drop_schemas(postgres_url, database["MINTONG_DB_SCHEMA_PREFIX"]))
 
 
 @schema.parametrize()
