@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -58,6 +58,7 @@ class Standing:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 async def _office(tx: Transaction, office_id: str, *, known: bool = False) -> HallOffice:
@@ -234,10 +235,7 @@ async def walk_in(
 ) -> Issued:
     """A ticket without a booking, where the office takes walk-ins: a batch of one
     (:func:`walk_ins`)."""
-    [outcome] = await walk_ins(uow, clock, office_id, [WalkIn(business_code, priority_group, issued_by)])
-    if isinstance(outcome, ProblemError):
-        raise outcome
-    return outcome
+    return _alone(await walk_ins(uow, clock, office_id, [WalkIn(business_code, priority_group, issued_by)]))
 
 
 async def walk_ins(
@@ -298,6 +296,14 @@ async def walk_ins(
     return await _office_anew_if_changed(issue)
 
 
+def _alone(outcomes: Sequence[R | ProblemError]) -> R:
+    """The answer of a batch of one: its result, or its refusal raised."""
+    [outcome] = outcomes
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
 #: A call of the hall: (counter, clerk).
 Call = tuple[int, str]
 
@@ -315,10 +321,7 @@ async def call_next(
 ) -> Ticket | None:
     """Call the head of the queue to ``counter``; None when nobody waits. A batch of
     one (:func:`call_many`)."""
-    [outcome] = await call_many(uow, clock, office_id, [(counter, clerk_id)])
-    if isinstance(outcome, Refused):
-        raise outcome
-    return outcome
+    return _alone(await call_many(uow, clock, office_id, [(counter, clerk_id)]))
 
 
 async def call_many(
@@ -459,10 +462,7 @@ async def finish(uow: UnitOfWork, clock: Clock, office_id: str, counter: int, *,
     concurrent ends, one finds it, the other none). A no-show also changes the
     booking and the audit chain, in a transaction."""
     if served:
-        [done] = await mark_served(uow, clock, office_id, [counter])
-        if isinstance(done, Refused):
-            raise done
-        return done
+        return _alone(await mark_served(uow, clock, office_id, [counter]))
     now = clock()
     async with uow.write() as tx:
         no_show = await tx.hall.finish_at_counter(office_id, counter, TicketStatus.NO_SHOW, now)
